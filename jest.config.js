@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/lib', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  moduleNameMapper: { '^nestjs-persistent-cache$': '<rootDir>/lib/index.ts' },
+  collectCoverage: true,
+  collectCoverageFrom: ['lib/**/*.ts', '!lib/**/*.spec.ts'],
+  coverageReporters: ['text-summary', 'lcov'],
+  coverageThreshold: { global: { lines: 90 } },
+  testTimeout: 60000,
+};
