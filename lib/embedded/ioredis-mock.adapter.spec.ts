@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import type { Redis } from 'ioredis';
+import RedisMock from 'ioredis-mock';
+import { createEmbeddedClient } from './ioredis-mock.adapter';
+import { Keyspace } from './keyspace';
+
+type Command = [string, ...(string | number)[]];
+
+const key = fc.constantFrom('a', 'b', 'c', 'h', 'l', 's', 'z', 'x', '__proto__x', 'ключ');
+const member = fc.constantFrom('m1', 'm2', 'm3', '', 'é');
+const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer({ min: -5, max: 5 }).map(String));
+const score = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(1.5));
+
+/** A random command over every data type, with TTLs and deletes. */
+const command: fc.Arbitrary<Command> = fc.oneof(
+  fc.tuple(fc.constant('set'), key, value),
+  fc.tuple(fc.constant('get'), key),
+  fc.tuple(fc.constant('append'), key, value),
+  fc.tuple(fc.constant('incr'), key),
+  fc.tuple(fc.constant('del'), key),
+  fc.tuple(fc.constant('exists'), key),
+  fc.tuple(fc.constant('type'), key),
+  fc.tuple(fc.constant('expire'), key, fc.integer({ min: 1, max: 1000 })),
+  fc.tuple(fc.constant('persist'), key),
+  fc.tuple(fc.constant('ttl'), key),
+  fc.tuple(fc.constant('hset'), key, member, value),
+  fc.tuple(fc.constant('hdel'), key, member),
+  fc.tuple(fc.constant('hgetall'), key),
+  fc.tuple(fc.constant('rpush'), key, value),
+  fc.tuple(fc.constant('lpop'), key),
+  fc.tuple(fc.constant('lrange'), key, fc.constant(0), fc.constant(-1)),
+  fc.tuple(fc.constant('sadd'), key, member),
+  fc.tuple(fc.constant('srem'), key, member),
+  fc.tuple(fc.constant('smembers'), key),
+  fc.tuple(fc.constant('zadd'), key, score, member),
+  fc.tuple(fc.constant('zincrby'), key, score, member),
+  fc.tuple(fc.constant('zrem'), key, member),
+  fc.tuple(fc.constant('zrange'), key, fc.constant(0), fc.constant(-1), fc.constant('WITHSCORES')),
+  fc.tuple(fc.constant('xadd'), key, fc.constant('*'), member, value),
+  fc.tuple(fc.constant('xrange'), key, fc.constant('-'), fc.constant('+')),
+  fc.tuple(fc.constant('keys'), fc.constant('*')),
+  fc.tuple(fc.constant('dbsize')),
+  fc.tuple(fc.constant('flushall')),
+);
+
+async function run(client: Redis, [name, ...args]: Command): Promise<unknown> {
+  const fn = (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name];
+  try {
+    const result = await fn.apply(client, args);
+    return name === 'smembers' || name === 'keys' ? (result as string[]).sort() : result;
+  } catch (error) {
+    return `error: ${(error as Error).message}`;
+  }
+}
+
+let port = 20000;
+
+describe('createEmbeddedClient', () => {
+  it('answers every command exactly as a plain ioredis-mock does (differential test)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { maxLength: 60 }), async (commands) => {
+        const reference = new RedisMock({ port: ++port }) as Redis;
+        const embedded = createEmbeddedClient(new Keyspace());
+        await reference.flushall();
+        try {
+          for (const c of commands) {
+            expect([c, await run(embedded, c)]).toEqual([c, await run(reference, c)]);
+          }
+        } finally {
+          reference.disconnect();
+          embedded.disconnect();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('gives each client its own keyspace, shared with its duplicates', async () => {
+    const keyspace = new Keyspace();
+    const one = createEmbeddedClient(keyspace);
+    const two = createEmbeddedClient(new Keyspace());
+    const copy = one.duplicate();
+    await one.set('k', 'one');
+    expect(await two.get('k')).toBeNull();
+    expect(await copy.get('k')).toBe('one');
+    await copy.set('k', 'from copy');
+    expect(keyspace.peek('k')?.value).toBe('from copy');
+    for (const c of [one, two, copy]) c.disconnect();
+  });
+});

@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+import RedisMock from 'ioredis-mock';
+import { Keyspace, MockData, MockExpires } from './keyspace';
+
+/**
+ * Everything this library knows about ioredis-mock's insides lives in this file.
+ *
+ * ioredis-mock's commands read and write the keyspace through two instance fields, `data` and `expires`
+ * (`duplicate()` copies both to the new client). Pointing them at a {@link Keyspace} gives the embedded client
+ * the same command semantics on a keyspace that snapshots can walk in slices and watch for changes.
+ *
+ * Tested with the ioredis-mock version pinned in package.json (8.13.1); {@link createEmbeddedClient} refuses to
+ * start on a version whose instances do not have these fields.
+ */
+interface MockInternals {
+  data: MockData;
+  expires: MockExpires;
+}
+
+function hasMockInternals(client: object): client is MockInternals {
+  const candidate = client as Partial<Record<keyof MockInternals, unknown>>;
+  const isView = (v: unknown): boolean =>
+    typeof v === 'object' && v !== null && typeof (v as { get?: unknown }).get === 'function';
+  return isView(candidate.data) && isView(candidate.expires);
+}
+
+let instances = 0;
+
+/**
+ * Creates an in-process ioredis-compatible client whose keyspace is `keyspace`.
+ *
+ * ioredis-mock shares one keyspace (and pub/sub channels) between instances created with the same
+ * host:port/db, so each embedded client gets an address of its own.
+ */
+export function createEmbeddedClient(keyspace: Keyspace): Redis {
+  const client = new RedisMock({
+    host: `persistent-cache-${process.pid}-${++instances}`,
+    port: 6379,
+    lazyConnect: false,
+  });
+  if (!hasMockInternals(client)) {
+    throw new Error(
+      'This version of ioredis-mock does not expose `data` and `expires` on its instances; ' +
+        'nestjs-persistent-cache supports ioredis-mock 8.13.x.',
+    );
+  }
+  client.data = keyspace.dataView();
+  client.expires = keyspace.expiresView();
+  return client;
+}

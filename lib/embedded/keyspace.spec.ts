@@ -1,0 +1,277 @@
+import { Capture, Keyspace, KeyState } from './keyspace';
+
+const plain = (state: KeyState | null): KeyState | null =>
+  state && { value: state.value, expiresAt: state.expiresAt };
+
+/** Reads a whole capture at once into a map (tombstones as `null`). */
+function readAll(capture: Capture, sliceSize = 2): Map<string, KeyState | null> {
+  const out = new Map<string, KeyState | null>();
+  for (const _ of capture.read((key, state) => out.set(key, plain(state)), sliceSize)) {
+    // no interleaving
+  }
+  return out;
+}
+
+/** Reads a capture one slice at a time, calling `between` after each slice. */
+function readWith(capture: Capture, between: (slice: number) => void): Map<string, KeyState | null> {
+  const out = new Map<string, KeyState | null>();
+  let slice = 0;
+  for (const _ of capture.read((key, state) => out.set(key, plain(state)), 1)) {
+    between(slice++);
+  }
+  return out;
+}
+
+function filled(n: number): Keyspace {
+  const keyspace = new Keyspace();
+  const data = keyspace.dataView();
+  for (let i = 0; i < n; i++) data.set(`k${i}`, `v${i}`);
+  return keyspace;
+}
+
+describe('Keyspace (ioredis-mock data/expires semantics)', () => {
+  it('copies values in and out so stored values cannot be mutated from outside', () => {
+    const keyspace = new Keyspace();
+    const data = keyspace.dataView();
+    const list = ['a'];
+    data.set('l', list);
+    list.push('b');
+    const read = data.get('l') as string[];
+    read.push('c');
+    expect(data.get('l')).toEqual(['a']);
+    const buf = Buffer.from('xy');
+    data.set('b', buf);
+    buf[0] = 0;
+    expect(data.get('b')).toEqual(Buffer.from('xy'));
+    data.set('s', new Set(['m']));
+    (data.get('s') as Set<string>).add('n');
+    expect(data.get('s')).toEqual(new Set(['m']));
+    data.set('z', new Map([['m', { score: 1, value: 'm' }]]));
+    (data.get('z') as Map<string, unknown>).delete('m');
+    expect((data.get('z') as Map<string, unknown>).size).toBe(1);
+    data.set('h', { f: 'v' });
+    (data.get('h') as Record<string, string>).g = 'w';
+    expect(data.get('h')).toEqual({ f: 'v' });
+  });
+
+  it('expires lazily: an expired key is removed when touched, and hidden from keys()', () => {
+    const keyspace = new Keyspace();
+    const data = keyspace.dataView();
+    const expires = keyspace.expiresView();
+    data.set('gone', 'x');
+    expires.set('gone', Date.now() - 1);
+    data.set('kept', 'y');
+    expires.set('kept', Date.now() + 60_000);
+    expect(data.keys()).toEqual(['kept']);
+    expect(keyspace.size).toBe(2);
+    expect(expires.isExpired('gone')).toBe(true);
+    expect(data.has('gone')).toBe(false);
+    expect(keyspace.size).toBe(1);
+    expect(data.get('gone')).toBeUndefined();
+    expect(expires.has('kept')).toBe(true);
+    expect(expires.get('gone')).toBeUndefined();
+  });
+
+  it('keeps an expiry set on a key without a value, as ioredis-mock does', () => {
+    const keyspace = new Keyspace();
+    const data = keyspace.dataView();
+    const expires = keyspace.expiresView();
+    expires.set('later', Date.now() + 60_000);
+    expect(expires.has('later')).toBe(true);
+    data.set('later', 'v');
+    expect(expires.get('later')).toBeGreaterThan(Date.now());
+    expires.delete('later');
+    expect(expires.has('later')).toBe(false);
+    expires.set('orphan', Date.now() + 1000);
+    expires.delete('orphan');
+    expect(expires.has('orphan')).toBe(false);
+  });
+
+  it('applies key prefixes like ioredis-mock', () => {
+    const keyspace = new Keyspace();
+    const data = keyspace.dataView().withKeyPrefix('app:');
+    const expires = keyspace.expiresView().withKeyPrefix('app:');
+    data.set('a', '1');
+    keyspace.dataView().set('other', '2');
+    expires.set('a', Date.now() + 1000);
+    expect(keyspace.peek('app:a')?.value).toBe('1');
+    expect(data.keys()).toEqual(['app:a']);
+    expect(expires.has('a')).toBe(true);
+    expect(data.withKeyPrefix('x:').keys()).toEqual([]);
+    data.delete('a');
+    expect(keyspace.size).toBe(1);
+  });
+
+  it('clears values and expiries', () => {
+    const keyspace = filled(3);
+    keyspace.expiresView().set('k1', Date.now() + 1000);
+    keyspace.expiresView().clear();
+    expect(keyspace.peek('k1')?.expiresAt).toBeUndefined();
+    keyspace.dataView().clear();
+    expect(keyspace.size).toBe(0);
+  });
+});
+
+describe('Capture', () => {
+  it('reads every key once, in slices', () => {
+    const keyspace = filled(10);
+    const capture = keyspace.beginCapture(false)!;
+    let slices = 0;
+    const seen = readWith(capture, () => slices++);
+    capture.close();
+    expect(seen.size).toBe(10);
+    expect(seen.get('k3')).toEqual({ value: 'v3', expiresAt: undefined });
+    expect(slices).toBeGreaterThanOrEqual(10);
+    expect(capture.sizeAtStart).toBe(10);
+  });
+
+  it('is a point in time: writes, deletes, TTL changes and new keys during the read are not in it', () => {
+    const keyspace = filled(20);
+    const data = keyspace.dataView();
+    const expires = keyspace.expiresView();
+    expires.set('k19', Date.now() + 60_000);
+    const at = keyspace.peek('k19')!.expiresAt;
+    const capture = keyspace.beginCapture(false)!;
+    const seen = readWith(capture, (slice) => {
+      if (slice === 2) {
+        data.set('k0', 'changed after read'); // already read
+        data.set('k15', 'changed before read');
+        data.delete('k16');
+        data.set('new', 'created during the capture');
+        expires.set('k17', Date.now() + 5);
+        expires.delete('k19');
+        data.delete('k18');
+        data.set('k18', 're-created');
+        data.set('k15', 'changed twice');
+      }
+    });
+    capture.close();
+    const expected = new Map<string, KeyState>();
+    for (let i = 0; i < 20; i++) expected.set(`k${i}`, { value: `v${i}`, expiresAt: undefined });
+    expected.set('k19', { value: 'v19', expiresAt: at });
+    expect(new Map([...seen].sort())).toEqual(new Map([...expected].sort()));
+    // ...while the live keyspace has moved on.
+    expect(data.get('k15')).toBe('changed twice');
+    expect(data.has('k16')).toBe(false);
+    expect(data.get('new')).toBe('created during the capture');
+  });
+
+  it('keeps reading the old content when the keyspace is flushed during the read', () => {
+    const keyspace = filled(10);
+    keyspace.expiresView().set('k9', Date.now() + 60_000);
+    const capture = keyspace.beginCapture(false)!;
+    const seen = readWith(capture, (slice) => {
+      if (slice === 3) {
+        keyspace.expiresView().clear();
+        keyspace.dataView().clear();
+        keyspace.dataView().set('k8', 'after flush');
+      }
+    });
+    capture.close();
+    expect(seen.size).toBe(10);
+    expect(seen.get('k8')?.value).toBe('v8');
+    expect(seen.get('k9')?.expiresAt).toBeGreaterThan(Date.now());
+    expect(keyspace.size).toBe(1);
+  });
+
+  it('lists the keys changed since the previous capture, with tombstones for deleted ones', () => {
+    const keyspace = filled(10);
+    expect(keyspace.changedCount).toBeUndefined();
+    expect(keyspace.beginCapture(true)).toBeUndefined();
+    const full = keyspace.beginCapture(false)!;
+    expect(() => keyspace.beginCapture(false)).toThrow('already open');
+    readAll(full);
+    full.close();
+    const data = keyspace.dataView();
+    data.set('k1', 'new');
+    data.delete('k2');
+    data.set('k2', 'back');
+    data.delete('k3');
+    data.set('fresh', 'x');
+    expect(keyspace.changedCount).toBe(4);
+    const capture = keyspace.beginCapture(true)!;
+    const seen = readAll(capture);
+    capture.close();
+    expect(seen).toEqual(
+      new Map<string, KeyState | null>([
+        ['k1', { value: 'new', expiresAt: undefined }],
+        ['k2', { value: 'back', expiresAt: undefined }],
+        ['k3', null],
+        ['fresh', { value: 'x', expiresAt: undefined }],
+      ]),
+    );
+    expect(keyspace.changedCount).toBe(0);
+  });
+
+  it('reads changed keys as they were at its start, even when they change again during the read', () => {
+    const keyspace = filled(5);
+    const full = keyspace.beginCapture(false)!;
+    readAll(full);
+    full.close();
+    const data = keyspace.dataView();
+    for (const k of ['k0', 'k1', 'k2']) data.set(k, `${k}!`);
+    data.delete('k3');
+    const capture = keyspace.beginCapture(true)!;
+    const seen = readWith(capture, (slice) => {
+      if (slice === 0) {
+        data.set('k1', 'later');
+        data.set('k3', 'resurrected');
+        data.delete('k2');
+        data.set('k4', 'unchanged before the capture');
+      }
+    });
+    capture.close();
+    expect(seen).toEqual(
+      new Map<string, KeyState | null>([
+        ['k0', { value: 'k0!', expiresAt: undefined }],
+        ['k1', { value: 'k1!', expiresAt: undefined }],
+        ['k2', { value: 'k2!', expiresAt: undefined }],
+        ['k3', null],
+      ]),
+    );
+    expect(keyspace.changedCount).toBe(4);
+  });
+
+  it('gives back the keys of a failed incremental capture, and requires a full one after a failed full one', () => {
+    const keyspace = filled(3);
+    const full = keyspace.beginCapture(false)!;
+    full.close();
+    keyspace.dataView().set('k0', 'x');
+    const incremental = keyspace.beginCapture(true)!;
+    readAll(incremental);
+    incremental.close();
+    keyspace.dataView().set('k1', 'y');
+    keyspace.restoreChanges(incremental);
+    expect(keyspace.changedCount).toBe(2);
+    const failedFull = keyspace.beginCapture(false)!;
+    failedFull.close();
+    keyspace.restoreChanges(failedFull);
+    expect(keyspace.changedCount).toBeUndefined();
+    keyspace.restoreChanges(failedFull);
+    expect(keyspace.changedCount).toBeUndefined();
+  });
+
+  it('refuses a replace while a capture is open, and resets what changed after one', () => {
+    const keyspace = filled(2);
+    const capture = keyspace.beginCapture(false)!;
+    expect(() => keyspace.replaceAll(new Map())).toThrow('capture is open');
+    capture.close();
+    capture.close();
+    keyspace.replaceAll(new Map([['a', { value: '1', expiresAt: 5 }]]));
+    expect([...keyspace.states()].map(([k, v]) => [k, plain(v)])).toEqual([
+      ['a', { value: '1', expiresAt: 5 }],
+    ]);
+    expect(keyspace.changedCount).toBe(0);
+    keyspace.invalidateChanges();
+    expect(keyspace.changedCount).toBeUndefined();
+  });
+
+  it('stops a read of a capture closed under it', () => {
+    const keyspace = filled(5);
+    const capture = keyspace.beginCapture(false)!;
+    const reader = capture.read(() => undefined, 1);
+    reader.next();
+    capture.close();
+    expect(() => reader.next()).toThrow('closed');
+  });
+});

@@ -1,0 +1,324 @@
+/**
+ * The embedded cache's keyspace.
+ *
+ * ioredis-mock keeps its keys in a closure-private object that can only be listed whole (one `Object.keys`
+ * over every key) and read through copies. A durable cache needs more than that: walking the keys in small
+ * slices, knowing which keys changed since the last snapshot, and seeing a key's old value before a write
+ * replaces it. So the embedded client runs on this keyspace instead: it implements the two small interfaces
+ * ioredis-mock's commands use (`client.data` and `client.expires`, see `ioredis-mock.adapter.ts`) with the same
+ * semantics, plus the hooks snapshots need.
+ */
+
+/** A key's state: its value as ioredis-mock stores it and its absolute expiry time (ms since epoch). */
+export interface KeyState {
+  readonly value: unknown;
+  readonly expiresAt: number | undefined;
+}
+
+/** One key of the keyspace. `mark` is the id of the last capture that has dealt with this key. */
+class Entry {
+  constructor(
+    public value: unknown,
+    public expiresAt: number | undefined,
+    public mark = 0,
+  ) {}
+}
+
+/** Copies a value the way ioredis-mock does, so that nobody outside the keyspace can mutate a stored value. */
+function shallowCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.slice();
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (value instanceof Set) return new Set(value);
+  if (value instanceof Map) return new Map(value);
+  if (typeof value === 'object' && value !== null) return { ...value };
+  return value;
+}
+
+function isExpiredAt(expiresAt: number | undefined, now: number): boolean {
+  return expiresAt !== undefined && expiresAt <= now;
+}
+
+/** What ioredis-mock's commands call as `this.data`. */
+export interface MockData {
+  clear(): void;
+  delete(key: string): void;
+  get(key: string): unknown;
+  has(key: string): boolean;
+  keys(): string[];
+  set(key: string, value: unknown): void;
+  withKeyPrefix(prefix: string): MockData;
+}
+
+/** What ioredis-mock's commands call as `this.expires`. */
+export interface MockExpires {
+  clear(): void;
+  delete(key: string): void;
+  get(key: string): number | undefined;
+  has(key: string): boolean;
+  isExpired(key: string): boolean;
+  set(key: string, timestamp: number): void;
+  withKeyPrefix(prefix: string): MockExpires;
+}
+
+/**
+ * A point-in-time reader of the keyspace (see {@link Keyspace.beginCapture}). Everything that held at the moment it
+ * began is what it reads, however the keyspace changes while it runs: before a write touches a key the capture has
+ * not read yet, the key's old state is kept aside for it (the copy-on-write scheme of Dragonfly's snapshots). Stored
+ * values are never mutated in place, so keeping a state aside costs a reference, not a copy.
+ */
+export class Capture {
+  /** The moment the capture began: keys that expired by then are not part of it. */
+  readonly startedAt: number;
+  /** Number of keys at the start, expired ones included (an upper bound for what a full capture yields). */
+  readonly sizeAtStart: number;
+  private readonly preserved = new Map<string, KeyState | null>();
+  private closed = false;
+
+  /** @internal use {@link Keyspace.beginCapture} */
+  constructor(
+    private readonly keyspace: Keyspace,
+    readonly id: number,
+    private readonly entries: Map<string, Entry>,
+    /** The keys to read: `undefined` for all of them, or the keys changed since the last capture. */
+    readonly changedKeys: ReadonlySet<string> | undefined,
+  ) {
+    this.startedAt = Date.now();
+    this.sizeAtStart = entries.size;
+  }
+
+  /** Called by the keyspace before `key` changes while this capture is open. */
+  beforeWrite(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      if (!this.preserved.has(key)) this.preserved.set(key, null);
+      return;
+    }
+    if (entry.mark === this.id) return;
+    entry.mark = this.id;
+    this.preserved.set(key, { value: entry.value, expiresAt: entry.expiresAt });
+  }
+
+  /**
+   * Reads the keys as they were when the capture began, in slices: `visit` is called with each key's state
+   * (`null`: the key did not exist, which matters only to a capture of changed keys), and the generator yields
+   * after every `sliceSize` keys so that the caller can give the event loop a turn.
+   */
+  *read(visit: (key: string, state: KeyState | null) => void, sliceSize: number): Generator<void> {
+    let n = 0;
+    const keys: Iterable<string> = this.changedKeys ?? this.entries.keys();
+    for (const key of keys) {
+      if (this.closed) throw new Error('capture was closed while it was being read');
+      if (++n % sliceSize === 0) yield;
+      if (this.preserved.has(key)) continue;
+      const entry = this.entries.get(key);
+      if (entry === undefined) {
+        visit(key, null);
+        continue;
+      }
+      if (entry.mark === this.id) continue;
+      entry.mark = this.id;
+      visit(key, entry);
+    }
+    for (const [key, state] of this.preserved) {
+      if (++n % sliceSize === 0) yield;
+      if (this.changedKeys !== undefined) {
+        if (this.changedKeys.has(key)) visit(key, state);
+      } else if (state !== null) {
+        visit(key, state);
+      }
+    }
+  }
+
+  /** Detaches the capture from the keyspace. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.keyspace.endCapture(this);
+  }
+}
+
+/**
+ * Map-backed keyspace with ioredis-mock's semantics (lazy expiry on access, copies in and out) plus a change
+ * log for incremental snapshots and point-in-time captures.
+ */
+export class Keyspace {
+  private entries = new Map<string, Entry>();
+  /** Expiry times set on keys that hold no value (ioredis-mock allows it; kept for exact semantics). */
+  private orphanExpiries = new Map<string, number>();
+  /** Keys changed since the last capture was taken, or `undefined` when everything must be captured again. */
+  private changed: Set<string> | undefined = undefined;
+  private capture: Capture | undefined;
+  private captureSeq = 0;
+
+  /** Number of keys held, expired ones not yet removed included. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Starts a point-in-time capture. `onlyChanges` reads just the keys changed since the previous capture (or
+   * since {@link replaceAll}); it is refused (returns `undefined`) when the keyspace cannot tell what changed,
+   * and then a full capture is needed. Only one capture may be open at a time.
+   */
+  beginCapture(onlyChanges: boolean): Capture | undefined {
+    if (this.capture !== undefined) throw new Error('a capture is already open on this keyspace');
+    if (onlyChanges && this.changed === undefined) return undefined;
+    const changedKeys = this.changed;
+    this.changed = new Set();
+    this.capture = new Capture(
+      this,
+      ++this.captureSeq,
+      this.entries,
+      onlyChanges ? changedKeys : undefined,
+    );
+    return this.capture;
+  }
+
+  /**
+   * Gives back the keys of a capture whose snapshot was not committed, so that the next incremental capture
+   * includes them again. A full capture that failed leaves the keyspace needing another full one.
+   */
+  restoreChanges(capture: Capture): void {
+    if (this.changed === undefined) return;
+    if (capture.changedKeys === undefined) {
+      this.changed = undefined;
+      return;
+    }
+    for (const key of capture.changedKeys) this.changed.add(key);
+  }
+
+  /** Forgets what changed: the next capture must be a full one. */
+  invalidateChanges(): void {
+    this.changed = undefined;
+  }
+
+  /** Number of keys changed since the last capture, or `undefined` when unknown (a full capture is due). */
+  get changedCount(): number | undefined {
+    return this.changed?.size;
+  }
+
+  /** @internal */
+  endCapture(capture: Capture): void {
+    if (this.capture === capture) this.capture = undefined;
+  }
+
+  /**
+   * Replaces the whole content at once (a restore). What changed is reset: the new content is, by definition,
+   * what the store holds.
+   */
+  replaceAll(states: Map<string, KeyState>): void {
+    if (this.capture !== undefined) throw new Error('cannot replace the keyspace while a capture is open');
+    const entries = new Map<string, Entry>();
+    for (const [key, state] of states) entries.set(key, new Entry(state.value, state.expiresAt));
+    this.entries = entries;
+    this.orphanExpiries = new Map();
+    this.changed = new Set();
+  }
+
+  /** Reads a key's stored state without copying or expiring it (for digests and tests). */
+  peek(key: string): KeyState | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Iterates every key's stored state without copying or expiring anything. */
+  *states(): IterableIterator<[string, KeyState]> {
+    yield* this.entries;
+  }
+
+  private beforeWrite(key: string): void {
+    this.capture?.beforeWrite(key);
+    this.changed?.add(key);
+  }
+
+  private isExpired(key: string, now = Date.now()): boolean {
+    const entry = this.entries.get(key);
+    const expiresAt = entry !== undefined ? entry.expiresAt : this.orphanExpiries.get(key);
+    return isExpiredAt(expiresAt, now);
+  }
+
+  private expireIfDue(key: string): void {
+    if (this.isExpired(key)) this.deleteKey(key);
+  }
+
+  private deleteKey(key: string): void {
+    this.beforeWrite(key);
+    this.entries.delete(key);
+    this.orphanExpiries.delete(key);
+  }
+
+  private setValue(key: string, value: unknown): void {
+    this.beforeWrite(key);
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      entry.value = shallowCopy(value);
+      return;
+    }
+    const orphan = this.orphanExpiries.get(key);
+    if (orphan !== undefined) this.orphanExpiries.delete(key);
+    this.entries.set(key, new Entry(shallowCopy(value), orphan));
+  }
+
+  private setExpiry(key: string, expiresAt: number | undefined): void {
+    this.beforeWrite(key);
+    const entry = this.entries.get(key);
+    if (entry !== undefined) entry.expiresAt = expiresAt;
+    else if (expiresAt === undefined) this.orphanExpiries.delete(key);
+    else this.orphanExpiries.set(key, expiresAt);
+  }
+
+  private clearValues(): void {
+    // A new map, never `.clear()`: an open capture keeps reading the old one, which nothing changes any more.
+    this.entries = new Map();
+    this.changed = undefined;
+  }
+
+  /** The `client.data` view ioredis-mock's commands use, with ioredis-mock's own key-prefix rule. */
+  dataView(prefix = ''): MockData {
+    return {
+      clear: () => this.clearValues(),
+      delete: (key) => this.deleteKey(`${prefix}${key}`),
+      get: (key) => {
+        const k = `${prefix}${key}`;
+        this.expireIfDue(k);
+        return shallowCopy(this.entries.get(k)?.value);
+      },
+      has: (key) => {
+        const k = `${prefix}${key}`;
+        this.expireIfDue(k);
+        return this.entries.has(k);
+      },
+      keys: () => {
+        const now = Date.now();
+        const keys: string[] = [];
+        for (const [key, entry] of this.entries) {
+          if (key.startsWith(prefix) && !isExpiredAt(entry.expiresAt, now)) keys.push(key);
+        }
+        return keys;
+      },
+      set: (key, value) => this.setValue(`${prefix}${key}`, value),
+      withKeyPrefix: (newPrefix) => this.dataView(newPrefix),
+    };
+  }
+
+  /** The `client.expires` view ioredis-mock's commands use. */
+  expiresView(prefix = ''): MockExpires {
+    const expiryOf = (k: string): number | undefined =>
+      this.entries.has(k) ? this.entries.get(k)?.expiresAt : this.orphanExpiries.get(k);
+    return {
+      clear: () => {
+        // Copy-on-clear: an open capture keeps reading the old entries, which nothing changes any more.
+        const entries = new Map<string, Entry>();
+        for (const [key, entry] of this.entries) entries.set(key, new Entry(entry.value, undefined));
+        this.entries = entries;
+        this.orphanExpiries = new Map();
+        this.changed = undefined;
+      },
+      delete: (key) => this.setExpiry(`${prefix}${key}`, undefined),
+      get: (key) => expiryOf(`${prefix}${key}`),
+      has: (key) => expiryOf(`${prefix}${key}`) !== undefined,
+      isExpired: (key) => this.isExpired(`${prefix}${key}`),
+      set: (key, timestamp) => this.setExpiry(`${prefix}${key}`, +timestamp),
+      withKeyPrefix: (newPrefix) => this.expiresView(newPrefix),
+    };
+  }
+}
