@@ -59,7 +59,7 @@ describe('createEmbeddedClient', () => {
   it('answers every command exactly as a plain ioredis-mock does (differential test)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { maxLength: 60 }), async (commands) => {
-        const reference = new RedisMock({ port: ++port }) as Redis;
+        const reference = new RedisMock({ port: ++port });
         const embedded = createEmbeddedClient(new Keyspace());
         await reference.flushall();
         try {

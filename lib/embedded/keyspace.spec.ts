@@ -13,7 +13,10 @@ function readAll(capture: Capture, sliceSize = 2): Map<string, KeyState | null> 
 }
 
 /** Reads a capture one slice at a time, calling `between` after each slice. */
-function readWith(capture: Capture, between: (slice: number) => void): Map<string, KeyState | null> {
+function readWith(
+  capture: Capture,
+  between: (slice: number) => void,
+): Map<string, KeyState | null> {
   const out = new Map<string, KeyState | null>();
   let slice = 0;
   for (const _ of capture.read((key, state) => out.set(key, plain(state)), 1)) {

@@ -207,7 +207,8 @@ export class Keyspace {
    * what the store holds.
    */
   replaceAll(states: Map<string, KeyState>): void {
-    if (this.capture !== undefined) throw new Error('cannot replace the keyspace while a capture is open');
+    if (this.capture !== undefined)
+      throw new Error('cannot replace the keyspace while a capture is open');
     const entries = new Map<string, Entry>();
     for (const [key, state] of states) entries.set(key, new Entry(state.value, state.expiresAt));
     this.entries = entries;
@@ -308,7 +309,8 @@ export class Keyspace {
       clear: () => {
         // Copy-on-clear: an open capture keeps reading the old entries, which nothing changes any more.
         const entries = new Map<string, Entry>();
-        for (const [key, entry] of this.entries) entries.set(key, new Entry(entry.value, undefined));
+        for (const [key, entry] of this.entries)
+          entries.set(key, new Entry(entry.value, undefined));
         this.entries = entries;
         this.orphanExpiries = new Map();
         this.changed = undefined;

@@ -1,0 +1,391 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { KeyState } from '../embedded/keyspace';
+import {
+  CORRUPT_SNAPSHOT,
+  DATA_DIR_IS_SYMLINK,
+  DATA_DIR_NOT_A_DIRECTORY,
+  UNSUPPORTED_FORMAT,
+} from '../persistent-cache.messages';
+import { BufferReader, BufferWriter, CodecError } from './codec';
+
+/**
+ * The snapshot store: an LMDB file holding a chain of generations, like Redis 7's multi-part AOF (a base file, the
+ * increments after it, and a manifest naming them).
+ *
+ * - `chunks` maps `[generation, sequence]` to a chunk: a CRC-32 of the rest, then records. A record is a key with
+ *   its value and expiry time, or a tombstone for a deleted key. Chunks are appended in key order, which is the
+ *   fast way to fill LMDB, and each is one LMDB value of about {@link CHUNK_BYTES}.
+ * - `meta` holds the manifest: the format version and the committed chain — a full generation followed by the
+ *   incremental ones written after it, each with its chunk count, record count, size and a CRC over its chunks.
+ *
+ * A snapshot writes a new generation's chunks in as many LMDB transactions as it likes, then commits by writing the
+ * manifest: one LMDB transaction, so a crash or error at any point before it leaves the previous manifest, and every
+ * chunk it names, untouched. Chunks of generations the manifest does not name (an interrupted snapshot's, or a chain
+ * a full snapshot replaced) are removed after the commit and again when the next snapshot begins.
+ */
+
+/** Version of the on-disk layout; restore refuses any other. */
+export const FORMAT_VERSION = 1;
+/** Name of the LMDB file in the data directory (LMDB adds `<name>-lock` beside it). */
+export const STORE_FILE = 'snapshot.mdb';
+/** Target size of one chunk. */
+export const CHUNK_BYTES = 256 * 1024;
+/** Bytes of chunks a writer may have queued for LMDB before it waits for commits. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+const MANIFEST_KEY = 'manifest';
+
+const FLAG_TOMBSTONE = 1;
+const FLAG_EXPIRES = 2;
+
+export type GenerationKind = 'full' | 'incremental';
+
+export interface GenerationInfo {
+  readonly gen: number;
+  readonly kind: GenerationKind;
+  readonly chunks: number;
+  readonly records: number;
+  readonly bytes: number;
+  /** CRC-32 over the chunks' own CRCs, in order: a missing, extra or reordered chunk changes it. */
+  readonly crc: number;
+  readonly createdAt: number;
+}
+
+export interface Manifest {
+  readonly format: number;
+  /** When the last committed snapshot began (ms since epoch): the point in time it holds. */
+  readonly createdAt: number;
+  /** Keys the keyspace held when the last snapshot began (keys past their TTL but not yet removed included). */
+  readonly keys: number;
+  /** Bytes of all chunks of the chain. */
+  readonly bytes: number;
+  /** The committed chain: one full generation, then incremental ones, oldest first. */
+  readonly generations: readonly GenerationInfo[];
+  readonly nextGen: number;
+}
+
+export interface RestoredData {
+  readonly states: Map<string, KeyState>;
+  /** Keys whose expiry time had passed at restore time, left out. */
+  readonly expired: number;
+  readonly manifest: Manifest;
+}
+
+type ChunkKey = [number, number];
+
+/** Opens (creating if needed) the store in `dataDir`. */
+export class SnapshotStore {
+  private readonly root: RootDatabase;
+  private readonly chunks: Database<Buffer, ChunkKey>;
+  private readonly meta: Database<Buffer, string>;
+  private closing: Promise<void> | undefined;
+
+  constructor(readonly dataDir: string) {
+    prepareDataDir(dataDir);
+    const path = join(dataDir, STORE_FILE);
+    this.root = open({ path, maxDbs: 4 });
+    this.chunks = this.root.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' });
+    this.meta = this.root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+    for (const file of [path, `${path}-lock`]) {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    }
+  }
+
+  /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
+  manifest(): Manifest | undefined {
+    const raw = this.meta.get(MANIFEST_KEY);
+    if (raw === undefined) return undefined;
+    return parseManifest(raw, this.dataDir);
+  }
+
+  /**
+   * Starts writing a generation. An incremental one extends the committed chain; a full one replaces it when
+   * committed. Synchronous, so that a capture can begin right after it. Chunks left by generations the manifest
+   * does not name (an interrupted snapshot's) are removed first: LMDB applies queued writes in order.
+   */
+  beginWrite(kind: GenerationKind): SnapshotWriter {
+    const manifest = this.manifest();
+    if (kind === 'incremental' && manifest === undefined) {
+      throw new Error('an incremental snapshot needs a committed full snapshot to build on');
+    }
+    return new SnapshotWriter(this, kind, manifest);
+  }
+
+  /** Reads the committed chain into a map of key states, checking every CRC and count on the way. */
+  read(now = Date.now()): RestoredData | undefined {
+    const manifest = this.manifest();
+    if (manifest === undefined) return undefined;
+    const states = new Map<string, KeyState>();
+    for (const generation of manifest.generations) this.readGeneration(generation, states);
+    let expired = 0;
+    for (const [key, state] of states) {
+      if (state.expiresAt !== undefined && state.expiresAt <= now) {
+        states.delete(key);
+        expired++;
+      }
+    }
+    return { states, expired, manifest };
+  }
+
+  private readGeneration(generation: GenerationInfo, states: Map<string, KeyState>): void {
+    const corrupt = (what: string) =>
+      new Error(CORRUPT_SNAPSHOT(this.dataDir, `generation ${generation.gen}: ${what}`));
+    let chunks = 0;
+    let records = 0;
+    let crc = 0;
+    const crcBytes = Buffer.alloc(4);
+    for (const { key, value } of this.chunks.getRange({
+      start: [generation.gen],
+      end: [generation.gen + 1],
+    })) {
+      if (key[1] !== chunks) throw corrupt(`chunk ${chunks} is missing (found chunk ${key[1]})`);
+      if (value.length < 4) throw corrupt(`chunk ${chunks} is truncated`);
+      const stored = value.readUInt32LE(0);
+      if (crc32(value.subarray(4)) !== stored) throw corrupt(`chunk ${chunks} fails its checksum`);
+      crcBytes.writeUInt32LE(stored, 0);
+      crc = crc32(crcBytes, crc);
+      try {
+        records += decodeChunk(value, states);
+      } catch (error) {
+        if (error instanceof CodecError) throw corrupt(`chunk ${chunks}: ${error.message}`);
+        throw error;
+      }
+      chunks++;
+    }
+    if (chunks !== generation.chunks) {
+      throw corrupt(`expected ${generation.chunks} chunks, found ${chunks}`);
+    }
+    if (records !== generation.records) {
+      throw corrupt(`expected ${generation.records} records, found ${records}`);
+    }
+    if (crc !== generation.crc) throw corrupt('the chunk list does not match its checksum');
+  }
+
+  /** @internal */
+  putChunk(gen: number, seq: number, chunk: Buffer): Promise<boolean> {
+    return this.chunks.put([gen, seq], chunk);
+  }
+
+  /** @internal writes the manifest: the commit point of a snapshot. */
+  async commit(manifest: Manifest): Promise<void> {
+    await this.meta.put(MANIFEST_KEY, serializeManifest(manifest));
+    await this.removeUnreferencedChunks(manifest);
+  }
+
+  /** @internal removes chunks of generations the manifest does not name. */
+  async removeUnreferencedChunks(manifest: Manifest | undefined): Promise<number> {
+    const live = new Set(manifest?.generations.map((g) => g.gen));
+    const removals: Promise<boolean>[] = [];
+    for (const key of this.chunks.getKeys()) {
+      if (!live.has(key[0])) removals.push(this.chunks.remove(key));
+    }
+    await Promise.all(removals);
+    return removals.length;
+  }
+
+  /** Size of the LMDB file on disk, in bytes. */
+  fileSize(): number {
+    return lstatSync(join(this.dataDir, STORE_FILE)).size;
+  }
+
+  /** Waits for queued writes and closes LMDB. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.root.close();
+    return this.closing;
+  }
+}
+
+/** Writes one generation's chunks; {@link commit} makes it the restorable snapshot. */
+export class SnapshotWriter {
+  readonly gen: number;
+  private readonly out = new BufferWriter(CHUNK_BYTES + 64 * 1024);
+  private seq = 0;
+  private records = 0;
+  private bytes = 0;
+  private crc = 0;
+  private readonly crcBytes = Buffer.alloc(4);
+  private readonly pending: { done: Promise<boolean>; bytes: number }[] = [];
+  private pendingBytes = 0;
+  private failed: Error | undefined;
+
+  /** @internal use {@link SnapshotStore.beginWrite} */
+  constructor(
+    private readonly store: SnapshotStore,
+    readonly kind: GenerationKind,
+    private readonly base: Manifest | undefined,
+  ) {
+    this.gen = base?.nextGen ?? 1;
+    const cleanup = store.removeUnreferencedChunks(base).then(() => true);
+    this.track(cleanup, 0);
+    this.startChunk();
+  }
+
+  /** Records in this generation so far. */
+  get recordCount(): number {
+    return this.records;
+  }
+
+  /** Adds a key's state, or a tombstone (`null`). Throws a `CodecError` if the value cannot be stored. */
+  add(key: string, state: KeyState | null): void {
+    const out = this.out;
+    const mark = out.length;
+    try {
+      if (state === null) {
+        out.writeVarUint(FLAG_TOMBSTONE);
+        out.writeString(key);
+      } else if (state.expiresAt === undefined) {
+        out.writeVarUint(0);
+        out.writeString(key);
+        out.writeValue(state.value);
+      } else {
+        out.writeVarUint(FLAG_EXPIRES);
+        out.writeString(key);
+        out.writeFloat64(state.expiresAt);
+        out.writeValue(state.value);
+      }
+    } catch (error) {
+      if (error instanceof CodecError) {
+        const shown = key.length > 80 ? `${key.slice(0, 80)}…` : key;
+        error.message = `key ${JSON.stringify(shown)}: ${error.message}`;
+      }
+      // Drop the partial record; the writer stays usable but the caller is expected to abort.
+      this.out.truncate(mark);
+      throw error;
+    }
+    this.records++;
+    if (out.length >= CHUNK_BYTES) this.flushChunk();
+  }
+
+  /** Resolves once LMDB has caught up enough for more chunks to be queued; rejects if a write failed. */
+  async drain(): Promise<void> {
+    while (this.pendingBytes > MAX_PENDING_BYTES) {
+      const oldest = this.pending.shift();
+      if (oldest === undefined) break;
+      this.pendingBytes -= oldest.bytes;
+      await oldest.done;
+    }
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Writes the last chunk, waits for every chunk, and commits the generation. Returns the new manifest. */
+  async commit(keys: number, createdAt: number): Promise<Manifest> {
+    if (this.out.length > 4) this.flushChunk();
+    await Promise.all(this.pending.map((p) => p.done));
+    if (this.failed !== undefined) throw this.failed;
+    const generation: GenerationInfo = {
+      gen: this.gen,
+      kind: this.kind,
+      chunks: this.seq,
+      records: this.records,
+      bytes: this.bytes,
+      crc: this.crc,
+      createdAt,
+    };
+    const chain =
+      this.kind === 'full' ? [generation] : [...(this.base?.generations ?? []), generation];
+    const manifest: Manifest = {
+      format: FORMAT_VERSION,
+      createdAt,
+      keys,
+      bytes: chain.reduce((sum, g) => sum + g.bytes, 0),
+      generations: chain,
+      nextGen: this.gen + 1,
+    };
+    await this.store.commit(manifest);
+    return manifest;
+  }
+
+  /** Gives up the generation: waits for queued chunks and removes them (the next snapshot would otherwise). */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.pending.map((p) => p.done));
+    await this.store.removeUnreferencedChunks(this.store.manifest());
+  }
+
+  private startChunk(): void {
+    this.out.writeBytes(this.crcBytes); // placeholder for the chunk's CRC
+  }
+
+  private flushChunk(): void {
+    const chunk = this.out.finish();
+    const crc = crc32(chunk.subarray(4));
+    chunk.writeUInt32LE(crc, 0);
+    this.crcBytes.writeUInt32LE(crc, 0);
+    this.crc = crc32(this.crcBytes, this.crc);
+    this.crcBytes.fill(0);
+    this.track(this.store.putChunk(this.gen, this.seq++, chunk), chunk.length);
+    this.bytes += chunk.length;
+    this.startChunk();
+  }
+
+  private track(done: Promise<boolean>, bytes: number): void {
+    done.catch((error: unknown) => {
+      this.failed ??= error instanceof Error ? error : new Error(String(error));
+    });
+    this.pending.push({ done, bytes });
+    this.pendingBytes += bytes;
+  }
+}
+
+function decodeChunk(chunk: Buffer, states: Map<string, KeyState>): number {
+  const reader = new BufferReader(chunk, 4);
+  let records = 0;
+  while (!reader.done) {
+    const flags = reader.readVarUint();
+    if (flags > (FLAG_TOMBSTONE | FLAG_EXPIRES)) {
+      throw new CodecError(`unknown record flags ${flags} at offset ${reader.offset}`);
+    }
+    const key = reader.readString();
+    if (flags & FLAG_TOMBSTONE) {
+      states.delete(key);
+    } else {
+      const expiresAt = flags & FLAG_EXPIRES ? reader.readFloat64() : undefined;
+      states.set(key, { value: reader.readValue(), expiresAt });
+    }
+    records++;
+  }
+  return records;
+}
+
+function serializeManifest(manifest: Manifest): Buffer {
+  const body = JSON.stringify(manifest);
+  return Buffer.from(JSON.stringify({ crc: crc32(body), body }));
+}
+
+function parseManifest(raw: Buffer, dataDir: string): Manifest {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new Error(CORRUPT_SNAPSHOT(dataDir, 'the manifest is not valid JSON'));
+  }
+  const { crc, body } = (envelope ?? {}) as { crc?: unknown; body?: unknown };
+  if (typeof body !== 'string' || typeof crc !== 'number' || crc32(body) !== crc) {
+    throw new Error(CORRUPT_SNAPSHOT(dataDir, 'the manifest fails its checksum'));
+  }
+  const manifest = JSON.parse(body) as Manifest;
+  if (manifest.format !== FORMAT_VERSION) {
+    throw new Error(UNSUPPORTED_FORMAT(dataDir, manifest.format, FORMAT_VERSION));
+  }
+  const generations: unknown = manifest.generations;
+  if (
+    !Array.isArray(generations) ||
+    (generations[0] as GenerationInfo | undefined)?.kind !== 'full'
+  ) {
+    throw new Error(CORRUPT_SNAPSHOT(dataDir, 'the manifest names no full generation'));
+  }
+  return manifest;
+}
+
+/** Creates the data directory (mode 0700) if missing, and refuses one that is a symlink or not a directory. */
+function prepareDataDir(dataDir: string): void {
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dataDir);
+  if (stat.isSymbolicLink()) {
+    throw new Error(DATA_DIR_IS_SYMLINK(dataDir));
+  }
+  if (!stat.isDirectory()) {
+    throw new Error(DATA_DIR_NOT_A_DIRECTORY(dataDir));
+  }
+}
