@@ -1,0 +1,18 @@
+export { PersistentCacheModule } from './persistent-cache.module';
+export { CACHE, SNAPSHOT_INTERVAL_NAME } from './persistent-cache.constants';
+export { InjectCache } from './persistent-cache.decorators';
+export {
+  persistentCacheConfig,
+  optionsFromEnv,
+  PERSISTENT_CACHE_ENV,
+} from './persistent-cache.config';
+export type {
+  PersistentCacheModuleOptions,
+  PersistenceOptions,
+  ResolvedPersistentCacheOptions,
+} from './persistent-cache.interfaces';
+export { DEFAULTS, parseDuration, resolveOptions } from './persistent-cache.options';
+export { METRICS } from './persistent-cache.metrics';
+export { SnapshotService } from './snapshot.service';
+export type { SnapshotReport, RestoreReport } from './snapshot.service';
+export { FORMAT_VERSION, STORE_FILE } from './store/snapshot-store';

@@ -1,0 +1,42 @@
+/** Every message the module shows users, in one place; tests assert against the same functions. */
+
+export const INVALID_OPTION = (option: string, accepted: string, got: unknown): string =>
+  `Invalid PersistentCacheModule option "${option}": expected ${accepted}, got ${describe(got)}.`;
+
+export const UNKNOWN_OPTION = (option: string, known: readonly string[]): string =>
+  `Unknown PersistentCacheModule option "${option}"; known options are: ${known.join(', ')}.`;
+
+export const UNSUPPORTED_FORMAT = (dataDir: string, found: unknown, supported: number): string =>
+  `Snapshot in ${dataDir} has format version ${describe(found)}, but this version of nestjs-persistent-cache ` +
+  `reads format ${supported} only. Upgrade the library, or move the data directory aside to start empty.`;
+
+export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
+  `Snapshot in ${dataDir} cannot be restored: ${what}. The data directory was left untouched; ` +
+  'see "Recovery" in the README.';
+
+export const SNAPSHOT_SKIPPED = (): string =>
+  'Periodic snapshot skipped: the previous snapshot is still running.';
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null)
+    return String(value);
+  return `${Object.prototype.toString.call(value).slice(8, -1).toLowerCase()} ${JSON.stringify(value)}`;
+}
+
+export const INVALID_ENV = (variable: string, accepted: string, got: string): string =>
+  `Invalid environment variable ${variable}: expected ${accepted}, got ${JSON.stringify(got)}.`;
+
+export const SCHEDULE_MODULE_MISSING = (intervalMs: number): string =>
+  `persistence.snapshotInterval is ${intervalMs} ms, but SchedulerRegistry is not available: import ` +
+  'ScheduleModule.forRoot() once in your application module, or set persistence.snapshotInterval to 0.';
+
+export const PERSISTENCE_DISABLED = (operation: string): string =>
+  `Cannot ${operation}: persistence is disabled (persistence.enabled is false).`;
+
+export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
+  `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;
+
+export const DATA_DIR_NOT_A_DIRECTORY = (dataDir: string): string =>
+  `Data directory ${dataDir} exists but is not a directory.`;

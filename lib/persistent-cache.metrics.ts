@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import {
+  InjectMetric,
+  makeCounterProvider,
+  makeGaugeProvider,
+  makeHistogramProvider,
+} from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+
+/** Names of the Prometheus metrics the module exports. */
+export const METRICS = {
+  snapshotDuration: 'persistent_cache_snapshot_duration_seconds',
+  snapshots: 'persistent_cache_snapshots_total',
+  lastSnapshotBytes: 'persistent_cache_last_snapshot_bytes',
+  lastSnapshotKeys: 'persistent_cache_last_snapshot_keys',
+  lastSnapshotSuccess: 'persistent_cache_last_snapshot_success_timestamp_seconds',
+  restoreDuration: 'persistent_cache_restore_duration_seconds',
+  lastRestoreKeys: 'persistent_cache_last_restore_keys',
+  lastRestoreExpiredKeys: 'persistent_cache_last_restore_expired_keys',
+} as const;
+
+export type SnapshotResult = 'success' | 'failure' | 'skipped';
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Metric providers; `@willsoto/nestjs-prometheus` dedupes them by name, so several apps may share a process. */
+export const metricProviders = [
+  makeHistogramProvider({
+    name: METRICS.snapshotDuration,
+    help: 'Time taken by snapshots that completed, by kind (full or incremental).',
+    labelNames: ['kind'],
+    buckets: DURATION_BUCKETS,
+  }),
+  makeCounterProvider({
+    name: METRICS.snapshots,
+    help: 'Snapshots by result: success, failure, or skipped because one was still running.',
+    labelNames: ['result'],
+  }),
+  makeGaugeProvider({
+    name: METRICS.lastSnapshotBytes,
+    help: 'Bytes of the committed snapshot chain after the last successful snapshot.',
+  }),
+  makeGaugeProvider({
+    name: METRICS.lastSnapshotKeys,
+    help: 'Keys held when the last successful snapshot began.',
+  }),
+  makeGaugeProvider({
+    name: METRICS.lastSnapshotSuccess,
+    help: 'Unix time of the last successful snapshot, in seconds.',
+  }),
+  makeHistogramProvider({
+    name: METRICS.restoreDuration,
+    help: 'Time taken by restores that completed.',
+    buckets: DURATION_BUCKETS,
+  }),
+  makeGaugeProvider({
+    name: METRICS.lastRestoreKeys,
+    help: 'Keys loaded by the last restore.',
+  }),
+  makeGaugeProvider({
+    name: METRICS.lastRestoreExpiredKeys,
+    help: 'Keys left out by the last restore because their TTL had run out.',
+  }),
+];
+
+/** The module's metrics behind one small API. */
+@Injectable()
+export class PersistentCacheMetrics {
+  constructor(
+    @InjectMetric(METRICS.snapshotDuration) private readonly snapshotDuration: Histogram<string>,
+    @InjectMetric(METRICS.snapshots) private readonly snapshots: Counter<string>,
+    @InjectMetric(METRICS.lastSnapshotBytes) private readonly lastSnapshotBytes: Gauge<string>,
+    @InjectMetric(METRICS.lastSnapshotKeys) private readonly lastSnapshotKeys: Gauge<string>,
+    @InjectMetric(METRICS.lastSnapshotSuccess) private readonly lastSnapshotSuccess: Gauge<string>,
+    @InjectMetric(METRICS.restoreDuration) private readonly restoreDuration: Histogram<string>,
+    @InjectMetric(METRICS.lastRestoreKeys) private readonly lastRestoreKeys: Gauge<string>,
+    @InjectMetric(METRICS.lastRestoreExpiredKeys)
+    private readonly lastRestoreExpired: Gauge<string>,
+  ) {}
+
+  snapshotSucceeded(kind: string, seconds: number, bytes: number, keys: number): void {
+    this.snapshotDuration.observe({ kind }, seconds);
+    this.snapshots.inc({ result: 'success' });
+    this.lastSnapshotBytes.set(bytes);
+    this.lastSnapshotKeys.set(keys);
+    this.lastSnapshotSuccess.set(Date.now() / 1000);
+  }
+
+  snapshotEnded(result: Exclude<SnapshotResult, 'success'>): void {
+    this.snapshots.inc({ result });
+  }
+
+  restored(seconds: number, keys: number, expired: number): void {
+    this.restoreDuration.observe(seconds);
+    this.lastRestoreKeys.set(keys);
+    this.lastRestoreExpired.set(expired);
+  }
+}

@@ -1,0 +1,316 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Capture, Keyspace, KeyState } from './embedded/keyspace';
+import {
+  KEYSPACE,
+  LOG_CONTEXT,
+  RESOLVED_OPTIONS,
+  SNAPSHOT_INTERVAL_NAME,
+  SNAPSHOT_STORE,
+} from './persistent-cache.constants';
+import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
+import {
+  PERSISTENCE_DISABLED,
+  SCHEDULE_MODULE_MISSING,
+  SNAPSHOT_SKIPPED,
+} from './persistent-cache.messages';
+import { PersistentCacheMetrics } from './persistent-cache.metrics';
+import type {
+  GenerationKind,
+  Manifest,
+  SnapshotStore,
+  SnapshotWriter,
+} from './store/snapshot-store';
+
+/** What a snapshot did. */
+export interface SnapshotReport {
+  /** `full` rewrites every key; `incremental` writes only the keys changed since the previous snapshot. */
+  readonly kind: GenerationKind;
+  /** Keys held when the snapshot began (the point in time it captured). */
+  readonly keys: number;
+  /** Records written: keys, and for an incremental snapshot, tombstones of deleted keys. */
+  readonly records: number;
+  /** Keys left out because their TTL had run out when the snapshot began. */
+  readonly expired: number;
+  /** Bytes written by this snapshot. */
+  readonly bytes: number;
+  /** Bytes of the whole restorable chain after it. */
+  readonly totalBytes: number;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+}
+
+/** What a restore did. */
+export interface RestoreReport {
+  /** Keys loaded into the cache. */
+  readonly keys: number;
+  /** Keys left out because their TTL had run out. */
+  readonly expired: number;
+  /** The point in time the restored snapshot holds. */
+  readonly snapshotTakenAt: Date;
+  readonly durationMs: number;
+}
+
+/** Time a snapshot may hold the event loop before it gives other work a turn. */
+const SLICE_MS = 3;
+/** Keys read between two looks at the clock. */
+const KEYS_PER_CLOCK_CHECK = 64;
+/** An incremental chain longer than this is folded into a full snapshot. */
+const MAX_CHAIN_LENGTH = 32;
+/** When more than this share of the keys changed, a full snapshot is cheaper to restore and no slower to take. */
+const MAX_CHANGED_SHARE = 0.25;
+
+/**
+ * Makes the embedded cache durable: restores the last snapshot when the module starts, snapshots on an interval
+ * and on shutdown, and offers {@link snapshot} and {@link restore} on demand.
+ *
+ * A snapshot never stops the event loop for long: it reads the keyspace in slices of a few milliseconds and
+ * LMDB commits on its own thread. It is still a point-in-time copy: writes made while it runs are not in it (see
+ * {@link Capture}). After the first full snapshot, the next ones write only what changed, until the chain of
+ * increments grows long or large enough that a full one is due.
+ */
+@Injectable()
+export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly persistence: ResolvedPersistentCacheOptions['persistence'];
+  /** Snapshots and restores run one at a time, in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  private lastReport: SnapshotReport | undefined;
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) options: ResolvedPersistentCacheOptions,
+    @Inject(KEYSPACE) private readonly keyspace: Keyspace,
+    @Inject(SNAPSHOT_STORE) private readonly store: SnapshotStore | null,
+    private readonly metrics: PersistentCacheMetrics,
+    @Optional() private readonly scheduler?: SchedulerRegistry,
+  ) {
+    this.persistence = options.persistence;
+  }
+
+  /** Whether a snapshot or restore is running or waiting to run. */
+  get busy(): boolean {
+    return this.queued > 0;
+  }
+
+  /** The last successful snapshot's report, if any since startup. */
+  get lastSnapshot(): SnapshotReport | undefined {
+    return this.lastReport;
+  }
+
+  async onModuleInit(): Promise<void> {
+    const { enabled, restoreOnStartup, snapshotIntervalMs, dataDir } = this.persistence;
+    if (!enabled) {
+      this.logger.log('Persistence is disabled: the cache lives in memory only.');
+      return;
+    }
+    if (snapshotIntervalMs > 0 && this.scheduler === undefined) {
+      throw new Error(SCHEDULE_MODULE_MISSING(snapshotIntervalMs));
+    }
+    if (restoreOnStartup) {
+      try {
+        await this.restore();
+      } catch (error) {
+        // Bootstrap stops here and shutdown hooks will not run: release LMDB now.
+        await this.store?.close();
+        throw error;
+      }
+    } else {
+      this.logger.log(
+        `Not restoring the snapshot in ${dataDir} (persistence.restoreOnStartup is false).`,
+      );
+    }
+    if (snapshotIntervalMs > 0 && this.scheduler !== undefined) {
+      const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
+      this.scheduler.addInterval(SNAPSHOT_INTERVAL_NAME, timer);
+      this.logger.log(
+        `Snapshots every ${snapshotIntervalMs} ms to ${dataDir} (interval "${SNAPSHOT_INTERVAL_NAME}").`,
+      );
+    } else {
+      this.logger.log('Periodic snapshots are disabled (persistence.snapshotInterval is 0).');
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.persistence.enabled) return;
+    // @nestjs/schedule has cleared its intervals by now; this covers an app whose scheduler was not asked to.
+    if (this.scheduler?.doesExist('interval', SNAPSHOT_INTERVAL_NAME)) {
+      this.scheduler.deleteInterval(SNAPSHOT_INTERVAL_NAME);
+    }
+    if (this.persistence.snapshotOnShutdown) {
+      try {
+        await this.snapshot();
+      } catch {
+        // Logged by snapshot(); the previous snapshot is still there to restore.
+      }
+    } else {
+      await this.queue;
+    }
+  }
+
+  /**
+   * Takes a snapshot now and resolves when it is committed. It begins after any snapshot or restore already
+   * running, so it holds every write made before the call.
+   */
+  snapshot(): Promise<SnapshotReport> {
+    const store = this.requireStore('take a snapshot');
+    return this.exclusive(() => this.takeSnapshot(store));
+  }
+
+  /**
+   * Replaces the cache's content with the last committed snapshot, all at once: if reading it fails, the cache is
+   * left as it was. Resolves to `undefined` when there is no snapshot yet.
+   */
+  restore(): Promise<RestoreReport | undefined> {
+    const store = this.requireStore('restore');
+    return this.exclusive(() => Promise.resolve(this.restoreFrom(store)));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) {
+      this.logger.warn(SNAPSHOT_SKIPPED());
+      this.metrics.snapshotEnded('skipped');
+      return;
+    }
+    try {
+      await this.snapshot();
+    } catch {
+      // Logged by snapshot(); the next tick tries again.
+    }
+  }
+
+  private requireStore(operation: string): SnapshotStore {
+    if (this.store === null) throw new Error(PERSISTENCE_DISABLED(operation));
+    return this.store;
+  }
+
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    this.queued++;
+    const run = this.queue.then(operation).finally(() => this.queued--);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private chooseKind(manifest: Manifest | undefined): GenerationKind {
+    const changed = this.keyspace.changedCount;
+    if (manifest === undefined || changed === undefined) return 'full';
+    const [base, ...increments] = manifest.generations;
+    if (increments.length >= MAX_CHAIN_LENGTH) return 'full';
+    if (increments.reduce((sum, g) => sum + g.bytes, 0) > base.bytes) return 'full';
+    if (changed > Math.max(1000, this.keyspace.size * MAX_CHANGED_SHARE)) return 'full';
+    return 'incremental';
+  }
+
+  private async takeSnapshot(store: SnapshotStore): Promise<SnapshotReport> {
+    const started = performance.now();
+    let writer: SnapshotWriter | undefined;
+    let capture: Capture | undefined;
+    try {
+      const kind = this.chooseKind(store.manifest());
+      // The writer and the capture begin in the same turn of the event loop: the capture's start is the
+      // snapshot's point in time.
+      writer = store.beginWrite(kind);
+      capture = this.keyspace.beginCapture(kind === 'incremental');
+      if (capture === undefined) throw new Error('the keyspace cannot list its changes');
+      const expired = await this.copy(capture, writer);
+      capture.close();
+      const manifest = await writer.commit(capture.sizeAtStart, capture.startedAt);
+      const durationMs = performance.now() - started;
+      const report: SnapshotReport = {
+        kind,
+        keys: capture.sizeAtStart,
+        records: writer.recordCount,
+        expired,
+        bytes: manifest.generations[manifest.generations.length - 1].bytes,
+        totalBytes: manifest.bytes,
+        startedAt: new Date(capture.startedAt),
+        durationMs,
+      };
+      this.lastReport = report;
+      this.metrics.snapshotSucceeded(kind, durationMs / 1000, manifest.bytes, report.keys);
+      this.logger.log(
+        `Snapshot (${kind}) committed to ${store.dataDir}: ${report.keys} keys, ${report.records} records, ` +
+          `${report.bytes} bytes in ${durationMs.toFixed(0)} ms` +
+          (expired > 0 ? `; ${expired} expired keys left out.` : '.'),
+      );
+      return report;
+    } catch (error) {
+      if (capture !== undefined) {
+        capture.close();
+        this.keyspace.restoreChanges(capture);
+      }
+      if (writer !== undefined) {
+        await writer.abort().catch((abortError: unknown) => {
+          this.logger.warn(
+            `Could not remove the failed snapshot's chunks: ${describe(abortError)}`,
+          );
+        });
+      }
+      this.metrics.snapshotEnded('failure');
+      this.logger.error(
+        `Snapshot to ${store.dataDir} failed; the previous snapshot is kept: ${describe(error)}`,
+      );
+      throw error;
+    }
+  }
+
+  /** Copies the capture into the writer in slices of {@link SLICE_MS}. Returns how many keys had expired. */
+  private async copy(capture: Capture, writer: SnapshotWriter): Promise<number> {
+    const incremental = capture.changedKeys !== undefined;
+    let expired = 0;
+    const visit = (key: string, state: KeyState | null): void => {
+      if (state !== null && state.expiresAt !== undefined && state.expiresAt <= capture.startedAt) {
+        expired++;
+        if (incremental) writer.add(key, null);
+      } else if (state !== null || incremental) {
+        writer.add(key, state);
+      }
+    };
+    const reader = capture.read(visit, KEYS_PER_CLOCK_CHECK);
+    let sliceStart = performance.now();
+    while (!reader.next().done) {
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await yieldToEventLoop();
+        await writer.drain();
+        sliceStart = performance.now();
+      }
+    }
+    return expired;
+  }
+
+  private restoreFrom(store: SnapshotStore): RestoreReport | undefined {
+    const started = performance.now();
+    const data = store.read();
+    if (data === undefined) {
+      this.logger.log(`No snapshot in ${store.dataDir} yet: starting with an empty cache.`);
+      return undefined;
+    }
+    this.keyspace.replaceAll(data.states);
+    const durationMs = performance.now() - started;
+    const report: RestoreReport = {
+      keys: data.states.size,
+      expired: data.expired,
+      snapshotTakenAt: new Date(data.manifest.createdAt),
+      durationMs,
+    };
+    this.metrics.restored(durationMs / 1000, report.keys, report.expired);
+    this.logger.log(
+      `Restored ${report.keys} keys from ${store.dataDir} (snapshot of ${report.snapshotTakenAt.toISOString()}) ` +
+        `in ${durationMs.toFixed(0)} ms; ${report.expired} expired keys left out.`,
+    );
+    return report;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

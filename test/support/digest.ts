@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface KeyspaceDigest {
+  /** Hash of every key's type and value, read through Redis commands. */
+  readonly hash: string;
+  readonly keys: number;
+  /** Absolute expiry time (ms) of each key that has one. */
+  readonly expiries: Map<string, number>;
+  /** A readable dump, to show what differs when hashes do not match. */
+  readonly dump: string[];
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) return `#${String(v)}`;
+    if (typeof v === 'object' && v !== null && (v as { type?: string }).type === 'Buffer') {
+      return `#buf:${Buffer.from((v as { data: number[] }).data).toString('hex')}`;
+    }
+    return v;
+  });
+}
+
+/**
+ * A digest of the whole keyspace through the client's own commands, like Redis's `DEBUG DIGEST`: keys sorted,
+ * each with its type and value in an order-independent form where Redis does not keep order (sets, hashes).
+ */
+export async function digest(redis: Redis): Promise<KeyspaceDigest> {
+  const keys = (await redis.keys('*')).sort();
+  const hash = createHash('sha256');
+  const expiries = new Map<string, number>();
+  const dump: string[] = [];
+  const now = Date.now();
+  for (const key of keys) {
+    const type = await redis.type(key);
+    let value: unknown;
+    switch (type) {
+      case 'string':
+        value = (await redis.getBuffer(key))?.toString('hex');
+        break;
+      case 'hash': {
+        const h = await redis.hgetallBuffer(key);
+        value = Object.keys(h)
+          .sort()
+          .map((f) => [f, h[f].toString('hex')]);
+        break;
+      }
+      case 'list':
+        value = await redis.lrangeBuffer(key, 0, -1);
+        break;
+      case 'set':
+        value = (await redis.smembersBuffer(key)).map((m) => m.toString('hex')).sort();
+        break;
+      case 'zset':
+        value = await redis.zrange(key, 0, -1, 'WITHSCORES');
+        break;
+      default:
+        value = `unknown type ${type}`;
+    }
+    const pttl = await redis.pttl(key);
+    if (pttl >= 0) expiries.set(key, now + pttl);
+    const line = `${show(key)} ${type} ${show(value)}`;
+    dump.push(line);
+    hash.update(line).update('\n');
+  }
+  return { hash: hash.digest('hex'), keys: keys.length, expiries, dump };
+}
+
+/** Asserts two digests hold the same data and expiry times within `toleranceMs`. */
+export function expectSameData(
+  actual: KeyspaceDigest,
+  expected: KeyspaceDigest,
+  toleranceMs = 1000,
+): void {
+  expect(actual.dump).toEqual(expected.dump);
+  expect(actual.hash).toBe(expected.hash);
+  expect([...actual.expiries.keys()].sort()).toEqual([...expected.expiries.keys()].sort());
+  for (const [key, at] of expected.expiries) {
+    expect(Math.abs((actual.expiries.get(key) ?? NaN) - at)).toBeLessThanOrEqual(toleranceMs);
+  }
+}

@@ -1,0 +1,62 @@
+import { DynamicModule, INestApplication, Module, Type } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Test, TestingModule } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import {
+  CACHE,
+  PersistentCacheModule,
+  PersistentCacheModuleOptions,
+  SnapshotService,
+} from '../../lib';
+
+/** A fresh temporary directory, removed by {@link removeTempDirs}. */
+const dirs: string[] = [];
+export function tempDir(prefix = 'persistent-cache-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+export function removeTempDirs(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export interface Harness {
+  app: INestApplication;
+  moduleRef: TestingModule;
+  redis: Redis;
+  snapshots: SnapshotService;
+}
+
+/** Boots a Nest app around `imports` (ScheduleModule is added) and returns what tests need. */
+export async function boot(imports: (DynamicModule | Type)[]): Promise<Harness> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [ScheduleModule.forRoot(), ...imports],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return {
+    app,
+    moduleRef,
+    redis: app.get<Redis>(CACHE),
+    snapshots: app.get(SnapshotService),
+  };
+}
+
+/** Boots the module with `forRoot(options)`. */
+export function bootWith(options: PersistentCacheModuleOptions): Promise<Harness> {
+  return boot([PersistentCacheModule.forRoot(options)]);
+}
+
+/** Options for a durable cache in `dataDir` with periodic snapshots off (tests trigger them). */
+export function durable(
+  dataDir: string,
+  persistence: PersistentCacheModuleOptions['persistence'] = {},
+): PersistentCacheModuleOptions {
+  return { persistence: { dataDir, snapshotInterval: 0, ...persistence } };
+}
+
+@Module({})
+export class EmptyModule {}
