@@ -1,4 +1,5 @@
 export { PersistentCacheModule } from './persistent-cache.module';
+export type { PersistentCacheOptionsFactory } from './persistent-cache.module-definition';
 export { CACHE, SNAPSHOT_INTERVAL_NAME } from './persistent-cache.constants';
 export { InjectCache } from './persistent-cache.decorators';
 export {

@@ -40,3 +40,6 @@ export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
 
 export const DATA_DIR_NOT_A_DIRECTORY = (dataDir: string): string =>
   `Data directory ${dataDir} exists but is not a directory.`;
+
+export const STORE_CLOSED = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} is closed (the application is shutting down).`;

@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type ConfigurableModuleOptionsFactory } from '@nestjs/common';
 import type { PersistentCacheModuleOptions } from './persistent-cache.interfaces';
 
 export const {
@@ -8,8 +8,15 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<PersistentCacheModuleOptions>({ moduleName: 'PersistentCache' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createPersistentCacheOptions')
   .setExtras({ isGlobal: false }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
   }))
   .build();
+
+/** What a `useClass` / `useExisting` options provider implements. */
+export type PersistentCacheOptionsFactory = ConfigurableModuleOptionsFactory<
+  PersistentCacheModuleOptions,
+  'createPersistentCacheOptions'
+>;

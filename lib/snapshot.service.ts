@@ -161,7 +161,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
    * Takes a snapshot now and resolves when it is committed. It begins after any snapshot or restore already
    * running, so it holds every write made before the call.
    */
-  snapshot(): Promise<SnapshotReport> {
+  async snapshot(): Promise<SnapshotReport> {
     const store = this.requireStore('take a snapshot');
     return this.exclusive(() => this.takeSnapshot(store));
   }
@@ -170,7 +170,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
    * Replaces the cache's content with the last committed snapshot, all at once: if reading it fails, the cache is
    * left as it was. Resolves to `undefined` when there is no snapshot yet.
    */
-  restore(): Promise<RestoreReport | undefined> {
+  async restore(): Promise<RestoreReport | undefined> {
     const store = this.requireStore('restore');
     return this.exclusive(() => Promise.resolve(this.restoreFrom(store)));
   }

@@ -7,6 +7,7 @@ import {
   CORRUPT_SNAPSHOT,
   DATA_DIR_IS_SYMLINK,
   DATA_DIR_NOT_A_DIRECTORY,
+  STORE_CLOSED,
   UNSUPPORTED_FORMAT,
 } from '../persistent-cache.messages';
 import { BufferReader, BufferWriter, CodecError } from './codec';
@@ -95,6 +96,7 @@ export class SnapshotStore {
 
   /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
   manifest(): Manifest | undefined {
+    this.assertOpen();
     const raw = this.meta.get(MANIFEST_KEY);
     if (raw === undefined) return undefined;
     return parseManifest(raw, this.dataDir);
@@ -165,17 +167,20 @@ export class SnapshotStore {
 
   /** @internal */
   putChunk(gen: number, seq: number, chunk: Buffer): Promise<boolean> {
+    this.assertOpen();
     return this.chunks.put([gen, seq], chunk);
   }
 
   /** @internal writes the manifest: the commit point of a snapshot. */
   async commit(manifest: Manifest): Promise<void> {
+    this.assertOpen();
     await this.meta.put(MANIFEST_KEY, serializeManifest(manifest));
     await this.removeUnreferencedChunks(manifest);
   }
 
   /** @internal removes chunks of generations the manifest does not name. */
   async removeUnreferencedChunks(manifest: Manifest | undefined): Promise<number> {
+    this.assertOpen();
     const live = new Set(manifest?.generations.map((g) => g.gen));
     const removals: Promise<boolean>[] = [];
     for (const key of this.chunks.getKeys()) {
@@ -188,6 +193,14 @@ export class SnapshotStore {
   /** Size of the LMDB file on disk, in bytes. */
   fileSize(): number {
     return lstatSync(join(this.dataDir, STORE_FILE)).size;
+  }
+
+  /**
+   * Writes queued after LMDB began closing would never settle, so once {@link close} is called every operation
+   * fails at once instead.
+   */
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new Error(STORE_CLOSED(this.dataDir));
   }
 
   /** Waits for queued writes and closes LMDB. Idempotent. */

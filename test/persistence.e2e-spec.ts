@@ -1,0 +1,328 @@
+import fc from 'fast-check';
+import type { Redis } from 'ioredis';
+import { register } from 'prom-client';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
+import { METRICS } from '../lib';
+import type { Keyspace } from '../lib/embedded/keyspace';
+import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
+import { STORE_CLOSED } from '../lib/persistent-cache.messages';
+import type { SnapshotStore } from '../lib/store/snapshot-store';
+import { digest, expectSameData, KeyspaceDigest } from './support/digest';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+
+afterAll(removeTempDirs);
+
+/** Boots a cache on `dataDir`, restores it, and returns its digest and stream contents; closes it after. */
+async function restoredDigest(
+  dataDir: string,
+  streams: string[] = [],
+): Promise<{ digest: KeyspaceDigest; streams: unknown[] }> {
+  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+  try {
+    return { digest: await digest(h.redis), streams: await readStreams(h.redis, streams) };
+  } finally {
+    await h.app.close();
+  }
+}
+
+async function readStreams(redis: Redis, keys: string[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const key of keys) out.push([await redis.xlen(key), await redis.xrange(key, '-', '+')]);
+  return out;
+}
+
+async function metricValue(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await register.getSingleMetric(name)?.get();
+  const match = metric?.values.find((v) =>
+    Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+  );
+  return match?.value ?? 0;
+}
+
+// ---- a random dataset of every type ------------------------------------------------------------------------
+
+const bytes = fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a));
+const text = fc.oneof(fc.string({ maxLength: 24 }), fc.string({ unit: 'grapheme', maxLength: 12 }));
+const payload = fc.oneof(text, bytes);
+// ioredis-mock's XADD refuses empty fields and values, and reads "=" and "~" anywhere as MAXLEN modifiers.
+const streamText = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== '=' && s !== '~');
+const key = fc.oneof(
+  fc.string({ maxLength: 16 }),
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+  fc.constantFrom('', ' ', '\0', '_meta:version', 'chunks', 'manifest', 'stream:x:1-0'),
+);
+const score = fc.oneof(
+  fc.double({ noNaN: true }),
+  fc.constantFrom(Infinity, -Infinity, 0.1, -2.5, 1e-300),
+);
+
+type Entry =
+  | { type: 'string'; value: string | Buffer }
+  | { type: 'hash'; value: [string, string | Buffer][] }
+  | { type: 'list'; value: (string | Buffer)[] }
+  | { type: 'set'; value: (string | Buffer)[] }
+  | { type: 'zset'; value: [number, string][] }
+  | { type: 'stream'; value: [string, string][] };
+
+const entry: fc.Arbitrary<Entry> = fc.oneof(
+  payload.map((value) => ({ type: 'string' as const, value })),
+  fc
+    .array(fc.tuple(text, payload), { minLength: 1, maxLength: 6 })
+    .map((value) => ({ type: 'hash' as const, value })),
+  fc
+    .array(payload, { minLength: 1, maxLength: 6 })
+    .map((value) => ({ type: 'list' as const, value })),
+  fc
+    .array(payload, { minLength: 1, maxLength: 6 })
+    .map((value) => ({ type: 'set' as const, value })),
+  fc
+    .array(fc.tuple(score, text), { minLength: 1, maxLength: 6 })
+    .map((value) => ({ type: 'zset' as const, value })),
+  fc
+    .array(fc.tuple(streamText, streamText), { minLength: 1, maxLength: 4 })
+    .map((value) => ({ type: 'stream' as const, value })),
+);
+
+const dataset = fc.uniqueArray(
+  fc
+    .record({ key, entry, ttlMs: fc.option(fc.integer({ min: 5_000, max: 10 ** 9 })) })
+    // ioredis-mock's XADD refuses an empty key.
+    .filter((r) => r.key !== '' || r.entry.type !== 'stream'),
+  { selector: (r) => r.key, maxLength: 40 },
+);
+
+async function load(redis: Redis, records: Dataset): Promise<string[]> {
+  const streams: string[] = [];
+  for (const { key, entry, ttlMs } of records) {
+    switch (entry.type) {
+      case 'string':
+        await redis.set(key, entry.value);
+        break;
+      case 'hash':
+        await redis.hset(key, ...entry.value.flat());
+        break;
+      case 'list':
+        await redis.rpush(key, ...entry.value);
+        break;
+      case 'set':
+        await redis.sadd(key, ...entry.value);
+        break;
+      case 'zset':
+        await redis.zadd(key, ...entry.value.flat());
+        break;
+      case 'stream':
+        streams.push(key);
+        for (const [field, value] of entry.value) await redis.xadd(key, '*', field, value);
+        break;
+    }
+    if (ttlMs !== null) await redis.pexpire(key, ttlMs);
+  }
+  return streams;
+}
+type Dataset = { key: string; entry: Entry; ttlMs: number | null }[];
+
+describe('round trip', () => {
+  it('restores a random dataset of every type exactly (digest after reload)', async () => {
+    await fc.assert(
+      fc.asyncProperty(dataset, async (records) => {
+        const dataDir = tempDir();
+        const h = await bootWith(durable(dataDir));
+        const streams = await load(h.redis, records);
+        const before = await digest(h.redis);
+        const streamsBefore = await readStreams(h.redis, streams);
+        await h.app.close();
+
+        const after = await restoredDigest(dataDir, streams);
+        expectSameData(after.digest, before);
+        expect(after.streams).toEqual(streamsBefore);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('keeps keys longer than LMDB keys can be, binary values byte for byte, and internal-looking keys', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir));
+    const longKey = 'k'.repeat(10 * 1024);
+    const binary = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0xc3, 0x28]);
+    await h.redis.set(longKey, 'long');
+    await h.redis.set('binary', binary);
+    await h.redis.set('text', 'żółw 🐢');
+    await h.redis.set('_meta:version', '999');
+    await h.redis.hset('h', 'f', binary);
+    await h.redis.zadd('z', Infinity, 'top', -Infinity, 'bottom', 0.1, 'tenth', 1 / 3, 'third');
+    await h.redis.xadd('events', '1-1', 'type', 'login');
+    await h.redis.xadd('events', '*', 'type', 'logout');
+    const before = await digest(h.redis);
+    await h.app.close();
+
+    const r = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      expectSameData(await digest(r.redis), before);
+      expect(await r.redis.get(longKey)).toBe('long');
+      expect(await r.redis.getBuffer('binary')).toEqual(binary);
+      expect(await r.redis.get('text')).toBe('żółw 🐢');
+      expect(await r.redis.get('_meta:version')).toBe('999');
+      expect(await r.redis.hgetBuffer('h', 'f')).toEqual(binary);
+      expect(await r.redis.zrange('z', 0, -1, 'WITHSCORES')).toEqual([
+        'bottom',
+        '-Infinity',
+        'tenth',
+        '0.1',
+        'third',
+        String(1 / 3),
+        'top',
+        'Infinity',
+      ]);
+      const events = await r.redis.xrange('events', '-', '+');
+      expect(events).toHaveLength(2);
+      expect(events[0]).toEqual(['1-1-0', ['type', 'login']]);
+      expect(events[1][1]).toEqual(['type', 'logout']);
+      expect(await r.redis.xlen('events')).toBe(2);
+      // The restored stream keeps working.
+      await r.redis.xadd('events', '*', 'type', 'again');
+      expect(await r.redis.xlen('events')).toBe(3);
+    } finally {
+      await r.app.close();
+    }
+  });
+});
+
+describe('TTLs', () => {
+  it('stores absolute expiry times: 10 s left at snapshot, restored 4 s later, leaves about 6 s', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir));
+    await h.redis.set('session', 'x', 'PX', 10_000);
+    await h.app.close();
+    await sleep(4_000);
+    const r = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      const pttl = await r.redis.pttl('session');
+      expect(pttl).toBeGreaterThan(5_000);
+      expect(pttl).toBeLessThanOrEqual(6_000);
+    } finally {
+      await r.app.close();
+    }
+  });
+
+  it('leaves out keys already expired at snapshot time, and counts them', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    await h.redis.set('gone', 'x', 'PX', 20);
+    await h.redis.set('kept', 'y');
+    await sleep(50); // expiry is lazy: 'gone' is still in memory, untouched
+    const report = await h.snapshots.snapshot();
+    expect(report).toMatchObject({ keys: 2, expired: 1, records: 1 });
+    await h.app.close();
+    expect((await restoredDigest(dataDir)).digest.dump).toEqual(['"kept" string "79"']);
+  });
+
+  it('leaves out keys that expired between snapshot and restore, and counts them', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir));
+    await h.redis.set('short', 'x', 'PX', 300);
+    await h.redis.set('long', 'y', 'EX', 3600);
+    await h.app.close();
+    await sleep(400);
+    const r = await bootWith(
+      durable(dataDir, { restoreOnStartup: false, snapshotOnShutdown: false }),
+    );
+    try {
+      const report = await r.snapshots.restore();
+      expect(report).toMatchObject({ keys: 1, expired: 1 });
+      expect(await metricValue(METRICS.lastRestoreKeys)).toBe(1);
+      expect(await metricValue(METRICS.lastRestoreExpiredKeys)).toBe(1);
+      expect(await r.redis.keys('*')).toEqual(['long']);
+    } finally {
+      await r.app.close();
+    }
+  });
+});
+
+describe('incremental snapshots', () => {
+  it('a key deleted after snapshot N is absent after restoring snapshot N+1', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    await h.redis.mset({ a: '1', b: '2', c: '3' });
+    expect((await h.snapshots.snapshot()).kind).toBe('full');
+    await h.redis.del('a');
+    await h.redis.set('d', '4');
+    const second = await h.snapshots.snapshot();
+    expect(second).toMatchObject({ kind: 'incremental', keys: 3, records: 2 });
+    await h.redis.flushall();
+    await h.redis.set('e', '5');
+    await h.snapshots.snapshot();
+    await h.app.close();
+    expect((await restoredDigest(dataDir)).digest.dump).toEqual(['"e" string "35"']);
+  });
+
+  it('writes only what changed, and the chain restores to the live keyspace', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    await h.redis.mset(
+      Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, `v${i}`])),
+    );
+    await h.snapshots.snapshot();
+    for (let round = 0; round < 5; round++) {
+      await h.redis.set(`k${round}`, `changed ${round}`);
+      await h.redis.del(`k${round + 100}`);
+      await h.redis.hset(`h${round}`, 'f', round);
+      await h.redis.pexpire(`k${round + 200}`, 60_000);
+      const report = await h.snapshots.snapshot();
+      expect(report).toMatchObject({ kind: 'incremental', records: 4 });
+    }
+    const live = await digest(h.redis);
+    await h.app.close();
+    expectSameData((await restoredDigest(dataDir)).digest, live);
+  });
+});
+
+describe('a failed snapshot keeps the previous one', () => {
+  it('when a value cannot be encoded midway through the write', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    await h.redis.mset({ a: '1', b: '2' });
+    await h.snapshots.snapshot();
+    const committed = await digest(h.redis);
+
+    // Enough data for several chunks to reach LMDB before the bad value is met.
+    const filler = 'x'.repeat(100);
+    await h.redis.mset(
+      Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, filler])),
+    );
+    h.app.get<Keyspace>(KEYSPACE).dataView().set('zz-unencodable', Symbol('not storable'));
+    const failuresBefore = await metricValue(METRICS.snapshots, { result: 'failure' });
+    await expect(h.snapshots.snapshot()).rejects.toThrow(/zz-unencodable/);
+    expect(await metricValue(METRICS.snapshots, { result: 'failure' })).toBe(failuresBefore + 1);
+    expectSameData((await restoredDigest(dataDir)).digest, committed);
+
+    // The next snapshot still holds every change since the last good one.
+    h.app.get<Keyspace>(KEYSPACE).dataView().delete('zz-unencodable');
+    await h.redis.del('a');
+    await h.snapshots.snapshot();
+    const live = await digest(h.redis);
+    await h.app.close();
+    expectSameData((await restoredDigest(dataDir)).digest, live);
+  });
+
+  it('when the LMDB environment is closed under it', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    await h.redis.mset({ a: '1', b: '2' });
+    await h.snapshots.snapshot();
+    const committed = await digest(h.redis);
+    const filler = 'y'.repeat(200);
+    for (let batch = 0; batch < 5; batch++) {
+      await h.redis.mset(
+        Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${batch}:${i}`, filler])),
+      );
+    }
+
+    const snapshot = h.snapshots.snapshot();
+    await setImmediate();
+    await h.app.get<SnapshotStore>(SNAPSHOT_STORE).close();
+    await expect(snapshot).rejects.toThrow(STORE_CLOSED(dataDir));
+    await h.app.close();
+    expectSameData((await restoredDigest(dataDir)).digest, committed);
+  });
+});
