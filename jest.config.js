@@ -5,6 +5,8 @@ module.exports = {
   roots: ['<rootDir>/lib', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   moduleNameMapper: { '^nestjs-persistent-cache$': '<rootDir>/lib/index.ts' },
+  // Builds dist/ once per run: end-to-end tests spawn the compiled sample app, as `npm start` does.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   collectCoverage: true,
   collectCoverageFrom: ['lib/**/*.ts', '!lib/**/*.spec.ts'],
   coverageReporters: ['text-summary', 'lcov'],

@@ -1,0 +1,358 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { METRICS, PERSISTENT_CACHE_ENV, STORE_FILE } from '../lib';
+import { INVALID_ENV } from '../lib/persistent-cache.messages';
+import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
+import { removeTempDirs, tempDir } from './support/harness';
+import {
+  type ExitResult,
+  type SampleAppProcess,
+  spawnSampleApp,
+  startSampleApp,
+  stopSampleApps,
+  waitFor,
+} from './support/sample-app';
+
+// End-to-end: the compiled sample app (dist/, built by the jest global setup) runs as a child process and is
+// driven over real HTTP and real signals.
+
+afterAll(async () => {
+  await stopSampleApps();
+  removeTempDirs();
+});
+
+const SNAPSHOT_SUCCESS = `${METRICS.snapshots}{result="success"}`;
+const SNAPSHOT_FAILURE = `${METRICS.snapshots}{result="failure"}`;
+
+interface Workspace {
+  /** Working directory of the spawned apps; nothing but the data dir may appear in it. */
+  readonly cwd: string;
+  readonly dataDir: string;
+}
+
+function workspace(): Workspace {
+  const cwd = tempDir('persistent-cache-e2e-');
+  return { cwd, dataDir: join(cwd, 'data') };
+}
+
+function start(ws: Workspace, env: Record<string, string> = {}): Promise<SampleAppProcess> {
+  return startSampleApp({ cwd: ws.cwd, dataDir: ws.dataDir, env });
+}
+
+/** Asserts a clean exit; on failure jest prints the whole result, output included. */
+function expectCleanExit(exit: ExitResult): void {
+  expect(exit).toMatchObject({ code: 0, signal: null });
+}
+
+/** Sends SIGTERM, asserts a clean exit, and returns what the process printed after the signal. */
+async function terminate(app: SampleAppProcess): Promise<string> {
+  const before = app.output().length;
+  const exit = await app.signal('SIGTERM');
+  expectCleanExit(exit);
+  return exit.output.slice(before);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function kv(key: string): string {
+  return `/kv/${encodeURIComponent(key)}`;
+}
+
+async function put(app: SampleAppProcess, key: string, value: string, ttl?: number) {
+  const query = ttl === undefined ? '' : `?ttl=${ttl}`;
+  const result = await app.request('PUT', kv(key) + query, { value });
+  expect(result.status).toBe(200);
+  return result.body as { key: string; ttl: number };
+}
+
+async function get(app: SampleAppProcess, key: string) {
+  const result = await app.request('GET', kv(key));
+  expect(result).toMatchObject({ status: 200 });
+  return result.body as { key: string; value: string; ttl: number };
+}
+
+async function score(app: SampleAppProcess, board: string, player: string, points: number) {
+  const result = await app.request('POST', `/leaderboards/${board}`, { player, points });
+  expect(result.status).toBe(201);
+}
+
+async function ranking(app: SampleAppProcess, board: string) {
+  const result = await app.request('GET', `/leaderboards/${board}?top=100`);
+  expect(result.status).toBe(200);
+  return result.body as { player: string; score: number }[];
+}
+
+describe('sample app: SIGTERM and restart', () => {
+  const PLAIN: Record<string, string> = {
+    greeting: 'hello',
+    'café ☕': 'unicode ✓',
+    'user:1/profile': '{"name":"Ann"}',
+    empty: '',
+  };
+  const SESSION = 'session:42';
+  const SESSION_TTL = 600;
+
+  test('SIGTERM takes the final snapshot and exits 0; a restarted process serves the same data', async () => {
+    const ws = workspace();
+    const first = await start(ws, { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' });
+
+    for (const [key, value] of Object.entries(PLAIN)) await put(first, key, value);
+    expect((await put(first, SESSION, 'token-abc', SESSION_TTL)).ttl).toBe(SESSION_TTL);
+    await score(first, 'weekly', 'ann', 5);
+    await score(first, 'weekly', 'bob', 12);
+    await score(first, 'weekly', 'cid', 7.5);
+    await score(first, 'weekly', 'ann', 3);
+    await score(first, 'weekly', 'dee', -1);
+    const board = await ranking(first, 'weekly');
+    expect(board).toEqual([
+      { player: 'bob', score: 12 },
+      { player: 'ann', score: 8 },
+      { player: 'cid', score: 7.5 },
+      { player: 'dee', score: -1 },
+    ]);
+    const keys = Object.keys(PLAIN).length + 2; // + the session + the leaderboard's sorted set
+
+    // Periodic snapshots are off: nothing is on disk until the final snapshot.
+    expect((await first.metrics()).get(SNAPSHOT_SUCCESS) ?? 0).toBe(0);
+    expect(existsSync(join(ws.dataDir, STORE_FILE))).toBe(true); // opened at startup
+    const { ttl: ttlBefore } = await get(first, SESSION);
+
+    const afterSignal = await terminate(first);
+    expect(afterSignal).toMatch(
+      new RegExp(`Snapshot \\(full\\) committed to ${escapeRegExp(ws.dataDir)}: ${keys} keys`),
+    );
+    expect(statSync(join(ws.dataDir, STORE_FILE)).size).toBeGreaterThan(0);
+
+    const second = await start(ws, { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' });
+    expect(second.output()).toMatch(
+      new RegExp(`Restored ${keys} keys from ${escapeRegExp(ws.dataDir)}`),
+    );
+    const metrics = await second.metrics();
+    expect(metrics.get(METRICS.lastRestoreKeys)).toBe(keys);
+    expect(metrics.get(METRICS.lastRestoreExpiredKeys)).toBe(0);
+
+    for (const [key, value] of Object.entries(PLAIN)) {
+      expect(await get(second, key)).toEqual({ key, value, ttl: -1 });
+    }
+    const session = await get(second, SESSION);
+    expect(session.value).toBe('token-abc');
+    expect(session.ttl).toBeGreaterThan(0);
+    expect(session.ttl).toBeLessThanOrEqual(ttlBefore);
+    expect(await ranking(second, 'weekly')).toEqual(board);
+    expect((await second.request('GET', kv('never-written'))).status).toBe(404);
+
+    await terminate(second);
+  });
+
+  test('a key DELETEd after one snapshot stays gone after the next SIGTERM and restart', async () => {
+    const ws = workspace();
+    const env = { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' };
+
+    const first = await start(ws, env);
+    await put(first, 'keep', 'kept');
+    await put(first, 'doomed', 'to be deleted');
+    await put(first, 'doomed-with-ttl', 'also deleted', 3600);
+    await score(first, 'daily', 'ann', 1);
+    await score(first, 'daily', 'bob', 2);
+    expect(await terminate(first)).toMatch(/Snapshot \(full\) committed to .*: 4 keys/);
+
+    // The second process deletes keys that the first snapshot holds, and changes others.
+    const second = await start(ws, env);
+    expect((await get(second, 'doomed')).value).toBe('to be deleted');
+    expect((await second.request('DELETE', kv('doomed'))).status).toBe(204);
+    expect((await second.request('DELETE', kv('doomed-with-ttl'))).status).toBe(204);
+    expect((await second.request('GET', kv('doomed'))).status).toBe(404);
+    await put(second, 'late', 'written after the restart');
+    await score(second, 'daily', 'ann', 5);
+    const board = await ranking(second, 'daily');
+    expect(board).toEqual([
+      { player: 'ann', score: 6 },
+      { player: 'bob', score: 2 },
+    ]);
+    expect(await terminate(second)).toMatch(
+      /Snapshot \((full|incremental)\) committed to .*: 3 keys/,
+    );
+
+    const third = await start(ws, env);
+    expect((await third.metrics()).get(METRICS.lastRestoreKeys)).toBe(3);
+    expect((await third.request('GET', kv('doomed'))).status).toBe(404);
+    expect((await third.request('GET', kv('doomed-with-ttl'))).status).toBe(404);
+    expect((await third.request('DELETE', kv('doomed'))).status).toBe(404);
+    expect(await get(third, 'keep')).toEqual({ key: 'keep', value: 'kept', ttl: -1 });
+    expect((await get(third, 'late')).value).toBe('written after the restart');
+    expect(await ranking(third, 'daily')).toEqual(board);
+    await terminate(third);
+  });
+});
+
+describe('sample app: /metrics over HTTP', () => {
+  test('snapshot counters move with periodic snapshots; restore metrics show after a restart', async () => {
+    const ws = workspace();
+    const app = await start(ws, { [PERSISTENT_CACHE_ENV.snapshotInterval]: '300ms' });
+
+    const strings = 20;
+    for (let i = 0; i < strings; i++) await put(app, `item:${i}`, `value ${i} `.repeat(10));
+    await score(app, 'metrics', 'ann', 1);
+    await score(app, 'metrics', 'bob', 2);
+    const keys = strings + 1;
+
+    // Every snapshot that starts after this point holds all the keys written above.
+    const baseline = (await app.metrics()).get(SNAPSHOT_SUCCESS) ?? 0;
+    const metrics = await waitFor(
+      async () => {
+        const current = await app.metrics();
+        return (current.get(SNAPSHOT_SUCCESS) ?? 0) >= baseline + 2 ? current : undefined;
+      },
+      () => `two more successful snapshots than ${baseline}. Output:\n${app.output()}`,
+    );
+    expect(metrics.get(METRICS.lastSnapshotKeys)).toBe(keys);
+    expect(metrics.get(METRICS.lastSnapshotBytes)).toBeGreaterThan(0);
+    expect(metrics.get(METRICS.lastSnapshotSuccess)).toBeGreaterThan(0);
+    expect(metrics.get(SNAPSHOT_FAILURE) ?? 0).toBe(0);
+    const durations =
+      (metrics.get(`${METRICS.snapshotDuration}_count{kind="full"}`) ?? 0) +
+      (metrics.get(`${METRICS.snapshotDuration}_count{kind="incremental"}`) ?? 0);
+    expect(durations).toBe(metrics.get(SNAPSHOT_SUCCESS));
+
+    await terminate(app);
+
+    const restarted = await start(ws, { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' });
+    const after = await restarted.metrics();
+    expect(after.get(METRICS.lastRestoreKeys)).toBe(keys);
+    expect(after.get(METRICS.lastRestoreExpiredKeys)).toBe(0);
+    expect(after.get(`${METRICS.restoreDuration}_count`)).toBe(1);
+    expect(after.get(SNAPSHOT_SUCCESS) ?? 0).toBe(0);
+    expect((await get(restarted, 'item:7')).value).toBe('value 7 '.repeat(10));
+    await terminate(restarted);
+  });
+});
+
+describe('sample app: REST API input', () => {
+  let app: SampleAppProcess;
+
+  beforeAll(async () => {
+    app = await start(workspace(), { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' });
+  });
+
+  afterAll(async () => {
+    await terminate(app);
+  });
+
+  test.each([
+    ['a ttl that is not a number', '?ttl=abc', { value: 'v' }, /ttl/],
+    ['a zero ttl', '?ttl=0', { value: 'v' }, /ttl/],
+    ['a negative ttl', '?ttl=-5', { value: 'v' }, /ttl/],
+    ['a fractional ttl', '?ttl=1.5', { value: 'v' }, /ttl/],
+    ['an empty ttl', '?ttl=', { value: 'v' }, /ttl/],
+    ['a missing value', '', {}, /value/],
+    ['a value that is not a string', '', { value: 5 }, /value/],
+    ['a null value', '?ttl=10', { value: null }, /value/],
+  ])('PUT /kv/:key with %s is rejected with 400', async (_case, query, body, message) => {
+    const result = await app.request('PUT', kv('rejected') + query, body);
+    expect(result.status).toBe(400);
+    expect(result.body).toMatchObject({ statusCode: 400, message: expect.stringMatching(message) });
+    // Nothing was written.
+    expect((await app.request('GET', kv('rejected'))).status).toBe(404);
+  });
+
+  test('PUT /kv/:key without a body is rejected with 400', async () => {
+    const result = await app.request('PUT', kv('rejected'));
+    expect(result.status).toBe(400);
+    expect((await app.request('GET', kv('rejected'))).status).toBe(404);
+  });
+
+  test('GET and DELETE of a missing key answer 404', async () => {
+    const missing = await app.request('GET', kv('missing'));
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ statusCode: 404, message: 'No key "missing"' });
+    expect((await app.request('DELETE', kv('missing'))).status).toBe(404);
+  });
+
+  test('a key is gone after DELETE', async () => {
+    await put(app, 'short-lived', 'v');
+    expect((await app.request('DELETE', kv('short-lived'))).status).toBe(204);
+    expect((await app.request('GET', kv('short-lived'))).status).toBe(404);
+  });
+
+  test.each([
+    ['points that are not a number', { player: 'ann', points: '5' }],
+    ['a missing player', { points: 5 }],
+    ['a player that is not a string', { player: 7, points: 5 }],
+  ])('POST /leaderboards/:board with %s is rejected with 400', async (_case, body) => {
+    const result = await app.request('POST', '/leaderboards/input', body);
+    expect(result.status).toBe(400);
+    expect(await ranking(app, 'input')).toEqual([]);
+  });
+
+  test.each(['0', '-1', 'ten'])(
+    'GET /leaderboards/:board?top=%s is rejected with 400',
+    async (top) => {
+      expect((await app.request('GET', `/leaderboards/input?top=${top}`)).status).toBe(400);
+    },
+  );
+});
+
+describe('sample app: persistence disabled', () => {
+  test('PERSISTENT_CACHE_ENABLED=false serves from memory and creates no file', async () => {
+    const ws = workspace();
+    const app = await start(ws, {
+      [PERSISTENT_CACHE_ENV.enabled]: 'false',
+      [PERSISTENT_CACHE_ENV.snapshotInterval]: '300ms',
+    });
+    expect(app.output()).toContain('Persistence is disabled');
+    await put(app, 'volatile', 'in memory only');
+    expect((await get(app, 'volatile')).value).toBe('in memory only');
+    const metrics = await app.metrics();
+    expect(metrics.get(SNAPSHOT_SUCCESS) ?? 0).toBe(0);
+
+    expect(await terminate(app)).not.toMatch(/Snapshot .*committed/);
+    // Neither the configured data dir nor anything else appeared in the app's working directory.
+    expect(existsSync(ws.dataDir)).toBe(false);
+    expect(readdirSync(ws.cwd)).toEqual([]);
+
+    // And so a restart starts empty.
+    const restarted = await start(ws, { [PERSISTENT_CACHE_ENV.enabled]: 'false' });
+    expect((await restarted.request('GET', kv('volatile'))).status).toBe(404);
+    await terminate(restarted);
+    expect(readdirSync(ws.cwd)).toEqual([]);
+  });
+});
+
+describe('sample app: invalid environment', () => {
+  test.each([
+    [
+      PERSISTENT_CACHE_ENV.snapshotInterval,
+      'soon',
+      INVALID_ENV(PERSISTENT_CACHE_ENV.snapshotInterval, DURATION_ACCEPTED, 'soon'),
+    ],
+    [
+      PERSISTENT_CACHE_ENV.enabled,
+      'maybe',
+      `Invalid environment variable ${PERSISTENT_CACHE_ENV.enabled}: expected one of `,
+    ],
+    [
+      PERSISTENT_CACHE_ENV.snapshotOnShutdown,
+      'sometimes',
+      `Invalid environment variable ${PERSISTENT_CACHE_ENV.snapshotOnShutdown}: expected one of `,
+    ],
+  ])(
+    '%s=%s makes the process exit non-zero naming the variable',
+    async (variable, value, message) => {
+      const ws = workspace();
+      const app = await spawnSampleApp({
+        cwd: ws.cwd,
+        dataDir: ws.dataDir,
+        env: { [variable]: value },
+      });
+      const exit = await app.waitForExit();
+      expect(exit.signal).toBeNull();
+      expect(exit.code).not.toBe(0);
+      expect(exit.output).toContain(message);
+      expect(exit.output).toContain(JSON.stringify(value));
+      expect(exit.output).not.toContain('listening on');
+      expect(existsSync(ws.dataDir)).toBe(false);
+    },
+  );
+});
