@@ -1,0 +1,209 @@
+import type Redis from 'ioredis';
+import { kindOf, MockValueError, toPortable, type PortableValue } from '../embedded/mock-values';
+import { CliError, EXIT_OK, EXIT_USAGE, write, type CliIo } from './io';
+import { Progress } from './progress';
+import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
+import { connect, parseRedisUrl, showUrl } from './redis-url';
+import { errorMessage, openExistingStore } from './store-access';
+
+export interface ExportOptions {
+  /** A Redis URL to write into. */
+  readonly to?: string;
+  /** Write RESP commands to stdout instead. */
+  readonly resp?: boolean;
+  /** Delete each key before writing it (and allow a non-empty target). */
+  readonly replace?: boolean;
+  /** Leave out keys whose values Redis cannot hold instead of failing. */
+  readonly skipUnsupported?: boolean;
+  readonly now?: number;
+}
+
+/** Commands, or bytes of them, sent in one pipeline before waiting for the replies. */
+const PIPELINE_COMMANDS = 1000;
+const PIPELINE_BYTES = 4 * 1024 * 1024;
+const SHOW_AT_MOST = 10;
+
+interface ExportItem {
+  readonly key: string;
+  readonly value: PortableValue;
+  readonly expiresAt: number | undefined;
+}
+
+/**
+ * `export <dataDir> --to redis://… | --resp`: every live key of the snapshot with its type, value and absolute
+ * expiry time (`PEXPIREAT`). Keys already expired are left out, and so are ioredis-mock's stream helper keys and
+ * empty sorted sets (real Redis holds neither).
+ *
+ * `--to` refuses a target database that holds any key unless `--replace` is given; `--replace` deletes each
+ * exported key before writing it and leaves other keys alone. `--resp` writes the commands for
+ * `redis-cli --pipe`; with `--replace` each key's commands begin with a `DEL`.
+ */
+export async function exportSnapshot(
+  dataDir: string,
+  options: ExportOptions,
+  io: CliIo,
+): Promise<number> {
+  if ((options.to === undefined) === (options.resp !== true)) {
+    throw new CliError('export: pass exactly one of --to <redis-url> and --resp', EXIT_USAGE);
+  }
+  const url = options.to === undefined ? undefined : parseRedisUrl('--to', options.to);
+  const { items, skipped } = await readItems(dataDir, options, io);
+  if (url === undefined) {
+    await writeResp(items, options.replace === true, io);
+  } else {
+    const client = await connect(url);
+    try {
+      const written = await writeRedis(client, url, items, options.replace === true, io);
+      await write(
+        io.stderr,
+        `export: wrote ${written} keys into ${showUrl(url)}${describeSkipped(skipped)}\n`,
+      );
+    } finally {
+      await client.quit().catch(() => client.disconnect());
+    }
+  }
+  return EXIT_OK;
+}
+
+interface Skipped {
+  helpers: number;
+  empty: number;
+  expired: number;
+  unsupported: number;
+}
+
+function describeSkipped(s: Skipped): string {
+  const parts = [
+    s.expired > 0 ? `${s.expired} already expired` : '',
+    s.helpers > 0 ? `${s.helpers} ioredis-mock stream helper keys` : '',
+    s.empty > 0 ? `${s.empty} empty sorted sets` : '',
+    s.unsupported > 0 ? `${s.unsupported} that Redis cannot hold` : '',
+  ].filter((p) => p !== '');
+  return parts.length > 0 ? ` (left out: ${parts.join(', ')})` : '';
+}
+
+async function readItems(
+  dataDir: string,
+  options: ExportOptions,
+  io: CliIo,
+): Promise<{ items: ExportItem[]; skipped: Skipped }> {
+  const store = openExistingStore(dataDir);
+  try {
+    let data;
+    try {
+      data = store.read(options.now ?? Date.now());
+    } catch (error) {
+      throw new CliError(`${errorMessage(error)} (run \`persistent-cache verify\` for details)`);
+    }
+    if (data === undefined) throw new CliError(`${store.dataDir} holds no committed snapshot`);
+    const skipped: Skipped = { helpers: 0, empty: 0, expired: data.expired, unsupported: 0 };
+    const items: ExportItem[] = [];
+    const errors: string[] = [];
+    for (const [key, state] of data.states) {
+      let value: PortableValue | undefined;
+      try {
+        value = toPortable(key, state.value);
+      } catch (error) {
+        if (!(error instanceof MockValueError)) throw error;
+        errors.push(error.message);
+        continue;
+      }
+      if (value === undefined) {
+        if (kindOf(key, state.value) === 'stream-helper') skipped.helpers++;
+        else skipped.empty++;
+        continue;
+      }
+      items.push({ key, value, expiresAt: state.expiresAt });
+    }
+    if (errors.length > 0) {
+      const shown = errors.slice(0, SHOW_AT_MOST).map((e) => `  ${e}`);
+      if (errors.length > SHOW_AT_MOST) shown.push(`  … and ${errors.length - SHOW_AT_MOST} more`);
+      if (options.skipUnsupported !== true) {
+        throw new CliError(
+          `export: ${errors.length} key(s) hold values real Redis cannot hold; nothing was written. ` +
+            `Pass --skip-unsupported to leave them out.\n${shown.join('\n')}`,
+        );
+      }
+      skipped.unsupported = errors.length;
+      await write(io.stderr, `export: leaving out ${errors.length} key(s):\n${shown.join('\n')}\n`);
+    }
+    return { items, skipped };
+  } finally {
+    await store.close();
+  }
+}
+
+async function writeResp(items: ExportItem[], replace: boolean, io: CliIo): Promise<void> {
+  const progress = new Progress(io, 'export', items.length);
+  let buffered: Buffer[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    for (const command of commandsFor(item.key, item.value, item.expiresAt, replace)) {
+      const encoded = encodeResp(command);
+      buffered.push(encoded);
+      bytes += encoded.length;
+    }
+    if (bytes >= 64 * 1024) {
+      await write(io.stdout, Buffer.concat(buffered));
+      buffered = [];
+      bytes = 0;
+    }
+    progress.tick();
+  }
+  if (buffered.length > 0) await write(io.stdout, Buffer.concat(buffered));
+  progress.finish();
+}
+
+async function writeRedis(
+  client: Redis,
+  url: URL,
+  items: ExportItem[],
+  replace: boolean,
+  io: CliIo,
+): Promise<number> {
+  if (!replace) {
+    const size = await client.dbsize();
+    if (size > 0) {
+      throw new CliError(
+        `export: the target ${showUrl(url)} already holds ${size} keys; nothing was written. ` +
+          'Pass --replace to overwrite the exported keys (other keys are kept), or export into an empty database',
+      );
+    }
+  }
+  const progress = new Progress(io, 'export', items.length);
+  let batch: { command: Command; key: string }[] = [];
+  let bytes = 0;
+  let pendingKeys = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const pipeline = client.pipeline();
+    for (const { command } of batch) {
+      const [name, ...args] = command;
+      pipeline.callBuffer(name, args);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([error], i) => {
+      if (error) {
+        const { command, key } = batch[i];
+        throw new CliError(
+          `export: ${command[0]} for key ${JSON.stringify(key)} failed: ${error.message}`,
+        );
+      }
+    });
+    progress.tick(pendingKeys);
+    batch = [];
+    bytes = 0;
+    pendingKeys = 0;
+  };
+  for (const item of items) {
+    for (const command of commandsFor(item.key, item.value, item.expiresAt, replace)) {
+      batch.push({ command, key: item.key });
+      bytes += commandBytes(command);
+    }
+    pendingKeys++;
+    if (batch.length >= PIPELINE_COMMANDS || bytes >= PIPELINE_BYTES) await flush();
+  }
+  await flush();
+  progress.finish();
+  return items.length;
+}

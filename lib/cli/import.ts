@@ -1,0 +1,257 @@
+import type Redis from 'ioredis';
+import {
+  bytesToMock,
+  fromPortable,
+  MockValueError,
+  parseScore,
+  type Bytes,
+  type PortableValue,
+  type StreamEntry,
+} from '../embedded/mock-values';
+import { CliError, EXIT_OK, write, type CliIo } from './io';
+import { Progress } from './progress';
+import { connect, parseRedisUrl, showUrl } from './redis-url';
+import { errorMessage, openTargetStore } from './store-access';
+
+export interface ImportOptions {
+  readonly from: string;
+  /** Replace the snapshot the data directory already holds. */
+  readonly replace?: boolean;
+  /** Leave out keys the embedded cache cannot hold instead of failing. */
+  readonly skipUnsupported?: boolean;
+}
+
+/** Keys asked for per SCAN call, and fetched per pipeline. */
+const SCAN_COUNT = 1000;
+const SHOW_AT_MOST = 10;
+
+/**
+ * `import --from redis://… <dataDir>`: reads every key of a Redis database with SCAN (binary-safe, every type,
+ * streams included), converts each to what ioredis-mock stores, and writes one full snapshot the module restores
+ * on startup. TTLs become absolute expiry times (PTTL read against the local clock when it was asked).
+ *
+ * SCAN is not a point-in-time view: import from a database nobody writes to. Keys deleted while it runs are left
+ * out. Values the embedded cache cannot hold (key names or hash field names that are not UTF-8, module types) fail
+ * the import unless `--skip-unsupported` is given.
+ */
+export async function importSnapshot(
+  dataDir: string,
+  options: ImportOptions,
+  io: CliIo,
+): Promise<number> {
+  const url = parseRedisUrl('--from', options.from);
+  const store = openTargetStore(dataDir, options.replace === true);
+  let client: Redis | undefined;
+  try {
+    client = await connect(url);
+    const startedAt = Date.now();
+    const writer = store.beginWrite('full');
+    const progress = new Progress(io, 'import', await client.dbsize());
+    const seen = new Set<string>();
+    const helpers: [string, unknown][] = [];
+    const errors: string[] = [];
+    let records = 0;
+    let userKeys = 0;
+    try {
+      let cursor = '0';
+      do {
+        const [next, rawKeys] = await client.scanBuffer(cursor, 'COUNT', SCAN_COUNT);
+        cursor = next.toString();
+        const keys: string[] = [];
+        for (const raw of rawKeys) {
+          const key = bytesToMock(raw);
+          if (typeof key !== 'string') {
+            errors.push(`key 0x${raw.toString('hex')}: the name is not UTF-8 text`);
+            continue;
+          }
+          if (seen.has(key)) continue; // SCAN may return a key more than once
+          seen.add(key);
+          keys.push(key);
+        }
+        for (const item of await fetchKeys(client, keys, errors)) {
+          const mock = fromPortable(item.key, item.value);
+          writer.add(item.key, { value: mock.value, expiresAt: item.expiresAt });
+          records++;
+          userKeys++;
+          helpers.push(...(mock.helpers as [string, unknown][]));
+        }
+        progress.tick(rawKeys.length);
+        await writer.drain();
+      } while (cursor !== '0');
+      let collisions = 0;
+      for (const [key, value] of helpers) {
+        // A user key that looks like a helper wins; XREAD on that entry then misbehaves in ioredis-mock.
+        if (seen.has(key)) {
+          collisions++;
+          continue;
+        }
+        writer.add(key, { value, expiresAt: undefined });
+        records++;
+      }
+      progress.finish();
+      if (errors.length > 0) {
+        const shown = errors.slice(0, SHOW_AT_MOST).map((e) => `  ${e}`);
+        if (errors.length > SHOW_AT_MOST)
+          shown.push(`  … and ${errors.length - SHOW_AT_MOST} more`);
+        if (options.skipUnsupported !== true) {
+          throw new CliError(
+            `import: ${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written. ` +
+              `Pass --skip-unsupported to leave them out.\n${shown.join('\n')}`,
+          );
+        }
+        await write(
+          io.stderr,
+          `import: leaving out ${errors.length} key(s):\n${shown.join('\n')}\n`,
+        );
+      }
+      if (collisions > 0) {
+        await write(
+          io.stderr,
+          `import: warning: ${collisions} key(s) named like ioredis-mock's stream helper keys ` +
+            '(stream:<key>:<id>) were kept as they are; XREAD on the matching stream entries will not work\n',
+        );
+      }
+      const manifest = await writer.commit(records, startedAt);
+      await write(
+        io.stderr,
+        `import: wrote a snapshot of ${userKeys} keys from ${showUrl(url)} into ` +
+          `${store.dataDir} (${records} records, ${manifest.bytes} bytes)\n`,
+      );
+    } catch (error) {
+      await writer.abort().catch(() => undefined);
+      throw error;
+    }
+    return EXIT_OK;
+  } finally {
+    if (client !== undefined) await client.quit().catch(() => client?.disconnect());
+    await store.close();
+  }
+}
+
+interface FetchedKey {
+  readonly key: string;
+  readonly value: PortableValue;
+  readonly expiresAt: number | undefined;
+}
+
+type Reply = [Error | null, unknown];
+
+/** Reads the type, TTL and value of each key in two pipelined round trips. */
+async function fetchKeys(client: Redis, keys: string[], errors: string[]): Promise<FetchedKey[]> {
+  if (keys.length === 0) return [];
+  const meta = client.pipeline();
+  for (const key of keys) meta.type(key).pttl(key);
+  const askedAt = Date.now();
+  const metaReplies = checked(await meta.exec(), 'TYPE/PTTL');
+  const fetch = client.pipeline();
+  const wanted: { key: string; type: string; ttl: number }[] = [];
+  keys.forEach((key, i) => {
+    const type = String(metaReplies[2 * i]);
+    const ttl = Number(metaReplies[2 * i + 1]);
+    if (type === 'none' || ttl === -2) return; // deleted since SCAN saw it
+    switch (type) {
+      case 'string':
+        fetch.callBuffer('GET', [key]);
+        break;
+      case 'hash':
+        fetch.callBuffer('HGETALL', [key]);
+        break;
+      case 'list':
+        fetch.callBuffer('LRANGE', [key, '0', '-1']);
+        break;
+      case 'set':
+        fetch.callBuffer('SMEMBERS', [key]);
+        break;
+      case 'zset':
+        fetch.callBuffer('ZRANGE', [key, '0', '-1', 'WITHSCORES']);
+        break;
+      case 'stream':
+        fetch.callBuffer('XRANGE', [key, '-', '+']);
+        break;
+      default:
+        errors.push(
+          `key ${JSON.stringify(key)}: the Redis type ${type} has no ioredis-mock equivalent`,
+        );
+        return;
+    }
+    wanted.push({ key, type, ttl });
+  });
+  const replies = checked(await fetch.exec(), 'read');
+  const out: FetchedKey[] = [];
+  wanted.forEach(({ key, type, ttl }, i) => {
+    const reply = replies[i];
+    if (reply === null) return; // expired or deleted between the two round trips
+    try {
+      const value = toPortableValue(key, type, reply);
+      if (value !== undefined) {
+        out.push({ key, value, expiresAt: ttl >= 0 ? askedAt + ttl : undefined });
+      }
+    } catch (error) {
+      if (!(error instanceof MockValueError)) throw error;
+      errors.push(error.message);
+    }
+  });
+  return out;
+}
+
+function checked(replies: Reply[] | null, what: string): unknown[] {
+  if (replies === null) throw new CliError(`import: the ${what} pipeline was aborted`);
+  return replies.map(([error, value]) => {
+    if (error) throw new CliError(`import: a ${what} command failed: ${errorMessage(error)}`);
+    return value;
+  });
+}
+
+function asBuffers(reply: unknown): Buffer[] {
+  return Array.isArray(reply) ? (reply as Buffer[]) : [];
+}
+
+/** Converts a Buffer reply of GET/HGETALL/LRANGE/SMEMBERS/ZRANGE/XRANGE to a portable value. */
+function toPortableValue(key: string, type: string, reply: unknown): PortableValue | undefined {
+  switch (type) {
+    case 'string':
+      return { type: 'string', value: bytesToMock(reply as Buffer) };
+    case 'hash': {
+      const flat = asBuffers(reply);
+      const fields: [string, Bytes][] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        const field = bytesToMock(flat[i]);
+        if (typeof field !== 'string') {
+          throw new MockValueError(
+            key,
+            `hash field 0x${flat[i].toString('hex')} is not UTF-8 text (ioredis-mock keeps field names as JS strings)`,
+          );
+        }
+        fields.push([field, bytesToMock(flat[i + 1])]);
+      }
+      return fields.length === 0 ? undefined : { type: 'hash', fields };
+    }
+    case 'list': {
+      const items = asBuffers(reply).map(bytesToMock);
+      return items.length === 0 ? undefined : { type: 'list', items };
+    }
+    case 'set': {
+      const members = asBuffers(reply).map(bytesToMock);
+      return members.length === 0 ? undefined : { type: 'set', members };
+    }
+    case 'zset': {
+      const flat = asBuffers(reply);
+      const members: [Bytes, number][] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        members.push([bytesToMock(flat[i]), parseScore(flat[i + 1].toString())]);
+      }
+      return members.length === 0 ? undefined : { type: 'zset', members };
+    }
+    default: {
+      // stream: [[id, [field, value, …]], …]
+      const entries: StreamEntry[] = (reply as [Buffer, Buffer[]][]).map(([id, fields]) => ({
+        id: id.toString(),
+        fields: fields.map(bytesToMock),
+      }));
+      if (entries.length === 0) {
+        throw new MockValueError(key, 'an empty stream cannot be held by ioredis-mock');
+      }
+      return { type: 'stream', entries };
+    }
+  }
+}

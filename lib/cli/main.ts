@@ -1,0 +1,138 @@
+import { Command, CommanderError, Option } from 'commander';
+import { exportSnapshot } from './export';
+import { importSnapshot } from './import';
+import { inspect } from './inspect';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io';
+import { errorMessage } from './store-access';
+import { verify } from './verify';
+
+const NAME = 'persistent-cache';
+
+function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
+  const program = new Command(NAME)
+    .description(
+      'Inspect, verify, export and import the snapshots of nestjs-persistent-cache ' +
+        '(exit codes: 0 success, 1 a problem with the data, store or server, 2 a usage error).',
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .helpCommand(false);
+
+  program
+    .command('inspect')
+    .description(
+      'Show a snapshot: format version, time, keys by type, bytes, keys expired at now, generations.',
+    )
+    .argument('<dataDir>', 'the data directory (persistence.dataDir)')
+    .option('--json', 'print the report as JSON')
+    .action(async (dataDir: string, opts: { json?: boolean }) => {
+      setResult(await inspect(dataDir, { json: opts.json }, io));
+    });
+
+  program
+    .command('verify')
+    .description(
+      'Read every chunk of the snapshot, checking every checksum and count. ' +
+        'Exit code 0 if it restores, 1 with the reason if not.',
+    )
+    .argument('<dataDir>', 'the data directory (persistence.dataDir)')
+    .action(async (dataDir: string) => {
+      setResult(await verify(dataDir, io));
+    });
+
+  program
+    .command('export')
+    .description(
+      'Write every live key of a snapshot (type, value, absolute expiry) into a Redis server, ' +
+        'or as RESP commands for `redis-cli --pipe`.',
+    )
+    .argument('<dataDir>', 'the data directory (persistence.dataDir)')
+    .addOption(
+      new Option('--to <url>', 'write into this Redis: redis://host:port[/db]').conflicts('resp'),
+    )
+    .option(
+      '--resp',
+      'write RESP commands to stdout (e.g. `> out.resp`, then `redis-cli --pipe < out.resp`)',
+    )
+    .option(
+      '--replace',
+      'delete each exported key before writing it; without it --to refuses a non-empty database',
+    )
+    .option(
+      '--skip-unsupported',
+      'leave out keys whose values Redis cannot hold instead of failing',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        `  ${NAME} export ./data --to redis://127.0.0.1:6379/0\n` +
+        `  ${NAME} export ./data --resp > out.resp && redis-cli --pipe < out.resp`,
+    )
+    .action(
+      async (
+        dataDir: string,
+        opts: { to?: string; resp?: boolean; replace?: boolean; skipUnsupported?: boolean },
+      ) => {
+        setResult(await exportSnapshot(dataDir, opts, io));
+      },
+    );
+
+  program
+    .command('import')
+    .description(
+      'Read every key of a Redis database (SCAN; every type and TTL) and write it as a snapshot the module restores.',
+    )
+    .requiredOption('--from <url>', 'read from this Redis: redis://host:port[/db]')
+    .argument('<dataDir>', 'the data directory to write (missing or empty, unless --replace)')
+    .option('--replace', 'replace the snapshot the data directory already holds')
+    .option(
+      '--skip-unsupported',
+      'leave out keys the embedded cache cannot hold instead of failing',
+    )
+    .addHelpText('after', `\nExample:\n  ${NAME} import --from redis://127.0.0.1:6379/0 ./data`)
+    .action(
+      async (
+        dataDir: string,
+        opts: { from: string; replace?: boolean; skipUnsupported?: boolean },
+      ) => {
+        setResult(await importSnapshot(dataDir, opts, io));
+      },
+    );
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (the arguments after the program name) and returns its exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let result = EXIT_OK;
+  const program = buildProgram(io, (code) => {
+    result = code;
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT_USAGE;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return result;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end with code 0; anything else commander reports is a usage error.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof CliError) {
+      io.stderr.write(`${NAME}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`${NAME}: ${errorMessage(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr };
+}

@@ -1,0 +1,74 @@
+import { formatScore, type Bytes, type PortableValue } from '../embedded/mock-values';
+
+/** A Redis command as its name and arguments. */
+export type Command = [name: string, ...args: Bytes[]];
+
+/** Elements per command for large collections, so that no single command is huge. */
+const BATCH = 1000;
+
+/**
+ * The commands that recreate one key in Redis: its value (large collections split over several commands), then
+ * `PEXPIREAT` with the absolute expiry time. With `replace`, a `DEL` first, so that the key ends up exactly as in
+ * the snapshot whatever the target held.
+ */
+export function commandsFor(
+  key: string,
+  value: PortableValue,
+  expiresAt: number | undefined,
+  replace: boolean,
+): Command[] {
+  const out: Command[] = [];
+  if (replace) out.push(['DEL', key]);
+  const batched = (name: string, args: Bytes[], per: number) => {
+    for (let i = 0; i < args.length; i += per) out.push([name, key, ...args.slice(i, i + per)]);
+  };
+  switch (value.type) {
+    case 'string':
+      out.push(['SET', key, value.value]);
+      break;
+    case 'hash':
+      batched(
+        'HSET',
+        value.fields.flatMap(([f, v]) => [f, v]),
+        2 * BATCH,
+      );
+      break;
+    case 'list':
+      batched('RPUSH', [...value.items], BATCH);
+      break;
+    case 'set':
+      batched('SADD', [...value.members], BATCH);
+      break;
+    case 'zset':
+      batched(
+        'ZADD',
+        value.members.flatMap(([m, score]) => [formatScore(score), m]),
+        2 * BATCH,
+      );
+      break;
+    case 'stream':
+      for (const entry of value.entries) out.push(['XADD', key, entry.id, ...entry.fields]);
+      break;
+  }
+  if (expiresAt !== undefined) out.push(['PEXPIREAT', key, String(Math.ceil(expiresAt))]);
+  return out;
+}
+
+/** Encodes a command in RESP, the form `redis-cli --pipe` reads. */
+export function encodeResp(command: Command): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${command.length}\r\n`)];
+  for (const arg of command) {
+    const bytes = typeof arg === 'string' ? Buffer.from(arg, 'utf8') : arg;
+    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF);
+  }
+  return Buffer.concat(parts);
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** Rough size of a command on the wire, to size pipelines. */
+export function commandBytes(command: Command): number {
+  let n = 0;
+  for (const arg of command) n += (typeof arg === 'string' ? arg.length : arg.length) + 16;
+  return n;
+}

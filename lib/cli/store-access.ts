@@ -1,0 +1,65 @@
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SnapshotStore, STORE_FILE } from '../store/snapshot-store';
+import { CliError } from './io';
+
+/**
+ * Opens the snapshot store of an existing data directory. Refuses a missing directory or one without a store file
+ * instead of letting {@link SnapshotStore} create them: inspecting a typo'd path must not leave an empty store.
+ */
+export function openExistingStore(dataDir: string): SnapshotStore {
+  const dir = resolve(dataDir);
+  if (!existsSync(dir)) throw new CliError(`data directory ${dir} does not exist`);
+  const stat = lstatSync(dir);
+  if (stat.isSymbolicLink()) {
+    throw new CliError(`data directory ${dir} is a symbolic link; pass the real path`);
+  }
+  if (!stat.isDirectory()) throw new CliError(`data directory ${dir} is not a directory`);
+  if (!existsSync(join(dir, STORE_FILE))) {
+    throw new CliError(`data directory ${dir} holds no snapshot (no ${STORE_FILE} file)`);
+  }
+  return openStore(dir);
+}
+
+/**
+ * Opens (creating if needed) the store an import writes to. The directory must be missing or empty, or, with
+ * `replace`, already hold a snapshot store (its snapshot is replaced by the new one when the import commits).
+ */
+export function openTargetStore(dataDir: string, replace: boolean): SnapshotStore {
+  const dir = resolve(dataDir);
+  if (existsSync(dir)) {
+    const stat = lstatSync(dir);
+    if (stat.isSymbolicLink()) {
+      throw new CliError(`data directory ${dir} is a symbolic link; pass the real path`);
+    }
+    if (!stat.isDirectory()) throw new CliError(`data directory ${dir} is not a directory`);
+    const entries = readdirSync(dir);
+    if (entries.length > 0) {
+      if (!replace) {
+        throw new CliError(
+          `data directory ${dir} is not empty; pass --replace to replace the snapshot it holds, ` +
+            'or choose a new directory',
+        );
+      }
+      if (!entries.includes(STORE_FILE)) {
+        throw new CliError(
+          `data directory ${dir} is not empty and holds no snapshot (no ${STORE_FILE}); ` +
+            '--replace only replaces an existing snapshot, choose an empty directory',
+        );
+      }
+    }
+  }
+  return openStore(dir);
+}
+
+function openStore(dir: string): SnapshotStore {
+  try {
+    return new SnapshotStore(dir);
+  } catch (error) {
+    throw new CliError(`cannot open the snapshot store in ${dir}: ${errorMessage(error)}`);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,64 @@
+import { kindOf, MockValueError, toPortable } from '../embedded/mock-values';
+import { EXIT_FAILURE, EXIT_OK, write, type CliIo } from './io';
+import { Progress } from './progress';
+import { errorMessage, openExistingStore } from './store-access';
+
+/** How many keys with values Redis could not hold are listed. */
+const SHOW_AT_MOST = 10;
+
+/**
+ * `verify <dataDir>`: reads every chunk of the committed chain, checking every checksum and count (the same checks a
+ * restore makes). Exit code 0 when the snapshot restores, 1 with the reason otherwise. Values that the embedded
+ * cache restores but real Redis could not hold (see `export`) are reported as warnings.
+ */
+export async function verify(dataDir: string, io: CliIo): Promise<number> {
+  const store = openExistingStore(dataDir);
+  try {
+    let data;
+    try {
+      data = store.read();
+    } catch (error) {
+      await write(io.stderr, `verify: FAILED: ${errorMessage(error)}\n`);
+      return EXIT_FAILURE;
+    }
+    if (data === undefined) {
+      await write(io.stderr, `verify: FAILED: ${store.dataDir} holds no committed snapshot\n`);
+      return EXIT_FAILURE;
+    }
+    const { manifest } = data;
+    const progress = new Progress(io, 'verify', data.states.size);
+    const warnings: string[] = [];
+    let unknown = 0;
+    for (const [key, state] of data.states) {
+      progress.tick();
+      if (kindOf(key, state.value) === 'unknown') unknown++;
+      try {
+        toPortable(key, state.value);
+      } catch (error) {
+        if (!(error instanceof MockValueError)) throw error;
+        warnings.push(error.message);
+      }
+    }
+    progress.finish();
+    const records = manifest.generations.reduce((sum, g) => sum + g.records, 0);
+    const chunks = manifest.generations.reduce((sum, g) => sum + g.chunks, 0);
+    for (const warning of warnings.slice(0, SHOW_AT_MOST)) {
+      await write(io.stderr, `verify: warning: ${warning}\n`);
+    }
+    if (warnings.length > SHOW_AT_MOST) {
+      await write(io.stderr, `verify: warning: … and ${warnings.length - SHOW_AT_MOST} more\n`);
+    }
+    await write(
+      io.stdout,
+      `OK ${store.dataDir}: format ${manifest.format}, ${manifest.generations.length} generation(s), ` +
+        `${chunks} chunks and ${records} records checked, ${data.states.size} live keys, ` +
+        `${data.expired} expired, ${manifest.bytes} bytes` +
+        (unknown > 0 ? `, ${unknown} of unknown shape` : '') +
+        (warnings.length > 0 ? `, ${warnings.length} that real Redis cannot hold` : '') +
+        '\n',
+    );
+    return EXIT_OK;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,305 @@
+import type { Redis } from 'ioredis';
+import { createEmbeddedClient } from './ioredis-mock.adapter';
+import { Keyspace, type KeyState } from './keyspace';
+import {
+  bytesToMock,
+  formatScore,
+  fromPortable,
+  isStreamHelper,
+  kindOf,
+  mockStreamIdToRedis,
+  MockValueError,
+  parseScore,
+  redisStreamIdToMock,
+  streamHelperKey,
+  toPortable,
+  type PortableValue,
+} from './mock-values';
+
+/** A fresh embedded client (real ioredis-mock) over its own keyspace. */
+function fresh(): { keyspace: Keyspace; redis: Redis } {
+  const keyspace = new Keyspace();
+  return { keyspace, redis: createEmbeddedClient(keyspace) };
+}
+
+const clients: Redis[] = [];
+function client(): { keyspace: Keyspace; redis: Redis } {
+  const c = fresh();
+  clients.push(c.redis);
+  return c;
+}
+afterAll(() => {
+  for (const c of clients) c.disconnect();
+});
+
+function stored(keyspace: Keyspace, key: string): unknown {
+  return keyspace.peek(key)?.value;
+}
+
+/** Converts every key of `from` to portable and back into a new keyspace, as export + import do. */
+function roundTrip(from: Keyspace): { keyspace: Keyspace; redis: Redis } {
+  const states = new Map<string, KeyState>();
+  for (const [key, state] of from.states()) {
+    const portable = toPortable(key, state.value);
+    if (portable === undefined) continue;
+    const { value, helpers } = fromPortable(key, portable);
+    states.set(key, { value, expiresAt: state.expiresAt });
+    for (const [helperKey, helperValue] of helpers) {
+      states.set(helperKey, { value: helperValue, expiresAt: undefined });
+    }
+  }
+  const target = client();
+  target.keyspace.replaceAll(states);
+  return target;
+}
+
+describe('ioredis-mock 8.13.1 value shapes (checked against the real library)', () => {
+  it('strings are JS strings (numbers as text) or Buffers, and TYPE does not see Buffers', async () => {
+    const { keyspace, redis } = client();
+    await redis.set('text', 'héllo');
+    await redis.set('number', 42);
+    await redis.set('bytes', Buffer.from([0xff, 0x00]));
+    expect(stored(keyspace, 'text')).toBe('héllo');
+    expect(stored(keyspace, 'number')).toBe('42');
+    expect(stored(keyspace, 'bytes')).toEqual(Buffer.from([0xff, 0x00]));
+    expect(await redis.type('bytes')).toBeUndefined();
+    for (const key of ['text', 'number', 'bytes']) {
+      expect(kindOf(key, stored(keyspace, key))).toBe('string');
+    }
+    expect(toPortable('bytes', stored(keyspace, 'bytes'))).toEqual({
+      type: 'string',
+      value: Buffer.from([0xff, 0x00]),
+    });
+  });
+
+  it('hashes are plain objects with string field names', async () => {
+    const { keyspace, redis } = client();
+    await redis.hset('h', 'a', 1, Buffer.from('b'), Buffer.from([0xfe]));
+    expect(stored(keyspace, 'h')).toEqual({ a: '1', b: Buffer.from([0xfe]) });
+    expect(kindOf('h', stored(keyspace, 'h'))).toBe('hash');
+    expect(toPortable('h', stored(keyspace, 'h'))).toEqual({
+      type: 'hash',
+      fields: [
+        ['a', '1'],
+        ['b', Buffer.from([0xfe])],
+      ],
+    });
+  });
+
+  it('lists are arrays, sets are Sets, sorted sets are Maps of { score, value }', async () => {
+    const { keyspace, redis } = client();
+    await redis.rpush('l', 'a', Buffer.from([0xff]), 'a');
+    await redis.sadd('s', 'x', 'y');
+    await redis.zadd('z', 1.5, 'a', Infinity, 'b', '-inf', 'c');
+    expect(stored(keyspace, 'l')).toEqual(['a', Buffer.from([0xff]), 'a']);
+    expect(stored(keyspace, 's')).toEqual(new Set(['x', 'y']));
+    expect(stored(keyspace, 'z')).toEqual(
+      new Map([
+        ['a', { score: 1.5, value: 'a' }],
+        ['b', { score: Infinity, value: 'b' }],
+        ['c', { score: NaN, value: 'c' }], // ZADD's string '-inf' is stored as NaN
+      ]),
+    );
+    expect(kindOf('l', stored(keyspace, 'l'))).toBe('list');
+    expect(kindOf('s', stored(keyspace, 's'))).toBe('set');
+    expect(kindOf('z', stored(keyspace, 'z'))).toBe('zset');
+    expect(() => toPortable('z', stored(keyspace, 'z'))).toThrow(/score NaN/);
+    await redis.zrem('z', 'c');
+    expect(toPortable('z', stored(keyspace, 'z'))).toEqual({
+      type: 'zset',
+      members: [
+        ['a', 1.5],
+        ['b', Infinity],
+      ],
+    });
+  });
+
+  it('an emptied sorted set stays as an empty Map, which Redis would not hold', async () => {
+    const { keyspace, redis } = client();
+    await redis.zadd('z', 1, 'a');
+    await redis.zrem('z', 'a');
+    expect(stored(keyspace, 'z')).toEqual(new Map());
+    expect(toPortable('z', stored(keyspace, 'z'))).toBeUndefined();
+  });
+
+  it('streams are arrays of [id, fields] with "-0" appended to IDs, plus helper keys; TYPE says list', async () => {
+    const { keyspace, redis } = client();
+    expect(await redis.xadd('s', '*', 'f', 'v')).toBe('1-0');
+    expect(await redis.xadd('s', '1700000000000-5', 'f', Buffer.from([0xff]))).toBe(
+      '1700000000000-5-0',
+    );
+    expect(await redis.xadd('s', '1700000000001', 'g', 'w')).toBe('1700000000001-0');
+    expect(await redis.type('s')).toBe('list');
+    expect(stored(keyspace, 's')).toEqual([
+      ['1-0', ['f', 'v']],
+      ['1700000000000-5-0', ['f', Buffer.from([0xff])]],
+      ['1700000000001-0', ['g', 'w']],
+    ]);
+    const helper = streamHelperKey('s', '1-0');
+    expect(helper).toBe('stream:s:1-0');
+    expect(stored(keyspace, helper)).toEqual({ polled: false });
+    expect(await redis.type(helper)).toBe('hash');
+    expect(kindOf(helper, stored(keyspace, helper))).toBe('stream-helper');
+    expect(kindOf('s', stored(keyspace, 's'))).toBe('stream');
+    expect(toPortable(helper, stored(keyspace, helper))).toBeUndefined();
+    expect(toPortable('s', stored(keyspace, 's'))).toEqual({
+      type: 'stream',
+      entries: [
+        { id: '1-0', fields: ['f', 'v'] },
+        { id: '1700000000000-5', fields: ['f', Buffer.from([0xff])] },
+        { id: '1700000000001-0', fields: ['g', 'w'] },
+      ],
+    });
+  });
+
+  it('every type converts to portable and back to what ioredis-mock serves identically', async () => {
+    const { keyspace, redis } = client();
+    await redis.set('str', 'text');
+    await redis.set('bin', Buffer.from([0, 0xff]));
+    await redis.hset('hash', 'f', 'v', 'g', Buffer.from([0xff]));
+    await redis.rpush('list', 'a', 'b', 'a');
+    await redis.sadd('set', 'a', 'b');
+    await redis.zadd('zset', 2, 'b', 1, 'a', -Infinity, 'm');
+    await redis.xadd('stream', '5', 'f', 'v');
+    await redis.xadd('stream', '6-1', 'f', 'w');
+    await redis.pexpire('str', 60_000);
+    const copy = roundTrip(keyspace);
+    const r = copy.redis;
+    expect(await r.get('str')).toBe('text');
+    expect(copy.keyspace.peek('str')?.expiresAt).toBe(keyspace.peek('str')?.expiresAt);
+    expect(await r.getBuffer('bin')).toEqual(Buffer.from([0, 0xff]));
+    expect(await r.hgetall('hash')).toEqual(await redis.hgetall('hash'));
+    expect(await r.hgetallBuffer('hash')).toEqual({ f: Buffer.from('v'), g: Buffer.from([0xff]) });
+    expect(await r.lrange('list', 0, -1)).toEqual(['a', 'b', 'a']);
+    expect((await r.smembers('set')).sort()).toEqual(['a', 'b']);
+    expect(await r.zrange('zset', 0, -1, 'WITHSCORES')).toEqual(
+      await redis.zrange('zset', 0, -1, 'WITHSCORES'),
+    );
+    expect(await r.xrange('stream', '-', '+')).toEqual(await redis.xrange('stream', '-', '+'));
+    expect(await r.xlen('stream')).toBe(2);
+    // The helper keys are back, so XREAD works on the converted stream.
+    expect(await r.xread('STREAMS', 'stream', '0')).toEqual([
+      [
+        'stream',
+        [
+          ['5-0', ['f', 'v']],
+          ['6-1-0', ['f', 'w']],
+        ],
+      ],
+    ]);
+  });
+
+  it('a stream with an ID Redis cannot take is refused with the key and reason', async () => {
+    const { keyspace, redis } = client();
+    await redis.xadd('named', 'abc', 'f', 'v');
+    expect(() => toPortable('named', stored(keyspace, 'named'))).toThrow(
+      /key "named": stream entry ID "abc-0" has no Redis equivalent/,
+    );
+    await redis.xadd('backwards', '9', 'f', 'v');
+    await redis.xadd('backwards', '3', 'f', 'v');
+    expect(() => toPortable('backwards', stored(keyspace, 'backwards'))).toThrow(
+      /IDs do not increase \(9-0 then 3-0\)/,
+    );
+    await redis.xadd('zero', '0', 'f', 'v');
+    expect(() => toPortable('zero', stored(keyspace, 'zero'))).toThrow(/0-0/);
+  });
+});
+
+describe('mock-values helpers', () => {
+  it('maps stream IDs between ioredis-mock and Redis', () => {
+    expect(mockStreamIdToRedis('7-0')).toBe('7-0');
+    expect(mockStreamIdToRedis('1-1-0')).toBe('1-1');
+    expect(mockStreamIdToRedis('7-0-0')).toBe('7-0');
+    expect(mockStreamIdToRedis('abc-0')).toBeUndefined();
+    expect(mockStreamIdToRedis('5-*-0')).toBeUndefined();
+    expect(mockStreamIdToRedis(`${2n ** 64n}-0`)).toBeUndefined();
+    expect(mockStreamIdToRedis(`${2n ** 64n - 1n}-0`)).toBe(`${2n ** 64n - 1n}-0`);
+    expect(redisStreamIdToMock('7-0')).toBe('7-0');
+    expect(redisStreamIdToMock('1-1')).toBe('1-1-0');
+    expect(() => redisStreamIdToMock('7')).toThrow(/not a stream ID/);
+    // Redis -> mock -> Redis is exact.
+    for (const id of ['1-0', '1-1', '1700000000000-42', '18446744073709551615-0']) {
+      expect(mockStreamIdToRedis(redisStreamIdToMock(id))).toBe(id);
+    }
+  });
+
+  it('parses and formats scores as Redis does', () => {
+    expect(parseScore('inf')).toBe(Infinity);
+    expect(parseScore('+inf')).toBe(Infinity);
+    expect(parseScore('-inf')).toBe(-Infinity);
+    expect(parseScore('1.5')).toBe(1.5);
+    expect(parseScore('0.10000000000000001')).toBe(0.1);
+    expect(() => parseScore('nan')).toThrow(/not a sorted-set score/);
+    expect(() => parseScore('')).toThrow(/not a sorted-set score/);
+    expect(formatScore(Infinity)).toBe('+inf');
+    expect(formatScore(-Infinity)).toBe('-inf');
+    expect(formatScore(1e300)).toBe('1e+300');
+    expect(() => formatScore(NaN)).toThrow(/NaN/);
+  });
+
+  it('keeps UTF-8 text as strings and other bytes as Buffers', () => {
+    expect(bytesToMock(Buffer.from('héllo ✓'))).toBe('héllo ✓');
+    expect(bytesToMock(Buffer.from(''))).toBe('');
+    const bin = Buffer.from([0xc3, 0x28]);
+    const out = bytesToMock(bin);
+    expect(out).toEqual(bin);
+    expect(out).not.toBe(bin);
+  });
+
+  it('tells helper keys from user hashes by the value shape', () => {
+    expect(isStreamHelper('stream:s:1-0', { polled: true })).toBe(true);
+    expect(isStreamHelper('stream:s:1-0', { polled: 'false' })).toBe(false);
+    expect(isStreamHelper('other:s:1-0', { polled: false })).toBe(false);
+    expect(isStreamHelper('stream:s:1-0', { polled: false, x: '1' })).toBe(false);
+    expect(kindOf('stream:s:1-0', { polled: 'false' })).toBe('hash');
+  });
+
+  it('refuses shapes it does not know, naming the key', () => {
+    const cases: [unknown, RegExp][] = [
+      [42, /unknown shape \(number\)/],
+      [new Date(0), /unknown shape \(Date\)/],
+      [{ f: 1 }, /hash field "f" holds a number/],
+      [['a', 1], /list element/],
+      [new Set([1]), /set member/],
+      [new Map([['a', 1]]), /sorted-set entry/],
+      [[['1-0', ['f']]], /field\/value pairs/],
+      [[['1-0', 'f']], /stream entry is not/],
+    ];
+    for (const [value, message] of cases) {
+      let caught: unknown;
+      try {
+        toPortable('k', value);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(MockValueError);
+      expect((caught as MockValueError).key).toBe('k');
+      expect((caught as Error).message).toMatch(message);
+    }
+    expect(kindOf('k', 42)).toBe('unknown');
+  });
+
+  it('leaves out empty containers and builds each type from its portable form', () => {
+    expect(toPortable('k', {})).toBeUndefined();
+    expect(toPortable('k', [])).toBeUndefined();
+    expect(toPortable('k', new Set())).toBeUndefined();
+    const values: PortableValue[] = [
+      { type: 'string', value: 'v' },
+      { type: 'list', items: ['a'] },
+      { type: 'set', members: ['a'] },
+      { type: 'zset', members: [['a', 1]] },
+    ];
+    expect(values.map((v) => fromPortable('k', v).value)).toEqual([
+      'v',
+      ['a'],
+      new Set(['a']),
+      new Map([['a', { score: 1, value: 'a' }]]),
+    ]);
+    expect(
+      fromPortable('s', { type: 'stream', entries: [{ id: '1-1', fields: ['f', 'v'] }] }),
+    ).toEqual({
+      value: [['1-1-0', ['f', 'v']]],
+      helpers: [['stream:s:1-1-0', { polled: false }]],
+    });
+  });
+});

@@ -1,0 +1,304 @@
+/**
+ * How ioredis-mock (tested with 8.13.1, the version pinned in package.json) represents each Redis type in its
+ * keyspace, and the conversion between that representation and a portable one that maps one-to-one onto real Redis
+ * commands. The CLI's `export` and `import` go through this file only; nothing else needs to know these shapes.
+ *
+ * What ioredis-mock stores under a key (checked by experiment, see mock-values.spec.ts):
+ *
+ * | Redis type | stored value                                                                         |
+ * |------------|--------------------------------------------------------------------------------------|
+ * | string     | a JS string (numbers are stored as their decimal text), or a `Buffer` when set from one |
+ * | hash       | a plain object `{ [field]: string \| Buffer }`; field names are always JS strings       |
+ * | list       | an array of `string \| Buffer`                                                        |
+ * | set        | a `Set` of `string \| Buffer`                                                          |
+ * | zset       | a `Map` from member (`string \| Buffer`) to `{ score: number, value: member }`         |
+ * | stream     | an array of entries `[id, [field, value, field, value, …]]`                           |
+ *
+ * and its quirks:
+ * - `TYPE` reports a stream as `list` (both are arrays) and a `Buffer` string as nothing at all (`undefined`).
+ * - `XADD` appends `-0` to whatever ID it is given: `*` becomes `<length + 1>-0`, `7` becomes `7-0` and `1-1`
+ *   becomes `1-1-0`. It does not check that IDs increase.
+ * - Each `XADD` also stores a hidden helper key `stream:<key>:<id>` holding `{ polled: boolean }` (read and written
+ *   by `XREAD`; `XREAD` throws if it is missing). Helper keys have no TTL and outlive trimmed entries. No real hash
+ *   can hold a boolean, so the value's shape tells a helper key from user data.
+ * - `ZADD key inf m` stores the score `NaN` (it parses scores with `Number`); a JS `Infinity` works.
+ * - An emptied sorted set stays in the keyspace as an empty `Map` (lists, sets and hashes are deleted).
+ *
+ * Streams between ioredis-mock and Redis: a mock ID `<ms>-0` maps to the Redis ID `<ms>-0`, and `<ms>-<seq>-0` to
+ * `<ms>-<seq>`; back from Redis, `<ms>-0` becomes `<ms>-0` and `<ms>-<seq>` (seq > 0) becomes `<ms>-<seq>-0`. So a
+ * stream read from Redis comes back to Redis with the same IDs, and a mock stream keeps its IDs through Redis except
+ * that `<ms>-0-0` (what `XADD key <ms>-0` stores) comes back as the equivalent `<ms>-0`. Consumer groups, the last
+ * generated ID and `polled` flags are not carried (ioredis-mock has no consumer groups; imported entries are
+ * unpolled). A mock ID of any other form (`abc`, `5-*`), IDs that do not increase, and `0-0` cannot be written to
+ * Redis and are refused with a {@link MockValueError}.
+ */
+
+/** Binary-safe bytes as ioredis-mock keeps them: UTF-8 text as a string, anything else as a Buffer. */
+export type Bytes = string | Buffer;
+
+export type RedisType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';
+
+export interface StreamEntry {
+  /** The entry's ID in Redis form, `<ms>-<seq>`. */
+  readonly id: string;
+  /** Field names and values, alternating. */
+  readonly fields: readonly Bytes[];
+}
+
+/** A key's value in a form that maps one-to-one onto Redis commands (and replies). */
+export type PortableValue =
+  | { readonly type: 'string'; readonly value: Bytes }
+  | { readonly type: 'hash'; readonly fields: ReadonlyArray<readonly [string, Bytes]> }
+  | { readonly type: 'list'; readonly items: readonly Bytes[] }
+  | { readonly type: 'set'; readonly members: readonly Bytes[] }
+  | { readonly type: 'zset'; readonly members: ReadonlyArray<readonly [Bytes, number]> }
+  | { readonly type: 'stream'; readonly entries: readonly StreamEntry[] };
+
+/** What a stored value is: a Redis type, an ioredis-mock stream helper key, or a shape this module does not know. */
+export type MockValueKind = RedisType | 'stream-helper' | 'unknown';
+
+/** A value that cannot be converted, with the key and the reason. */
+export class MockValueError extends Error {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`key ${showKey(key)}: ${reason}`);
+    this.name = 'MockValueError';
+  }
+}
+
+function showKey(key: string): string {
+  return JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
+}
+
+const STREAM_HELPER_PREFIX = 'stream:';
+
+function isBytes(v: unknown): v is Bytes {
+  return typeof v === 'string' || Buffer.isBuffer(v);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function isStreamEntry(v: unknown): v is [string, Bytes[]] {
+  return (
+    Array.isArray(v) &&
+    v.length === 2 &&
+    typeof v[0] === 'string' &&
+    Array.isArray(v[1]) &&
+    (v[1] as unknown[]).every(isBytes)
+  );
+}
+
+/** The helper key ioredis-mock's `XADD` stores beside a stream for the entry `mockId`. */
+export function streamHelperKey(streamKey: string, mockId: string): string {
+  return `${STREAM_HELPER_PREFIX}${streamKey}:${mockId}`;
+}
+
+/** Whether `key`/`value` is one of ioredis-mock's hidden stream helper keys rather than user data. */
+export function isStreamHelper(key: string, value: unknown): boolean {
+  if (!key.startsWith(STREAM_HELPER_PREFIX) || !isPlainObject(value)) return false;
+  const names = Object.keys(value);
+  return names.length === 1 && names[0] === 'polled' && typeof value.polled === 'boolean';
+}
+
+/** Classifies a stored value without converting it (cheap enough to run over every key). */
+export function kindOf(key: string, value: unknown): MockValueKind {
+  if (isBytes(value)) return 'string';
+  if (value instanceof Set) return 'set';
+  if (value instanceof Map) return 'zset';
+  if (Array.isArray(value)) {
+    return value.length > 0 && Array.isArray(value[0]) ? 'stream' : 'list';
+  }
+  if (isStreamHelper(key, value)) return 'stream-helper';
+  if (isPlainObject(value)) return 'hash';
+  return 'unknown';
+}
+
+/** UTF-8 text as a string when the bytes round-trip exactly, otherwise a copy of the bytes. */
+export function bytesToMock(bytes: Buffer): Bytes {
+  const text = bytes.toString('utf8');
+  return Buffer.byteLength(text) === bytes.length && Buffer.from(text).equals(bytes)
+    ? text
+    : Buffer.from(bytes);
+}
+
+/** Parses a score as Redis prints it (`inf`, `-inf`, `1.5`, `1e+300`). */
+export function parseScore(text: string): number {
+  const t = text.trim().toLowerCase();
+  if (t === 'inf' || t === '+inf' || t === 'infinity' || t === '+infinity') return Infinity;
+  if (t === '-inf' || t === '-infinity') return -Infinity;
+  const n = t === '' ? NaN : Number(t);
+  if (Number.isNaN(n)) throw new Error(`not a sorted-set score: ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Formats a score as Redis accepts it; `NaN` is refused (Redis has no NaN scores). */
+export function formatScore(score: number): string {
+  if (score === Infinity) return '+inf';
+  if (score === -Infinity) return '-inf';
+  if (Number.isNaN(score)) throw new Error('NaN is not a valid score');
+  return String(score);
+}
+
+const MOCK_ID = /^(\d+)(?:-(\d+))?-0$/;
+const REDIS_ID = /^(\d+)-(\d+)$/;
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Converts an ID as ioredis-mock's XADD stored it to Redis's `<ms>-<seq>`, or `undefined` if it has no such form. */
+export function mockStreamIdToRedis(mockId: string): string | undefined {
+  const m = MOCK_ID.exec(mockId);
+  if (m === null) return undefined;
+  const ms = BigInt(m[1]);
+  const seq = BigInt(m[2] ?? '0');
+  if (ms > U64_MAX || seq > U64_MAX) return undefined;
+  return `${ms}-${seq}`;
+}
+
+/** Converts a Redis stream ID to the form ioredis-mock's XADD would store for it. */
+export function redisStreamIdToMock(redisId: string): string {
+  const m = REDIS_ID.exec(redisId);
+  if (m === null) throw new Error(`not a stream ID: ${JSON.stringify(redisId)}`);
+  const ms = BigInt(m[1]);
+  const seq = BigInt(m[2]);
+  return seq === 0n ? `${ms}-0` : `${ms}-${seq}-0`;
+}
+
+function compareRedisIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+/**
+ * Converts a stored value to its portable form. Returns `undefined` for what real Redis does not hold: stream
+ * helper keys and empty containers (an emptied sorted set). Throws a {@link MockValueError} for a value Redis
+ * cannot represent (a NaN score, a stream ID of another form) or a shape this module does not know.
+ */
+export function toPortable(key: string, value: unknown): PortableValue | undefined {
+  const fail = (reason: string) => new MockValueError(key, reason);
+  switch (kindOf(key, value)) {
+    case 'string':
+      return { type: 'string', value: value as Bytes };
+    case 'hash': {
+      const fields: [string, Bytes][] = [];
+      for (const [field, v] of Object.entries(value as Record<string, unknown>)) {
+        if (!isBytes(v)) throw fail(`hash field ${JSON.stringify(field)} holds a ${typeof v}`);
+        fields.push([field, v]);
+      }
+      return fields.length === 0 ? undefined : { type: 'hash', fields };
+    }
+    case 'list': {
+      const items = value as unknown[];
+      if (!items.every(isBytes)) throw fail('a list element is not a string or Buffer');
+      return items.length === 0 ? undefined : { type: 'list', items: items };
+    }
+    case 'set': {
+      const members = [...(value as Set<unknown>)];
+      if (!members.every(isBytes)) throw fail('a set member is not a string or Buffer');
+      return members.length === 0 ? undefined : { type: 'set', members: members };
+    }
+    case 'zset': {
+      const members: [Bytes, number][] = [];
+      for (const [member, entry] of value as Map<unknown, unknown>) {
+        const score = (entry as { score?: unknown } | null)?.score;
+        if (!isBytes(member) || typeof score !== 'number') {
+          throw fail('a sorted-set entry is not a member with a numeric score');
+        }
+        if (Number.isNaN(score)) {
+          throw fail(
+            `member ${JSON.stringify(String(member))} has the score NaN, which Redis cannot hold ` +
+              "(ioredis-mock stores NaN for ZADD's string 'inf'; pass Infinity as a number instead)",
+          );
+        }
+        members.push([member, score]);
+      }
+      return members.length === 0 ? undefined : { type: 'zset', members };
+    }
+    case 'stream': {
+      const entries: StreamEntry[] = [];
+      let previous: string | undefined;
+      for (const entry of value as unknown[]) {
+        if (!isStreamEntry(entry)) throw fail('a stream entry is not [id, [field, value, …]]');
+        const [mockId, fields] = entry;
+        const id = mockStreamIdToRedis(mockId);
+        if (id === undefined) {
+          throw fail(`stream entry ID ${JSON.stringify(mockId)} has no Redis equivalent`);
+        }
+        if (id === '0-0') throw fail('stream entry ID 0-0 is not accepted by Redis');
+        if (previous !== undefined && compareRedisIds(previous, id) >= 0) {
+          throw fail(
+            `stream entry IDs do not increase (${previous} then ${id}); ioredis-mock does not ` +
+              'enforce it, Redis requires it',
+          );
+        }
+        if (fields.length === 0 || fields.length % 2 !== 0) {
+          throw fail(`stream entry ${mockId} does not hold field/value pairs`);
+        }
+        previous = id;
+        entries.push({ id, fields });
+      }
+      return { type: 'stream', entries };
+    }
+    case 'stream-helper':
+      return undefined;
+    default:
+      throw fail(`holds a value of unknown shape (${describeShape(value)})`);
+  }
+}
+
+function describeShape(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return typeof value;
+  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+  return ctor ?? 'object';
+}
+
+/** The stored value for a portable one, and the helper keys ioredis-mock needs beside it (streams only). */
+export interface MockEntries {
+  readonly value: unknown;
+  readonly helpers: ReadonlyArray<readonly [string, unknown]>;
+}
+
+/** Converts a portable value (e.g. read from Redis) to what ioredis-mock would have stored for it. */
+export function fromPortable(key: string, portable: PortableValue): MockEntries {
+  switch (portable.type) {
+    case 'string':
+      return { value: portable.value, helpers: [] };
+    case 'hash': {
+      const hash: Record<string, Bytes> = {};
+      for (const [field, v] of portable.fields) {
+        Object.defineProperty(hash, field, {
+          value: v,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      }
+      return { value: hash, helpers: [] };
+    }
+    case 'list':
+      return { value: [...portable.items], helpers: [] };
+    case 'set':
+      return { value: new Set(portable.members), helpers: [] };
+    case 'zset': {
+      const map = new Map<Bytes, { score: number; value: Bytes }>();
+      for (const [member, score] of portable.members) map.set(member, { score, value: member });
+      return { value: map, helpers: [] };
+    }
+    case 'stream': {
+      const entries: [string, Bytes[]][] = [];
+      const helpers: [string, unknown][] = [];
+      for (const { id, fields } of portable.entries) {
+        const mockId = redisStreamIdToMock(id);
+        entries.push([mockId, [...fields]]);
+        helpers.push([streamHelperKey(key, mockId), { polled: false }]);
+      }
+      return { value: entries, helpers };
+    }
+  }
+}
