@@ -2,7 +2,12 @@ import { registerAs } from '@nestjs/config';
 import { CONFIG_NAMESPACE } from './persistent-cache.constants';
 import type { PersistentCacheModuleOptions } from './persistent-cache.interfaces';
 import { INVALID_ENV } from './persistent-cache.messages';
-import { DURATION_ACCEPTED, parseDuration } from './persistent-cache.options';
+import {
+  DURATION_ACCEPTED,
+  MODES,
+  parseDuration,
+  RESTORE_ERROR_POLICIES,
+} from './persistent-cache.options';
 
 /** Environment variables read by {@link persistentCacheConfig}, by option. */
 export const PERSISTENT_CACHE_ENV = {
@@ -11,6 +16,10 @@ export const PERSISTENT_CACHE_ENV = {
   snapshotInterval: 'PERSISTENT_CACHE_SNAPSHOT_INTERVAL',
   snapshotOnShutdown: 'PERSISTENT_CACHE_SNAPSHOT_ON_SHUTDOWN',
   restoreOnStartup: 'PERSISTENT_CACHE_RESTORE_ON_STARTUP',
+  onRestoreError: 'PERSISTENT_CACHE_ON_RESTORE_ERROR',
+  mode: 'PERSISTENT_CACHE_MODE',
+  redisUrl: 'PERSISTENT_CACHE_REDIS_URL',
+  maxSnapshotAgeIntervals: 'PERSISTENT_CACHE_HEALTH_MAX_SNAPSHOT_AGE_INTERVALS',
 } as const;
 
 const TRUE = ['true', '1', 'yes', 'on'];
@@ -33,16 +42,48 @@ function envDuration(env: NodeJS.ProcessEnv, variable: string): number | undefin
   return ms;
 }
 
+function envString(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const raw = env[variable];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function envChoice<T extends string>(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  accepted: readonly T[],
+): T | undefined {
+  const value = envString(env, variable);
+  if (value === undefined) return undefined;
+  if (!accepted.includes(value as T)) {
+    throw new Error(INVALID_ENV(variable, `one of ${accepted.join(', ')}`, value));
+  }
+  return value as T;
+}
+
+function envNumber(env: NodeJS.ProcessEnv, variable: string): number | undefined {
+  const value = envString(env, variable);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(INVALID_ENV(variable, 'a number', value));
+  return n;
+}
+
 /** Reads the module's options from environment variables ({@link PERSISTENT_CACHE_ENV}); unset ones keep defaults. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PersistentCacheModuleOptions {
-  const dataDir = env[PERSISTENT_CACHE_ENV.dataDir];
+  const redisUrl = envString(env, PERSISTENT_CACHE_ENV.redisUrl);
   return {
+    mode: envChoice(env, PERSISTENT_CACHE_ENV.mode, MODES),
     persistence: {
       enabled: envBoolean(env, PERSISTENT_CACHE_ENV.enabled),
-      dataDir: dataDir === undefined || dataDir.trim() === '' ? undefined : dataDir,
+      dataDir: envString(env, PERSISTENT_CACHE_ENV.dataDir),
       snapshotInterval: envDuration(env, PERSISTENT_CACHE_ENV.snapshotInterval),
       snapshotOnShutdown: envBoolean(env, PERSISTENT_CACHE_ENV.snapshotOnShutdown),
       restoreOnStartup: envBoolean(env, PERSISTENT_CACHE_ENV.restoreOnStartup),
+      onRestoreError: envChoice(env, PERSISTENT_CACHE_ENV.onRestoreError, RESTORE_ERROR_POLICIES),
+    },
+    redis: redisUrl === undefined ? undefined : { url: redisUrl },
+    health: {
+      maxSnapshotAgeIntervals: envNumber(env, PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals),
     },
   };
 }

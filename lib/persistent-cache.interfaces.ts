@@ -1,6 +1,20 @@
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+
+/** `embedded`: an in-process cache (ioredis-mock) made durable by snapshots. `redis`: a real Redis or Valkey. */
+export type CacheMode = 'embedded' | 'redis';
+
+/** What to do when the snapshot cannot be restored at startup. */
+export type RestoreErrorPolicy = 'fail' | 'start-empty';
+
 /** Options of {@link PersistentCacheModule}. Every field is optional; defaults are listed per field. */
 export interface PersistentCacheModuleOptions {
+  /** Where the data lives. Default `"embedded"`. */
+  mode?: CacheMode;
+  /** How the embedded cache is made durable (ignored in `redis` mode: Redis keeps its own data). */
   persistence?: PersistenceOptions;
+  /** The Redis to connect to in `redis` mode. */
+  redis?: RedisConnectionOptions;
+  health?: HealthOptions;
 }
 
 /** How the embedded cache is made durable. */
@@ -18,11 +32,40 @@ export interface PersistenceOptions {
   snapshotOnShutdown?: boolean;
   /** Restore the last snapshot when the module starts. Default `true`. */
   restoreOnStartup?: boolean;
+  /**
+   * When the snapshot cannot be restored at startup: `"fail"` stops the bootstrap with an error naming the
+   * problem; `"start-empty"` moves the snapshot aside (into `<dataDir>/quarantine/<time>/`), logs an error and
+   * starts with an empty cache. Default `"fail"`.
+   */
+  onRestoreError?: RestoreErrorPolicy;
+}
+
+/** The Redis (or Valkey) of `redis` mode: a URL, ioredis options (sentinels included), or both; or a cluster. */
+export interface RedisConnectionOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  url?: string;
+  /** ioredis options, merged over what the URL gives. */
+  options?: RedisOptions;
+  /** A Redis Cluster: the client is then an ioredis `Cluster` (it answers the same commands). */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+}
+
+export interface HealthOptions {
+  /** The health indicator reports down when the last snapshot is older than this many intervals. Default `3`. */
+  maxSnapshotAgeIntervals?: number;
+}
+
+export interface ResolvedRedisOptions {
+  readonly url: string | undefined;
+  readonly options: RedisOptions;
+  readonly cluster: { readonly nodes: ClusterNode[]; readonly options: ClusterOptions } | undefined;
 }
 
 /** The options after defaults and validation: what the module runs with. */
 export interface ResolvedPersistentCacheOptions {
+  readonly mode: CacheMode;
   readonly persistence: {
+    /** Always `false` in `redis` mode. */
     readonly enabled: boolean;
     /** Absolute path. */
     readonly dataDir: string;
@@ -30,5 +73,9 @@ export interface ResolvedPersistentCacheOptions {
     readonly snapshotIntervalMs: number;
     readonly snapshotOnShutdown: boolean;
     readonly restoreOnStartup: boolean;
+    readonly onRestoreError: RestoreErrorPolicy;
   };
+  /** Set in `redis` mode. */
+  readonly redis: ResolvedRedisOptions | undefined;
+  readonly health: { readonly maxSnapshotAgeIntervals: number };
 }

@@ -45,13 +45,17 @@ describe('parseDuration', () => {
 describe('resolveOptions', () => {
   it('applies the defaults', () => {
     expect(resolveOptions(undefined)).toEqual({
+      mode: 'embedded',
       persistence: {
-        enabled: DEFAULTS.enabled,
-        dataDir: resolve(DEFAULTS.dataDir),
+        enabled: DEFAULTS.persistence.enabled,
+        dataDir: resolve(DEFAULTS.persistence.dataDir),
         snapshotIntervalMs: 300_000,
         snapshotOnShutdown: true,
         restoreOnStartup: true,
+        onRestoreError: 'fail',
       },
+      redis: undefined,
+      health: { maxSnapshotAgeIntervals: 3 },
     });
   });
 
@@ -63,7 +67,9 @@ describe('resolveOptions', () => {
         snapshotInterval: '2s',
         snapshotOnShutdown: false,
         restoreOnStartup: false,
+        onRestoreError: 'start-empty',
       },
+      health: { maxSnapshotAgeIntervals: 1.5 },
     });
     expect(resolved.persistence).toEqual({
       enabled: false,
@@ -71,7 +77,9 @@ describe('resolveOptions', () => {
       snapshotIntervalMs: 2000,
       snapshotOnShutdown: false,
       restoreOnStartup: false,
+      onRestoreError: 'start-empty',
     });
+    expect(resolved.health.maxSnapshotAgeIntervals).toBe(1.5);
     expect(resolveOptions({ persistence: { dataDir: '/abs' } }).persistence.dataDir).toBe('/abs');
   });
 
@@ -106,16 +114,74 @@ describe('resolveOptions', () => {
     ],
     [{ persistence: [] }, INVALID_OPTION('persistence', 'an object', [])],
     ['nope', INVALID_OPTION('options', 'an object', 'nope')],
-    [{ persistance: {} }, UNKNOWN_OPTION('persistance', ['persistence'])],
+    [
+      { persistance: {} },
+      UNKNOWN_OPTION('persistance', ['mode', 'persistence', 'redis', 'health']),
+    ],
     [
       { persistence: { snapshotIntervall: '5m' } },
       UNKNOWN_OPTION(
         'persistence.snapshotIntervall',
-        Object.keys(DEFAULTS).map((k) => `persistence.${k}`),
+        Object.keys(DEFAULTS.persistence).map((k) => `persistence.${k}`),
       ),
+    ],
+    [
+      { persistence: { onRestoreError: 'ignore' } },
+      INVALID_OPTION('persistence.onRestoreError', 'one of "fail", "start-empty"', 'ignore'),
+    ],
+    [{ mode: 'cluster' }, INVALID_OPTION('mode', 'one of "embedded", "redis"', 'cluster')],
+    [
+      { mode: 'redis' },
+      INVALID_OPTION(
+        'redis',
+        'a url, ioredis options or a cluster when mode is "redis"',
+        undefined,
+      ),
+    ],
+    [
+      { mode: 'redis', redis: { url: 'localhost:6379' } },
+      INVALID_OPTION('redis.url', 'a redis:// or rediss:// URL', 'localhost:6379'),
+    ],
+    [
+      { mode: 'redis', redis: { options: 'fast' } },
+      INVALID_OPTION('redis.options', 'an ioredis options object', 'fast'),
+    ],
+    [
+      { mode: 'redis', redis: { cluster: { nodes: [] } } },
+      INVALID_OPTION('redis.cluster.nodes', 'a non-empty array of ioredis cluster nodes', []),
+    ],
+    [
+      { mode: 'redis', redis: { host: 'x' } },
+      UNKNOWN_OPTION('redis.host', ['redis.url', 'redis.options', 'redis.cluster']),
+    ],
+    [
+      { health: { maxSnapshotAgeIntervals: 0 } },
+      INVALID_OPTION('health.maxSnapshotAgeIntervals', 'a number of intervals, at least 1', 0),
     ],
   ])('refuses %j', (options, message) => {
     expect(() => resolveOptions(options)).toThrow(message);
+  });
+
+  it('takes redis mode with a URL, and then persists nothing itself', () => {
+    const resolved = resolveOptions({
+      mode: 'redis',
+      redis: { url: 'redis://127.0.0.1:6390/2', options: { connectTimeout: 500 } },
+    });
+    expect(resolved.mode).toBe('redis');
+    expect(resolved.persistence.enabled).toBe(false);
+    expect(resolved.redis).toEqual({
+      url: 'redis://127.0.0.1:6390/2',
+      options: { connectTimeout: 500 },
+      cluster: undefined,
+    });
+    const cluster = resolveOptions({
+      mode: 'redis',
+      redis: { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } },
+    });
+    expect(cluster.redis?.cluster).toEqual({
+      nodes: [{ host: '127.0.0.1', port: 7000 }],
+      options: {},
+    });
   });
 
   it('names the option and what it accepts', () => {
@@ -137,13 +203,28 @@ describe('optionsFromEnv', () => {
       [PERSISTENT_CACHE_ENV.snapshotInterval]: '30s',
       [PERSISTENT_CACHE_ENV.snapshotOnShutdown]: 'no',
       [PERSISTENT_CACHE_ENV.restoreOnStartup]: 'ON',
+      [PERSISTENT_CACHE_ENV.onRestoreError]: 'start-empty',
+      [PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals]: '4',
     });
-    expect(resolveOptions(options).persistence).toEqual({
-      enabled: false,
-      dataDir: '/var/cache/app',
-      snapshotIntervalMs: 30_000,
-      snapshotOnShutdown: false,
-      restoreOnStartup: true,
+    expect(resolveOptions(options)).toMatchObject({
+      mode: 'embedded',
+      persistence: {
+        enabled: false,
+        dataDir: '/var/cache/app',
+        snapshotIntervalMs: 30_000,
+        snapshotOnShutdown: false,
+        restoreOnStartup: true,
+        onRestoreError: 'start-empty',
+      },
+      health: { maxSnapshotAgeIntervals: 4 },
+    });
+    const redis = optionsFromEnv({
+      [PERSISTENT_CACHE_ENV.mode]: 'redis',
+      [PERSISTENT_CACHE_ENV.redisUrl]: 'redis://cache:6379',
+    });
+    expect(resolveOptions(redis)).toMatchObject({
+      mode: 'redis',
+      redis: { url: 'redis://cache:6379' },
     });
   });
 
@@ -155,6 +236,15 @@ describe('optionsFromEnv', () => {
         'maybe',
       ),
     );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.mode]: 'memory' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.mode, 'one of embedded, redis', 'memory'),
+    );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.onRestoreError]: 'skip' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.onRestoreError, 'one of fail, start-empty', 'skip'),
+    );
+    expect(() =>
+      optionsFromEnv({ [PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals]: 'three' }),
+    ).toThrow(INVALID_ENV(PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals, 'a number', 'three'));
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.snapshotInterval]: 'soon' })).toThrow(
       INVALID_ENV(PERSISTENT_CACHE_ENV.snapshotInterval, DURATION_ACCEPTED, 'soon'),
     );

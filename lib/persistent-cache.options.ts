@@ -1,18 +1,32 @@
 import { isAbsolute, resolve } from 'node:path';
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import type {
+  CacheMode,
   PersistentCacheModuleOptions,
   ResolvedPersistentCacheOptions,
+  ResolvedRedisOptions,
+  RestoreErrorPolicy,
 } from './persistent-cache.interfaces';
 import { INVALID_OPTION, UNKNOWN_OPTION } from './persistent-cache.messages';
 
 /** The defaults, in one place. */
 export const DEFAULTS = {
-  enabled: true,
-  dataDir: './data',
-  snapshotInterval: '5m',
-  snapshotOnShutdown: true,
-  restoreOnStartup: true,
+  mode: 'embedded',
+  persistence: {
+    enabled: true,
+    dataDir: './data',
+    snapshotInterval: '5m',
+    snapshotOnShutdown: true,
+    restoreOnStartup: true,
+    onRestoreError: 'fail',
+  },
+  health: {
+    maxSnapshotAgeIntervals: 3,
+  },
 } as const;
+
+export const MODES: readonly CacheMode[] = ['embedded', 'redis'];
+export const RESTORE_ERROR_POLICIES: readonly RestoreErrorPolicy[] = ['fail', 'start-empty'];
 
 /** `setInterval` takes at most a signed 32-bit delay; a larger one fires after 1 ms instead. */
 export const MAX_INTERVAL_MS = 2 ** 31 - 1;
@@ -43,8 +57,10 @@ export function parseDuration(value: unknown): number | undefined {
   return ms;
 }
 
-const TOP_LEVEL = ['persistence'] as const;
-const PERSISTENCE_KEYS = Object.keys(DEFAULTS);
+const TOP_LEVEL = ['mode', 'persistence', 'redis', 'health'] as const;
+const PERSISTENCE_KEYS = Object.keys(DEFAULTS.persistence);
+const REDIS_KEYS = ['url', 'options', 'cluster'] as const;
+const HEALTH_KEYS = Object.keys(DEFAULTS.health);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -67,10 +83,121 @@ function checkKeys(
   }
 }
 
+function group(value: unknown, name: string, known: readonly string[]): Record<string, unknown> {
+  const object = value ?? {};
+  if (!isPlainObject(object)) throw new Error(INVALID_OPTION(name, 'an object', object));
+  checkKeys(object, known, `${name}.`);
+  return object;
+}
+
 function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new Error(INVALID_OPTION(name, 'true or false', value));
   return value;
+}
+
+function oneOf<T extends string>(
+  value: unknown,
+  name: string,
+  accepted: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!accepted.includes(value as T)) {
+    throw new Error(
+      INVALID_OPTION(name, `one of ${accepted.map((a) => `"${a}"`).join(', ')}`, value),
+    );
+  }
+  return value as T;
+}
+
+function resolvePersistence(value: unknown): ResolvedPersistentCacheOptions['persistence'] {
+  const persistence = group(value, 'persistence', PERSISTENCE_KEYS);
+  const defaults = DEFAULTS.persistence;
+  const dataDir = persistence.dataDir ?? defaults.dataDir;
+  if (typeof dataDir !== 'string' || dataDir.trim() === '' || dataDir.includes('\0')) {
+    throw new Error(INVALID_OPTION('persistence.dataDir', 'a non-empty directory path', dataDir));
+  }
+  const interval = persistence.snapshotInterval ?? defaults.snapshotInterval;
+  const snapshotIntervalMs = parseDuration(interval);
+  if (snapshotIntervalMs === undefined) {
+    throw new Error(INVALID_OPTION('persistence.snapshotInterval', DURATION_ACCEPTED, interval));
+  }
+  return {
+    enabled: booleanOption(persistence.enabled, 'persistence.enabled', defaults.enabled),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir),
+    snapshotIntervalMs,
+    snapshotOnShutdown: booleanOption(
+      persistence.snapshotOnShutdown,
+      'persistence.snapshotOnShutdown',
+      defaults.snapshotOnShutdown,
+    ),
+    restoreOnStartup: booleanOption(
+      persistence.restoreOnStartup,
+      'persistence.restoreOnStartup',
+      defaults.restoreOnStartup,
+    ),
+    onRestoreError: oneOf(
+      persistence.onRestoreError,
+      'persistence.onRestoreError',
+      RESTORE_ERROR_POLICIES,
+      defaults.onRestoreError,
+    ),
+  };
+}
+
+function resolveRedis(value: unknown, mode: CacheMode): ResolvedRedisOptions | undefined {
+  if (value === undefined && mode === 'embedded') return undefined;
+  const redis = group(value, 'redis', REDIS_KEYS);
+  const { url, options, cluster } = redis;
+  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
+    throw new Error(INVALID_OPTION('redis.url', 'a redis:// or rediss:// URL', url));
+  }
+  if (options !== undefined && !isPlainObject(options)) {
+    throw new Error(INVALID_OPTION('redis.options', 'an ioredis options object', options));
+  }
+  let nodes: ClusterNode[] | undefined;
+  let clusterOptions: ClusterOptions | undefined;
+  if (cluster !== undefined) {
+    const c = group(cluster, 'redis.cluster', ['nodes', 'options']);
+    if (!Array.isArray(c.nodes) || c.nodes.length === 0) {
+      throw new Error(
+        INVALID_OPTION(
+          'redis.cluster.nodes',
+          'a non-empty array of ioredis cluster nodes',
+          c.nodes,
+        ),
+      );
+    }
+    if (c.options !== undefined && !isPlainObject(c.options)) {
+      throw new Error(
+        INVALID_OPTION('redis.cluster.options', 'an ioredis cluster options object', c.options),
+      );
+    }
+    nodes = c.nodes as ClusterNode[];
+    clusterOptions = c.options as ClusterOptions | undefined;
+  }
+  if (mode === 'redis' && url === undefined && options === undefined && cluster === undefined) {
+    throw new Error(
+      INVALID_OPTION('redis', 'a url, ioredis options or a cluster when mode is "redis"', value),
+    );
+  }
+  return {
+    url: url as string | undefined,
+    options: (options ?? {}) as RedisOptions,
+    cluster: nodes === undefined ? undefined : { nodes, options: clusterOptions ?? {} },
+  };
+}
+
+function resolveHealth(value: unknown): ResolvedPersistentCacheOptions['health'] {
+  const health = group(value, 'health', HEALTH_KEYS);
+  const factor = health.maxSnapshotAgeIntervals ?? DEFAULTS.health.maxSnapshotAgeIntervals;
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
+    throw new Error(
+      INVALID_OPTION('health.maxSnapshotAgeIntervals', 'a number of intervals, at least 1', factor),
+    );
+  }
+  return { maxSnapshotAgeIntervals: factor };
 }
 
 /**
@@ -81,38 +208,14 @@ export function resolveOptions(options: unknown): ResolvedPersistentCacheOptions
   const raw: unknown = options ?? {};
   if (!isPlainObject(raw)) throw new Error(INVALID_OPTION('options', 'an object', raw));
   checkKeys(raw, TOP_LEVEL, '');
-  const persistence: unknown = raw.persistence ?? {};
-  if (!isPlainObject(persistence)) {
-    throw new Error(INVALID_OPTION('persistence', 'an object', persistence));
-  }
-  checkKeys(persistence, PERSISTENCE_KEYS, 'persistence.');
-
-  const dataDir = persistence.dataDir ?? DEFAULTS.dataDir;
-  if (typeof dataDir !== 'string' || dataDir.trim() === '' || dataDir.includes('\0')) {
-    throw new Error(INVALID_OPTION('persistence.dataDir', 'a non-empty directory path', dataDir));
-  }
-  const interval = persistence.snapshotInterval ?? DEFAULTS.snapshotInterval;
-  const snapshotIntervalMs = parseDuration(interval);
-  if (snapshotIntervalMs === undefined) {
-    throw new Error(INVALID_OPTION('persistence.snapshotInterval', DURATION_ACCEPTED, interval));
-  }
-
+  const mode = oneOf(raw.mode, 'mode', MODES, DEFAULTS.mode);
+  const persistence = resolvePersistence(raw.persistence);
   return {
-    persistence: {
-      enabled: booleanOption(persistence.enabled, 'persistence.enabled', DEFAULTS.enabled),
-      dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir),
-      snapshotIntervalMs,
-      snapshotOnShutdown: booleanOption(
-        persistence.snapshotOnShutdown,
-        'persistence.snapshotOnShutdown',
-        DEFAULTS.snapshotOnShutdown,
-      ),
-      restoreOnStartup: booleanOption(
-        persistence.restoreOnStartup,
-        'persistence.restoreOnStartup',
-        DEFAULTS.restoreOnStartup,
-      ),
-    },
+    mode,
+    // A real Redis keeps its own data: nothing to snapshot.
+    persistence: mode === 'redis' ? { ...persistence, enabled: false } : persistence,
+    redis: resolveRedis(raw.redis, mode),
+    health: resolveHealth(raw.health),
   };
 }
 

@@ -309,7 +309,13 @@ describe('bad options fail bootstrap with a message naming the option', () => {
         'persistence.snapshotInterval',
         'persistence.snapshotOnShutdown',
         'persistence.restoreOnStartup',
+        'persistence.onRestoreError',
       ]),
+    ],
+    [
+      'persistence.onRestoreError',
+      { onRestoreError: 'ignore' },
+      INVALID_OPTION('persistence.onRestoreError', 'one of "fail", "start-empty"', 'ignore'),
     ],
   ];
 
