@@ -15,5 +15,5 @@ export type {
 export { DEFAULTS, parseDuration, resolveOptions } from './persistent-cache.options';
 export { METRICS } from './persistent-cache.metrics';
 export { SnapshotService } from './snapshot.service';
-export type { SnapshotReport, RestoreReport } from './snapshot.service';
+export type { SnapshotReport, SnapshotFailure, RestoreReport } from './snapshot.service';
 export { FORMAT_VERSION, STORE_FILE } from './store/snapshot-store';

@@ -49,6 +49,12 @@ export interface SnapshotReport {
   readonly durationMs: number;
 }
 
+/** Why the last snapshot failed. */
+export interface SnapshotFailure {
+  readonly at: Date;
+  readonly message: string;
+}
+
 /** What a restore did. */
 export interface RestoreReport {
   /** Keys loaded into the cache. */
@@ -86,6 +92,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private lastReport: SnapshotReport | undefined;
+  private lastError: SnapshotFailure | undefined;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedPersistentCacheOptions,
@@ -105,6 +112,11 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   /** The last successful snapshot's report, if any since startup. */
   get lastSnapshot(): SnapshotReport | undefined {
     return this.lastReport;
+  }
+
+  /** The last snapshot's failure, if the last snapshot failed. */
+  get lastFailure(): SnapshotFailure | undefined {
+    return this.lastError;
   }
 
   async onModuleInit(): Promise<void> {
@@ -236,6 +248,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         durationMs,
       };
       this.lastReport = report;
+      this.lastError = undefined;
       this.metrics.snapshotSucceeded(kind, durationMs / 1000, manifest.bytes, report.keys);
       this.logger.log(
         `Snapshot (${kind}) committed to ${store.dataDir}: ${report.keys} keys, ${report.records} records, ` +
@@ -255,6 +268,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
           );
         });
       }
+      this.lastError = { at: new Date(), message: describe(error) };
       this.metrics.snapshotEnded('failure');
       this.logger.error(
         `Snapshot to ${store.dataDir} failed; the previous snapshot is kept: ${describe(error)}`,
