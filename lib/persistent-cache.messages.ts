@@ -43,3 +43,19 @@ export const DATA_DIR_NOT_A_DIRECTORY = (dataDir: string): string =>
 
 export const STORE_CLOSED = (dataDir: string): string =>
   `The snapshot store in ${dataDir} is closed (the application is shutting down).`;
+
+export const STORE_NOT_OPEN = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} is not open.`;
+
+export const DATA_DIR_NOT_WRITABLE = (dataDir: string): string =>
+  `Data directory ${dataDir} is not readable and writable by this process (uid ${process.getuid?.() ?? '?'}); ` +
+  'fix its owner or mode (0700 is expected), or point persistence.dataDir elsewhere.';
+
+export const DATA_DIR_IN_USE = (dataDir: string, owner: string): string =>
+  `Data directory ${dataDir} is in use by ${owner}; two writers would overwrite each other's snapshots. ` +
+  'Give each application its own persistence.dataDir, or stop the other one. ' +
+  '(A claim left by a process that no longer runs is taken over automatically.)';
+
+export const RESTORE_FAILED_STARTING_EMPTY = (error: string, quarantine: string): string =>
+  `Could not restore the snapshot: ${error} Starting with an empty cache (persistence.onRestoreError is ` +
+  `"start-empty"); the snapshot was moved to ${quarantine} — see "Recovery" in the README.`;

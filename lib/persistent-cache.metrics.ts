@@ -17,6 +17,7 @@ export const METRICS = {
   restoreDuration: 'persistent_cache_restore_duration_seconds',
   lastRestoreKeys: 'persistent_cache_last_restore_keys',
   lastRestoreExpiredKeys: 'persistent_cache_last_restore_expired_keys',
+  restoreFailures: 'persistent_cache_restore_failures_total',
 } as const;
 
 export type SnapshotResult = 'success' | 'failure' | 'skipped';
@@ -61,6 +62,10 @@ export const metricProviders = [
     name: METRICS.lastRestoreExpiredKeys,
     help: 'Keys left out by the last restore because their TTL had run out.',
   }),
+  makeCounterProvider({
+    name: METRICS.restoreFailures,
+    help: 'Startup restores that found the snapshot unreadable (damaged, or in an unknown format).',
+  }),
 ];
 
 /** The module's metrics behind one small API. */
@@ -76,6 +81,7 @@ export class PersistentCacheMetrics {
     @InjectMetric(METRICS.lastRestoreKeys) private readonly lastRestoreKeys: Gauge<string>,
     @InjectMetric(METRICS.lastRestoreExpiredKeys)
     private readonly lastRestoreExpired: Gauge<string>,
+    @InjectMetric(METRICS.restoreFailures) private readonly restoreFailures: Counter<string>,
   ) {}
 
   snapshotSucceeded(kind: string, seconds: number, bytes: number, keys: number): void {
@@ -88,6 +94,10 @@ export class PersistentCacheMetrics {
 
   snapshotEnded(result: Exclude<SnapshotResult, 'success'>): void {
     this.snapshots.inc({ result });
+  }
+
+  restoreFailed(): void {
+    this.restoreFailures.inc();
   }
 
   restored(seconds: number, keys: number, expired: number): void {

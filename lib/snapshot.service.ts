@@ -20,15 +20,17 @@ import {
 import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
 import {
   PERSISTENCE_DISABLED,
+  RESTORE_FAILED_STARTING_EMPTY,
   SCHEDULE_MODULE_MISSING,
   SNAPSHOT_SKIPPED,
 } from './persistent-cache.messages';
 import { PersistentCacheMetrics } from './persistent-cache.metrics';
-import type {
-  GenerationKind,
-  Manifest,
-  SnapshotStore,
-  SnapshotWriter,
+import {
+  UnreadableSnapshotError,
+  type GenerationKind,
+  type Manifest,
+  type SnapshotStore,
+  type SnapshotWriter,
 } from './store/snapshot-store';
 
 /** What a snapshot did. */
@@ -120,26 +122,23 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    const { enabled, restoreOnStartup, snapshotIntervalMs, dataDir } = this.persistence;
+    const { enabled, snapshotIntervalMs, dataDir } = this.persistence;
     if (!enabled) {
-      this.logger.log('Persistence is disabled: the cache lives in memory only.');
+      this.logger.log(
+        'Persistence is disabled: no snapshot is restored or taken (persistence.enabled is false, ' +
+          'or mode is "redis", where Redis keeps its own data).',
+      );
       return;
     }
     if (snapshotIntervalMs > 0 && this.scheduler === undefined) {
       throw new Error(SCHEDULE_MODULE_MISSING(snapshotIntervalMs));
     }
-    if (restoreOnStartup) {
-      try {
-        await this.restore();
-      } catch (error) {
-        // Bootstrap stops here and shutdown hooks will not run: release LMDB now.
-        await this.store?.close();
-        throw error;
-      }
-    } else {
-      this.logger.log(
-        `Not restoring the snapshot in ${dataDir} (persistence.restoreOnStartup is false).`,
-      );
+    try {
+      await this.openAndRestore(this.requireStore('open the snapshot store'));
+    } catch (error) {
+      // Bootstrap stops here and shutdown hooks will not run: release LMDB and the data directory now.
+      await this.store?.close();
+      throw error;
     }
     if (snapshotIntervalMs > 0 && this.scheduler !== undefined) {
       const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
@@ -149,6 +148,32 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       );
     } else {
       this.logger.log('Periodic snapshots are disabled (persistence.snapshotInterval is 0).');
+    }
+  }
+
+  /**
+   * Opens the store and restores it when configured. A snapshot that cannot be read fails the bootstrap, or with
+   * `onRestoreError: 'start-empty'` is moved aside, never deleted, and the cache starts empty.
+   */
+  private async openAndRestore(store: SnapshotStore): Promise<void> {
+    const { restoreOnStartup, onRestoreError, dataDir } = this.persistence;
+    try {
+      await store.open();
+      if (restoreOnStartup) {
+        await this.restore();
+      } else {
+        this.logger.log(
+          `Not restoring the snapshot in ${dataDir} (persistence.restoreOnStartup is false).`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof UnreadableSnapshotError)) throw error;
+      this.metrics.restoreFailed();
+      if (onRestoreError === 'fail') throw error;
+      const quarantine = await store.quarantine();
+      this.logger.error(RESTORE_FAILED_STARTING_EMPTY(error.message, quarantine));
+      await store.open();
+      this.keyspace.replaceAll(new Map());
     }
   }
 

@@ -87,7 +87,7 @@ async function readItems(
   options: ExportOptions,
   io: CliIo,
 ): Promise<{ items: ExportItem[]; skipped: Skipped }> {
-  const store = openExistingStore(dataDir);
+  const store = await openExistingStore(dataDir);
   try {
     let data;
     try {

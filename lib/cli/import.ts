@@ -40,7 +40,7 @@ export async function importSnapshot(
   io: CliIo,
 ): Promise<number> {
   const url = parseRedisUrl('--from', options.from);
-  const store = openTargetStore(dataDir, options.replace === true);
+  const store = await openTargetStore(dataDir, options.replace === true);
   let client: Redis | undefined;
   try {
     client = await connect(url);

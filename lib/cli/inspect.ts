@@ -1,5 +1,5 @@
 import { kindOf, type MockValueKind } from '../embedded/mock-values';
-import type { Manifest } from '../store/snapshot-store';
+import type { Manifest, SnapshotStore } from '../store/snapshot-store';
 import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { errorMessage, openExistingStore } from './store-access';
@@ -34,7 +34,7 @@ export async function inspect(
   options: InspectOptions,
   io: CliIo,
 ): Promise<number> {
-  const store = openExistingStore(dataDir);
+  const store = await openExistingStore(dataDir);
   try {
     const report = readReport(store, options.now ?? Date.now(), io);
     await write(io.stdout, options.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
@@ -44,11 +44,7 @@ export async function inspect(
   }
 }
 
-function readReport(
-  store: ReturnType<typeof openExistingStore>,
-  now: number,
-  io: CliIo,
-): InspectReport {
+function readReport(store: SnapshotStore, now: number, io: CliIo): InspectReport {
   let data;
   try {
     data = store.read(now);

@@ -1,13 +1,13 @@
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SnapshotStore, STORE_FILE } from '../store/snapshot-store';
+import { SnapshotStore, STORE_FILE, UnreadableSnapshotError } from '../store/snapshot-store';
 import { CliError } from './io';
 
 /**
  * Opens the snapshot store of an existing data directory. Refuses a missing directory or one without a store file
  * instead of letting {@link SnapshotStore} create them: inspecting a typo'd path must not leave an empty store.
  */
-export function openExistingStore(dataDir: string): SnapshotStore {
+export async function openExistingStore(dataDir: string): Promise<SnapshotStore> {
   const dir = resolve(dataDir);
   if (!existsSync(dir)) throw new CliError(`data directory ${dir} does not exist`);
   const stat = lstatSync(dir);
@@ -18,14 +18,14 @@ export function openExistingStore(dataDir: string): SnapshotStore {
   if (!existsSync(join(dir, STORE_FILE))) {
     throw new CliError(`data directory ${dir} holds no snapshot (no ${STORE_FILE} file)`);
   }
-  return openStore(dir);
+  return openStore(dir, false);
 }
 
 /**
  * Opens (creating if needed) the store an import writes to. The directory must be missing or empty, or, with
  * `replace`, already hold a snapshot store (its snapshot is replaced by the new one when the import commits).
  */
-export function openTargetStore(dataDir: string, replace: boolean): SnapshotStore {
+export async function openTargetStore(dataDir: string, replace: boolean): Promise<SnapshotStore> {
   const dir = resolve(dataDir);
   if (existsSync(dir)) {
     const stat = lstatSync(dir);
@@ -49,13 +49,18 @@ export function openTargetStore(dataDir: string, replace: boolean): SnapshotStor
       }
     }
   }
-  return openStore(dir);
+  return openStore(dir, true);
 }
 
-function openStore(dir: string): SnapshotStore {
+/** Opens the store, after checking its file in a child process (see `check-file.ts`). */
+async function openStore(dir: string, claim: boolean): Promise<SnapshotStore> {
+  const store = new SnapshotStore(dir);
   try {
-    return new SnapshotStore(dir);
+    await store.open({ claim });
+    return store;
   } catch (error) {
+    await store.close();
+    if (error instanceof UnreadableSnapshotError) throw error; // names the directory and the damage
     throw new CliError(`cannot open the snapshot store in ${dir}: ${errorMessage(error)}`);
   }
 }

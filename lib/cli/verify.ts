@@ -1,4 +1,5 @@
 import { kindOf, MockValueError, toPortable } from '../embedded/mock-values';
+import { UnreadableSnapshotError, type SnapshotStore } from '../store/snapshot-store';
 import { EXIT_FAILURE, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { errorMessage, openExistingStore } from './store-access';
@@ -12,7 +13,14 @@ const SHOW_AT_MOST = 10;
  * cache restores but real Redis could not hold (see `export`) are reported as warnings.
  */
 export async function verify(dataDir: string, io: CliIo): Promise<number> {
-  const store = openExistingStore(dataDir);
+  let store: SnapshotStore;
+  try {
+    store = await openExistingStore(dataDir);
+  } catch (error) {
+    if (!(error instanceof UnreadableSnapshotError)) throw error;
+    await write(io.stderr, `verify: FAILED: ${error.message}\n`);
+    return EXIT_FAILURE;
+  }
   try {
     let data;
     try {

@@ -1,16 +1,28 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  renameSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { KeyState } from '../embedded/keyspace';
+import { createStateMap, storedState, type KeyState } from '../embedded/keyspace';
 import {
   CORRUPT_SNAPSHOT,
   DATA_DIR_IS_SYMLINK,
   DATA_DIR_NOT_A_DIRECTORY,
+  DATA_DIR_NOT_WRITABLE,
   STORE_CLOSED,
+  STORE_NOT_OPEN,
   UNSUPPORTED_FORMAT,
 } from '../persistent-cache.messages';
+import { checkStoreFile } from './check-file';
 import { BufferReader, BufferWriter, CodecError } from './codec';
+import { claimDataDir } from './owner-lock';
 
 /**
  * The snapshot store: an LMDB file holding a chain of generations, like Redis 7's multi-part AOF (a base file, the
@@ -32,6 +44,8 @@ import { BufferReader, BufferWriter, CodecError } from './codec';
 export const FORMAT_VERSION = 1;
 /** Name of the LMDB file in the data directory (LMDB adds `<name>-lock` beside it). */
 export const STORE_FILE = 'snapshot.mdb';
+/** Directory in the data directory where damaged stores are moved. */
+export const QUARANTINE_DIR = 'quarantine';
 /** Target size of one chunk. */
 export const CHUNK_BYTES = 256 * 1024;
 /** Bytes of chunks a writer may have queued for LMDB before it waits for commits. */
@@ -76,28 +90,89 @@ export interface RestoredData {
 
 type ChunkKey = [number, number];
 
-/** Opens (creating if needed) the store in `dataDir`. */
+interface Tables {
+  readonly root: RootDatabase;
+  readonly chunks: Database<Buffer, ChunkKey>;
+  readonly meta: Database<Buffer, string>;
+}
+
+/**
+ * Thrown by {@link SnapshotStore.open}, {@link SnapshotStore.read} and {@link SnapshotStore.manifest} when the
+ * stored snapshot is damaged or in a format this version does not read.
+ */
+export class UnreadableSnapshotError extends Error {
+  override name = 'UnreadableSnapshotError';
+}
+
+/**
+ * The store in `dataDir`. {@link open} claims the directory, checks the file and opens it; {@link close} gives it
+ * all up. {@link quarantine} moves a damaged store aside.
+ */
 export class SnapshotStore {
-  private readonly root: RootDatabase;
-  private readonly chunks: Database<Buffer, ChunkKey>;
-  private readonly meta: Database<Buffer, string>;
+  private tablesOpen: Tables | undefined;
+  private release: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(readonly dataDir: string) {
-    prepareDataDir(dataDir);
-    const path = join(dataDir, STORE_FILE);
-    this.root = open({ path, maxDbs: 4 });
-    this.chunks = this.root.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' });
-    this.meta = this.root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+  constructor(readonly dataDir: string) {}
+
+  /**
+   * Creates the data directory if needed (mode 0700), claims it for this process, checks the store file in a
+   * child process (see `check-file.ts`) and opens it. Throws a {@link UnreadableSnapshotError} when the file is
+   * damaged; the directory stays claimed, so that {@link quarantine} can move the file aside. Tools that only
+   * read (the CLI's inspect, verify, export) pass `claim: false`: LMDB lets them read beside the running app.
+   */
+  async open({ claim = true }: { claim?: boolean } = {}): Promise<void> {
+    this.assertOpen(false);
+    if (this.tablesOpen !== undefined) return;
+    prepareDataDir(this.dataDir);
+    if (claim) this.release ??= claimDataDir(this.dataDir);
+    const path = join(this.dataDir, STORE_FILE);
+    const problem = await checkStoreFile(path);
+    if (problem !== undefined)
+      throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
+    let root: RootDatabase;
+    try {
+      root = open({ path, maxDbs: 4 });
+    } catch (error) {
+      throw new UnreadableSnapshotError(
+        CORRUPT_SNAPSHOT(this.dataDir, `LMDB cannot open it: ${String(error)}`),
+      );
+    }
+    this.tablesOpen = {
+      root,
+      chunks: root.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' }),
+      meta: root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' }),
+    };
     for (const file of [path, `${path}-lock`]) {
       if (existsSync(file)) chmodSync(file, 0o600);
     }
   }
 
+  /**
+   * Moves the store's files into `<dataDir>/quarantine/<time>/` — never deletes them — leaving the directory
+   * ready for a new, empty store ({@link open} again). Returns where the files went.
+   */
+  async quarantine(): Promise<string> {
+    this.assertOpen(false);
+    const tables = this.tablesOpen;
+    this.tablesOpen = undefined;
+    await tables?.root.close();
+    const target = join(
+      this.dataDir,
+      QUARANTINE_DIR,
+      new Date().toISOString().replace(/[:.]/g, '-'),
+    );
+    mkdirSync(target, { recursive: true, mode: 0o700 });
+    for (const name of [STORE_FILE, `${STORE_FILE}-lock`]) {
+      const from = join(this.dataDir, name);
+      if (existsSync(from) || isDanglingLink(from)) renameSync(from, join(target, name));
+    }
+    return target;
+  }
+
   /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
   manifest(): Manifest | undefined {
-    this.assertOpen();
-    const raw = this.meta.get(MANIFEST_KEY);
+    const raw = this.tables().meta.get(MANIFEST_KEY);
     if (raw === undefined) return undefined;
     return parseManifest(raw, this.dataDir);
   }
@@ -119,7 +194,7 @@ export class SnapshotStore {
   read(now = Date.now()): RestoredData | undefined {
     const manifest = this.manifest();
     if (manifest === undefined) return undefined;
-    const states = new Map<string, KeyState>();
+    const states = createStateMap();
     for (const generation of manifest.generations) this.readGeneration(generation, states);
     let expired = 0;
     for (const [key, state] of states) {
@@ -133,12 +208,14 @@ export class SnapshotStore {
 
   private readGeneration(generation: GenerationInfo, states: Map<string, KeyState>): void {
     const corrupt = (what: string) =>
-      new Error(CORRUPT_SNAPSHOT(this.dataDir, `generation ${generation.gen}: ${what}`));
+      new UnreadableSnapshotError(
+        CORRUPT_SNAPSHOT(this.dataDir, `generation ${generation.gen}: ${what}`),
+      );
     let chunks = 0;
     let records = 0;
     let crc = 0;
     const crcBytes = Buffer.alloc(4);
-    for (const { key, value } of this.chunks.getRange({
+    for (const { key, value } of this.tables().chunks.getRange({
       start: [generation.gen],
       end: [generation.gen + 1],
     })) {
@@ -167,24 +244,21 @@ export class SnapshotStore {
 
   /** @internal */
   putChunk(gen: number, seq: number, chunk: Buffer): Promise<boolean> {
-    this.assertOpen();
-    return this.chunks.put([gen, seq], chunk);
+    return this.tables().chunks.put([gen, seq], chunk);
   }
 
   /** @internal writes the manifest: the commit point of a snapshot. */
   async commit(manifest: Manifest): Promise<void> {
-    this.assertOpen();
-    await this.meta.put(MANIFEST_KEY, serializeManifest(manifest));
+    await this.tables().meta.put(MANIFEST_KEY, serializeManifest(manifest));
     await this.removeUnreferencedChunks(manifest);
   }
 
   /** @internal removes chunks of generations the manifest does not name. */
   async removeUnreferencedChunks(manifest: Manifest | undefined): Promise<number> {
-    this.assertOpen();
     const live = new Set(manifest?.generations.map((g) => g.gen));
     const removals: Promise<boolean>[] = [];
-    for (const key of this.chunks.getKeys()) {
-      if (!live.has(key[0])) removals.push(this.chunks.remove(key));
+    for (const key of this.tables().chunks.getKeys()) {
+      if (!live.has(key[0])) removals.push(this.tables().chunks.remove(key));
     }
     await Promise.all(removals);
     return removals.length;
@@ -196,16 +270,28 @@ export class SnapshotStore {
   }
 
   /**
-   * Writes queued after LMDB began closing would never settle, so once {@link close} is called every operation
-   * fails at once instead.
+   * The open tables. Writes queued after LMDB began closing would never settle, so once {@link close} is called
+   * every operation fails at once instead.
    */
-  private assertOpen(): void {
-    if (this.closing !== undefined) throw new Error(STORE_CLOSED(this.dataDir));
+  private tables(): Tables {
+    this.assertOpen(true);
+    return this.tablesOpen as Tables;
   }
 
-  /** Waits for queued writes and closes LMDB. Idempotent. */
+  private assertOpen(opened: boolean): void {
+    if (this.closing !== undefined) throw new Error(STORE_CLOSED(this.dataDir));
+    if (opened && this.tablesOpen === undefined) throw new Error(STORE_NOT_OPEN(this.dataDir));
+  }
+
+  /** Waits for queued writes, closes LMDB and gives up the data directory. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.root.close();
+    this.closing ??= (async () => {
+      try {
+        await this.tablesOpen?.root.close();
+      } finally {
+        this.release?.();
+      }
+    })();
     return this.closing;
   }
 }
@@ -354,7 +440,7 @@ function decodeChunk(chunk: Buffer, states: Map<string, KeyState>): number {
       states.delete(key);
     } else {
       const expiresAt = flags & FLAG_EXPIRES ? reader.readFloat64() : undefined;
-      states.set(key, { value: reader.readValue(), expiresAt });
+      states.set(key, storedState(reader.readValue(), expiresAt));
     }
     records++;
   }
@@ -371,22 +457,24 @@ function parseManifest(raw: Buffer, dataDir: string): Manifest {
   try {
     envelope = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new Error(CORRUPT_SNAPSHOT(dataDir, 'the manifest is not valid JSON'));
+    throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(dataDir, 'the manifest is not valid JSON'));
   }
   const { crc, body } = (envelope ?? {}) as { crc?: unknown; body?: unknown };
   if (typeof body !== 'string' || typeof crc !== 'number' || crc32(body) !== crc) {
-    throw new Error(CORRUPT_SNAPSHOT(dataDir, 'the manifest fails its checksum'));
+    throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(dataDir, 'the manifest fails its checksum'));
   }
   const manifest = JSON.parse(body) as Manifest;
   if (manifest.format !== FORMAT_VERSION) {
-    throw new Error(UNSUPPORTED_FORMAT(dataDir, manifest.format, FORMAT_VERSION));
+    throw new UnreadableSnapshotError(UNSUPPORTED_FORMAT(dataDir, manifest.format, FORMAT_VERSION));
   }
   const generations: unknown = manifest.generations;
   if (
     !Array.isArray(generations) ||
     (generations[0] as GenerationInfo | undefined)?.kind !== 'full'
   ) {
-    throw new Error(CORRUPT_SNAPSHOT(dataDir, 'the manifest names no full generation'));
+    throw new UnreadableSnapshotError(
+      CORRUPT_SNAPSHOT(dataDir, 'the manifest names no full generation'),
+    );
   }
   return manifest;
 }
@@ -400,5 +488,18 @@ function prepareDataDir(dataDir: string): void {
   }
   if (!stat.isDirectory()) {
     throw new Error(DATA_DIR_NOT_A_DIRECTORY(dataDir));
+  }
+  try {
+    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch {
+    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir));
+  }
+}
+
+function isDanglingLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }

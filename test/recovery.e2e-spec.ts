@@ -1,0 +1,186 @@
+import { open } from 'lmdb';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { register } from 'prom-client';
+import { METRICS, STORE_FILE } from '../lib';
+import {
+  CORRUPT_SNAPSHOT,
+  DATA_DIR_IN_USE,
+  UNSUPPORTED_FORMAT,
+} from '../lib/persistent-cache.messages';
+import { OWNER_FILE } from '../lib/store/owner-lock';
+import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { startSampleApp, stopSampleApps } from './support/sample-app';
+
+afterAll(async () => {
+  await stopSampleApps();
+  removeTempDirs();
+});
+
+async function restoreFailures(): Promise<number> {
+  const metric = await register.getSingleMetric(METRICS.restoreFailures)?.get();
+  return metric?.values[0]?.value ?? 0;
+}
+
+/** A data dir holding a committed snapshot of `keys`. */
+async function committed(keys: Record<string, string>): Promise<string> {
+  const dataDir = tempDir();
+  const h = await bootWith(durable(dataDir));
+  await h.redis.mset(keys);
+  await h.app.close();
+  return dataDir;
+}
+
+/** Rewrites the manifest (with a valid checksum) through LMDB. */
+async function rewriteManifest(dataDir: string, change: (m: Record<string, unknown>) => void) {
+  const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4 });
+  const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+  const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
+  const manifest = JSON.parse(envelope.body) as Record<string, unknown>;
+  change(manifest);
+  const body = JSON.stringify(manifest);
+  await meta.put('manifest', Buffer.from(JSON.stringify({ crc: crc32(body), body })));
+  await root.close();
+}
+
+/** Flips one byte inside the first chunk's records, leaving LMDB's own structure intact. */
+async function damageFirstChunk(dataDir: string): Promise<void> {
+  const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4 });
+  const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
+  const [first] = chunks.getRange({ limit: 1 });
+  const damaged = Buffer.from(first.value);
+  damaged[damaged.length - 2] ^= 0x20;
+  await chunks.put(first.key, damaged);
+  await root.close();
+}
+
+describe('a snapshot that cannot be restored', () => {
+  it('fails the bootstrap by default, naming the data dir and the problem, and touches nothing', async () => {
+    const dataDir = await committed({ a: '1', b: '2' });
+    await damageFirstChunk(dataDir);
+    const before = readFileSync(join(dataDir, STORE_FILE));
+    const failures = await restoreFailures();
+
+    await expect(bootWith(durable(dataDir))).rejects.toThrow(
+      CORRUPT_SNAPSHOT(dataDir, 'generation 1: chunk 0 fails its checksum'),
+    );
+    expect(await restoreFailures()).toBe(failures + 1);
+    expect(readFileSync(join(dataDir, STORE_FILE)).equals(before)).toBe(true);
+    expect(existsSync(join(dataDir, QUARANTINE_DIR))).toBe(false);
+    // The failed bootstrap gave the directory up: the next start may claim it.
+    expect(existsSync(join(dataDir, OWNER_FILE))).toBe(false);
+  });
+
+  it('with start-empty: moves it aside (never deletes it), starts empty, and snapshots again', async () => {
+    const dataDir = await committed({ a: '1', b: '2' });
+    await damageFirstChunk(dataDir);
+    const before = readFileSync(join(dataDir, STORE_FILE));
+    const failures = await restoreFailures();
+
+    const h = await bootWith(durable(dataDir, { onRestoreError: 'start-empty' }));
+    try {
+      expect(await h.redis.dbsize()).toBe(0);
+      expect(await restoreFailures()).toBe(failures + 1);
+      const [moved] = readdirSync(join(dataDir, QUARANTINE_DIR));
+      expect(moved).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(readFileSync(join(dataDir, QUARANTINE_DIR, moved, STORE_FILE)).equals(before)).toBe(
+        true,
+      );
+      await h.redis.set('fresh', 'yes');
+      expect((await h.snapshots.snapshot()).keys).toBe(1);
+    } finally {
+      await h.app.close();
+    }
+    const r = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    expect(await r.redis.keys('*')).toEqual(['fresh']);
+    await r.app.close();
+  });
+
+  it('refuses a snapshot in a newer format with a clear message', async () => {
+    const dataDir = await committed({ a: '1' });
+    await rewriteManifest(dataDir, (m) => {
+      m.format = 2;
+    });
+    await expect(bootWith(durable(dataDir))).rejects.toThrow(UNSUPPORTED_FORMAT(dataDir, 2, 1));
+  });
+
+  it('detects a missing chunk and an extra one', async () => {
+    const missing = await committed({ a: '1' });
+    await rewriteManifest(missing, (m) => {
+      const [g] = m.generations as { chunks: number }[];
+      g.chunks += 1;
+    });
+    await expect(bootWith(durable(missing))).rejects.toThrow(
+      CORRUPT_SNAPSHOT(missing, 'generation 1: expected 2 chunks, found 1'),
+    );
+
+    const extra = await committed({ a: '1' });
+    const root = open({ path: join(extra, STORE_FILE), maxDbs: 4 });
+    const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
+    const [first] = chunks.getRange({ limit: 1 });
+    await chunks.put([first.key[0], 1], first.value);
+    await root.close();
+    await expect(bootWith(durable(extra))).rejects.toThrow(
+      CORRUPT_SNAPSHOT(extra, 'generation 1: expected 1 chunks, found 2'),
+    );
+  });
+
+  it('never maps a file LMDB cannot read: garbage is caught by the check process', async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, STORE_FILE), Buffer.alloc(64 * 1024, 0x5a));
+    await expect(bootWith(durable(dataDir))).rejects.toThrow(/LMDB cannot read the file/);
+    const h = await bootWith(durable(dataDir, { onRestoreError: 'start-empty' }));
+    expect(await h.redis.dbsize()).toBe(0);
+    await h.app.close();
+  });
+});
+
+describe('one owner per data directory', () => {
+  it('refuses a second app in the same process, naming it', async () => {
+    const dataDir = tempDir();
+    const first = await bootWith(durable(dataDir));
+    try {
+      await expect(bootWith(durable(dataDir))).rejects.toThrow(
+        DATA_DIR_IN_USE(dataDir, `another application in this process (pid ${process.pid})`),
+      );
+    } finally {
+      await first.app.close();
+    }
+    expect(existsSync(join(dataDir, OWNER_FILE))).toBe(false);
+  });
+
+  it('refuses a data dir owned by another live process, and takes over once it was killed', async () => {
+    const dataDir = tempDir();
+    const other = await startSampleApp({ dataDir, cwd: tempDir() });
+    const owner = JSON.parse(readFileSync(join(dataDir, OWNER_FILE), 'utf8')) as { pid: number };
+    expect(owner.pid).toBe(other.child.pid);
+    await expect(bootWith(durable(dataDir))).rejects.toThrow(
+      new RegExp(`in use by process ${other.child.pid} on `),
+    );
+
+    await other.signal('SIGKILL');
+    // The claim is still on disk, but its process is gone.
+    expect(existsSync(join(dataDir, OWNER_FILE))).toBe(true);
+    const h = await bootWith(durable(dataDir));
+    await h.app.close();
+  });
+});
+
+describe('permissions', () => {
+  it('creates the data dir 0700 and its files 0600', async () => {
+    const dataDir = join(tempDir(), 'nested', 'data');
+    const h = await bootWith(durable(dataDir));
+    await h.redis.set('k', 'v');
+    await h.snapshots.snapshot();
+    try {
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      for (const file of readdirSync(dataDir)) {
+        expect([file, statSync(join(dataDir, file)).mode & 0o777]).toEqual([file, 0o600]);
+      }
+    } finally {
+      await h.app.close();
+    }
+  });
+});
