@@ -160,6 +160,36 @@ describe('Capture', () => {
     expect(data.get('new')).toBe('created during the capture');
   });
 
+  it('keeps a key that was read, then deleted and re-created during an incremental capture', () => {
+    const keyspace = new Keyspace();
+    const data = keyspace.dataView();
+    keyspace.replaceAll(new Map());
+    data.set('a', 'start');
+    data.set('b', 'x'); // a second changed key, so that the reader yields after reading `a`
+    const capture = keyspace.beginCapture(true)!;
+    const records: [string, unknown][] = [];
+    const reader = capture.read(
+      (key, state) => records.push([key, state === null ? null : state.value]),
+      1,
+    );
+    while (!records.some(([key]) => key === 'a')) reader.next();
+    data.delete('a');
+    data.set('a', 'new');
+    while (!reader.next().done);
+    capture.close();
+    const restored = new Map<string, unknown>();
+    for (const [key, value] of records) {
+      if (value === null) restored.delete(key);
+      else restored.set(key, value);
+    }
+    expect(restored).toEqual(
+      new Map([
+        ['a', 'start'],
+        ['b', 'x'],
+      ]),
+    );
+  });
+
   it('keeps reading the old content when the keyspace is flushed during the read', () => {
     const keyspace = filled(10);
     keyspace.expiresView().set('k9', Date.now() + 60_000);

@@ -78,6 +78,9 @@ export interface MockExpires {
   withKeyPrefix(prefix: string): MockExpires;
 }
 
+/** Marks a key written after the capture read it: nothing to keep aside for it. */
+const ALREADY_READ = Symbol('already read');
+
 /**
  * A point-in-time reader of the keyspace (see {@link Keyspace.beginCapture}). Everything that held at the moment it
  * began is what it reads, however the keyspace changes while it runs: before a write touches a key the capture has
@@ -89,7 +92,7 @@ export class Capture {
   readonly startedAt: number;
   /** Number of keys at the start, expired ones included (an upper bound for what a full capture yields). */
   readonly sizeAtStart: number;
-  private readonly preserved = new Map<string, KeyState | null>();
+  private readonly preserved = new Map<string, KeyState | null | typeof ALREADY_READ>();
   private closed = false;
 
   /** @internal use {@link Keyspace.beginCapture} */
@@ -113,7 +116,11 @@ export class Capture {
       this.preserved.set(key, null);
       return;
     }
-    if (entry.mark === this.id) return; // already read
+    if (entry.mark === this.id) {
+      // Already read: later writes (a delete, then a re-creation) must not be kept aside as its state.
+      this.preserved.set(key, ALREADY_READ);
+      return;
+    }
     entry.mark = this.id;
     this.preserved.set(key, { value: entry.value, expiresAt: entry.expiresAt });
   }
@@ -155,6 +162,7 @@ export class Capture {
     }
     for (const [key, state] of preserved) {
       if (++n % sliceSize === 0) yield;
+      if (state === ALREADY_READ) continue;
       if (this.changedKeys !== undefined) {
         if (this.changedKeys.has(key)) visit(key, state);
       } else if (state !== null) {
