@@ -1,0 +1,201 @@
+import { open } from 'lmdb';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { register } from 'prom-client';
+import { METRICS, STORE_FILE } from '../lib';
+import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
+import { digest } from './support/digest';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+
+/**
+ * Corruption fuzz, after Redis's corrupt-dump fuzzer: damage a real store in many ways and check that each damaged
+ * store is either detected (the app starts empty, the store is moved to quarantine, the failure is counted) or
+ * restores exactly one of the states that were committed — and that the process survives and serves afterwards.
+ * FUZZ_TRIALS sets the number of stores (300 by default), FUZZ_SEED replays a run.
+ */
+const TRIALS = Number(process.env.FUZZ_TRIALS ?? 300);
+const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+afterAll(removeTempDirs);
+
+/** mulberry32: a small seeded PRNG, so that a failing run can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+async function restoreFailures(): Promise<number> {
+  const metric = await register.getSingleMetric(METRICS.restoreFailures)?.get();
+  return metric?.values[0]?.value ?? 0;
+}
+
+type Corruption = (dir: string, file: string, base: Buffer, random: () => number) => Promise<void>;
+
+const int = (random: () => number, n: number) => Math.floor(random() * n);
+
+/** Opens the (undamaged) store file with LMDB to damage what lies inside it. */
+async function withLmdb(
+  file: string,
+  base: Buffer,
+  edit: (root: ReturnType<typeof open>) => Promise<void>,
+) {
+  writeFileSync(file, base);
+  const root = open({ path: file, maxDbs: 4 });
+  try {
+    await edit(root);
+  } finally {
+    await root.close();
+  }
+}
+
+const corruptions: Record<string, Corruption> = {
+  'flip bytes': async (_dir, file, base, random) => {
+    const bytes = Buffer.from(base);
+    for (let n = 1 + int(random, 16); n > 0; n--)
+      bytes[int(random, bytes.length)] ^= 1 + int(random, 255);
+    writeFileSync(file, bytes);
+  },
+  'flip bytes in the first pages': async (_dir, file, base, random) => {
+    const bytes = Buffer.from(base);
+    for (let n = 1 + int(random, 4); n > 0; n--)
+      bytes[int(random, 3 * 4096)] ^= 1 + int(random, 255);
+    writeFileSync(file, bytes);
+  },
+  truncate: async (_dir, file, base, random) => {
+    writeFileSync(file, base.subarray(0, int(random, base.length)));
+  },
+  'zero length': async (_dir, file) => {
+    writeFileSync(file, Buffer.alloc(0));
+  },
+  garbage: async (_dir, file, base, random) => {
+    const bytes = Buffer.alloc(random() < 0.5 ? base.length : 1 + int(random, 20_000));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = int(random, 256);
+    writeFileSync(file, bytes);
+  },
+  'zeroed range': async (_dir, file, base, random) => {
+    const bytes = Buffer.from(base);
+    const start = int(random, bytes.length);
+    bytes.fill(0, start, start + 1 + int(random, 8192));
+    writeFileSync(file, bytes);
+  },
+  'a directory where the file should be': async (_dir, file) => {
+    mkdirSync(file);
+  },
+  'newer format version': async (_dir, file, base, random) => {
+    await withLmdb(file, base, async (root) => {
+      const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+      const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
+      const manifest = JSON.parse(envelope.body) as { format: number };
+      manifest.format = 2 + int(random, 5);
+      const body = JSON.stringify(manifest);
+      await meta.put('manifest', Buffer.from(JSON.stringify({ crc: crc32(body), body })));
+    });
+  },
+  'damaged manifest': async (_dir, file, base, random) => {
+    await withLmdb(file, base, async (root) => {
+      const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+      const raw = Buffer.from(meta.get('manifest')!);
+      raw[int(random, raw.length)] ^= 1 + int(random, 255);
+      await meta.put('manifest', raw);
+    });
+  },
+  'damaged, missing or extra chunk': async (_dir, file, base, random) => {
+    await withLmdb(file, base, async (root) => {
+      const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
+      const all = [...chunks.getRange()];
+      const victim = all[int(random, all.length)];
+      const what = int(random, 3);
+      if (what === 0) {
+        const damaged = Buffer.from(victim.value);
+        damaged[int(random, damaged.length)] ^= 1 + int(random, 255);
+        await chunks.put(victim.key, damaged);
+      } else if (what === 1) {
+        await chunks.remove(victim.key);
+      } else {
+        await chunks.put([victim.key[0], victim.key[1] + 1000], victim.value);
+      }
+    });
+  },
+  'a valid LMDB file with foreign content': async (_dir, file, _base, random) => {
+    const root = open({ path: file, maxDbs: 4 });
+    const db = root.openDB<string, string>({ name: random() < 0.5 ? 'chunks' : 'sessions' });
+    for (let i = 0; i < 50; i++) await db.put(`k${i}`, `v${int(random, 1e9)}`);
+    await root.put('manifest', 'not ours');
+    await root.close();
+  },
+};
+
+describe('corruption fuzz', () => {
+  it(`detects or correctly restores ${TRIALS} damaged stores, and keeps serving (seed ${SEED})`, async () => {
+    // A store with a chain of three snapshots: a full one and two increments.
+    const baseDir = tempDir();
+    const committed = new Set<string>();
+    const h = await bootWith(durable(baseDir, { snapshotOnShutdown: false }));
+    const batch = h.redis.pipeline();
+    for (let i = 0; i < 3000; i++) {
+      batch.set(`s:${i}`, `value ${i}`.repeat(4));
+      if (i % 3 === 0) batch.hset(`h:${i}`, 'f', i, 'g', 'x');
+      if (i % 7 === 0) batch.zadd(`z:${i}`, i / 3, 'a', -i, 'b');
+      if (i % 11 === 0) batch.rpush(`l:${i}`, 'a', 'b', 'c');
+    }
+    await batch.exec();
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) {
+        for (let i = 0; i < 50; i++) await h.redis.set(`s:${round * 100 + i}`, `round ${round}`);
+        await h.redis.del(`h:${round * 3}`);
+      }
+      await h.snapshots.snapshot();
+      committed.add((await digest(h.redis)).hash);
+    }
+    await h.app.close();
+    const base = readFileSync(join(baseDir, STORE_FILE));
+
+    const random = prng(SEED);
+    const names = Object.keys(corruptions);
+    const tally = new Map<string, { detected: number; restored: number }>();
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const name = names[trial % names.length];
+      const dataDir = tempDir('persistent-cache-fuzz-');
+      await corruptions[name](dataDir, join(dataDir, STORE_FILE), base, random);
+      const failuresBefore = await restoreFailures();
+
+      const app = await bootWith(durable(dataDir, { onRestoreError: 'start-empty' }));
+      try {
+        const restored = await digest(app.redis);
+        const detected = (await restoreFailures()) === failuresBefore + 1;
+        const context = `trial ${trial} (${name}), seed ${SEED}`;
+        if (detected) {
+          expect([context, restored.keys]).toEqual([context, 0]);
+          expect([context, readdirSync(join(dataDir, QUARANTINE_DIR)).length]).toEqual([
+            context,
+            1,
+          ]);
+        } else {
+          expect([context, committed.has(restored.hash)]).toEqual([context, true]);
+          expect([context, existsSync(join(dataDir, QUARANTINE_DIR))]).toEqual([context, false]);
+        }
+        const counts = tally.get(name) ?? { detected: 0, restored: 0 };
+        counts[detected ? 'detected' : 'restored']++;
+        tally.set(name, counts);
+
+        // The app serves, and its next snapshot commits.
+        await app.redis.set('after', String(trial));
+        expect(await app.redis.get('after')).toBe(String(trial));
+        expect((await app.snapshots.snapshot()).keys).toBe(restored.keys + 1);
+      } finally {
+        await app.app.close();
+      }
+    }
+    const rows = [...tally].map(([n, c]) => `${n}: ${c.detected} detected, ${c.restored} restored`);
+    console.log(`Corruption fuzz, seed ${SEED}, ${TRIALS} stores:\n  ${rows.join('\n  ')}`);
+    const detections = [...tally.values()].reduce((sum, c) => sum + c.detected, 0);
+    expect(detections).toBeGreaterThan(TRIALS / 3);
+  }, 900_000);
+});
