@@ -3,12 +3,12 @@ import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { digest, expectSameData, KeyspaceDigest } from './support/digest';
-import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
 
 afterAll(removeTempDirs);
 
 async function restoredDigest(dataDir: string): Promise<KeyspaceDigest> {
-  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+  const h = await bootWith(durable(copyOfStore(dataDir), { snapshotOnShutdown: false }));
   try {
     return await digest(h.redis);
   } finally {

@@ -8,7 +8,7 @@ import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { STORE_CLOSED } from '../lib/persistent-cache.messages';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { digest, expectSameData, KeyspaceDigest } from './support/digest';
-import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
 
 afterAll(removeTempDirs);
 
@@ -17,7 +17,7 @@ async function restoredDigest(
   dataDir: string,
   streams: string[] = [],
 ): Promise<{ digest: KeyspaceDigest; streams: unknown[] }> {
-  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+  const h = await bootWith(durable(copyOfStore(dataDir), { snapshotOnShutdown: false }));
   try {
     return { digest: await digest(h.redis), streams: await readStreams(h.redis, streams) };
   } finally {

@@ -44,6 +44,8 @@ import { claimDataDir } from './owner-lock';
 export const FORMAT_VERSION = 1;
 /** Name of the LMDB file in the data directory (LMDB adds `<name>-lock` beside it). */
 export const STORE_FILE = 'snapshot.mdb';
+/** How long {@link SnapshotStore.close} waits for LMDB. */
+const CLOSE_TIMEOUT_MS = 5_000;
 /** Directory in the data directory where damaged stores are moved. */
 export const QUARANTINE_DIR = 'quarantine';
 /** Target size of one chunk. */
@@ -283,12 +285,23 @@ export class SnapshotStore {
     if (opened && this.tablesOpen === undefined) throw new Error(STORE_NOT_OPEN(this.dataDir));
   }
 
-  /** Waits for queued writes, closes LMDB and gives up the data directory. Idempotent. */
+  /**
+   * Waits for queued writes, closes LMDB and gives up the data directory. Idempotent. After a commit failed on a
+   * full disk, lmdb-js can wait forever for a flush that never comes; closing then gives up waiting after
+   * {@link CLOSE_TIMEOUT_MS} and leaves the environment to the end of the process (nothing uncommitted is lost:
+   * only committed snapshots are restorable anyway).
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await this.tablesOpen?.root.close();
+        const closed = this.tablesOpen?.root.close();
+        const gaveUp = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        });
+        await Promise.race([closed, gaveUp]);
       } finally {
+        clearTimeout(timer);
         this.release?.();
       }
     })();
@@ -307,7 +320,8 @@ export class SnapshotWriter {
   private readonly crcBytes = Buffer.alloc(4);
   private readonly pending: { done: Promise<boolean>; bytes: number }[] = [];
   private pendingBytes = 0;
-  private failed: Error | undefined;
+  /** The first failed write, explained. */
+  private failed: Promise<Error> | undefined;
 
   /** @internal use {@link SnapshotStore.beginWrite} */
   constructor(
@@ -363,16 +377,16 @@ export class SnapshotWriter {
       const oldest = this.pending.shift();
       if (oldest === undefined) break;
       this.pendingBytes -= oldest.bytes;
-      await oldest.done;
+      await oldest.done.catch(() => undefined); // a failure is in `failed`, explained
     }
-    if (this.failed !== undefined) throw this.failed;
+    if (this.failed !== undefined) throw await this.failed;
   }
 
   /** Writes the last chunk, waits for every chunk, and commits the generation. Returns the new manifest. */
   async commit(keys: number, createdAt: number): Promise<Manifest> {
     if (this.out.length > 4) this.flushChunk();
-    await Promise.all(this.pending.map((p) => p.done));
-    if (this.failed !== undefined) throw this.failed;
+    await Promise.allSettled(this.pending.map((p) => p.done));
+    if (this.failed !== undefined) throw await this.failed;
     const generation: GenerationInfo = {
       gen: this.gen,
       kind: this.kind,
@@ -392,7 +406,11 @@ export class SnapshotWriter {
       generations: chain,
       nextGen: this.gen + 1,
     };
-    await this.store.commit(manifest);
+    try {
+      await this.store.commit(manifest);
+    } catch (error) {
+      throw await explainWriteError(error);
+    }
     return manifest;
   }
 
@@ -420,11 +438,32 @@ export class SnapshotWriter {
 
   private track(done: Promise<boolean>, bytes: number): void {
     done.catch((error: unknown) => {
-      this.failed ??= error instanceof Error ? error : new Error(String(error));
+      this.failed ??= explainWriteError(error);
     });
     this.pending.push({ done, bytes });
     this.pendingBytes += bytes;
   }
+}
+
+/**
+ * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and the reason in a second
+ * promise, which would otherwise go unhandled. Returns an error that says what happened.
+ */
+export async function explainWriteError(error: unknown): Promise<Error> {
+  const base = error instanceof Error ? error : new Error(String(error));
+  const commitError = (base as { commitError?: unknown }).commitError;
+  if (!(commitError instanceof Promise)) return base;
+  const cause: unknown = await commitError.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (cause === undefined) return base;
+  const code = (cause as { code?: unknown }).code;
+  const hint = [5, 28, 'EIO', 'ENOSPC'].includes(code as number | string)
+    ? ' (is the disk full?)'
+    : '';
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Error(`LMDB could not commit the write: ${reason}${hint}`, { cause });
 }
 
 function decodeChunk(chunk: Buffer, states: Map<string, KeyState>): number {

@@ -1,7 +1,7 @@
 import { DynamicModule, INestApplication, Module, Type } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test, TestingModule } from '@nestjs/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -10,6 +10,7 @@ import {
   PersistentCacheModule,
   PersistentCacheModuleOptions,
   SnapshotService,
+  STORE_FILE,
 } from '../../lib';
 
 /** A fresh temporary directory, removed by {@link removeTempDirs}. */
@@ -21,6 +22,16 @@ export function tempDir(prefix = 'persistent-cache-'): string {
 }
 export function removeTempDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A copy of the store committed in `dataDir`, in a new directory: a second app may restore it while the app that
+ * wrote it still holds `dataDir` (one owner per data directory).
+ */
+export function copyOfStore(dataDir: string): string {
+  const copy = tempDir();
+  copyFileSync(join(dataDir, STORE_FILE), join(copy, STORE_FILE));
+  return copy;
 }
 
 export interface Harness {
