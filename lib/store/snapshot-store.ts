@@ -462,7 +462,7 @@ export async function explainWriteError(error: unknown): Promise<Error> {
   const hint = [5, 28, 'EIO', 'ENOSPC'].includes(code as number | string)
     ? ' (is the disk full?)'
     : '';
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = cause instanceof Error ? cause.message : JSON.stringify(cause);
   return new Error(`LMDB could not commit the write: ${reason}${hint}`, { cause });
 }
 
