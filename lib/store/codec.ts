@@ -399,16 +399,24 @@ export class BufferWriter {
   private map(m: Map<unknown, unknown>, depth: number): void {
     this.tagAndVarUint(TAG_MAP, m.size);
     let i = 0;
-    let segment = '';
+    let key: unknown;
+    let inKey = false;
     try {
-      for (const [key, val] of m) {
-        segment = `<map key #${i}>`;
+      for (const entry of m) {
+        key = entry[0];
+        inKey = true;
         this.value(key, depth);
-        segment = typeof key === 'string' ? `.get(${JSON.stringify(key)})` : `<map value #${i}>`;
-        this.value(val, depth);
+        inKey = false;
+        this.value(entry[1], depth);
         i++;
       }
     } catch (err) {
+      // The path segment is built only on failure: zsets hold many entries per key.
+      const segment = inKey
+        ? `<map key #${i}>`
+        : typeof key === 'string'
+          ? `.get(${JSON.stringify(key)})`
+          : `<map value #${i}>`;
       throw withPath(err, segment);
     }
   }

@@ -1,0 +1,556 @@
+/**
+ * Snapshot benchmark: full and incremental snapshot, restore, event-loop stalls and memory of the embedded cache,
+ * against redis-server's SAVE and load-on-restart for the same data when redis-server is on the PATH.
+ *
+ *   npm run bench                                 # 100k and 1M keys, both datasets, with redis-server
+ *   npm run bench -- --keys 10000                 # a small run (CI)
+ *   npm run bench -- --keys 1000000 --datasets mixed --no-redis --out results.json
+ */
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Redis } from 'ioredis';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  CACHE,
+  PersistentCacheModule,
+  SnapshotService,
+  STORE_FILE,
+  type SnapshotReport,
+} from '../lib';
+import { changeOnePercent, DATASETS, fill, type DatasetName } from './datasets';
+import { measure, settle, type PhaseStats } from './monitor';
+import { freePort, RedisServer, redisServerAvailable, redisServerVersion } from './redis-server';
+
+/** Goals of the snapshot work (issue: "A million keys without a pause"). */
+const GOALS = {
+  fullVsSave: 1.0,
+  restoreVsLoad: 1.0,
+  incrementalVsFull: 0.05,
+  maxStallMs: 20,
+  rssGrowthShare: 0.25,
+} as const;
+
+interface Options {
+  keys: number[];
+  datasets: DatasetName[];
+  out: string;
+  redis: boolean;
+}
+
+interface OursResult {
+  /** Keys in the cache after filling. */
+  keys: number;
+  fillMs: number;
+  /** Dataset size: RSS growth from filling the cache, measured after a full GC on both sides, bytes. */
+  datasetBytes: number;
+  /** V8 heap growth from filling the cache (after GC), bytes. */
+  datasetHeapBytes: number;
+  full: PhaseStats & { records: number; bytes: number };
+  changedKeys: number;
+  incremental: PhaseStats & { records: number; bytes: number };
+  /** Restore of the chain (full + incremental) into a freshly booted app on the same data directory. */
+  restore: PhaseStats & { keys: number };
+  /** Size of the LMDB file after the incremental snapshot, bytes. */
+  lmdbFileBytes: number;
+  /** Bytes of snapshot data in the chain (full + incremental). */
+  chainBytes: number;
+}
+
+interface RedisResult {
+  version: string;
+  keys: number;
+  fillMs: number;
+  usedMemoryDataset: number;
+  /** Wall time of a `SAVE` command, ms. */
+  saveMs: number;
+  rdbBytes: number;
+  /** From spawning redis-server on the dump until it answers PING (not LOADING), ms. */
+  loadMs: number;
+  /** What redis logged for the load ("DB loaded from disk"), ms. */
+  loadLoggedMs: number | undefined;
+  keysLoaded: number;
+}
+
+interface Ratios {
+  fullVsSave?: number;
+  restoreVsLoad?: number;
+  incrementalVsFull: number;
+  /** Largest stall (probe gap or histogram max) during the full and incremental snapshots, ms. */
+  snapshotMaxStallMs: number;
+  /** Peak RSS growth during the full snapshot over the dataset size. */
+  rssGrowthShare: number;
+}
+
+interface RunResult {
+  dataset: DatasetName;
+  keys: number;
+  ours: OursResult;
+  redis?: RedisResult;
+  ratios: Ratios;
+  goals: Record<keyof typeof GOALS, boolean | null>;
+}
+
+function usage(): string {
+  return [
+    'Usage: npm run bench -- [--keys 100000,1000000] [--datasets strings,mixed] [--out <file>] [--no-redis]',
+    '  --keys      comma-separated key counts (default 100000,1000000)',
+    '  --datasets  comma-separated datasets among strings, mixed (default both)',
+    '  --out       JSON output file (default bench-results/snapshot-<timestamp>.json)',
+    '  --no-redis  skip the redis-server comparison (it runs when redis-server is on the PATH)',
+  ].join('\n');
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = {
+    keys: [100_000, 1_000_000],
+    datasets: [...DATASETS],
+    out: join('bench-results', `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    redis: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
+      return v;
+    };
+    switch (name) {
+      case '--keys':
+        options.keys = value()
+          .split(',')
+          .map((s) => {
+            const n = Number(
+              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
+            );
+            if (!Number.isSafeInteger(n) || n < 1) {
+              throw new Error(`--keys: "${s}" is not a positive integer (e.g. 10000 or 10k)`);
+            }
+            return n;
+          });
+        break;
+      case '--datasets':
+        options.datasets = value()
+          .split(',')
+          .map((s) => {
+            const d = s.trim() as DatasetName;
+            if (!DATASETS.includes(d)) {
+              throw new Error(`--datasets: "${s}" is not one of ${DATASETS.join(', ')}`);
+            }
+            return d;
+          });
+        break;
+      case '--out':
+        options.out = value();
+        break;
+      case '--no-redis':
+        options.redis = false;
+        break;
+      case '--help':
+      case '-h':
+        console.log(usage());
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option "${arg}"\n${usage()}`);
+    }
+  }
+  return options;
+}
+
+@Module({})
+class BenchModule {}
+
+/** Things to close when the run ends, whether it succeeds or not (last opened, first closed). */
+const cleanups: (() => Promise<void> | void)[] = [];
+
+async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const cleanup = cleanups.pop();
+    try {
+      await cleanup?.();
+    } catch (error) {
+      console.error('cleanup failed:', error);
+    }
+  }
+}
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function bootApp(dataDir: string): Promise<INestApplicationContext> {
+  const root: DynamicModule = {
+    module: BenchModule,
+    imports: [
+      PersistentCacheModule.forRoot({
+        persistence: {
+          dataDir,
+          snapshotInterval: 0,
+          snapshotOnShutdown: false,
+          restoreOnStartup: false,
+        },
+      }),
+    ],
+  };
+  const app = await NestFactory.createApplicationContext(root, { logger: ['error', 'warn'] });
+  // Closed by the run, or by the cleanups if the run fails first; once closed, nothing keeps a reference to it.
+  const close = app.close.bind(app);
+  let closing: Promise<void> | undefined;
+  const cleanup = (): Promise<void> => app.close();
+  app.close = () => {
+    if (closing === undefined) {
+      closing = close();
+      const at = cleanups.indexOf(cleanup);
+      if (at >= 0) cleanups.splice(at, 1);
+    }
+    return closing;
+  };
+  cleanups.push(cleanup);
+  return app;
+}
+
+function snapshotStats(
+  stats: PhaseStats,
+  report: SnapshotReport,
+): PhaseStats & { records: number; bytes: number } {
+  return { ...stats, records: report.records, bytes: report.bytes };
+}
+
+type SnapshotPhases = Omit<OursResult, 'restore'> & { keysAfterChange: number };
+
+/** Fills a cache, takes the full and the incremental snapshot, and closes the app. */
+async function snapshotPhases(
+  dataset: DatasetName,
+  keys: number,
+  dataDir: string,
+): Promise<SnapshotPhases> {
+  await settle();
+  const rssBefore = process.memoryUsage.rss();
+  const heapBefore = process.memoryUsage().heapUsed;
+
+  const app = await bootApp(dataDir);
+  try {
+    const cache = app.get<Redis>(CACHE);
+    const snapshots = app.get(SnapshotService);
+
+    let t = performance.now();
+    await fill(cache, dataset, keys);
+    const fillMs = performance.now() - t;
+    const keyCount = await cache.dbsize();
+    await settle();
+    const datasetBytes = process.memoryUsage.rss() - rssBefore;
+    const datasetHeapBytes = process.memoryUsage().heapUsed - heapBefore;
+    log(`  filled ${keyCount} keys in ${fmtMs(fillMs)} (dataset ≈ ${fmtMB(datasetBytes)} RSS)`);
+
+    const [fullReport, fullStats] = await measure(() => snapshots.snapshot());
+    if (fullReport.kind !== 'full') {
+      throw new Error(`expected a full snapshot, got ${fullReport.kind}`);
+    }
+    log(`  full snapshot ${fmtMs(fullStats.ms)}, ${fullReport.records} records`);
+    await settle();
+
+    t = performance.now();
+    const changedKeys = await changeOnePercent(cache, dataset, keys);
+    log(`  changed ${changedKeys} keys in ${fmtMs(performance.now() - t)}`);
+    const keysAfterChange = await cache.dbsize();
+    await settle();
+    const [incReport, incStats] = await measure(() => snapshots.snapshot());
+    if (incReport.kind !== 'incremental') {
+      throw new Error(`expected an incremental snapshot, got ${incReport.kind}`);
+    }
+    log(`  incremental snapshot ${fmtMs(incStats.ms)}, ${incReport.records} records`);
+    return {
+      keys: keyCount,
+      fillMs,
+      datasetBytes,
+      datasetHeapBytes,
+      full: snapshotStats(fullStats, fullReport),
+      changedKeys,
+      incremental: snapshotStats(incStats, incReport),
+      lmdbFileBytes: statSync(join(dataDir, STORE_FILE)).size,
+      chainBytes: incReport.totalBytes,
+      keysAfterChange,
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+/** Boots a fresh app on `dataDir` and restores the chain into its empty cache. */
+async function restorePhase(dataDir: string, expectedKeys: number): Promise<OursResult['restore']> {
+  const app = await bootApp(dataDir);
+  try {
+    const [report, stats] = await measure(() => app.get(SnapshotService).restore());
+    if (report === undefined) throw new Error('restore found no snapshot');
+    const restoredKeys = await app.get<Redis>(CACHE).dbsize();
+    if (restoredKeys !== expectedKeys) {
+      throw new Error(`restored ${restoredKeys} keys, expected ${expectedKeys}`);
+    }
+    log(`  restore ${fmtMs(stats.ms)}, ${restoredKeys} keys`);
+    return { ...stats, keys: report.keys };
+  } finally {
+    await app.close();
+  }
+}
+
+async function runOurs(dataset: DatasetName, keys: number): Promise<OursResult> {
+  const dataDir = tempDir('persistent-cache-bench-');
+  const { keysAfterChange, ...snapshotResults } = await snapshotPhases(dataset, keys, dataDir);
+  // The first app (and its keyspace) is unreachable now: the restore runs on a heap without it, as after a restart.
+  await settle();
+  const restore = await restorePhase(dataDir, keysAfterChange);
+  rmSync(dataDir, { recursive: true, force: true });
+  await settle();
+  return { ...snapshotResults, restore };
+}
+
+async function runRedis(dataset: DatasetName, keys: number): Promise<RedisResult> {
+  const dir = tempDir('persistent-cache-bench-redis-');
+  const server = new RedisServer(dir, await freePort());
+  cleanups.push(() => server.stop());
+  await server.start();
+  const client = server.requireClient();
+  let t = performance.now();
+  await fill(client, dataset, keys);
+  const fillMs = performance.now() - t;
+  const keyCount = await client.dbsize();
+  const memory = await server.info('memory');
+  log(`  redis: filled ${keyCount} keys in ${fmtMs(fillMs)}`);
+
+  t = performance.now();
+  await client.save();
+  const saveMs = performance.now() - t;
+  const rdbBytes = server.dumpSize();
+  log(`  redis: SAVE ${fmtMs(saveMs)}`);
+  await server.stop();
+
+  const loadMs = await server.start();
+  const persistence = await server.info('persistence');
+  const keysLoaded = Number(
+    persistence.rdb_last_load_keys_loaded ?? (await server.requireClient().dbsize()),
+  );
+  const logged = server.loadSecondsFromLog;
+  log(`  redis: load on restart ${fmtMs(loadMs)} (logged ${logged ?? '?'} s), ${keysLoaded} keys`);
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    version: redisServerVersion(),
+    keys: keyCount,
+    fillMs,
+    usedMemoryDataset: Number(memory.used_memory_dataset ?? 0),
+    saveMs,
+    rdbBytes,
+    loadMs,
+    loadLoggedMs: logged === undefined ? undefined : logged * 1000,
+    keysLoaded,
+  };
+}
+
+const stall = (s: PhaseStats): number => Math.max(s.probeMaxGapMs, s.eldMaxMs);
+
+function evaluate(
+  dataset: DatasetName,
+  keys: number,
+  ours: OursResult,
+  redis: RedisResult | undefined,
+): RunResult {
+  const ratios: Ratios = {
+    fullVsSave: redis ? ours.full.ms / redis.saveMs : undefined,
+    restoreVsLoad: redis ? ours.restore.ms / redis.loadMs : undefined,
+    incrementalVsFull: ours.incremental.ms / ours.full.ms,
+    snapshotMaxStallMs: Math.max(stall(ours.full), stall(ours.incremental)),
+    rssGrowthShare: ours.full.rssGrowth / ours.datasetBytes,
+  };
+  return {
+    dataset,
+    keys,
+    ours,
+    redis,
+    ratios,
+    goals: {
+      fullVsSave: ratios.fullVsSave === undefined ? null : ratios.fullVsSave <= GOALS.fullVsSave,
+      restoreVsLoad:
+        ratios.restoreVsLoad === undefined ? null : ratios.restoreVsLoad <= GOALS.restoreVsLoad,
+      incrementalVsFull: ratios.incrementalVsFull <= GOALS.incrementalVsFull,
+      maxStallMs: ratios.snapshotMaxStallMs <= GOALS.maxStallMs,
+      rssGrowthShare: ratios.rssGrowthShare <= GOALS.rssGrowthShare,
+    },
+  };
+}
+
+// ---- output ----------------------------------------------------------------------------------------------------
+
+function log(line: string): void {
+  console.log(line);
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+function fmtMB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function fmtRatio(r: number | undefined): string {
+  return r === undefined ? '-' : `${r.toFixed(2)}×`;
+}
+
+function mark(ok: boolean | null): string {
+  return ok === null ? ' ' : ok ? '✓' : '✗';
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function printTables(results: RunResult[]): void {
+  const name = (r: RunResult) => [r.dataset, r.keys.toLocaleString('en-US')];
+  console.log('\nTimes (ours vs redis-server)\n');
+  console.log(
+    table(
+      [
+        'dataset',
+        'keys',
+        'full',
+        'SAVE',
+        'full/SAVE',
+        'incr (1%)',
+        'incr/full',
+        'restore',
+        'load',
+        'restore/load',
+      ],
+      results.map((r) => [
+        ...name(r),
+        fmtMs(r.ours.full.ms),
+        r.redis ? fmtMs(r.redis.saveMs) : '-',
+        `${fmtRatio(r.ratios.fullVsSave)} ${mark(r.goals.fullVsSave)}`,
+        fmtMs(r.ours.incremental.ms),
+        `${fmtRatio(r.ratios.incrementalVsFull)} ${mark(r.goals.incrementalVsFull)}`,
+        fmtMs(r.ours.restore.ms),
+        r.redis ? fmtMs(r.redis.loadMs) : '-',
+        `${fmtRatio(r.ratios.restoreVsLoad)} ${mark(r.goals.restoreVsLoad)}`,
+      ]),
+    ),
+  );
+  console.log('\nEvent-loop delay, ms: probe max gap / histogram max / histogram p99\n');
+  const delay = (s: PhaseStats) =>
+    `${s.probeMaxGapMs.toFixed(1)} / ${s.eldMaxMs.toFixed(1)} / ${s.eldP99Ms.toFixed(1)}`;
+  console.log(
+    table(
+      ['dataset', 'keys', 'full', 'incremental', 'restore', 'max stall (snapshots)'],
+      results.map((r) => [
+        ...name(r),
+        delay(r.ours.full),
+        delay(r.ours.incremental),
+        delay(r.ours.restore),
+        `${r.ratios.snapshotMaxStallMs.toFixed(1)} ${mark(r.goals.maxStallMs)}`,
+      ]),
+    ),
+  );
+  console.log('\nMemory and files\n');
+  console.log(
+    table(
+      [
+        'dataset',
+        'keys',
+        'dataset (RSS)',
+        'redis dataset',
+        'RSS growth full',
+        'share',
+        'peak RSS full',
+        'RSS growth restore',
+        'LMDB file',
+        'chain',
+        'RDB',
+      ],
+      results.map((r) => [
+        ...name(r),
+        fmtMB(r.ours.datasetBytes),
+        r.redis ? fmtMB(r.redis.usedMemoryDataset) : '-',
+        fmtMB(r.ours.full.rssGrowth),
+        `${(r.ratios.rssGrowthShare * 100).toFixed(1)}% ${mark(r.goals.rssGrowthShare)}`,
+        fmtMB(r.ours.full.rssPeak),
+        fmtMB(r.ours.restore.rssGrowth),
+        fmtMB(r.ours.lmdbFileBytes),
+        fmtMB(r.ours.chainBytes),
+        r.redis ? fmtMB(r.redis.rdbBytes) : '-',
+      ]),
+    ),
+  );
+  console.log(
+    `\nGoals: full ≤ ${GOALS.fullVsSave}× SAVE, restore ≤ ${GOALS.restoreVsLoad}× load, incremental ≤ ` +
+      `${GOALS.incrementalVsFull}× full, max stall ≤ ${GOALS.maxStallMs} ms, RSS growth ≤ ` +
+      `${GOALS.rssGrowthShare * 100}% of the dataset (dataset = RSS growth from filling the cache, after GC).`,
+  );
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const redis = options.redis && redisServerAvailable();
+  if (options.redis && !redis) log('redis-server is not on the PATH: skipping the comparison.');
+  if ((globalThis as { gc?: unknown }).gc === undefined) {
+    log('note: run node with --expose-gc for steadier memory figures.');
+  }
+  const results: RunResult[] = [];
+  for (const keys of options.keys) {
+    for (const dataset of options.datasets) {
+      log(`\n${dataset}, ${keys.toLocaleString('en-US')} keys`);
+      const ours = await runOurs(dataset, keys);
+      const redisResult = redis ? await runRedis(dataset, keys) : undefined;
+      results.push(evaluate(dataset, keys, ours, redisResult));
+      await settle();
+    }
+  }
+  printTables(results);
+  const out = resolve(options.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        totalMemory: totalmem(),
+        goals: GOALS,
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nJSON: ${out}`);
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: cleaning up`);
+    void runCleanups().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((error: unknown) => {
+    // After Ctrl-C the run fails on the connections the cleanup closed: nothing to report.
+    if (interrupted) return;
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    if (!interrupted) await runCleanups();
+  });
