@@ -82,7 +82,7 @@ const corruptions: Record<string, Corruption> = {
   'zeroed range': async (_dir, file, base, random) => {
     const bytes = Buffer.from(base);
     const start = int(random, bytes.length);
-    bytes.fill(0, start, start + 1 + int(random, 8192));
+    bytes.fill(0, start, Math.min(bytes.length, start + 1 + int(random, 8192)));
     writeFileSync(file, bytes);
   },
   'a directory where the file should be': async (_dir, file) => {

@@ -262,7 +262,9 @@ export class SnapshotStore {
     for (const key of this.tables().chunks.getKeys()) {
       if (!live.has(key[0])) removals.push(this.tables().chunks.remove(key));
     }
-    await Promise.all(removals);
+    await Promise.all(removals).catch(async (error: unknown) => {
+      throw await explainWriteError(error);
+    });
     return removals.length;
   }
 
@@ -438,7 +440,9 @@ export class SnapshotWriter {
 
   private track(done: Promise<boolean>, bytes: number): void {
     done.catch((error: unknown) => {
-      this.failed ??= explainWriteError(error);
+      // Every failed write's reason is read (an unread one would be an unhandled rejection); the first is kept.
+      const explained = explainWriteError(error);
+      this.failed ??= explained;
     });
     this.pending.push({ done, bytes });
     this.pendingBytes += bytes;
