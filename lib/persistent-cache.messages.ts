@@ -59,3 +59,6 @@ export const DATA_DIR_IN_USE = (dataDir: string, owner: string): string =>
 export const RESTORE_FAILED_STARTING_EMPTY = (error: string, quarantine: string): string =>
   `Could not restore the snapshot: ${error} Starting with an empty cache (persistence.onRestoreError is ` +
   `"start-empty"); the snapshot was moved to ${quarantine} — see "Recovery" in the README.`;
+
+export const STORE_READ_ONLY = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} is open for reading only (openForWriting() was not called).`;

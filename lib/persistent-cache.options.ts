@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+import type { ClusterNode, ClusterOptions } from 'ioredis';
 import type {
   CacheMode,
   PersistentCacheModuleOptions,
@@ -175,7 +175,7 @@ function resolveRedis(value: unknown, mode: CacheMode): ResolvedRedisOptions | u
       );
     }
     nodes = c.nodes as ClusterNode[];
-    clusterOptions = c.options as ClusterOptions | undefined;
+    clusterOptions = c.options;
   }
   if (mode === 'redis' && url === undefined && options === undefined && cluster === undefined) {
     throw new Error(
@@ -183,8 +183,8 @@ function resolveRedis(value: unknown, mode: CacheMode): ResolvedRedisOptions | u
     );
   }
   return {
-    url: url as string | undefined,
-    options: (options ?? {}) as RedisOptions,
+    url: url,
+    options: options ?? {},
     cluster: nodes === undefined ? undefined : { nodes, options: clusterOptions ?? {} },
   };
 }

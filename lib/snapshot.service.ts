@@ -166,6 +166,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
           `Not restoring the snapshot in ${dataDir} (persistence.restoreOnStartup is false).`,
         );
       }
+      await store.openForWriting();
     } catch (error) {
       if (!(error instanceof UnreadableSnapshotError)) throw error;
       this.metrics.restoreFailed();
@@ -173,6 +174,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       const quarantine = await store.quarantine();
       this.logger.error(RESTORE_FAILED_STARTING_EMPTY(error.message, quarantine));
       await store.open();
+      await store.openForWriting();
       this.keyspace.replaceAll(new Map());
     }
   }

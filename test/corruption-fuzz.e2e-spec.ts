@@ -36,7 +36,12 @@ async function restoreFailures(): Promise<number> {
   return metric?.values[0]?.value ?? 0;
 }
 
-type Corruption = (dir: string, file: string, base: Buffer, random: () => number) => Promise<void>;
+type Corruption = (
+  dir: string,
+  file: string,
+  base: Buffer,
+  random: () => number,
+) => void | Promise<void>;
 
 const int = (random: () => number, n: number) => Math.floor(random() * n);
 
@@ -56,36 +61,36 @@ async function withLmdb(
 }
 
 const corruptions: Record<string, Corruption> = {
-  'flip bytes': async (_dir, file, base, random) => {
+  'flip bytes': (_dir, file, base, random) => {
     const bytes = Buffer.from(base);
     for (let n = 1 + int(random, 16); n > 0; n--)
       bytes[int(random, bytes.length)] ^= 1 + int(random, 255);
     writeFileSync(file, bytes);
   },
-  'flip bytes in the first pages': async (_dir, file, base, random) => {
+  'flip bytes in the first pages': (_dir, file, base, random) => {
     const bytes = Buffer.from(base);
     for (let n = 1 + int(random, 4); n > 0; n--)
       bytes[int(random, 3 * 4096)] ^= 1 + int(random, 255);
     writeFileSync(file, bytes);
   },
-  truncate: async (_dir, file, base, random) => {
+  truncate: (_dir, file, base, random) => {
     writeFileSync(file, base.subarray(0, int(random, base.length)));
   },
-  'zero length': async (_dir, file) => {
+  'zero length': (_dir, file) => {
     writeFileSync(file, Buffer.alloc(0));
   },
-  garbage: async (_dir, file, base, random) => {
+  garbage: (_dir, file, base, random) => {
     const bytes = Buffer.alloc(random() < 0.5 ? base.length : 1 + int(random, 20_000));
     for (let i = 0; i < bytes.length; i++) bytes[i] = int(random, 256);
     writeFileSync(file, bytes);
   },
-  'zeroed range': async (_dir, file, base, random) => {
+  'zeroed range': (_dir, file, base, random) => {
     const bytes = Buffer.from(base);
     const start = int(random, bytes.length);
     bytes.fill(0, start, Math.min(bytes.length, start + 1 + int(random, 8192)));
     writeFileSync(file, bytes);
   },
-  'a directory where the file should be': async (_dir, file) => {
+  'a directory where the file should be': (_dir, file) => {
     mkdirSync(file);
   },
   'newer format version': async (_dir, file, base, random) => {
@@ -171,6 +176,12 @@ describe('corruption fuzz', () => {
         const restored = await digest(app.redis);
         const detected = (await restoreFailures()) === failuresBefore + 1;
         const context = `trial ${trial} (${name}), seed ${SEED}`;
+        if (process.env.FUZZ_KEEP !== undefined && !detected && !committed.has(restored.hash)) {
+          const keep = join(process.env.FUZZ_KEEP, `trial-${trial}`);
+          mkdirSync(keep, { recursive: true });
+          writeFileSync(join(keep, 'restored.txt'), restored.dump.join('\n'));
+          await corruptions[name](keep, join(keep, STORE_FILE), base, prng(0));
+        }
         if (detected) {
           expect([context, restored.keys]).toEqual([context, 0]);
           expect([context, readdirSync(join(dataDir, QUARANTINE_DIR)).length]).toEqual([

@@ -57,6 +57,7 @@ async function openStore(dir: string, claim: boolean): Promise<SnapshotStore> {
   const store = new SnapshotStore(dir);
   try {
     await store.open({ claim });
+    if (claim) await store.openForWriting(); // an import writes; the other commands only read
     return store;
   } catch (error) {
     await store.close();

@@ -1,15 +1,19 @@
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 
 /**
  * LMDB is native code that maps the file into memory and follows the page numbers it finds there: a damaged file
- * can make it read outside the map and kill the process with SIGSEGV or SIGBUS, which no `try` catches. So before
- * the host process opens a store file, a short-lived child process opens it read-only and walks everything the
- * host will read — every page of both tables, every value, each CRC — the same way the host reads it. If the
- * child dies, the file is reported as damaged and the host never maps it.
+ * can make it read outside the map, or trip an assertion while writing, and kill the process with SIGSEGV, SIGBUS
+ * or SIGABRT, which no `try` catches. So before the host process opens a store file, a short-lived child process
+ * opens it read-only and walks everything the host will read — every page of both tables, every value, each CRC —
+ * the same way the host reads it. If the child dies, the file is reported as damaged and the host never maps it.
+ *
+ * Reads are not all: a damaged free-page list or branch page can crash LMDB when it writes. So the child also
+ * writes a compacted copy of the file (`mdb_env_copy2` with MDB_CP_COMPACT: LMDB rebuilds every page from the tree
+ * it just walked, with no free list). The host reads the original read-only, and writes only to that copy.
  */
 const CHILD_SCRIPT = `
-const [lmdbPath, path] = process.argv.slice(1);
+const [lmdbPath, path, copyPath] = process.argv.slice(1);
 const { open } = require(lmdbPath);
 const { crc32 } = require('node:zlib');
 const root = open({ path, readOnly: true, maxDbs: 4 });
@@ -27,21 +31,28 @@ for (const gen of new Set(Array.from(chunks.getKeys(), (k) => Array.isArray(k) ?
   for (const entry of chunks.getRange({ start: [gen], end: [gen + 1] })) void entry;
 }
 for (const { value } of meta.getRange()) void value;
+if (problem === null && meta.get('manifest') === undefined) problem = 'the manifest is missing';
 for (const key of root.getKeys()) void key;
-process.stdout.write(JSON.stringify({ chunks: count, problem }));
-root.close();
+(async () => {
+  if (problem === null) await root.backup(copyPath, true);
+  process.stdout.write(JSON.stringify({ chunks: count, problem }));
+  await root.close();
+})().catch((error) => {
+  process.stderr.write(String(error));
+  process.exit(1);
+});
 `;
 
-/** How long the check may take per MiB of file, on top of starting Node. */
-const MS_PER_MIB = 50;
+/** How long the check and copy may take per MiB of file, on top of starting Node. */
+const MS_PER_MIB = 100;
 const BASE_TIMEOUT_MS = 30_000;
 
 /**
- * Checks the store file at `path` in a child process. Resolves to `undefined` when it is fine or absent, or to a
- * description of what is wrong.
+ * Checks the store file at `path` in a child process, which also writes its compacted copy to `copyPath`.
+ * Resolves to `undefined` when it is fine, or to a description of what is wrong.
  */
-export async function checkStoreFile(path: string): Promise<string | undefined> {
-  if (!existsSync(path)) return undefined;
+export async function checkStoreFile(path: string, copyPath: string): Promise<string | undefined> {
+  rmSync(copyPath, { force: true });
   const stat = lstatSync(path);
   if (!stat.isFile()) return `${path} is not a regular file`;
   if (stat.size === 0) return `${path} is empty`;
@@ -49,7 +60,7 @@ export async function checkStoreFile(path: string): Promise<string | undefined> 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['-e', CHILD_SCRIPT, require.resolve('lmdb'), path],
+      ['-e', CHILD_SCRIPT, require.resolve('lmdb'), path, copyPath],
       { timeout, maxBuffer: 1024 * 1024, env: {} },
       (error, stdout, stderr) => {
         if (error !== null) {

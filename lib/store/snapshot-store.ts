@@ -1,5 +1,6 @@
 import {
   accessSync,
+  rmSync,
   chmodSync,
   constants,
   existsSync,
@@ -18,6 +19,7 @@ import {
   DATA_DIR_NOT_WRITABLE,
   STORE_CLOSED,
   STORE_NOT_OPEN,
+  STORE_READ_ONLY,
   UNSUPPORTED_FORMAT,
 } from '../persistent-cache.messages';
 import { checkStoreFile } from './check-file';
@@ -112,6 +114,7 @@ export class UnreadableSnapshotError extends Error {
  */
 export class SnapshotStore {
   private tablesOpen: Tables | undefined;
+  private writable = false;
   private release: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
@@ -129,25 +132,45 @@ export class SnapshotStore {
     prepareDataDir(this.dataDir);
     if (claim) this.release ??= claimDataDir(this.dataDir);
     const path = join(this.dataDir, STORE_FILE);
-    const problem = await checkStoreFile(path);
-    if (problem !== undefined)
+    if (!existsSync(path) && !isDanglingLink(path)) await createEmptyStore(path);
+    const problem = await checkStoreFile(path, this.checkedCopy);
+    if (problem !== undefined) {
+      rmSync(this.checkedCopy, { force: true });
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
-    let root: RootDatabase;
+    }
     try {
-      root = open({ path, maxDbs: 4 });
+      this.tablesOpen = openTables(path, true);
     } catch (error) {
       throw new UnreadableSnapshotError(
         CORRUPT_SNAPSHOT(this.dataDir, `LMDB cannot open it: ${String(error)}`),
       );
     }
-    this.tablesOpen = {
-      root,
-      chunks: root.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' }),
-      meta: root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' }),
-    };
+    this.writable = false;
+    // Every store is created with a manifest, so a missing one is damage, not a new store.
+    this.manifest();
+  }
+
+  /**
+   * Makes the store writable. The file {@link open} checked was opened read-only; writes go to the compacted copy
+   * the check made of it (see `check-file.ts`), which replaces it now. Call it after restoring: until then, a
+   * snapshot that fails to restore is still the original file, untouched.
+   */
+  async openForWriting(): Promise<void> {
+    const tables = this.tables();
+    if (this.writable) return;
+    this.tablesOpen = undefined;
+    await tables.root.close();
+    const path = join(this.dataDir, STORE_FILE);
+    renameSync(this.checkedCopy, path);
+    this.tablesOpen = openTables(path, false);
+    this.writable = true;
     for (const file of [path, `${path}-lock`]) {
       if (existsSync(file)) chmodSync(file, 0o600);
     }
+  }
+
+  private get checkedCopy(): string {
+    return join(this.dataDir, `${STORE_FILE}.checked`);
   }
 
   /**
@@ -159,6 +182,7 @@ export class SnapshotStore {
     const tables = this.tablesOpen;
     this.tablesOpen = undefined;
     await tables?.root.close();
+    rmSync(this.checkedCopy, { force: true });
     const target = join(
       this.dataDir,
       QUARANTINE_DIR,
@@ -175,8 +199,11 @@ export class SnapshotStore {
   /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
   manifest(): Manifest | undefined {
     const raw = this.tables().meta.get(MANIFEST_KEY);
-    if (raw === undefined) return undefined;
-    return parseManifest(raw, this.dataDir);
+    if (raw === undefined) {
+      throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, 'the manifest is missing'));
+    }
+    const manifest = parseManifest(raw, this.dataDir);
+    return manifest.generations.length === 0 ? undefined : manifest;
   }
 
   /**
@@ -185,6 +212,7 @@ export class SnapshotStore {
    * does not name (an interrupted snapshot's) are removed first: LMDB applies queued writes in order.
    */
   beginWrite(kind: GenerationKind): SnapshotWriter {
+    this.assertWritable();
     const manifest = this.manifest();
     if (kind === 'incremental' && manifest === undefined) {
       throw new Error('an incremental snapshot needs a committed full snapshot to build on');
@@ -246,6 +274,7 @@ export class SnapshotStore {
 
   /** @internal */
   putChunk(gen: number, seq: number, chunk: Buffer): Promise<boolean> {
+    this.assertWritable();
     return this.tables().chunks.put([gen, seq], chunk);
   }
 
@@ -282,6 +311,11 @@ export class SnapshotStore {
     return this.tablesOpen as Tables;
   }
 
+  private assertWritable(): void {
+    this.tables();
+    if (!this.writable) throw new Error(STORE_READ_ONLY(this.dataDir));
+  }
+
   private assertOpen(opened: boolean): void {
     if (this.closing !== undefined) throw new Error(STORE_CLOSED(this.dataDir));
     if (opened && this.tablesOpen === undefined) throw new Error(STORE_NOT_OPEN(this.dataDir));
@@ -304,6 +338,9 @@ export class SnapshotStore {
         await Promise.race([closed, gaveUp]);
       } finally {
         clearTimeout(timer);
+        if (this.tablesOpen !== undefined && !this.writable) {
+          rmSync(this.checkedCopy, { force: true });
+        }
         this.release?.();
       }
     })();
@@ -513,13 +550,47 @@ function parseManifest(raw: Buffer, dataDir: string): Manifest {
   const generations: unknown = manifest.generations;
   if (
     !Array.isArray(generations) ||
-    (generations[0] as GenerationInfo | undefined)?.kind !== 'full'
+    (generations.length > 0 && (generations[0] as GenerationInfo).kind !== 'full')
   ) {
     throw new UnreadableSnapshotError(
       CORRUPT_SNAPSHOT(dataDir, 'the manifest names no full generation'),
     );
   }
   return manifest;
+}
+
+function openTables(path: string, readOnly: boolean): Tables {
+  const root = open({ path, maxDbs: 4, readOnly });
+  return {
+    root,
+    chunks: root.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' }),
+    meta: root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' }),
+  };
+}
+
+/**
+ * Creates a store holding an empty manifest, under a temporary name renamed into place once committed: a store
+ * file without a manifest is then always damage, never a store whose creation was cut short.
+ */
+async function createEmptyStore(path: string): Promise<void> {
+  const draft = `${path}.new`;
+  for (const leftover of [draft, `${draft}-lock`]) rmSync(leftover, { force: true });
+  const tables = openTables(draft, false);
+  const empty: Manifest = {
+    format: FORMAT_VERSION,
+    createdAt: Date.now(),
+    keys: 0,
+    bytes: 0,
+    generations: [],
+    nextGen: 1,
+  };
+  try {
+    await tables.meta.put(MANIFEST_KEY, serializeManifest(empty));
+  } finally {
+    await tables.root.close();
+  }
+  renameSync(draft, path);
+  rmSync(`${draft}-lock`, { force: true });
 }
 
 /** Creates the data directory (mode 0700) if missing, and refuses one that is a symlink or not a directory. */
