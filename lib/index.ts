@@ -17,3 +17,13 @@ export { METRICS } from './persistent-cache.metrics';
 export { SnapshotService } from './snapshot.service';
 export type { SnapshotReport, SnapshotFailure, RestoreReport } from './snapshot.service';
 export { FORMAT_VERSION, STORE_FILE } from './store/snapshot-store';
+export type {
+  CacheMode,
+  HealthOptions,
+  RedisConnectionOptions,
+} from './persistent-cache.interfaces';
+export { HEALTH_PING_TIMEOUT_MS, PersistentCacheHealthIndicator } from './persistent-cache.health';
+export type {
+  PersistentCacheHealthDetails,
+  PersistentCacheHealthResult,
+} from './persistent-cache.health';

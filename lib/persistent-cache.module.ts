@@ -4,6 +4,7 @@ import { createEmbeddedClient } from './embedded/ioredis-mock.adapter';
 import { Keyspace } from './embedded/keyspace';
 import { CACHE, KEYSPACE, RESOLVED_OPTIONS, SNAPSHOT_STORE } from './persistent-cache.constants';
 import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
+import { closeClient, createRedisClient } from './persistent-cache.client';
 import { metricProviders, PersistentCacheMetrics } from './persistent-cache.metrics';
 import {
   ConfigurableModuleClass,
@@ -16,6 +17,10 @@ import { SnapshotStore } from './store/snapshot-store';
 /**
  * An embedded, durable, Redis-compatible cache: `PersistentCacheModule.forRoot({...})` or
  * `forRootAsync({ useFactory | useClass | useExisting, ... })`, with `isGlobal` as an extra.
+ *
+ * With `mode: 'redis'` the same `CACHE` token is a real ioredis client (a `Redis`, or a `Cluster` with
+ * `redis.cluster`) instead: no snapshot store is opened and no snapshot job runs, since Redis keeps its own data.
+ * The application starts even when that Redis cannot be reached yet (see {@link createRedisClient}).
  *
  * The host application imports `ScheduleModule.forRoot()` (for periodic snapshots), and `PrometheusModule.register()`
  * to serve `/metrics`; this module does neither itself.
@@ -36,8 +41,12 @@ import { SnapshotStore } from './store/snapshot-store';
     },
     {
       provide: CACHE,
-      useFactory: (keyspace: Keyspace) => createEmbeddedClient(keyspace),
-      inject: [KEYSPACE],
+      useFactory: ({ mode, redis }: ResolvedPersistentCacheOptions, keyspace: Keyspace): Redis =>
+        mode === 'redis' && redis !== undefined
+          ? // A Cluster answers the same commands as a Redis; the token is typed as the one users inject.
+            (createRedisClient(redis) as Redis)
+          : createEmbeddedClient(keyspace),
+      inject: [RESOLVED_OPTIONS, KEYSPACE],
     },
     ...metricProviders,
     PersistentCacheMetrics,
@@ -50,6 +59,7 @@ export class PersistentCacheModule
   implements OnApplicationShutdown
 {
   constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedPersistentCacheOptions,
     @Inject(CACHE) private readonly client: Redis,
     @Inject(SNAPSHOT_STORE) private readonly store: SnapshotStore | null,
   ) {
@@ -58,7 +68,11 @@ export class PersistentCacheModule
 
   /** Runs after the providers' shutdown hooks (the final snapshot among them): the owner closes what it opened. */
   async onApplicationShutdown(): Promise<void> {
-    this.client.disconnect();
+    if (this.options.mode === 'redis') {
+      await closeClient(this.client);
+    } else {
+      this.client.disconnect();
+    }
     await this.store?.close();
   }
 }

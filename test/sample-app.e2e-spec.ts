@@ -4,6 +4,7 @@ import { METRICS, PERSISTENT_CACHE_ENV, STORE_FILE } from '../lib';
 import { INVALID_ENV } from '../lib/persistent-cache.messages';
 import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
 import { removeTempDirs, tempDir } from './support/harness';
+import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 import {
   type ExitResult,
   type SampleAppProcess,
@@ -356,3 +357,88 @@ describe('sample app: invalid environment', () => {
     },
   );
 });
+
+describe('sample app: /health over HTTP', () => {
+  test('GET /health answers 200 with the cache up and the last snapshot', async () => {
+    const ws = workspace();
+    const app = await start(ws, { [PERSISTENT_CACHE_ENV.snapshotInterval]: '200ms' });
+    await put(app, 'a', '1');
+    await put(app, 'b', '2');
+    // A snapshot that starts after the writes holds both keys.
+    const baseline = (await app.metrics()).get(SNAPSHOT_SUCCESS) ?? 0;
+    await waitFor(
+      async () => ((await app.metrics()).get(SNAPSHOT_SUCCESS) ?? 0) >= baseline + 2 || undefined,
+      () => `two more successful snapshots than ${baseline}. Output:\n${app.output()}`,
+    );
+
+    const health = await app.request('GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({
+      status: 'ok',
+      info: {
+        cache: {
+          status: 'up',
+          mode: 'embedded',
+          lastSnapshotKeys: 2,
+          maxSnapshotAgeMs: 3 * 200,
+        },
+      },
+      error: {},
+    });
+    await terminate(app);
+  });
+});
+
+const redisServerBinary = findRedisServer('sample app in redis mode (test/sample-app.e2e-spec.ts)');
+if (redisServerBinary !== null) {
+  describe('sample app: redis mode', () => {
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedisServer(redisServerBinary);
+    });
+    afterAll(() => server.stop());
+
+    test('PERSISTENT_CACHE_MODE=redis serves from the Redis at PERSISTENT_CACHE_REDIS_URL', async () => {
+      const ws = workspace();
+      const env = {
+        [PERSISTENT_CACHE_ENV.mode]: 'redis',
+        [PERSISTENT_CACHE_ENV.redisUrl]: server.url,
+      };
+      const app = await start(ws, env);
+      expect(app.output()).toContain(`Redis mode: the cache is the Redis at ${server.url}`);
+      expect((await put(app, 'café ☕', 'in redis', 600)).ttl).toBe(600);
+      await score(app, 'weekly', 'ann', 2.5);
+      expect(await get(app, 'café ☕')).toMatchObject({ value: 'in redis' });
+
+      // The data is in the server, not in the process.
+      const direct = server.client();
+      try {
+        expect(await direct.get('café ☕')).toBe('in redis');
+        expect(await direct.ttl('café ☕')).toBeGreaterThan(0);
+        expect(await direct.zscore('leaderboard:weekly', 'ann')).toBe('2.5');
+        await direct.set('written-directly', 'seen by the app');
+      } finally {
+        await direct.quit();
+      }
+      expect(await get(app, 'written-directly')).toMatchObject({ value: 'seen by the app' });
+
+      const health = await app.request('GET', '/health');
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({
+        status: 'ok',
+        info: { cache: { status: 'up', mode: 'redis', redis: server.url, connection: 'ready' } },
+      });
+
+      expect(await terminate(app)).not.toMatch(/Snapshot .*committed/);
+      // No data dir, nothing at all, in the working directory.
+      expect(readdirSync(ws.cwd)).toEqual([]);
+
+      // A restarted process finds the data in the server.
+      const restarted = await start(ws, env);
+      expect(await get(restarted, 'café ☕')).toMatchObject({ value: 'in redis' });
+      expect(await ranking(restarted, 'weekly')).toEqual([{ player: 'ann', score: 2.5 }]);
+      await terminate(restarted);
+      expect(readdirSync(ws.cwd)).toEqual([]);
+    });
+  });
+}

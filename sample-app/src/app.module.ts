@@ -1,8 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { PersistentCacheModule, persistentCacheConfig } from 'nestjs-persistent-cache';
+import {
+  PersistentCacheHealthIndicator,
+  PersistentCacheModule,
+  persistentCacheConfig,
+} from 'nestjs-persistent-cache';
+import { HealthController } from './health.controller';
 import { KvController } from './kv.controller';
 import { LeaderboardController } from './leaderboard.controller';
 
@@ -11,8 +17,11 @@ import { LeaderboardController } from './leaderboard.controller';
     ConfigModule.forRoot({ load: [persistentCacheConfig] }),
     ScheduleModule.forRoot(),
     PrometheusModule.register(),
+    TerminusModule,
+    // PERSISTENT_CACHE_MODE=redis and PERSISTENT_CACHE_REDIS_URL=redis://… switch the cache to a real Redis.
     PersistentCacheModule.forRootAsync(persistentCacheConfig.asProvider()),
   ],
-  controllers: [KvController, LeaderboardController],
+  controllers: [KvController, LeaderboardController, HealthController],
+  providers: [PersistentCacheHealthIndicator],
 })
 export class AppModule {}

@@ -1,0 +1,156 @@
+import { Logger } from '@nestjs/common';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { LOG_CONTEXT } from './persistent-cache.constants';
+import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
+
+/** How long a shutdown waits for Redis to answer QUIT before it drops the connection. */
+export const QUIT_TIMEOUT_MS = 2_000;
+
+/** The last connection error of each client made by {@link createRedisClient}, until it is ready again. */
+const connectionErrors = new WeakMap<Redis | Cluster, Error>();
+
+/**
+ * The client of `redis` mode: an ioredis `Redis` from `redis.url` and `redis.options` (the options win over what
+ * the URL gives; sentinels are ioredis options too), or an ioredis `Cluster` from `redis.cluster`.
+ *
+ * A Redis that cannot be reached does not stop the application from starting: ioredis connects in the
+ * background and keeps retrying with its backoff (`retryStrategy`); commands sent meanwhile wait in its offline
+ * queue and fail after `maxRetriesPerRequest` retries (20 by default; set `enableOfflineQueue: false` to make them
+ * fail at once). The first failure after a working (or not yet working) connection is logged once as an error
+ * naming the server — the URL without its password — and the next success is logged too; the health indicator
+ * reports the connection meanwhile.
+ */
+export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster {
+  const logger = new Logger(LOG_CONTEXT);
+  const target = describeRedisTarget(redis);
+  let client: Redis | Cluster;
+  if (redis.cluster !== undefined) {
+    client = new Cluster(redis.cluster.nodes, redis.cluster.options);
+  } else if (redis.url !== undefined) {
+    client = new Redis(redis.url, redis.options);
+  } else {
+    client = new Redis(redis.options);
+  }
+  logger.log(
+    `Redis mode: the cache is the Redis at ${target}; no snapshot store is opened and no snapshot job runs.`,
+  );
+  let reported = false;
+  let connected = false;
+  client.on('ready', () => {
+    connectionErrors.delete(client);
+    logger.log(`${connected ? 'Reconnected' : 'Connected'} to Redis at ${target}.`);
+    connected = true;
+    reported = false;
+  });
+  // Without a listener ioredis would print every failed reconnection attempt to the console.
+  client.on('error', (error: Error) => {
+    connectionErrors.set(client, error);
+    if (reported) return;
+    reported = true;
+    logger.error(
+      `Cannot reach Redis at ${target}: ${error.message}. ioredis keeps retrying; commands wait in its ` +
+        'offline queue until it connects (or fail after redis.options.maxRetriesPerRequest retries).',
+    );
+  });
+  return client;
+}
+
+/** The last error a client made by {@link createRedisClient} met since it was last ready, if any. */
+export function lastConnectionError(client: unknown): Error | undefined {
+  return client instanceof Redis || client instanceof Cluster
+    ? connectionErrors.get(client)
+    : undefined;
+}
+
+/** Where the client connects, for log lines and health reports: never shows a password. */
+export function describeRedisTarget(redis: ResolvedRedisOptions): string {
+  if (redis.cluster !== undefined) {
+    const nodes = redis.cluster.nodes.map((node) =>
+      typeof node === 'object'
+        ? `${node.host ?? '127.0.0.1'}:${node.port ?? 6379}`
+        : typeof node === 'number'
+          ? `127.0.0.1:${node}`
+          : redactUrl(node),
+    );
+    return `cluster ${nodes.join(', ')}`;
+  }
+  const options: RedisOptions = redis.options;
+  if (options.sentinels !== undefined && options.sentinels.length > 0) {
+    const sentinels = options.sentinels.map((s) => `${s.host ?? '127.0.0.1'}:${s.port ?? 26379}`);
+    return `sentinel master "${options.name ?? 'mymaster'}" via ${sentinels.join(', ')}`;
+  }
+  if (options.path !== undefined) return `unix:${options.path}`;
+  const overridden = options.host ?? options.port ?? options.db;
+  if (redis.url !== undefined && overridden === undefined) return redactUrl(redis.url);
+  const base = redis.url === undefined ? undefined : safeUrl(redis.url);
+  const host = options.host ?? base?.hostname ?? '127.0.0.1';
+  const port = options.port ?? (base?.port ? Number(base.port) : 6379);
+  const db = options.db ?? (base !== undefined ? Number(base.pathname.slice(1) || 0) : 0);
+  const scheme = base?.protocol === 'rediss:' || options.tls !== undefined ? 'rediss' : 'redis';
+  return `${scheme}://${host}:${port}${db === 0 ? '' : `/${db}`}`;
+}
+
+function safeUrl(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The URL with its password replaced by `***`. */
+export function redactUrl(url: string): string {
+  const parsed = safeUrl(url);
+  if (parsed === undefined) return url.replace(/\/\/[^@/]*@/, '//***@');
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
+}
+
+/**
+ * Closes a client without hanging shutdown, and resolves once its connection is closed (status `end`):
+ * - connected: QUIT (Redis answers once it has replied to the commands sent before); if QUIT fails or is not
+ *   answered within {@link QUIT_TIMEOUT_MS}, the connection is dropped;
+ * - connecting: the attempt is abandoned;
+ * - waiting to reconnect (`reconnecting`): the retry is cancelled. ioredis leaves such a client in status
+ *   `reconnecting`, but with no socket and no timer: it does nothing more.
+ */
+export async function closeClient(client: Redis | Cluster): Promise<void> {
+  // Read afresh each time: the status changes while this function awaits.
+  const status = (): string => client.status;
+  if (status() === 'end') return;
+  if (status() === 'ready') {
+    const ended = endOf(client);
+    try {
+      await withTimeout(client.quit(), QUIT_TIMEOUT_MS);
+    } catch {
+      // The connection broke during QUIT: nothing left to say goodbye to.
+    }
+    if (await withTimeout(ended, QUIT_TIMEOUT_MS).catch(() => false)) return;
+  }
+  if (status() === 'end') return;
+  if (status() === 'reconnecting') {
+    client.disconnect();
+    return;
+  }
+  const ended = endOf(client);
+  client.disconnect();
+  await withTimeout(ended, QUIT_TIMEOUT_MS).catch(() => undefined);
+}
+
+/** Resolves to `true` when the client emits `end`. */
+function endOf(client: Redis | Cluster): Promise<boolean> {
+  return new Promise((resolve) => client.once('end', () => resolve(true)));
+}
+
+/** `promise`, or a rejection after `ms`; the timer never outlives the race. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

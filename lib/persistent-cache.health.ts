@@ -1,0 +1,211 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { HealthIndicatorService } from '@nestjs/terminus';
+import type { Redis } from 'ioredis';
+import { describeRedisTarget, lastConnectionError } from './persistent-cache.client';
+import { CACHE, RESOLVED_OPTIONS } from './persistent-cache.constants';
+import type { CacheMode, ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
+import { SnapshotService } from './snapshot.service';
+
+/** How long the health check waits for Redis to answer PING in `redis` mode. */
+export const HEALTH_PING_TIMEOUT_MS = 1_000;
+
+/** What the indicator reports besides `status`; which fields are set depends on the mode and the state. */
+export interface PersistentCacheHealthDetails {
+  readonly mode: CacheMode;
+  /** Why the cache is down. */
+  readonly message?: string;
+  /** Embedded mode with persistence off. */
+  readonly persistence?: 'disabled';
+  /** Embedded mode with `persistence.snapshotInterval` 0. */
+  readonly periodicSnapshots?: 'disabled';
+  /** ISO time of the point in time the last successful snapshot holds. */
+  readonly lastSnapshotAt?: string;
+  /** Keys in the last successful snapshot. */
+  readonly lastSnapshotKeys?: number;
+  /** Milliseconds since the last successful snapshot began (or since startup, when there has been none). */
+  readonly snapshotAgeMs?: number;
+  /** The age above which the indicator reports down: `health.maxSnapshotAgeIntervals` × the interval. */
+  readonly maxSnapshotAgeMs?: number;
+  /** ISO time of the last snapshot's failure, when the last snapshot failed. */
+  readonly lastFailureAt?: string;
+  /** Redis mode: where the client connects (never with a password). */
+  readonly redis?: string;
+  /** Redis mode: the ioredis connection status (`ready`, `reconnecting`, …). */
+  readonly connection?: string;
+  /** Redis mode: PING's round trip in milliseconds. */
+  readonly pingMs?: number;
+}
+
+/**
+ * The indicator's result, shaped like `@nestjs/terminus`'s `HealthIndicatorResult` (so it can be returned from a
+ * `HealthCheckService.check([...])` function) without naming terminus's types in this library's public types.
+ */
+export type PersistentCacheHealthResult<Key extends string = string> = Record<
+  Key,
+  { status: 'up' | 'down' } & PersistentCacheHealthDetails
+>;
+
+type Terminus = typeof import('@nestjs/terminus');
+
+/** `@nestjs/terminus` is an optional peer dependency: it is loaded when the indicator is first used. */
+function loadTerminus(): Terminus {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('@nestjs/terminus') as Terminus;
+  } catch (error) {
+    throw new Error(
+      'PersistentCacheHealthIndicator needs the optional peer dependency @nestjs/terminus (^11): ' +
+        `npm install @nestjs/terminus. (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
+/**
+ * A `@nestjs/terminus` health indicator of the cache.
+ *
+ * - Embedded mode: **down** when the last snapshot failed (with its error and time), or when the last successful
+ *   snapshot — or the startup, before the first one — is older than `health.maxSnapshotAgeIntervals` ×
+ *   `persistence.snapshotInterval`; **up** otherwise, with the age, time and key count of the last snapshot. With
+ *   periodic snapshots off (interval 0) only a failure makes it down; with persistence off it is always up
+ *   (`persistence: 'disabled'`).
+ * - Redis mode: PINGs the client (waiting at most {@link HEALTH_PING_TIMEOUT_MS}); **down** with the error when
+ *   PING fails or is not answered in time.
+ *
+ * **Wiring.** `@nestjs/terminus` is an optional peer dependency: nothing in this library loads it unless this
+ * indicator is used, so applications without health checks need not install it. To use it, install
+ * `@nestjs/terminus` and list the indicator as a provider of a module that imports `TerminusModule`:
+ *
+ *     @Module({ imports: [TerminusModule], controllers: [HealthController], providers: [PersistentCacheHealthIndicator] })
+ *     export class HealthModule {}
+ *
+ *     @Get('health') @HealthCheck()
+ *     check() { return this.health.check([() => this.cache.isHealthy('cache')]); }
+ *
+ * The module it is provided in does not need to import `PersistentCacheModule`: like terminus's own indicators it
+ * finds the cache anywhere in the application (the first `PersistentCacheModule` when there are several). Startup
+ * fails with a clear error when `TerminusModule` or `PersistentCacheModule` is missing.
+ */
+@Injectable()
+export class PersistentCacheHealthIndicator implements OnModuleInit {
+  private indicators!: HealthIndicatorService;
+  private options!: ResolvedPersistentCacheOptions;
+  private client!: Redis;
+  private snapshots!: SnapshotService;
+  /** Before the first snapshot, the age is counted from here. */
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  onModuleInit(): void {
+    const terminus = loadTerminus();
+    this.indicators = this.find(
+      terminus.HealthIndicatorService,
+      'HealthIndicatorService: import TerminusModule in the module that provides the indicator',
+    );
+    this.options = this.find(
+      RESOLVED_OPTIONS,
+      'PersistentCacheModule: import it in the application',
+    );
+    this.client = this.find(CACHE, 'the cache client');
+    this.snapshots = this.find(SnapshotService, 'SnapshotService');
+  }
+
+  /** Reports the cache under `key` (e.g. `'cache'`); never throws. */
+  async isHealthy<const Key extends string>(key: Key): Promise<PersistentCacheHealthResult<Key>> {
+    const session = this.indicators.check(key);
+    const { status, ...details } =
+      this.options.mode === 'redis' ? await this.redisHealth() : this.embeddedHealth();
+    const result = status === 'up' ? session.up(details) : session.down(details);
+    return result;
+  }
+
+  private embeddedHealth(): HealthState {
+    const { persistence, health } = this.options;
+    if (!persistence.enabled) return { status: 'up', mode: 'embedded', persistence: 'disabled' };
+    const last = this.snapshots.lastSnapshot;
+    const lastSnapshot =
+      last === undefined
+        ? {}
+        : { lastSnapshotAt: last.startedAt.toISOString(), lastSnapshotKeys: last.keys };
+    const failure = this.snapshots.lastFailure;
+    if (failure !== undefined) {
+      return {
+        status: 'down',
+        mode: 'embedded',
+        message: `The last snapshot failed: ${failure.message}`,
+        lastFailureAt: failure.at.toISOString(),
+        ...lastSnapshot,
+      };
+    }
+    const intervalMs = persistence.snapshotIntervalMs;
+    if (intervalMs === 0) {
+      return { status: 'up', mode: 'embedded', periodicSnapshots: 'disabled', ...lastSnapshot };
+    }
+    const since = last?.startedAt.getTime() ?? this.startedAt;
+    const snapshotAgeMs = Math.max(0, Date.now() - since);
+    const maxSnapshotAgeMs = health.maxSnapshotAgeIntervals * intervalMs;
+    const age = { snapshotAgeMs, maxSnapshotAgeMs, ...lastSnapshot };
+    if (snapshotAgeMs > maxSnapshotAgeMs) {
+      return {
+        status: 'down',
+        mode: 'embedded',
+        message:
+          `${last === undefined ? 'No snapshot since startup' : 'The last snapshot is'} ${snapshotAgeMs} ms ` +
+          `${last === undefined ? 'ago' : 'old'}: more than health.maxSnapshotAgeIntervals ` +
+          `(${health.maxSnapshotAgeIntervals}) × persistence.snapshotInterval (${intervalMs} ms).`,
+        ...age,
+      };
+    }
+    return { status: 'up', mode: 'embedded', ...age };
+  }
+
+  private async redisHealth(): Promise<HealthState> {
+    const redis = this.options.redis === undefined ? '' : describeRedisTarget(this.options.redis);
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`PING not answered within ${HEALTH_PING_TIMEOUT_MS} ms`)),
+        HEALTH_PING_TIMEOUT_MS,
+      );
+    });
+    try {
+      const reply = await Promise.race([this.client.ping(), timeout]);
+      if (reply !== 'PONG') throw new Error(`PING answered ${JSON.stringify(reply)}`);
+      return {
+        status: 'up',
+        mode: 'redis',
+        redis,
+        connection: this.client.status,
+        pingMs: Date.now() - started,
+      };
+    } catch (error) {
+      const cause = lastConnectionError(this.client);
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        status: 'down',
+        mode: 'redis',
+        redis,
+        connection: this.client.status,
+        message:
+          cause === undefined ? message : `${message} (last connection error: ${cause.message})`,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private find<T>(
+    token: string | symbol | (abstract new (...args: never[]) => T),
+    what: string,
+  ): T {
+    try {
+      return this.moduleRef.get<T>(token, { strict: false });
+    } catch {
+      throw new Error(`PersistentCacheHealthIndicator cannot find ${what}.`);
+    }
+  }
+}
+
+type HealthState = { status: 'up' | 'down' } & PersistentCacheHealthDetails;

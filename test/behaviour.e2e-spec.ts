@@ -1,0 +1,575 @@
+import type { INestApplication, LoggerService } from '@nestjs/common';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import {
+  CACHE,
+  PersistentCacheModule,
+  PersistentCacheModuleOptions,
+  SNAPSHOT_INTERVAL_NAME,
+  SnapshotService,
+  STORE_FILE,
+} from '../lib';
+import { PERSISTENCE_DISABLED } from '../lib/persistent-cache.messages';
+import { expectSameData, portableDigest } from './support/digest';
+import { bootWith, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
+import { freePort } from './support/sample-app';
+import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+
+/**
+ * The cache behaviours the module promises, whichever mode it runs in: the same tests run against the embedded
+ * cache (ioredis-mock over our keyspace, snapshotted to LMDB) and against a real redis-server in `redis` mode.
+ *
+ * Where the embedded cache differs from Redis, the tests assert what both do, and the differences are listed here
+ * rather than hidden behind weak assertions (ioredis-mock 8.13.1 unless said otherwise):
+ * - TYPE: ioredis-mock reports a stream as `list`, and `none` for a string set from a Buffer; Redis says `stream`
+ *   and `string`. TYPE is asserted for strings set from text, hashes, lists, sets and sorted sets.
+ * - Stream IDs: given an explicit ID `1-1`, ioredis-mock stores and returns `1-1-0`. Streams use `*` IDs here and
+ *   the tests compare XRANGE's IDs with the ones XADD returned, plus counts and fields.
+ * - Scores of ±infinity: Redis prints `inf`/`-inf`, ioredis-mock `Infinity`/`-Infinity` (both parse to the same
+ *   number, which is compared). ZADD with the strings `+inf`/`-inf` gives NaN scores in ioredis-mock, so the
+ *   tests pass the numbers `Infinity`/`-Infinity` (sent as "Infinity", which Redis accepts too).
+ * - Errors: INCR of a non-integer string answers NaN in ioredis-mock (Redis: "ERR value is not an integer"); HGET
+ *   of a string answers null (Redis: WRONGTYPE); WRONGTYPE messages differ. A command that fails inside a
+ *   pipeline rejects the whole `exec()` in ioredis-mock, whereas ioredis gives it an `[error]` slot and runs the
+ *   rest. Pipelines and transactions are asserted with commands that succeed.
+ * - STRLEN and GETRANGE count UTF-16 characters in ioredis-mock and bytes in Redis; not asserted on non-ASCII.
+ * - A sorted set emptied by ZREM: Redis deletes the key; ioredis-mock keeps an empty one (EXISTS says 1). Not
+ *   asserted; ZCARD is 0 on both.
+ * - WATCH: in the embedded cache a change to a watched key does not abort the EXEC (the keyspace views that
+ *   replace ioredis-mock's `data` do not emit the mock's "modified" events); Redis aborts it. Only the commit path
+ *   (nothing changed) is asserted.
+ * - Expiry: Redis removes an expired key lazily or by its background cycle; ioredis-mock on access. Both answer
+ *   as if it were gone once the time has passed, which is what is asserted.
+ *
+ * Restart semantics: embedded — the data survives `app.close()` (final snapshot) and a new app on the same data
+ * dir; redis — the data survives `app.close()` and a new app against the same server, which keeps it.
+ */
+
+interface Target {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Options of a cache with no data yet (the caller clears what the server may still hold). */
+  fresh(): PersistentCacheModuleOptions;
+  readonly restart: string;
+}
+
+const embedded: Target = {
+  name: 'embedded mode',
+  start: () => Promise.resolve(),
+  stop: () => Promise.resolve(),
+  fresh: () => durable(tempDir()),
+  restart: 'a new app on the same data dir restores it',
+};
+
+/** The redis-server of this file: started once before its first test, stopped after its last. */
+function redisTarget(binary: string): Target & { server(): RedisServer } {
+  let server: Promise<RedisServer> | undefined;
+  let started: RedisServer | undefined;
+  let users = 0;
+  const running = (): RedisServer => {
+    if (started === undefined) throw new Error('redis-server is not running');
+    return started;
+  };
+  return {
+    name: 'redis mode (real redis-server)',
+    start: async () => {
+      users++;
+      server ??= startRedisServer(binary);
+      started = await server;
+    },
+    stop: async () => {
+      if (--users > 0 || server === undefined) return;
+      const stopping = server;
+      server = undefined;
+      started = undefined;
+      await (await stopping).stop();
+    },
+    fresh: () => ({
+      mode: 'redis',
+      redis: { url: running().url },
+      // Ignored in redis mode; a test below checks nothing is created there.
+      persistence: { dataDir: join(tempDir(), 'data'), snapshotInterval: '1s' },
+    }),
+    restart: 'a new app against the same server finds it there',
+    server: running,
+  };
+}
+
+const redisServerBinary = findRedisServer('behaviour suite (test/behaviour.e2e-spec.ts)');
+const redis = redisServerBinary === null ? undefined : redisTarget(redisServerBinary);
+const targets: Target[] = redis === undefined ? [embedded] : [embedded, redis];
+
+// One server for the whole file (each describe below also holds it while it runs).
+beforeAll(() => redis?.start());
+afterAll(async () => {
+  await redis?.stop();
+  removeTempDirs();
+});
+
+function sorted(values: string[]): string[] {
+  return [...values].sort();
+}
+
+/** A flat `[member, score, …]` WITHSCORES reply as pairs with numeric scores (`inf` and `Infinity` alike). */
+function scored(flat: string[]): [string, number][] {
+  const pairs: [string, number][] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    const s = flat[i + 1].toLowerCase();
+    const score =
+      s === 'inf' || s === 'infinity'
+        ? Infinity
+        : s === '-inf' || s === '-infinity'
+          ? -Infinity
+          : Number(s);
+    pairs.push([flat[i], score]);
+  }
+  return pairs;
+}
+
+/** Collects what the module logs (Nest's `Logger` instances write through the logger set here). */
+class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(message: unknown): void {
+    this.lines.push(`LOG ${String(message)}`);
+  }
+  error(message: unknown): void {
+    this.lines.push(`ERROR ${String(message)}`);
+  }
+  warn(message: unknown): void {
+    this.lines.push(`WARN ${String(message)}`);
+  }
+}
+
+async function bootLogged(
+  options: PersistentCacheModuleOptions,
+  logger: CapturingLogger,
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [ScheduleModule.forRoot(), PersistentCacheModule.forRoot(options)],
+  })
+    .setLogger(logger)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger });
+  await app.init();
+  return app;
+}
+
+if (redis !== undefined) {
+  describe('redis mode: the module', () => {
+    beforeAll(() => redis.start());
+    afterAll(() => redis.stop());
+
+    // First in the file: the disconnect() that ends this test's client leaves ioredis's 2 s timer (which destroys
+    // a socket that does not close), and the tests after it outlast that timer.
+    test('an unreachable Redis does not stop startup: one error names it without the password', async () => {
+      const port = await freePort(); // nothing listens there
+      const logger = new CapturingLogger();
+      const app = await bootLogged(
+        {
+          mode: 'redis',
+          // Retry every 20 ms, so that several attempts fail during the test.
+          redis: {
+            url: `redis://app:s3cret-pw@127.0.0.1:${port}/2`,
+            options: { retryStrategy: () => 20 },
+          },
+        },
+        logger,
+      );
+      const client = app.get<Redis>(CACHE);
+      let attempts = 0;
+      client.on('error', () => attempts++);
+      for (let i = 0; i < 200 && attempts < 5; i++) await sleep(20);
+      expect(attempts).toBeGreaterThanOrEqual(5);
+      const errors = logger.lines.filter((line) => line.startsWith('ERROR'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`Cannot reach Redis at redis://app:***@127.0.0.1:${port}/2:`);
+      expect(errors[0]).toContain('ECONNREFUSED');
+      expect(logger.lines.join('\n')).not.toContain('s3cret-pw');
+      expect(client.status).not.toBe('ready');
+
+      // Shutdown does not wait for a server that is not there, and the retries stop.
+      await app.close();
+      const after = attempts;
+      await sleep(200);
+      expect(attempts).toBe(after);
+      expect(client.status).not.toBe('ready');
+    });
+
+    test('opens no LMDB store, registers no interval, and closes the client on app.close()', async () => {
+      const dataDir = join(tempDir(), 'data');
+      const h = await bootWith({
+        mode: 'redis',
+        redis: { url: redis.server().url },
+        persistence: { dataDir, snapshotInterval: '100ms' },
+      });
+      const client = h.app.get<Redis>(CACHE);
+      expect(client).toBe(h.redis);
+      expect(await client.ping()).toBe('PONG');
+      expect(client.status).toBe('ready');
+      await client.set('written-in-redis-mode', 'yes');
+      // The server holds it: a separate connection sees it.
+      const direct = redis.server().client();
+      expect(await direct.get('written-in-redis-mode')).toBe('yes');
+      await direct.quit();
+
+      const scheduler = h.app.get(SchedulerRegistry);
+      expect(scheduler.doesExist('interval', SNAPSHOT_INTERVAL_NAME)).toBe(false);
+      expect(scheduler.getIntervals()).toEqual([]);
+      await expect(h.app.get(SnapshotService).snapshot()).rejects.toThrow(
+        PERSISTENCE_DISABLED('take a snapshot'),
+      );
+      expect(existsSync(dataDir)).toBe(false);
+
+      await h.app.close();
+      expect(client.status).toBe('end');
+      expect(existsSync(dataDir)).toBe(false);
+      expect(existsSync(join(dataDir, STORE_FILE))).toBe(false);
+    });
+
+    test('logs redis mode once, naming the server', async () => {
+      const logger = new CapturingLogger();
+      const app = await bootLogged({ mode: 'redis', redis: { url: redis.server().url } }, logger);
+      const client = app.get<Redis>(CACHE);
+      await client.ping();
+      await app.close();
+      const modeLines = logger.lines.filter((line) => line.includes('Redis mode'));
+      expect(modeLines).toEqual([
+        `LOG Redis mode: the cache is the Redis at ${redis.server().url}; no snapshot store is opened ` +
+          'and no snapshot job runs.',
+      ]);
+      expect(logger.lines).toContain(`LOG Connected to Redis at ${redis.server().url}.`);
+      expect(logger.lines.some((line) => line.includes('Snapshots every'))).toBe(false);
+    });
+  });
+}
+
+describe.each(targets)('cache behaviour: $name', (target) => {
+  let h: Harness;
+  let cache: Redis;
+  let options: PersistentCacheModuleOptions;
+
+  beforeAll(() => target.start());
+  afterAll(() => target.stop());
+
+  beforeEach(async () => {
+    options = target.fresh();
+    h = await bootWith(options);
+    cache = h.redis;
+    await cache.flushall();
+  });
+  afterEach(async () => {
+    await h.app.close();
+  });
+
+  describe('strings', () => {
+    test('SET/GET text, unicode and empty values; GET of a missing key is null', async () => {
+      await cache.set('greeting', 'hello');
+      await cache.set('unicode', 'héllo wörld ✓ 🔑 日本');
+      await cache.set('ключ 🔑', 'unicode key');
+      await cache.set('empty', '');
+      expect(await cache.get('greeting')).toBe('hello');
+      expect(await cache.get('unicode')).toBe('héllo wörld ✓ 🔑 日本');
+      expect(await cache.get('ключ 🔑')).toBe('unicode key');
+      expect(await cache.get('empty')).toBe('');
+      expect(await cache.get('missing')).toBeNull();
+      expect(await cache.type('greeting')).toBe('string');
+      expect(await cache.mget('greeting', 'missing', 'empty')).toEqual(['hello', null, '']);
+    });
+
+    test('binary values and keys come back as the same bytes', async () => {
+      const bytes = Buffer.from([0x00, 0xff, 0x80, 0x0d, 0x0a, 0xc3, 0x28, 0xfe]);
+      await cache.set('bin', bytes);
+      expect(await cache.getBuffer('bin')).toEqual(bytes);
+      const key = Buffer.from('bin\u0000key');
+      await cache.set(key, 'under a key with a NUL');
+      expect(await cache.get(key)).toBe('under a key with a NUL');
+      const big = Buffer.alloc(16 * 1024, 0xab);
+      await cache.set('big', big);
+      // Compared as hex: jest's deep equality walks a Buffer byte by byte.
+      expect((await cache.getBuffer('big'))?.toString('hex')).toBe(big.toString('hex'));
+    });
+
+    test('SET NX/XX, GETSET, INCR/INCRBY/DECR/INCRBYFLOAT and APPEND', async () => {
+      expect(await cache.set('once', 'first', 'NX')).toBe('OK');
+      expect(await cache.set('once', 'second', 'NX')).toBeNull();
+      expect(await cache.set('absent', 'x', 'XX')).toBeNull();
+      expect(await cache.get('once')).toBe('first');
+      expect(await cache.getset('once', 'replaced')).toBe('first');
+      expect(await cache.get('once')).toBe('replaced');
+
+      expect(await cache.incr('counter')).toBe(1);
+      expect(await cache.incrby('counter', 41)).toBe(42);
+      expect(await cache.decr('counter')).toBe(41);
+      expect(await cache.get('counter')).toBe('41');
+      expect(Number(await cache.incrbyfloat('float', '2.5'))).toBe(2.5);
+
+      expect(await cache.append('log', 'a')).toBe(1);
+      expect(await cache.append('log', 'bc')).toBe(3);
+      expect(await cache.get('log')).toBe('abc');
+    });
+  });
+
+  describe('hashes', () => {
+    test('HSET/HGET/HGETALL/HDEL/HINCRBY/HLEN/HEXISTS', async () => {
+      expect(await cache.hset('user:1', { name: 'Ann', city: 'Zürich', visits: '1' })).toBe(3);
+      expect(await cache.hget('user:1', 'city')).toBe('Zürich');
+      expect(await cache.hgetall('user:1')).toEqual({ name: 'Ann', city: 'Zürich', visits: '1' });
+      expect(await cache.hincrby('user:1', 'visits', 4)).toBe(5);
+      expect(await cache.hexists('user:1', 'name')).toBe(1);
+      expect(await cache.hdel('user:1', 'name', 'nope')).toBe(1);
+      expect(await cache.hlen('user:1')).toBe(2);
+      expect(sorted(await cache.hkeys('user:1'))).toEqual(['city', 'visits']);
+      expect(await cache.hgetall('missing')).toEqual({});
+      expect(await cache.type('user:1')).toBe('hash');
+      const bytes = Buffer.from([0, 1, 2, 255]);
+      await cache.hset('bin-hash', 'field', bytes);
+      expect(await cache.hgetBuffer('bin-hash', 'field')).toEqual(bytes);
+    });
+  });
+
+  describe('lists', () => {
+    test('RPUSH/LPUSH keep order; LRANGE, LPOP, RPOP, LLEN, LINDEX', async () => {
+      expect(await cache.rpush('queue', 'b', 'c')).toBe(2);
+      expect(await cache.lpush('queue', 'a', 'z')).toBe(4); // z, a, b, c
+      expect(await cache.rpush('queue', 'd')).toBe(5);
+      expect(await cache.lrange('queue', 0, -1)).toEqual(['z', 'a', 'b', 'c', 'd']);
+      expect(await cache.lrange('queue', 1, 2)).toEqual(['a', 'b']);
+      expect(await cache.lindex('queue', -1)).toBe('d');
+      expect(await cache.lpop('queue')).toBe('z');
+      expect(await cache.rpop('queue')).toBe('d');
+      expect(await cache.llen('queue')).toBe(3);
+      expect(await cache.lrange('queue', 0, -1)).toEqual(['a', 'b', 'c']);
+      expect(await cache.type('queue')).toBe('list');
+      // Popping the last element removes the key.
+      await cache.rpush('single', 'only');
+      expect(await cache.lpop('single')).toBe('only');
+      expect(await cache.exists('single')).toBe(0);
+    });
+  });
+
+  describe('sets', () => {
+    test('SADD/SREM/SMEMBERS/SISMEMBER/SCARD and set algebra', async () => {
+      expect(await cache.sadd('tags', 'red', 'green', 'blue', 'red')).toBe(3);
+      expect(await cache.sadd('other', 'green', 'yellow')).toBe(2);
+      expect(await cache.sismember('tags', 'red')).toBe(1);
+      expect(await cache.sismember('tags', 'pink')).toBe(0);
+      expect(await cache.srem('tags', 'blue', 'pink')).toBe(1);
+      expect(await cache.scard('tags')).toBe(2);
+      expect(sorted(await cache.smembers('tags'))).toEqual(['green', 'red']);
+      expect(await cache.sinter('tags', 'other')).toEqual(['green']);
+      expect(sorted(await cache.sunion('tags', 'other'))).toEqual(['green', 'red', 'yellow']);
+      expect(await cache.type('tags')).toBe('set');
+    });
+  });
+
+  describe('sorted sets', () => {
+    test('scores incl. fractional and ±infinity; ZRANGE WITHSCORES, ZINCRBY, ZSCORE, ZRANK', async () => {
+      await cache.zadd('board', 5, 'ann', 12, 'bob', 7.25, 'cid', -1.5, 'dee');
+      await cache.zadd('board', Infinity, 'top', -Infinity, 'bottom');
+      expect(scored(await cache.zrange('board', 0, -1, 'WITHSCORES'))).toEqual([
+        ['bottom', -Infinity],
+        ['dee', -1.5],
+        ['ann', 5],
+        ['cid', 7.25],
+        ['bob', 12],
+        ['top', Infinity],
+      ]);
+      expect(Number(await cache.zincrby('board', 0.5, 'ann'))).toBe(5.5);
+      expect(Number(await cache.zincrby('board', 3, 'new'))).toBe(3);
+      expect(Number(await cache.zscore('board', 'cid'))).toBe(7.25);
+      expect(await cache.zrank('board', 'ann')).toBe(3);
+      expect(await cache.zrevrange('board', 0, 1)).toEqual(['top', 'bob']);
+      expect(await cache.zrangebyscore('board', 5, 10)).toEqual(['ann', 'cid']);
+      expect(await cache.zcard('board')).toBe(7);
+      expect(await cache.zrem('board', 'new')).toBe(1);
+      expect(await cache.zcard('board')).toBe(6);
+      expect(await cache.type('board')).toBe('zset');
+      // Members with equal scores are ordered by their bytes.
+      await cache.zadd('ties', 1, 'b', 1, 'a', 1, 'c');
+      expect(await cache.zrange('ties', 0, -1)).toEqual(['a', 'b', 'c']);
+    });
+  });
+
+  describe('streams', () => {
+    test('XADD/XRANGE/XLEN/XREVRANGE: entries, their order and fields', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = await cache.xadd(
+          'events',
+          '*',
+          'n',
+          String(i),
+          'kind',
+          i % 2 === 0 ? 'even' : 'odd',
+        );
+        expect(id).not.toBeNull();
+        ids.push(id as string);
+      }
+      expect(new Set(ids).size).toBe(5);
+      expect(await cache.xlen('events')).toBe(5);
+      const all = await cache.xrange('events', '-', '+');
+      expect(all.map(([id]) => id)).toEqual(ids);
+      expect(all.map(([, fields]) => fields)).toEqual([
+        ['n', '0', 'kind', 'even'],
+        ['n', '1', 'kind', 'odd'],
+        ['n', '2', 'kind', 'even'],
+        ['n', '3', 'kind', 'odd'],
+        ['n', '4', 'kind', 'even'],
+      ]);
+      expect((await cache.xrange('events', '-', '+', 'COUNT', 2)).map(([id]) => id)).toEqual(
+        ids.slice(0, 2),
+      );
+      expect((await cache.xrevrange('events', '+', '-')).map(([id]) => id)).toEqual(
+        [...ids].reverse(),
+      );
+      expect(await cache.xlen('missing')).toBe(0);
+    });
+  });
+
+  describe('TTL', () => {
+    test('EX/PX set a TTL; TTL/PTTL read it; PERSIST and EXPIRE change it; -1 and -2', async () => {
+      await cache.set('ex', 'v', 'EX', 100);
+      await cache.set('px', 'v', 'PX', 50_000);
+      await cache.set('forever', 'v');
+      const ttl = await cache.ttl('ex');
+      expect(ttl).toBeGreaterThan(90);
+      expect(ttl).toBeLessThanOrEqual(100);
+      const pttl = await cache.pttl('px');
+      expect(pttl).toBeGreaterThan(40_000);
+      expect(pttl).toBeLessThanOrEqual(50_000);
+      expect(await cache.ttl('forever')).toBe(-1);
+      expect(await cache.ttl('missing')).toBe(-2);
+      expect(await cache.pttl('missing')).toBe(-2);
+
+      expect(await cache.persist('ex')).toBe(1);
+      expect(await cache.ttl('ex')).toBe(-1);
+      expect(await cache.persist('forever')).toBe(0);
+      expect(await cache.expire('forever', 300)).toBe(1);
+      expect(await cache.ttl('forever')).toBeGreaterThan(290);
+      expect(await cache.expire('missing', 10)).toBe(0);
+      // SET without KEEPTTL clears the TTL.
+      await cache.set('px', 'overwritten');
+      expect(await cache.pttl('px')).toBe(-1);
+
+      await cache.hset('h', 'f', 'v');
+      await cache.expire('h', 60);
+      expect(await cache.ttl('h')).toBeGreaterThan(50);
+    });
+
+    test('a key is gone once its TTL has passed', async () => {
+      await cache.set('short', 'v', 'PX', 30);
+      await cache.rpush('short-list', 'a');
+      await cache.pexpire('short-list', 30);
+      await cache.set('long', 'v', 'EX', 600);
+      // Expiry is a matter of time passing: wait well past it.
+      await sleep(150);
+      expect(await cache.get('short')).toBeNull();
+      expect(await cache.exists('short', 'short-list')).toBe(0);
+      expect(await cache.ttl('short')).toBe(-2);
+      expect(await cache.lrange('short-list', 0, -1)).toEqual([]);
+      expect(await cache.keys('*')).toEqual(['long']);
+    });
+  });
+
+  describe('keys', () => {
+    test('DEL/EXISTS/KEYS with patterns/RENAME/DBSIZE', async () => {
+      await cache.mset('user:1', 'a', 'user:2', 'b', 'user:10', 'c', 'session:1', 'd');
+      await cache.hset('user:1:profile', 'name', 'Ann');
+      expect(await cache.exists('user:1', 'user:2', 'missing')).toBe(2);
+      expect(sorted(await cache.keys('user:*'))).toEqual([
+        'user:1',
+        'user:10',
+        'user:1:profile',
+        'user:2',
+      ]);
+      expect(sorted(await cache.keys('user:?'))).toEqual(['user:1', 'user:2']);
+      expect(sorted(await cache.keys('user:[2-9]*'))).toEqual(['user:2']);
+      expect(sorted(await cache.keys('*:1'))).toEqual(['session:1', 'user:1']);
+      expect(await cache.keys('nothing:*')).toEqual([]);
+      expect(await cache.dbsize()).toBe(5);
+
+      expect(await cache.del('user:1', 'user:2', 'missing')).toBe(2);
+      expect(await cache.exists('user:1')).toBe(0);
+      expect(await cache.rename('session:1', 'session:renamed')).toBe('OK');
+      expect(await cache.get('session:renamed')).toBe('d');
+      expect(await cache.exists('session:1')).toBe(0);
+      expect(await cache.dbsize()).toBe(3);
+      expect(await cache.unlink('user:10')).toBe(1);
+      expect(await cache.flushall()).toBe('OK');
+      expect(await cache.dbsize()).toBe(0);
+    });
+  });
+
+  describe('transactions and pipelines', () => {
+    test('MULTI/EXEC applies all commands and returns their replies in order', async () => {
+      const replies = await cache
+        .multi()
+        .set('tx:a', '1')
+        .incr('tx:a')
+        .rpush('tx:list', 'x', 'y')
+        .hset('tx:hash', 'f', 'v')
+        .get('tx:a')
+        .exec();
+      expect(replies).toEqual([
+        [null, 'OK'],
+        [null, 2],
+        [null, 2],
+        [null, 1],
+        [null, '2'],
+      ]);
+      expect(await cache.lrange('tx:list', 0, -1)).toEqual(['x', 'y']);
+    });
+
+    test('a pipeline sends its commands in order and returns their replies', async () => {
+      const replies = await cache
+        .pipeline()
+        .set('p:1', 'a')
+        .append('p:1', 'b')
+        .get('p:1')
+        .sadd('p:set', 'x')
+        .exec();
+      expect(replies).toEqual([
+        [null, 'OK'],
+        [null, 2],
+        [null, 'ab'],
+        [null, 1],
+      ]);
+    });
+
+    test('WATCH then MULTI/EXEC commits when the watched key did not change', async () => {
+      await cache.set('watched', '1');
+      expect(await cache.watch('watched')).toBe('OK');
+      const replies = await cache.multi().incr('watched').exec();
+      expect(replies).toEqual([[null, 2]]);
+      expect(await cache.get('watched')).toBe('2');
+    });
+  });
+
+  describe('restart', () => {
+    test(`data of every type, with TTLs, survives app.close(): ${target.restart}`, async () => {
+      await cache.set('s', 'text ✓');
+      await cache.set('s:bin', Buffer.from([0, 255, 10]));
+      await cache.set('s:ttl', 'expiring', 'EX', 600);
+      await cache.hset('h', { a: '1', b: 'two' });
+      await cache.rpush('l', 'a', 'b', 'c');
+      await cache.sadd('set', 'x', 'y');
+      await cache.zadd('z', 1.5, 'm', Infinity, 'top', -Infinity, 'bottom');
+      await cache.xadd('stream', '*', 'f', 'v');
+      await cache.xadd('stream', '*', 'g', 'w');
+      const before = await portableDigest(cache);
+      await h.app.close();
+
+      h = await bootWith(options);
+      cache = h.redis;
+      const after = await portableDigest(cache);
+      expectSameData(after, before);
+      expect(await cache.getBuffer('s:bin')).toEqual(Buffer.from([0, 255, 10]));
+      expect(await cache.xlen('stream')).toBe(2);
+    });
+  });
+});

@@ -1,0 +1,319 @@
+import { DynamicModule, Module, ServiceUnavailableException } from '@nestjs/common';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Test } from '@nestjs/testing';
+import { execFileSync, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  PersistentCacheHealthIndicator,
+  PersistentCacheModule,
+  PersistentCacheModuleOptions,
+  SNAPSHOT_INTERVAL_NAME,
+} from '../lib';
+import type { Keyspace } from '../lib/embedded/keyspace';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { boot, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
+import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+
+const ROOT = resolve(__dirname, '..');
+
+/** Where applications put the indicator: a module of their own that imports TerminusModule (not the cache's). */
+@Module({})
+class HealthModule {}
+const healthModule: DynamicModule = {
+  module: HealthModule,
+  imports: [TerminusModule],
+  providers: [PersistentCacheHealthIndicator],
+  exports: [PersistentCacheHealthIndicator],
+};
+
+interface HealthHarness extends Harness {
+  indicator: PersistentCacheHealthIndicator;
+}
+
+const open: HealthHarness[] = [];
+async function start(options: PersistentCacheModuleOptions): Promise<HealthHarness> {
+  const h = await boot([PersistentCacheModule.forRoot(options), healthModule]);
+  const harness = { ...h, indicator: h.app.get(PersistentCacheHealthIndicator) };
+  open.push(harness);
+  return harness;
+}
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.app.close();
+});
+afterAll(removeTempDirs);
+
+/** Stores a value the snapshot codec cannot encode, through the internal keyspace: the next snapshot fails. */
+function poison(h: Harness): void {
+  h.app.get<Keyspace>(KEYSPACE).dataView().set('zz-unencodable', Symbol('not storable'));
+}
+function cure(h: Harness): void {
+  h.app.get<Keyspace>(KEYSPACE).dataView().delete('zz-unencodable');
+}
+
+describe('health indicator: embedded mode', () => {
+  test('up after a snapshot, with its time, keys and age', async () => {
+    const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
+    await h.redis.set('a', '1');
+    await h.redis.hset('b', 'f', 'v');
+    const report = await h.snapshots.snapshot();
+
+    const result = await h.indicator.isHealthy('cache');
+    expect(result).toEqual({
+      cache: {
+        status: 'up',
+        mode: 'embedded',
+        lastSnapshotAt: report.startedAt.toISOString(),
+        lastSnapshotKeys: 2,
+        snapshotAgeMs: expect.any(Number) as number,
+        maxSnapshotAgeMs: 3 * 3_600_000,
+      },
+    });
+    expect(result.cache.snapshotAgeMs).toBeGreaterThanOrEqual(0);
+    expect(result.cache.snapshotAgeMs).toBeLessThan(3_600_000);
+  });
+
+  test('up before the first snapshot while startup is recent enough', async () => {
+    const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
+    const { cache } = await h.indicator.isHealthy('cache');
+    expect(cache.status).toBe('up');
+    expect(cache.lastSnapshotAt).toBeUndefined();
+    expect(cache.maxSnapshotAgeMs).toBe(3 * 3_600_000);
+  });
+
+  test('down after a failed snapshot, with the error and its time; up again after a good one', async () => {
+    const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
+    await h.redis.set('a', '1');
+    const good = await h.snapshots.snapshot();
+    poison(h);
+    const before = Date.now();
+    await expect(h.snapshots.snapshot()).rejects.toThrow();
+    const failure = h.snapshots.lastFailure;
+    expect(failure).toBeDefined();
+
+    const { cache } = await h.indicator.isHealthy('cache');
+    expect(cache).toEqual({
+      status: 'down',
+      mode: 'embedded',
+      message: `The last snapshot failed: ${failure?.message}`,
+      lastFailureAt: failure?.at.toISOString(),
+      lastSnapshotAt: good.startedAt.toISOString(),
+      lastSnapshotKeys: 1,
+    });
+    expect(Date.parse(cache.lastFailureAt ?? '')).toBeGreaterThanOrEqual(before - 1);
+
+    cure(h);
+    await h.snapshots.snapshot();
+    expect((await h.indicator.isHealthy('cache')).cache.status).toBe('up');
+  });
+
+  test('down when the last snapshot is older than maxSnapshotAgeIntervals × interval', async () => {
+    const h = await start({
+      ...durable(tempDir(), { snapshotInterval: '100ms' }),
+      health: { maxSnapshotAgeIntervals: 2 },
+    });
+    // No periodic snapshot will come: the age grows past 2 × 100 ms with nothing resetting it.
+    h.app.get(SchedulerRegistry).deleteInterval(SNAPSHOT_INTERVAL_NAME);
+    await h.redis.set('a', '1');
+    const report = await h.snapshots.snapshot();
+    await sleep(300);
+
+    const { cache } = await h.indicator.isHealthy('cache');
+    expect(cache.status).toBe('down');
+    expect(cache.maxSnapshotAgeMs).toBe(200);
+    expect(cache.snapshotAgeMs).toBeGreaterThan(200);
+    expect(cache.lastSnapshotAt).toBe(report.startedAt.toISOString());
+    expect(cache.message).toBe(
+      `The last snapshot is ${cache.snapshotAgeMs} ms old: more than health.maxSnapshotAgeIntervals (2) × ` +
+        'persistence.snapshotInterval (100 ms).',
+    );
+
+    // A fresh snapshot makes it healthy again.
+    await h.snapshots.snapshot();
+    expect((await h.indicator.isHealthy('cache')).cache.status).toBe('up');
+  });
+
+  test('down when no snapshot was taken for too long after startup', async () => {
+    const h = await start({
+      ...durable(tempDir(), { snapshotInterval: '100ms' }),
+      health: { maxSnapshotAgeIntervals: 1 },
+    });
+    h.app.get(SchedulerRegistry).deleteInterval(SNAPSHOT_INTERVAL_NAME);
+    await sleep(250);
+    const { cache } = await h.indicator.isHealthy('cache');
+    expect(cache.status).toBe('down');
+    expect(cache.lastSnapshotAt).toBeUndefined();
+    expect(cache.message).toMatch(/^No snapshot since startup \d+ ms ago: more than /);
+  });
+
+  test('periodic snapshots off: only a failure makes it down', async () => {
+    const h = await start(durable(tempDir(), { snapshotInterval: 0 }));
+    expect(await h.indicator.isHealthy('cache')).toEqual({
+      cache: { status: 'up', mode: 'embedded', periodicSnapshots: 'disabled' },
+    });
+    poison(h);
+    await expect(h.snapshots.snapshot()).rejects.toThrow();
+    expect((await h.indicator.isHealthy('cache')).cache.status).toBe('down');
+    cure(h);
+  });
+
+  test('persistence disabled: up, saying so', async () => {
+    const h = await start({ persistence: { enabled: false, dataDir: join(tempDir(), 'none') } });
+    expect(await h.indicator.isHealthy('store')).toEqual({
+      store: { status: 'up', mode: 'embedded', persistence: 'disabled' },
+    });
+  });
+
+  test('through HealthCheckService: ok, then 503 naming the failure', async () => {
+    const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
+    const health = h.app.get(HealthCheckService);
+    const check = () => health.check([() => h.indicator.isHealthy('cache')]);
+    await h.snapshots.snapshot();
+    const ok = await check();
+    expect(ok.status).toBe('ok');
+    expect(ok.info?.cache?.status).toBe('up');
+
+    poison(h);
+    await expect(h.snapshots.snapshot()).rejects.toThrow();
+    const error = await check().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    const body = (error as ServiceUnavailableException).getResponse() as {
+      status: string;
+      error: Record<string, { status: string; message: string }>;
+    };
+    expect(body.status).toBe('error');
+    expect(body.error.cache.status).toBe('down');
+    expect(body.error.cache.message).toMatch(/^The last snapshot failed: /);
+    cure(h);
+  });
+
+  test('without TerminusModule the application fails to start, saying what to import', async () => {
+    @Module({ providers: [PersistentCacheHealthIndicator] })
+    class NoTerminus {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ScheduleModule.forRoot(),
+        PersistentCacheModule.forRoot(durable(tempDir())),
+        NoTerminus,
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await expect(app.init()).rejects.toThrow(
+      'PersistentCacheHealthIndicator cannot find HealthIndicatorService: import TerminusModule',
+    );
+    await app.close();
+  });
+});
+
+describe('health indicator: @nestjs/terminus stays optional', () => {
+  test('the library loads without it; the indicator then fails with how to install it', () => {
+    // A node process where '@nestjs/terminus' cannot be resolved loads the compiled library (dist/, built by the
+    // jest global setup) and starts the indicator.
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request.startsWith('@nestjs/terminus')) {
+          throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
+        }
+        return resolve.call(this, request, ...rest);
+      };
+      require('reflect-metadata');
+      const lib = require(${JSON.stringify(join(ROOT, 'dist', 'lib'))});
+      const indicator = new lib.PersistentCacheHealthIndicator({});
+      try { indicator.onModuleInit(); } catch (error) { console.log(error.message); }
+      console.log(typeof lib.PersistentCacheModule);
+    `;
+    const output = execFileSync(process.execPath, ['-e', script], { cwd: ROOT }).toString();
+    expect(output).toContain(
+      'PersistentCacheHealthIndicator needs the optional peer dependency @nestjs/terminus (^11): ' +
+        'npm install @nestjs/terminus.',
+    );
+    expect(output.trim().split('\n').pop()).toBe('function');
+  });
+});
+
+/** A redis-server on a given port (the port of one just stopped), in a temp dir. */
+function restartOnPort(binary: string, port: number): { stop(): Promise<void> } {
+  const child = spawn(
+    binary,
+    [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--dir',
+      tempDir(),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const redisServerBinary = findRedisServer('health indicator (test/health.e2e-spec.ts)');
+if (redisServerBinary !== null) {
+  describe('health indicator: redis mode (real redis-server)', () => {
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedisServer(redisServerBinary);
+    });
+    afterAll(() => server.stop());
+
+    test('up while the server answers PING; down with the error once it stops; up when it is back', async () => {
+      const h = await start({ mode: 'redis', redis: { url: server.url } });
+      await h.redis.ping();
+      const up = await h.indicator.isHealthy('redis');
+      expect(up).toEqual({
+        redis: {
+          status: 'up',
+          mode: 'redis',
+          redis: server.url,
+          connection: 'ready',
+          pingMs: expect.any(Number) as number,
+        },
+      });
+
+      await server.stop();
+      const { redis } = await h.indicator.isHealthy('redis');
+      expect(redis.status).toBe('down');
+      expect(redis.mode).toBe('redis');
+      expect(redis.redis).toBe(server.url);
+      expect(redis.connection).not.toBe('ready');
+      expect(redis.message).toMatch(
+        /^(PING not answered within 1000 ms|Connection is closed\.) \(last connection error: .*ECONNREFUSED/,
+      );
+
+      // A server on the same port again: ioredis reconnects and the indicator follows.
+      const revived = restartOnPort(redisServerBinary, server.port);
+      try {
+        for (let i = 0; i < 200; i++) {
+          if ((await h.indicator.isHealthy('redis')).redis.status === 'up') break;
+          await sleep(100);
+        }
+        expect((await h.indicator.isHealthy('redis')).redis).toMatchObject({
+          status: 'up',
+          connection: 'ready',
+        });
+        await h.app.close();
+        open.splice(open.indexOf(h), 1);
+        expect(h.redis.status).toBe('end');
+      } finally {
+        await revived.stop();
+      }
+    });
+  });
+}
