@@ -39,9 +39,6 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
  * - STRLEN and GETRANGE count UTF-16 characters in ioredis-mock and bytes in Redis; not asserted on non-ASCII.
  * - A sorted set emptied by ZREM: Redis deletes the key; ioredis-mock keeps an empty one (EXISTS says 1). Not
  *   asserted; ZCARD is 0 on both.
- * - WATCH: in the embedded cache a change to a watched key does not abort the EXEC (the keyspace views that
- *   replace ioredis-mock's `data` do not emit the mock's "modified" events); Redis aborts it. Only the commit path
- *   (nothing changed) is asserted.
  * - Expiry: Redis removes an expired key lazily or by its background cycle; ioredis-mock on access. Both answer
  *   as if it were gone once the time has passed, which is what is asserted.
  *
@@ -547,6 +544,19 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       const replies = await cache.multi().incr('watched').exec();
       expect(replies).toEqual([[null, 2]]);
       expect(await cache.get('watched')).toBe('2');
+    });
+
+    test('WATCH aborts the EXEC when another client changed the watched key', async () => {
+      const other = cache.duplicate();
+      try {
+        await cache.set('watched', '1');
+        await cache.watch('watched');
+        await other.set('watched', '5');
+        expect(await cache.multi().incr('watched').exec()).toBeNull();
+        expect(await cache.get('watched')).toBe('5');
+      } finally {
+        other.disconnect();
+      }
     });
   });
 

@@ -87,4 +87,19 @@ describe('createEmbeddedClient', () => {
     expect(keyspace.peek('k')?.value).toBe('from copy');
     for (const c of [one, two, copy]) c.disconnect();
   });
+
+  it('cancels a transaction whose watched key changed, as ioredis-mock does (WATCH)', async () => {
+    for (const client of [new RedisMock({ port: ++port }), createEmbeddedClient(new Keyspace())]) {
+      const other = client.duplicate();
+      await client.set('balance', '10');
+      await client.watch('balance');
+      await other.set('balance', '20');
+      expect(await client.multi().set('balance', '11').exec()).toBeNull();
+      await client.watch('balance');
+      expect(await client.multi().set('balance', '12').exec()).toEqual([[null, 'OK']]);
+      expect(await client.get('balance')).toBe('12');
+      client.disconnect();
+      other.disconnect();
+    }
+  });
 });

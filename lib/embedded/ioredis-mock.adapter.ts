@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
+import { EventEmitter } from 'node:events';
 import { Keyspace, MockData, MockExpires } from './keyspace';
 
 /**
@@ -46,5 +47,11 @@ export function createEmbeddedClient(keyspace: Keyspace): Redis {
   }
   client.data = keyspace.dataView();
   client.expires = keyspace.expiresView();
+  // WATCH: ioredis-mock's own data announces each write on its context's `modifiedKeyEvents`.
+  const events = (client as { context?: { modifiedKeyEvents?: unknown } }).context
+    ?.modifiedKeyEvents;
+  if (events instanceof EventEmitter) {
+    keyspace.onKeyWritten((key) => events.emit('modified', key));
+  }
   return client;
 }

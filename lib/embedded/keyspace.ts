@@ -191,6 +191,12 @@ export class Keyspace {
   private changed: Set<string> | undefined = undefined;
   private capture: Capture | undefined;
   private captureSeq = 0;
+  private written: ((key: string) => void) | undefined;
+
+  /** Calls `listener` after each write or delete of a key's value (what ioredis-mock's WATCH listens to). */
+  onKeyWritten(listener: (key: string) => void): void {
+    this.written = listener;
+  }
 
   /** Number of keys held, expired ones not yet removed included. */
   get size(): number {
@@ -298,6 +304,7 @@ export class Keyspace {
     this.beforeWrite(key);
     this.entries.delete(key);
     this.orphanExpiries.delete(key);
+    this.written?.(key);
   }
 
   private setValue(key: string, value: unknown): void {
@@ -305,11 +312,12 @@ export class Keyspace {
     const entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = shallowCopy(value);
-      return;
+    } else {
+      const orphan = this.orphanExpiries.get(key);
+      if (orphan !== undefined) this.orphanExpiries.delete(key);
+      this.entries.set(key, new Entry(shallowCopy(value), orphan));
     }
-    const orphan = this.orphanExpiries.get(key);
-    if (orphan !== undefined) this.orphanExpiries.delete(key);
-    this.entries.set(key, new Entry(shallowCopy(value), orphan));
+    this.written?.(key);
   }
 
   private setExpiry(key: string, expiresAt: number | undefined): void {

@@ -102,7 +102,8 @@ async function waitForPing(host: string, port: number, child: ChildProcess, log:
     } catch {
       // not listening yet
     } finally {
-      client.disconnect();
+      // A client whose connection failed has ended; disconnecting it again would leave an ioredis timer behind.
+      if (client.status !== 'end') client.disconnect();
     }
     if (Date.now() > deadline) throw new Error(`redis-server did not answer PING:\n${log()}`);
     await new Promise((r) => setTimeout(r, 50));
