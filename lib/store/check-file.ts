@@ -34,8 +34,15 @@ for (const { value } of meta.getRange()) void value;
 if (problem === null && meta.get('manifest') === undefined) problem = 'the manifest is missing';
 for (const key of root.getKeys()) void key;
 (async () => {
-  if (problem === null) await root.backup(copyPath, true);
-  process.stdout.write(JSON.stringify({ chunks: count, problem }));
+  let copyError = null;
+  if (problem === null) {
+    try {
+      await root.backup(copyPath, true);
+    } catch (error) {
+      copyError = String(error);
+    }
+  }
+  process.stdout.write(JSON.stringify({ chunks: count, problem, copyError }));
   await root.close();
 })().catch((error) => {
   process.stderr.write(String(error));
@@ -47,15 +54,22 @@ for (const key of root.getKeys()) void key;
 const MS_PER_MIB = 100;
 const BASE_TIMEOUT_MS = 30_000;
 
+/** What the check found. */
+export interface StoreFileCheck {
+  /** What is wrong with the file, if anything. */
+  readonly problem?: string;
+  /** Why the compacted copy could not be written (e.g. a full disk), if it could not; the file itself is fine. */
+  readonly copyError?: string;
+}
+
 /**
  * Checks the store file at `path` in a child process, which also writes its compacted copy to `copyPath`.
- * Resolves to `undefined` when it is fine, or to a description of what is wrong.
  */
-export async function checkStoreFile(path: string, copyPath: string): Promise<string | undefined> {
+export async function checkStoreFile(path: string, copyPath: string): Promise<StoreFileCheck> {
   rmSync(copyPath, { force: true });
   const stat = lstatSync(path);
-  if (!stat.isFile()) return `${path} is not a regular file`;
-  if (stat.size === 0) return `${path} is empty`;
+  if (!stat.isFile()) return { problem: `${path} is not a regular file` };
+  if (stat.size === 0) return { problem: `${path} is empty` };
   const timeout = BASE_TIMEOUT_MS + Math.ceil(stat.size / 2 ** 20) * MS_PER_MIB;
   return new Promise((resolve) => {
     execFile(
@@ -69,14 +83,19 @@ export async function checkStoreFile(path: string, copyPath: string): Promise<st
               ? `the check process was killed by ${error.signal}`
               : `the check process failed`;
           const detail = lastLine(stderr);
-          resolve(`LMDB cannot read the file (${how}${detail === '' ? '' : `: ${detail}`})`);
+          resolve({
+            problem: `LMDB cannot read the file (${how}${detail === '' ? '' : `: ${detail}`})`,
+          });
           return;
         }
         try {
-          const result = JSON.parse(stdout) as { problem: string | null };
-          resolve(result.problem ?? undefined);
+          const result = JSON.parse(stdout) as { problem: string | null; copyError: string | null };
+          resolve({
+            problem: result.problem ?? undefined,
+            copyError: result.copyError ?? undefined,
+          });
         } catch {
-          resolve('LMDB cannot read the file (the check process gave no result)');
+          resolve({ problem: 'LMDB cannot read the file (the check process gave no result)' });
         }
       },
     );

@@ -10,7 +10,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { Logger } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { LOG_CONTEXT } from '../persistent-cache.constants';
 import { createStateMap, storedState, type KeyState } from '../embedded/keyspace';
 import {
   CORRUPT_SNAPSHOT,
@@ -113,6 +115,7 @@ export class UnreadableSnapshotError extends Error {
  * all up. {@link quarantine} moves a damaged store aside.
  */
 export class SnapshotStore {
+  private readonly logger = new Logger(LOG_CONTEXT);
   private tablesOpen: Tables | undefined;
   private writable = false;
   private release: (() => void) | undefined;
@@ -133,10 +136,15 @@ export class SnapshotStore {
     if (claim) this.release ??= claimDataDir(this.dataDir);
     const path = join(this.dataDir, STORE_FILE);
     if (!existsSync(path) && !isDanglingLink(path)) await createEmptyStore(path);
-    const problem = await checkStoreFile(path, this.checkedCopy);
+    const { problem, copyError } = await checkStoreFile(path, this.checkedCopy);
+    if (problem !== undefined || copyError !== undefined) rmSync(this.checkedCopy, { force: true });
     if (problem !== undefined) {
-      rmSync(this.checkedCopy, { force: true });
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
+    }
+    if (copyError !== undefined) {
+      this.logger.warn(
+        `Could not write the compacted copy of ${path} (${copyError}); writing into the checked original instead.`,
+      );
     }
     try {
       this.tablesOpen = openTables(path, true);
@@ -161,7 +169,12 @@ export class SnapshotStore {
     this.tablesOpen = undefined;
     await tables.root.close();
     const path = join(this.dataDir, STORE_FILE);
-    renameSync(this.checkedCopy, path);
+    if (existsSync(this.checkedCopy)) {
+      // The lock file describes the environment just closed (its transaction ids and readers): the copy gets a
+      // new one. Opening the copy under the old lock file crashed LMDB.
+      rmSync(`${path}-lock`, { force: true });
+      renameSync(this.checkedCopy, path);
+    }
     this.tablesOpen = openTables(path, false);
     this.writable = true;
     for (const file of [path, `${path}-lock`]) {
