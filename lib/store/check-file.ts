@@ -8,9 +8,8 @@ import { lstatSync, rmSync } from 'node:fs';
  * opens it read-only and walks everything the host will read — every page of both tables, every value, each CRC —
  * the same way the host reads it. If the child dies, the file is reported as damaged and the host never maps it.
  *
- * Reads are not all: a damaged free-page list or branch page can crash LMDB when it writes. So the child also
- * writes a compacted copy of the file (`mdb_env_copy2` with MDB_CP_COMPACT: LMDB rebuilds every page from the tree
- * it just walked, with no free list). The host reads the original read-only, and writes only to that copy.
+ * Reads are not all: a damaged free-page list or branch page can crash LMDB when it writes. So the child then
+ * copies the file and rehearses on the copy the writes the host makes after a restore, and deletes the copy.
  */
 const CHILD_SCRIPT = `
 const [lmdbPath, path, copyPath] = process.argv.slice(1);
@@ -37,10 +36,29 @@ for (const key of root.getKeys()) void key;
   let copyError = null;
   if (problem === null) {
     try {
-      await root.backup(copyPath, true);
+      require('node:fs').copyFileSync(path, copyPath);
     } catch (error) {
       copyError = String(error);
     }
+    if (copyError === null) {
+      // Rehearse on the copy the writes the host makes next (new chunks, the manifest, removals, reuse of the
+      // freed pages): a damaged free list or branch page crashes this process, not the host.
+      const scratch = open({ path: copyPath, maxDbs: 4 });
+      const scratchChunks = scratch.openDB({ name: 'chunks', encoding: 'binary' });
+      const scratchMeta = scratch.openDB({ name: 'meta', encoding: 'binary' });
+      const keys = Array.from(scratchChunks.getKeys());
+      let next = 1;
+      for (const key of keys) if (Array.isArray(key) && key[0] >= next) next = key[0] + 1;
+      const filler = Buffer.alloc(256 * 1024, 7);
+      for (let i = 0; i < 8; i++) scratchChunks.put([next, i], filler);
+      await scratchMeta.put('manifest', scratchMeta.get('manifest'));
+      for (const key of keys) scratchChunks.remove(key);
+      await scratchChunks.put([next, 8], filler);
+      for (let i = 0; i <= 8; i++) scratchChunks.remove([next, i]);
+      await scratchChunks.put([next + 1, 0], filler);
+      await scratch.close();
+    }
+    for (const file of [copyPath, copyPath + '-lock']) require('node:fs').rmSync(file, { force: true });
   }
   process.stdout.write(JSON.stringify({ chunks: count, problem, copyError }));
   await root.close();
@@ -50,7 +68,7 @@ for (const key of root.getKeys()) void key;
 });
 `;
 
-/** How long the check and copy may take per MiB of file, on top of starting Node. */
+/** How long the check and the rehearsal may take per MiB of file, on top of starting Node. */
 const MS_PER_MIB = 100;
 const BASE_TIMEOUT_MS = 30_000;
 
@@ -58,12 +76,12 @@ const BASE_TIMEOUT_MS = 30_000;
 export interface StoreFileCheck {
   /** What is wrong with the file, if anything. */
   readonly problem?: string;
-  /** Why the compacted copy could not be written (e.g. a full disk), if it could not; the file itself is fine. */
+  /** Why the scratch copy for the write rehearsal could not be made (e.g. a full disk); the file reads fine. */
   readonly copyError?: string;
 }
 
 /**
- * Checks the store file at `path` in a child process, which also writes its compacted copy to `copyPath`.
+ * Checks the store file at `path` in a child process, which rehearses writes on a scratch copy at `copyPath`.
  */
 export async function checkStoreFile(path: string, copyPath: string): Promise<StoreFileCheck> {
   rmSync(copyPath, { force: true });

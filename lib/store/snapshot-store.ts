@@ -137,13 +137,12 @@ export class SnapshotStore {
     const path = join(this.dataDir, STORE_FILE);
     if (!existsSync(path) && !isDanglingLink(path)) await createEmptyStore(path);
     const { problem, copyError } = await checkStoreFile(path, this.checkedCopy);
-    if (problem !== undefined || copyError !== undefined) rmSync(this.checkedCopy, { force: true });
     if (problem !== undefined) {
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
     }
     if (copyError !== undefined) {
       this.logger.warn(
-        `Could not write the compacted copy of ${path} (${copyError}); writing into the checked original instead.`,
+        `Could not copy ${path} to rehearse writes on it (${copyError}); its reads were checked, its writes were not.`,
       );
     }
     try {
@@ -159,9 +158,8 @@ export class SnapshotStore {
   }
 
   /**
-   * Makes the store writable. The file {@link open} checked was opened read-only; writes go to the compacted copy
-   * the check made of it (see `check-file.ts`), which replaces it now. Call it after restoring: until then, a
-   * snapshot that fails to restore is still the original file, untouched.
+   * Makes the store writable. {@link open} opens the checked file read-only, so that a snapshot that fails to
+   * restore is left untouched; call this after restoring.
    */
   async openForWriting(): Promise<void> {
     const tables = this.tables();
@@ -169,12 +167,6 @@ export class SnapshotStore {
     this.tablesOpen = undefined;
     await tables.root.close();
     const path = join(this.dataDir, STORE_FILE);
-    if (existsSync(this.checkedCopy)) {
-      // The lock file describes the environment just closed (its transaction ids and readers): the copy gets a
-      // new one. Opening the copy under the old lock file crashed LMDB.
-      rmSync(`${path}-lock`, { force: true });
-      renameSync(this.checkedCopy, path);
-    }
     this.tablesOpen = openTables(path, false);
     this.writable = true;
     for (const file of [path, `${path}-lock`]) {
@@ -182,6 +174,7 @@ export class SnapshotStore {
     }
   }
 
+  /** Scratch copy for the check's write rehearsal; the check removes it. */
   private get checkedCopy(): string {
     return join(this.dataDir, `${STORE_FILE}.checked`);
   }
@@ -195,7 +188,6 @@ export class SnapshotStore {
     const tables = this.tablesOpen;
     this.tablesOpen = undefined;
     await tables?.root.close();
-    rmSync(this.checkedCopy, { force: true });
     const target = join(
       this.dataDir,
       QUARANTINE_DIR,
@@ -351,9 +343,6 @@ export class SnapshotStore {
         await Promise.race([closed, gaveUp]);
       } finally {
         clearTimeout(timer);
-        if (this.tablesOpen !== undefined && !this.writable) {
-          rmSync(this.checkedCopy, { force: true });
-        }
         this.release?.();
       }
     })();
