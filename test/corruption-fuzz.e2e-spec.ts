@@ -7,6 +7,7 @@ import { METRICS, STORE_FILE } from '../lib';
 import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
 import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { prng } from './support/prng';
 
 /**
  * Corruption fuzz, after Redis's corrupt-dump fuzzer: damage a real store in many ways and check that each damaged
@@ -18,18 +19,6 @@ const TRIALS = Number(process.env.FUZZ_TRIALS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 afterAll(removeTempDirs);
-
-/** mulberry32: a small seeded PRNG, so that a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 async function restoreFailures(): Promise<number> {
   const metric = await register.getSingleMetric(METRICS.restoreFailures)?.get();
