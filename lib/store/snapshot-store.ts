@@ -136,7 +136,7 @@ export class SnapshotStore {
     if (claim) this.release ??= claimDataDir(this.dataDir);
     const path = join(this.dataDir, STORE_FILE);
     if (!existsSync(path) && !isDanglingLink(path)) await createEmptyStore(path);
-    const { problem, copyError } = await checkStoreFile(path, this.checkedCopy);
+    const { problem, copyError } = await checkStoreFile(path, this.rehearsalCopy);
     if (problem !== undefined) {
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
     }
@@ -175,8 +175,8 @@ export class SnapshotStore {
   }
 
   /** Scratch copy for the check's write rehearsal; the check removes it. */
-  private get checkedCopy(): string {
-    return join(this.dataDir, `${STORE_FILE}.checked`);
+  private get rehearsalCopy(): string {
+    return join(this.dataDir, `${STORE_FILE}.rehearsal`);
   }
 
   /**
