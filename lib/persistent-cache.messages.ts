@@ -32,8 +32,10 @@ export const SCHEDULE_MODULE_MISSING = (intervalMs: number): string =>
   `persistence.snapshotInterval is ${intervalMs} ms, but SchedulerRegistry is not available: import ` +
   'ScheduleModule.forRoot() once in your application module, or set persistence.snapshotInterval to 0.';
 
-export const PERSISTENCE_DISABLED = (operation: string): string =>
-  `Cannot ${operation}: persistence is disabled (persistence.enabled is false).`;
+export const PERSISTENCE_DISABLED = (operation: string, mode: 'embedded' | 'redis'): string =>
+  mode === 'redis'
+    ? `Cannot ${operation}: mode is "redis", where Redis keeps its own data and nothing is snapshotted.`
+    : `Cannot ${operation}: persistence is disabled (persistence.enabled is false).`;
 
 export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
   `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;

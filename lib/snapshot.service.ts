@@ -90,6 +90,7 @@ const MAX_CHANGED_SHARE = 0.25;
 export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LOG_CONTEXT);
   private readonly persistence: ResolvedPersistentCacheOptions['persistence'];
+  private readonly mode: ResolvedPersistentCacheOptions['mode'];
   /** Snapshots and restores run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
@@ -104,6 +105,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {
     this.persistence = options.persistence;
+    this.mode = options.mode;
   }
 
   /** Whether a snapshot or restore is running or waiting to run. */
@@ -124,10 +126,12 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const { enabled, snapshotIntervalMs, dataDir } = this.persistence;
     if (!enabled) {
-      this.logger.log(
-        'Persistence is disabled: no snapshot is restored or taken (persistence.enabled is false, ' +
-          'or mode is "redis", where Redis keeps its own data).',
-      );
+      // Redis mode is logged once by the module, with the server it uses.
+      if (this.mode === 'embedded') {
+        this.logger.log(
+          'Persistence is disabled (persistence.enabled is false): the cache lives in memory only.',
+        );
+      }
       return;
     }
     if (snapshotIntervalMs > 0 && this.scheduler === undefined) {
@@ -228,7 +232,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private requireStore(operation: string): SnapshotStore {
-    if (this.store === null) throw new Error(PERSISTENCE_DISABLED(operation));
+    if (this.store === null) throw new Error(PERSISTENCE_DISABLED(operation, this.mode));
     return this.store;
   }
 

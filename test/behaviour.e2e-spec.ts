@@ -218,7 +218,7 @@ if (redis !== undefined) {
       expect(scheduler.doesExist('interval', SNAPSHOT_INTERVAL_NAME)).toBe(false);
       expect(scheduler.getIntervals()).toEqual([]);
       await expect(h.app.get(SnapshotService).snapshot()).rejects.toThrow(
-        PERSISTENCE_DISABLED('take a snapshot'),
+        PERSISTENCE_DISABLED('take a snapshot', 'redis'),
       );
       expect(existsSync(dataDir)).toBe(false);
 

@@ -248,8 +248,12 @@ describe('persistence disabled', () => {
     );
     await h.redis.set('k', 'v');
     expect(await h.redis.get('k')).toBe('v');
-    await expect(h.snapshots.snapshot()).rejects.toThrow(PERSISTENCE_DISABLED('take a snapshot'));
-    await expect(h.snapshots.restore()).rejects.toThrow(PERSISTENCE_DISABLED('restore'));
+    await expect(h.snapshots.snapshot()).rejects.toThrow(
+      PERSISTENCE_DISABLED('take a snapshot', 'embedded'),
+    );
+    await expect(h.snapshots.restore()).rejects.toThrow(
+      PERSISTENCE_DISABLED('restore', 'embedded'),
+    );
     expect(h.app.get(SchedulerRegistry).getIntervals()).toEqual([]);
     await h.app.close();
     open.pop();
