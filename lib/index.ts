@@ -8,20 +8,19 @@ export {
   PERSISTENT_CACHE_ENV,
 } from './persistent-cache.config';
 export type {
+  CacheMode,
+  HealthOptions,
   PersistentCacheModuleOptions,
   PersistenceOptions,
+  RedisConnectionOptions,
   ResolvedPersistentCacheOptions,
+  RestoreErrorPolicy,
 } from './persistent-cache.interfaces';
 export { DEFAULTS, parseDuration, resolveOptions } from './persistent-cache.options';
 export { METRICS } from './persistent-cache.metrics';
 export { SnapshotService } from './snapshot.service';
 export type { SnapshotReport, SnapshotFailure, RestoreReport } from './snapshot.service';
 export { FORMAT_VERSION, STORE_FILE } from './store/snapshot-store';
-export type {
-  CacheMode,
-  HealthOptions,
-  RedisConnectionOptions,
-} from './persistent-cache.interfaces';
 export { HEALTH_PING_TIMEOUT_MS, PersistentCacheHealthIndicator } from './persistent-cache.health';
 export type {
   PersistentCacheHealthDetails,
