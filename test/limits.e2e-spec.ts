@@ -83,7 +83,11 @@ if (canMount()) {
       const copyDir = tempDir();
       // In a process of its own: see the fixture's comment.
       const child = JSON.parse(
-        execFileSync(process.execPath, [DISK_FULL_CHILD, dataDir, copyDir], { encoding: 'utf8' }),
+        execFileSync(process.execPath, [DISK_FULL_CHILD, dataDir, copyDir], {
+          encoding: 'utf8',
+          // lmdb-js prints the failed commit to stderr; kept with the error should the child fail.
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
       ) as Record<string, string | number>;
       expect(child.failure).toMatch(/LMDB could not commit the write: .* \(is the disk full\?\)/);
       expect(child.lastFailure).toBe(child.failure);
