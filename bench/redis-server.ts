@@ -1,5 +1,4 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,21 +13,6 @@ export function redisServerAvailable(): boolean {
 export function redisServerVersion(): string {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   return /v=(\S+)/.exec(probe.stdout)?.[1] ?? 'unknown';
-}
-
-/** A free TCP port on 127.0.0.1 (asks the OS for one and releases it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not get a free port'));
-      });
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -23,7 +23,8 @@ import {
 } from '../lib';
 import { changeOnePercent, DATASETS, fill, type DatasetName } from './datasets';
 import { measure, settle, type PhaseStats } from './monitor';
-import { freePort, RedisServer, redisServerAvailable, redisServerVersion } from './redis-server';
+import { freePort } from '../test/support/free-port';
+import { RedisServer, redisServerAvailable, redisServerVersion } from './redis-server';
 
 /** Goals of the snapshot work (issue: "A million keys without a pause"). */
 const GOALS = {

@@ -16,7 +16,7 @@ import {
 import { PERSISTENCE_DISABLED } from '../lib/persistent-cache.messages';
 import { expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
-import { freePort } from './support/sample-app';
+import { freePort } from './support/free-port';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 
 /**

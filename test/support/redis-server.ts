@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import Redis from 'ioredis';
+import { freePort } from './free-port';
 
 /**
  * A real `redis-server` for tests, on 127.0.0.1, a free port and its own temp dir, with persistence off.
@@ -74,18 +74,6 @@ export interface RedisServer {
   client(db?: number): Redis;
   /** Stops the server and removes its directory. Idempotent. */
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPing(host: string, port: number, child: ChildProcess, log: () => string) {

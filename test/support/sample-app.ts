@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** The compiled sample app, built by the jest global setup (test/support/global-setup.ts). */
@@ -132,18 +131,6 @@ export function parseMetrics(text: string): Map<string, number> {
 }
 
 const live = new Set<SampleAppProcess>();
-
-/** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, HOST);
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function environment(port: number, options: SampleAppOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
