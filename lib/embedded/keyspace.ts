@@ -235,11 +235,6 @@ export class Keyspace {
     for (const key of capture.changedKeys) this.changed.add(key);
   }
 
-  /** Forgets what changed: the next capture must be a full one. */
-  invalidateChanges(): void {
-    this.changed = undefined;
-  }
-
   /** Number of keys changed since the last capture, or `undefined` when unknown (a full capture is due). */
   get changedCount(): number | undefined {
     return this.changed?.size;
