@@ -138,7 +138,8 @@ describe('round trip', () => {
       }),
       { numRuns: 25 },
     );
-  });
+    // 50 app starts, each with its store check in a child process: slow when the suite's other files load the machine.
+  }, 300_000);
 
   it('keeps keys longer than LMDB keys can be, binary values byte for byte, and internal-looking keys', async () => {
     const dataDir = tempDir();
