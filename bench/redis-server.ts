@@ -87,6 +87,9 @@ export class RedisServer {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       enableOfflineQueue: false,
+      // ioredis's ready check waits out the server's loading ETA before it looks again; the PING poll below
+      // sees the end of loading within a millisecond instead.
+      enableReadyCheck: false,
     });
     // Connection errors are expected while the server starts; the poll below retries.
     client.on('error', () => undefined);
