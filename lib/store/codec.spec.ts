@@ -764,10 +764,12 @@ describe('malformed input', () => {
     );
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 64 }), (arr) => {
-        try {
-          decodeValue(Uint8Array.from(arr));
-        } catch (err) {
-          if (!(err instanceof CodecError)) throw err;
+        for (const read of [decodeValue, (b: Uint8Array) => new BufferReader(b).skipValue()]) {
+          try {
+            read(Uint8Array.from(arr));
+          } catch (err) {
+            if (!(err instanceof CodecError)) throw err;
+          }
         }
       }),
       { numRuns: 5000 },
@@ -785,10 +787,12 @@ describe('malformed input', () => {
         (edits) => {
           const corrupted = Buffer.from(enc);
           for (const [i, b] of edits) corrupted[i] = b;
-          try {
-            decodeValue(corrupted);
-          } catch (err) {
-            if (!(err instanceof CodecError)) throw err;
+          for (const read of [decodeValue, (b: Uint8Array) => new BufferReader(b).skipValue()]) {
+            try {
+              read(corrupted);
+            } catch (err) {
+              if (!(err instanceof CodecError)) throw err;
+            }
           }
         },
       ),
@@ -893,5 +897,80 @@ describe('property-based round trip', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('skipValue steps over exactly the bytes readValue reads, and rejects every truncation', () => {
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 4 }), (values) => {
+        const w = new BufferWriter(16);
+        for (const v of values) w.writeValue(v);
+        const enc = w.finish();
+        const skipper = new BufferReader(enc);
+        const reader = new BufferReader(enc);
+        for (const v of values) {
+          const start = skipper.offset;
+          skipper.skipValue();
+          reader.readValue();
+          expect(skipper.offset).toBe(reader.offset);
+          // The skipped range decodes on its own to the value.
+          const diff = difference(decodeValue(enc, start, skipper.offset), v);
+          if (diff !== null) throw new Error(diff);
+        }
+        expect(skipper.done).toBe(true);
+        const first = encodeValue(values[0]);
+        for (let cut = 0; cut < first.length; cut++) {
+          codecError(() => new BufferReader(first, 0, cut).skipValue());
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('encoded ranges', () => {
+  it('copies a range with writeRange and decodes it with decodeValue(buf, start, end)', () => {
+    const w = new BufferWriter(4);
+    w.writeValue('before');
+    const start = w.length;
+    w.writeValue(new Map([['m', { score: 2, value: 'm' }]]));
+    const end = w.length;
+    w.writeValue(['after']);
+    const enc = w.finish();
+
+    const copy = new BufferWriter(2);
+    copy.writeRange(enc, start, end);
+    const copied = copy.finish();
+    expect(copied).toEqual(enc.subarray(start, end));
+    expect(decodeValue(copied)).toEqual(new Map([['m', { score: 2, value: 'm' }]]));
+    expect(decodeValue(enc, start, end)).toEqual(new Map([['m', { score: 2, value: 'm' }]]));
+    expect(codecError(() => decodeValue(enc, 0, end)).message).toMatch(
+      /^trailing bytes at offset \d+/,
+    );
+  });
+
+  it('skipValue checks structure but not UTF-8 or duplicates, which decoding still rejects', () => {
+    const badUtf8 = bytes(0x08, 0x04, 0xc3, 0x28);
+    const duplicate = bytes(0x0b, 0x02, ...[0x08, ...asciiBody('a')], ...[0x08, ...asciiBody('a')]);
+    for (const enc of [badUtf8, duplicate]) {
+      const r = new BufferReader(enc);
+      r.skipValue();
+      expect(r.done).toBe(true);
+      codecError(() => decodeValue(enc));
+    }
+    expect(codecError(() => new BufferReader(bytes(0x7f)).skipValue()).message).toBe(
+      'unknown tag 0x7f at offset 0',
+    );
+    expect(codecError(() => new BufferReader(bytes(0x07, 0x00)).skipValue()).message).toBe(
+      'invalid negative integer 0 at offset 0',
+    );
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 64; i++) deep = [deep];
+    const tooDeep = Buffer.concat([bytes(0x0a, 0x01), encodeValue(deep)]);
+    expect(codecError(() => new BufferReader(tooDeep).skipValue()).message).toMatch(
+      /nested deeper than 64 levels/,
+    );
+    expect(
+      codecError(() => new BufferReader(bytes(0x0b, ...varUint(2 ** 24 + 1))).skipValue()).message,
+    ).toMatch(/^truncated set/);
   });
 });

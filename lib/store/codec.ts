@@ -242,6 +242,14 @@ export class BufferWriter {
     this.pos += b.length;
   }
 
+  /** Appends bytes [start, end) of `source` as they are (a value encoded earlier by this codec, for instance). */
+  writeRange(source: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    this.buf.set(new Uint8Array(source.buffer, source.byteOffset + start, n), this.pos);
+    this.pos += n;
+  }
+
   /** Returns exactly the bytes written so far and resets the writer (it can be reused). */
   finish(): Buffer {
     const n = this.pos;
@@ -516,6 +524,14 @@ export class BufferReader {
     return this.str('string');
   }
 
+  /**
+   * Steps over one value without building it, checking its structure on the way: tags, lengths, counts and
+   * nesting (what {@link readValue} checks beyond that: UTF-8 validity and duplicate members or keys).
+   */
+  skipValue(): void {
+    this.skip(0);
+  }
+
   readVarUint(): number {
     return this.varUint('varuint');
   }
@@ -581,9 +597,19 @@ export class BufferReader {
     return result;
   }
 
+  /** Reads the varuint length of a `what` (a one-byte length without building the error label). */
+  private lengthOf(what: string): number {
+    const p = this.pos;
+    if (p < this.end && this.buf[p] < 0x80) {
+      this.pos = p + 1;
+      return this.buf[p];
+    }
+    return this.varUint(`${what} length`);
+  }
+
   /** Reads a container count; every entry needs at least minBytes, so check before allocating. */
   private count(what: string, at: number, minBytes: number): number {
-    const n = this.varUint(`${what} length`);
+    const n = this.lengthOf(what);
     const left = this.end - this.pos;
     if (n > left / minBytes) {
       throw this.truncated(what, at, `: ${n} entries cannot fit in the ${left} bytes left`);
@@ -593,7 +619,7 @@ export class BufferReader {
 
   private str(what: string): string {
     const at = this.pos;
-    const header = this.varUint(`${what} length`);
+    const header = this.lengthOf(what);
     const buf = this.buf;
     const start = this.pos;
     const left = this.end - start;
@@ -684,6 +710,93 @@ export class BufferReader {
     }
   }
 
+  private skip(depth: number): void {
+    const at = this.pos;
+    if (at >= this.end) throw this.truncated('value', at);
+    const tag = this.buf[at];
+    this.pos = at + 1;
+    switch (tag) {
+      case TAG_STRING:
+        this.skipStr('string');
+        return;
+      case TAG_UINT:
+        this.varUint('integer');
+        return;
+      case TAG_FLOAT64:
+        if (this.end - this.pos < 8) throw this.truncated('float64', this.pos);
+        this.pos += 8;
+        return;
+      case TAG_UNDEFINED:
+      case TAG_NULL:
+      case TAG_FALSE:
+      case TAG_TRUE:
+        return;
+      case TAG_NEGINT:
+        if (this.varUint('integer') === 0) {
+          throw new CodecError(`invalid negative integer 0 at offset ${at}`);
+        }
+        return;
+      case TAG_BYTES: {
+        const n = this.varUint('bytes length');
+        if (n > this.end - this.pos) {
+          throw this.truncated(
+            'bytes',
+            at,
+            `: length ${n} exceeds the ${this.end - this.pos} bytes left`,
+          );
+        }
+        this.pos += n;
+        return;
+      }
+      case TAG_ARRAY:
+      case TAG_SET:
+      case TAG_MAP:
+      case TAG_OBJECT: {
+        if (depth >= MAX_DEPTH) {
+          throw new CodecError(`value at offset ${at} is nested deeper than ${MAX_DEPTH} levels`);
+        }
+        const what =
+          tag === TAG_ARRAY
+            ? 'array'
+            : tag === TAG_SET
+              ? 'set'
+              : tag === TAG_MAP
+                ? 'map'
+                : 'object';
+        const pairs = tag === TAG_MAP || tag === TAG_OBJECT;
+        const n = this.count(what, at, pairs ? 2 : 1);
+        if (tag !== TAG_ARRAY && tag !== TAG_OBJECT && n > MAX_COLLECTION_SIZE) {
+          throw new CodecError(`${what} at offset ${at} is too large`);
+        }
+        const buf = this.buf;
+        for (let i = 0; i < n; i++) {
+          if (tag === TAG_OBJECT) this.skipStr('object key');
+          else if (tag === TAG_MAP) this.skip(depth + 1);
+          // Members are mostly strings: step over them here rather than through another call.
+          const p = this.pos;
+          if (p < this.end && buf[p] === TAG_STRING) {
+            this.pos = p + 1;
+            this.skipStr('string');
+          } else {
+            this.skip(depth + 1);
+          }
+        }
+        return;
+      }
+      default:
+        throw new CodecError(`unknown tag ${hex(tag)} at offset ${at}`);
+    }
+  }
+
+  private skipStr(what: string): void {
+    const at = this.pos;
+    const header = this.lengthOf(what);
+    const left = this.end - this.pos;
+    const n = header % 2 === 0 ? header / 2 : header - 1; // UTF-8 bytes, or 2 bytes per UTF-16 unit
+    if (n > left) throw this.truncated(what, at, `: length ${n} exceeds the ${left} bytes left`);
+    this.pos += n;
+  }
+
   private container(tag: number, at: number, depth: number): unknown {
     switch (tag) {
       case TAG_ARRAY: {
@@ -745,12 +858,12 @@ export function encodeValue(value: unknown): Buffer {
   return writer.finish();
 }
 
-/** Decodes exactly one value; throws CodecError if bytes remain after it. */
-export function decodeValue(buf: Uint8Array): unknown {
-  const reader = new BufferReader(buf);
+/** Decodes exactly one value from buf[start, end); throws CodecError if bytes remain after it. */
+export function decodeValue(buf: Uint8Array, start = 0, end: number = buf.length): unknown {
+  const reader = new BufferReader(buf, start, end);
   const value = reader.readValue();
   if (!reader.done) {
-    const left = buf.length - reader.offset;
+    const left = end - reader.offset;
     throw new CodecError(`trailing bytes at offset ${reader.offset}: ${left} left after the value`);
   }
   return value;
