@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { open } from 'lmdb';
 import { main } from '../lib/cli/main';
 import { inspect, type InspectReport } from '../lib/cli/inspect';
+import { openTargetStore } from '../lib/cli/store-access';
 import { STORE_FILE } from '../lib/store/snapshot-store';
 import { digest, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
@@ -309,6 +310,33 @@ describe('persistent-cache CLI without a Redis server', () => {
     const inspected = await runCli(['inspect', corrupt]);
     expect(inspected.code).toBe(1);
     expect(inspected.stderr).toContain('generation 1: chunk 0 fails its checksum');
+  });
+
+  it('verify decodes every value: a checksummed value that does not decode fails it', async () => {
+    const dir = tempDir();
+    const store = await openTargetStore(dir, false);
+    try {
+      const writer = store.beginWrite('full');
+      writer.add('good', { value: 'fine', expiresAt: undefined });
+      // What a writer bug would store: a string whose bytes are not UTF-8, under a valid checksum.
+      const notUtf8 = Buffer.from([0x08, 0x04, 0xc3, 0x28]);
+      writer.add('bad', {
+        value: undefined,
+        expiresAt: undefined,
+        copyEncodedTo: (sink) => {
+          sink.writeRange(notUtf8, 0, notUtf8.length);
+          return true;
+        },
+      });
+      await writer.commit(2, Date.now());
+    } finally {
+      await store.close();
+    }
+    const run = await runMain(['verify', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^verify: FAILED: key "bad": a value restored from the snapshot cannot be decoded: invalid UTF-8 in string at offset \d+\n$/,
+    );
   });
 
   it('verify detects a byte flipped in the LMDB file itself', async () => {

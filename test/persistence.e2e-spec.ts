@@ -274,6 +274,51 @@ describe('TTLs', () => {
   });
 });
 
+describe('restored values', () => {
+  it('stay encoded until read, and a snapshot writes the unread ones back byte for byte', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir));
+    const binary = Buffer.from([0x00, 0xff, 0x80]);
+    await h.redis.set('s', 'text');
+    await h.redis.set('b', binary);
+    await h.redis.hset('h', 'f', 'v', 'bin', binary);
+    await h.redis.rpush('l', 'x', 'y');
+    await h.redis.sadd('set', 'm1', 'm2');
+    await h.redis.zadd('z', 1.5, 'a', -Infinity, 'b');
+    await h.redis.xadd('st', '1-1', 'k', 'v');
+    await h.redis.set('ttl', 'soon', 'PX', 60_000);
+    const before = await digest(h.redis);
+    await h.app.close();
+
+    const r = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      const keyspace = r.app.get<Keyspace>(KEYSPACE);
+      const stillEncoded = (): string[] =>
+        [...keyspace.states()]
+          .filter(([, state]) => state.copyEncodedTo?.({ writeRange: () => undefined }) === true)
+          .map(([key]) => key)
+          .sort();
+      expect(stillEncoded()).toEqual(
+        before.dump.map((line) => JSON.parse(line.split(' ')[0]) as string).sort(),
+      );
+      expect(await r.redis.hget('h', 'f')).toBe('v');
+      expect(stillEncoded()).not.toContain('h');
+      // Enough new keys for a full snapshot, which copies the restored values nobody read.
+      await r.redis.mset(
+        Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`new:${i}`, `${i}`])),
+      );
+      const report = await r.snapshots.snapshot();
+      expect(report.kind).toBe('full');
+      expect(stillEncoded()).toHaveLength(before.keys - 1);
+      const live = await digest(r.redis);
+      expect(live.keys).toBe(before.keys + 1_001);
+      expectSameData((await restoredDigest(dataDir)).digest, live);
+    } finally {
+      await r.app.close();
+    }
+  });
+});
+
 describe('incremental snapshots', () => {
   it('a key deleted after snapshot N is absent after restoring snapshot N+1', async () => {
     const dataDir = tempDir();

@@ -1,4 +1,5 @@
 import { kindOf, MockValueError, toPortable } from '../embedded/mock-values';
+import { CodecError } from '../store/codec';
 import { UnreadableSnapshotError, type SnapshotStore } from '../store/snapshot-store';
 import { EXIT_FAILURE, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
@@ -39,9 +40,17 @@ export async function verify(dataDir: string, io: CliIo): Promise<number> {
     let unknown = 0;
     for (const [key, state] of data.states) {
       progress.tick();
-      if (kindOf(key, state.value) === 'unknown') unknown++;
+      let value: unknown;
       try {
-        toPortable(key, state.value);
+        value = state.value; // restored values are decoded on first read: verify decodes every one
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw error;
+        await write(io.stderr, `verify: FAILED: key ${JSON.stringify(key)}: ${error.message}\n`);
+        return EXIT_FAILURE;
+      }
+      if (kindOf(key, value) === 'unknown') unknown++;
+      try {
+        toPortable(key, value);
       } catch (error) {
         if (!(error instanceof MockValueError)) throw error;
         warnings.push(error.message);

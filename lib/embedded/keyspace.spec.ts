@@ -1,4 +1,5 @@
-import { Capture, Keyspace, KeyState } from './keyspace';
+import { BufferWriter, CodecError, encodeValue } from '../store/codec';
+import { Capture, createStateMap, encodedState, Keyspace, KeyState } from './keyspace';
 
 const plain = (state: KeyState | null): KeyState | null =>
   state && { value: state.value, expiresAt: state.expiresAt };
@@ -305,5 +306,86 @@ describe('Capture', () => {
     reader.next();
     capture.close();
     expect(() => reader.next()).toThrow('closed');
+  });
+});
+
+describe('encoded states (values restored from a snapshot)', () => {
+  /** A restored keyspace whose keys hold `values`, encoded one after another in one chunk. */
+  function restored(values: Record<string, unknown>, expiresAt?: number) {
+    const writer = new BufferWriter(8);
+    const ranges: [string, number, number][] = [];
+    for (const [key, value] of Object.entries(values)) {
+      const start = writer.length;
+      writer.writeValue(value);
+      ranges.push([key, start, writer.length]);
+    }
+    const chunk = writer.finish();
+    const states = createStateMap();
+    for (const [key, start, end] of ranges)
+      states.set(key, encodedState(chunk, start, end, expiresAt));
+    const keyspace = new Keyspace();
+    keyspace.replaceAll(states);
+    return { keyspace, chunk };
+  }
+
+  /** The bytes a state copies while it is still encoded, or `false` once it is decoded. */
+  function copied(state: KeyState | undefined): Buffer | false {
+    const writer = new BufferWriter(8);
+    return state?.copyEncodedTo?.(writer) === true ? writer.finish() : false;
+  }
+
+  it('decodes a value on first read, and copies its bytes as they are until then', () => {
+    const { keyspace } = restored({ h: { f: 'v' }, z: new Map([['m', { score: 1, value: 'm' }]]) });
+    expect(copied(keyspace.peek('h'))).toEqual(encodeValue({ f: 'v' }));
+    expect(keyspace.dataView().get('h')).toEqual({ f: 'v' });
+    expect(copied(keyspace.peek('h'))).toBe(false);
+    expect(copied(keyspace.peek('z'))).toEqual(
+      encodeValue(new Map([['m', { score: 1, value: 'm' }]])),
+    );
+  });
+
+  it('drops the encoded bytes once a value is replaced, and keeps them across an expiry change', () => {
+    const { keyspace } = restored({ a: 'old', b: 'kept' });
+    keyspace.dataView().set('a', 'new');
+    expect(copied(keyspace.peek('a'))).toBe(false);
+    expect(keyspace.peek('a')?.value).toBe('new');
+    keyspace.expiresView().set('b', Date.now() + 60_000);
+    expect(copied(keyspace.peek('b'))).toEqual(encodeValue('kept'));
+    keyspace.expiresView().clear();
+    expect(copied(keyspace.peek('b'))).toEqual(encodeValue('kept'));
+    expect(keyspace.peek('b')?.expiresAt).toBeUndefined();
+  });
+
+  it('keeps a still-encoded state aside for a capture when a write replaces it during the read', () => {
+    const { keyspace } = restored({ k0: 'a', k1: 'b', k2: 'c' });
+    const capture = keyspace.beginCapture(false)!;
+    const seen = new Map<string, Buffer | false>();
+    const reader = capture.read((key, state) => seen.set(key, copied(state ?? undefined)), 1);
+    reader.next();
+    for (const key of ['k0', 'k1', 'k2']) keyspace.dataView().set(key, 'changed');
+    while (!reader.next().done) {
+      // read the rest
+    }
+    capture.close();
+    expect(new Map([...seen].sort())).toEqual(
+      new Map([
+        ['k0', encodeValue('a')],
+        ['k1', encodeValue('b')],
+        ['k2', encodeValue('c')],
+      ]),
+    );
+  });
+
+  it('reports a value that cannot be decoded when it is read, naming the snapshot', () => {
+    const chunk = Buffer.from([0x08, 0x04, 0xc3, 0x28]); // a string whose bytes are not UTF-8
+    const states = createStateMap();
+    states.set('bad', encodedState(chunk, 0, chunk.length, undefined));
+    const keyspace = new Keyspace();
+    keyspace.replaceAll(states);
+    expect(keyspace.dataView().has('bad')).toBe(true);
+    expect(() => keyspace.dataView().get('bad')).toThrow(
+      /^a value restored from the snapshot cannot be decoded: invalid UTF-8/,
+    );
+    expect(() => keyspace.dataView().get('bad')).toThrow(CodecError);
   });
 });

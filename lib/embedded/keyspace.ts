@@ -9,19 +9,93 @@
  * semantics, plus the hooks snapshots need.
  */
 
+import { CodecError, decodeValue } from '../store/codec';
+
+/** Where a state still in its encoded form copies its bytes (see {@link KeyState.copyEncodedTo}). */
+export interface EncodedSink {
+  writeRange(source: Uint8Array, start: number, end: number): void;
+}
+
 /** A key's state: its value as ioredis-mock stores it and its absolute expiry time (ms since epoch). */
 export interface KeyState {
   readonly value: unknown;
   readonly expiresAt: number | undefined;
+  /**
+   * A restored value is kept in its encoded form until it is first read. While it is, this writes those bytes
+   * to `sink` and returns true (a snapshot then copies them instead of encoding the value again); once the value
+   * has been decoded it returns false. States without it are always decoded.
+   */
+  copyEncodedTo?(sink: EncodedSink): boolean;
 }
 
-/** One key of the keyspace. `mark` is the id of the last capture that has dealt with this key. */
-class Entry {
+/**
+ * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key.
+ *
+ * A restored entry holds its value as bytes [start, end) of a snapshot chunk (`source`) and decodes it on first
+ * read: a restore then builds keys, not values, and values nobody reads are never built. The chunk's checksum
+ * and the value's structure were checked when it was restored.
+ */
+class Entry implements KeyState {
+  private decoded: unknown;
+  private source: Uint8Array | undefined = undefined;
+  private start = 0;
+  private end = 0;
+
   constructor(
-    public value: unknown,
+    value: unknown,
     public expiresAt: number | undefined,
     public mark = 0,
-  ) {}
+  ) {
+    this.decoded = value;
+  }
+
+  static encoded(
+    source: Uint8Array,
+    start: number,
+    end: number,
+    expiresAt: number | undefined,
+  ): Entry {
+    const entry = new Entry(undefined, expiresAt);
+    entry.source = source;
+    entry.start = start;
+    entry.end = end;
+    return entry;
+  }
+
+  get value(): unknown {
+    if (this.source !== undefined) {
+      try {
+        this.decoded = decodeValue(this.source, this.start, this.end);
+      } catch (error) {
+        if (error instanceof CodecError) {
+          error.message = `a value restored from the snapshot cannot be decoded: ${error.message}`;
+        }
+        throw error;
+      }
+      this.source = undefined; // the chunk can be collected once none of its values is left encoded
+    }
+    return this.decoded;
+  }
+
+  set value(value: unknown) {
+    this.decoded = value;
+    this.source = undefined;
+  }
+
+  copyEncodedTo(sink: EncodedSink): boolean {
+    if (this.source === undefined) return false;
+    sink.writeRange(this.source, this.start, this.end);
+    return true;
+  }
+
+  /** A copy of this state (encoded or not) with the given expiry; the copy never decodes this entry. */
+  withExpiry(expiresAt: number | undefined): Entry {
+    const copy = new Entry(this.decoded, expiresAt);
+    copy.source = this.source;
+    copy.start = this.start;
+    copy.end = this.end;
+    return copy;
+  }
 }
 
 /** Maps made by {@link createStateMap}: {@link Keyspace.replaceAll} adopts them instead of copying them. */
@@ -40,6 +114,19 @@ export function createStateMap(): Map<string, KeyState> {
 /** A key state in the form the keyspace stores it (see {@link createStateMap}). */
 export function storedState(value: unknown, expiresAt: number | undefined): KeyState {
   return new Entry(value, expiresAt);
+}
+
+/**
+ * A key state whose value is bytes [start, end) of `source`, in the snapshot codec's encoding (see
+ * `lib/store/codec.ts`), decoded on first read. `source` must not change afterwards.
+ */
+export function encodedState(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  expiresAt: number | undefined,
+): KeyState {
+  return Entry.encoded(source, start, end, expiresAt);
 }
 
 /** Copies a value the way ioredis-mock does, so that nobody outside the keyspace can mutate a stored value. */
@@ -122,7 +209,7 @@ export class Capture {
       return;
     }
     entry.mark = this.id;
-    this.preserved.set(key, { value: entry.value, expiresAt: entry.expiresAt });
+    this.preserved.set(key, entry.withExpiry(entry.expiresAt));
   }
 
   /**
@@ -365,8 +452,7 @@ export class Keyspace {
       clear: () => {
         // Copy-on-clear: an open capture keeps reading the old entries, which nothing changes any more.
         const entries = new Map<string, Entry>();
-        for (const [key, entry] of this.entries)
-          entries.set(key, new Entry(entry.value, undefined));
+        for (const [key, entry] of this.entries) entries.set(key, entry.withExpiry(undefined));
         this.entries = entries;
         this.orphanExpiries = new Map();
         this.changed = undefined;

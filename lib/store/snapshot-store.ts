@@ -13,7 +13,7 @@ import { crc32 } from 'node:zlib';
 import { Logger } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { LOG_CONTEXT } from '../persistent-cache.constants';
-import { createStateMap, storedState, type KeyState } from '../embedded/keyspace';
+import { createStateMap, encodedState, type KeyState } from '../embedded/keyspace';
 import {
   CORRUPT_SNAPSHOT,
   DATA_DIR_IS_SYMLINK,
@@ -389,15 +389,17 @@ export class SnapshotWriter {
       if (state === null) {
         out.writeVarUint(FLAG_TOMBSTONE);
         out.writeString(key);
-      } else if (state.expiresAt === undefined) {
-        out.writeVarUint(0);
-        out.writeString(key);
-        out.writeValue(state.value);
       } else {
-        out.writeVarUint(FLAG_EXPIRES);
-        out.writeString(key);
-        out.writeFloat64(state.expiresAt);
-        out.writeValue(state.value);
+        if (state.expiresAt === undefined) {
+          out.writeVarUint(0);
+          out.writeString(key);
+        } else {
+          out.writeVarUint(FLAG_EXPIRES);
+          out.writeString(key);
+          out.writeFloat64(state.expiresAt);
+        }
+        // A value restored and not read since is copied as it was stored.
+        if (state.copyEncodedTo?.(out) !== true) out.writeValue(state.value);
       }
     } catch (error) {
       if (error instanceof CodecError) {
@@ -522,7 +524,10 @@ function decodeChunk(chunk: Buffer, states: Map<string, KeyState>): number {
       states.delete(key);
     } else {
       const expiresAt = flags & FLAG_EXPIRES ? reader.readFloat64() : undefined;
-      states.set(key, storedState(reader.readValue(), expiresAt));
+      // Values stay encoded until first read; their structure is checked here.
+      const start = reader.offset;
+      reader.skipValue();
+      states.set(key, encodedState(chunk, start, reader.offset, expiresAt));
     }
     records++;
   }
