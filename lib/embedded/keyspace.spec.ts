@@ -286,6 +286,33 @@ describe('Capture', () => {
     expect(keyspace.changedCount).toBeUndefined();
   });
 
+  it('after a failed incremental capture, reads each key as it is now, not as the failed one saw it', () => {
+    const keyspace = filled(4);
+    const full = keyspace.beginCapture(false)!;
+    readAll(full);
+    full.close();
+    const data = keyspace.dataView();
+    data.set('k0', 'first');
+    data.set('k1', 'first');
+    keyspace.expiresView().set('k2', 9e15);
+    const failed = keyspace.beginCapture(true)!;
+    // Changed while the capture runs; then the capture fails and gives its keys back.
+    data.delete('k0');
+    data.set('k0', 're-created');
+    data.delete('k1');
+    failed.close();
+    keyspace.restoreChanges(failed);
+    const capture = keyspace.beginCapture(true)!;
+    expect(readAll(capture)).toEqual(
+      new Map<string, KeyState | null>([
+        ['k0', { value: 're-created', expiresAt: undefined }],
+        ['k1', null],
+        ['k2', { value: 'v2', expiresAt: 9e15 }],
+      ]),
+    );
+    capture.close();
+  });
+
   it('refuses a replace while a capture is open, and resets what changed after one', () => {
     const keyspace = filled(2);
     const capture = keyspace.beginCapture(false)!;

@@ -187,8 +187,11 @@ export class Capture {
     private readonly keyspace: Keyspace,
     readonly id: number,
     private readonly entries: Map<string, Entry>,
-    /** The keys to read: `undefined` for all of them, or the keys changed since the last capture. */
-    readonly changedKeys: ReadonlySet<string> | undefined,
+    /**
+     * The keys to read: `undefined` for all of them, or the keys changed since the last capture, each with the
+     * entry it had after its last change (`null`: it had none).
+     */
+    readonly changedKeys: ReadonlyMap<string, Entry | null> | undefined,
   ) {
     this.startedAt = Date.now();
     this.sizeAtStart = entries.size;
@@ -233,12 +236,13 @@ export class Capture {
         visit(key, entry);
       }
     } else {
-      for (const key of this.changedKeys) {
+      // A key not written since the capture began still has the entry recorded at its last change: no lookup in
+      // the whole keyspace (a cache miss per key in a large one) is needed to find it.
+      for (const [key, entry] of this.changedKeys) {
         if (this.closed) throw new Error('capture was closed while it was being read');
         if (++n % sliceSize === 0) yield;
         if (preserved.has(key)) continue;
-        const entry = this.entries.get(key);
-        if (entry === undefined) {
+        if (entry === null) {
           visit(key, null);
           continue;
         }
@@ -274,8 +278,11 @@ export class Keyspace {
   private entries = new Map<string, Entry>();
   /** Expiry times set on keys that hold no value (ioredis-mock allows it; kept for exact semantics). */
   private orphanExpiries = new Map<string, number>();
-  /** Keys changed since the last capture was taken, or `undefined` when everything must be captured again. */
-  private changed: Set<string> | undefined = undefined;
+  /**
+   * Keys changed since the last capture was taken, each with its entry after the change (`null` when it has none),
+   * or `undefined` when everything must be captured again.
+   */
+  private changed: Map<string, Entry | null> | undefined = undefined;
   private capture: Capture | undefined;
   private captureSeq = 0;
   private written: ((key: string) => void) | undefined;
@@ -299,7 +306,7 @@ export class Keyspace {
     if (this.capture !== undefined) throw new Error('a capture is already open on this keyspace');
     if (onlyChanges && this.changed === undefined) return undefined;
     const changedKeys = this.changed;
-    this.changed = new Set();
+    this.changed = new Map();
     this.capture = new Capture(
       this,
       ++this.captureSeq,
@@ -319,7 +326,10 @@ export class Keyspace {
       this.changed = undefined;
       return;
     }
-    for (const key of capture.changedKeys) this.changed.add(key);
+    // A key changed again since the capture began is already here, with its newer entry.
+    for (const [key, entry] of capture.changedKeys) {
+      if (!this.changed.has(key)) this.changed.set(key, entry);
+    }
   }
 
   /** Number of keys changed since the last capture, or `undefined` when unknown (a full capture is due). */
@@ -354,7 +364,7 @@ export class Keyspace {
     }
     this.entries = entries;
     this.orphanExpiries = new Map();
-    this.changed = new Set();
+    this.changed = new Map();
   }
 
   /** Reads a key's stored state without copying or expiring it (for digests and tests). */
@@ -367,9 +377,14 @@ export class Keyspace {
     yield* this.entries;
   }
 
+  /** Call before `key` changes: an open capture keeps its old state aside. */
   private beforeWrite(key: string): void {
     this.capture?.beforeWrite(key);
-    this.changed?.add(key);
+  }
+
+  /** Call after `key` changed, with its entry now (`null`: it has none), for the next incremental capture. */
+  private afterWrite(key: string, entry: Entry | null): void {
+    this.changed?.set(key, entry);
   }
 
   private isExpired(key: string, now = Date.now()): boolean {
@@ -386,19 +401,22 @@ export class Keyspace {
     this.beforeWrite(key);
     this.entries.delete(key);
     this.orphanExpiries.delete(key);
+    this.afterWrite(key, null);
     this.written?.(key);
   }
 
   private setValue(key: string, value: unknown): void {
     this.beforeWrite(key);
-    const entry = this.entries.get(key);
+    let entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = shallowCopy(value);
     } else {
       const orphan = this.orphanExpiries.get(key);
       if (orphan !== undefined) this.orphanExpiries.delete(key);
-      this.entries.set(key, new Entry(shallowCopy(value), orphan));
+      entry = new Entry(shallowCopy(value), orphan);
+      this.entries.set(key, entry);
     }
+    this.afterWrite(key, entry);
     this.written?.(key);
   }
 
@@ -408,6 +426,7 @@ export class Keyspace {
     if (entry !== undefined) entry.expiresAt = expiresAt;
     else if (expiresAt === undefined) this.orphanExpiries.delete(key);
     else this.orphanExpiries.set(key, expiresAt);
+    this.afterWrite(key, entry ?? null);
   }
 
   private clearValues(): void {
