@@ -15,7 +15,7 @@ import { open } from 'lmdb';
 import { main } from '../lib/cli/main';
 import { inspect, type InspectReport } from '../lib/cli/inspect';
 import { openTargetStore } from '../lib/cli/store-access';
-import { STORE_FILE } from '../lib/store/snapshot-store';
+import { FORMAT_VERSION, STORE_FILE } from '../lib/store/snapshot-store';
 import { digest, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import {
@@ -177,7 +177,7 @@ describe('persistent-cache CLI without a Redis server', () => {
     const run = await runMain(['inspect', dataDir, '--json']);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as InspectReport;
-    expect(report.format).toBe(1);
+    expect(report.format).toBe(FORMAT_VERSION);
     expect(report.types).toEqual({
       string: 9,
       hash: 1,
@@ -220,7 +220,7 @@ describe('persistent-cache CLI without a Redis server', () => {
   it('inspect prints a readable report', async () => {
     const run = await runMain(['inspect', dataDir]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/format version: +1\n/);
+    expect(run.stdout).toMatch(new RegExp(`format version: +${FORMAT_VERSION}\n`));
     expect(run.stdout).toMatch(/ {2}stream: +2\n/);
     expect(run.stdout).toMatch(/stream helpers: +5 /);
     expect(run.stdout).toMatch(/expired at now: +0\n/);
@@ -233,7 +233,9 @@ describe('persistent-cache CLI without a Redis server', () => {
     const run = await runMain(['verify', dataDir]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /^OK .*: format 1, 2 generation\(s\), \d+ chunks and 21 records checked/,
+      new RegExp(
+        `^OK .*: format ${FORMAT_VERSION}, 2 generation\\(s\\), \\d+ chunks and 21 records checked`,
+      ),
     );
     expect(run.stdout).toContain('1 that real Redis cannot hold');
     expect(run.stderr).toContain('verify: warning: key "nan-score": member "m" has the score NaN');

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { register } from 'prom-client';
-import { METRICS, STORE_FILE } from '../lib';
+import { FORMAT_VERSION, METRICS, STORE_FILE } from '../lib';
 import {
   CORRUPT_SNAPSHOT,
   DATA_DIR_IN_USE,
@@ -98,12 +98,16 @@ describe('a snapshot that cannot be restored', () => {
     await r.app.close();
   });
 
-  it('refuses a snapshot in a newer format with a clear message', async () => {
-    const dataDir = await committed({ a: '1' });
-    await rewriteManifest(dataDir, (m) => {
-      m.format = 2;
-    });
-    await expect(bootWith(durable(dataDir))).rejects.toThrow(UNSUPPORTED_FORMAT(dataDir, 2, 1));
+  it('refuses a snapshot in another format (newer, or format 1) with a clear message', async () => {
+    for (const other of [FORMAT_VERSION + 1, 1]) {
+      const dataDir = await committed({ a: '1' });
+      await rewriteManifest(dataDir, (m) => {
+        m.format = other;
+      });
+      await expect(bootWith(durable(dataDir))).rejects.toThrow(
+        UNSUPPORTED_FORMAT(dataDir, other, FORMAT_VERSION),
+      );
+    }
   });
 
   it('detects a missing chunk and an extra one', async () => {

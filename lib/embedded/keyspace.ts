@@ -32,8 +32,8 @@ export interface KeyState {
  * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key.
  *
  * A restored entry holds its value as bytes [start, end) of a snapshot chunk (`source`) and decodes it on first
- * read: a restore then builds keys, not values, and values nobody reads are never built. The chunk's checksum
- * and the value's structure were checked when it was restored.
+ * read: a restore then builds keys, not values, and values nobody reads are never built. The restore checked the
+ * chunk's checksum, which covers the value's bytes.
  */
 class Entry implements KeyState {
   private decoded: unknown;

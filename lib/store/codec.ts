@@ -242,6 +242,29 @@ export class BufferWriter {
     this.pos += b.length;
   }
 
+  /** Appends a 32-bit unsigned integer, little-endian. */
+  writeUInt32(n: number): void {
+    if (!isSafeUint(n) || n > 0xffffffff) {
+      throw new CodecError(`cannot encode ${String(n)} as uint32`);
+    }
+    this.ensure(4);
+    this.buf.writeUInt32LE(n, this.pos);
+    this.pos += 4;
+  }
+
+  /** Overwrites the 32-bit unsigned integer written at `offset` (a length reserved before what it measures). */
+  patchUInt32(offset: number, n: number): void {
+    if (!isSafeUint(offset) || offset + 4 > this.pos) {
+      throw new CodecError(
+        `cannot patch a uint32 at offset ${String(offset)} of ${this.pos} bytes`,
+      );
+    }
+    if (!isSafeUint(n) || n > 0xffffffff) {
+      throw new CodecError(`cannot encode ${String(n)} as uint32`);
+    }
+    this.buf.writeUInt32LE(n, offset);
+  }
+
   /** Appends bytes [start, end) of `source` as they are (a value encoded earlier by this codec, for instance). */
   writeRange(source: Uint8Array, start: number, end: number): void {
     const n = end - start;
@@ -524,14 +547,6 @@ export class BufferReader {
     return this.str('string');
   }
 
-  /**
-   * Steps over one value without building it, checking its structure on the way: tags, lengths, counts and
-   * nesting (what {@link readValue} checks beyond that: UTF-8 validity and duplicate members or keys).
-   */
-  skipValue(): void {
-    this.skip(0);
-  }
-
   readVarUint(): number {
     return this.varUint('varuint');
   }
@@ -541,6 +556,26 @@ export class BufferReader {
     const n = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return n;
+  }
+
+  readUInt32(): number {
+    if (this.end - this.pos < 4) throw this.truncated('uint32', this.pos);
+    const n = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return n;
+  }
+
+  /** Steps over n bytes. */
+  skipBytes(n: number): void {
+    if (!isSafeUint(n)) throw new CodecError(`invalid byte count ${String(n)}`);
+    if (n > this.end - this.pos) {
+      throw this.truncated(
+        'bytes',
+        this.pos,
+        `: length ${n} exceeds the ${this.end - this.pos} bytes left`,
+      );
+    }
+    this.pos += n;
   }
 
   /** Reads n raw bytes into a new Buffer (a copy, not a view of the input). */
@@ -708,93 +743,6 @@ export class BufferReader {
       default:
         throw new CodecError(`unknown tag ${hex(tag)} at offset ${at}`);
     }
-  }
-
-  private skip(depth: number): void {
-    const at = this.pos;
-    if (at >= this.end) throw this.truncated('value', at);
-    const tag = this.buf[at];
-    this.pos = at + 1;
-    switch (tag) {
-      case TAG_STRING:
-        this.skipStr('string');
-        return;
-      case TAG_UINT:
-        this.varUint('integer');
-        return;
-      case TAG_FLOAT64:
-        if (this.end - this.pos < 8) throw this.truncated('float64', this.pos);
-        this.pos += 8;
-        return;
-      case TAG_UNDEFINED:
-      case TAG_NULL:
-      case TAG_FALSE:
-      case TAG_TRUE:
-        return;
-      case TAG_NEGINT:
-        if (this.varUint('integer') === 0) {
-          throw new CodecError(`invalid negative integer 0 at offset ${at}`);
-        }
-        return;
-      case TAG_BYTES: {
-        const n = this.varUint('bytes length');
-        if (n > this.end - this.pos) {
-          throw this.truncated(
-            'bytes',
-            at,
-            `: length ${n} exceeds the ${this.end - this.pos} bytes left`,
-          );
-        }
-        this.pos += n;
-        return;
-      }
-      case TAG_ARRAY:
-      case TAG_SET:
-      case TAG_MAP:
-      case TAG_OBJECT: {
-        if (depth >= MAX_DEPTH) {
-          throw new CodecError(`value at offset ${at} is nested deeper than ${MAX_DEPTH} levels`);
-        }
-        const what =
-          tag === TAG_ARRAY
-            ? 'array'
-            : tag === TAG_SET
-              ? 'set'
-              : tag === TAG_MAP
-                ? 'map'
-                : 'object';
-        const pairs = tag === TAG_MAP || tag === TAG_OBJECT;
-        const n = this.count(what, at, pairs ? 2 : 1);
-        if (tag !== TAG_ARRAY && tag !== TAG_OBJECT && n > MAX_COLLECTION_SIZE) {
-          throw new CodecError(`${what} at offset ${at} is too large`);
-        }
-        const buf = this.buf;
-        for (let i = 0; i < n; i++) {
-          if (tag === TAG_OBJECT) this.skipStr('object key');
-          else if (tag === TAG_MAP) this.skip(depth + 1);
-          // Members are mostly strings: step over them here rather than through another call.
-          const p = this.pos;
-          if (p < this.end && buf[p] === TAG_STRING) {
-            this.pos = p + 1;
-            this.skipStr('string');
-          } else {
-            this.skip(depth + 1);
-          }
-        }
-        return;
-      }
-      default:
-        throw new CodecError(`unknown tag ${hex(tag)} at offset ${at}`);
-    }
-  }
-
-  private skipStr(what: string): void {
-    const at = this.pos;
-    const header = this.lengthOf(what);
-    const left = this.end - this.pos;
-    const n = header % 2 === 0 ? header / 2 : header - 1; // UTF-8 bytes, or 2 bytes per UTF-16 unit
-    if (n > left) throw this.truncated(what, at, `: length ${n} exceeds the ${left} bytes left`);
-    this.pos += n;
   }
 
   private container(tag: number, at: number, depth: number): unknown {

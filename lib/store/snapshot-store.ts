@@ -44,8 +44,11 @@ import { claimDataDir } from './owner-lock';
  * a full snapshot replaced) are removed after the commit and again when the next snapshot begins.
  */
 
-/** Version of the on-disk layout; restore refuses any other. */
-export const FORMAT_VERSION = 1;
+/**
+ * Version of the on-disk layout; restore refuses any other. 2: each value is preceded by its length, so that a
+ * restore steps over values it keeps encoded (1, before it, had no lengths).
+ */
+export const FORMAT_VERSION = 2;
 /** Name of the LMDB file in the data directory (LMDB adds `<name>-lock` beside it). */
 export const STORE_FILE = 'snapshot.mdb';
 /** How long {@link SnapshotStore.close} waits for LMDB. */
@@ -398,8 +401,11 @@ export class SnapshotWriter {
           out.writeString(key);
           out.writeFloat64(state.expiresAt);
         }
+        const lengthAt = out.length;
+        out.writeUInt32(0);
         // A value restored and not read since is copied as it was stored.
         if (state.copyEncodedTo?.(out) !== true) out.writeValue(state.value);
+        out.patchUInt32(lengthAt, out.length - lengthAt - 4);
       }
     } catch (error) {
       if (error instanceof CodecError) {
@@ -524,10 +530,11 @@ function decodeChunk(chunk: Buffer, states: Map<string, KeyState>): number {
       states.delete(key);
     } else {
       const expiresAt = flags & FLAG_EXPIRES ? reader.readFloat64() : undefined;
-      // Values stay encoded until first read; their structure is checked here.
+      // Values stay encoded until first read (the chunk's checksum covers them).
+      const length = reader.readUInt32();
       const start = reader.offset;
-      reader.skipValue();
-      states.set(key, encodedState(chunk, start, reader.offset, expiresAt));
+      reader.skipBytes(length);
+      states.set(key, encodedState(chunk, start, start + length, expiresAt));
     }
     records++;
   }
