@@ -90,7 +90,17 @@ export async function measure<T>(operation: () => Promise<T> | T): Promise<[T, P
   return [result, stats];
 }
 
-/** Runs a full garbage collection when node was started with `--expose-gc`, then lets the loop settle. */
+const QUIET_WINDOW_MS = 50;
+/** CPU time (all threads) per window below which the process counts as quiet: 5% of one core. */
+const QUIET_CPU_SHARE = 0.05;
+const QUIET_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs a full garbage collection when node was started with `--expose-gc`, then waits until the process is quiet.
+ * After a full collection of a large heap, V8 sweeps it on background threads for up to a second or more; on a
+ * 2-core machine those threads take the CPU from the main thread, and a phase measured then would be timing the
+ * sweep. So this waits until the whole process (every thread) uses less than 5% of a core over 50 ms (at most 10 s).
+ */
 export async function settle(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc !== undefined) {
@@ -98,5 +108,12 @@ export async function settle(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
     gc();
   }
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  const deadline = performance.now() + QUIET_TIMEOUT_MS;
+  for (;;) {
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS));
+    const used = process.cpuUsage(before);
+    const cpuMs = (used.user + used.system) / 1000;
+    if (cpuMs < QUIET_WINDOW_MS * QUIET_CPU_SHARE || performance.now() > deadline) return;
+  }
 }
