@@ -103,17 +103,12 @@ const adoptable = new WeakSet<Map<string, KeyState>>();
 
 /**
  * A map of key states that {@link Keyspace.replaceAll} takes over as it is, with the states made by
- * {@link storedState}: a restore of millions of keys then builds its map and its states once, not twice.
+ * {@link encodedState}: a restore of millions of keys then builds its map and its states once, not twice.
  */
 export function createStateMap(): Map<string, KeyState> {
   const states = new Map<string, KeyState>();
   adoptable.add(states);
   return states;
-}
-
-/** A key state in the form the keyspace stores it (see {@link createStateMap}). */
-export function storedState(value: unknown, expiresAt: number | undefined): KeyState {
-  return new Entry(value, expiresAt);
 }
 
 /**
