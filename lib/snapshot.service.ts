@@ -211,11 +211,13 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Replaces the cache's content with the last committed snapshot, all at once: if reading it fails, the cache is
-   * left as it was. Resolves to `undefined` when there is no snapshot yet.
+   * left as it was. The snapshot is read in slices of a few milliseconds, during which the cache keeps serving (and
+   * accepting writes to) its current content; the restored content then replaces it in one step, and writes made
+   * meanwhile are lost. Resolves to `undefined` when there is no snapshot yet.
    */
   async restore(): Promise<RestoreReport | undefined> {
     const store = this.requireStore('restore');
-    return this.exclusive(() => Promise.resolve(this.restoreFrom(store)));
+    return this.exclusive(() => this.restoreFrom(store));
   }
 
   private async tick(): Promise<void> {
@@ -332,17 +334,19 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     return expired;
   }
 
-  private restoreFrom(store: SnapshotStore): RestoreReport | undefined {
+  private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
     const started = performance.now();
-    const data = store.read();
+    // Read in slices: the cache keeps serving what it held until the restored content is swapped in at once.
+    const data = await store.readInSlices(SLICE_MS);
     if (data === undefined) {
       this.logger.log(`No snapshot in ${store.dataDir} yet: starting with an empty cache.`);
       return undefined;
     }
-    this.keyspace.replaceAll(data.states);
+    const keys = data.states.size;
+    this.keyspace.replaceAll(data.states); // takes the states over: `data.states` is empty after
     const durationMs = performance.now() - started;
     const report: RestoreReport = {
-      keys: data.states.size,
+      keys,
       expired: data.expired,
       snapshotTakenAt: new Date(data.manifest.createdAt),
       durationMs,

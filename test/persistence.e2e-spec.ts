@@ -319,6 +319,42 @@ describe('restored values', () => {
   });
 });
 
+describe('on-demand restore', () => {
+  it('reads in slices while the cache serves its old content, then replaces it at once', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      const fill = h.redis.pipeline();
+      for (let i = 0; i < 50_000; i++) fill.set(`k:${i}`, `value ${i} `.repeat(8));
+      await fill.exec();
+      await h.snapshots.snapshot();
+      await h.redis.flushall();
+      await h.redis.set('old', 'served');
+
+      let restored = false;
+      const restoring = h.snapshots.restore().finally(() => (restored = true));
+      const servedMeanwhile: (string | null)[] = [];
+      while (!restored) {
+        await setImmediate();
+        servedMeanwhile.push(await h.redis.get('old'));
+        if (servedMeanwhile.length === 2) await h.redis.set('written meanwhile', 'lost');
+      }
+      const report = await restoring;
+
+      expect(report?.keys).toBe(50_000);
+      // The event loop kept turning, and the cache answered from its old content until the swap.
+      expect(servedMeanwhile.length).toBeGreaterThan(3);
+      expect(servedMeanwhile.slice(0, -1).every((v) => v === 'served')).toBe(true);
+      expect(await h.redis.get('old')).toBeNull();
+      expect(await h.redis.get('written meanwhile')).toBeNull();
+      expect(await h.redis.dbsize()).toBe(50_000);
+      expect(await h.redis.get('k:49999')).toBe('value 49999 '.repeat(8));
+    } finally {
+      await h.app.close();
+    }
+  });
+});
+
 describe('incremental snapshots', () => {
   it('a key deleted after snapshot N is absent after restoring snapshot N+1', async () => {
     const dataDir = tempDir();

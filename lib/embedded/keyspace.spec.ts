@@ -1,5 +1,5 @@
 import { BufferWriter, CodecError, encodeValue } from '../store/codec';
-import { Capture, createStateMap, encodedState, Keyspace, KeyState } from './keyspace';
+import { Capture, Keyspace, KeyState, RestoredStates } from './keyspace';
 
 const plain = (state: KeyState | null): KeyState | null =>
   state && { value: state.value, expiresAt: state.expiresAt };
@@ -347,9 +347,8 @@ describe('encoded states (values restored from a snapshot)', () => {
       ranges.push([key, start, writer.length]);
     }
     const chunk = writer.finish();
-    const states = createStateMap();
-    for (const [key, start, end] of ranges)
-      states.set(key, encodedState(chunk, start, end, expiresAt));
+    const states = new RestoredStates();
+    for (const [key, start, end] of ranges) states.setEncoded(key, chunk, start, end, expiresAt);
     const keyspace = new Keyspace();
     keyspace.replaceAll(states);
     return { keyspace, chunk };
@@ -405,8 +404,8 @@ describe('encoded states (values restored from a snapshot)', () => {
 
   it('reports a value that cannot be decoded when it is read, naming the snapshot', () => {
     const chunk = Buffer.from([0x08, 0x04, 0xc3, 0x28]); // a string whose bytes are not UTF-8
-    const states = createStateMap();
-    states.set('bad', encodedState(chunk, 0, chunk.length, undefined));
+    const states = new RestoredStates();
+    states.setEncoded('bad', chunk, 0, chunk.length, undefined);
     const keyspace = new Keyspace();
     keyspace.replaceAll(states);
     expect(keyspace.dataView().has('bad')).toBe(true);

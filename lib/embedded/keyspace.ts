@@ -98,30 +98,45 @@ class Entry implements KeyState {
   }
 }
 
-/** Maps made by {@link createStateMap}: {@link Keyspace.replaceAll} adopts them instead of copying them. */
-const adoptable = new WeakSet<Map<string, KeyState>>();
-
 /**
- * A map of key states that {@link Keyspace.replaceAll} takes over as it is, with the states made by
- * {@link encodedState}: a restore of millions of keys then builds its map and its states once, not twice.
+ * Key states read from a snapshot, in the form {@link Keyspace.replaceAll} takes over as it is: a restore of
+ * millions of keys builds its map and its entries once, and swapping them in costs nothing more.
  */
-export function createStateMap(): Map<string, KeyState> {
-  const states = new Map<string, KeyState>();
-  adoptable.add(states);
-  return states;
-}
+export class RestoredStates implements Iterable<[string, KeyState]> {
+  private entries = new Map<string, Entry>();
 
-/**
- * A key state whose value is bytes [start, end) of `source`, in the snapshot codec's encoding (see
- * `lib/store/codec.ts`), decoded on first read. `source` must not change afterwards.
- */
-export function encodedState(
-  source: Uint8Array,
-  start: number,
-  end: number,
-  expiresAt: number | undefined,
-): KeyState {
-  return Entry.encoded(source, start, end, expiresAt);
+  /**
+   * Sets `key` to the value at bytes [start, end) of `source`, in the snapshot codec's encoding (see
+   * `lib/store/codec.ts`), decoded on first read. `source` must not change afterwards.
+   */
+  setEncoded(
+    key: string,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    expiresAt: number | undefined,
+  ): void {
+    this.entries.set(key, Entry.encoded(source, start, end, expiresAt));
+  }
+
+  delete(key: string): boolean {
+    return this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, KeyState]> {
+    return this.entries.entries();
+  }
+
+  /** @internal hands the entries over to the keyspace; this becomes empty. */
+  take(): Map<string, Entry> {
+    const entries = this.entries;
+    this.entries = new Map();
+    return entries;
+  }
 }
 
 /** Copies a value the way ioredis-mock does, so that nobody outside the keyspace can mutate a stored value. */
@@ -339,20 +354,14 @@ export class Keyspace {
 
   /**
    * Replaces the whole content at once (a restore). What changed is reset: the new content is, by definition,
-   * what the store holds. A map made by {@link createStateMap} is taken over, not copied: the caller must not use
-   * it afterwards. Any other map is copied.
+   * what the store holds. {@link RestoredStates} are taken over as they are (they are left empty); a map is copied.
    */
-  replaceAll(states: Map<string, KeyState>): void {
+  replaceAll(states: RestoredStates | ReadonlyMap<string, KeyState>): void {
     if (this.capture !== undefined)
       throw new Error('cannot replace the keyspace while a capture is open');
     let entries: Map<string, Entry>;
-    if (adoptable.has(states)) {
-      adoptable.delete(states);
-      for (const [key, state] of states) {
-        if (!(state instanceof Entry)) states.set(key, new Entry(state.value, state.expiresAt));
-        else state.mark = 0;
-      }
-      entries = states as Map<string, Entry>;
+    if (states instanceof RestoredStates) {
+      entries = states.take(); // fresh entries: marks are 0, so no capture has dealt with them
     } else {
       entries = new Map<string, Entry>();
       for (const [key, state] of states) entries.set(key, new Entry(state.value, state.expiresAt));

@@ -9,11 +9,13 @@ import {
   renameSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import { Logger } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { LOG_CONTEXT } from '../persistent-cache.constants';
-import { createStateMap, encodedState, type KeyState } from '../embedded/keyspace';
+import { RestoredStates, type KeyState } from '../embedded/keyspace';
 import {
   CORRUPT_SNAPSHOT,
   DATA_DIR_IS_SYMLINK,
@@ -60,6 +62,8 @@ export const CHUNK_BYTES = 256 * 1024;
 /** Bytes of chunks a writer may have queued for LMDB before it waits for commits. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const MANIFEST_KEY = 'manifest';
+/** Keys the expiry pass of a read checks between two of its steps. */
+const EXPIRY_CHECKS_PER_STEP = 4096;
 
 const FLAG_TOMBSTONE = 1;
 const FLAG_EXPIRES = 2;
@@ -91,7 +95,7 @@ export interface Manifest {
 }
 
 export interface RestoredData {
-  readonly states: Map<string, KeyState>;
+  readonly states: RestoredStates;
   /** Keys whose expiry time had passed at restore time, left out. */
   readonly expired: number;
   readonly manifest: Manifest;
@@ -228,14 +232,43 @@ export class SnapshotStore {
     return new SnapshotWriter(this, kind, manifest);
   }
 
-  /** Reads the committed chain into a map of key states, checking every CRC and count on the way. */
+  /** Reads the committed chain into key states, checking every CRC and count on the way. */
   read(now = Date.now()): RestoredData | undefined {
+    const steps = this.readSteps(now);
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return step.value;
+    }
+  }
+
+  /**
+   * {@link read}, giving the event loop a turn whenever a slice of `sliceMs` has passed: a restore of millions of
+   * keys then never stops the app for long. The store is read through one LMDB read transaction, so what it reads
+   * is one consistent state of the file.
+   */
+  async readInSlices(sliceMs: number, now = Date.now()): Promise<RestoredData | undefined> {
+    const steps = this.readSteps(now);
+    let sliceStart = performance.now();
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return step.value;
+      if (performance.now() - sliceStart >= sliceMs) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  /** The steps of a read: it yields after each chunk, and after every few thousand keys of the expiry pass. */
+  private *readSteps(now: number): Generator<void, RestoredData | undefined> {
     const manifest = this.manifest();
     if (manifest === undefined) return undefined;
-    const states = createStateMap();
-    for (const generation of manifest.generations) this.readGeneration(generation, states);
+    const states = new RestoredStates();
+    for (const generation of manifest.generations) yield* this.readGeneration(generation, states);
     let expired = 0;
+    let n = 0;
     for (const [key, state] of states) {
+      if (++n % EXPIRY_CHECKS_PER_STEP === 0) yield;
       if (state.expiresAt !== undefined && state.expiresAt <= now) {
         states.delete(key);
         expired++;
@@ -244,7 +277,7 @@ export class SnapshotStore {
     return { states, expired, manifest };
   }
 
-  private readGeneration(generation: GenerationInfo, states: Map<string, KeyState>): void {
+  private *readGeneration(generation: GenerationInfo, states: RestoredStates): Generator<void> {
     const corrupt = (what: string) =>
       new UnreadableSnapshotError(
         CORRUPT_SNAPSHOT(this.dataDir, `generation ${generation.gen}: ${what}`),
@@ -253,6 +286,7 @@ export class SnapshotStore {
     let records = 0;
     let crc = 0;
     const crcBytes = Buffer.alloc(4);
+    // A range iterator reads through one LMDB read transaction for its whole life, across the steps' yields.
     for (const { key, value } of this.tables().chunks.getRange({
       start: [generation.gen],
       end: [generation.gen + 1],
@@ -270,6 +304,7 @@ export class SnapshotStore {
         throw error;
       }
       chunks++;
+      yield;
     }
     if (chunks !== generation.chunks) {
       throw corrupt(`expected ${generation.chunks} chunks, found ${chunks}`);
@@ -517,7 +552,7 @@ export async function explainWriteError(error: unknown): Promise<Error> {
   return new Error(`LMDB could not commit the write: ${reason}${hint}`, { cause });
 }
 
-function decodeChunk(chunk: Buffer, states: Map<string, KeyState>): number {
+function decodeChunk(chunk: Buffer, states: RestoredStates): number {
   const reader = new BufferReader(chunk, 4);
   let records = 0;
   while (!reader.done) {
@@ -534,7 +569,7 @@ function decodeChunk(chunk: Buffer, states: Map<string, KeyState>): number {
       const length = reader.readUInt32();
       const start = reader.offset;
       reader.skipBytes(length);
-      states.set(key, encodedState(chunk, start, start + length, expiresAt));
+      states.setEncoded(key, chunk, start, start + length, expiresAt);
     }
     records++;
   }
