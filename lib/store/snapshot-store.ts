@@ -243,8 +243,8 @@ export class SnapshotStore {
 
   /**
    * {@link read}, giving the event loop a turn whenever a slice of `sliceMs` has passed: a restore of millions of
-   * keys then never stops the app for long. The store is read through one LMDB read transaction, so what it reads
-   * is one consistent state of the file.
+   * keys then never stops the app for long. Each generation is read through one LMDB read transaction, and nothing
+   * writes the store meanwhile (only its owner does, and not while it restores), so the chain read is consistent.
    */
   async readInSlices(sliceMs: number, now = Date.now()): Promise<RestoredData | undefined> {
     const steps = this.readSteps(now);
