@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { register } from 'prom-client';
-import { METRICS, STORE_FILE } from '../lib';
+import { FORMAT_VERSION, METRICS, STORE_FILE } from '../lib';
 import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
 import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
@@ -87,7 +87,7 @@ const corruptions: Record<string, Corruption> = {
       const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
       const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
       const manifest = JSON.parse(envelope.body) as { format: number };
-      manifest.format = 2 + int(random, 5);
+      manifest.format = FORMAT_VERSION + 1 + int(random, 5);
       const body = JSON.stringify(manifest);
       await meta.put('manifest', Buffer.from(JSON.stringify({ crc: crc32(body), body })));
     });
@@ -197,5 +197,16 @@ describe('corruption fuzz', () => {
     console.log(`Corruption fuzz, seed ${SEED}, ${TRIALS} stores:\n  ${rows.join('\n  ')}`);
     const detections = [...tally.values()].reduce((sum, c) => sum + c.detected, 0);
     expect(detections).toBeGreaterThan(TRIALS / 3);
+    // These leave no committed state to restore: every one of them must be detected.
+    for (const name of [
+      'a directory where the file should be',
+      'zero length',
+      'newer format version',
+      'damaged manifest',
+      'damaged, missing or extra chunk',
+      'a valid LMDB file with foreign content',
+    ]) {
+      expect([name, tally.get(name)?.restored]).toEqual([name, 0]);
+    }
   }, 900_000);
 });
