@@ -8,7 +8,6 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Capture, Keyspace, KeyState } from './embedded/keyspace';
 import {
   KEYSPACE,
@@ -25,6 +24,7 @@ import {
   SNAPSHOT_SKIPPED,
 } from './persistent-cache.messages';
 import { PersistentCacheMetrics } from './persistent-cache.metrics';
+import { runInSlices } from './slices';
 import {
   UnreadableSnapshotError,
   type GenerationKind,
@@ -322,15 +322,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         writer.add(key, state);
       }
     };
-    const reader = capture.read(visit, KEYS_PER_CLOCK_CHECK);
-    let sliceStart = performance.now();
-    while (!reader.next().done) {
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        await yieldToEventLoop();
-        await writer.drain();
-        sliceStart = performance.now();
-      }
-    }
+    await runInSlices(capture.read(visit, KEYS_PER_CLOCK_CHECK), SLICE_MS, () => writer.drain());
     return expired;
   }
 

@@ -9,8 +9,6 @@ import {
   renameSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import { Logger } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -26,6 +24,7 @@ import {
   STORE_READ_ONLY,
   UNSUPPORTED_FORMAT,
 } from '../persistent-cache.messages';
+import { runInSlices } from '../slices';
 import { checkStoreFile } from './check-file';
 import { BufferReader, BufferWriter, CodecError } from './codec';
 import { claimDataDir } from './owner-lock';
@@ -246,17 +245,8 @@ export class SnapshotStore {
    * keys then never stops the app for long. Each generation is read through one LMDB read transaction, and nothing
    * writes the store meanwhile (only its owner does, and not while it restores), so the chain read is consistent.
    */
-  async readInSlices(sliceMs: number, now = Date.now()): Promise<RestoredData | undefined> {
-    const steps = this.readSteps(now);
-    let sliceStart = performance.now();
-    for (;;) {
-      const step = steps.next();
-      if (step.done === true) return step.value;
-      if (performance.now() - sliceStart >= sliceMs) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
-      }
-    }
+  readInSlices(sliceMs: number, now = Date.now()): Promise<RestoredData | undefined> {
+    return runInSlices(this.readSteps(now), sliceMs);
   }
 
   /** The steps of a read: it yields after each chunk, and after every few thousand keys of the expiry pass. */
