@@ -912,6 +912,12 @@ describe('encoded ranges', () => {
     expect(copied).toEqual(enc.subarray(start, end));
     expect(decodeValue(copied)).toEqual(new Map([['m', { score: 2, value: 'm' }]]));
     expect(decodeValue(enc, start, end)).toEqual(new Map([['m', { score: 2, value: 'm' }]]));
+    expect(codecError(() => copy.writeRange(enc, 5, 4)).message).toBe(
+      `invalid range 5..4 of ${enc.length} bytes`,
+    );
+    expect(codecError(() => copy.writeRange(enc, 0, enc.length + 1)).message).toBe(
+      `invalid range 0..${enc.length + 1} of ${enc.length} bytes`,
+    );
     expect(codecError(() => decodeValue(enc, 0, end)).message).toMatch(
       /^trailing bytes at offset \d+/,
     );

@@ -267,6 +267,11 @@ export class BufferWriter {
 
   /** Appends bytes [start, end) of `source` as they are (a value encoded earlier by this codec, for instance). */
   writeRange(source: Uint8Array, start: number, end: number): void {
+    if (!isSafeUint(start) || !isSafeUint(end) || start > end || end > source.length) {
+      throw new CodecError(
+        `invalid range ${String(start)}..${String(end)} of ${source.length} bytes`,
+      );
+    }
     const n = end - start;
     this.ensure(n);
     this.buf.set(new Uint8Array(source.buffer, source.byteOffset + start, n), this.pos);
