@@ -36,31 +36,16 @@ export interface KeyState {
  * chunk's checksum, which covers the value's bytes.
  */
 class Entry implements KeyState {
-  private decoded: unknown;
-  private source: Uint8Array | undefined = undefined;
-  private start = 0;
-  private end = 0;
+  mark = 0;
 
+  /** A decoded value, or with `source`, the value at bytes [start, end) of `source`, decoded on first read. */
   constructor(
-    value: unknown,
+    private decoded: unknown,
     public expiresAt: number | undefined,
-    public mark = 0,
-  ) {
-    this.decoded = value;
-  }
-
-  static encoded(
-    source: Uint8Array,
-    start: number,
-    end: number,
-    expiresAt: number | undefined,
-  ): Entry {
-    const entry = new Entry(undefined, expiresAt);
-    entry.source = source;
-    entry.start = start;
-    entry.end = end;
-    return entry;
-  }
+    private source: Uint8Array | undefined = undefined,
+    private readonly start = 0,
+    private readonly end = 0,
+  ) {}
 
   get value(): unknown {
     if (this.source !== undefined) {
@@ -90,11 +75,7 @@ class Entry implements KeyState {
 
   /** A copy of this state (encoded or not) with the given expiry; the copy never decodes this entry. */
   withExpiry(expiresAt: number | undefined): Entry {
-    const copy = new Entry(this.decoded, expiresAt);
-    copy.source = this.source;
-    copy.start = this.start;
-    copy.end = this.end;
-    return copy;
+    return new Entry(this.decoded, expiresAt, this.source, this.start, this.end);
   }
 }
 
@@ -116,7 +97,7 @@ export class RestoredStates implements Iterable<[string, KeyState]> {
     end: number,
     expiresAt: number | undefined,
   ): void {
-    this.entries.set(key, Entry.encoded(source, start, end, expiresAt));
+    this.entries.set(key, new Entry(undefined, expiresAt, source, start, end));
   }
 
   delete(key: string): boolean {
