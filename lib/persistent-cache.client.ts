@@ -4,7 +4,7 @@ import { LOG_CONTEXT } from './persistent-cache.constants';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
 
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connection. */
-export const QUIT_TIMEOUT_MS = 2_000;
+const QUIT_TIMEOUT_MS = 2_000;
 
 /** The last connection error of each client made by {@link createRedisClient}, until it is ready again. */
 const connectionErrors = new WeakMap<Redis | Cluster, Error>();

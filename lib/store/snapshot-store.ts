@@ -57,7 +57,7 @@ const CLOSE_TIMEOUT_MS = 5_000;
 /** Directory in the data directory where damaged stores are moved. */
 export const QUARANTINE_DIR = 'quarantine';
 /** Target size of one chunk. */
-export const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 256 * 1024;
 /** Bytes of chunks a writer may have queued for LMDB before it waits for commits. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const MANIFEST_KEY = 'manifest';
@@ -525,7 +525,7 @@ export class SnapshotWriter {
  * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and the reason in a second
  * promise, which would otherwise go unhandled. Returns an error that says what happened.
  */
-export async function explainWriteError(error: unknown): Promise<Error> {
+async function explainWriteError(error: unknown): Promise<Error> {
   const base = error instanceof Error ? error : new Error(String(error));
   const commitError = (base as { commitError?: unknown }).commitError;
   if (!(commitError instanceof Promise)) return base;
