@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
-import type { Capture, Keyspace, KeyState } from './embedded/keyspace';
+import type { Capture, EncodedRecord, Keyspace, KeyState } from './embedded/keyspace';
 import {
   KEYSPACE,
   LOG_CONTEXT,
@@ -322,7 +322,13 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         writer.add(key, state);
       }
     };
-    await runInSlices(capture.read(visit, KEYS_PER_CLOCK_CHECK), SLICE_MS, () => writer.drain());
+    const visitRecord = (record: EncodedRecord): void => {
+      if (record.expiresAt !== undefined && record.expiresAt <= capture.startedAt) expired++;
+      else writer.addEncoded(record);
+    };
+    await runInSlices(capture.read(visit, KEYS_PER_CLOCK_CHECK, visitRecord), SLICE_MS, () =>
+      writer.drain(),
+    );
     return expired;
   }
 

@@ -9,114 +9,49 @@
  * semantics, plus the hooks snapshots need.
  */
 
-import { CodecError, decodeValue } from '../store/codec';
+import { Entry, type KeyState } from './entry';
+import { RestoredStates, type EncodedRecord } from './restored-states';
 
-/** Where a state still in its encoded form copies its bytes (see {@link KeyState.copyEncodedTo}). */
-export interface EncodedSink {
-  writeRange(source: Uint8Array, start: number, end: number): void;
-}
-
-/** A key's state: its value as ioredis-mock stores it and its absolute expiry time (ms since epoch). */
-export interface KeyState {
-  readonly value: unknown;
-  readonly expiresAt: number | undefined;
-  /**
-   * A restored value is kept in its encoded form until it is first read. While it is, this writes those bytes
-   * to `sink` and returns true (a snapshot then copies them instead of encoding the value again); once the value
-   * has been decoded it returns false. States without it are always decoded.
-   */
-  copyEncodedTo?(sink: EncodedSink): boolean;
-}
+export type { EncodedSink, KeyState } from './entry';
+export { RestoredStates, type EncodedRecord } from './restored-states';
 
 /**
- * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key.
- *
- * A restored entry holds its value as bytes [start, end) of a snapshot chunk (`source`) and decodes it on first
- * read: a restore then builds keys, not values, and values nobody reads are never built. The restore checked the
- * chunk's checksum, which covers the value's bytes.
+ * The keys of a keyspace: those restored from a snapshot, kept in their encoded form until looked up (see
+ * {@link RestoredStates}), and those created since, in a map. A key is in one or the other, never both: a key is
+ * created only when a look-up found it in neither.
  */
-class Entry implements KeyState {
-  mark = 0;
+class Entries {
+  readonly added = new Map<string, Entry>();
 
-  /** A decoded value, or with `source`, the value at bytes [start, end) of `source`, decoded on first read. */
-  constructor(
-    private decoded: unknown,
-    public expiresAt: number | undefined,
-    private source: Uint8Array | undefined = undefined,
-    private readonly start = 0,
-    private readonly end = 0,
-  ) {}
+  constructor(readonly restored: RestoredStates = new RestoredStates()) {}
 
-  get value(): unknown {
-    if (this.source !== undefined) {
-      try {
-        this.decoded = decodeValue(this.source, this.start, this.end);
-      } catch (error) {
-        if (error instanceof CodecError) {
-          error.message = `a value restored from the snapshot cannot be decoded: ${error.message}`;
-        }
-        throw error;
-      }
-      this.source = undefined; // the chunk can be collected once none of its values is left encoded
-    }
-    return this.decoded;
+  get size(): number {
+    return this.added.size + this.restored.size;
   }
 
-  set value(value: unknown) {
-    this.decoded = value;
-    this.source = undefined;
+  get(key: string): Entry | undefined {
+    const entry = this.added.get(key);
+    if (entry !== undefined || this.restored.size === 0) return entry;
+    return this.restored.entry(key);
   }
 
-  copyEncodedTo(sink: EncodedSink): boolean {
-    if (this.source === undefined) return false;
-    sink.writeRange(this.source, this.start, this.end);
-    return true;
+  has(key: string): boolean {
+    return this.added.has(key) || (this.restored.size !== 0 && this.restored.has(key));
   }
 
-  /** A copy of this state (encoded or not) with the given expiry; the copy never decodes this entry. */
-  withExpiry(expiresAt: number | undefined): Entry {
-    return new Entry(this.decoded, expiresAt, this.source, this.start, this.end);
-  }
-}
-
-/**
- * Key states read from a snapshot, in the form {@link Keyspace.replaceAll} takes over as it is: a restore of
- * millions of keys builds its map and its entries once, and swapping them in costs nothing more.
- */
-export class RestoredStates implements Iterable<[string, KeyState]> {
-  private entries = new Map<string, Entry>();
-
-  /**
-   * Sets `key` to the value at bytes [start, end) of `source`, in the snapshot codec's encoding (see
-   * `lib/store/codec.ts`), decoded on first read. `source` must not change afterwards.
-   */
-  setEncoded(
-    key: string,
-    source: Uint8Array,
-    start: number,
-    end: number,
-    expiresAt: number | undefined,
-  ): void {
-    this.entries.set(key, new Entry(undefined, expiresAt, source, start, end));
+  /** Adds a key that {@link get} did not find. */
+  add(key: string, entry: Entry): void {
+    this.added.set(key, entry);
   }
 
   delete(key: string): boolean {
-    return this.entries.delete(key);
+    return this.added.delete(key) || (this.restored.size !== 0 && this.restored.delete(key));
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, KeyState]> {
-    return this.entries.entries();
-  }
-
-  /** @internal hands the entries over to the keyspace; this becomes empty. */
-  take(): Map<string, Entry> {
-    const entries = this.entries;
-    this.entries = new Map();
-    return entries;
+  /** Every key's entry, restored ones first (a restored key never looked up gets an entry built for the visit). */
+  *[Symbol.iterator](): IterableIterator<[string, Entry]> {
+    yield* this.restored.entries();
+    yield* this.added;
   }
 }
 
@@ -177,7 +112,7 @@ export class Capture {
   constructor(
     private readonly keyspace: Keyspace,
     readonly id: number,
-    private readonly entries: Map<string, Entry>,
+    private readonly entries: Entries,
     /**
      * The keys to read: `undefined` for all of them, or the keys changed since the last capture, each with the
      * entry it had after its last change (`null`: it had none).
@@ -209,16 +144,43 @@ export class Capture {
   /**
    * Reads the keys as they were when the capture began, in slices: `visit` is called with each key's state
    * (`null`: the key did not exist, which matters only to a capture of changed keys), and the generator yields
-   * after every `sliceSize` keys so that the caller can give the event loop a turn.
+   * after every `sliceSize` keys so that the caller can give the event loop a turn. With `visitRecord`, restored
+   * keys nobody has looked up since are given to it as bytes instead (no key string or state is built for them).
    */
-  *read(visit: (key: string, state: KeyState | null) => void, sliceSize: number): Generator<void> {
+  *read(
+    visit: (key: string, state: KeyState | null) => void,
+    sliceSize: number,
+    visitRecord?: (record: EncodedRecord) => void,
+  ): Generator<void> {
     let n = 0;
     const id = this.id;
     const preserved = this.preserved;
+    const checkOpen = (): void => {
+      if (this.closed) throw new Error('capture was closed while it was being read');
+    };
     if (this.changedKeys === undefined) {
-      // Full capture: walk the entries themselves (one hash lookup less per key than walking the keys).
-      for (const [key, entry] of this.entries) {
-        if (this.closed) throw new Error('capture was closed while it was being read');
+      // Full capture. Restored keys first: a look-up builds a key's entry, but the record keeps its place, so
+      // this walk meets every restored key once, built or not.
+      const restored = this.entries.restored;
+      for (let r = 0; r < restored.recordCount; r++) {
+        checkOpen();
+        if (++n % sliceSize === 0) yield;
+        const built = restored.builtAt(r);
+        if (built === undefined) continue; // gone
+        if (built !== null) {
+          if (built.entry.mark === id || (preserved.size !== 0 && preserved.has(built.key)))
+            continue;
+          built.entry.mark = id;
+          visit(built.key, built.entry);
+        } else if (restored.markRecord(r, id)) {
+          // Never looked up, so never written since the capture began (a write looks its key up first).
+          if (visitRecord !== undefined) visitRecord(restored.recordAt(r));
+          else visit(...restored.stateAt(r));
+        }
+      }
+      // Then the keys created since the restore (walking the entries: one hash lookup less per key).
+      for (const [key, entry] of this.entries.added) {
+        checkOpen();
         if (++n % sliceSize === 0) yield;
         // A key written since the capture began is kept aside in `preserved` (read below); a key created since
         // then is there as `null`.
@@ -230,7 +192,7 @@ export class Capture {
       // A key not written since the capture began still has the entry recorded at its last change: no lookup in
       // the whole keyspace (a cache miss per key in a large one) is needed to find it.
       for (const [key, entry] of this.changedKeys) {
-        if (this.closed) throw new Error('capture was closed while it was being read');
+        checkOpen();
         if (++n % sliceSize === 0) yield;
         if (preserved.has(key)) continue;
         if (entry === null) {
@@ -266,7 +228,7 @@ export class Capture {
  * log for incremental snapshots and point-in-time captures.
  */
 export class Keyspace {
-  private entries = new Map<string, Entry>();
+  private entries = new Entries();
   /** Expiry times set on keys that hold no value (ioredis-mock allows it; kept for exact semantics). */
   private orphanExpiries = new Map<string, number>();
   /**
@@ -335,19 +297,19 @@ export class Keyspace {
 
   /**
    * Replaces the whole content at once (a restore). What changed is reset: the new content is, by definition,
-   * what the store holds. {@link RestoredStates} are taken over as they are (they are left empty); a map is copied.
+   * what the store holds. {@link RestoredStates} are taken over as they are (the caller must not change them
+   * afterwards); a map is copied.
    */
   replaceAll(states: RestoredStates | ReadonlyMap<string, KeyState>): void {
     if (this.capture !== undefined)
       throw new Error('cannot replace the keyspace while a capture is open');
-    let entries: Map<string, Entry>;
     if (states instanceof RestoredStates) {
-      entries = states.take(); // fresh entries: marks are 0, so no capture has dealt with them
+      this.entries = new Entries(states); // fresh records: no capture has dealt with them
     } else {
-      entries = new Map<string, Entry>();
-      for (const [key, state] of states) entries.set(key, new Entry(state.value, state.expiresAt));
+      this.entries = new Entries();
+      for (const [key, state] of states)
+        this.entries.add(key, new Entry(state.value, state.expiresAt));
     }
-    this.entries = entries;
     this.orphanExpiries = new Map();
     this.changed = new Map();
   }
@@ -399,7 +361,7 @@ export class Keyspace {
       const orphan = this.orphanExpiries.get(key);
       if (orphan !== undefined) this.orphanExpiries.delete(key);
       entry = new Entry(shallowCopy(value), orphan);
-      this.entries.set(key, entry);
+      this.entries.add(key, entry);
     }
     this.afterWrite(key, entry);
     this.written?.(key);
@@ -415,8 +377,8 @@ export class Keyspace {
   }
 
   private clearValues(): void {
-    // A new map, never `.clear()`: an open capture keeps reading the old one, which nothing changes any more.
-    this.entries = new Map();
+    // New entries, never a `.clear()`: an open capture keeps reading the old ones, which nothing changes any more.
+    this.entries = new Entries();
     this.changed = undefined;
   }
 
@@ -450,13 +412,15 @@ export class Keyspace {
 
   /** The `client.expires` view ioredis-mock's commands use. */
   expiresView(prefix = ''): MockExpires {
-    const expiryOf = (k: string): number | undefined =>
-      this.entries.has(k) ? this.entries.get(k)?.expiresAt : this.orphanExpiries.get(k);
+    const expiryOf = (k: string): number | undefined => {
+      const entry = this.entries.get(k);
+      return entry !== undefined ? entry.expiresAt : this.orphanExpiries.get(k);
+    };
     return {
       clear: () => {
         // Copy-on-clear: an open capture keeps reading the old entries, which nothing changes any more.
-        const entries = new Map<string, Entry>();
-        for (const [key, entry] of this.entries) entries.set(key, entry.withExpiry(undefined));
+        const entries = new Entries();
+        for (const [key, entry] of this.entries) entries.add(key, entry.withExpiry(undefined));
         this.entries = entries;
         this.orphanExpiries = new Map();
         this.changed = undefined;

@@ -278,6 +278,14 @@ export class BufferWriter {
     this.pos += n;
   }
 
+  /**
+   * The writer's own buffer, without a copy: bytes [0, length) are those written since the last finish(). Valid
+   * until the next write.
+   */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
   /** Returns exactly the bytes written so far and resets the writer (it can be reused). */
   finish(): Buffer {
     const n = this.pos;
@@ -568,6 +576,36 @@ export class BufferReader {
     const n = this.buf.readUInt32LE(this.pos);
     this.pos += 4;
     return n;
+  }
+
+  /**
+   * Steps over a string as {@link readString} would read it, with the same checks (its length, and that a UTF-8
+   * body is valid UTF-8), without building it.
+   */
+  skipString(): void {
+    const at = this.pos;
+    const header = this.lengthOf('string');
+    const buf = this.buf;
+    const start = this.pos;
+    const left = this.end - start;
+    if (header % 2 === 0) {
+      const n = header / 2;
+      if (n > left)
+        throw this.truncated('string', at, `: length ${n} exceeds the ${left} bytes left`);
+      const end = start + n;
+      let bits = 0;
+      for (let i = start; i < end; i++) bits |= buf[i];
+      if (bits >= 0x80 && !isUtf8(buf.subarray(start, end))) {
+        throw new CodecError(`invalid UTF-8 in string at offset ${at}`);
+      }
+      this.pos = end;
+      return;
+    }
+    const units = (header - 1) / 2;
+    if (units > left / 2) {
+      throw this.truncated('string', at, `: ${units} UTF-16 units exceed the ${left} bytes left`);
+    }
+    this.pos = start + units * 2;
   }
 
   /** Steps over n bytes. */

@@ -13,7 +13,7 @@ import { crc32 } from 'node:zlib';
 import { Logger } from '@nestjs/common';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { LOG_CONTEXT } from '../persistent-cache.constants';
-import { RestoredStates, type KeyState } from '../embedded/keyspace';
+import { RestoredStates, type EncodedRecord, type KeyState } from '../embedded/keyspace';
 import {
   CORRUPT_SNAPSHOT,
   DATA_DIR_IS_SYMLINK,
@@ -61,8 +61,6 @@ const CHUNK_BYTES = 256 * 1024;
 /** Bytes of chunks a writer may have queued for LMDB before it waits for commits. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const MANIFEST_KEY = 'manifest';
-/** Keys the expiry pass of a read checks between two of its steps. */
-const EXPIRY_CHECKS_PER_STEP = 4096;
 
 const FLAG_TOMBSTONE = 1;
 const FLAG_EXPIRES = 2;
@@ -254,16 +252,9 @@ export class SnapshotStore {
     const manifest = this.manifest();
     if (manifest === undefined) return undefined;
     const states = new RestoredStates();
+    states.reserve(manifest.generations.reduce((sum, g) => sum + g.records, 0));
     for (const generation of manifest.generations) yield* this.readGeneration(generation, states);
-    let expired = 0;
-    let n = 0;
-    for (const [key, state] of states) {
-      if (++n % EXPIRY_CHECKS_PER_STEP === 0) yield;
-      if (state.expiresAt !== undefined && state.expiresAt <= now) {
-        states.delete(key);
-        expired++;
-      }
-    }
+    const expired = states.leaveOutExpired(now);
     return { states, expired, manifest };
   }
 
@@ -445,6 +436,21 @@ export class SnapshotWriter {
     if (out.length >= CHUNK_BYTES) this.flushChunk();
   }
 
+  /** Adds a restored record as it was stored: its key's and value's bytes are copied, not encoded again. */
+  addEncoded(record: EncodedRecord): void {
+    const out = this.out;
+    const expiresAt = record.expiresAt;
+    out.writeVarUint(expiresAt === undefined ? 0 : FLAG_EXPIRES);
+    record.copyKeyTo(out);
+    if (expiresAt !== undefined) out.writeFloat64(expiresAt);
+    const lengthAt = out.length;
+    out.writeUInt32(0);
+    record.copyValueTo(out);
+    out.patchUInt32(lengthAt, out.length - lengthAt - 4);
+    this.records++;
+    if (out.length >= CHUNK_BYTES) this.flushChunk();
+  }
+
   /** Resolves once LMDB has caught up enough for more chunks to be queued; rejects if a write failed. */
   async drain(): Promise<void> {
     while (this.pendingBytes > MAX_PENDING_BYTES) {
@@ -550,16 +556,19 @@ function decodeChunk(chunk: Buffer, states: RestoredStates): number {
     if (flags > (FLAG_TOMBSTONE | FLAG_EXPIRES)) {
       throw new CodecError(`unknown record flags ${flags} at offset ${reader.offset}`);
     }
-    const key = reader.readString();
+    // Keys, like values, stay as bytes: the states index them where they lie (see RestoredStates).
+    const keyStart = reader.offset;
+    reader.skipString();
+    const keyEnd = reader.offset;
     if (flags & FLAG_TOMBSTONE) {
-      states.delete(key);
+      states.deleteRecord(chunk, keyStart, keyEnd);
     } else {
       const expiresAt = flags & FLAG_EXPIRES ? reader.readFloat64() : undefined;
       // Values stay encoded until first read (the chunk's checksum covers them).
       const length = reader.readUInt32();
       const start = reader.offset;
       reader.skipBytes(length);
-      states.setEncoded(key, chunk, start, start + length, expiresAt);
+      states.setRecord(chunk, keyStart, keyEnd, start, start + length, expiresAt);
     }
     records++;
   }

@@ -34,7 +34,6 @@ export async function digest(redis: Redis): Promise<KeyspaceDigest> {
   const hash = createHash('sha256');
   const expiries = new Map<string, number>();
   const dump: string[] = [];
-  const now = Date.now();
   for (const key of keys) {
     // ioredis-mock's TYPE answers nothing for a string stored as a Buffer.
     const type = (await redis.type(key)) || 'string';
@@ -62,8 +61,10 @@ export async function digest(redis: Redis): Promise<KeyspaceDigest> {
       default:
         value = `unknown type ${type}`;
     }
+    // The clock is read next to PTTL: a digest of many keys takes a while, and the expiry time must not drift.
+    const before = Date.now();
     const pttl = await redis.pttl(key);
-    if (pttl >= 0) expiries.set(key, now + pttl);
+    if (pttl >= 0) expiries.set(key, before + pttl);
     const line = `${show(key)} ${type} ${show(value)}`;
     dump.push(line);
     hash.update(line).update('\n');

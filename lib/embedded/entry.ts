@@ -1,0 +1,69 @@
+import { CodecError, decodeValue } from '../store/codec';
+
+/** Where a state still in its encoded form copies its bytes (see {@link KeyState.copyEncodedTo}). */
+export interface EncodedSink {
+  writeRange(source: Uint8Array, start: number, end: number): void;
+}
+
+/** A key's state: its value as ioredis-mock stores it and its absolute expiry time (ms since epoch). */
+export interface KeyState {
+  readonly value: unknown;
+  readonly expiresAt: number | undefined;
+  /**
+   * A restored value is kept in its encoded form until it is first read. While it is, this writes those bytes
+   * to `sink` and returns true (a snapshot then copies them instead of encoding the value again); once the value
+   * has been decoded it returns false. States without it are always decoded.
+   */
+  copyEncodedTo?(sink: EncodedSink): boolean;
+}
+
+/**
+ * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key.
+ *
+ * A restored entry holds its value as bytes [start, end) of a snapshot chunk (`source`) and decodes it on first
+ * read: values nobody reads are never built. The restore checked the chunk's checksum, which covers the value's
+ * bytes.
+ */
+export class Entry implements KeyState {
+  mark = 0;
+
+  /** A decoded value, or with `source`, the value at bytes [start, end) of `source`, decoded on first read. */
+  constructor(
+    private decoded: unknown,
+    public expiresAt: number | undefined,
+    private source: Uint8Array | undefined = undefined,
+    private readonly start = 0,
+    private readonly end = 0,
+  ) {}
+
+  get value(): unknown {
+    if (this.source !== undefined) {
+      try {
+        this.decoded = decodeValue(this.source, this.start, this.end);
+      } catch (error) {
+        if (error instanceof CodecError) {
+          error.message = `a value restored from the snapshot cannot be decoded: ${error.message}`;
+        }
+        throw error;
+      }
+      this.source = undefined; // the chunk can be collected once none of its values is left encoded
+    }
+    return this.decoded;
+  }
+
+  set value(value: unknown) {
+    this.decoded = value;
+    this.source = undefined;
+  }
+
+  copyEncodedTo(sink: EncodedSink): boolean {
+    if (this.source === undefined) return false;
+    sink.writeRange(this.source, this.start, this.end);
+    return true;
+  }
+
+  /** A copy of this state (encoded or not) with the given expiry; the copy never decodes this entry. */
+  withExpiry(expiresAt: number | undefined): Entry {
+    return new Entry(this.decoded, expiresAt, this.source, this.start, this.end);
+  }
+}

@@ -1,0 +1,254 @@
+import { BufferReader, BufferWriter, encodeValue } from '../store/codec';
+import { Keyspace, RestoredStates, type EncodedRecord, type KeyState } from './keyspace';
+
+/** One chunk holding the records as a snapshot lays them out: key bytes, then value bytes. */
+function chunkOf(records: [string, unknown][]): {
+  chunk: Buffer;
+  spans: { key: string; keyStart: number; keyEnd: number; valueStart: number; valueEnd: number }[];
+} {
+  const writer = new BufferWriter(64);
+  const spans = [];
+  for (const [key, value] of records) {
+    const keyStart = writer.length;
+    writer.writeString(key);
+    const keyEnd = writer.length;
+    writer.writeValue(value);
+    spans.push({ key, keyStart, keyEnd, valueStart: keyEnd, valueEnd: writer.length });
+  }
+  return { chunk: writer.finish(), spans };
+}
+
+/** Adds every record of a chunk (a generation of one chunk); keys listed in `deleted` become tombstones. */
+function addGeneration(
+  states: RestoredStates,
+  records: [string, unknown][],
+  { deleted = [], expiresAt }: { deleted?: string[]; expiresAt?: number } = {},
+): void {
+  const { chunk, spans } = chunkOf([...records, ...deleted.map((k): [string, unknown] => [k, 0])]);
+  for (const s of spans) {
+    if (deleted.includes(s.key)) states.deleteRecord(chunk, s.keyStart, s.keyEnd);
+    else states.setRecord(chunk, s.keyStart, s.keyEnd, s.valueStart, s.valueEnd, expiresAt);
+  }
+}
+
+const values = (states: Iterable<[string, KeyState]>): Map<string, unknown> =>
+  new Map([...states].map(([key, state]) => [key, state.value]));
+
+describe('RestoredStates', () => {
+  it('applies a chain of generations: later records replace earlier ones, tombstones remove keys', () => {
+    const states = new RestoredStates();
+    addGeneration(states, [
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '3'],
+    ]);
+    addGeneration(states, [['b', 'two']], { deleted: ['c', 'never-there'] });
+    addGeneration(states, [['c', 'back']]);
+    expect(states.size).toBe(3);
+    expect(values(states)).toEqual(
+      new Map([
+        ['a', '1'],
+        ['b', 'two'],
+        ['c', 'back'],
+      ]),
+    );
+    expect(states.has('c')).toBe(true);
+    expect(states.has('never-there')).toBe(false);
+  });
+
+  it('finds keys of every encoding: ASCII, UTF-8, lone surrogates (UTF-16), empty and long', () => {
+    const keys = ['plain', 'clé', '日本語キー', '\ud800lone', '', 'x'.repeat(1500), 'k\u0000nul'];
+    const states = new RestoredStates();
+    addGeneration(
+      states,
+      keys.map((k, i) => [k, i]),
+    );
+    for (const [i, key] of keys.entries()) {
+      expect(states.has(key)).toBe(true);
+      expect(states.entry(key)?.value).toBe(i);
+    }
+    expect(states.has('clé ')).toBe(false);
+    expect(states.has('\ud801lone')).toBe(false);
+    expect([...states].map(([key]) => key)).toEqual(keys);
+  });
+
+  it('grows past any reserve and still finds every key (10,000 keys, in 100 chunks)', () => {
+    const states = new RestoredStates();
+    states.reserve(10);
+    for (let c = 0; c < 100; c++) {
+      addGeneration(
+        states,
+        Array.from({ length: 100 }, (_, i): [string, unknown] => [
+          `key:${c * 100 + i}`,
+          c * 100 + i,
+        ]),
+      );
+    }
+    expect(states.size).toBe(10_000);
+    for (let i = 0; i < 10_000; i += 7) expect(states.entry(`key:${i}`)?.value).toBe(i);
+    expect(states.has('key:10000')).toBe(false);
+  });
+
+  it('leaves out the keys whose expiry time has passed, and counts them', () => {
+    const states = new RestoredStates();
+    addGeneration(states, [['old', 1]], { expiresAt: 1_000 });
+    addGeneration(states, [['later', 2]], { expiresAt: 5_000 });
+    addGeneration(states, [['forever', 3]]);
+    addGeneration(states, [['renewed', 4]], { expiresAt: 1_000 });
+    addGeneration(states, [['renewed', 5]], { expiresAt: 9_000 });
+    expect(states.leaveOutExpired(2_000)).toBe(1);
+    expect(values(states)).toEqual(
+      new Map([
+        ['later', 2],
+        ['forever', 3],
+        ['renewed', 5],
+      ]),
+    );
+    expect(states.entry('later')?.expiresAt).toBe(5_000);
+    expect(states.entry('forever')?.expiresAt).toBeUndefined();
+  });
+
+  it('builds a key`s entry once, on its first look-up', () => {
+    const states = new RestoredStates();
+    addGeneration(states, [['h', { f: 'v' }]]);
+    const entry = states.entry('h');
+    expect(entry).toBeDefined();
+    expect(states.entry('h')).toBe(entry);
+    expect(states.delete('h')).toBe(true);
+    expect(states.entry('h')).toBeUndefined();
+    expect(states.delete('h')).toBe(false);
+    expect(states.size).toBe(0);
+  });
+
+  it('lets a chunk go once none of its keys is kept as bytes, and still serves every key', () => {
+    const states = new RestoredStates();
+    const first = chunkOf([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    for (const r of first.spans) {
+      states.setRecord(first.chunk, r.keyStart, r.keyEnd, r.valueStart, r.valueEnd, undefined);
+    }
+    addGeneration(states, [['c', 3]]);
+    const held = states.heldBytes;
+    expect(held).toBe(first.chunk.length + chunkOf([['c', 3]]).chunk.length);
+    expect(states.entry('a')?.value).toBe(1); // looked up: its entry has the value now
+    expect(states.heldBytes).toBe(held);
+    states.delete('b');
+    expect(states.heldBytes).toBe(held - first.chunk.length);
+    first.chunk.fill(0); // nothing reads it any more
+    expect(values(states)).toEqual(
+      new Map([
+        ['a', 1],
+        ['c', 3],
+      ]),
+    );
+    expect(states.has('a')).toBe(true);
+    expect(states.has('b')).toBe(false);
+  });
+});
+
+describe('a keyspace on restored states', () => {
+  function restoredKeyspace(n: number): Keyspace {
+    const states = new RestoredStates();
+    addGeneration(
+      states,
+      Array.from({ length: n }, (_, i): [string, unknown] => [`k${i}`, `v${i}`]),
+    );
+    const keyspace = new Keyspace();
+    keyspace.replaceAll(states);
+    return keyspace;
+  }
+
+  it('serves restored and new keys alike: read, write, delete, re-create, size', () => {
+    const keyspace = restoredKeyspace(5);
+    const data = keyspace.dataView();
+    expect(keyspace.size).toBe(5);
+    expect(data.get('k1')).toBe('v1');
+    data.set('k2', 'changed');
+    data.delete('k3');
+    data.set('new', 'n');
+    expect(data.has('k3')).toBe(false);
+    data.set('k3', 'again');
+    expect(keyspace.size).toBe(6);
+    expect(new Map([...keyspace.states()].map(([k, s]) => [k, s.value]))).toEqual(
+      new Map([
+        ['k0', 'v0'],
+        ['k1', 'v1'],
+        ['k2', 'changed'],
+        ['k4', 'v4'],
+        ['new', 'n'],
+        ['k3', 'again'],
+      ]),
+    );
+  });
+
+  it('keeps the key order of KEYS when keys are read (a SCAN cursor stays valid)', () => {
+    const keyspace = restoredKeyspace(6);
+    const data = keyspace.dataView();
+    const before = data.keys();
+    for (const key of ['k4', 'k0', 'k2']) data.get(key);
+    keyspace.expiresView().set('k5', Date.now() + 60_000);
+    expect(data.keys()).toEqual(before);
+  });
+
+  it('expires a restored key on access, as ioredis-mock does', () => {
+    const states = new RestoredStates();
+    addGeneration(states, [['soon', 'x']], { expiresAt: Date.now() + 20 });
+    const keyspace = new Keyspace();
+    keyspace.replaceAll(states);
+    expect(keyspace.dataView().has('soon')).toBe(true);
+    expect(keyspace.expiresView().get('soon')).toBeGreaterThan(Date.now());
+    return new Promise<void>((resolve) => {
+      setTimeout(() => {
+        expect(keyspace.dataView().has('soon')).toBe(false);
+        expect(keyspace.size).toBe(0);
+        resolve();
+      }, 40);
+    });
+  });
+
+  it('gives a full capture every restored key once: untouched ones as bytes, looked-up ones as states', () => {
+    const keyspace = restoredKeyspace(50);
+    const data = keyspace.dataView();
+    data.get('k10'); // looked up, unchanged
+    data.set('k20', 'changed before');
+    data.set('fresh', 'f');
+    const capture = keyspace.beginCapture(false)!;
+    const seen = new Map<string, unknown>();
+    const asBytes: string[] = [];
+    const visitRecord = (record: EncodedRecord): void => {
+      const out = new BufferWriter(16);
+      record.copyKeyTo(out);
+      const keyEnd = out.length;
+      record.copyValueTo(out);
+      const bytes = out.finish();
+      const key = new BufferReader(bytes, 0, keyEnd).readString();
+      expect(bytes.subarray(keyEnd)).toEqual(encodeValue(`v${key.slice(1)}`));
+      asBytes.push(key);
+      seen.set(key, `v${key.slice(1)}`);
+    };
+    const reader = capture.read((key, state) => seen.set(key, state?.value), 3, visitRecord);
+    let slices = 0;
+    for (const _ of reader) {
+      // Writes while the capture runs are not in it.
+      if (slices++ === 2) {
+        data.set('k40', 'during');
+        data.get('k45');
+        data.delete('k0');
+        data.set('during', 'd');
+      }
+    }
+    capture.close();
+    expect(seen.size).toBe(51);
+    expect(seen.get('k0')).toBe('v0');
+    expect(seen.get('k10')).toBe('v10');
+    expect(seen.get('k20')).toBe('changed before');
+    expect(seen.get('k40')).toBe('v40');
+    expect(seen.get('fresh')).toBe('f');
+    expect(seen.has('during')).toBe(false);
+    expect(asBytes).not.toContain('k10');
+    expect(asBytes).not.toContain('k20');
+    expect(asBytes.length).toBeGreaterThan(40);
+  });
+});

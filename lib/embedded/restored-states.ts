@@ -1,0 +1,441 @@
+/**
+ * The keys of a restored snapshot, kept as the snapshot stored them.
+ *
+ * A restore of millions of keys into a JS `Map` costs more than reading the snapshot: each key needs a string, an
+ * entry object and an insertion into a hash table that V8 rehashes as it grows, and all of it is garbage the young
+ * generation then promotes. This index builds none of that. Each record is a few numbers in typed arrays (where its
+ * key and value lie in the snapshot's chunks, its expiry time), found through an open-addressing hash table over
+ * the key's encoded bytes. A key's string and entry are built only when a command looks the key up, and a snapshot
+ * of keys nobody touched copies their bytes as they are.
+ */
+
+import { BufferReader, BufferWriter } from '../store/codec';
+import { Entry, type EncodedSink, type KeyState } from './entry';
+
+/** A restored record as a snapshot writer copies it: bytes, not values. */
+export interface EncodedRecord {
+  readonly expiresAt: number | undefined;
+  /** Writes the key, in the codec's string encoding. */
+  copyKeyTo(sink: EncodedSink): void;
+  /** Writes the value, in the codec's value encoding. */
+  copyValueTo(sink: EncodedSink): void;
+}
+
+/** A record's status: live and never looked up, live with its entry built, or gone (replaced, deleted, expired). */
+const ENCODED = 0;
+const MADE = 1;
+const GONE = 2;
+
+const INITIAL_RECORDS = 16;
+/** What a source no record needs any more is replaced with. */
+const RELEASED = new Uint8Array(0);
+
+/** A key looked up by name is encoded here to be compared with the records' bytes. */
+const lookupScratch = new BufferWriter(256);
+
+/** `Math.imul`, read once: a global looked up in a loop is slow where globals are intercepted (a `vm` context). */
+const imul = Math.imul;
+
+/** FNV-1a over bytes [start, end), with a final mix so that the low bits the table uses depend on every byte. */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = imul(h ^ bytes[i], 0x01000193);
+  h ^= h >>> 16;
+  h = imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+/**
+ * Key states read from a snapshot. {@link Keyspace.replaceAll} adopts them as they are: a restore builds this index
+ * and nothing else.
+ */
+export class RestoredStates implements Iterable<[string, KeyState]> {
+  /**
+   * The buffers records point into (the snapshot's chunks); a record names one by its position here. A buffer is
+   * let go once no record still needs its bytes (see {@link release}).
+   */
+  private readonly sources: Uint8Array[] = [];
+  /** For each source, how many records still kept only as bytes point into it (once for the key, once for the value). */
+  private readonly sourceUsers: number[] = [];
+  private lastSource: Uint8Array | undefined;
+  private capacity = 0;
+  private count = 0;
+  private live = 0;
+  private keySource = new Uint32Array(0);
+  private keyStart = new Uint32Array(0);
+  private keyEnd = new Uint32Array(0);
+  private valueSource = new Uint32Array(0);
+  private valueStart = new Uint32Array(0);
+  private valueEnd = new Uint32Array(0);
+  /** Expiry time, NaN for none. */
+  private expiry = new Float64Array(0);
+  private hashes = new Uint32Array(0);
+  private status = new Uint8Array(0);
+  /** Id of the last capture that read the record while it had no entry (see `Entry.mark`). */
+  private marks = new Uint32Array(0);
+  /** Entries built for records a command looked up, by record and by key (a second look-up hashes no bytes). */
+  private readonly made = new Map<number, { key: string; entry: Entry }>();
+  private readonly madeByKey = new Map<string, Entry>();
+  /** Open addressing, linear probing: record index + 1, 0 for an empty slot. Never more than half full. */
+  private table = new Int32Array(0);
+  private used = 0;
+
+  /** Number of live keys. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Bytes of snapshot chunks still held for records kept as bytes (the last chunk added is always held). */
+  get heldBytes(): number {
+    return this.sources.reduce((sum, source) => sum + source.length, 0);
+  }
+
+  /** Makes room for `records` more records at once (a restore knows how many the snapshot holds). */
+  reserve(records: number): void {
+    this.growRecords(this.count + records);
+    this.growTable(this.used + records);
+  }
+
+  /**
+   * Sets the key at bytes [keyStart, keyEnd) of `chunk` (in the codec's string encoding, already checked) to the
+   * value at bytes [valueStart, valueEnd) of it, replacing any earlier record of the key. `chunk` must not change
+   * afterwards. For building the states, before any key is looked up.
+   */
+  setRecord(
+    chunk: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+    expiresAt: number | undefined,
+  ): void {
+    const source = this.sourceIndex(chunk);
+    this.put(chunk, source, keyStart, keyEnd, source, valueStart, valueEnd, expiresAt);
+  }
+
+  /** Removes the key at bytes [keyStart, keyEnd) of `chunk`, if a record holds it (a tombstone). */
+  deleteRecord(chunk: Uint8Array, keyStart: number, keyEnd: number): void {
+    const slot = this.slotOf(chunk, keyStart, keyEnd, hashBytes(chunk, keyStart, keyEnd));
+    if (slot >= 0) this.kill(this.table[slot] - 1);
+  }
+
+  /**
+   * Sets `key` to the value at bytes [start, end) of `source`, in the snapshot codec's encoding (see
+   * `lib/store/codec.ts`), decoded on first read. `source` must not change afterwards.
+   */
+  setEncoded(
+    key: string,
+    source: Uint8Array,
+    start: number,
+    end: number,
+    expiresAt: number | undefined,
+  ): void {
+    const writer = new BufferWriter(key.length + 8);
+    writer.writeString(key);
+    const keyBytes = writer.finish();
+    const keySource = this.sourceIndex(keyBytes);
+    const valueSource = this.sourceIndex(source);
+    this.put(keyBytes, keySource, 0, keyBytes.length, valueSource, start, end, expiresAt);
+  }
+
+  /** Removes `key`; returns whether it was there. */
+  delete(key: string): boolean {
+    const r = this.find(key);
+    if (r < 0) return false;
+    this.kill(r);
+    return true;
+  }
+
+  has(key: string): boolean {
+    return this.madeByKey.has(key) || this.find(key) >= 0;
+  }
+
+  /** Removes the keys whose expiry time is at or before `now`; returns how many. */
+  leaveOutExpired(now: number): number {
+    let expired = 0;
+    const { expiry, status } = this;
+    for (let r = 0; r < this.count; r++) {
+      if (status[r] !== GONE && expiry[r] <= now) {
+        this.kill(r);
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  /** Live keys and their states, in record order. Keys never looked up get a state built for the visit. */
+  [Symbol.iterator](): IterableIterator<[string, KeyState]> {
+    return this.entries();
+  }
+
+  /** @internal {@link [Symbol.iterator]}, as entries. */
+  *entries(): IterableIterator<[string, Entry]> {
+    for (let r = 0; r < this.count; r++) {
+      if (this.status[r] === GONE) continue;
+      const made = this.made.get(r);
+      yield made !== undefined ? [made.key, made.entry] : [this.keyAt(r), this.newEntry(r)];
+    }
+  }
+
+  /** @internal the entry of `key`, built on its first look-up; later look-ups return the same one. */
+  entry(key: string): Entry | undefined {
+    const made = this.madeByKey.get(key);
+    if (made !== undefined) return made;
+    const r = this.find(key);
+    if (r < 0) return undefined;
+    const entry = this.newEntry(r);
+    entry.mark = this.marks[r];
+    this.made.set(r, { key, entry });
+    this.madeByKey.set(key, entry);
+    this.status[r] = MADE;
+    this.release(r); // the entry holds the value's bytes, and look-ups compare its key as a string
+    return entry;
+  }
+
+  /** @internal number of records, gone ones included: record indexes are 0 to this, exclusive. */
+  get recordCount(): number {
+    return this.count;
+  }
+
+  /**
+   * @internal how record `r` stands: `undefined` if it is gone, its key and entry if they were built, or else
+   * `null` (it is live and still only bytes).
+   */
+  builtAt(r: number): { key: string; entry: Entry } | null | undefined {
+    const status = this.status[r];
+    if (status === ENCODED) return null;
+    return status === MADE ? this.made.get(r) : undefined;
+  }
+
+  /** @internal sets the capture mark of a record that has no entry; returns false if it already had `id`. */
+  markRecord(r: number, id: number): boolean {
+    if (this.marks[r] === id) return false;
+    this.marks[r] = id;
+    return true;
+  }
+
+  /** @internal record `r` as bytes. The view is reused: it is valid until the next call. */
+  recordAt(r: number): EncodedRecord {
+    this.cursor.r = r;
+    return this.cursor;
+  }
+
+  /** @internal record `r`'s key and a state built for it, not kept. */
+  stateAt(r: number): [string, Entry] {
+    return [this.keyAt(r), this.newEntry(r)];
+  }
+
+  private readonly cursor = new RecordCursor(this);
+
+  /** @internal */
+  copyKey(r: number, sink: EncodedSink): void {
+    sink.writeRange(this.sources[this.keySource[r]], this.keyStart[r], this.keyEnd[r]);
+  }
+
+  /** @internal */
+  copyValue(r: number, sink: EncodedSink): void {
+    sink.writeRange(this.sources[this.valueSource[r]], this.valueStart[r], this.valueEnd[r]);
+  }
+
+  /** @internal */
+  expiresAt(r: number): number | undefined {
+    const at = this.expiry[r];
+    return Number.isNaN(at) ? undefined : at;
+  }
+
+  private keyAt(r: number): string {
+    return new BufferReader(
+      this.sources[this.keySource[r]],
+      this.keyStart[r],
+      this.keyEnd[r],
+    ).readString();
+  }
+
+  private newEntry(r: number): Entry {
+    return new Entry(
+      undefined,
+      this.expiresAt(r),
+      this.sources[this.valueSource[r]],
+      this.valueStart[r],
+      this.valueEnd[r],
+    );
+  }
+
+  private kill(r: number): void {
+    const status = this.status[r];
+    if (status === GONE) return;
+    if (status === MADE) {
+      const made = this.made.get(r);
+      this.made.delete(r);
+      if (made !== undefined) this.madeByKey.delete(made.key);
+    } else {
+      this.release(r);
+    }
+    this.status[r] = GONE;
+    this.live--;
+  }
+
+  /**
+   * Record `r` no longer needs its bytes (it is gone, or it has its entry). A source no record needs is let go, so
+   * that a chunk whose keys were all rewritten or deleted can be collected; the last source added is kept, as
+   * more records of it may follow.
+   */
+  private release(r: number): void {
+    for (const source of [this.keySource[r], this.valueSource[r]]) {
+      if (--this.sourceUsers[source] === 0 && this.sources[source] !== this.lastSource) {
+        this.sources[source] = RELEASED;
+      }
+    }
+  }
+
+  /** The live record holding `key`, or -1. */
+  private find(key: string): number {
+    if (this.live === 0) return -1;
+    lookupScratch.truncate(0);
+    lookupScratch.writeString(key);
+    const bytes = lookupScratch.buffer;
+    const length = lookupScratch.length;
+    const slot = this.slotOf(bytes, 0, length, hashBytes(bytes, 0, length), key);
+    return slot < 0 ? -1 : this.table[slot] - 1;
+  }
+
+  /**
+   * The table slot of the live record of the key at bytes [start, end) of `bytes`, or -(the empty slot where it
+   * would go) - 1. Records that are gone are stepped over (their slots keep probe sequences whole); a record with
+   * its entry built no longer has its key's bytes, and is compared with `key` as a string.
+   */
+  private slotOf(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    hash: number,
+    key?: string,
+  ): number {
+    const { table, hashes, status } = this;
+    const mask = table.length - 1;
+    if (mask < 0) return -1;
+    const length = end - start;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = table[slot];
+      if (entry === 0) return -slot - 1;
+      const r = entry - 1;
+      if (hashes[r] !== hash || status[r] === GONE) continue;
+      if (status[r] === MADE) {
+        if (key !== undefined && this.made.get(r)?.key === key) return slot;
+        continue;
+      }
+      const keyStart = this.keyStart[r];
+      if (this.keyEnd[r] - keyStart !== length) continue;
+      const source = this.sources[this.keySource[r]];
+      let i = 0;
+      while (i < length && source[keyStart + i] === bytes[start + i]) i++;
+      if (i === length) return slot;
+    }
+  }
+
+  private put(
+    keyBytes: Uint8Array,
+    keySource: number,
+    keyStart: number,
+    keyEnd: number,
+    valueSource: number,
+    valueStart: number,
+    valueEnd: number,
+    expiresAt: number | undefined,
+  ): void {
+    if (this.count === this.capacity) this.growRecords(this.count + 1);
+    if (2 * (this.used + 1) > this.table.length) this.growTable(this.used + 1);
+    const hash = hashBytes(keyBytes, keyStart, keyEnd);
+    const slot = this.slotOf(keyBytes, keyStart, keyEnd, hash);
+    const r = this.count++;
+    this.keySource[r] = keySource;
+    this.keyStart[r] = keyStart;
+    this.keyEnd[r] = keyEnd;
+    this.valueSource[r] = valueSource;
+    this.valueStart[r] = valueStart;
+    this.valueEnd[r] = valueEnd;
+    this.expiry[r] = expiresAt ?? NaN;
+    this.hashes[r] = hash;
+    this.sourceUsers[keySource]++;
+    this.sourceUsers[valueSource]++;
+    this.live++;
+    if (slot >= 0) {
+      this.kill(this.table[slot] - 1);
+      this.table[slot] = r + 1;
+    } else {
+      this.table[-slot - 1] = r + 1;
+      this.used++;
+    }
+  }
+
+  private sourceIndex(source: Uint8Array): number {
+    if (source !== this.lastSource) {
+      this.sources.push(source);
+      this.sourceUsers.push(0);
+      this.lastSource = source;
+    }
+    return this.sources.length - 1;
+  }
+
+  private growRecords(needed: number): void {
+    if (needed <= this.capacity) return;
+    const capacity = Math.max(needed, this.capacity * 2, INITIAL_RECORDS);
+    const grown = <T extends Uint32Array | Float64Array | Uint8Array>(
+      old: T,
+      make: (n: number) => T,
+    ): T => {
+      const next = make(capacity);
+      next.set(old.subarray(0, this.count));
+      return next;
+    };
+    this.keySource = grown(this.keySource, (n) => new Uint32Array(n));
+    this.keyStart = grown(this.keyStart, (n) => new Uint32Array(n));
+    this.keyEnd = grown(this.keyEnd, (n) => new Uint32Array(n));
+    this.valueSource = grown(this.valueSource, (n) => new Uint32Array(n));
+    this.valueStart = grown(this.valueStart, (n) => new Uint32Array(n));
+    this.valueEnd = grown(this.valueEnd, (n) => new Uint32Array(n));
+    this.expiry = grown(this.expiry, (n) => new Float64Array(n));
+    this.hashes = grown(this.hashes, (n) => new Uint32Array(n));
+    this.status = grown(this.status, (n) => new Uint8Array(n));
+    this.marks = grown(this.marks, (n) => new Uint32Array(n));
+    this.capacity = capacity;
+  }
+
+  /** Makes the table at least twice `keys` slots (a power of two), re-inserting what it holds. */
+  private growTable(keys: number): void {
+    if (2 * keys <= this.table.length) return;
+    let size = Math.max(this.table.length, 16);
+    while (size < 2 * keys) size *= 2;
+    const old = this.table;
+    const table = new Int32Array(size);
+    const mask = size - 1;
+    for (let i = 0; i < old.length; i++) {
+      const entry = old[i];
+      if (entry === 0) continue;
+      let slot = this.hashes[entry - 1] & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = entry;
+    }
+    this.table = table;
+  }
+}
+
+/** The reusable view {@link RestoredStates.recordAt} returns. */
+class RecordCursor implements EncodedRecord {
+  r = 0;
+
+  constructor(private readonly states: RestoredStates) {}
+
+  get expiresAt(): number | undefined {
+    return this.states.expiresAt(this.r);
+  }
+
+  copyKeyTo(sink: EncodedSink): void {
+    this.states.copyKey(this.r, sink);
+  }
+
+  copyValueTo(sink: EncodedSink): void {
+    this.states.copyValue(this.r, sink);
+  }
+}
