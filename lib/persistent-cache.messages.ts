@@ -6,9 +6,13 @@ export const INVALID_OPTION = (option: string, accepted: string, got: unknown): 
 export const UNKNOWN_OPTION = (option: string, known: readonly string[]): string =>
   `Unknown PersistentCacheModule option "${option}"; known options are: ${known.join(', ')}.`;
 
-export const UNSUPPORTED_FORMAT = (dataDir: string, found: unknown, supported: number): string =>
+export const UNSUPPORTED_FORMAT = (
+  dataDir: string,
+  found: unknown,
+  readable: readonly number[],
+): string =>
   `Snapshot in ${dataDir} has format version ${describe(found)}, but this version of nestjs-persistent-cache ` +
-  `reads format ${supported} only. Upgrade the library, or move the data directory aside to start empty.`;
+  `reads format ${readable.join(' and ')} only. Upgrade the library, or move the data directory aside to start empty.`;
 
 export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
   `Snapshot in ${dataDir} cannot be restored: ${what}. The data directory was left untouched; ` +

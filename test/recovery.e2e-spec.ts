@@ -10,7 +10,7 @@ import {
   UNSUPPORTED_FORMAT,
 } from '../lib/persistent-cache.messages';
 import { OWNER_FILE } from '../lib/store/owner-lock';
-import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
+import { QUARANTINE_DIR, READABLE_FORMATS } from '../lib/store/snapshot-store';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { startSampleApp, stopSampleApps } from './support/sample-app';
 
@@ -98,6 +98,26 @@ describe('a snapshot that cannot be restored', () => {
     await r.app.close();
   });
 
+  it('reads a format-2 store (format 3 only added the sorted-set encoding) and writes on as format 3', async () => {
+    const dataDir = await committed({ a: '1', b: '2' });
+    await rewriteManifest(dataDir, (m) => {
+      m.format = 2;
+    });
+    const h = await bootWith(durable(dataDir));
+    expect(await h.redis.mget('a', 'b')).toEqual(['1', '2']);
+    await h.redis.zadd('z', 1, 'm');
+    await h.snapshots.snapshot();
+    await h.app.close();
+    const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4, readOnly: true });
+    const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+    const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
+    await root.close();
+    expect((JSON.parse(envelope.body) as { format: number }).format).toBe(FORMAT_VERSION);
+    const again = await bootWith(durable(dataDir));
+    expect(await again.redis.zrange('z', 0, -1, 'WITHSCORES')).toEqual(['m', '1']);
+    await again.app.close();
+  });
+
   it('refuses a snapshot in another format (newer, or format 1) with a clear message', async () => {
     for (const other of [FORMAT_VERSION + 1, 1]) {
       const dataDir = await committed({ a: '1' });
@@ -105,7 +125,7 @@ describe('a snapshot that cannot be restored', () => {
         m.format = other;
       });
       await expect(bootWith(durable(dataDir))).rejects.toThrow(
-        UNSUPPORTED_FORMAT(dataDir, other, FORMAT_VERSION),
+        UNSUPPORTED_FORMAT(dataDir, other, READABLE_FORMATS),
       );
     }
   });

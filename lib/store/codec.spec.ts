@@ -381,6 +381,44 @@ describe('codec round trip', () => {
     for (const v of keyspace.values()) expectRoundTrip(v);
   });
 
+  it('writes a sorted set as a scored map, and any other Map as a map', () => {
+    const scored = (entries: [string, number][]) =>
+      new Map(entries.map(([value, score]) => [value, { score, value }]));
+    const zset = scored([
+      ['a', 1],
+      ['b', -0],
+      ['c', NaN],
+      ['d', Infinity],
+      ['', 2 ** 60],
+    ]);
+    expect(encodeValue(zset)[0]).toBe(0x0e);
+    expectRoundTrip(zset);
+    // Each member costs its key and its score, not an object repeating the member.
+    expect(encodeValue(scored([['member', 7]]))).toEqual(
+      bytes(0x0e, 0x01, ...asciiBody('member'), 0x06, 0x07),
+    );
+    const withExtra = { score: 1, value: 'a', extra: true };
+    const withSymbol = Object.assign({ score: 1, value: 'a' }, { [Symbol('s')]: 1 });
+    const nearMisses: Map<unknown, unknown>[] = [
+      new Map([['a', { score: 1, value: 'b' }]]), // value is not the key
+      new Map([['a', { value: 'a', score: 1 }]]), // other property order
+      new Map([['a', { score: '1', value: 'a' }]]), // score not a number
+      new Map([['a', withExtra]]),
+      new Map([[1, { score: 1, value: 1 }]]), // key not a string
+      new Map([['a', Object.assign(Object.create(null) as object, { score: 1, value: 'a' })]]),
+      new Map<string, unknown>([
+        ['a', { score: 1, value: 'a' }],
+        ['b', 'plain'],
+      ]),
+      new Map(),
+    ];
+    for (const m of nearMisses) {
+      expect(encodeValue(m)[0]).toBe(0x0c);
+      expectRoundTrip(m);
+    }
+    expect(() => encodeValue(new Map([['a', withSymbol]]))).toThrow(CodecError);
+  });
+
   it('round-trips the values stored by a real ioredis-mock instance', async () => {
     const redis = new RedisMock({ host: 'codec-spec', port: 1 });
     try {
@@ -733,6 +771,16 @@ describe('malformed input', () => {
     expect(codecError(() => decodeValue(bytes(0x0b, 0x02, 0x02, 0x02))).message).toBe(
       'duplicate member in set at offset 0',
     );
+    expect(
+      codecError(() => decodeValue(bytes(0x0e, 0x02, ...a, 0x06, 0x01, ...a, 0x06, 0x02))).message,
+    ).toBe('duplicate key in map at offset 0');
+  });
+
+  it('rejects a scored map whose score is not a number', () => {
+    const a = asciiBody('a');
+    expect(codecError(() => decodeValue(bytes(0x0e, 0x01, ...a, 0x08, ...a))).message).toBe(
+      'score at offset 4 in scored map is not a number',
+    );
   });
 
   it('turns failures of the native string decoder into CodecErrors', () => {
@@ -829,7 +877,7 @@ describe('property-based round trip', () => {
     fc.uint8Array({ maxLength: 20 }),
     fc.uint8Array({ maxLength: 20 }).map((u) => Buffer.from(u)),
   );
-  const value = fc.anything({
+  const anything = fc.anything({
     key: anyString,
     values: [leaf],
     withMap: true,
@@ -838,6 +886,23 @@ describe('property-based round trip', () => {
     maxDepth: 4,
     maxKeys: 6,
   });
+  /** Sorted sets as ioredis-mock keeps them, and Maps that only nearly have that shape. */
+  const scoredMap = fc.array(fc.tuple(anyString, number, fc.nat(4)), { maxLength: 8 }).map(
+    (members) =>
+      new Map<unknown, unknown>(
+        members.map(([value, score, miss]) => {
+          switch (miss) {
+            case 1:
+              return [value, { score, value: `${value}!` }];
+            case 2:
+              return [value, { value, score }];
+            default:
+              return [value, { score, value }];
+          }
+        }),
+      ),
+  );
+  const value = fc.oneof({ weight: 4, arbitrary: anything }, { weight: 1, arbitrary: scoredMap });
 
   it('decode(encode(x)) is x, and re-encoding is byte-identical', () => {
     fc.assert(

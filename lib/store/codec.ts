@@ -24,6 +24,10 @@
  *   0x0c  Map                 varuint count + count × (key value, value value) (insertion order)
  *   0x0d  plain object        varuint count + count × (key string body, value); decoded as a plain
  *                             object with Object.prototype
+ *   0x0e  scored Map          varuint count + count × (key string body, number value): a Map from
+ *                             each key to a plain object `{ score, value }` whose value is the key
+ *                             (how ioredis-mock keeps a sorted set). Written for any Map of that exact
+ *                             shape; a Map with any other content is written as 0x0c. Since format 3.
  *
  * varuint: unsigned LEB128 (7 bits per byte, least significant group first, high bit = "more"),
  * at most 8 bytes, value <= 2^53-1, canonical (no redundant trailing 0x00 group).
@@ -50,6 +54,7 @@ const TAG_ARRAY = 0x0a;
 const TAG_SET = 0x0b;
 const TAG_MAP = 0x0c;
 const TAG_OBJECT = 0x0d;
+const TAG_SCORED_MAP = 0x0e;
 
 /** Maximum container nesting (a container directly inside a container is level 2). */
 const MAX_DEPTH = 64;
@@ -400,7 +405,7 @@ export class BufferWriter {
     if (Array.isArray(v)) {
       this.array(v as unknown[], depth);
     } else if (v instanceof Map) {
-      this.map(v as Map<unknown, unknown>, depth);
+      if (!this.scoredMap(v as Map<unknown, unknown>)) this.map(v as Map<unknown, unknown>, depth);
     } else if (v instanceof Set) {
       this.set(v as Set<unknown>, depth);
     } else {
@@ -438,6 +443,25 @@ export class BufferWriter {
     } catch (err) {
       throw withPath(err, `<set member #${i}>`);
     }
+  }
+
+  /**
+   * Writes `m` as a scored Map if it has that shape (see the table above), and returns whether it did; if not,
+   * nothing is written. A sorted set's members are then two fields each, not an object with its member twice.
+   */
+  private scoredMap(m: Map<unknown, unknown>): boolean {
+    if (m.size === 0) return false;
+    const start = this.pos;
+    this.tagAndVarUint(TAG_SCORED_MAP, m.size);
+    for (const [key, member] of m) {
+      if (typeof key !== 'string' || !isScoredMember(key, member)) {
+        this.pos = start;
+        return false;
+      }
+      this.writeString(key);
+      this.number(member.score);
+    }
+    return true;
   }
 
   private map(m: Map<unknown, unknown>, depth: number): void {
@@ -483,6 +507,24 @@ export class BufferWriter {
       throw withPath(err, keySegment(keys[i]));
     }
   }
+}
+
+/**
+ * Whether `member` is exactly `{ score: <number>, value: key }`: a plain object with these two own enumerable
+ * properties, in this order, and no symbol keys, so that decoding it as that literal loses nothing.
+ */
+function isScoredMember(key: string, member: unknown): member is { score: number; value: string } {
+  if (typeof member !== 'object' || member === null) return false;
+  if (Object.getPrototypeOf(member) !== Object.prototype) return false;
+  const m = member as { score?: unknown; value?: unknown };
+  if (m.value !== key || typeof m.score !== 'number') return false;
+  const keys = Object.keys(member);
+  return (
+    keys.length === 2 &&
+    keys[0] === 'score' &&
+    keys[1] === 'value' &&
+    Object.getOwnPropertySymbols(member).length === 0
+  );
 }
 
 const fromCharCode = String.fromCharCode;
@@ -779,6 +821,7 @@ export class BufferReader {
       case TAG_SET:
       case TAG_MAP:
       case TAG_OBJECT:
+      case TAG_SCORED_MAP:
         if (depth >= MAX_DEPTH) {
           throw new CodecError(`value at offset ${at} is nested deeper than ${MAX_DEPTH} levels`);
         }
@@ -811,6 +854,23 @@ export class BufferReader {
         for (let i = 0; i < n; i++) {
           const key = this.value(depth);
           out.set(key, this.value(depth));
+        }
+        if (out.size !== n) throw new CodecError(`duplicate key in map at offset ${at}`);
+        return out;
+      }
+      case TAG_SCORED_MAP: {
+        // Each entry takes at least 3 bytes: a string header, a number's tag and its first byte.
+        const n = this.count('scored map', at, 3);
+        if (n > MAX_COLLECTION_SIZE) throw new CodecError(`map at offset ${at} is too large`);
+        const out = new Map<string, { score: number; value: string }>();
+        for (let i = 0; i < n; i++) {
+          const value = this.str('scored map key');
+          const scoreAt = this.pos;
+          const score = this.value(depth);
+          if (typeof score !== 'number') {
+            throw new CodecError(`score at offset ${scoreAt} in scored map is not a number`);
+          }
+          out.set(value, { score, value });
         }
         if (out.size !== n) throw new CodecError(`duplicate key in map at offset ${at}`);
         return out;

@@ -46,10 +46,13 @@ import { claimDataDir } from './owner-lock';
  */
 
 /**
- * Version of the on-disk layout; restore refuses any other. 2: each value is preceded by its length, so that a
- * restore steps over values it keeps encoded (1, before it, had no lengths).
+ * Version of the on-disk layout this library writes. 2: each value is preceded by its length, so that a restore
+ * steps over values it keeps encoded (1, before it, had no lengths). 3: values may use the codec's scored-map tag
+ * (sorted sets); a format-2 store is a format-3 store that does not, so both are read.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** Format versions a restore reads; it refuses any other. */
+export const READABLE_FORMATS: readonly number[] = [2, 3];
 /** Name of the LMDB file in the data directory (LMDB adds `<name>-lock` beside it). */
 export const STORE_FILE = 'snapshot.mdb';
 /** How long {@link SnapshotStore.close} waits for LMDB. */
@@ -592,8 +595,10 @@ function parseManifest(raw: Buffer, dataDir: string): Manifest {
     throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(dataDir, 'the manifest fails its checksum'));
   }
   const manifest = JSON.parse(body) as Manifest;
-  if (manifest.format !== FORMAT_VERSION) {
-    throw new UnreadableSnapshotError(UNSUPPORTED_FORMAT(dataDir, manifest.format, FORMAT_VERSION));
+  if (!READABLE_FORMATS.includes(manifest.format)) {
+    throw new UnreadableSnapshotError(
+      UNSUPPORTED_FORMAT(dataDir, manifest.format, READABLE_FORMATS),
+    );
   }
   const generations: unknown = manifest.generations;
   if (
