@@ -314,16 +314,19 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private async copy(capture: Capture, writer: SnapshotWriter): Promise<number> {
     const incremental = capture.changedKeys !== undefined;
     let expired = 0;
+    const expiredAtStart = (expiresAt: number | undefined): boolean =>
+      expiresAt !== undefined && expiresAt <= capture.startedAt;
     const visit = (key: string, state: KeyState | null): void => {
-      if (state !== null && state.expiresAt !== undefined && state.expiresAt <= capture.startedAt) {
+      if (state !== null && expiredAtStart(state.expiresAt)) {
         expired++;
         if (incremental) writer.add(key, null);
       } else if (state !== null || incremental) {
         writer.add(key, state);
       }
     };
+    // Restored keys nobody looked up come as bytes, and only in a full capture.
     const visitRecord = (record: EncodedRecord): void => {
-      if (record.expiresAt !== undefined && record.expiresAt <= capture.startedAt) expired++;
+      if (expiredAtStart(record.expiresAt)) expired++;
       else writer.addEncoded(record);
     };
     await runInSlices(capture.read(visit, KEYS_PER_CLOCK_CHECK, visitRecord), SLICE_MS, () =>

@@ -116,6 +116,7 @@ export class RestoredStates implements Iterable<[string, KeyState]> {
 
   /** Removes the key at bytes [keyStart, keyEnd) of `chunk`, if a record holds it (a tombstone). */
   deleteRecord(chunk: Uint8Array, keyStart: number, keyEnd: number): void {
+    if (this.used === 0) return;
     const slot = this.slotOf(chunk, keyStart, keyEnd, hashBytes(chunk, keyStart, keyEnd));
     if (slot >= 0) this.kill(this.table[slot] - 1);
   }
@@ -174,7 +175,7 @@ export class RestoredStates implements Iterable<[string, KeyState]> {
     for (let r = 0; r < this.count; r++) {
       if (this.status[r] === GONE) continue;
       const made = this.made.get(r);
-      yield made !== undefined ? [made.key, made.entry] : [this.keyAt(r), this.newEntry(r)];
+      yield made !== undefined ? [made.key, made.entry] : this.stateAt(r);
     }
   }
 
@@ -303,7 +304,8 @@ export class RestoredStates implements Iterable<[string, KeyState]> {
   /**
    * The table slot of the live record of the key at bytes [start, end) of `bytes`, or -(the empty slot where it
    * would go) - 1. Records that are gone are stepped over (their slots keep probe sequences whole); a record with
-   * its entry built no longer has its key's bytes, and is compared with `key` as a string.
+   * its entry built no longer has its key's bytes, and is compared with `key` as a string. The table must not be
+   * empty.
    */
   private slotOf(
     bytes: Uint8Array,
@@ -314,7 +316,6 @@ export class RestoredStates implements Iterable<[string, KeyState]> {
   ): number {
     const { table, hashes, status } = this;
     const mask = table.length - 1;
-    if (mask < 0) return -1;
     const length = end - start;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const entry = table[slot];

@@ -277,6 +277,35 @@ describe('codec round trip', () => {
     expect(r.offset).toBe(buf.length);
   });
 
+  it('steps over a string with skipString exactly as readString reads it, with the same checks', () => {
+    for (const str of ['', 'ascii', 'x'.repeat(200), 'clé', '日本語', '\ud800lone', 'a\udfffb']) {
+      const w = new BufferWriter(4);
+      w.writeString(str);
+      w.writeVarUint(7);
+      const buf = w.finish();
+      const skipped = new BufferReader(buf);
+      skipped.skipString();
+      const read = new BufferReader(buf);
+      expect(read.readString()).toBe(str);
+      expect(skipped.offset).toBe(read.offset);
+      expect(skipped.readVarUint()).toBe(7);
+    }
+    const invalid = bytes(0x04, 0xc3, 0x28); // two bytes that are not UTF-8
+    expect(() => new BufferReader(invalid).skipString()).toThrow(
+      'invalid UTF-8 in string at offset 0',
+    );
+    expect(() => new BufferReader(invalid).readString()).toThrow(
+      'invalid UTF-8 in string at offset 0',
+    );
+    for (const truncated of [bytes(0x06, 0x61), bytes(0x05, 0x61, 0x00, 0x62)]) {
+      const skipError = codecError(() => new BufferReader(truncated).skipString());
+      expect(skipError.message).toMatch(/^truncated string at offset 0/);
+      expect(skipError.message).toBe(
+        codecError(() => new BufferReader(truncated).readString()).message,
+      );
+    }
+  });
+
   it('decodes bytes as a Buffer copy', () => {
     for (const input of [
       Buffer.alloc(0),

@@ -509,6 +509,11 @@ export class BufferWriter {
   }
 }
 
+/** Bytes of a string's body, from its header: UTF-8 bytes (even header) or UTF-16 units × 2 (odd). */
+function stringBodyBytes(header: number): number {
+  return header % 2 === 0 ? header / 2 : header - 1;
+}
+
 /**
  * Whether `member` is exactly `{ score: <number>, value: key }`: a plain object with these two own enumerable
  * properties, in this order, and no symbol keys, so that decoding it as that literal loses nothing.
@@ -626,28 +631,18 @@ export class BufferReader {
    */
   skipString(): void {
     const at = this.pos;
-    const header = this.lengthOf('string');
+    const header = this.stringHeader('string', at);
     const buf = this.buf;
     const start = this.pos;
-    const left = this.end - start;
+    const end = start + stringBodyBytes(header);
     if (header % 2 === 0) {
-      const n = header / 2;
-      if (n > left)
-        throw this.truncated('string', at, `: length ${n} exceeds the ${left} bytes left`);
-      const end = start + n;
       let bits = 0;
       for (let i = start; i < end; i++) bits |= buf[i];
       if (bits >= 0x80 && !isUtf8(buf.subarray(start, end))) {
         throw new CodecError(`invalid UTF-8 in string at offset ${at}`);
       }
-      this.pos = end;
-      return;
     }
-    const units = (header - 1) / 2;
-    if (units > left / 2) {
-      throw this.truncated('string', at, `: ${units} UTF-16 units exceed the ${left} bytes left`);
-    }
-    this.pos = start + units * 2;
+    this.pos = end;
   }
 
   /** Steps over n bytes. */
@@ -737,16 +732,33 @@ export class BufferReader {
     return n;
   }
 
-  private str(what: string): string {
-    const at = this.pos;
+  /**
+   * Reads a string's header (see the format above) and checks that its body fits in what is left; the body starts
+   * at the position it leaves.
+   */
+  private stringHeader(what: string, at: number): number {
     const header = this.lengthOf(what);
-    const buf = this.buf;
-    const start = this.pos;
-    const left = this.end - start;
+    const left = this.end - this.pos;
     if (header % 2 === 0) {
       const n = header / 2;
       if (n > left) throw this.truncated(what, at, `: length ${n} exceeds the ${left} bytes left`);
-      const end = start + n;
+    } else {
+      const units = (header - 1) / 2;
+      if (units > left / 2) {
+        throw this.truncated(what, at, `: ${units} UTF-16 units exceed the ${left} bytes left`);
+      }
+    }
+    return header;
+  }
+
+  private str(what: string): string {
+    const at = this.pos;
+    const header = this.stringHeader(what, at);
+    const buf = this.buf;
+    const start = this.pos;
+    const end = start + stringBodyBytes(header);
+    if (header % 2 === 0) {
+      const n = header / 2;
       if (n <= ASCII_DECODE_MAX) {
         let bits = 0;
         for (let i = start; i < end; i++) bits |= buf[i];
@@ -763,11 +775,6 @@ export class BufferReader {
       this.pos = end;
       return s;
     }
-    const units = (header - 1) / 2;
-    if (units > left / 2) {
-      throw this.truncated(what, at, `: ${units} UTF-16 units exceed the ${left} bytes left`);
-    }
-    const end = start + units * 2;
     const s = this.slice(buf, 'utf16le', start, end, what, at);
     this.pos = end;
     return s;
