@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { register } from 'prom-client';
+import { randomBytes } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { METRICS } from '../lib';
 import type { Keyspace } from '../lib/embedded/keyspace';
@@ -187,6 +188,34 @@ describe('round trip', () => {
       // The restored stream keeps working.
       await r.redis.xadd('events', '*', 'type', 'again');
       expect(await r.redis.xlen('events')).toBe(3);
+    } finally {
+      await r.app.close();
+    }
+  });
+
+  it('restores a snapshot of a hundred chunks byte for byte (chunk buffers are written into again once committed)', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir));
+    const expected = new Map<string, string>();
+    const batch = h.redis.pipeline();
+    for (let i = 0; i < 30_000; i++) {
+      const value = randomBytes(512).toString('hex'); // 1 KB, different for every key
+      expected.set(`k:${i}`, value);
+      batch.set(`k:${i}`, value);
+    }
+    await batch.exec();
+    const report = await h.snapshots.snapshot();
+    expect(report.bytes).toBeGreaterThan(100 * 256 * 1024);
+    await h.app.close();
+
+    const r = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      const keys = [...expected.keys()];
+      expect(await r.redis.dbsize()).toBe(keys.length);
+      for (let i = 0; i < keys.length; i += 1000) {
+        const slice = keys.slice(i, i + 1000);
+        expect(await r.redis.mget(slice)).toEqual(slice.map((k) => expected.get(k)));
+      }
     } finally {
       await r.app.close();
     }

@@ -620,6 +620,21 @@ describe('BufferWriter', () => {
     expect(decodeValue(c)).toBe('c'.repeat(10));
   });
 
+  it('writes into a buffer given back with adopt() only once it has handed its own over', () => {
+    const w = new BufferWriter(8192);
+    const spare = Buffer.alloc(8192, 0xee);
+    expect(w.adopt(spare)).toBe(false); // it still has its own buffer
+    w.writeBytes(Buffer.alloc(6000, 0xaa));
+    const a = w.finish(); // mostly full: handed over
+    expect(w.adopt(spare)).toBe(true);
+    expect(w.adopt(Buffer.alloc(8192))).toBe(false);
+    w.writeBytes(Buffer.alloc(5000, 0xbb));
+    const b = w.finish();
+    expect(b.buffer).toBe(spare.buffer);
+    expect(b).toEqual(Buffer.alloc(5000, 0xbb));
+    expect(a).toEqual(Buffer.alloc(6000, 0xaa));
+  });
+
   it('rolls back a failed writeValue', () => {
     const w = new BufferWriter(16);
     w.writeString('key');

@@ -291,6 +291,16 @@ export class BufferWriter {
     return this.buf;
   }
 
+  /**
+   * Gives the writer `buffer` to write into next, if finish() handed its own buffer over and nothing was written
+   * since (returns whether it took it). The caller must not touch `buffer` afterwards.
+   */
+  adopt(buffer: Buffer): boolean {
+    if (this.buf !== EMPTY || this.pos !== 0) return false;
+    this.buf = buffer as FastBuffer;
+    return true;
+  }
+
   /** Returns exactly the bytes written so far and resets the writer (it can be reused). */
   finish(): Buffer {
     const n = this.pos;

@@ -383,6 +383,12 @@ export class SnapshotWriter {
   private readonly crcBytes = Buffer.alloc(4);
   private readonly pending: { done: Promise<boolean>; bytes: number }[] = [];
   private pendingBytes = 0;
+  /**
+   * Buffers of chunks LMDB has committed, to write the next chunks into. lmdb-js reads a value from the caller's
+   * memory until its write is committed, so a chunk's buffer is free again only then; reusing it keeps a snapshot's
+   * memory to the chunks in flight instead of every chunk it wrote (until V8 collects them).
+   */
+  private readonly spare: Buffer[] = [];
   /** The first failed write, explained. */
   private failed: Promise<Error> | undefined;
 
@@ -504,6 +510,8 @@ export class SnapshotWriter {
   }
 
   private startChunk(): void {
+    const spare = this.spare.pop();
+    if (spare !== undefined && !this.out.adopt(spare)) this.spare.push(spare);
     this.out.writeBytes(this.crcBytes); // placeholder for the chunk's CRC
   }
 
@@ -514,7 +522,15 @@ export class SnapshotWriter {
     this.crcBytes.writeUInt32LE(crc, 0);
     this.crc = crc32(this.crcBytes, this.crc);
     this.crcBytes.fill(0);
-    this.track(this.store.putChunk(this.gen, this.seq++, chunk), chunk.length);
+    const written = this.store.putChunk(this.gen, this.seq++, chunk);
+    this.track(written, chunk.length);
+    // A chunk with a buffer of its own (the writer's, handed over) can be written into again once committed.
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength >= CHUNK_BYTES) {
+      written.then(
+        (ok) => ok && this.spare.push(Buffer.from(chunk.buffer)),
+        () => undefined, // the failure is explained by track()
+      );
+    }
     this.bytes += chunk.length;
     this.startChunk();
   }
