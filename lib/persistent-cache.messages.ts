@@ -66,5 +66,8 @@ export const RESTORE_FAILED_STARTING_EMPTY = (error: string, quarantine: string)
   `Could not restore the snapshot: ${error} Starting with an empty cache (persistence.onRestoreError is ` +
   `"start-empty"); the snapshot was moved to ${quarantine} — see "Recovery" in the README.`;
 
+export const WRITE_IN_PROGRESS = (dataDir: string): string =>
+  `A snapshot is already being written to ${dataDir}: commit or abort it before beginning another.`;
+
 export const STORE_READ_ONLY = (dataDir: string): string =>
   `The snapshot store in ${dataDir} is open for reading only (openForWriting() was not called).`;

@@ -8,7 +8,13 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
-import type { Capture, EncodedRecord, Keyspace, KeyState } from './embedded/keyspace';
+import type {
+  Capture,
+  CaptureVisitor,
+  EncodedRecord,
+  Keyspace,
+  KeyState,
+} from './embedded/keyspace';
 import {
   KEYSPACE,
   LOG_CONTEXT,
@@ -100,6 +106,14 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private queued = 0;
   private lastReport: SnapshotReport | undefined;
   private lastError: SnapshotFailure | undefined;
+  /**
+   * The last snapshot's copy, kept (with its closed capture and writer, which have let go of their keys and
+   * buffers) until the next one. V8 drops a class's hidden class once no instance of it is left, and with it the
+   * optimized code of every function that reads such objects: without this, each snapshot ran its loop in the
+   * interpreter while V8 compiled it again (an incremental snapshot of 10k changed keys among 1M: 15-30 ms of
+   * copying, against 7-10 ms with it).
+   */
+  private lastCopy: SnapshotCopy | undefined;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedPersistentCacheOptions,
@@ -270,7 +284,8 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       writer = store.beginWrite(kind);
       capture = this.keyspace.beginCapture(kind === 'incremental');
       if (capture === undefined) throw new Error('the keyspace cannot list its changes');
-      const expired = await this.copy(capture, writer);
+      this.lastCopy = new SnapshotCopy(capture, writer);
+      const expired = await this.lastCopy.run();
       capture.close();
       const manifest = await writer.commit(capture.sizeAtStart, capture.startedAt);
       const durationMs = performance.now() - started;
@@ -314,31 +329,6 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Copies the capture into the writer in slices of {@link SLICE_MS}. Returns how many keys had expired. */
-  private async copy(capture: Capture, writer: SnapshotWriter): Promise<number> {
-    const incremental = capture.changedKeys !== undefined;
-    let expired = 0;
-    const expiredAtStart = (expiresAt: number | undefined): boolean =>
-      expiresAt !== undefined && expiresAt <= capture.startedAt;
-    const visit = (key: string, state: KeyState | null): void => {
-      if (state !== null && expiredAtStart(state.expiresAt)) {
-        expired++;
-        if (incremental) writer.add(key, null);
-      } else if (state !== null || incremental) {
-        writer.add(key, state);
-      }
-    };
-    // Restored keys nobody looked up come as bytes, and only in a full capture.
-    const visitRecord = (record: EncodedRecord): void => {
-      if (expiredAtStart(record.expiresAt)) expired++;
-      else writer.addEncoded(record);
-    };
-    await runInSlices(capture.read(visit, KEYS_PER_CLOCK_CHECK, visitRecord), SLICE_MS, () =>
-      writer.drain(),
-    );
-    return expired;
-  }
-
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
     const started = performance.now();
     // Read in slices: the cache keeps serving what it held until the restored content is swapped in at once.
@@ -362,6 +352,54 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         `in ${durationMs.toFixed(0)} ms; ${report.expired} expired keys left out.`,
     );
     return report;
+  }
+}
+
+/**
+ * Copies a capture into a writer in slices of {@link SLICE_MS}, leaving out keys whose TTL had run out when the
+ * capture began. Each kind of key comes to its own method (see {@link CaptureVisitor}).
+ */
+class SnapshotCopy implements CaptureVisitor {
+  private expired = 0;
+  private readonly startedAt: number;
+  private readonly incremental: boolean;
+
+  constructor(
+    private readonly capture: Capture,
+    private readonly writer: SnapshotWriter,
+  ) {
+    this.startedAt = capture.startedAt;
+    this.incremental = capture.changedKeys !== undefined;
+  }
+
+  /** Copies every key of the capture. Returns how many were left out because they had expired. */
+  async run(): Promise<number> {
+    const steps = this.capture.read(this, KEYS_PER_CLOCK_CHECK);
+    await runInSlices(steps, SLICE_MS, () => this.writer.drain());
+    return this.expired;
+  }
+
+  visit(key: string, state: KeyState): void {
+    if (state.expiresAt === undefined || state.expiresAt > this.startedAt) {
+      this.writer.add(key, state);
+    } else {
+      this.expired++;
+      // An expired key may be in the chain: an incremental snapshot deletes it there.
+      if (this.incremental) this.writer.addTombstone(key);
+    }
+  }
+
+  visitDeleted(key: string): void {
+    this.writer.addTombstone(key);
+  }
+
+  /** Restored keys nobody looked up, as bytes (full snapshots only). */
+  visitRecord(record: EncodedRecord): void {
+    if (record.expiresAt === undefined || record.expiresAt > this.startedAt) {
+      this.writer.addEncoded(record);
+    } else {
+      this.expired++;
+    }
   }
 }
 

@@ -1,13 +1,21 @@
 import { BufferWriter, CodecError, encodeValue } from '../store/codec';
-import { Capture, Keyspace, KeyState, RestoredStates } from './keyspace';
+import { Capture, CaptureVisitor, Keyspace, KeyState, RestoredStates } from './keyspace';
 
 const plain = (state: KeyState | null): KeyState | null =>
   state && { value: state.value, expiresAt: state.expiresAt };
 
+/** A visitor that hands every key to `onKey`, deleted ones with `null`. */
+function visitor(onKey: (key: string, state: KeyState | null) => void): CaptureVisitor {
+  return { visit: onKey, visitDeleted: (key) => onKey(key, null) };
+}
+
 /** Reads a whole capture at once into a map (tombstones as `null`). */
 function readAll(capture: Capture, sliceSize = 2): Map<string, KeyState | null> {
   const out = new Map<string, KeyState | null>();
-  for (const _ of capture.read((key, state) => out.set(key, plain(state)), sliceSize)) {
+  for (const _ of capture.read(
+    visitor((key, state) => out.set(key, plain(state))),
+    sliceSize,
+  )) {
     // no interleaving
   }
   return out;
@@ -20,7 +28,10 @@ function readWith(
 ): Map<string, KeyState | null> {
   const out = new Map<string, KeyState | null>();
   let slice = 0;
-  for (const _ of capture.read((key, state) => out.set(key, plain(state)), 1)) {
+  for (const _ of capture.read(
+    visitor((key, state) => out.set(key, plain(state))),
+    1,
+  )) {
     between(slice++);
   }
   return out;
@@ -170,7 +181,7 @@ describe('Capture', () => {
     const capture = keyspace.beginCapture(true)!;
     const records: [string, unknown][] = [];
     const reader = capture.read(
-      (key, state) => records.push([key, state === null ? null : state.value]),
+      visitor((key, state) => records.push([key, state === null ? null : state.value])),
       1,
     );
     while (!records.some(([key]) => key === 'a')) reader.next();
@@ -329,7 +340,10 @@ describe('Capture', () => {
   it('stops a read of a capture closed under it', () => {
     const keyspace = filled(5);
     const capture = keyspace.beginCapture(false)!;
-    const reader = capture.read(() => undefined, 1);
+    const reader = capture.read(
+      visitor(() => undefined),
+      1,
+    );
     reader.next();
     capture.close();
     expect(() => reader.next()).toThrow('closed');
@@ -386,7 +400,10 @@ describe('encoded states (values restored from a snapshot)', () => {
     const { keyspace } = restored({ k0: 'a', k1: 'b', k2: 'c' });
     const capture = keyspace.beginCapture(false)!;
     const seen = new Map<string, Buffer | false>();
-    const reader = capture.read((key, state) => seen.set(key, copied(state ?? undefined)), 1);
+    const reader = capture.read(
+      visitor((key, state) => seen.set(key, copied(state ?? undefined))),
+      1,
+    );
     reader.next();
     for (const key of ['k0', 'k1', 'k2']) keyspace.dataView().set(key, 'changed');
     while (!reader.next().done) {

@@ -228,7 +228,14 @@ describe('a keyspace on restored states', () => {
       asBytes.push(key);
       seen.set(key, `v${key.slice(1)}`);
     };
-    const reader = capture.read((key, state) => seen.set(key, state?.value), 3, visitRecord);
+    const reader = capture.read(
+      {
+        visit: (key, state) => seen.set(key, state.value),
+        visitDeleted: (key) => seen.set(key, null),
+        visitRecord,
+      },
+      3,
+    );
     let slices = 0;
     for (const _ of reader) {
       // Writes while the capture runs are not in it.

@@ -301,6 +301,12 @@ export class BufferWriter {
     return true;
   }
 
+  /** Drops everything written and lets go of the buffer (a later write allocates a new one). */
+  release(): void {
+    this.buf = EMPTY;
+    this.pos = 0;
+  }
+
   /** Returns exactly the bytes written so far and resets the writer (it can be reused). */
   finish(): Buffer {
     const n = this.pos;

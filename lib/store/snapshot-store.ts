@@ -22,6 +22,7 @@ import {
   STORE_CLOSED,
   STORE_NOT_OPEN,
   STORE_READ_ONLY,
+  WRITE_IN_PROGRESS,
   UNSUPPORTED_FORMAT,
 } from '../persistent-cache.messages';
 import { runInSlices } from '../slices';
@@ -39,10 +40,11 @@ import { claimDataDir } from './owner-lock';
  * - `meta` holds the manifest: the format version and the committed chain — a full generation followed by the
  *   incremental ones written after it, each with its chunk count, record count, size and a CRC over its chunks.
  *
- * A snapshot writes a new generation's chunks in as many LMDB transactions as it likes, then commits by writing the
- * manifest: one LMDB transaction, so a crash or error at any point before it leaves the previous manifest, and every
- * chunk it names, untouched. Chunks of generations the manifest does not name (an interrupted snapshot's, or a chain
- * a full snapshot replaced) are removed after the commit and again when the next snapshot begins.
+ * A snapshot writes a new generation's chunks in as many LMDB transactions as it likes, waits until they are all
+ * committed, then commits by writing the manifest, in one transaction with the generation's last chunk: a crash or
+ * error at any point before it leaves the previous manifest, and every chunk it names, untouched. Chunks of
+ * generations the manifest does not name (an interrupted snapshot's, or a chain a full snapshot replaced) are removed
+ * after the commit, or when the next snapshot begins if a crash or failure may have left some.
  */
 
 /**
@@ -103,6 +105,13 @@ export interface RestoredData {
 
 type ChunkKey = [number, number];
 
+/** A chunk's bytes and where they go. */
+interface ChunkToWrite {
+  readonly gen: number;
+  readonly seq: number;
+  readonly bytes: Buffer;
+}
+
 interface Tables {
   readonly root: RootDatabase;
   readonly chunks: Database<Buffer, ChunkKey>;
@@ -127,6 +136,14 @@ export class SnapshotStore {
   private writable = false;
   private release: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  /**
+   * Whether the chunk table may hold chunks no committed manifest names, besides those of a write in progress.
+   * True until a cleanup or a commit shows otherwise (an interrupted snapshot, or a crash, leaves some); while false,
+   * a snapshot does not scan the table for them.
+   */
+  private strayChunksPossible = true;
+  /** The write in progress: one at a time, since each takes the next generation number. */
+  private writer: SnapshotWriter | undefined;
 
   constructor(readonly dataDir: string) {}
 
@@ -221,15 +238,28 @@ export class SnapshotStore {
   /**
    * Starts writing a generation. An incremental one extends the committed chain; a full one replaces it when
    * committed. Synchronous, so that a capture can begin right after it. Chunks left by generations the manifest
-   * does not name (an interrupted snapshot's) are removed first: LMDB applies queued writes in order.
+   * does not name (an interrupted snapshot's), if there may be any, are removed first: LMDB applies queued writes
+   * in order. One write at a time: it throws while another is neither committed nor aborted.
    */
   beginWrite(kind: GenerationKind): SnapshotWriter {
     this.assertWritable();
+    if (this.writer !== undefined) throw new Error(WRITE_IN_PROGRESS(this.dataDir));
     const manifest = this.manifest();
     if (kind === 'incremental' && manifest === undefined) {
       throw new Error('an incremental snapshot needs a committed full snapshot to build on');
     }
-    return new SnapshotWriter(this, kind, manifest);
+    const cleanup = this.strayChunksPossible
+      ? this.removeUnreferencedChunks(manifest).then(() => true)
+      : undefined;
+    // The new generation's chunks are strays until its manifest commits.
+    this.strayChunksPossible = true;
+    this.writer = new SnapshotWriter(this, kind, manifest, cleanup);
+    return this.writer;
+  }
+
+  /** @internal called when `writer` is committed or aborted, successfully or not. */
+  endWrite(writer: SnapshotWriter): void {
+    if (this.writer === writer) this.writer = undefined;
   }
 
   /** Reads the committed chain into key states, checking every CRC and count on the way. */
@@ -305,10 +335,27 @@ export class SnapshotStore {
     return this.tables().chunks.put([gen, seq], chunk);
   }
 
-  /** @internal writes the manifest: the commit point of a snapshot. */
-  async commit(manifest: Manifest): Promise<void> {
-    await this.tables().meta.put(MANIFEST_KEY, serializeManifest(manifest));
-    await this.removeUnreferencedChunks(manifest);
+  /**
+   * @internal writes the manifest, the commit point of a snapshot, in one transaction with its generation's last
+   * chunk (if given). A full generation's commit then removes the chain it replaced.
+   */
+  async commit(manifest: Manifest, lastChunk?: ChunkToWrite): Promise<void> {
+    this.assertWritable();
+    const { root, chunks, meta } = this.tables();
+    const body = serializeManifest(manifest);
+    await root.transaction(() => {
+      if (lastChunk !== undefined) void chunks.put([lastChunk.gen, lastChunk.seq], lastChunk.bytes);
+      void meta.put(MANIFEST_KEY, body);
+    });
+    const [latest] = manifest.generations.slice(-1);
+    if (latest.kind === 'full') await this.removeUnreferencedChunks(manifest);
+    this.strayChunksPossible = false;
+  }
+
+  /** @internal removes the chunks of a write given up (every chunk the committed manifest does not name). */
+  async discardUncommitted(): Promise<void> {
+    await this.removeUnreferencedChunks(this.manifest());
+    this.strayChunksPossible = false;
   }
 
   /** @internal removes chunks of generations the manifest does not name. */
@@ -397,10 +444,11 @@ export class SnapshotWriter {
     private readonly store: SnapshotStore,
     readonly kind: GenerationKind,
     private readonly base: Manifest | undefined,
+    /** The store's removal of stray chunks, if it started one: a failure fails this write. */
+    cleanup: Promise<boolean> | undefined,
   ) {
     this.gen = base?.nextGen ?? 1;
-    const cleanup = store.removeUnreferencedChunks(base).then(() => true);
-    this.track(cleanup, 0);
+    if (cleanup !== undefined) this.track(cleanup, 0);
     this.startChunk();
   }
 
@@ -409,29 +457,24 @@ export class SnapshotWriter {
     return this.records;
   }
 
-  /** Adds a key's state, or a tombstone (`null`). Throws a `CodecError` if the value cannot be stored. */
-  add(key: string, state: KeyState | null): void {
+  /** Adds a key's state. Throws a `CodecError` if the value cannot be stored. */
+  add(key: string, state: KeyState): void {
     const out = this.out;
     const mark = out.length;
     try {
-      if (state === null) {
-        out.writeVarUint(FLAG_TOMBSTONE);
+      if (state.expiresAt === undefined) {
+        out.writeVarUint(0);
         out.writeString(key);
       } else {
-        if (state.expiresAt === undefined) {
-          out.writeVarUint(0);
-          out.writeString(key);
-        } else {
-          out.writeVarUint(FLAG_EXPIRES);
-          out.writeString(key);
-          out.writeFloat64(state.expiresAt);
-        }
-        const lengthAt = out.length;
-        out.writeUInt32(0);
-        // A value restored and not read since is copied as it was stored.
-        if (state.copyEncodedTo?.(out) !== true) out.writeValue(state.value);
-        out.patchUInt32(lengthAt, out.length - lengthAt - 4);
+        out.writeVarUint(FLAG_EXPIRES);
+        out.writeString(key);
+        out.writeFloat64(state.expiresAt);
       }
+      const lengthAt = out.length;
+      out.writeUInt32(0);
+      // A value restored and not read since is copied as it was stored.
+      if (state.copyEncodedTo?.(out) !== true) out.writeValue(state.value);
+      out.patchUInt32(lengthAt, out.length - lengthAt - 4);
     } catch (error) {
       if (error instanceof CodecError) {
         const shown = key.length > 80 ? `${key.slice(0, 80)}…` : key;
@@ -443,6 +486,14 @@ export class SnapshotWriter {
     }
     this.records++;
     if (out.length >= CHUNK_BYTES) this.flushChunk();
+  }
+
+  /** Adds a tombstone: `key` is deleted as of this generation. */
+  addTombstone(key: string): void {
+    this.out.writeVarUint(FLAG_TOMBSTONE);
+    this.out.writeString(key);
+    this.records++;
+    if (this.out.length >= CHUNK_BYTES) this.flushChunk();
   }
 
   /** Adds a restored record as it was stored: its key's and value's bytes are copied, not encoded again. */
@@ -471,9 +522,12 @@ export class SnapshotWriter {
     if (this.failed !== undefined) throw await this.failed;
   }
 
-  /** Writes the last chunk, waits for every chunk, and commits the generation. Returns the new manifest. */
+  /**
+   * Waits for every chunk written so far, then commits the last chunk and the manifest that names the generation in
+   * one transaction. Returns the new manifest.
+   */
   async commit(keys: number, createdAt: number): Promise<Manifest> {
-    if (this.out.length > 4) this.flushChunk();
+    const lastChunk = this.out.length > 4 ? this.finishChunk() : undefined;
     await Promise.allSettled(this.pending.map((p) => p.done));
     if (this.failed !== undefined) throw await this.failed;
     const generation: GenerationInfo = {
@@ -496,17 +550,27 @@ export class SnapshotWriter {
       nextGen: this.gen + 1,
     };
     try {
-      await this.store.commit(manifest);
+      await this.store.commit(manifest, lastChunk);
     } catch (error) {
-      throw await explainWriteError(error);
+      throw await explainWriteError(error); // the caller aborts
     }
+    this.releaseBuffers();
+    this.store.endWrite(this);
     return manifest;
   }
 
-  /** Gives up the generation: waits for queued chunks and removes them (the next snapshot would otherwise). */
+  /**
+   * Gives up the generation: waits for queued chunks and removes them (the next snapshot would otherwise). Call it
+   * after anything failed, {@link commit} included; until then no other write can begin.
+   */
   async abort(): Promise<void> {
     await Promise.allSettled(this.pending.map((p) => p.done));
-    await this.store.removeUnreferencedChunks(this.store.manifest());
+    this.releaseBuffers();
+    try {
+      await this.store.discardUncommitted();
+    } finally {
+      this.store.endWrite(this);
+    }
   }
 
   private startChunk(): void {
@@ -515,24 +579,39 @@ export class SnapshotWriter {
     this.out.writeBytes(this.crcBytes); // placeholder for the chunk's CRC
   }
 
-  private flushChunk(): void {
-    const chunk = this.out.finish();
-    const crc = crc32(chunk.subarray(4));
-    chunk.writeUInt32LE(crc, 0);
+  /** Ends the chunk being written: its CRC goes into it and into the generation's. */
+  private finishChunk(): ChunkToWrite {
+    const bytes = this.out.finish();
+    const crc = crc32(bytes.subarray(4));
+    bytes.writeUInt32LE(crc, 0);
     this.crcBytes.writeUInt32LE(crc, 0);
     this.crc = crc32(this.crcBytes, this.crc);
     this.crcBytes.fill(0);
-    const written = this.store.putChunk(this.gen, this.seq++, chunk);
-    this.track(written, chunk.length);
+    this.bytes += bytes.length;
+    return { gen: this.gen, seq: this.seq++, bytes };
+  }
+
+  private flushChunk(): void {
+    const chunk = this.finishChunk();
+    const written = this.store.putChunk(chunk.gen, chunk.seq, chunk.bytes);
+    this.track(written, chunk.bytes.length);
     // A chunk with a buffer of its own (the writer's, handed over) can be written into again once committed.
-    if (chunk.byteOffset === 0 && chunk.buffer.byteLength >= CHUNK_BYTES) {
+    const { buffer, byteOffset } = chunk.bytes;
+    if (byteOffset === 0 && buffer.byteLength >= CHUNK_BYTES) {
       written.then(
-        (ok) => ok && this.spare.push(Buffer.from(chunk.buffer)),
+        (ok) => ok && this.spare.push(Buffer.from(buffer)),
         () => undefined, // the failure is explained by track()
       );
     }
-    this.bytes += chunk.length;
     this.startChunk();
+  }
+
+  /** Lets go of the chunk buffers once the generation is committed or given up. */
+  private releaseBuffers(): void {
+    this.out.release();
+    this.spare.length = 0;
+    this.pending.length = 0;
+    this.pendingBytes = 0;
   }
 
   private track(done: Promise<boolean>, bytes: number): void {

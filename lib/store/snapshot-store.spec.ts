@@ -1,0 +1,133 @@
+import { open } from 'lmdb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WRITE_IN_PROGRESS } from '../persistent-cache.messages';
+import { SnapshotStore, STORE_FILE, type Manifest } from './snapshot-store';
+
+const dirs: string[] = [];
+const stores: SnapshotStore[] = [];
+
+async function openStore(dataDir = mkdtempSync(join(tmpdir(), 'snapshot-store-'))) {
+  if (!dirs.includes(dataDir)) dirs.push(dataDir);
+  const store = new SnapshotStore(dataDir);
+  stores.push(store);
+  await store.open();
+  await store.openForWriting();
+  return store;
+}
+
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes `count` keys of about 1 KB (a few hundred make a chunk) and commits them. */
+async function writeKeys(
+  store: SnapshotStore,
+  kind: 'full' | 'incremental',
+  prefix: string,
+  count: number,
+): Promise<Manifest> {
+  const writer = store.beginWrite(kind);
+  for (let i = 0; i < count; i++) {
+    writer.add(`${prefix}${i}`, { value: `${i} `.repeat(300), expiresAt: undefined });
+    if (i % 500 === 0) await writer.drain();
+  }
+  return writer.commit(count, Date.now());
+}
+
+/** The chunk keys in the store's file, read with LMDB directly (the store must be closed). */
+async function chunkKeys(dataDir: string): Promise<[number, number][]> {
+  const env = open({ path: join(dataDir, STORE_FILE), maxDbs: 4, readOnly: true });
+  try {
+    const chunks = env.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
+    return [...chunks.getKeys()];
+  } finally {
+    await env.close();
+  }
+}
+
+function namedChunks(manifest: Manifest): [number, number][] {
+  return manifest.generations.flatMap((g) =>
+    Array.from({ length: g.chunks }, (_, seq): [number, number] => [g.gen, seq]),
+  );
+}
+
+function restoredKeys(store: SnapshotStore): string[] {
+  const data = store.read();
+  return [...(data?.states.entries() ?? [])].map(([key]) => key).sort();
+}
+
+describe('SnapshotStore writes', () => {
+  it('allows one write at a time: another begins only once it is committed or aborted', async () => {
+    const store = await openStore();
+    const first = store.beginWrite('full');
+    expect(() => store.beginWrite('full')).toThrow(WRITE_IN_PROGRESS(store.dataDir));
+    first.add('a', { value: '1', expiresAt: undefined });
+    await first.commit(1, Date.now());
+    const second = store.beginWrite('incremental');
+    expect(() => store.beginWrite('incremental')).toThrow('already being written');
+    second.add('b', { value: '2', expiresAt: undefined });
+    await second.abort();
+    const third = store.beginWrite('incremental');
+    third.addTombstone('a');
+    third.add('c', { value: '3', expiresAt: undefined });
+    const manifest = await third.commit(1, Date.now());
+    expect(manifest.generations.map((g) => [g.kind, g.records])).toEqual([
+      ['full', 1],
+      ['incremental', 2],
+    ]);
+    expect(restoredKeys(store)).toEqual(['c']);
+  });
+
+  it('commits a many-chunk incremental whole, and leaves only the chunks its manifest names', async () => {
+    const store = await openStore();
+    await writeKeys(store, 'full', 'k', 2_000);
+    const given = store.beginWrite('incremental');
+    for (let i = 0; i < 2_000; i++) {
+      given.add(`given up ${i}`, { value: 'x'.repeat(1000), expiresAt: undefined });
+    }
+    await given.drain();
+    await given.abort();
+    const manifest = await writeKeys(store, 'incremental', 'n', 2_000);
+    expect(manifest.generations.map((g) => g.kind)).toEqual(['full', 'incremental']);
+    expect(manifest.generations[1].chunks).toBeGreaterThan(3);
+    const keys = restoredKeys(store);
+    expect(keys).toHaveLength(4_000);
+    expect(keys.filter((k) => k.startsWith('given up'))).toEqual([]);
+    await store.close();
+    expect(await chunkKeys(store.dataDir)).toEqual(namedChunks(manifest));
+  });
+
+  it('removes the chunks of a write cut off by a crash when the next write begins', async () => {
+    const store = await openStore();
+    await writeKeys(store, 'full', 'k', 1_000);
+    const cutOff = store.beginWrite('incremental');
+    for (let i = 0; i < 2_000; i++) {
+      cutOff.add(`cut off ${i}`, { value: 'y'.repeat(1000), expiresAt: undefined });
+    }
+    await cutOff.drain();
+    await store.close(); // as a crash would leave it: chunks written, no manifest naming them
+    const strays = (await chunkKeys(store.dataDir)).filter(([gen]) => gen === cutOff.gen);
+    expect(strays.length).toBeGreaterThan(3);
+
+    const reopened = await openStore(store.dataDir);
+    expect(restoredKeys(reopened)).toHaveLength(1_000);
+    // An incremental commit removes nothing itself: the strays go when the write begins.
+    const manifest = await writeKeys(reopened, 'incremental', 'n', 10);
+    await reopened.close();
+    expect(await chunkKeys(store.dataDir)).toEqual(namedChunks(manifest));
+  });
+
+  it('a full snapshot replaces the chain, and its old chunks are removed', async () => {
+    const store = await openStore();
+    await writeKeys(store, 'full', 'k', 1_000);
+    await writeKeys(store, 'incremental', 'n', 1_000);
+    const manifest = await writeKeys(store, 'full', 'f', 500);
+    expect(manifest.generations.map((g) => g.kind)).toEqual(['full']);
+    expect(restoredKeys(store)).toHaveLength(500);
+    await store.close();
+    expect(await chunkKeys(store.dataDir)).toEqual(namedChunks(manifest));
+  });
+});
