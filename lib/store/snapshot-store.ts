@@ -257,7 +257,7 @@ export class SnapshotStore {
     return this.writer;
   }
 
-  /** @internal called when `writer` is committed or aborted, successfully or not. */
+  /** @internal called once `writer` has committed, or has been aborted (whether or not its cleanup succeeded). */
   endWrite(writer: SnapshotWriter): void {
     if (this.writer === writer) this.writer = undefined;
   }
