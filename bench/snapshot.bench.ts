@@ -40,7 +40,14 @@ interface Options {
   datasets: DatasetName[];
   out: string;
   redis: boolean;
+  warmup: boolean;
 }
+
+/**
+ * Keys of the warm-up round (at most the smallest measured count): enough for V8 to compile the snapshot, restore and
+ * codec paths of every type before anything is measured, as the measured rows after the first one otherwise are.
+ */
+const WARMUP_KEYS = 50_000;
 
 interface OursResult {
   /** Keys in the cache after filling. */
@@ -59,6 +66,15 @@ interface OursResult {
   lmdbFileBytes: number;
   /** Bytes of snapshot data in the chain (full + incremental). */
   chainBytes: number;
+}
+
+/** What the warm-up round took: the first snapshot, incremental and restore of the process, V8 compiling as it goes. */
+interface WarmupResult {
+  dataset: DatasetName;
+  keys: number;
+  fullMs: number;
+  incrementalMs: number;
+  restoreMs: number;
 }
 
 interface RedisResult {
@@ -97,11 +113,12 @@ interface RunResult {
 
 function usage(): string {
   return [
-    'Usage: npm run bench -- [--keys 100000,1000000] [--datasets strings,mixed] [--out <file>] [--no-redis]',
+    'Usage: npm run bench -- [--keys 100000,1000000] [--datasets strings,mixed] [--out <file>] [--no-redis] [--no-warmup]',
     '  --keys      comma-separated key counts (default 100000,1000000)',
     '  --datasets  comma-separated datasets among strings, mixed (default both)',
     '  --out       JSON output file (default bench-results/snapshot-<timestamp>.json)',
     '  --no-redis  skip the redis-server comparison (it runs when redis-server is on the PATH)',
+    '  --no-warmup measure from a cold start (by default a small round of each dataset runs first, unmeasured)',
   ].join('\n');
 }
 
@@ -111,6 +128,7 @@ function parseArgs(argv: string[]): Options {
     datasets: [...DATASETS],
     out: join('bench-results', `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
     redis: true,
+    warmup: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -150,6 +168,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--no-redis':
         options.redis = false;
+        break;
+      case '--no-warmup':
+        options.warmup = false;
         break;
       case '--help':
       case '-h':
@@ -504,6 +525,21 @@ async function main(): Promise<void> {
   if ((globalThis as { gc?: unknown }).gc === undefined) {
     log('note: run node with --expose-gc for steadier memory figures.');
   }
+  const warmup: WarmupResult[] = [];
+  if (options.warmup) {
+    const keys = Math.min(WARMUP_KEYS, ...options.keys);
+    for (const dataset of options.datasets) {
+      log(`\nwarm-up (not measured): ${dataset}, ${keys.toLocaleString('en-US')} keys`);
+      const ours = await runOurs(dataset, keys);
+      warmup.push({
+        dataset,
+        keys,
+        fullMs: ours.full.ms,
+        incrementalMs: ours.incremental.ms,
+        restoreMs: ours.restore.ms,
+      });
+    }
+  }
   const results: RunResult[] = [];
   for (const keys of options.keys) {
     for (const dataset of options.datasets) {
@@ -527,6 +563,7 @@ async function main(): Promise<void> {
         cpuModel: cpus()[0]?.model,
         totalMemory: totalmem(),
         goals: GOALS,
+        warmup,
         results,
       },
       null,
