@@ -120,6 +120,19 @@ describe('SnapshotStore writes', () => {
     expect(await chunkKeys(store.dataDir)).toEqual(namedChunks(manifest));
   });
 
+  it('keeps the manifest it committed, the same one a reader sees in the file', async () => {
+    const store = await openStore();
+    await writeKeys(store, 'full', 'k', 100);
+    const committed = await writeKeys(store, 'incremental', 'n', 100);
+    expect(store.manifest()).toEqual(committed);
+    const reader = new SnapshotStore(store.dataDir);
+    stores.push(reader);
+    await reader.open({ claim: false });
+    expect(reader.manifest()).toEqual(committed);
+    await store.close();
+    expect(() => store.manifest()).toThrow('closed');
+  });
+
   it('a full snapshot replaces the chain, and its old chunks are removed', async () => {
     const store = await openStore();
     await writeKeys(store, 'full', 'k', 1_000);

@@ -144,6 +144,12 @@ export class SnapshotStore {
   private strayChunksPossible = true;
   /** The write in progress: one at a time, since each takes the next generation number. */
   private writer: SnapshotWriter | undefined;
+  /**
+   * The manifest this process last committed. Nobody else writes a store this process opened for writing (it owns
+   * the directory), so {@link manifest} returns it without reading LMDB, whose first read after a large write took
+   * 2-4 ms here.
+   */
+  private committed: Manifest | undefined;
 
   constructor(readonly dataDir: string) {}
 
@@ -156,6 +162,7 @@ export class SnapshotStore {
   async open({ claim = true }: { claim?: boolean } = {}): Promise<void> {
     this.assertOpen(false);
     if (this.tablesOpen !== undefined) return;
+    this.committed = undefined;
     prepareDataDir(this.dataDir);
     if (claim) this.release ??= claimDataDir(this.dataDir);
     const path = join(this.dataDir, STORE_FILE);
@@ -227,7 +234,9 @@ export class SnapshotStore {
 
   /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
   manifest(): Manifest | undefined {
-    const raw = this.tables().meta.get(MANIFEST_KEY);
+    const { meta } = this.tables();
+    if (this.committed !== undefined) return this.committed;
+    const raw = meta.get(MANIFEST_KEY);
     if (raw === undefined) {
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, 'the manifest is missing'));
     }
@@ -347,6 +356,7 @@ export class SnapshotStore {
       if (lastChunk !== undefined) void chunks.put([lastChunk.gen, lastChunk.seq], lastChunk.bytes);
       void meta.put(MANIFEST_KEY, body);
     });
+    this.committed = manifest;
     const [latest] = manifest.generations.slice(-1);
     if (latest.kind === 'full') await this.removeUnreferencedChunks(manifest);
     this.strayChunksPossible = false;
