@@ -59,6 +59,27 @@ function restoredKeys(store: SnapshotStore): string[] {
   return [...(data?.states.entries() ?? [])].map(([key]) => key).sort();
 }
 
+describe('SnapshotStore reads', () => {
+  it('gives the event loop turns within a chunk, not only between chunks', async () => {
+    const store = await openStore();
+    const writer = store.beginWrite('full');
+    for (let i = 0; i < 1_000; i++) writer.add(`k${i}`, { value: 'v', expiresAt: undefined });
+    const manifest = await writer.commit(1_000, Date.now());
+    expect(manifest.generations[0].chunks).toBe(1);
+    let turns = 0;
+    let reading = true;
+    const countTurns = (): void => {
+      turns++;
+      if (reading) setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+    const data = await store.readInSlices(0);
+    reading = false;
+    expect(data?.states.size).toBe(1_000);
+    expect(turns).toBeGreaterThanOrEqual(1_000 / 64);
+  });
+});
+
 describe('SnapshotStore writes', () => {
   it('allows one write at a time: another begins only once it is committed or aborted', async () => {
     const store = await openStore();
