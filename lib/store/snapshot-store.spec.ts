@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WRITE_IN_PROGRESS } from '../persistent-cache.messages';
-import { SnapshotStore, STORE_FILE, type Manifest } from './snapshot-store';
+import { SnapshotStore, STORE_FILE, type Manifest, type SnapshotWriter } from './snapshot-store';
 
 const dirs: string[] = [];
 const stores: SnapshotStore[] = [];
@@ -22,7 +22,16 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Writes `count` keys of about 1 KB (a few hundred make a chunk) and commits them. */
+/** Adds `count` keys of about 1 KB to `writer` (a few hundred make a chunk), and waits for LMDB to take them. */
+async function addKeys(writer: SnapshotWriter, prefix: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    writer.add(`${prefix}${i}`, { value: `${i} `.repeat(300), expiresAt: undefined });
+    if (i % 500 === 0) await writer.drain();
+  }
+  await writer.drain();
+}
+
+/** Writes `count` keys of about 1 KB and commits them. */
 async function writeKeys(
   store: SnapshotStore,
   kind: 'full' | 'incremental',
@@ -30,10 +39,7 @@ async function writeKeys(
   count: number,
 ): Promise<Manifest> {
   const writer = store.beginWrite(kind);
-  for (let i = 0; i < count; i++) {
-    writer.add(`${prefix}${i}`, { value: `${i} `.repeat(300), expiresAt: undefined });
-    if (i % 500 === 0) await writer.drain();
-  }
+  await addKeys(writer, prefix, count);
   return writer.commit(count, Date.now());
 }
 
@@ -106,10 +112,7 @@ describe('SnapshotStore writes', () => {
     const store = await openStore();
     await writeKeys(store, 'full', 'k', 2_000);
     const given = store.beginWrite('incremental');
-    for (let i = 0; i < 2_000; i++) {
-      given.add(`given up ${i}`, { value: 'x'.repeat(1000), expiresAt: undefined });
-    }
-    await given.drain();
+    await addKeys(given, 'given up ', 2_000);
     await given.abort();
     const manifest = await writeKeys(store, 'incremental', 'n', 2_000);
     expect(manifest.generations.map((g) => g.kind)).toEqual(['full', 'incremental']);
@@ -125,10 +128,7 @@ describe('SnapshotStore writes', () => {
     const store = await openStore();
     await writeKeys(store, 'full', 'k', 1_000);
     const cutOff = store.beginWrite('incremental');
-    for (let i = 0; i < 2_000; i++) {
-      cutOff.add(`cut off ${i}`, { value: 'y'.repeat(1000), expiresAt: undefined });
-    }
-    await cutOff.drain();
+    await addKeys(cutOff, 'cut off ', 2_000);
     await store.close(); // as a crash would leave it: chunks written, no manifest naming them
     const strays = (await chunkKeys(store.dataDir)).filter(([gen]) => gen === cutOff.gen);
     expect(strays.length).toBeGreaterThan(3);
