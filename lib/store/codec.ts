@@ -469,15 +469,19 @@ export class BufferWriter {
     if (m.size === 0) return false;
     const start = this.pos;
     this.tagAndVarUint(TAG_SCORED_MAP, m.size);
-    for (const [key, member] of m) {
+    // forEach hands over key and member without the [key, member] array a for-of makes for each entry.
+    let scored = true;
+    m.forEach((member, key) => {
+      if (!scored) return;
       if (typeof key !== 'string' || !isScoredMember(key, member)) {
-        this.pos = start;
-        return false;
+        scored = false;
+        return;
       }
       this.writeString(key);
       this.number(member.score);
-    }
-    return true;
+    });
+    if (!scored) this.pos = start;
+    return scored;
   }
 
   private map(m: Map<unknown, unknown>, depth: number): void {
@@ -539,13 +543,15 @@ function isScoredMember(key: string, member: unknown): member is { score: number
   if (Object.getPrototypeOf(member) !== Object.prototype) return false;
   const m = member as { score?: unknown; value?: unknown };
   if (m.value !== key || typeof m.score !== 'number') return false;
-  const keys = Object.keys(member);
-  return (
-    keys.length === 2 &&
-    keys[0] === 'score' &&
-    keys[1] === 'value' &&
-    Object.getOwnPropertySymbols(member).length === 0
-  );
+  // Own enumerable string keys, in order (for-in adds none from Object.prototype, which has no enumerable ones
+  // unless it was extended, and then this says no): unlike Object.keys, it allocates nothing.
+  let n = 0;
+  for (const name in member) {
+    // A third key is not 'value' either: 'value' came second.
+    if (name !== (n === 0 ? 'score' : 'value')) return false;
+    n++;
+  }
+  return n === 2 && Object.getOwnPropertySymbols(member).length === 0;
 }
 
 const fromCharCode = String.fromCharCode;
