@@ -380,7 +380,7 @@ class SnapshotCopy implements CaptureVisitor {
   }
 
   visit(key: string, state: KeyState): void {
-    if (state.expiresAt === undefined || state.expiresAt > this.startedAt) {
+    if (this.liveAtStart(state.expiresAt)) {
       this.writer.add(key, state);
     } else {
       this.expired++;
@@ -395,11 +395,16 @@ class SnapshotCopy implements CaptureVisitor {
 
   /** Restored keys nobody looked up, as bytes (full snapshots only). */
   visitRecord(record: EncodedRecord): void {
-    if (record.expiresAt === undefined || record.expiresAt > this.startedAt) {
+    if (this.liveAtStart(record.expiresAt)) {
       this.writer.addEncoded(record);
     } else {
       this.expired++;
     }
+  }
+
+  /** Whether a key with this expiry time had not expired when the capture began. */
+  private liveAtStart(expiresAt: number | undefined): boolean {
+    return expiresAt === undefined || expiresAt > this.startedAt;
   }
 }
 

@@ -364,8 +364,8 @@ export class SnapshotStore {
       void meta.put(MANIFEST_KEY, body);
     });
     this.committed = manifest;
-    const [latest] = manifest.generations.slice(-1);
-    if (latest.kind === 'full') await this.removeUnreferencedChunks(manifest);
+    // A full generation starts a new chain: the one it replaced goes.
+    if (manifest.generations.length === 1) await this.removeUnreferencedChunks(manifest);
     this.strayChunksPossible = false;
   }
 
@@ -501,16 +501,14 @@ export class SnapshotWriter {
       this.out.truncate(mark);
       throw error;
     }
-    this.records++;
-    if (out.length >= CHUNK_BYTES) this.flushChunk();
+    this.recordAdded();
   }
 
   /** Adds a tombstone: `key` is deleted as of this generation. */
   addTombstone(key: string): void {
     this.out.writeVarUint(FLAG_TOMBSTONE);
     this.out.writeString(key);
-    this.records++;
-    if (this.out.length >= CHUNK_BYTES) this.flushChunk();
+    this.recordAdded();
   }
 
   /** Adds a restored record as it was stored: its key's and value's bytes are copied, not encoded again. */
@@ -524,8 +522,7 @@ export class SnapshotWriter {
     out.writeUInt32(0);
     record.copyValueTo(out);
     out.patchUInt32(lengthAt, out.length - lengthAt - 4);
-    this.records++;
-    if (out.length >= CHUNK_BYTES) this.flushChunk();
+    this.recordAdded();
   }
 
   /** Resolves once LMDB has caught up enough for more chunks to be queued; rejects if a write failed. */
@@ -588,6 +585,12 @@ export class SnapshotWriter {
     } finally {
       this.store.endWrite(this);
     }
+  }
+
+  /** Counts the record just written, and sends the chunk off once it is full. */
+  private recordAdded(): void {
+    this.records++;
+    if (this.out.length >= CHUNK_BYTES) this.flushChunk();
   }
 
   private startChunk(): void {
