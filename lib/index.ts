@@ -20,6 +20,7 @@ export { DEFAULTS, parseDuration, resolveOptions } from './persistent-cache.opti
 export { METRICS } from './persistent-cache.metrics';
 export { SnapshotService } from './snapshot.service';
 export type { SnapshotReport, SnapshotFailure, RestoreReport } from './snapshot.service';
+export type { UnstorableKey } from './snapshot-copy';
 export { FORMAT_VERSION, STORE_FILE } from './store/snapshot-store';
 export { HEALTH_PING_TIMEOUT_MS, PersistentCacheHealthIndicator } from './persistent-cache.health';
 export type {

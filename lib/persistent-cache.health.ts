@@ -64,7 +64,8 @@ function loadTerminus(): Terminus {
 /**
  * A `@nestjs/terminus` health indicator of the cache.
  *
- * - Embedded mode: **down** when the last snapshot failed (with its error and time), or when the last successful
+ * - Embedded mode: **down** when the last snapshot failed (with its error and time), when it left out keys whose
+ *   values cannot be stored (naming them), or when the last successful
  *   snapshot — or the startup, before the first one — is older than `health.maxSnapshotAgeIntervals` ×
  *   `persistence.snapshotInterval`; **up** otherwise, with the age, time and key count of the last snapshot. With
  *   periodic snapshots off (interval 0) only a failure makes it down; with persistence off it is always up
@@ -135,6 +136,19 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
         mode: 'embedded',
         message: `The last snapshot failed: ${failure.message}`,
         lastFailureAt: failure.at.toISOString(),
+        ...lastSnapshot,
+      };
+    }
+    if (last !== undefined && last.unstorable > 0) {
+      return {
+        status: 'down',
+        mode: 'embedded',
+        message:
+          `The last snapshot left out ${last.unstorable} key(s) whose values cannot be stored: ` +
+          last.unstorableKeys
+            .slice(0, 3)
+            .map((u) => u.message)
+            .join('; '),
         ...lastSnapshot,
       };
     }

@@ -18,8 +18,9 @@ export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
   `Snapshot in ${dataDir} cannot be restored: ${what}. The data directory was left untouched; ` +
   'see "Recovery" in the README.';
 
-export const SNAPSHOT_SKIPPED = (): string =>
-  'Periodic snapshot skipped: the previous snapshot is still running.';
+export const SNAPSHOT_SKIPPED = (intervalMs: number): string =>
+  'Periodic snapshot skipped: the previous snapshot is still running (snapshots take longer than ' +
+  `persistence.snapshotInterval, ${intervalMs} ms).`;
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -71,3 +72,17 @@ export const WRITE_IN_PROGRESS = (dataDir: string): string =>
 
 export const STORE_READ_ONLY = (dataDir: string): string =>
   `The snapshot store in ${dataDir} is open for reading only (openForWriting() was not called).`;
+
+export const STORE_FILE_MISSING = (path: string): string =>
+  `The snapshot store ${path} was deleted while the application ran (or its directory was removed or replaced): ` +
+  'the snapshots it held are gone. A new, empty store is created in its place; the next snapshot writes the whole ' +
+  'cache to it.';
+
+export const STORE_FILE_REPLACED = (path: string): string =>
+  `The snapshot store ${path} was replaced by another file while the application ran; this application does not ` +
+  'overwrite a store it did not write, so its snapshots fail until it is restarted (it then restores the file now ' +
+  'at that path) or the file is moved away (a new store is then created).';
+
+export const UNSTORABLE_KEYS_LEFT_OUT = (count: number, which: string): string =>
+  `Snapshot left out ${count} key(s) whose values cannot be stored, and would lose them on a restart: ${which}. ` +
+  'No Redis command stores such a value: overwrite or delete these keys (every other key was persisted).';

@@ -18,6 +18,7 @@ export const METRICS = {
   lastRestoreKeys: 'persistent_cache_last_restore_keys',
   lastRestoreExpiredKeys: 'persistent_cache_last_restore_expired_keys',
   restoreFailures: 'persistent_cache_restore_failures_total',
+  unstorableKeys: 'persistent_cache_last_snapshot_unstorable_keys',
 } as const;
 
 export type SnapshotResult = 'success' | 'failure' | 'skipped';
@@ -62,6 +63,10 @@ export const metricProviders = [
     name: METRICS.lastRestoreExpiredKeys,
     help: 'Keys left out by the last restore because their TTL had run out.',
   }),
+  makeGaugeProvider({
+    name: METRICS.unstorableKeys,
+    help: 'Keys the last successful snapshot left out because their values cannot be stored (see the log).',
+  }),
   makeCounterProvider({
     name: METRICS.restoreFailures,
     help: 'Startup restores that found the snapshot unreadable (damaged, or in an unknown format).',
@@ -82,7 +87,12 @@ export class PersistentCacheMetrics {
     @InjectMetric(METRICS.lastRestoreExpiredKeys)
     private readonly lastRestoreExpired: Gauge<string>,
     @InjectMetric(METRICS.restoreFailures) private readonly restoreFailures: Counter<string>,
+    @InjectMetric(METRICS.unstorableKeys) private readonly unstorable: Gauge<string>,
   ) {}
+
+  unstorableKeys(count: number): void {
+    this.unstorable.set(count);
+  }
 
   snapshotSucceeded(kind: string, seconds: number, bytes: number, keys: number): void {
     this.snapshotDuration.observe({ kind }, seconds);

@@ -8,13 +8,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
-import type {
-  Capture,
-  CaptureVisitor,
-  EncodedRecord,
-  Keyspace,
-  KeyState,
-} from './embedded/keyspace';
+import type { Capture, Keyspace } from './embedded/keyspace';
 import {
   KEYSPACE,
   LOG_CONTEXT,
@@ -28,10 +22,13 @@ import {
   RESTORE_FAILED_STARTING_EMPTY,
   SCHEDULE_MODULE_MISSING,
   SNAPSHOT_SKIPPED,
+  UNSTORABLE_KEYS_LEFT_OUT,
 } from './persistent-cache.messages';
 import { PersistentCacheMetrics } from './persistent-cache.metrics';
-import { runInSlices } from './slices';
+import { RepeatedLog } from './repeated-log';
+import { SnapshotCopy, type UnstorableKey } from './snapshot-copy';
 import {
+  StoreMovedError,
   UnreadableSnapshotError,
   type GenerationKind,
   type Manifest,
@@ -49,6 +46,14 @@ export interface SnapshotReport {
   readonly records: number;
   /** Keys left out because their TTL had run out when the snapshot began. */
   readonly expired: number;
+  /**
+   * Keys left out because their values cannot be stored (a shape no Redis command makes): the first
+   * {@link UNSTORABLE_KEYS_REPORTED} of them, each with why. Until they are overwritten or deleted, each snapshot
+   * leaves them out again, and the health indicator reports the cache down.
+   */
+  readonly unstorableKeys: readonly UnstorableKey[];
+  /** How many keys were left out because their values cannot be stored. */
+  readonly unstorable: number;
   /** Bytes written by this snapshot. */
   readonly bytes: number;
   /** Bytes of the whole restorable chain after it. */
@@ -80,8 +85,10 @@ export interface RestoreReport {
  * no measurably longer: a turn costs microseconds.
  */
 const SLICE_MS = 1;
-/** Keys read between two looks at the clock. */
-const KEYS_PER_CLOCK_CHECK = 64;
+/** Unstorable keys a report names; the rest are counted. */
+const UNSTORABLE_KEYS_REPORTED = 100;
+/** Unstorable keys a log line names. */
+const UNSTORABLE_KEYS_LOGGED = 10;
 /** An incremental chain longer than this is folded into a full snapshot. */
 const MAX_CHAIN_LENGTH = 32;
 /** When more than this share of the keys changed, a full snapshot is cheaper to restore and no slower to take. */
@@ -114,6 +121,24 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
    * copying, against 7-10 ms with it).
    */
   private lastCopy: SnapshotCopy | undefined;
+  /** Periodic snapshots skipped, logged at most once a minute with their count. */
+  private readonly skips = new RepeatedLog((message, count) =>
+    this.logger.warn(
+      count === 1 ? message : `${message} (${count} times since the last such line)`,
+    ),
+  );
+  /** Failed snapshots: the same failure again and again (a full disk) is logged once a minute with its count. */
+  private readonly failures = new RepeatedLog((message, count) =>
+    this.logger.error(
+      count === 1 ? message : `${message} (${count} times since the last such line)`,
+    ),
+  );
+  /** Unstorable keys, logged when they change and once a minute while they stay. */
+  private readonly unstorable = new RepeatedLog((message, count) =>
+    this.logger.error(
+      count === 1 ? message : `${message} (${count} snapshots since the last such line)`,
+    ),
+  );
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedPersistentCacheOptions,
@@ -210,12 +235,17 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     if (this.persistence.snapshotOnShutdown) {
       try {
         await this.snapshot();
-      } catch {
-        // Logged by snapshot(); the previous snapshot is still there to restore.
+      } catch (error) {
+        // Logged by snapshot(). A store deleted under the app has been made again: the final snapshot goes there.
+        if (error instanceof StoreMovedError && error.missing)
+          await this.snapshot().catch(() => undefined);
       }
     } else {
       await this.queue;
     }
+    this.skips.flush();
+    this.failures.flush();
+    this.unstorable.flush();
   }
 
   /**
@@ -240,7 +270,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
 
   private async tick(): Promise<void> {
     if (this.busy) {
-      this.logger.warn(SNAPSHOT_SKIPPED());
+      this.skips.report(SNAPSHOT_SKIPPED(this.persistence.snapshotIntervalMs));
       this.metrics.snapshotEnded('skipped');
       return;
     }
@@ -278,14 +308,15 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     let writer: SnapshotWriter | undefined;
     let capture: Capture | undefined;
     try {
+      await store.ensureInPlace();
       const kind = this.chooseKind(store.manifest());
       // The writer and the capture begin in the same turn of the event loop: the capture's start is the
       // snapshot's point in time.
       writer = store.beginWrite(kind);
       capture = this.keyspace.beginCapture(kind === 'incremental');
       if (capture === undefined) throw new Error('the keyspace cannot list its changes');
-      this.lastCopy = new SnapshotCopy(capture, writer);
-      const expired = await this.lastCopy.run();
+      this.lastCopy = new SnapshotCopy(capture, writer, SLICE_MS);
+      const { expired, unstorable } = await this.lastCopy.run();
       capture.close();
       const manifest = await writer.commit(capture.sizeAtStart, capture.startedAt);
       const durationMs = performance.now() - started;
@@ -294,6 +325,8 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         keys: capture.sizeAtStart,
         records: writer.recordCount,
         expired,
+        unstorableKeys: unstorable.slice(0, UNSTORABLE_KEYS_REPORTED),
+        unstorable: unstorable.length,
         bytes: manifest.generations[manifest.generations.length - 1].bytes,
         totalBytes: manifest.bytes,
         startedAt: new Date(capture.startedAt),
@@ -301,12 +334,16 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       };
       this.lastReport = report;
       this.lastError = undefined;
+      const failed = this.failures.flush();
+      if (failed > 0) this.logger.log(`Snapshots to ${store.dataDir} succeed again.`);
       this.metrics.snapshotSucceeded(kind, durationMs / 1000, manifest.bytes, report.keys);
+      this.metrics.unstorableKeys(unstorable.length);
       this.logger.log(
         `Snapshot (${kind}) committed to ${store.dataDir}: ${report.keys} keys, ${report.records} records, ` +
           `${report.bytes} bytes in ${durationMs.toFixed(0)} ms` +
           (expired > 0 ? `; ${expired} expired keys left out.` : '.'),
       );
+      this.reportUnstorable(unstorable);
       return report;
     } catch (error) {
       if (capture !== undefined) {
@@ -322,11 +359,49 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       }
       this.lastError = { at: new Date(), message: describe(error) };
       this.metrics.snapshotEnded('failure');
-      this.logger.error(
-        `Snapshot to ${store.dataDir} failed; the previous snapshot is kept: ${describe(error)}`,
-      );
+      if (error instanceof StoreMovedError) {
+        this.failures.report(`Snapshot to ${store.dataDir} failed: ${error.message}`);
+        if (error.missing) await this.recreateStore(store);
+      } else {
+        this.failures.report(
+          `Snapshot to ${store.dataDir} failed; the previous snapshot is kept: ${describe(error)}`,
+          failureKind(error),
+        );
+      }
       throw error;
     }
+  }
+
+  /** After the store file was deleted under the app: a new store, to which the next snapshot writes everything. */
+  private async recreateStore(store: SnapshotStore): Promise<void> {
+    try {
+      await store.recreate(); // it holds no snapshot: the next one is a full one
+      this.logger.warn(`Created a new, empty snapshot store in ${store.dataDir}.`);
+    } catch (error) {
+      this.logger.error(
+        `Could not create a new snapshot store in ${store.dataDir}: ${describe(error)}`,
+      );
+    }
+  }
+
+  /**
+   * Logs the keys a snapshot left out because their values cannot be stored, and marks them changed, so that the
+   * next snapshot tries them again (they may have been fixed by then).
+   */
+  private reportUnstorable(unstorable: readonly UnstorableKey[]): void {
+    if (unstorable.length === 0) {
+      this.unstorable.flush();
+      return;
+    }
+    for (const { key } of unstorable) this.keyspace.markChanged(key);
+    const named = unstorable.slice(0, UNSTORABLE_KEYS_LOGGED).map((u) => u.message);
+    const more = unstorable.length - named.length;
+    this.unstorable.report(
+      UNSTORABLE_KEYS_LEFT_OUT(
+        unstorable.length,
+        named.join('; ') + (more > 0 ? `; and ${more} more` : ''),
+      ),
+    );
   }
 
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
@@ -356,56 +431,13 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
 }
 
 /**
- * Copies a capture into a writer in slices of {@link SLICE_MS}, leaving out keys whose TTL had run out when the
- * capture began. Each kind of key comes to its own method (see {@link CaptureVisitor}).
+ * What makes two failures the same for the log: the errno of the cause when there is one (a full disk's message
+ * names a different file offset at each attempt), else the message.
  */
-class SnapshotCopy implements CaptureVisitor {
-  private expired = 0;
-  private readonly startedAt: number;
-  private readonly incremental: boolean;
-
-  constructor(
-    private readonly capture: Capture,
-    private readonly writer: SnapshotWriter,
-  ) {
-    this.startedAt = capture.startedAt;
-    this.incremental = capture.changedKeys !== undefined;
-  }
-
-  /** Copies every key of the capture. Returns how many were left out because they had expired. */
-  async run(): Promise<number> {
-    const steps = this.capture.read(this, KEYS_PER_CLOCK_CHECK);
-    await runInSlices(steps, SLICE_MS, () => this.writer.drain());
-    return this.expired;
-  }
-
-  visit(key: string, state: KeyState): void {
-    if (this.liveAtStart(state.expiresAt)) {
-      this.writer.add(key, state);
-    } else {
-      this.expired++;
-      // An expired key may be in the chain: an incremental snapshot deletes it there.
-      if (this.incremental) this.writer.addTombstone(key);
-    }
-  }
-
-  visitDeleted(key: string): void {
-    this.writer.addTombstone(key);
-  }
-
-  /** Restored keys nobody looked up, as bytes (full snapshots only). */
-  visitRecord(record: EncodedRecord): void {
-    if (this.liveAtStart(record.expiresAt)) {
-      this.writer.addEncoded(record);
-    } else {
-      this.expired++;
-    }
-  }
-
-  /** Whether a key with this expiry time had not expired when the capture began. */
-  private liveAtStart(expiresAt: number | undefined): boolean {
-    return expiresAt === undefined || expiresAt > this.startedAt;
-  }
+function failureKind(error: unknown): string {
+  const code =
+    error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+  return typeof code === 'number' || typeof code === 'string' ? `code ${code}` : describe(error);
 }
 
 function describe(error: unknown): string {

@@ -3,6 +3,7 @@ import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { execFileSync, spawn } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -10,6 +11,7 @@ import {
   PersistentCacheModule,
   PersistentCacheModuleOptions,
   SNAPSHOT_INTERVAL_NAME,
+  STORE_FILE,
 } from '../lib';
 import type { Keyspace } from '../lib/embedded/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
@@ -44,12 +46,18 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-/** Stores a value the snapshot codec cannot encode, through the internal keyspace: the next snapshot fails. */
-function poison(h: Harness): void {
-  h.app.get<Keyspace>(KEYSPACE).dataView().set('zz-unencodable', Symbol('not storable'));
+/**
+ * Makes the next snapshots fail: another file takes the store's place, and the app never writes a store it did not
+ * write. {@link cure} puts the store back.
+ */
+function poison(dataDir: string): void {
+  const store = join(dataDir, STORE_FILE);
+  renameSync(store, `${store}.aside`);
+  writeFileSync(store, 'not a store');
 }
-function cure(h: Harness): void {
-  h.app.get<Keyspace>(KEYSPACE).dataView().delete('zz-unencodable');
+function cure(dataDir: string): void {
+  const store = join(dataDir, STORE_FILE);
+  renameSync(`${store}.aside`, store);
 }
 
 describe('health indicator: embedded mode', () => {
@@ -83,10 +91,11 @@ describe('health indicator: embedded mode', () => {
   });
 
   test('down after a failed snapshot, with the error and its time; up again after a good one', async () => {
-    const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
+    const dataDir = tempDir();
+    const h = await start(durable(dataDir, { snapshotInterval: '1h' }));
     await h.redis.set('a', '1');
     const good = await h.snapshots.snapshot();
-    poison(h);
+    poison(dataDir);
     const before = Date.now();
     await expect(h.snapshots.snapshot()).rejects.toThrow();
     const failure = h.snapshots.lastFailure;
@@ -103,8 +112,31 @@ describe('health indicator: embedded mode', () => {
     });
     expect(Date.parse(cache.lastFailureAt ?? '')).toBeGreaterThanOrEqual(before - 1);
 
-    cure(h);
+    cure(dataDir);
     await h.snapshots.snapshot();
+    expect((await h.indicator.isHealthy('cache')).cache.status).toBe('up');
+  });
+
+  test('down while the last snapshot left out keys whose values cannot be stored, naming them', async () => {
+    const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
+    await h.redis.set('a', '1');
+    h.app.get<Keyspace>(KEYSPACE).dataView().set('zz-unencodable', Symbol('not storable'));
+    const report = await h.snapshots.snapshot();
+    expect(report.unstorable).toBe(1);
+    expect(h.snapshots.lastFailure).toBeUndefined();
+    expect(await h.indicator.isHealthy('cache')).toEqual({
+      cache: {
+        status: 'down',
+        mode: 'embedded',
+        message:
+          'The last snapshot left out 1 key(s) whose values cannot be stored: ' +
+          'key "zz-unencodable": cannot encode value of type symbol',
+        lastSnapshotAt: report.startedAt.toISOString(),
+        lastSnapshotKeys: 2,
+      },
+    });
+    await h.redis.del('zz-unencodable');
+    expect((await h.snapshots.snapshot()).unstorable).toBe(0);
     expect((await h.indicator.isHealthy('cache')).cache.status).toBe('up');
   });
 
@@ -148,14 +180,15 @@ describe('health indicator: embedded mode', () => {
   });
 
   test('periodic snapshots off: only a failure makes it down', async () => {
-    const h = await start(durable(tempDir(), { snapshotInterval: 0 }));
+    const dataDir = tempDir();
+    const h = await start(durable(dataDir, { snapshotInterval: 0 }));
     expect(await h.indicator.isHealthy('cache')).toEqual({
       cache: { status: 'up', mode: 'embedded', periodicSnapshots: 'disabled' },
     });
-    poison(h);
+    poison(dataDir);
     await expect(h.snapshots.snapshot()).rejects.toThrow();
     expect((await h.indicator.isHealthy('cache')).cache.status).toBe('down');
-    cure(h);
+    cure(dataDir);
   });
 
   test('persistence disabled: up, saying so', async () => {
@@ -166,7 +199,8 @@ describe('health indicator: embedded mode', () => {
   });
 
   test('through HealthCheckService: ok, then 503 naming the failure', async () => {
-    const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
+    const dataDir = tempDir();
+    const h = await start(durable(dataDir, { snapshotInterval: '1h' }));
     const health = h.app.get(HealthCheckService);
     const check = () => health.check([() => h.indicator.isHealthy('cache')]);
     await h.snapshots.snapshot();
@@ -174,7 +208,7 @@ describe('health indicator: embedded mode', () => {
     expect(ok.status).toBe('ok');
     expect(ok.info?.cache?.status).toBe('up');
 
-    poison(h);
+    poison(dataDir);
     await expect(h.snapshots.snapshot()).rejects.toThrow();
     const error = await check().then(
       () => undefined,
@@ -188,7 +222,7 @@ describe('health indicator: embedded mode', () => {
     expect(body.status).toBe('error');
     expect(body.error.cache.status).toBe('down');
     expect(body.error.cache.message).toMatch(/^The last snapshot failed: /);
-    cure(h);
+    cure(dataDir);
   });
 
   test('without TerminusModule the application fails to start, saying what to import', async () => {

@@ -7,34 +7,12 @@ import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { DATA_DIR_NOT_WRITABLE } from '../lib/persistent-cache.messages';
 import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { canMount, mountTmpfs, unmountAll } from './support/tmpfs';
 
-const mounts: string[] = [];
 afterAll(() => {
-  for (const dir of mounts.splice(0)) execFileSync('umount', ['-l', dir]);
+  unmountAll();
   removeTempDirs();
 });
-
-/**
- * Mounts a tmpfs of `size` at a new temp dir. Only root can; elsewhere the tests that need one are not registered,
- * and a notice says so.
- */
-function canMount(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    const probe = tempDir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]);
-    execFileSync('umount', [probe]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-function mountTmpfs(options: string): string {
-  const dir = tempDir();
-  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
-  mounts.push(dir);
-  return dir;
-}
 
 const DISK_FULL_CHILD = join(__dirname, '..', 'dist', 'test', 'fixtures', 'disk-full-child.js');
 
@@ -89,7 +67,7 @@ if (canMount()) {
           stdio: ['ignore', 'pipe', 'pipe'],
         }),
       ) as Record<string, string | number>;
-      expect(child.failure).toMatch(/LMDB could not commit the write: .* \(is the disk full\?\)/);
+      expect(child.failure).toMatch(/LMDB could not commit the write: .* \(is the disk full\?/);
       expect(child.lastFailure).toBe(child.failure);
       expect(child.failuresCounted).toBe(1);
       expect(child.servedDuringFailure).toBe('ok');

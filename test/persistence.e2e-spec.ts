@@ -3,10 +3,12 @@ import type { Redis } from 'ioredis';
 import { register } from 'prom-client';
 import { randomBytes } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
-import { METRICS } from '../lib';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { METRICS, STORE_FILE } from '../lib';
 import type { Keyspace } from '../lib/embedded/keyspace';
 import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
-import { STORE_CLOSED } from '../lib/persistent-cache.messages';
+import { STORE_CLOSED, STORE_FILE_REPLACED } from '../lib/persistent-cache.messages';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { digest, expectSameData, KeyspaceDigest } from './support/digest';
 import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
@@ -423,26 +425,32 @@ describe('incremental snapshots', () => {
 });
 
 describe('a failed snapshot keeps the previous one', () => {
-  it('when a value cannot be encoded midway through the write', async () => {
+  it("when another file takes the store's place midway through the write", async () => {
     const dataDir = tempDir();
     const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
     await h.redis.mset({ a: '1', b: '2' });
     await h.snapshots.snapshot();
     const committed = await digest(h.redis);
 
-    // Enough data for several chunks to reach LMDB before the bad value is met.
+    // Enough data for several chunks to reach LMDB before the commit finds the file replaced.
     const filler = 'x'.repeat(100);
     await h.redis.mset(
       Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, filler])),
     );
-    h.app.get<Keyspace>(KEYSPACE).dataView().set('zz-unencodable', Symbol('not storable'));
+    const store = join(dataDir, STORE_FILE);
     const failuresBefore = await metricValue(METRICS.snapshots, { result: 'failure' });
-    await expect(h.snapshots.snapshot()).rejects.toThrow(/zz-unencodable/);
+    const snapshot = h.snapshots.snapshot();
+    await setImmediate();
+    renameSync(store, `${store}.aside`);
+    writeFileSync(store, 'not a store');
+    await expect(snapshot).rejects.toThrow(STORE_FILE_REPLACED(store));
     expect(await metricValue(METRICS.snapshots, { result: 'failure' })).toBe(failuresBefore + 1);
-    expectSameData((await restoredDigest(dataDir)).digest, committed);
+    // The app never writes a store it did not write: the other file is as it was.
+    expect(readFileSync(store, 'utf8')).toBe('not a store');
 
-    // The next snapshot still holds every change since the last good one.
-    h.app.get<Keyspace>(KEYSPACE).dataView().delete('zz-unencodable');
+    // Its own store, put back, holds the last good snapshot, and the next snapshot every change since.
+    renameSync(`${store}.aside`, store);
+    expectSameData((await restoredDigest(dataDir)).digest, committed);
     await h.redis.del('a');
     await h.snapshots.snapshot();
     const live = await digest(h.redis);

@@ -339,6 +339,12 @@ export class Keyspace {
     }
   }
 
+  /** Counts `key` as changed again, so that the next incremental capture reads it (a snapshot left it out). */
+  markChanged(key: string): void {
+    if (this.changed === undefined || this.changed.has(key)) return;
+    this.changed.set(key, this.entries.has(key) ? (this.entries.get(key) ?? null) : null);
+  }
+
   /** Number of keys changed since the last capture, or `undefined` when unknown (a full capture is due). */
   get changedCount(): number | undefined {
     return this.changed?.size;

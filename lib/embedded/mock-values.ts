@@ -33,6 +33,8 @@
  * Redis and are refused with a {@link MockValueError}.
  */
 
+import { showKey } from '../show-key';
+
 /** Binary-safe bytes as ioredis-mock keeps them: UTF-8 text as a string, anything else as a Buffer. */
 export type Bytes = string | Buffer;
 
@@ -66,10 +68,6 @@ export class MockValueError extends Error {
     super(`key ${showKey(key)}: ${reason}`);
     this.name = 'MockValueError';
   }
-}
-
-function showKey(key: string): string {
-  return JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
 }
 
 const STREAM_HELPER_PREFIX = 'stream:';

@@ -6,6 +6,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  type Stats,
   renameSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -20,11 +21,14 @@ import {
   DATA_DIR_NOT_A_DIRECTORY,
   DATA_DIR_NOT_WRITABLE,
   STORE_CLOSED,
+  STORE_FILE_MISSING,
+  STORE_FILE_REPLACED,
   STORE_NOT_OPEN,
   STORE_READ_ONLY,
   WRITE_IN_PROGRESS,
   UNSUPPORTED_FORMAT,
 } from '../persistent-cache.messages';
+import { showKey } from '../show-key';
 import { runInSlices } from '../slices';
 import { checkStoreFile } from './check-file';
 import { BufferReader, BufferWriter, CodecError } from './codec';
@@ -133,6 +137,28 @@ export class UnreadableSnapshotError extends Error {
 }
 
 /**
+ * Thrown by {@link SnapshotStore.beginWrite} and at a snapshot's commit when the store file at the path is no longer
+ * the one this process writes: deleted (`missing`; {@link SnapshotStore.recreate} makes a new one) or replaced by
+ * another file (left alone).
+ */
+export class StoreMovedError extends Error {
+  override name = 'StoreMovedError';
+
+  constructor(
+    readonly path: string,
+    readonly missing: boolean,
+  ) {
+    super(missing ? STORE_FILE_MISSING(path) : STORE_FILE_REPLACED(path));
+  }
+}
+
+/** Which file a path names: its device and inode. */
+interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/**
  * The store in `dataDir`. {@link open} claims the directory, checks the file and opens it; {@link close} gives it
  * all up. {@link quarantine} moves a damaged store aside.
  */
@@ -156,8 +182,17 @@ export class SnapshotStore {
    * 2-4 ms here.
    */
   private committed: Manifest | undefined;
+  /**
+   * The store file and lock file this process opened for writing. LMDB keeps writing to the files it opened, even
+   * once they are deleted or replaced at their paths: snapshots would succeed into a file nobody can restore.
+   */
+  private identity: { readonly store: FileIdentity; readonly lock: FileIdentity } | undefined;
 
   constructor(readonly dataDir: string) {}
+
+  private get path(): string {
+    return join(this.dataDir, STORE_FILE);
+  }
 
   /**
    * Creates the data directory if needed (mode 0700), claims it for this process, checks the store file in a
@@ -209,6 +244,55 @@ export class SnapshotStore {
     for (const file of [path, `${path}-lock`]) {
       if (existsSync(file)) chmodSync(file, 0o600);
     }
+    this.identity = {
+      store: identityOf(lstatSync(path)),
+      lock: identityOf(lstatSync(`${path}-lock`)),
+    };
+  }
+
+  /**
+   * Throws a {@link StoreMovedError} when the store file at the path is not the one this process writes. A lock file
+   * deleted or replaced (LMDB coordinates readers through it: a reader that made a new one would not see this
+   * writer) is made again by reopening the store. Call it before {@link beginWrite}; a commit checks again.
+   */
+  async ensureInPlace(): Promise<void> {
+    const identity = this.identity;
+    if (identity === undefined) return;
+    const store = identityAt(this.path);
+    if (store === undefined) throw new StoreMovedError(this.path, true);
+    if (!sameFile(store, identity.store)) throw new StoreMovedError(this.path, false);
+    const lock = identityAt(`${this.path}-lock`);
+    if (lock !== undefined && sameFile(lock, identity.lock)) return;
+    this.logger.warn(
+      `The lock file ${this.path}-lock was deleted or replaced while the application ran; reopening the store.`,
+    );
+    this.identity = undefined;
+    this.writable = false;
+    await this.openForWriting();
+  }
+
+  /**
+   * After a {@link StoreMovedError} for a deleted store: makes a new, empty store at the path (the data directory
+   * too, if it went with it, and the claim on it) and opens it for writing. The next snapshot is then a full one.
+   */
+  async recreate(): Promise<void> {
+    this.assertWritable();
+    if (identityAt(this.path) !== undefined) throw new StoreMovedError(this.path, false);
+    const tables = this.tables();
+    this.tablesOpen = undefined;
+    this.identity = undefined;
+    this.writable = false;
+    await tables.root.close();
+    prepareDataDir(this.dataDir);
+    // The claim may have gone with the directory: give it up and claim again, so another process cannot share it.
+    this.release?.();
+    this.release = undefined;
+    this.release = claimDataDir(this.dataDir);
+    await createEmptyStore(this.path);
+    this.committed = undefined;
+    this.strayChunksPossible = false;
+    this.tablesOpen = openTables(this.path, true);
+    await this.openForWriting();
   }
 
   /** Scratch copy for the check's write rehearsal; the check removes it. */
@@ -357,6 +441,8 @@ export class SnapshotStore {
    */
   async commit(manifest: Manifest, lastChunk?: ChunkToWrite): Promise<void> {
     this.assertWritable();
+    // Every chunk write has settled by now: reopening the store for a lost lock file loses nothing.
+    await this.ensureInPlace();
     const { root, chunks, meta } = this.tables();
     const body = serializeManifest(manifest);
     await root.transaction(() => {
@@ -494,8 +580,7 @@ export class SnapshotWriter {
       out.patchUInt32(lengthAt, out.length - lengthAt - 4);
     } catch (error) {
       if (error instanceof CodecError) {
-        const shown = key.length > 80 ? `${key.slice(0, 80)}…` : key;
-        error.message = `key ${JSON.stringify(shown)}: ${error.message}`;
+        error.message = `key ${showKey(key)}: ${error.message}`;
       }
       // Drop the partial record; the writer stays usable but the caller is expected to abort.
       this.out.truncate(mark);
@@ -645,6 +730,22 @@ export class SnapshotWriter {
   }
 }
 
+/** What a failed write's errno (lmdb-js gives numbers, Node names) most likely means for an operator. */
+const WRITE_ERROR_HINTS = new Map<number | string, string>();
+for (const [codes, hint] of [
+  [[28, 'ENOSPC'], ' (is the disk full?)'],
+  [[122, 'EDQUOT'], ' (is the disk quota exceeded?)'],
+  [[27, 'EFBIG'], ' (is the file size limited? see `ulimit -f`)'],
+  // LMDB reports a full disk or a file size limit met while it flushes spilled pages as EIO.
+  [[5, 'EIO'], ' (is the disk full? Else the file size may be limited, or the disk failing)'],
+  [
+    [1, 13, 30, 'EPERM', 'EACCES', 'EROFS'],
+    ' (the store file or its file system cannot be written)',
+  ],
+] as const) {
+  for (const code of codes) WRITE_ERROR_HINTS.set(code, hint);
+}
+
 /**
  * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and the reason in a second
  * promise, which would otherwise go unhandled. Returns an error that says what happened.
@@ -658,10 +759,7 @@ async function explainWriteError(error: unknown): Promise<Error> {
     (reason: unknown) => reason,
   );
   if (cause === undefined) return base;
-  const code = (cause as { code?: unknown }).code;
-  const hint = [5, 28, 'EIO', 'ENOSPC'].includes(code as number | string)
-    ? ' (is the disk full?)'
-    : '';
+  const hint = WRITE_ERROR_HINTS.get((cause as { code?: unknown }).code as number | string) ?? '';
   const reason = cause instanceof Error ? cause.message : JSON.stringify(cause);
   return new Error(`LMDB could not commit the write: ${reason}${hint}`, { cause });
 }
@@ -729,8 +827,23 @@ function parseManifest(raw: Buffer, dataDir: string): Manifest {
   return manifest;
 }
 
+/**
+ * Opens the store's tables. Two lmdb-js options keep every failed write (a full disk, EPERM, EIO) a rejection of a
+ * promise this module holds, and keep {@link SnapshotStore.close} from waiting forever after one:
+ * - `eventTurnBatching: false`: with it, lmdb-js starts each turn's batch with a write of its own whose promise
+ *   nobody holds; when that transaction fails, the rejection is unhandled and Node ends the process.
+ * - `overlappingSync: false`: with it, a write resolves before its flush, and closing waits for the flush of the
+ *   last transaction, which never comes when that transaction failed. Without it a write resolves once its commit is
+ *   synced to disk, which is what a snapshot waits for anyway.
+ */
 function openTables(path: string, readOnly: boolean): Tables {
-  const root = open({ path, maxDbs: 4, readOnly });
+  const root = open({
+    path,
+    maxDbs: 4,
+    readOnly,
+    eventTurnBatching: false,
+    overlappingSync: false,
+  });
   return {
     root,
     chunks: root.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' }),
@@ -778,6 +891,25 @@ function prepareDataDir(dataDir: string): void {
   } catch {
     throw new Error(DATA_DIR_NOT_WRITABLE(dataDir));
   }
+}
+
+function identityOf(stat: Stats): FileIdentity {
+  return { dev: stat.dev, ino: stat.ino };
+}
+
+/** The identity of the file at `path`, or `undefined` when there is none. */
+function identityAt(path: string): FileIdentity | undefined {
+  try {
+    return identityOf(lstatSync(path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
 }
 
 function isDanglingLink(path: string): boolean {
