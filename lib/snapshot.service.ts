@@ -28,8 +28,10 @@ import { PersistentCacheMetrics } from './persistent-cache.metrics';
 import { RepeatedLog } from './repeated-log';
 import { SnapshotCopy, type UnstorableKey } from './snapshot-copy';
 import {
+  STORE_FILE,
   StoreMovedError,
   UnreadableSnapshotError,
+  worthCompacting,
   type GenerationKind,
   type Manifest,
   type SnapshotStore,
@@ -299,6 +301,8 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     const [base, ...increments] = manifest.generations;
     if (increments.length >= MAX_CHAIN_LENGTH) return 'full';
     if (increments.reduce((sum, g) => sum + g.bytes, 0) > base.bytes) return 'full';
+    // Most of the base's keys are gone: a full snapshot is smaller than it, and frees its pages.
+    if (this.keyspace.size * 2 < base.records) return 'full';
     if (changed > Math.max(1000, this.keyspace.size * MAX_CHANGED_SHARE)) return 'full';
     return 'incremental';
   }
@@ -344,6 +348,9 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
           (expired > 0 ? `; ${expired} expired keys left out.` : '.'),
       );
       this.reportUnstorable(unstorable);
+      if (worthCompacting(store.fileSize(), manifest.bytes)) {
+        await this.compactStore(store);
+      }
       return report;
     } catch (error) {
       if (capture !== undefined) {
@@ -369,6 +376,18 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         );
       }
       throw error;
+    }
+  }
+
+  /** Gives a store file's free pages back to the file system; a failure leaves the store as it was. */
+  private async compactStore(store: SnapshotStore): Promise<void> {
+    try {
+      const { before, after } = await store.compact();
+      this.logger.log(
+        `Compacted ${store.dataDir}/${STORE_FILE}: ${before} bytes, mostly free pages, down to ${after}.`,
+      );
+    } catch (error) {
+      this.logger.warn(`Could not compact the store file in ${store.dataDir}: ${describe(error)}`);
     }
   }
 

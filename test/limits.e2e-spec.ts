@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Keyspace } from '../lib/embedded/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { DATA_DIR_NOT_WRITABLE } from '../lib/persistent-cache.messages';
+import { STORE_FILE } from '../lib';
 import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { canMount, mountTmpfs, unmountAll } from './support/tmpfs';
@@ -48,6 +49,38 @@ describe('large and odd values round-trip exactly', () => {
         'member:500000',
         'member:500001',
       ]);
+    } finally {
+      await r.app.close();
+    }
+  });
+});
+
+describe('a store file that once grew gives its space back', () => {
+  it('a full snapshot of a store file mostly made of free pages compacts it', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      await h.redis.set('kept', 'small');
+      for (let i = 0; i < 80; i++) await h.redis.set(`big:${i}`, randomBytes(1024 * 1024));
+      await h.snapshots.snapshot();
+      const grown = statSync(join(dataDir, STORE_FILE)).size;
+      expect(grown).toBeGreaterThan(80 * 1024 * 1024);
+
+      for (let i = 0; i < 80; i++) await h.redis.del(`big:${i}`);
+      const report = await h.snapshots.snapshot();
+      expect(report).toMatchObject({ kind: 'full', keys: 1 });
+      expect(statSync(join(dataDir, STORE_FILE)).size).toBeLessThan(1024 * 1024);
+      expect(existsSync(join(dataDir, `${STORE_FILE}.compact`))).toBe(false);
+      // The compacted store is the one the app goes on writing, and restores.
+      await h.redis.set('after', 'compaction');
+      await h.snapshots.snapshot();
+    } finally {
+      await h.app.close();
+    }
+    const r = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      expect(await r.redis.keys('*')).toEqual(expect.arrayContaining(['kept', 'after']));
+      expect(await r.redis.dbsize()).toBe(2);
     } finally {
       await r.app.close();
     }

@@ -1,9 +1,15 @@
 import { open } from 'lmdb';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WRITE_IN_PROGRESS } from '../persistent-cache.messages';
-import { SnapshotStore, STORE_FILE, type Manifest, type SnapshotWriter } from './snapshot-store';
+import {
+  SnapshotStore,
+  STORE_FILE,
+  worthCompacting,
+  type Manifest,
+  type SnapshotWriter,
+} from './snapshot-store';
 
 const dirs: string[] = [];
 const stores: SnapshotStore[] = [];
@@ -163,5 +169,41 @@ describe('SnapshotStore writes', () => {
     expect(restoredKeys(store)).toHaveLength(500);
     await store.close();
     expect(await chunkKeys(store.dataDir)).toEqual(namedChunks(manifest));
+  });
+});
+
+describe('SnapshotStore compaction', () => {
+  it('gives the free pages of a store that once grew back, and the store goes on as before', async () => {
+    const store = await openStore();
+    await writeKeys(store, 'full', 'big', 20_000); // about 20 MB
+    const manifest = await writeKeys(store, 'full', 'k', 50);
+    const grown = store.fileSize();
+    expect(grown).toBeGreaterThan(20 * manifest.bytes);
+
+    const { before, after } = await store.compact();
+    expect(before).toBe(grown);
+    expect(after).toBe(store.fileSize());
+    expect(after).toBeLessThan(grown / 10);
+    expect(existsSync(join(store.dataDir, `${STORE_FILE}.compact`))).toBe(false);
+    expect(store.manifest()).toEqual(manifest);
+    expect(restoredKeys(store)).toHaveLength(50);
+
+    // Writes go to the compacted file, which a new process then reads.
+    const next = await writeKeys(store, 'incremental', 'n', 10);
+    await store.close();
+    const reader = await openStore(store.dataDir);
+    expect(reader.manifest()).toEqual(next);
+    expect(restoredKeys(reader)).toHaveLength(60);
+  });
+
+  it('is worth it only for a file mostly made of free pages, and of some size', () => {
+    const MiB = 2 ** 20;
+    expect(worthCompacting(400 * MiB, 10 * MiB)).toBe(true);
+    // A full snapshot beside the chain it replaces, and increments: the usual size of a store.
+    expect(worthCompacting(30 * MiB, 10 * MiB)).toBe(false);
+    expect(worthCompacting(400 * MiB, 200 * MiB)).toBe(false);
+    // Small files are left alone, however sparse.
+    expect(worthCompacting(60 * MiB, 1 * MiB)).toBe(false);
+    expect(worthCompacting(66 * MiB, 1 * MiB)).toBe(true);
   });
 });

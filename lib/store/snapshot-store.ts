@@ -2,7 +2,10 @@ import {
   accessSync,
   rmSync,
   chmodSync,
+  closeSync,
   constants,
+  fsyncSync,
+  openSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -76,6 +79,21 @@ const RECORDS_PER_STEP = 64;
 /** Bytes of chunks a writer may have queued for LMDB before it waits for commits. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const MANIFEST_KEY = 'manifest';
+/** Suffix of the compacted copy {@link SnapshotStore.compact} makes beside the store file. */
+const COMPACT_SUFFIX = '.compact';
+/** A store file is worth compacting once it is this many times the size of the chain it holds... */
+const COMPACT_RATIO = 4;
+/** ...and at least this much of it is free pages. */
+const COMPACT_MIN_FREE_BYTES = 64 * 2 ** 20;
+
+/**
+ * Whether a store file of `fileBytes` holding a chain of `chainBytes` is mostly free pages: after a burst of keys
+ * since deleted, or a full disk's failed snapshots. LMDB reuses free pages, so a file up to a few times its chain
+ * (a full snapshot written beside the chain it replaces, and its increments) is its steady size.
+ */
+export function worthCompacting(fileBytes: number, chainBytes: number): boolean {
+  return fileBytes > COMPACT_RATIO * chainBytes && fileBytes - chainBytes >= COMPACT_MIN_FREE_BYTES;
+}
 
 const FLAG_TOMBSTONE = 1;
 const FLAG_EXPIRES = 2;
@@ -205,7 +223,10 @@ export class SnapshotStore {
     if (this.tablesOpen !== undefined) return;
     this.committed = undefined;
     prepareDataDir(this.dataDir);
-    if (claim) this.release ??= claimDataDir(this.dataDir);
+    if (claim) {
+      this.release ??= claimDataDir(this.dataDir);
+      rmSync(`${join(this.dataDir, STORE_FILE)}${COMPACT_SUFFIX}`, { force: true }); // a compaction cut short
+    }
     const path = join(this.dataDir, STORE_FILE);
     if (!existsSync(path) && !isDanglingLink(path)) await createEmptyStore(path);
     const { problem, copyError } = await checkStoreFile(path, this.rehearsalCopy);
@@ -472,6 +493,40 @@ export class SnapshotStore {
       throw await explainWriteError(error);
     });
     return removals.length;
+  }
+
+  /**
+   * Rewrites the store file without its free pages. LMDB reuses the pages a snapshot frees but never gives them back
+   * to the file system, so a store that once grew large (a burst of keys, a full disk's retries) keeps its size.
+   * The compacted copy is made beside the file (by LMDB, from one read transaction, off the main thread), synced,
+   * and renamed over it; the lock file goes with the old file, and processes still reading it keep the old pair. A
+   * failure at any point leaves the store as it was. Call it between snapshots. Returns the sizes before and after.
+   */
+  async compact(): Promise<{ readonly before: number; readonly after: number }> {
+    this.assertWritable();
+    if (this.writer !== undefined) throw new Error(WRITE_IN_PROGRESS(this.dataDir));
+    await this.ensureInPlace();
+    const before = this.fileSize();
+    const copy = `${this.path}${COMPACT_SUFFIX}`;
+    rmSync(copy, { force: true });
+    try {
+      await this.tables().root.backup(copy, true);
+      syncFile(copy);
+    } catch (error) {
+      rmSync(copy, { force: true });
+      throw error;
+    }
+    const tables = this.tables();
+    this.tablesOpen = undefined;
+    this.identity = undefined;
+    this.writable = false;
+    await tables.root.close();
+    renameSync(copy, this.path);
+    rmSync(`${this.path}-lock`, { force: true });
+    syncFile(this.dataDir);
+    this.tablesOpen = openTables(this.path, true);
+    await this.openForWriting();
+    return { before, after: this.fileSize() };
   }
 
   /** Size of the LMDB file on disk, in bytes. */
@@ -890,6 +945,16 @@ function prepareDataDir(dataDir: string): void {
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch {
     throw new Error(DATA_DIR_NOT_WRITABLE(dataDir));
+  }
+}
+
+/** Flushes a file's (or a directory's entries') data to disk. */
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
