@@ -63,6 +63,21 @@ export const DATA_DIR_IN_USE = (dataDir: string, owner: string): string =>
   'Give each application its own persistence.dataDir, or stop the other one. ' +
   '(A claim left by a process that no longer runs is taken over automatically.)';
 
+export const CLAIM_FILE_NOT_A_FILE = (path: string, found: string): string =>
+  `${path} is ${found}, where nestjs-persistent-cache keeps a small file naming the process that owns the data ` +
+  'directory. Remove it if no application uses the directory (it is created again), or point ' +
+  'persistence.dataDir elsewhere.';
+
+export const DATA_DIR_CLAIM_CONTENDED = (dataDir: string): string =>
+  `Could not claim data directory ${dataDir}: its owner file kept changing while this process tried to claim ` +
+  'it, as other processes claimed and gave it up at the same time. Start the application again, and give each ' +
+  'application its own persistence.dataDir.';
+
+export const DATA_DIR_CLAIM_STUCK = (dataDir: string, path: string): string =>
+  `Could not claim data directory ${dataDir}: ${path} is left by processes that were killed, one after ` +
+  'another, while each took over the claim of a process that no longer runs. If no application uses the ' +
+  'directory, remove that file.';
+
 export const RESTORE_FAILED_STARTING_EMPTY = (error: string, quarantine: string): string =>
   `Could not restore the snapshot: ${error} Starting with an empty cache (persistence.onRestoreError is ` +
   `"start-empty"); the snapshot was moved to ${quarantine} — see "Recovery" in the README.`;
