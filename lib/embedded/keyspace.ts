@@ -9,7 +9,9 @@
  * semantics, plus the hooks snapshots need.
  */
 
+import { LIST_WITH_HOLES } from '../persistent-cache.messages';
 import { Entry, type KeyState } from './entry';
+import { NOT_AN_INTEGER, replyError } from './redis-replies';
 import { RestoredStates, type EncodedRecord } from './restored-states';
 
 export type { EncodedSink, KeyState } from './entry';
@@ -407,6 +409,9 @@ export class Keyspace {
   }
 
   private setValue(key: string, value: unknown): void {
+    // Last line of defence where the command rules do not reach (a Lua script's redis.call): an ioredis-mock command
+    // that indexes a list past its end would store an array with holes, which no snapshot can encode.
+    if (Array.isArray(value) && value.includes(undefined)) throw replyError(LIST_WITH_HOLES(key));
     this.beforeWrite(key);
     let entry = this.entries.get(key);
     if (entry !== undefined) {
@@ -483,7 +488,14 @@ export class Keyspace {
       get: (key) => expiryOf(`${prefix}${key}`),
       has: (key) => expiryOf(`${prefix}${key}`) !== undefined,
       isExpired: (key) => this.isExpired(`${prefix}${key}`),
-      set: (key, timestamp) => this.setExpiry(`${prefix}${key}`, +timestamp),
+      set: (key, timestamp) => {
+        // ioredis-mock multiplies whatever TTL it is given (`EXPIRE k abc` gives NaN); the command rules refuse
+        // such TTLs first, but a Lua script's redis.call bypasses them. A NaN expiry would make the key vanish at
+        // the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
+        const at = +timestamp;
+        if (!Number.isFinite(at)) throw replyError(NOT_AN_INTEGER);
+        this.setExpiry(`${prefix}${key}`, at);
+      },
       withKeyPrefix: (newPrefix) => this.expiresView(newPrefix),
     };
   }
