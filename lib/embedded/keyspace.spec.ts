@@ -458,4 +458,16 @@ describe('Keyspace: values no snapshot could keep', () => {
     expect(keyspace.peek('l')?.value).toEqual(['a', 'b']);
     expect(keyspace.peek('m')).toBeUndefined();
   });
+
+  it('lets the command rules read a key without copying it, and expires it as a command would', () => {
+    const keyspace = new Keyspace();
+    const value = new Set(['a']);
+    keyspace.dataView().set('s', value);
+    expect(keyspace.reader.valueOf('s')).toBe(keyspace.peek('s')?.value);
+    expect(keyspace.reader.expiryOf('s')).toBeUndefined();
+    keyspace.expiresView().set('s', Date.now() - 1);
+    expect(keyspace.reader.valueOf('s')).toBeUndefined();
+    expect(keyspace.peek('s')).toBeUndefined();
+    expect(keyspace.reader.expiryOf('nokey')).toBeUndefined();
+  });
 });

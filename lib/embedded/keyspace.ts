@@ -10,6 +10,7 @@
  */
 
 import { LIST_WITH_HOLES } from '../persistent-cache.messages';
+import type { KeyReader } from './command-rule';
 import { Entry, type KeyState } from './entry';
 import { NOT_AN_INTEGER, replyError } from './redis-replies';
 import { RestoredStates, type EncodedRecord } from './restored-states';
@@ -378,6 +379,25 @@ export class Keyspace {
   /** Iterates every key's stored state without copying or expiring anything. */
   *states(): IterableIterator<[string, KeyState]> {
     yield* this.entries;
+  }
+
+  /**
+   * What the embedded client's command rules read (see `command-rule.ts`): stored values, not copies (a rule only
+   * looks), with ioredis-mock's lazy expiry (a key found expired is deleted, as the command itself would have).
+   */
+  readonly reader: KeyReader = {
+    valueOf: (key) => this.liveEntry(key)?.value,
+    expiryOf: (key) => this.liveEntry(key)?.expiresAt,
+  };
+
+  /** The entry of `key` unless it has expired (it is then deleted, as ioredis-mock deletes a key found expired). */
+  private liveEntry(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    const expiresAt = entry.expiresAt;
+    if (expiresAt === undefined || expiresAt > Date.now()) return entry;
+    this.deleteKey(key);
+    return undefined;
   }
 
   /** Call before `key` changes: an open capture keeps its old state aside. */

@@ -31,6 +31,9 @@ export function replyError(text: string): Error {
 
 export const INT64_MAX = (1n << 63n) - 1n;
 export const INT64_MIN = -(1n << 63n);
+/** The range of seconds whose time in ms fits in 64 bits (C's integer division truncates toward zero). */
+export const INT64_MAX_SECONDS = INT64_MAX / 1000n;
+export const INT64_MIN_SECONDS = INT64_MIN / 1000n;
 
 /** A command argument as ioredis-mock receives it (ioredis turns numbers and the like into strings). */
 export type Arg = string | Buffer;
@@ -41,13 +44,18 @@ export function argText(arg: Arg): string {
 
 const INTEGER = /^(?:0|-?[1-9][0-9]*)$/;
 
+/** Whether `text` is an integer as Redis writes one (no `+`, no spaces, no leading zeros), of any size. */
+export function isIntegerText(text: string): boolean {
+  return INTEGER.test(text);
+}
+
 /**
  * Parses an argument as Redis's `string2ll` does: decimal digits with an optional `-`, no `+`, no spaces, no
  * leading zeros, within 64 bits. `undefined` when Redis would not take it for an integer.
  */
 export function parseInteger(arg: Arg): bigint | undefined {
   const text = argText(arg);
-  if (text.length > 20 || !INTEGER.test(text)) return undefined;
+  if (text.length > 20 || !isIntegerText(text)) return undefined;
   const n = BigInt(text);
   return n > INT64_MAX || n < INT64_MIN ? undefined : n;
 }
@@ -59,9 +67,15 @@ export function integerArg(arg: Arg): bigint {
   return n;
 }
 
-/** An argument in upper case, ASCII letters only, the way Redis compares option names (`strcasecmp`). */
+const LETTERS = /^[A-Za-z]+$/;
+
+/**
+ * An argument as an option name, in upper case, the way Redis compares option names (`strcasecmp`, ASCII only).
+ * Anything but ASCII letters is returned as it is: no option name has other characters.
+ */
 export function optionName(arg: Arg): string {
-  return argText(arg).replace(/[a-z]+/g, (letters) => letters.toUpperCase());
+  const text = argText(arg);
+  return LETTERS.test(text) ? text.toUpperCase() : text;
 }
 
 /** Whether `arg` is the option `name` (given in upper case). */
