@@ -110,6 +110,16 @@ describe('the command rules', () => {
     expect(keyspace.peek('k')?.expiresAt).toBeGreaterThan(Date.now() + 90_000);
   });
 
+  it('take long argument lists (MSET of an object of 30,000 keys overflowed the stack)', async () => {
+    const many = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, 'v']));
+    expect(await client.mset(many)).toBe('OK');
+    expect(await client.pipeline().mset(many).exec()).toEqual([[null, 'OK']]);
+    const members = Array.from({ length: 30_000 }, (_, i) => Buffer.from(`m${i}`));
+    expect(await client.sadd('big', members)).toBe(30_000);
+    expect(await client.multi().srem('big', members).exec()).toEqual([[null, 30_000]]);
+    expect(keyspace.peek('k29999')?.value).toBe('v');
+  });
+
   it('guard duplicates, which share the keyspace', async () => {
     const copy = client.duplicate();
     try {

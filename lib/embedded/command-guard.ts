@@ -88,15 +88,24 @@ function guardMethod(client: MockClient, method: string, reader: KeyReader): voi
     // In subscriber mode ioredis-mock refuses the command with its own error.
     if (client.subscriberMode === true) return run(...raw);
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
+    const args = commandArgs(raw, command);
     let outcome: Outcome;
     try {
-      outcome = applyRule(command, rule, commandArgs(raw, command), reader);
+      outcome = applyRule(command, rule, args, reader);
     } catch (error) {
       const reason = error instanceof Error ? error : new Error(String(error));
       return settle(Promise.reject(reason), callback);
     }
     if ('reply' in outcome) return settle(Promise.resolve(outcome.reply), callback);
-    return callback === undefined ? run(...outcome.args) : run(...outcome.args, callback);
+    // Never spread a long argument list: ioredis-mock spreads it twice more (MSET of an object with 30,000 keys
+    // would overflow the stack). Unchanged arguments go as the caller gave them; changed ones in one array, which
+    // ioredis-mock flattens, unless the command has an argument transformer (no rule changes those arguments).
+    let given: unknown[];
+    if (outcome.args === args) given = raw;
+    else if (Object.hasOwn(transformers, command)) given = [...outcome.args];
+    else given = [outcome.args];
+    if (callback !== undefined) given.push(callback);
+    return run(...given);
   };
 }
 
@@ -123,11 +132,13 @@ function guardPipelines(): void {
       return addTransaction.call(this, emulator, name, args, callback);
     }
     const [command, rule] = ruled;
-    const guarded: Method = (...given) => {
-      const outcome = applyRule(command, rule, given as Arg[], reader);
+    // The command's function is called with no arguments and reads them here: a long argument list is spread once,
+    // not once more than ioredis-mock does.
+    const guarded: Method = () => {
+      const outcome = applyRule(command, rule, args, reader);
       return 'reply' in outcome ? outcome.reply : emulator(...outcome.args);
     };
-    return addTransaction.call(this, guarded, name, args, callback);
+    return addTransaction.call(this, guarded, name, [], callback);
   };
   pipelinesGuarded = true;
 }
