@@ -101,3 +101,12 @@ export const STORE_FILE_REPLACED = (path: string): string =>
 export const UNSTORABLE_KEYS_LEFT_OUT = (count: number, which: string): string =>
   `Snapshot left out ${count} key(s) whose values cannot be stored, and would lose them on a restart: ${which}. ` +
   'No Redis command stores such a value: overwrite or delete these keys (every other key was persisted).';
+
+/**
+ * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (in a Lua script,
+ * where the command rules do not reach) would have stored an array with holes, which no snapshot can encode.
+ */
+export const LIST_WITH_HOLES = (key: string): string =>
+  `ERR the embedded cache refuses to store a list with missing elements under key ${JSON.stringify(key)} ` +
+  '(an ioredis-mock command wrote past the end of a list, or a hash field into one; Redis answers such a command ' +
+  'with an error)';

@@ -32,10 +32,11 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
  * - Scores of ±infinity: Redis prints `inf`/`-inf`, ioredis-mock `Infinity`/`-Infinity` (both parse to the same
  *   number, which is compared). ZADD with the strings `+inf`/`-inf` gives NaN scores in ioredis-mock, so the
  *   tests pass the numbers `Infinity`/`-Infinity` (sent as "Infinity", which Redis accepts too).
- * - Errors: INCR of a non-integer string answers NaN in ioredis-mock (Redis: "ERR value is not an integer"); HGET
- *   of a string answers null (Redis: WRONGTYPE); WRONGTYPE messages differ. A command that fails inside a
- *   pipeline rejects the whole `exec()` in ioredis-mock, whereas ioredis gives it an `[error]` slot and runs the
- *   rest. Pipelines and transactions are asserted with commands that succeed.
+ * - Errors: the embedded client answers commands that write (and those that take members) with Redis's errors
+ *   (test/command-fidelity.e2e-spec.ts compares them); read-only commands are left as ioredis-mock answers them:
+ *   HGET of a string answers null (Redis: WRONGTYPE), LLEN of a hash throws an error of ioredis-mock's wording. A
+ *   command that fails inside a pipeline rejects the whole `exec()` in ioredis-mock, whereas ioredis gives it an
+ *   `[error]` slot and runs the rest. Pipelines and transactions are asserted with commands that succeed.
  * - STRLEN and GETRANGE count UTF-16 characters in ioredis-mock and bytes in Redis; not asserted on non-ASCII.
  * - A sorted set emptied by ZREM: Redis deletes the key; ioredis-mock keeps an empty one (EXISTS says 1). Not
  *   asserted; ZCARD is 0 on both.

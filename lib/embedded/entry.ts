@@ -1,4 +1,5 @@
 import { CodecError, decodeValue } from '../store/codec';
+import { withCanonicalMembers } from './buffer-members';
 
 /** Where a state still in its encoded form copies its bytes (see {@link KeyState.copyEncodedTo}). */
 export interface EncodedSink {
@@ -39,7 +40,8 @@ export class Entry implements KeyState {
   get value(): unknown {
     if (this.source !== undefined) {
       try {
-        this.decoded = decodeValue(this.source, this.start, this.end);
+        // Buffer members get their canonical objects, as command arguments do (see buffer-members.ts).
+        this.decoded = withCanonicalMembers(decodeValue(this.source, this.start, this.end));
       } catch (error) {
         if (error instanceof CodecError) {
           error.message = `a value restored from the snapshot cannot be decoded: ${error.message}`;

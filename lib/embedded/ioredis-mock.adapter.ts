@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { EventEmitter } from 'node:events';
+import { guardCommands } from './command-guard';
 import { Keyspace, MockData, MockExpires } from './keyspace';
 
 /**
@@ -9,6 +10,9 @@ import { Keyspace, MockData, MockExpires } from './keyspace';
  * ioredis-mock's commands read and write the keyspace through two instance fields, `data` and `expires`
  * (`duplicate()` copies both to the new client). Pointing them at a {@link Keyspace} gives the embedded client
  * the same command semantics on a keyspace that snapshots can walk in slices and watch for changes.
+ *
+ * Its commands are also corrected where ioredis-mock would answer otherwise than Redis and store a value Redis
+ * cannot hold (see `command-rules.ts`, applied by `command-guard.ts`).
  *
  * Tested with the ioredis-mock version pinned in package.json (8.13.1); {@link createEmbeddedClient} refuses to
  * start on a version whose instances do not have these fields.
@@ -47,6 +51,7 @@ export function createEmbeddedClient(keyspace: Keyspace): Redis {
   }
   client.data = keyspace.dataView();
   client.expires = keyspace.expiresView();
+  guardCommands(client, keyspace.reader);
   // WATCH: ioredis-mock's own data announces each write on its context's `modifiedKeyEvents`.
   const events = (client as { context?: { modifiedKeyEvents?: unknown } }).context
     ?.modifiedKeyEvents;

@@ -432,3 +432,42 @@ describe('encoded states (values restored from a snapshot)', () => {
     expect(() => keyspace.dataView().get('bad')).toThrow(CodecError);
   });
 });
+
+describe('Keyspace: values no snapshot could keep', () => {
+  it('refuses a non-finite expiry time, and keeps the one the key had', () => {
+    const keyspace = new Keyspace();
+    keyspace.dataView().set('k', 'v');
+    keyspace.expiresView().set('k', 5_000_000_000_000);
+    for (const bad of [NaN, Infinity, -Infinity, 'abc' as unknown as number]) {
+      expect(() => keyspace.expiresView().set('k', bad)).toThrow(
+        'ERR value is not an integer or out of range',
+      );
+    }
+    expect(keyspace.peek('k')?.expiresAt).toBe(5_000_000_000_000);
+    expect(() => keyspace.expiresView().set('none', NaN)).toThrow();
+    expect(keyspace.expiresView().has('none')).toBe(false);
+  });
+
+  it('refuses a list with holes, and keeps the list the key had', () => {
+    const keyspace = new Keyspace();
+    keyspace.dataView().set('l', ['a', 'b']);
+    const holey = ['a', 'b'];
+    holey[3] = 'x';
+    expect(() => keyspace.dataView().set('l', holey)).toThrow(/missing elements under key "l"/);
+    expect(() => keyspace.dataView().set('m', [undefined])).toThrow(/missing elements/);
+    expect(keyspace.peek('l')?.value).toEqual(['a', 'b']);
+    expect(keyspace.peek('m')).toBeUndefined();
+  });
+
+  it('lets the command rules read a key without copying it, and expires it as a command would', () => {
+    const keyspace = new Keyspace();
+    const value = new Set(['a']);
+    keyspace.dataView().set('s', value);
+    expect(keyspace.reader.valueOf('s')).toBe(keyspace.peek('s')?.value);
+    expect(keyspace.reader.expiryOf('s')).toBeUndefined();
+    keyspace.expiresView().set('s', Date.now() - 1);
+    expect(keyspace.reader.valueOf('s')).toBeUndefined();
+    expect(keyspace.peek('s')).toBeUndefined();
+    expect(keyspace.reader.expiryOf('nokey')).toBeUndefined();
+  });
+});

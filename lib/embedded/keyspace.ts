@@ -9,7 +9,10 @@
  * semantics, plus the hooks snapshots need.
  */
 
+import { LIST_WITH_HOLES } from '../persistent-cache.messages';
+import type { KeyReader } from './command-rule';
 import { Entry, type KeyState } from './entry';
+import { NOT_AN_INTEGER, replyError } from './redis-replies';
 import { RestoredStates, type EncodedRecord } from './restored-states';
 
 export type { EncodedSink, KeyState } from './entry';
@@ -384,6 +387,25 @@ export class Keyspace {
     yield* this.entries;
   }
 
+  /**
+   * What the embedded client's command rules read (see `command-rule.ts`): stored values, not copies (a rule only
+   * looks), with ioredis-mock's lazy expiry (a key found expired is deleted, as the command itself would have).
+   */
+  readonly reader: KeyReader = {
+    valueOf: (key) => this.liveEntry(key)?.value,
+    expiryOf: (key) => this.liveEntry(key)?.expiresAt,
+  };
+
+  /** The entry of `key` unless it has expired (it is then deleted, as ioredis-mock deletes a key found expired). */
+  private liveEntry(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    const expiresAt = entry.expiresAt;
+    if (expiresAt === undefined || expiresAt > Date.now()) return entry;
+    this.deleteKey(key);
+    return undefined;
+  }
+
   /** Call before `key` changes: an open capture keeps its old state aside. */
   private beforeWrite(key: string): void {
     this.capture?.beforeWrite(key);
@@ -413,6 +435,9 @@ export class Keyspace {
   }
 
   private setValue(key: string, value: unknown): void {
+    // Last line of defence where the command rules do not reach (a Lua script's redis.call): an ioredis-mock command
+    // that indexes a list past its end would store an array with holes, which no snapshot can encode.
+    if (Array.isArray(value) && value.includes(undefined)) throw replyError(LIST_WITH_HOLES(key));
     this.beforeWrite(key);
     let entry = this.entries.get(key);
     if (entry !== undefined) {
@@ -489,7 +514,14 @@ export class Keyspace {
       get: (key) => expiryOf(`${prefix}${key}`),
       has: (key) => expiryOf(`${prefix}${key}`) !== undefined,
       isExpired: (key) => this.isExpired(`${prefix}${key}`),
-      set: (key, timestamp) => this.setExpiry(`${prefix}${key}`, +timestamp),
+      set: (key, timestamp) => {
+        // ioredis-mock multiplies whatever TTL it is given (`EXPIRE k abc` gives NaN); the command rules refuse
+        // such TTLs first, but a Lua script's redis.call bypasses them. A NaN expiry would make the key vanish at
+        // the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
+        const at = +timestamp;
+        if (!Number.isFinite(at)) throw replyError(NOT_AN_INTEGER);
+        this.setExpiry(`${prefix}${key}`, at);
+      },
       withKeyPrefix: (newPrefix) => this.expiresView(newPrefix),
     };
   }

@@ -1,0 +1,161 @@
+import type { Redis } from 'ioredis';
+import RedisMock from 'ioredis-mock';
+import { commandRules } from './command-rules';
+import { createEmbeddedClient } from './ioredis-mock.adapter';
+import { Keyspace } from './keyspace';
+import {
+  INDEX_OUT_OF_RANGE,
+  invalidExpireTime,
+  NO_SUCH_KEY,
+  NOT_AN_INTEGER,
+  WRONGTYPE,
+  wrongArity,
+} from './redis-replies';
+
+/**
+ * The command rules as the embedded client applies them, wherever a command comes from: its methods (with a
+ * callback or not, Buffer variants, object arguments), pipelines and transactions, duplicates. What Redis answers is
+ * checked against a real redis-server in test/command-fidelity.e2e-spec.ts; here, that the rules are in front of
+ * every way in, and that nothing is stored when they refuse.
+ */
+
+let keyspace: Keyspace;
+let client: Redis;
+
+beforeEach(async () => {
+  keyspace = new Keyspace();
+  client = createEmbeddedClient(keyspace);
+  await client.rpush('l', 'a', 'b', 'c');
+  await client.set('s', 'v');
+});
+afterEach(() => client.disconnect());
+
+const list = (): unknown => keyspace.peek('l')?.value;
+
+/** A command by name, with arguments ioredis's types do not take (lower-case options, Buffer variants). */
+const send = (name: string, ...args: unknown[]): Promise<unknown> =>
+  (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name](...args);
+
+describe('the command rules', () => {
+  it('name only commands ioredis-mock has (a misspelt rule would guard nothing)', () => {
+    const methods = client as unknown as Record<string, unknown>;
+    for (const name of Object.keys(commandRules))
+      expect([name, typeof methods[name]]).toEqual([name, 'function']);
+  });
+
+  it('refuse through the methods, and nothing is stored', async () => {
+    await expect(client.lset('l', 3, 'x')).rejects.toThrow(INDEX_OUT_OF_RANGE);
+    await expect(client.lset('nokey', 0, 'x')).rejects.toThrow(NO_SUCH_KEY);
+    await expect(client.hset('l', '7', 'x')).rejects.toThrow(WRONGTYPE);
+    await expect(client.hset('l', { length: 'x' })).rejects.toThrow(WRONGTYPE);
+    await expect(send('hsetBuffer', 'l', '0', 'x')).rejects.toThrow(WRONGTYPE);
+    await expect(client.hdel('l', '0')).rejects.toThrow(WRONGTYPE);
+    await expect(client.sadd('l', 'x')).rejects.toThrow(WRONGTYPE);
+    await expect(client.incr('l')).rejects.toThrow(WRONGTYPE);
+    await expect(client.incr('s')).rejects.toThrow(NOT_AN_INTEGER);
+    await expect(client.set('k', 'v', 'EX', 'abc')).rejects.toThrow(NOT_AN_INTEGER);
+    await expect(client.set('k', 'v', 'EX', 0)).rejects.toThrow(invalidExpireTime('set'));
+    await expect(client.setex('k', -1, 'v')).rejects.toThrow(invalidExpireTime('setex'));
+    await expect(client.expire('s', Number.NaN)).rejects.toThrow(NOT_AN_INTEGER);
+    await expect(client.pexpire('s', 1.5)).rejects.toThrow(NOT_AN_INTEGER);
+    await expect(send('hset', 'h', 'f')).rejects.toThrow(wrongArity('hset'));
+    expect(list()).toEqual(['a', 'b', 'c']);
+    expect(keyspace.peek('s')).toEqual(
+      expect.objectContaining({ value: 'v', expiresAt: undefined }),
+    );
+    expect(keyspace.peek('k')).toBeUndefined();
+    expect(keyspace.peek('h')).toBeUndefined();
+  });
+
+  it('let the commands they allow run as ioredis-mock runs them', async () => {
+    expect(await client.lset('l', -1, 'z')).toBe('OK');
+    expect(await client.hset('h', { a: '1', b: '2' })).toBe(2);
+    expect(await client.mset({ m1: 'x', m2: 'y' })).toBe('OK');
+    expect(await send('set', 'k', 'v', 'ex', 100)).toBe('OK');
+    expect(await client.incrby('n', 5)).toBe(5);
+    expect(list()).toEqual(['a', 'b', 'z']);
+    expect(keyspace.peek('h')?.value).toEqual({ a: '1', b: '2' });
+    expect(keyspace.peek('m2')?.value).toBe('y');
+    expect(keyspace.peek('k')?.expiresAt).toBeGreaterThan(Date.now() + 99_000);
+  });
+
+  it('answer a node-style callback too', async () => {
+    const error = await new Promise<unknown>((resolve) => {
+      void client.lset('l', 9, 'x', (err) => resolve(err)).catch(() => undefined);
+    });
+    expect(error).toEqual(new Error(INDEX_OUT_OF_RANGE));
+    const answer = await new Promise<unknown>((resolve) => {
+      void client.expire('nokey', 10, 'NX', (_err, reply) => resolve(reply));
+    });
+    expect(answer).toBe(0);
+  });
+
+  it('refuse inside transactions and pipelines (ioredis-mock then rejects the whole exec)', async () => {
+    await expect(client.multi().lset('l', 5, 'x').exec()).rejects.toThrow(INDEX_OUT_OF_RANGE);
+    await expect(client.pipeline().hset('l', '7', 'x').exec()).rejects.toThrow(WRONGTYPE);
+    await expect(client.multi([['hsetnx', 'l', 'length', 'x']]).exec()).rejects.toThrow(WRONGTYPE);
+    expect(list()).toEqual(['a', 'b', 'c']);
+    expect(
+      await client
+        .multi()
+        .set('k', 'v', 'PX', 100_000)
+        .expire('k', 10, 'GT')
+        .lset('l', 0, 'x')
+        .exec(),
+    ).toEqual([
+      [null, 'OK'],
+      [null, 0],
+      [null, 'OK'],
+    ]);
+    expect(keyspace.peek('k')?.expiresAt).toBeGreaterThan(Date.now() + 90_000);
+  });
+
+  it('take long argument lists (MSET of an object of 30,000 keys overflowed the stack)', async () => {
+    const many = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, 'v']));
+    expect(await client.mset(many)).toBe('OK');
+    expect(await client.pipeline().mset(many).exec()).toEqual([[null, 'OK']]);
+    const members = Array.from({ length: 30_000 }, (_, i) => Buffer.from(`m${i}`));
+    expect(await client.sadd('big', members)).toBe(30_000);
+    expect(await client.multi().srem('big', members).exec()).toEqual([[null, 30_000]]);
+    expect(keyspace.peek('k29999')?.value).toBe('v');
+  });
+
+  it('guard duplicates, which share the keyspace', async () => {
+    const copy = client.duplicate();
+    try {
+      await expect(copy.hset('l', '7', 'x')).rejects.toThrow(WRONGTYPE);
+      await expect(copy.multi().lset('l', 7, 'x').exec()).rejects.toThrow(INDEX_OUT_OF_RANGE);
+      expect(list()).toEqual(['a', 'b', 'c']);
+    } finally {
+      copy.disconnect();
+    }
+  });
+
+  it('leave other ioredis-mock clients and their pipelines as they are', async () => {
+    const plain = new RedisMock({ host: 'command-guard-spec', port: 1 });
+    try {
+      await plain.rpush('l', 'a');
+      expect(await plain.multi().lset('l', 2, 'x').exec()).toEqual([[null, 'OK']]);
+      expect(await plain.llen('l')).toBe(3); // a hole at index 1
+    } finally {
+      plain.disconnect();
+    }
+  });
+
+  it('let ioredis-mock refuse commands in subscriber mode with its own error', async () => {
+    await client.subscribe('channel');
+    await expect(client.hset('l', '7', 'x')).rejects.toThrow(/subscriber mode/);
+  });
+});
+
+describe('the keyspace, where the rules do not reach (Lua scripts)', () => {
+  it('refuses a list with holes and a non-finite expiry time; nothing is stored', async () => {
+    const lua = (script: string, ...keys: string[]) => client.eval(script, keys.length, ...keys);
+    await expect(lua("return redis.call('LSET', KEYS[1], '5', 'x')", 'l')).rejects.toThrow();
+    await expect(lua("return redis.call('HSET', KEYS[1], '7', 'x')", 'l')).rejects.toThrow();
+    await expect(lua("return redis.call('EXPIRE', KEYS[1], 'abc')", 's')).rejects.toThrow();
+    await expect(lua("return redis.call('PEXPIREAT', KEYS[1], 'inf')", 's')).rejects.toThrow();
+    expect(list()).toEqual(['a', 'b', 'c']);
+    expect(keyspace.peek('s')?.expiresAt).toBeUndefined();
+  });
+});

@@ -1,0 +1,123 @@
+import { canonicalBuffer } from './buffer-members';
+import { type Arg, replyError, WRONGTYPE, wrongArity } from './redis-replies';
+
+/**
+ * What a rule needs to know about the keyspace: stored values as ioredis-mock keeps them, read without copying
+ * (rules never change them) and without the key if it has expired.
+ */
+export interface KeyReader {
+  valueOf(key: string): unknown;
+  /** The key's expiry time in ms since the epoch, `undefined` when it has none or does not exist. */
+  expiryOf(key: string): number | undefined;
+}
+
+/** The Redis types, as far as the rules need to tell ioredis-mock's values apart. */
+export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';
+
+/** What a rule decides: run the command (with these arguments), or answer without running it. */
+export type Outcome = { readonly args: readonly Arg[] } | { readonly reply: unknown };
+
+/**
+ * How the embedded client corrects one ioredis-mock command, in the order Redis checks things: arity, then what
+ * Redis checks before it looks at any key (`parse`), then the type of each key that exists (`type`), then what
+ * depends on the keys' contents (`check`). A failed check throws Redis's error reply, and the command does not run:
+ * nothing is stored. `parse` and `check` may also normalise the arguments into a form ioredis-mock handles (it
+ * compares option names case-sensitively, for one), or answer for the command.
+ */
+export interface CommandRule {
+  /** Redis's arity, the command name included: n > 0 exactly n words, n < 0 at least -n. */
+  readonly arity: number;
+  /** The words must come in pairs after the first `pairsFrom` arguments (HSET's fields and values). */
+  readonly pairsFrom?: number;
+  readonly parse?: (args: readonly Arg[], command: string) => readonly Arg[] | void;
+  /** The types each key may hold (`keys` says which arguments are keys; the first one by default). */
+  readonly type?: readonly KeyType[];
+  readonly keys?: (args: readonly Arg[]) => readonly Arg[];
+  readonly check?: (args: readonly Arg[], reader: KeyReader, command: string) => Outcome | void;
+  /**
+   * Arguments from this index on are members or elements (or may be): Buffers among them are replaced with the
+   * canonical Buffer of their bytes (see `buffer-members.ts`), as the stored ones are.
+   */
+  readonly membersFrom?: number;
+}
+
+export function keyName(arg: Arg): string {
+  return typeof arg === 'string' ? arg : arg.toString();
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Whether a stored value is of `type`. A stream is an array of `[id, fields]` entries, a list an array of strings
+ * and Buffers; an empty array (ioredis-mock leaves one where Redis would have deleted the key) is either.
+ */
+export function holds(value: unknown, type: KeyType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string' || Buffer.isBuffer(value);
+    case 'hash':
+      return isPlainObject(value);
+    case 'list':
+      return Array.isArray(value) && (value.length === 0 || !Array.isArray(value[0]));
+    case 'stream':
+      return Array.isArray(value) && (value.length === 0 || Array.isArray(value[0]));
+    case 'set':
+      return value instanceof Set;
+    case 'zset':
+      return value instanceof Map;
+  }
+}
+
+/** Throws WRONGTYPE unless `key` is missing or holds one of `types`. Returns the stored value. */
+export function expectType(reader: KeyReader, key: Arg, types: readonly KeyType[]): unknown {
+  const value = reader.valueOf(keyName(key));
+  if (value !== undefined && !types.some((type) => holds(value, type))) {
+    throw replyError(WRONGTYPE);
+  }
+  return value;
+}
+
+/** Applies `rule` to the arguments of `command`: what to run, or what to answer. Throws Redis's error reply. */
+export function applyRule(
+  command: string,
+  rule: CommandRule,
+  given: readonly Arg[],
+  reader: KeyReader,
+): Outcome {
+  const words = given.length + 1;
+  if (
+    (rule.arity > 0 ? words !== rule.arity : words < -rule.arity) ||
+    (rule.pairsFrom !== undefined && (given.length - rule.pairsFrom) % 2 !== 0)
+  ) {
+    throw replyError(wrongArity(command));
+  }
+  let args = rule.parse?.(given, command) ?? given;
+  if (rule.type !== undefined) {
+    for (const key of rule.keys?.(args) ?? [args[0]]) expectType(reader, key, rule.type);
+  }
+  const checked = rule.check?.(args, reader, command);
+  if (checked !== undefined) {
+    if ('reply' in checked) return checked;
+    args = checked.args;
+  }
+  if (rule.membersFrom !== undefined) args = canonicalMembers(args, rule.membersFrom);
+  return { args };
+}
+
+function canonicalMembers(args: readonly Arg[], from: number): readonly Arg[] {
+  let out: Arg[] | undefined;
+  for (let i = from; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg === 'string') continue;
+    out ??= args.slice();
+    out[i] = canonicalBuffer(arg);
+  }
+  return out ?? args;
+}
+
+export const reply = (value: unknown): Outcome => ({ reply: value });
+export const run = (args: readonly Arg[]): Outcome => ({ args });

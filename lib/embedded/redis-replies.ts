@@ -1,0 +1,84 @@
+/**
+ * Redis's own error texts (as redis-server 7 sends them) and its argument parsing, for the commands the embedded
+ * client corrects (see `command-rules.ts`). These texts are Redis's, not ours: tests compare them with a real
+ * redis-server.
+ */
+
+export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+export const NOT_AN_INTEGER = 'ERR value is not an integer or out of range';
+export const SYNTAX_ERROR = 'ERR syntax error';
+export const INDEX_OUT_OF_RANGE = 'ERR index out of range';
+export const NO_SUCH_KEY = 'ERR no such key';
+export const HASH_VALUE_NOT_AN_INTEGER = 'ERR hash value is not an integer';
+export const WOULD_OVERFLOW = 'ERR increment or decrement would overflow';
+export const OFFSET_OUT_OF_RANGE = 'ERR offset is out of range';
+export const DECREMENT_WOULD_OVERFLOW = 'ERR decrement would overflow';
+export const MUST_BE_POSITIVE = 'ERR value is out of range, must be positive';
+export const EXPIRE_NX_CONFLICT =
+  'ERR NX and XX, GT or LT options at the same time are not compatible';
+export const EXPIRE_GT_LT_CONFLICT = 'ERR GT and LT options at the same time are not compatible';
+
+export const wrongArity = (command: string): string =>
+  `ERR wrong number of arguments for '${command}' command`;
+export const invalidExpireTime = (command: string): string =>
+  `ERR invalid expire time in '${command}' command`;
+export const unsupportedOption = (option: string): string => `ERR Unsupported option ${option}`;
+
+/** An error reply, thrown the way ioredis-mock throws its own (a plain `Error` with Redis's text). */
+export function replyError(text: string): Error {
+  return new Error(text);
+}
+
+export const INT64_MAX = (1n << 63n) - 1n;
+export const INT64_MIN = -(1n << 63n);
+/** The range of seconds whose time in ms fits in 64 bits (C's integer division truncates toward zero). */
+export const INT64_MAX_SECONDS = INT64_MAX / 1000n;
+export const INT64_MIN_SECONDS = INT64_MIN / 1000n;
+
+/** A command argument as ioredis-mock receives it (ioredis turns numbers and the like into strings). */
+export type Arg = string | Buffer;
+
+export function argText(arg: Arg): string {
+  return typeof arg === 'string' ? arg : arg.toString('utf8');
+}
+
+const INTEGER = /^(?:0|-?[1-9][0-9]*)$/;
+
+/** Whether `text` is an integer as Redis writes one (no `+`, no spaces, no leading zeros), of any size. */
+export function isIntegerText(text: string): boolean {
+  return INTEGER.test(text);
+}
+
+/**
+ * Parses an argument as Redis's `string2ll` does: decimal digits with an optional `-`, no `+`, no spaces, no
+ * leading zeros, within 64 bits. `undefined` when Redis would not take it for an integer.
+ */
+export function parseInteger(arg: Arg): bigint | undefined {
+  const text = argText(arg);
+  if (text.length > 20 || !isIntegerText(text)) return undefined;
+  const n = BigInt(text);
+  return n > INT64_MAX || n < INT64_MIN ? undefined : n;
+}
+
+/** {@link parseInteger}, or the error Redis answers for an argument that is not an integer. */
+export function integerArg(arg: Arg): bigint {
+  const n = parseInteger(arg);
+  if (n === undefined) throw replyError(NOT_AN_INTEGER);
+  return n;
+}
+
+const LETTERS = /^[A-Za-z]+$/;
+
+/**
+ * An argument as an option name, in upper case, the way Redis compares option names (`strcasecmp`, ASCII only).
+ * Anything but ASCII letters is returned as it is: no option name has other characters.
+ */
+export function optionName(arg: Arg): string {
+  const text = argText(arg);
+  return LETTERS.test(text) ? text.toUpperCase() : text;
+}
+
+/** Whether `arg` is the option `name` (given in upper case). */
+export function isOption(arg: Arg | undefined, name: string): boolean {
+  return arg !== undefined && optionName(arg) === name;
+}
