@@ -15,13 +15,11 @@ import {
 afterAll(removeTempDirs);
 
 /**
- * A value no Redis command makes, left in the keyspace by a bug (ioredis-mock's LSET past the end of a list made
- * exactly this: an array with a hole). The snapshot codec refuses it.
+ * A value no Redis command makes, left in the keyspace by a bug: a hash whose field holds something that is neither
+ * a string nor a Buffer. The snapshot codec refuses it.
  */
-function sparseList(): unknown[] {
-  const list: unknown[] = ['a'];
-  list[2] = 'c';
-  return list;
+function badHash(): Record<string, unknown> {
+  return { ok: 'v', bad: () => 'a function' };
 }
 
 function keyspace(h: Harness): Keyspace {
@@ -50,7 +48,7 @@ describe('a value that cannot be stored does not stop persistence', () => {
       await h.redis.hset('h', 'f', 'v');
       await h.redis.zadd('z', 1, 'm');
       const good = await digest(h.redis);
-      keyspace(h).dataView().set('bad:list', sparseList());
+      keyspace(h).dataView().set('bad:hash', badHash());
       keyspace(h).dataView().set('bad:symbol', Symbol('not storable'));
 
       const report = await h.snapshots.snapshot();
@@ -58,9 +56,9 @@ describe('a value that cannot be stored does not stop persistence', () => {
       expect(report.keys).toBe(6);
       expect(report.records).toBe(4);
       expect(report.unstorable).toBe(2);
-      expect(report.unstorableKeys.map((u) => u.key).sort()).toEqual(['bad:list', 'bad:symbol']);
-      expect(report.unstorableKeys.find((u) => u.key === 'bad:list')?.message).toMatch(
-        /^key "bad:list": .*hole/,
+      expect(report.unstorableKeys.map((u) => u.key).sort()).toEqual(['bad:hash', 'bad:symbol']);
+      expect(report.unstorableKeys.find((u) => u.key === 'bad:hash')?.message).toMatch(
+        /^key "bad:hash": cannot encode .*function/,
       );
       expect(h.snapshots.lastFailure).toBeUndefined();
       expect(await gauge(METRICS.unstorableKeys)).toBe(2);
@@ -76,7 +74,7 @@ describe('a value that cannot be stored does not stop persistence', () => {
     try {
       await h.redis.mset({ a: '1', q: 'old' });
       expect((await h.snapshots.snapshot()).kind).toBe('full');
-      keyspace(h).dataView().set('q', sparseList());
+      keyspace(h).dataView().set('q', badHash());
       await h.redis.set('b', '2');
       const second = await h.snapshots.snapshot();
       expect(second).toMatchObject({ kind: 'incremental', unstorable: 1, records: 2 });
