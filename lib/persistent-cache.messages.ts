@@ -71,3 +71,83 @@ export const WRITE_IN_PROGRESS = (dataDir: string): string =>
 
 export const STORE_READ_ONLY = (dataDir: string): string =>
   `The snapshot store in ${dataDir} is open for reading only (openForWriting() was not called).`;
+
+const NOT_DAMAGE = 'This is not damage to the snapshot: nothing was moved.';
+
+/** What to do about an error code on a file this process cannot use. */
+function fixFor(code: string, lockFile: boolean, uid: number | undefined): string {
+  switch (code) {
+    case 'EACCES':
+      return (
+        `Give it to the user the application runs as (uid ${uid ?? '?'}) or fix its mode (0600 is expected)` +
+        (lockFile
+          ? '; a lock file left by a tool run as another user (e.g. root) can instead be deleted while no ' +
+            'process has the store open (LMDB creates a new one).'
+          : '.')
+      );
+    case 'EPERM':
+      return 'It is probably immutable or append-only: `lsattr` shows the flags, `chattr -i -a` clears them.';
+    case 'EROFS':
+      return 'Its file system is mounted read-only.';
+    case 'ENOENT':
+      return 'It disappeared while the store was being opened: is another process moving files in the data directory?';
+    default:
+      return 'Fix its owner, mode or attributes.';
+  }
+}
+
+/** A store or lock file this process cannot read or write. */
+export const STORE_FILE_NO_ACCESS = (
+  path: string,
+  access: 'read' | 'read and write',
+  code: string,
+  owner: { uid: number; gid: number; mode: number } | undefined,
+  lockFile: boolean,
+  uid = process.getuid?.(),
+): string =>
+  `Cannot ${access} ${path} (${code}) as uid ${uid ?? '?'}` +
+  (owner === undefined
+    ? ''
+    : ` (it belongs to uid ${owner.uid}, gid ${owner.gid}, mode 0${(owner.mode & 0o7777).toString(8)})`) +
+  `. ${fixFor(code, lockFile, uid)} ${NOT_DAMAGE}`;
+
+/** A store or lock file path that holds something other than a regular file. */
+export const STORE_FILE_WRONG_KIND = (path: string, kind: string, lockFile: boolean): string =>
+  `${path} is ${kind}, not a regular file. ` +
+  (lockFile
+    ? 'Remove it while no process has the store open: LMDB creates its lock file anew.'
+    : kind === 'a symbolic link'
+      ? 'Replace it with the file it points to (LMDB would follow it out of the data directory), or move it ' +
+        'aside to start with a new store.'
+      : 'Move it aside (a new, empty store is then created), or put the store file in its place.') +
+  ` ${NOT_DAMAGE}`;
+
+/** LMDB failed to open a file for a reason that is not its content. */
+export const STORE_FILE_OPEN_FAILED = (
+  path: string,
+  code: string,
+  reason: string,
+  uid = process.getuid?.(),
+): string =>
+  `LMDB cannot open ${path}: ${reason} (${code}). ${fixFor(code, false, uid)} ${NOT_DAMAGE}`;
+
+/** The data directory holds no store file, and this tool only reads. */
+export const NO_STORE_FILE = (dataDir: string, file: string): string =>
+  `Data directory ${dataDir} holds no snapshot (no ${file} file).`;
+
+/** There is not enough room on the data directory's file system to do `what`. */
+export const NO_SPACE = (dataDir: string, what: string, free: number | undefined): string =>
+  `Not enough space in ${dataDir} to ${what}` +
+  (free === undefined ? '' : ` (${formatBytes(free)} free)`) +
+  '. Free some space on that file system, or point persistence.dataDir elsewhere. ' +
+  NOT_DAMAGE;
+
+/** Something in the way of a file the store writes, e.g. a directory where a new store is created. */
+export const PATH_IN_THE_WAY = (path: string, kind: string, purpose: string): string =>
+  `${path} is ${kind}, in the way of ${purpose}. Move it out of the data directory. ${NOT_DAMAGE}`;
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 * 1024
+    ? `${Math.floor(bytes / 1024)} KiB`
+    : `${(bytes / 1048576).toFixed(1)} MiB`;
+}

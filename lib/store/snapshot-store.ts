@@ -1,13 +1,4 @@
-import {
-  accessSync,
-  rmSync,
-  chmodSync,
-  constants,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  renameSync,
-} from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Logger } from '@nestjs/common';
@@ -16,9 +7,7 @@ import { LOG_CONTEXT } from '../persistent-cache.constants';
 import { RestoredStates, type EncodedRecord, type KeyState } from '../embedded/keyspace';
 import {
   CORRUPT_SNAPSHOT,
-  DATA_DIR_IS_SYMLINK,
-  DATA_DIR_NOT_A_DIRECTORY,
-  DATA_DIR_NOT_WRITABLE,
+  NO_STORE_FILE,
   STORE_CLOSED,
   STORE_NOT_OPEN,
   STORE_READ_ONLY,
@@ -28,7 +17,20 @@ import {
 import { runInSlices } from '../slices';
 import { checkStoreFile } from './check-file';
 import { BufferReader, BufferWriter, CodecError } from './codec';
-import { claimDataDir } from './owner-lock';
+import {
+  checkStoreFiles,
+  claimWithRoom,
+  lockFileOf,
+  prepareDataDir,
+  QUARANTINE_DIR,
+  statIfAny,
+  STORE_FILE,
+} from './data-dir';
+import { closeWithin, createStoreFile } from './new-store';
+import { explainOpenError, messageOf, StoreEnvironmentError } from './store-errors';
+
+export { QUARANTINE_DIR, STORE_FILE } from './data-dir';
+export { StoreEnvironmentError } from './store-errors';
 
 /**
  * The snapshot store: an LMDB file holding a chain of generations, like Redis 7's multi-part AOF (a base file, the
@@ -55,12 +57,8 @@ import { claimDataDir } from './owner-lock';
 export const FORMAT_VERSION = 3;
 /** Format versions a restore reads; it refuses any other. */
 export const READABLE_FORMATS: readonly number[] = [2, 3];
-/** Name of the LMDB file in the data directory (LMDB adds `<name>-lock` beside it). */
-export const STORE_FILE = 'snapshot.mdb';
 /** How long {@link SnapshotStore.close} waits for LMDB. */
 const CLOSE_TIMEOUT_MS = 5_000;
-/** Directory in the data directory where damaged stores are moved. */
-export const QUARANTINE_DIR = 'quarantine';
 /** Target size of one chunk. */
 const CHUNK_BYTES = 256 * 1024;
 /**
@@ -161,18 +159,24 @@ export class SnapshotStore {
 
   /**
    * Creates the data directory if needed (mode 0700), claims it for this process, checks the store file in a
-   * child process (see `check-file.ts`) and opens it. Throws a {@link UnreadableSnapshotError} when the file is
-   * damaged; the directory stays claimed, so that {@link quarantine} can move the file aside. Tools that only
-   * read (the CLI's inspect, verify, export) pass `claim: false`: LMDB lets them read beside the running app.
+   * child process (see `check-file.ts`) and opens it. Throws a {@link UnreadableSnapshotError} when the file's
+   * content is damaged; the directory stays claimed, so that {@link quarantine} can move the file aside. Any other
+   * problem — permissions, the kind of a file, a full disk — is a {@link StoreEnvironmentError}, found before LMDB
+   * sees the files. Tools that only read (the CLI's inspect, verify, export) pass `claim: false`: LMDB lets them
+   * read beside the running app, and they create no store.
    */
   async open({ claim = true }: { claim?: boolean } = {}): Promise<void> {
     this.assertOpen(false);
     if (this.tablesOpen !== undefined) return;
     this.committed = undefined;
     prepareDataDir(this.dataDir);
-    if (claim) this.release ??= claimDataDir(this.dataDir);
+    if (claim) this.release ??= claimWithRoom(this.dataDir);
     const path = join(this.dataDir, STORE_FILE);
-    if (!existsSync(path) && !isDanglingLink(path)) await createEmptyStore(path);
+    if (statIfAny(path) === undefined) {
+      if (!claim) throw new StoreEnvironmentError(NO_STORE_FILE(this.dataDir, STORE_FILE));
+      await createEmptyStore(path);
+    }
+    checkStoreFiles(path, claim ? 'read-write' : 'read');
     const { problem, copyError } = await checkStoreFile(path, this.rehearsalCopy);
     if (problem !== undefined) {
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
@@ -185,8 +189,13 @@ export class SnapshotStore {
     try {
       this.tablesOpen = openTables(path, true);
     } catch (error) {
-      throw new UnreadableSnapshotError(
-        CORRUPT_SNAPSHOT(this.dataDir, `LMDB cannot open it: ${String(error)}`),
+      throw explainOpenError(
+        path,
+        error,
+        (cause) =>
+          new UnreadableSnapshotError(
+            CORRUPT_SNAPSHOT(this.dataDir, `LMDB cannot open it: ${messageOf(cause)}`),
+          ),
       );
     }
     this.writable = false;
@@ -204,10 +213,16 @@ export class SnapshotStore {
     this.tablesOpen = undefined;
     await tables.root.close();
     const path = join(this.dataDir, STORE_FILE);
-    this.tablesOpen = openTables(path, false);
+    try {
+      this.tablesOpen = openTables(path, false);
+    } catch (error) {
+      throw explainOpenError(path, error, (cause) =>
+        cause instanceof Error ? cause : new Error(String(cause)),
+      );
+    }
     this.writable = true;
-    for (const file of [path, `${path}-lock`]) {
-      if (existsSync(file)) chmodSync(file, 0o600);
+    for (const file of [path, lockFileOf(path)]) {
+      if (statIfAny(file) !== undefined) chmodSync(file, 0o600);
     }
   }
 
@@ -233,7 +248,7 @@ export class SnapshotStore {
     mkdirSync(target, { recursive: true, mode: 0o700 });
     for (const name of [STORE_FILE, `${STORE_FILE}-lock`]) {
       const from = join(this.dataDir, name);
-      if (existsSync(from) || isDanglingLink(from)) renameSync(from, join(target, name));
+      if (statIfAny(from) !== undefined) renameSync(from, join(target, name));
     }
     return target;
   }
@@ -740,50 +755,23 @@ function openTables(path: string, readOnly: boolean): Tables {
 
 /**
  * Creates a store holding an empty manifest, under a temporary name renamed into place once committed: a store
- * file without a manifest is then always damage, never a store whose creation was cut short.
+ * file without a manifest is then always damage, never a store whose creation was cut short (see `new-store.ts`).
  */
 async function createEmptyStore(path: string): Promise<void> {
-  const draft = `${path}.new`;
-  for (const leftover of [draft, `${draft}-lock`]) rmSync(leftover, { force: true });
-  const tables = openTables(draft, false);
-  const empty: Manifest = {
-    format: FORMAT_VERSION,
-    createdAt: Date.now(),
-    keys: 0,
-    bytes: 0,
-    generations: [],
-    nextGen: 1,
-  };
-  try {
-    await tables.meta.put(MANIFEST_KEY, serializeManifest(empty));
-  } finally {
-    await tables.root.close();
-  }
-  renameSync(draft, path);
-  rmSync(`${draft}-lock`, { force: true });
-}
-
-/** Creates the data directory (mode 0700) if missing, and refuses one that is a symlink or not a directory. */
-function prepareDataDir(dataDir: string): void {
-  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dataDir);
-  if (stat.isSymbolicLink()) {
-    throw new Error(DATA_DIR_IS_SYMLINK(dataDir));
-  }
-  if (!stat.isDirectory()) {
-    throw new Error(DATA_DIR_NOT_A_DIRECTORY(dataDir));
-  }
-  try {
-    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
-    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir));
-  }
-}
-
-function isDanglingLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
+  await createStoreFile(path, async (draft) => {
+    const tables = openTables(draft, false);
+    const empty: Manifest = {
+      format: FORMAT_VERSION,
+      createdAt: Date.now(),
+      keys: 0,
+      bytes: 0,
+      generations: [],
+      nextGen: 1,
+    };
+    try {
+      await tables.meta.put(MANIFEST_KEY, serializeManifest(empty));
+    } finally {
+      await closeWithin(tables.root, CLOSE_TIMEOUT_MS);
+    }
+  });
 }
