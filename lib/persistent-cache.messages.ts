@@ -142,6 +142,31 @@ export const NO_SPACE = (dataDir: string, what: string, free: number | undefined
   '. Free some space on that file system, or point persistence.dataDir elsewhere. ' +
   NOT_DAMAGE;
 
+/**
+ * The startup check could not rehearse writes for lack of space. The restore goes on: this says that snapshots
+ * will fail.
+ */
+export const LOW_SPACE_NO_REHEARSAL = (
+  path: string,
+  free: number | undefined,
+  needed: number | undefined,
+): string =>
+  `Not enough free space beside ${path} to rehearse writes on a copy of it` +
+  (free === undefined ? '' : ` (${formatBytes(free)} free`) +
+  (free === undefined || needed === undefined ? '' : `, ${formatBytes(needed)} needed`) +
+  (free === undefined ? '' : ')') +
+  ': its reads were checked, its writes were not. A full snapshot needs about as much room: snapshots may ' +
+  'fail until space is freed (the cache serves meanwhile).';
+
+/** The write rehearsal failed for a reason that is not the file's content. */
+export const REHEARSAL_FAILED = (path: string, reason: string): string =>
+  `Could not rehearse writes on a copy of ${path} (${reason}); its reads were checked, its writes were not.`;
+
+/** The startup check could not reach a verdict: not proof of damage. */
+export const STORE_CHECK_FAILED = (path: string, reason: string): string =>
+  `Could not check ${path}: ${reason}. Start again; if this persists, run \`npx persistent-cache verify\` on ` +
+  `the data directory. ${NOT_DAMAGE}`;
+
 /** Something in the way of a file the store writes, e.g. a directory where a new store is created. */
 export const PATH_IN_THE_WAY = (path: string, kind: string, purpose: string): string =>
   `${path} is ${kind}, in the way of ${purpose}. Move it out of the data directory. ${NOT_DAMAGE}`;

@@ -177,15 +177,11 @@ export class SnapshotStore {
       await createEmptyStore(path);
     }
     checkStoreFiles(path, claim ? 'read-write' : 'read');
-    const { problem, copyError } = await checkStoreFile(path, this.rehearsalCopy);
+    const { problem, warning } = await checkStoreFile(path);
     if (problem !== undefined) {
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
     }
-    if (copyError !== undefined) {
-      this.logger.warn(
-        `Could not copy ${path} to rehearse writes on it (${copyError}); its reads were checked, its writes were not.`,
-      );
-    }
+    if (warning !== undefined) this.logger.warn(warning);
     try {
       this.tablesOpen = openTables(path, true);
     } catch (error) {
@@ -224,11 +220,6 @@ export class SnapshotStore {
     for (const file of [path, lockFileOf(path)]) {
       if (statIfAny(file) !== undefined) chmodSync(file, 0o600);
     }
-  }
-
-  /** Scratch copy for the check's write rehearsal; the check removes it. */
-  private get rehearsalCopy(): string {
-    return join(this.dataDir, `${STORE_FILE}.rehearsal`);
   }
 
   /**
