@@ -171,6 +171,22 @@ export const STORE_CHECK_FAILED = (path: string, reason: string): string =>
 export const PATH_IN_THE_WAY = (path: string, kind: string, purpose: string): string =>
   `${path} is ${kind}, in the way of ${purpose}. Move it out of the data directory. ${NOT_DAMAGE}`;
 
+/** Quarantine could not complete; the files were put back where they were (`stuck` lists any that were not). */
+export const QUARANTINE_FAILED = (
+  dataDir: string,
+  target: string,
+  what: string,
+  code: string | undefined,
+  stuck: readonly string[],
+): string =>
+  `Could not move the unreadable snapshot in ${dataDir} aside into ${target}: ${what}` +
+  (code === undefined || what.includes(code) ? '' : ` (${code})`) +
+  '. ' +
+  (stuck.length === 0
+    ? 'The data directory was left as it was. '
+    : `Could not move back ${stuck.join(', ')}: put it back into ${dataDir} by hand. `) +
+  'Fix the cause (owner, mode, `chattr` flags, space), or move the data directory aside to start empty.';
+
 function formatBytes(bytes: number): string {
   return bytes < 1024 * 1024
     ? `${Math.floor(bytes / 1024)} KiB`

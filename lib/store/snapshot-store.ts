@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Logger } from '@nestjs/common';
@@ -22,11 +22,11 @@ import {
   claimWithRoom,
   lockFileOf,
   prepareDataDir,
-  QUARANTINE_DIR,
   statIfAny,
   STORE_FILE,
 } from './data-dir';
 import { closeWithin, createStoreFile } from './new-store';
+import { quarantineStore } from './quarantine';
 import { explainOpenError, messageOf, StoreEnvironmentError } from './store-errors';
 
 export { QUARANTINE_DIR, STORE_FILE } from './data-dir';
@@ -224,24 +224,15 @@ export class SnapshotStore {
 
   /**
    * Moves the store's files into `<dataDir>/quarantine/<time>/` — never deletes them — leaving the directory
-   * ready for a new, empty store ({@link open} again). Returns where the files went.
+   * ready for a new, empty store ({@link open} again). All or nothing: when a file cannot be moved, a
+   * {@link StoreEnvironmentError} says why and the directory is left as it was. Returns where the files went.
    */
   async quarantine(): Promise<string> {
     this.assertOpen(false);
     const tables = this.tablesOpen;
     this.tablesOpen = undefined;
     await tables?.root.close();
-    const target = join(
-      this.dataDir,
-      QUARANTINE_DIR,
-      new Date().toISOString().replace(/[:.]/g, '-'),
-    );
-    mkdirSync(target, { recursive: true, mode: 0o700 });
-    for (const name of [STORE_FILE, `${STORE_FILE}-lock`]) {
-      const from = join(this.dataDir, name);
-      if (statIfAny(from) !== undefined) renameSync(from, join(target, name));
-    }
-    return target;
+    return quarantineStore(this.dataDir);
   }
 
   /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
