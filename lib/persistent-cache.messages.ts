@@ -143,8 +143,8 @@ export const NO_SPACE = (dataDir: string, what: string, free: number | undefined
   NOT_DAMAGE;
 
 /**
- * The startup check could not rehearse writes for lack of space. The restore goes on: this says that snapshots
- * will fail.
+ * The startup check could not rehearse writes for lack of space. The restore goes on: this says that snapshots may
+ * fail.
  */
 export const LOW_SPACE_NO_REHEARSAL = (
   path: string,
