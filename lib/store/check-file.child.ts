@@ -38,8 +38,15 @@ async function main() {
   enter('read');
   let count = 0;
   let problem = null;
+  // A file shorter than its pages (cut short by a copy or a full disk): reading or copying the missing pages
+  // through the map is a SIGBUS, and LMDB's copy fails with EINVAL.
+  const { lastPageNumber, pageSize } = root.getStats();
+  const size = fs.statSync(path).size;
+  if (size < (lastPageNumber + 1) * pageSize) {
+    problem = 'the file is truncated: ' + size + ' bytes, its pages end at ' + (lastPageNumber + 1) * pageSize;
+  }
   const generations = new Set();
-  for (const { key, value } of chunks.getRange()) {
+  for (const { key, value } of problem === null ? chunks.getRange() : []) {
     count++;
     generations.add(Array.isArray(key) ? key[0] : key);
     if (problem === null && (!Buffer.isBuffer(value) || value.length < 4 || crc32(value.subarray(4)) !== value.readUInt32LE(0))) {
@@ -52,16 +59,29 @@ async function main() {
   for (const gen of generations) {
     for (const key of chunks.getKeys({ start: [gen], end: [gen + 1] })) void key;
   }
-  for (const { value } of meta.getRange()) void value;
-  if (problem === null && meta.get('manifest') === undefined) problem = 'the manifest is missing';
-  for (const key of root.getKeys()) void key;
+  if (problem === null) {
+    for (const { value } of meta.getRange()) void value;
+    if (meta.get('manifest') === undefined) problem = 'the manifest is missing';
+    for (const key of root.getKeys()) void key;
+  }
   let rehearsed = false;
   if (problem === null && copyPath !== '') {
     enter('copy');
     // Written out in full: a lock file LMDB extends itself has holes, and a full disk then kills it with SIGBUS.
     fs.writeFileSync(copyPath + '-lock', Buffer.alloc(Number(lockBytes)), { flag: 'wx', mode: 0o600 });
-    // A consistent copy (LMDB's own, under a read transaction), even while the app commits to the file.
-    await root.backup(copyPath, false);
+    // Byte for byte, every meta page as the app's write open reads it (lmdb-js may roll back to the last flushed
+    // snapshot, kept in a third one): LMDB's own copy writes fresh ones. A writer committing meanwhile (the CLI
+    // checks beside the app) could tear it: then copy again, and after three tries take LMDB's consistent copy.
+    let copied = false;
+    for (let attempt = 0; attempt < 3 && !copied; attempt++) {
+      const before = root.getStats().lastTxnId;
+      fs.copyFileSync(path, copyPath);
+      copied = root.getStats().lastTxnId === before;
+    }
+    if (!copied) {
+      fs.rmSync(copyPath);
+      await root.backup(copyPath, false);
+    }
     enter('rehearse');
     // Rehearse on the copy the writes the host makes next (new chunks, the manifest, removals, reuse of the
     // freed pages): a damaged free list or branch page crashes this process, not the host.

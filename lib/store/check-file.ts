@@ -22,9 +22,9 @@ import { messageOf, StoreEnvironmentError } from './store-errors';
  * the same way the host reads it. If the child dies, the file is reported as damaged and the host never maps it.
  *
  * Reads are not all: a damaged free-page list or branch page can crash LMDB when it writes. So the child then
- * makes a consistent copy of the file (LMDB's own copy, under a read transaction: the app may be committing to the
- * file meanwhile) in a scratch directory of its own, rehearses on the copy the writes the host makes after a
- * restore, and the copy is removed. Where there is not room for the copy and the rehearsal, only the reads are
+ * copies the file byte for byte into a scratch directory of its own (again if the app committed meanwhile, and
+ * after three tries with LMDB's own consistent copy), rehearses on the copy the writes the host makes after a
+ * restore, and the copy is removed. A file shorter than its pages is damage found before any of that. Where there is not room for the copy and the rehearsal, only the reads are
  * checked, and a warning says that snapshots will fail until space is freed.
  *
  * Only proof of damage is reported as such (see `check-verdict.ts`); a check that cannot run or finish throws a

@@ -74,9 +74,31 @@ describe('judgeCheckRun: only proof of damage is damage', () => {
         run({ stdout: failedIn('rehearse', null, 'Invalid value to put in database undefined') }),
       ),
     ).toMatchObject({ verdict: 'damaged' });
+    // LMDB's copy of a file shorter than its pages fails with EINVAL (and the app would die of SIGBUS on it).
+    expect(judgeCheckRun(run({ stdout: failedIn('copy', null, 'Invalid argument') }))).toEqual({
+      verdict: 'damaged',
+      problem: 'LMDB cannot copy the file (Invalid argument (EINVAL))',
+    });
+    // A transaction LMDB gave up on: damage with room on the disk, a short write without.
+    const badTxn = failedIn('rehearse', -30782, 'MDB_BAD_TXN: Transaction must abort');
+    expect(judgeCheckRun(run({ stdout: badTxn }))).toEqual({
+      verdict: 'damaged',
+      problem: 'writes rehearsed on a copy of it failed: MDB_BAD_TXN: Transaction must abort',
+    });
+    expect(judgeCheckRun(run({ stdout: badTxn, lowSpace: true }))).toMatchObject({
+      verdict: 'not-rehearsed',
+      noSpace: true,
+    });
   });
 
   it('no room, in any stage and however LMDB words it, is never damage', () => {
+    expect(judgeCheckRun(run({ stdout: failedIn('copy', 'EACCES', 'permission denied') }))).toEqual(
+      {
+        verdict: 'not-rehearsed',
+        reason: 'permission denied (EACCES)',
+        noSpace: false,
+      },
+    );
     expect(
       judgeCheckRun(run({ stdout: failedIn('copy', null, 'No space left on device') })),
     ).toEqual({

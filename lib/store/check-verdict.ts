@@ -54,9 +54,8 @@ const CRASH_SIGNALS = new Set([
   'SIGTRAP',
 ]);
 
-/** LMDB's own error codes that are about the environment (limits, a lock file, an earlier failed write). */
+/** LMDB's own error codes that are about the environment (limits, a lock file), not the file's content. */
 const LMDB_ENVIRONMENT_CODES: ReadonlyMap<number, string> = new Map([
-  [-30795, 'MDB_PANIC'],
   [-30794, 'MDB_VERSION_MISMATCH'],
   [-30792, 'MDB_MAP_FULL'],
   [-30791, 'MDB_DBS_FULL'],
@@ -65,8 +64,23 @@ const LMDB_ENVIRONMENT_CODES: ReadonlyMap<number, string> = new Map([
   [-30788, 'MDB_TXN_FULL'],
   [-30785, 'MDB_MAP_RESIZED'],
   [-30783, 'MDB_BAD_RSLOT'],
-  [-30782, 'MDB_BAD_TXN'],
   [-30775, 'MDB_LOCK_FAILURE'],
+]);
+/**
+ * What LMDB says about a transaction after an earlier write in it failed: on a nearly full disk that write was a
+ * short one; with room to spare, LMDB met damage (the fuzz found a zeroed range that fails this way).
+ */
+const LMDB_AFTER_FAILED_WRITE: ReadonlySet<number> = new Set([-30795, -30782]); // MDB_PANIC, MDB_BAD_TXN
+
+/** Error codes of a failed copy that are about where it goes (or the machine), not about the file copied. */
+const COPY_ENVIRONMENT_CODES: ReadonlySet<string> = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'EEXIST',
+  'EMFILE',
+  'ENFILE',
+  'ENOMEM',
 ]);
 
 const DOING: Record<Stage, string> = {
@@ -138,19 +152,22 @@ function judgeFailure(failed: Failed, lowSpace: boolean): CheckVerdict {
   // LMDB reports a write the disk took only part of as EIO.
   const noSpace =
     (errno !== undefined && NO_SPACE_CODES.has(errno)) ||
-    (errno === 'EIO' && lowSpace) ||
+    ((errno === 'EIO' || LMDB_AFTER_FAILED_WRITE.has(Number(failed.code))) && lowSpace) ||
     lmdbCode === 'MDB_MAP_FULL' ||
     message.includes('MDB_MAP_FULL');
   const code = errno ?? lmdbCode;
+  const reason = `${message}${code === undefined ? '' : ` (${code})`}`;
+  if (stage === 'copy') {
+    // Copying reads every page up to the last one in use: it fails (EINVAL, EFAULT, EIO) on a file whose pages
+    // are missing or cannot be read. Only no room, or no access to the scratch directory, is not the file's fault.
+    if (noSpace || (errno !== undefined && COPY_ENVIRONMENT_CODES.has(errno))) {
+      return { verdict: 'not-rehearsed', reason, noSpace };
+    }
+    return damaged(`LMDB cannot copy the file (${reason})`);
+  }
   if (writing) {
     // Writing to the copy: only an LMDB error about the content itself shows damage.
-    if (noSpace || code !== undefined || stage === 'copy') {
-      return {
-        verdict: 'not-rehearsed',
-        reason: `${message}${code === undefined ? '' : ` (${code})`}`,
-        noSpace,
-      };
-    }
+    if (noSpace || code !== undefined) return { verdict: 'not-rehearsed', reason, noSpace };
     return damaged(`writes rehearsed on a copy of it failed: ${message}`);
   }
   if (code !== undefined) {
