@@ -10,8 +10,8 @@ import { checkLeftovers, healthyStore, restoredDigest } from './support/stores';
  * The startup check of every open (the app's, and the CLI's `verify`, `inspect`, `export`) used to copy the store
  * to one fixed scratch path: checks at once overwrote and deleted each other's copies, and reported a healthy store
  * damaged (killed by SIGBUS, "Invalid value to put in database undefined") — with `start-empty`, an app starting
- * beside `verify` once quarantined it. Each check now has a scratch directory of its own and copies the store with
- * LMDB's consistent copy, so a writer committing meanwhile cannot tear it.
+ * beside `verify` once quarantined it. Each check now has a scratch directory of its own, and a copy a commit
+ * overlapped is made again, so a writer committing meanwhile cannot tear it.
  */
 
 afterAll(async () => {
