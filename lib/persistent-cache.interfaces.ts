@@ -33,9 +33,10 @@ export interface PersistenceOptions {
   /** Restore the last snapshot when the module starts. Default `true`. */
   restoreOnStartup?: boolean;
   /**
-   * When the snapshot cannot be restored at startup: `"fail"` stops the bootstrap with an error naming the
-   * problem; `"start-empty"` moves the snapshot aside (into `<dataDir>/quarantine/<time>/`), logs an error and
-   * starts with an empty cache. Default `"fail"`.
+   * When the snapshot's content is damaged (or in a format this version does not read): `"fail"` stops the
+   * bootstrap with an error naming the problem; `"start-empty"` moves the snapshot aside (into
+   * `<dataDir>/quarantine/<time>/`), logs an error and starts with an empty cache. Default `"fail"`. Problems that
+   * are not damage (permissions, a full disk, a file of the wrong kind) always stop the bootstrap.
    */
   onRestoreError?: RestoreErrorPolicy;
 }

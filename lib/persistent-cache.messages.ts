@@ -110,3 +110,123 @@ export const LIST_WITH_HOLES = (key: string): string =>
   `ERR the embedded cache refuses to store a list with missing elements under key ${JSON.stringify(key)} ` +
   '(an ioredis-mock command wrote past the end of a list, or a hash field into one; Redis answers such a command ' +
   'with an error)';
+const NOT_DAMAGE = 'This is not damage to the snapshot: nothing was moved.';
+
+/** What to do about an error code on a file this process cannot use. */
+function fixFor(code: string, lockFile: boolean, uid: number | undefined): string {
+  switch (code) {
+    case 'EACCES':
+      return (
+        `Give it to the user the application runs as (uid ${uid ?? '?'}) or fix its mode (0600 is expected)` +
+        (lockFile
+          ? '; a lock file left by a tool run as another user (e.g. root) can instead be deleted while no ' +
+            'process has the store open (LMDB creates a new one).'
+          : '.')
+      );
+    case 'EPERM':
+      return 'It is probably immutable or append-only: `lsattr` shows the flags, `chattr -i -a` clears them.';
+    case 'EROFS':
+      return 'Its file system is mounted read-only.';
+    case 'ENOENT':
+      return 'It disappeared while the store was being opened: is another process moving files in the data directory?';
+    default:
+      return 'Fix its owner, mode or attributes.';
+  }
+}
+
+/** A store or lock file this process cannot read or write. */
+export const STORE_FILE_NO_ACCESS = (
+  path: string,
+  access: 'read' | 'read and write',
+  code: string,
+  owner: { uid: number; gid: number; mode: number } | undefined,
+  lockFile: boolean,
+  uid = process.getuid?.(),
+): string =>
+  `Cannot ${access} ${path} (${code}) as uid ${uid ?? '?'}` +
+  (owner === undefined
+    ? ''
+    : ` (it belongs to uid ${owner.uid}, gid ${owner.gid}, mode 0${(owner.mode & 0o7777).toString(8)})`) +
+  `. ${fixFor(code, lockFile, uid)} ${NOT_DAMAGE}`;
+
+/** A store or lock file path that holds something other than a regular file. */
+export const STORE_FILE_WRONG_KIND = (path: string, kind: string, lockFile: boolean): string =>
+  `${path} is ${kind}, not a regular file. ` +
+  (lockFile
+    ? 'Remove it while no process has the store open: LMDB creates its lock file anew.'
+    : kind === 'a symbolic link'
+      ? 'Replace it with the file it points to (LMDB would follow it out of the data directory), or move it ' +
+        'aside to start with a new store.'
+      : 'Move it aside (a new, empty store is then created), or put the store file in its place.') +
+  ` ${NOT_DAMAGE}`;
+
+/** LMDB failed to open a file for a reason that is not its content. */
+export const STORE_FILE_OPEN_FAILED = (
+  path: string,
+  code: string,
+  reason: string,
+  uid = process.getuid?.(),
+): string =>
+  `LMDB cannot open ${path}: ${reason} (${code}). ${fixFor(code, false, uid)} ${NOT_DAMAGE}`;
+
+/** The data directory holds no store file, and this tool only reads. */
+export const NO_STORE_FILE = (dataDir: string, file: string): string =>
+  `Data directory ${dataDir} holds no snapshot (no ${file} file).`;
+
+/** There is not enough room on the data directory's file system to do `what`. */
+export const NO_SPACE = (dataDir: string, what: string, free: number | undefined): string =>
+  `Not enough space in ${dataDir} to ${what}` +
+  (free === undefined ? '' : ` (${formatBytes(free)} free)`) +
+  '. Free some space on that file system, or point persistence.dataDir elsewhere. ' +
+  NOT_DAMAGE;
+
+/**
+ * The startup check could not rehearse writes for lack of space. The restore goes on: this says that snapshots may
+ * fail.
+ */
+export const LOW_SPACE_NO_REHEARSAL = (
+  path: string,
+  free: number | undefined,
+  needed: number | undefined,
+): string =>
+  `Not enough free space beside ${path} to rehearse writes on a copy of it` +
+  (free === undefined ? '' : ` (${formatBytes(free)} free`) +
+  (free === undefined || needed === undefined ? '' : `, ${formatBytes(needed)} needed`) +
+  (free === undefined ? '' : ')') +
+  ': its reads were checked, its writes were not. A full snapshot needs about as much room: snapshots may ' +
+  'fail until space is freed (the cache serves meanwhile).';
+
+/** The write rehearsal failed for a reason that is not the file's content. */
+export const REHEARSAL_FAILED = (path: string, reason: string): string =>
+  `Could not rehearse writes on a copy of ${path} (${reason}); its reads were checked, its writes were not.`;
+
+/** The startup check could not reach a verdict: not proof of damage. */
+export const STORE_CHECK_FAILED = (path: string, reason: string): string =>
+  `Could not check ${path}: ${reason}. Start again; if this persists, run \`npx persistent-cache verify\` on ` +
+  `the data directory. ${NOT_DAMAGE}`;
+
+/** Something in the way of a file the store writes, e.g. a directory where a new store is created. */
+export const PATH_IN_THE_WAY = (path: string, kind: string, purpose: string): string =>
+  `${path} is ${kind}, in the way of ${purpose}. Move it out of the data directory. ${NOT_DAMAGE}`;
+
+/** Quarantine could not complete; the files were put back where they were (`stuck` lists any that were not). */
+export const QUARANTINE_FAILED = (
+  dataDir: string,
+  target: string,
+  what: string,
+  code: string | undefined,
+  stuck: readonly string[],
+): string =>
+  `Could not move the unreadable snapshot in ${dataDir} aside into ${target}: ${what}` +
+  (code === undefined || what.includes(code) ? '' : ` (${code})`) +
+  '. ' +
+  (stuck.length === 0
+    ? 'The data directory was left as it was. '
+    : `Could not move back ${stuck.join(', ')}: put it back into ${dataDir} by hand. `) +
+  'Fix the cause (owner, mode, `chattr` flags, space), or move the data directory aside to start empty.';
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 * 1024
+    ? `${Math.floor(bytes / 1024)} KiB`
+    : `${(bytes / 1048576).toFixed(1)} MiB`;
+}

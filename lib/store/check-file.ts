@@ -1,5 +1,18 @@
 import { execFile } from 'node:child_process';
-import { lstatSync, rmSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  LOW_SPACE_NO_REHEARSAL,
+  NO_SPACE,
+  REHEARSAL_FAILED,
+  STORE_CHECK_FAILED,
+} from '../persistent-cache.messages';
+import { CHECK_FILE_CHILD } from './check-file.child';
+import { judgeCheckRun, type CheckVerdict } from './check-verdict';
+import { LOCK_FILE_BYTES } from './data-dir';
+import { freeBytes, LOW_SPACE_BYTES, rehearsalNeeds } from './free-space';
+import { createScratchDir, removeDeadScratch, removeScratchDir } from './scratch';
+import { messageOf, StoreEnvironmentError } from './store-errors';
 
 /**
  * LMDB is native code that maps the file into memory and follows the page numbers it finds there: a damaged file
@@ -9,124 +22,120 @@ import { lstatSync, rmSync } from 'node:fs';
  * the same way the host reads it. If the child dies, the file is reported as damaged and the host never maps it.
  *
  * Reads are not all: a damaged free-page list or branch page can crash LMDB when it writes. So the child then
- * copies the file and rehearses on the copy the writes the host makes after a restore, and deletes the copy.
+ * copies the file byte for byte into a scratch directory of its own (again if the app committed meanwhile, and
+ * after three tries with LMDB's own consistent copy), rehearses on the copy the writes the host makes after a
+ * restore, and the copy is removed. A file shorter than its pages is damage found before any of that. Where there is not room for the copy and the rehearsal, only the reads are
+ * checked, and a warning says that snapshots will fail until space is freed.
+ *
+ * Only proof of damage is reported as such (see `check-verdict.ts`); a check that cannot run or finish throws a
+ * {@link StoreEnvironmentError}.
  */
-const CHILD_SCRIPT = `
-const [lmdbPath, path, copyPath] = process.argv.slice(1);
-const { open } = require(lmdbPath);
-const { crc32 } = require('node:zlib');
-const root = open({ path, readOnly: true, maxDbs: 4 });
-const chunks = root.openDB({ name: 'chunks', encoding: 'binary' });
-const meta = root.openDB({ name: 'meta', encoding: 'binary' });
-let count = 0;
-let problem = null;
-const generations = new Set();
-for (const { key, value } of chunks.getRange()) {
-  count++;
-  generations.add(Array.isArray(key) ? key[0] : key);
-  if (problem === null && (!Buffer.isBuffer(value) || value.length < 4 || crc32(value.subarray(4)) !== value.readUInt32LE(0))) {
-    problem = Array.isArray(key) ? 'generation ' + key[0] + ': chunk ' + key[1] + ' fails its checksum' : 'a chunk has a foreign key ' + JSON.stringify(key);
-  }
-}
-// The host seeks to each generation: descend the branch pages the same way, without reading the values again.
-for (const gen of generations) {
-  for (const key of chunks.getKeys({ start: [gen], end: [gen + 1] })) void key;
-}
-for (const { value } of meta.getRange()) void value;
-if (problem === null && meta.get('manifest') === undefined) problem = 'the manifest is missing';
-for (const key of root.getKeys()) void key;
-(async () => {
-  let copyError = null;
-  if (problem === null) {
-    try {
-      require('node:fs').copyFileSync(path, copyPath);
-    } catch (error) {
-      copyError = String(error);
-    }
-    if (copyError === null) {
-      // Rehearse on the copy the writes the host makes next (new chunks, the manifest, removals, reuse of the
-      // freed pages): a damaged free list or branch page crashes this process, not the host.
-      const scratch = open({ path: copyPath, maxDbs: 4 });
-      const scratchChunks = scratch.openDB({ name: 'chunks', encoding: 'binary' });
-      const scratchMeta = scratch.openDB({ name: 'meta', encoding: 'binary' });
-      const keys = Array.from(scratchChunks.getKeys());
-      let next = 1;
-      for (const key of keys) if (Array.isArray(key) && key[0] >= next) next = key[0] + 1;
-      const filler = Buffer.alloc(256 * 1024, 7);
-      for (let i = 0; i < 8; i++) scratchChunks.put([next, i], filler);
-      await scratchMeta.put('manifest', scratchMeta.get('manifest'));
-      for (const key of keys) scratchChunks.remove(key);
-      await scratchChunks.put([next, 8], filler);
-      for (let i = 0; i <= 8; i++) scratchChunks.remove([next, i]);
-      await scratchChunks.put([next + 1, 0], filler);
-      await scratch.close();
-    }
-    for (const file of [copyPath, copyPath + '-lock']) require('node:fs').rmSync(file, { force: true });
-  }
-  process.stdout.write(JSON.stringify({ chunks: count, problem, copyError }));
-  await root.close();
-})().catch((error) => {
-  process.stderr.write(String(error));
-  process.exit(1);
-});
-`;
 
 /** How long the check and the rehearsal may take per MiB of file, on top of starting Node. */
 const MS_PER_MIB = 100;
 const BASE_TIMEOUT_MS = 30_000;
 
-/** What the check found. */
+/** What the check found in a file it could check. */
 export interface StoreFileCheck {
-  /** What is wrong with the file, if anything. */
+  /** What is wrong with the file's content, if anything: it is damaged. */
   readonly problem?: string;
-  /** Why the scratch copy for the write rehearsal could not be made (e.g. a full disk); the file reads fine. */
-  readonly copyError?: string;
+  /** Why the writes were not rehearsed, when they were not (e.g. a full disk); the reads passed. */
+  readonly warning?: string;
 }
 
 /**
- * Checks the store file at `path` in a child process, which rehearses writes on a scratch copy at `copyPath`.
+ * Checks the store file at `path` in a child process. The caller has checked the file's kind and permissions and
+ * reserved its lock file (`data-dir.ts`).
  */
-export async function checkStoreFile(path: string, copyPath: string): Promise<StoreFileCheck> {
-  rmSync(copyPath, { force: true });
+export async function checkStoreFile(path: string): Promise<StoreFileCheck> {
+  const dataDir = dirname(path);
   const stat = lstatSync(path);
-  if (!stat.isFile()) return { problem: `${path} is not a regular file` };
-  if (stat.size === 0) return { problem: `${path} is empty` };
-  const timeout = BASE_TIMEOUT_MS + Math.ceil(stat.size / 2 ** 20) * MS_PER_MIB;
+  if (stat.size === 0) return { problem: 'the file is empty' };
+  removeDeadScratch(dataDir);
+  const free = freeBytes(dataDir);
+  const needed = rehearsalNeeds(stat.size);
+  let scratch: string | undefined;
+  let noScratch: string | undefined; // why there is no scratch directory, when there is room for one
+  if (free === undefined || free >= needed) {
+    try {
+      scratch = createScratchDir(dataDir, stat);
+    } catch (error) {
+      noScratch = `cannot create a scratch directory in ${dataDir}: ${messageOf(error)}`;
+    }
+  }
+  let verdict: CheckVerdict;
+  try {
+    const copyPath = scratch === undefined ? '' : join(scratch, 'copy.mdb');
+    verdict = await runCheck(path, copyPath, stat.size);
+  } finally {
+    if (scratch !== undefined) removeScratchDir(scratch);
+  }
+  switch (verdict.verdict) {
+    case 'damaged':
+      return { problem: verdict.problem };
+    case 'unusable':
+      if (verdict.noSpace) {
+        throw new StoreEnvironmentError(
+          NO_SPACE(dataDir, `check ${path}: ${verdict.reason}`, freeBytes(dataDir)),
+          verdict.code,
+        );
+      }
+      throw new StoreEnvironmentError(STORE_CHECK_FAILED(path, verdict.reason), verdict.code);
+    case 'not-rehearsed':
+      return {
+        warning: verdict.noSpace
+          ? LOW_SPACE_NO_REHEARSAL(path, freeBytes(dataDir), needed)
+          : REHEARSAL_FAILED(path, verdict.reason),
+      };
+    case 'sound':
+      if (verdict.rehearsed) return {};
+      return {
+        warning:
+          noScratch === undefined
+            ? LOW_SPACE_NO_REHEARSAL(path, free, needed)
+            : REHEARSAL_FAILED(path, noScratch),
+      };
+  }
+}
+
+type ChildError = Error & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null };
+
+/** @internal Runs the check process on `path`, rehearsing on a copy at `copyPath` (empty: no rehearsal). */
+export function runCheck(path: string, copyPath: string, size: number): Promise<CheckVerdict> {
+  const timeoutMs = BASE_TIMEOUT_MS + Math.ceil(size / 2 ** 20) * MS_PER_MIB;
+  const args = [
+    '-e',
+    CHECK_FILE_CHILD,
+    require.resolve('lmdb'),
+    path,
+    copyPath,
+    String(LOCK_FILE_BYTES),
+  ];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['-e', CHILD_SCRIPT, require.resolve('lmdb'), path, copyPath],
-      { timeout, maxBuffer: 1024 * 1024, env: {} },
+      args,
+      { timeout: timeoutMs, maxBuffer: 1024 * 1024, env: {} },
       (error, stdout, stderr) => {
-        if (error !== null) {
-          const how =
-            error.signal !== null && error.signal !== undefined
-              ? `the check process was killed by ${error.signal}`
-              : `the check process failed`;
-          const detail = lastLine(stderr);
-          resolve({
-            problem: `LMDB cannot read the file (${how}${detail === '' ? '' : `: ${detail}`})`,
-          });
-          return;
-        }
-        try {
-          const result = JSON.parse(stdout) as { problem: string | null; copyError: string | null };
-          resolve({
-            problem: result.problem ?? undefined,
-            copyError: result.copyError ?? undefined,
-          });
-        } catch {
-          resolve({ problem: 'LMDB cannot read the file (the check process gave no result)' });
-        }
+        // Judged before the scratch copy is removed: the space it takes is part of what the check ran into.
+        const lowSpace = [path, copyPath].some((file) => {
+          const free = file === '' ? undefined : freeBytes(dirname(file));
+          return free !== undefined && free < LOW_SPACE_BYTES;
+        });
+        const failure = error as ChildError | null;
+        resolve(
+          judgeCheckRun({
+            exitCode: failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null,
+            signal: failure?.signal ?? null,
+            timedOut: failure?.killed === true && failure.signal === 'SIGTERM',
+            timeoutMs,
+            stdout,
+            // A process that could not start has no stderr: its error says why.
+            stderr: stderr === '' && failure !== null ? failure.message : stderr,
+            lowSpace,
+          }),
+        );
       },
     );
   });
-}
-
-function lastLine(text: string): string {
-  const lines = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('at '));
-  return lines[lines.length - 1] ?? '';
 }

@@ -1,16 +1,12 @@
 import {
-  accessSync,
-  rmSync,
-  chmodSync,
   closeSync,
-  constants,
+  chmodSync,
   fsyncSync,
-  openSync,
-  existsSync,
   lstatSync,
-  mkdirSync,
-  type Stats,
+  openSync,
   renameSync,
+  rmSync,
+  type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -20,9 +16,7 @@ import { LOG_CONTEXT } from '../persistent-cache.constants';
 import { RestoredStates, type EncodedRecord, type KeyState } from '../embedded/keyspace';
 import {
   CORRUPT_SNAPSHOT,
-  DATA_DIR_IS_SYMLINK,
-  DATA_DIR_NOT_A_DIRECTORY,
-  DATA_DIR_NOT_WRITABLE,
+  NO_STORE_FILE,
   STORE_CLOSED,
   STORE_FILE_MISSING,
   STORE_FILE_REPLACED,
@@ -35,7 +29,20 @@ import { showKey } from '../show-key';
 import { runInSlices } from '../slices';
 import { checkStoreFile } from './check-file';
 import { BufferReader, BufferWriter, CodecError } from './codec';
-import { claimDataDir } from './owner-lock';
+import {
+  checkStoreFiles,
+  claimWithRoom,
+  lockFileOf,
+  prepareDataDir,
+  statIfAny,
+  STORE_FILE,
+} from './data-dir';
+import { closeWithin, createStoreFile } from './new-store';
+import { quarantineStore } from './quarantine';
+import { explainOpenError, messageOf, StoreEnvironmentError } from './store-errors';
+
+export { QUARANTINE_DIR, STORE_FILE } from './data-dir';
+export { StoreEnvironmentError } from './store-errors';
 
 /**
  * The snapshot store: an LMDB file holding a chain of generations, like Redis 7's multi-part AOF (a base file, the
@@ -62,12 +69,8 @@ import { claimDataDir } from './owner-lock';
 export const FORMAT_VERSION = 3;
 /** Format versions a restore reads; it refuses any other. */
 export const READABLE_FORMATS: readonly number[] = [2, 3];
-/** Name of the LMDB file in the data directory (LMDB adds `<name>-lock` beside it). */
-export const STORE_FILE = 'snapshot.mdb';
 /** How long {@link SnapshotStore.close} waits for LMDB. */
 const CLOSE_TIMEOUT_MS = 5_000;
-/** Directory in the data directory where damaged stores are moved. */
-export const QUARANTINE_DIR = 'quarantine';
 /** Target size of one chunk. */
 const CHUNK_BYTES = 256 * 1024;
 /**
@@ -214,9 +217,11 @@ export class SnapshotStore {
 
   /**
    * Creates the data directory if needed (mode 0700), claims it for this process, checks the store file in a
-   * child process (see `check-file.ts`) and opens it. Throws a {@link UnreadableSnapshotError} when the file is
-   * damaged; the directory stays claimed, so that {@link quarantine} can move the file aside. Tools that only
-   * read (the CLI's inspect, verify, export) pass `claim: false`: LMDB lets them read beside the running app.
+   * child process (see `check-file.ts`) and opens it. Throws a {@link UnreadableSnapshotError} when the file's
+   * content is damaged; the directory stays claimed, so that {@link quarantine} can move the file aside. Any other
+   * problem — permissions, the kind of a file, a full disk — is a {@link StoreEnvironmentError}, found before LMDB
+   * sees the files. Tools that only read (the CLI's inspect, verify, export) pass `claim: false`: LMDB lets them
+   * read beside the running app, and they create no store.
    */
   async open({ claim = true }: { claim?: boolean } = {}): Promise<void> {
     this.assertOpen(false);
@@ -224,25 +229,30 @@ export class SnapshotStore {
     this.committed = undefined;
     prepareDataDir(this.dataDir);
     if (claim) {
-      this.release ??= claimDataDir(this.dataDir);
+      this.release ??= claimWithRoom(this.dataDir);
       rmSync(`${join(this.dataDir, STORE_FILE)}${COMPACT_SUFFIX}`, { force: true }); // a compaction cut short
     }
     const path = join(this.dataDir, STORE_FILE);
-    if (!existsSync(path) && !isDanglingLink(path)) await createEmptyStore(path);
-    const { problem, copyError } = await checkStoreFile(path, this.rehearsalCopy);
+    if (statIfAny(path) === undefined) {
+      if (!claim) throw new StoreEnvironmentError(NO_STORE_FILE(this.dataDir, STORE_FILE));
+      await createEmptyStore(path);
+    }
+    checkStoreFiles(path, claim ? 'read-write' : 'read');
+    const { problem, warning } = await checkStoreFile(path);
     if (problem !== undefined) {
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
     }
-    if (copyError !== undefined) {
-      this.logger.warn(
-        `Could not copy ${path} to rehearse writes on it (${copyError}); its reads were checked, its writes were not.`,
-      );
-    }
+    if (warning !== undefined) this.logger.warn(warning);
     try {
       this.tablesOpen = openTables(path, true);
     } catch (error) {
-      throw new UnreadableSnapshotError(
-        CORRUPT_SNAPSHOT(this.dataDir, `LMDB cannot open it: ${String(error)}`),
+      throw explainOpenError(
+        path,
+        error,
+        (cause) =>
+          new UnreadableSnapshotError(
+            CORRUPT_SNAPSHOT(this.dataDir, `LMDB cannot open it: ${messageOf(cause)}`),
+          ),
       );
     }
     this.writable = false;
@@ -260,10 +270,16 @@ export class SnapshotStore {
     this.tablesOpen = undefined;
     await tables.root.close();
     const path = join(this.dataDir, STORE_FILE);
-    this.tablesOpen = openTables(path, false);
+    try {
+      this.tablesOpen = openTables(path, false);
+    } catch (error) {
+      throw explainOpenError(path, error, (cause) =>
+        cause instanceof Error ? cause : new Error(String(cause)),
+      );
+    }
     this.writable = true;
-    for (const file of [path, `${path}-lock`]) {
-      if (existsSync(file)) chmodSync(file, 0o600);
+    for (const file of [path, lockFileOf(path)]) {
+      if (statIfAny(file) !== undefined) chmodSync(file, 0o600);
     }
     this.identity = {
       store: identityOf(lstatSync(path)),
@@ -308,7 +324,7 @@ export class SnapshotStore {
     // The claim may have gone with the directory: give it up and claim again, so another process cannot share it.
     this.release?.();
     this.release = undefined;
-    this.release = claimDataDir(this.dataDir);
+    this.release = claimWithRoom(this.dataDir);
     await createEmptyStore(this.path);
     this.committed = undefined;
     this.strayChunksPossible = false;
@@ -316,31 +332,17 @@ export class SnapshotStore {
     await this.openForWriting();
   }
 
-  /** Scratch copy for the check's write rehearsal; the check removes it. */
-  private get rehearsalCopy(): string {
-    return join(this.dataDir, `${STORE_FILE}.rehearsal`);
-  }
-
   /**
    * Moves the store's files into `<dataDir>/quarantine/<time>/` — never deletes them — leaving the directory
-   * ready for a new, empty store ({@link open} again). Returns where the files went.
+   * ready for a new, empty store ({@link open} again). All or nothing: when a file cannot be moved, a
+   * {@link StoreEnvironmentError} says why and the directory is left as it was. Returns where the files went.
    */
   async quarantine(): Promise<string> {
     this.assertOpen(false);
     const tables = this.tablesOpen;
     this.tablesOpen = undefined;
     await tables?.root.close();
-    const target = join(
-      this.dataDir,
-      QUARANTINE_DIR,
-      new Date().toISOString().replace(/[:.]/g, '-'),
-    );
-    mkdirSync(target, { recursive: true, mode: 0o700 });
-    for (const name of [STORE_FILE, `${STORE_FILE}-lock`]) {
-      const from = join(this.dataDir, name);
-      if (existsSync(from) || isDanglingLink(from)) renameSync(from, join(target, name));
-    }
-    return target;
+    return quarantineStore(this.dataDir);
   }
 
   /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
@@ -908,44 +910,25 @@ function openTables(path: string, readOnly: boolean): Tables {
 
 /**
  * Creates a store holding an empty manifest, under a temporary name renamed into place once committed: a store
- * file without a manifest is then always damage, never a store whose creation was cut short.
+ * file without a manifest is then always damage, never a store whose creation was cut short (see `new-store.ts`).
  */
 async function createEmptyStore(path: string): Promise<void> {
-  const draft = `${path}.new`;
-  for (const leftover of [draft, `${draft}-lock`]) rmSync(leftover, { force: true });
-  const tables = openTables(draft, false);
-  const empty: Manifest = {
-    format: FORMAT_VERSION,
-    createdAt: Date.now(),
-    keys: 0,
-    bytes: 0,
-    generations: [],
-    nextGen: 1,
-  };
-  try {
-    await tables.meta.put(MANIFEST_KEY, serializeManifest(empty));
-  } finally {
-    await tables.root.close();
-  }
-  renameSync(draft, path);
-  rmSync(`${draft}-lock`, { force: true });
-}
-
-/** Creates the data directory (mode 0700) if missing, and refuses one that is a symlink or not a directory. */
-function prepareDataDir(dataDir: string): void {
-  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dataDir);
-  if (stat.isSymbolicLink()) {
-    throw new Error(DATA_DIR_IS_SYMLINK(dataDir));
-  }
-  if (!stat.isDirectory()) {
-    throw new Error(DATA_DIR_NOT_A_DIRECTORY(dataDir));
-  }
-  try {
-    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
-    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir));
-  }
+  await createStoreFile(path, async (draft) => {
+    const tables = openTables(draft, false);
+    const empty: Manifest = {
+      format: FORMAT_VERSION,
+      createdAt: Date.now(),
+      keys: 0,
+      bytes: 0,
+      generations: [],
+      nextGen: 1,
+    };
+    try {
+      await tables.meta.put(MANIFEST_KEY, serializeManifest(empty));
+    } finally {
+      await closeWithin(tables.root, CLOSE_TIMEOUT_MS);
+    }
+  });
 }
 
 /** Flushes a file's (or a directory's entries') data to disk. */
@@ -975,12 +958,4 @@ function identityAt(path: string): FileIdentity | undefined {
 
 function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev && a.ino === b.ino;
-}
-
-function isDanglingLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }

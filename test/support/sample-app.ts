@@ -33,6 +33,8 @@ export interface SampleAppOptions {
   readonly env?: Record<string, string>;
   /** Working directory of the process (a temp dir keeps a default `./data` out of the repo). */
   readonly cwd: string;
+  /** Runs the app as this user (the test process must be root). */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 /** One spawned sample-app process. */
@@ -150,6 +152,8 @@ export async function spawnSampleApp(options: SampleAppOptions): Promise<SampleA
     cwd: options.cwd,
     env: environment(port, options),
     stdio: ['ignore', 'pipe', 'pipe'],
+    uid: options.user?.uid,
+    gid: options.user?.gid,
   });
   const app = new SampleAppProcess(child, port);
   live.add(app);

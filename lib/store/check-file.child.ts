@@ -1,0 +1,121 @@
+/**
+ * The program the check process runs (`node -e`), as text: the host may itself run from TypeScript sources (tests),
+ * where no compiled file exists to point `node` at. Arguments: the path of lmdb-js, the store file, the path of a
+ * scratch copy to rehearse writes on (empty: no rehearsal) and the size of the lock file to reserve for that copy.
+ *
+ * It reports on stdout, one JSON object a line: `{"stage": …}` as it enters each stage (`open`, `read`, `copy`,
+ * `rehearse`), so that a crash is known by the stage it happened in; then `{"done": {chunks, problem, rehearsed}}`,
+ * or `{"failed": {stage, code, message}}` for an error it caught (`code`: Node's or lmdb-js's, with the reason of
+ * a failed commit). See `check-file.ts`.
+ */
+export const CHECK_FILE_CHILD = String.raw`
+const [lmdbPath, path, copyPath, lockBytes] = process.argv.slice(1);
+const fs = require('node:fs');
+const { crc32 } = require('node:zlib');
+let stage = 'open';
+const say = (message) => process.stdout.write(JSON.stringify(message) + '\n');
+const enter = (next) => {
+  stage = next;
+  say({ stage });
+};
+
+// lmdb-js rejects a failed commit with "Commit failed" and the reason in a second promise.
+async function reasonOf(error) {
+  const commitError = error && error.commitError;
+  if (commitError && typeof commitError.then === 'function') {
+    const reason = await commitError.then(() => undefined, (r) => r);
+    if (reason !== undefined) return reason;
+  }
+  return error;
+}
+
+async function main() {
+  enter('open');
+  const { open } = require(lmdbPath);
+  const root = open({ path, readOnly: true, maxDbs: 4 });
+  const chunks = root.openDB({ name: 'chunks', encoding: 'binary' });
+  const meta = root.openDB({ name: 'meta', encoding: 'binary' });
+  enter('read');
+  let count = 0;
+  let problem = null;
+  // A file shorter than its pages (cut short by a copy or a full disk): reading or copying the missing pages
+  // through the map is a SIGBUS, and LMDB's copy fails with EINVAL.
+  const { lastPageNumber, pageSize } = root.getStats();
+  const size = fs.statSync(path).size;
+  if (size < (lastPageNumber + 1) * pageSize) {
+    problem = 'the file is truncated: ' + size + ' bytes, its pages end at ' + (lastPageNumber + 1) * pageSize;
+  }
+  const generations = new Set();
+  for (const { key, value } of problem === null ? chunks.getRange() : []) {
+    count++;
+    generations.add(Array.isArray(key) ? key[0] : key);
+    if (problem === null && (!Buffer.isBuffer(value) || value.length < 4 || crc32(value.subarray(4)) !== value.readUInt32LE(0))) {
+      problem = Array.isArray(key)
+        ? 'generation ' + key[0] + ': chunk ' + key[1] + ' fails its checksum'
+        : 'a chunk has a foreign key ' + JSON.stringify(key);
+    }
+  }
+  // The host seeks to each generation: descend the branch pages the same way, without reading the values again.
+  for (const gen of generations) {
+    for (const key of chunks.getKeys({ start: [gen], end: [gen + 1] })) void key;
+  }
+  if (problem === null) {
+    for (const { value } of meta.getRange()) void value;
+    if (meta.get('manifest') === undefined) problem = 'the manifest is missing';
+    for (const key of root.getKeys()) void key;
+  }
+  let rehearsed = false;
+  if (problem === null && copyPath !== '') {
+    enter('copy');
+    // Written out in full: a lock file LMDB extends itself has holes, and a full disk then kills it with SIGBUS.
+    fs.writeFileSync(copyPath + '-lock', Buffer.alloc(Number(lockBytes)), { flag: 'wx', mode: 0o600 });
+    // Byte for byte, every meta page as the app's write open reads it (lmdb-js may roll back to the last flushed
+    // snapshot, kept in a third one): LMDB's own copy writes fresh ones. A writer committing meanwhile (the CLI
+    // checks beside the app) could tear it: then copy again, and after three tries take LMDB's consistent copy.
+    let copied = false;
+    for (let attempt = 0; attempt < 3 && !copied; attempt++) {
+      const before = root.getStats().lastTxnId;
+      fs.copyFileSync(path, copyPath);
+      copied = root.getStats().lastTxnId === before;
+    }
+    if (!copied) {
+      fs.rmSync(copyPath);
+      await root.backup(copyPath, false);
+    }
+    enter('rehearse');
+    // Rehearse on the copy the writes the host makes next (new chunks, the manifest, removals, reuse of the
+    // freed pages): a damaged free list or branch page crashes this process, not the host.
+    const scratch = open({ path: copyPath, maxDbs: 4 });
+    const scratchChunks = scratch.openDB({ name: 'chunks', encoding: 'binary' });
+    const scratchMeta = scratch.openDB({ name: 'meta', encoding: 'binary' });
+    const keys = Array.from(scratchChunks.getKeys());
+    let next = 1;
+    for (const key of keys) if (Array.isArray(key) && key[0] >= next) next = key[0] + 1;
+    const filler = Buffer.alloc(256 * 1024, 7);
+    for (let i = 0; i < 8; i++) scratchChunks.put([next, i], filler);
+    await scratchMeta.put('manifest', scratchMeta.get('manifest'));
+    for (const key of keys) scratchChunks.remove(key);
+    await scratchChunks.put([next, 8], filler);
+    for (let i = 0; i <= 8; i++) scratchChunks.remove([next, i]);
+    await scratchChunks.put([next + 1, 0], filler);
+    await scratch.close();
+    rehearsed = true;
+  }
+  await root.close();
+  say({ done: { chunks: count, problem, rehearsed } });
+}
+
+let reported = false;
+async function fail(error) {
+  if (reported) return;
+  reported = true;
+  const reason = await reasonOf(error);
+  const code = reason && (typeof reason.code === 'string' || typeof reason.code === 'number') ? reason.code : null;
+  say({ failed: { stage, code, message: String((reason && reason.message) || reason) } });
+  // Not closing LMDB: after a failed commit, lmdb-js may wait forever for a flush.
+  process.exit(0);
+}
+// The rehearsal does not await every put: one that fails is reported, not left to crash the process.
+process.on('unhandledRejection', fail);
+main().then(() => process.exit(0), fail);
+`;

@@ -1,0 +1,84 @@
+import { renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RootDatabase } from 'lmdb';
+import { NO_SPACE, PATH_IN_THE_WAY, STORE_FILE_OPEN_FAILED } from '../persistent-cache.messages';
+import { kindOf, lockFileOf, reserveLockFile, statIfAny } from './data-dir';
+import { freeBytes, MIN_FREE_TO_CREATE_BYTES } from './free-space';
+import { errnoCode, messageOf, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
+
+const CREATE_STORE = 'create a new, empty snapshot store';
+
+/**
+ * Creates the store file at `path`: `write` fills a draft beside it (`<path>.new`), which is renamed into place
+ * once written. Without room for it — or with something other than a file where the draft goes — fails with a
+ * {@link StoreEnvironmentError} before LMDB maps a page the file system could not back; the draft's lock file is
+ * written out in full beforehand for the same reason. A failed creation leaves no draft behind.
+ */
+export async function createStoreFile(
+  path: string,
+  write: (draft: string) => Promise<void>,
+): Promise<void> {
+  const dataDir = dirname(path);
+  const draft = `${path}.new`;
+  for (const leftover of [draft, lockFileOf(draft)]) {
+    const stat = statIfAny(leftover);
+    if (stat === undefined) continue;
+    if (!stat.isFile()) {
+      throw new StoreEnvironmentError(
+        PATH_IN_THE_WAY(leftover, kindOf(stat), 'the new, empty store written there'),
+      );
+    }
+    rmSync(leftover); // a creation cut short
+  }
+  const free = freeBytes(dataDir);
+  if (free !== undefined && free < MIN_FREE_TO_CREATE_BYTES) {
+    throw new StoreEnvironmentError(NO_SPACE(dataDir, CREATE_STORE, free), 'ENOSPC');
+  }
+  try {
+    reserveLockFile(lockFileOf(draft), undefined);
+    await write(draft);
+    renameSync(draft, path);
+  } catch (error) {
+    for (const file of [draft, lockFileOf(draft)]) rmSync(file, { force: true });
+    throw await explainCreateError(dataDir, draft, error);
+  }
+  rmSync(lockFileOf(draft), { force: true });
+}
+
+/** Why creating a store failed: no space, another error code on a path, or what LMDB said. */
+async function explainCreateError(dataDir: string, draft: string, error: unknown): Promise<Error> {
+  if (error instanceof StoreEnvironmentError) return error;
+  // lmdb-js rejects a failed commit with "Commit failed" and the reason in a second promise.
+  const commitError = (error as { commitError?: unknown } | null)?.commitError;
+  const cause =
+    typeof (commitError as PromiseLike<unknown> | undefined)?.then === 'function'
+      ? ((await Promise.resolve(commitError).then(
+          () => undefined,
+          (reason: unknown) => reason,
+        )) ?? error)
+      : error;
+  const code = errnoCode(cause);
+  if (code !== undefined && NO_SPACE_CODES.has(code)) {
+    return new StoreEnvironmentError(NO_SPACE(dataDir, CREATE_STORE, freeBytes(dataDir)), code);
+  }
+  if (code !== undefined) {
+    return new StoreEnvironmentError(STORE_FILE_OPEN_FAILED(draft, code, messageOf(cause)), code);
+  }
+  return cause instanceof Error ? cause : new Error(messageOf(cause));
+}
+
+/**
+ * Closes an LMDB environment, giving up waiting after `ms`: after a commit failed on a full disk, lmdb-js can wait
+ * forever for a flush that never comes.
+ */
+export async function closeWithin(root: RootDatabase, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([root.close(), gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,85 @@
+import { open } from 'lmdb';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { STORE_FILE } from '../../lib';
+import { digest } from './digest';
+import { bootWith, durable, tempDir } from './harness';
+
+/** A data directory holding a committed snapshot, and the digest of what it restores to. */
+export interface HealthyStore {
+  readonly dataDir: string;
+  readonly file: string;
+  readonly lock: string;
+  readonly digest: string;
+  /** A key it holds, and its value. */
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * Writes a committed snapshot into `dataDir` (a new temp dir by default): a few small keys, and `bigMiB` MiB of
+ * random 100 KB values to make the file that large.
+ */
+export async function healthyStore(dataDir = tempDir(), bigMiB = 0): Promise<HealthyStore> {
+  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+  try {
+    await h.redis.mset({ greeting: 'hello', 'user:1': 'ada', counter: '42' });
+    await h.redis.hset('profile', 'name', 'Ada', 'lang', 'en');
+    for (let i = 0; i < bigMiB * 10; i++) await h.redis.set(`big:${i}`, randomBytes(100_000));
+    await h.snapshots.snapshot();
+    const file = join(dataDir, STORE_FILE);
+    return {
+      dataDir,
+      file,
+      lock: `${file}-lock`,
+      digest: (await digest(h.redis)).hash,
+      key: 'greeting',
+      value: 'hello',
+    };
+  } finally {
+    await h.app.close();
+  }
+}
+
+/** Digest of what `dataDir` restores to, booted in this process without writing to it. */
+export async function restoredDigest(dataDir: string): Promise<string> {
+  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+  try {
+    return (await digest(h.redis)).hash;
+  } finally {
+    await h.app.close();
+  }
+}
+
+/** Flips one byte inside the first chunk's records, leaving LMDB's own structure intact. */
+export async function damageFirstChunk(dataDir: string): Promise<void> {
+  const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4 });
+  const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
+  const [first] = chunks.getRange({ limit: 1 });
+  const damaged = Buffer.from(first.value);
+  damaged[damaged.length - 2] ^= 0x20;
+  await chunks.put(first.key, damaged);
+  await root.close();
+}
+
+/** The names in `dir`, sorted. */
+export function entries(dir: string): string[] {
+  return readdirSync(dir).sort();
+}
+
+/** Scratch directories of store checks (`snapshot.mdb.check-…`) and earlier versions' rehearsal copies. */
+export function checkLeftovers(dir: string): string[] {
+  return entries(dir).filter((name) => name.includes('.check-') || name.includes('.rehearsal'));
+}
+
+/**
+ * A pattern matching `message` (made by a message function with placeholder arguments) where each of `variable`
+ * may be any text: for messages that quote a time or an amount of free space.
+ */
+export function messagePattern(message: string, ...variable: string[]): RegExp {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let pattern = escape(message);
+  for (const part of variable) pattern = pattern.split(escape(part)).join('.+?');
+  return new RegExp(pattern);
+}
