@@ -114,6 +114,9 @@ function writeTemp(path: string, me: Owner): { tmp: string; ino: bigint } {
   try {
     writeSync(fd, JSON.stringify(me));
     return { tmp, ino: fstatSync(fd, { bigint: true }).ino };
+  } catch (error) {
+    removeIfThere(tmp); // a claim that could not be written whole (a full disk) is not left behind
+    throw error;
   } finally {
     closeSync(fd);
   }
