@@ -123,6 +123,8 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
    * copying, against 7-10 ms with it).
    */
   private lastCopy: SnapshotCopy | undefined;
+  /** Snapshots that failed since the last one that succeeded. */
+  private failedInARow = 0;
   /** Periodic snapshots skipped, logged at most once a minute with their count. */
   private readonly skips = new RepeatedLog((message, count) =>
     this.logger.warn(
@@ -338,8 +340,13 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       };
       this.lastReport = report;
       this.lastError = undefined;
-      const failed = this.failures.flush();
-      if (failed > 0) this.logger.log(`Snapshots to ${store.dataDir} succeed again.`);
+      this.failures.flush();
+      if (this.failedInARow > 0) {
+        this.logger.log(
+          `Snapshots to ${store.dataDir} succeed again, after ${this.failedInARow} failed.`,
+        );
+        this.failedInARow = 0;
+      }
       this.metrics.snapshotSucceeded(kind, durationMs / 1000, manifest.bytes, report.keys);
       this.metrics.unstorableKeys(unstorable.length);
       this.logger.log(
@@ -365,6 +372,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         });
       }
       this.lastError = { at: new Date(), message: describe(error) };
+      this.failedInARow++;
       this.metrics.snapshotEnded('failure');
       if (error instanceof StoreMovedError) {
         this.failures.report(`Snapshot to ${store.dataDir} failed: ${error.message}`);

@@ -12,6 +12,7 @@ import {
   startSampleApp,
   stopSampleApps,
   waitFor,
+  escapeRegExp,
 } from './support/sample-app';
 
 // End-to-end: the compiled sample app (dist/, built by the jest global setup) runs as a child process and is
@@ -51,10 +52,6 @@ async function terminate(app: SampleAppProcess): Promise<string> {
   const exit = await app.signal('SIGTERM');
   expectCleanExit(exit);
   return exit.output.slice(before);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function kv(key: string): string {

@@ -223,3 +223,8 @@ export async function waitFor<T>(
     await sleep(100);
   }
 }
+
+/** `text` as a regular expression that matches it literally (paths in log lines). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
