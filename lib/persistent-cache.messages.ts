@@ -188,11 +188,13 @@ export const LOW_SPACE_NO_REHEARSAL = (
   path: string,
   free: number | undefined,
   needed: number | undefined,
+  reason?: string,
 ): string =>
-  `Not enough free space beside ${path} to rehearse writes on a copy of it` +
-  (free === undefined ? '' : ` (${formatBytes(free)} free`) +
+  `Not enough space beside ${path} to rehearse writes on a copy of it (` +
+  (reason === undefined ? '' : `${reason}; `) +
+  (free === undefined ? 'free space unknown' : `${formatBytes(free)} free`) +
   (free === undefined || needed === undefined ? '' : `, ${formatBytes(needed)} needed`) +
-  (free === undefined ? '' : ')') +
+  ')' +
   ': its reads were checked, its writes were not. A full snapshot needs about as much room: snapshots may ' +
   'fail until space is freed (the cache serves meanwhile).';
 

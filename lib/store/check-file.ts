@@ -84,7 +84,7 @@ export async function checkStoreFile(path: string): Promise<StoreFileCheck> {
     case 'not-rehearsed':
       return {
         warning: verdict.noSpace
-          ? LOW_SPACE_NO_REHEARSAL(path, freeBytes(dataDir), needed)
+          ? LOW_SPACE_NO_REHEARSAL(path, freeBytes(dataDir), needed, verdict.reason)
           : REHEARSAL_FAILED(path, verdict.reason),
       };
     case 'sound':
