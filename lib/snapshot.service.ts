@@ -87,6 +87,8 @@ export interface RestoreReport {
  * no measurably longer: a turn costs microseconds.
  */
 const SLICE_MS = 1;
+/** Periodic snapshots' commit lines are written at most this often. */
+const COMMIT_LOG_WINDOW_MS = 10_000;
 /** Unstorable keys a report names; the rest are counted. */
 const UNSTORABLE_KEYS_REPORTED = 100;
 /** Unstorable keys a log line names. */
@@ -125,6 +127,17 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private lastCopy: SnapshotCopy | undefined;
   /** Snapshots that failed since the last one that succeeded. */
   private failedInARow = 0;
+  /**
+   * Periodic snapshots committed: each is logged, unless the last such line is under
+   * {@link COMMIT_LOG_WINDOW_MS} old (a short interval); then the count and the latest come in one line.
+   */
+  private readonly commits = new RepeatedLog(
+    (message, count) =>
+      this.logger.log(
+        count === 1 ? message : `${message} (${count} snapshots since the last such line)`,
+      ),
+    COMMIT_LOG_WINDOW_MS,
+  );
   /** Periodic snapshots skipped, logged at most once a minute with their count. */
   private readonly skips = new RepeatedLog((message, count) =>
     this.logger.warn(
@@ -247,6 +260,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     } else {
       await this.queue;
     }
+    this.commits.flush();
     this.skips.flush();
     this.failures.flush();
     this.unstorable.flush();
@@ -279,9 +293,10 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     try {
-      await this.snapshot();
+      const store = this.requireStore('take a snapshot');
+      await this.exclusive(() => this.takeSnapshot(store, true));
     } catch {
-      // Logged by snapshot(); the next tick tries again.
+      // Logged by takeSnapshot(); the next tick tries again.
     }
   }
 
@@ -309,7 +324,8 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     return 'incremental';
   }
 
-  private async takeSnapshot(store: SnapshotStore): Promise<SnapshotReport> {
+  /** `periodic`: taken by the interval, whose commits are logged at most every {@link COMMIT_LOG_WINDOW_MS}. */
+  private async takeSnapshot(store: SnapshotStore, periodic = false): Promise<SnapshotReport> {
     const started = performance.now();
     let writer: SnapshotWriter | undefined;
     let capture: Capture | undefined;
@@ -349,11 +365,16 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       }
       this.metrics.snapshotSucceeded(kind, durationMs / 1000, manifest.bytes, report.keys);
       this.metrics.unstorableKeys(unstorable.length);
-      this.logger.log(
+      const committed =
         `Snapshot (${kind}) committed to ${store.dataDir}: ${report.keys} keys, ${report.records} records, ` +
-          `${report.bytes} bytes in ${durationMs.toFixed(0)} ms` +
-          (expired > 0 ? `; ${expired} expired keys left out.` : '.'),
-      );
+        `${report.bytes} bytes in ${durationMs.toFixed(0)} ms` +
+        (expired > 0 ? `; ${expired} expired keys left out.` : '.');
+      if (periodic) {
+        this.commits.report(committed, 'committed');
+      } else {
+        this.commits.flush();
+        this.logger.log(committed);
+      }
       this.reportUnstorable(unstorable);
       if (worthCompacting(store.fileSize(), manifest.bytes)) {
         await this.compactStore(store);

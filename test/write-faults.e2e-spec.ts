@@ -286,3 +286,29 @@ describe('the store deleted or replaced under the running app', () => {
     expect(readFileSync(store).equals(other)).toBe(true);
   });
 });
+
+describe('a 1 ms snapshot interval under load', () => {
+  it('logs a few lines, not one per tick: skipped ticks and commits are counted', async () => {
+    const app = await startSampleApp({
+      cwd: tempDir(),
+      dataDir: join(tempDir(), 'data'),
+      env: { PERSISTENT_CACHE_SNAPSHOT_INTERVAL: '1ms' },
+    });
+    const value = randomBytes(1024).toString('hex');
+    for (let round = 0; round < 50; round++) {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => put(app, `k${round}:${i}`, value)));
+    }
+    const metrics = await app.metrics();
+    const successes = metrics.get(SUCCESSES) ?? 0;
+    const skipped = metrics.get(`${METRICS.snapshots}{result="skipped"}`) ?? 0;
+    const exit = await app.signal('SIGTERM');
+    expect(exit.code).toBe(0);
+    // Hundreds of ticks, a handful of lines (the first of each kind, one summary, the final snapshot's).
+    expect(successes + skipped).toBeGreaterThan(100);
+    expect(countLines(exit.output, /Periodic snapshot skipped/)).toBeLessThanOrEqual(3);
+    expect(
+      countLines(exit.output, /Snapshot \((full|incremental)\) committed/),
+    ).toBeLessThanOrEqual(5);
+    expect(exit.output).toMatch(/Snapshot \((full|incremental)\) committed to .*: 400 keys/);
+  });
+});
