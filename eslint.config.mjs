@@ -29,6 +29,12 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts of the repository (the lint step's own checks): not part of the TypeScript project.
+    files: ['scripts/**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
+  {
     files: ['test/**', 'bench/**', 'sample-app/**', '**/*.spec.ts'],
     rules: {
       'no-console': 'off',

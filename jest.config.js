@@ -4,7 +4,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/lib', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
-  moduleNameMapper: { '^nestjs-persistent-cache$': '<rootDir>/lib/index.ts' },
+  moduleNameMapper: {
+    '^nestjs-persistent-cache$': '<rootDir>/lib/index.ts',
+    '^nestjs-persistent-cache/config$': '<rootDir>/lib/config.ts',
+  },
   // Builds dist/ once per run: end-to-end tests spawn the compiled sample app, as `npm start` does.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   collectCoverage: true,

@@ -14,13 +14,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  CACHE,
-  PersistentCacheModule,
-  SnapshotService,
-  STORE_FILE,
-  type SnapshotReport,
-} from '../lib';
+import { CACHE, PersistentCacheModule, SnapshotService, type SnapshotReport } from '../lib';
+import { STORE_FILE } from '../lib/store/data-dir';
 import { changeOnePercent, DATASETS, fill, type DatasetName } from './datasets';
 import { measure, settle, type PhaseStats } from './monitor';
 import { freePort } from '../test/support/free-port';

@@ -1,28 +1,34 @@
+/**
+ * The public API. Helpers that read the configuration through `@nestjs/config` are in the `/config` subpath
+ * (`nestjs-persistent-cache/config`), so that an app without `@nestjs/config` can use everything here.
+ */
 export { PersistentCacheModule } from './persistent-cache.module';
-export type { PersistentCacheOptionsFactory } from './persistent-cache.module-definition';
+export type {
+  PersistentCacheAsyncOptions,
+  PersistentCacheOptionsFactory,
+} from './persistent-cache.module-definition';
 export { CACHE, SNAPSHOT_INTERVAL_NAME } from './persistent-cache.constants';
 export { InjectCache } from './persistent-cache.decorators';
-export {
-  persistentCacheConfig,
-  optionsFromEnv,
-  PERSISTENT_CACHE_ENV,
-} from './persistent-cache.config';
 export type {
   CacheMode,
   HealthOptions,
   PersistentCacheModuleOptions,
   PersistenceOptions,
   RedisConnectionOptions,
-  ResolvedPersistentCacheOptions,
   RestoreErrorPolicy,
 } from './persistent-cache.interfaces';
-export { DEFAULTS, parseDuration, resolveOptions } from './persistent-cache.options';
-export { METRICS } from './persistent-cache.metrics';
-export { SnapshotService } from './snapshot.service';
-export type { SnapshotReport, SnapshotFailure, RestoreReport } from './snapshot.service';
-export type { UnstorableKey } from './snapshot-copy';
-export { FORMAT_VERSION, STORE_FILE } from './store/snapshot-store';
-export { HEALTH_PING_TIMEOUT_MS, PersistentCacheHealthIndicator } from './persistent-cache.health';
+export { DEFAULTS } from './persistent-cache.options';
+export { METRICS } from './snapshots/snapshot.metrics';
+export { SnapshotService } from './snapshots/snapshot.service';
+export type {
+  RestoreReport,
+  SnapshotFailure,
+  SnapshotKind,
+  SnapshotReport,
+} from './snapshots/snapshot-reports';
+export type { UnstorableKey } from './snapshots/snapshot-copy';
+export { StoreEnvironmentError, UnreadableSnapshotError } from './store/snapshot-store';
+export { PersistentCacheHealthIndicator } from './persistent-cache.health';
 export type {
   PersistentCacheHealthDetails,
   PersistentCacheHealthResult,

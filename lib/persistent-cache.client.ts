@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { LOG_CONTEXT } from './persistent-cache.constants';
+import { LOG_CONTEXT } from './util/log-context';
+import { withTimeout } from './util/timeout';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
 
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connection. */
@@ -140,17 +141,4 @@ export async function closeClient(client: Redis | Cluster): Promise<void> {
 /** Resolves to `true` when the client emits `end`. */
 function endOf(client: Redis | Cluster): Promise<boolean> {
   return new Promise((resolve) => client.once('end', () => resolve(true)));
-}
-
-/** `promise`, or a rejection after `ms`; the timer never outlives the race. */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -7,9 +7,6 @@ export const SNAPSHOT_INTERVAL_NAME = 'persistent-cache:snapshot';
 /** Namespace of the `registerAs` configuration factory ({@link persistentCacheConfig}). */
 export const CONFIG_NAMESPACE = 'persistentCache';
 
-/** Context of the module's log lines. */
-export const LOG_CONTEXT = 'PersistentCache';
-
 /** @internal tokens of the module's own providers. */
 export const RESOLVED_OPTIONS = Symbol('PersistentCache:resolvedOptions');
 export const KEYSPACE = Symbol('PersistentCache:keyspace');

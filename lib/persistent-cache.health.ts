@@ -5,7 +5,9 @@ import type { Redis } from 'ioredis';
 import { describeRedisTarget, lastConnectionError } from './persistent-cache.client';
 import { CACHE, RESOLVED_OPTIONS } from './persistent-cache.constants';
 import type { CacheMode, ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
-import { SnapshotService } from './snapshot.service';
+import { SnapshotService } from './snapshots/snapshot.service';
+import { withTimeout } from './util/timeout';
+import { messageOf } from './util/errors';
 
 /** How long the health check waits for Redis to answer PING in `redis` mode. */
 export const HEALTH_PING_TIMEOUT_MS = 1_000;
@@ -56,7 +58,7 @@ function loadTerminus(): Terminus {
   } catch (error) {
     throw new Error(
       'PersistentCacheHealthIndicator needs the optional peer dependency @nestjs/terminus (^11): ' +
-        `npm install @nestjs/terminus. (${error instanceof Error ? error.message : String(error)})`,
+        `npm install @nestjs/terminus. (${messageOf(error)})`,
     );
   }
 }
@@ -177,15 +179,12 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
   private async redisHealth(): Promise<HealthState> {
     const redis = this.options.redis === undefined ? '' : describeRedisTarget(this.options.redis);
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`PING not answered within ${HEALTH_PING_TIMEOUT_MS} ms`)),
-        HEALTH_PING_TIMEOUT_MS,
-      );
-    });
     try {
-      const reply = await Promise.race([this.client.ping(), timeout]);
+      const reply = await withTimeout(
+        this.client.ping(),
+        HEALTH_PING_TIMEOUT_MS,
+        `PING not answered within ${HEALTH_PING_TIMEOUT_MS} ms`,
+      );
       if (reply !== 'PONG') throw new Error(`PING answered ${JSON.stringify(reply)}`);
       return {
         status: 'up',
@@ -196,7 +195,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
       };
     } catch (error) {
       const cause = lastConnectionError(this.client);
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       return {
         status: 'down',
         mode: 'redis',
@@ -205,8 +204,6 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
         message:
           cause === undefined ? message : `${message} (last connection error: ${cause.message})`,
       };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -20,3 +20,6 @@ export type PersistentCacheOptionsFactory = ConfigurableModuleOptionsFactory<
   PersistentCacheModuleOptions,
   'createPersistentCacheOptions'
 >;
+
+/** What {@link PersistentCacheModule.forRootAsync} takes: `useFactory` + `inject` + `imports`, `useClass` or `useExisting`, and `isGlobal`. */
+export type PersistentCacheAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

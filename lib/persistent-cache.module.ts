@@ -1,17 +1,17 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { createEmbeddedClient } from './embedded/ioredis-mock.adapter';
-import { Keyspace } from './embedded/keyspace';
+import { createEmbeddedClient } from './ioredis-mock/adapter';
+import { Keyspace } from './keyspace/keyspace';
 import { CACHE, KEYSPACE, RESOLVED_OPTIONS, SNAPSHOT_STORE } from './persistent-cache.constants';
 import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
 import { closeClient, createRedisClient } from './persistent-cache.client';
-import { metricProviders, PersistentCacheMetrics } from './persistent-cache.metrics';
+import { metricProviders, PersistentCacheMetrics } from './snapshots/snapshot.metrics';
 import {
   ConfigurableModuleClass,
   PERSISTENT_CACHE_OPTIONS,
 } from './persistent-cache.module-definition';
 import { resolveOptions } from './persistent-cache.options';
-import { SnapshotService } from './snapshot.service';
+import { SnapshotService } from './snapshots/snapshot.service';
 import { SnapshotStore } from './store/snapshot-store';
 
 /**

@@ -11,9 +11,9 @@ import {
   PersistentCacheModuleOptions,
   SNAPSHOT_INTERVAL_NAME,
   SnapshotService,
-  STORE_FILE,
 } from '../lib';
-import { PERSISTENCE_DISABLED } from '../lib/persistent-cache.messages';
+import { STORE_FILE } from '../lib/store/data-dir';
+import { PERSISTENCE_DISABLED } from '../lib/snapshots/snapshots.messages';
 import { expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
 import { freePort } from './support/free-port';

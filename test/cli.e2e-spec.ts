@@ -15,7 +15,8 @@ import { open } from 'lmdb';
 import { main } from '../lib/cli/main';
 import { inspect, type InspectReport } from '../lib/cli/inspect';
 import { openTargetStore } from '../lib/cli/store-access';
-import { FORMAT_VERSION, STORE_FILE } from '../lib/store/snapshot-store';
+import { FORMAT_VERSION } from '../lib/format/manifest';
+import { STORE_FILE } from '../lib/store/data-dir';
 import { digest, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import {

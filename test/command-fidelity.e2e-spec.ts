@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { createEmbeddedClient } from '../lib/embedded/ioredis-mock.adapter';
-import { Keyspace } from '../lib/embedded/keyspace';
+import { createEmbeddedClient } from '../lib/ioredis-mock/adapter';
+import { Keyspace } from '../lib/keyspace/keyspace';
 import { digest, expectSameData } from './support/digest';
 import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRICS } from '../lib';
-import { QUARANTINE_DIR, SnapshotStore } from '../lib/store/snapshot-store';
+import { SnapshotStore } from '../lib/store/snapshot-store';
+import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { runCli, type CliRun } from './support/cli';
 import { removeTempDirs, tempDir } from './support/harness';
 import { startSampleApp, stopSampleApps } from './support/sample-app';

@@ -3,8 +3,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { register } from 'prom-client';
-import { FORMAT_VERSION, METRICS, STORE_FILE } from '../lib';
-import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
+import { METRICS } from '../lib';
+import { FORMAT_VERSION } from '../lib/format/manifest';
+import { STORE_FILE } from '../lib/store/data-dir';
+import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { prng } from './support/prng';

@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STORE_FILE } from '../lib';
-import { LOW_SPACE_NO_REHEARSAL, NO_SPACE } from '../lib/persistent-cache.messages';
+import { STORE_FILE } from '../lib/store/data-dir';
+import { LOW_SPACE_NO_REHEARSAL, NO_SPACE } from '../lib/store/store.messages';
 import { runCheck } from '../lib/store/check-file';
 import { OWNER_FILE } from '../lib/store/owner-lock';
-import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
+import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { removeTempDirs, tempDir } from './support/harness';
 import { canMount, fillUntil, mountTmpfs, unmountAll } from './support/root';
 import { spawnSampleApp, startSampleApp, stopSampleApps } from './support/sample-app';

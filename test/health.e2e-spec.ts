@@ -11,12 +11,13 @@ import {
   PersistentCacheModule,
   PersistentCacheModuleOptions,
   SNAPSHOT_INTERVAL_NAME,
-  STORE_FILE,
 } from '../lib';
-import type { Keyspace } from '../lib/embedded/keyspace';
+import { STORE_FILE } from '../lib/store/data-dir';
+import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { boot, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+import { dataView } from '../lib/ioredis-mock/views';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -120,7 +121,7 @@ describe('health indicator: embedded mode', () => {
   test('down while the last snapshot left out keys whose values cannot be stored, naming them', async () => {
     const h = await start(durable(tempDir(), { snapshotInterval: '1h' }));
     await h.redis.set('a', '1');
-    h.app.get<Keyspace>(KEYSPACE).dataView().set('zz-unencodable', Symbol('not storable'));
+    dataView(h.app.get<Keyspace>(KEYSPACE)).set('zz-unencodable', Symbol('not storable'));
     const report = await h.snapshots.snapshot();
     expect(report.unstorable).toBe(1);
     expect(h.snapshots.lastFailure).toBeUndefined();

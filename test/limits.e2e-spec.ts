@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Keyspace } from '../lib/embedded/keyspace';
+import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
-import { DATA_DIR_NOT_WRITABLE } from '../lib/persistent-cache.messages';
-import { STORE_FILE } from '../lib';
+import { DATA_DIR_NOT_WRITABLE } from '../lib/store/store.messages';
+import { STORE_FILE } from '../lib/store/data-dir';
 import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { canMount, mountTmpfs, unmountAll } from './support/tmpfs';
+import { dataView } from '../lib/ioredis-mock/views';
 
 afterAll(() => {
   unmountAll();
@@ -32,7 +33,7 @@ describe('large and odd values round-trip exactly', () => {
     const ranking = new Map<string, { score: number; value: string }>();
     for (let i = 0; i < 1_000_000; i++)
       ranking.set(`member:${i}`, { score: i / 7, value: `member:${i}` });
-    h.app.get<Keyspace>(KEYSPACE).dataView().set('ranking', ranking);
+    dataView(h.app.get<Keyspace>(KEYSPACE)).set('ranking', ranking);
     expect(await h.redis.zscore('ranking', 'member:7')).toBe('1');
     const report = await h.snapshots.snapshot();
     expect(report.keys).toBe(3);

@@ -15,16 +15,11 @@ import {
   SNAPSHOT_INTERVAL_NAME,
   SnapshotReport,
   SnapshotService,
-  STORE_FILE,
 } from '../lib';
-import {
-  DATA_DIR_IS_SYMLINK,
-  DATA_DIR_NOT_A_DIRECTORY,
-  INVALID_OPTION,
-  PERSISTENCE_DISABLED,
-  SCHEDULE_MODULE_MISSING,
-  UNKNOWN_OPTION,
-} from '../lib/persistent-cache.messages';
+import { STORE_FILE } from '../lib/store/data-dir';
+import { INVALID_OPTION, UNKNOWN_OPTION } from '../lib/persistent-cache.messages';
+import { PERSISTENCE_DISABLED, SCHEDULE_MODULE_MISSING } from '../lib/snapshots/snapshots.messages';
+import { DATA_DIR_IS_SYMLINK, DATA_DIR_NOT_A_DIRECTORY } from '../lib/store/store.messages';
 import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
 import { boot, bootWith, durable, Harness, removeTempDirs, tempDir } from './support/harness';
 

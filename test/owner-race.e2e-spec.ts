@@ -3,7 +3,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DATA_DIR_IN_USE } from '../lib/persistent-cache.messages';
+import { DATA_DIR_IN_USE } from '../lib/store/store.messages';
 import { OWNER_FILE } from '../lib/store/owner-lock';
 import { takeoverMarker } from '../lib/store/owner-take';
 

@@ -1,13 +1,13 @@
 import { mkdirSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STORE_FILE } from '../lib';
+import { STORE_FILE } from '../lib/store/data-dir';
 import {
   CORRUPT_SNAPSHOT,
   PATH_IN_THE_WAY,
   QUARANTINE_FAILED,
   STORE_FILE_NO_ACCESS,
-} from '../lib/persistent-cache.messages';
-import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
+} from '../lib/store/store.messages';
+import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { bootWith, durable, removeTempDirs } from './support/harness';
 import { canChattr, chattr, clearFlags } from './support/root';
 import { damageFirstChunk, entries, healthyStore, type HealthyStore } from './support/stores';

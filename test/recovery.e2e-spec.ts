@@ -3,14 +3,13 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { register } from 'prom-client';
-import { FORMAT_VERSION, METRICS, STORE_FILE } from '../lib';
-import {
-  CORRUPT_SNAPSHOT,
-  DATA_DIR_IN_USE,
-  UNSUPPORTED_FORMAT,
-} from '../lib/persistent-cache.messages';
+import { METRICS } from '../lib';
+import { FORMAT_VERSION } from '../lib/format/manifest';
+import { STORE_FILE } from '../lib/store/data-dir';
+import { CORRUPT_SNAPSHOT, DATA_DIR_IN_USE, UNSUPPORTED_FORMAT } from '../lib/store/store.messages';
 import { OWNER_FILE } from '../lib/store/owner-lock';
-import { QUARANTINE_DIR, READABLE_FORMATS } from '../lib/store/snapshot-store';
+import { QUARANTINE_DIR } from '../lib/store/data-dir';
+import { READABLE_FORMATS } from '../lib/format/manifest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { startSampleApp, stopSampleApps } from './support/sample-app';
 

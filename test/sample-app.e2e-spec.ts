@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { METRICS, PERSISTENT_CACHE_ENV, STORE_FILE } from '../lib';
+import { METRICS } from '../lib';
+import { PERSISTENT_CACHE_ENV } from '../lib/config';
+import { STORE_FILE } from '../lib/store/data-dir';
 import { INVALID_ENV } from '../lib/persistent-cache.messages';
 import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
 import { removeTempDirs, tempDir } from './support/harness';

@@ -14,14 +14,14 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { STORE_FILE } from '../lib';
+import { STORE_FILE } from '../lib/store/data-dir';
 import {
   PATH_IN_THE_WAY,
   STORE_FILE_NO_ACCESS,
   STORE_FILE_OPEN_FAILED,
   STORE_FILE_WRONG_KIND,
-} from '../lib/persistent-cache.messages';
-import { QUARANTINE_DIR } from '../lib/store/snapshot-store';
+} from '../lib/store/store.messages';
+import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { runCli } from './support/cli';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { canChattr, chattr, chownTree, clearFlags, testUser, type TestUser } from './support/root';

@@ -1,6 +1,6 @@
 import { register } from 'prom-client';
 import { METRICS } from '../lib';
-import type { Keyspace } from '../lib/embedded/keyspace';
+import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { digest, expectSameData, type KeyspaceDigest } from './support/digest';
 import {
@@ -11,6 +11,7 @@ import {
   removeTempDirs,
   tempDir,
 } from './support/harness';
+import { dataView } from '../lib/ioredis-mock/views';
 
 afterAll(removeTempDirs);
 
@@ -48,8 +49,8 @@ describe('a value that cannot be stored does not stop persistence', () => {
       await h.redis.hset('h', 'f', 'v');
       await h.redis.zadd('z', 1, 'm');
       const good = await digest(h.redis);
-      keyspace(h).dataView().set('bad:hash', badHash());
-      keyspace(h).dataView().set('bad:symbol', Symbol('not storable'));
+      dataView(keyspace(h)).set('bad:hash', badHash());
+      dataView(keyspace(h)).set('bad:symbol', Symbol('not storable'));
 
       const report = await h.snapshots.snapshot();
       expect(report.kind).toBe('full');
@@ -74,7 +75,7 @@ describe('a value that cannot be stored does not stop persistence', () => {
     try {
       await h.redis.mset({ a: '1', q: 'old' });
       expect((await h.snapshots.snapshot()).kind).toBe('full');
-      keyspace(h).dataView().set('q', badHash());
+      dataView(keyspace(h)).set('q', badHash());
       await h.redis.set('b', '2');
       const second = await h.snapshots.snapshot();
       expect(second).toMatchObject({ kind: 'incremental', unstorable: 1, records: 2 });

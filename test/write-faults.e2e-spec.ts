@@ -10,8 +10,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { METRICS, STORE_FILE } from '../lib';
-import { STORE_FILE_MISSING, STORE_FILE_REPLACED } from '../lib/persistent-cache.messages';
+import { METRICS } from '../lib';
+import { STORE_FILE } from '../lib/store/data-dir';
+import { STORE_FILE_MISSING, STORE_FILE_REPLACED } from '../lib/store/store.messages';
 import { removeTempDirs, tempDir } from './support/harness';
 import {
   type SampleAppProcess,

@@ -1,10 +1,17 @@
 import type Redis from 'ioredis';
-import { kindOf, MockValueError, toPortable, type PortableValue } from '../embedded/mock-values';
+import {
+  kindOf,
+  MockValueError,
+  toPortable,
+  type PortableValue,
+} from '../ioredis-mock/mock-values';
+import { RestoredStates } from '../keyspace/restored-states';
 import { CliError, EXIT_OK, EXIT_USAGE, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
 import { connect, parseRedisUrl, showUrl } from './redis-url';
-import { errorMessage, openExistingStore } from './store-access';
+import { openExistingStore } from './store-access';
+import { messageOf } from '../util/errors';
 
 export interface ExportOptions {
   /** A Redis URL to write into. */
@@ -91,9 +98,9 @@ async function readItems(
   try {
     let data;
     try {
-      data = store.read(options.now ?? Date.now());
+      data = store.read(new RestoredStates(), options.now ?? Date.now());
     } catch (error) {
-      throw new CliError(`${errorMessage(error)} (run \`persistent-cache verify\` for details)`);
+      throw new CliError(`${messageOf(error)} (run \`persistent-cache verify\` for details)`);
     }
     if (data === undefined) throw new CliError(`${store.dataDir} holds no committed snapshot`);
     const skipped: Skipped = { helpers: 0, empty: 0, expired: data.expired, unsupported: 0 };

@@ -7,11 +7,12 @@ import {
   type Bytes,
   type PortableValue,
   type StreamEntry,
-} from '../embedded/mock-values';
+} from '../ioredis-mock/mock-values';
 import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { connect, parseRedisUrl, showUrl } from './redis-url';
-import { errorMessage, openTargetStore } from './store-access';
+import { openTargetStore } from './store-access';
+import { messageOf } from '../util/errors';
 
 export interface ImportOptions {
   readonly from: string;
@@ -197,7 +198,7 @@ async function fetchKeys(client: Redis, keys: string[], errors: string[]): Promi
 function checked(replies: Reply[] | null, what: string): unknown[] {
   if (replies === null) throw new CliError(`import: the ${what} pipeline was aborted`);
   return replies.map(([error, value]) => {
-    if (error) throw new CliError(`import: a ${what} command failed: ${errorMessage(error)}`);
+    if (error) throw new CliError(`import: a ${what} command failed: ${messageOf(error)}`);
     return value;
   });
 }

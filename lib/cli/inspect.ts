@@ -1,8 +1,11 @@
-import { kindOf, type MockValueKind } from '../embedded/mock-values';
-import type { Manifest, SnapshotStore } from '../store/snapshot-store';
+import { kindOf, type MockValueKind } from '../ioredis-mock/mock-values';
+import type { Manifest } from '../format/manifest';
+import { RestoredStates } from '../keyspace/restored-states';
+import type { SnapshotStore } from '../store/snapshot-store';
 import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
-import { errorMessage, openExistingStore } from './store-access';
+import { openExistingStore } from './store-access';
+import { messageOf } from '../util/errors';
 
 export interface InspectOptions {
   readonly json?: boolean;
@@ -47,9 +50,9 @@ export async function inspect(
 function readReport(store: SnapshotStore, now: number, io: CliIo): InspectReport {
   let data;
   try {
-    data = store.read(now);
+    data = store.read(new RestoredStates(), now);
   } catch (error) {
-    throw new CliError(`${errorMessage(error)} (run \`persistent-cache verify\` for details)`);
+    throw new CliError(`${messageOf(error)} (run \`persistent-cache verify\` for details)`);
   }
   if (data === undefined)
     throw new CliError(`data directory ${store.dataDir} holds no committed snapshot`);

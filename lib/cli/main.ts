@@ -3,7 +3,7 @@ import { exportSnapshot } from './export';
 import { importSnapshot } from './import';
 import { inspect } from './inspect';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io';
-import { errorMessage } from './store-access';
+import { messageOf } from '../util/errors';
 import { verify } from './verify';
 
 const NAME = 'persistent-cache';
@@ -128,7 +128,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stderr.write(`${NAME}: ${error.message}\n`);
       return error.exitCode;
     }
-    io.stderr.write(`${NAME}: ${errorMessage(error)}\n`);
+    io.stderr.write(`${NAME}: ${messageOf(error)}\n`);
     return EXIT_FAILURE;
   }
 }

@@ -1,4 +1,4 @@
-import { formatScore, type Bytes, type PortableValue } from '../embedded/mock-values';
+import { formatScore, type Bytes, type PortableValue } from '../ioredis-mock/mock-values';
 
 /** A Redis command as its name and arguments. */
 export type Command = [name: string, ...args: Bytes[]];

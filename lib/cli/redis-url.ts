@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { CliError, EXIT_USAGE } from './io';
-import { errorMessage } from './store-access';
+import { messageOf } from '../util/errors';
 
 /** Checks a `redis://host:port[/db]` (or `rediss://`, with optional `user:password@`) URL. */
 export function parseRedisUrl(option: string, text: string): URL {
@@ -55,7 +55,7 @@ export async function connect(url: URL): Promise<Redis> {
   } catch (error) {
     client.disconnect();
     throw new CliError(
-      `cannot connect to ${showUrl(url)}: ${errorMessage(lastError ?? error) || errorMessage(error)}`,
+      `cannot connect to ${showUrl(url)}: ${messageOf(lastError ?? error) || messageOf(error)}`,
     );
   }
   return client;

@@ -1,6 +1,8 @@
+import { messageOf } from '../util/errors';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SnapshotStore, STORE_FILE, UnreadableSnapshotError } from '../store/snapshot-store';
+import { SnapshotStore, UnreadableSnapshotError } from '../store/snapshot-store';
+import { STORE_FILE } from '../store/data-dir';
 import { CliError } from './io';
 
 /**
@@ -62,10 +64,6 @@ async function openStore(dir: string, claim: boolean): Promise<SnapshotStore> {
   } catch (error) {
     await store.close();
     if (error instanceof UnreadableSnapshotError) throw error; // names the directory and the damage
-    throw new CliError(`cannot open the snapshot store in ${dir}: ${errorMessage(error)}`);
+    throw new CliError(`cannot open the snapshot store in ${dir}: ${messageOf(error)}`);
   }
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

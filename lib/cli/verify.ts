@@ -1,9 +1,11 @@
-import { kindOf, MockValueError, toPortable } from '../embedded/mock-values';
-import { CodecError } from '../store/codec';
+import { kindOf, MockValueError, toPortable } from '../ioredis-mock/mock-values';
+import { CodecError } from '../format/codec';
+import { RestoredStates } from '../keyspace/restored-states';
 import { UnreadableSnapshotError, type SnapshotStore } from '../store/snapshot-store';
 import { EXIT_FAILURE, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
-import { errorMessage, openExistingStore } from './store-access';
+import { openExistingStore } from './store-access';
+import { messageOf } from '../util/errors';
 
 /** How many keys with values Redis could not hold are listed. */
 const SHOW_AT_MOST = 10;
@@ -25,9 +27,9 @@ export async function verify(dataDir: string, io: CliIo): Promise<number> {
   try {
     let data;
     try {
-      data = store.read();
+      data = store.read(new RestoredStates());
     } catch (error) {
-      await write(io.stderr, `verify: FAILED: ${errorMessage(error)}\n`);
+      await write(io.stderr, `verify: FAILED: ${messageOf(error)}\n`);
       return EXIT_FAILURE;
     }
     if (data === undefined) {

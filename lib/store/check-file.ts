@@ -6,13 +6,14 @@ import {
   NO_SPACE,
   REHEARSAL_FAILED,
   STORE_CHECK_FAILED,
-} from '../persistent-cache.messages';
+} from './store.messages';
 import { CHECK_FILE_CHILD } from './check-file.child';
 import { judgeCheckRun, type CheckVerdict } from './check-verdict';
 import { LOCK_FILE_BYTES } from './data-dir';
 import { freeBytes, LOW_SPACE_BYTES, rehearsalNeeds } from './free-space';
 import { createScratchDir, removeDeadScratch, removeScratchDir } from './scratch';
-import { messageOf, StoreEnvironmentError } from './store-errors';
+import { StoreEnvironmentError } from './store-errors';
+import { messageOf } from '../util/errors';
 
 /**
  * LMDB is native code that maps the file into memory and follows the page numbers it finds there: a damaged file

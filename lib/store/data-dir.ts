@@ -24,7 +24,7 @@ import {
   NO_SPACE,
   STORE_FILE_NO_ACCESS,
   STORE_FILE_WRONG_KIND,
-} from '../persistent-cache.messages';
+} from './store.messages';
 import { freeBytes } from './free-space';
 import { claimDataDir } from './owner-lock';
 import { errnoCode, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';

@@ -1,12 +1,18 @@
 import { renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RootDatabase } from 'lmdb';
-import { NO_SPACE, PATH_IN_THE_WAY, STORE_FILE_OPEN_FAILED } from '../persistent-cache.messages';
+import { MANIFEST_KEY, openTables } from '../format/lmdb-layout';
+import { emptyManifest, serializeManifest } from '../format/manifest';
+import { TimeoutError, withTimeout } from '../util/timeout';
+import { NO_SPACE, PATH_IN_THE_WAY, STORE_FILE_OPEN_FAILED } from './store.messages';
 import { kindOf, lockFileOf, reserveLockFile, statIfAny } from './data-dir';
 import { freeBytes, MIN_FREE_TO_CREATE_BYTES } from './free-space';
-import { errnoCode, messageOf, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
+import { errnoCode, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
+import { messageOf } from '../util/errors';
 
 const CREATE_STORE = 'create a new, empty snapshot store';
+/** How long closing a store waits for LMDB (see {@link closeWithin}). */
+export const CLOSE_TIMEOUT_MS = 5_000;
 
 /**
  * Creates the store file at `path`: `write` fills a draft beside it (`<path>.new`), which is renamed into place
@@ -72,13 +78,22 @@ async function explainCreateError(dataDir: string, draft: string, error: unknown
  * forever for a flush that never comes.
  */
 export async function closeWithin(root: RootDatabase, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+  await withTimeout(root.close(), ms).catch((error: unknown) => {
+    if (!(error instanceof TimeoutError)) throw error;
   });
-  try {
-    await Promise.race([root.close(), gaveUp]);
-  } finally {
-    clearTimeout(timer);
-  }
+}
+
+/**
+ * Creates a store holding an empty manifest, under a temporary name renamed into place once committed: a store
+ * file without a manifest is then always damage, never a store whose creation was cut short (see `new-store.ts`).
+ */
+export async function createEmptyStore(path: string): Promise<void> {
+  await createStoreFile(path, async (draft) => {
+    const tables = openTables(draft, false);
+    try {
+      await tables.meta.put(MANIFEST_KEY, serializeManifest(emptyManifest(Date.now())));
+    } finally {
+      await closeWithin(tables.root, CLOSE_TIMEOUT_MS);
+    }
+  });
 }

@@ -2,6 +2,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isAlive, Owner } from './owner-record';
 import { giveUp, readClaim, removeIfThere, takeName } from './owner-take';
+import { messageOf } from '../util/errors';
 
 /** A temporary claim file naming no process is abandoned once this old: a claim publishes its file at once. */
 const ABANDONED_TEMP_MS = 10 * 60_000;
@@ -22,7 +23,7 @@ export function removeLeftovers(file: string, me: Owner): { removed: string[]; f
   try {
     names = readdirSync(dirname(file));
   } catch (error) {
-    return { removed, failed: [`${dirname(file)}: ${describe(error)}`] };
+    return { removed, failed: [`${dirname(file)}: ${messageOf(error)}`] };
   }
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
@@ -32,7 +33,7 @@ export function removeLeftovers(file: string, me: Owner): { removed: string[]; f
         removed.push(name);
       }
     } catch (error) {
-      failed.push(`${name}: ${describe(error)}`);
+      failed.push(`${name}: ${messageOf(error)}`);
     }
   }
   return { removed, failed };
@@ -55,8 +56,4 @@ function removeMarker(path: string, me: Owner): boolean {
   const taken = takeName(path, me, {}, path.split('.takeover.').length - 1);
   if (taken.won) giveUp(path, taken.ino, me);
   return taken.won;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -14,11 +14,7 @@ import {
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import {
-  CLAIM_FILE_NOT_A_FILE,
-  DATA_DIR_CLAIM_STUCK,
-  DATA_DIR_IN_USE,
-} from '../persistent-cache.messages';
+import { CLAIM_FILE_NOT_A_FILE, DATA_DIR_CLAIM_STUCK, DATA_DIR_IN_USE } from './store.messages';
 import { claimDataDir, OWNER_FILE } from './owner-lock';
 import { takeoverMarker } from './owner-take';
 

@@ -1,11 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
-import {
-  DATA_DIR_CLAIM_CONTENDED,
-  DATA_DIR_CLAIM_STUCK,
-  DATA_DIR_IN_USE,
-} from '../persistent-cache.messages';
-import { LOG_CONTEXT } from '../persistent-cache.constants';
+import { DATA_DIR_CLAIM_CONTENDED, DATA_DIR_CLAIM_STUCK, DATA_DIR_IN_USE } from './store.messages';
+import { LOG_CONTEXT } from '../util/log-context';
 import { removeLeftovers } from './owner-leftovers';
 import { describeOwner, thisProcess } from './owner-record';
 import {

@@ -10,7 +10,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { CLAIM_FILE_NOT_A_FILE } from '../persistent-cache.messages';
+import { CLAIM_FILE_NOT_A_FILE } from './store.messages';
 import { isAlive, Owner, parseOwner } from './owner-record';
 
 /*

@@ -1,8 +1,9 @@
 import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PATH_IN_THE_WAY, QUARANTINE_FAILED } from '../persistent-cache.messages';
+import { PATH_IN_THE_WAY, QUARANTINE_FAILED } from './store.messages';
 import { kindOf, lockFileOf, QUARANTINE_DIR, statIfAny, STORE_FILE } from './data-dir';
-import { errnoCode, messageOf, StoreEnvironmentError } from './store-errors';
+import { errnoCode, StoreEnvironmentError } from './store-errors';
+import { messageOf } from '../util/errors';
 
 /**
  * Moves the store's files into `<dataDir>/quarantine/<time>/` — never deletes them — leaving the directory ready for

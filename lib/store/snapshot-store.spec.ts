@@ -2,14 +2,11 @@ import { open } from 'lmdb';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WRITE_IN_PROGRESS } from '../persistent-cache.messages';
-import {
-  SnapshotStore,
-  STORE_FILE,
-  worthCompacting,
-  type Manifest,
-  type SnapshotWriter,
-} from './snapshot-store';
+import { WRITE_IN_PROGRESS } from './store.messages';
+import type { Manifest } from '../format/manifest';
+import { RestoredStates } from '../keyspace/restored-states';
+import { SnapshotStore, type SnapshotWriter } from './snapshot-store';
+import { STORE_FILE } from './data-dir';
 
 const dirs: string[] = [];
 const stores: SnapshotStore[] = [];
@@ -67,7 +64,7 @@ function namedChunks(manifest: Manifest): [number, number][] {
 }
 
 function restoredKeys(store: SnapshotStore): string[] {
-  const data = store.read();
+  const data = store.read(new RestoredStates());
   return [...(data?.states.entries() ?? [])].map(([key]) => key).sort();
 }
 
@@ -85,7 +82,7 @@ describe('SnapshotStore reads', () => {
       if (reading) setImmediate(countTurns);
     };
     setImmediate(countTurns);
-    const data = await store.readInSlices(0);
+    const data = await store.readInSlices(new RestoredStates(), 0);
     reading = false;
     expect(data?.states.size).toBe(1_000);
     expect(turns).toBeGreaterThanOrEqual(1_000 / 64);
@@ -194,16 +191,5 @@ describe('SnapshotStore compaction', () => {
     const reader = await openStore(store.dataDir);
     expect(reader.manifest()).toEqual(next);
     expect(restoredKeys(reader)).toHaveLength(60);
-  });
-
-  it('is worth it only for a file mostly made of free pages, and of some size', () => {
-    const MiB = 2 ** 20;
-    expect(worthCompacting(400 * MiB, 10 * MiB)).toBe(true);
-    // A full snapshot beside the chain it replaces, and increments: the usual size of a store.
-    expect(worthCompacting(30 * MiB, 10 * MiB)).toBe(false);
-    expect(worthCompacting(400 * MiB, 200 * MiB)).toBe(false);
-    // Small files are left alone, however sparse.
-    expect(worthCompacting(60 * MiB, 1 * MiB)).toBe(false);
-    expect(worthCompacting(66 * MiB, 1 * MiB)).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
-import { STORE_FILE_OPEN_FAILED } from '../persistent-cache.messages';
+import { STORE_FILE_OPEN_FAILED } from './store.messages';
+import { messageOf } from '../util/errors';
 
 /**
  * Thrown when the snapshot store cannot be used for a reason that is not damage to its content: permissions, the
@@ -61,12 +62,6 @@ export function errnoCode(error: unknown): string | undefined {
   const message = (error as { message?: unknown } | null)?.message;
   if (typeof message !== 'string') return undefined;
   return CODE_OF_MESSAGE.find(([text]) => message.includes(text))?.[1];
-}
-
-/** An error's message, for messages that quote it (errors from another realm included). */
-export function messageOf(error: unknown): string {
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : String(error);
 }
 
 /**

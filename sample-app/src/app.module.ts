@@ -3,11 +3,8 @@ import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import {
-  PersistentCacheHealthIndicator,
-  PersistentCacheModule,
-  persistentCacheConfig,
-} from 'nestjs-persistent-cache';
+import { PersistentCacheHealthIndicator, PersistentCacheModule } from 'nestjs-persistent-cache';
+import { persistentCacheConfig } from 'nestjs-persistent-cache/config';
 import { HealthController } from './health.controller';
 import { KvController } from './kv.controller';
 import { LeaderboardController } from './leaderboard.controller';

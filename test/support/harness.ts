@@ -10,8 +10,8 @@ import {
   PersistentCacheModule,
   PersistentCacheModuleOptions,
   SnapshotService,
-  STORE_FILE,
 } from '../../lib';
+import { STORE_FILE } from '../../lib/store/data-dir';
 
 /** A fresh temporary directory, removed by {@link removeTempDirs}. */
 const dirs: string[] = [];

@@ -2,7 +2,7 @@ import { open } from 'lmdb';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { STORE_FILE } from '../../lib';
+import { STORE_FILE } from '../../lib/store/data-dir';
 import { digest } from './digest';
 import { bootWith, durable, tempDir } from './harness';
 

@@ -9,17 +9,16 @@
  * of keys nobody touched copies their bytes as they are.
  */
 
-import { BufferReader, BufferWriter } from '../store/codec';
-import { Entry, type EncodedSink, type KeyState } from './entry';
-
-/** A restored record as a snapshot writer copies it: bytes, not values. */
-export interface EncodedRecord {
-  readonly expiresAt: number | undefined;
-  /** Writes the key, in the codec's string encoding. */
-  copyKeyTo(sink: EncodedSink): void;
-  /** Writes the value, in the codec's value encoding. */
-  copyValueTo(sink: EncodedSink): void;
-}
+import { BufferWriter } from '../format/codec';
+import {
+  readKey,
+  writeKey,
+  type EncodedRecord,
+  type EncodedSink,
+  type KeyState,
+  type RecordSink,
+} from '../format/records';
+import { Entry } from './entry';
 
 /** A record's status: live and never looked up, live with its entry built, or gone (replaced, deleted, expired). */
 const ENCODED = 0;
@@ -50,7 +49,7 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
  * Key states read from a snapshot. {@link Keyspace.replaceAll} adopts them as they are: a restore builds this index
  * and nothing else.
  */
-export class RestoredStates implements Iterable<[string, KeyState]> {
+export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink {
   /**
    * The buffers records point into (the snapshot's chunks); a record names one by its position here. A buffer is
    * let go once no record still needs its bytes (see {@link release}).
@@ -246,11 +245,7 @@ export class RestoredStates implements Iterable<[string, KeyState]> {
   }
 
   private keyAt(r: number): string {
-    return new BufferReader(
-      this.sources[this.keySource[r]],
-      this.keyStart[r],
-      this.keyEnd[r],
-    ).readString();
+    return readKey(this.sources[this.keySource[r]], this.keyStart[r], this.keyEnd[r]);
   }
 
   private newEntry(r: number): Entry {
@@ -294,7 +289,7 @@ export class RestoredStates implements Iterable<[string, KeyState]> {
   private find(key: string): number {
     if (this.live === 0) return -1;
     lookupScratch.truncate(0);
-    lookupScratch.writeString(key);
+    writeKey(lookupScratch, key);
     const bytes = lookupScratch.buffer;
     const length = lookupScratch.length;
     const slot = this.slotOf(bytes, 0, length, hashBytes(bytes, 0, length), key);

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { guardCommands } from './command-guard';
-import { createEmbeddedClient } from './ioredis-mock.adapter';
-import { Keyspace } from './keyspace';
+import { createEmbeddedClient } from './adapter';
+import { Keyspace } from '../keyspace/keyspace';
 
 type Command = [string, ...(string | number)[]];
 

@@ -1,15 +1,9 @@
-import { canonicalBuffer } from './buffer-members';
+import { canonicalBuffer } from '../keyspace/buffer-members';
 import { type Arg, replyError, WRONGTYPE, wrongArity } from './redis-replies';
 
-/**
- * What a rule needs to know about the keyspace: stored values as ioredis-mock keeps them, read without copying
- * (rules never change them) and without the key if it has expired.
- */
-export interface KeyReader {
-  valueOf(key: string): unknown;
-  /** The key's expiry time in ms since the epoch, `undefined` when it has none or does not exist. */
-  expiryOf(key: string): number | undefined;
-}
+import type { KeyReader } from '../keyspace/keyspace';
+
+export type { KeyReader } from '../keyspace/keyspace';
 
 /** The Redis types, as far as the rules need to tell ioredis-mock's values apart. */
 export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';

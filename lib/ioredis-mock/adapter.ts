@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { EventEmitter } from 'node:events';
 import { guardCommands } from './command-guard';
-import { Keyspace, MockData, MockExpires } from './keyspace';
+import type { Keyspace } from '../keyspace/keyspace';
+import { dataView, expiresView, type MockData, type MockExpires } from './views';
 
 /**
  * Everything this library knows about ioredis-mock's insides lives in this file.
@@ -49,8 +50,8 @@ export function createEmbeddedClient(keyspace: Keyspace): Redis {
         'nestjs-persistent-cache supports ioredis-mock 8.13.x.',
     );
   }
-  client.data = keyspace.dataView();
-  client.expires = keyspace.expiresView();
+  client.data = dataView(keyspace);
+  client.expires = expiresView(keyspace);
   guardCommands(client, keyspace.reader);
   // WATCH: ioredis-mock's own data announces each write on its context's `modifiedKeyEvents`.
   const events = (client as { context?: { modifiedKeyEvents?: unknown } }).context

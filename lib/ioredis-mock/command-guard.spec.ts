@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { commandRules } from './command-rules';
-import { createEmbeddedClient } from './ioredis-mock.adapter';
-import { Keyspace } from './keyspace';
+import { createEmbeddedClient } from './adapter';
+import { Keyspace } from '../keyspace/keyspace';
 import {
   INDEX_OUT_OF_RANGE,
   invalidExpireTime,

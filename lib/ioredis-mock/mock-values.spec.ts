@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
-import { createEmbeddedClient } from './ioredis-mock.adapter';
-import { Keyspace, type KeyState } from './keyspace';
+import { createEmbeddedClient } from './adapter';
+import type { KeyState } from '../format/records';
+import { Keyspace } from '../keyspace/keyspace';
 import {
   bytesToMock,
   formatScore,

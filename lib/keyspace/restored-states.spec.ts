@@ -1,5 +1,8 @@
-import { BufferReader, BufferWriter, encodeValue } from '../store/codec';
-import { Keyspace, RestoredStates, type EncodedRecord, type KeyState } from './keyspace';
+import { BufferReader, BufferWriter, encodeValue } from '../format/codec';
+import type { EncodedRecord, KeyState } from '../format/records';
+import { Keyspace } from './keyspace';
+import { RestoredStates } from './restored-states';
+import { dataView, expiresView } from '../ioredis-mock/views';
 
 /** One chunk holding the records as a snapshot lays them out: key bytes, then value bytes. */
 function chunkOf(records: [string, unknown][]): {
@@ -162,7 +165,7 @@ describe('a keyspace on restored states', () => {
 
   it('serves restored and new keys alike: read, write, delete, re-create, size', () => {
     const keyspace = restoredKeyspace(5);
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     expect(keyspace.size).toBe(5);
     expect(data.get('k1')).toBe('v1');
     data.set('k2', 'changed');
@@ -185,10 +188,10 @@ describe('a keyspace on restored states', () => {
 
   it('keeps the key order of KEYS when keys are read (a SCAN cursor stays valid)', () => {
     const keyspace = restoredKeyspace(6);
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     const before = data.keys();
     for (const key of ['k4', 'k0', 'k2']) data.get(key);
-    keyspace.expiresView().set('k5', Date.now() + 60_000);
+    expiresView(keyspace).set('k5', Date.now() + 60_000);
     expect(data.keys()).toEqual(before);
   });
 
@@ -197,11 +200,11 @@ describe('a keyspace on restored states', () => {
     addGeneration(states, [['soon', 'x']], { expiresAt: Date.now() + 20 });
     const keyspace = new Keyspace();
     keyspace.replaceAll(states);
-    expect(keyspace.dataView().has('soon')).toBe(true);
-    expect(keyspace.expiresView().get('soon')).toBeGreaterThan(Date.now());
+    expect(dataView(keyspace).has('soon')).toBe(true);
+    expect(expiresView(keyspace).get('soon')).toBeGreaterThan(Date.now());
     return new Promise<void>((resolve) => {
       setTimeout(() => {
-        expect(keyspace.dataView().has('soon')).toBe(false);
+        expect(dataView(keyspace).has('soon')).toBe(false);
         expect(keyspace.size).toBe(0);
         resolve();
       }, 40);
@@ -210,7 +213,7 @@ describe('a keyspace on restored states', () => {
 
   it('gives a full capture every restored key once: untouched ones as bytes, looked-up ones as states', () => {
     const keyspace = restoredKeyspace(50);
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     data.get('k10'); // looked up, unchanged
     data.set('k20', 'changed before');
     data.set('fresh', 'f');

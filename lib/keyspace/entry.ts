@@ -1,22 +1,6 @@
-import { CodecError, decodeValue } from '../store/codec';
+import { CodecError, decodeValue } from '../format/codec';
+import type { EncodedSink, KeyState } from '../format/records';
 import { withCanonicalMembers } from './buffer-members';
-
-/** Where a state still in its encoded form copies its bytes (see {@link KeyState.copyEncodedTo}). */
-export interface EncodedSink {
-  writeRange(source: Uint8Array, start: number, end: number): void;
-}
-
-/** A key's state: its value as ioredis-mock stores it and its absolute expiry time (ms since epoch). */
-export interface KeyState {
-  readonly value: unknown;
-  readonly expiresAt: number | undefined;
-  /**
-   * A restored value is kept in its encoded form until it is first read. While it is, this writes those bytes
-   * to `sink` and returns true (a snapshot then copies them instead of encoding the value again); once the value
-   * has been decoded it returns false. States without it are always decoded.
-   */
-  copyEncodedTo?(sink: EncodedSink): boolean;
-}
 
 /**
  * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key.

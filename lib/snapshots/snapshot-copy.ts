@@ -1,8 +1,9 @@
-import type { Capture, CaptureVisitor, EncodedRecord, KeyState } from './embedded/keyspace';
-import { showKey } from './show-key';
-import { runInSlices } from './slices';
-import { CodecError } from './store/codec';
-import type { SnapshotWriter } from './store/snapshot-store';
+import type { Capture, CaptureVisitor } from '../keyspace/keyspace';
+import type { EncodedRecord, KeyState } from '../format/records';
+import { showKey } from '../util/show-key';
+import { runInSlices } from '../util/slices';
+import { CodecError } from '../format/codec';
+import type { SnapshotWriter } from '../store/snapshot-store';
 
 /** Keys read between two looks at the clock. */
 const KEYS_PER_CLOCK_CHECK = 64;

@@ -3,6 +3,7 @@ import RedisMock from 'ioredis-mock';
 import { applyRule, type CommandRule, type KeyReader, type Outcome } from './command-rule';
 import { commandRules } from './command-rules';
 import type { Arg } from './redis-replies';
+import { asError } from '../util/errors';
 
 /**
  * Puts the command rules (`command-rules.ts`) in front of an ioredis-mock client's commands.
@@ -93,7 +94,7 @@ function guardMethod(client: MockClient, method: string, reader: KeyReader): voi
     try {
       outcome = applyRule(command, rule, args, reader);
     } catch (error) {
-      const reason = error instanceof Error ? error : new Error(String(error));
+      const reason = asError(error);
       return settle(Promise.reject(reason), callback);
     }
     if ('reply' in outcome) return settle(Promise.resolve(outcome.reply), callback);

@@ -82,3 +82,12 @@ export function optionName(arg: Arg): string {
 export function isOption(arg: Arg | undefined, name: string): boolean {
   return arg !== undefined && optionName(arg) === name;
 }
+
+/**
+ * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (in a Lua script,
+ * where the command rules do not reach) would have stored an array with holes, which no snapshot can encode.
+ */
+export const LIST_WITH_HOLES = (key: string): string =>
+  `ERR the embedded cache refuses to store a list with missing elements under key ${JSON.stringify(key)} ` +
+  '(an ioredis-mock command wrote past the end of a list, or a hash field into one; Redis answers such a command ' +
+  'with an error)';

@@ -8,78 +8,36 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
-import type { Capture, Keyspace } from './embedded/keyspace';
+import type { Capture, Keyspace } from '../keyspace/keyspace';
 import {
   KEYSPACE,
-  LOG_CONTEXT,
   RESOLVED_OPTIONS,
   SNAPSHOT_INTERVAL_NAME,
   SNAPSHOT_STORE,
-} from './persistent-cache.constants';
-import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
+} from '../persistent-cache.constants';
+import { LOG_CONTEXT } from '../util/log-context';
+import type { ResolvedPersistentCacheOptions } from '../persistent-cache.interfaces';
 import {
   PERSISTENCE_DISABLED,
   RESTORE_FAILED_STARTING_EMPTY,
   SCHEDULE_MODULE_MISSING,
   SNAPSHOT_SKIPPED,
   UNSTORABLE_KEYS_LEFT_OUT,
-} from './persistent-cache.messages';
-import { PersistentCacheMetrics } from './persistent-cache.metrics';
-import { RepeatedLog } from './repeated-log';
+} from './snapshots.messages';
+import { PersistentCacheMetrics } from './snapshot.metrics';
+import { RepeatedLog } from '../util/repeated-log';
 import { SnapshotCopy, type UnstorableKey } from './snapshot-copy';
+import { RestoredStates } from '../keyspace/restored-states';
 import {
-  STORE_FILE,
   StoreMovedError,
   UnreadableSnapshotError,
-  worthCompacting,
-  type GenerationKind,
-  type Manifest,
   type SnapshotStore,
   type SnapshotWriter,
-} from './store/snapshot-store';
-
-/** What a snapshot did. */
-export interface SnapshotReport {
-  /** `full` rewrites every key; `incremental` writes only the keys changed since the previous snapshot. */
-  readonly kind: GenerationKind;
-  /** Keys held when the snapshot began (the point in time it captured). */
-  readonly keys: number;
-  /** Records written: keys, and for an incremental snapshot, tombstones of deleted keys. */
-  readonly records: number;
-  /** Keys left out because their TTL had run out when the snapshot began. */
-  readonly expired: number;
-  /**
-   * Keys left out because their values cannot be stored (a shape no Redis command makes): the first
-   * {@link UNSTORABLE_KEYS_REPORTED} of them, each with why. Until they are overwritten or deleted, each snapshot
-   * leaves them out again, and the health indicator reports the cache down.
-   */
-  readonly unstorableKeys: readonly UnstorableKey[];
-  /** How many keys were left out because their values cannot be stored. */
-  readonly unstorable: number;
-  /** Bytes written by this snapshot. */
-  readonly bytes: number;
-  /** Bytes of the whole restorable chain after it. */
-  readonly totalBytes: number;
-  readonly startedAt: Date;
-  readonly durationMs: number;
-}
-
-/** Why the last snapshot failed. */
-export interface SnapshotFailure {
-  readonly at: Date;
-  readonly message: string;
-}
-
-/** What a restore did. */
-export interface RestoreReport {
-  /** Keys loaded into the cache. */
-  readonly keys: number;
-  /** Keys left out because their TTL had run out. */
-  readonly expired: number;
-  /** The point in time the restored snapshot holds. */
-  readonly snapshotTakenAt: Date;
-  readonly durationMs: number;
-}
+} from '../store/snapshot-store';
+import { STORE_FILE } from '../store/data-dir';
+import { chooseKind, worthCompacting } from './snapshot-policy';
+import type { RestoreReport, SnapshotFailure, SnapshotReport } from './snapshot-reports';
+import { messageOf } from '../util/errors';
 
 /**
  * Time a snapshot or restore may hold the event loop before it gives other work a turn. With 1 ms, the p99 of the
@@ -93,10 +51,6 @@ const COMMIT_LOG_WINDOW_MS = 10_000;
 const UNSTORABLE_KEYS_REPORTED = 100;
 /** Unstorable keys a log line names. */
 const UNSTORABLE_KEYS_LOGGED = 10;
-/** An incremental chain longer than this is folded into a full snapshot. */
-const MAX_CHAIN_LENGTH = 32;
-/** When more than this share of the keys changed, a full snapshot is cheaper to restore and no slower to take. */
-const MAX_CHANGED_SHARE = 0.25;
 
 /**
  * Makes the embedded cache durable: restores the last snapshot when the module starts, snapshots on an interval
@@ -312,18 +266,6 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     return run;
   }
 
-  private chooseKind(manifest: Manifest | undefined): GenerationKind {
-    const changed = this.keyspace.changedCount;
-    if (manifest === undefined || changed === undefined) return 'full';
-    const [base, ...increments] = manifest.generations;
-    if (increments.length >= MAX_CHAIN_LENGTH) return 'full';
-    if (increments.reduce((sum, g) => sum + g.bytes, 0) > base.bytes) return 'full';
-    // Most of the base's keys are gone: a full snapshot is smaller than it, and frees its pages.
-    if (this.keyspace.size * 2 < base.records) return 'full';
-    if (changed > Math.max(1000, this.keyspace.size * MAX_CHANGED_SHARE)) return 'full';
-    return 'incremental';
-  }
-
   /** `periodic`: taken by the interval, whose commits are logged at most every {@link COMMIT_LOG_WINDOW_MS}. */
   private async takeSnapshot(store: SnapshotStore, periodic = false): Promise<SnapshotReport> {
     const started = performance.now();
@@ -331,7 +273,10 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     let capture: Capture | undefined;
     try {
       await store.ensureInPlace();
-      const kind = this.chooseKind(store.manifest());
+      const kind = chooseKind(store.manifest(), {
+        keys: this.keyspace.size,
+        changed: this.keyspace.changedCount,
+      });
       // The writer and the capture begin in the same turn of the event loop: the capture's start is the
       // snapshot's point in time.
       writer = store.beginWrite(kind);
@@ -388,11 +333,11 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       if (writer !== undefined) {
         await writer.abort().catch((abortError: unknown) => {
           this.logger.warn(
-            `Could not remove the failed snapshot's chunks: ${describe(abortError)}`,
+            `Could not remove the failed snapshot's chunks: ${messageOf(abortError)}`,
           );
         });
       }
-      this.lastError = { at: new Date(), message: describe(error) };
+      this.lastError = { at: new Date(), message: messageOf(error) };
       this.failedInARow++;
       this.metrics.snapshotEnded('failure');
       if (error instanceof StoreMovedError) {
@@ -400,7 +345,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         if (error.missing) await this.recreateStore(store);
       } else {
         this.failures.report(
-          `Snapshot to ${store.dataDir} failed; the previous snapshot is kept: ${describe(error)}`,
+          `Snapshot to ${store.dataDir} failed; the previous snapshot is kept: ${messageOf(error)}`,
           failureKind(error),
         );
       }
@@ -416,7 +361,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
         `Compacted ${store.dataDir}/${STORE_FILE}: ${before} bytes, mostly free pages, down to ${after}.`,
       );
     } catch (error) {
-      this.logger.warn(`Could not compact the store file in ${store.dataDir}: ${describe(error)}`);
+      this.logger.warn(`Could not compact the store file in ${store.dataDir}: ${messageOf(error)}`);
     }
   }
 
@@ -427,7 +372,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn(`Created a new, empty snapshot store in ${store.dataDir}.`);
     } catch (error) {
       this.logger.error(
-        `Could not create a new snapshot store in ${store.dataDir}: ${describe(error)}`,
+        `Could not create a new snapshot store in ${store.dataDir}: ${messageOf(error)}`,
       );
     }
   }
@@ -455,7 +400,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
     const started = performance.now();
     // Read in slices: the cache keeps serving what it held until the restored content is swapped in at once.
-    const data = await store.readInSlices(SLICE_MS);
+    const data = await store.readInSlices(new RestoredStates(), SLICE_MS);
     if (data === undefined) {
       this.logger.log(`No snapshot in ${store.dataDir} yet: starting with an empty cache.`);
       return undefined;
@@ -485,9 +430,5 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
 function failureKind(error: unknown): string {
   const code =
     error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
-  return typeof code === 'number' || typeof code === 'string' ? `code ${code}` : describe(error);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return typeof code === 'number' || typeof code === 'string' ? `code ${code}` : messageOf(error);
 }

@@ -33,7 +33,7 @@
  * Redis and are refused with a {@link MockValueError}.
  */
 
-import { showKey } from '../show-key';
+import { showKey } from '../util/show-key';
 
 /** Binary-safe bytes as ioredis-mock keeps them: UTF-8 text as a string, anything else as a Buffer. */
 export type Bytes = string | Buffer;

@@ -1,6 +1,7 @@
-import { encodeValue } from '../store/codec';
+import { encodeValue } from '../format/codec';
 import { canonicalBuffer, canonicalBufferCount, withCanonicalMembers } from './buffer-members';
-import { Keyspace, RestoredStates } from './keyspace';
+import { Keyspace } from './keyspace';
+import { RestoredStates } from './restored-states';
 
 const bytes = (...b: number[]): Buffer => Buffer.from(b);
 

@@ -1,5 +1,8 @@
-import { BufferWriter, CodecError, encodeValue } from '../store/codec';
-import { Capture, CaptureVisitor, Keyspace, KeyState, RestoredStates } from './keyspace';
+import { BufferWriter, CodecError, encodeValue } from '../format/codec';
+import type { KeyState } from '../format/records';
+import { Capture, CaptureVisitor, Keyspace } from './keyspace';
+import { RestoredStates } from './restored-states';
+import { dataView, expiresView } from '../ioredis-mock/views';
 
 const plain = (state: KeyState | null): KeyState | null =>
   state && { value: state.value, expiresAt: state.expiresAt };
@@ -39,7 +42,7 @@ function readWith(
 
 function filled(n: number): Keyspace {
   const keyspace = new Keyspace();
-  const data = keyspace.dataView();
+  const data = dataView(keyspace);
   for (let i = 0; i < n; i++) data.set(`k${i}`, `v${i}`);
   return keyspace;
 }
@@ -47,7 +50,7 @@ function filled(n: number): Keyspace {
 describe('Keyspace (ioredis-mock data/expires semantics)', () => {
   it('copies values in and out so stored values cannot be mutated from outside', () => {
     const keyspace = new Keyspace();
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     const list = ['a'];
     data.set('l', list);
     list.push('b');
@@ -71,8 +74,8 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
 
   it('expires lazily: an expired key is removed when touched, and hidden from keys()', () => {
     const keyspace = new Keyspace();
-    const data = keyspace.dataView();
-    const expires = keyspace.expiresView();
+    const data = dataView(keyspace);
+    const expires = expiresView(keyspace);
     data.set('gone', 'x');
     expires.set('gone', Date.now() - 1);
     data.set('kept', 'y');
@@ -89,8 +92,8 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
 
   it('keeps an expiry set on a key without a value, as ioredis-mock does', () => {
     const keyspace = new Keyspace();
-    const data = keyspace.dataView();
-    const expires = keyspace.expiresView();
+    const data = dataView(keyspace);
+    const expires = expiresView(keyspace);
     expires.set('later', Date.now() + 60_000);
     expect(expires.has('later')).toBe(true);
     data.set('later', 'v');
@@ -104,10 +107,10 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
 
   it('applies key prefixes like ioredis-mock', () => {
     const keyspace = new Keyspace();
-    const data = keyspace.dataView().withKeyPrefix('app:');
-    const expires = keyspace.expiresView().withKeyPrefix('app:');
+    const data = dataView(keyspace).withKeyPrefix('app:');
+    const expires = expiresView(keyspace).withKeyPrefix('app:');
     data.set('a', '1');
-    keyspace.dataView().set('other', '2');
+    dataView(keyspace).set('other', '2');
     expires.set('a', Date.now() + 1000);
     expect(keyspace.peek('app:a')?.value).toBe('1');
     expect(data.keys()).toEqual(['app:a']);
@@ -119,10 +122,10 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
 
   it('clears values and expiries', () => {
     const keyspace = filled(3);
-    keyspace.expiresView().set('k1', Date.now() + 1000);
-    keyspace.expiresView().clear();
+    expiresView(keyspace).set('k1', Date.now() + 1000);
+    expiresView(keyspace).clear();
     expect(keyspace.peek('k1')?.expiresAt).toBeUndefined();
-    keyspace.dataView().clear();
+    dataView(keyspace).clear();
     expect(keyspace.size).toBe(0);
   });
 });
@@ -142,8 +145,8 @@ describe('Capture', () => {
 
   it('is a point in time: writes, deletes, TTL changes and new keys during the read are not in it', () => {
     const keyspace = filled(20);
-    const data = keyspace.dataView();
-    const expires = keyspace.expiresView();
+    const data = dataView(keyspace);
+    const expires = expiresView(keyspace);
     expires.set('k19', Date.now() + 60_000);
     const at = keyspace.peek('k19')!.expiresAt;
     const capture = keyspace.beginCapture(false)!;
@@ -174,7 +177,7 @@ describe('Capture', () => {
 
   it('keeps a key that was read, then deleted and re-created during an incremental capture', () => {
     const keyspace = new Keyspace();
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     keyspace.replaceAll(new Map());
     data.set('a', 'start');
     data.set('b', 'x'); // a second changed key, so that the reader yields after reading `a`
@@ -204,13 +207,13 @@ describe('Capture', () => {
 
   it('keeps reading the old content when the keyspace is flushed during the read', () => {
     const keyspace = filled(10);
-    keyspace.expiresView().set('k9', Date.now() + 60_000);
+    expiresView(keyspace).set('k9', Date.now() + 60_000);
     const capture = keyspace.beginCapture(false)!;
     const seen = readWith(capture, (slice) => {
       if (slice === 3) {
-        keyspace.expiresView().clear();
-        keyspace.dataView().clear();
-        keyspace.dataView().set('k8', 'after flush');
+        expiresView(keyspace).clear();
+        dataView(keyspace).clear();
+        dataView(keyspace).set('k8', 'after flush');
       }
     });
     capture.close();
@@ -228,7 +231,7 @@ describe('Capture', () => {
     expect(() => keyspace.beginCapture(false)).toThrow('already open');
     readAll(full);
     full.close();
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     data.set('k1', 'new');
     data.delete('k2');
     data.set('k2', 'back');
@@ -254,7 +257,7 @@ describe('Capture', () => {
     const full = keyspace.beginCapture(false)!;
     readAll(full);
     full.close();
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     for (const k of ['k0', 'k1', 'k2']) data.set(k, `${k}!`);
     data.delete('k3');
     const capture = keyspace.beginCapture(true)!;
@@ -282,11 +285,11 @@ describe('Capture', () => {
     const keyspace = filled(3);
     const full = keyspace.beginCapture(false)!;
     full.close();
-    keyspace.dataView().set('k0', 'x');
+    dataView(keyspace).set('k0', 'x');
     const incremental = keyspace.beginCapture(true)!;
     readAll(incremental);
     incremental.close();
-    keyspace.dataView().set('k1', 'y');
+    dataView(keyspace).set('k1', 'y');
     keyspace.restoreChanges(incremental);
     expect(keyspace.changedCount).toBe(2);
     const failedFull = keyspace.beginCapture(false)!;
@@ -302,10 +305,10 @@ describe('Capture', () => {
     const full = keyspace.beginCapture(false)!;
     readAll(full);
     full.close();
-    const data = keyspace.dataView();
+    const data = dataView(keyspace);
     data.set('k0', 'first');
     data.set('k1', 'first');
-    keyspace.expiresView().set('k2', 9e15);
+    expiresView(keyspace).set('k2', 9e15);
     const failed = keyspace.beginCapture(true)!;
     // Changed while the capture runs; then the capture fails and gives its keys back.
     data.delete('k0');
@@ -377,7 +380,7 @@ describe('encoded states (values restored from a snapshot)', () => {
   it('decodes a value on first read, and copies its bytes as they are until then', () => {
     const { keyspace } = restored({ h: { f: 'v' }, z: new Map([['m', { score: 1, value: 'm' }]]) });
     expect(copied(keyspace.peek('h'))).toEqual(encodeValue({ f: 'v' }));
-    expect(keyspace.dataView().get('h')).toEqual({ f: 'v' });
+    expect(dataView(keyspace).get('h')).toEqual({ f: 'v' });
     expect(copied(keyspace.peek('h'))).toBe(false);
     expect(copied(keyspace.peek('z'))).toEqual(
       encodeValue(new Map([['m', { score: 1, value: 'm' }]])),
@@ -386,12 +389,12 @@ describe('encoded states (values restored from a snapshot)', () => {
 
   it('drops the encoded bytes once a value is replaced, and keeps them across an expiry change', () => {
     const { keyspace } = restored({ a: 'old', b: 'kept' });
-    keyspace.dataView().set('a', 'new');
+    dataView(keyspace).set('a', 'new');
     expect(copied(keyspace.peek('a'))).toBe(false);
     expect(keyspace.peek('a')?.value).toBe('new');
-    keyspace.expiresView().set('b', Date.now() + 60_000);
+    expiresView(keyspace).set('b', Date.now() + 60_000);
     expect(copied(keyspace.peek('b'))).toEqual(encodeValue('kept'));
-    keyspace.expiresView().clear();
+    expiresView(keyspace).clear();
     expect(copied(keyspace.peek('b'))).toEqual(encodeValue('kept'));
     expect(keyspace.peek('b')?.expiresAt).toBeUndefined();
   });
@@ -405,7 +408,7 @@ describe('encoded states (values restored from a snapshot)', () => {
       1,
     );
     reader.next();
-    for (const key of ['k0', 'k1', 'k2']) keyspace.dataView().set(key, 'changed');
+    for (const key of ['k0', 'k1', 'k2']) dataView(keyspace).set(key, 'changed');
     while (!reader.next().done) {
       // read the rest
     }
@@ -425,36 +428,36 @@ describe('encoded states (values restored from a snapshot)', () => {
     states.setEncoded('bad', chunk, 0, chunk.length, undefined);
     const keyspace = new Keyspace();
     keyspace.replaceAll(states);
-    expect(keyspace.dataView().has('bad')).toBe(true);
-    expect(() => keyspace.dataView().get('bad')).toThrow(
+    expect(dataView(keyspace).has('bad')).toBe(true);
+    expect(() => dataView(keyspace).get('bad')).toThrow(
       /^a value restored from the snapshot cannot be decoded: invalid UTF-8/,
     );
-    expect(() => keyspace.dataView().get('bad')).toThrow(CodecError);
+    expect(() => dataView(keyspace).get('bad')).toThrow(CodecError);
   });
 });
 
 describe('Keyspace: values no snapshot could keep', () => {
   it('refuses a non-finite expiry time, and keeps the one the key had', () => {
     const keyspace = new Keyspace();
-    keyspace.dataView().set('k', 'v');
-    keyspace.expiresView().set('k', 5_000_000_000_000);
+    dataView(keyspace).set('k', 'v');
+    expiresView(keyspace).set('k', 5_000_000_000_000);
     for (const bad of [NaN, Infinity, -Infinity, 'abc' as unknown as number]) {
-      expect(() => keyspace.expiresView().set('k', bad)).toThrow(
+      expect(() => expiresView(keyspace).set('k', bad)).toThrow(
         'ERR value is not an integer or out of range',
       );
     }
     expect(keyspace.peek('k')?.expiresAt).toBe(5_000_000_000_000);
-    expect(() => keyspace.expiresView().set('none', NaN)).toThrow();
-    expect(keyspace.expiresView().has('none')).toBe(false);
+    expect(() => expiresView(keyspace).set('none', NaN)).toThrow();
+    expect(expiresView(keyspace).has('none')).toBe(false);
   });
 
   it('refuses a list with holes, and keeps the list the key had', () => {
     const keyspace = new Keyspace();
-    keyspace.dataView().set('l', ['a', 'b']);
+    dataView(keyspace).set('l', ['a', 'b']);
     const holey = ['a', 'b'];
     holey[3] = 'x';
-    expect(() => keyspace.dataView().set('l', holey)).toThrow(/missing elements under key "l"/);
-    expect(() => keyspace.dataView().set('m', [undefined])).toThrow(/missing elements/);
+    expect(() => dataView(keyspace).set('l', holey)).toThrow(/missing elements under key "l"/);
+    expect(() => dataView(keyspace).set('m', [undefined])).toThrow(/missing elements/);
     expect(keyspace.peek('l')?.value).toEqual(['a', 'b']);
     expect(keyspace.peek('m')).toBeUndefined();
   });
@@ -462,10 +465,10 @@ describe('Keyspace: values no snapshot could keep', () => {
   it('lets the command rules read a key without copying it, and expires it as a command would', () => {
     const keyspace = new Keyspace();
     const value = new Set(['a']);
-    keyspace.dataView().set('s', value);
+    dataView(keyspace).set('s', value);
     expect(keyspace.reader.valueOf('s')).toBe(keyspace.peek('s')?.value);
     expect(keyspace.reader.expiryOf('s')).toBeUndefined();
-    keyspace.expiresView().set('s', Date.now() - 1);
+    expiresView(keyspace).set('s', Date.now() - 1);
     expect(keyspace.reader.valueOf('s')).toBeUndefined();
     expect(keyspace.peek('s')).toBeUndefined();
     expect(keyspace.reader.expiryOf('nokey')).toBeUndefined();

@@ -1,0 +1,86 @@
+/**
+ * The two objects ioredis-mock's commands read and write the keyspace through, `client.data` and `client.expires`
+ * (see `adapter.ts`), over a {@link Keyspace}: copies in and out, as ioredis-mock's own do, and ioredis-mock's
+ * key-prefix rule.
+ */
+import type { Keyspace } from '../keyspace/keyspace';
+import { LIST_WITH_HOLES, NOT_AN_INTEGER, replyError } from './redis-replies';
+
+/** What ioredis-mock's commands call as `this.data`. */
+export interface MockData {
+  clear(): void;
+  delete(key: string): void;
+  get(key: string): unknown;
+  has(key: string): boolean;
+  keys(): string[];
+  set(key: string, value: unknown): void;
+  withKeyPrefix(prefix: string): MockData;
+}
+
+/** What ioredis-mock's commands call as `this.expires`. */
+export interface MockExpires {
+  clear(): void;
+  delete(key: string): void;
+  get(key: string): number | undefined;
+  has(key: string): boolean;
+  isExpired(key: string): boolean;
+  set(key: string, timestamp: number): void;
+  withKeyPrefix(prefix: string): MockExpires;
+}
+
+/** Copies a value the way ioredis-mock does, so that nobody outside the keyspace can mutate a stored value. */
+function shallowCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.slice();
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (value instanceof Set) return new Set(value);
+  if (value instanceof Map) return new Map(value);
+  if (typeof value === 'object' && value !== null) return { ...value };
+  return value;
+}
+
+/** The `client.data` view of `keyspace`. */
+export function dataView(keyspace: Keyspace, prefix = ''): MockData {
+  return {
+    clear: () => keyspace.clear(),
+    delete: (key) => keyspace.delete(`${prefix}${key}`),
+    get: (key) => {
+      const k = `${prefix}${key}`;
+      keyspace.expireIfDue(k);
+      return shallowCopy(keyspace.valueOf(k));
+    },
+    has: (key) => {
+      const k = `${prefix}${key}`;
+      keyspace.expireIfDue(k);
+      return keyspace.has(k);
+    },
+    keys: () => keyspace.liveKeys(prefix),
+    set: (key, value) => {
+      const k = `${prefix}${key}`;
+      // Last line of defence where the command rules do not reach (a Lua script's redis.call): an ioredis-mock
+      // command that indexes a list past its end would store an array with holes, which no snapshot can encode.
+      if (Array.isArray(value) && value.includes(undefined)) throw replyError(LIST_WITH_HOLES(k));
+      keyspace.set(k, shallowCopy(value));
+    },
+    withKeyPrefix: (newPrefix) => dataView(keyspace, newPrefix),
+  };
+}
+
+/** The `client.expires` view of `keyspace`. */
+export function expiresView(keyspace: Keyspace, prefix = ''): MockExpires {
+  return {
+    clear: () => keyspace.clearExpiries(),
+    delete: (key) => keyspace.setExpiry(`${prefix}${key}`, undefined),
+    get: (key) => keyspace.expiryOf(`${prefix}${key}`),
+    has: (key) => keyspace.expiryOf(`${prefix}${key}`) !== undefined,
+    isExpired: (key) => keyspace.isExpired(`${prefix}${key}`),
+    set: (key, timestamp) => {
+      // ioredis-mock multiplies whatever TTL it is given (`EXPIRE k abc` gives NaN); the command rules refuse
+      // such TTLs first, but a Lua script's redis.call bypasses them. A NaN expiry would make the key vanish at
+      // the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
+      const at = +timestamp;
+      if (!Number.isFinite(at)) throw replyError(NOT_AN_INTEGER);
+      keyspace.setExpiry(`${prefix}${key}`, at);
+    },
+    withKeyPrefix: (newPrefix) => expiresView(keyspace, newPrefix),
+  };
+}

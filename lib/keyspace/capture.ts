@@ -1,0 +1,190 @@
+import type { EncodedRecord, KeyState } from '../format/records';
+import { Entries } from './entries';
+import type { Entry } from './entry';
+import type { Keyspace } from './keyspace';
+
+/**
+ * What a {@link Capture} hands each key to. Each kind of key has its own method, so that the code reading a kind
+ * sees one shape of arguments (V8 keeps such code optimized).
+ */
+export interface CaptureVisitor {
+  /** A key as it was when the capture began. */
+  visit(key: string, state: KeyState): void;
+  /** A key changed since the previous capture that did not exist when this one began (incremental captures only). */
+  visitDeleted(key: string): void;
+  /**
+   * Restored keys nobody has looked up since, as their stored bytes (full captures only): no key string or state is
+   * built for them. Without this method they go to {@link visit}.
+   */
+  visitRecord?(record: EncodedRecord): void;
+}
+
+/** Marks a key written after the capture read it: nothing to keep aside for it. */
+const ALREADY_READ = Symbol('already read');
+
+/**
+ * A point-in-time reader of the keyspace (see {@link Keyspace.beginCapture}). Everything that held at the moment it
+ * began is what it reads, however the keyspace changes while it runs: before a write touches a key the capture has
+ * not read yet, the key's old state is kept aside for it (the copy-on-write scheme of Dragonfly's snapshots). Stored
+ * values are never mutated in place, so keeping a state aside costs a reference, not a copy.
+ */
+export class Capture {
+  /** The moment the capture began: keys that expired by then are not part of it. */
+  readonly startedAt: number;
+  /** Number of keys at the start, expired ones included (an upper bound for what a full capture yields). */
+  readonly sizeAtStart: number;
+  private readonly preserved = new Map<string, KeyState | null | typeof ALREADY_READ>();
+  private closed = false;
+
+  /** @internal use {@link Keyspace.beginCapture} */
+  constructor(
+    private readonly keyspace: Keyspace,
+    readonly id: number,
+    private entries: Entries,
+    /**
+     * The keys to read: `undefined` for all of them, or the keys changed since the last capture, each with the
+     * entry it had after its last change (`null`: it had none).
+     */
+    readonly changedKeys: ReadonlyMap<string, Entry | null> | undefined,
+  ) {
+    this.startedAt = Date.now();
+    this.sizeAtStart = entries.size;
+  }
+
+  /** Called by the keyspace before `key` changes while this capture is open. */
+  beforeWrite(key: string): void {
+    // Only the first write after the capture began sees the state to keep; a command may write a key twice.
+    if (this.preserved.has(key)) return;
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      this.preserved.set(key, null);
+      return;
+    }
+    if (entry.mark === this.id) {
+      // Already read: later writes (a delete, then a re-creation) must not be kept aside as its state.
+      this.preserved.set(key, ALREADY_READ);
+      return;
+    }
+    entry.mark = this.id;
+    this.preserved.set(key, entry.withExpiry(entry.expiresAt));
+  }
+
+  /**
+   * Reads the keys as they were when the capture began, in slices: each key goes to `visitor` (see
+   * {@link CaptureVisitor}), and the generator yields after every `sliceSize` keys so that the caller can give the
+   * event loop a turn.
+   */
+  *read(visitor: CaptureVisitor, sliceSize: number): Generator<void> {
+    this.assertOpen();
+    if (this.changedKeys === undefined) {
+      yield* this.readRestored(visitor, sliceSize);
+      yield* this.readAdded(visitor, sliceSize);
+    } else {
+      yield* this.readChanged(this.changedKeys, visitor, sliceSize);
+    }
+    yield* this.readPreserved(visitor, sliceSize);
+  }
+
+  /**
+   * Full capture, first part: the restored keys. A look-up builds a key's entry, but the record keeps its place, so
+   * this walk meets every restored key once, built or not.
+   */
+  private *readRestored(visitor: CaptureVisitor, sliceSize: number): Generator<void> {
+    const id = this.id;
+    const preserved = this.preserved;
+    const restored = this.entries.restored;
+    for (let r = 0; r < restored.recordCount; r++) {
+      if (r % sliceSize === sliceSize - 1) yield* this.pause();
+      const built = restored.builtAt(r);
+      if (built === undefined) continue; // gone
+      if (built !== null) {
+        if (built.entry.mark === id || (preserved.size !== 0 && preserved.has(built.key))) continue;
+        built.entry.mark = id;
+        visitor.visit(built.key, built.entry);
+      } else if (restored.markRecord(r, id)) {
+        // Never looked up, so never written since the capture began (a write looks its key up first).
+        if (visitor.visitRecord !== undefined) visitor.visitRecord(restored.recordAt(r));
+        else visitor.visit(...restored.stateAt(r));
+      }
+    }
+  }
+
+  /** Full capture, second part: the keys created since the restore (walking the entries: no hash lookup per key). */
+  private *readAdded(visitor: CaptureVisitor, sliceSize: number): Generator<void> {
+    const id = this.id;
+    const preserved = this.preserved;
+    let n = 0;
+    for (const [key, entry] of this.entries.added) {
+      if (++n % sliceSize === 0) yield* this.pause();
+      // A key written since the capture began is kept aside in `preserved` (read last); a key created since then
+      // is there as `null`.
+      if (entry.mark === id || (preserved.size !== 0 && preserved.has(key))) continue;
+      entry.mark = id;
+      visitor.visit(key, entry);
+    }
+  }
+
+  /**
+   * Incremental capture: the keys changed since the last one. A key not written since this capture began still has
+   * the entry recorded at its last change: no lookup in the whole keyspace (a cache miss per key in a large one) is
+   * needed to find it.
+   */
+  private *readChanged(
+    changedKeys: ReadonlyMap<string, Entry | null>,
+    visitor: CaptureVisitor,
+    sliceSize: number,
+  ): Generator<void> {
+    const id = this.id;
+    const preserved = this.preserved;
+    let n = 0;
+    for (const [key, entry] of changedKeys) {
+      if (++n % sliceSize === 0) yield* this.pause();
+      if (preserved.size !== 0 && preserved.has(key)) continue;
+      if (entry === null) {
+        visitor.visitDeleted(key);
+      } else if (entry.mark !== id) {
+        entry.mark = id;
+        visitor.visit(key, entry);
+      }
+    }
+  }
+
+  /** Last, the keys written while the capture ran, as they were when it began. */
+  private *readPreserved(visitor: CaptureVisitor, sliceSize: number): Generator<void> {
+    const changedKeys = this.changedKeys;
+    let n = 0;
+    for (const [key, state] of this.preserved) {
+      if (++n % sliceSize === 0) yield* this.pause();
+      if (state === ALREADY_READ) continue;
+      // A full capture skips keys created after it began; an incremental one reads only its changed keys.
+      if (changedKeys === undefined) {
+        if (state !== null) visitor.visit(key, state);
+      } else if (changedKeys.has(key)) {
+        if (state === null) visitor.visitDeleted(key);
+        else visitor.visit(key, state);
+      }
+    }
+  }
+
+  /** Gives the caller a turn; a capture closed meanwhile must not be read on. */
+  private *pause(): Generator<void> {
+    yield;
+    this.assertOpen();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('capture was closed while it was being read');
+  }
+
+  /**
+   * Detaches the capture from the keyspace and lets go of the keys it was reading (its `changedKeys` stay, for
+   * {@link Keyspace.restoreChanges}). Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.entries = new Entries();
+    this.preserved.clear();
+    this.keyspace.endCapture(this);
+  }
+}

@@ -1,0 +1,189 @@
+/** Messages of the snapshot store: its files, data directory and owner lock. Tests assert against the same functions. */
+import { describeValue } from '../util/describe-value';
+
+const NOT_DAMAGE = 'This is not damage to the snapshot: nothing was moved.';
+
+export const UNSUPPORTED_FORMAT = (
+  dataDir: string,
+  found: unknown,
+  readable: readonly number[],
+): string =>
+  `Snapshot in ${dataDir} has format version ${describeValue(found)}, but this version of nestjs-persistent-cache ` +
+  `reads format ${readable.join(' and ')} only. Upgrade the library, or move the data directory aside to start empty.`;
+
+export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
+  `Snapshot in ${dataDir} cannot be restored: ${what}. The data directory was left untouched; ` +
+  'see "Recovery" in the README.';
+
+export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
+  `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;
+
+export const DATA_DIR_NOT_A_DIRECTORY = (dataDir: string): string =>
+  `Data directory ${dataDir} exists but is not a directory.`;
+
+export const STORE_CLOSED = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} is closed (the application is shutting down).`;
+
+export const STORE_NOT_OPEN = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} is not open.`;
+
+export const DATA_DIR_NOT_WRITABLE = (dataDir: string): string =>
+  `Data directory ${dataDir} is not readable and writable by this process (uid ${process.getuid?.() ?? '?'}); ` +
+  'fix its owner or mode (0700 is expected), or point persistence.dataDir elsewhere.';
+
+export const DATA_DIR_IN_USE = (dataDir: string, owner: string): string =>
+  `Data directory ${dataDir} is in use by ${owner}; two writers would overwrite each other's snapshots. ` +
+  'Give each application its own persistence.dataDir, or stop the other one. ' +
+  '(A claim left by a process that no longer runs is taken over automatically.)';
+
+export const CLAIM_FILE_NOT_A_FILE = (path: string, found: string): string =>
+  `${path} is ${found}, where nestjs-persistent-cache keeps a small file naming the process that owns the data ` +
+  'directory. Remove it if no application uses the directory (it is created again), or point ' +
+  'persistence.dataDir elsewhere.';
+
+export const DATA_DIR_CLAIM_CONTENDED = (dataDir: string): string =>
+  `Could not claim data directory ${dataDir}: its owner file kept changing while this process tried to claim ` +
+  'it, as other processes claimed and gave it up at the same time. Start the application again, and give each ' +
+  'application its own persistence.dataDir.';
+
+export const DATA_DIR_CLAIM_STUCK = (dataDir: string, path: string): string =>
+  `Could not claim data directory ${dataDir}: ${path} is left by processes that were killed, one after ` +
+  'another, while each took over the claim of a process that no longer runs. If no application uses the ' +
+  'directory, remove that file.';
+
+export const WRITE_IN_PROGRESS = (dataDir: string): string =>
+  `A snapshot is already being written to ${dataDir}: commit or abort it before beginning another.`;
+
+export const STORE_READ_ONLY = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} is open for reading only (openForWriting() was not called).`;
+
+export const STORE_FILE_MISSING = (path: string): string =>
+  `The snapshot store ${path} was deleted while the application ran (or its directory was removed or replaced): ` +
+  'the snapshots it held are gone. A new, empty store is created in its place; the next snapshot writes the whole ' +
+  'cache to it.';
+
+export const STORE_FILE_REPLACED = (path: string): string =>
+  `The snapshot store ${path} was replaced by another file while the application ran; this application does not ` +
+  'overwrite a store it did not write, so its snapshots fail until it is restarted (it then restores the file now ' +
+  'at that path) or the file is moved away (a new store is then created).';
+
+/** A store or lock file this process cannot read or write. */
+export const STORE_FILE_NO_ACCESS = (
+  path: string,
+  access: 'read' | 'read and write',
+  code: string,
+  owner: { uid: number; gid: number; mode: number } | undefined,
+  lockFile: boolean,
+  uid = process.getuid?.(),
+): string =>
+  `Cannot ${access} ${path} (${code}) as uid ${uid ?? '?'}` +
+  (owner === undefined
+    ? ''
+    : ` (it belongs to uid ${owner.uid}, gid ${owner.gid}, mode 0${(owner.mode & 0o7777).toString(8)})`) +
+  `. ${fixFor(code, lockFile, uid)} ${NOT_DAMAGE}`;
+
+/** A store or lock file path that holds something other than a regular file. */
+export const STORE_FILE_WRONG_KIND = (path: string, kind: string, lockFile: boolean): string =>
+  `${path} is ${kind}, not a regular file. ` +
+  (lockFile
+    ? 'Remove it while no process has the store open: LMDB creates its lock file anew.'
+    : kind === 'a symbolic link'
+      ? 'Replace it with the file it points to (LMDB would follow it out of the data directory), or move it ' +
+        'aside to start with a new store.'
+      : 'Move it aside (a new, empty store is then created), or put the store file in its place.') +
+  ` ${NOT_DAMAGE}`;
+
+/** LMDB failed to open a file for a reason that is not its content. */
+export const STORE_FILE_OPEN_FAILED = (
+  path: string,
+  code: string,
+  reason: string,
+  uid = process.getuid?.(),
+): string =>
+  `LMDB cannot open ${path}: ${reason} (${code}). ${fixFor(code, false, uid)} ${NOT_DAMAGE}`;
+
+/** The data directory holds no store file, and this tool only reads. */
+export const NO_STORE_FILE = (dataDir: string, file: string): string =>
+  `Data directory ${dataDir} holds no snapshot (no ${file} file).`;
+
+/** There is not enough room on the data directory's file system to do `what`. */
+export const NO_SPACE = (dataDir: string, what: string, free: number | undefined): string =>
+  `Not enough space in ${dataDir} to ${what}` +
+  (free === undefined ? '' : ` (${formatBytes(free)} free)`) +
+  '. Free some space on that file system, or point persistence.dataDir elsewhere. ' +
+  NOT_DAMAGE;
+
+/**
+ * The startup check could not rehearse writes for lack of space. The restore goes on: this says that snapshots may
+ * fail.
+ */
+export const LOW_SPACE_NO_REHEARSAL = (
+  path: string,
+  free: number | undefined,
+  needed: number | undefined,
+  reason?: string,
+): string =>
+  `Not enough space beside ${path} to rehearse writes on a copy of it (` +
+  (reason === undefined ? '' : `${reason}; `) +
+  (free === undefined ? 'free space unknown' : `${formatBytes(free)} free`) +
+  (free === undefined || needed === undefined ? '' : `, ${formatBytes(needed)} needed`) +
+  ')' +
+  ': its reads were checked, its writes were not. A full snapshot needs about as much room: snapshots may ' +
+  'fail until space is freed (the cache serves meanwhile).';
+
+/** The write rehearsal failed for a reason that is not the file's content. */
+export const REHEARSAL_FAILED = (path: string, reason: string): string =>
+  `Could not rehearse writes on a copy of ${path} (${reason}); its reads were checked, its writes were not.`;
+
+/** The startup check could not reach a verdict: not proof of damage. */
+export const STORE_CHECK_FAILED = (path: string, reason: string): string =>
+  `Could not check ${path}: ${reason}. Start again; if this persists, run \`npx persistent-cache verify\` on ` +
+  `the data directory. ${NOT_DAMAGE}`;
+
+/** Something in the way of a file the store writes, e.g. a directory where a new store is created. */
+export const PATH_IN_THE_WAY = (path: string, kind: string, purpose: string): string =>
+  `${path} is ${kind}, in the way of ${purpose}. Move it out of the data directory. ${NOT_DAMAGE}`;
+
+/** Quarantine could not complete; the files were put back where they were (`stuck` lists any that were not). */
+export const QUARANTINE_FAILED = (
+  dataDir: string,
+  target: string,
+  what: string,
+  code: string | undefined,
+  stuck: readonly string[],
+): string =>
+  `Could not move the unreadable snapshot in ${dataDir} aside into ${target}: ${what}` +
+  (code === undefined || what.includes(code) ? '' : ` (${code})`) +
+  '. ' +
+  (stuck.length === 0
+    ? 'The data directory was left as it was. '
+    : `Could not move back ${stuck.join(', ')}: put it back into ${dataDir} by hand. `) +
+  'Fix the cause (owner, mode, `chattr` flags, space), or move the data directory aside to start empty.';
+
+/** What to do about an error code on a file this process cannot use. */
+function fixFor(code: string, lockFile: boolean, uid: number | undefined): string {
+  switch (code) {
+    case 'EACCES':
+      return (
+        `Give it to the user the application runs as (uid ${uid ?? '?'}) or fix its mode (0600 is expected)` +
+        (lockFile
+          ? '; a lock file left by a tool run as another user (e.g. root) can instead be deleted while no ' +
+            'process has the store open (LMDB creates a new one).'
+          : '.')
+      );
+    case 'EPERM':
+      return 'It is probably immutable or append-only: `lsattr` shows the flags, `chattr -i -a` clears them.';
+    case 'EROFS':
+      return 'Its file system is mounted read-only.';
+    case 'ENOENT':
+      return 'It disappeared while the store was being opened: is another process moving files in the data directory?';
+    default:
+      return 'Fix its owner, mode or attributes.';
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 * 1024
+    ? `${Math.floor(bytes / 1024)} KiB`
+    : `${(bytes / 1048576).toFixed(1)} MiB`;
+}

@@ -1,0 +1,2 @@
+/** Context of the module's log lines. */
+export const LOG_CONTEXT = 'PersistentCache';
