@@ -14,7 +14,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository to check: this one, or the one given as the first argument. */
+const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 const lib = join(root, 'lib');
 
 /** What each folder of lib/ may import besides itself. */
