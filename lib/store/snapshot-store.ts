@@ -27,7 +27,7 @@ import { quarantineStore } from './quarantine';
 import { readChain, type RestoredData, type RestoreTarget } from './snapshot-reader';
 import { SnapshotWriter, type ChunkToWrite } from './snapshot-writer';
 import { explainOpenError, StoreEnvironmentError } from './store-errors';
-import { messageOf } from '../util/errors';
+import { asError, messageOf } from '../util/errors';
 import {
   CORRUPT_SNAPSHOT,
   NO_STORE_FILE,
@@ -184,9 +184,7 @@ export class SnapshotStore {
     try {
       this.tablesOpen = openTables(path, false);
     } catch (error) {
-      throw explainOpenError(path, error, (cause) =>
-        cause instanceof Error ? cause : new Error(String(cause)),
-      );
+      throw explainOpenError(path, error, asError);
     }
     this.writable = true;
     for (const file of [path, lockFileOf(path)]) {
