@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LOG_CONTEXT } from './util/log-context';
+import { parseUrl, redactUrl } from './util/redact-url';
 import { withTimeout } from './util/timeout';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
 
@@ -83,28 +84,12 @@ export function describeRedisTarget(redis: ResolvedRedisOptions): string {
   if (options.path !== undefined) return `unix:${options.path}`;
   const overridden = options.host ?? options.port ?? options.db;
   if (redis.url !== undefined && overridden === undefined) return redactUrl(redis.url);
-  const base = redis.url === undefined ? undefined : safeUrl(redis.url);
+  const base = redis.url === undefined ? undefined : parseUrl(redis.url);
   const host = options.host ?? base?.hostname ?? '127.0.0.1';
   const port = options.port ?? (base?.port ? Number(base.port) : 6379);
   const db = options.db ?? (base !== undefined ? Number(base.pathname.slice(1) || 0) : 0);
   const scheme = base?.protocol === 'rediss:' || options.tls !== undefined ? 'rediss' : 'redis';
   return `${scheme}://${host}:${port}${db === 0 ? '' : `/${db}`}`;
-}
-
-function safeUrl(url: string): URL | undefined {
-  try {
-    return new URL(url);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The URL with its password replaced by `***`. */
-export function redactUrl(url: string): string {
-  const parsed = safeUrl(url);
-  if (parsed === undefined) return url.replace(/\/\/[^@/]*@/, '//***@');
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
 }
 
 /**

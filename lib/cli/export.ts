@@ -9,9 +9,12 @@ import { RestoredStates } from '../keyspace/restored-states';
 import { CliError, EXIT_OK, EXIT_USAGE, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
-import { connect, parseRedisUrl, showUrl } from './redis-url';
+import { connect, parseRedisUrl } from './redis-url';
 import { openExistingStore } from './store-access';
 import { messageOf } from '../util/errors';
+import { firstOf } from '../util/first-of';
+import { redactUrl } from '../util/redact-url';
+import { showKey } from '../util/show-key';
 
 export interface ExportOptions {
   /** A Redis URL to write into. */
@@ -63,7 +66,7 @@ export async function exportSnapshot(
       const written = await writeRedis(client, url, items, options.replace === true, io);
       await write(
         io.stderr,
-        `export: wrote ${written} keys into ${showUrl(url)}${describeSkipped(skipped)}\n`,
+        `export: wrote ${written} keys into ${redactUrl(url)}${describeSkipped(skipped)}\n`,
       );
     } finally {
       await client.quit().catch(() => client.disconnect());
@@ -123,8 +126,7 @@ async function readItems(
       items.push({ key, value, expiresAt: state.expiresAt });
     }
     if (errors.length > 0) {
-      const shown = errors.slice(0, SHOW_AT_MOST).map((e) => `  ${e}`);
-      if (errors.length > SHOW_AT_MOST) shown.push(`  … and ${errors.length - SHOW_AT_MOST} more`);
+      const shown = firstOf(errors, SHOW_AT_MOST).map((e) => `  ${e}`);
       if (options.skipUnsupported !== true) {
         throw new CliError(
           `export: ${errors.length} key(s) hold values real Redis cannot hold; nothing was written. ` +
@@ -172,7 +174,7 @@ async function writeRedis(
     const size = await client.dbsize();
     if (size > 0) {
       throw new CliError(
-        `export: the target ${showUrl(url)} already holds ${size} keys; nothing was written. ` +
+        `export: the target ${redactUrl(url)} already holds ${size} keys; nothing was written. ` +
           'Pass --replace to overwrite the exported keys (other keys are kept), or export into an empty database',
       );
     }
@@ -193,7 +195,7 @@ async function writeRedis(
       if (error) {
         const { command, key } = batch[i];
         throw new CliError(
-          `export: ${command[0]} for key ${JSON.stringify(key)} failed: ${error.message}`,
+          `export: ${command[0]} for key ${showKey(key)} failed: ${error.message}`,
         );
       }
     });

@@ -10,9 +10,12 @@ import {
 } from '../ioredis-mock/mock-values';
 import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
-import { connect, parseRedisUrl, showUrl } from './redis-url';
+import { connect, parseRedisUrl } from './redis-url';
 import { openTargetStore } from './store-access';
 import { messageOf } from '../util/errors';
+import { firstOf } from '../util/first-of';
+import { redactUrl } from '../util/redact-url';
+import { showKey } from '../util/show-key';
 
 export interface ImportOptions {
   readonly from: string;
@@ -91,9 +94,7 @@ export async function importSnapshot(
       }
       progress.finish();
       if (errors.length > 0) {
-        const shown = errors.slice(0, SHOW_AT_MOST).map((e) => `  ${e}`);
-        if (errors.length > SHOW_AT_MOST)
-          shown.push(`  … and ${errors.length - SHOW_AT_MOST} more`);
+        const shown = firstOf(errors, SHOW_AT_MOST).map((e) => `  ${e}`);
         if (options.skipUnsupported !== true) {
           throw new CliError(
             `import: ${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written. ` +
@@ -115,7 +116,7 @@ export async function importSnapshot(
       const manifest = await writer.commit(records, startedAt);
       await write(
         io.stderr,
-        `import: wrote a snapshot of ${userKeys} keys from ${showUrl(url)} into ` +
+        `import: wrote a snapshot of ${userKeys} keys from ${redactUrl(url)} into ` +
           `${store.dataDir} (${records} records, ${manifest.bytes} bytes)\n`,
       );
     } catch (error) {
@@ -170,9 +171,7 @@ async function fetchKeys(client: Redis, keys: string[], errors: string[]): Promi
         fetch.callBuffer('XRANGE', [key, '-', '+']);
         break;
       default:
-        errors.push(
-          `key ${JSON.stringify(key)}: the Redis type ${type} has no ioredis-mock equivalent`,
-        );
+        errors.push(`key ${showKey(key)}: the Redis type ${type} has no ioredis-mock equivalent`);
         return;
     }
     wanted.push({ key, type, ttl });

@@ -3,6 +3,7 @@
  * client corrects (see `command-rules.ts`). These texts are Redis's, not ours: tests compare them with a real
  * redis-server.
  */
+import { showKey } from '../util/show-key';
 
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 export const NOT_AN_INTEGER = 'ERR value is not an integer or out of range';
@@ -88,6 +89,6 @@ export function isOption(arg: Arg | undefined, name: string): boolean {
  * where the command rules do not reach) would have stored an array with holes, which no snapshot can encode.
  */
 export const LIST_WITH_HOLES = (key: string): string =>
-  `ERR the embedded cache refuses to store a list with missing elements under key ${JSON.stringify(key)} ` +
+  `ERR the embedded cache refuses to store a list with missing elements under key ${showKey(key)} ` +
   '(an ioredis-mock command wrote past the end of a list, or a hash field into one; Redis answers such a command ' +
   'with an error)';

@@ -38,6 +38,7 @@ import { STORE_FILE } from '../store/data-dir';
 import { chooseKind, worthCompacting } from './snapshot-policy';
 import type { RestoreReport, SnapshotFailure, SnapshotReport } from './snapshot-reports';
 import { messageOf } from '../util/errors';
+import { firstOf } from '../util/first-of';
 
 /**
  * Time a snapshot or restore may hold the event loop before it gives other work a turn. With 1 ms, the p99 of the
@@ -387,14 +388,12 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     for (const { key } of unstorable) this.keyspace.markChanged(key);
-    const named = unstorable.slice(0, UNSTORABLE_KEYS_LOGGED).map((u) => u.message);
-    const more = unstorable.length - named.length;
-    this.unstorable.report(
-      UNSTORABLE_KEYS_LEFT_OUT(
-        unstorable.length,
-        named.join('; ') + (more > 0 ? `; and ${more} more` : ''),
-      ),
+    const named = firstOf(
+      unstorable.map((u) => u.message),
+      UNSTORABLE_KEYS_LOGGED,
+      (rest) => `and ${rest} more`,
     );
+    this.unstorable.report(UNSTORABLE_KEYS_LEFT_OUT(unstorable.length, named.join('; ')));
   }
 
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
