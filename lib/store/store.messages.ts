@@ -67,6 +67,9 @@ export const STORE_FILE_REPLACED = (path: string): string =>
   'overwrite a store it did not write, so its snapshots fail until it is restarted (it then restores the file now ' +
   'at that path) or the file is moved away (a new store is then created).';
 
+export const LOCK_FILE_LOST = (lockFile: string): string =>
+  `The lock file ${lockFile} was deleted or replaced while the application ran; reopening the store.`;
+
 /** A store or lock file this process cannot read or write. */
 export const STORE_FILE_NO_ACCESS = (
   path: string,
