@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LOG_CONTEXT } from './util/log-context';
 import { parseUrl, redactUrl } from './util/redact-url';
 import { withTimeout } from './util/timeout';
+import { REDIS_CONNECTED, REDIS_MODE, REDIS_UNREACHABLE } from './persistent-cache.messages';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
 
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connection. */
@@ -33,14 +34,12 @@ export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster 
   } else {
     client = new Redis(redis.options);
   }
-  logger.log(
-    `Redis mode: the cache is the Redis at ${target}; no snapshot store is opened and no snapshot job runs.`,
-  );
+  logger.log(REDIS_MODE(target));
   let reported = false;
   let connected = false;
   client.on('ready', () => {
     connectionErrors.delete(client);
-    logger.log(`${connected ? 'Reconnected' : 'Connected'} to Redis at ${target}.`);
+    logger.log(REDIS_CONNECTED(target, connected));
     connected = true;
     reported = false;
   });
@@ -49,10 +48,7 @@ export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster 
     connectionErrors.set(client, error);
     if (reported) return;
     reported = true;
-    logger.error(
-      `Cannot reach Redis at ${target}: ${error.message}. ioredis keeps retrying; commands wait in its ` +
-        'offline queue until it connects (or fail after redis.options.maxRetriesPerRequest retries).',
-    );
+    logger.error(REDIS_UNREACHABLE(target, error.message));
   });
   return client;
 }
