@@ -51,6 +51,17 @@ export const DATA_DIR_CLAIM_STUCK = (dataDir: string, path: string): string =>
   'another, while each took over the claim of a process that no longer runs. If no application uses the ' +
   'directory, remove that file.';
 
+/** `from`: the owner whose claim was taken over, as users read it. */
+export const CLAIM_TAKEN_OVER = (dataDir: string, from: string): string =>
+  `Took over ${dataDir} from ${from}, which no longer runs.`;
+
+export const CLAIM_FILES_REMOVED = (dataDir: string, files: readonly string[]): string =>
+  `Removed claim files left by stopped processes in ${dataDir}: ${files.join(', ')}.`;
+
+/** `failures`: each file with why it could not be removed. */
+export const CLAIM_FILES_NOT_REMOVED = (dataDir: string, failures: readonly string[]): string =>
+  `Could not remove claim files left in ${dataDir}: ${failures.join('; ')}`;
+
 export const WRITE_IN_PROGRESS = (dataDir: string): string =>
   `A snapshot is already being written to ${dataDir}: commit or abort it before beginning another.`;
 
