@@ -1,7 +1,7 @@
 /**
  * Redis's own error texts (as redis-server 7 sends them) and its argument parsing, for the commands the embedded
  * client corrects (see `command-rules.ts`). These texts are Redis's, not ours: tests compare them with a real
- * redis-server.
+ * redis-server. The embedded client's own messages come last.
  */
 import { showKey } from '../util/show-key';
 
@@ -92,3 +92,7 @@ export const LIST_WITH_HOLES = (key: string): string =>
   `ERR the embedded cache refuses to store a list with missing elements under key ${showKey(key)} ` +
   '(an ioredis-mock command wrote past the end of a list, or a hash field into one; Redis answers such a command ' +
   'with an error)';
+
+/** Not a reply: the installed ioredis-mock lacks `what`, which the embedded client is built on. */
+export const UNSUPPORTED_IOREDIS_MOCK = (what: string): string =>
+  `This version of ioredis-mock ${what}; nestjs-persistent-cache supports ioredis-mock 8.13.x.`;
