@@ -16,7 +16,7 @@ export const PERSISTENCE_DISABLED = (operation: string, mode: 'embedded' | 'redi
 
 export const RESTORE_FAILED_STARTING_EMPTY = (error: string, quarantine: string): string =>
   `Could not restore the snapshot: ${error} Starting with an empty cache (persistence.onRestoreError is ` +
-  `"start-empty"); the snapshot was moved to ${quarantine} — see "Recovery" in the README.`;
+  `"start-empty"); the snapshot was moved to ${quarantine} — see docs/RECOVERY.md.`;
 
 export const UNSTORABLE_KEYS_LEFT_OUT = (count: number, which: string): string =>
   `Snapshot left out ${count} key(s) whose values cannot be stored, and would lose them on a restart: ${which}. ` +

@@ -13,7 +13,7 @@ export const UNSUPPORTED_FORMAT = (
 
 export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
   `Snapshot in ${dataDir} cannot be restored: ${what}. The data directory was left untouched; ` +
-  'see "Recovery" in the README.';
+  'see docs/RECOVERY.md.';
 
 export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
   `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;
