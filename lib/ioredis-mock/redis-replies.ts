@@ -79,11 +79,6 @@ export function optionName(arg: Arg): string {
   return LETTERS.test(text) ? text.toUpperCase() : text;
 }
 
-/** Whether `arg` is the option `name` (given in upper case). */
-export function isOption(arg: Arg | undefined, name: string): boolean {
-  return arg !== undefined && optionName(arg) === name;
-}
-
 /**
  * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (in a Lua script,
  * where the command rules do not reach) would have stored an array with holes, which no snapshot can encode.

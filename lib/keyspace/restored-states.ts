@@ -74,11 +74,6 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     return this.live;
   }
 
-  /** Bytes of snapshot chunks still held for records kept as bytes (the last chunk added is always held). */
-  get heldBytes(): number {
-    return this.sources.reduce((sum, source) => sum + source.length, 0);
-  }
-
   /** Makes room for `records` more records at once (a restore knows how many the snapshot holds). */
   reserve(records: number): void {
     this.growRecords(this.count + records);
@@ -107,25 +102,6 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (this.used === 0) return;
     const slot = this.slotOf(chunk, keyStart, keyEnd, hashBytes(chunk, keyStart, keyEnd));
     if (slot >= 0) this.kill(this.table[slot] - 1);
-  }
-
-  /**
-   * Sets `key` to the value at bytes [start, end) of `source`, in the snapshot codec's encoding (see
-   * `lib/store/codec.ts`), decoded on first read. `source` must not change afterwards.
-   */
-  setEncoded(
-    key: string,
-    source: Uint8Array,
-    start: number,
-    end: number,
-    expiresAt: number | undefined,
-  ): void {
-    const writer = new BufferWriter(key.length + 8);
-    writer.writeString(key);
-    const keyBytes = writer.finish();
-    const keySource = this.sourceIndex(keyBytes);
-    const valueSource = this.sourceIndex(source);
-    this.put(keyBytes, keySource, 0, keyBytes.length, valueSource, start, end, expiresAt);
   }
 
   /** Removes `key`; returns whether it was there. */

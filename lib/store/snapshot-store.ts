@@ -303,8 +303,8 @@ export class SnapshotStore {
     this.strayChunksPossible = false;
   }
 
-  /** @internal removes chunks of generations the manifest does not name. */
-  async removeUnreferencedChunks(manifest: Manifest | undefined): Promise<number> {
+  /** Removes chunks of generations the manifest does not name. */
+  private async removeUnreferencedChunks(manifest: Manifest | undefined): Promise<number> {
     const live = new Set(manifest?.generations.map((g) => g.gen));
     const removals: Promise<boolean>[] = [];
     for (const key of this.tables().chunks.getKeys()) {
