@@ -11,8 +11,8 @@ import { Progress } from './progress';
 import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
 import { connect, parseRedisUrl } from './redis-url';
 import { openExistingStore } from './store-access';
+import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
-import { firstOf } from '../util/first-of';
 import { redactUrl } from '../util/redact-url';
 import { showKey } from '../util/show-key';
 
@@ -31,7 +31,6 @@ export interface ExportOptions {
 /** Commands, or bytes of them, sent in one pipeline before waiting for the replies. */
 const PIPELINE_COMMANDS = 1000;
 const PIPELINE_BYTES = 4 * 1024 * 1024;
-const SHOW_AT_MOST = 10;
 
 interface ExportItem {
   readonly key: string;
@@ -125,17 +124,14 @@ async function readItems(
       }
       items.push({ key, value, expiresAt: state.expiresAt });
     }
-    if (errors.length > 0) {
-      const shown = firstOf(errors, SHOW_AT_MOST).map((e) => `  ${e}`);
-      if (options.skipUnsupported !== true) {
-        throw new CliError(
-          `export: ${errors.length} key(s) hold values real Redis cannot hold; nothing was written. ` +
-            `Pass --skip-unsupported to leave them out.\n${shown.join('\n')}`,
-        );
-      }
-      skipped.unsupported = errors.length;
-      await write(io.stderr, `export: leaving out ${errors.length} key(s):\n${shown.join('\n')}\n`);
-    }
+    await refuseOrLeaveOut(
+      'export',
+      errors,
+      options.skipUnsupported === true,
+      `${errors.length} key(s) hold values real Redis cannot hold; nothing was written`,
+      io,
+    );
+    skipped.unsupported = errors.length;
     return { items, skipped };
   } finally {
     await store.close();

@@ -12,8 +12,8 @@ import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { connect, parseRedisUrl } from './redis-url';
 import { openTargetStore } from './store-access';
+import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
-import { firstOf } from '../util/first-of';
 import { redactUrl } from '../util/redact-url';
 import { showKey } from '../util/show-key';
 
@@ -27,7 +27,6 @@ export interface ImportOptions {
 
 /** Keys asked for per SCAN call, and fetched per pipeline. */
 const SCAN_COUNT = 1000;
-const SHOW_AT_MOST = 10;
 
 /**
  * `import --from redis://… <dataDir>`: reads every key of a Redis database with SCAN (binary-safe, every type,
@@ -93,19 +92,13 @@ export async function importSnapshot(
         records++;
       }
       progress.finish();
-      if (errors.length > 0) {
-        const shown = firstOf(errors, SHOW_AT_MOST).map((e) => `  ${e}`);
-        if (options.skipUnsupported !== true) {
-          throw new CliError(
-            `import: ${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written. ` +
-              `Pass --skip-unsupported to leave them out.\n${shown.join('\n')}`,
-          );
-        }
-        await write(
-          io.stderr,
-          `import: leaving out ${errors.length} key(s):\n${shown.join('\n')}\n`,
-        );
-      }
+      await refuseOrLeaveOut(
+        'import',
+        errors,
+        options.skipUnsupported === true,
+        `${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written`,
+        io,
+      );
       if (collisions > 0) {
         await write(
           io.stderr,

@@ -5,12 +5,10 @@ import { UnreadableSnapshotError, type SnapshotStore } from '../store/snapshot-s
 import { EXIT_FAILURE, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { openExistingStore } from './store-access';
+import { KEYS_LISTED } from './unsupported-keys';
 import { messageOf } from '../util/errors';
 import { firstOf } from '../util/first-of';
 import { showKey } from '../util/show-key';
-
-/** How many keys with values Redis could not hold are listed. */
-const SHOW_AT_MOST = 10;
 
 /**
  * `verify <dataDir>`: reads every chunk of the committed chain, checking every checksum and count (the same checks a
@@ -63,7 +61,7 @@ export async function verify(dataDir: string, io: CliIo): Promise<number> {
     progress.finish();
     const records = manifest.generations.reduce((sum, g) => sum + g.records, 0);
     const chunks = manifest.generations.reduce((sum, g) => sum + g.chunks, 0);
-    for (const warning of firstOf(warnings, SHOW_AT_MOST)) {
+    for (const warning of firstOf(warnings, KEYS_LISTED)) {
       await write(io.stderr, `verify: warning: ${warning}\n`);
     }
     await write(
