@@ -84,8 +84,9 @@ export async function closeWithin(root: RootDatabase, ms: number): Promise<void>
 }
 
 /**
- * Creates a store holding an empty manifest, under a temporary name renamed into place once committed: a store
- * file without a manifest is then always damage, never a store whose creation was cut short (see `new-store.ts`).
+ * Creates a store holding an empty manifest, under a temporary name renamed into place once committed (see
+ * {@link createStoreFile}): a store file without a manifest is then always damage, never a store whose creation was
+ * cut short.
  */
 export async function createEmptyStore(path: string): Promise<void> {
   await createStoreFile(path, async (draft) => {
