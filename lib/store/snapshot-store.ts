@@ -29,8 +29,8 @@ import {
 import { asError, messageOf } from '../util/errors';
 import {
   CORRUPT_SNAPSHOT,
-  NO_STORE_FILE,
   LOCK_FILE_LOST,
+  NO_STORE_FILE,
   STORE_CLOSED,
   STORE_NOT_OPEN,
   STORE_READ_ONLY,
@@ -166,7 +166,8 @@ export class SnapshotStore {
    * writer) is made again by reopening the store. Call it before {@link beginWrite}; a commit checks again.
    */
   async ensureInPlace(): Promise<void> {
-    const state = this.opened?.check() ?? 'in place';
+    if (this.opened === undefined) return;
+    const state = this.opened.check();
     if (state === 'in place') return;
     if (state !== 'lock lost') throw new StoreMovedError(this.path, state === 'store missing');
     this.logger.warn(LOCK_FILE_LOST(lockFileOf(this.path)));
