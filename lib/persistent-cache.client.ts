@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LOG_CONTEXT } from './util/log-context';
+import { parseUrl, redactUrl } from './util/redact-url';
 import { withTimeout } from './util/timeout';
+import { REDIS_CONNECTED, REDIS_MODE, REDIS_UNREACHABLE } from './persistent-cache.messages';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
 
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connection. */
@@ -32,14 +34,12 @@ export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster 
   } else {
     client = new Redis(redis.options);
   }
-  logger.log(
-    `Redis mode: the cache is the Redis at ${target}; no snapshot store is opened and no snapshot job runs.`,
-  );
+  logger.log(REDIS_MODE(target));
   let reported = false;
   let connected = false;
   client.on('ready', () => {
     connectionErrors.delete(client);
-    logger.log(`${connected ? 'Reconnected' : 'Connected'} to Redis at ${target}.`);
+    logger.log(REDIS_CONNECTED(target, connected));
     connected = true;
     reported = false;
   });
@@ -48,10 +48,7 @@ export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster 
     connectionErrors.set(client, error);
     if (reported) return;
     reported = true;
-    logger.error(
-      `Cannot reach Redis at ${target}: ${error.message}. ioredis keeps retrying; commands wait in its ` +
-        'offline queue until it connects (or fail after redis.options.maxRetriesPerRequest retries).',
-    );
+    logger.error(REDIS_UNREACHABLE(target, error.message));
   });
   return client;
 }
@@ -83,28 +80,12 @@ export function describeRedisTarget(redis: ResolvedRedisOptions): string {
   if (options.path !== undefined) return `unix:${options.path}`;
   const overridden = options.host ?? options.port ?? options.db;
   if (redis.url !== undefined && overridden === undefined) return redactUrl(redis.url);
-  const base = redis.url === undefined ? undefined : safeUrl(redis.url);
+  const base = redis.url === undefined ? undefined : parseUrl(redis.url);
   const host = options.host ?? base?.hostname ?? '127.0.0.1';
   const port = options.port ?? (base?.port ? Number(base.port) : 6379);
   const db = options.db ?? (base !== undefined ? Number(base.pathname.slice(1) || 0) : 0);
   const scheme = base?.protocol === 'rediss:' || options.tls !== undefined ? 'rediss' : 'redis';
   return `${scheme}://${host}:${port}${db === 0 ? '' : `/${db}`}`;
-}
-
-function safeUrl(url: string): URL | undefined {
-  try {
-    return new URL(url);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The URL with its password replaced by `***`. */
-export function redactUrl(url: string): string {
-  const parsed = safeUrl(url);
-  if (parsed === undefined) return url.replace(/\/\/[^@/]*@/, '//***@');
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
 }
 
 /**

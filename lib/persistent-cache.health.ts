@@ -8,6 +8,13 @@ import type { CacheMode, ResolvedPersistentCacheOptions } from './persistent-cac
 import { SnapshotService } from './snapshots/snapshot.service';
 import { withTimeout } from './util/timeout';
 import { messageOf } from './util/errors';
+import {
+  HEALTH_LAST_SNAPSHOT_FAILED,
+  HEALTH_PROVIDER_MISSING,
+  HEALTH_SNAPSHOT_TOO_OLD,
+  HEALTH_UNSTORABLE_KEYS,
+  TERMINUS_MISSING,
+} from './persistent-cache.messages';
 
 /** How long the health check waits for Redis to answer PING in `redis` mode. */
 export const HEALTH_PING_TIMEOUT_MS = 1_000;
@@ -56,10 +63,7 @@ function loadTerminus(): Terminus {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('@nestjs/terminus') as Terminus;
   } catch (error) {
-    throw new Error(
-      'PersistentCacheHealthIndicator needs the optional peer dependency @nestjs/terminus (^11): ' +
-        `npm install @nestjs/terminus. (${messageOf(error)})`,
-    );
+    throw new Error(TERMINUS_MISSING(messageOf(error)));
   }
 }
 
@@ -136,7 +140,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
       return {
         status: 'down',
         mode: 'embedded',
-        message: `The last snapshot failed: ${failure.message}`,
+        message: HEALTH_LAST_SNAPSHOT_FAILED(failure.message),
         lastFailureAt: failure.at.toISOString(),
         ...lastSnapshot,
       };
@@ -145,12 +149,13 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
       return {
         status: 'down',
         mode: 'embedded',
-        message:
-          `The last snapshot left out ${last.unstorable} key(s) whose values cannot be stored: ` +
+        message: HEALTH_UNSTORABLE_KEYS(
+          last.unstorable,
           last.unstorableKeys
             .slice(0, 3)
             .map((u) => u.message)
             .join('; '),
+        ),
         ...lastSnapshot,
       };
     }
@@ -166,10 +171,12 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
       return {
         status: 'down',
         mode: 'embedded',
-        message:
-          `${last === undefined ? 'No snapshot since startup' : 'The last snapshot is'} ${snapshotAgeMs} ms ` +
-          `${last === undefined ? 'ago' : 'old'}: more than health.maxSnapshotAgeIntervals ` +
-          `(${health.maxSnapshotAgeIntervals}) × persistence.snapshotInterval (${intervalMs} ms).`,
+        message: HEALTH_SNAPSHOT_TOO_OLD(
+          snapshotAgeMs,
+          last !== undefined,
+          health.maxSnapshotAgeIntervals,
+          intervalMs,
+        ),
         ...age,
       };
     }
@@ -214,7 +221,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
     try {
       return this.moduleRef.get<T>(token, { strict: false });
     } catch {
-      throw new Error(`PersistentCacheHealthIndicator cannot find ${what}.`);
+      throw new Error(HEALTH_PROVIDER_MISSING(what));
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The messages of the module layer (options and environment). Each layer keeps its own: see
- * `store/store.messages.ts`, `snapshots/snapshots.messages.ts` and the error replies in `ioredis-mock/redis-replies.ts`.
- * Tests assert against the same functions.
+ * The messages of the module layer: options and environment, the Redis client of `redis` mode, the health
+ * indicator. Each layer keeps its own: see `store/store.messages.ts`, `snapshots/snapshots.messages.ts` and the
+ * error replies in `ioredis-mock/redis-replies.ts`. Tests assert against the same functions.
  */
 import { describeValue } from './util/describe-value';
 
@@ -13,3 +13,39 @@ export const UNKNOWN_OPTION = (option: string, known: readonly string[]): string
 
 export const INVALID_ENV = (variable: string, accepted: string, got: string): string =>
   `Invalid environment variable ${variable}: expected ${accepted}, got ${JSON.stringify(got)}.`;
+
+export const REDIS_MODE = (target: string): string =>
+  `Redis mode: the cache is the Redis at ${target}; no snapshot store is opened and no snapshot job runs.`;
+
+export const REDIS_CONNECTED = (target: string, again: boolean): string =>
+  `${again ? 'Reconnected' : 'Connected'} to Redis at ${target}.`;
+
+export const REDIS_UNREACHABLE = (target: string, reason: string): string =>
+  `Cannot reach Redis at ${target}: ${reason}. ioredis keeps retrying; commands wait in its ` +
+  'offline queue until it connects (or fail after redis.options.maxRetriesPerRequest retries).';
+
+export const TERMINUS_MISSING = (reason: string): string =>
+  'PersistentCacheHealthIndicator needs the optional peer dependency @nestjs/terminus (^11): ' +
+  `npm install @nestjs/terminus. (${reason})`;
+
+/** `what`: the provider it looked for, and how to make it available. */
+export const HEALTH_PROVIDER_MISSING = (what: string): string =>
+  `PersistentCacheHealthIndicator cannot find ${what}.`;
+
+export const HEALTH_LAST_SNAPSHOT_FAILED = (reason: string): string =>
+  `The last snapshot failed: ${reason}`;
+
+/** `which`: the first few keys, each with why. */
+export const HEALTH_UNSTORABLE_KEYS = (count: number, which: string): string =>
+  `The last snapshot left out ${count} key(s) whose values cannot be stored: ${which}`;
+
+/** `hadSnapshot`: whether a snapshot succeeded since startup (the age is counted from startup otherwise). */
+export const HEALTH_SNAPSHOT_TOO_OLD = (
+  ageMs: number,
+  hadSnapshot: boolean,
+  maxIntervals: number,
+  intervalMs: number,
+): string =>
+  `${hadSnapshot ? 'The last snapshot is' : 'No snapshot since startup'} ${ageMs} ms ` +
+  `${hadSnapshot ? 'old' : 'ago'}: more than health.maxSnapshotAgeIntervals ` +
+  `(${maxIntervals}) × persistence.snapshotInterval (${intervalMs} ms).`;

@@ -13,6 +13,7 @@ import { STORE_CLOSED, STORE_FILE_REPLACED } from '../lib/store/store.messages';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { digest, expectSameData, KeyspaceDigest } from './support/digest';
 import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
+import { storedStates } from './support/keyspace-states';
 
 afterAll(removeTempDirs);
 
@@ -326,7 +327,7 @@ describe('restored values', () => {
     try {
       const keyspace = r.app.get<Keyspace>(KEYSPACE);
       const stillEncoded = (): string[] =>
-        [...keyspace.states()]
+        storedStates(keyspace)
           .filter(([, state]) => state.copyEncodedTo?.({ writeRange: () => undefined }) === true)
           .map(([key]) => key)
           .sort();

@@ -9,9 +9,12 @@ import { RestoredStates } from '../keyspace/restored-states';
 import { CliError, EXIT_OK, EXIT_USAGE, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
-import { connect, parseRedisUrl, showUrl } from './redis-url';
+import { connect, parseRedisUrl } from './redis-url';
 import { openExistingStore } from './store-access';
+import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
+import { redactUrl } from '../util/redact-url';
+import { showKey } from '../util/show-key';
 
 export interface ExportOptions {
   /** A Redis URL to write into. */
@@ -28,7 +31,6 @@ export interface ExportOptions {
 /** Commands, or bytes of them, sent in one pipeline before waiting for the replies. */
 const PIPELINE_COMMANDS = 1000;
 const PIPELINE_BYTES = 4 * 1024 * 1024;
-const SHOW_AT_MOST = 10;
 
 interface ExportItem {
   readonly key: string;
@@ -63,7 +65,7 @@ export async function exportSnapshot(
       const written = await writeRedis(client, url, items, options.replace === true, io);
       await write(
         io.stderr,
-        `export: wrote ${written} keys into ${showUrl(url)}${describeSkipped(skipped)}\n`,
+        `export: wrote ${written} keys into ${redactUrl(url)}${describeSkipped(skipped)}\n`,
       );
     } finally {
       await client.quit().catch(() => client.disconnect());
@@ -122,18 +124,14 @@ async function readItems(
       }
       items.push({ key, value, expiresAt: state.expiresAt });
     }
-    if (errors.length > 0) {
-      const shown = errors.slice(0, SHOW_AT_MOST).map((e) => `  ${e}`);
-      if (errors.length > SHOW_AT_MOST) shown.push(`  … and ${errors.length - SHOW_AT_MOST} more`);
-      if (options.skipUnsupported !== true) {
-        throw new CliError(
-          `export: ${errors.length} key(s) hold values real Redis cannot hold; nothing was written. ` +
-            `Pass --skip-unsupported to leave them out.\n${shown.join('\n')}`,
-        );
-      }
-      skipped.unsupported = errors.length;
-      await write(io.stderr, `export: leaving out ${errors.length} key(s):\n${shown.join('\n')}\n`);
-    }
+    await refuseOrLeaveOut(
+      'export',
+      errors,
+      options.skipUnsupported === true,
+      `${errors.length} key(s) hold values real Redis cannot hold; nothing was written`,
+      io,
+    );
+    skipped.unsupported = errors.length;
     return { items, skipped };
   } finally {
     await store.close();
@@ -172,7 +170,7 @@ async function writeRedis(
     const size = await client.dbsize();
     if (size > 0) {
       throw new CliError(
-        `export: the target ${showUrl(url)} already holds ${size} keys; nothing was written. ` +
+        `export: the target ${redactUrl(url)} already holds ${size} keys; nothing was written. ` +
           'Pass --replace to overwrite the exported keys (other keys are kept), or export into an empty database',
       );
     }
@@ -193,7 +191,7 @@ async function writeRedis(
       if (error) {
         const { command, key } = batch[i];
         throw new CliError(
-          `export: ${command[0]} for key ${JSON.stringify(key)} failed: ${error.message}`,
+          `export: ${command[0]} for key ${showKey(key)} failed: ${error.message}`,
         );
       }
     });

@@ -10,9 +10,12 @@ import {
 } from '../ioredis-mock/mock-values';
 import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
-import { connect, parseRedisUrl, showUrl } from './redis-url';
+import { connect, parseRedisUrl } from './redis-url';
 import { openTargetStore } from './store-access';
+import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
+import { redactUrl } from '../util/redact-url';
+import { showKey } from '../util/show-key';
 
 export interface ImportOptions {
   readonly from: string;
@@ -24,7 +27,6 @@ export interface ImportOptions {
 
 /** Keys asked for per SCAN call, and fetched per pipeline. */
 const SCAN_COUNT = 1000;
-const SHOW_AT_MOST = 10;
 
 /**
  * `import --from redis://… <dataDir>`: reads every key of a Redis database with SCAN (binary-safe, every type,
@@ -90,21 +92,13 @@ export async function importSnapshot(
         records++;
       }
       progress.finish();
-      if (errors.length > 0) {
-        const shown = errors.slice(0, SHOW_AT_MOST).map((e) => `  ${e}`);
-        if (errors.length > SHOW_AT_MOST)
-          shown.push(`  … and ${errors.length - SHOW_AT_MOST} more`);
-        if (options.skipUnsupported !== true) {
-          throw new CliError(
-            `import: ${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written. ` +
-              `Pass --skip-unsupported to leave them out.\n${shown.join('\n')}`,
-          );
-        }
-        await write(
-          io.stderr,
-          `import: leaving out ${errors.length} key(s):\n${shown.join('\n')}\n`,
-        );
-      }
+      await refuseOrLeaveOut(
+        'import',
+        errors,
+        options.skipUnsupported === true,
+        `${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written`,
+        io,
+      );
       if (collisions > 0) {
         await write(
           io.stderr,
@@ -115,7 +109,7 @@ export async function importSnapshot(
       const manifest = await writer.commit(records, startedAt);
       await write(
         io.stderr,
-        `import: wrote a snapshot of ${userKeys} keys from ${showUrl(url)} into ` +
+        `import: wrote a snapshot of ${userKeys} keys from ${redactUrl(url)} into ` +
           `${store.dataDir} (${records} records, ${manifest.bytes} bytes)\n`,
       );
     } catch (error) {
@@ -170,9 +164,7 @@ async function fetchKeys(client: Redis, keys: string[], errors: string[]): Promi
         fetch.callBuffer('XRANGE', [key, '-', '+']);
         break;
       default:
-        errors.push(
-          `key ${JSON.stringify(key)}: the Redis type ${type} has no ioredis-mock equivalent`,
-        );
+        errors.push(`key ${showKey(key)}: the Redis type ${type} has no ioredis-mock equivalent`);
         return;
     }
     wanted.push({ key, type, ttl });

@@ -16,14 +16,9 @@ export class Progress {
   constructor(
     private readonly io: CliIo,
     private readonly label: string,
-    private total: number | undefined,
+    private readonly total: number | undefined,
   ) {
     this.enabled = io.stderr.isTTY === true;
-  }
-
-  /** Sets the expected total once it is known. */
-  setTotal(total: number): void {
-    this.total = total;
   }
 
   /** Advances by `n` items. */

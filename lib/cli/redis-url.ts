@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { CliError, EXIT_USAGE } from './io';
 import { messageOf } from '../util/errors';
+import { redactUrl } from '../util/redact-url';
 
 /** Checks a `redis://host:port[/db]` (or `rediss://`, with optional `user:password@`) URL. */
 export function parseRedisUrl(option: string, text: string): URL {
@@ -30,13 +31,6 @@ export function parseRedisUrl(option: string, text: string): URL {
   return url;
 }
 
-/** Shows a URL without its password. */
-export function showUrl(url: URL): string {
-  const copy = new URL(url.href);
-  if (copy.password !== '') copy.password = '***';
-  return copy.href;
-}
-
 /** Connects to Redis, failing fast (no reconnection attempts) with a message naming the server. */
 export async function connect(url: URL): Promise<Redis> {
   const client = new Redis(url.href, {
@@ -55,7 +49,7 @@ export async function connect(url: URL): Promise<Redis> {
   } catch (error) {
     client.disconnect();
     throw new CliError(
-      `cannot connect to ${showUrl(url)}: ${messageOf(lastError ?? error) || messageOf(error)}`,
+      `cannot connect to ${redactUrl(url)}: ${messageOf(lastError ?? error) || messageOf(error)}`,
     );
   }
   return client;

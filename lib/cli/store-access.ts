@@ -12,11 +12,7 @@ import { CliError } from './io';
 export async function openExistingStore(dataDir: string): Promise<SnapshotStore> {
   const dir = resolve(dataDir);
   if (!existsSync(dir)) throw new CliError(`data directory ${dir} does not exist`);
-  const stat = lstatSync(dir);
-  if (stat.isSymbolicLink()) {
-    throw new CliError(`data directory ${dir} is a symbolic link; pass the real path`);
-  }
-  if (!stat.isDirectory()) throw new CliError(`data directory ${dir} is not a directory`);
+  checkIsDirectory(dir);
   if (!existsSync(join(dir, STORE_FILE))) {
     throw new CliError(`data directory ${dir} holds no snapshot (no ${STORE_FILE} file)`);
   }
@@ -30,11 +26,7 @@ export async function openExistingStore(dataDir: string): Promise<SnapshotStore>
 export async function openTargetStore(dataDir: string, replace: boolean): Promise<SnapshotStore> {
   const dir = resolve(dataDir);
   if (existsSync(dir)) {
-    const stat = lstatSync(dir);
-    if (stat.isSymbolicLink()) {
-      throw new CliError(`data directory ${dir} is a symbolic link; pass the real path`);
-    }
-    if (!stat.isDirectory()) throw new CliError(`data directory ${dir} is not a directory`);
+    checkIsDirectory(dir);
     const entries = readdirSync(dir);
     if (entries.length > 0) {
       if (!replace) {
@@ -52,6 +44,15 @@ export async function openTargetStore(dataDir: string, replace: boolean): Promis
     }
   }
   return openStore(dir, true);
+}
+
+/** Refuses a data directory that is a symbolic link or not a directory. */
+function checkIsDirectory(dir: string): void {
+  const stat = lstatSync(dir);
+  if (stat.isSymbolicLink()) {
+    throw new CliError(`data directory ${dir} is a symbolic link; pass the real path`);
+  }
+  if (!stat.isDirectory()) throw new CliError(`data directory ${dir} is not a directory`);
 }
 
 /** Opens the store, after checking its file in a child process (see `check-file.ts`). */

@@ -5,10 +5,10 @@ import { UnreadableSnapshotError, type SnapshotStore } from '../store/snapshot-s
 import { EXIT_FAILURE, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { openExistingStore } from './store-access';
+import { KEYS_LISTED } from './unsupported-keys';
 import { messageOf } from '../util/errors';
-
-/** How many keys with values Redis could not hold are listed. */
-const SHOW_AT_MOST = 10;
+import { firstOf } from '../util/first-of';
+import { showKey } from '../util/show-key';
 
 /**
  * `verify <dataDir>`: reads every chunk of the committed chain, checking every checksum and count (the same checks a
@@ -47,7 +47,7 @@ export async function verify(dataDir: string, io: CliIo): Promise<number> {
         value = state.value; // restored values are decoded on first read: verify decodes every one
       } catch (error) {
         if (!(error instanceof CodecError)) throw error;
-        await write(io.stderr, `verify: FAILED: key ${JSON.stringify(key)}: ${error.message}\n`);
+        await write(io.stderr, `verify: FAILED: key ${showKey(key)}: ${error.message}\n`);
         return EXIT_FAILURE;
       }
       if (kindOf(key, value) === 'unknown') unknown++;
@@ -61,11 +61,8 @@ export async function verify(dataDir: string, io: CliIo): Promise<number> {
     progress.finish();
     const records = manifest.generations.reduce((sum, g) => sum + g.records, 0);
     const chunks = manifest.generations.reduce((sum, g) => sum + g.chunks, 0);
-    for (const warning of warnings.slice(0, SHOW_AT_MOST)) {
+    for (const warning of firstOf(warnings, KEYS_LISTED)) {
       await write(io.stderr, `verify: warning: ${warning}\n`);
-    }
-    if (warnings.length > SHOW_AT_MOST) {
-      await write(io.stderr, `verify: warning: … and ${warnings.length - SHOW_AT_MOST} more\n`);
     }
     await write(
       io.stdout,

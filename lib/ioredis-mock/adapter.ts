@@ -3,10 +3,17 @@ import RedisMock from 'ioredis-mock';
 import { EventEmitter } from 'node:events';
 import { guardCommands } from './command-guard';
 import type { Keyspace } from '../keyspace/keyspace';
+import { UNSUPPORTED_IOREDIS_MOCK } from './redis-replies';
 import { dataView, expiresView, type MockData, type MockExpires } from './views';
 
 /**
- * Everything this library knows about ioredis-mock's insides lives in this file.
+ * What this library knows about ioredis-mock's insides is in this folder, each part in one file:
+ * - here, the instance fields the keyspace is plugged into, the `host` that keeps instances apart, and the event
+ *   WATCH listens to;
+ * - `views.ts`: what its commands call on `data` and `expires`, and how it copies values in and out;
+ * - `command-guard.ts`: its command methods, argument transformers and `Pipeline.prototype._addTransaction`;
+ * - `command-rules.ts` and `expiry-rules.ts`: where its commands answer otherwise than Redis;
+ * - `mock-values.ts`: how it represents each Redis type (and its stream helper keys).
  *
  * ioredis-mock's commands read and write the keyspace through two instance fields, `data` and `expires`
  * (`duplicate()` copies both to the new client). Pointing them at a {@link Keyspace} gives the embedded client
@@ -46,8 +53,7 @@ export function createEmbeddedClient(keyspace: Keyspace): Redis {
   });
   if (!hasMockInternals(client)) {
     throw new Error(
-      'This version of ioredis-mock does not expose `data` and `expires` on its instances; ' +
-        'nestjs-persistent-cache supports ioredis-mock 8.13.x.',
+      UNSUPPORTED_IOREDIS_MOCK('does not expose `data` and `expires` on its instances'),
     );
   }
   client.data = dataView(keyspace);

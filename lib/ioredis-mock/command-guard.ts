@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { applyRule, type CommandRule, type KeyReader, type Outcome } from './command-rule';
 import { commandRules } from './command-rules';
-import type { Arg } from './redis-replies';
+import { UNSUPPORTED_IOREDIS_MOCK, type Arg } from './redis-replies';
 import { asError } from '../util/errors';
 
 /**
@@ -13,7 +13,8 @@ import { asError } from '../util/errors';
  * first two are guarded here: each method of a ruled command is replaced with one that applies its rule first, and
  * pipelines of a guarded client apply it when they run the command (their `_addTransaction` hands over the
  * command's function and its arguments). Lua scripts call ioredis-mock's command functions directly, out of reach;
- * the keyspace refuses the values that would break snapshots (see `Keyspace.setValue` and its expires view).
+ * the keyspace's views refuse the values that would break snapshots (see `set` of `dataView` and `expiresView` in
+ * `views.ts`).
  */
 
 type Method = (...args: unknown[]) => unknown;
@@ -120,10 +121,7 @@ function guardPipelines(): void {
   ).Pipeline?.prototype;
   const addTransaction = prototype?._addTransaction;
   if (prototype === undefined || typeof addTransaction !== 'function') {
-    throw new Error(
-      'This version of ioredis-mock has no Pipeline.prototype._addTransaction; ' +
-        'nestjs-persistent-cache supports ioredis-mock 8.13.x.',
-    );
+    throw new Error(UNSUPPORTED_IOREDIS_MOCK('has no Pipeline.prototype._addTransaction'));
   }
   prototype._addTransaction = function (this: PipelineInternals, emulator, name, args, callback) {
     const reader =

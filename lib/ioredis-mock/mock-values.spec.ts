@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { createEmbeddedClient } from './adapter';
 import type { KeyState } from '../format/records';
 import { Keyspace } from '../keyspace/keyspace';
+import { storedStates } from '../../test/support/keyspace-states';
 import {
   bytesToMock,
   formatScore,
@@ -34,13 +35,13 @@ afterAll(() => {
 });
 
 function stored(keyspace: Keyspace, key: string): unknown {
-  return keyspace.peek(key)?.value;
+  return keyspace.valueOf(key);
 }
 
 /** Converts every key of `from` to portable and back into a new keyspace, as export + import do. */
 function roundTrip(from: Keyspace): { keyspace: Keyspace; redis: Redis } {
   const states = new Map<string, KeyState>();
-  for (const [key, state] of from.states()) {
+  for (const [key, state] of storedStates(from)) {
     const portable = toPortable(key, state.value);
     if (portable === undefined) continue;
     const { value, helpers } = fromPortable(key, portable);
@@ -167,7 +168,7 @@ describe('ioredis-mock 8.13.1 value shapes (checked against the real library)', 
     const copy = roundTrip(keyspace);
     const r = copy.redis;
     expect(await r.get('str')).toBe('text');
-    expect(copy.keyspace.peek('str')?.expiresAt).toBe(keyspace.peek('str')?.expiresAt);
+    expect(copy.keyspace.expiryOf('str')).toBe(keyspace.expiryOf('str'));
     expect(await r.getBuffer('bin')).toEqual(Buffer.from([0, 0xff]));
     expect(await r.hgetall('hash')).toEqual(await redis.hgetall('hash'));
     expect(await r.hgetallBuffer('hash')).toEqual({ f: Buffer.from('v'), g: Buffer.from([0xff]) });

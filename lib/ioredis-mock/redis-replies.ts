@@ -1,8 +1,9 @@
 /**
  * Redis's own error texts (as redis-server 7 sends them) and its argument parsing, for the commands the embedded
  * client corrects (see `command-rules.ts`). These texts are Redis's, not ours: tests compare them with a real
- * redis-server.
+ * redis-server. The embedded client's own messages come last.
  */
+import { showKey } from '../util/show-key';
 
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 export const NOT_AN_INTEGER = 'ERR value is not an integer or out of range';
@@ -78,16 +79,15 @@ export function optionName(arg: Arg): string {
   return LETTERS.test(text) ? text.toUpperCase() : text;
 }
 
-/** Whether `arg` is the option `name` (given in upper case). */
-export function isOption(arg: Arg | undefined, name: string): boolean {
-  return arg !== undefined && optionName(arg) === name;
-}
-
 /**
  * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (in a Lua script,
  * where the command rules do not reach) would have stored an array with holes, which no snapshot can encode.
  */
 export const LIST_WITH_HOLES = (key: string): string =>
-  `ERR the embedded cache refuses to store a list with missing elements under key ${JSON.stringify(key)} ` +
+  `ERR the embedded cache refuses to store a list with missing elements under key ${showKey(key)} ` +
   '(an ioredis-mock command wrote past the end of a list, or a hash field into one; Redis answers such a command ' +
   'with an error)';
+
+/** Not a reply: the installed ioredis-mock lacks `what`, which the embedded client is built on. */
+export const UNSUPPORTED_IOREDIS_MOCK = (what: string): string =>
+  `This version of ioredis-mock ${what}; nestjs-persistent-cache supports ioredis-mock 8.13.x.`;

@@ -34,11 +34,6 @@ export function canonicalBuffer(buffer: Buffer): Buffer {
   return copy;
 }
 
-/** Number of canonical Buffers held (for tests). */
-export function canonicalBufferCount(): number {
-  return canonical.size;
-}
-
 /**
  * A decoded value with its Buffer members replaced with their canonical objects: the members of a Set, the members
  * of a sorted set (map key and `.value` both) and the elements of a list. A value without Buffer members is returned

@@ -3,6 +3,12 @@ import type { KeyState } from '../format/records';
 import { Capture, CaptureVisitor, Keyspace } from './keyspace';
 import { RestoredStates } from './restored-states';
 import { dataView, expiresView } from '../ioredis-mock/views';
+import {
+  addGeneration,
+  Encoded,
+  storedState,
+  storedStates,
+} from '../../test/support/keyspace-states';
 
 const plain = (state: KeyState | null): KeyState | null =>
   state && { value: state.value, expiresAt: state.expiresAt };
@@ -112,7 +118,7 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
     data.set('a', '1');
     dataView(keyspace).set('other', '2');
     expires.set('a', Date.now() + 1000);
-    expect(keyspace.peek('app:a')?.value).toBe('1');
+    expect(keyspace.valueOf('app:a')).toBe('1');
     expect(data.keys()).toEqual(['app:a']);
     expect(expires.has('a')).toBe(true);
     expect(data.withKeyPrefix('x:').keys()).toEqual([]);
@@ -124,7 +130,7 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
     const keyspace = filled(3);
     expiresView(keyspace).set('k1', Date.now() + 1000);
     expiresView(keyspace).clear();
-    expect(keyspace.peek('k1')?.expiresAt).toBeUndefined();
+    expect(keyspace.expiryOf('k1')).toBeUndefined();
     dataView(keyspace).clear();
     expect(keyspace.size).toBe(0);
   });
@@ -148,7 +154,7 @@ describe('Capture', () => {
     const data = dataView(keyspace);
     const expires = expiresView(keyspace);
     expires.set('k19', Date.now() + 60_000);
-    const at = keyspace.peek('k19')!.expiresAt;
+    const at = keyspace.expiryOf('k19');
     const capture = keyspace.beginCapture(false)!;
     const seen = readWith(capture, (slice) => {
       if (slice === 2) {
@@ -334,7 +340,7 @@ describe('Capture', () => {
     capture.close();
     capture.close();
     keyspace.replaceAll(new Map([['a', { value: '1', expiresAt: 5 }]]));
-    expect([...keyspace.states()].map(([k, v]) => [k, plain(v)])).toEqual([
+    expect(storedStates(keyspace).map(([k, v]) => [k, plain(v)])).toEqual([
       ['a', { value: '1', expiresAt: 5 }],
     ]);
     expect(keyspace.changedCount).toBe(0);
@@ -355,20 +361,12 @@ describe('Capture', () => {
 
 describe('encoded states (values restored from a snapshot)', () => {
   /** A restored keyspace whose keys hold `values`, encoded one after another in one chunk. */
-  function restored(values: Record<string, unknown>, expiresAt?: number) {
-    const writer = new BufferWriter(8);
-    const ranges: [string, number, number][] = [];
-    for (const [key, value] of Object.entries(values)) {
-      const start = writer.length;
-      writer.writeValue(value);
-      ranges.push([key, start, writer.length]);
-    }
-    const chunk = writer.finish();
+  function restored(values: Record<string, unknown>): { keyspace: Keyspace } {
     const states = new RestoredStates();
-    for (const [key, start, end] of ranges) states.setEncoded(key, chunk, start, end, expiresAt);
+    addGeneration(states, Object.entries(values));
     const keyspace = new Keyspace();
     keyspace.replaceAll(states);
-    return { keyspace, chunk };
+    return { keyspace };
   }
 
   /** The bytes a state copies while it is still encoded, or `false` once it is decoded. */
@@ -379,10 +377,10 @@ describe('encoded states (values restored from a snapshot)', () => {
 
   it('decodes a value on first read, and copies its bytes as they are until then', () => {
     const { keyspace } = restored({ h: { f: 'v' }, z: new Map([['m', { score: 1, value: 'm' }]]) });
-    expect(copied(keyspace.peek('h'))).toEqual(encodeValue({ f: 'v' }));
+    expect(copied(storedState(keyspace, 'h'))).toEqual(encodeValue({ f: 'v' }));
     expect(dataView(keyspace).get('h')).toEqual({ f: 'v' });
-    expect(copied(keyspace.peek('h'))).toBe(false);
-    expect(copied(keyspace.peek('z'))).toEqual(
+    expect(copied(storedState(keyspace, 'h'))).toBe(false);
+    expect(copied(storedState(keyspace, 'z'))).toEqual(
       encodeValue(new Map([['m', { score: 1, value: 'm' }]])),
     );
   });
@@ -390,13 +388,13 @@ describe('encoded states (values restored from a snapshot)', () => {
   it('drops the encoded bytes once a value is replaced, and keeps them across an expiry change', () => {
     const { keyspace } = restored({ a: 'old', b: 'kept' });
     dataView(keyspace).set('a', 'new');
-    expect(copied(keyspace.peek('a'))).toBe(false);
-    expect(keyspace.peek('a')?.value).toBe('new');
+    expect(copied(storedState(keyspace, 'a'))).toBe(false);
+    expect(keyspace.valueOf('a')).toBe('new');
     expiresView(keyspace).set('b', Date.now() + 60_000);
-    expect(copied(keyspace.peek('b'))).toEqual(encodeValue('kept'));
+    expect(copied(storedState(keyspace, 'b'))).toEqual(encodeValue('kept'));
     expiresView(keyspace).clear();
-    expect(copied(keyspace.peek('b'))).toEqual(encodeValue('kept'));
-    expect(keyspace.peek('b')?.expiresAt).toBeUndefined();
+    expect(copied(storedState(keyspace, 'b'))).toEqual(encodeValue('kept'));
+    expect(keyspace.expiryOf('b')).toBeUndefined();
   });
 
   it('keeps a still-encoded state aside for a capture when a write replaces it during the read', () => {
@@ -423,9 +421,9 @@ describe('encoded states (values restored from a snapshot)', () => {
   });
 
   it('reports a value that cannot be decoded when it is read, naming the snapshot', () => {
-    const chunk = Buffer.from([0x08, 0x04, 0xc3, 0x28]); // a string whose bytes are not UTF-8
     const states = new RestoredStates();
-    states.setEncoded('bad', chunk, 0, chunk.length, undefined);
+    // A string whose bytes are not UTF-8.
+    addGeneration(states, [['bad', new Encoded(Buffer.from([0x08, 0x04, 0xc3, 0x28]))]]);
     const keyspace = new Keyspace();
     keyspace.replaceAll(states);
     expect(dataView(keyspace).has('bad')).toBe(true);
@@ -446,7 +444,7 @@ describe('Keyspace: values no snapshot could keep', () => {
         'ERR value is not an integer or out of range',
       );
     }
-    expect(keyspace.peek('k')?.expiresAt).toBe(5_000_000_000_000);
+    expect(keyspace.expiryOf('k')).toBe(5_000_000_000_000);
     expect(() => expiresView(keyspace).set('none', NaN)).toThrow();
     expect(expiresView(keyspace).has('none')).toBe(false);
   });
@@ -458,19 +456,19 @@ describe('Keyspace: values no snapshot could keep', () => {
     holey[3] = 'x';
     expect(() => dataView(keyspace).set('l', holey)).toThrow(/missing elements under key "l"/);
     expect(() => dataView(keyspace).set('m', [undefined])).toThrow(/missing elements/);
-    expect(keyspace.peek('l')?.value).toEqual(['a', 'b']);
-    expect(keyspace.peek('m')).toBeUndefined();
+    expect(keyspace.valueOf('l')).toEqual(['a', 'b']);
+    expect(keyspace.has('m')).toBe(false);
   });
 
   it('lets the command rules read a key without copying it, and expires it as a command would', () => {
     const keyspace = new Keyspace();
     const value = new Set(['a']);
     dataView(keyspace).set('s', value);
-    expect(keyspace.reader.valueOf('s')).toBe(keyspace.peek('s')?.value);
+    expect(keyspace.reader.valueOf('s')).toBe(keyspace.valueOf('s'));
     expect(keyspace.reader.expiryOf('s')).toBeUndefined();
     expiresView(keyspace).set('s', Date.now() - 1);
     expect(keyspace.reader.valueOf('s')).toBeUndefined();
-    expect(keyspace.peek('s')).toBeUndefined();
+    expect(keyspace.has('s')).toBe(false);
     expect(keyspace.reader.expiryOf('nokey')).toBeUndefined();
   });
 });

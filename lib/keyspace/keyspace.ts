@@ -124,16 +124,6 @@ export class Keyspace {
     this.changed = new Map();
   }
 
-  /** Reads a key's stored state without copying or expiring it (for digests and tests). */
-  peek(key: string): KeyState | undefined {
-    return this.entries.get(key);
-  }
-
-  /** Iterates every key's stored state without copying or expiring anything. */
-  *states(): IterableIterator<[string, KeyState]> {
-    yield* this.entries;
-  }
-
   /**
    * What the embedded client's command rules read (see `command-rule.ts`): stored values, not copies (a rule only
    * looks), with ioredis-mock's lazy expiry (a key found expired is deleted, as the command itself would have).

@@ -3,36 +3,12 @@ import type { EncodedRecord, KeyState } from '../format/records';
 import { Keyspace } from './keyspace';
 import { RestoredStates } from './restored-states';
 import { dataView, expiresView } from '../ioredis-mock/views';
-
-/** One chunk holding the records as a snapshot lays them out: key bytes, then value bytes. */
-function chunkOf(records: [string, unknown][]): {
-  chunk: Buffer;
-  spans: { key: string; keyStart: number; keyEnd: number; valueStart: number; valueEnd: number }[];
-} {
-  const writer = new BufferWriter(64);
-  const spans = [];
-  for (const [key, value] of records) {
-    const keyStart = writer.length;
-    writer.writeString(key);
-    const keyEnd = writer.length;
-    writer.writeValue(value);
-    spans.push({ key, keyStart, keyEnd, valueStart: keyEnd, valueEnd: writer.length });
-  }
-  return { chunk: writer.finish(), spans };
-}
-
-/** Adds every record of a chunk (a generation of one chunk); keys listed in `deleted` become tombstones. */
-function addGeneration(
-  states: RestoredStates,
-  records: [string, unknown][],
-  { deleted = [], expiresAt }: { deleted?: string[]; expiresAt?: number } = {},
-): void {
-  const { chunk, spans } = chunkOf([...records, ...deleted.map((k): [string, unknown] => [k, 0])]);
-  for (const s of spans) {
-    if (deleted.includes(s.key)) states.deleteRecord(chunk, s.keyStart, s.keyEnd);
-    else states.setRecord(chunk, s.keyStart, s.keyEnd, s.valueStart, s.valueEnd, expiresAt);
-  }
-}
+import {
+  addGeneration,
+  chunkOf,
+  heldBytes,
+  storedStates,
+} from '../../test/support/keyspace-states';
 
 const values = (states: Iterable<[string, KeyState]>): Map<string, unknown> =>
   new Map([...states].map(([key, state]) => [key, state.value]));
@@ -133,12 +109,12 @@ describe('RestoredStates', () => {
       states.setRecord(first.chunk, r.keyStart, r.keyEnd, r.valueStart, r.valueEnd, undefined);
     }
     addGeneration(states, [['c', 3]]);
-    const held = states.heldBytes;
+    const held = heldBytes(states);
     expect(held).toBe(first.chunk.length + chunkOf([['c', 3]]).chunk.length);
     expect(states.entry('a')?.value).toBe(1); // looked up: its entry has the value now
-    expect(states.heldBytes).toBe(held);
+    expect(heldBytes(states)).toBe(held);
     states.delete('b');
-    expect(states.heldBytes).toBe(held - first.chunk.length);
+    expect(heldBytes(states)).toBe(held - first.chunk.length);
     first.chunk.fill(0); // nothing reads it any more
     expect(values(states)).toEqual(
       new Map([
@@ -174,7 +150,7 @@ describe('a keyspace on restored states', () => {
     expect(data.has('k3')).toBe(false);
     data.set('k3', 'again');
     expect(keyspace.size).toBe(6);
-    expect(new Map([...keyspace.states()].map(([k, s]) => [k, s.value]))).toEqual(
+    expect(new Map(storedStates(keyspace).map(([k, s]) => [k, s.value]))).toEqual(
       new Map([
         ['k0', 'v0'],
         ['k1', 'v1'],

@@ -19,6 +19,8 @@ import {
   type RecordSink,
 } from '../format/records';
 import { Entry } from './entry';
+import { grownTable, hashBytes } from './key-table';
+import { RecordCursor, type RecordColumns } from './record-cursor';
 
 /** A record's status: live and never looked up, live with its entry built, or gone (replaced, deleted, expired). */
 const ENCODED = 0;
@@ -32,24 +34,11 @@ const RELEASED = new Uint8Array(0);
 /** A key looked up by name is encoded here to be compared with the records' bytes. */
 const lookupScratch = new BufferWriter(256);
 
-/** `Math.imul`, read once: a global looked up in a loop is slow where globals are intercepted (a `vm` context). */
-const imul = Math.imul;
-
-/** FNV-1a over bytes [start, end), with a final mix so that the low bits the table uses depend on every byte. */
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = imul(h ^ bytes[i], 0x01000193);
-  h ^= h >>> 16;
-  h = imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h >>> 0;
-}
-
 /**
  * Key states read from a snapshot. {@link Keyspace.replaceAll} adopts them as they are: a restore builds this index
  * and nothing else.
  */
-export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink {
+export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink, RecordColumns {
   /**
    * The buffers records point into (the snapshot's chunks); a record names one by its position here. A buffer is
    * let go once no record still needs its bytes (see {@link release}).
@@ -76,8 +65,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink 
   /** Entries built for records a command looked up, by record and by key (a second look-up hashes no bytes). */
   private readonly made = new Map<number, { key: string; entry: Entry }>();
   private readonly madeByKey = new Map<string, Entry>();
-  /** Open addressing, linear probing: record index + 1, 0 for an empty slot. Never more than half full. */
-  private table = new Int32Array(0);
+  /** Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). */
+  private table: Int32Array = new Int32Array(0);
   private used = 0;
 
   /** Number of live keys. */
@@ -85,15 +74,10 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink 
     return this.live;
   }
 
-  /** Bytes of snapshot chunks still held for records kept as bytes (the last chunk added is always held). */
-  get heldBytes(): number {
-    return this.sources.reduce((sum, source) => sum + source.length, 0);
-  }
-
   /** Makes room for `records` more records at once (a restore knows how many the snapshot holds). */
   reserve(records: number): void {
     this.growRecords(this.count + records);
-    this.growTable(this.used + records);
+    this.table = grownTable(this.table, this.hashes, this.used + records);
   }
 
   /**
@@ -118,25 +102,6 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink 
     if (this.used === 0) return;
     const slot = this.slotOf(chunk, keyStart, keyEnd, hashBytes(chunk, keyStart, keyEnd));
     if (slot >= 0) this.kill(this.table[slot] - 1);
-  }
-
-  /**
-   * Sets `key` to the value at bytes [start, end) of `source`, in the snapshot codec's encoding (see
-   * `lib/store/codec.ts`), decoded on first read. `source` must not change afterwards.
-   */
-  setEncoded(
-    key: string,
-    source: Uint8Array,
-    start: number,
-    end: number,
-    expiresAt: number | undefined,
-  ): void {
-    const writer = new BufferWriter(key.length + 8);
-    writer.writeString(key);
-    const keyBytes = writer.finish();
-    const keySource = this.sourceIndex(keyBytes);
-    const valueSource = this.sourceIndex(source);
-    this.put(keyBytes, keySource, 0, keyBytes.length, valueSource, start, end, expiresAt);
   }
 
   /** Removes `key`; returns whether it was there. */
@@ -341,7 +306,9 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink 
     expiresAt: number | undefined,
   ): void {
     if (this.count === this.capacity) this.growRecords(this.count + 1);
-    if (2 * (this.used + 1) > this.table.length) this.growTable(this.used + 1);
+    if (2 * (this.used + 1) > this.table.length) {
+      this.table = grownTable(this.table, this.hashes, this.used + 1);
+    }
     const hash = hashBytes(keyBytes, keyStart, keyEnd);
     const slot = this.slotOf(keyBytes, keyStart, keyEnd, hash);
     const r = this.count++;
@@ -396,42 +363,5 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink 
     this.status = grown(this.status, (n) => new Uint8Array(n));
     this.marks = grown(this.marks, (n) => new Uint32Array(n));
     this.capacity = capacity;
-  }
-
-  /** Makes the table at least twice `keys` slots (a power of two), re-inserting what it holds. */
-  private growTable(keys: number): void {
-    if (2 * keys <= this.table.length) return;
-    let size = Math.max(this.table.length, 16);
-    while (size < 2 * keys) size *= 2;
-    const old = this.table;
-    const table = new Int32Array(size);
-    const mask = size - 1;
-    for (let i = 0; i < old.length; i++) {
-      const entry = old[i];
-      if (entry === 0) continue;
-      let slot = this.hashes[entry - 1] & mask;
-      while (table[slot] !== 0) slot = (slot + 1) & mask;
-      table[slot] = entry;
-    }
-    this.table = table;
-  }
-}
-
-/** The reusable view {@link RestoredStates.recordAt} returns. */
-class RecordCursor implements EncodedRecord {
-  r = 0;
-
-  constructor(private readonly states: RestoredStates) {}
-
-  get expiresAt(): number | undefined {
-    return this.states.expiresAt(this.r);
-  }
-
-  copyKeyTo(sink: EncodedSink): void {
-    this.states.copyKey(this.r, sink);
-  }
-
-  copyValueTo(sink: EncodedSink): void {
-    this.states.copyValue(this.r, sink);
   }
 }

@@ -18,9 +18,9 @@ export interface SnapshotReport {
   /** Keys left out because their TTL had run out when the snapshot began. */
   readonly expired: number;
   /**
-   * Keys left out because their values cannot be stored (a shape no Redis command makes): the first
-   * {@link UNSTORABLE_KEYS_REPORTED} of them, each with why. Until they are overwritten or deleted, each snapshot
-   * leaves them out again, and the health indicator reports the cache down.
+   * Keys left out because their values cannot be stored (a shape no Redis command makes): the first 100 of them,
+   * each with why. Until they are overwritten or deleted, each snapshot leaves them out again, and the health
+   * indicator reports the cache down.
    */
   readonly unstorableKeys: readonly UnstorableKey[];
   /** How many keys were left out because their values cannot be stored. */

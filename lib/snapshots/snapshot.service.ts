@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationShutdown,
-  OnModuleInit,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import type { Capture, Keyspace } from '../keyspace/keyspace';
@@ -15,18 +8,26 @@ import {
   SNAPSHOT_INTERVAL_NAME,
   SNAPSHOT_STORE,
 } from '../persistent-cache.constants';
-import { LOG_CONTEXT } from '../util/log-context';
 import type { ResolvedPersistentCacheOptions } from '../persistent-cache.interfaces';
 import {
+  COMPACTION_FAILED,
+  FAILED_CHUNKS_NOT_REMOVED,
+  NO_SNAPSHOT_YET,
+  NOT_RESTORING,
+  PERIODIC_SNAPSHOTS,
+  PERIODIC_SNAPSHOTS_OFF,
   PERSISTENCE_DISABLED,
+  PERSISTENCE_OFF,
   RESTORE_FAILED_STARTING_EMPTY,
+  RESTORED,
   SCHEDULE_MODULE_MISSING,
-  SNAPSHOT_SKIPPED,
-  UNSTORABLE_KEYS_LEFT_OUT,
+  STORE_COMPACTED,
+  STORE_NOT_RECREATED,
+  STORE_RECREATED,
 } from './snapshots.messages';
 import { PersistentCacheMetrics } from './snapshot.metrics';
-import { RepeatedLog } from '../util/repeated-log';
-import { SnapshotCopy, type UnstorableKey } from './snapshot-copy';
+import { SnapshotLog } from './snapshot-log';
+import { SnapshotCopy } from './snapshot-copy';
 import { RestoredStates } from '../keyspace/restored-states';
 import {
   StoreMovedError,
@@ -45,25 +46,21 @@ import { messageOf } from '../util/errors';
  * no measurably longer: a turn costs microseconds.
  */
 const SLICE_MS = 1;
-/** Periodic snapshots' commit lines are written at most this often. */
-const COMMIT_LOG_WINDOW_MS = 10_000;
 /** Unstorable keys a report names; the rest are counted. */
 const UNSTORABLE_KEYS_REPORTED = 100;
-/** Unstorable keys a log line names. */
-const UNSTORABLE_KEYS_LOGGED = 10;
 
 /**
  * Makes the embedded cache durable: restores the last snapshot when the module starts, snapshots on an interval
  * and on shutdown, and offers {@link snapshot} and {@link restore} on demand.
  *
- * A snapshot never stops the event loop for long: it reads the keyspace in slices of a few milliseconds and
- * LMDB commits on its own thread. It is still a point-in-time copy: writes made while it runs are not in it (see
+ * A snapshot never stops the event loop for long: it reads the keyspace in slices of about 1 ms ({@link SLICE_MS})
+ * and LMDB commits on its own thread. It is still a point-in-time copy: writes made while it runs are not in it (see
  * {@link Capture}). After the first full snapshot, the next ones write only what changed, until the chain of
  * increments grows long or large enough that a full one is due.
  */
 @Injectable()
 export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly log = new SnapshotLog();
   private readonly persistence: ResolvedPersistentCacheOptions['persistence'];
   private readonly mode: ResolvedPersistentCacheOptions['mode'];
   /** Snapshots and restores run one at a time, in call order. */
@@ -79,37 +76,6 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
    * copying, against 7-10 ms with it).
    */
   private lastCopy: SnapshotCopy | undefined;
-  /** Snapshots that failed since the last one that succeeded. */
-  private failedInARow = 0;
-  /**
-   * Periodic snapshots committed: each is logged, unless the last such line is under
-   * {@link COMMIT_LOG_WINDOW_MS} old (a short interval); then the count and the latest come in one line.
-   */
-  private readonly commits = new RepeatedLog(
-    (message, count) =>
-      this.logger.log(
-        count === 1 ? message : `${message} (${count} snapshots since the last such line)`,
-      ),
-    COMMIT_LOG_WINDOW_MS,
-  );
-  /** Periodic snapshots skipped, logged at most once a minute with their count. */
-  private readonly skips = new RepeatedLog((message, count) =>
-    this.logger.warn(
-      count === 1 ? message : `${message} (${count} times since the last such line)`,
-    ),
-  );
-  /** Failed snapshots: the same failure again and again (a full disk) is logged once a minute with its count. */
-  private readonly failures = new RepeatedLog((message, count) =>
-    this.logger.error(
-      count === 1 ? message : `${message} (${count} times since the last such line)`,
-    ),
-  );
-  /** Unstorable keys, logged when they change and once a minute while they stay. */
-  private readonly unstorable = new RepeatedLog((message, count) =>
-    this.logger.error(
-      count === 1 ? message : `${message} (${count} snapshots since the last such line)`,
-    ),
-  );
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedPersistentCacheOptions,
@@ -141,11 +107,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     const { enabled, snapshotIntervalMs, dataDir } = this.persistence;
     if (!enabled) {
       // Redis mode is logged once by the module, with the server it uses.
-      if (this.mode === 'embedded') {
-        this.logger.log(
-          'Persistence is disabled (persistence.enabled is false): the cache lives in memory only.',
-        );
-      }
+      if (this.mode === 'embedded') this.log.log(PERSISTENCE_OFF);
       return;
     }
     if (snapshotIntervalMs > 0 && this.scheduler === undefined) {
@@ -161,11 +123,9 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     if (snapshotIntervalMs > 0 && this.scheduler !== undefined) {
       const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
       this.scheduler.addInterval(SNAPSHOT_INTERVAL_NAME, timer);
-      this.logger.log(
-        `Snapshots every ${snapshotIntervalMs} ms to ${dataDir} (interval "${SNAPSHOT_INTERVAL_NAME}").`,
-      );
+      this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, SNAPSHOT_INTERVAL_NAME));
     } else {
-      this.logger.log('Periodic snapshots are disabled (persistence.snapshotInterval is 0).');
+      this.log.log(PERIODIC_SNAPSHOTS_OFF);
     }
   }
 
@@ -180,9 +140,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       if (restoreOnStartup) {
         await this.restore();
       } else {
-        this.logger.log(
-          `Not restoring the snapshot in ${dataDir} (persistence.restoreOnStartup is false).`,
-        );
+        this.log.log(NOT_RESTORING(dataDir));
       }
       await store.openForWriting();
     } catch (error) {
@@ -190,7 +148,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       this.metrics.restoreFailed();
       if (onRestoreError === 'fail') throw error;
       const quarantine = await store.quarantine();
-      this.logger.error(RESTORE_FAILED_STARTING_EMPTY(error.message, quarantine));
+      this.log.error(RESTORE_FAILED_STARTING_EMPTY(error.message, quarantine));
       await store.open();
       await store.openForWriting();
       this.keyspace.replaceAll(new Map());
@@ -214,10 +172,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     } else {
       await this.queue;
     }
-    this.commits.flush();
-    this.skips.flush();
-    this.failures.flush();
-    this.unstorable.flush();
+    this.log.flush();
   }
 
   /**
@@ -231,7 +186,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Replaces the cache's content with the last committed snapshot, all at once: if reading it fails, the cache is
-   * left as it was. The snapshot is read in slices of a few milliseconds, during which the cache keeps serving (and
+   * left as it was. The snapshot is read in slices of about 1 ms, during which the cache keeps serving (and
    * accepting writes to) its current content; the restored content then replaces it in one step, and writes made
    * meanwhile are lost. Resolves to `undefined` when there is no snapshot yet.
    */
@@ -242,7 +197,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
 
   private async tick(): Promise<void> {
     if (this.busy) {
-      this.skips.report(SNAPSHOT_SKIPPED(this.persistence.snapshotIntervalMs));
+      this.log.skipped(this.persistence.snapshotIntervalMs);
       this.metrics.snapshotEnded('skipped');
       return;
     }
@@ -266,7 +221,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     return run;
   }
 
-  /** `periodic`: taken by the interval, whose commits are logged at most every {@link COMMIT_LOG_WINDOW_MS}. */
+  /** `periodic`: taken by the interval (see {@link SnapshotLog.committed}). */
   private async takeSnapshot(store: SnapshotStore, periodic = false): Promise<SnapshotReport> {
     const started = performance.now();
     let writer: SnapshotWriter | undefined;
@@ -301,26 +256,12 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       };
       this.lastReport = report;
       this.lastError = undefined;
-      this.failures.flush();
-      if (this.failedInARow > 0) {
-        this.logger.log(
-          `Snapshots to ${store.dataDir} succeed again, after ${this.failedInARow} failed.`,
-        );
-        this.failedInARow = 0;
-      }
       this.metrics.snapshotSucceeded(kind, durationMs / 1000, manifest.bytes, report.keys);
       this.metrics.unstorableKeys(unstorable.length);
-      const committed =
-        `Snapshot (${kind}) committed to ${store.dataDir}: ${report.keys} keys, ${report.records} records, ` +
-        `${report.bytes} bytes in ${durationMs.toFixed(0)} ms` +
-        (expired > 0 ? `; ${expired} expired keys left out.` : '.');
-      if (periodic) {
-        this.commits.report(committed, 'committed');
-      } else {
-        this.commits.flush();
-        this.logger.log(committed);
-      }
-      this.reportUnstorable(unstorable);
+      this.log.committed(store.dataDir, report, periodic);
+      // Left out, and marked changed, so that the next snapshot tries them again (they may be fixed by then).
+      for (const { key } of unstorable) this.keyspace.markChanged(key);
+      this.log.unstorableKeys(unstorable);
       if (worthCompacting(store.fileSize(), manifest.bytes)) {
         await this.compactStore(store);
       }
@@ -332,23 +273,13 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       }
       if (writer !== undefined) {
         await writer.abort().catch((abortError: unknown) => {
-          this.logger.warn(
-            `Could not remove the failed snapshot's chunks: ${messageOf(abortError)}`,
-          );
+          this.log.warn(FAILED_CHUNKS_NOT_REMOVED(messageOf(abortError)));
         });
       }
       this.lastError = { at: new Date(), message: messageOf(error) };
-      this.failedInARow++;
       this.metrics.snapshotEnded('failure');
-      if (error instanceof StoreMovedError) {
-        this.failures.report(`Snapshot to ${store.dataDir} failed: ${error.message}`);
-        if (error.missing) await this.recreateStore(store);
-      } else {
-        this.failures.report(
-          `Snapshot to ${store.dataDir} failed; the previous snapshot is kept: ${messageOf(error)}`,
-          failureKind(error),
-        );
-      }
+      this.log.failed(store.dataDir, error);
+      if (error instanceof StoreMovedError && error.missing) await this.recreateStore(store);
       throw error;
     }
   }
@@ -357,11 +288,9 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private async compactStore(store: SnapshotStore): Promise<void> {
     try {
       const { before, after } = await store.compact();
-      this.logger.log(
-        `Compacted ${store.dataDir}/${STORE_FILE}: ${before} bytes, mostly free pages, down to ${after}.`,
-      );
+      this.log.log(STORE_COMPACTED(`${store.dataDir}/${STORE_FILE}`, before, after));
     } catch (error) {
-      this.logger.warn(`Could not compact the store file in ${store.dataDir}: ${messageOf(error)}`);
+      this.log.warn(COMPACTION_FAILED(store.dataDir, messageOf(error)));
     }
   }
 
@@ -369,32 +298,10 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   private async recreateStore(store: SnapshotStore): Promise<void> {
     try {
       await store.recreate(); // it holds no snapshot: the next one is a full one
-      this.logger.warn(`Created a new, empty snapshot store in ${store.dataDir}.`);
+      this.log.warn(STORE_RECREATED(store.dataDir));
     } catch (error) {
-      this.logger.error(
-        `Could not create a new snapshot store in ${store.dataDir}: ${messageOf(error)}`,
-      );
+      this.log.error(STORE_NOT_RECREATED(store.dataDir, messageOf(error)));
     }
-  }
-
-  /**
-   * Logs the keys a snapshot left out because their values cannot be stored, and marks them changed, so that the
-   * next snapshot tries them again (they may have been fixed by then).
-   */
-  private reportUnstorable(unstorable: readonly UnstorableKey[]): void {
-    if (unstorable.length === 0) {
-      this.unstorable.flush();
-      return;
-    }
-    for (const { key } of unstorable) this.keyspace.markChanged(key);
-    const named = unstorable.slice(0, UNSTORABLE_KEYS_LOGGED).map((u) => u.message);
-    const more = unstorable.length - named.length;
-    this.unstorable.report(
-      UNSTORABLE_KEYS_LEFT_OUT(
-        unstorable.length,
-        named.join('; ') + (more > 0 ? `; and ${more} more` : ''),
-      ),
-    );
   }
 
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
@@ -402,7 +309,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     // Read in slices: the cache keeps serving what it held until the restored content is swapped in at once.
     const data = await store.readInSlices(new RestoredStates(), SLICE_MS);
     if (data === undefined) {
-      this.logger.log(`No snapshot in ${store.dataDir} yet: starting with an empty cache.`);
+      this.log.log(NO_SNAPSHOT_YET(store.dataDir));
       return undefined;
     }
     const keys = data.states.size;
@@ -415,20 +322,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       durationMs,
     };
     this.metrics.restored(durationMs / 1000, report.keys, report.expired);
-    this.logger.log(
-      `Restored ${report.keys} keys from ${store.dataDir} (snapshot of ${report.snapshotTakenAt.toISOString()}) ` +
-        `in ${durationMs.toFixed(0)} ms; ${report.expired} expired keys left out.`,
-    );
+    this.log.log(RESTORED(store.dataDir, report));
     return report;
   }
-}
-
-/**
- * What makes two failures the same for the log: the errno of the cause when there is one (a full disk's message
- * names a different file offset at each attempt), else the message.
- */
-function failureKind(error: unknown): string {
-  const code =
-    error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
-  return typeof code === 'number' || typeof code === 'string' ? `code ${code}` : messageOf(error);
 }

@@ -1,4 +1,5 @@
 /** Messages of snapshots and restores. Tests assert against the same functions. */
+import type { RestoreReport, SnapshotReport } from './snapshot-reports';
 
 export const SNAPSHOT_SKIPPED = (intervalMs: number): string =>
   'Periodic snapshot skipped: the previous snapshot is still running (snapshots take longer than ' +
@@ -15,8 +16,61 @@ export const PERSISTENCE_DISABLED = (operation: string, mode: 'embedded' | 'redi
 
 export const RESTORE_FAILED_STARTING_EMPTY = (error: string, quarantine: string): string =>
   `Could not restore the snapshot: ${error} Starting with an empty cache (persistence.onRestoreError is ` +
-  `"start-empty"); the snapshot was moved to ${quarantine} — see "Recovery" in the README.`;
+  `"start-empty"); the snapshot was moved to ${quarantine} — see docs/RECOVERY.md.`;
 
 export const UNSTORABLE_KEYS_LEFT_OUT = (count: number, which: string): string =>
   `Snapshot left out ${count} key(s) whose values cannot be stored, and would lose them on a restart: ${which}. ` +
   'No Redis command stores such a value: overwrite or delete these keys (every other key was persisted).';
+
+export const PERSISTENCE_OFF =
+  'Persistence is disabled (persistence.enabled is false): the cache lives in memory only.';
+
+export const PERIODIC_SNAPSHOTS = (intervalMs: number, dataDir: string, name: string): string =>
+  `Snapshots every ${intervalMs} ms to ${dataDir} (interval "${name}").`;
+
+export const PERIODIC_SNAPSHOTS_OFF =
+  'Periodic snapshots are disabled (persistence.snapshotInterval is 0).';
+
+export const NOT_RESTORING = (dataDir: string): string =>
+  `Not restoring the snapshot in ${dataDir} (persistence.restoreOnStartup is false).`;
+
+export const NO_SNAPSHOT_YET = (dataDir: string): string =>
+  `No snapshot in ${dataDir} yet: starting with an empty cache.`;
+
+export const RESTORED = (dataDir: string, report: RestoreReport): string =>
+  `Restored ${report.keys} keys from ${dataDir} (snapshot of ${report.snapshotTakenAt.toISOString()}) ` +
+  `in ${report.durationMs.toFixed(0)} ms; ${report.expired} expired keys left out.`;
+
+export const SNAPSHOT_COMMITTED = (dataDir: string, report: SnapshotReport): string =>
+  `Snapshot (${report.kind}) committed to ${dataDir}: ${report.keys} keys, ${report.records} records, ` +
+  `${report.bytes} bytes in ${report.durationMs.toFixed(0)} ms` +
+  (report.expired > 0 ? `; ${report.expired} expired keys left out.` : '.');
+
+export const SNAPSHOTS_SUCCEED_AGAIN = (dataDir: string, failed: number): string =>
+  `Snapshots to ${dataDir} succeed again, after ${failed} failed.`;
+
+export const SNAPSHOT_FAILED = (dataDir: string, reason: string): string =>
+  `Snapshot to ${dataDir} failed; the previous snapshot is kept: ${reason}`;
+
+/** `reason` says what became of the store file and what happens next. */
+export const STORE_MOVED_SNAPSHOT_FAILED = (dataDir: string, reason: string): string =>
+  `Snapshot to ${dataDir} failed: ${reason}`;
+
+export const FAILED_CHUNKS_NOT_REMOVED = (reason: string): string =>
+  `Could not remove the failed snapshot's chunks: ${reason}`;
+
+export const STORE_COMPACTED = (file: string, before: number, after: number): string =>
+  `Compacted ${file}: ${before} bytes, mostly free pages, down to ${after}.`;
+
+export const COMPACTION_FAILED = (dataDir: string, reason: string): string =>
+  `Could not compact the store file in ${dataDir}: ${reason}`;
+
+export const STORE_RECREATED = (dataDir: string): string =>
+  `Created a new, empty snapshot store in ${dataDir}.`;
+
+export const STORE_NOT_RECREATED = (dataDir: string, reason: string): string =>
+  `Could not create a new snapshot store in ${dataDir}: ${reason}`;
+
+/** A line standing for `count` occurrences of `message` (`what`: snapshots, or times it happened). */
+export const REPEATED = (message: string, count: number, what: 'snapshots' | 'times'): string =>
+  count === 1 ? message : `${message} (${count} ${what} since the last such line)`;

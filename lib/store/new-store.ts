@@ -8,7 +8,7 @@ import { NO_SPACE, PATH_IN_THE_WAY, STORE_FILE_OPEN_FAILED } from './store.messa
 import { kindOf, lockFileOf, reserveLockFile, statIfAny } from './data-dir';
 import { freeBytes, MIN_FREE_TO_CREATE_BYTES } from './free-space';
 import { errnoCode, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
-import { messageOf } from '../util/errors';
+import { asError, messageOf } from '../util/errors';
 
 const CREATE_STORE = 'create a new, empty snapshot store';
 /** How long closing a store waits for LMDB (see {@link closeWithin}). */
@@ -70,7 +70,7 @@ async function explainCreateError(dataDir: string, draft: string, error: unknown
   if (code !== undefined) {
     return new StoreEnvironmentError(STORE_FILE_OPEN_FAILED(draft, code, messageOf(cause)), code);
   }
-  return cause instanceof Error ? cause : new Error(messageOf(cause));
+  return asError(cause);
 }
 
 /**
@@ -84,8 +84,9 @@ export async function closeWithin(root: RootDatabase, ms: number): Promise<void>
 }
 
 /**
- * Creates a store holding an empty manifest, under a temporary name renamed into place once committed: a store
- * file without a manifest is then always damage, never a store whose creation was cut short (see `new-store.ts`).
+ * Creates a store holding an empty manifest, under a temporary name renamed into place once committed (see
+ * {@link createStoreFile}): a store file without a manifest is then always damage, never a store whose creation was
+ * cut short.
  */
 export async function createEmptyStore(path: string): Promise<void> {
   await createStoreFile(path, async (draft) => {

@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
-import { DATA_DIR_CLAIM_CONTENDED, DATA_DIR_CLAIM_STUCK, DATA_DIR_IN_USE } from './store.messages';
+import {
+  CLAIM_FILES_NOT_REMOVED,
+  CLAIM_FILES_REMOVED,
+  CLAIM_TAKEN_OVER,
+  DATA_DIR_CLAIM_CONTENDED,
+  DATA_DIR_CLAIM_STUCK,
+  DATA_DIR_IN_USE,
+} from './store.messages';
 import { LOG_CONTEXT } from '../util/log-context';
 import { removeLeftovers } from './owner-leftovers';
 import { describeOwner, thisProcess } from './owner-record';
@@ -50,17 +57,15 @@ export function claimDataDir(dataDir: string, hooks: ClaimHooks = {}): () => voi
   if (taken.replaced !== undefined) {
     const from =
       taken.replaced === null ? 'a claim naming no process' : describeOwner(taken.replaced);
-    logger.log(`Took over ${dataDir} from ${from}, which no longer runs.`);
+    logger.log(CLAIM_TAKEN_OVER(dataDir, from));
   }
   ownedHere.add(dataDir);
   const { removed, failed } = removeLeftovers(file, me);
   if (removed.length > 0) {
-    logger.log(
-      `Removed claim files left by stopped processes in ${dataDir}: ${removed.join(', ')}.`,
-    );
+    logger.log(CLAIM_FILES_REMOVED(dataDir, removed));
   }
   if (failed.length > 0) {
-    logger.warn(`Could not remove claim files left in ${dataDir}: ${failed.join('; ')}`);
+    logger.warn(CLAIM_FILES_NOT_REMOVED(dataDir, failed));
   }
   const { ino } = taken;
   return () => {

@@ -1,14 +1,24 @@
 /**
- * Reads a committed chain of generations out of the `chunks` table, checking every chunk's CRC, each generation's
- * chunk count, record count and CRC, and handing the records to a {@link RestoreTarget} without decoding them.
+ * Reads the committed manifest out of the `meta` table, and the chain of generations it names out of the `chunks`
+ * table, checking every chunk's CRC, each generation's chunk count, record count and CRC, and handing the records
+ * to a {@link RestoreTarget} without decoding them. What is damaged, or in a format this version does not read, is
+ * an {@link UnreadableSnapshotError}.
  */
 import type { Database } from 'lmdb';
 import { CodecError } from '../format/codec';
 import { CHUNK_HEADER_BYTES, chunkCrc, chunkProblem, GenerationCrc } from '../format/chunks';
-import type { ChunkKey } from '../format/lmdb-layout';
-import type { GenerationInfo, Manifest } from '../format/manifest';
+import { MANIFEST_KEY, type ChunkKey, type Tables } from '../format/lmdb-layout';
+import {
+  ManifestError,
+  parseManifest,
+  READABLE_FORMATS,
+  type GenerationInfo,
+  type Manifest,
+} from '../format/manifest';
 import { BufferReader } from '../format/reader';
 import { readRecords, type RecordSink } from '../format/records';
+import { UnreadableSnapshotError } from './store-errors';
+import { CORRUPT_SNAPSHOT, UNSUPPORTED_FORMAT } from './store.messages';
 
 /**
  * Records a restore decodes between two looks at the clock. A chunk holds a few thousand: decoded whole, the first
@@ -33,21 +43,50 @@ export interface RestoredData<T extends RestoreTarget = RestoreTarget> {
 }
 
 /**
- * The steps of a read of `manifest`'s chain into `target`: it yields after each chunk, and every
- * {@link RECORDS_PER_STEP} records. `corrupt` makes the error thrown for what is wrong.
+ * The committed manifest of the store in `dataDir`, or `undefined` if nothing was ever committed. Every store is
+ * created with a manifest, so a missing one is damage, not a new store.
+ */
+export function readManifest(meta: Tables['meta'], dataDir: string): Manifest | undefined {
+  const raw = meta.get(MANIFEST_KEY);
+  if (raw === undefined) {
+    throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(dataDir, 'the manifest is missing'));
+  }
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(raw);
+  } catch (error) {
+    if (!(error instanceof ManifestError)) throw error;
+    throw new UnreadableSnapshotError(
+      error.reason === 'unsupported'
+        ? UNSUPPORTED_FORMAT(dataDir, error.format, READABLE_FORMATS)
+        : CORRUPT_SNAPSHOT(dataDir, error.message),
+    );
+  }
+  return manifest.generations.length === 0 ? undefined : manifest;
+}
+
+/**
+ * The steps of a read of `manifest`'s chain (of the store in `dataDir`) into `target`: it yields after each chunk,
+ * and every {@link RECORDS_PER_STEP} records. The pass that then leaves out expired keys runs in one step.
  */
 export function* readChain<T extends RestoreTarget>(
   chunks: Database<Buffer, ChunkKey>,
   manifest: Manifest,
   target: T,
   now: number,
-  corrupt: (what: string) => Error,
+  dataDir: string,
 ): Generator<void, RestoredData<T>> {
   target.reserve(manifest.generations.reduce((sum, g) => sum + g.records, 0));
   yield; // about a millisecond at 1M records: V8 may collect garbage for the memory it takes
   for (const generation of manifest.generations) {
-    yield* readGeneration(chunks, generation, target, (what) =>
-      corrupt(`generation ${generation.gen}: ${what}`),
+    yield* readGeneration(
+      chunks,
+      generation,
+      target,
+      (what) =>
+        new UnreadableSnapshotError(
+          CORRUPT_SNAPSHOT(dataDir, `generation ${generation.gen}: ${what}`),
+        ),
     );
   }
   const expired = target.leaveOutExpired(now);

@@ -1,17 +1,10 @@
-import { chmodSync, lstatSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import {
-  ManifestError,
-  parseManifest,
-  READABLE_FORMATS,
-  serializeManifest,
-  type GenerationKind,
-  type Manifest,
-} from '../format/manifest';
+import { serializeManifest, type GenerationKind, type Manifest } from '../format/manifest';
 import { MANIFEST_KEY, openTables, type Tables } from '../format/lmdb-layout';
 import { LOG_CONTEXT } from '../util/log-context';
-import { runInSlices } from '../util/slices';
+import { runAtOnce, runInSlices } from '../util/slices';
 import { checkStoreFile } from './check-file';
 import {
   checkStoreFiles,
@@ -21,28 +14,32 @@ import {
   statIfAny,
   STORE_FILE,
 } from './data-dir';
-import { identityAt, identityOf, sameFile, syncFile, type FileIdentity } from './file-identity';
+import { compactStoreFile, removeCompactionLeftover } from './compaction';
+import { identityAt, OpenedFiles } from './file-identity';
 import { CLOSE_TIMEOUT_MS, closeWithin, createEmptyStore } from './new-store';
 import { quarantineStore } from './quarantine';
-import { readChain, type RestoredData, type RestoreTarget } from './snapshot-reader';
+import { readChain, readManifest, type RestoredData, type RestoreTarget } from './snapshot-reader';
 import { SnapshotWriter, type ChunkToWrite } from './snapshot-writer';
-import { explainOpenError, StoreEnvironmentError } from './store-errors';
-import { messageOf } from '../util/errors';
+import {
+  explainOpenError,
+  StoreEnvironmentError,
+  StoreMovedError,
+  UnreadableSnapshotError,
+} from './store-errors';
+import { asError, messageOf } from '../util/errors';
 import {
   CORRUPT_SNAPSHOT,
+  LOCK_FILE_LOST,
   NO_STORE_FILE,
   STORE_CLOSED,
-  STORE_FILE_MISSING,
-  STORE_FILE_REPLACED,
   STORE_NOT_OPEN,
   STORE_READ_ONLY,
-  UNSUPPORTED_FORMAT,
   WRITE_IN_PROGRESS,
 } from './store.messages';
 import { explainWriteError } from './write-errors';
 
 export { QUARANTINE_DIR, STORE_FILE } from './data-dir';
-export { StoreEnvironmentError } from './store-errors';
+export { StoreEnvironmentError, StoreMovedError, UnreadableSnapshotError } from './store-errors';
 export type { RestoredData, RestoreTarget } from './snapshot-reader';
 export { SnapshotWriter } from './snapshot-writer';
 
@@ -62,33 +59,6 @@ export { SnapshotWriter } from './snapshot-writer';
  * generations the manifest does not name (an interrupted snapshot's, or a chain a full snapshot replaced) are removed
  * after the commit, or when the next snapshot begins if a crash or failure may have left some.
  */
-
-/** Suffix of the compacted copy {@link SnapshotStore.compact} makes beside the store file. */
-const COMPACT_SUFFIX = '.compact';
-
-/**
- * Thrown by {@link SnapshotStore.open}, {@link SnapshotStore.read} and {@link SnapshotStore.manifest} when the
- * stored snapshot is damaged or in a format this version does not read.
- */
-export class UnreadableSnapshotError extends Error {
-  override name = 'UnreadableSnapshotError';
-}
-
-/**
- * Thrown by {@link SnapshotStore.beginWrite} and at a snapshot's commit when the store file at the path is no longer
- * the one this process writes: deleted (`missing`; {@link SnapshotStore.recreate} makes a new one) or replaced by
- * another file (left alone).
- */
-export class StoreMovedError extends Error {
-  override name = 'StoreMovedError';
-
-  constructor(
-    readonly path: string,
-    readonly missing: boolean,
-  ) {
-    super(missing ? STORE_FILE_MISSING(path) : STORE_FILE_REPLACED(path));
-  }
-}
 
 /**
  * The store in `dataDir`. {@link open} claims the directory, checks the file and opens it; {@link close} gives it
@@ -114,11 +84,8 @@ export class SnapshotStore {
    * 2-4 ms here.
    */
   private committed: Manifest | undefined;
-  /**
-   * The store file and lock file this process opened for writing. LMDB keeps writing to the files it opened, even
-   * once they are deleted or replaced at their paths: snapshots would succeed into a file nobody can restore.
-   */
-  private identity: { readonly store: FileIdentity; readonly lock: FileIdentity } | undefined;
+  /** The store file and lock file this process opened for writing (see {@link ensureInPlace}). */
+  private opened: OpenedFiles | undefined;
 
   constructor(readonly dataDir: string) {}
 
@@ -141,9 +108,9 @@ export class SnapshotStore {
     prepareDataDir(this.dataDir);
     if (claim) {
       this.release ??= claimWithRoom(this.dataDir);
-      rmSync(`${join(this.dataDir, STORE_FILE)}${COMPACT_SUFFIX}`, { force: true }); // a compaction cut short
+      removeCompactionLeftover(this.path);
     }
-    const path = join(this.dataDir, STORE_FILE);
+    const path = this.path;
     if (statIfAny(path) === undefined) {
       if (!claim) throw new StoreEnvironmentError(NO_STORE_FILE(this.dataDir, STORE_FILE));
       await createEmptyStore(path);
@@ -180,22 +147,17 @@ export class SnapshotStore {
     if (this.writable) return;
     this.tablesOpen = undefined;
     await tables.root.close();
-    const path = join(this.dataDir, STORE_FILE);
+    const path = this.path;
     try {
       this.tablesOpen = openTables(path, false);
     } catch (error) {
-      throw explainOpenError(path, error, (cause) =>
-        cause instanceof Error ? cause : new Error(String(cause)),
-      );
+      throw explainOpenError(path, error, asError);
     }
     this.writable = true;
     for (const file of [path, lockFileOf(path)]) {
       if (statIfAny(file) !== undefined) chmodSync(file, 0o600);
     }
-    this.identity = {
-      store: identityOf(lstatSync(path)),
-      lock: identityOf(lstatSync(`${path}-lock`)),
-    };
+    this.opened = OpenedFiles.at(path);
   }
 
   /**
@@ -204,17 +166,12 @@ export class SnapshotStore {
    * writer) is made again by reopening the store. Call it before {@link beginWrite}; a commit checks again.
    */
   async ensureInPlace(): Promise<void> {
-    const identity = this.identity;
-    if (identity === undefined) return;
-    const store = identityAt(this.path);
-    if (store === undefined) throw new StoreMovedError(this.path, true);
-    if (!sameFile(store, identity.store)) throw new StoreMovedError(this.path, false);
-    const lock = identityAt(`${this.path}-lock`);
-    if (lock !== undefined && sameFile(lock, identity.lock)) return;
-    this.logger.warn(
-      `The lock file ${this.path}-lock was deleted or replaced while the application ran; reopening the store.`,
-    );
-    this.identity = undefined;
+    if (this.opened === undefined) return;
+    const state = this.opened.check();
+    if (state === 'in place') return;
+    if (state !== 'lock lost') throw new StoreMovedError(this.path, state === 'store missing');
+    this.logger.warn(LOCK_FILE_LOST(lockFileOf(this.path)));
+    this.opened = undefined;
     this.writable = false;
     await this.openForWriting();
   }
@@ -226,11 +183,7 @@ export class SnapshotStore {
   async recreate(): Promise<void> {
     this.assertWritable();
     if (identityAt(this.path) !== undefined) throw new StoreMovedError(this.path, false);
-    const tables = this.tables();
-    this.tablesOpen = undefined;
-    this.identity = undefined;
-    this.writable = false;
-    await tables.root.close();
+    await this.closeTables();
     prepareDataDir(this.dataDir);
     // The claim may have gone with the directory: give it up and claim again, so another process cannot share it.
     this.release?.();
@@ -259,13 +212,7 @@ export class SnapshotStore {
   /** The committed manifest, or `undefined` if nothing was ever committed. Throws on an unreadable one. */
   manifest(): Manifest | undefined {
     const { meta } = this.tables();
-    if (this.committed !== undefined) return this.committed;
-    const raw = meta.get(MANIFEST_KEY);
-    if (raw === undefined) {
-      throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, 'the manifest is missing'));
-    }
-    const manifest = this.parse(raw);
-    return manifest.generations.length === 0 ? undefined : manifest;
+    return this.committed ?? readManifest(meta, this.dataDir);
   }
 
   /**
@@ -300,11 +247,7 @@ export class SnapshotStore {
    * Returns `undefined` when the store holds no snapshot.
    */
   read<T extends RestoreTarget>(target: T, now = Date.now()): RestoredData<T> | undefined {
-    const steps = this.readSteps(target, now);
-    for (;;) {
-      const step = steps.next();
-      if (step.done === true) return step.value;
-    }
+    return runAtOnce(this.readSteps(target, now));
   }
 
   /**
@@ -326,13 +269,7 @@ export class SnapshotStore {
   ): Generator<void, RestoredData<T> | undefined> {
     const manifest = this.manifest();
     if (manifest === undefined) return undefined;
-    return yield* readChain(
-      this.tables().chunks,
-      manifest,
-      target,
-      now,
-      (what) => new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, what)),
-    );
+    return yield* readChain(this.tables().chunks, manifest, target, now, this.dataDir);
   }
 
   /** @internal */
@@ -367,8 +304,8 @@ export class SnapshotStore {
     this.strayChunksPossible = false;
   }
 
-  /** @internal removes chunks of generations the manifest does not name. */
-  async removeUnreferencedChunks(manifest: Manifest | undefined): Promise<number> {
+  /** Removes chunks of generations the manifest does not name. */
+  private async removeUnreferencedChunks(manifest: Manifest | undefined): Promise<number> {
     const live = new Set(manifest?.generations.map((g) => g.gen));
     const removals: Promise<boolean>[] = [];
     for (const key of this.tables().chunks.getKeys()) {
@@ -381,34 +318,15 @@ export class SnapshotStore {
   }
 
   /**
-   * Rewrites the store file without its free pages. LMDB reuses the pages a snapshot frees but never gives them back
-   * to the file system, so a store that once grew large (a burst of keys, a full disk's retries) keeps its size.
-   * The compacted copy is made beside the file (by LMDB, from one read transaction, off the main thread), synced,
-   * and renamed over it; the lock file goes with the old file, and processes still reading it keep the old pair. A
-   * failure at any point leaves the store as it was. Call it between snapshots. Returns the sizes before and after.
+   * Rewrites the store file without its free pages (see `compaction.ts`); a failure leaves the store as it was. Call
+   * it between snapshots. Returns the sizes before and after.
    */
   async compact(): Promise<{ readonly before: number; readonly after: number }> {
     this.assertWritable();
     if (this.writer !== undefined) throw new Error(WRITE_IN_PROGRESS(this.dataDir));
     await this.ensureInPlace();
     const before = this.fileSize();
-    const copy = `${this.path}${COMPACT_SUFFIX}`;
-    rmSync(copy, { force: true });
-    try {
-      await this.tables().root.backup(copy, true);
-      syncFile(copy);
-    } catch (error) {
-      rmSync(copy, { force: true });
-      throw error;
-    }
-    const tables = this.tables();
-    this.tablesOpen = undefined;
-    this.identity = undefined;
-    this.writable = false;
-    await tables.root.close();
-    renameSync(copy, this.path);
-    rmSync(`${this.path}-lock`, { force: true });
-    syncFile(this.dataDir);
+    await compactStoreFile(this.tables().root, this.path, () => this.closeTables());
     this.tablesOpen = openTables(this.path, true);
     await this.openForWriting();
     return { before, after: this.fileSize() };
@@ -416,20 +334,16 @@ export class SnapshotStore {
 
   /** Size of the LMDB file on disk, in bytes. */
   fileSize(): number {
-    return lstatSync(join(this.dataDir, STORE_FILE)).size;
+    return lstatSync(this.path).size;
   }
 
-  private parse(raw: Buffer): Manifest {
-    try {
-      return parseManifest(raw);
-    } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
-      throw new UnreadableSnapshotError(
-        error.reason === 'unsupported'
-          ? UNSUPPORTED_FORMAT(this.dataDir, error.format, READABLE_FORMATS)
-          : CORRUPT_SNAPSHOT(this.dataDir, error.message),
-      );
-    }
+  /** Closes LMDB's environment: the store is then neither open nor writable until it is opened again. */
+  private async closeTables(): Promise<void> {
+    const tables = this.tables();
+    this.tablesOpen = undefined;
+    this.opened = undefined;
+    this.writable = false;
+    await tables.root.close();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { STORE_FILE_OPEN_FAILED } from './store.messages';
+import { STORE_FILE_MISSING, STORE_FILE_OPEN_FAILED, STORE_FILE_REPLACED } from './store.messages';
 import { messageOf } from '../util/errors';
 
 /**
@@ -16,6 +16,30 @@ export class StoreEnvironmentError extends Error {
     readonly code?: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Thrown by `SnapshotStore.open`, `read` and `manifest` when the stored snapshot is damaged or in a format this
+ * version does not read.
+ */
+export class UnreadableSnapshotError extends Error {
+  override name = 'UnreadableSnapshotError';
+}
+
+/**
+ * Thrown by `SnapshotStore.beginWrite` and at a snapshot's commit when the store file at the path is no longer the
+ * one this process writes: deleted (`missing`; `SnapshotStore.recreate` makes a new one) or replaced by another file
+ * (left alone).
+ */
+export class StoreMovedError extends Error {
+  override name = 'StoreMovedError';
+
+  constructor(
+    readonly path: string,
+    readonly missing: boolean,
+  ) {
+    super(missing ? STORE_FILE_MISSING(path) : STORE_FILE_REPLACED(path));
   }
 }
 

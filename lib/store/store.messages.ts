@@ -13,7 +13,7 @@ export const UNSUPPORTED_FORMAT = (
 
 export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
   `Snapshot in ${dataDir} cannot be restored: ${what}. The data directory was left untouched; ` +
-  'see "Recovery" in the README.';
+  'see docs/RECOVERY.md.';
 
 export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
   `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;
@@ -51,6 +51,17 @@ export const DATA_DIR_CLAIM_STUCK = (dataDir: string, path: string): string =>
   'another, while each took over the claim of a process that no longer runs. If no application uses the ' +
   'directory, remove that file.';
 
+/** `from`: the owner whose claim was taken over, as users read it. */
+export const CLAIM_TAKEN_OVER = (dataDir: string, from: string): string =>
+  `Took over ${dataDir} from ${from}, which no longer runs.`;
+
+export const CLAIM_FILES_REMOVED = (dataDir: string, files: readonly string[]): string =>
+  `Removed claim files left by stopped processes in ${dataDir}: ${files.join(', ')}.`;
+
+/** `failures`: each file with why it could not be removed. */
+export const CLAIM_FILES_NOT_REMOVED = (dataDir: string, failures: readonly string[]): string =>
+  `Could not remove claim files left in ${dataDir}: ${failures.join('; ')}`;
+
 export const WRITE_IN_PROGRESS = (dataDir: string): string =>
   `A snapshot is already being written to ${dataDir}: commit or abort it before beginning another.`;
 
@@ -66,6 +77,9 @@ export const STORE_FILE_REPLACED = (path: string): string =>
   `The snapshot store ${path} was replaced by another file while the application ran; this application does not ` +
   'overwrite a store it did not write, so its snapshots fail until it is restarted (it then restores the file now ' +
   'at that path) or the file is moved away (a new store is then created).';
+
+export const LOCK_FILE_LOST = (lockFile: string): string =>
+  `The lock file ${lockFile} was deleted or replaced while the application ran; reopening the store.`;
 
 /** A store or lock file this process cannot read or write. */
 export const STORE_FILE_NO_ACCESS = (

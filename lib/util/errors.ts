@@ -4,7 +4,7 @@ export function messageOf(error: unknown): string {
   return typeof message === 'string' ? message : String(error);
 }
 
-/** `error` if it is an `Error`, else an `Error` whose message is its text. */
+/** `error` if it is an `Error`, else an `Error` with its message (see {@link messageOf}). */
 export function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
+  return error instanceof Error ? error : new Error(messageOf(error));
 }

@@ -22,3 +22,11 @@ export async function runInSlices<T>(
     }
   }
 }
+
+/** Runs `steps` to its end at once. Returns the iterator's return value. */
+export function runAtOnce<T>(steps: Iterator<unknown, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
