@@ -39,7 +39,9 @@
  *
  * Containers may nest at most MAX_DEPTH (64) levels, both when encoding and decoding.
  *
- * The tags and limits are in `tags.ts`, the encoder in `writer.ts`, the decoder in `reader.ts`.
+ * The tags and limits are in `tags.ts`. The encoder is `writer.ts` (tagged values and containers) on top of
+ * `byte-writer.ts` (the buffer, varuints, string bodies and other untagged encodings); the decoder is `reader.ts`
+ * on top of `byte-reader.ts`, split the same way.
  */
 import { CodecError } from './codec-errors';
 import { BufferReader } from './reader';

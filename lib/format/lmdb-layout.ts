@@ -5,11 +5,28 @@
  *   Chunks are appended in key order, the fast way to fill LMDB.
  * - `meta`: key `"manifest"`, value the manifest (see `manifest.ts`).
  *
- * Every piece of code that opens a store file opens it through {@link openTables}.
+ * Every piece of code that opens a store file opens it through {@link openTables}, except the check process, which
+ * cannot import it and opens the file with the same {@link OPEN_OPTIONS} and {@link TABLES}.
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 
 export const MANIFEST_KEY = 'manifest';
+
+/** The named tables and how lmdb-js opens each: values are bytes, stored and read as they are. */
+export const TABLES = {
+  chunks: { name: 'chunks', encoding: 'binary' },
+  meta: { name: 'meta', encoding: 'binary' },
+} as const;
+
+/**
+ * The options of every open of a store file besides `path` and `readOnly`; {@link openTables} says why the last two
+ * are off. Plain data, so that the check process (`lib/store/check-file.child.ts`) can be given them.
+ */
+export const OPEN_OPTIONS = {
+  maxDbs: 4,
+  eventTurnBatching: false,
+  overlappingSync: false,
+} as const;
 
 export type ChunkKey = [number, number];
 
@@ -29,16 +46,10 @@ export interface Tables {
  *   synced to disk, which is what a snapshot waits for anyway.
  */
 export function openTables(path: string, readOnly: boolean): Tables {
-  const root = open({
-    path,
-    maxDbs: 4,
-    readOnly,
-    eventTurnBatching: false,
-    overlappingSync: false,
-  });
+  const root = open({ path, readOnly, ...OPEN_OPTIONS });
   return {
     root,
-    chunks: root.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' }),
-    meta: root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' }),
+    chunks: root.openDB<Buffer, ChunkKey>({ ...TABLES.chunks }),
+    meta: root.openDB<Buffer, string>({ ...TABLES.meta }),
   };
 }

@@ -1,6 +1,5 @@
-import { isUtf8 } from 'buffer';
+import { ByteReader } from './byte-reader';
 import { CodecError } from './codec-errors';
-import type { FastBuffer } from './fast-buffer';
 import {
   TAG_UNDEFINED,
   TAG_NULL,
@@ -18,206 +17,21 @@ import {
   TAG_SCORED_MAP,
   MAX_DEPTH,
   MAX_COLLECTION_SIZE,
-  MAX_VARUINT_BYTES,
-  isSafeUint,
 } from './tags';
-
-/** ASCII strings up to this many bytes are decoded with shortAscii() (2-3x faster than native). */
-const ASCII_DECODE_MAX = 12;
-
-/** Bytes of a string's body, from its header: UTF-8 bytes (even header) or UTF-16 units × 2 (odd). */
-function stringBodyBytes(header: number): number {
-  return header % 2 === 0 ? header / 2 : header - 1;
-}
-
-const fromCharCode = String.fromCharCode;
-
-/**
- * Decodes n <= ASCII_DECODE_MAX (12) bytes already known to be ASCII. A fixed-arity fromCharCode
- * call avoids both the native-call overhead of Buffer#utf8Slice and per-character concatenation.
- */
-// prettier-ignore
-function shortAscii(b: Uint8Array, s: number, n: number): string {
-  switch (n) {
-    case 0: return '';
-    case 1: return fromCharCode(b[s]);
-    case 2: return fromCharCode(b[s], b[s + 1]);
-    case 3: return fromCharCode(b[s], b[s + 1], b[s + 2]);
-    case 4: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3]);
-    case 5: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4]);
-    case 6: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5]);
-    case 7: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6]);
-    case 8: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6],
-      b[s + 7]);
-    case 9: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6],
-      b[s + 7], b[s + 8]);
-    case 10: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6],
-      b[s + 7], b[s + 8], b[s + 9]);
-    case 11: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6],
-      b[s + 7], b[s + 8], b[s + 9], b[s + 10]);
-    default: return fromCharCode(b[s], b[s + 1], b[s + 2], b[s + 3], b[s + 4], b[s + 5], b[s + 6],
-      b[s + 7], b[s + 8], b[s + 9], b[s + 10], b[s + 11]);
-  }
-}
-
-function toFastBuffer(b: Uint8Array): FastBuffer {
-  return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)) as FastBuffer;
-}
 
 function hex(tag: number): string {
   return `0x${tag.toString(16).padStart(2, '0')}`;
 }
 
 /**
- * Reads values written by BufferWriter from buf[start, end). Every read is bounds-checked and any
- * malformed input raises a CodecError naming what was being read and its offset; after an error
- * the reader's offset is unspecified. Decoded strings and Buffers never share memory with buf.
+ * Reads values written by BufferWriter from buf[start, end): the tagged values and containers, on top of the
+ * untagged reads in `byte-reader.ts`. Every read is bounds-checked and any malformed input raises a CodecError
+ * naming what was being read and its offset; after an error the reader's offset is unspecified. Decoded strings
+ * and Buffers never share memory with buf.
  */
-export class BufferReader {
-  private readonly buf: FastBuffer;
-  private pos: number;
-  private readonly end: number;
-
-  constructor(buf: Uint8Array, start = 0, end: number = buf.length) {
-    if (!isSafeUint(start) || !isSafeUint(end) || start > end || end > buf.length) {
-      throw new CodecError(
-        `invalid reader range ${String(start)}..${String(end)} for ${buf.length} bytes`,
-      );
-    }
-    this.buf = toFastBuffer(buf);
-    this.pos = start;
-    this.end = end;
-  }
-
-  get offset(): number {
-    return this.pos;
-  }
-
-  get done(): boolean {
-    return this.pos === this.end;
-  }
-
+export class BufferReader extends ByteReader {
   readValue(): unknown {
     return this.value(0);
-  }
-
-  readString(): string {
-    return this.str('string');
-  }
-
-  readVarUint(): number {
-    return this.varUint('varuint');
-  }
-
-  readFloat64(): number {
-    if (this.end - this.pos < 8) throw this.truncated('float64', this.pos);
-    const n = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return n;
-  }
-
-  readUInt32(): number {
-    if (this.end - this.pos < 4) throw this.truncated('uint32', this.pos);
-    const n = this.buf.readUInt32LE(this.pos);
-    this.pos += 4;
-    return n;
-  }
-
-  /**
-   * Steps over a string as {@link readString} would read it, with the same checks (its length, and that a UTF-8
-   * body is valid UTF-8), without building it.
-   */
-  skipString(): void {
-    const at = this.pos;
-    const header = this.stringHeader('string', at);
-    const buf = this.buf;
-    const start = this.pos;
-    const end = start + stringBodyBytes(header);
-    if (header % 2 === 0) {
-      let bits = 0;
-      for (let i = start; i < end; i++) bits |= buf[i];
-      if (bits >= 0x80 && !isUtf8(buf.subarray(start, end))) {
-        throw new CodecError(`invalid UTF-8 in string at offset ${at}`);
-      }
-    }
-    this.pos = end;
-  }
-
-  /** Steps over n bytes. */
-  skipBytes(n: number): void {
-    if (!isSafeUint(n)) throw new CodecError(`invalid byte count ${String(n)}`);
-    if (n > this.end - this.pos) {
-      throw this.truncated(
-        'bytes',
-        this.pos,
-        `: length ${n} exceeds the ${this.end - this.pos} bytes left`,
-      );
-    }
-    this.pos += n;
-  }
-
-  /** Reads n raw bytes into a new Buffer (a copy, not a view of the input). */
-  readBytes(n: number): Buffer {
-    if (!isSafeUint(n)) throw new CodecError(`invalid byte count ${String(n)}`);
-    return this.bytes(n, 'bytes', this.pos);
-  }
-
-  private truncated(what: string, at: number, detail = ''): CodecError {
-    return new CodecError(`truncated ${what} at offset ${at}${detail}`);
-  }
-
-  private bytes(n: number, what: string, at: number): Buffer {
-    const start = this.pos;
-    if (n > this.end - start) {
-      throw this.truncated(what, at, `: length ${n} exceeds the ${this.end - start} bytes left`);
-    }
-    const out = Buffer.allocUnsafe(n);
-    out.set(new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, n));
-    this.pos = start + n;
-    return out;
-  }
-
-  private varUint(what: string): number {
-    const buf = this.buf;
-    const end = this.end;
-    const start = this.pos;
-    if (start >= end) throw this.truncated(what, start);
-    let b = buf[start];
-    if (b < 0x80) {
-      this.pos = start + 1;
-      return b;
-    }
-    let result = b & 0x7f;
-    let scale = 0x80;
-    let p = start + 1;
-    for (;;) {
-      if (p >= end) throw this.truncated(what, start);
-      if (p - start >= MAX_VARUINT_BYTES) {
-        throw new CodecError(`invalid ${what} at offset ${start}: varuint longer than 8 bytes`);
-      }
-      b = buf[p++];
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) break;
-      scale *= 0x80;
-    }
-    if (b === 0) {
-      throw new CodecError(`invalid ${what} at offset ${start}: non-canonical varuint`);
-    }
-    if (result > Number.MAX_SAFE_INTEGER) {
-      throw new CodecError(`invalid ${what} at offset ${start}: varuint exceeds 2^53-1`);
-    }
-    this.pos = p;
-    return result;
-  }
-
-  /** Reads the varuint length of a `what` (a one-byte length without building the error label). */
-  private lengthOf(what: string): number {
-    const p = this.pos;
-    if (p < this.end && this.buf[p] < 0x80) {
-      this.pos = p + 1;
-      return this.buf[p];
-    }
-    return this.varUint(`${what} length`);
   }
 
   /** Reads a container count; every entry needs at least minBytes, so check before allocating. */
@@ -228,71 +42,6 @@ export class BufferReader {
       throw this.truncated(what, at, `: ${n} entries cannot fit in the ${left} bytes left`);
     }
     return n;
-  }
-
-  /**
-   * Reads a string's header (see the format above) and checks that its body fits in what is left; the body starts
-   * at the position it leaves.
-   */
-  private stringHeader(what: string, at: number): number {
-    const header = this.lengthOf(what);
-    const left = this.end - this.pos;
-    if (header % 2 === 0) {
-      const n = header / 2;
-      if (n > left) throw this.truncated(what, at, `: length ${n} exceeds the ${left} bytes left`);
-    } else {
-      const units = (header - 1) / 2;
-      if (units > left / 2) {
-        throw this.truncated(what, at, `: ${units} UTF-16 units exceed the ${left} bytes left`);
-      }
-    }
-    return header;
-  }
-
-  private str(what: string): string {
-    const at = this.pos;
-    const header = this.stringHeader(what, at);
-    const buf = this.buf;
-    const start = this.pos;
-    const end = start + stringBodyBytes(header);
-    if (header % 2 === 0) {
-      const n = header / 2;
-      if (n <= ASCII_DECODE_MAX) {
-        let bits = 0;
-        for (let i = start; i < end; i++) bits |= buf[i];
-        if (bits < 0x80) {
-          this.pos = end;
-          return shortAscii(buf, start, n);
-        }
-      }
-      const s = this.slice(buf, 'utf8', start, end, what, at);
-      // The decoder substitutes U+FFFD for invalid sequences; only then is validation needed.
-      if (s.includes('\uFFFD') && !isUtf8(buf.subarray(start, end))) {
-        throw new CodecError(`invalid UTF-8 in ${what} at offset ${at}`);
-      }
-      this.pos = end;
-      return s;
-    }
-    const s = this.slice(buf, 'utf16le', start, end, what, at);
-    this.pos = end;
-    return s;
-  }
-
-  private slice(
-    buf: FastBuffer,
-    encoding: 'utf8' | 'utf16le',
-    start: number,
-    end: number,
-    what: string,
-    at: number,
-  ): string {
-    try {
-      return encoding === 'utf8' ? buf.utf8Slice(start, end) : buf.ucs2Slice(start, end);
-    } catch (err) {
-      // e.g. longer than the maximum string length (buffer.constants.MAX_STRING_LENGTH).
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new CodecError(`cannot decode ${what} at offset ${at}: ${reason}`);
-    }
   }
 
   private value(depth: number): unknown {

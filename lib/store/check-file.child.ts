@@ -1,7 +1,14 @@
+import { MANIFEST_KEY, OPEN_OPTIONS, TABLES } from '../format/lmdb-layout';
+
+/** What the check process opens the store file with: the host's own options and tables (see `lmdb-layout.ts`). */
+const LAYOUT = JSON.stringify({ options: OPEN_OPTIONS, tables: TABLES, manifestKey: MANIFEST_KEY });
+
 /**
  * The program the check process runs (`node -e`), as text: the host may itself run from TypeScript sources (tests),
- * where no compiled file exists to point `node` at. Arguments: the path of lmdb-js, the store file, the path of a
- * scratch copy to rehearse writes on (empty: no rehearsal) and the size of the lock file to reserve for that copy.
+ * where no compiled file exists to point `node` at. So it cannot import `openTables`; it is given the layout that
+ * function opens, and opens the file the same way, read-only for the check and writable for the rehearsal.
+ * Arguments: the path of lmdb-js, the store file, the path of a scratch copy to rehearse writes on (empty: no
+ * rehearsal) and the size of the lock file to reserve for that copy.
  *
  * It reports on stdout, one JSON object a line: `{"stage": …}` as it enters each stage (`open`, `read`, `copy`,
  * `rehearse`), so that a crash is known by the stage it happened in; then `{"done": {chunks, problem, rehearsed}}`,
@@ -12,6 +19,7 @@ export const CHECK_FILE_CHILD = String.raw`
 const [lmdbPath, path, copyPath, lockBytes] = process.argv.slice(1);
 const fs = require('node:fs');
 const { crc32 } = require('node:zlib');
+const layout = ${LAYOUT};
 let stage = 'open';
 const say = (message) => process.stdout.write(JSON.stringify(message) + '\n');
 const enter = (next) => {
@@ -29,12 +37,20 @@ async function reasonOf(error) {
   return error;
 }
 
+// As lmdb-layout.ts's openTables does.
+function openTables(open, file, readOnly) {
+  const root = open({ path: file, readOnly, ...layout.options });
+  return {
+    root,
+    chunks: root.openDB({ ...layout.tables.chunks }),
+    meta: root.openDB({ ...layout.tables.meta }),
+  };
+}
+
 async function main() {
   enter('open');
   const { open } = require(lmdbPath);
-  const root = open({ path, readOnly: true, maxDbs: 4 });
-  const chunks = root.openDB({ name: 'chunks', encoding: 'binary' });
-  const meta = root.openDB({ name: 'meta', encoding: 'binary' });
+  const { root, chunks, meta } = openTables(open, path, true);
   enter('read');
   let count = 0;
   let problem = null;
@@ -61,7 +77,7 @@ async function main() {
   }
   if (problem === null) {
     for (const { value } of meta.getRange()) void value;
-    if (meta.get('manifest') === undefined) problem = 'the manifest is missing';
+    if (meta.get(layout.manifestKey) === undefined) problem = 'the manifest is missing';
     for (const key of root.getKeys()) void key;
   }
   let rehearsed = false;
@@ -85,15 +101,13 @@ async function main() {
     enter('rehearse');
     // Rehearse on the copy the writes the host makes next (new chunks, the manifest, removals, reuse of the
     // freed pages): a damaged free list or branch page crashes this process, not the host.
-    const scratch = open({ path: copyPath, maxDbs: 4 });
-    const scratchChunks = scratch.openDB({ name: 'chunks', encoding: 'binary' });
-    const scratchMeta = scratch.openDB({ name: 'meta', encoding: 'binary' });
+    const { root: scratch, chunks: scratchChunks, meta: scratchMeta } = openTables(open, copyPath, false);
     const keys = Array.from(scratchChunks.getKeys());
     let next = 1;
     for (const key of keys) if (Array.isArray(key) && key[0] >= next) next = key[0] + 1;
     const filler = Buffer.alloc(256 * 1024, 7);
     for (let i = 0; i < 8; i++) scratchChunks.put([next, i], filler);
-    await scratchMeta.put('manifest', scratchMeta.get('manifest'));
+    await scratchMeta.put(layout.manifestKey, scratchMeta.get(layout.manifestKey));
     for (const key of keys) scratchChunks.remove(key);
     await scratchChunks.put([next, 8], filler);
     for (let i = 0; i <= 8; i++) scratchChunks.remove([next, i]);

@@ -1,0 +1,247 @@
+import { BufferReader, BufferWriter, CodecError, decodeValue, encodeValue } from './codec';
+import {
+  readKey,
+  readRecords,
+  writeEncodedRecord,
+  writeKey,
+  writeRecord,
+  writeTombstone,
+  type EncodedRecord,
+  type EncodedSink,
+  type KeyState,
+  type RecordSink,
+} from './records';
+
+/** A record as readRecords hands it over, with its key and value decoded. */
+type Read =
+  | { kind: 'set'; key: string; value: unknown; expiresAt: number | undefined; raw: RecordBytes }
+  | { kind: 'delete'; key: string };
+
+/** Where a record's key and value lie in its chunk. */
+interface RecordBytes {
+  chunk: Uint8Array;
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+/** Reads every record of `chunk` from `start`, and how many times readRecords yielded. */
+function readAll(
+  chunk: Uint8Array,
+  start = 0,
+  recordsPerStep = 1000,
+): { records: Read[]; count: number; yields: number } {
+  const records: Read[] = [];
+  const sink: RecordSink = {
+    setRecord(c, keyStart, keyEnd, valueStart, valueEnd, expiresAt) {
+      records.push({
+        kind: 'set',
+        key: readKey(c, keyStart, keyEnd),
+        value: decodeValue(c, valueStart, valueEnd),
+        expiresAt,
+        raw: { chunk: c, keyStart, keyEnd, valueStart, valueEnd },
+      });
+    },
+    deleteRecord(c, keyStart, keyEnd) {
+      records.push({ kind: 'delete', key: readKey(c, keyStart, keyEnd) });
+    },
+  };
+  const steps = readRecords(chunk, new BufferReader(chunk, start), sink, recordsPerStep);
+  let yields = 0;
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done === true) return { records, count: step.value, yields };
+    yields++;
+  }
+}
+
+function state(value: unknown, expiresAt?: number): KeyState {
+  return { value, expiresAt };
+}
+
+/** Returns the CodecError thrown by fn (failing the test if it throws anything else). */
+function codecError(fn: () => unknown): CodecError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CodecError) return err;
+    throw new Error(`expected a CodecError, got ${String(err)}`);
+  }
+  throw new Error('expected a CodecError, but nothing was thrown');
+}
+
+describe('records', () => {
+  it('round-trips live records with and without an expiry, and tombstones, in order', () => {
+    const w = new BufferWriter(8);
+    writeRecord(w, 'plain', state('value'));
+    writeRecord(w, 'session:1', state({ user: 'ann', n: 3 }, 1_700_000_000_123.5));
+    writeTombstone(w, 'gone');
+    writeRecord(w, 'clé', state(new Set(['a', 'b']), 0));
+    writeRecord(w, '\ud800lone', state(undefined));
+    const chunk = w.finish();
+
+    const { records, count } = readAll(chunk);
+    expect(count).toBe(5);
+    expect(
+      records.map((r) => (r.kind === 'set' ? [r.key, r.value, r.expiresAt] : [r.key])),
+    ).toEqual([
+      ['plain', 'value', undefined],
+      ['session:1', { user: 'ann', n: 3 }, 1_700_000_000_123.5],
+      ['gone'],
+      ['clé', new Set(['a', 'b']), 0],
+      ['\ud800lone', undefined, undefined],
+    ]);
+    expect(records[2].kind).toBe('delete');
+  });
+
+  it('lays a record out as flags, key, expiry, value length and value', () => {
+    const key = [0x02, 0x6b]; // string body of 'k'
+    const value = [...encodeValue('v')];
+    const length = [value.length, 0, 0, 0];
+
+    const live = new BufferWriter();
+    writeRecord(live, 'k', state('v'));
+    expect([...live.finish()]).toEqual([0x00, ...key, ...length, ...value]);
+
+    const expiring = new BufferWriter();
+    writeRecord(expiring, 'k', state('v', 1.5));
+    const expiry = Buffer.alloc(8);
+    expiry.writeDoubleLE(1.5);
+    expect([...expiring.finish()]).toEqual([0x02, ...key, ...expiry, ...length, ...value]);
+
+    const tombstone = new BufferWriter();
+    writeTombstone(tombstone, 'k');
+    expect([...tombstone.finish()]).toEqual([0x01, ...key]);
+  });
+
+  it('reads records from the reader position to the end of the chunk', () => {
+    const w = new BufferWriter();
+    w.writeUInt32(0xdeadbeef); // a chunk header, say
+    writeRecord(w, 'a', state(1));
+    const chunk = w.finish();
+    const { records, count } = readAll(chunk, 4);
+    expect(count).toBe(1);
+    expect(records).toMatchObject([{ kind: 'set', key: 'a', value: 1 }]);
+    expect(readAll(chunk, chunk.length)).toEqual({ records: [], count: 0, yields: 0 });
+  });
+
+  it('yields before every recordsPerStep-th record', () => {
+    const w = new BufferWriter();
+    for (let i = 0; i < 7; i++) writeRecord(w, `k${i}`, state(i));
+    const chunk = w.finish();
+    expect(readAll(chunk, 0, 1).yields).toBe(7);
+    expect(readAll(chunk, 0, 3).yields).toBe(2); // before the 3rd and the 6th
+    expect(readAll(chunk, 0, 7).yields).toBe(1);
+    expect(readAll(chunk, 0, 8).yields).toBe(0);
+    expect(readAll(chunk, 0, 3).count).toBe(7);
+  });
+
+  it('copies a value still in its encoded form instead of encoding it again', () => {
+    const encoded = encodeValue({ kept: 'as stored' });
+    const copied: KeyState = {
+      value: 'not written',
+      expiresAt: 99,
+      copyEncodedTo(sink: EncodedSink) {
+        sink.writeRange(encoded, 0, encoded.length);
+        return true;
+      },
+    };
+    const decoded: KeyState = {
+      value: 'written',
+      expiresAt: undefined,
+      copyEncodedTo: () => false,
+    };
+    const w = new BufferWriter();
+    writeRecord(w, 'copied', copied);
+    writeRecord(w, 'decoded', decoded);
+    const { records } = readAll(w.finish());
+    expect(records).toMatchObject([
+      { key: 'copied', value: { kept: 'as stored' }, expiresAt: 99 },
+      { key: 'decoded', value: 'written', expiresAt: undefined },
+    ]);
+  });
+
+  it('rewrites a restored record byte for byte with writeEncodedRecord', () => {
+    const w = new BufferWriter();
+    writeRecord(w, 'with-ttl', state(new Map([['m', { score: 2, value: 'm' }]]), 123));
+    writeRecord(w, 'no-ttl', state(['x', Buffer.from([1, 2])]));
+    const original = w.finish();
+    const { records } = readAll(original);
+
+    const copy = new BufferWriter(4);
+    for (const record of records) {
+      if (record.kind !== 'set') throw new Error('expected live records');
+      const { chunk, keyStart, keyEnd, valueStart, valueEnd } = record.raw;
+      const encoded: EncodedRecord = {
+        expiresAt: record.expiresAt,
+        copyKeyTo: (sink) => sink.writeRange(chunk, keyStart, keyEnd),
+        copyValueTo: (sink) => sink.writeRange(chunk, valueStart, valueEnd),
+      };
+      writeEncodedRecord(copy, encoded);
+    }
+    const rewritten = copy.finish();
+    expect(rewritten).toEqual(original);
+    const expected = Buffer.from(rewritten);
+    original.fill(0); // the copy holds the bytes, not a view of the chunk they came from
+    expect(rewritten).toEqual(expected);
+  });
+
+  it('rejects unknown flags with a CodecError', () => {
+    for (const flags of [4, 5, 8, 0x80]) {
+      const w = new BufferWriter();
+      w.writeVarUint(flags);
+      writeKey(w, 'k');
+      const chunk = w.finish();
+      const at = flags < 0x80 ? 1 : 2;
+      expect(codecError(() => readAll(chunk)).message).toBe(
+        `unknown record flags ${flags} at offset ${at}`,
+      );
+    }
+  });
+
+  it('rejects records cut short with a CodecError', () => {
+    const w = new BufferWriter();
+    writeRecord(w, 'key', state('a value', 5));
+    const whole = w.finish();
+    for (let cut = 1; cut < whole.length; cut++) {
+      expect(codecError(() => readAll(whole.subarray(0, cut))).message).toMatch(
+        /^truncated [a-z0-9 ]+ at offset \d+/,
+      );
+    }
+  });
+
+  it('leaves a partial record when the value cannot be encoded', () => {
+    const w = new BufferWriter();
+    expect(() => writeRecord(w, 'k', state(new Date(0)))).toThrow(
+      new CodecError('cannot encode value of type Date'),
+    );
+    expect(w.length).toBe(1 + 2 + 4); // flags, key and the length reserved for the value
+  });
+});
+
+describe('keys', () => {
+  it('writes a key as a string body and reads it from a range', () => {
+    for (const key of ['', 'user:1', 'x'.repeat(300), 'clé', '日本', '\udc00']) {
+      const w = new BufferWriter();
+      w.writeBytes(Buffer.from([0xee, 0xee]));
+      writeKey(w, key);
+      const end = w.length;
+      w.writeBytes(Buffer.from([0xff]));
+      const bytes = w.finish();
+      expect(readKey(bytes, 2, end)).toBe(key);
+
+      const body = new BufferWriter();
+      body.writeString(key);
+      expect(bytes.subarray(2, end)).toEqual(body.finish());
+    }
+  });
+
+  it('reads only within its range', () => {
+    const w = new BufferWriter();
+    writeKey(w, 'abc');
+    const bytes = w.finish();
+    expect(codecError(() => readKey(bytes, 0, 2)).message).toBe(
+      'truncated string at offset 0: length 3 exceeds the 1 bytes left',
+    );
+  });
+});
