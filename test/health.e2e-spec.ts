@@ -15,6 +15,7 @@ import {
 import { STORE_FILE } from '../lib/store/data-dir';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { trackApps } from './support/apps';
 import { boot, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 import { dataView } from '../lib/ioredis-mock/views';
@@ -35,16 +36,11 @@ interface HealthHarness extends Harness {
   indicator: PersistentCacheHealthIndicator;
 }
 
-const open: HealthHarness[] = [];
+const apps = trackApps<HealthHarness>();
 async function start(options: PersistentCacheModuleOptions): Promise<HealthHarness> {
   const h = await boot([PersistentCacheModule.forRoot(options), healthModule]);
-  const harness = { ...h, indicator: h.app.get(PersistentCacheHealthIndicator) };
-  open.push(harness);
-  return harness;
+  return apps.track({ ...h, indicator: h.app.get(PersistentCacheHealthIndicator) });
 }
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.app.close();
-});
 afterAll(removeTempDirs);
 
 /**
@@ -343,8 +339,7 @@ if (redisServerBinary !== null) {
           status: 'up',
           connection: 'ready',
         });
-        await h.app.close();
-        open.splice(open.indexOf(h), 1);
+        await apps.close(h);
         expect(h.redis.status).toBe('end');
       } finally {
         await revived.stop();
