@@ -2,13 +2,12 @@ import { open } from 'lmdb';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { register } from 'prom-client';
-import { METRICS } from '../lib';
 import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { restoreFailures } from './support/metrics';
 import { prng } from './support/prng';
 
 /**
@@ -21,11 +20,6 @@ const TRIALS = Number(process.env.FUZZ_TRIALS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 afterAll(removeTempDirs);
-
-async function restoreFailures(): Promise<number> {
-  const metric = await register.getSingleMetric(METRICS.restoreFailures)?.get();
-  return metric?.values[0]?.value ?? 0;
-}
 
 type Corruption = (
   dir: string,

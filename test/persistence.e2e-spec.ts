@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { register } from 'prom-client';
 import { randomBytes } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,6 +12,7 @@ import { STORE_CLOSED, STORE_FILE_REPLACED } from '../lib/store/store.messages';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { digest, expectSameData, KeyspaceDigest } from './support/digest';
 import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
+import { counterValue, metricValue } from './support/metrics';
 
 afterAll(removeTempDirs);
 
@@ -33,14 +33,6 @@ async function readStreams(redis: Redis, keys: string[]): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const key of keys) out.push([await redis.xlen(key), await redis.xrange(key, '-', '+')]);
   return out;
-}
-
-async function metricValue(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = await register.getSingleMetric(name)?.get();
-  const match = metric?.values.find((v) =>
-    Object.entries(labels).every(([k, l]) => v.labels[k] === l),
-  );
-  return match?.value ?? 0;
 }
 
 // ---- a random dataset of every type ------------------------------------------------------------------------
@@ -439,13 +431,13 @@ describe('a failed snapshot keeps the previous one', () => {
       Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, filler])),
     );
     const store = join(dataDir, STORE_FILE);
-    const failuresBefore = await metricValue(METRICS.snapshots, { result: 'failure' });
+    const failuresBefore = await counterValue(METRICS.snapshots, { result: 'failure' });
     const snapshot = h.snapshots.snapshot();
     await setImmediate();
     renameSync(store, `${store}.aside`);
     writeFileSync(store, 'not a store');
     await expect(snapshot).rejects.toThrow(STORE_FILE_REPLACED(store));
-    expect(await metricValue(METRICS.snapshots, { result: 'failure' })).toBe(failuresBefore + 1);
+    expect(await counterValue(METRICS.snapshots, { result: 'failure' })).toBe(failuresBefore + 1);
     // The app never writes a store it did not write: the other file is as it was.
     expect(readFileSync(store, 'utf8')).toBe('not a store');
 

@@ -2,8 +2,6 @@ import { open } from 'lmdb';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { register } from 'prom-client';
-import { METRICS } from '../lib';
 import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { CORRUPT_SNAPSHOT, DATA_DIR_IN_USE, UNSUPPORTED_FORMAT } from '../lib/store/store.messages';
@@ -11,17 +9,13 @@ import { OWNER_FILE } from '../lib/store/owner-lock';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { READABLE_FORMATS } from '../lib/format/manifest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { restoreFailures } from './support/metrics';
 import { startSampleApp, stopSampleApps } from './support/sample-app';
 
 afterAll(async () => {
   await stopSampleApps();
   removeTempDirs();
 });
-
-async function restoreFailures(): Promise<number> {
-  const metric = await register.getSingleMetric(METRICS.restoreFailures)?.get();
-  return metric?.values[0]?.value ?? 0;
-}
 
 /** A data dir holding a committed snapshot of `keys`. */
 async function committed(keys: Record<string, string>): Promise<string> {

@@ -1,4 +1,3 @@
-import { register } from 'prom-client';
 import { METRICS } from '../lib';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
@@ -11,6 +10,7 @@ import {
   removeTempDirs,
   tempDir,
 } from './support/harness';
+import { metricValue } from './support/metrics';
 import { dataView } from '../lib/ioredis-mock/views';
 
 afterAll(removeTempDirs);
@@ -25,10 +25,6 @@ function badHash(): Record<string, unknown> {
 
 function keyspace(h: Harness): Keyspace {
   return h.app.get<Keyspace>(KEYSPACE);
-}
-
-async function gauge(name: string): Promise<number | undefined> {
-  return (await register.getSingleMetric(name)?.get())?.values[0]?.value;
 }
 
 async function restored(dataDir: string): Promise<KeyspaceDigest> {
@@ -62,7 +58,7 @@ describe('a value that cannot be stored does not stop persistence', () => {
         /^key "bad:hash": cannot encode .*function/,
       );
       expect(h.snapshots.lastFailure).toBeUndefined();
-      expect(await gauge(METRICS.unstorableKeys)).toBe(2);
+      expect(await metricValue(METRICS.unstorableKeys)).toBe(2);
       expectSameData(await restored(dataDir), good);
     } finally {
       await h.app.close();
@@ -91,7 +87,7 @@ describe('a value that cannot be stored does not stop persistence', () => {
       await h.redis.rpush('q', 'x', 'y');
       const fixed = await h.snapshots.snapshot();
       expect(fixed).toMatchObject({ kind: 'incremental', unstorable: 0, unstorableKeys: [] });
-      expect(await gauge(METRICS.unstorableKeys)).toBe(0);
+      expect(await metricValue(METRICS.unstorableKeys)).toBe(0);
       expectSameData(await restored(dataDir), await digest(h.redis));
     } finally {
       await h.app.close();
