@@ -2,19 +2,11 @@ import type { Redis } from 'ioredis';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
-import { digest, expectSameData, KeyspaceDigest } from './support/digest';
-import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
+import { digest, expectSameData } from './support/digest';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { restoredDigest } from './support/stores';
 
 afterAll(removeTempDirs);
-
-async function restoredDigest(dataDir: string): Promise<KeyspaceDigest> {
-  const h = await bootWith(durable(copyOfStore(dataDir), { snapshotOnShutdown: false }));
-  try {
-    return await digest(h.redis);
-  } finally {
-    await h.app.close();
-  }
-}
 
 /** Fills `redis` with `n` keys of every type; one in ten has a TTL. */
 async function fill(redis: Redis, n: number): Promise<void> {

@@ -10,30 +10,12 @@ import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { STORE_CLOSED, STORE_FILE_REPLACED } from '../lib/store/store.messages';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
-import { digest, expectSameData, KeyspaceDigest } from './support/digest';
-import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
+import { digest, expectSameData } from './support/digest';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { counterValue, metricValue } from './support/metrics';
+import { readStreams, restoredDigest } from './support/stores';
 
 afterAll(removeTempDirs);
-
-/** Boots a cache on `dataDir`, restores it, and returns its digest and stream contents; closes it after. */
-async function restoredDigest(
-  dataDir: string,
-  streams: string[] = [],
-): Promise<{ digest: KeyspaceDigest; streams: unknown[] }> {
-  const h = await bootWith(durable(copyOfStore(dataDir), { snapshotOnShutdown: false }));
-  try {
-    return { digest: await digest(h.redis), streams: await readStreams(h.redis, streams) };
-  } finally {
-    await h.app.close();
-  }
-}
-
-async function readStreams(redis: Redis, keys: string[]): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for (const key of keys) out.push([await redis.xlen(key), await redis.xrange(key, '-', '+')]);
-  return out;
-}
 
 // ---- a random dataset of every type ------------------------------------------------------------------------
 
@@ -132,8 +114,8 @@ describe('round trip', () => {
         const streamsBefore = await readStreams(h.redis, streams);
         await h.app.close();
 
-        const after = await restoredDigest(dataDir, streams);
-        expectSameData(after.digest, before);
+        const after = await restoredDigest(dataDir, { streams });
+        expectSameData(after, before);
         expect(after.streams).toEqual(streamsBefore);
       }),
       { numRuns: 25 },
@@ -273,7 +255,7 @@ describe('TTLs', () => {
     const report = await h.snapshots.snapshot();
     expect(report).toMatchObject({ keys: 2, expired: 1, records: 1 });
     await h.app.close();
-    expect((await restoredDigest(dataDir)).digest.dump).toEqual(['"kept" string "79"']);
+    expect((await restoredDigest(dataDir)).dump).toEqual(['"kept" string "79"']);
   });
 
   it('leaves out keys that expired between snapshot and restore, and counts them', async () => {
@@ -336,7 +318,7 @@ describe('restored values', () => {
       expect(stillEncoded()).toHaveLength(before.keys - 1);
       const live = await digest(r.redis);
       expect(live.keys).toBe(before.keys + 1_001);
-      expectSameData((await restoredDigest(dataDir)).digest, live);
+      expectSameData(await restoredDigest(dataDir), live);
     } finally {
       await r.app.close();
     }
@@ -393,7 +375,7 @@ describe('incremental snapshots', () => {
     await h.redis.set('e', '5');
     await h.snapshots.snapshot();
     await h.app.close();
-    expect((await restoredDigest(dataDir)).digest.dump).toEqual(['"e" string "35"']);
+    expect((await restoredDigest(dataDir)).dump).toEqual(['"e" string "35"']);
   });
 
   it('writes only what changed, and the chain restores to the live keyspace', async () => {
@@ -413,7 +395,7 @@ describe('incremental snapshots', () => {
     }
     const live = await digest(h.redis);
     await h.app.close();
-    expectSameData((await restoredDigest(dataDir)).digest, live);
+    expectSameData(await restoredDigest(dataDir), live);
   });
 });
 
@@ -443,12 +425,12 @@ describe('a failed snapshot keeps the previous one', () => {
 
     // Its own store, put back, holds the last good snapshot, and the next snapshot every change since.
     renameSync(`${store}.aside`, store);
-    expectSameData((await restoredDigest(dataDir)).digest, committed);
+    expectSameData(await restoredDigest(dataDir), committed);
     await h.redis.del('a');
     await h.snapshots.snapshot();
     const live = await digest(h.redis);
     await h.app.close();
-    expectSameData((await restoredDigest(dataDir)).digest, live);
+    expectSameData(await restoredDigest(dataDir), live);
   });
 
   it('when the LMDB environment is closed under it', async () => {
@@ -469,6 +451,6 @@ describe('a failed snapshot keeps the previous one', () => {
     await h.app.get<SnapshotStore>(SNAPSHOT_STORE).close();
     await expect(snapshot).rejects.toThrow(STORE_CLOSED(dataDir));
     await h.app.close();
-    expectSameData((await restoredDigest(dataDir)).digest, committed);
+    expectSameData(await restoredDigest(dataDir), committed);
   });
 });

@@ -1,10 +1,11 @@
+import type { Redis } from 'ioredis';
 import { open } from 'lmdb';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { STORE_FILE } from '../../lib/store/data-dir';
-import { digest } from './digest';
-import { bootWith, durable, tempDir } from './harness';
+import { digest, type KeyspaceDigest } from './digest';
+import { bootWith, copyOfStore, durable, tempDir } from './harness';
 
 /** A data directory holding a committed snapshot, and the digest of what it restores to. */
 export interface HealthyStore {
@@ -42,11 +43,36 @@ export async function healthyStore(dataDir = tempDir(), bigMiB = 0): Promise<Hea
   }
 }
 
-/** Digest of what `dataDir` restores to, booted in this process without writing to it. */
-export async function restoredDigest(dataDir: string): Promise<string> {
-  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+/** The entries of each stream of `keys`, in order: `[XLEN, XRANGE - +]`. */
+export async function readStreams(redis: Redis, keys: readonly string[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const key of keys) out.push([await redis.xlen(key), await redis.xrange(key, '-', '+')]);
+  return out;
+}
+
+/** What a cache restored: the digest of its keyspace, and the entries of the streams asked for. */
+export interface RestoredDigest extends KeyspaceDigest {
+  /** For each stream asked for, in order: `[XLEN, XRANGE - +]`. */
+  readonly streams: unknown[];
+}
+
+/**
+ * The digest of what `dataDir` restores to: a cache booted in this process (restore on, no snapshot on shutdown)
+ * on a copy of its store, so that the app that wrote it may still hold it; with `inPlace`, on `dataDir` itself
+ * (the directory as the app would find it: its file system, permissions and leftovers). With `streams`, also the
+ * entries of those streams, which the digest does not show by ID.
+ */
+export async function restoredDigest(
+  dataDir: string,
+  options: { inPlace?: boolean; streams?: readonly string[] } = {},
+): Promise<RestoredDigest> {
+  const dir = options.inPlace === true ? dataDir : copyOfStore(dataDir);
+  const h = await bootWith(durable(dir, { snapshotOnShutdown: false }));
   try {
-    return (await digest(h.redis)).hash;
+    return {
+      ...(await digest(h.redis)),
+      streams: await readStreams(h.redis, options.streams ?? []),
+    };
   } finally {
     await h.app.close();
   }
