@@ -11,7 +11,6 @@ import {
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { open } from 'lmdb';
 import { main } from '../lib/cli/main';
 import { inspect, type InspectReport } from '../lib/cli/inspect';
 import { openTargetStore } from '../lib/cli/store-access';
@@ -19,6 +18,7 @@ import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { digest, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { withTables } from './support/stores';
 import {
   findRedisCli,
   findRedisServer,
@@ -296,13 +296,12 @@ describe('persistent-cache CLI without a Redis server', () => {
   it('verify detects a chunk rewritten with a flipped byte (exit code 1, in process and as a command)', async () => {
     const corrupt = tempDir();
     cpSync(dataDir, corrupt, { recursive: true });
-    const env = open({ path: join(corrupt, STORE_FILE), maxDbs: 4 });
-    const chunks = env.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
-    const [{ key, value }] = [...chunks.getRange({ limit: 1 })];
-    const bad = Buffer.from(value);
-    bad[bad.length - 3] ^= 0x01;
-    await chunks.put(key, bad);
-    await env.close();
+    await withTables(join(corrupt, STORE_FILE), false, async ({ chunks }) => {
+      const [{ key, value }] = [...chunks.getRange({ limit: 1 })];
+      const bad = Buffer.from(value);
+      bad[bad.length - 3] ^= 0x01;
+      await chunks.put(key, bad);
+    });
     const inProcess = await runMain(['verify', corrupt]);
     expect(inProcess.code).toBe(1);
     expect(inProcess.stderr).toContain(`verify: FAILED: Snapshot in ${corrupt} cannot be restored`);

@@ -1,7 +1,6 @@
-import { open } from 'lmdb';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { MANIFEST_KEY, type Tables } from '../lib/format/lmdb-layout';
 import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
@@ -9,6 +8,7 @@ import { digest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { restoreFailures } from './support/metrics';
 import { prng } from './support/prng';
+import { rewriteManifest, withTables } from './support/stores';
 
 /**
  * Corruption fuzz, after Redis's corrupt-dump fuzzer: damage a real store in many ways and check that each damaged
@@ -30,19 +30,10 @@ type Corruption = (
 
 const int = (random: () => number, n: number) => Math.floor(random() * n);
 
-/** Opens the (undamaged) store file with LMDB to damage what lies inside it. */
-async function withLmdb(
-  file: string,
-  base: Buffer,
-  edit: (root: ReturnType<typeof open>) => Promise<void>,
-) {
+/** Writes the (undamaged) store file and opens its tables to damage what lies inside them. */
+async function withLmdb(file: string, base: Buffer, edit: (tables: Tables) => Promise<void>) {
   writeFileSync(file, base);
-  const root = open({ path: file, maxDbs: 4 });
-  try {
-    await edit(root);
-  } finally {
-    await root.close();
-  }
+  await withTables(file, false, edit);
 }
 
 const corruptions: Record<string, Corruption> = {
@@ -76,26 +67,20 @@ const corruptions: Record<string, Corruption> = {
     writeFileSync(file, bytes);
   },
   'newer format version': async (_dir, file, base, random) => {
-    await withLmdb(file, base, async (root) => {
-      const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
-      const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
-      const manifest = JSON.parse(envelope.body) as { format: number };
+    writeFileSync(file, base);
+    await rewriteManifest(file, (manifest) => {
       manifest.format = FORMAT_VERSION + 1 + int(random, 5);
-      const body = JSON.stringify(manifest);
-      await meta.put('manifest', Buffer.from(JSON.stringify({ crc: crc32(body), body })));
     });
   },
   'damaged manifest': async (_dir, file, base, random) => {
-    await withLmdb(file, base, async (root) => {
-      const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
-      const raw = Buffer.from(meta.get('manifest')!);
+    await withLmdb(file, base, async ({ meta }) => {
+      const raw = Buffer.from(meta.get(MANIFEST_KEY)!);
       raw[int(random, raw.length)] ^= 1 + int(random, 255);
-      await meta.put('manifest', raw);
+      await meta.put(MANIFEST_KEY, raw);
     });
   },
   'damaged, missing or extra chunk': async (_dir, file, base, random) => {
-    await withLmdb(file, base, async (root) => {
-      const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
+    await withLmdb(file, base, async ({ chunks }) => {
       const all = [...chunks.getRange()];
       const victim = all[int(random, all.length)];
       const what = int(random, 3);
@@ -111,11 +96,13 @@ const corruptions: Record<string, Corruption> = {
     });
   },
   'a valid LMDB file with foreign content': async (_dir, file, _base, random) => {
-    const root = open({ path: file, maxDbs: 4 });
-    const db = root.openDB<string, string>({ name: random() < 0.5 ? 'chunks' : 'sessions' });
-    for (let i = 0; i < 50; i++) await db.put(`k${i}`, `v${int(random, 1e9)}`);
-    await root.put('manifest', 'not ours');
-    await root.close();
+    // Our tables exist (empty), beside and inside them what another program wrote: its own table, or its records
+    // in our chunk table, and a manifest key in the root table.
+    await withTables(file, false, async ({ root }) => {
+      const db = root.openDB<string, string>({ name: random() < 0.5 ? 'chunks' : 'sessions' });
+      for (let i = 0; i < 50; i++) await db.put(`k${i}`, `v${int(random, 1e9)}`);
+      await root.put(MANIFEST_KEY, 'not ours');
+    });
   },
 };
 

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
-import { open } from 'lmdb';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { MANIFEST_KEY, openTables, type Tables } from '../../lib/format/lmdb-layout';
 import { STORE_FILE } from '../../lib/store/data-dir';
 import { digest, type KeyspaceDigest } from './digest';
 import { bootWith, copyOfStore, durable, tempDir } from './harness';
@@ -78,15 +79,50 @@ export async function restoredDigest(
   }
 }
 
+/** Opens the tables of the store file `file` (as the app does), runs `edit` on them, and closes the file. */
+export async function withTables<T>(
+  file: string,
+  readOnly: boolean,
+  edit: (tables: Tables) => T | Promise<T>,
+): Promise<T> {
+  const tables = openTables(file, readOnly);
+  try {
+    return await edit(tables);
+  } finally {
+    await tables.root.close();
+  }
+}
+
 /** Flips one byte inside the first chunk's records, leaving LMDB's own structure intact. */
-export async function damageFirstChunk(dataDir: string): Promise<void> {
-  const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4 });
-  const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
-  const [first] = chunks.getRange({ limit: 1 });
-  const damaged = Buffer.from(first.value);
-  damaged[damaged.length - 2] ^= 0x20;
-  await chunks.put(first.key, damaged);
-  await root.close();
+export function damageFirstChunk(dataDir: string): Promise<void> {
+  return withTables(join(dataDir, STORE_FILE), false, async ({ chunks }) => {
+    const [first] = chunks.getRange({ limit: 1 });
+    const damaged = Buffer.from(first.value);
+    damaged[damaged.length - 2] ^= 0x20;
+    await chunks.put(first.key, damaged);
+  });
+}
+
+/** The manifest of the store file `file`, as the JSON body of its envelope (not checked). */
+export function readManifest(file: string): Promise<Record<string, unknown>> {
+  return withTables(file, true, ({ meta }) => {
+    const envelope = JSON.parse(meta.get(MANIFEST_KEY)!.toString()) as { body: string };
+    return JSON.parse(envelope.body) as Record<string, unknown>;
+  });
+}
+
+/** Rewrites the manifest of the store file `file` with `change` made to it, under a valid checksum. */
+export function rewriteManifest(
+  file: string,
+  change: (manifest: Record<string, unknown>) => void,
+): Promise<void> {
+  return withTables(file, false, async ({ meta }) => {
+    const envelope = JSON.parse(meta.get(MANIFEST_KEY)!.toString()) as { body: string };
+    const manifest = JSON.parse(envelope.body) as Record<string, unknown>;
+    change(manifest);
+    const body = JSON.stringify(manifest);
+    await meta.put(MANIFEST_KEY, Buffer.from(JSON.stringify({ crc: crc32(body), body })));
+  });
 }
 
 /** The names in `dir`, sorted. */
