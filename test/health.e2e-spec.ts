@@ -2,7 +2,7 @@ import { DynamicModule, Module, ServiceUnavailableException } from '@nestjs/comm
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -268,33 +268,6 @@ describe('health indicator: @nestjs/terminus stays optional', () => {
   });
 });
 
-/** A redis-server on a given port (the port of one just stopped), in a temp dir. */
-function restartOnPort(binary: string, port: number): { stop(): Promise<void> } {
-  const child = spawn(
-    binary,
-    [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--dir',
-      tempDir(),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 const redisServerBinary = findRedisServer('health indicator (test/health.e2e-spec.ts)');
 if (redisServerBinary !== null) {
   describe('health indicator: redis mode (real redis-server)', () => {
@@ -329,7 +302,7 @@ if (redisServerBinary !== null) {
       );
 
       // A server on the same port again: ioredis reconnects and the indicator follows.
-      const revived = restartOnPort(redisServerBinary, server.port);
+      const revived = await startRedisServer(redisServerBinary, server.port);
       try {
         for (let i = 0; i < 200; i++) {
           if ((await h.indicator.isHealthy('redis')).redis.status === 'up') break;
