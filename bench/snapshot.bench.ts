@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CACHE, PersistentCacheModule, SnapshotService, type SnapshotReport } from '../lib';
 import { STORE_FILE } from '../lib/store/data-dir';
-import { changeOnePercent, DATASETS, fill, type DatasetName } from './datasets';
+import { changeOnePercent, DATASETS, fill, type DatasetName } from '../test/support/datasets';
 import { measure, settle, type PhaseStats } from './monitor';
 import { freePort } from '../test/support/free-port';
 import {

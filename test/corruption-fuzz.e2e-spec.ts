@@ -5,6 +5,7 @@ import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { digest } from './support/digest';
+import { changeOnePercent, fill } from './support/datasets';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { restoreFailures } from './support/metrics';
 import { prng } from './support/prng';
@@ -18,6 +19,9 @@ import { rewriteManifest, withTables } from './support/stores';
  */
 const TRIALS = Number(process.env.FUZZ_TRIALS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/** Keys of the undamaged store. */
+const BASE_KEYS = 4000;
 
 afterAll(removeTempDirs);
 
@@ -108,23 +112,14 @@ const corruptions: Record<string, Corruption> = {
 
 describe('corruption fuzz', () => {
   it(`detects or correctly restores ${TRIALS} damaged stores, and keeps serving (seed ${SEED})`, async () => {
-    // A store with a chain of three snapshots: a full one and two increments.
+    // A store with a chain of three snapshots of the mixed dataset: a full one and two increments, each of which
+    // changes and deletes keys (hashes, then lists).
     const baseDir = tempDir();
     const committed = new Set<string>();
     const h = await bootWith(durable(baseDir, { snapshotOnShutdown: false }));
-    const batch = h.redis.pipeline();
-    for (let i = 0; i < 3000; i++) {
-      batch.set(`s:${i}`, `value ${i}`.repeat(4));
-      if (i % 3 === 0) batch.hset(`h:${i}`, 'f', i, 'g', 'x');
-      if (i % 7 === 0) batch.zadd(`z:${i}`, i / 3, 'a', -i, 'b');
-      if (i % 11 === 0) batch.rpush(`l:${i}`, 'a', 'b', 'c');
-    }
-    await batch.exec();
+    await fill(h.redis, 'mixed', BASE_KEYS);
     for (let round = 0; round < 3; round++) {
-      if (round > 0) {
-        for (let i = 0; i < 50; i++) await h.redis.set(`s:${round * 100 + i}`, `round ${round}`);
-        await h.redis.del(`h:${round * 3}`);
-      }
+      if (round > 0) await changeOnePercent(h.redis, 'mixed', BASE_KEYS, round);
       await h.snapshots.snapshot();
       committed.add((await digest(h.redis)).hash);
     }

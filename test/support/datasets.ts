@@ -1,6 +1,15 @@
+/**
+ * The datasets of the tests and of the benchmark, in one place. No test-framework globals: the benchmark
+ * (`bench/`) and the test fixtures (child processes run from `dist/`) import it too.
+ *
+ * - Keyed datasets (`strings`, `mixed`): key `i` and its value are a function of `i` alone, so a dataset of any size
+ *   is the same data every time, and a later change can name the keys it touches. The benchmark measures these.
+ */
 import type { ChainableCommander, Redis } from 'ioredis';
 
-/** The datasets of the benchmark. */
+// ---- keyed datasets --------------------------------------------------------------------------------------------
+
+/** The keyed datasets (the benchmark's `--datasets`). */
 export const DATASETS = ['strings', 'mixed'] as const;
 export type DatasetName = (typeof DATASETS)[number];
 
@@ -10,7 +19,7 @@ export const STRING_VALUE_BYTES = 100;
 export const COLLECTION_SIZE = 10;
 /** Time to live given to one key in ten of the `mixed` dataset: long enough that none expires during a run. */
 export const TTL_MS = 6 * 60 * 60 * 1000;
-/** One key in this many is changed before the incremental snapshot (1%). */
+/** One key in this many is changed by {@link changeOnePercent} (1%). */
 export const CHANGE_EVERY = 100;
 /** Keys per pipeline when filling a client. */
 const BATCH = 2000;
@@ -19,8 +28,8 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 const scratch = Buffer.alloc(STRING_VALUE_BYTES);
 
 /**
- * A fresh, flat string of `length` pseudo-random ASCII characters derived from `seed` (what a value read from a
- * socket looks like in V8: not a slice or concatenation of another string).
+ * A fresh, flat string of `length` (at most {@link STRING_VALUE_BYTES}) pseudo-random ASCII characters derived from
+ * `seed` (what a value read from a socket looks like in V8: not a slice or concatenation of another string).
  */
 function text(seed: number, length: number): string {
   let x = (seed * 2654435761 + 0x9e3779b9) >>> 0;
@@ -35,18 +44,21 @@ function text(seed: number, length: number): string {
   return scratch.toString('latin1', 0, length);
 }
 
-type Kind = 'string' | 'hash' | 'list' | 'set' | 'zset';
+export type Kind = 'string' | 'hash' | 'list' | 'set' | 'zset';
 const MIXED_KINDS: readonly Kind[] = ['string', 'hash', 'list', 'set', 'zset'];
 
-function kindOf(dataset: DatasetName, i: number): Kind {
+/** The type of key `i`: in `mixed`, the five types in turn (`i % 5`: string, hash, list, set, sorted set). */
+export function kindOf(dataset: DatasetName, i: number): Kind {
   return dataset === 'strings' ? 'string' : MIXED_KINDS[i % MIXED_KINDS.length];
 }
 
-function keyOf(dataset: DatasetName, i: number): string {
+/** The name of key `i`: `<type>:<i>`. */
+export function keyOf(dataset: DatasetName, i: number): string {
   return `${kindOf(dataset, i)}:${i}`;
 }
 
-function hasTtl(dataset: DatasetName, i: number): boolean {
+/** Whether key `i` has a TTL ({@link TTL_MS}): in `mixed`, one key in ten (`i % 10 === 3`). */
+export function hasTtl(dataset: DatasetName, i: number): boolean {
   return dataset === 'mixed' && i % 10 === 3;
 }
 
@@ -85,10 +97,10 @@ function addKey(p: ChainableCommander, dataset: DatasetName, i: number): void {
   if (hasTtl(dataset, i)) p.pexpire(key, TTL_MS);
 }
 
-/** Queues the change of key `i` (one key in {@link CHANGE_EVERY}; one changed key in ten is deleted). */
-function changeKey(p: ChainableCommander, dataset: DatasetName, i: number): void {
+/** Queues the `n`-th change of a round: of key `i`, deleted when `n` is a multiple of ten. */
+function changeKey(p: ChainableCommander, dataset: DatasetName, i: number, n: number): void {
   const key = keyOf(dataset, i);
-  if ((i / CHANGE_EVERY) % 10 === 0) {
+  if (n % 10 === 0) {
     p.del(key);
     return;
   }
@@ -137,17 +149,24 @@ async function execOrThrow(p: ChainableCommander): Promise<void> {
   for (const [error] of results ?? []) if (error) throw error;
 }
 
-/** Writes `keys` keys of `dataset` into `client` through pipelines. */
+/** Writes keys `0` to `keys - 1` of `dataset` into `client` through pipelines. */
 export function fill(client: Redis, dataset: DatasetName, keys: number): Promise<void> {
   return runBatches(client, 0, keys, 1, (p, i) => addKey(p, dataset, i));
 }
 
-/** Changes 1% of the keys (one in {@link CHANGE_EVERY}). Returns how many keys it changed or deleted. */
+/**
+ * Changes one key in {@link CHANGE_EVERY} of the first `keys`: keys `from`, `from + 100`, `from + 200`…, one in ten
+ * of them deleted. The same `from` makes the same change every time; another `from` (below 100) changes other keys.
+ * Returns how many keys it changed or deleted.
+ */
 export async function changeOnePercent(
   client: Redis,
   dataset: DatasetName,
   keys: number,
+  from = 0,
 ): Promise<number> {
-  await runBatches(client, 0, keys, CHANGE_EVERY, (p, i) => changeKey(p, dataset, i));
-  return Math.ceil(keys / CHANGE_EVERY);
+  await runBatches(client, from, keys, CHANGE_EVERY, (p, i) =>
+    changeKey(p, dataset, i, (i - from) / CHANGE_EVERY),
+  );
+  return Math.max(0, Math.ceil((keys - from) / CHANGE_EVERY));
 }
