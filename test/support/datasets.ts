@@ -4,6 +4,8 @@
  *
  * - Keyed datasets (`strings`, `mixed`): key `i` and its value are a function of `i` alone, so a dataset of any size
  *   is the same data every time, and a later change can name the keys it touches. The benchmark measures these.
+ * - The churn dataset: random keys of every type drawn from a seeded PRNG (`prng.ts`), and random writes to them
+ *   (the crash test's child).
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 
@@ -169,4 +171,168 @@ export async function changeOnePercent(
     changeKey(p, dataset, i, (i - from) / CHANGE_EVERY),
   );
   return Math.max(0, Math.ceil((keys - from) / CHANGE_EVERY));
+}
+
+// ---- random values from a seeded PRNG ------------------------------------------------------------------------
+
+/** A source of numbers in [0, 1): `prng(seed)` from `prng.ts`, so that a run can be replayed. */
+export type Random = () => number;
+
+/** An integer in [0, n). */
+export const randomInt = (random: Random, n: number): number => Math.floor(random() * n);
+
+/** `length` characters of base-36 text. */
+export function randomText(random: Random, length: number): string {
+  let out = '';
+  while (out.length < length) out += random().toString(36).slice(2);
+  return out.slice(0, length);
+}
+
+/** `length` random bytes (not UTF-8 text, mostly). */
+export function randomBuffer(random: Random, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = randomInt(random, 256);
+  return out;
+}
+
+/** A sorted-set score: now and then `inf` or `-inf`, otherwise an integer or a fraction. */
+export function randomScore(random: Random): number | string {
+  return random() < 0.05
+    ? pick(random, ['inf', '-inf'])
+    : random() < 0.5
+      ? randomInt(random, 1000)
+      : (random() - 0.5) * 1e6;
+}
+
+function pick<T>(random: Random, items: readonly T[]): T {
+  return items[randomInt(random, items.length)];
+}
+
+// ---- the churn dataset: random keys of every type, and random writes to them -------------------------------
+
+// Key families, by type, so that no command meets a key of another type.
+const families = {
+  string: 's',
+  binary: 'b',
+  large: 'L',
+  counter: 'c',
+  hash: 'h',
+  list: 'l',
+  zset: 'z',
+  set: 't',
+} as const;
+type Family = keyof typeof families;
+/** Share of the initial dataset per family. */
+const shares: Record<Family, number> = {
+  string: 0.37,
+  binary: 0.1,
+  large: 0.05,
+  counter: 0.05,
+  hash: 0.13,
+  list: 0.1,
+  zset: 0.1,
+  set: 0.1,
+};
+const familyNames = Object.keys(families) as Family[];
+/** Hot keys per family, spread over the keyspace: several writes to one key during a snapshot are common. */
+const HOT_KEYS = 8;
+
+export interface Churn {
+  /** Fills an empty keyspace with the initial dataset: `initialKeys` keys, one in ten given a TTL. */
+  populate(redis: Redis): Promise<void>;
+  /** One random write (set, change, delete, TTL set or dropped) to a key of the dataset. */
+  write(redis: Redis): Promise<unknown>;
+}
+
+/**
+ * Random keys of every type (strings, binary and large values, counters, hashes, lists, sorted sets, sets) and
+ * random writes to them, all drawn from `random`: the same seed replays the same data and writes.
+ */
+export function churn(random: Random, initialKeys: number): Churn {
+  const int = (n: number): number => randomInt(random, n);
+  const count = (family: Family): number => Math.max(1, Math.round(initialKeys * shares[family]));
+  const keyOfFamily = (family: Family): string => {
+    const n = count(family);
+    const index = random() < 0.3 ? int(Math.min(HOT_KEYS, n)) * Math.floor(n / HOT_KEYS) : int(n);
+    return `${families[family]}:${index}`;
+  };
+  /** TTLs from one to 48 hours: long enough never to run out during a run. */
+  const ttlSeconds = (): number => 3600 + int(47 * 3600);
+  const text = (length: number): string => randomText(random, length);
+  const bytes = (length: number): Buffer => randomBuffer(random, length);
+  const score = (): number | string => randomScore(random);
+
+  async function write(redis: Redis): Promise<unknown> {
+    const family = pick(random, familyNames);
+    const key = keyOfFamily(family);
+    const r = random();
+    if (r < 0.04) return redis.del(key);
+    if (r < 0.08) return redis.expire(key, ttlSeconds());
+    if (r < 0.09) return redis.persist(key);
+    switch (family) {
+      case 'string':
+        return random() < 0.2
+          ? redis.set(key, text(8 + int(200)), 'EX', ttlSeconds())
+          : redis.set(key, text(8 + int(200)));
+      case 'binary':
+        return redis.set(key, bytes(1 + int(512)));
+      case 'large':
+        return redis.set(key, bytes(8 * 1024 + int(56 * 1024)));
+      case 'counter':
+        return redis.incrby(key, int(100) - 50);
+      case 'hash':
+        return random() < 0.2
+          ? redis.hdel(key, `f${int(30)}`)
+          : redis.hset(key, `f${int(30)}`, random() < 0.3 ? bytes(int(64)) : text(int(80)));
+      case 'list':
+        if (random() < 0.2) return redis.lpop(key);
+        await redis.rpush(key, text(int(40)), bytes(int(24)));
+        return redis.ltrim(key, -60, -1);
+      case 'zset':
+        return random() < 0.2
+          ? redis.zrem(key, `m${int(60)}`)
+          : redis.zadd(key, score(), `m${int(60)}`);
+      case 'set':
+        return random() < 0.2 ? redis.srem(key, `m${int(40)}`) : redis.sadd(key, `m${int(40)}`);
+    }
+  }
+
+  async function populate(redis: Redis): Promise<void> {
+    const batch: Promise<unknown>[] = [];
+    const flush = async (): Promise<void> => {
+      await Promise.all(batch.splice(0));
+    };
+    for (let i = 0; i < count('string'); i++) batch.push(redis.set(`s:${i}`, text(16 + int(200))));
+    for (let i = 0; i < count('binary'); i++) batch.push(redis.set(`b:${i}`, bytes(1 + int(512))));
+    for (let i = 0; i < count('large'); i++)
+      batch.push(redis.set(`L:${i}`, bytes(16 * 1024 + int(48 * 1024))));
+    for (let i = 0; i < count('counter'); i++) batch.push(redis.set(`c:${i}`, int(1000)));
+    await flush();
+    for (let i = 0; i < count('hash'); i++) {
+      const fields: string[] = [];
+      for (let f = 0; f < 20; f++) fields.push(`f${f}`, text(int(80)));
+      batch.push(redis.hset(`h:${i}`, ...fields));
+    }
+    for (let i = 0; i < count('list'); i++) {
+      const items: string[] = [];
+      for (let j = 0; j < 30; j++) items.push(text(int(40)));
+      batch.push(redis.rpush(`l:${i}`, ...items));
+    }
+    for (let i = 0; i < count('zset'); i++) {
+      const args: (string | number)[] = [];
+      for (let j = 0; j < 30; j++) args.push(score(), `m${j}`);
+      batch.push(redis.zadd(`z:${i}`, ...args));
+    }
+    for (let i = 0; i < count('set'); i++) {
+      const members: string[] = [];
+      for (let j = 0; j < 20; j++) members.push(`m${j}`);
+      batch.push(redis.sadd(`t:${i}`, ...members));
+    }
+    await flush();
+    for (let i = 0; i < initialKeys / 10; i++)
+      batch.push(redis.expire(keyOfFamily(pick(random, familyNames)), ttlSeconds()));
+    await flush();
+  }
+
+  return { populate, write };
 }
