@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -12,12 +11,13 @@ import { STORE_CLOSED, STORE_FILE_REPLACED } from '../lib/store/store.messages';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { digest, expectSameData } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { load, type Entry, type KeyRecord } from './support/datasets';
 import { counterValue, metricValue } from './support/metrics';
 import { readStreams, restoredDigest } from './support/stores';
 
 afterAll(removeTempDirs);
 
-// ---- a random dataset of every type ------------------------------------------------------------------------
+// ---- a random dataset of every type: records, written by load() (test/support/datasets.ts) ----------------
 
 const bytes = fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a));
 const text = fc.oneof(fc.string({ maxLength: 24 }), fc.string({ unit: 'grapheme', maxLength: 12 }));
@@ -33,14 +33,6 @@ const score = fc.oneof(
   fc.double({ noNaN: true }),
   fc.constantFrom(Infinity, -Infinity, 0.1, -2.5, 1e-300),
 );
-
-type Entry =
-  | { type: 'string'; value: string | Buffer }
-  | { type: 'hash'; value: [string, string | Buffer][] }
-  | { type: 'list'; value: (string | Buffer)[] }
-  | { type: 'set'; value: (string | Buffer)[] }
-  | { type: 'zset'; value: [number, string][] }
-  | { type: 'stream'; value: [string, string][] };
 
 // ioredis-mock's own TYPE throws on a hash with a field named `valueOf`, and its HSET drops a `__proto__` field; the
 // snapshot keeps such hashes exactly as the cache holds them (tested on their own below).
@@ -65,43 +57,13 @@ const entry: fc.Arbitrary<Entry> = fc.oneof(
     .map((value) => ({ type: 'stream' as const, value })),
 );
 
-const dataset = fc.uniqueArray(
+const dataset: fc.Arbitrary<KeyRecord[]> = fc.uniqueArray(
   fc
     .record({ key, entry, ttlMs: fc.option(fc.integer({ min: 5_000, max: 10 ** 9 })) })
     // ioredis-mock's XADD refuses an empty key.
     .filter((r) => r.key !== '' || r.entry.type !== 'stream'),
   { selector: (r) => r.key, maxLength: 40 },
 );
-
-async function load(redis: Redis, records: Dataset): Promise<string[]> {
-  const streams: string[] = [];
-  for (const { key, entry, ttlMs } of records) {
-    switch (entry.type) {
-      case 'string':
-        await redis.set(key, entry.value);
-        break;
-      case 'hash':
-        await redis.hset(key, ...entry.value.flat());
-        break;
-      case 'list':
-        await redis.rpush(key, ...entry.value);
-        break;
-      case 'set':
-        await redis.sadd(key, ...entry.value);
-        break;
-      case 'zset':
-        await redis.zadd(key, ...entry.value.flat());
-        break;
-      case 'stream':
-        streams.push(key);
-        for (const [field, value] of entry.value) await redis.xadd(key, '*', field, value);
-        break;
-    }
-    if (ttlMs !== null) await redis.pexpire(key, ttlMs);
-  }
-  return streams;
-}
-type Dataset = { key: string; entry: Entry; ttlMs: number | null }[];
 
 describe('round trip', () => {
   it('restores a random dataset of every type exactly (digest after reload)', async () => {

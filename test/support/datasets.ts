@@ -6,6 +6,8 @@
  *   is the same data every time, and a later change can name the keys it touches. The benchmark measures these.
  * - The churn dataset: random keys of every type drawn from a seeded PRNG (`prng.ts`), and random writes to them
  *   (the crash test's child).
+ * - Records: keys with their type, value and TTL as a test states them, written by {@link load} (the persistence
+ *   suite's property test generates them).
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 
@@ -335,4 +337,52 @@ export function churn(random: Random, initialKeys: number): Churn {
   }
 
   return { populate, write };
+}
+
+// ---- records ---------------------------------------------------------------------------------------------------
+
+/** A key's type and value, as a test states it. */
+export type Entry =
+  | { type: 'string'; value: string | Buffer }
+  | { type: 'hash'; value: [string, string | Buffer][] }
+  | { type: 'list'; value: (string | Buffer)[] }
+  | { type: 'set'; value: (string | Buffer)[] }
+  | { type: 'zset'; value: [number, string][] }
+  | { type: 'stream'; value: [string, string][] };
+
+/** A key, its type and value, and its TTL in ms (`null`: none). */
+export interface KeyRecord {
+  key: string;
+  entry: Entry;
+  ttlMs: number | null;
+}
+
+/** Writes `records` one command at a time (streams get `*` IDs). Returns the keys of the streams, in order. */
+export async function load(redis: Redis, records: readonly KeyRecord[]): Promise<string[]> {
+  const streams: string[] = [];
+  for (const { key, entry, ttlMs } of records) {
+    switch (entry.type) {
+      case 'string':
+        await redis.set(key, entry.value);
+        break;
+      case 'hash':
+        await redis.hset(key, ...entry.value.flat());
+        break;
+      case 'list':
+        await redis.rpush(key, ...entry.value);
+        break;
+      case 'set':
+        await redis.sadd(key, ...entry.value);
+        break;
+      case 'zset':
+        await redis.zadd(key, ...entry.value.flat());
+        break;
+      case 'stream':
+        streams.push(key);
+        for (const [field, value] of entry.value) await redis.xadd(key, '*', field, value);
+        break;
+    }
+    if (ttlMs !== null) await redis.pexpire(key, ttlMs);
+  }
+  return streams;
 }
