@@ -16,10 +16,14 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CACHE, PersistentCacheModule, SnapshotService, type SnapshotReport } from '../lib';
 import { STORE_FILE } from '../lib/store/data-dir';
-import { changeOnePercent, DATASETS, fill, type DatasetName } from './datasets';
+import { changeOnePercent, DATASETS, fill, type DatasetName } from '../test/support/datasets';
 import { measure, settle, type PhaseStats } from './monitor';
 import { freePort } from '../test/support/free-port';
-import { RedisServer, redisServerAvailable, redisServerVersion } from './redis-server';
+import {
+  RedisServerProcess,
+  redisServerOnPath,
+  redisServerVersion,
+} from '../test/support/redis-server';
 
 /** Goals of the snapshot work (issue: "A million keys without a pause"). */
 const GOALS = {
@@ -334,9 +338,9 @@ async function runOurs(dataset: DatasetName, keys: number): Promise<OursResult> 
   return { ...snapshotResults, restore };
 }
 
-async function runRedis(dataset: DatasetName, keys: number): Promise<RedisResult> {
+async function runRedis(binary: string, dataset: DatasetName, keys: number): Promise<RedisResult> {
   const dir = tempDir('persistent-cache-bench-redis-');
-  const server = new RedisServer(dir, await freePort());
+  const server = new RedisServerProcess(binary, dir, await freePort());
   cleanups.push(() => server.stop());
   await server.start();
   const client = server.requireClient();
@@ -364,7 +368,7 @@ async function runRedis(dataset: DatasetName, keys: number): Promise<RedisResult
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
   return {
-    version: redisServerVersion(),
+    version: redisServerVersion(binary),
     keys: keyCount,
     fillMs,
     usedMemoryDataset: Number(memory.used_memory_dataset ?? 0),
@@ -527,8 +531,10 @@ function printTables(results: RunResult[]): void {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const redis = options.redis && redisServerAvailable();
-  if (options.redis && !redis) log('redis-server is not on the PATH: skipping the comparison.');
+  const redis = options.redis ? redisServerOnPath() : undefined;
+  if (options.redis && redis === undefined) {
+    log('redis-server is not on the PATH: skipping the comparison.');
+  }
   if ((globalThis as { gc?: unknown }).gc === undefined) {
     log('note: run node with --expose-gc for steadier memory figures.');
   }
@@ -552,7 +558,7 @@ async function main(): Promise<void> {
     for (const dataset of options.datasets) {
       log(`\n${dataset}, ${keys.toLocaleString('en-US')} keys`);
       const ours = await runOurs(dataset, keys);
-      const redisResult = redis ? await runRedis(dataset, keys) : undefined;
+      const redisResult = redis === undefined ? undefined : await runRedis(redis, dataset, keys);
       results.push(evaluate(dataset, keys, ours, redisResult));
       await settle();
     }

@@ -2,53 +2,20 @@ import type { Redis } from 'ioredis';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
-import { digest, expectSameData, KeyspaceDigest } from './support/digest';
-import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
+import { digest, expectSameData } from './support/digest';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { fill, keyOf } from './support/datasets';
+import { restoredDigest } from './support/stores';
 
 afterAll(removeTempDirs);
 
-async function restoredDigest(dataDir: string): Promise<KeyspaceDigest> {
-  const h = await bootWith(durable(copyOfStore(dataDir), { snapshotOnShutdown: false }));
-  try {
-    return await digest(h.redis);
-  } finally {
-    await h.app.close();
-  }
-}
-
-/** Fills `redis` with `n` keys of every type; one in ten has a TTL. */
-async function fill(redis: Redis, n: number): Promise<void> {
-  const batch = redis.pipeline();
-  for (let i = 0; i < n; i++) {
-    switch (i % 5) {
-      case 0:
-        batch.set(`s:${i}`, `value ${i} `.repeat(8));
-        break;
-      case 1:
-        batch.hset(`h:${i}`, 'a', i, 'b', `x${i}`);
-        break;
-      case 2:
-        batch.rpush(`l:${i}`, 'a', 'b', String(i));
-        break;
-      case 3:
-        batch.sadd(`t:${i}`, 'a', String(i));
-        break;
-      default:
-        batch.zadd(`z:${i}`, i, 'a', -i, 'b');
-    }
-    if (i % 10 === 0) batch.pexpire(keyOf(i), 3_600_000 + i);
-  }
-  await batch.exec();
-}
-
-function keyOf(i: number): string {
-  return `${'shltz'[i % 5]}:${i}`;
-}
+/** Key `i` of the mixed dataset the caches hold: the five types in turn (`i % 5`), one key in ten with a TTL. */
+const mixedKey = (i: number): string => keyOf('mixed', i);
 
 /** One random write of every kind the snapshot must not see: sets, deletes, TTL changes, expiries, flushes of keys. */
 async function mutate(redis: Redis, n: number, step: number): Promise<void> {
   const i = (step * 7919) % n;
-  const key = keyOf(i);
+  const key = mixedKey(i);
   switch (step % 8) {
     case 0:
       await redis.set(key, `overwritten ${step}`);
@@ -63,13 +30,13 @@ async function mutate(redis: Redis, n: number, step: number): Promise<void> {
       await redis.pexpire(key, 1); // expires a moment later
       break;
     case 4:
-      await redis.persist(keyOf(Math.floor(i / 10) * 10)); // drops a TTL
+      await redis.persist(mixedKey(Math.floor(i / 10) * 10 + 3)); // drops a TTL (hasTtl(): i % 10 === 3)
       break;
     case 5:
       await redis.pexpire(key, 99_000_000);
       break;
     case 6:
-      await redis.hset(`h:${i - (i % 5) + 1}`, 'c', step);
+      await redis.hset(mixedKey(i - (i % 5) + 1), 'c', step); // the hash among the five keys around i
       break;
     default:
       await redis.rename(key, `renamed:${step}`).catch(() => undefined);
@@ -81,7 +48,7 @@ describe('point-in-time snapshots', () => {
     const dataDir = tempDir();
     const n = 40_000;
     const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
-    await fill(h.redis, n);
+    await fill(h.redis, 'mixed', n);
 
     for (const round of [1, 2, 3]) {
       if (round > 1) {
@@ -122,14 +89,14 @@ describe('store size over many snapshots', () => {
     const n = 10_000;
     const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
     const store = h.app.get<SnapshotStore>(SNAPSHOT_STORE);
-    await fill(h.redis, n);
+    await fill(h.redis, 'mixed', n);
     await h.snapshots.snapshot();
     const afterFirst = store.fileSize();
     const kinds = new Map<string, number>();
     for (let cycle = 0; cycle < 100; cycle++) {
       for (let k = 0; k < n / 100; k++) {
         const i = (cycle * 101 + k * 37) % n;
-        await h.redis.set(keyOf(i), `cycle ${cycle} `.repeat(6));
+        await h.redis.set(mixedKey(i), `cycle ${cycle} `.repeat(6));
       }
       const report = await h.snapshots.snapshot();
       kinds.set(report.kind, (kinds.get(report.kind) ?? 0) + 1);

@@ -1,15 +1,15 @@
-import { open } from 'lmdb';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
-import { register } from 'prom-client';
-import { METRICS } from '../lib';
+import { MANIFEST_KEY, type Tables } from '../lib/format/lmdb-layout';
 import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { digest } from './support/digest';
+import { changeOnePercent, fill } from './support/datasets';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { restoreFailures } from './support/metrics';
 import { prng } from './support/prng';
+import { rewriteManifest, withTables } from './support/stores';
 
 /**
  * Corruption fuzz, after Redis's corrupt-dump fuzzer: damage a real store in many ways and check that each damaged
@@ -20,12 +20,10 @@ import { prng } from './support/prng';
 const TRIALS = Number(process.env.FUZZ_TRIALS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-afterAll(removeTempDirs);
+/** Keys of the undamaged store. */
+const BASE_KEYS = 4000;
 
-async function restoreFailures(): Promise<number> {
-  const metric = await register.getSingleMetric(METRICS.restoreFailures)?.get();
-  return metric?.values[0]?.value ?? 0;
-}
+afterAll(removeTempDirs);
 
 type Corruption = (
   dir: string,
@@ -36,19 +34,10 @@ type Corruption = (
 
 const int = (random: () => number, n: number) => Math.floor(random() * n);
 
-/** Opens the (undamaged) store file with LMDB to damage what lies inside it. */
-async function withLmdb(
-  file: string,
-  base: Buffer,
-  edit: (root: ReturnType<typeof open>) => Promise<void>,
-) {
+/** Writes the (undamaged) store file and opens its tables to damage what lies inside them. */
+async function withLmdb(file: string, base: Buffer, edit: (tables: Tables) => Promise<void>) {
   writeFileSync(file, base);
-  const root = open({ path: file, maxDbs: 4 });
-  try {
-    await edit(root);
-  } finally {
-    await root.close();
-  }
+  await withTables(file, false, edit);
 }
 
 const corruptions: Record<string, Corruption> = {
@@ -82,26 +71,20 @@ const corruptions: Record<string, Corruption> = {
     writeFileSync(file, bytes);
   },
   'newer format version': async (_dir, file, base, random) => {
-    await withLmdb(file, base, async (root) => {
-      const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
-      const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
-      const manifest = JSON.parse(envelope.body) as { format: number };
+    writeFileSync(file, base);
+    await rewriteManifest(file, (manifest) => {
       manifest.format = FORMAT_VERSION + 1 + int(random, 5);
-      const body = JSON.stringify(manifest);
-      await meta.put('manifest', Buffer.from(JSON.stringify({ crc: crc32(body), body })));
     });
   },
   'damaged manifest': async (_dir, file, base, random) => {
-    await withLmdb(file, base, async (root) => {
-      const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
-      const raw = Buffer.from(meta.get('manifest')!);
+    await withLmdb(file, base, async ({ meta }) => {
+      const raw = Buffer.from(meta.get(MANIFEST_KEY)!);
       raw[int(random, raw.length)] ^= 1 + int(random, 255);
-      await meta.put('manifest', raw);
+      await meta.put(MANIFEST_KEY, raw);
     });
   },
   'damaged, missing or extra chunk': async (_dir, file, base, random) => {
-    await withLmdb(file, base, async (root) => {
-      const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
+    await withLmdb(file, base, async ({ chunks }) => {
       const all = [...chunks.getRange()];
       const victim = all[int(random, all.length)];
       const what = int(random, 3);
@@ -117,33 +100,26 @@ const corruptions: Record<string, Corruption> = {
     });
   },
   'a valid LMDB file with foreign content': async (_dir, file, _base, random) => {
-    const root = open({ path: file, maxDbs: 4 });
-    const db = root.openDB<string, string>({ name: random() < 0.5 ? 'chunks' : 'sessions' });
-    for (let i = 0; i < 50; i++) await db.put(`k${i}`, `v${int(random, 1e9)}`);
-    await root.put('manifest', 'not ours');
-    await root.close();
+    // Our tables exist (empty), beside and inside them what another program wrote: its own table, or its records
+    // in our chunk table, and a manifest key in the root table.
+    await withTables(file, false, async ({ root }) => {
+      const db = root.openDB<string, string>({ name: random() < 0.5 ? 'chunks' : 'sessions' });
+      for (let i = 0; i < 50; i++) await db.put(`k${i}`, `v${int(random, 1e9)}`);
+      await root.put(MANIFEST_KEY, 'not ours');
+    });
   },
 };
 
 describe('corruption fuzz', () => {
   it(`detects or correctly restores ${TRIALS} damaged stores, and keeps serving (seed ${SEED})`, async () => {
-    // A store with a chain of three snapshots: a full one and two increments.
+    // A store with a chain of three snapshots of the mixed dataset: a full one and two increments, each of which
+    // changes and deletes keys (hashes, then lists).
     const baseDir = tempDir();
     const committed = new Set<string>();
     const h = await bootWith(durable(baseDir, { snapshotOnShutdown: false }));
-    const batch = h.redis.pipeline();
-    for (let i = 0; i < 3000; i++) {
-      batch.set(`s:${i}`, `value ${i}`.repeat(4));
-      if (i % 3 === 0) batch.hset(`h:${i}`, 'f', i, 'g', 'x');
-      if (i % 7 === 0) batch.zadd(`z:${i}`, i / 3, 'a', -i, 'b');
-      if (i % 11 === 0) batch.rpush(`l:${i}`, 'a', 'b', 'c');
-    }
-    await batch.exec();
+    await fill(h.redis, 'mixed', BASE_KEYS);
     for (let round = 0; round < 3; round++) {
-      if (round > 0) {
-        for (let i = 0; i < 50; i++) await h.redis.set(`s:${round * 100 + i}`, `round ${round}`);
-        await h.redis.del(`h:${round * 3}`);
-      }
+      if (round > 0) await changeOnePercent(h.redis, 'mixed', BASE_KEYS, round);
       await h.snapshots.snapshot();
       committed.add((await digest(h.redis)).hash);
     }

@@ -6,7 +6,7 @@ import { runCheck } from '../lib/store/check-file';
 import { OWNER_FILE } from '../lib/store/owner-lock';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { removeTempDirs, tempDir } from './support/harness';
-import { canMount, fillUntil, mountTmpfs, unmountAll } from './support/root';
+import { canMount, fillUntil, mountTmpfs, unmountAll } from './support/tmpfs';
 import { spawnSampleApp, startSampleApp, stopSampleApps } from './support/sample-app';
 import {
   checkLeftovers,
@@ -47,7 +47,7 @@ const noSpace = (dataDir: string, what: string) =>
 function diskSpaceTests(): void {
   describe('a nearly full disk', () => {
     it('room to copy the store but not to rehearse: restored, a warning, nothing quarantined or left', async () => {
-      const mount = mountTmpfs('24m');
+      const mount = mountTmpfs('size=24m');
       const store = await healthyStore(join(mount, 'data'), 6);
       const size = statSync(store.file).size;
       const bytes = readFileSync(store.file);
@@ -71,7 +71,7 @@ function diskSpaceTests(): void {
       expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
 
       // With 'fail', in this process.
-      expect(await restoredDigest(store.dataDir)).toBe(store.digest);
+      expect((await restoredDigest(store.dataDir, { inPlace: true })).hash).toBe(store.digest);
       expect(entries(store.dataDir)).toEqual([STORE_FILE, `${STORE_FILE}-lock`]);
       expect(readFileSync(store.file).equals(bytes)).toBe(true);
       expect(checkLeftovers(store.dataDir)).toEqual([]);
@@ -82,7 +82,7 @@ function diskSpaceTests(): void {
       const size = statSync(store.file).size;
       // The copy on a file system of its own: too small for the copy, then too small for the rehearsal's writes.
       for (const room of ['2m', `${Math.ceil(size / MiB) + 1}m`]) {
-        const copy = join(mountTmpfs(room), 'copy.mdb');
+        const copy = join(mountTmpfs(`size=${room}`), 'copy.mdb');
         expect([room, await runCheck(store.file, copy, size)]).toEqual([
           room,
           { verdict: 'not-rehearsed', reason: expect.any(String) as string, noSpace: true },
@@ -91,10 +91,10 @@ function diskSpaceTests(): void {
     });
 
     it('almost no space: a store is restored; without its lock file, a clear error, never a signal', async () => {
-      const mount = mountTmpfs('4m');
+      const mount = mountTmpfs('size=4m');
       const store = await healthyStore(join(mount, 'data'));
       fillUntil(mount, 32 * KiB);
-      expect(await restoredDigest(store.dataDir)).toBe(store.digest);
+      expect((await restoredDigest(store.dataDir, { inPlace: true })).hash).toBe(store.digest);
 
       rmSync(store.lock);
       fillUntil(mount, 8 * KiB);
@@ -126,7 +126,7 @@ function diskSpaceTests(): void {
         [16 * KiB, 'create a new, empty snapshot store'],
         [200 * KiB, 'create a new, empty snapshot store'],
       ] as const) {
-        const mount = mountTmpfs('4m');
+        const mount = mountTmpfs('size=4m');
         const dataDir = join(mount, 'data');
         mkdirSync(dataDir, { mode: 0o700 });
         fillUntil(mount, free);
@@ -137,7 +137,7 @@ function diskSpaceTests(): void {
         // (With no room at all, the claim's write fails after its file was created: an empty claim, taken over.)
         expect(entries(dataDir).filter((name) => name !== OWNER_FILE)).toEqual([]);
       }
-      const mount = mountTmpfs('4m');
+      const mount = mountTmpfs('size=4m');
       const dataDir = join(mount, 'data');
       mkdirSync(dataDir, { mode: 0o700 });
       fillUntil(mount, 2 * MiB);

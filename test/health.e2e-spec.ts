@@ -2,7 +2,7 @@ import { DynamicModule, Module, ServiceUnavailableException } from '@nestjs/comm
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,7 @@ import {
 import { STORE_FILE } from '../lib/store/data-dir';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { trackApps } from './support/apps';
 import { boot, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 import { dataView } from '../lib/ioredis-mock/views';
@@ -35,16 +36,11 @@ interface HealthHarness extends Harness {
   indicator: PersistentCacheHealthIndicator;
 }
 
-const open: HealthHarness[] = [];
+const apps = trackApps<HealthHarness>();
 async function start(options: PersistentCacheModuleOptions): Promise<HealthHarness> {
   const h = await boot([PersistentCacheModule.forRoot(options), healthModule]);
-  const harness = { ...h, indicator: h.app.get(PersistentCacheHealthIndicator) };
-  open.push(harness);
-  return harness;
+  return apps.track({ ...h, indicator: h.app.get(PersistentCacheHealthIndicator) });
 }
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.app.close();
-});
 afterAll(removeTempDirs);
 
 /**
@@ -272,33 +268,6 @@ describe('health indicator: @nestjs/terminus stays optional', () => {
   });
 });
 
-/** A redis-server on a given port (the port of one just stopped), in a temp dir. */
-function restartOnPort(binary: string, port: number): { stop(): Promise<void> } {
-  const child = spawn(
-    binary,
-    [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--dir',
-      tempDir(),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 const redisServerBinary = findRedisServer('health indicator (test/health.e2e-spec.ts)');
 if (redisServerBinary !== null) {
   describe('health indicator: redis mode (real redis-server)', () => {
@@ -333,7 +302,7 @@ if (redisServerBinary !== null) {
       );
 
       // A server on the same port again: ioredis reconnects and the indicator follows.
-      const revived = restartOnPort(redisServerBinary, server.port);
+      const revived = await startRedisServer(redisServerBinary, server.port);
       try {
         for (let i = 0; i < 200; i++) {
           if ((await h.indicator.isHealthy('redis')).redis.status === 'up') break;
@@ -343,8 +312,7 @@ if (redisServerBinary !== null) {
           status: 'up',
           connection: 'ready',
         });
-        await h.app.close();
-        open.splice(open.indexOf(h), 1);
+        await apps.close(h);
         expect(h.redis.status).toBe('end');
       } finally {
         await revived.stop();

@@ -21,17 +21,10 @@ import { INVALID_OPTION, UNKNOWN_OPTION } from '../lib/persistent-cache.messages
 import { PERSISTENCE_DISABLED, SCHEDULE_MODULE_MISSING } from '../lib/snapshots/snapshots.messages';
 import { DATA_DIR_IS_SYMLINK, DATA_DIR_NOT_A_DIRECTORY } from '../lib/store/store.messages';
 import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
+import { trackApps } from './support/apps';
 import { boot, bootWith, durable, Harness, removeTempDirs, tempDir } from './support/harness';
 
-const open: Harness[] = [];
-async function start(harness: Promise<Harness>): Promise<Harness> {
-  const h = await harness;
-  open.push(h);
-  return h;
-}
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.app.close();
-});
+const apps = trackApps<Harness>();
 afterAll(removeTempDirs);
 
 /** Keys of a cache restored from `dataDir` (restore on, no snapshots). */
@@ -74,7 +67,7 @@ describe('forRootAsync', () => {
     const first = await boot([PersistentCacheModule.forRootAsync(make())]);
     await first.redis.set('greeting', 'hello');
     await first.app.close();
-    const second = await start(boot([PersistentCacheModule.forRootAsync(make())]));
+    const second = await apps.track(boot([PersistentCacheModule.forRootAsync(make())]));
     expect(await second.redis.get('greeting')).toBe('hello');
   }
 
@@ -110,7 +103,7 @@ describe('isGlobal', () => {
   class SessionsModule {}
 
   it('makes the client injectable in modules that do not import PersistentCacheModule', async () => {
-    const h = await start(
+    const h = await apps.track(
       boot([
         PersistentCacheModule.forRoot({ ...durable(tempDir()), isGlobal: true }),
         SessionsModule,
@@ -132,7 +125,7 @@ describe('isGlobal', () => {
 describe('periodic snapshots', () => {
   it('snapshots every snapshotInterval, no sooner, registered under the documented name', async () => {
     const bootedFrom = Date.now();
-    const h = await start(bootWith(durable(tempDir(), { snapshotInterval: '150ms' })));
+    const h = await apps.track(bootWith(durable(tempDir(), { snapshotInterval: '150ms' })));
     expect(h.app.get(SchedulerRegistry).getIntervals()).toEqual([SNAPSHOT_INTERVAL_NAME]);
     await h.redis.set('k', 'v');
     const reports = await collectSnapshots(h.snapshots, 3);
@@ -147,7 +140,7 @@ describe('periodic snapshots', () => {
 
   it('takes none when snapshotInterval is 0', async () => {
     const dataDir = tempDir();
-    const h = await start(bootWith(durable(dataDir, { snapshotInterval: 0 })));
+    const h = await apps.track(bootWith(durable(dataDir, { snapshotInterval: 0 })));
     await h.redis.set('k', 'v');
     expect(h.app.get(SchedulerRegistry).getIntervals()).toEqual([]);
     await sleep(300);
@@ -219,7 +212,7 @@ describe('startup and shutdown', () => {
 
   it('restores on demand with restore(), replacing what the cache holds', async () => {
     const dataDir = tempDir();
-    const h = await start(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
+    const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
     await h.redis.set('a', '1');
     await h.snapshots.snapshot();
     await h.redis.set('b', '2');
@@ -230,7 +223,7 @@ describe('startup and shutdown', () => {
   });
 
   it('starts empty when the data directory holds no snapshot yet', async () => {
-    const h = await start(bootWith(durable(join(tempDir(), 'new', 'dir'))));
+    const h = await apps.track(bootWith(durable(join(tempDir(), 'new', 'dir'))));
     expect(await h.redis.dbsize()).toBe(0);
     expect(await h.snapshots.restore()).toBeUndefined();
   });
@@ -240,7 +233,7 @@ describe('persistence disabled', () => {
   it('is a plain in-memory cache that opens no LMDB file', async () => {
     const parent = tempDir();
     const dataDir = join(parent, 'data');
-    const h = await start(
+    const h = await apps.track(
       bootWith({ persistence: { enabled: false, dataDir, snapshotInterval: '100ms' } }),
     );
     await h.redis.set('k', 'v');
@@ -252,8 +245,7 @@ describe('persistence disabled', () => {
       PERSISTENCE_DISABLED('restore', 'embedded'),
     );
     expect(h.app.get(SchedulerRegistry).getIntervals()).toEqual([]);
-    await h.app.close();
-    open.pop();
+    await apps.close(h);
     expect(existsSync(dataDir)).toBe(false);
     expect(readdirSync(parent)).toEqual([]);
   });

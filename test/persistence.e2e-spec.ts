@@ -1,6 +1,4 @@
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { register } from 'prom-client';
 import { randomBytes } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -11,40 +9,16 @@ import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { STORE_CLOSED, STORE_FILE_REPLACED } from '../lib/store/store.messages';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
-import { digest, expectSameData, KeyspaceDigest } from './support/digest';
-import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
+import { digest, expectSameData } from './support/digest';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { load, type Entry, type KeyRecord } from './support/datasets';
 import { storedStates } from './support/keyspace-states';
+import { counterValue, metricValue } from './support/metrics';
+import { readStreams, restoredDigest } from './support/stores';
 
 afterAll(removeTempDirs);
 
-/** Boots a cache on `dataDir`, restores it, and returns its digest and stream contents; closes it after. */
-async function restoredDigest(
-  dataDir: string,
-  streams: string[] = [],
-): Promise<{ digest: KeyspaceDigest; streams: unknown[] }> {
-  const h = await bootWith(durable(copyOfStore(dataDir), { snapshotOnShutdown: false }));
-  try {
-    return { digest: await digest(h.redis), streams: await readStreams(h.redis, streams) };
-  } finally {
-    await h.app.close();
-  }
-}
-
-async function readStreams(redis: Redis, keys: string[]): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for (const key of keys) out.push([await redis.xlen(key), await redis.xrange(key, '-', '+')]);
-  return out;
-}
-
-async function metricValue(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = await register.getSingleMetric(name)?.get();
-  const match = metric?.values.find((v) =>
-    Object.entries(labels).every(([k, l]) => v.labels[k] === l),
-  );
-  return match?.value ?? 0;
-}
-
-// ---- a random dataset of every type ------------------------------------------------------------------------
+// ---- a random dataset of every type: records, written by load() (test/support/datasets.ts) ----------------
 
 const bytes = fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a));
 const text = fc.oneof(fc.string({ maxLength: 24 }), fc.string({ unit: 'grapheme', maxLength: 12 }));
@@ -60,14 +34,6 @@ const score = fc.oneof(
   fc.double({ noNaN: true }),
   fc.constantFrom(Infinity, -Infinity, 0.1, -2.5, 1e-300),
 );
-
-type Entry =
-  | { type: 'string'; value: string | Buffer }
-  | { type: 'hash'; value: [string, string | Buffer][] }
-  | { type: 'list'; value: (string | Buffer)[] }
-  | { type: 'set'; value: (string | Buffer)[] }
-  | { type: 'zset'; value: [number, string][] }
-  | { type: 'stream'; value: [string, string][] };
 
 // ioredis-mock's own TYPE throws on a hash with a field named `valueOf`, and its HSET drops a `__proto__` field; the
 // snapshot keeps such hashes exactly as the cache holds them (tested on their own below).
@@ -92,43 +58,13 @@ const entry: fc.Arbitrary<Entry> = fc.oneof(
     .map((value) => ({ type: 'stream' as const, value })),
 );
 
-const dataset = fc.uniqueArray(
+const dataset: fc.Arbitrary<KeyRecord[]> = fc.uniqueArray(
   fc
     .record({ key, entry, ttlMs: fc.option(fc.integer({ min: 5_000, max: 10 ** 9 })) })
     // ioredis-mock's XADD refuses an empty key.
     .filter((r) => r.key !== '' || r.entry.type !== 'stream'),
   { selector: (r) => r.key, maxLength: 40 },
 );
-
-async function load(redis: Redis, records: Dataset): Promise<string[]> {
-  const streams: string[] = [];
-  for (const { key, entry, ttlMs } of records) {
-    switch (entry.type) {
-      case 'string':
-        await redis.set(key, entry.value);
-        break;
-      case 'hash':
-        await redis.hset(key, ...entry.value.flat());
-        break;
-      case 'list':
-        await redis.rpush(key, ...entry.value);
-        break;
-      case 'set':
-        await redis.sadd(key, ...entry.value);
-        break;
-      case 'zset':
-        await redis.zadd(key, ...entry.value.flat());
-        break;
-      case 'stream':
-        streams.push(key);
-        for (const [field, value] of entry.value) await redis.xadd(key, '*', field, value);
-        break;
-    }
-    if (ttlMs !== null) await redis.pexpire(key, ttlMs);
-  }
-  return streams;
-}
-type Dataset = { key: string; entry: Entry; ttlMs: number | null }[];
 
 describe('round trip', () => {
   it('restores a random dataset of every type exactly (digest after reload)', async () => {
@@ -141,8 +77,8 @@ describe('round trip', () => {
         const streamsBefore = await readStreams(h.redis, streams);
         await h.app.close();
 
-        const after = await restoredDigest(dataDir, streams);
-        expectSameData(after.digest, before);
+        const after = await restoredDigest(dataDir, { streams });
+        expectSameData(after, before);
         expect(after.streams).toEqual(streamsBefore);
       }),
       { numRuns: 25 },
@@ -282,7 +218,7 @@ describe('TTLs', () => {
     const report = await h.snapshots.snapshot();
     expect(report).toMatchObject({ keys: 2, expired: 1, records: 1 });
     await h.app.close();
-    expect((await restoredDigest(dataDir)).digest.dump).toEqual(['"kept" string "79"']);
+    expect((await restoredDigest(dataDir)).dump).toEqual(['"kept" string "79"']);
   });
 
   it('leaves out keys that expired between snapshot and restore, and counts them', async () => {
@@ -345,7 +281,7 @@ describe('restored values', () => {
       expect(stillEncoded()).toHaveLength(before.keys - 1);
       const live = await digest(r.redis);
       expect(live.keys).toBe(before.keys + 1_001);
-      expectSameData((await restoredDigest(dataDir)).digest, live);
+      expectSameData(await restoredDigest(dataDir), live);
     } finally {
       await r.app.close();
     }
@@ -402,7 +338,7 @@ describe('incremental snapshots', () => {
     await h.redis.set('e', '5');
     await h.snapshots.snapshot();
     await h.app.close();
-    expect((await restoredDigest(dataDir)).digest.dump).toEqual(['"e" string "35"']);
+    expect((await restoredDigest(dataDir)).dump).toEqual(['"e" string "35"']);
   });
 
   it('writes only what changed, and the chain restores to the live keyspace', async () => {
@@ -422,7 +358,7 @@ describe('incremental snapshots', () => {
     }
     const live = await digest(h.redis);
     await h.app.close();
-    expectSameData((await restoredDigest(dataDir)).digest, live);
+    expectSameData(await restoredDigest(dataDir), live);
   });
 });
 
@@ -440,24 +376,24 @@ describe('a failed snapshot keeps the previous one', () => {
       Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, filler])),
     );
     const store = join(dataDir, STORE_FILE);
-    const failuresBefore = await metricValue(METRICS.snapshots, { result: 'failure' });
+    const failuresBefore = await counterValue(METRICS.snapshots, { result: 'failure' });
     const snapshot = h.snapshots.snapshot();
     await setImmediate();
     renameSync(store, `${store}.aside`);
     writeFileSync(store, 'not a store');
     await expect(snapshot).rejects.toThrow(STORE_FILE_REPLACED(store));
-    expect(await metricValue(METRICS.snapshots, { result: 'failure' })).toBe(failuresBefore + 1);
+    expect(await counterValue(METRICS.snapshots, { result: 'failure' })).toBe(failuresBefore + 1);
     // The app never writes a store it did not write: the other file is as it was.
     expect(readFileSync(store, 'utf8')).toBe('not a store');
 
     // Its own store, put back, holds the last good snapshot, and the next snapshot every change since.
     renameSync(`${store}.aside`, store);
-    expectSameData((await restoredDigest(dataDir)).digest, committed);
+    expectSameData(await restoredDigest(dataDir), committed);
     await h.redis.del('a');
     await h.snapshots.snapshot();
     const live = await digest(h.redis);
     await h.app.close();
-    expectSameData((await restoredDigest(dataDir)).digest, live);
+    expectSameData(await restoredDigest(dataDir), live);
   });
 
   it('when the LMDB environment is closed under it', async () => {
@@ -478,6 +414,6 @@ describe('a failed snapshot keeps the previous one', () => {
     await h.app.get<SnapshotStore>(SNAPSHOT_STORE).close();
     await expect(snapshot).rejects.toThrow(STORE_CLOSED(dataDir));
     await h.app.close();
-    expectSameData((await restoredDigest(dataDir)).digest, committed);
+    expectSameData(await restoredDigest(dataDir), committed);
   });
 });

@@ -1,9 +1,5 @@
-import { open } from 'lmdb';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
-import { register } from 'prom-client';
-import { METRICS } from '../lib';
 import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { CORRUPT_SNAPSHOT, DATA_DIR_IN_USE, UNSUPPORTED_FORMAT } from '../lib/store/store.messages';
@@ -11,17 +7,14 @@ import { OWNER_FILE } from '../lib/store/owner-lock';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { READABLE_FORMATS } from '../lib/format/manifest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { restoreFailures } from './support/metrics';
 import { startSampleApp, stopSampleApps } from './support/sample-app';
+import { damageFirstChunk, readManifest, rewriteManifest, withTables } from './support/stores';
 
 afterAll(async () => {
   await stopSampleApps();
   removeTempDirs();
 });
-
-async function restoreFailures(): Promise<number> {
-  const metric = await register.getSingleMetric(METRICS.restoreFailures)?.get();
-  return metric?.values[0]?.value ?? 0;
-}
 
 /** A data dir holding a committed snapshot of `keys`. */
 async function committed(keys: Record<string, string>): Promise<string> {
@@ -30,29 +23,6 @@ async function committed(keys: Record<string, string>): Promise<string> {
   await h.redis.mset(keys);
   await h.app.close();
   return dataDir;
-}
-
-/** Rewrites the manifest (with a valid checksum) through LMDB. */
-async function rewriteManifest(dataDir: string, change: (m: Record<string, unknown>) => void) {
-  const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4 });
-  const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
-  const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
-  const manifest = JSON.parse(envelope.body) as Record<string, unknown>;
-  change(manifest);
-  const body = JSON.stringify(manifest);
-  await meta.put('manifest', Buffer.from(JSON.stringify({ crc: crc32(body), body })));
-  await root.close();
-}
-
-/** Flips one byte inside the first chunk's records, leaving LMDB's own structure intact. */
-async function damageFirstChunk(dataDir: string): Promise<void> {
-  const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4 });
-  const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
-  const [first] = chunks.getRange({ limit: 1 });
-  const damaged = Buffer.from(first.value);
-  damaged[damaged.length - 2] ^= 0x20;
-  await chunks.put(first.key, damaged);
-  await root.close();
 }
 
 describe('a snapshot that cannot be restored', () => {
@@ -99,7 +69,7 @@ describe('a snapshot that cannot be restored', () => {
 
   it('reads a format-2 store (format 3 only added the sorted-set encoding) and writes on as format 3', async () => {
     const dataDir = await committed({ a: '1', b: '2' });
-    await rewriteManifest(dataDir, (m) => {
+    await rewriteManifest(join(dataDir, STORE_FILE), (m) => {
       m.format = 2;
     });
     const h = await bootWith(durable(dataDir));
@@ -107,11 +77,7 @@ describe('a snapshot that cannot be restored', () => {
     await h.redis.zadd('z', 1, 'm');
     await h.snapshots.snapshot();
     await h.app.close();
-    const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4, readOnly: true });
-    const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
-    const envelope = JSON.parse(meta.get('manifest')!.toString()) as { body: string };
-    await root.close();
-    expect((JSON.parse(envelope.body) as { format: number }).format).toBe(FORMAT_VERSION);
+    expect((await readManifest(join(dataDir, STORE_FILE))).format).toBe(FORMAT_VERSION);
     const again = await bootWith(durable(dataDir));
     expect(await again.redis.zrange('z', 0, -1, 'WITHSCORES')).toEqual(['m', '1']);
     await again.app.close();
@@ -120,7 +86,7 @@ describe('a snapshot that cannot be restored', () => {
   it('refuses a snapshot in another format (newer, or format 1) with a clear message', async () => {
     for (const other of [FORMAT_VERSION + 1, 1]) {
       const dataDir = await committed({ a: '1' });
-      await rewriteManifest(dataDir, (m) => {
+      await rewriteManifest(join(dataDir, STORE_FILE), (m) => {
         m.format = other;
       });
       await expect(bootWith(durable(dataDir))).rejects.toThrow(
@@ -131,7 +97,7 @@ describe('a snapshot that cannot be restored', () => {
 
   it('detects a missing chunk and an extra one', async () => {
     const missing = await committed({ a: '1' });
-    await rewriteManifest(missing, (m) => {
+    await rewriteManifest(join(missing, STORE_FILE), (m) => {
       const [g] = m.generations as { chunks: number }[];
       g.chunks += 1;
     });
@@ -140,11 +106,10 @@ describe('a snapshot that cannot be restored', () => {
     );
 
     const extra = await committed({ a: '1' });
-    const root = open({ path: join(extra, STORE_FILE), maxDbs: 4 });
-    const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
-    const [first] = chunks.getRange({ limit: 1 });
-    await chunks.put([first.key[0], 1], first.value);
-    await root.close();
+    await withTables(join(extra, STORE_FILE), false, async ({ chunks }) => {
+      const [first] = chunks.getRange({ limit: 1 });
+      await chunks.put([first.key[0], 1], first.value);
+    });
     await expect(bootWith(durable(extra))).rejects.toThrow(
       CORRUPT_SNAPSHOT(extra, 'generation 1: expected 1 chunks, found 2'),
     );

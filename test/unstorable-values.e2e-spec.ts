@@ -1,16 +1,10 @@
-import { register } from 'prom-client';
 import { METRICS } from '../lib';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
-import { digest, expectSameData, type KeyspaceDigest } from './support/digest';
-import {
-  bootWith,
-  copyOfStore,
-  durable,
-  type Harness,
-  removeTempDirs,
-  tempDir,
-} from './support/harness';
+import { digest, expectSameData } from './support/digest';
+import { bootWith, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
+import { metricValue } from './support/metrics';
+import { restoredDigest } from './support/stores';
 import { dataView } from '../lib/ioredis-mock/views';
 
 afterAll(removeTempDirs);
@@ -25,19 +19,6 @@ function badHash(): Record<string, unknown> {
 
 function keyspace(h: Harness): Keyspace {
   return h.app.get<Keyspace>(KEYSPACE);
-}
-
-async function gauge(name: string): Promise<number | undefined> {
-  return (await register.getSingleMetric(name)?.get())?.values[0]?.value;
-}
-
-async function restored(dataDir: string): Promise<KeyspaceDigest> {
-  const h = await bootWith(durable(copyOfStore(dataDir), { snapshotOnShutdown: false }));
-  try {
-    return await digest(h.redis);
-  } finally {
-    await h.app.close();
-  }
 }
 
 describe('a value that cannot be stored does not stop persistence', () => {
@@ -62,8 +43,8 @@ describe('a value that cannot be stored does not stop persistence', () => {
         /^key "bad:hash": cannot encode .*function/,
       );
       expect(h.snapshots.lastFailure).toBeUndefined();
-      expect(await gauge(METRICS.unstorableKeys)).toBe(2);
-      expectSameData(await restored(dataDir), good);
+      expect(await metricValue(METRICS.unstorableKeys)).toBe(2);
+      expectSameData(await restoredDigest(dataDir), good);
     } finally {
       await h.app.close();
     }
@@ -79,7 +60,7 @@ describe('a value that cannot be stored does not stop persistence', () => {
       await h.redis.set('b', '2');
       const second = await h.snapshots.snapshot();
       expect(second).toMatchObject({ kind: 'incremental', unstorable: 1, records: 2 });
-      expect((await restored(dataDir)).dump).toEqual(['"a" string "31"', '"b" string "32"']);
+      expect((await restoredDigest(dataDir)).dump).toEqual(['"a" string "31"', '"b" string "32"']);
 
       // Left out again by each snapshot while it stays (nothing else changed)...
       const third = await h.snapshots.snapshot();
@@ -91,8 +72,8 @@ describe('a value that cannot be stored does not stop persistence', () => {
       await h.redis.rpush('q', 'x', 'y');
       const fixed = await h.snapshots.snapshot();
       expect(fixed).toMatchObject({ kind: 'incremental', unstorable: 0, unstorableKeys: [] });
-      expect(await gauge(METRICS.unstorableKeys)).toBe(0);
-      expectSameData(await restored(dataDir), await digest(h.redis));
+      expect(await metricValue(METRICS.unstorableKeys)).toBe(0);
+      expectSameData(await restoredDigest(dataDir), await digest(h.redis));
     } finally {
       await h.app.close();
     }
@@ -115,7 +96,7 @@ describe('a value that cannot be stored does not stop persistence', () => {
       expect(report.unstorableKeys).toEqual([
         { key: 'nan', message: 'key "nan": its expiry time is not a number' },
       ]);
-      expect((await restored(dataDir)).dump).toEqual(['"kept" string "76"']);
+      expect((await restoredDigest(dataDir)).dump).toEqual(['"kept" string "76"']);
     } finally {
       await h.app.close();
     }

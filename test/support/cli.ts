@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { main } from '../../lib/cli/main';
+import { digest, portableDigest, type KeyspaceDigest } from './digest';
+import { bootWith, durable, tempDir } from './harness';
 
 /** The compiled CLI, built by the jest global setup (what `npx persistent-cache` runs). */
 export const CLI = resolve(__dirname, '..', '..', 'dist', 'lib', 'cli', 'index.js');
@@ -35,4 +40,86 @@ export function runCli(
       resolvePromise({ code, signal, stdout, stderr });
     });
   });
+}
+
+export interface MainRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout as bytes (RESP with binary values). */
+  readonly raw: Buffer;
+}
+
+/** Runs the CLI in this process (for coverage), capturing its output; `tty` makes stderr look like a terminal. */
+export async function runMain(args: string[], options: { tty?: boolean } = {}): Promise<MainRun> {
+  const chunks: Buffer[] = [];
+  let stderr = '';
+  const stdout = new PassThrough();
+  stdout.on('data', (d: Buffer) => chunks.push(d));
+  const err = Object.assign(new PassThrough(), { isTTY: options.tty === true });
+  err.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await main(args, { stdout, stderr: err });
+  const raw = Buffer.concat(chunks);
+  return { code, stdout: raw.toString(), stderr, raw };
+}
+
+/** A dataset of every type, with TTLs, binary values and keys, written through the embedded client. */
+export async function writeDataset(redis: Redis): Promise<void> {
+  await redis.set('str:text', 'héllo wörld ✓');
+  await redis.set('str:bin', Buffer.from([0x00, 0xff, 0x80, 0x0d, 0x0a]));
+  await redis.set('str:empty', '');
+  await redis.set('str:number', 42);
+  await redis.set('str:ttl', 'short-lived', 'PX', 120_000);
+  await redis.set('ключ 🔑', 'unicode key');
+  await redis.set(Buffer.from('bin\u0000key'), 'key with a NUL');
+  await redis.set(`long:${'k'.repeat(10_000)}`, '10 KB key');
+  await redis.set('_meta:version', 'looks internal, is user data');
+  await redis.hset('hash:user', 'name', 'Ada', 'bytes', Buffer.from([0xfe, 0xff]), 'n', 7);
+  await redis.pexpire('hash:user', 300_000);
+  await redis.rpush('list:q', 'a', Buffer.from([0xc3, 0x28]), 'c', 'a');
+  await redis.sadd('set:tags', 'x', 'y', Buffer.from([0x80]));
+  await redis.pexpire('set:tags', 200_000);
+  await redis.zadd('zset:board', 1, 'a', 2.5, 'b', 0.1, 'c', 1, 'tie', -3, 'neg');
+  await redis.zadd('zset:board', Infinity, 'top');
+  await redis.zadd('zset:board', -Infinity, 'bottom');
+  await redis.zadd('zset:board', 4, Buffer.from([0xff, 0x01]) as unknown as string);
+  await redis.pexpire('zset:board', 250_000);
+  await redis.xadd('events', '1700000000000-1', 'type', 'login', 'user', 'ada');
+  await redis.xadd('events', '1700000000000-2', 'type', 'bin', 'data', Buffer.from([0xff, 0]));
+  await redis.xadd('events', '1700000000001', 'type', 'logout');
+  await redis.xadd('log', '*', 'line', 'first');
+  await redis.xadd('log', '*', 'line', 'second');
+  await redis.pexpire('log', 400_000);
+}
+
+/** ioredis-mock's stream helper keys in {@link writeDataset}: one per stream entry. */
+export const STREAM_HELPERS = 5;
+
+export interface DatasetSnapshot {
+  /** A data directory holding a snapshot of the dataset. */
+  readonly dataDir: string;
+  /** The dataset as {@link portableDigest} shows it (comparable with a real Redis). */
+  readonly portable: KeyspaceDigest;
+  /** The dataset as {@link digest} shows it (ioredis-mock's stream helper keys included). */
+  readonly strict: KeyspaceDigest;
+}
+
+/**
+ * Writes {@link writeDataset} into a new data directory and snapshots it; with `unsupported`, also a key real Redis
+ * cannot hold (a sorted set with a NaN score). Closing the app takes a second, empty, incremental snapshot.
+ */
+export async function datasetSnapshot(
+  options: { unsupported?: boolean } = {},
+): Promise<DatasetSnapshot> {
+  const dataDir = tempDir();
+  const app = await bootWith(durable(dataDir));
+  try {
+    await writeDataset(app.redis);
+    // ioredis-mock stores NaN for the string 'inf'
+    if (options.unsupported === true) await app.redis.zadd('nan-score', 'inf', 'm');
+    await app.snapshots.snapshot();
+    return { dataDir, portable: await portableDigest(app.redis), strict: await digest(app.redis) };
+  } finally {
+    await app.app.close();
+  }
 }

@@ -4,59 +4,15 @@ import { join } from 'node:path';
 import { tempDir } from './harness';
 
 /**
- * What tests of the store's environment need root for: a tmpfs of a given size (a full disk), `chattr` flags, and
- * a real unprivileged user to run the app as. Where they are not available the tests that need them are not
- * registered, and a NOTICE says so (CI runs as root).
+ * What tests of the store's environment need root for besides a tmpfs (`tmpfs.ts`): `chattr` flags, and a real
+ * unprivileged user to run the app as. Where they are not available the tests that need them are not registered,
+ * and a NOTICE says so (CI runs as root).
  */
 
 export const IS_ROOT = process.getuid?.() === 0;
 
 /** Name of the unprivileged user the tests run apps as; created once, idempotently, and kept. */
 export const TEST_USER = 'pcache-test';
-
-let mountable: boolean | undefined;
-
-/** Whether this process can mount a tmpfs. */
-export function canMount(): boolean {
-  if (mountable !== undefined) return mountable;
-  mountable = false;
-  if (!IS_ROOT) return false;
-  try {
-    const probe = tempDir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]);
-    execFileSync('umount', [probe]);
-    mountable = true;
-  } catch {
-    // Not allowed here (e.g. a container without CAP_SYS_ADMIN).
-  }
-  return mountable;
-}
-
-const mounts: string[] = [];
-
-/** Mounts a tmpfs of `size` (e.g. `16m`) on a new temp dir; {@link unmountAll} undoes it. */
-export function mountTmpfs(size: string): string {
-  const dir = tempDir();
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
-  mounts.push(dir);
-  return dir;
-}
-
-/** Unmounts every tmpfs mounted by {@link mountTmpfs}; for `afterAll`, before removeTempDirs(). */
-export function unmountAll(): void {
-  for (const dir of mounts.splice(0)) execFileSync('umount', ['-l', dir]);
-}
-
-/** Fills the file system of `dir` until `leaveBytes` remain free (adding to a file `filler` in `dir`). */
-export function fillUntil(dir: string, leaveBytes: number): void {
-  const avail = Number(
-    execFileSync('df', ['-B1', '--output=avail', dir], { encoding: 'utf8' }).split('\n')[1],
-  );
-  const fill = avail - leaveBytes;
-  if (fill > 0) {
-    execFileSync('sh', ['-c', `head -c ${fill} /dev/zero >> '${join(dir, 'filler')}' || true`]);
-  }
-}
 
 const flagged = new Set<string>();
 

@@ -1,10 +1,12 @@
-import { open } from 'lmdb';
+import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { MANIFEST_KEY, openTables, type Tables } from '../../lib/format/lmdb-layout';
 import { STORE_FILE } from '../../lib/store/data-dir';
-import { digest } from './digest';
-import { bootWith, durable, tempDir } from './harness';
+import { digest, type KeyspaceDigest } from './digest';
+import { bootWith, copyOfStore, durable, tempDir } from './harness';
 
 /** A data directory holding a committed snapshot, and the digest of what it restores to. */
 export interface HealthyStore {
@@ -42,25 +44,85 @@ export async function healthyStore(dataDir = tempDir(), bigMiB = 0): Promise<Hea
   }
 }
 
-/** Digest of what `dataDir` restores to, booted in this process without writing to it. */
-export async function restoredDigest(dataDir: string): Promise<string> {
-  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+/** The entries of each stream of `keys`, in order: `[XLEN, XRANGE - +]`. */
+export async function readStreams(redis: Redis, keys: readonly string[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const key of keys) out.push([await redis.xlen(key), await redis.xrange(key, '-', '+')]);
+  return out;
+}
+
+/** What a cache restored: the digest of its keyspace, and the entries of the streams asked for. */
+export interface RestoredDigest extends KeyspaceDigest {
+  /** For each stream asked for, in order: `[XLEN, XRANGE - +]`. */
+  readonly streams: unknown[];
+}
+
+/**
+ * The digest of what `dataDir` restores to: a cache booted in this process (restore on, no snapshot on shutdown)
+ * on a copy of its store, so that the app that wrote it may still hold it; with `inPlace`, on `dataDir` itself
+ * (the directory as the app would find it: its file system, permissions and leftovers). With `streams`, also the
+ * entries of those streams, which the digest does not show by ID.
+ */
+export async function restoredDigest(
+  dataDir: string,
+  options: { inPlace?: boolean; streams?: readonly string[] } = {},
+): Promise<RestoredDigest> {
+  const dir = options.inPlace === true ? dataDir : copyOfStore(dataDir);
+  const h = await bootWith(durable(dir, { snapshotOnShutdown: false }));
   try {
-    return (await digest(h.redis)).hash;
+    return {
+      ...(await digest(h.redis)),
+      streams: await readStreams(h.redis, options.streams ?? []),
+    };
   } finally {
     await h.app.close();
   }
 }
 
+/** Opens the tables of the store file `file` (as the app does), runs `edit` on them, and closes the file. */
+export async function withTables<T>(
+  file: string,
+  readOnly: boolean,
+  edit: (tables: Tables) => T | Promise<T>,
+): Promise<T> {
+  const tables = openTables(file, readOnly);
+  try {
+    return await edit(tables);
+  } finally {
+    await tables.root.close();
+  }
+}
+
 /** Flips one byte inside the first chunk's records, leaving LMDB's own structure intact. */
-export async function damageFirstChunk(dataDir: string): Promise<void> {
-  const root = open({ path: join(dataDir, STORE_FILE), maxDbs: 4 });
-  const chunks = root.openDB<Buffer, [number, number]>({ name: 'chunks', encoding: 'binary' });
-  const [first] = chunks.getRange({ limit: 1 });
-  const damaged = Buffer.from(first.value);
-  damaged[damaged.length - 2] ^= 0x20;
-  await chunks.put(first.key, damaged);
-  await root.close();
+export function damageFirstChunk(dataDir: string): Promise<void> {
+  return withTables(join(dataDir, STORE_FILE), false, async ({ chunks }) => {
+    const [first] = chunks.getRange({ limit: 1 });
+    const damaged = Buffer.from(first.value);
+    damaged[damaged.length - 2] ^= 0x20;
+    await chunks.put(first.key, damaged);
+  });
+}
+
+/** The manifest of the store file `file`, as the JSON body of its envelope (not checked). */
+export function readManifest(file: string): Promise<Record<string, unknown>> {
+  return withTables(file, true, ({ meta }) => {
+    const envelope = JSON.parse(meta.get(MANIFEST_KEY)!.toString()) as { body: string };
+    return JSON.parse(envelope.body) as Record<string, unknown>;
+  });
+}
+
+/** Rewrites the manifest of the store file `file` with `change` made to it, under a valid checksum. */
+export function rewriteManifest(
+  file: string,
+  change: (manifest: Record<string, unknown>) => void,
+): Promise<void> {
+  return withTables(file, false, async ({ meta }) => {
+    const envelope = JSON.parse(meta.get(MANIFEST_KEY)!.toString()) as { body: string };
+    const manifest = JSON.parse(envelope.body) as Record<string, unknown>;
+    change(manifest);
+    const body = JSON.stringify(manifest);
+    await meta.put(MANIFEST_KEY, Buffer.from(JSON.stringify({ crc: crc32(body), body })));
+  });
 }
 
 /** The names in `dir`, sorted. */

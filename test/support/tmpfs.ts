@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { tempDir } from './harness';
 
 /**
@@ -7,16 +8,22 @@ import { tempDir } from './harness';
  */
 const mounts: string[] = [];
 
+let mountable: boolean | undefined;
+
+/** Whether this process can mount a tmpfs (probed once). */
 export function canMount(): boolean {
+  if (mountable !== undefined) return mountable;
+  mountable = false;
   if (process.getuid?.() !== 0) return false;
   try {
     const probe = tempDir();
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]);
     execFileSync('umount', [probe]);
-    return true;
+    mountable = true;
   } catch {
-    return false;
+    // Not allowed here (e.g. a container without CAP_SYS_ADMIN).
   }
+  return mountable;
 }
 
 /** Mounts a tmpfs with `options` (e.g. `size=8m`) at a new temp dir; {@link unmountAll} takes it down. */
@@ -30,4 +37,15 @@ export function mountTmpfs(options: string): string {
 /** Unmounts every tmpfs {@link mountTmpfs} made; for `afterAll`, before the temp dirs are removed. */
 export function unmountAll(): void {
   for (const dir of mounts.splice(0)) execFileSync('umount', ['-l', dir]);
+}
+
+/** Fills the file system of `dir` until `leaveBytes` remain free (adding to a file `filler` in `dir`). */
+export function fillUntil(dir: string, leaveBytes: number): void {
+  const avail = Number(
+    execFileSync('df', ['-B1', '--output=avail', dir], { encoding: 'utf8' }).split('\n')[1],
+  );
+  const fill = avail - leaveBytes;
+  if (fill > 0) {
+    execFileSync('sh', ['-c', `head -c ${fill} /dev/zero >> '${join(dir, 'filler')}' || true`]);
+  }
 }

@@ -1,0 +1,71 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { datasetSnapshot, runMain } from './support/cli';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+
+/** `persistent-cache import` (`lib/cli/import.ts`): what it refuses, and keys the embedded cache cannot hold. */
+
+afterAll(() => removeTempDirs());
+
+describe('persistent-cache CLI: import without a Redis server', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    ({ dataDir } = await datasetSnapshot({ unsupported: true }));
+  });
+
+  it('import refuses a non-empty target before connecting', async () => {
+    const run = await runMain(['import', '--from', 'redis://127.0.0.1:1', dataDir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('is not empty; pass --replace');
+    const other = tempDir();
+    writeFileSync(join(other, 'notes.txt'), 'x');
+    const replace = await runMain(['import', '--from', 'redis://127.0.0.1:1', other, '--replace']);
+    expect(replace.code).toBe(1);
+    expect(replace.stderr).toContain('holds no snapshot');
+  });
+});
+
+const redisServerBinary = findRedisServer('test/cli-import.e2e-spec.ts');
+if (redisServerBinary !== null) {
+  describe('persistent-cache CLI import from a real redis-server', () => {
+    let server: RedisServer;
+
+    beforeAll(async () => {
+      server = await startRedisServer(redisServerBinary);
+    });
+
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('import reports keys the embedded cache cannot hold, and can leave them out', async () => {
+      const db = 3;
+      const client = server.client(db);
+      try {
+        await client.set('ok', 'v');
+        await client.hset('odd-field', Buffer.from([0xff]), 'v');
+        await client.set(Buffer.from([0xfe, 0x00]), 'binary key');
+        const url = `${server.url}/${db}`;
+        const refused = await runMain(['import', '--from', url, join(tempDir(), 'x')]);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain('2 key(s) cannot be held by the embedded cache');
+        expect(refused.stderr).toContain('key "odd-field": hash field 0xff is not UTF-8 text');
+        expect(refused.stderr).toContain('key 0xfe00: the name is not UTF-8 text');
+        const dir = join(tempDir(), 'y');
+        const skipped = await runMain(['import', '--from', url, dir, '--skip-unsupported']);
+        expect(skipped.code).toBe(0);
+        expect(skipped.stderr).toContain('import: wrote a snapshot of 1 keys');
+        const app = await bootWith(durable(dir));
+        try {
+          expect(await app.redis.keys('*')).toEqual(['ok']);
+        } finally {
+          await app.app.close();
+        }
+      } finally {
+        client.disconnect();
+      }
+    });
+  });
+}
