@@ -1,22 +1,10 @@
 /** The reader's byte level: untagged reads, the reader's range and its bounds checks. */
 
 import * as fc from 'fast-check';
-import { CodecError, decodeValue, encodeValue } from './codec';
+import { decodeValue, encodeValue } from './codec';
 import { BufferReader } from './reader';
 import { BufferWriter } from './writer';
-
-/** Returns the CodecError thrown by fn (failing the test if it throws anything else). */
-function codecError(fn: () => unknown): CodecError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err;
-    throw new Error(`expected a CodecError, got ${String(err)}`);
-  }
-  throw new Error('expected a CodecError, but nothing was thrown');
-}
-
-const bytes = (...b: number[]): Buffer => Buffer.from(b);
+import { bytes, codecError } from '../../test/support/codec-bytes';
 
 describe('BufferReader', () => {
   it('reads and writes untagged strings, varuints, float64 and raw bytes', () => {

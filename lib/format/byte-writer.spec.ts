@@ -3,27 +3,7 @@
 import { CodecError, decodeValue, encodeValue } from './codec';
 import { BufferReader } from './reader';
 import { BufferWriter } from './writer';
-
-/** Returns the CodecError thrown by fn (failing the test if it throws anything else). */
-function codecError(fn: () => unknown): CodecError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err;
-    throw new Error(`expected a CodecError, got ${String(err)}`);
-  }
-  throw new Error('expected a CodecError, but nothing was thrown');
-}
-
-function varUint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
+import { codecError, varUint } from '../../test/support/codec-bytes';
 
 describe('string bodies', () => {
   it('round-trips ASCII strings of every length around the fast-path boundaries', () => {

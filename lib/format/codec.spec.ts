@@ -6,6 +6,7 @@
 import * as fc from 'fast-check';
 import RedisMock from 'ioredis-mock';
 import { BufferReader, BufferWriter, CodecError, decodeValue, encodeValue } from './codec';
+import { asciiBody, bytes, codecError } from '../../test/support/codec-bytes';
 
 /**
  * Exact structural comparison: Object.is for primitives, same constructor for containers,
@@ -81,33 +82,6 @@ function expectRoundTrip(value: unknown): unknown {
   expect(difference(decoded, value)).toBeNull();
   return decoded;
 }
-
-/** Returns the CodecError thrown by fn (failing the test if it throws anything else). */
-function codecError(fn: () => unknown): CodecError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err;
-    throw new Error(`expected a CodecError, got ${String(err)}`);
-  }
-  throw new Error('expected a CodecError, but nothing was thrown');
-}
-
-function varUint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-function asciiBody(s: string): number[] {
-  return [...varUint(s.length * 2), ...Buffer.from(s, 'latin1')];
-}
-
-const bytes = (...b: number[]): Buffer => Buffer.from(b);
 
 describe('codec round trip', () => {
   it('round-trips undefined, null and booleans', () => {

@@ -3,33 +3,7 @@
 import * as fc from 'fast-check';
 import { CodecError, decodeValue, encodeValue } from './codec';
 import { BufferReader } from './reader';
-
-/** Returns the CodecError thrown by fn (failing the test if it throws anything else). */
-function codecError(fn: () => unknown): CodecError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err;
-    throw new Error(`expected a CodecError, got ${String(err)}`);
-  }
-  throw new Error('expected a CodecError, but nothing was thrown');
-}
-
-function varUint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-function asciiBody(s: string): number[] {
-  return [...varUint(s.length * 2), ...Buffer.from(s, 'latin1')];
-}
-
-const bytes = (...b: number[]): Buffer => Buffer.from(b);
+import { asciiBody, bytes, codecError, varUint } from '../../test/support/codec-bytes';
 
 describe('malformed input', () => {
   const sample = new Map<unknown, unknown>([

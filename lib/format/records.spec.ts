@@ -11,6 +11,7 @@ import {
   type KeyState,
   type RecordSink,
 } from './records';
+import { codecError } from '../../test/support/codec-bytes';
 
 /** A record as readRecords hands it over, with its key and value decoded. */
 type Read =
@@ -57,17 +58,6 @@ function readAll(
 
 function state(value: unknown, expiresAt?: number): KeyState {
   return { value, expiresAt };
-}
-
-/** Returns the CodecError thrown by fn (failing the test if it throws anything else). */
-function codecError(fn: () => unknown): CodecError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err;
-    throw new Error(`expected a CodecError, got ${String(err)}`);
-  }
-  throw new Error('expected a CodecError, but nothing was thrown');
 }
 
 describe('records', () => {

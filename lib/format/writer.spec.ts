@@ -3,19 +3,7 @@
 import { CodecError, decodeValue, encodeValue } from './codec';
 import { BufferReader } from './reader';
 import { BufferWriter } from './writer';
-
-/** Returns the CodecError thrown by fn (failing the test if it throws anything else). */
-function codecError(fn: () => unknown): CodecError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err;
-    throw new Error(`expected a CodecError, got ${String(err)}`);
-  }
-  throw new Error('expected a CodecError, but nothing was thrown');
-}
-
-const bytes = (...b: number[]): Buffer => Buffer.from(b);
+import { bytes, codecError } from '../../test/support/codec-bytes';
 
 describe('numbers', () => {
   it('round-trips numbers exactly, including -0, NaN and infinities', () => {
