@@ -32,7 +32,7 @@ module.exports = {
       roots: ['<rootDir>/lib'],
       testMatch: ['**/*.spec.ts'],
       // Transpiled file by file, without type-checking each spec's program: the lint step and the build type-check.
-      transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+      transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true } }] },
     },
     {
       ...common,
