@@ -5,6 +5,7 @@ import { Keyspace } from './keyspace/keyspace';
 import { CACHE, KEYSPACE, RESOLVED_OPTIONS, SNAPSHOT_STORE } from './persistent-cache.constants';
 import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
 import { closeClient, createRedisClient } from './persistent-cache.client';
+import { ActiveExpiryService } from './persistent-cache.expiry';
 import { metricProviders, PersistentCacheMetrics } from './snapshots/snapshot.metrics';
 import {
   ConfigurableModuleClass,
@@ -51,6 +52,7 @@ import { SnapshotStore } from './store/snapshot-store';
     ...metricProviders,
     PersistentCacheMetrics,
     SnapshotService,
+    ActiveExpiryService,
   ],
   exports: [CACHE, SnapshotService],
 })

@@ -8,6 +8,11 @@ import { RestoredStates } from './restored-states';
  */
 export class Entries {
   readonly added = new Map<string, Entry>();
+  /**
+   * The keys with an expiry time, besides restored ones still only bytes (their records hold theirs): what active
+   * expiry walks, as Redis walks its `expires` dictionary rather than every key.
+   */
+  readonly volatile = new Map<string, Entry>();
 
   constructor(readonly restored: RestoredStates = new RestoredStates()) {}
 
@@ -28,9 +33,17 @@ export class Entries {
   /** Adds a key that {@link get} did not find. */
   add(key: string, entry: Entry): void {
     this.added.set(key, entry);
+    if (entry.expiresAt !== undefined) this.volatile.set(key, entry);
+  }
+
+  /** Call after the expiry time of `key`'s `entry` was set or removed. */
+  expiryChanged(key: string, entry: Entry): void {
+    if (entry.expiresAt === undefined) this.volatile.delete(key);
+    else this.volatile.set(key, entry);
   }
 
   delete(key: string): boolean {
+    this.volatile.delete(key);
     return this.added.delete(key) || (this.restored.size !== 0 && this.restored.delete(key));
   }
 

@@ -472,3 +472,34 @@ describe('Keyspace: values no snapshot could keep', () => {
     expect(keyspace.reader.expiryOf('nokey')).toBeUndefined();
   });
 });
+
+describe('changes that cancel out', () => {
+  it('forgets a key created and deleted again since the last capture: no snapshot holds it', () => {
+    const keyspace = new Keyspace();
+    const data = dataView(keyspace);
+    data.set('old', 'v');
+    keyspace.beginCapture(false)?.close();
+    for (let i = 0; i < 100; i++) {
+      data.set(`tmp:${i}`, 'v');
+      data.delete(`tmp:${i}`);
+    }
+    data.delete('never-existed');
+    expect(keyspace.changedCount).toBe(0);
+    data.delete('old'); // held by the last capture: its deletion must be written
+    expect(keyspace.changedCount).toBe(1);
+  });
+
+  it('keeps the deletion of a key a failed snapshot may have left in the chain', () => {
+    const keyspace = new Keyspace();
+    const data = dataView(keyspace);
+    data.set('k', 'v1');
+    keyspace.beginCapture(false)?.close(); // the chain holds k
+    data.delete('k');
+    const failed = keyspace.beginCapture(true); // would write k's tombstone
+    data.set('k', 'v2'); // created again while it runs
+    failed?.close();
+    if (failed !== undefined) keyspace.restoreChanges(failed); // its snapshot did not commit: the chain still holds k
+    data.delete('k');
+    expect(keyspace.changedCount).toBe(1);
+  });
+});

@@ -27,6 +27,14 @@ export interface KeyReader {
   expiryOf(key: string): number | undefined;
 }
 
+/** The position of active expiry in a keyspace's entries. */
+interface ExpiryCursor {
+  readonly of: Entries;
+  volatile: MapIterator<[string, Entry]>;
+  /** The next restored record to look at. */
+  record: number;
+}
+
 /**
  * Map-backed keyspace with ioredis-mock's semantics (lazy expiry on access) plus a change log for incremental
  * snapshots and point-in-time captures. Values go in and out as they are: copying them is the views' business.
@@ -40,9 +48,16 @@ export class Keyspace {
    * or `undefined` when everything must be captured again.
    */
   private changed: Map<string, Entry | null> | undefined = undefined;
+  /**
+   * Keys of {@link changed} that did not exist when they were first changed since the last capture began: no
+   * snapshot holds them, so deleting one again needs no tombstone, and it leaves `changed` (a cache of short-lived
+   * keys would otherwise keep every expired key's name until the next snapshot).
+   */
+  private born = new Set<string>();
   private capture: Capture | undefined;
   private captureSeq = 0;
   private written: ((key: string) => void) | undefined;
+  private cursor: ExpiryCursor | undefined;
 
   /** Calls `listener` after each write or delete of a key's value (what ioredis-mock's WATCH listens to). */
   onKeyWritten(listener: (key: string) => void): void {
@@ -64,6 +79,7 @@ export class Keyspace {
     if (onlyChanges && this.changed === undefined) return undefined;
     const changedKeys = this.changed;
     this.changed = new Map();
+    this.born = new Set();
     this.capture = new Capture(
       this,
       ++this.captureSeq,
@@ -81,10 +97,13 @@ export class Keyspace {
     if (this.changed === undefined) return;
     if (capture.changedKeys === undefined) {
       this.changed = undefined;
+      this.born = new Set();
       return;
     }
-    // A key changed again since the capture began is already here, with its newer entry.
+    // A key changed again since the capture began is already here, with its newer entry. Any of these keys may be
+    // in the committed chain: none of them counts as born since.
     for (const [key, entry] of capture.changedKeys) {
+      this.born.delete(key);
       if (!this.changed.has(key)) this.changed.set(key, entry);
     }
   }
@@ -122,6 +141,7 @@ export class Keyspace {
     }
     this.orphanExpiries = new Map();
     this.changed = new Map();
+    this.born = new Set();
   }
 
   /**
@@ -146,6 +166,8 @@ export class Keyspace {
   /** Call before `key` changes: an open capture keeps its old state aside. */
   private beforeWrite(key: string): void {
     this.capture?.beforeWrite(key);
+    const changed = this.changed;
+    if (changed !== undefined && !changed.has(key) && !this.entries.has(key)) this.born.add(key);
   }
 
   /** Call after `key` changed, with its entry now (`null`: it has none), for the next incremental capture. */
@@ -194,6 +216,7 @@ export class Keyspace {
     this.entries.delete(key);
     this.orphanExpiries.delete(key);
     this.afterWrite(key, null);
+    if (this.born.delete(key)) this.changed?.delete(key);
     this.written?.(key);
   }
 
@@ -217,10 +240,62 @@ export class Keyspace {
   setExpiry(key: string, expiresAt: number | undefined): void {
     this.beforeWrite(key);
     const entry = this.entries.get(key);
-    if (entry !== undefined) entry.expiresAt = expiresAt;
-    else if (expiresAt === undefined) this.orphanExpiries.delete(key);
+    if (entry !== undefined) {
+      entry.expiresAt = expiresAt;
+      this.entries.expiryChanged(key, entry);
+    } else if (expiresAt === undefined) this.orphanExpiries.delete(key);
     else this.orphanExpiries.set(key, expiresAt);
     this.afterWrite(key, entry ?? null);
+  }
+
+  /**
+   * One step of active expiry: looks at up to `sample` keys that have an expiry time, continuing where the last step
+   * stopped (keys created since, then restored records, round and round), and deletes those whose time is at or
+   * before `now`, exactly as a lazy expiry would (see {@link delete}). Returns how many it looked at and deleted.
+   * Restored records without an expiry are stepped over, at most `16 × sample` of them.
+   */
+  expireStep(now: number, sample: number): { checked: number; expired: number } {
+    const cursor = this.expiryCursor();
+    let checked = 0;
+    let expired = 0;
+    while (checked < sample) {
+      const next = cursor.volatile.next();
+      if (next.done === true) {
+        cursor.volatile = this.entries.volatile.entries(); // a lap done: the next step starts another
+        break;
+      }
+      checked++;
+      const [key, entry] = next.value;
+      const at = entry.expiresAt;
+      if (at !== undefined && at <= now) {
+        this.delete(key);
+        expired++;
+      }
+    }
+    const restored = this.entries.restored;
+    const end = restored.recordCount;
+    for (let stepped = 0; checked < sample && stepped < 16 * sample && end > 0; stepped++) {
+      if (cursor.record >= end) cursor.record = 0;
+      const r = cursor.record++;
+      const built = restored.builtAt(r);
+      if (built === undefined) continue; // gone
+      if ((built === null ? restored.expiresAt(r) : built.entry.expiresAt) === undefined) continue;
+      checked++;
+      const key = restored.expiredKeyAt(r, now);
+      if (key !== undefined) {
+        this.delete(key);
+        expired++;
+      }
+    }
+    return { checked, expired };
+  }
+
+  /** Where active expiry goes on from, for the current entries (a FLUSHALL or a restore starts over). */
+  private expiryCursor(): ExpiryCursor {
+    if (this.cursor?.of !== this.entries) {
+      this.cursor = { of: this.entries, volatile: this.entries.volatile.entries(), record: 0 };
+    }
+    return this.cursor;
   }
 
   /** Deletes every key (FLUSHALL's values). */
@@ -228,6 +303,7 @@ export class Keyspace {
     // New entries, never a `.clear()`: an open capture keeps reading the old ones, which nothing changes any more.
     this.entries = new Entries();
     this.changed = undefined;
+    this.born = new Set();
   }
 
   /** Removes every expiry time (FLUSHALL's expiries), keeping the values. */
@@ -238,5 +314,6 @@ export class Keyspace {
     this.entries = entries;
     this.orphanExpiries = new Map();
     this.changed = undefined;
+    this.born = new Set();
   }
 }

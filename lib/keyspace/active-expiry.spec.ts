@@ -1,0 +1,110 @@
+import { performance } from 'node:perf_hooks';
+import { dataView, expiresView } from '../ioredis-mock/views';
+import { addGeneration, heldBytes } from '../../test/support/keyspace-states';
+import { expireCycle, KEYS_PER_SAMPLE } from './active-expiry';
+import { Keyspace } from './keyspace';
+import { RestoredStates } from './restored-states';
+
+/** Runs one cycle to its end, with a generous time budget. */
+function cycle(keyspace: Keyspace): { checked: number; expired: number } {
+  const steps = expireCycle(keyspace, performance.now() + 10_000);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** A keyspace with `n` keys created by commands, expiring at `expiresAt` (none when undefined). */
+function withKeys(keyspace: Keyspace, prefix: string, n: number, expiresAt?: number): void {
+  const data = dataView(keyspace);
+  const expires = expiresView(keyspace);
+  for (let i = 0; i < n; i++) {
+    data.set(`${prefix}${i}`, `v${i}`);
+    if (expiresAt !== undefined) expires.set(`${prefix}${i}`, expiresAt);
+  }
+}
+
+describe('active expiry', () => {
+  it('deletes expired keys nobody touches, and only those', () => {
+    const keyspace = new Keyspace();
+    withKeys(keyspace, 'gone:', 1_000, Date.now() - 1);
+    withKeys(keyspace, 'later:', 100, Date.now() + 60_000);
+    withKeys(keyspace, 'kept:', 100);
+    expect(keyspace.size).toBe(1_200);
+    const result = cycle(keyspace);
+    expect(result.expired).toBe(1_000);
+    expect(keyspace.size).toBe(200);
+    expect(keyspace.liveKeys('later:')).toHaveLength(100);
+    expect(keyspace.liveKeys('kept:')).toHaveLength(100);
+  });
+
+  it('stops a cycle once a sample finds few expired keys, and walks on from there next time', () => {
+    const keyspace = new Keyspace();
+    withKeys(keyspace, 'later:', 10 * KEYS_PER_SAMPLE, Date.now() + 60_000);
+    withKeys(keyspace, 'gone:', 10, Date.now() - 1);
+    // The first sample holds only live keys: the cycle ends after it.
+    expect(cycle(keyspace)).toEqual({ checked: KEYS_PER_SAMPLE, expired: 0 });
+    let expired = 0;
+    for (let i = 0; i < 11; i++) expired += cycle(keyspace).expired;
+    expect(expired).toBe(10);
+    expect(keyspace.size).toBe(10 * KEYS_PER_SAMPLE);
+  });
+
+  it('deletes restored keys still kept as bytes, and lets their chunk go', () => {
+    const keyspace = new Keyspace();
+    const states = new RestoredStates();
+    const past = Date.now() - 1;
+    addGeneration(
+      states,
+      Array.from({ length: 500 }, (_, i): [string, unknown] => [`r${i}`, `value ${i}`]),
+      { expiresAt: past },
+    );
+    addGeneration(states, [['persistent', 'stays']]);
+    keyspace.replaceAll(states);
+    const held = heldBytes(states);
+    expect(keyspace.size).toBe(501);
+    let expired = 0;
+    for (let i = 0; i < 100 && keyspace.size > 1; i++) expired += cycle(keyspace).expired;
+    expect(expired).toBe(500);
+    expect(keyspace.liveKeys()).toEqual(['persistent']);
+    // The first chunk's records are all gone: only the last chunk (the one holding `persistent`) is held.
+    expect(heldBytes(states)).toBeLessThan(held);
+  });
+
+  it('follows expiry times changed by commands, on created and on restored keys', () => {
+    const keyspace = new Keyspace();
+    const states = new RestoredStates();
+    addGeneration(states, [['restored', 'v']], { expiresAt: Date.now() + 60_000 });
+    keyspace.replaceAll(states);
+    withKeys(keyspace, 'created', 1, Date.now() + 60_000);
+    const expires = expiresView(keyspace);
+    expires.set('restored', Date.now() - 1);
+    expires.set('created0', Date.now() - 1);
+    withKeys(keyspace, 'persisted', 1, Date.now() - 1);
+    expires.delete('persisted0'); // PERSIST: no longer volatile
+    cycle(keyspace);
+    cycle(keyspace);
+    expect(keyspace.liveKeys()).toEqual(['persisted0']);
+  });
+
+  it('removes what a lazy expiry would: WATCH hears it, and the next incremental capture reads a deletion', () => {
+    const keyspace = new Keyspace();
+    withKeys(keyspace, 'k', 3, Date.now() + 60_000);
+    keyspace.beginCapture(false)?.close();
+    const written: string[] = [];
+    keyspace.onKeyWritten((key) => written.push(key));
+    expiresView(keyspace).set('k1', Date.now() - 1);
+    cycle(keyspace);
+    expect(written).toEqual(['k1']);
+    const capture = keyspace.beginCapture(true);
+    const deleted: string[] = [];
+    for (const _ of capture?.read(
+      { visit: () => undefined, visitDeleted: (key) => deleted.push(key) },
+      8,
+    ) ?? []) {
+      // reads in steps
+    }
+    capture?.close();
+    expect(deleted).toEqual(['k1']);
+  });
+});

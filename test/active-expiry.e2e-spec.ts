@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Keyspace } from '../lib/keyspace/keyspace';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { trackApps } from './support/apps';
+import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
+
+afterAll(removeTempDirs);
+const apps = trackApps<Harness>();
+
+/** Waits until `keyspace` holds `size` keys (expired ones not yet removed included), or `ms` pass. */
+async function sizeWithin(keyspace: Keyspace, size: number, ms: number): Promise<number> {
+  const until = Date.now() + ms;
+  while (keyspace.size !== size && Date.now() < until) await sleep(20);
+  return keyspace.size;
+}
+
+describe('active expiry in the module', () => {
+  it('removes keys whose TTL ran out without any command touching them', async () => {
+    const h = await apps.track(bootWith(durable(tempDir())));
+    const keyspace = h.app.get<Keyspace>(KEYSPACE);
+    const pipeline = h.redis.pipeline();
+    for (let i = 0; i < 20_000; i++) pipeline.set(`session:${i}`, 'x'.repeat(200), 'PX', 200);
+    for (let i = 0; i < 100; i++) pipeline.set(`user:${i}`, 'kept');
+    await pipeline.exec();
+    expect(keyspace.size).toBe(20_100);
+    // Lazy expiry alone would keep all 20,000 until touched; active expiry removes them within a few cycles.
+    expect(await sizeWithin(keyspace, 100, 3_000)).toBe(100);
+    expect(await h.redis.dbsize()).toBe(100);
+  });
+
+  it('removes restored keys whose TTL runs out after the restart, and the next snapshot records it', async () => {
+    const dataDir = tempDir();
+    const first = await apps.track(bootWith(durable(dataDir)));
+    const pipeline = first.redis.pipeline();
+    for (let i = 0; i < 500; i++) pipeline.set(`soon:${i}`, 'v', 'PX', 1_500);
+    for (let i = 0; i < 2_000; i++) pipeline.set(`always:${i}`, 'v');
+    await pipeline.exec();
+    await apps.close(first); // final snapshot
+    const second = await apps.track(bootWith(durable(dataDir)));
+    const keyspace = second.app.get<Keyspace>(KEYSPACE);
+    expect(keyspace.size).toBe(2_500);
+    expect(await sizeWithin(keyspace, 2_000, 5_000)).toBe(2_000);
+    const report = await second.snapshots.snapshot();
+    expect(report.kind).toBe('incremental');
+    expect(report.records).toBe(500); // one tombstone per expired key
+    await apps.close(second);
+    const third = await apps.track(bootWith(durable(dataDir)));
+    expect(third.app.get<Keyspace>(KEYSPACE).size).toBe(2_000);
+    expect(await third.redis.get('always:1999')).toBe('v');
+  });
+});
