@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { METRICS } from '../lib';
 import { trackApps } from './support/apps';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
+import { counterValue, metricValue } from './support/metrics';
 
 afterAll(removeTempDirs);
 const apps = trackApps<Harness>();
@@ -18,6 +20,7 @@ describe('active expiry in the module', () => {
   it('removes keys whose TTL ran out without any command touching them', async () => {
     const h = await apps.track(bootWith(durable(tempDir())));
     const keyspace = h.app.get<Keyspace>(KEYSPACE);
+    const expiredBefore = await counterValue(METRICS.expiredKeys);
     const pipeline = h.redis.pipeline();
     for (let i = 0; i < 20_000; i++) pipeline.set(`session:${i}`, 'x'.repeat(200), 'PX', 200);
     for (let i = 0; i < 100; i++) pipeline.set(`user:${i}`, 'kept');
@@ -26,6 +29,9 @@ describe('active expiry in the module', () => {
     // Lazy expiry alone would keep all 20,000 until touched; active expiry removes them within a few cycles.
     expect(await sizeWithin(keyspace, 100, 3_000)).toBe(100);
     expect(await h.redis.dbsize()).toBe(100);
+    await sleep(250); // the metrics are updated after each cycle
+    expect((await counterValue(METRICS.expiredKeys)) - expiredBefore).toBe(20_000);
+    expect(await metricValue(METRICS.keys)).toBe(100);
   });
 
   it('removes restored keys whose TTL runs out after the restart, and the next snapshot records it', async () => {

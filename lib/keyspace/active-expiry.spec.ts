@@ -34,6 +34,7 @@ describe('active expiry', () => {
     const result = cycle(keyspace);
     expect(result.expired).toBe(1_000);
     expect(keyspace.size).toBe(200);
+    expect(keyspace.expiredKeys).toBe(1_000);
     expect(keyspace.liveKeys('later:')).toHaveLength(100);
     expect(keyspace.liveKeys('kept:')).toHaveLength(100);
   });
@@ -106,5 +107,16 @@ describe('active expiry', () => {
     }
     capture?.close();
     expect(deleted).toEqual(['k1']);
+  });
+
+  it('counts lazy expiries too, but not a deleted expiry time on a key without a value', () => {
+    const keyspace = new Keyspace();
+    withKeys(keyspace, 'k', 2, Date.now() - 1);
+    const data = dataView(keyspace);
+    expect(data.get('k0')).toBeUndefined(); // GET expires it
+    expect(keyspace.reader.valueOf('k1')).toBeUndefined(); // as does a command rule's look
+    expiresView(keyspace).set('orphan', Date.now() - 1);
+    expect(data.has('orphan')).toBe(false);
+    expect(keyspace.expiredKeys).toBe(2);
   });
 });

@@ -58,6 +58,7 @@ export class Keyspace {
   private captureSeq = 0;
   private written: ((key: string) => void) | undefined;
   private cursor: ExpiryCursor | undefined;
+  private expiredTotal = 0;
 
   /** Calls `listener` after each write or delete of a key's value (what ioredis-mock's WATCH listens to). */
   onKeyWritten(listener: (key: string) => void): void {
@@ -159,6 +160,7 @@ export class Keyspace {
     if (entry === undefined) return undefined;
     const expiresAt = entry.expiresAt;
     if (expiresAt === undefined || expiresAt > Date.now()) return entry;
+    this.expiredTotal++;
     this.delete(key);
     return undefined;
   }
@@ -197,7 +199,19 @@ export class Keyspace {
 
   /** Deletes `key` if its expiry time has passed: ioredis-mock's lazy expiry. */
   expireIfDue(key: string): void {
-    if (this.isExpired(key)) this.delete(key);
+    const entry = this.entries.get(key);
+    const expiresAt = entry !== undefined ? entry.expiresAt : this.orphanExpiries.get(key);
+    if (!isExpiredAt(expiresAt, Date.now())) return;
+    if (entry !== undefined) this.expiredTotal++; // an expiry time on a key without a value is no key
+    this.delete(key);
+  }
+
+  /**
+   * Keys deleted because their TTL had run out, by a command that touched them or by active expiry, since this
+   * keyspace was made (Redis's `expired_keys`). Keys a restore left out are not among them.
+   */
+  get expiredKeys(): number {
+    return this.expiredTotal;
   }
 
   /** The keys starting with `prefix` that hold a value and have not expired. */
@@ -287,6 +301,7 @@ export class Keyspace {
         expired++;
       }
     }
+    this.expiredTotal += expired;
     return { checked, expired };
   }
 

@@ -19,6 +19,8 @@ export const METRICS = {
   lastRestoreExpiredKeys: 'persistent_cache_last_restore_expired_keys',
   restoreFailures: 'persistent_cache_restore_failures_total',
   unstorableKeys: 'persistent_cache_last_snapshot_unstorable_keys',
+  keys: 'persistent_cache_keys',
+  expiredKeys: 'persistent_cache_expired_keys_total',
 } as const;
 
 export type SnapshotResult = 'success' | 'failure' | 'skipped';
@@ -67,6 +69,14 @@ export const metricProviders = [
     name: METRICS.unstorableKeys,
     help: 'Keys the last successful snapshot left out because their values cannot be stored (see the log).',
   }),
+  makeGaugeProvider({
+    name: METRICS.keys,
+    help: 'Keys the embedded cache holds (expired ones not removed yet included), updated ten times a second.',
+  }),
+  makeCounterProvider({
+    name: METRICS.expiredKeys,
+    help: 'Keys the embedded cache deleted because their TTL had run out (touched by a command, or by active expiry).',
+  }),
   makeCounterProvider({
     name: METRICS.restoreFailures,
     help: 'Startup restores that found the snapshot unreadable (damaged, or in an unknown format).',
@@ -88,7 +98,15 @@ export class PersistentCacheMetrics {
     private readonly lastRestoreExpired: Gauge<string>,
     @InjectMetric(METRICS.restoreFailures) private readonly restoreFailures: Counter<string>,
     @InjectMetric(METRICS.unstorableKeys) private readonly unstorable: Gauge<string>,
+    @InjectMetric(METRICS.keys) private readonly keys: Gauge<string>,
+    @InjectMetric(METRICS.expiredKeys) private readonly expired: Counter<string>,
   ) {}
+
+  /** What the keyspace holds now, and how many keys expired since the last call. */
+  keyspaceSeen(keys: number, newlyExpired: number): void {
+    this.keys.set(keys);
+    if (newlyExpired > 0) this.expired.inc(newlyExpired);
+  }
 
   unstorableKeys(count: number): void {
     this.unstorable.set(count);
