@@ -12,6 +12,8 @@ export { InjectCache } from './persistent-cache.decorators';
 export type {
   CacheMode,
   HealthOptions,
+  MaxMemoryPolicy,
+  MemoryOptions,
   PersistentCacheModuleOptions,
   PersistenceOptions,
   RedisConnectionOptions,

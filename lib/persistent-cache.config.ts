@@ -2,8 +2,10 @@ import { registerAs } from '@nestjs/config';
 import { CONFIG_NAMESPACE } from './persistent-cache.constants';
 import type { PersistentCacheModuleOptions } from './persistent-cache.interfaces';
 import { INVALID_ENV } from './persistent-cache.messages';
+import { parseSize, SIZE_ACCEPTED } from './util/sizes';
 import {
   DURATION_ACCEPTED,
+  MAXMEMORY_POLICIES,
   MODES,
   parseDuration,
   RESTORE_ERROR_POLICIES,
@@ -20,6 +22,9 @@ export const PERSISTENT_CACHE_ENV = {
   mode: 'PERSISTENT_CACHE_MODE',
   redisUrl: 'PERSISTENT_CACHE_REDIS_URL',
   maxSnapshotAgeIntervals: 'PERSISTENT_CACHE_HEALTH_MAX_SNAPSHOT_AGE_INTERVALS',
+  maxBytes: 'PERSISTENT_CACHE_MEMORY_MAX_BYTES',
+  policy: 'PERSISTENT_CACHE_MEMORY_POLICY',
+  samples: 'PERSISTENT_CACHE_MEMORY_SAMPLES',
 } as const;
 
 const TRUE = ['true', '1', 'yes', 'on'];
@@ -68,6 +73,14 @@ function envNumber(env: NodeJS.ProcessEnv, variable: string): number | undefined
   return n;
 }
 
+function envSize(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const value = envString(env, variable);
+  if (value !== undefined && parseSize(value) === undefined) {
+    throw new Error(INVALID_ENV(variable, SIZE_ACCEPTED, value));
+  }
+  return value;
+}
+
 /** Reads the module's options from environment variables ({@link PERSISTENT_CACHE_ENV}); unset ones keep defaults. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PersistentCacheModuleOptions {
   const redisUrl = envString(env, PERSISTENT_CACHE_ENV.redisUrl);
@@ -84,6 +97,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Persistent
     redis: redisUrl === undefined ? undefined : { url: redisUrl },
     health: {
       maxSnapshotAgeIntervals: envNumber(env, PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals),
+    },
+    memory: {
+      maxBytes: envSize(env, PERSISTENT_CACHE_ENV.maxBytes),
+      policy: envChoice(env, PERSISTENT_CACHE_ENV.policy, MAXMEMORY_POLICIES),
+      samples: envNumber(env, PERSISTENT_CACHE_ENV.samples),
     },
   };
 }

@@ -8,6 +8,8 @@ import { messageOf } from './util/errors';
 import { LOG_CONTEXT } from './util/log-context';
 import { PersistentCacheMetrics } from './snapshots/snapshot.metrics';
 import { runInSlices } from './util/slices';
+import { formatSize, heapLimit } from './util/sizes';
+import { MEMORY_LIMIT, MEMORY_UNLIMITED } from './persistent-cache.messages';
 
 /** How often a cycle starts (Redis's default `hz` of 10). */
 export const EXPIRE_CYCLE_INTERVAL_MS = 100;
@@ -16,19 +18,26 @@ const EXPIRE_CYCLE_BUDGET_MS = 25;
 /** A cycle gives the event loop a turn at least this often. */
 const SLICE_MS = 1;
 
+/** Evicts keys in slices of {@link SLICE_MS} until memory is within the limit, no key can go, or `deadline` passes. */
+function* evictions(keyspace: Keyspace, deadline: number): Generator<void, void> {
+  while (keyspace.makeRoom(SLICE_MS) === 'running' && performance.now() < deadline) yield;
+}
+
 /**
- * Runs active expiry on the embedded keyspace every {@link EXPIRE_CYCLE_INTERVAL_MS} (see
- * `keyspace/active-expiry.ts`), in slices of {@link SLICE_MS}, and after each cycle updates the keyspace's metrics. It
- * starts with the module and stops at shutdown; its timer never keeps the process alive on its own. With
- * `mode: 'redis'` it does nothing: Redis expires its own keys.
+ * The embedded keyspace's background work, every {@link EXPIRE_CYCLE_INTERVAL_MS}, in slices of {@link SLICE_MS}:
+ * active expiry (see `keyspace/active-expiry.ts`), then eviction while memory is over the limit (commands evict
+ * too, before they run, but a lowered limit or a large restore needs no command to be brought back), then the
+ * keyspace's metrics. It starts with the module and stops at shutdown; its timer never keeps the process alive on its
+ * own. With `mode: 'redis'` it does nothing: Redis expires and evicts its own keys.
  */
 @Injectable()
 export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LOG_CONTEXT);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
-  /** {@link Keyspace.expiredKeys} as last reported to the metrics. */
-  private expiredReported = 0;
+  /** The keyspace's counters as last reported to the metrics. */
+  private reported = { expired: 0, evicted: 0, rejected: 0 };
+  private busy = 0;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedPersistentCacheOptions,
@@ -36,8 +45,20 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
     private readonly metrics: PersistentCacheMetrics,
   ) {}
 
+  /** Wall time spent in cycles since startup, ms: what the background work costs the event loop. */
+  get busyMs(): number {
+    return this.busy;
+  }
+
   onModuleInit(): void {
     if (this.options.mode === 'redis') return;
+    const { maxBytes, maxBytesGiven, policy } = this.options.memory;
+    this.logger.log(
+      maxBytes === 0
+        ? MEMORY_UNLIMITED
+        : MEMORY_LIMIT(formatSize(maxBytes), maxBytesGiven, policy, formatSize(heapLimit())),
+    );
+    this.report();
     this.timer = setInterval(() => this.tick(), EXPIRE_CYCLE_INTERVAL_MS);
     this.timer.unref();
   }
@@ -48,20 +69,35 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
     await this.running;
   }
 
-  /** Updates the keyspace's metrics (`persistent_cache_keys`, `persistent_cache_expired_keys_total`). */
+  /** Updates the keyspace's metrics. */
   private report(): void {
-    const expired = this.keyspace.expiredKeys;
-    this.metrics.keyspaceSeen(this.keyspace.size, expired - this.expiredReported);
-    this.expiredReported = expired;
+    const { keyspace, reported } = this;
+    const now = {
+      expired: keyspace.expiredKeys,
+      evicted: keyspace.evictedKeys,
+      rejected: keyspace.oomRejections,
+    };
+    this.metrics.keyspaceSeen({
+      keys: keyspace.size,
+      memoryBytes: keyspace.usedBytes,
+      maxMemoryBytes: keyspace.memory.maxBytes,
+      newlyExpired: now.expired - reported.expired,
+      newlyEvicted: now.evicted - reported.evicted,
+      newlyRejected: now.rejected - reported.rejected,
+    });
+    this.reported = now;
   }
 
   /** Starts a cycle unless the last one still runs. */
   private tick(): void {
     if (this.running !== undefined) return;
-    const deadline = performance.now() + EXPIRE_CYCLE_BUDGET_MS;
+    const started = performance.now();
+    const deadline = started + EXPIRE_CYCLE_BUDGET_MS;
     this.running = runInSlices(expireCycle(this.keyspace, deadline), SLICE_MS)
+      .then(() => runInSlices(evictions(this.keyspace, deadline), SLICE_MS))
       .catch((error: unknown) => this.logger.error(`Active expiry failed: ${messageOf(error)}`))
       .finally(() => {
+        this.busy += performance.now() - started;
         this.running = undefined;
         this.report();
       });

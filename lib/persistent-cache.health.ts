@@ -3,13 +3,15 @@ import { ModuleRef } from '@nestjs/core';
 import type { HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { describeRedisTarget, lastConnectionError } from './persistent-cache.client';
-import { CACHE, RESOLVED_OPTIONS } from './persistent-cache.constants';
+import type { Keyspace } from './keyspace/keyspace';
+import { CACHE, KEYSPACE, RESOLVED_OPTIONS } from './persistent-cache.constants';
 import type { CacheMode, ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
 import { SnapshotService } from './snapshots/snapshot.service';
 import { withTimeout } from './util/timeout';
 import { messageOf } from './util/errors';
 import {
   HEALTH_LAST_SNAPSHOT_FAILED,
+  HEALTH_OUT_OF_MEMORY,
   HEALTH_PROVIDER_MISSING,
   HEALTH_SNAPSHOT_TOO_OLD,
   HEALTH_UNSTORABLE_KEYS,
@@ -38,6 +40,10 @@ export interface PersistentCacheHealthDetails {
   readonly maxSnapshotAgeMs?: number;
   /** ISO time of the last snapshot's failure, when the last snapshot failed. */
   readonly lastFailureAt?: string;
+  /** Embedded mode: the keys' estimated bytes (`INFO memory`'s `used_memory`). */
+  readonly memoryBytes?: number;
+  /** Embedded mode: the memory limit in bytes, 0 for none. */
+  readonly maxMemoryBytes?: number;
   /** Redis mode: where the client connects (never with a password). */
   readonly redis?: string;
   /** Redis mode: the ioredis connection status (`ready`, `reconnecting`, …). */
@@ -99,6 +105,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
   private options!: ResolvedPersistentCacheOptions;
   private client!: Redis;
   private snapshots!: SnapshotService;
+  private keyspace!: Keyspace;
   /** Before the first snapshot, the age is counted from here. */
   private readonly startedAt = Date.now();
 
@@ -116,6 +123,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
     );
     this.client = this.find(CACHE, 'the cache client');
     this.snapshots = this.find(SnapshotService, 'SnapshotService');
+    this.keyspace = this.find(KEYSPACE, 'the embedded keyspace');
   }
 
   /** Reports the cache under `key` (e.g. `'cache'`); never throws. */
@@ -128,6 +136,21 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
   }
 
   private embeddedHealth(): HealthState {
+    const { keyspace } = this;
+    const memory = { memoryBytes: keyspace.usedBytes, maxMemoryBytes: keyspace.memory.maxBytes };
+    const state = this.snapshotHealth();
+    if (state.status === 'up' && keyspace.refusingWrites) {
+      const message = HEALTH_OUT_OF_MEMORY(
+        memory.memoryBytes,
+        memory.maxMemoryBytes,
+        keyspace.memory.policy,
+      );
+      return { ...state, status: 'down', message, ...memory };
+    }
+    return { ...state, ...memory };
+  }
+
+  private snapshotHealth(): HealthState {
     const { persistence, health } = this.options;
     if (!persistence.enabled) return { status: 'up', mode: 'embedded', persistence: 'disabled' };
     const last = this.snapshots.lastSnapshot;

@@ -15,6 +15,32 @@ export interface PersistentCacheModuleOptions {
   /** The Redis to connect to in `redis` mode. */
   redis?: RedisConnectionOptions;
   health?: HealthOptions;
+  /** How much memory the embedded cache may hold, and what happens at the limit (ignored in `redis` mode). */
+  memory?: MemoryOptions;
+}
+
+/** Redis's `maxmemory-policy` values: what to do when a write would go over the memory limit. */
+export type MaxMemoryPolicy =
+  | 'noeviction'
+  | 'allkeys-lru'
+  | 'allkeys-lfu'
+  | 'allkeys-random'
+  | 'volatile-lru'
+  | 'volatile-lfu'
+  | 'volatile-random'
+  | 'volatile-ttl';
+
+/** The embedded cache's memory limit, as Redis's `maxmemory` settings (see the README's "Memory"). */
+export interface MemoryOptions {
+  /**
+   * The most the keys may hold (their estimated size, as `INFO memory`'s `used_memory`): bytes, a size such as
+   * `"512mb"` or `"2gb"`, a share of V8's heap limit such as `"50%"`, or `0` for no limit. Default `"50%"`.
+   */
+  maxBytes?: number | string;
+  /** What to do at the limit (Redis's `maxmemory-policy`). Default `"noeviction"`: refuse writes with an OOM error. */
+  policy?: MaxMemoryPolicy;
+  /** Keys sampled for each eviction (Redis's `maxmemory-samples`), 1 to 64. Default `5`. */
+  samples?: number;
 }
 
 /** How the embedded cache is made durable. */
@@ -79,4 +105,12 @@ export interface ResolvedPersistentCacheOptions {
   /** Set in `redis` mode. */
   readonly redis: ResolvedRedisOptions | undefined;
   readonly health: { readonly maxSnapshotAgeIntervals: number };
+  readonly memory: {
+    /** Bytes; 0 for no limit. */
+    readonly maxBytes: number;
+    /** As given (e.g. `"50%"`), for log lines. */
+    readonly maxBytesGiven: number | string;
+    readonly policy: MaxMemoryPolicy;
+    readonly samples: number;
+  };
 }

@@ -49,3 +49,19 @@ export const HEALTH_SNAPSHOT_TOO_OLD = (
   `${hadSnapshot ? 'The last snapshot is' : 'No snapshot since startup'} ${ageMs} ms ` +
   `${hadSnapshot ? 'old' : 'ago'}: more than health.maxSnapshotAgeIntervals ` +
   `(${maxIntervals}) × persistence.snapshotInterval (${intervalMs} ms).`;
+
+export const MEMORY_LIMIT = (
+  limit: string,
+  given: number | string,
+  policy: string,
+  heap: string,
+): string =>
+  `Memory limit of the embedded cache: ${limit}` +
+  `${typeof given === 'string' ? ` (memory.maxBytes "${given}")` : ''}, policy ${policy}; V8 heap limit ${heap}`;
+
+export const MEMORY_UNLIMITED =
+  'The embedded cache has no memory limit (memory.maxBytes 0): it can grow until the V8 heap is exhausted';
+
+export const HEALTH_OUT_OF_MEMORY = (used: number, max: number, policy: string): string =>
+  `Writes are refused with OOM errors: the cache holds an estimated ${used} bytes, over its memory limit of ${max} ` +
+  `bytes, and ${policy === 'noeviction' ? 'memory.policy is "noeviction"' : `the "${policy}" policy finds no key to evict`}`;

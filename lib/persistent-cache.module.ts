@@ -33,7 +33,17 @@ import { SnapshotStore } from './store/snapshot-store';
       useFactory: (options: unknown) => resolveOptions(options),
       inject: [PERSISTENT_CACHE_OPTIONS],
     },
-    { provide: KEYSPACE, useFactory: () => new Keyspace() },
+    {
+      provide: KEYSPACE,
+      useFactory: ({ memory }: ResolvedPersistentCacheOptions) => {
+        const keyspace = new Keyspace();
+        keyspace.memory.maxBytes = memory.maxBytes;
+        keyspace.memory.samples = memory.samples;
+        keyspace.setPolicy(memory.policy);
+        return keyspace;
+      },
+      inject: [RESOLVED_OPTIONS],
+    },
     {
       provide: SNAPSHOT_STORE,
       useFactory: ({ persistence }: ResolvedPersistentCacheOptions) =>

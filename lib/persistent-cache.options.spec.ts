@@ -1,9 +1,13 @@
 import { resolve } from 'node:path';
 import { optionsFromEnv, PERSISTENT_CACHE_ENV } from './persistent-cache.config';
 import { INVALID_ENV, INVALID_OPTION, UNKNOWN_OPTION } from './persistent-cache.messages';
+import { getHeapStatistics } from 'node:v8';
+import { SIZE_ACCEPTED } from './util/sizes';
 import {
   DEFAULTS,
   DURATION_ACCEPTED,
+  MAXMEMORY_POLICIES,
+  SAMPLES_ACCEPTED,
   MAX_INTERVAL_MS,
   parseDuration,
   resolveOptions,
@@ -56,6 +60,12 @@ describe('resolveOptions', () => {
       },
       redis: undefined,
       health: { maxSnapshotAgeIntervals: 3 },
+      memory: {
+        maxBytes: Math.floor(getHeapStatistics().heap_size_limit / 2),
+        maxBytesGiven: '50%',
+        policy: 'noeviction',
+        samples: 5,
+      },
     });
   });
 
@@ -116,7 +126,7 @@ describe('resolveOptions', () => {
     ['nope', INVALID_OPTION('options', 'an object', 'nope')],
     [
       { persistance: {} },
-      UNKNOWN_OPTION('persistance', ['mode', 'persistence', 'redis', 'health']),
+      UNKNOWN_OPTION('persistance', ['mode', 'persistence', 'redis', 'health', 'memory']),
     ],
     [
       { persistence: { snapshotIntervall: '5m' } },
@@ -184,6 +194,59 @@ describe('resolveOptions', () => {
     });
   });
 
+  it.each([
+    [0, 0],
+    [1_048_576, 1_048_576],
+    ['0', 0],
+    ['4096', 4096],
+    ['100b', 100],
+    ['1k', 1000],
+    ['1kb', 1024],
+    ['512mb', 512 * 1024 ** 2],
+    ['2GB', 2 * 1024 ** 3],
+    ['3g', 3e9],
+    ['25%', Math.floor(getHeapStatistics().heap_size_limit / 4)],
+    ['100%', getHeapStatistics().heap_size_limit],
+  ])('takes memory.maxBytes %p as %p bytes', (given, bytes) => {
+    expect(resolveOptions({ memory: { maxBytes: given } }).memory.maxBytes).toBe(bytes);
+  });
+
+  it("takes each of Redis's eight policies and the samples", () => {
+    for (const policy of MAXMEMORY_POLICIES) {
+      expect(resolveOptions({ memory: { policy, samples: 10 } }).memory).toMatchObject({
+        policy,
+        samples: 10,
+      });
+    }
+    expect(MAXMEMORY_POLICIES).toHaveLength(8);
+  });
+
+  it.each([
+    ['maxBytes', -1, SIZE_ACCEPTED],
+    ['maxBytes', 1.5, SIZE_ACCEPTED],
+    ['maxBytes', '12 parsecs', SIZE_ACCEPTED],
+    ['maxBytes', '150%', SIZE_ACCEPTED],
+    ['maxBytes', '0%', SIZE_ACCEPTED],
+    ['maxBytes', '-5mb', SIZE_ACCEPTED],
+    ['maxBytes', true, SIZE_ACCEPTED],
+    ['policy', 'lru', `one of ${MAXMEMORY_POLICIES.map((p) => `"${p}"`).join(', ')}`],
+    ['policy', 'ALLKEYS-LRU', `one of ${MAXMEMORY_POLICIES.map((p) => `"${p}"`).join(', ')}`],
+    ['samples', 0, SAMPLES_ACCEPTED],
+    ['samples', 65, SAMPLES_ACCEPTED],
+    ['samples', 2.5, SAMPLES_ACCEPTED],
+    ['samples', '5', SAMPLES_ACCEPTED],
+  ])('refuses memory.%s %p, naming what it accepts', (field, given, accepted) => {
+    expect(() => resolveOptions({ memory: { [field]: given } })).toThrow(
+      INVALID_OPTION(`memory.${field}`, accepted, given),
+    );
+  });
+
+  it('refuses an unknown memory option', () => {
+    expect(() => resolveOptions({ memory: { maxmemory: '1gb' } })).toThrow(
+      UNKNOWN_OPTION('memory.maxmemory', ['memory.maxBytes', 'memory.policy', 'memory.samples']),
+    );
+  });
+
   it('names the option and what it accepts', () => {
     expect(() => resolveOptions({ persistence: { snapshotInterval: '5 minutes' } })).toThrow(
       'Invalid PersistentCacheModule option "persistence.snapshotInterval": expected a number of milliseconds',
@@ -205,6 +268,9 @@ describe('optionsFromEnv', () => {
       [PERSISTENT_CACHE_ENV.restoreOnStartup]: 'ON',
       [PERSISTENT_CACHE_ENV.onRestoreError]: 'start-empty',
       [PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals]: '4',
+      [PERSISTENT_CACHE_ENV.maxBytes]: '256mb',
+      [PERSISTENT_CACHE_ENV.policy]: 'volatile-ttl',
+      [PERSISTENT_CACHE_ENV.samples]: '10',
     });
     expect(resolveOptions(options)).toMatchObject({
       mode: 'embedded',
@@ -217,6 +283,7 @@ describe('optionsFromEnv', () => {
         onRestoreError: 'start-empty',
       },
       health: { maxSnapshotAgeIntervals: 4 },
+      memory: { maxBytes: 256 * 1024 ** 2, policy: 'volatile-ttl', samples: 10 },
     });
     const redis = optionsFromEnv({
       [PERSISTENT_CACHE_ENV.mode]: 'redis',
@@ -247,6 +314,15 @@ describe('optionsFromEnv', () => {
     ).toThrow(INVALID_ENV(PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals, 'a number', 'three'));
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.snapshotInterval]: 'soon' })).toThrow(
       INVALID_ENV(PERSISTENT_CACHE_ENV.snapshotInterval, DURATION_ACCEPTED, 'soon'),
+    );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.maxBytes]: 'half' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.maxBytes, SIZE_ACCEPTED, 'half'),
+    );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.policy]: 'lru' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.policy, `one of ${MAXMEMORY_POLICIES.join(', ')}`, 'lru'),
+    );
+    expect(() => resolveOptions(optionsFromEnv({ [PERSISTENT_CACHE_ENV.samples]: '100' }))).toThrow(
+      INVALID_OPTION('memory.samples', SAMPLES_ACCEPTED, 100),
     );
   });
 });

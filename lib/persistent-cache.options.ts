@@ -1,5 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ClusterNode, ClusterOptions } from 'ioredis';
+import { MAXMEMORY_POLICIES } from './keyspace/eviction';
+import { parseSize, SIZE_ACCEPTED } from './util/sizes';
 import type {
   CacheMode,
   PersistentCacheModuleOptions,
@@ -23,10 +25,17 @@ export const DEFAULTS = {
   health: {
     maxSnapshotAgeIntervals: 3,
   },
+  memory: {
+    maxBytes: '50%',
+    policy: 'noeviction',
+    samples: 5,
+  },
 } as const;
 
 export const MODES: readonly CacheMode[] = ['embedded', 'redis'];
 export const RESTORE_ERROR_POLICIES: readonly RestoreErrorPolicy[] = ['fail', 'start-empty'];
+export { MAXMEMORY_POLICIES };
+export const SAMPLES_ACCEPTED = 'a whole number from 1 to 64';
 
 /** `setInterval` takes at most a signed 32-bit delay; a larger one fires after 1 ms instead. */
 export const MAX_INTERVAL_MS = 2 ** 31 - 1;
@@ -57,7 +66,8 @@ export function parseDuration(value: unknown): number | undefined {
   return ms;
 }
 
-const TOP_LEVEL = ['mode', 'persistence', 'redis', 'health'] as const;
+const TOP_LEVEL = ['mode', 'persistence', 'redis', 'health', 'memory'] as const;
+const MEMORY_KEYS = Object.keys(DEFAULTS.memory);
 const PERSISTENCE_KEYS = Object.keys(DEFAULTS.persistence);
 const REDIS_KEYS = ['url', 'options', 'cluster'] as const;
 const HEALTH_KEYS = Object.keys(DEFAULTS.health);
@@ -200,6 +210,24 @@ function resolveHealth(value: unknown): ResolvedPersistentCacheOptions['health']
   return { maxSnapshotAgeIntervals: factor };
 }
 
+function resolveMemory(value: unknown): ResolvedPersistentCacheOptions['memory'] {
+  const memory = group(value, 'memory', MEMORY_KEYS);
+  const given = (memory.maxBytes ?? DEFAULTS.memory.maxBytes) as number | string;
+  const maxBytes = parseSize(given);
+  if (maxBytes === undefined)
+    throw new Error(INVALID_OPTION('memory.maxBytes', SIZE_ACCEPTED, given));
+  const samples = memory.samples ?? DEFAULTS.memory.samples;
+  if (typeof samples !== 'number' || !Number.isInteger(samples) || samples < 1 || samples > 64) {
+    throw new Error(INVALID_OPTION('memory.samples', SAMPLES_ACCEPTED, samples));
+  }
+  return {
+    maxBytes,
+    maxBytesGiven: given,
+    policy: oneOf(memory.policy, 'memory.policy', MAXMEMORY_POLICIES, DEFAULTS.memory.policy),
+    samples,
+  };
+}
+
 /**
  * Applies the defaults and validates the options once, at startup. Throws an error naming the bad option and
  * what it accepts.
@@ -216,6 +244,7 @@ export function resolveOptions(options: unknown): ResolvedPersistentCacheOptions
     persistence: mode === 'redis' ? { ...persistence, enabled: false } : persistence,
     redis: resolveRedis(raw.redis, mode),
     health: resolveHealth(raw.health),
+    memory: resolveMemory(raw.memory),
   };
 }
 

@@ -21,6 +21,8 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
 import { dataView } from '../lib/ioredis-mock/views';
 
 const ROOT = resolve(__dirname, '..');
+/** What every embedded report holds about memory. */
+const MEMORY = { memoryBytes: expect.any(Number), maxMemoryBytes: expect.any(Number) };
 
 /** Where applications put the indicator: a module of their own that imports TerminusModule (not the cache's). */
 @Module({})
@@ -69,6 +71,7 @@ describe('health indicator: embedded mode', () => {
       cache: {
         status: 'up',
         mode: 'embedded',
+        ...MEMORY,
         lastSnapshotAt: report.startedAt.toISOString(),
         lastSnapshotKeys: 2,
         snapshotAgeMs: expect.any(Number) as number,
@@ -102,6 +105,7 @@ describe('health indicator: embedded mode', () => {
     expect(cache).toEqual({
       status: 'down',
       mode: 'embedded',
+      ...MEMORY,
       message: `The last snapshot failed: ${failure?.message}`,
       lastFailureAt: failure?.at.toISOString(),
       lastSnapshotAt: good.startedAt.toISOString(),
@@ -125,6 +129,7 @@ describe('health indicator: embedded mode', () => {
       cache: {
         status: 'down',
         mode: 'embedded',
+        ...MEMORY,
         message:
           'The last snapshot left out 1 key(s) whose values cannot be stored: ' +
           'key "zz-unencodable": cannot encode value of type symbol',
@@ -180,7 +185,7 @@ describe('health indicator: embedded mode', () => {
     const dataDir = tempDir();
     const h = await start(durable(dataDir, { snapshotInterval: 0 }));
     expect(await h.indicator.isHealthy('cache')).toEqual({
-      cache: { status: 'up', mode: 'embedded', periodicSnapshots: 'disabled' },
+      cache: { status: 'up', mode: 'embedded', ...MEMORY, periodicSnapshots: 'disabled' },
     });
     poison(dataDir);
     await expect(h.snapshots.snapshot()).rejects.toThrow();
@@ -188,10 +193,38 @@ describe('health indicator: embedded mode', () => {
     cure(dataDir);
   });
 
+  test('down while writes are refused for memory, with the use and the limit; up again once memory is freed', async () => {
+    const h = await start({
+      persistence: { enabled: false, dataDir: join(tempDir(), 'none') },
+      memory: { maxBytes: '64kb', policy: 'noeviction' },
+    });
+    const up = await h.indicator.isHealthy('cache');
+    expect(up.cache).toEqual(expect.objectContaining({ status: 'up', maxMemoryBytes: 65_536 }));
+    let refused = 0;
+    for (let i = 0; i < 1_000 && refused === 0; i++) {
+      await h.redis.set(`k${i}`, 'v'.repeat(200)).catch(() => refused++);
+    }
+    expect(refused).toBe(1);
+    const down = await h.indicator.isHealthy('cache');
+    expect(down.cache).toEqual({
+      status: 'down',
+      mode: 'embedded',
+      persistence: 'disabled',
+      memoryBytes: expect.any(Number),
+      maxMemoryBytes: 65_536,
+      message: expect.stringMatching(
+        /^Writes are refused with OOM errors: .*memory.policy is "noeviction"/,
+      ),
+    });
+    expect(down.cache.memoryBytes).toBeGreaterThan(65_536);
+    await h.redis.flushall();
+    expect((await h.indicator.isHealthy('cache')).cache.status).toBe('up');
+  });
+
   test('persistence disabled: up, saying so', async () => {
     const h = await start({ persistence: { enabled: false, dataDir: join(tempDir(), 'none') } });
     expect(await h.indicator.isHealthy('store')).toEqual({
-      store: { status: 'up', mode: 'embedded', persistence: 'disabled' },
+      store: { status: 'up', mode: 'embedded', ...MEMORY, persistence: 'disabled' },
     });
   });
 

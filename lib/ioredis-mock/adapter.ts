@@ -3,6 +3,7 @@ import RedisMock from 'ioredis-mock';
 import { EventEmitter } from 'node:events';
 import { guardCommands } from './command-guard';
 import type { Keyspace } from '../keyspace/keyspace';
+import { KeyspaceEvents } from './notifications';
 import { UNSUPPORTED_IOREDIS_MOCK } from './redis-replies';
 import { dataView, expiresView, type MockData, type MockExpires } from './views';
 
@@ -58,12 +59,14 @@ export function createEmbeddedClient(keyspace: Keyspace): Redis {
   }
   client.data = dataView(keyspace);
   client.expires = expiresView(keyspace);
-  guardCommands(client, keyspace.reader);
+  const events = new KeyspaceEvents();
+  guardCommands(client, keyspace.reader, { keyspace, events });
+  keyspace.onKeyRemoved((key, why) => events.publish(client, key, why));
   // WATCH: ioredis-mock's own data announces each write on its context's `modifiedKeyEvents`.
-  const events = (client as { context?: { modifiedKeyEvents?: unknown } }).context
+  const modified = (client as { context?: { modifiedKeyEvents?: unknown } }).context
     ?.modifiedKeyEvents;
-  if (events instanceof EventEmitter) {
-    keyspace.onKeyWritten((key) => events.emit('modified', key));
+  if (modified instanceof EventEmitter) {
+    keyspace.onKeyWritten((key) => modified.emit('modified', key));
   }
   return client;
 }

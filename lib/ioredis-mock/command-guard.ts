@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
+import type { Keyspace } from '../keyspace/keyspace';
 import { applyRule, type CommandRule, type KeyReader, type Outcome } from './command-rule';
 import { commandRules } from './command-rules';
-import { UNSUPPORTED_IOREDIS_MOCK, type Arg } from './redis-replies';
+import type { KeyspaceEvents } from './notifications';
+import { OUT_OF_MEMORY, replyError, UNSUPPORTED_IOREDIS_MOCK, type Arg } from './redis-replies';
+import { serverCommands } from './server-commands';
 import { asError } from '../util/errors';
 
 /**
@@ -31,13 +34,90 @@ interface PipelineInternals {
   _addTransaction(emulator: Method, name: string, args: Arg[], callback: unknown): unknown;
 }
 
-/** The readers of the guarded clients (a pipeline finds its client's here). */
-const readers = new WeakMap<object, KeyReader>();
+/**
+ * Redis's `denyoom` commands: those that may add memory, refused with an OOM error while memory is over the limit
+ * and no key can be evicted. Scripts are among them: a script may write, and its `redis.call`s are out of reach.
+ */
+const DENY_OOM = new Set([
+  'append',
+  'bitfield',
+  'bitop',
+  'blmove',
+  'brpoplpush',
+  'copy',
+  'decr',
+  'decrby',
+  'eval',
+  'evalsha',
+  'geoadd',
+  'georadius',
+  'georadiusbymember',
+  'geosearchstore',
+  'getset',
+  'hincrby',
+  'hincrbyfloat',
+  'hmset',
+  'hset',
+  'hsetnx',
+  'incr',
+  'incrby',
+  'incrbyfloat',
+  'linsert',
+  'lmove',
+  'lpush',
+  'lpushx',
+  'lset',
+  'mset',
+  'msetnx',
+  'pfadd',
+  'pfmerge',
+  'psetex',
+  'restore',
+  'rpoplpush',
+  'rpush',
+  'rpushx',
+  'sadd',
+  'sdiffstore',
+  'set',
+  'setbit',
+  'setex',
+  'setnx',
+  'setrange',
+  'sinterstore',
+  'sort',
+  'sunionstore',
+  'xadd',
+  'zadd',
+  'zdiffstore',
+  'zincrby',
+  'zinterstore',
+  'zrangestore',
+  'zunionstore',
+]);
 
-function ruleOf(method: string): [string, CommandRule] | undefined {
-  const command = method.endsWith('Buffer') ? method.slice(0, -'Buffer'.length) : method;
-  const rule = Object.hasOwn(commandRules, command) ? commandRules[command] : undefined;
-  return rule === undefined ? undefined : [command, rule];
+/** How long a command may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
+const EVICTION_BUDGET_MS = 0.5;
+
+/** What a guarded client's commands are checked with. */
+interface Guard {
+  /** The keyspace whose memory limit is checked (none: no limit). */
+  readonly keyspace: Keyspace | undefined;
+  readonly reader: KeyReader;
+  readonly rules: Record<string, CommandRule>;
+}
+
+/** The guards of the guarded clients (a pipeline finds its client's here). */
+const guards = new WeakMap<object, Guard>();
+
+function commandOf(method: string): string {
+  return method.endsWith('Buffer') ? method.slice(0, -'Buffer'.length) : method;
+}
+
+/** Refuses a command that may add memory when memory is over the limit and nothing can be evicted. */
+function admit(guard: Guard, command: string): void {
+  if (DENY_OOM.has(command) && guard.keyspace?.admitWrite(EVICTION_BUDGET_MS) === false) {
+    throw replyError(OUT_OF_MEMORY);
+  }
 }
 
 /** ioredis's argument transformers (HSET and MSET take objects), which ioredis-mock applies too. */
@@ -79,21 +159,31 @@ function settle(promise: Promise<unknown>, callback: Method | undefined): Promis
   return promise;
 }
 
-function guardMethod(client: MockClient, method: string, reader: KeyReader): void {
+function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const target = client as unknown as Record<string, unknown>;
   const original = target[method];
-  const ruled = ruleOf(method);
-  if (typeof original !== 'function' || ruled === undefined) return;
-  const [command, rule] = ruled;
+  const command = commandOf(method);
+  const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
+  if (typeof original !== 'function' || (rule === undefined && !DENY_OOM.has(command))) return;
   const run = original as Method;
   target[method] = (...raw: unknown[]): unknown => {
     // In subscriber mode ioredis-mock refuses the command with its own error.
     if (client.subscriberMode === true) return run(...raw);
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
+    if (rule === undefined) {
+      try {
+        admit(guard, command);
+      } catch (error) {
+        return settle(Promise.reject(asError(error)), callback);
+      }
+      if (callback !== undefined) raw.push(callback);
+      return run(...raw);
+    }
     const args = commandArgs(raw, command);
     let outcome: Outcome;
     try {
-      outcome = applyRule(command, rule, args, reader);
+      outcome = applyRule(command, rule, args, guard.reader);
+      if (!('reply' in outcome)) admit(guard, command);
     } catch (error) {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
@@ -124,18 +214,21 @@ function guardPipelines(): void {
     throw new Error(UNSUPPORTED_IOREDIS_MOCK('has no Pipeline.prototype._addTransaction'));
   }
   prototype._addTransaction = function (this: PipelineInternals, emulator, name, args, callback) {
-    const reader =
-      typeof this.redis === 'object' && this.redis !== null ? readers.get(this.redis) : undefined;
-    const ruled = reader === undefined ? undefined : ruleOf(name);
-    if (reader === undefined || ruled === undefined) {
+    const guard =
+      typeof this.redis === 'object' && this.redis !== null ? guards.get(this.redis) : undefined;
+    const command = commandOf(name);
+    const rule =
+      guard !== undefined && Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
+    if (guard === undefined || (rule === undefined && !DENY_OOM.has(command))) {
       return addTransaction.call(this, emulator, name, args, callback);
     }
-    const [command, rule] = ruled;
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
     // not once more than ioredis-mock does.
     const guarded: Method = () => {
-      const outcome = applyRule(command, rule, args, reader);
-      return 'reply' in outcome ? outcome.reply : emulator(...outcome.args);
+      const outcome = rule === undefined ? { args } : applyRule(command, rule, args, guard.reader);
+      if ('reply' in outcome) return outcome.reply;
+      admit(guard, command);
+      return emulator(...outcome.args);
     };
     return addTransaction.call(this, guarded, name, [], callback);
   };
@@ -143,21 +236,36 @@ function guardPipelines(): void {
 }
 
 /**
- * Applies the command rules to `client`'s commands, reading its keyspace through `reader`; its duplicates
+ * Applies the command rules to `client`'s commands, reading its keys through `reader`. With `server`, the client is
+ * the embedded one of that keyspace: its memory limit is applied (see {@link DENY_OOM}), the server commands are
+ * answered from it (`server-commands.ts`), and the notification setting is shared. Its duplicates
  * (`client.duplicate()`, which share its keyspace) are guarded too.
  */
-export function guardCommands(redis: Redis, reader: KeyReader): void {
+export function guardCommands(
+  redis: Redis,
+  reader: KeyReader,
+  server?: { readonly keyspace: Keyspace; readonly events: KeyspaceEvents },
+): void {
   guardPipelines();
   const client = redis as unknown as MockClient;
-  readers.set(client, reader);
-  for (const command of Object.keys(commandRules)) {
-    guardMethod(client, command, reader);
-    guardMethod(client, `${command}Buffer`, reader);
+  const guard: Guard = {
+    keyspace: server?.keyspace,
+    reader,
+    rules:
+      server === undefined
+        ? commandRules
+        : { ...commandRules, ...serverCommands(server.keyspace, server.events) },
+  };
+  guards.set(client, guard);
+  server?.events.share(redis);
+  for (const command of new Set([...Object.keys(guard.rules), ...DENY_OOM])) {
+    guardMethod(client, command, guard);
+    guardMethod(client, `${command}Buffer`, guard);
   }
   const duplicate = client.duplicate.bind(client);
   client.duplicate = (...args: unknown[]): Redis => {
     const copy = duplicate(...args);
-    guardCommands(copy, reader);
+    guardCommands(copy, reader, server);
     return copy;
   };
 }

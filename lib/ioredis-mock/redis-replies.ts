@@ -10,6 +10,7 @@ export const NOT_AN_INTEGER = 'ERR value is not an integer or out of range';
 export const SYNTAX_ERROR = 'ERR syntax error';
 export const INDEX_OUT_OF_RANGE = 'ERR index out of range';
 export const NO_SUCH_KEY = 'ERR no such key';
+export const OUT_OF_MEMORY = "OOM command not allowed when used memory > 'maxmemory'.";
 export const HASH_VALUE_NOT_AN_INTEGER = 'ERR hash value is not an integer';
 export const WOULD_OVERFLOW = 'ERR increment or decrement would overflow';
 export const OFFSET_OUT_OF_RANGE = 'ERR offset is out of range';

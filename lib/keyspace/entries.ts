@@ -1,23 +1,77 @@
 import { Entry } from './entry';
 import { RestoredStates } from './restored-states';
 
+/** What {@link Entries.sample} tells of each key it draws. */
+export type SampleVisitor = (key: string, use: number, expiresAt: number | undefined) => void;
+
+/**
+ * A set of keys with their entries in two arrays, so that a key can be drawn at random (eviction's sampling) or
+ * visited by position (active expiry), and removed in O(1) by moving the last one into its place. Each entry
+ * remembers its position in one such set (`slot` or `volatileSlot`).
+ */
+class KeyArray {
+  readonly keys: string[] = [];
+  readonly entries: Entry[] = [];
+
+  constructor(private readonly slotOf: 'slot' | 'volatileSlot') {}
+
+  get length(): number {
+    return this.keys.length;
+  }
+
+  add(key: string, entry: Entry): void {
+    if (entry[this.slotOf] >= 0) return;
+    entry[this.slotOf] = this.keys.length;
+    this.keys.push(key);
+    this.entries.push(entry);
+  }
+
+  remove(entry: Entry): void {
+    const slot = entry[this.slotOf];
+    if (slot < 0) return;
+    entry[this.slotOf] = -1;
+    const lastKey = this.keys.pop() as string;
+    const last = this.entries.pop() as Entry;
+    if (last === entry) return;
+    this.keys[slot] = lastKey;
+    this.entries[slot] = last;
+    last[this.slotOf] = slot;
+  }
+}
+
 /**
  * The keys of a keyspace: those restored from a snapshot, kept in their encoded form until looked up (see
  * {@link RestoredStates}), and those created since, in a map. A key is in one or the other, never both: a key is
  * created only when a look-up found it in neither.
+ *
+ * It also keeps the total of the keys' sizes (see `memory.ts`), for a memory limit to be checked in O(1).
  */
 export class Entries {
   readonly added = new Map<string, Entry>();
+  /** The keys of {@link added}, for sampling. */
+  private readonly addedKeys = new KeyArray('slot');
   /**
    * The keys with an expiry time, besides restored ones still only bytes (their records hold theirs): what active
    * expiry walks, as Redis walks its `expires` dictionary rather than every key.
    */
-  readonly volatile = new Map<string, Entry>();
+  readonly volatile = new KeyArray('volatileSlot');
+  /** Sizes of the keys of {@link added}, plus how much restored keys grew or shrank since they were looked up. */
+  private addedBytes = 0;
 
   constructor(readonly restored: RestoredStates = new RestoredStates()) {}
 
   get size(): number {
     return this.added.size + this.restored.size;
+  }
+
+  /** The estimated bytes of every key (see `memory.ts`). */
+  get bytes(): number {
+    return this.addedBytes + this.restored.bytes;
+  }
+
+  /** Keys with an expiry time (restored ones counted by their records' expiry times). */
+  get volatileCount(): number {
+    return this.volatile.length + this.restored.volatileRecords;
   }
 
   get(key: string): Entry | undefined {
@@ -30,21 +84,59 @@ export class Entries {
     return this.added.has(key) || (this.restored.size !== 0 && this.restored.has(key));
   }
 
-  /** Adds a key that {@link get} did not find. */
+  /** Adds a key that {@link get} did not find, with its size in `entry.bytes`. */
   add(key: string, entry: Entry): void {
     this.added.set(key, entry);
-    if (entry.expiresAt !== undefined) this.volatile.set(key, entry);
+    this.addedKeys.add(key, entry);
+    this.addedBytes += entry.bytes;
+    if (entry.expiresAt !== undefined) this.volatile.add(key, entry);
   }
 
   /** Call after the expiry time of `key`'s `entry` was set or removed. */
   expiryChanged(key: string, entry: Entry): void {
-    if (entry.expiresAt === undefined) this.volatile.delete(key);
-    else this.volatile.set(key, entry);
+    if (entry.expiresAt === undefined) this.volatile.remove(entry);
+    else this.volatile.add(key, entry);
+  }
+
+  /** Call when the size of an entry of these keys changed. */
+  resize(entry: Entry, bytes: number): void {
+    this.addedBytes += bytes - entry.bytes;
+    entry.bytes = bytes;
   }
 
   delete(key: string): boolean {
-    this.volatile.delete(key);
-    return this.added.delete(key) || (this.restored.size !== 0 && this.restored.delete(key));
+    const entry = this.added.get(key);
+    if (entry !== undefined) {
+      this.added.delete(key);
+      this.addedKeys.remove(entry);
+      this.volatile.remove(entry);
+      this.addedBytes -= entry.bytes;
+      return true;
+    }
+    if (this.restored.size === 0) return false;
+    const made = this.restored.madeEntry(key);
+    if (made !== undefined) this.volatile.remove(made);
+    return this.restored.delete(key);
+  }
+
+  /**
+   * Draws `count` keys at random (with repeats), all keys alike or only those with an expiry time, and tells
+   * `visit` about each. Restored keys never looked up have the `use` the restore gave them.
+   */
+  sample(volatileOnly: boolean, count: number, visit: SampleVisitor): void {
+    const own = volatileOnly ? this.volatile : this.addedKeys;
+    const restored = volatileOnly ? this.restored.volatileRecords : this.restored.size;
+    const total = own.length + restored;
+    if (total === 0) return;
+    for (let i = 0; i < count; i++) {
+      if (Math.random() * total < own.length) {
+        const slot = Math.floor(Math.random() * own.length);
+        const entry = own.entries[slot];
+        visit(own.keys[slot], entry.use, entry.expiresAt);
+      } else if (!this.restored.visitRandom(volatileOnly, visit)) {
+        if (own.length === 0) return; // no restored key found: drawing again would not find one either
+      }
+    }
   }
 
   /** Every key's entry, restored ones first (a restored key never looked up gets an entry built for the visit). */

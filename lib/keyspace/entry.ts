@@ -3,7 +3,9 @@ import type { EncodedSink, KeyState } from '../format/records';
 import { withCanonicalMembers } from './buffer-members';
 
 /**
- * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key.
+ * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key; `bytes` its size as
+ * `memory.ts` estimates it; `use` when it was last used (LRU) or how often (LFU), as eviction reads it (see
+ * `eviction.ts`); `slot` and `volatileSlot` its positions in the keyspace's sampling arrays (-1: not in one).
  *
  * A restored entry holds its value as bytes [start, end) of a snapshot chunk (`source`) and decodes it on first
  * read: values nobody reads are never built. The restore checked the chunk's checksum, which covers the value's
@@ -11,6 +13,10 @@ import { withCanonicalMembers } from './buffer-members';
  */
 export class Entry implements KeyState {
   mark = 0;
+  bytes = 0;
+  use = 0;
+  slot = -1;
+  volatileSlot = -1;
 
   /** A decoded value, or with `source`, the value at bytes [start, end) of `source`, decoded on first read. */
   constructor(
@@ -20,6 +26,16 @@ export class Entry implements KeyState {
     private readonly start = 0,
     private readonly end = 0,
   ) {}
+
+  /** Whether the value is still the restored bytes (reading {@link value} decodes it). */
+  get encoded(): boolean {
+    return this.source !== undefined;
+  }
+
+  /** Bytes of the value still encoded (0 once decoded). */
+  get encodedLength(): number {
+    return this.source === undefined ? 0 : this.end - this.start;
+  }
 
   get value(): unknown {
     if (this.source !== undefined) {
@@ -50,6 +66,9 @@ export class Entry implements KeyState {
 
   /** A copy of this state (encoded or not) with the given expiry; the copy never decodes this entry. */
   withExpiry(expiresAt: number | undefined): Entry {
-    return new Entry(this.decoded, expiresAt, this.source, this.start, this.end);
+    const copy = new Entry(this.decoded, expiresAt, this.source, this.start, this.end);
+    copy.bytes = this.bytes;
+    copy.use = this.use;
+    return copy;
   }
 }

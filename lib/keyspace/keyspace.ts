@@ -8,10 +8,19 @@
  * ioredis-mock's commands use (`client.data` and `client.expires`, see `ioredis-mock/views.ts`) through the
  * primitives below, with the same semantics, plus the hooks snapshots need.
  */
+import { performance } from 'node:perf_hooks';
 import type { KeyState } from '../format/records';
 import { Capture } from './capture';
 import { Entries, isExpiredAt } from './entries';
 import { Entry } from './entry';
+import {
+  Evictor,
+  initialUse,
+  MAXMEMORY_POLICIES,
+  touchedUse,
+  type MemorySettings,
+} from './eviction';
+import { KEY_OVERHEAD, keyBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
 import { RestoredStates } from './restored-states';
 
 export type { CaptureVisitor } from './capture';
@@ -27,13 +36,13 @@ export interface KeyReader {
   expiryOf(key: string): number | undefined;
 }
 
-/** The position of active expiry in a keyspace's entries. */
-interface ExpiryCursor {
-  readonly of: Entries;
-  volatile: MapIterator<[string, Entry]>;
-  /** The next restored record to look at. */
-  record: number;
-}
+/** Why a key was removed other than by a command: what keyspace notifications call it. */
+export type Removal = 'expired' | 'evicted';
+
+/** What {@link Keyspace.makeRoom} did: memory is now within the limit, it ran out of time, or no key can go. */
+export type RoomMade = 'ok' | 'running' | 'full';
+
+export { MAXMEMORY_POLICIES, type MaxMemoryPolicy, type MemorySettings } from './eviction';
 
 /**
  * Map-backed keyspace with ioredis-mock's semantics (lazy expiry on access) plus a change log for incremental
@@ -57,12 +66,104 @@ export class Keyspace {
   private capture: Capture | undefined;
   private captureSeq = 0;
   private written: ((key: string) => void) | undefined;
-  private cursor: ExpiryCursor | undefined;
   private expiredTotal = 0;
+  private evictedTotal = 0;
+  private rejected = 0;
+  /** The last eviction found no key it could evict. */
+  private full = false;
+  private removed: ((key: string, why: Removal) => void) | undefined;
+  private readonly evictor = new Evictor();
+  /** The memory limit (Redis's `maxmemory` settings); no limit until set. */
+  readonly memory: MemorySettings = { maxBytes: 0, policy: 'noeviction', samples: 5 };
 
   /** Calls `listener` after each write or delete of a key's value (what ioredis-mock's WATCH listens to). */
   onKeyWritten(listener: (key: string) => void): void {
     this.written = listener;
+  }
+
+  /** Calls `listener` after a key expired or was evicted (for keyspace notifications). */
+  onKeyRemoved(listener: (key: string, why: Removal) => void): void {
+    this.removed = listener;
+  }
+
+  /** The estimated bytes the keys hold (see `memory.ts`): Redis's `used_memory`, for the keyspace alone. */
+  get usedBytes(): number {
+    return this.entries.bytes;
+  }
+
+  /** The estimated bytes `key` holds, or `undefined` if it does not exist (Redis's `MEMORY USAGE`). */
+  memoryUsage(key: string): number | undefined {
+    return this.liveEntry(key)?.bytes;
+  }
+
+  /** Number of keys with an expiry time, expired ones not yet removed included. */
+  get volatileCount(): number {
+    return this.entries.volatileCount;
+  }
+
+  /** Whether memory is over the limit. */
+  get overLimit(): boolean {
+    const max = this.memory.maxBytes;
+    return max > 0 && this.entries.bytes > max;
+  }
+
+  /** Keys evicted to keep memory within the limit (Redis's `evicted_keys`). */
+  get evictedKeys(): number {
+    return this.evictedTotal;
+  }
+
+  /**
+   * Evicts keys by the policy until memory is within the limit, for at most `budgetMs` (Redis's
+   * `performEvictions`). Each eviction is a deletion like any other (WATCH sees it, the next incremental snapshot
+   * writes a tombstone). Says whether memory is now within the limit, or eviction ran out of time (more remains to
+   * evict), or no key can be evicted (`noeviction`, or no key with an expiry time under a `volatile-*` policy).
+   */
+  makeRoom(budgetMs: number): RoomMade {
+    this.full = false;
+    if (!this.overLimit) return 'ok';
+    const started = performance.now();
+    for (let evicted = 0; this.overLimit; evicted++) {
+      if ((evicted & 15) === 15 && performance.now() - started >= budgetMs) return 'running';
+      const key = this.evictor.pick(this.entries, this.memory, Date.now());
+      if (key === undefined) {
+        this.full = true;
+        return 'full';
+      }
+      this.delete(key);
+      this.evictedTotal++;
+      this.removed?.(key, 'evicted');
+    }
+    return 'ok';
+  }
+
+  /**
+   * Before a command that may add memory (Redis's `denyoom` commands): evicts what the policy allows, within
+   * `budgetMs`, and says whether the command may run. It may not when memory is over the limit and no key can be
+   * evicted; that is counted (see {@link oomRejections}). As in Redis, a command may run while eviction ran out of time
+   * with memory still over the limit: the next ones evict more.
+   */
+  admitWrite(budgetMs: number): boolean {
+    const room = this.makeRoom(budgetMs);
+    this.full = room === 'full';
+    if (this.full) this.rejected++;
+    return !this.full;
+  }
+
+  /** Commands refused because memory was over the limit and no key could be evicted. */
+  get oomRejections(): number {
+    return this.rejected;
+  }
+
+  /** Whether commands that add memory are refused now: over the limit, and no key can be evicted. */
+  get refusingWrites(): boolean {
+    return this.overLimit && (this.memory.policy === 'noeviction' || this.full);
+  }
+
+  /** Changes the memory limit's policy (a valid one: see {@link MAXMEMORY_POLICIES}). */
+  setPolicy(policy: MemorySettings['policy']): void {
+    if (!MAXMEMORY_POLICIES.includes(policy)) throw new Error(`unknown maxmemory policy ${policy}`);
+    this.memory.policy = policy;
+    this.entries.restored.initialUse = initialUse(policy, Date.now());
   }
 
   /** Number of keys held, expired ones not yet removed included. */
@@ -133,12 +234,14 @@ export class Keyspace {
   replaceAll(states: RestoredStates | ReadonlyMap<string, KeyState>): void {
     if (this.capture !== undefined)
       throw new Error('cannot replace the keyspace while a capture is open');
+    const now = Date.now();
     if (states instanceof RestoredStates) {
+      states.initialUse = initialUse(this.memory.policy, now);
       this.entries = new Entries(states); // fresh records: no capture has dealt with them
     } else {
       this.entries = new Entries();
       for (const [key, state] of states)
-        this.entries.add(key, new Entry(state.value, state.expiresAt));
+        this.entries.add(key, this.newEntry(key, state.value, state.expiresAt, now));
     }
     this.orphanExpiries = new Map();
     this.changed = new Map();
@@ -150,7 +253,10 @@ export class Keyspace {
    * looks), with ioredis-mock's lazy expiry (a key found expired is deleted, as the command itself would have).
    */
   readonly reader: KeyReader = {
-    valueOf: (key) => this.liveEntry(key)?.value,
+    valueOf: (key) => {
+      const entry = this.liveEntry(key);
+      return entry === undefined ? undefined : this.valueOfEntry(key, entry);
+    },
     expiryOf: (key) => this.liveEntry(key)?.expiresAt,
   };
 
@@ -160,9 +266,31 @@ export class Keyspace {
     if (entry === undefined) return undefined;
     const expiresAt = entry.expiresAt;
     if (expiresAt === undefined || expiresAt > Date.now()) return entry;
+    this.expire(key);
+    return undefined;
+  }
+
+  /** Deletes `key`, whose time has run out. */
+  private expire(key: string): void {
     this.expiredTotal++;
     this.delete(key);
-    return undefined;
+    this.removed?.(key, 'expired');
+  }
+
+  /** A new entry for `key`, sized and used at `now`. */
+  private newEntry(key: string, value: unknown, expiresAt: number | undefined, now: number): Entry {
+    const entry = new Entry(value, expiresAt);
+    entry.bytes = keyBytes(key, value, expiresAt !== undefined);
+    entry.use = initialUse(this.memory.policy, now);
+    return entry;
+  }
+
+  /** The value of `entry` (of `key`): decoded if it was restored bytes, and resized then. */
+  private valueOfEntry(key: string, entry: Entry): unknown {
+    if (!entry.encoded) return entry.value;
+    const value = entry.value;
+    this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
+    return value;
   }
 
   /** Call before `key` changes: an open capture keeps its old state aside. */
@@ -177,9 +305,12 @@ export class Keyspace {
     this.changed?.set(key, entry);
   }
 
-  /** The stored value of `key` (not a copy), expired or not. */
+  /** The stored value of `key` (not a copy), expired or not; counts as a use of the key (LRU, LFU). */
   valueOf(key: string): unknown {
-    return this.entries.get(key)?.value;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    entry.use = touchedUse(entry.use, this.memory.policy, Date.now());
+    return this.valueOfEntry(key, entry);
   }
 
   /** Whether `key` holds a value, expired or not. */
@@ -202,8 +333,8 @@ export class Keyspace {
     const entry = this.entries.get(key);
     const expiresAt = entry !== undefined ? entry.expiresAt : this.orphanExpiries.get(key);
     if (!isExpiredAt(expiresAt, Date.now())) return;
-    if (entry !== undefined) this.expiredTotal++; // an expiry time on a key without a value is no key
-    this.delete(key);
+    if (entry !== undefined) this.expire(key);
+    else this.delete(key); // an expiry time on a key without a value is no key
   }
 
   /**
@@ -240,10 +371,12 @@ export class Keyspace {
     let entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = value;
+      entry.use = touchedUse(entry.use, this.memory.policy, Date.now());
+      this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
     } else {
       const orphan = this.orphanExpiries.get(key);
       if (orphan !== undefined) this.orphanExpiries.delete(key);
-      entry = new Entry(value, orphan);
+      entry = this.newEntry(key, value, orphan, Date.now());
       this.entries.add(key, entry);
     }
     this.afterWrite(key, entry);
@@ -255,62 +388,34 @@ export class Keyspace {
     this.beforeWrite(key);
     const entry = this.entries.get(key);
     if (entry !== undefined) {
+      const change = +(expiresAt !== undefined) - +(entry.expiresAt !== undefined);
       entry.expiresAt = expiresAt;
       this.entries.expiryChanged(key, entry);
+      if (change !== 0) this.entries.resize(entry, entry.bytes + change * VOLATILE_OVERHEAD);
     } else if (expiresAt === undefined) this.orphanExpiries.delete(key);
     else this.orphanExpiries.set(key, expiresAt);
     this.afterWrite(key, entry ?? null);
   }
 
   /**
-   * One step of active expiry: looks at up to `sample` keys that have an expiry time, continuing where the last step
-   * stopped (keys created since, then restored records, round and round), and deletes those whose time is at or
-   * before `now`, exactly as a lazy expiry would (see {@link delete}). Returns how many it looked at and deleted.
-   * Restored records without an expiry are stepped over, at most `16 × sample` of them.
+   * One step of active expiry: draws `sample` keys at random among those with an expiry time (keys created since the
+   * restore, and restored records, each in proportion to their number), and deletes those whose time is at or before
+   * `now`, exactly as a lazy expiry would (see {@link delete}). Drawing at random, as Redis's walk of its hashed
+   * `expires` table does in effect, makes the share of expired keys in a sample an estimate of their share among all
+   * keys with an expiry time, whatever the order the keys were written in. Returns how many it drew and deleted.
    */
   expireStep(now: number, sample: number): { checked: number; expired: number } {
-    const cursor = this.expiryCursor();
     let checked = 0;
     let expired = 0;
-    while (checked < sample) {
-      const next = cursor.volatile.next();
-      if (next.done === true) {
-        cursor.volatile = this.entries.volatile.entries(); // a lap done: the next step starts another
-        break;
-      }
+    const visit = (key: string, _use: number, expiresAt: number | undefined): void => {
       checked++;
-      const [key, entry] = next.value;
-      const at = entry.expiresAt;
-      if (at !== undefined && at <= now) {
-        this.delete(key);
+      if (expiresAt !== undefined && expiresAt <= now) {
+        this.expire(key);
         expired++;
       }
-    }
-    const restored = this.entries.restored;
-    const end = restored.recordCount;
-    for (let stepped = 0; checked < sample && stepped < 16 * sample && end > 0; stepped++) {
-      if (cursor.record >= end) cursor.record = 0;
-      const r = cursor.record++;
-      const built = restored.builtAt(r);
-      if (built === undefined) continue; // gone
-      if ((built === null ? restored.expiresAt(r) : built.entry.expiresAt) === undefined) continue;
-      checked++;
-      const key = restored.expiredKeyAt(r, now);
-      if (key !== undefined) {
-        this.delete(key);
-        expired++;
-      }
-    }
-    this.expiredTotal += expired;
+    };
+    this.entries.sample(true, sample, visit);
     return { checked, expired };
-  }
-
-  /** Where active expiry goes on from, for the current entries (a FLUSHALL or a restore starts over). */
-  private expiryCursor(): ExpiryCursor {
-    if (this.cursor?.of !== this.entries) {
-      this.cursor = { of: this.entries, volatile: this.entries.volatile.entries(), record: 0 };
-    }
-    return this.cursor;
   }
 
   /** Deletes every key (FLUSHALL's values). */
@@ -325,7 +430,13 @@ export class Keyspace {
   clearExpiries(): void {
     // Copy-on-clear: an open capture keeps reading the old entries, which nothing changes any more.
     const entries = new Entries();
-    for (const [key, entry] of this.entries) entries.add(key, entry.withExpiry(undefined));
+    for (const [key, entry] of this.entries) {
+      const copy = entry.withExpiry(undefined);
+      // A restored key never looked up gets an entry for the visit, not sized yet.
+      if (copy.bytes === 0) copy.bytes = KEY_OVERHEAD + stringBytes(key) + copy.encodedLength;
+      else if (entry.expiresAt !== undefined) copy.bytes -= VOLATILE_OVERHEAD;
+      entries.add(key, copy);
+    }
     this.entries = entries;
     this.orphanExpiries = new Map();
     this.changed = undefined;

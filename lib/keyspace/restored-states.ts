@@ -20,6 +20,7 @@ import {
 } from '../format/records';
 import { Entry } from './entry';
 import { grownTable, hashBytes } from './key-table';
+import { KEY_OVERHEAD, recordBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
 import { RecordCursor, type RecordColumns } from './record-cursor';
 
 /** A record's status: live and never looked up, live with its entry built, or gone (replaced, deleted, expired). */
@@ -68,6 +69,14 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   /** Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). */
   private table: Int32Array = new Int32Array(0);
   private used = 0;
+  /** Estimated bytes of the live keys (see `memory.ts`): records by their bytes, built entries by their `bytes`. */
+  bytes = 0;
+  /** Live records whose record has an expiry time. */
+  volatileRecords = 0;
+  /** The `use` (see `Entry`) of keys never looked up since the restore: set by the keyspace that adopts these states. */
+  initialUse = 0;
+  /** Where {@link visitRandom} goes on looking when random draws miss (most records are gone). */
+  private scan = 0;
 
   /** Number of live keys. */
   get size(): number {
@@ -151,11 +160,54 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (r < 0) return undefined;
     const entry = this.newEntry(r);
     entry.mark = this.marks[r];
+    entry.use = this.initialUse;
+    // The value stays bytes (of its chunk) until read; the key is now a string with an entry in two maps.
+    entry.bytes =
+      KEY_OVERHEAD +
+      stringBytes(key) +
+      (this.valueEnd[r] - this.valueStart[r]) +
+      (entry.expiresAt === undefined ? 0 : VOLATILE_OVERHEAD);
+    this.bytes += entry.bytes - this.recordBytesAt(r);
     this.made.set(r, { key, entry });
     this.madeByKey.set(key, entry);
     this.status[r] = MADE;
     this.release(r); // the entry holds the value's bytes, and look-ups compare its key as a string
     return entry;
+  }
+
+  /** @internal the entry of `key` if it was built (no look-up by bytes, nothing built). */
+  madeEntry(key: string): Entry | undefined {
+    return this.madeByKey.get(key);
+  }
+
+  /**
+   * @internal tells `visit` about a live key drawn at random (only keys whose record has an expiry time when
+   * `volatileOnly`); returns false if it found none. Draws a few records at random, then, when most records are gone,
+   * goes on from where the last such search stopped.
+   */
+  visitRandom(
+    volatileOnly: boolean,
+    visit: (key: string, use: number, expiresAt: number | undefined) => void,
+  ): boolean {
+    const count = this.count;
+    if (this.live === 0 || (volatileOnly && this.volatileRecords === 0)) return false;
+    const fits = (r: number): boolean =>
+      this.status[r] !== GONE && !(volatileOnly && Number.isNaN(this.expiry[r]));
+    let r = -1;
+    for (let tries = 0; tries < 4 && r < 0; tries++) {
+      const drawn = Math.floor(Math.random() * count);
+      if (fits(drawn)) r = drawn;
+    }
+    for (let steps = 0; r < 0 && steps < count; steps++) {
+      if (this.scan >= count) this.scan = 0;
+      const next = this.scan++;
+      if (fits(next)) r = next;
+    }
+    if (r < 0) return false;
+    const made = this.status[r] === MADE ? this.made.get(r) : undefined;
+    if (made !== undefined) visit(made.key, made.entry.use, made.entry.expiresAt);
+    else visit(this.keyAt(r), this.initialUse, this.expiresAt(r));
+    return true;
   }
 
   /** @internal number of records, gone ones included: record indexes are 0 to this, exclusive. */
@@ -242,12 +294,21 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (status === MADE) {
       const made = this.made.get(r);
       this.made.delete(r);
-      if (made !== undefined) this.madeByKey.delete(made.key);
+      if (made !== undefined) {
+        this.madeByKey.delete(made.key);
+        this.bytes -= made.entry.bytes;
+      }
     } else {
       this.release(r);
+      this.bytes -= this.recordBytesAt(r);
     }
+    if (!Number.isNaN(this.expiry[r])) this.volatileRecords--;
     this.status[r] = GONE;
     this.live--;
+  }
+
+  private recordBytesAt(r: number): number {
+    return recordBytes(this.keyEnd[r] - this.keyStart[r], this.valueEnd[r] - this.valueStart[r]);
   }
 
   /**
@@ -336,6 +397,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.sourceUsers[keySource]++;
     this.sourceUsers[valueSource]++;
     this.live++;
+    this.bytes += this.recordBytesAt(r);
+    if (expiresAt !== undefined) this.volatileRecords++;
     if (slot >= 0) {
       this.kill(this.table[slot] - 1);
       this.table[slot] = r + 1;

@@ -21,7 +21,22 @@ export const METRICS = {
   unstorableKeys: 'persistent_cache_last_snapshot_unstorable_keys',
   keys: 'persistent_cache_keys',
   expiredKeys: 'persistent_cache_expired_keys_total',
+  memoryBytes: 'persistent_cache_memory_bytes',
+  maxMemoryBytes: 'persistent_cache_max_memory_bytes',
+  evictedKeys: 'persistent_cache_evicted_keys_total',
+  oomRejections: 'persistent_cache_oom_rejections_total',
 } as const;
+
+/** What the embedded keyspace reports to the metrics, ten times a second. */
+export interface KeyspaceFigures {
+  readonly keys: number;
+  readonly memoryBytes: number;
+  readonly maxMemoryBytes: number;
+  /** Counts since the previous report. */
+  readonly newlyExpired: number;
+  readonly newlyEvicted: number;
+  readonly newlyRejected: number;
+}
 
 export type SnapshotResult = 'success' | 'failure' | 'skipped';
 
@@ -77,6 +92,22 @@ export const metricProviders = [
     name: METRICS.expiredKeys,
     help: 'Keys the embedded cache deleted because their TTL had run out (touched by a command, or by active expiry).',
   }),
+  makeGaugeProvider({
+    name: METRICS.memoryBytes,
+    help: 'Estimated bytes the embedded cache holds (Redis used_memory, for the keys alone), updated ten times a second.',
+  }),
+  makeGaugeProvider({
+    name: METRICS.maxMemoryBytes,
+    help: 'The memory limit of the embedded cache (memory.maxBytes, or CONFIG SET maxmemory), 0 for none.',
+  }),
+  makeCounterProvider({
+    name: METRICS.evictedKeys,
+    help: 'Keys the embedded cache evicted to stay within its memory limit (Redis evicted_keys).',
+  }),
+  makeCounterProvider({
+    name: METRICS.oomRejections,
+    help: 'Commands refused with an OOM error: memory over the limit and no key could be evicted.',
+  }),
   makeCounterProvider({
     name: METRICS.restoreFailures,
     help: 'Startup restores that found the snapshot unreadable (damaged, or in an unknown format).',
@@ -100,12 +131,20 @@ export class PersistentCacheMetrics {
     @InjectMetric(METRICS.unstorableKeys) private readonly unstorable: Gauge<string>,
     @InjectMetric(METRICS.keys) private readonly keys: Gauge<string>,
     @InjectMetric(METRICS.expiredKeys) private readonly expired: Counter<string>,
+    @InjectMetric(METRICS.memoryBytes) private readonly memoryBytes: Gauge<string>,
+    @InjectMetric(METRICS.maxMemoryBytes) private readonly maxMemoryBytes: Gauge<string>,
+    @InjectMetric(METRICS.evictedKeys) private readonly evicted: Counter<string>,
+    @InjectMetric(METRICS.oomRejections) private readonly rejected: Counter<string>,
   ) {}
 
-  /** What the keyspace holds now, and how many keys expired since the last call. */
-  keyspaceSeen(keys: number, newlyExpired: number): void {
-    this.keys.set(keys);
-    if (newlyExpired > 0) this.expired.inc(newlyExpired);
+  /** What the keyspace holds now, and what it expired, evicted and refused since the last call. */
+  keyspaceSeen(figures: KeyspaceFigures): void {
+    this.keys.set(figures.keys);
+    this.memoryBytes.set(figures.memoryBytes);
+    this.maxMemoryBytes.set(figures.maxMemoryBytes);
+    if (figures.newlyExpired > 0) this.expired.inc(figures.newlyExpired);
+    if (figures.newlyEvicted > 0) this.evicted.inc(figures.newlyEvicted);
+    if (figures.newlyRejected > 0) this.rejected.inc(figures.newlyRejected);
   }
 
   unstorableKeys(count: number): void {

@@ -20,6 +20,7 @@ import {
   PERSISTENCE_OFF,
   RESTORE_FAILED_STARTING_EMPTY,
   RESTORED,
+  RESTORED_OVER_LIMIT,
   SCHEDULE_MODULE_MISSING,
   STORE_COMPACTED,
   STORE_NOT_RECREATED,
@@ -323,6 +324,13 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
     };
     this.metrics.restored(durationMs / 1000, report.keys, report.expired);
     this.log.log(RESTORED(store.dataDir, report));
+    const { keyspace } = this;
+    if (keyspace.overLimit) {
+      // As Redis after loading an RDB over maxmemory: everything is loaded; eviction, if the policy allows it, goes on
+      // in the background and before each write, else writes are refused until memory is freed.
+      const { usedBytes, memory } = keyspace;
+      this.log.warn(RESTORED_OVER_LIMIT(usedBytes, memory.maxBytes, memory.policy));
+    }
     return report;
   }
 }

@@ -74,3 +74,10 @@ export const STORE_NOT_RECREATED = (dataDir: string, reason: string): string =>
 /** A line standing for `count` occurrences of `message` (`what`: snapshots, or times it happened). */
 export const REPEATED = (message: string, count: number, what: 'snapshots' | 'times'): string =>
   count === 1 ? message : `${message} (${count} ${what} since the last such line)`;
+
+export const RESTORED_OVER_LIMIT = (used: number, max: number, policy: string): string =>
+  `The restored cache holds an estimated ${used} bytes, over its memory limit of ${max} bytes (memory.maxBytes): ` +
+  (policy === 'noeviction'
+    ? 'with memory.policy "noeviction", commands that add memory are refused with an OOM error until keys are ' +
+      'deleted or expire, or the limit is raised (CONFIG SET maxmemory)'
+    : `keys are being evicted by the "${policy}" policy until it fits`);

@@ -1,0 +1,139 @@
+/**
+ * Eviction, as Redis does it when `maxmemory` is reached (its `evict.c`): keys are drawn at random, `samples` at a
+ * time, from all keys or from those with an expiry time; the best candidates found so far wait in a pool of 16,
+ * ranked by how idle they are (LRU), how rarely used (LFU) or how soon they expire (volatile-ttl); the best one still
+ * in the keyspace is evicted. The `random` policies evict a drawn key as it comes.
+ *
+ * LFU keeps Redis's 8-bit logarithmic counter with its decay: a key's `use` holds the minute it was last decayed
+ * (16 bits) and the counter (8 bits). Under the other policies `use` is the time of the last access, in ms.
+ */
+import type { Entries } from './entries';
+
+/** Redis's `maxmemory-policy` values. */
+export const MAXMEMORY_POLICIES = [
+  'noeviction',
+  'allkeys-lru',
+  'allkeys-lfu',
+  'allkeys-random',
+  'volatile-lru',
+  'volatile-lfu',
+  'volatile-random',
+  'volatile-ttl',
+] as const;
+
+export type MaxMemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
+
+/** The memory limit of a keyspace: Redis's `maxmemory`, `maxmemory-policy` and `maxmemory-samples`. */
+export interface MemorySettings {
+  /** Bytes; 0 for no limit. */
+  maxBytes: number;
+  policy: MaxMemoryPolicy;
+  /** Keys drawn for each pool update (Redis's default 5). */
+  samples: number;
+}
+
+/** Candidates kept between evictions (Redis's EVPOOL_SIZE). */
+const POOL_SIZE = 16;
+/** A new key's LFU counter, so that it is not evicted before it had a chance to be used (Redis's LFU_INIT_VAL). */
+const LFU_INIT_VAL = 5;
+/** Redis's default `lfu-log-factor`: about a million hits take the counter to 255. */
+const LFU_LOG_FACTOR = 10;
+/** Redis's default `lfu-decay-time`: the counter loses one for each minute the key is not used. */
+const LFU_DECAY_MINUTES = 1;
+const MINUTE_MS = 60_000;
+
+const isLfu = (policy: MaxMemoryPolicy): boolean => policy.endsWith('-lfu');
+
+function minutes(now: number): number {
+  return Math.floor(now / MINUTE_MS) & 0xffff;
+}
+
+/** The LFU counter of `use` at `now`, decayed by the minutes since it was last decayed. */
+export function lfuCounter(use: number, now: number): number {
+  const counter = use & 0xff;
+  const last = use >>> 8;
+  const current = minutes(now);
+  const elapsed = current >= last ? current - last : 0xffff - last + current;
+  const periods = Math.floor(elapsed / LFU_DECAY_MINUTES);
+  return periods > counter ? 0 : counter - periods;
+}
+
+/** The `use` of a key created at `now`. */
+export function initialUse(policy: MaxMemoryPolicy, now: number): number {
+  return isLfu(policy) ? (minutes(now) << 8) | LFU_INIT_VAL : now;
+}
+
+/** The `use` of a key accessed at `now` (Redis's `updateLFU`, or the access time). */
+export function touchedUse(use: number, policy: MaxMemoryPolicy, now: number): number {
+  if (!isLfu(policy)) return now;
+  let counter = lfuCounter(use, now);
+  if (counter < 255) {
+    const base = Math.max(0, counter - LFU_INIT_VAL);
+    if (Math.random() < 1 / (base * LFU_LOG_FACTOR + 1)) counter++;
+  }
+  return (minutes(now) << 8) | counter;
+}
+
+/** The eviction pool of one keyspace: candidates ranked by `idle`, best (highest) last. */
+export class Evictor {
+  private readonly keys: string[] = [];
+  private readonly idle: number[] = [];
+  private policy: MaxMemoryPolicy | undefined;
+  private now = 0;
+
+  /**
+   * The key to evict next under `settings`, or `undefined` when none can be (no key, or no key with an expiry time
+   * under a `volatile-*` policy). The key is still in `entries`; the caller deletes it.
+   */
+  pick(entries: Entries, settings: MemorySettings, now: number): string | undefined {
+    const { policy } = settings;
+    if (policy === 'noeviction') return undefined;
+    const volatileOnly = policy.startsWith('volatile-');
+    if (policy.endsWith('-random')) {
+      let drawn: string | undefined;
+      entries.sample(volatileOnly, 1, (key) => (drawn = key));
+      return drawn;
+    }
+    if (policy !== this.policy) {
+      this.keys.length = 0; // ranks of another policy mean nothing under this one
+      this.idle.length = 0;
+      this.policy = policy;
+    }
+    this.now = now;
+    for (let round = 0; round < 2; round++) {
+      entries.sample(volatileOnly, settings.samples, this.consider);
+      while (this.keys.length > 0) {
+        this.idle.pop();
+        const key = this.keys.pop() as string;
+        if (entries.has(key)) return key;
+      }
+    }
+    return undefined;
+  }
+
+  /** Ranks a drawn key and keeps it if it is among the {@link POOL_SIZE} best (Redis's evictionPoolPopulate). */
+  private readonly consider = (key: string, use: number, expiresAt: number | undefined): void => {
+    const policy = this.policy as MaxMemoryPolicy;
+    const idle =
+      policy === 'volatile-ttl'
+        ? Number.MAX_SAFE_INTEGER - (expiresAt ?? Number.MAX_SAFE_INTEGER)
+        : isLfu(policy)
+          ? 255 - lfuCounter(use, this.now)
+          : this.now - use;
+    const { keys, idle: ranks } = this;
+    const known = keys.indexOf(key);
+    if (known >= 0) {
+      keys.splice(known, 1);
+      ranks.splice(known, 1);
+    }
+    let at = 0;
+    while (at < ranks.length && ranks[at] < idle) at++;
+    if (at === 0 && keys.length === POOL_SIZE) return; // worse than every candidate of a full pool
+    keys.splice(at, 0, key);
+    ranks.splice(at, 0, idle);
+    if (keys.length > POOL_SIZE) {
+      keys.shift();
+      ranks.shift();
+    }
+  };
+}

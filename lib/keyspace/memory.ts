@@ -1,0 +1,166 @@
+/**
+ * How many bytes of the host's memory a key holds: an estimate, as Redis's `used_memory` is Redis's own count of
+ * what it allocated. The keyspace keeps the total up to date on every write (see `Entries`), so that a memory limit
+ * can be checked before each command in O(1).
+ *
+ * The estimate models how V8 (64-bit, no pointer compression: Node's default) lays out what the keyspace keeps for
+ * a key: its entry object, its slots in the keyspace's hash table and sampling arrays, the key's string, and the value
+ * in ioredis-mock's representation. A collection is estimated from its length and a few of its elements (as Redis's
+ * `MEMORY USAGE` samples 5), so a write costs the same whatever the collection's size. The constants were measured on
+ * Node 20 (`npm run bench` prints the estimate against the measured heap and external memory for each dataset).
+ */
+
+/**
+ * The entry object, its slot in the keyspace's map and in the sampling arrays (with their spare capacity: measured
+ * 154 to 183 bytes as the map's capacity doubles).
+ */
+export const KEY_OVERHEAD = 168;
+/** A key with an expiry time: the boxed time and its slots in the arrays of keys with one. */
+export const VOLATILE_OVERHEAD = 40;
+/** A V8 sequential string's header (map, hash, length), before its characters. */
+const STRING_HEADER = 16;
+/** A Buffer: its Uint8Array object and ArrayBuffer (small ones share Node's 8 KB pool for their bytes). */
+const BUFFER_OVERHEAD = 112;
+/**
+ * A hash (a plain object). Up to {@link SMALL_HASH_FIELDS} fields V8 keeps it with fast properties, whose field names
+ * are shared by every object with the same fields (the usual hash of a cache: `name`, `email`, ...): each field costs
+ * its slot and value. A larger one is a dictionary: each field costs its entry, name and value.
+ */
+const SMALL_HASH_BASE = 64;
+const SMALL_HASH_FIELD = 8;
+const SMALL_HASH_FIELDS = 32;
+const HASH_BASE = 170;
+const HASH_FIELD = 100;
+/** An array used as a list (a `slice()` copy: no spare capacity), and each element's slot. */
+const LIST_BASE = 48;
+const LIST_SLOT = 8;
+/** A Set, and each member's slot in its hash table (20 to 40 bytes as the table's capacity doubles). */
+const SET_BASE = 96;
+const SET_SLOT = 32;
+/** ioredis-mock's sorted set: a Map of member to `{ score, value }`; each member's slot and object. */
+const ZSET_BASE = 120;
+const ZSET_SLOT = 82;
+/** A score that is not a small integer is a heap number. */
+const SCORE_BYTES = 16;
+/** An array used as a stream, each entry's `[id, fields]` pair and slot, and a fields array. */
+const STREAM_BASE = 48;
+const STREAM_ENTRY = 72;
+const ARRAY_BASE = 48;
+/** Elements of a collection looked at to estimate the size of the others. */
+const SAMPLED_ELEMENTS = 5;
+/** Characters of a string looked at to tell whether V8 stores it with one byte per character or two. */
+const SAMPLED_CHARS = 32;
+
+/**
+ * A restored key kept as bytes: its record in the restored index (41 bytes of typed-array columns, 2 to 4 hash-table
+ * slots of 4 bytes) and its framing in the snapshot's chunk.
+ */
+export const RECORD_OVERHEAD = 56;
+
+/** V8 allocates in 8-byte words. */
+function words(bytes: number): number {
+  return (bytes + 7) & ~7;
+}
+
+/** Bytes of a string: one byte a character when the characters looked at all fit in Latin-1, else two. */
+export function stringBytes(value: string): number {
+  const length = value.length;
+  let wide = false;
+  for (let i = 0, n = Math.min(length, SAMPLED_CHARS); i < n; i++) {
+    if (value.charCodeAt(i) > 0xff) {
+      wide = true;
+      break;
+    }
+  }
+  return words(STRING_HEADER + (wide ? 2 * length : length));
+}
+
+/** Bytes of a string or Buffer element of a collection. */
+function elementBytes(element: unknown): number {
+  if (typeof element === 'string') return stringBytes(element);
+  if (Buffer.isBuffer(element)) return BUFFER_OVERHEAD + element.length;
+  return 16; // a number
+}
+
+/** The mean size of the first {@link SAMPLED_ELEMENTS} elements `next` gives (0 when there are none). */
+function meanOf(elements: Iterator<unknown>, size: (element: unknown) => number): number {
+  let total = 0;
+  let n = 0;
+  for (
+    let next = elements.next();
+    n < SAMPLED_ELEMENTS && next.done !== true;
+    next = elements.next()
+  ) {
+    total += size(next.value);
+    n++;
+  }
+  return n === 0 ? 0 : total / n;
+}
+
+/** Elements of an array at evenly spread positions. */
+function* spread(array: readonly unknown[]): Generator<unknown> {
+  const step = Math.max(1, Math.floor(array.length / SAMPLED_ELEMENTS));
+  for (let i = 0; i < array.length; i += step) yield array[i];
+}
+
+function streamEntryBytes(entry: unknown): number {
+  const [id, fields] = entry as [string, unknown[]];
+  const n = fields.length;
+  return (
+    STREAM_ENTRY + stringBytes(id) + ARRAY_BASE + n * (8 + meanOf(spread(fields), elementBytes))
+  );
+}
+
+function scoreBytes(member: unknown): number {
+  const score = (member as { score?: unknown }).score;
+  return typeof score === 'number' && Number.isInteger(score) && Math.abs(score) < 2 ** 31
+    ? 0
+    : SCORE_BYTES;
+}
+
+/** Bytes of a value in ioredis-mock's representation (see `ioredis-mock/mock-values.ts`). */
+export function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return stringBytes(value);
+  if (Buffer.isBuffer(value)) return BUFFER_OVERHEAD + value.length;
+  if (value instanceof Map) {
+    const n = value.size;
+    return (
+      ZSET_BASE +
+      n * (ZSET_SLOT + meanOf(value.keys(), elementBytes) + meanOf(value.values(), scoreBytes))
+    );
+  }
+  if (value instanceof Set) {
+    return SET_BASE + value.size * (SET_SLOT + meanOf(value.values(), elementBytes));
+  }
+  if (Array.isArray(value)) {
+    const n = value.length;
+    if (n > 0 && Array.isArray(value[0])) {
+      return STREAM_BASE + n * meanOf(spread(value), streamEntryBytes);
+    }
+    return LIST_BASE + n * (LIST_SLOT + meanOf(spread(value), elementBytes));
+  }
+  if (typeof value === 'object' && value !== null) {
+    const hash = value as Record<string, unknown>;
+    const fields = Object.keys(hash);
+    const n = fields.length;
+    if (n <= SMALL_HASH_FIELDS) {
+      return (
+        SMALL_HASH_BASE +
+        n * (SMALL_HASH_FIELD + meanOf(spread(fields), (f) => elementBytes(hash[f as string])))
+      );
+    }
+    const pair = (f: unknown): number => stringBytes(f as string) + elementBytes(hash[f as string]);
+    return HASH_BASE + n * (HASH_FIELD + meanOf(spread(fields), pair));
+  }
+  return 16;
+}
+
+/** Bytes a key holding `value` costs, everything counted. */
+export function keyBytes(key: string, value: unknown, volatile: boolean): number {
+  return KEY_OVERHEAD + (volatile ? VOLATILE_OVERHEAD : 0) + stringBytes(key) + valueBytes(value);
+}
+
+/** Bytes a restored key kept as its encoded bytes costs: its record and the bytes it keeps alive. */
+export function recordBytes(keyLength: number, valueLength: number): number {
+  return RECORD_OVERHEAD + keyLength + valueLength;
+}
