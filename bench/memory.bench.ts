@@ -1,0 +1,1333 @@
+/**
+ * Memory benchmark: the embedded cache's memory limit (Redis's `maxmemory` and eviction policies) and active expiry,
+ * in three parts, against redis-server with the same limits when it is on the PATH.
+ *
+ *   soak        `keys` long-lived keys, then 5 × `keys` writes with a 1 s TTL spread over 60 s × keys / 1M (at
+ *               least 3 s): event-loop delay, heap over the run, CPU share of active expiry, keys expired at the end.
+ *   eviction    a Zipf(0.99) trace of 5 × `keys` requests over `keys` keys (GET, and SET on a miss) with room for
+ *               10% of them, under allkeys-lru and allkeys-lfu: hit ratio against redis-server's and an exact LRU's.
+ *   throughput  SET of `keys` distinct keys without a limit, then with maxmemory at 30% of what they took
+ *               (allkeys-lru, evicting throughout): writes/s of both, median of 3 runs of each, alternated.
+ *
+ * `--keys` scales every part (default 1M; CI runs 10k, about half a minute). Without the memory limit in the library
+ * (the `memory` option), the embedded cache is left out of the parts that need it, with a notice.
+ *
+ *   npm run bench                                    # this and the snapshot benchmark (bench/run.ts), 1M keys
+ *   npm run bench -- --keys 10000                    # a small run (CI)
+ *   npm run build && node --expose-gc dist/bench/memory.bench.js --keys 100k --parts eviction --no-redis
+ *
+ * Figures are printed against the goals (GOALS), not asserted: the run fails only when something breaks.
+ */
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { CACHE, PersistentCacheModule, type PersistentCacheModuleOptions } from '../lib';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { ActiveExpiryService } from '../lib/persistent-cache.expiry';
+import { freePort } from '../test/support/free-port';
+import {
+  RedisServerProcess,
+  redisServerOnPath,
+  redisServerVersion,
+} from '../test/support/redis-server';
+import { settle } from './monitor';
+import { exactLruHits, zipfTopShare, zipfTrace } from './trace';
+
+/** Goals of the memory-limit work (Redis semantics for `maxmemory`, eviction and expiry). */
+const GOALS = {
+  /** Largest event-loop delay during the TTL soak outside the write batches, ms. */
+  soakMaxDelayMs: 10,
+  /** Share of the TTL writes expired (and gone) once their TTL has passed. */
+  soakExpiredShare: 1,
+  /** Hit ratio of ours minus redis-server's on the same trace and limit, points: at least this. */
+  hitRatioVsRedisPoints: -1,
+  /** Writes/s while evicting over writes/s without a limit: at least this. */
+  evictingThroughputRatio: 0.8,
+} as const;
+
+const PARTS = ['soak', 'eviction', 'throughput'] as const;
+type Part = (typeof PARTS)[number];
+
+const POLICIES = ['allkeys-lru', 'allkeys-lfu'] as const;
+type Policy = (typeof POLICIES)[number];
+
+/** TTL soak: TTL writes per key, their TTL, how long they are spread over at 1M keys, the pacing. */
+const SOAK_WRITES_PER_KEY = 5;
+const SOAK_TTL_MS = 1000;
+const SOAK_MS_PER_MILLION = 60_000;
+const SOAK_MIN_MS = 3000;
+const SOAK_TICK_MS = 10;
+/** How long after the last TTL has passed the soak ends. */
+const SOAK_TAIL_MS = 2000;
+const HEAP_SAMPLE_MS = 250;
+
+/** Eviction: the trace, and the limit as a share of the keys. */
+const ZIPF_S = 0.99;
+const TRACE_SEED = 0x5eed;
+const TRACE_REQUESTS_PER_KEY = 5;
+const CAPACITY_SHARE = 0.1;
+/**
+ * Requests per batch (GETs pipelined, then the misses' SETs pipelined): 1000, but at most 1% of the capacity, so that
+ * the batch's replies and pending SETs, which redis-server counts in `used_memory`, stay small next to the limit.
+ */
+const TRACE_BATCH_MAX = 1000;
+const TRACE_BATCH_MIN = 10;
+
+/** Throughput: the limit as a share of what the unlimited run took, and runs of each kind. */
+const THROUGHPUT_CAP_SHARE = 0.3;
+const THROUGHPUT_RUNS = 3;
+/** Unmeasured fills go on for at least this long first (one of each kind at least), ms. */
+const THROUGHPUT_WARMUP_MS = 2000;
+
+/** Commands per pipeline when filling. */
+const FILL_BATCH = 1000;
+const VALUE_BYTES = 100;
+const TTL_VALUE_BYTES = 200;
+
+interface Options {
+  keys: number[];
+  parts: Part[];
+  out: string;
+  redis: boolean;
+  warmup: boolean;
+}
+
+/** Eviction settings of the embedded cache. TODO(memory limit): use the library's type once it exports it. */
+interface MemoryOptions {
+  maxBytes: number | string;
+  policy:
+    | 'noeviction'
+    | 'allkeys-lru'
+    | 'allkeys-lfu'
+    | 'volatile-lru'
+    | 'volatile-lfu'
+    | 'allkeys-random'
+    | 'volatile-random'
+    | 'volatile-ttl';
+  samples?: number;
+}
+
+/**
+ * What the bench reads of the keyspace and of active expiry. TODO(memory limit): `usedBytes` and
+ * `busyMs` are optional only until the memory limit lands; make them required then.
+ */
+interface KeyspaceCounters {
+  readonly size: number;
+  readonly expiredKeys: number;
+  readonly usedBytes?: number;
+}
+interface ExpiryCounters {
+  readonly busyMs?: number;
+}
+
+// ---- results ---------------------------------------------------------------------------------------------------
+
+interface SoakResult {
+  keys: number;
+  ttlWrites: number;
+  ttlMs: number;
+  /** Time the TTL writes were meant to be spread over, and what they took, ms. */
+  plannedWriteMs: number;
+  writeMs: number;
+  writeBatches: number;
+  writeBatchMaxMs: number;
+  /** From the first TTL write until `SOAK_TAIL_MS` after the last one expired, ms. */
+  runMs: number;
+  /** `monitorEventLoopDelay({ resolution: 1 })` over the whole run, ms (the write batches block the loop too). */
+  eldMaxMs: number;
+  eldP99Ms: number;
+  /** The same from the last write to the end: expiry (and GC) alone. */
+  eldAfterWritesMaxMs: number;
+  eldAfterWritesP99Ms: number;
+  /** A 1 ms timer chain: largest and p99 gap between callbacks during which no write batch ran, ms. */
+  probeMaxGapOutsideWritesMs: number;
+  probeP99GapOutsideWritesMs: number;
+  probeGapsOutsideWrites: number;
+  /** Garbage collections during the run (PerformanceObserver `gc`): count, longest pause and total, ms. */
+  gcCount: number;
+  gcMaxPauseMs: number;
+  gcTotalMs: number;
+  /**
+   * V8 heap + external memory: before the app booted, after the fill (both after a GC), highest sampled over the
+   * run, and at the end after a GC, bytes.
+   */
+  heapBaseline: number;
+  heapStart: number;
+  heapMax: number;
+  heapEnd: number;
+  /** Most keys sampled in the keyspace, and how many the TTL writes alone keep alive at their rate. */
+  keyspaceMaxSize: number;
+  steadyStateKeys: number;
+  /** `busyMs` of active expiry over the run, ms, and its share of the run's wall time (null: not available). */
+  expiryBusyMs: number | null;
+  expiryCpuShare: number | null;
+  /** Keys expired over the run (the keyspace's counter), and `DBSIZE` at the end. */
+  expiredKeys: number;
+  dbsizeEnd: number;
+  /** `expired_keys` of `INFO stats` at the end (null without the memory limit: ioredis-mock's INFO is canned). */
+  expiredKeysInfo: number | null;
+}
+
+interface EvictionRun {
+  policy: Policy;
+  maxmemory: number;
+  hits: number;
+  hitRatio: number;
+  /** `DBSIZE` at the end: the keys the limit held. */
+  keysHeld: number;
+  evictedKeys: number | null;
+  usedMemoryEnd: number | null;
+  ms: number;
+  /** Exact LRU with room for `keysHeld` keys, on the same trace and batches. */
+  exactLruHitRatio: number;
+}
+
+interface EvictionSide {
+  /** `used_memory` empty, and its growth per key from a fill of the capacity's keys, bytes. */
+  emptyBytes: number;
+  perKeyBytes: number;
+  runs: EvictionRun[];
+}
+
+interface EvictionResult {
+  keys: number;
+  requests: number;
+  capacityKeys: number;
+  batch: number;
+  zipfS: number;
+  seed: number;
+  /** Observed share of the most requested key, and Zipf's. */
+  topKeyShare: number;
+  topKeyShareExpected: number;
+  /** Exact LRU with room for `capacityKeys`, batched as the caches are, and sequential. */
+  exactLruHitRatio: number;
+  exactLruSequentialHitRatio: number;
+  ours: EvictionSide | null;
+  redis: EvictionSide | null;
+  /** Per policy: ours − redis, points, and whether the goal is met (null: one side missing). */
+  comparison: { policy: Policy; diffPoints: number | null; goal: boolean | null }[];
+}
+
+interface ThroughputSide {
+  /** Writes/s of the unmeasured warm-up fills, unlimited and limited alternately (none with --no-warmup). */
+  warmupWritesPerSec: number[];
+  /** Writes/s of each run without a limit, and their median. */
+  unlimitedWritesPerSec: number[];
+  unlimitedMedian: number;
+  /** `used_memory` growth of the unlimited fills (median), and `used_memory` empty, bytes (null: no INFO). */
+  datasetBytes: number | null;
+  emptyBytes: number | null;
+  /** Null when the limit is not available. `keysHeld` and `evictedKeys`: of the last run. */
+  capped: {
+    maxmemory: number;
+    writesPerSec: number[];
+    median: number;
+    keysHeld: number;
+    evictedKeys: number | null;
+  } | null;
+  ratio: number | null;
+}
+
+interface ThroughputResult {
+  keys: number;
+  ours: ThroughputSide;
+  redis: ThroughputSide | null;
+  goal: boolean | null;
+}
+
+// ---- arguments -------------------------------------------------------------------------------------------------
+
+function usage(): string {
+  return [
+    'Usage: node dist/bench/memory.bench.js [--keys 1000000] [--parts soak,eviction,throughput] [--out <file>] [--no-redis]',
+    '  --keys      comma-separated key counts (default 1000000); every part scales with it',
+    '  --parts     comma-separated parts among soak, eviction, throughput (default all)',
+    '  --out       JSON output file (default bench-results/memory-<timestamp>.json)',
+    '  --no-redis  skip the redis-server comparison (it runs when redis-server is on the PATH)',
+    '  --no-warmup measure throughput from a cold start (by default unmeasured fills run first, for 2 s at least)',
+    '  --datasets  accepted and ignored (an option of the snapshot benchmark, which bench/run.ts shares)',
+  ].join('\n');
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = {
+    keys: [1_000_000],
+    parts: [...PARTS],
+    out: join('bench-results', `memory-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    redis: true,
+    warmup: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
+      return v;
+    };
+    switch (name) {
+      case '--keys':
+        options.keys = value()
+          .split(',')
+          .map((s) => {
+            const n = Number(
+              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
+            );
+            if (!Number.isSafeInteger(n) || n < 100) {
+              throw new Error(`--keys: "${s}" is not an integer ≥ 100 (e.g. 10000 or 10k)`);
+            }
+            return n;
+          });
+        break;
+      case '--parts':
+        options.parts = value()
+          .split(',')
+          .map((s) => {
+            const p = s.trim() as Part;
+            if (!PARTS.includes(p)) {
+              throw new Error(`--parts: "${s}" is not one of ${PARTS.join(', ')}`);
+            }
+            return p;
+          });
+        break;
+      case '--out':
+        options.out = value();
+        break;
+      case '--no-redis':
+        options.redis = false;
+        break;
+      case '--datasets':
+        value();
+        break;
+      case '--no-warmup':
+        options.warmup = false;
+        break;
+      case '--help':
+      case '-h':
+        console.log(usage());
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option "${arg}"\n${usage()}`);
+    }
+  }
+  return options;
+}
+
+// ---- the caches ------------------------------------------------------------------------------------------------
+
+@Module({})
+class BenchModule {}
+
+/** Things to close when the run ends, whether it succeeds or not (last opened, first closed). */
+const cleanups: (() => Promise<void> | void)[] = [];
+
+async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const cleanup = cleanups.pop();
+    try {
+      await cleanup?.();
+    } catch (error) {
+      console.error('cleanup failed:', error);
+    }
+  }
+}
+
+/** An in-memory cache (no persistence), with a memory limit when `memory` is given. */
+async function bootApp(
+  memory?: MemoryOptions,
+  logger: false | ['error', 'warn'] = ['error', 'warn'],
+): Promise<INestApplicationContext> {
+  // TODO(memory limit): drop the cast once PersistentCacheModuleOptions has `memory`.
+  const options = {
+    persistence: { enabled: false },
+    ...(memory === undefined ? {} : { memory }),
+  } as PersistentCacheModuleOptions;
+  const root: DynamicModule = {
+    module: BenchModule,
+    imports: [PersistentCacheModule.forRoot(options)],
+  };
+  // abortOnError: false, or Nest would exit the process on a rejected option instead of throwing.
+  const app = await NestFactory.createApplicationContext(root, { logger, abortOnError: false });
+  // Closed by the run, or by the cleanups if the run fails first.
+  const close = app.close.bind(app);
+  let closing: Promise<void> | undefined;
+  const cleanup = (): Promise<void> => app.close();
+  app.close = () => {
+    if (closing === undefined) {
+      closing = close();
+      const at = cleanups.indexOf(cleanup);
+      if (at >= 0) cleanups.splice(at, 1);
+    }
+    return closing;
+  };
+  cleanups.push(cleanup);
+  return app;
+}
+
+/** Whether this build of the library takes the `memory` option (the memory limit). */
+async function memoryLimitAvailable(): Promise<boolean> {
+  let app: INestApplicationContext;
+  try {
+    app = await bootApp({ maxBytes: 0, policy: 'noeviction' }, false);
+  } catch (error) {
+    if (error instanceof Error && /memory/.test(error.message)) return false;
+    throw error;
+  }
+  await app.close();
+  return true;
+}
+
+async function startRedis(binary: string): Promise<RedisServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'persistent-cache-bench-redis-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const server = new RedisServerProcess(binary, dir, await freePort());
+  cleanups.push(() => server.stop());
+  await server.start(10_000);
+  return server;
+}
+
+// ---- commands --------------------------------------------------------------------------------------------------
+
+/** The fields of an `INFO` answer (`name:value\r\n` lines). */
+function parseInfo(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const at = line.indexOf(':');
+    if (at > 0 && !line.startsWith('#')) fields[line.slice(0, at)] = line.slice(at + 1).trim();
+  }
+  return fields;
+}
+
+/** A numeric field of `INFO <section>`, or `null` when the client does not report it. */
+async function infoNumber(client: Redis, section: string, field: string): Promise<number | null> {
+  let text: string;
+  try {
+    text = await client.info(section);
+  } catch {
+    return null;
+  }
+  const raw = parseInfo(text)[field];
+  const n = Number(raw);
+  return raw === undefined || raw === '' || !Number.isFinite(n) ? null : n;
+}
+
+async function usedMemory(client: Redis): Promise<number> {
+  const used = await infoNumber(client, 'memory', 'used_memory');
+  if (used === null) throw new Error('INFO memory has no used_memory');
+  return used;
+}
+
+async function configSet(client: Redis, name: string, value: string | number): Promise<void> {
+  await client.config('SET', name, String(value));
+}
+
+/** Runs a pipeline; throws the first command error. */
+async function execAll(pipeline: ChainableCommander): Promise<unknown[]> {
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
+/** A value of `bytes` characters, distinct for each key (no two keys share a string). */
+function valueOf(tag: string, n: number, bytes: number): string {
+  return `${tag}${n}:`.padEnd(bytes, 'x');
+}
+
+/** `SET key(n) value(n)` for each `n` of `ids`, in pipelines of {@link FILL_BATCH}. */
+async function fillKeys(
+  client: Redis,
+  count: number,
+  key: (i: number) => string,
+  value: (i: number) => string,
+): Promise<void> {
+  for (let start = 0; start < count; start += FILL_BATCH) {
+    const pipeline = client.pipeline();
+    for (let i = start; i < Math.min(count, start + FILL_BATCH); i++)
+      pipeline.set(key(i), value(i));
+    await execAll(pipeline);
+  }
+}
+
+function heapAndExternal(): number {
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)];
+}
+
+// ---- 1. TTL soak -----------------------------------------------------------------------------------------------
+
+async function runSoak(keys: number, realInfo: boolean): Promise<SoakResult> {
+  await settle();
+  const heapBaseline = heapAndExternal();
+  const app = await bootApp();
+  try {
+    const cache = app.get<Redis>(CACHE);
+    const keyspace = app.get<KeyspaceCounters>(KEYSPACE);
+    const expiry = app.get<ExpiryCounters>(ActiveExpiryService);
+    const valueLong = (n: number) => valueOf('long', n, VALUE_BYTES);
+    const t = performance.now();
+    await fillKeys(cache, keys, (n) => `long:${n}`, valueLong);
+    log(
+      `  filled ${keys.toLocaleString('en-US')} long-lived keys in ${fmtMs(performance.now() - t)}`,
+    );
+    await settle();
+    const heapStart = heapAndExternal();
+    const expiredStart = keyspace.expiredKeys;
+
+    const ttlWrites = SOAK_WRITES_PER_KEY * keys;
+    const plannedWriteMs = Math.max(SOAK_MIN_MS, (SOAK_MS_PER_MILLION * keys) / 1_000_000);
+    /** Writes per pipeline at most; when behind, the next batch follows at once. */
+    const maxBatch = Math.max(
+      FILL_BATCH,
+      Math.ceil((ttlWrites * SOAK_TICK_MS * 4) / plannedWriteMs),
+    );
+
+    // Heap and keyspace size every HEAP_SAMPLE_MS.
+    let heapMax = heapStart;
+    let keyspaceMaxSize = keyspace.size;
+    const sampler = setInterval(() => {
+      heapMax = Math.max(heapMax, heapAndExternal());
+      keyspaceMaxSize = Math.max(keyspaceMaxSize, keyspace.size);
+    }, HEAP_SAMPLE_MS);
+
+    // A 1 ms timer chain: a gap counts as "outside writes" when no write batch ran at any time within it.
+    let writing = false;
+    let batchesStarted = 0;
+    const cleanGaps: number[] = [];
+    let probing = true;
+    let last = performance.now();
+    let lastBatches = 0;
+    let lastWriting = false;
+    let probeTimer: NodeJS.Timeout | undefined;
+    const tick = (): void => {
+      const now = performance.now();
+      if (!lastWriting && !writing && batchesStarted === lastBatches) cleanGaps.push(now - last);
+      last = now;
+      lastBatches = batchesStarted;
+      lastWriting = writing;
+      if (probing) probeTimer = setTimeout(tick, 1);
+    };
+    probeTimer = setTimeout(tick, 1);
+
+    const gcPauses: number[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const eld = monitorEventLoopDelay({ resolution: 1 });
+    eld.enable();
+    const busyStart = expiry.busyMs;
+    const started = performance.now();
+    let issued = 0;
+    let writeBatches = 0;
+    let writeBatchMaxMs = 0;
+    while (issued < ttlWrites) {
+      const due = Math.min(
+        ttlWrites,
+        Math.ceil((ttlWrites * (performance.now() - started)) / plannedWriteMs),
+      );
+      if (due > issued) {
+        const end = Math.min(due, issued + maxBatch);
+        writing = true;
+        batchesStarted++;
+        const batchStart = performance.now();
+        const pipeline = cache.pipeline();
+        for (let n = issued; n < end; n++) {
+          pipeline.set(`ttl:${n}`, valueOf('ttl', n, TTL_VALUE_BYTES), 'PX', SOAK_TTL_MS);
+        }
+        await execAll(pipeline);
+        writing = false;
+        writeBatchMaxMs = Math.max(writeBatchMaxMs, performance.now() - batchStart);
+        writeBatches++;
+        issued = end;
+      }
+      if (issued < ttlWrites) {
+        if (issued < due) await yieldToLoop();
+        else await sleep(SOAK_TICK_MS);
+      }
+    }
+    const lastWriteAt = performance.now();
+    const writeMs = lastWriteAt - started;
+    const eldAfter = monitorEventLoopDelay({ resolution: 1 });
+    eldAfter.enable();
+    log(
+      `  ${ttlWrites.toLocaleString('en-US')} TTL writes in ${fmtMs(writeMs)} ` +
+        `(planned ${fmtMs(plannedWriteMs)}), ${writeBatches} batches`,
+    );
+    if (writeMs > 1.1 * plannedWriteMs) {
+      log(
+        '  WARNING: the writes fell behind their schedule: they saturate the process, and the expiry and delay ' +
+          'figures are those of an overloaded cache',
+      );
+    }
+    await sleep(SOAK_TTL_MS + SOAK_TAIL_MS);
+    const runMs = performance.now() - started;
+    const busyEnd = expiry.busyMs;
+    eld.disable();
+    eldAfter.disable();
+    gcObserver.disconnect();
+    probing = false;
+    clearTimeout(probeTimer);
+    clearInterval(sampler);
+    heapMax = Math.max(heapMax, heapAndExternal());
+
+    const expiredKeys = keyspace.expiredKeys - expiredStart;
+    const expiredKeysInfo = realInfo ? await infoNumber(cache, 'stats', 'expired_keys') : null;
+    const dbsizeEnd = await cache.dbsize();
+    await settle();
+    const heapEnd = heapAndExternal();
+    cleanGaps.sort((a, b) => a - b);
+    const expiryBusyMs =
+      busyStart === undefined || busyEnd === undefined ? null : busyEnd - busyStart;
+    return {
+      keys,
+      ttlWrites,
+      ttlMs: SOAK_TTL_MS,
+      plannedWriteMs,
+      writeMs,
+      writeBatches,
+      writeBatchMaxMs,
+      runMs,
+      eldMaxMs: eld.max / 1e6,
+      eldP99Ms: eld.percentile(99) / 1e6,
+      eldAfterWritesMaxMs: eldAfter.max / 1e6,
+      eldAfterWritesP99Ms: eldAfter.percentile(99) / 1e6,
+      probeMaxGapOutsideWritesMs: cleanGaps.at(-1) ?? 0,
+      probeP99GapOutsideWritesMs: percentile(cleanGaps, 99),
+      probeGapsOutsideWrites: cleanGaps.length,
+      gcCount: gcPauses.length,
+      gcMaxPauseMs: Math.max(0, ...gcPauses),
+      gcTotalMs: gcPauses.reduce((a, b) => a + b, 0),
+      heapBaseline,
+      heapStart,
+      heapMax,
+      heapEnd,
+      keyspaceMaxSize,
+      steadyStateKeys: keys + Math.round((ttlWrites * SOAK_TTL_MS) / plannedWriteMs),
+      expiryBusyMs,
+      expiryCpuShare: expiryBusyMs === null ? null : expiryBusyMs / runMs,
+      expiredKeys,
+      dbsizeEnd,
+      expiredKeysInfo,
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+// ---- 2. eviction quality ---------------------------------------------------------------------------------------
+
+const traceKey = (id: number) => `key:${id}`;
+const traceValue = (id: number) => valueOf('v', id, VALUE_BYTES);
+
+/** Replays the trace: per batch, the GETs pipelined, then a SET of each miss pipelined. Returns the hits. */
+async function replay(client: Redis, trace: Uint32Array, batch: number): Promise<number> {
+  let hits = 0;
+  const misses: number[] = [];
+  for (let start = 0; start < trace.length; start += batch) {
+    const end = Math.min(trace.length, start + batch);
+    const gets = client.pipeline();
+    for (let i = start; i < end; i++) gets.get(traceKey(trace[i]));
+    const replies = await execAll(gets);
+    misses.length = 0;
+    for (let i = start; i < end; i++) {
+      if (replies[i - start] === null) misses.push(trace[i]);
+      else hits++;
+    }
+    if (misses.length > 0) {
+      const sets = client.pipeline();
+      for (const id of misses) sets.set(traceKey(id), traceValue(id));
+      await execAll(sets);
+    }
+  }
+  return hits;
+}
+
+/**
+ * `used_memory` empty and per key (from a fill of `capacityKeys` keys of the trace's key space, evenly spread over the
+ * ids so that the names have the trace's lengths); leaves the cache empty without a limit.
+ */
+async function calibrate(
+  client: Redis,
+  keys: number,
+  capacityKeys: number,
+): Promise<{ emptyBytes: number; perKeyBytes: number }> {
+  await configSet(client, 'maxmemory', 0);
+  await client.flushall();
+  const emptyBytes = await usedMemory(client);
+  const id = (i: number) => Math.floor((i * keys) / capacityKeys);
+  await fillKeys(
+    client,
+    capacityKeys,
+    (i) => traceKey(id(i)),
+    (i) => traceValue(id(i)),
+  );
+  const held = await client.dbsize();
+  const perKeyBytes = ((await usedMemory(client)) - emptyBytes) / held;
+  if (!(perKeyBytes > 0)) {
+    throw new Error(
+      `used_memory did not grow with ${held} keys: INFO memory does not measure the keyspace`,
+    );
+  }
+  await client.flushall();
+  return { emptyBytes, perKeyBytes };
+}
+
+/** Calibrates, then replays the trace under each policy with room for `capacityKeys` keys. */
+async function evictionSide(
+  name: string,
+  client: Redis,
+  trace: Uint32Array,
+  keys: number,
+  capacityKeys: number,
+  batch: number,
+  exactLru: (capacity: number) => number,
+): Promise<EvictionSide> {
+  const { emptyBytes, perKeyBytes } = await calibrate(client, keys, capacityKeys);
+  const maxmemory = Math.round(emptyBytes + perKeyBytes * capacityKeys);
+  log(
+    `  ${name}: used_memory ${fmtBytes(emptyBytes)} empty, ${perKeyBytes.toFixed(0)} B a key: ` +
+      `maxmemory ${fmtBytes(maxmemory)}`,
+  );
+  const runs: EvictionRun[] = [];
+  for (const policy of POLICIES) {
+    await configSet(client, 'maxmemory', 0);
+    await client.flushall();
+    await configSet(client, 'maxmemory-policy', policy);
+    await configSet(client, 'maxmemory', maxmemory);
+    const evictedBefore = await infoNumber(client, 'stats', 'evicted_keys');
+    const t = performance.now();
+    const hits = await replay(client, trace, batch);
+    const ms = performance.now() - t;
+    const keysHeld = await client.dbsize();
+    const evictedAfter = await infoNumber(client, 'stats', 'evicted_keys');
+    const usedMemoryEnd = await infoNumber(client, 'memory', 'used_memory');
+    const run: EvictionRun = {
+      policy,
+      maxmemory,
+      hits,
+      hitRatio: hits / trace.length,
+      keysHeld,
+      evictedKeys:
+        evictedBefore === null || evictedAfter === null ? null : evictedAfter - evictedBefore,
+      usedMemoryEnd,
+      ms,
+      exactLruHitRatio: exactLru(keysHeld),
+    };
+    log(
+      `  ${name} ${policy}: hit ratio ${fmtPct(run.hitRatio)}, ${keysHeld.toLocaleString('en-US')} keys held, ` +
+        `${fmtMs(ms)}`,
+    );
+    runs.push(run);
+  }
+  await configSet(client, 'maxmemory', 0);
+  await client.flushall();
+  return { emptyBytes, perKeyBytes, runs };
+}
+
+async function runEviction(
+  keys: number,
+  memoryLimit: boolean,
+  redisBinary: string | undefined,
+): Promise<EvictionResult> {
+  const requests = TRACE_REQUESTS_PER_KEY * keys;
+  const capacityKeys = Math.max(1, Math.round(CAPACITY_SHARE * keys));
+  const batch = Math.max(
+    TRACE_BATCH_MIN,
+    Math.min(TRACE_BATCH_MAX, Math.floor(capacityKeys / 100)),
+  );
+  let t = performance.now();
+  const trace = zipfTrace(keys, requests, ZIPF_S, TRACE_SEED);
+  const counts = new Uint32Array(keys);
+  let top = 0;
+  for (const id of trace) top = Math.max(top, ++counts[id]);
+  log(
+    `  trace: ${requests.toLocaleString('en-US')} requests over ${keys.toLocaleString('en-US')} keys in ` +
+      `${fmtMs(performance.now() - t)}, room for ${capacityKeys.toLocaleString('en-US')} keys, batches of ${batch}`,
+  );
+  const lruByCapacity = new Map<number, number>();
+  const exactLru = (capacity: number): number => {
+    let ratio = lruByCapacity.get(capacity);
+    if (ratio === undefined) {
+      ratio = exactLruHits(trace, keys, capacity, batch) / requests;
+      lruByCapacity.set(capacity, ratio);
+    }
+    return ratio;
+  };
+  t = performance.now();
+  const exactLruHitRatio = exactLru(capacityKeys);
+  const exactLruSequentialHitRatio = exactLruHits(trace, keys, capacityKeys, 1) / requests;
+  log(
+    `  exact LRU (${capacityKeys.toLocaleString('en-US')} keys): ${fmtPct(exactLruHitRatio)} batched, ` +
+      `${fmtPct(exactLruSequentialHitRatio)} sequential (${fmtMs(performance.now() - t)})`,
+  );
+
+  let ours: EvictionSide | null = null;
+  if (memoryLimit) {
+    await settle();
+    const app = await bootApp({ maxBytes: 0, policy: 'allkeys-lru' });
+    try {
+      const cache = app.get<Redis>(CACHE);
+      ours = await evictionSide('ours', cache, trace, keys, capacityKeys, batch, exactLru);
+      const usedBytes = app.get<KeyspaceCounters>(KEYSPACE).usedBytes;
+      if (usedBytes !== undefined)
+        log(`  ours: keyspace.usedBytes ${fmtBytes(usedBytes)} at the end`);
+    } finally {
+      await app.close();
+    }
+  }
+  let redis: EvictionSide | null = null;
+  if (redisBinary !== undefined) {
+    const server = await startRedis(redisBinary);
+    try {
+      redis = await evictionSide(
+        'redis',
+        server.requireClient(),
+        trace,
+        keys,
+        capacityKeys,
+        batch,
+        exactLru,
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+  const comparison = POLICIES.map((policy) => {
+    const o = ours?.runs.find((r) => r.policy === policy);
+    const r = redis?.runs.find((x) => x.policy === policy);
+    const diffPoints = o && r ? (o.hitRatio - r.hitRatio) * 100 : null;
+    return {
+      policy,
+      diffPoints,
+      goal: diffPoints === null ? null : diffPoints >= GOALS.hitRatioVsRedisPoints,
+    };
+  });
+  return {
+    keys,
+    requests,
+    capacityKeys,
+    batch,
+    zipfS: ZIPF_S,
+    seed: TRACE_SEED,
+    topKeyShare: top / requests,
+    topKeyShareExpected: zipfTopShare(keys, ZIPF_S),
+    exactLruHitRatio,
+    exactLruSequentialHitRatio,
+    ours,
+    redis,
+    comparison,
+  };
+}
+
+// ---- 3. throughput with eviction -------------------------------------------------------------------------------
+
+const throughputKey = (n: number) => `k:${n}`;
+const throughputValue = (n: number) => valueOf('v', n, VALUE_BYTES);
+
+/** SETs `keys` distinct keys into an empty `client`; returns writes/s. */
+async function timedFill(client: Redis, keys: number): Promise<number> {
+  const t = performance.now();
+  await fillKeys(client, keys, throughputKey, throughputValue);
+  return (keys * 1000) / (performance.now() - t);
+}
+
+/** One fill of a fresh cache: writes/s, `used_memory` before and after (null without the limit), what it held. */
+interface FillRun {
+  rate: number;
+  emptyBytes: number | null;
+  usedBytes: number | null;
+  keysHeld: number;
+  evictedKeys: number | null;
+}
+
+/**
+ * Runs of one side. `fresh(limit)` gives an empty cache (with `maxmemory` = `limit` under allkeys-lru when given), and
+ * `done()` is called after each run. The limit is {@link THROUGHPUT_CAP_SHARE} of what the first fill took; the
+ * measured runs alternate unlimited and limited, so that neither kind gets the JIT-warmer half of the process. With
+ * `warmup`, fills of both kinds run unmeasured first, for at least {@link THROUGHPUT_WARMUP_MS}.
+ */
+async function throughputSide(
+  name: string,
+  keys: number,
+  warmup: boolean,
+  canLimit: boolean,
+  fresh: (limit: number | undefined) => Promise<Redis>,
+  done: () => Promise<void>,
+): Promise<ThroughputSide> {
+  const fillOnce = async (limit: number | undefined): Promise<FillRun> => {
+    await settle();
+    const client = await fresh(limit);
+    const emptyBytes = canLimit ? await usedMemory(client) : null;
+    const evictedBefore = canLimit ? await infoNumber(client, 'stats', 'evicted_keys') : null;
+    const rate = await timedFill(client, keys);
+    const usedBytes = canLimit ? await usedMemory(client) : null;
+    const evictedAfter = canLimit ? await infoNumber(client, 'stats', 'evicted_keys') : null;
+    const keysHeld = await client.dbsize();
+    await done();
+    return {
+      rate,
+      emptyBytes,
+      usedBytes,
+      keysHeld,
+      evictedKeys:
+        evictedBefore === null || evictedAfter === null ? null : evictedAfter - evictedBefore,
+    };
+  };
+  let maxmemory: number | undefined;
+  const limitFrom = (run: FillRun): void => {
+    if (maxmemory === undefined && run.emptyBytes !== null && run.usedBytes !== null) {
+      maxmemory = Math.round(
+        run.emptyBytes + THROUGHPUT_CAP_SHARE * (run.usedBytes - run.emptyBytes),
+      );
+    }
+  };
+  const warmupWritesPerSec: number[] = [];
+  if (warmup) {
+    const started = performance.now();
+    do {
+      const run = await fillOnce(undefined);
+      limitFrom(run);
+      warmupWritesPerSec.push(run.rate);
+      if (maxmemory !== undefined) warmupWritesPerSec.push((await fillOnce(maxmemory)).rate);
+    } while (performance.now() - started < THROUGHPUT_WARMUP_MS);
+  }
+  const unlimited: FillRun[] = [];
+  const capped: FillRun[] = [];
+  for (let run = 0; run < THROUGHPUT_RUNS; run++) {
+    const u = await fillOnce(undefined);
+    limitFrom(u);
+    unlimited.push(u);
+    if (maxmemory !== undefined) capped.push(await fillOnce(maxmemory));
+  }
+  const unlimitedWritesPerSec = unlimited.map((r) => r.rate);
+  const unlimitedMedian = median(unlimitedWritesPerSec);
+  const datasets = unlimited.flatMap((r) =>
+    r.emptyBytes === null || r.usedBytes === null ? [] : [r.usedBytes - r.emptyBytes],
+  );
+  log(
+    `  ${name}: ${fmtRate(unlimitedMedian)} without a limit (${unlimitedWritesPerSec.map(fmtRate).join(', ')})`,
+  );
+  const side: ThroughputSide = {
+    warmupWritesPerSec,
+    unlimitedWritesPerSec,
+    unlimitedMedian,
+    datasetBytes: datasets.length > 0 ? median(datasets) : null,
+    emptyBytes: unlimited[0].emptyBytes,
+    capped: null,
+    ratio: null,
+  };
+  if (maxmemory === undefined) return side;
+  const writesPerSec = capped.map((r) => r.rate);
+  const cappedMedian = median(writesPerSec);
+  const last = capped[capped.length - 1];
+  if (last.keysHeld >= keys) {
+    log(
+      `  WARNING: ${name} evicted nothing under maxmemory ${maxmemory}: the limited runs measure no eviction`,
+    );
+  }
+  log(
+    `  ${name}: ${fmtRate(cappedMedian)} with maxmemory ${fmtBytes(maxmemory)} ` +
+      `(${writesPerSec.map(fmtRate).join(', ')}), ${count(last.keysHeld)} keys held`,
+  );
+  return {
+    ...side,
+    capped: {
+      maxmemory,
+      writesPerSec,
+      median: cappedMedian,
+      keysHeld: last.keysHeld,
+      evictedKeys: last.evictedKeys,
+    },
+    ratio: cappedMedian / unlimitedMedian,
+  };
+}
+
+async function runThroughput(
+  keys: number,
+  warmup: boolean,
+  memoryLimit: boolean,
+  redisBinary: string | undefined,
+): Promise<ThroughputResult> {
+  let app: INestApplicationContext | undefined;
+  const ours = await throughputSide(
+    'ours',
+    keys,
+    warmup,
+    memoryLimit,
+    async (limit) => {
+      app = await bootApp(
+        !memoryLimit
+          ? undefined
+          : limit === undefined
+            ? { maxBytes: 0, policy: 'noeviction' }
+            : { maxBytes: limit, policy: 'allkeys-lru' },
+      );
+      return app.get<Redis>(CACHE);
+    },
+    async () => {
+      await app?.close();
+      app = undefined;
+    },
+  );
+  let redis: ThroughputSide | null = null;
+  if (redisBinary !== undefined) {
+    const server = await startRedis(redisBinary);
+    const client = server.requireClient();
+    try {
+      redis = await throughputSide(
+        'redis',
+        keys,
+        warmup,
+        true,
+        async (limit) => {
+          await configSet(client, 'maxmemory', 0);
+          await client.flushall();
+          await configSet(
+            client,
+            'maxmemory-policy',
+            limit === undefined ? 'noeviction' : 'allkeys-lru',
+          );
+          await configSet(client, 'maxmemory', limit ?? 0);
+          return client;
+        },
+        () => Promise.resolve(),
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+  return {
+    keys,
+    ours,
+    redis,
+    goal: ours.ratio === null ? null : ours.ratio >= GOALS.evictingThroughputRatio,
+  };
+}
+
+// ---- output ----------------------------------------------------------------------------------------------------
+
+function log(line: string): void {
+  console.log(line);
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+function fmtMB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function fmtBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? fmtMB(bytes) : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+function fmtPct(ratio: number): string {
+  return `${(ratio * 100).toFixed(2)}%`;
+}
+
+function fmtRate(perSec: number): string {
+  return perSec >= 1e6 ? `${(perSec / 1e6).toFixed(2)}M/s` : `${(perSec / 1000).toFixed(1)}k/s`;
+}
+
+function fmtRatio(r: number | null | undefined): string {
+  return r === null || r === undefined ? '-' : `${r.toFixed(2)}×`;
+}
+
+function mark(ok: boolean | null): string {
+  return ok === null ? ' ' : ok ? '✓' : '✗';
+}
+
+/** A table: the first `left` columns aligned left, the others right. */
+function table(header: string[], rows: string[][], left = 1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function soakGoals(r: SoakResult): { delay: boolean; expired: boolean } {
+  return {
+    delay: r.probeMaxGapOutsideWritesMs <= GOALS.soakMaxDelayMs,
+    expired:
+      r.expiredKeys >= GOALS.soakExpiredShare * r.ttlWrites &&
+      (r.expiredKeysInfo === null || r.expiredKeysInfo >= GOALS.soakExpiredShare * r.ttlWrites) &&
+      r.dbsizeEnd === r.keys,
+  };
+}
+
+function printSoak(results: SoakResult[]): void {
+  console.log('\n1. TTL soak: event-loop delay, ms (max / p99)\n');
+  console.log(
+    table(
+      [
+        'keys',
+        'TTL writes',
+        'over',
+        'whole run',
+        'after writes',
+        'outside writes',
+        'write batch max',
+        'GC max / total',
+      ],
+      results.map((r) => [
+        count(r.keys),
+        count(r.ttlWrites),
+        fmtMs(r.writeMs),
+        `${r.eldMaxMs.toFixed(1)} / ${r.eldP99Ms.toFixed(1)}`,
+        `${r.eldAfterWritesMaxMs.toFixed(1)} / ${r.eldAfterWritesP99Ms.toFixed(1)}`,
+        `${r.probeMaxGapOutsideWritesMs.toFixed(1)} / ${r.probeP99GapOutsideWritesMs.toFixed(1)} ` +
+          mark(soakGoals(r).delay),
+        r.writeBatchMaxMs.toFixed(1),
+        `${r.gcMaxPauseMs.toFixed(1)} / ${r.gcTotalMs.toFixed(0)} (${r.gcCount})`,
+      ]),
+    ),
+  );
+  console.log('\n1. TTL soak: memory, expiry\n');
+  console.log(
+    table(
+      [
+        'keys',
+        'app heap',
+        'heap start',
+        'heap max',
+        'max/start',
+        'heap end',
+        'end/start',
+        'max keys (steady)',
+        'expiry CPU',
+        'expired / writes',
+        'INFO expired_keys',
+        'DBSIZE end',
+      ],
+      results.map((r) => [
+        count(r.keys),
+        fmtMB(r.heapBaseline),
+        fmtMB(r.heapStart),
+        fmtMB(r.heapMax),
+        fmtRatio(r.heapMax / r.heapStart),
+        fmtMB(r.heapEnd),
+        fmtRatio(r.heapEnd / r.heapStart),
+        `${count(r.keyspaceMaxSize)} (${count(r.steadyStateKeys)})`,
+        r.expiryCpuShare === null ? '-' : fmtPct(r.expiryCpuShare),
+        `${count(r.expiredKeys)} / ${count(r.ttlWrites)} ${mark(soakGoals(r).expired)}`,
+        r.expiredKeysInfo === null ? '-' : count(r.expiredKeysInfo),
+        count(r.dbsizeEnd),
+      ]),
+    ),
+  );
+  console.log(
+    `\n"whole run": monitorEventLoopDelay over the writes and the ${SOAK_TTL_MS + SOAK_TAIL_MS} ms after them (the ` +
+      'write batches block the loop too); "after writes": the same after the last write, expiry alone; "outside ' +
+      'writes": gaps of a 1 ms timer chain during which no write batch ran. Expiry CPU: active expiry\'s busyMs ' +
+      "over the run's wall time. GC: pauses seen by a PerformanceObserver over the run, ms (count). App heap: " +
+      'heap + external before the app booted; heap start: after the fill and a GC; heap end: after a GC, ' +
+      `${SOAK_TAIL_MS} ms after the last TTL passed. Steady: long-lived keys + TTL keys alive at the write rate.`,
+  );
+}
+
+function printEviction(results: EvictionResult[]): void {
+  console.log('\n2. Eviction: hit ratio on a Zipf(0.99) trace with room for 10% of the keys\n');
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const c of r.comparison) {
+      const o = r.ours?.runs.find((x) => x.policy === c.policy);
+      const s = r.redis?.runs.find((x) => x.policy === c.policy);
+      rows.push([
+        count(r.keys),
+        c.policy,
+        o ? fmtPct(o.hitRatio) : '-',
+        s ? fmtPct(s.hitRatio) : '-',
+        c.diffPoints === null
+          ? '-'
+          : `${c.diffPoints >= 0 ? '+' : ''}${c.diffPoints.toFixed(2)} ${mark(c.goal)}`,
+        o ? count(o.keysHeld) : '-',
+        s ? count(s.keysHeld) : '-',
+        o ? fmtPct(o.exactLruHitRatio) : '-',
+        s ? fmtPct(s.exactLruHitRatio) : '-',
+        `${fmtPct(r.exactLruHitRatio)} (${count(r.capacityKeys)})`,
+      ]);
+    }
+  }
+  console.log(
+    table(
+      [
+        'keys',
+        'policy',
+        'ours',
+        'redis',
+        'ours−redis (pts)',
+        'keys held ours',
+        'keys held redis',
+        'exact LRU @ours',
+        'exact LRU @redis',
+        'exact LRU @10%',
+      ],
+      rows,
+      2,
+    ),
+  );
+  for (const r of results) {
+    console.log(
+      `\n${count(r.keys)} keys: ${count(r.requests)} requests, batches of ${r.batch}; top key ` +
+        `${fmtPct(r.topKeyShare)} of requests (Zipf: ${fmtPct(r.topKeyShareExpected)}); bytes a key: ours ` +
+        `${r.ours ? r.ours.perKeyBytes.toFixed(0) : '-'}, redis ${r.redis ? r.redis.perKeyBytes.toFixed(0) : '-'}.`,
+    );
+  }
+  console.log(
+    '\nHit ratio: GETs that found the key. Keys held: DBSIZE at the end. Exact LRU: the same trace and batches on an ' +
+      'exact LRU with room for as many keys as the cache held (or 10% of the keys): the upper reference for LRU. ' +
+      "redis-server's LRU clock ticks once a second, so on a trace that lasts a few seconds (small --keys) its LRU " +
+      'sees most keys as equally old.',
+  );
+}
+
+function printThroughput(results: ThroughputResult[]): void {
+  console.log('\n3. Throughput: SET of distinct keys, median of 3 runs\n');
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const [name, side] of [
+      ['ours', r.ours],
+      ['redis', r.redis],
+    ] as const) {
+      if (side === null) continue;
+      rows.push([
+        count(r.keys),
+        name,
+        fmtRate(side.unlimitedMedian),
+        side.capped ? fmtRate(side.capped.median) : '-',
+        `${fmtRatio(side.ratio)} ${name === 'ours' ? mark(r.goal) : ' '}`,
+        side.capped ? fmtBytes(side.capped.maxmemory) : '-',
+        side.capped ? count(side.capped.keysHeld) : '-',
+        side.capped?.evictedKeys == null ? '-' : count(side.capped.evictedKeys),
+      ]);
+    }
+  }
+  console.log(
+    table(
+      ['keys', 'cache', 'unlimited', 'evicting', 'ratio', 'maxmemory', 'keys held', 'evicted'],
+      rows,
+      2,
+    ),
+  );
+}
+
+function printGoals(): void {
+  console.log(
+    `\nGoals: delay outside writes ≤ ${GOALS.soakMaxDelayMs} ms during the soak, every TTL write expired by the ` +
+      `end, hit ratio ≥ redis − ${-GOALS.hitRatioVsRedisPoints} point, writes/s while evicting ≥ ` +
+      `${GOALS.evictingThroughputRatio}× without a limit.`,
+  );
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const redis = options.redis ? redisServerOnPath() : undefined;
+  if (options.redis && redis === undefined) {
+    log('redis-server is not on the PATH: skipping the comparison.');
+  }
+  if ((globalThis as { gc?: unknown }).gc === undefined) {
+    log('note: run node with --expose-gc for steadier memory figures.');
+  }
+  const memoryLimit = await memoryLimitAvailable();
+  if (!memoryLimit) {
+    log(
+      'NOTICE: this build of the library has no memory limit (the `memory` option): the embedded cache is left ' +
+        'out of the eviction part and of the limited throughput runs.',
+    );
+  }
+  const soak: SoakResult[] = [];
+  const eviction: EvictionResult[] = [];
+  const throughput: ThroughputResult[] = [];
+  for (const keys of options.keys) {
+    if (options.parts.includes('soak')) {
+      log(`\nTTL soak, ${count(keys)} keys`);
+      soak.push(await runSoak(keys, memoryLimit));
+      await settle();
+    }
+    if (options.parts.includes('eviction')) {
+      log(`\nEviction, ${count(keys)} keys`);
+      eviction.push(await runEviction(keys, memoryLimit, redis));
+      await settle();
+    }
+    if (options.parts.includes('throughput')) {
+      log(`\nThroughput, ${count(keys)} keys`);
+      throughput.push(await runThroughput(keys, options.warmup, memoryLimit, redis));
+      await settle();
+    }
+  }
+  if (soak.length > 0) printSoak(soak);
+  if (eviction.length > 0) printEviction(eviction);
+  if (throughput.length > 0) printThroughput(throughput);
+  printGoals();
+  const out = resolve(options.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        totalMemory: totalmem(),
+        redisVersion: redis === undefined ? null : redisServerVersion(redis),
+        memoryLimitAvailable: memoryLimit,
+        goals: GOALS,
+        soak,
+        eviction,
+        throughput,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nJSON: ${out}`);
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: cleaning up`);
+    void runCleanups().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((error: unknown) => {
+    // After Ctrl-C the run fails on the connections the cleanup closed: nothing to report.
+    if (interrupted) return;
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    if (!interrupted) await runCleanups();
+  });
