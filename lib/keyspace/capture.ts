@@ -1,6 +1,7 @@
 import type { EncodedRecord, KeyState } from '../format/records';
 import { Entries } from './entries';
 import type { Entry } from './entry';
+import type { ShardedMap } from './sharded-map';
 import type { Keyspace } from './keyspace';
 
 /**
@@ -45,7 +46,7 @@ export class Capture {
      * The keys to read: `undefined` for all of them, or the keys changed since the last capture, each with the
      * entry it had after its last change (`null`: it had none).
      */
-    readonly changedKeys: ReadonlyMap<string, Entry | null> | undefined,
+    readonly changedKeys: ShardedMap<string, Entry | null> | undefined,
   ) {
     this.startedAt = Date.now();
     this.sizeAtStart = entries.size;
@@ -130,7 +131,7 @@ export class Capture {
    * needed to find it.
    */
   private *readChanged(
-    changedKeys: ReadonlyMap<string, Entry | null>,
+    changedKeys: ShardedMap<string, Entry | null>,
     visitor: CaptureVisitor,
     sliceSize: number,
   ): Generator<void> {

@@ -1,5 +1,6 @@
 import { Entry } from './entry';
 import { RestoredStates } from './restored-states';
+import { stringMap } from './sharded-map';
 
 /** What {@link Entries.sample} tells of each key it draws. */
 export type SampleVisitor = (key: string, use: number, expiresAt: number | undefined) => void;
@@ -47,7 +48,7 @@ class KeyArray {
  * It also keeps the total of the keys' sizes (see `memory.ts`), for a memory limit to be checked in O(1).
  */
 export class Entries {
-  readonly added = new Map<string, Entry>();
+  readonly added = stringMap<Entry>();
   /** The keys of {@link added}, for sampling. */
   private readonly addedKeys = new KeyArray('slot');
   /**

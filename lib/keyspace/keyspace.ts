@@ -22,6 +22,7 @@ import {
 } from './eviction';
 import { KEY_OVERHEAD, keyBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
 import { RestoredStates } from './restored-states';
+import { stringMap, type ShardedMap } from './sharded-map';
 
 export type { CaptureVisitor } from './capture';
 export { Capture } from './capture';
@@ -56,13 +57,13 @@ export class Keyspace {
    * Keys changed since the last capture was taken, each with its entry after the change (`null` when it has none),
    * or `undefined` when everything must be captured again.
    */
-  private changed: Map<string, Entry | null> | undefined = undefined;
+  private changed: ShardedMap<string, Entry | null> | undefined = undefined;
   /**
    * Keys of {@link changed} that did not exist when they were first changed since the last capture began: no
    * snapshot holds them, so deleting one again needs no tombstone, and it leaves `changed` (a cache of short-lived
    * keys would otherwise keep every expired key's name until the next snapshot).
    */
-  private born = new Set<string>();
+  private born = stringMap<boolean>();
   private capture: Capture | undefined;
   private captureSeq = 0;
   private written: ((key: string) => void) | undefined;
@@ -180,8 +181,8 @@ export class Keyspace {
     if (this.capture !== undefined) throw new Error('a capture is already open on this keyspace');
     if (onlyChanges && this.changed === undefined) return undefined;
     const changedKeys = this.changed;
-    this.changed = new Map();
-    this.born = new Set();
+    this.changed = stringMap();
+    this.born = stringMap();
     this.capture = new Capture(
       this,
       ++this.captureSeq,
@@ -199,7 +200,7 @@ export class Keyspace {
     if (this.changed === undefined) return;
     if (capture.changedKeys === undefined) {
       this.changed = undefined;
-      this.born = new Set();
+      this.born = stringMap();
       return;
     }
     // A key changed again since the capture began is already here, with its newer entry. Any of these keys may be
@@ -244,8 +245,8 @@ export class Keyspace {
         this.entries.add(key, this.newEntry(key, state.value, state.expiresAt, now));
     }
     this.orphanExpiries = new Map();
-    this.changed = new Map();
-    this.born = new Set();
+    this.changed = stringMap();
+    this.born = stringMap();
   }
 
   /**
@@ -297,7 +298,8 @@ export class Keyspace {
   private beforeWrite(key: string): void {
     this.capture?.beforeWrite(key);
     const changed = this.changed;
-    if (changed !== undefined && !changed.has(key) && !this.entries.has(key)) this.born.add(key);
+    if (changed !== undefined && !changed.has(key) && !this.entries.has(key))
+      this.born.set(key, true);
   }
 
   /** Call after `key` changed, with its entry now (`null`: it has none), for the next incremental capture. */
@@ -423,7 +425,7 @@ export class Keyspace {
     // New entries, never a `.clear()`: an open capture keeps reading the old ones, which nothing changes any more.
     this.entries = new Entries();
     this.changed = undefined;
-    this.born = new Set();
+    this.born = stringMap();
   }
 
   /** Removes every expiry time (FLUSHALL's expiries), keeping the values. */
@@ -440,6 +442,6 @@ export class Keyspace {
     this.entries = entries;
     this.orphanExpiries = new Map();
     this.changed = undefined;
-    this.born = new Set();
+    this.born = stringMap();
   }
 }

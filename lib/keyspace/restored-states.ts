@@ -20,6 +20,7 @@ import {
 } from '../format/records';
 import { Entry } from './entry';
 import { grownTable, hashBytes } from './key-table';
+import { numberShard, ShardedMap, stringMap } from './sharded-map';
 import { KEY_OVERHEAD, recordBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
 import { RecordCursor, type RecordColumns } from './record-cursor';
 
@@ -64,8 +65,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   /** Id of the last capture that read the record while it had no entry (see `Entry.mark`). */
   private marks = new Uint32Array(0);
   /** Entries built for records a command looked up, by record and by key (a second look-up hashes no bytes). */
-  private readonly made = new Map<number, { key: string; entry: Entry }>();
-  private readonly madeByKey = new Map<string, Entry>();
+  private readonly made = new ShardedMap<number, { key: string; entry: Entry }>(numberShard);
+  private readonly madeByKey = stringMap<Entry>();
   /** Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). */
   private table: Int32Array = new Int32Array(0);
   private used = 0;
