@@ -9,6 +9,7 @@ import { removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 import {
   type ExitResult,
+  type HttpResult,
   type SampleAppProcess,
   spawnSampleApp,
   startSampleApp,
@@ -226,6 +227,71 @@ describe('sample app: /metrics over HTTP', () => {
     expect(after.get(SNAPSHOT_SUCCESS) ?? 0).toBe(0);
     expect((await get(restarted, 'item:7')).value).toBe('value 7 '.repeat(10));
     await terminate(restarted);
+  });
+});
+
+describe('sample app: a memory limit, seen over HTTP', () => {
+  test('noeviction: writes answer 503 with the OOM error, /metrics and /health show it; reads go on', async () => {
+    const app = await start(workspace(), {
+      [PERSISTENT_CACHE_ENV.snapshotInterval]: '0',
+      [PERSISTENT_CACHE_ENV.maxBytes]: '64kb',
+      [PERSISTENT_CACHE_ENV.policy]: 'noeviction',
+    });
+    let refused: HttpResult | undefined;
+    let written = 0;
+    while (refused === undefined && written < 2_000) {
+      const result = await app.request('PUT', kv(`item:${written}`), { value: 'v'.repeat(300) });
+      if (result.status === 200) written++;
+      else refused = result;
+    }
+    expect(refused).toMatchObject({
+      status: 503,
+      body: { message: "OOM command not allowed when used memory > 'maxmemory'." },
+    });
+    expect((await get(app, 'item:0')).value).toBe('v'.repeat(300));
+    const health = await app.request('GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.text).toContain('Writes are refused with OOM errors');
+    const metrics = await waitFor(
+      async () => {
+        const current = await app.metrics();
+        return (current.get(METRICS.oomRejections) ?? 0) >= 1 ? current : undefined;
+      },
+      () => `an OOM rejection in /metrics. Output:\n${app.output()}`,
+    );
+    expect(metrics.get(METRICS.maxMemoryBytes)).toBe(65_536);
+    expect(metrics.get(METRICS.memoryBytes)).toBeGreaterThan(65_536);
+    expect(metrics.get(METRICS.keys)).toBe(written);
+    expect(metrics.get(METRICS.evictedKeys) ?? 0).toBe(0);
+    expect(app.output()).toContain(
+      'Memory limit of the embedded cache: 64.0 KB (memory.maxBytes "64kb"), policy noeviction',
+    );
+    await terminate(app);
+  });
+
+  test('allkeys-lru: writes keep succeeding, old keys are evicted, memory stays at the limit', async () => {
+    const app = await start(workspace(), {
+      [PERSISTENT_CACHE_ENV.snapshotInterval]: '0',
+      [PERSISTENT_CACHE_ENV.maxBytes]: '64kb',
+      [PERSISTENT_CACHE_ENV.policy]: 'allkeys-lru',
+    });
+    for (let i = 0; i < 600; i++) await put(app, `item:${i}`, 'v'.repeat(300));
+    expect((await get(app, 'item:599')).value).toBe('v'.repeat(300));
+    expect((await app.request('GET', kv('item:0'))).status).toBe(404);
+    const metrics = await waitFor(
+      async () => {
+        const current = await app.metrics();
+        // The figures of a report made after the last write: every key written is held or was evicted.
+        const seen = (current.get(METRICS.evictedKeys) ?? 0) + (current.get(METRICS.keys) ?? 0);
+        return seen === 600 ? current : undefined;
+      },
+      () => `600 keys held or evicted in /metrics. Output:\n${app.output()}`,
+    );
+    expect(metrics.get(METRICS.evictedKeys)).toBeGreaterThan(300);
+    expect(metrics.get(METRICS.memoryBytes)).toBeLessThanOrEqual(65_536 + 1_000);
+    expect(metrics.get(METRICS.oomRejections) ?? 0).toBe(0);
+    expect((await app.request('GET', '/health')).status).toBe(200);
+    await terminate(app);
   });
 });
 

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { PersistentCacheHealthIndicator, PersistentCacheModule } from 'nestjs-persistent-cache';
 import { persistentCacheConfig } from 'nestjs-persistent-cache/config';
+import { CacheFullFilter } from './cache-full.filter';
 import { HealthController } from './health.controller';
 import { KvController } from './kv.controller';
 import { LeaderboardController } from './leaderboard.controller';
@@ -19,6 +21,6 @@ import { LeaderboardController } from './leaderboard.controller';
     PersistentCacheModule.forRootAsync(persistentCacheConfig.asProvider()),
   ],
   controllers: [KvController, LeaderboardController, HealthController],
-  providers: [PersistentCacheHealthIndicator],
+  providers: [PersistentCacheHealthIndicator, { provide: APP_FILTER, useClass: CacheFullFilter }],
 })
 export class AppModule {}
