@@ -261,6 +261,25 @@ describe('memory limit with snapshots', () => {
   });
 });
 
+describe('active expiry and the heap', () => {
+  it('gives the heap back: after 100k keys SET … PX 200, five times, it is within 10% of its start each time', () => {
+    const child = join(ROOT, 'dist', 'test', 'fixtures', 'expiry-probe-child.js');
+    const output = execFileSync(process.execPath, ['--expose-gc', child, '100000', '5'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const probe = JSON.parse(output) as {
+      start: number;
+      rounds: { heap: number; keys: number; held: number }[];
+    };
+    expect(probe.rounds).toHaveLength(5);
+    for (const round of probe.rounds) {
+      expect({ keys: round.keys, held: round.held }).toEqual({ keys: 0, held: 0 });
+      expect(round.heap / probe.start).toBeLessThan(1.1);
+    }
+  });
+});
+
 describe('memory accounting', () => {
   it('estimates every type within ±25% of the V8 heap and external memory it takes', () => {
     const child = join(ROOT, 'dist', 'test', 'fixtures', 'accounting-child.js');

@@ -10,9 +10,14 @@ export type SampleVisitor = (key: string, use: number, expiresAt: number | undef
  * visited by position (active expiry), and removed in O(1) by moving the last one into its place. Each entry
  * remembers its position in one such set (`slot` or `volatileSlot`).
  */
+/** Arrays shorter than this are never copied to give room back. */
+const SHRINK_FROM = 1024;
+
 class KeyArray {
-  readonly keys: string[] = [];
-  readonly entries: Entry[] = [];
+  keys: string[] = [];
+  entries: Entry[] = [];
+  /** The longest the arrays have been since they were last copied to their length. */
+  private peak = 0;
 
   constructor(private readonly slotOf: 'slot' | 'volatileSlot') {}
 
@@ -25,6 +30,7 @@ class KeyArray {
     entry[this.slotOf] = this.keys.length;
     this.keys.push(key);
     this.entries.push(entry);
+    if (this.keys.length > this.peak) this.peak = this.keys.length;
   }
 
   remove(entry: Entry): void {
@@ -33,10 +39,18 @@ class KeyArray {
     entry[this.slotOf] = -1;
     const lastKey = this.keys.pop() as string;
     const last = this.entries.pop() as Entry;
-    if (last === entry) return;
-    this.keys[slot] = lastKey;
-    this.entries[slot] = last;
-    last[this.slotOf] = slot;
+    if (last !== entry) {
+      this.keys[slot] = lastKey;
+      this.entries[slot] = last;
+      last[this.slotOf] = slot;
+    }
+    // V8 keeps an array's capacity when it shrinks: once it is down to a quarter, copy it to its length (amortised
+    // O(1)), so that the room a burst of short-lived keys took is given back.
+    if (this.peak > SHRINK_FROM && this.keys.length < this.peak / 4) {
+      this.keys = this.keys.slice();
+      this.entries = this.entries.slice();
+      this.peak = this.keys.length;
+    }
   }
 }
 

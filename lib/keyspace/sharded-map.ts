@@ -10,15 +10,23 @@
  */
 const SHARDS = 256;
 const MASK = SHARDS - 1;
-/** Characters of a string key hashed to pick its shard: its end, where keys such as `session:<id>` differ. */
-const HASHED_CHARS = 24;
+/**
+ * Characters hashed at each end of a longer string key to pick its shard: where keys differ, as in `session:<id>` or
+ * `<id>:profile`. Keys that differ only in the middle share a shard, which is correct, only slower to rehash.
+ */
+const HASHED_CHARS = 16;
 
 /** The shard of a string key. */
 export function stringShard(key: string): number {
   const length = key.length;
   let hash = length;
-  for (let i = length > HASHED_CHARS ? length - HASHED_CHARS : 0; i < length; i++) {
-    hash = (Math.imul(hash, 31) + key.charCodeAt(i)) | 0;
+  if (length <= 2 * HASHED_CHARS) {
+    for (let i = 0; i < length; i++) hash = (Math.imul(hash, 31) + key.charCodeAt(i)) | 0;
+  } else {
+    for (let i = 0; i < HASHED_CHARS; i++) hash = (Math.imul(hash, 31) + key.charCodeAt(i)) | 0;
+    for (let i = length - HASHED_CHARS; i < length; i++) {
+      hash = (Math.imul(hash, 31) + key.charCodeAt(i)) | 0;
+    }
   }
   hash ^= hash >>> 15;
   hash = Math.imul(hash, 0x2c1b3c6d);
