@@ -7,7 +7,8 @@
  * a key: its entry object, its slots in the keyspace's hash table and sampling arrays, the key's string, and the value
  * in ioredis-mock's representation. A collection is estimated from its length and a few of its elements (as Redis's
  * `MEMORY USAGE` samples 5), so a write costs the same whatever the collection's size. The constants were measured on
- * Node 20 (`npm run bench` prints the estimate against the measured heap and external memory for each dataset).
+ * Node 20, writing through the embedded client (`test/fixtures/accounting-child.ts` measures each type, and
+ * `npm run bench` prints the estimate against the measured heap and external memory for each dataset).
  */
 
 /**
@@ -24,7 +25,8 @@ const BUFFER_OVERHEAD = 112;
 /**
  * A hash (a plain object). Up to {@link SMALL_HASH_FIELDS} fields V8 keeps it with fast properties, whose field names
  * are shared by every object with the same fields (the usual hash of a cache: `name`, `email`, ...): each field costs
- * its slot and value. A larger one is a dictionary: each field costs its entry, name and value.
+ * its slot and value. A larger one is a dictionary (with the spare capacity ioredis-mock's copies leave): each field
+ * costs its entry, name and value.
  */
 const SMALL_HASH_BASE = 64;
 const SMALL_HASH_FIELD = 8;
@@ -34,7 +36,7 @@ const HASH_FIELD = 100;
 /** An array used as a list (a `slice()` copy: no spare capacity), and each element's slot. */
 const LIST_BASE = 48;
 const LIST_SLOT = 8;
-/** A Set, and each member's slot in its hash table (20 to 40 bytes as the table's capacity doubles). */
+/** A Set, and each member's slot in its hash table (20 to 40 bytes as the table's capacity doubles, and slack). */
 const SET_BASE = 96;
 const SET_SLOT = 32;
 /** ioredis-mock's sorted set: a Map of member to `{ score, value }`; each member's slot and object. */
@@ -42,7 +44,10 @@ const ZSET_BASE = 120;
 const ZSET_SLOT = 82;
 /** A score that is not a small integer is a heap number. */
 const SCORE_BYTES = 16;
-/** An array used as a stream, each entry's `[id, fields]` pair and slot, and a fields array. */
+/**
+ * An array used as a stream, each entry's `[id, fields]` pair and slot, and a fields array. (ioredis-mock also writes
+ * a key `stream:<key>:<id>` for each entry, counted as a key of its own.)
+ */
 const STREAM_BASE = 48;
 const STREAM_ENTRY = 72;
 const ARRAY_BASE = 48;

@@ -256,19 +256,6 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     sink.writeRange(this.sources[this.valueSource[r]], this.valueStart[r], this.valueEnd[r]);
   }
 
-  /**
-   * @internal the key of record `r` if it is live and its expiry time is at or before `now` (for active expiry), else
-   * `undefined`. A record whose entry was built answers by the entry, whose expiry a command may have changed.
-   */
-  expiredKeyAt(r: number, now: number): string | undefined {
-    const status = this.status[r];
-    if (status === ENCODED) return this.expiry[r] <= now ? this.keyAt(r) : undefined;
-    if (status !== MADE) return undefined;
-    const made = this.made.get(r);
-    const at = made?.entry.expiresAt;
-    return at !== undefined && at <= now ? made?.key : undefined;
-  }
-
   /** @internal */
   expiresAt(r: number): number | undefined {
     const at = this.expiry[r];
