@@ -9,8 +9,7 @@
  *   throughput  SET of `keys` distinct keys without a limit, then with maxmemory at 30% of what they took
  *               (allkeys-lru, evicting throughout): writes/s of both, median of 3 runs of each, alternated.
  *
- * `--keys` scales every part (default 1M; CI runs 10k, about half a minute). Without the memory limit in the library
- * (the `memory` option), the embedded cache is left out of the parts that need it, with a notice.
+ * `--keys` scales every part (default 1M; CI runs 10k, about half a minute).
  *
  *   npm run bench                                    # this and the snapshot benchmark (bench/run.ts), 1M keys
  *   npm run bench -- --keys 10000                    # a small run (CI)
@@ -26,7 +25,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
-import { CACHE, PersistentCacheModule, type PersistentCacheModuleOptions } from '../lib';
+import {
+  CACHE,
+  PersistentCacheModule,
+  type MemoryOptions,
+  type PersistentCacheModuleOptions,
+} from '../lib';
+import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { ActiveExpiryService } from '../lib/persistent-cache.expiry';
 import { freePort } from '../test/support/free-port';
@@ -97,34 +102,6 @@ interface Options {
   warmup: boolean;
 }
 
-/** Eviction settings of the embedded cache. TODO(memory limit): use the library's type once it exports it. */
-interface MemoryOptions {
-  maxBytes: number | string;
-  policy:
-    | 'noeviction'
-    | 'allkeys-lru'
-    | 'allkeys-lfu'
-    | 'volatile-lru'
-    | 'volatile-lfu'
-    | 'allkeys-random'
-    | 'volatile-random'
-    | 'volatile-ttl';
-  samples?: number;
-}
-
-/**
- * What the bench reads of the keyspace and of active expiry. TODO(memory limit): `usedBytes` and
- * `busyMs` are optional only until the memory limit lands; make them required then.
- */
-interface KeyspaceCounters {
-  readonly size: number;
-  readonly expiredKeys: number;
-  readonly usedBytes?: number;
-}
-interface ExpiryCounters {
-  readonly busyMs?: number;
-}
-
 // ---- results ---------------------------------------------------------------------------------------------------
 
 interface SoakResult {
@@ -163,14 +140,14 @@ interface SoakResult {
   /** Most keys sampled in the keyspace, and how many the TTL writes alone keep alive at their rate. */
   keyspaceMaxSize: number;
   steadyStateKeys: number;
-  /** `busyMs` of active expiry over the run, ms, and its share of the run's wall time (null: not available). */
-  expiryBusyMs: number | null;
-  expiryCpuShare: number | null;
+  /** `busyMs` of active expiry over the run, ms, and its share of the run's wall time. */
+  expiryBusyMs: number;
+  expiryCpuShare: number;
   /** Keys expired over the run (the keyspace's counter), and `DBSIZE` at the end. */
   expiredKeys: number;
   dbsizeEnd: number;
-  /** `expired_keys` of `INFO stats` at the end (null without the memory limit: ioredis-mock's INFO is canned). */
-  expiredKeysInfo: number | null;
+  /** `expired_keys` of `INFO stats` at the end. */
+  expiredKeysInfo: number;
 }
 
 interface EvictionRun {
@@ -180,8 +157,8 @@ interface EvictionRun {
   hitRatio: number;
   /** `DBSIZE` at the end: the keys the limit held. */
   keysHeld: number;
-  evictedKeys: number | null;
-  usedMemoryEnd: number | null;
+  evictedKeys: number;
+  usedMemoryEnd: number;
   ms: number;
   /** Exact LRU with room for `keysHeld` keys, on the same trace and batches. */
   exactLruHitRatio: number;
@@ -207,9 +184,9 @@ interface EvictionResult {
   /** Exact LRU with room for `capacityKeys`, batched as the caches are, and sequential. */
   exactLruHitRatio: number;
   exactLruSequentialHitRatio: number;
-  ours: EvictionSide | null;
+  ours: EvictionSide;
   redis: EvictionSide | null;
-  /** Per policy: ours − redis, points, and whether the goal is met (null: one side missing). */
+  /** Per policy: ours − redis, points, and whether the goal is met (null: without redis-server). */
   comparison: { policy: Policy; diffPoints: number | null; goal: boolean | null }[];
 }
 
@@ -219,25 +196,25 @@ interface ThroughputSide {
   /** Writes/s of each run without a limit, and their median. */
   unlimitedWritesPerSec: number[];
   unlimitedMedian: number;
-  /** `used_memory` growth of the unlimited fills (median), and `used_memory` empty, bytes (null: no INFO). */
-  datasetBytes: number | null;
-  emptyBytes: number | null;
-  /** Null when the limit is not available. `keysHeld` and `evictedKeys`: of the last run. */
+  /** `used_memory` growth of the unlimited fills (median), and `used_memory` empty, bytes. */
+  datasetBytes: number;
+  emptyBytes: number;
+  /** `keysHeld` and `evictedKeys`: of the last run. */
   capped: {
     maxmemory: number;
     writesPerSec: number[];
     median: number;
     keysHeld: number;
-    evictedKeys: number | null;
-  } | null;
-  ratio: number | null;
+    evictedKeys: number;
+  };
+  ratio: number;
 }
 
 interface ThroughputResult {
   keys: number;
   ours: ThroughputSide;
   redis: ThroughputSide | null;
-  goal: boolean | null;
+  goal: boolean;
 }
 
 // ---- arguments -------------------------------------------------------------------------------------------------
@@ -339,21 +316,20 @@ async function runCleanups(): Promise<void> {
 }
 
 /** An in-memory cache (no persistence), with a memory limit when `memory` is given. */
-async function bootApp(
-  memory?: MemoryOptions,
-  logger: false | ['error', 'warn'] = ['error', 'warn'],
-): Promise<INestApplicationContext> {
-  // TODO(memory limit): drop the cast once PersistentCacheModuleOptions has `memory`.
-  const options = {
+async function bootApp(memory?: MemoryOptions): Promise<INestApplicationContext> {
+  const options: PersistentCacheModuleOptions = {
     persistence: { enabled: false },
     ...(memory === undefined ? {} : { memory }),
-  } as PersistentCacheModuleOptions;
+  };
   const root: DynamicModule = {
     module: BenchModule,
     imports: [PersistentCacheModule.forRoot(options)],
   };
   // abortOnError: false, or Nest would exit the process on a rejected option instead of throwing.
-  const app = await NestFactory.createApplicationContext(root, { logger, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(root, {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+  });
   // Closed by the run, or by the cleanups if the run fails first.
   const close = app.close.bind(app);
   let closing: Promise<void> | undefined;
@@ -368,19 +344,6 @@ async function bootApp(
   };
   cleanups.push(cleanup);
   return app;
-}
-
-/** Whether this build of the library takes the `memory` option (the memory limit). */
-async function memoryLimitAvailable(): Promise<boolean> {
-  let app: INestApplicationContext;
-  try {
-    app = await bootApp({ maxBytes: 0, policy: 'noeviction' }, false);
-  } catch (error) {
-    if (error instanceof Error && /memory/.test(error.message)) return false;
-    throw error;
-  }
-  await app.close();
-  return true;
 }
 
 async function startRedis(binary: string): Promise<RedisServerProcess> {
@@ -404,23 +367,18 @@ function parseInfo(text: string): Record<string, string> {
   return fields;
 }
 
-/** A numeric field of `INFO <section>`, or `null` when the client does not report it. */
-async function infoNumber(client: Redis, section: string, field: string): Promise<number | null> {
-  let text: string;
-  try {
-    text = await client.info(section);
-  } catch {
-    return null;
-  }
-  const raw = parseInfo(text)[field];
+/** A numeric field of `INFO <section>`; throws when the answer does not have it. */
+async function infoNumber(client: Redis, section: string, field: string): Promise<number> {
+  const raw = parseInfo(await client.info(section))[field];
   const n = Number(raw);
-  return raw === undefined || raw === '' || !Number.isFinite(n) ? null : n;
+  if (raw === undefined || raw === '' || !Number.isFinite(n)) {
+    throw new Error(`INFO ${section} has no numeric ${field} (got ${raw})`);
+  }
+  return n;
 }
 
 async function usedMemory(client: Redis): Promise<number> {
-  const used = await infoNumber(client, 'memory', 'used_memory');
-  if (used === null) throw new Error('INFO memory has no used_memory');
-  return used;
+  return infoNumber(client, 'memory', 'used_memory');
 }
 
 async function configSet(client: Redis, name: string, value: string | number): Promise<void> {
@@ -478,14 +436,14 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 
 // ---- 1. TTL soak -----------------------------------------------------------------------------------------------
 
-async function runSoak(keys: number, realInfo: boolean): Promise<SoakResult> {
+async function runSoak(keys: number): Promise<SoakResult> {
   await settle();
   const heapBaseline = heapAndExternal();
   const app = await bootApp();
   try {
     const cache = app.get<Redis>(CACHE);
-    const keyspace = app.get<KeyspaceCounters>(KEYSPACE);
-    const expiry = app.get<ExpiryCounters>(ActiveExpiryService);
+    const keyspace = app.get<Keyspace>(KEYSPACE);
+    const expiry = app.get(ActiveExpiryService);
     const valueLong = (n: number) => valueOf('long', n, VALUE_BYTES);
     const t = performance.now();
     await fillKeys(cache, keys, (n) => `long:${n}`, valueLong);
@@ -594,13 +552,12 @@ async function runSoak(keys: number, realInfo: boolean): Promise<SoakResult> {
     heapMax = Math.max(heapMax, heapAndExternal());
 
     const expiredKeys = keyspace.expiredKeys - expiredStart;
-    const expiredKeysInfo = realInfo ? await infoNumber(cache, 'stats', 'expired_keys') : null;
+    const expiredKeysInfo = await infoNumber(cache, 'stats', 'expired_keys');
     const dbsizeEnd = await cache.dbsize();
     await settle();
     const heapEnd = heapAndExternal();
     cleanGaps.sort((a, b) => a - b);
-    const expiryBusyMs =
-      busyStart === undefined || busyEnd === undefined ? null : busyEnd - busyStart;
+    const expiryBusyMs = busyEnd - busyStart;
     return {
       keys,
       ttlWrites,
@@ -627,7 +584,7 @@ async function runSoak(keys: number, realInfo: boolean): Promise<SoakResult> {
       keyspaceMaxSize,
       steadyStateKeys: keys + Math.round((ttlWrites * SOAK_TTL_MS) / plannedWriteMs),
       expiryBusyMs,
-      expiryCpuShare: expiryBusyMs === null ? null : expiryBusyMs / runMs,
+      expiryCpuShare: expiryBusyMs / runMs,
       expiredKeys,
       dbsizeEnd,
       expiredKeysInfo,
@@ -730,8 +687,7 @@ async function evictionSide(
       hits,
       hitRatio: hits / trace.length,
       keysHeld,
-      evictedKeys:
-        evictedBefore === null || evictedAfter === null ? null : evictedAfter - evictedBefore,
+      evictedKeys: evictedAfter - evictedBefore,
       usedMemoryEnd,
       ms,
       exactLruHitRatio: exactLru(keysHeld),
@@ -747,11 +703,7 @@ async function evictionSide(
   return { emptyBytes, perKeyBytes, runs };
 }
 
-async function runEviction(
-  keys: number,
-  memoryLimit: boolean,
-  redisBinary: string | undefined,
-): Promise<EvictionResult> {
+async function runEviction(keys: number, redisBinary: string | undefined): Promise<EvictionResult> {
   const requests = TRACE_REQUESTS_PER_KEY * keys;
   const capacityKeys = Math.max(1, Math.round(CAPACITY_SHARE * keys));
   const batch = Math.max(
@@ -784,19 +736,16 @@ async function runEviction(
       `${fmtPct(exactLruSequentialHitRatio)} sequential (${fmtMs(performance.now() - t)})`,
   );
 
-  let ours: EvictionSide | null = null;
-  if (memoryLimit) {
-    await settle();
-    const app = await bootApp({ maxBytes: 0, policy: 'allkeys-lru' });
-    try {
-      const cache = app.get<Redis>(CACHE);
-      ours = await evictionSide('ours', cache, trace, keys, capacityKeys, batch, exactLru);
-      const usedBytes = app.get<KeyspaceCounters>(KEYSPACE).usedBytes;
-      if (usedBytes !== undefined)
-        log(`  ours: keyspace.usedBytes ${fmtBytes(usedBytes)} at the end`);
-    } finally {
-      await app.close();
-    }
+  await settle();
+  let ours: EvictionSide;
+  const app = await bootApp({ maxBytes: 0, policy: 'allkeys-lru' });
+  try {
+    const cache = app.get<Redis>(CACHE);
+    ours = await evictionSide('ours', cache, trace, keys, capacityKeys, batch, exactLru);
+    const usedBytes = app.get<Keyspace>(KEYSPACE).usedBytes;
+    log(`  ours: keyspace.usedBytes ${fmtBytes(usedBytes)} at the end`);
+  } finally {
+    await app.close();
   }
   let redis: EvictionSide | null = null;
   if (redisBinary !== undefined) {
@@ -816,7 +765,7 @@ async function runEviction(
     }
   }
   const comparison = POLICIES.map((policy) => {
-    const o = ours?.runs.find((r) => r.policy === policy);
+    const o = ours.runs.find((r) => r.policy === policy);
     const r = redis?.runs.find((x) => x.policy === policy);
     const diffPoints = o && r ? (o.hitRatio - r.hitRatio) * 100 : null;
     return {
@@ -854,13 +803,13 @@ async function timedFill(client: Redis, keys: number): Promise<number> {
   return (keys * 1000) / (performance.now() - t);
 }
 
-/** One fill of a fresh cache: writes/s, `used_memory` before and after (null without the limit), what it held. */
+/** One fill of a fresh cache: writes/s, `used_memory` before and after, what it held. */
 interface FillRun {
   rate: number;
-  emptyBytes: number | null;
-  usedBytes: number | null;
+  emptyBytes: number;
+  usedBytes: number;
   keysHeld: number;
-  evictedKeys: number | null;
+  evictedKeys: number;
 }
 
 /**
@@ -873,89 +822,70 @@ async function throughputSide(
   name: string,
   keys: number,
   warmup: boolean,
-  canLimit: boolean,
   fresh: (limit: number | undefined) => Promise<Redis>,
   done: () => Promise<void>,
 ): Promise<ThroughputSide> {
   const fillOnce = async (limit: number | undefined): Promise<FillRun> => {
     await settle();
     const client = await fresh(limit);
-    const emptyBytes = canLimit ? await usedMemory(client) : null;
-    const evictedBefore = canLimit ? await infoNumber(client, 'stats', 'evicted_keys') : null;
+    const emptyBytes = await usedMemory(client);
+    const evictedBefore = await infoNumber(client, 'stats', 'evicted_keys');
     const rate = await timedFill(client, keys);
-    const usedBytes = canLimit ? await usedMemory(client) : null;
-    const evictedAfter = canLimit ? await infoNumber(client, 'stats', 'evicted_keys') : null;
+    const usedBytes = await usedMemory(client);
+    const evictedAfter = await infoNumber(client, 'stats', 'evicted_keys');
     const keysHeld = await client.dbsize();
     await done();
-    return {
-      rate,
-      emptyBytes,
-      usedBytes,
-      keysHeld,
-      evictedKeys:
-        evictedBefore === null || evictedAfter === null ? null : evictedAfter - evictedBefore,
-    };
+    return { rate, emptyBytes, usedBytes, keysHeld, evictedKeys: evictedAfter - evictedBefore };
   };
+  /** Set by the first unlimited fill (the first warm-up one, or the first measured one). */
   let maxmemory: number | undefined;
-  const limitFrom = (run: FillRun): void => {
-    if (maxmemory === undefined && run.emptyBytes !== null && run.usedBytes !== null) {
-      maxmemory = Math.round(
-        run.emptyBytes + THROUGHPUT_CAP_SHARE * (run.usedBytes - run.emptyBytes),
-      );
-    }
-  };
+  const limitFrom = (run: FillRun): number =>
+    (maxmemory ??= Math.round(
+      run.emptyBytes + THROUGHPUT_CAP_SHARE * (run.usedBytes - run.emptyBytes),
+    ));
   const warmupWritesPerSec: number[] = [];
   if (warmup) {
     const started = performance.now();
     do {
       const run = await fillOnce(undefined);
-      limitFrom(run);
       warmupWritesPerSec.push(run.rate);
-      if (maxmemory !== undefined) warmupWritesPerSec.push((await fillOnce(maxmemory)).rate);
+      warmupWritesPerSec.push((await fillOnce(limitFrom(run))).rate);
     } while (performance.now() - started < THROUGHPUT_WARMUP_MS);
   }
   const unlimited: FillRun[] = [];
   const capped: FillRun[] = [];
+  let limit = 0;
   for (let run = 0; run < THROUGHPUT_RUNS; run++) {
     const u = await fillOnce(undefined);
-    limitFrom(u);
+    limit = limitFrom(u);
     unlimited.push(u);
-    if (maxmemory !== undefined) capped.push(await fillOnce(maxmemory));
+    capped.push(await fillOnce(limit));
   }
   const unlimitedWritesPerSec = unlimited.map((r) => r.rate);
   const unlimitedMedian = median(unlimitedWritesPerSec);
-  const datasets = unlimited.flatMap((r) =>
-    r.emptyBytes === null || r.usedBytes === null ? [] : [r.usedBytes - r.emptyBytes],
-  );
   log(
     `  ${name}: ${fmtRate(unlimitedMedian)} without a limit (${unlimitedWritesPerSec.map(fmtRate).join(', ')})`,
   );
-  const side: ThroughputSide = {
-    warmupWritesPerSec,
-    unlimitedWritesPerSec,
-    unlimitedMedian,
-    datasetBytes: datasets.length > 0 ? median(datasets) : null,
-    emptyBytes: unlimited[0].emptyBytes,
-    capped: null,
-    ratio: null,
-  };
-  if (maxmemory === undefined) return side;
   const writesPerSec = capped.map((r) => r.rate);
   const cappedMedian = median(writesPerSec);
   const last = capped[capped.length - 1];
   if (last.keysHeld >= keys) {
     log(
-      `  WARNING: ${name} evicted nothing under maxmemory ${maxmemory}: the limited runs measure no eviction`,
+      `  WARNING: ${name} evicted nothing under maxmemory ${limit}: the limited runs measure no eviction`,
     );
   }
   log(
-    `  ${name}: ${fmtRate(cappedMedian)} with maxmemory ${fmtBytes(maxmemory)} ` +
+    `  ${name}: ${fmtRate(cappedMedian)} with maxmemory ${fmtBytes(limit)} ` +
       `(${writesPerSec.map(fmtRate).join(', ')}), ${count(last.keysHeld)} keys held`,
   );
   return {
-    ...side,
+    warmupWritesPerSec,
+    unlimitedWritesPerSec,
+    unlimitedMedian,
+    datasetBytes: median(unlimited.map((r) => r.usedBytes - r.emptyBytes)),
+    emptyBytes: unlimited[0].emptyBytes,
     capped: {
-      maxmemory,
+      maxmemory: limit,
       writesPerSec,
       median: cappedMedian,
       keysHeld: last.keysHeld,
@@ -968,7 +898,6 @@ async function throughputSide(
 async function runThroughput(
   keys: number,
   warmup: boolean,
-  memoryLimit: boolean,
   redisBinary: string | undefined,
 ): Promise<ThroughputResult> {
   let app: INestApplicationContext | undefined;
@@ -976,14 +905,11 @@ async function runThroughput(
     'ours',
     keys,
     warmup,
-    memoryLimit,
     async (limit) => {
       app = await bootApp(
-        !memoryLimit
-          ? undefined
-          : limit === undefined
-            ? { maxBytes: 0, policy: 'noeviction' }
-            : { maxBytes: limit, policy: 'allkeys-lru' },
+        limit === undefined
+          ? { maxBytes: 0, policy: 'noeviction' }
+          : { maxBytes: limit, policy: 'allkeys-lru' },
       );
       return app.get<Redis>(CACHE);
     },
@@ -1001,7 +927,6 @@ async function runThroughput(
         'redis',
         keys,
         warmup,
-        true,
         async (limit) => {
           await configSet(client, 'maxmemory', 0);
           await client.flushall();
@@ -1023,7 +948,7 @@ async function runThroughput(
     keys,
     ours,
     redis,
-    goal: ours.ratio === null ? null : ours.ratio >= GOALS.evictingThroughputRatio,
+    goal: ours.ratio >= GOALS.evictingThroughputRatio,
   };
 }
 
@@ -1057,8 +982,8 @@ function fmtRate(perSec: number): string {
   return perSec >= 1e6 ? `${(perSec / 1e6).toFixed(2)}M/s` : `${(perSec / 1000).toFixed(1)}k/s`;
 }
 
-function fmtRatio(r: number | null | undefined): string {
-  return r === null || r === undefined ? '-' : `${r.toFixed(2)}×`;
+function fmtRatio(r: number): string {
+  return `${r.toFixed(2)}×`;
 }
 
 function mark(ok: boolean | null): string {
@@ -1078,7 +1003,7 @@ function soakGoals(r: SoakResult): { delay: boolean; expired: boolean } {
     delay: r.probeMaxGapOutsideWritesMs <= GOALS.soakMaxDelayMs,
     expired:
       r.expiredKeys >= GOALS.soakExpiredShare * r.ttlWrites &&
-      (r.expiredKeysInfo === null || r.expiredKeysInfo >= GOALS.soakExpiredShare * r.ttlWrites) &&
+      r.expiredKeysInfo >= GOALS.soakExpiredShare * r.ttlWrites &&
       r.dbsizeEnd === r.keys,
   };
 }
@@ -1136,9 +1061,9 @@ function printSoak(results: SoakResult[]): void {
         fmtMB(r.heapEnd),
         fmtRatio(r.heapEnd / r.heapStart),
         `${count(r.keyspaceMaxSize)} (${count(r.steadyStateKeys)})`,
-        r.expiryCpuShare === null ? '-' : fmtPct(r.expiryCpuShare),
+        fmtPct(r.expiryCpuShare),
         `${count(r.expiredKeys)} / ${count(r.ttlWrites)} ${mark(soakGoals(r).expired)}`,
-        r.expiredKeysInfo === null ? '-' : count(r.expiredKeysInfo),
+        count(r.expiredKeysInfo),
         count(r.dbsizeEnd),
       ]),
     ),
@@ -1158,7 +1083,7 @@ function printEviction(results: EvictionResult[]): void {
   const rows: string[][] = [];
   for (const r of results) {
     for (const c of r.comparison) {
-      const o = r.ours?.runs.find((x) => x.policy === c.policy);
+      const o = r.ours.runs.find((x) => x.policy === c.policy);
       const s = r.redis?.runs.find((x) => x.policy === c.policy);
       rows.push([
         count(r.keys),
@@ -1222,11 +1147,11 @@ function printThroughput(results: ThroughputResult[]): void {
         count(r.keys),
         name,
         fmtRate(side.unlimitedMedian),
-        side.capped ? fmtRate(side.capped.median) : '-',
+        fmtRate(side.capped.median),
         `${fmtRatio(side.ratio)} ${name === 'ours' ? mark(r.goal) : ' '}`,
-        side.capped ? fmtBytes(side.capped.maxmemory) : '-',
-        side.capped ? count(side.capped.keysHeld) : '-',
-        side.capped?.evictedKeys == null ? '-' : count(side.capped.evictedKeys),
+        fmtBytes(side.capped.maxmemory),
+        count(side.capped.keysHeld),
+        count(side.capped.evictedKeys),
       ]);
     }
   }
@@ -1256,30 +1181,23 @@ async function main(): Promise<void> {
   if ((globalThis as { gc?: unknown }).gc === undefined) {
     log('note: run node with --expose-gc for steadier memory figures.');
   }
-  const memoryLimit = await memoryLimitAvailable();
-  if (!memoryLimit) {
-    log(
-      'NOTICE: this build of the library has no memory limit (the `memory` option): the embedded cache is left ' +
-        'out of the eviction part and of the limited throughput runs.',
-    );
-  }
   const soak: SoakResult[] = [];
   const eviction: EvictionResult[] = [];
   const throughput: ThroughputResult[] = [];
   for (const keys of options.keys) {
     if (options.parts.includes('soak')) {
       log(`\nTTL soak, ${count(keys)} keys`);
-      soak.push(await runSoak(keys, memoryLimit));
+      soak.push(await runSoak(keys));
       await settle();
     }
     if (options.parts.includes('eviction')) {
       log(`\nEviction, ${count(keys)} keys`);
-      eviction.push(await runEviction(keys, memoryLimit, redis));
+      eviction.push(await runEviction(keys, redis));
       await settle();
     }
     if (options.parts.includes('throughput')) {
       log(`\nThroughput, ${count(keys)} keys`);
-      throughput.push(await runThroughput(keys, options.warmup, memoryLimit, redis));
+      throughput.push(await runThroughput(keys, options.warmup, redis));
       await settle();
     }
   }
@@ -1299,7 +1217,6 @@ async function main(): Promise<void> {
         cpuModel: cpus()[0]?.model,
         totalMemory: totalmem(),
         redisVersion: redis === undefined ? null : redisServerVersion(redis),
-        memoryLimitAvailable: memoryLimit,
         goals: GOALS,
         soak,
         eviction,
