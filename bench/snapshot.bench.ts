@@ -15,6 +15,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CACHE, PersistentCacheModule, SnapshotService, type SnapshotReport } from '../lib';
+import type { Keyspace } from '../lib/keyspace/keyspace';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { changeOnePercent, DATASETS, fill, type DatasetName } from '../test/support/datasets';
 import { measure, settle, type PhaseStats } from './monitor';
@@ -32,6 +34,8 @@ const GOALS = {
   incrementalVsFull: 0.05,
   maxStallMs: 20,
   rssGrowthShare: 0.25,
+  /** The keyspace's memory estimate (`usedBytes`) within this share of the measured dataset, either way. */
+  estimateWithin: 0.25,
 } as const;
 
 interface Options {
@@ -59,11 +63,17 @@ interface OursResult {
    * sides, bytes. Unlike RSS, it does not depend on how much freed memory the process had kept from earlier runs.
    */
   datasetHeapBytes: number;
+  /** The keyspace's estimate of the same (`usedBytes`, what the memory limit counts) after filling, bytes. */
+  estimatedBytes: number;
   full: PhaseStats & { records: number; bytes: number };
   changedKeys: number;
   incremental: PhaseStats & { records: number; bytes: number };
-  /** Restore of the chain (full + incremental) into a freshly booted app on the same data directory. */
-  restore: PhaseStats & { keys: number };
+  /**
+   * Restore of the chain (full + incremental) into a freshly booted app on the same data directory, with the growth
+   * of V8's heap and external memory from booting it and restoring (after a full GC on both sides), and the
+   * keyspace's estimate after the restore (restored keys counted by their snapshot bytes until decoded), bytes.
+   */
+  restore: PhaseStats & { keys: number; datasetHeapBytes: number; estimatedBytes: number };
   /** Size of the LMDB file after the incremental snapshot, bytes. */
   lmdbFileBytes: number;
   /** Bytes of snapshot data in the chain (full + incremental). */
@@ -102,6 +112,9 @@ interface Ratios {
   snapshotMaxStallMs: number;
   /** Peak RSS growth during the full snapshot over the dataset size. */
   rssGrowthShare: number;
+  /** The keyspace's estimate over the measured dataset: after filling, and after the restore. */
+  estimateVsMeasured: number;
+  restoredEstimateVsMeasured: number;
 }
 
 interface RunResult {
@@ -110,7 +123,8 @@ interface RunResult {
   ours: OursResult;
   redis?: RedisResult;
   ratios: Ratios;
-  goals: Record<keyof typeof GOALS, boolean | null>;
+  /** `estimateWithin` applies to both estimates: after filling, and (`restoredEstimateWithin`) after the restore. */
+  goals: Record<keyof typeof GOALS | 'restoredEstimateWithin', boolean | null>;
 }
 
 function usage(): string {
@@ -271,9 +285,10 @@ async function snapshotPhases(
     await settle();
     const datasetBytes = process.memoryUsage.rss() - rssBefore;
     const datasetHeapBytes = heapAndExternal() - heapBefore;
+    const estimatedBytes = app.get<Keyspace>(KEYSPACE).usedBytes;
     log(
       `  filled ${keyCount} keys in ${fmtMs(fillMs)} (dataset ≈ ${fmtMB(datasetHeapBytes)} of V8 heap, ` +
-        `${fmtMB(datasetBytes)} of RSS)`,
+        `${fmtMB(datasetBytes)} of RSS; estimated ${fmtMB(estimatedBytes)})`,
     );
 
     const [fullReport, fullStats] = await measure(() => snapshots.snapshot());
@@ -298,6 +313,7 @@ async function snapshotPhases(
       fillMs,
       datasetBytes,
       datasetHeapBytes,
+      estimatedBytes,
       full: snapshotStats(fullStats, fullReport),
       changedKeys,
       incremental: snapshotStats(incStats, incReport),
@@ -310,8 +326,9 @@ async function snapshotPhases(
   }
 }
 
-/** Boots a fresh app on `dataDir` and restores the chain into its empty cache. */
+/** Boots a fresh app on `dataDir` and restores the chain into its empty cache (called on a settled process). */
 async function restorePhase(dataDir: string, expectedKeys: number): Promise<OursResult['restore']> {
+  const heapBefore = heapAndExternal();
   const app = await bootApp(dataDir);
   try {
     const [report, stats] = await measure(() => app.get(SnapshotService).restore());
@@ -320,8 +337,14 @@ async function restorePhase(dataDir: string, expectedKeys: number): Promise<Ours
     if (restoredKeys !== expectedKeys) {
       throw new Error(`restored ${restoredKeys} keys, expected ${expectedKeys}`);
     }
-    log(`  restore ${fmtMs(stats.ms)}, ${restoredKeys} keys`);
-    return { ...stats, keys: report.keys };
+    await settle();
+    const datasetHeapBytes = heapAndExternal() - heapBefore;
+    const estimatedBytes = app.get<Keyspace>(KEYSPACE).usedBytes;
+    log(
+      `  restore ${fmtMs(stats.ms)}, ${restoredKeys} keys (≈ ${fmtMB(datasetHeapBytes)} of V8 heap; ` +
+        `estimated ${fmtMB(estimatedBytes)})`,
+    );
+    return { ...stats, keys: report.keys, datasetHeapBytes, estimatedBytes };
   } finally {
     await app.close();
   }
@@ -399,7 +422,10 @@ function evaluate(
     incrementalVsFull: ours.incremental.ms / ours.full.ms,
     snapshotMaxStallMs: Math.max(stall(ours.full), stall(ours.incremental)),
     rssGrowthShare: ours.full.rssGrowth / ours.datasetHeapBytes,
+    estimateVsMeasured: ours.estimatedBytes / ours.datasetHeapBytes,
+    restoredEstimateVsMeasured: ours.restore.estimatedBytes / ours.restore.datasetHeapBytes,
   };
+  const withinBand = (ratio: number) => Math.abs(ratio - 1) <= GOALS.estimateWithin;
   return {
     dataset,
     keys,
@@ -413,6 +439,8 @@ function evaluate(
       incrementalVsFull: ratios.incrementalVsFull <= GOALS.incrementalVsFull,
       maxStallMs: ratios.snapshotMaxStallMs <= GOALS.maxStallMs,
       rssGrowthShare: ratios.rssGrowthShare <= GOALS.rssGrowthShare,
+      estimateWithin: withinBand(ratios.estimateVsMeasured),
+      restoredEstimateWithin: withinBand(ratios.restoredEstimateVsMeasured),
     },
   };
 }
@@ -522,10 +550,38 @@ function printTables(results: RunResult[]): void {
     ),
   );
   console.log(
+    "\nMemory estimate: the keyspace's usedBytes against the measured dataset (V8 heap + external)\n",
+  );
+  console.log(
+    table(
+      [
+        'dataset',
+        'keys',
+        'estimate',
+        'measured',
+        'estimate/measured',
+        'restored: estimate',
+        'measured',
+        'estimate/measured',
+      ],
+      results.map((r) => [
+        ...name(r),
+        fmtMB(r.ours.estimatedBytes),
+        fmtMB(r.ours.datasetHeapBytes),
+        `${fmtRatio(r.ratios.estimateVsMeasured)} ${mark(r.goals.estimateWithin)}`,
+        fmtMB(r.ours.restore.estimatedBytes),
+        fmtMB(r.ours.restore.datasetHeapBytes),
+        `${fmtRatio(r.ratios.restoredEstimateVsMeasured)} ${mark(r.goals.restoredEstimateWithin)}`,
+      ]),
+    ),
+  );
+  console.log(
     `\nGoals: full ≤ ${GOALS.fullVsSave}× SAVE, restore ≤ ${GOALS.restoreVsLoad}× load, incremental ≤ ` +
       `${GOALS.incrementalVsFull}× full, max stall ≤ ${GOALS.maxStallMs} ms, RSS growth ≤ ` +
       `${GOALS.rssGrowthShare * 100}% of the dataset (dataset = growth of V8's heap and external memory from ` +
-      'filling the cache, after GC).',
+      'filling the cache, after GC), memory estimate within ±' +
+      `${GOALS.estimateWithin * 100}% of the dataset after filling and after the restore (restored: growth from ` +
+      'booting the app and restoring, after GC).',
   );
 }
 
