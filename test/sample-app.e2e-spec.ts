@@ -230,6 +230,28 @@ describe('sample app: /metrics over HTTP', () => {
   });
 });
 
+describe('sample app: npm start under a process manager', () => {
+  // `npm start` is `npm run build && exec npm run serve`: this runs its second half. A process manager or
+  // `docker stop` signals npm's pid; npm passes the signal on to the app, which must run its shutdown.
+  test.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to npm reaches the app: final snapshot, exit 0, nothing left running',
+    async (signal) => {
+      const ws = workspace();
+      const env = { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' };
+      const app = await startSampleApp({ cwd: ws.cwd, dataDir: ws.dataDir, env, viaNpm: true });
+      await put(app, 'kept', 'through npm');
+      const exit = await app.signal(signal);
+      expect(exit).toMatchObject({ code: 0, signal: null });
+      expect(exit.output).toMatch(/Snapshot \(full\) committed to .*: 1 keys/);
+      // The app is gone too: its port is free, and a new process takes the data directory over at once.
+      await expect(fetch(`${app.url}/metrics`)).rejects.toThrow();
+      const again = await start(ws, env);
+      expect((await get(again, 'kept')).value).toBe('through npm');
+      await terminate(again);
+    },
+  );
+});
+
 describe('sample app: a memory limit, seen over HTTP', () => {
   test('noeviction: writes answer 503 with the OOM error, /metrics and /health show it; reads go on', async () => {
     const app = await start(workspace(), {

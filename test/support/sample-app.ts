@@ -35,6 +35,11 @@ export interface SampleAppOptions {
   readonly cwd: string;
   /** Runs the app as this user (the test process must be root). */
   readonly user?: { readonly uid: number; readonly gid: number };
+  /**
+   * Runs it the way `npm start` does once built: `npm run serve` from the repository (`cwd` is then unused, so
+   * `dataDir` must be given). The process is npm's, with the app as its child.
+   */
+  readonly viaNpm?: boolean;
 }
 
 /** One spawned sample-app process. */
@@ -148,8 +153,15 @@ function environment(port: number, options: SampleAppOptions): NodeJS.ProcessEnv
 /** Spawns the compiled sample app without waiting for it; {@link stopSampleApps} kills it if still running. */
 export async function spawnSampleApp(options: SampleAppOptions): Promise<SampleAppProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SAMPLE_APP_MAIN], {
-    cwd: options.cwd,
+  const [command, args, cwd] =
+    options.viaNpm === true
+      ? ['npm', ['run', '--silent', 'serve'], ROOT]
+      : [process.execPath, [SAMPLE_APP_MAIN], options.cwd];
+  if (options.viaNpm === true && options.dataDir === undefined) {
+    throw new Error('a sample app run through npm needs a dataDir');
+  }
+  const child = spawn(command, args, {
+    cwd,
     env: environment(port, options),
     stdio: ['ignore', 'pipe', 'pipe'],
     uid: options.user?.uid,
