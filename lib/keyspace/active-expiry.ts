@@ -20,6 +20,8 @@ export const ACCEPTABLE_STALE = 0.1;
 export interface ExpireCycleResult {
   readonly checked: number;
   readonly expired: number;
+  /** The cycle stopped at its deadline with expired keys still being found: more are likely left. */
+  readonly timedOut: boolean;
 }
 
 /**
@@ -37,8 +39,8 @@ export function* expireCycle(
     checked += step.checked;
     expired += step.expired;
     if (step.checked === 0 || step.expired <= step.checked * ACCEPTABLE_STALE) break;
-    if (performance.now() >= deadline) break;
+    if (performance.now() >= deadline) return { checked, expired, timedOut: true };
     yield;
   }
-  return { checked, expired };
+  return { checked, expired, timedOut: false };
 }

@@ -5,17 +5,22 @@ import { stringMap } from './sharded-map';
 /** What {@link Entries.sample} tells of each key it draws. */
 export type SampleVisitor = (key: string, use: number, expiresAt: number | undefined) => void;
 
-/**
- * A set of keys with their entries in two arrays, so that a key can be drawn at random (eviction's sampling) or
- * visited by position (active expiry), and removed in O(1) by moving the last one into its place. Each entry
- * remembers its position in one such set (`slot` or `volatileSlot`).
- */
 /** Arrays shorter than this are never copied to give room back. */
 const SHRINK_FROM = 1024;
+const INITIAL_COLUMN = 64;
 
+/**
+ * A set of keys with their entries in arrays, so that a key can be drawn at random (eviction's and active expiry's
+ * sampling) and removed in O(1) by moving the last one into its place. Each entry remembers its position in one such
+ * set (`slot` or `volatileSlot`). Each key's `use` and expiry time are also kept in typed columns beside it: a sample
+ * reads those, not the entry objects scattered over the heap (a cache miss each, most of a sample's cost).
+ */
 class KeyArray {
   keys: string[] = [];
   entries: Entry[] = [];
+  uses = new Float64Array(INITIAL_COLUMN);
+  /** Expiry times, NaN for none. */
+  expiries = new Float64Array(INITIAL_COLUMN);
   /** The longest the arrays have been since they were last copied to their length. */
   private peak = 0;
 
@@ -27,10 +32,22 @@ class KeyArray {
 
   add(key: string, entry: Entry): void {
     if (entry[this.slotOf] >= 0) return;
-    entry[this.slotOf] = this.keys.length;
+    const slot = this.keys.length;
+    entry[this.slotOf] = slot;
     this.keys.push(key);
     this.entries.push(entry);
+    if (slot >= this.uses.length) this.resize(2 * this.uses.length);
+    this.uses[slot] = entry.use;
+    this.expiries[slot] = entry.expiresAt ?? NaN;
     if (this.keys.length > this.peak) this.peak = this.keys.length;
+  }
+
+  /** Call after `entry.use` or `entry.expiresAt` changed. */
+  update(entry: Entry): void {
+    const slot = entry[this.slotOf];
+    if (slot < 0) return;
+    this.uses[slot] = entry.use;
+    this.expiries[slot] = entry.expiresAt ?? NaN;
   }
 
   remove(entry: Entry): void {
@@ -40,8 +57,11 @@ class KeyArray {
     const lastKey = this.keys.pop() as string;
     const last = this.entries.pop() as Entry;
     if (last !== entry) {
+      const from = this.keys.length;
       this.keys[slot] = lastKey;
       this.entries[slot] = last;
+      this.uses[slot] = this.uses[from];
+      this.expiries[slot] = this.expiries[from];
       last[this.slotOf] = slot;
     }
     // V8 keeps an array's capacity when it shrinks: once it is down to a quarter, copy it to its length (amortised
@@ -49,8 +69,19 @@ class KeyArray {
     if (this.peak > SHRINK_FROM && this.keys.length < this.peak / 4) {
       this.keys = this.keys.slice();
       this.entries = this.entries.slice();
+      this.resize(Math.max(INITIAL_COLUMN, 2 * this.keys.length));
       this.peak = this.keys.length;
     }
+  }
+
+  private resize(capacity: number): void {
+    const length = this.keys.length;
+    const uses = new Float64Array(capacity);
+    uses.set(this.uses.subarray(0, Math.min(length, capacity)));
+    const expiries = new Float64Array(capacity);
+    expiries.set(this.expiries.subarray(0, Math.min(length, capacity)));
+    this.uses = uses;
+    this.expiries = expiries;
   }
 }
 
@@ -109,8 +140,17 @@ export class Entries {
 
   /** Call after the expiry time of `key`'s `entry` was set or removed. */
   expiryChanged(key: string, entry: Entry): void {
+    this.addedKeys.update(entry);
     if (entry.expiresAt === undefined) this.volatile.remove(entry);
+    else if (entry.volatileSlot >= 0) this.volatile.update(entry);
     else this.volatile.add(key, entry);
+  }
+
+  /** Sets the `use` of an entry of these keys (see `eviction.ts`). */
+  touch(entry: Entry, use: number): void {
+    entry.use = use;
+    if (entry.slot >= 0) this.addedKeys.uses[entry.slot] = use;
+    if (entry.volatileSlot >= 0) this.volatile.uses[entry.volatileSlot] = use;
   }
 
   /** Call when the size of an entry of these keys changed. */
@@ -144,10 +184,10 @@ export class Entries {
     const total = own.length + restored;
     if (total === 0) return;
     for (let i = 0; i < count; i++) {
-      if (Math.random() * total < own.length) {
-        const slot = Math.floor(Math.random() * own.length);
-        const entry = own.entries[slot];
-        visit(own.keys[slot], entry.use, entry.expiresAt);
+      const drawn = Math.floor(Math.random() * total);
+      if (drawn < own.length) {
+        const at = own.expiries[drawn];
+        visit(own.keys[drawn], own.uses[drawn], Number.isNaN(at) ? undefined : at);
       } else if (!this.restored.visitRandom(volatileOnly, visit)) {
         if (own.length === 0) return; // no restored key found: drawing again would not find one either
       }

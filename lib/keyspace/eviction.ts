@@ -76,8 +76,9 @@ export function touchedUse(use: number, policy: MaxMemoryPolicy, now: number): n
 
 /** The eviction pool of one keyspace: candidates ranked by `idle`, best (highest) last. */
 export class Evictor {
-  private readonly keys: string[] = [];
-  private readonly idle: number[] = [];
+  private readonly keys: string[] = new Array<string>(POOL_SIZE).fill('');
+  private readonly idle = new Float64Array(POOL_SIZE);
+  private count = 0;
   private policy: MaxMemoryPolicy | undefined;
   private now = 0;
 
@@ -95,23 +96,25 @@ export class Evictor {
       return drawn;
     }
     if (policy !== this.policy) {
-      this.keys.length = 0; // ranks of another policy mean nothing under this one
-      this.idle.length = 0;
+      this.count = 0; // ranks of another policy mean nothing under this one
       this.policy = policy;
     }
     this.now = now;
     for (let round = 0; round < 2; round++) {
       entries.sample(volatileOnly, settings.samples, this.consider);
-      while (this.keys.length > 0) {
-        this.idle.pop();
-        const key = this.keys.pop() as string;
+      // The best candidate still in the keyspace (one evicted or deleted since it was ranked is dropped).
+      while (this.count > 0) {
+        const key = this.keys[--this.count];
         if (entries.has(key)) return key;
       }
     }
     return undefined;
   }
 
-  /** Ranks a drawn key and keeps it if it is among the {@link POOL_SIZE} best (Redis's evictionPoolPopulate). */
+  /**
+   * Ranks a drawn key and keeps it if it is among the {@link POOL_SIZE} best (Redis's evictionPoolPopulate). As in
+   * Redis, a key drawn twice may hold two places: the second is dropped when its turn comes.
+   */
   private readonly consider = (key: string, use: number, expiresAt: number | undefined): void => {
     const policy = this.policy as MaxMemoryPolicy;
     const idle =
@@ -121,19 +124,24 @@ export class Evictor {
           ? 255 - lfuCounter(use, this.now)
           : this.now - use;
     const { keys, idle: ranks } = this;
-    const known = keys.indexOf(key);
-    if (known >= 0) {
-      keys.splice(known, 1);
-      ranks.splice(known, 1);
-    }
     let at = 0;
-    while (at < ranks.length && ranks[at] < idle) at++;
-    if (at === 0 && keys.length === POOL_SIZE) return; // worse than every candidate of a full pool
-    keys.splice(at, 0, key);
-    ranks.splice(at, 0, idle);
-    if (keys.length > POOL_SIZE) {
-      keys.shift();
-      ranks.shift();
+    while (at < this.count && ranks[at] < idle) at++;
+    if (this.count === POOL_SIZE) {
+      if (at === 0) return; // worse than every candidate of a full pool
+      // Full: the worst candidate makes room, the ones below `at` move down.
+      at--;
+      for (let i = 0; i < at; i++) {
+        keys[i] = keys[i + 1];
+        ranks[i] = ranks[i + 1];
+      }
+    } else {
+      for (let i = this.count; i > at; i--) {
+        keys[i] = keys[i - 1];
+        ranks[i] = ranks[i - 1];
+      }
+      this.count++;
     }
+    keys[at] = key;
+    ranks[at] = idle;
   };
 }

@@ -311,7 +311,7 @@ export class Keyspace {
   valueOf(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    entry.use = touchedUse(entry.use, this.memory.policy, Date.now());
+    this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
     return this.valueOfEntry(key, entry);
   }
 
@@ -373,7 +373,7 @@ export class Keyspace {
     let entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = value;
-      entry.use = touchedUse(entry.use, this.memory.policy, Date.now());
+      this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
       this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
     } else {
       const orphan = this.orphanExpiries.get(key);

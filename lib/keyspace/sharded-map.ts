@@ -14,7 +14,7 @@ const MASK = SHARDS - 1;
  * Characters hashed at each end of a longer string key to pick its shard: where keys differ, as in `session:<id>` or
  * `<id>:profile`. Keys that differ only in the middle share a shard, which is correct, only slower to rehash.
  */
-const HASHED_CHARS = 16;
+const HASHED_CHARS = 8;
 
 /** The shard of a string key. */
 export function stringShard(key: string): number {
