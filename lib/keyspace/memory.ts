@@ -13,11 +13,12 @@
 
 /**
  * The entry object, its slot in the keyspace's map and in the sampling arrays (with their spare capacity: measured
- * 154 to 183 bytes as the map's capacity doubles).
+ * 154 to 183 bytes as the map's capacity doubles), and its two 8-byte cells in the sampling columns (which double
+ * as they grow).
  */
-export const KEY_OVERHEAD = 168;
-/** A key with an expiry time: the boxed time and its slots in the arrays of keys with one. */
-export const VOLATILE_OVERHEAD = 40;
+export const KEY_OVERHEAD = 200;
+/** A key with an expiry time: the boxed time, and its slots and cells in the arrays and columns of keys with one. */
+export const VOLATILE_OVERHEAD = 64;
 /** A V8 sequential string's header (map, hash, length), before its characters. */
 const STRING_HEADER = 16;
 /** A Buffer: its Uint8Array object and ArrayBuffer (small ones share Node's 8 KB pool for their bytes). */
