@@ -10,6 +10,35 @@
  * globalSetup runs only when a test of that project is about to run, so the unit project never waits for the build.
  */
 
+const { accessSync, constants } = require('node:fs');
+const { delimiter, join } = require('node:path');
+
+/** Whether `binary` is an executable on the PATH (as test/support/redis-server.ts looks it up). */
+function onPath(binary) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, binary), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * The coverage threshold holds for a run of the whole suite. Without redis-server the real-Redis suites skip (each
+ * with a NOTICE), and the code only they reach (redis mode, the CLI's Redis side) leaves the threshold out of reach:
+ * the gate then applies to runs with redis-server, which CI has (it sets PERSISTENT_CACHE_REQUIRE_REDIS=1, so there
+ * nothing skips and the gate always applies).
+ */
+const fullSuite = process.env.PERSISTENT_CACHE_REQUIRE_REDIS === '1' || onPath('redis-server');
+if (!fullSuite) {
+  console.warn(
+    'NOTICE: redis-server is not on the PATH: the real-Redis suites skip, and the coverage threshold (90% of lib/ ' +
+      'lines) is not applied to this run. CI runs the whole suite with it.',
+  );
+}
+
 /** The package's own name resolves to the sources, as the tsconfig paths say. */
 const moduleNameMapper = {
   '^nestjs-persistent-cache$': '<rootDir>/lib/index.ts',
@@ -46,6 +75,6 @@ module.exports = {
   collectCoverage: true,
   collectCoverageFrom: ['lib/**/*.ts', '!lib/**/*.spec.ts'],
   coverageReporters: ['text-summary', 'lcov'],
-  coverageThreshold: { global: { lines: 90 } },
+  coverageThreshold: fullSuite ? { global: { lines: 90 } } : undefined,
   testTimeout: 60000,
 };

@@ -8,7 +8,31 @@
  * Every piece of code that opens a store file opens it through {@link openTables}, except the check process, which
  * cannot import it and opens the file with the same {@link OPEN_OPTIONS} and {@link TABLES}.
  */
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+
+type Lmdb = typeof import('lmdb');
+let lmdb: Lmdb | undefined;
+
+/**
+ * lmdb-js, loaded when a store file is first opened: its native binary is an optional dependency, and an app in
+ * `redis` mode, without persistence, or a CLI asked for `--help` must not need it.
+ */
+function loadLmdb(): Lmdb {
+  if (lmdb === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      lmdb = require('lmdb') as Lmdb;
+    } catch (error) {
+      throw new Error(
+        `LMDB, which stores the embedded cache's snapshots, cannot be loaded: ` +
+          `${error instanceof Error ? error.message : String(error)}. Its native binary is an optional dependency ` +
+          `(@lmdb/lmdb-<platform>-<arch>): install the dependencies again without --omit=optional, on the platform ` +
+          `that runs the app; or run without snapshots (persistence.enabled: false) or with mode: 'redis'.`,
+      );
+    }
+  }
+  return lmdb;
+}
 
 export const MANIFEST_KEY = 'manifest';
 
@@ -46,7 +70,7 @@ export interface Tables {
  *   synced to disk, which is what a snapshot waits for anyway.
  */
 export function openTables(path: string, readOnly: boolean): Tables {
-  const root = open({ path, readOnly, ...OPEN_OPTIONS });
+  const root = loadLmdb().open({ path, readOnly, ...OPEN_OPTIONS });
   return {
     root,
     chunks: root.openDB<Buffer, ChunkKey>({ ...TABLES.chunks }),

@@ -1,4 +1,11 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import type { Capture, Keyspace } from '../keyspace/keyspace';
@@ -60,7 +67,9 @@ const UNSTORABLE_KEYS_REPORTED = 100;
  * increments grows long or large enough that a full one is due.
  */
 @Injectable()
-export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
+export class SnapshotService
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly log = new SnapshotLog();
   private readonly persistence: ResolvedPersistentCacheOptions['persistence'];
   private readonly mode: ResolvedPersistentCacheOptions['mode'];
@@ -105,7 +114,7 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    const { enabled, snapshotIntervalMs, dataDir } = this.persistence;
+    const { enabled, snapshotIntervalMs } = this.persistence;
     if (!enabled) {
       // Redis mode is logged once by the module, with the server it uses.
       if (this.mode === 'embedded') this.log.log(PERSISTENCE_OFF);
@@ -121,13 +130,21 @@ export class SnapshotService implements OnModuleInit, OnApplicationShutdown {
       await this.store?.close();
       throw error;
     }
-    if (snapshotIntervalMs > 0 && this.scheduler !== undefined) {
-      const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
-      this.scheduler.addInterval(SNAPSHOT_INTERVAL_NAME, timer);
-      this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, SNAPSHOT_INTERVAL_NAME));
-    } else {
-      this.log.log(PERIODIC_SNAPSHOTS_OFF);
-    }
+    if (snapshotIntervalMs === 0) this.log.log(PERIODIC_SNAPSHOTS_OFF);
+  }
+
+  /**
+   * Starts the periodic snapshots once the whole application has bootstrapped: a bootstrap that fails after this
+   * module is up must not leave a timer behind that keeps the process alive. (Once it runs, the timer does keep the
+   * process alive until `app.close()`, which takes the final snapshot: a script that forgot to close its app hangs
+   * rather than exit with its last writes lost.)
+   */
+  onApplicationBootstrap(): void {
+    const { enabled, snapshotIntervalMs, dataDir } = this.persistence;
+    if (!enabled || snapshotIntervalMs === 0 || this.scheduler === undefined) return;
+    const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
+    this.scheduler.addInterval(SNAPSHOT_INTERVAL_NAME, timer);
+    this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, SNAPSHOT_INTERVAL_NAME));
   }
 
   /**
