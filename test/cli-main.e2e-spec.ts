@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { datasetSnapshot, runMain } from './support/cli';
@@ -27,6 +27,31 @@ describe('persistent-cache CLI: usage and errors', () => {
     const none = await runMain([]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Usage: persistent-cache');
+  });
+
+  it('prints its version with --version and -V', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      expect(await runMain([flag])).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+
+  it('export --resp sums up on stderr, keeping stdout for the commands; inspect --json gives every time as ISO', async () => {
+    const resp = await runMain(['export', dataDir, '--resp', '--skip-unsupported']);
+    expect(resp.code).toBe(0);
+    expect(resp.stderr).toMatch(/export: wrote the commands of \d+ keys to stdout/);
+    expect(resp.stdout).not.toContain('export:');
+    const inspect = await runMain(['inspect', dataDir, '--json']);
+    const report = JSON.parse(inspect.stdout) as {
+      createdAt: string;
+      generations: { createdAt: unknown }[];
+    };
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    expect(report.createdAt).toMatch(iso);
+    expect(report.generations.length).toBeGreaterThan(0);
+    for (const g of report.generations) expect(g.createdAt).toEqual(expect.stringMatching(iso));
   });
 
   it('reports usage errors with exit code 2', async () => {

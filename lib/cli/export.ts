@@ -59,6 +59,11 @@ export async function exportSnapshot(
   const { items, skipped } = await readItems(dataDir, options, io);
   if (url === undefined) {
     await writeResp(items, options.replace === true, io);
+    // stdout carries the commands: the summary goes to stderr, as with --to.
+    await write(
+      io.stderr,
+      `export: wrote the commands of ${items.length} keys to stdout${describeSkipped(skipped)}\n`,
+    );
   } else {
     const client = await connect(url);
     try {

@@ -28,7 +28,10 @@ export interface InspectReport {
   readonly live: number;
   /** Keys whose expiry time has passed at `now`. */
   readonly expired: number;
-  readonly generations: Manifest['generations'];
+  /** The chain, oldest first; times as ISO strings, like `createdAt`. */
+  readonly generations: (Omit<Manifest['generations'][number], 'createdAt'> & {
+    createdAt: string;
+  })[];
 }
 
 /** `inspect <dataDir>`: the snapshot's metadata, its chain of generations and its keys by type. */
@@ -83,7 +86,10 @@ function readReport(store: SnapshotStore, now: number, io: CliIo): InspectReport
     types,
     live: data.states.size,
     expired: data.expired,
-    generations: manifest.generations,
+    generations: manifest.generations.map((g) => ({
+      ...g,
+      createdAt: new Date(g.createdAt).toISOString(),
+    })),
   };
 }
 
@@ -105,7 +111,7 @@ function render(r: InspectReport): string {
     `generations:      ${r.generations.length}`,
     ...r.generations.map(
       (g) =>
-        `  #${g.gen} ${g.kind.padEnd(11)} ${new Date(g.createdAt).toISOString()}  ` +
+        `  #${g.gen} ${g.kind.padEnd(11)} ${g.createdAt}  ` +
         `${g.chunks} chunks, ${g.records} records, ${g.bytes} bytes`,
     ),
   ];

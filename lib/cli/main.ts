@@ -1,4 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { exportSnapshot } from './export';
 import { importSnapshot } from './import';
 import { inspect } from './inspect';
@@ -8,12 +10,31 @@ import { verify } from './verify';
 
 const NAME = 'persistent-cache';
 
+/** The version of this package: its package.json is the first one above this file named nestjs-persistent-cache. */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (manifest.name === 'nestjs-persistent-cache' && typeof manifest.version === 'string') {
+        return manifest.version;
+      }
+    } catch {
+      // No package.json here: look further up.
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
 function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
   const program = new Command(NAME)
     .description(
       'Inspect, verify, export and import the snapshots of nestjs-persistent-cache ' +
         '(exit codes: 0 success, 1 a problem with the data, store or server, 2 a usage error).',
     )
+    .version(packageVersion(), '-V, --version', 'print the version of nestjs-persistent-cache')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
