@@ -30,7 +30,10 @@ export interface PersistentCacheHealthDetails {
   readonly persistence?: 'disabled';
   /** Embedded mode with `persistence.snapshotInterval` 0. */
   readonly periodicSnapshots?: 'disabled';
-  /** ISO time of the point in time the last successful snapshot holds. */
+  /**
+   * ISO time of the point in time the last successful snapshot holds; before the first since startup, the restored
+   * one's.
+   */
   readonly lastSnapshotAt?: string;
   /** Keys in the last successful snapshot. */
   readonly lastSnapshotKeys?: number;
@@ -154,10 +157,14 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
     const { persistence, health } = this.options;
     if (!persistence.enabled) return { status: 'up', mode: 'embedded', persistence: 'disabled' };
     const last = this.snapshots.lastSnapshot;
+    // Before the first snapshot since startup, the one the restore found.
+    const restored = this.snapshots.restoredFrom;
     const lastSnapshot =
-      last === undefined
-        ? {}
-        : { lastSnapshotAt: last.startedAt.toISOString(), lastSnapshotKeys: last.keys };
+      last !== undefined
+        ? { lastSnapshotAt: last.startedAt.toISOString(), lastSnapshotKeys: last.keys }
+        : restored !== undefined
+          ? { lastSnapshotAt: restored.at.toISOString(), lastSnapshotKeys: restored.keys }
+          : {};
     const failure = this.snapshots.lastFailure;
     if (failure !== undefined) {
       return {

@@ -221,10 +221,24 @@ describe('sample app: /metrics over HTTP', () => {
 
     const restarted = await start(ws, { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' });
     const after = await restarted.metrics();
+    // The last success is the restored snapshot's, not the epoch; every series exists, at zero before any event.
+    expect(after.get(METRICS.lastSnapshotSuccess)).toBeGreaterThanOrEqual(
+      metrics.get(METRICS.lastSnapshotSuccess) ?? Infinity,
+    );
+    expect(after.get(METRICS.lastSnapshotKeys)).toBe(keys);
+    expect(after.get(METRICS.lastSnapshotBytes)).toBeGreaterThan(0);
+    expect(after.get(SNAPSHOT_FAILURE)).toBe(0);
+    expect(after.get(`${METRICS.snapshots}{result="skipped"}`)).toBe(0);
+    expect(after.get(`${METRICS.snapshotDuration}_count{kind="incremental"}`)).toBe(0);
+    const health = await restarted.request('GET', '/health');
+    expect(health.body).toMatchObject({
+      status: 'ok',
+      info: { cache: { status: 'up', lastSnapshotKeys: keys, lastSnapshotAt: expect.any(String) } },
+    });
     expect(after.get(METRICS.lastRestoreKeys)).toBe(keys);
     expect(after.get(METRICS.lastRestoreExpiredKeys)).toBe(0);
     expect(after.get(`${METRICS.restoreDuration}_count`)).toBe(1);
-    expect(after.get(SNAPSHOT_SUCCESS) ?? 0).toBe(0);
+    expect(after.get(SNAPSHOT_SUCCESS)).toBe(0);
     expect((await get(restarted, 'item:7')).value).toBe('value 7 '.repeat(10));
     await terminate(restarted);
   });

@@ -135,7 +135,24 @@ export class PersistentCacheMetrics {
     @InjectMetric(METRICS.maxMemoryBytes) private readonly maxMemoryBytes: Gauge<string>,
     @InjectMetric(METRICS.evictedKeys) private readonly evicted: Counter<string>,
     @InjectMetric(METRICS.oomRejections) private readonly rejected: Counter<string>,
-  ) {}
+  ) {
+    // Every series exists from the start, at zero (Prometheus practice: a rate over a series that appears with its
+    // first event misses that event, and an alert on a missing series cannot tell "none yet" from "not scraped").
+    for (const result of ['success', 'failure', 'skipped'] as const)
+      this.snapshots.inc({ result }, 0);
+    for (const kind of ['full', 'incremental'] as const) this.snapshotDuration.zero({ kind });
+    this.restoreFailures.inc(0);
+  }
+
+  /**
+   * The snapshot a restore found, as if it had just been taken: after a restart, the last success is the snapshot on
+   * disk, not the epoch (a staleness alert would fire after every deploy).
+   */
+  snapshotRestored(takenAt: Date, bytes: number, keys: number): void {
+    this.lastSnapshotBytes.set(bytes);
+    this.lastSnapshotKeys.set(keys);
+    this.lastSnapshotSuccess.set(takenAt.getTime() / 1000);
+  }
 
   /** What the keyspace holds now, and what it expired, evicted and refused since the last call. */
   keyspaceSeen(figures: KeyspaceFigures): void {

@@ -77,6 +77,7 @@ export class SnapshotService
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private lastReport: SnapshotReport | undefined;
+  private restoredSnapshot: { readonly at: Date; readonly keys: number } | undefined;
   private lastError: SnapshotFailure | undefined;
   /**
    * The last snapshot's copy, kept (with its closed capture and writer, which have let go of their keys and
@@ -106,6 +107,14 @@ export class SnapshotService
   /** The last successful snapshot's report, if any since startup. */
   get lastSnapshot(): SnapshotReport | undefined {
     return this.lastReport;
+  }
+
+  /**
+   * The snapshot the startup restore found (its time and the keys it held), until one is taken: what the store holds
+   * when no snapshot has been taken since startup.
+   */
+  get restoredFrom(): { readonly at: Date; readonly keys: number } | undefined {
+    return this.lastReport === undefined ? this.restoredSnapshot : undefined;
   }
 
   /** The last snapshot's failure, if the last snapshot failed. */
@@ -340,6 +349,8 @@ export class SnapshotService
       durationMs,
     };
     this.metrics.restored(durationMs / 1000, report.keys, report.expired);
+    this.metrics.snapshotRestored(report.snapshotTakenAt, data.manifest.bytes, data.manifest.keys);
+    this.restoredSnapshot = { at: report.snapshotTakenAt, keys: data.manifest.keys };
     this.log.log(RESTORED(store.dataDir, report));
     const { keyspace } = this;
     if (keyspace.overLimit) {
