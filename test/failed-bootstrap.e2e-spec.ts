@@ -7,6 +7,30 @@ const BOOT = join(ROOT, 'dist', 'test', 'fixtures', 'boot-child.js');
 
 afterAll(removeTempDirs);
 
+describe('an app without shutdown hooks', () => {
+  const run = (mode: string): string => {
+    const options = { persistence: { dataDir: tempDir(), snapshotInterval: 0 } };
+    const child = spawnSync(process.execPath, [BOOT, JSON.stringify(options), mode], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.status).toBe(0);
+    expect(child.stdout).toContain('{"booted":true}');
+    return child.stdout;
+  };
+
+  it('is warned that a signal would end it without its final snapshot', () => {
+    expect(run('wait')).toMatch(
+      /Nothing listens to SIGTERM or SIGINT: .* without the final snapshot of .*Call app\.enableShutdownHooks\(\)/,
+    );
+  });
+
+  it('is not warned once it calls enableShutdownHooks()', () => {
+    expect(run('wait-hooks')).not.toContain('Nothing listens to');
+  });
+});
+
 describe('a bootstrap that fails after the cache module is up', () => {
   it.each([
     ['periodic snapshots', { persistence: { dataDir: '', snapshotInterval: '1s' } }],

@@ -28,6 +28,7 @@ import {
   RESTORE_FAILED_STARTING_EMPTY,
   RESTORED,
   RESTORED_OVER_LIMIT,
+  NO_SHUTDOWN_HOOKS,
   SCHEDULE_MODULE_MISSING,
   STORE_COMPACTED,
   STORE_NOT_RECREATED,
@@ -66,6 +67,11 @@ const UNSTORABLE_KEYS_REPORTED = 100;
  * {@link Capture}). After the first full snapshot, the next ones write only what changed, until the chain of
  * increments grows long or large enough that a full one is due.
  */
+/** The signals a process manager or a terminal stops an app with. */
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** How long after the bootstrap the shutdown hooks are looked for. */
+const SHUTDOWN_HOOKS_CHECK_MS = 1_000;
+
 @Injectable()
 export class SnapshotService
   implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
@@ -78,6 +84,7 @@ export class SnapshotService
   private queued = 0;
   private lastReport: SnapshotReport | undefined;
   private restoredSnapshot: { readonly at: Date; readonly keys: number } | undefined;
+  private hooksCheck: NodeJS.Timeout | undefined;
   private lastError: SnapshotFailure | undefined;
   /**
    * The last snapshot's copy, kept (with its closed capture and writer, which have let go of their keys and
@@ -149,7 +156,13 @@ export class SnapshotService
    * rather than exit with its last writes lost.)
    */
   onApplicationBootstrap(): void {
-    const { enabled, snapshotIntervalMs, dataDir } = this.persistence;
+    const { enabled, snapshotIntervalMs, dataDir, snapshotOnShutdown } = this.persistence;
+    if (enabled && snapshotOnShutdown) {
+      // `app.enableShutdownHooks()` may come right after the bootstrap (an application context is bootstrapped by
+      // NestFactory itself): look a moment later.
+      this.hooksCheck = setTimeout(() => this.checkShutdownHooks(), SHUTDOWN_HOOKS_CHECK_MS);
+      this.hooksCheck.unref();
+    }
     if (!enabled || snapshotIntervalMs === 0 || this.scheduler === undefined) return;
     const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
     this.scheduler.addInterval(SNAPSHOT_INTERVAL_NAME, timer);
@@ -182,7 +195,14 @@ export class SnapshotService
     }
   }
 
+  /** Warns when a signal would end the process without running the shutdown hooks, the final snapshot among them. */
+  private checkShutdownHooks(): void {
+    const unheard = SHUTDOWN_SIGNALS.filter((signal) => process.listenerCount(signal) === 0);
+    if (unheard.length > 0) this.log.warn(NO_SHUTDOWN_HOOKS(unheard, this.persistence.dataDir));
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.hooksCheck);
     if (!this.persistence.enabled) return;
     // @nestjs/schedule has cleared its intervals by now; this covers an app whose scheduler was not asked to.
     if (this.scheduler?.doesExist('interval', SNAPSHOT_INTERVAL_NAME)) {

@@ -81,3 +81,8 @@ export const RESTORED_OVER_LIMIT = (used: number, max: number, policy: string): 
     ? 'with memory.policy "noeviction", commands that add memory are refused with an OOM error until keys are ' +
       'deleted or expire, or the limit is raised (CONFIG SET maxmemory)'
     : `keys are being evicted by the "${policy}" policy until it fits`);
+
+export const NO_SHUTDOWN_HOOKS = (signals: readonly string[], dataDir: string): string =>
+  `Nothing listens to ${signals.join(' or ')}: a process stopped by ${signals.length > 1 ? 'either' : 'it'} ends ` +
+  `without its shutdown hooks, so without the final snapshot of ${dataDir}, and the writes since the last snapshot ` +
+  'are lost. Call app.enableShutdownHooks() (see the README).';

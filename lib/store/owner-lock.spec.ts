@@ -107,11 +107,16 @@ describe('claimDataDir', () => {
   it('takes over the claim of a process that no longer runs, and says so', () => {
     const dir = dataDir();
     writeOwner(dir, dead());
-    const log = jest.spyOn(Logger.prototype, 'log');
+    const log = jest.spyOn(Logger.prototype, 'warn');
     try {
       claim(dir);
       expect(log).toHaveBeenCalledWith(
-        `Took over ${dir} from process ${deadPid} on ${hostname()}, which no longer runs.`,
+        expect.stringMatching(
+          new RegExp(
+            `^Took over ${dir} from process ${deadPid} on ${hostname()}, which no longer runs and did not release ` +
+              'it: it stopped without running its shutdown hooks .* its writes since its last snapshot are lost\\.$',
+          ),
+        ),
       );
     } finally {
       log.mockRestore();

@@ -57,7 +57,7 @@ export function claimDataDir(dataDir: string, hooks: ClaimHooks = {}): () => voi
   if (taken.replaced !== undefined) {
     const from =
       taken.replaced === null ? 'a claim naming no process' : describeOwner(taken.replaced);
-    logger.log(CLAIM_TAKEN_OVER(dataDir, from));
+    logger.warn(CLAIM_TAKEN_OVER(dataDir, from));
   }
   ownedHere.add(dataDir);
   const { removed, failed } = removeLeftovers(file, me);

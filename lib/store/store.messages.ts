@@ -53,7 +53,9 @@ export const DATA_DIR_CLAIM_STUCK = (dataDir: string, path: string): string =>
 
 /** `from`: the owner whose claim was taken over, as users read it. */
 export const CLAIM_TAKEN_OVER = (dataDir: string, from: string): string =>
-  `Took over ${dataDir} from ${from}, which no longer runs.`;
+  `Took over ${dataDir} from ${from}, which no longer runs and did not release it: it stopped without running ` +
+  'its shutdown hooks (killed, or stopped by a signal with no enableShutdownHooks()), so it took no final ' +
+  'snapshot, and its writes since its last snapshot are lost.';
 
 export const CLAIM_FILES_REMOVED = (dataDir: string, files: readonly string[]): string =>
   `Removed claim files left by stopped processes in ${dataDir}: ${files.join(', ')}.`;
