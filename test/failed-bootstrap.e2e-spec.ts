@@ -50,3 +50,34 @@ describe('a bootstrap that fails after the cache module is up', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
+
+describe('PersistentCacheModule imported twice in one application', () => {
+  // In a process of its own: a bootstrap that fails leaves the first module's store open, as it would in an app.
+  const twice = (a: string, b: string, snapshotInterval: string | number): unknown => {
+    const options = { persistence: { dataDir: a, snapshotInterval } };
+    const child = spawnSync(process.execPath, [BOOT, JSON.stringify(options), 'twice', b], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.signal).toBeNull(); // it exited on its own
+    return JSON.parse(child.stdout.trim().split('\n').pop() ?? 'null');
+  };
+
+  it('with one data directory: the error says to import it once', () => {
+    const dir = tempDir();
+    expect(twice(dir, dir, 0)).toEqual({
+      error: expect.stringMatching(
+        /is in use by another PersistentCacheModule in this process \(pid \d+\); if both are in the same application, import PersistentCacheModule once \(isGlobal: true, or re-export it from one module\)/,
+      ),
+    });
+  });
+
+  it('with two data directories: the error says to import it once, not that an interval exists', () => {
+    expect(twice(tempDir(), tempDir(), '1h')).toEqual({
+      error: expect.stringMatching(
+        /PersistentCacheModule is set up twice in this application .* import PersistentCacheModule once \(isGlobal: true, or re-export it from one module\)/,
+      ),
+    });
+  });
+});

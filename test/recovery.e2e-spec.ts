@@ -2,7 +2,12 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { FORMAT_VERSION } from '../lib/format/manifest';
 import { STORE_FILE } from '../lib/store/data-dir';
-import { CORRUPT_SNAPSHOT, DATA_DIR_IN_USE, UNSUPPORTED_FORMAT } from '../lib/store/store.messages';
+import {
+  CORRUPT_SNAPSHOT,
+  DATA_DIR_IN_USE,
+  OWNED_IN_THIS_PROCESS,
+  UNSUPPORTED_FORMAT,
+} from '../lib/store/store.messages';
 import { OWNER_FILE } from '../lib/store/owner-lock';
 import { QUARANTINE_DIR } from '../lib/store/data-dir';
 import { READABLE_FORMATS } from '../lib/format/manifest';
@@ -131,7 +136,7 @@ describe('one owner per data directory', () => {
     const first = await bootWith(durable(dataDir));
     try {
       await expect(bootWith(durable(dataDir))).rejects.toThrow(
-        DATA_DIR_IN_USE(dataDir, `another application in this process (pid ${process.pid})`),
+        DATA_DIR_IN_USE(dataDir, OWNED_IN_THIS_PROCESS(process.pid)),
       );
     } finally {
       await first.app.close();

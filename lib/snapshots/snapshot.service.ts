@@ -29,6 +29,7 @@ import {
   RESTORED,
   RESTORED_OVER_LIMIT,
   NO_SHUTDOWN_HOOKS,
+  IMPORTED_TWICE,
   SCHEDULE_MODULE_MISSING,
   STORE_COMPACTED,
   STORE_NOT_RECREATED,
@@ -67,6 +68,9 @@ const UNSTORABLE_KEYS_REPORTED = 100;
  * {@link Capture}). After the first full snapshot, the next ones write only what changed, until the chain of
  * increments grows long or large enough that a full one is due.
  */
+/** The service that schedules its snapshots with each application's SchedulerRegistry. */
+const scheduling = new WeakMap<SchedulerRegistry, object>();
+
 /** The signals a process manager or a terminal stops an app with. */
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** How long after the bootstrap the shutdown hooks are looked for. */
@@ -139,6 +143,13 @@ export class SnapshotService
     if (snapshotIntervalMs > 0 && this.scheduler === undefined) {
       throw new Error(SCHEDULE_MODULE_MISSING(snapshotIntervalMs));
     }
+    if (snapshotIntervalMs > 0 && this.scheduler !== undefined) {
+      // Refused here, before any module of the app has started a timer that would keep a failed bootstrap alive.
+      const other = scheduling.get(this.scheduler);
+      if (other !== undefined && other !== this)
+        throw new Error(IMPORTED_TWICE(SNAPSHOT_INTERVAL_NAME));
+      scheduling.set(this.scheduler, this);
+    }
     try {
       await this.openAndRestore(this.requireStore('open the snapshot store'));
     } catch (error) {
@@ -164,6 +175,9 @@ export class SnapshotService
       this.hooksCheck.unref();
     }
     if (!enabled || snapshotIntervalMs === 0 || this.scheduler === undefined) return;
+    if (this.scheduler.doesExist('interval', SNAPSHOT_INTERVAL_NAME)) {
+      throw new Error(IMPORTED_TWICE(SNAPSHOT_INTERVAL_NAME));
+    }
     const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
     this.scheduler.addInterval(SNAPSHOT_INTERVAL_NAME, timer);
     this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, SNAPSHOT_INTERVAL_NAME));
@@ -203,6 +217,9 @@ export class SnapshotService
 
   async onApplicationShutdown(): Promise<void> {
     clearTimeout(this.hooksCheck);
+    if (this.scheduler !== undefined && scheduling.get(this.scheduler) === this) {
+      scheduling.delete(this.scheduler);
+    }
     if (!this.persistence.enabled) return;
     // @nestjs/schedule has cleared its intervals by now; this covers an app whose scheduler was not asked to.
     if (this.scheduler?.doesExist('interval', SNAPSHOT_INTERVAL_NAME)) {

@@ -86,3 +86,7 @@ export const NO_SHUTDOWN_HOOKS = (signals: readonly string[], dataDir: string): 
   `Nothing listens to ${signals.join(' or ')}: a process stopped by ${signals.length > 1 ? 'either' : 'it'} ends ` +
   `without its shutdown hooks, so without the final snapshot of ${dataDir}, and the writes since the last snapshot ` +
   'are lost. Call app.enableShutdownHooks() (see the README).';
+
+export const IMPORTED_TWICE = (interval: string): string =>
+  `PersistentCacheModule is set up twice in this application (the periodic snapshot "${interval}" is already ` +
+  'scheduled): import PersistentCacheModule once (isGlobal: true, or re-export it from one module).';

@@ -14,7 +14,12 @@ import {
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { CLAIM_FILE_NOT_A_FILE, DATA_DIR_CLAIM_STUCK, DATA_DIR_IN_USE } from './store.messages';
+import {
+  CLAIM_FILE_NOT_A_FILE,
+  DATA_DIR_CLAIM_STUCK,
+  DATA_DIR_IN_USE,
+  OWNED_IN_THIS_PROCESS,
+} from './store.messages';
 import { claimDataDir, OWNER_FILE } from './owner-lock';
 import { takeoverMarker } from './owner-take';
 
@@ -99,9 +104,7 @@ describe('claimDataDir', () => {
   it('refuses a second claim from this process', () => {
     const dir = dataDir();
     claim(dir);
-    expect(() => claim(dir)).toThrow(
-      DATA_DIR_IN_USE(dir, `another application in this process (pid ${process.pid})`),
-    );
+    expect(() => claim(dir)).toThrow(DATA_DIR_IN_USE(dir, OWNED_IN_THIS_PROCESS(process.pid)));
   });
 
   it('takes over the claim of a process that no longer runs, and says so', () => {

@@ -7,6 +7,7 @@ import {
   DATA_DIR_CLAIM_CONTENDED,
   DATA_DIR_CLAIM_STUCK,
   DATA_DIR_IN_USE,
+  OWNED_IN_THIS_PROCESS,
 } from './store.messages';
 import { LOG_CONTEXT } from '../util/log-context';
 import { removeLeftovers } from './owner-leftovers';
@@ -38,9 +39,7 @@ const ownedHere = new Set<string>();
  */
 export function claimDataDir(dataDir: string, hooks: ClaimHooks = {}): () => void {
   if (ownedHere.has(dataDir)) {
-    throw new Error(
-      DATA_DIR_IN_USE(dataDir, `another application in this process (pid ${process.pid})`),
-    );
+    throw new Error(DATA_DIR_IN_USE(dataDir, OWNED_IN_THIS_PROCESS(process.pid)));
   }
   const file = join(dataDir, OWNER_FILE);
   const me = thisProcess();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { OWNED_IN_THIS_PROCESS } from './store.messages';
 
 /** What a claim file holds: the process that owns the data directory. */
 export interface Owner {
@@ -59,6 +60,6 @@ export function isAlive(owner: Owner): boolean {
 /** The owner as users read it in messages. */
 export function describeOwner(owner: Owner): string {
   return owner.pid === process.pid && owner.host === hostname() && isAlive(owner)
-    ? `another application in this process (pid ${owner.pid})`
+    ? OWNED_IN_THIS_PROCESS(owner.pid)
     : `process ${owner.pid} on ${owner.host}`;
 }

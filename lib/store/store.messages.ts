@@ -31,6 +31,11 @@ export const DATA_DIR_NOT_WRITABLE = (dataDir: string): string =>
   `Data directory ${dataDir} is not readable and writable by this process (uid ${process.getuid?.() ?? '?'}); ` +
   'fix its owner or mode (0700 is expected), or point persistence.dataDir elsewhere.';
 
+/** The owner of a data directory claimed by this very process. */
+export const OWNED_IN_THIS_PROCESS = (pid: number): string =>
+  `another PersistentCacheModule in this process (pid ${pid}); if both are in the same application, import ` +
+  'PersistentCacheModule once (isGlobal: true, or re-export it from one module)';
+
 export const DATA_DIR_IN_USE = (dataDir: string, owner: string): string =>
   `Data directory ${dataDir} is in use by ${owner}; two writers would overwrite each other's snapshots. ` +
   'Give each application its own persistence.dataDir, or stop the other one. ' +
