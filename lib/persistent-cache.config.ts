@@ -1,13 +1,16 @@
 import { registerAs } from '@nestjs/config';
 import { CONFIG_NAMESPACE } from './persistent-cache.constants';
 import type { PersistentCacheModuleOptions } from './persistent-cache.interfaces';
-import { INVALID_ENV } from './persistent-cache.messages';
+import { Logger } from '@nestjs/common';
+import { INVALID_ENV, REDIS_URL_NEEDED, UNKNOWN_ENV } from './persistent-cache.messages';
+import { LOG_CONTEXT } from './util/log-context';
 import { parseSize, SIZE_ACCEPTED } from './util/sizes';
 import {
   DURATION_ACCEPTED,
   MAXMEMORY_POLICIES,
   MODES,
   parseDuration,
+  resolveOptions,
   RESTORE_ERROR_POLICIES,
 } from './persistent-cache.options';
 
@@ -68,9 +71,9 @@ function envChoice<T extends string>(
 function envNumber(env: NodeJS.ProcessEnv, variable: string): number | undefined {
   const value = envString(env, variable);
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(INVALID_ENV(variable, 'a number', value));
-  return n;
+  // Decimal only: Number() would also take "0x10" as 16, "1e3" as 1000 and "" as 0.
+  if (!/^-?\d+(?:\.\d+)?$/.test(value)) throw new Error(INVALID_ENV(variable, 'a number', value));
+  return Number(value);
 }
 
 function envSize(env: NodeJS.ProcessEnv, variable: string): string | undefined {
@@ -81,8 +84,62 @@ function envSize(env: NodeJS.ProcessEnv, variable: string): string | undefined {
   return value;
 }
 
-/** Reads the module's options from environment variables ({@link PERSISTENT_CACHE_ENV}); unset ones keep defaults. */
+/** The variable each option is read from, for errors found once the options are put together. */
+const VARIABLE_OF: Record<string, string> = {
+  mode: PERSISTENT_CACHE_ENV.mode,
+  'persistence.enabled': PERSISTENT_CACHE_ENV.enabled,
+  'persistence.dataDir': PERSISTENT_CACHE_ENV.dataDir,
+  'persistence.snapshotInterval': PERSISTENT_CACHE_ENV.snapshotInterval,
+  'persistence.snapshotOnShutdown': PERSISTENT_CACHE_ENV.snapshotOnShutdown,
+  'persistence.restoreOnStartup': PERSISTENT_CACHE_ENV.restoreOnStartup,
+  'persistence.onRestoreError': PERSISTENT_CACHE_ENV.onRestoreError,
+  'redis.url': PERSISTENT_CACHE_ENV.redisUrl,
+  'health.maxSnapshotAgeIntervals': PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals,
+  'memory.maxBytes': PERSISTENT_CACHE_ENV.maxBytes,
+  'memory.policy': PERSISTENT_CACHE_ENV.policy,
+  'memory.samples': PERSISTENT_CACHE_ENV.samples,
+};
+
+/** Variables of this prefix that are not options: the test suite's. */
+const NOT_OPTIONS = ['PERSISTENT_CACHE_REQUIRE_REDIS'];
+const PREFIX = 'PERSISTENT_CACHE_';
+
+/** An error of {@link resolveOptions} about options read from `env`, told in terms of the variables. */
+function inTermsOfVariables(error: unknown, env: NodeJS.ProcessEnv): unknown {
+  const message = error instanceof Error ? error.message : '';
+  if (message.startsWith(`Invalid PersistentCacheModule option "redis"`)) {
+    return new Error(REDIS_URL_NEEDED(PERSISTENT_CACHE_ENV.mode, PERSISTENT_CACHE_ENV.redisUrl));
+  }
+  const invalid = /^Invalid PersistentCacheModule option "([^"]+)": expected (.*), got /s.exec(
+    message,
+  );
+  const variable = invalid === null ? undefined : VARIABLE_OF[invalid[1]];
+  const raw = variable === undefined ? undefined : env[variable];
+  if (invalid === null || variable === undefined || raw === undefined) return error;
+  return new Error(INVALID_ENV(variable, invalid[2], raw));
+}
+
+/**
+ * Reads the module's options from environment variables ({@link PERSISTENT_CACHE_ENV}); unset ones keep defaults.
+ * Every value is checked here, and a bad one named by its variable; a variable of the `PERSISTENT_CACHE_` prefix that
+ * is not one of them (a misspelling, say) is reported with a warning.
+ */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PersistentCacheModuleOptions {
+  const known: readonly string[] = Object.values(PERSISTENT_CACHE_ENV);
+  const unknown = Object.keys(env).filter(
+    (name) => name.startsWith(PREFIX) && !known.includes(name) && !NOT_OPTIONS.includes(name),
+  );
+  if (unknown.length > 0) new Logger(LOG_CONTEXT).warn(UNKNOWN_ENV(unknown.sort(), known));
+  const options = readEnv(env);
+  try {
+    resolveOptions(options);
+  } catch (error) {
+    throw inTermsOfVariables(error, env);
+  }
+  return options;
+}
+
+function readEnv(env: NodeJS.ProcessEnv): PersistentCacheModuleOptions {
   const redisUrl = envString(env, PERSISTENT_CACHE_ENV.redisUrl);
   return {
     mode: envChoice(env, PERSISTENT_CACHE_ENV.mode, MODES),

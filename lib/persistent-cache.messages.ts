@@ -12,7 +12,14 @@ export const UNKNOWN_OPTION = (option: string, known: readonly string[]): string
   `Unknown PersistentCacheModule option "${option}"; known options are: ${known.join(', ')}.`;
 
 export const INVALID_ENV = (variable: string, accepted: string, got: string): string =>
-  `Invalid environment variable ${variable}: expected ${accepted}, got ${JSON.stringify(got)}.`;
+  `Invalid environment variable ${variable}: expected ${accepted}, got ${describeValue(got)}.`;
+
+export const UNKNOWN_ENV = (variables: readonly string[], known: readonly string[]): string =>
+  `Unknown environment variable${variables.length > 1 ? 's' : ''} ${variables.join(', ')}: ignored. ` +
+  `nestjs-persistent-cache reads ${known.join(', ')}.`;
+
+export const REDIS_URL_NEEDED = (modeVariable: string, urlVariable: string): string =>
+  `Invalid environment: ${modeVariable}=redis needs ${urlVariable} (redis://host:port[/db]), which is not set.`;
 
 export const REDIS_MODE = (target: string): string =>
   `Redis mode: the cache is the Redis at ${target}; no snapshot store is opened and no snapshot job runs.`;

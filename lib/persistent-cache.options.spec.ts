@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import { optionsFromEnv, PERSISTENT_CACHE_ENV } from './persistent-cache.config';
-import { INVALID_ENV, INVALID_OPTION, UNKNOWN_OPTION } from './persistent-cache.messages';
+import { Logger } from '@nestjs/common';
+import {
+  INVALID_ENV,
+  INVALID_OPTION,
+  REDIS_URL_NEEDED,
+  UNKNOWN_OPTION,
+} from './persistent-cache.messages';
 import { getHeapStatistics } from 'node:v8';
 import { SIZE_ACCEPTED } from './util/sizes';
 import {
@@ -255,6 +261,40 @@ describe('resolveOptions', () => {
 });
 
 describe('optionsFromEnv', () => {
+  it('warns about PERSISTENT_CACHE_ variables it does not know (a misspelling), and reads the rest', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const options = optionsFromEnv({
+        PERSISTENT_CACHE_DATADIR: '/var/cache/app',
+        [PERSISTENT_CACHE_ENV.mode]: 'embedded',
+        PERSISTENT_CACHE_REQUIRE_REDIS: '1',
+      });
+      expect(options.mode).toBe('embedded');
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^Unknown environment variable PERSISTENT_CACHE_DATADIR: ignored\. nestjs-persistent-cache reads .*PERSISTENT_CACHE_DATA_DIR/,
+        ),
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('shows at most the start of a long value in an error', () => {
+    const long = 'x'.repeat(100_000);
+    let message = '';
+    try {
+      optionsFromEnv({ [PERSISTENT_CACHE_ENV.mode]: long });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /^Invalid environment variable PERSISTENT_CACHE_MODE: .*\(100002 characters in all\)\.$/,
+    );
+    expect(message.length).toBeLessThan(400);
+  });
+
   it('leaves unset variables to the defaults', () => {
     expect(resolveOptions(optionsFromEnv({}))).toEqual(resolveOptions({}));
   });
@@ -321,8 +361,32 @@ describe('optionsFromEnv', () => {
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.policy]: 'lru' })).toThrow(
       INVALID_ENV(PERSISTENT_CACHE_ENV.policy, `one of ${MAXMEMORY_POLICIES.join(', ')}`, 'lru'),
     );
-    expect(() => resolveOptions(optionsFromEnv({ [PERSISTENT_CACHE_ENV.samples]: '100' }))).toThrow(
-      INVALID_OPTION('memory.samples', SAMPLES_ACCEPTED, 100),
+    // Values a variable holds that only the options check can judge are named by their variable too.
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.samples]: '100' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.samples, SAMPLES_ACCEPTED, '100'),
     );
+    for (const factor of ['0', '0.5']) {
+      expect(() =>
+        optionsFromEnv({ [PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals]: factor }),
+      ).toThrow(
+        INVALID_ENV(
+          PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals,
+          'a number of intervals, at least 1',
+          factor,
+        ),
+      );
+    }
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.mode]: 'redis' })).toThrow(
+      REDIS_URL_NEEDED(PERSISTENT_CACHE_ENV.mode, PERSISTENT_CACHE_ENV.redisUrl),
+    );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.redisUrl]: 'http://cache' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.redisUrl, 'a redis:// or rediss:// URL', 'http://cache'),
+    );
+    // Numbers are decimal: not hexadecimal, not exponents, not blank.
+    for (const number of ['0x10', '1e1', '10abc']) {
+      expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.samples]: number })).toThrow(
+        INVALID_ENV(PERSISTENT_CACHE_ENV.samples, 'a number', number),
+      );
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { removeTempDirs, tempDir } from './support/harness';
+import { writeFileSync } from 'node:fs';
+import { bootWith, removeTempDirs, tempDir } from './support/harness';
 
 const ROOT = resolve(__dirname, '..');
 const BOOT = join(ROOT, 'dist', 'test', 'fixtures', 'boot-child.js');
@@ -79,5 +80,18 @@ describe('PersistentCacheModule imported twice in one application', () => {
         /PersistentCacheModule is set up twice in this application .* import PersistentCacheModule once \(isGlobal: true, or re-export it from one module\)/,
       ),
     });
+  });
+});
+
+describe('a data directory that cannot be created', () => {
+  it('under a file: names persistence.dataDir, the cause and the fix', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    const dataDir = join(file, 'data');
+    await expect(bootWith({ persistence: { dataDir, snapshotInterval: 0 } })).rejects.toThrow(
+      `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: a part of its path is ` +
+        'a file, not a directory. Create it yourself, owned by the user the app runs as (mode 0700), or point ' +
+        'persistence.dataDir at a writable directory.',
+    );
   });
 });

@@ -24,10 +24,12 @@ import {
   NO_SPACE,
   STORE_FILE_NO_ACCESS,
   STORE_FILE_WRONG_KIND,
+  DATA_DIR_NOT_CREATED,
 } from './store.messages';
 import { freeBytes } from './free-space';
 import { claimDataDir } from './owner-lock';
 import { errnoCode, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
+import { messageOf } from '../util/errors';
 
 /**
  * The data directory and the files in it, checked before LMDB sees them. LMDB is native code: a lock file it cannot
@@ -55,7 +57,13 @@ export function lockFileOf(storePath: string): string {
 
 /** Creates the data directory (mode 0700) if missing, and refuses one that is a symlink or not a directory. */
 export function prepareDataDir(dataDir: string): void {
-  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(dataDir)) {
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new Error(DATA_DIR_NOT_CREATED(dataDir, errnoCode(error), messageOf(error)));
+    }
+  }
   const stat = lstatSync(dataDir);
   if (stat.isSymbolicLink()) {
     throw new Error(DATA_DIR_IS_SYMLINK(dataDir));

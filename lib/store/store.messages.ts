@@ -18,6 +18,25 @@ export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
 export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
   `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;
 
+const CANNOT_CREATE_BECAUSE: Record<string, string> = {
+  ENOTDIR: 'a part of its path is a file, not a directory',
+  EEXIST: 'a part of its path is a file, not a directory',
+  EACCES: `this process (uid ${process.getuid?.() ?? '?'}) may not create it in its parent directory`,
+  EPERM: `this process (uid ${process.getuid?.() ?? '?'}) may not create it in its parent directory`,
+  EROFS: 'its parent is on a read-only file system (EROFS)',
+  ENOSPC: 'the file system is full (ENOSPC)',
+  ENAMETOOLONG: 'its path is too long (ENAMETOOLONG)',
+};
+
+export const DATA_DIR_NOT_CREATED = (
+  dataDir: string,
+  code: string | undefined,
+  reason: string,
+): string =>
+  `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: ` +
+  `${(code !== undefined && CANNOT_CREATE_BECAUSE[code]) || reason}. Create it yourself, owned by the user the app ` +
+  'runs as (mode 0700), or point persistence.dataDir at a writable directory.';
+
 export const DATA_DIR_NOT_A_DIRECTORY = (dataDir: string): string =>
   `Data directory ${dataDir} exists but is not a directory.`;
 
