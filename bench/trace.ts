@@ -3,17 +3,9 @@
  * count of a trace (the reference an approximate LRU is judged against). No dependency on the library.
  */
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from '../test/support/prng';
+
+export { prng };
 
 /** A seeded random permutation of `0 … n-1` (Fisher–Yates). */
 export function permutation(n: number, random: () => number): Uint32Array {
