@@ -89,11 +89,27 @@ describe('the command rules', () => {
     expect(answer).toBe(0);
   });
 
-  it('refuse inside transactions and pipelines (ioredis-mock then rejects the whole exec)', async () => {
-    await expect(client.multi().lset('l', 5, 'x').exec()).rejects.toThrow(INDEX_OUT_OF_RANGE);
-    await expect(client.pipeline().hset('l', '7', 'x').exec()).rejects.toThrow(WRONGTYPE);
-    await expect(client.multi([['hsetnx', 'l', 'length', 'x']]).exec()).rejects.toThrow(WRONGTYPE);
+  it('refuse inside transactions and pipelines, in the entry of the command refused', async () => {
+    expect(await client.multi().lset('l', 5, 'x').exec()).toEqual([
+      [new Error(INDEX_OUT_OF_RANGE), null],
+    ]);
+    expect(await client.pipeline().hset('l', '7', 'x').set('p', '1').exec()).toEqual([
+      [new Error(WRONGTYPE), null],
+      [null, 'OK'],
+    ]);
+    expect(await client.multi([['hsetnx', 'l', 'length', 'x']]).exec()).toEqual([
+      [new Error(WRONGTYPE), null],
+    ]);
     expect(list()).toEqual(['a', 'b', 'c']);
+    // A wrong number of arguments is found when MULTI queues the command: nothing runs.
+    await expect(client.multi().set('q', '1').hset('h', 'f').exec()).rejects.toThrow(
+      'EXECABORT Transaction discarded because of previous errors.',
+    );
+    expect(await client.exists('q')).toBe(0);
+    expect(await client.pipeline().set('q', '1').hset('h', 'f').exec()).toEqual([
+      [null, 'OK'],
+      [new Error("ERR wrong number of arguments for 'hset' command"), null],
+    ]);
     expect(
       await client
         .multi()
@@ -123,7 +139,9 @@ describe('the command rules', () => {
     const copy = client.duplicate();
     try {
       await expect(copy.hset('l', '7', 'x')).rejects.toThrow(WRONGTYPE);
-      await expect(copy.multi().lset('l', 7, 'x').exec()).rejects.toThrow(INDEX_OUT_OF_RANGE);
+      expect(await copy.multi().lset('l', 7, 'x').exec()).toEqual([
+        [new Error(INDEX_OUT_OF_RANGE), null],
+      ]);
       expect(list()).toEqual(['a', 'b', 'c']);
     } finally {
       copy.disconnect();

@@ -1,7 +1,15 @@
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import type { Keyspace } from '../keyspace/keyspace';
-import { applyRule, type CommandRule, type KeyReader, type Outcome } from './command-rule';
+import {
+  applyRule,
+  checkArity,
+  type CommandRule,
+  isEmptyCollection,
+  type KeyReader,
+  keyName,
+  type Outcome,
+} from './command-rule';
 import { commandRules } from './command-rules';
 import type { KeyspaceEvents } from './notifications';
 import { OUT_OF_MEMORY, replyError, UNSUPPORTED_IOREDIS_MOCK, type Arg } from './redis-replies';
@@ -31,7 +39,21 @@ interface MockClient {
 
 interface PipelineInternals {
   redis: unknown;
+  batch: unknown;
   _addTransaction(emulator: Method, name: string, args: Arg[], callback: unknown): unknown;
+  exec(callback?: unknown): Promise<unknown>;
+}
+
+/** The transactions (`multi()`) of guarded clients, as opposed to their plain pipelines. */
+const transactions = new WeakSet<object>();
+/** Transactions with a command refused when it was queued (Redis then refuses EXEC), and the first such error. */
+const discarded = new WeakMap<object, Error>();
+
+export const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
+
+/** A command of a pipeline that failed: its error goes in its own entry of EXEC's reply. */
+class Failed {
+  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -95,6 +117,38 @@ const DENY_OOM = new Set([
   'zunionstore',
 ]);
 
+/**
+ * Commands whose reply, when ioredis-mock answers it, may hold stored values (Buffers among them): their text methods
+ * decode it (see {@link asText}). The others' replies are left as they are, without a detour through one more promise.
+ */
+const STORED_REPLIES = new Set([
+  'brpoplpush',
+  'getdel',
+  'getex',
+  'getset',
+  'hgetall',
+  'hkeys',
+  'hrandfield',
+  'hvals',
+  'lmove',
+  'lmpop',
+  'lpop',
+  'mget',
+  'rpop',
+  'rpoplpush',
+  'sdiff',
+  'set',
+  'sinter',
+  'smembers',
+  'spop',
+  'srandmember',
+  'sunion',
+  'zpopmax',
+  'zpopmin',
+  'zrange',
+  'zrangebylex',
+]);
+
 /** How long a command may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
 const EVICTION_BUDGET_MS = 0.5;
 
@@ -104,6 +158,18 @@ interface Guard {
   readonly keyspace: Keyspace | undefined;
   readonly reader: KeyReader;
   readonly rules: Record<string, CommandRule>;
+  /** The client's own (unguarded) command methods, for a rule that runs another command instead. */
+  readonly originals: Map<string, Method>;
+  /** The client's own DEL, for the keys a command left holding an empty collection. */
+  readonly del: Method;
+}
+
+/** Deletes the keys `rule` says the command may have emptied, if they are empty (Redis deletes them). */
+function dropEmptied(guard: Guard, rule: CommandRule | undefined, args: readonly Arg[]): void {
+  if (rule?.empties === undefined) return;
+  for (const key of rule.empties(args)) {
+    if (isEmptyCollection(guard.reader.valueOf(keyName(key)))) void guard.del(keyName(key));
+  }
 }
 
 /** The guards of the guarded clients (a pipeline finds its client's here). */
@@ -148,6 +214,15 @@ function commandArgs(raw: unknown[], command: string): Arg[] {
   return args;
 }
 
+/**
+ * Arguments for a method of ioredis-mock: in one array, which it flattens (never spread a long argument list: it
+ * spreads it twice more, and MSET of an object with 30,000 keys would overflow the stack), unless the command has
+ * an argument transformer (no rule changes those commands' arguments much).
+ */
+function argumentsFor(command: string, args: readonly Arg[]): unknown[] {
+  return Object.hasOwn(transformers, command) ? [...args] : [args];
+}
+
 /** A promise of `outcome`, with a node-style `callback` called too if given (as ioredis-mock's methods do). */
 function settle(promise: Promise<unknown>, callback: Method | undefined): Promise<unknown> {
   if (callback !== undefined) {
@@ -165,8 +240,10 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const command = commandOf(method);
   const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
   if (typeof original !== 'function' || (rule === undefined && !DENY_OOM.has(command))) return;
-  const run = original as Method;
+  const own = original as Method;
+  guard.originals.set(method, own);
   target[method] = (...raw: unknown[]): unknown => {
+    let run = own;
     // In subscriber mode ioredis-mock refuses the command with its own error.
     if (client.subscriberMode === true) return run(...raw);
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
@@ -188,17 +265,72 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
     }
-    if ('reply' in outcome) return settle(Promise.resolve(outcome.reply), callback);
-    // Never spread a long argument list: ioredis-mock spreads it twice more (MSET of an object with 30,000 keys
-    // would overflow the stack). Unchanged arguments go as the caller gave them; changed ones in one array, which
-    // ioredis-mock flattens, unless the command has an argument transformer (no rule changes those arguments).
+    const text = !method.endsWith('Buffer');
+    if ('reply' in outcome) {
+      return settle(Promise.resolve(text ? asText(outcome.reply) : outcome.reply), callback);
+    }
+    if (outcome.command !== undefined) run = originalOf(guard, outcome.command, text);
+    // Unchanged arguments go as the caller gave them; changed ones as `argumentsFor` says.
     let given: unknown[];
-    if (outcome.args === args) given = raw;
-    else if (Object.hasOwn(transformers, command)) given = [...outcome.args];
-    else given = [outcome.args];
-    if (callback !== undefined) given.push(callback);
-    return run(...given);
+    if (outcome.args === args && run === own) given = raw;
+    else given = argumentsFor(outcome.command ?? command, outcome.args);
+    const answer = outcome.answer;
+    const decode = text && STORED_REPLIES.has(command);
+    if (answer === undefined && !decode) {
+      if (callback !== undefined) given.push(callback);
+      const ran = run(...given);
+      dropEmptied(guard, rule, outcome.args);
+      return ran;
+    }
+    // ioredis-mock's commands change the keyspace before their promise settles: what they emptied goes now.
+    const ran = run(...given) as Promise<unknown>;
+    dropEmptied(guard, rule, outcome.args);
+    return settle(ran.then(answerWith(answer, decode)), callback);
   };
+}
+
+/** The client's own method of `command` (its text or Buffer form). */
+function originalOf(guard: Guard, command: string, text: boolean): Method {
+  const method = guard.originals.get(text ? command : `${command}Buffer`);
+  if (method === undefined) throw new Error(`no ioredis-mock method for ${command}`);
+  return method;
+}
+
+/**
+ * What a reply becomes: Redis's form (`answer`), then, for the commands' text methods (not `…Buffer`), with stored
+ * Buffers as text: ioredis decodes every reply of a text method, ioredis-mock hands back the Buffer it stored.
+ */
+function answerWith(
+  answer: ((reply: unknown) => unknown) | undefined,
+  text: boolean,
+): (reply: unknown) => unknown {
+  if (answer === undefined) return asText;
+  return text ? (reply) => asText(answer(reply)) : answer;
+}
+
+/** `reply` with every Buffer in it (in arrays and hashes too) decoded as UTF-8, as ioredis's text methods give it. */
+export function asText(reply: unknown): unknown {
+  if (typeof reply !== 'object' || reply === null) return reply;
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  if (Array.isArray(reply)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < reply.length; i++) {
+      const item: unknown = reply[i];
+      if (typeof item !== 'object' || item === null) continue;
+      const decoded = asText(item);
+      if (decoded !== item) (out ??= reply.slice())[i] = decoded;
+    }
+    return out ?? reply;
+  }
+  if (Object.getPrototypeOf(reply) === Object.prototype) {
+    const hash = reply as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    for (const field of Object.keys(hash)) {
+      if (Buffer.isBuffer(hash[field])) (out ??= { ...hash })[field] = asText(hash[field]);
+    }
+    return out ?? reply;
+  }
+  return reply;
 }
 
 let pipelinesGuarded = false;
@@ -210,9 +342,46 @@ function guardPipelines(): void {
     RedisMock as unknown as { Pipeline?: { prototype?: Partial<PipelineInternals> } }
   ).Pipeline?.prototype;
   const addTransaction = prototype?._addTransaction;
-  if (prototype === undefined || typeof addTransaction !== 'function') {
-    throw new Error(UNSUPPORTED_IOREDIS_MOCK('has no Pipeline.prototype._addTransaction'));
+  const exec = prototype?.exec;
+  if (
+    prototype === undefined ||
+    typeof addTransaction !== 'function' ||
+    typeof exec !== 'function'
+  ) {
+    throw new Error(UNSUPPORTED_IOREDIS_MOCK('has no Pipeline.prototype._addTransaction or exec'));
   }
+  // A command that fails in a pipeline or a transaction fails alone, in its entry of the reply, as with Redis (where
+  // errors found when a command is queued abort the whole transaction, and errors found when it runs do not);
+  // ioredis-mock runs them under one Promise.all, which rejects EXEC with the first error.
+  prototype.exec = function (this: PipelineInternals, callback?: unknown) {
+    const batch = this.batch;
+    if (!guards.has(this.redis as object) || !Array.isArray(batch)) {
+      return exec.call(this, callback);
+    }
+    const refused = discarded.get(this);
+    if (refused !== undefined) {
+      // Nothing runs: as Redis does with a transaction one of whose commands was refused when queued.
+      this.batch = [];
+      const error = Object.assign(new Error(EXECABORT), { previousErrors: [refused] });
+      return settle(
+        Promise.reject(error),
+        typeof callback === 'function' ? (callback as Method) : undefined,
+      );
+    }
+    this.batch = batch.map(
+      (cmd: () => Promise<unknown>) => () => cmd().catch((error: unknown) => new Failed(error)),
+    );
+    const replies = exec
+      .call(this)
+      .then((entries) =>
+        Array.isArray(entries)
+          ? entries.map((entry: [unknown, unknown]) =>
+              entry[1] instanceof Failed ? [entry[1].error, null] : entry,
+            )
+          : entries,
+      );
+    return settle(replies, typeof callback === 'function' ? (callback as Method) : undefined);
+  };
   prototype._addTransaction = function (this: PipelineInternals, emulator, name, args, callback) {
     const guard =
       typeof this.redis === 'object' && this.redis !== null ? guards.get(this.redis) : undefined;
@@ -224,11 +393,36 @@ function guardPipelines(): void {
     }
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
     // not once more than ioredis-mock does.
+    const text = !name.endsWith('Buffer');
+    // In a transaction, Redis refuses a command with the wrong number of arguments, or one that may add memory while
+    // memory is full, when it is queued; the others fail, if they do, when EXEC runs them.
+    const transaction = transactions.has(this);
+    if (transaction && !discarded.has(this)) {
+      try {
+        if (rule !== undefined) checkArity(command, rule, args);
+        admit(guard, command);
+      } catch (error) {
+        discarded.set(this, asError(error));
+      }
+    }
     const guarded: Method = () => {
-      const outcome = rule === undefined ? { args } : applyRule(command, rule, args, guard.reader);
-      if ('reply' in outcome) return outcome.reply;
-      admit(guard, command);
-      return emulator(...outcome.args);
+      const outcome: Outcome =
+        rule === undefined ? { args } : applyRule(command, rule, args, guard.reader);
+      if ('reply' in outcome) return text ? asText(outcome.reply) : outcome.reply;
+      if (!transaction) admit(guard, command);
+      const reply =
+        outcome.command === undefined
+          ? emulator(...outcome.args)
+          : originalOf(
+              guard,
+              outcome.command,
+              text,
+            )(...argumentsFor(outcome.command, outcome.args));
+      dropEmptied(guard, rule, outcome.args);
+      const decode = text && STORED_REPLIES.has(command);
+      if (outcome.answer === undefined && !decode) return reply;
+      const answer = answerWith(outcome.answer, decode);
+      return reply instanceof Promise ? reply.then(answer) : answer(reply);
     };
     return addTransaction.call(this, guarded, name, [], callback);
   };
@@ -251,6 +445,8 @@ export function guardCommands(
   const guard: Guard = {
     keyspace: server?.keyspace,
     reader,
+    originals: new Map(),
+    del: (client as unknown as { del: Method }).del,
     rules:
       server === undefined
         ? commandRules
@@ -262,6 +458,15 @@ export function guardCommands(
     guardMethod(client, command, guard);
     guardMethod(client, `${command}Buffer`, guard);
   }
+  const multi = (client as unknown as { multi: Method }).multi.bind(client);
+  (client as unknown as { multi: Method }).multi = (batch: unknown = []): unknown => {
+    const transaction = multi([]) as Record<string, Method>;
+    transactions.add(transaction);
+    if (Array.isArray(batch)) {
+      for (const [name, ...args] of batch as [string, ...unknown[]][]) transaction[name](...args);
+    }
+    return transaction;
+  };
   const duplicate = client.duplicate.bind(client);
   client.duplicate = (...args: unknown[]): Redis => {
     const copy = duplicate(...args);

@@ -8,8 +8,18 @@ export type { KeyReader } from '../keyspace/keyspace';
 /** The Redis types, as far as the rules need to tell ioredis-mock's values apart. */
 export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';
 
-/** What a rule decides: run the command (with these arguments), or answer without running it. */
-export type Outcome = { readonly args: readonly Arg[] } | { readonly reply: unknown };
+/**
+ * What a rule decides: run the command (with these arguments, its reply passed through `answer` if given), or answer
+ * without running it.
+ */
+export type Outcome =
+  | {
+      readonly args: readonly Arg[];
+      readonly answer?: (reply: unknown) => unknown;
+      /** Run this ioredis-mock command instead (e.g. ZREM for the members a range removal chose). */
+      readonly command?: string;
+    }
+  | { readonly reply: unknown };
 
 /**
  * How the embedded client corrects one ioredis-mock command, in the order Redis checks things: arity, then what
@@ -33,6 +43,13 @@ export interface CommandRule {
    * canonical Buffer of their bytes (see `buffer-members.ts`), as the stored ones are.
    */
   readonly membersFrom?: number;
+  /**
+   * The keys the command may leave holding an empty collection, which ioredis-mock keeps (an emptied sorted set, a
+   * set emptied by SPOP) and Redis deletes: deleted right after the command ran.
+   */
+  readonly empties?: (args: readonly Arg[]) => readonly Arg[];
+  /** Turns ioredis-mock's reply into Redis's (as ioredis presents it), when the command ran. */
+  readonly answer?: (reply: unknown, args: readonly Arg[]) => unknown;
 }
 
 export function keyName(arg: Arg): string {
@@ -75,13 +92,18 @@ export function expectType(reader: KeyReader, key: Arg, types: readonly KeyType[
   return value;
 }
 
-/** Applies `rule` to the arguments of `command`: what to run, or what to answer. Throws Redis's error reply. */
-export function applyRule(
-  command: string,
-  rule: CommandRule,
-  given: readonly Arg[],
-  reader: KeyReader,
-): Outcome {
+/** Whether a stored value is a collection with nothing in it (Redis deletes a key whose collection empties). */
+export function isEmptyCollection(value: unknown): boolean {
+  if (value instanceof Set || value instanceof Map) return value.size === 0;
+  if (Array.isArray(value)) return value.length === 0;
+  return isPlainObject(value) && Object.keys(value as object).length === 0;
+}
+
+/** The first argument: the key of most commands. */
+export const firstKey = (args: readonly Arg[]): readonly Arg[] => [args[0]];
+
+/** Throws Redis's error for a wrong number of arguments (which Redis finds when MULTI queues the command). */
+export function checkArity(command: string, rule: CommandRule, given: readonly Arg[]): void {
   const words = given.length + 1;
   if (
     (rule.arity > 0 ? words !== rule.arity : words < -rule.arity) ||
@@ -89,17 +111,53 @@ export function applyRule(
   ) {
     throw replyError(wrongArity(command));
   }
+}
+
+/** Applies `rule` to the arguments of `command`: what to run, or what to answer. Throws Redis's error reply. */
+export function applyRule(
+  command: string,
+  rule: CommandRule,
+  given: readonly Arg[],
+  reader: KeyReader,
+): Outcome {
+  checkArity(command, rule, given);
   let args = rule.parse?.(given, command) ?? given;
   if (rule.type !== undefined) {
     for (const key of rule.keys?.(args) ?? [args[0]]) expectType(reader, key, rule.type);
   }
   const checked = rule.check?.(args, reader, command);
+  let answer: ((reply: unknown) => unknown) | undefined;
+  let instead: string | undefined;
   if (checked !== undefined) {
     if ('reply' in checked) return checked;
     args = checked.args;
+    answer = checked.answer;
+    instead = checked.command;
   }
   if (rule.membersFrom !== undefined) args = canonicalMembers(args, rule.membersFrom);
-  return { args };
+  const ruleAnswer = rule.answer;
+  if (ruleAnswer !== undefined) {
+    const ran = args;
+    const first = answer;
+    answer =
+      first === undefined
+        ? (value) => ruleAnswer(value, ran)
+        : (value) => ruleAnswer(first(value), ran);
+  }
+  if (instead !== undefined) return { args, answer, command: instead };
+  return answer === undefined ? { args } : { args, answer };
+}
+
+/**
+ * A member as the stored collections hold it: UTF-8 text as a string (Redis compares members by their bytes, so a
+ * Buffer `c` and the text `c` are one member), other bytes as their canonical Buffer (see `buffer-members.ts`).
+ */
+export function memberOf(arg: Arg): string | Buffer {
+  if (typeof arg === 'string') return arg;
+  const text = arg.toString('utf8');
+  return Buffer.byteLength(text) === arg.length && Buffer.from(text, 'utf8').equals(arg)
+    ? text
+    : canonicalBuffer(arg);
 }
 
 function canonicalMembers(args: readonly Arg[], from: number): readonly Arg[] {
@@ -108,10 +166,43 @@ function canonicalMembers(args: readonly Arg[], from: number): readonly Arg[] {
     const arg = args[i];
     if (typeof arg === 'string') continue;
     out ??= args.slice();
-    out[i] = canonicalBuffer(arg);
+    out[i] = memberOf(arg);
   }
   return out ?? args;
 }
 
 export const reply = (value: unknown): Outcome => ({ reply: value });
+
+/** A rule for a command on one key of `type` (see {@link CommandRule}). */
+export const typed = (
+  type: KeyType,
+  arity: number,
+  more: Partial<CommandRule> = {},
+): CommandRule => ({
+  arity,
+  type: [type],
+  ...more,
+});
+
+/**
+ * A stored value as a reply: Buffers copied (a caller may change the Buffer it is given; ioredis-mock copies what it
+ * hands out too), arrays of them copied.
+ */
+export function copyOut(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (Array.isArray(value)) return value.map(copyOut);
+  return value;
+}
+
+/** A stored string's bytes (ioredis-mock keeps UTF-8 text as a JS string). */
+export function bytesOf(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  return Buffer.from(typeof value === 'string' ? value : '', 'utf8');
+}
+
+/** A stored string's length in bytes, as Redis counts it (ioredis-mock counts UTF-16 code units). */
+export function byteLength(value: unknown): number {
+  if (Buffer.isBuffer(value)) return value.length;
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : 0;
+}
 export const run = (args: readonly Arg[]): Outcome => ({ args });

@@ -143,7 +143,7 @@ const set: CommandRule = {
 };
 
 /** KEEPTTL as ioredis-mock can do it: the key's current expiry time, given again (ioredis-mock drops it). */
-function keptExpiry(reader: KeyReader, key: Arg): Arg[] {
+export function keptExpiry(reader: KeyReader, key: Arg): Arg[] {
   if (reader.valueOf(keyName(key)) === undefined) return [];
   const at = reader.expiryOf(keyName(key));
   return at === undefined ? [] : ['PXAT', String(at)];

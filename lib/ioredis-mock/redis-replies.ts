@@ -92,3 +92,81 @@ export const LIST_WITH_HOLES = (key: string): string =>
 /** Not a reply: the installed ioredis-mock lacks `what`, which the embedded client is built on. */
 export const UNSUPPORTED_IOREDIS_MOCK = (what: string): string =>
   `This version of ioredis-mock ${what}; nestjs-persistent-cache supports ioredis-mock 8.13.x.`;
+
+export const NOT_A_FLOAT = 'ERR value is not a valid float';
+export const MIN_MAX_NOT_FLOAT = 'ERR min or max is not a float';
+export const NAN_OR_INFINITY = 'ERR increment would produce NaN or Infinity';
+
+const DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+const INFINITE = /^([+-]?)inf(?:inity)?$/i;
+
+/**
+ * Parses an argument as Redis's `strtod`-based float parsing does (`getDoubleFromObject`): decimal or exponent
+ * notation, `inf`/`+inf`/`-inf` in any case, no spaces, not NaN. `undefined` when Redis would refuse it.
+ */
+export function parseFloatArg(arg: Arg): number | undefined {
+  const text = argText(arg);
+  if (DECIMAL.test(text)) return Number(text);
+  const infinite = INFINITE.exec(text);
+  if (infinite !== null) return infinite[1] === '-' ? -Infinity : Infinity;
+  return undefined;
+}
+
+/** {@link parseFloatArg}, or Redis's error for an argument that is not a float. */
+export function floatArg(arg: Arg, error = NOT_A_FLOAT): number {
+  const n = parseFloatArg(arg);
+  if (n === undefined) throw replyError(error);
+  return n;
+}
+
+/** A score as Redis writes one in a reply: `inf`, `-inf`, or the shortest text that reads back as the same double. */
+export function scoreText(score: number): string {
+  if (score === Infinity) return 'inf';
+  if (score === -Infinity) return '-inf';
+  return String(score);
+}
+
+/** The integer a stored string holds, or the error Redis answers (`error`) for a value that is not one. */
+export function storedInteger(value: unknown, error: string): bigint {
+  if (value === undefined) return 0n;
+  const n = typeof value === 'string' || Buffer.isBuffer(value) ? parseInteger(value) : undefined;
+  if (n === undefined) throw replyError(error);
+  return n;
+}
+
+/** The sum, or Redis's error when it would not fit in 64 bits. */
+export function checkSum(current: bigint, increment: bigint): bigint {
+  const sum = current + increment;
+  if (sum > INT64_MAX || sum < INT64_MIN) throw replyError(WOULD_OVERFLOW);
+  return sum;
+}
+
+/** INCRBYFLOAT and HINCRBYFLOAT: the stored value and the increment must be floats, and the sum finite. */
+export function checkFloatSum(value: unknown, increment: Arg): void {
+  const by = floatArg(increment);
+  const current = value === undefined ? 0 : parseFloatArg(bytesText(value));
+  if (current === undefined) throw replyError(NOT_A_FLOAT);
+  if (!Number.isFinite(current + by)) throw replyError(NAN_OR_INFINITY);
+}
+
+function bytesText(value: unknown): string {
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return typeof value === 'string' ? value : '\0';
+}
+
+/**
+ * An integer reply as ioredis reads it from Redis: its parser adds up the decimal digits in a double, which beyond
+ * 2^53 gives another number than `Number(n)` (ioredis-mock answers the latter).
+ */
+/** Whether ioredis-mock's arithmetic (in doubles) gets `n` exactly. */
+export function isSafeInteger(n: bigint): boolean {
+  return n <= 9007199254740991n && n >= -9007199254740991n;
+}
+
+export function ioredisInteger(n: bigint): number {
+  if (isSafeInteger(n)) return Number(n);
+  const digits = (n < 0n ? -n : n).toString();
+  let number = 0;
+  for (let i = 0; i < digits.length; i++) number = number * 10 + (digits.charCodeAt(i) - 48);
+  return n < 0n ? -number : number;
+}

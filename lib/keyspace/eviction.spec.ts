@@ -46,7 +46,11 @@ describe('eviction (maxmemory policies)', () => {
     await expect(client.set('new', value)).rejects.toThrow(OOM);
     await expect(client.hset('h', 'f', 'v')).rejects.toThrow(OOM);
     await expect(client.lpush('l', 'x')).rejects.toThrow(OOM);
-    await expect(client.multi().set('m', '1').exec()).rejects.toThrow(OOM);
+    // In a transaction, as Redis does: refused when queued, and EXEC then refuses the whole transaction.
+    await expect(client.multi().set('m', '1').exec()).rejects.toMatchObject({
+      message: 'EXECABORT Transaction discarded because of previous errors.',
+      previousErrors: [new Error(OOM)],
+    });
     expect(keyspace.oomRejections).toBe(4);
     expect(keyspace.refusingWrites).toBe(true);
     expect(await client.get('k3')).toBe(value);

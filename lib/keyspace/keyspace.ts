@@ -251,12 +251,15 @@ export class Keyspace {
 
   /**
    * What the embedded client's command rules read (see `command-rule.ts`): stored values, not copies (a rule only
-   * looks), with ioredis-mock's lazy expiry (a key found expired is deleted, as the command itself would have).
+   * looks), with ioredis-mock's lazy expiry (a key found expired is deleted, as the command itself would have). A
+   * read is a use of the key (LRU, LFU), as Redis counts the lookups of reads and writes alike.
    */
   readonly reader: KeyReader = {
     valueOf: (key) => {
       const entry = this.liveEntry(key);
-      return entry === undefined ? undefined : this.valueOfEntry(key, entry);
+      if (entry === undefined) return undefined;
+      this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
+      return this.valueOfEntry(key, entry);
     },
     expiryOf: (key) => this.liveEntry(key)?.expiresAt,
   };

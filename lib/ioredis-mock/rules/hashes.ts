@@ -1,0 +1,94 @@
+/**
+ * Hashes (https://redis.io/docs/latest/commands/?group=hash).
+ *
+ * ioredis-mock keeps a hash as a plain object and looks fields up with `obj[field]`, so `HGET h constructor` answers
+ * a function and `HMGET` misses fields that are there; here single-field reads are answered from the stored object's
+ * own properties. Its HINCRBY/HINCRBYFLOAT store `NaN` for a value that is not a number, its HSTRLEN counts UTF-16
+ * code units, and its writes accept any key (HSET on a list writes array indexes). Every hash command refuses a key
+ * of another type with WRONGTYPE; HRANDFIELD with a count answers an empty array for a missing key.
+ */
+import {
+  byteLength,
+  type CommandRule,
+  copyOut,
+  firstKey,
+  keyName,
+  type KeyReader,
+  reply,
+  typed,
+} from '../command-rule';
+import {
+  type Arg,
+  checkFloatSum,
+  checkSum,
+  floatArg,
+  HASH_VALUE_NOT_AN_INTEGER,
+  integerArg,
+  ioredisInteger,
+  isSafeInteger,
+  storedInteger,
+} from '../redis-replies';
+
+type Hash = Record<string, unknown>;
+
+/** The value of `field` in the hash under `key` (type-checked by the rule), `undefined` when it has none. */
+function fieldOf(reader: KeyReader, key: Arg, field: Arg): unknown {
+  const hash = reader.valueOf(keyName(key)) as Hash | undefined;
+  const name = keyName(field);
+  return hash !== undefined && Object.hasOwn(hash, name) ? hash[name] : undefined;
+}
+
+const hincrby = typed('hash', 4, {
+  parse: (args) => {
+    integerArg(args[2]);
+  },
+  check: (args, reader) => {
+    const current = fieldOf(reader, args[0], args[1]);
+    const sum = checkSum(storedInteger(current, HASH_VALUE_NOT_AN_INTEGER), integerArg(args[2]));
+    const answer = ioredisInteger(sum);
+    // ioredis-mock adds in doubles, and reads a Buffer as NaN: then the exact sum is stored with HSET.
+    if (Buffer.isBuffer(current) || !isSafeInteger(sum)) {
+      return { args: [args[0], args[1], sum.toString()], command: 'hset', answer: () => answer };
+    }
+    return { args, answer: () => answer };
+  },
+});
+
+export const hashRules: Readonly<Record<string, CommandRule>> = {
+  hset: typed('hash', -4, { pairsFrom: 1 }),
+  hmset: typed('hash', -4, { pairsFrom: 1 }),
+  hsetnx: typed('hash', 4),
+  hincrby,
+  hincrbyfloat: typed('hash', 4, {
+    // Redis parses the increment before it looks the key up.
+    parse: (args) => {
+      floatArg(args[2]);
+    },
+    check: (args, reader) => checkFloatSum(fieldOf(reader, args[0], args[1]), args[2]),
+  }),
+  hdel: typed('hash', -3, { empties: firstKey }),
+  hget: typed('hash', 3, {
+    check: (args, reader) => reply(copyOut(fieldOf(reader, args[0], args[1]) ?? null)),
+  }),
+  hmget: typed('hash', -3, {
+    check: (args, reader) =>
+      reply(args.slice(1).map((field) => copyOut(fieldOf(reader, args[0], field) ?? null))),
+  }),
+  hexists: typed('hash', 3, {
+    check: (args, reader) => reply(fieldOf(reader, args[0], args[1]) === undefined ? 0 : 1),
+  }),
+  hstrlen: typed('hash', 3, {
+    check: (args, reader) => reply(byteLength(fieldOf(reader, args[0], args[1]))),
+  }),
+  hgetall: typed('hash', 2),
+  hkeys: typed('hash', 2),
+  hvals: typed('hash', 2),
+  hlen: typed('hash', 2),
+  hrandfield: typed('hash', -2, {
+    parse: (args) => {
+      if (args.length > 1) integerArg(args[1]);
+    },
+    check: (args, reader) =>
+      args.length > 1 && reader.valueOf(keyName(args[0])) === undefined ? reply([]) : undefined,
+  }),
+};
