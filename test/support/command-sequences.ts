@@ -1,0 +1,459 @@
+import type { Redis } from 'ioredis';
+import { randomInt, type Random } from './datasets';
+
+/**
+ * Seeded sequences of everyday Redis commands, to send to the embedded client and to a real redis-server alike and
+ * compare every reply (the differential test, `test/differential.e2e-spec.ts`, and `npm run fidelity`).
+ *
+ * Keys collide on purpose: each family mostly uses keys of its own (`str:1`, `hash:1`, …) so that most commands
+ * find the type they expect, and now and then any key of the pool, so that wrong-type answers are exercised too.
+ * TTLs are long (100 s and more) so that nothing expires during a run: expiry timing is not what is compared.
+ * Commands whose reply is random (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) ask for more elements than the key
+ * holds, which makes their reply the whole key in some order; {@link normaliseReply} sorts what Redis leaves in no
+ * given order.
+ */
+
+export type Cmd = readonly [string, ...(string | Buffer)[]];
+
+export const FAMILIES = [
+  'strings',
+  'hashes',
+  'lists',
+  'sets',
+  'zsets',
+  'streams',
+  'keys',
+  'transactions',
+  'scripts',
+] as const;
+export type Family = (typeof FAMILIES)[number];
+
+/** One generated step: a command, or a MULTI/EXEC block of commands. */
+export interface Step {
+  readonly family: Family;
+  readonly commands: readonly Cmd[];
+  /** Sent as MULTI … EXEC. */
+  readonly multi?: boolean;
+}
+
+const OWN_KEYS: Record<Exclude<Family, 'transactions' | 'scripts'>, readonly string[]> = {
+  strings: ['str:1', 'str:2', 'str:3'],
+  hashes: ['hash:1', 'hash:2'],
+  lists: ['list:1', 'list:2'],
+  sets: ['set:1', 'set:2', 'set:3'],
+  zsets: ['zset:1', 'zset:2'],
+  streams: ['stream:1', 'stream:2'],
+  keys: ['key:1', 'key:2'],
+};
+const ALL_KEYS = Object.values(OWN_KEYS).flat();
+
+const TEXTS = ['a', 'b', 'c', 'hello', '', 'é', '日本', '1', '-3', '10', '3.5', ' 2', 'abc'];
+const INTEGERS = ['0', '1', '-1', '2', '5', '-5', '10', '100', '9223372036854775807', 'x', '1.5'];
+const FIELDS = ['f1', 'f2', 'f3', 'n', '7', 'constructor', 'é'];
+const SCORES = ['1', '2', '-1', '0', '1.5', '-2.5', 'inf', '-inf', '+inf', '10', 'x'];
+const BOUNDS = ['-inf', '+inf', 'inf', '0', '1', '(1', '2', '(2', '-1', '1.5', '10', 'x'];
+const INDEXES = ['0', '1', '-1', '2', '-2', '5', '-10', 'x'];
+const TTL_SECONDS = ['100', '1000', '0', '-5', 'x'];
+
+export class CommandGenerator {
+  private streamIds = 0;
+
+  /** `exclude`: commands never generated (a step that would hold one is drawn again). */
+  constructor(
+    private readonly random: Random,
+    private readonly exclude: ReadonlySet<string> = new Set(),
+  ) {}
+
+  private pick<T>(items: readonly T[]): T {
+    return items[randomInt(this.random, items.length)];
+  }
+
+  private chance(p: number): boolean {
+    return this.random() < p;
+  }
+
+  private key(family: keyof typeof OWN_KEYS): string {
+    return this.chance(0.85) ? this.pick(OWN_KEYS[family]) : this.pick(ALL_KEYS);
+  }
+
+  private value(): string | Buffer {
+    const text = this.pick(TEXTS);
+    return this.chance(0.08) ? Buffer.from(text) : text;
+  }
+
+  private values(n: number): (string | Buffer)[] {
+    return Array.from({ length: n }, () => this.value());
+  }
+
+  private count(max = 4): number {
+    return 1 + randomInt(this.random, max);
+  }
+
+  /** A generated step of `family`, or of a random family. */
+  next(family: Family = this.pick(FAMILIES)): Step {
+    for (;;) {
+      const step = this.draw(family);
+      if (!step.commands.some((c) => this.exclude.has(c[0]))) return step;
+    }
+  }
+
+  private draw(family: Family): Step {
+    switch (family) {
+      case 'transactions':
+        return {
+          family,
+          multi: true,
+          commands: Array.from({ length: this.count(3) }, () => this.command(this.basicFamily())),
+        };
+      case 'scripts':
+        return { family, commands: [this.script()] };
+      default:
+        return { family, commands: [this.command(family)] };
+    }
+  }
+
+  private basicFamily(): Exclude<Family, 'transactions' | 'scripts'> {
+    return this.pick(['strings', 'hashes', 'lists', 'sets', 'zsets', 'keys'] as const);
+  }
+
+  private command(family: Exclude<Family, 'transactions' | 'scripts'>): Cmd {
+    switch (family) {
+      case 'strings':
+        return this.stringCommand();
+      case 'hashes':
+        return this.hashCommand();
+      case 'lists':
+        return this.listCommand();
+      case 'sets':
+        return this.setCommand();
+      case 'zsets':
+        return this.zsetCommand();
+      case 'streams':
+        return this.streamCommand();
+      case 'keys':
+        return this.keyCommand();
+    }
+  }
+
+  private stringCommand(): Cmd {
+    const k = this.key('strings');
+    const choices: (() => Cmd)[] = [
+      () => ['set', k, this.value()],
+      () => ['set', k, this.value(), ...this.setOptions()],
+      () => ['get', k],
+      () => ['getset', k, this.value()],
+      () => ['append', k, this.value()],
+      () => ['strlen', k],
+      () => ['incr', k],
+      () => ['decr', k],
+      () => ['incrby', k, this.pick(INTEGERS)],
+      () => ['decrby', k, this.pick(INTEGERS)],
+      () => ['incrbyfloat', k, this.pick(['1.5', '-2', '0.1', 'x', '3'])],
+      () => ['setrange', k, this.pick(['0', '1', '3', '-1']), this.value()],
+      () => ['getrange', k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['mget', k, this.key('strings'), this.key('strings')],
+      () => ['mset', k, this.value(), this.key('strings'), this.value()],
+      () => ['msetnx', k, this.value(), this.key('strings'), this.value()],
+      () => ['setnx', k, this.value()],
+      () => ['getdel', k],
+      () => ['getex', k, ...this.pick([[], ['EX', this.pick(TTL_SECONDS)], ['PERSIST']])],
+      () => ['setex', k, this.pick(TTL_SECONDS), this.value()],
+      () => ['psetex', k, this.pick(['100000', '0', '-1']), this.value()],
+      () => ['setbit', k, this.pick(['0', '1', '7', '9']), this.pick(['0', '1'])],
+      () => ['getbit', k, this.pick(['0', '1', '7', '100'])],
+      () => ['bitcount', k],
+    ];
+    return this.pick(choices)();
+  }
+
+  private setOptions(): string[] {
+    const options: string[][] = [
+      ['EX', this.pick(TTL_SECONDS)],
+      ['PX', this.pick(['100000', '0', '-1'])],
+      ['NX'],
+      ['XX'],
+      ['GET'],
+      ['KEEPTTL'],
+      ['XX', 'GET'],
+      ['NX', 'EX', '100'],
+    ];
+    return this.pick(options);
+  }
+
+  private hashCommand(): Cmd {
+    const k = this.key('hashes');
+    const f = (): string => this.pick(FIELDS);
+    const choices: (() => Cmd)[] = [
+      () => ['hset', k, f(), this.value()],
+      () => ['hset', k, f(), this.value(), f(), this.value()],
+      () => ['hget', k, f()],
+      () => ['hmget', k, f(), f()],
+      () => ['hgetall', k],
+      () => ['hdel', k, f(), f()],
+      () => ['hexists', k, f()],
+      () => ['hincrby', k, f(), this.pick(INTEGERS)],
+      () => ['hincrbyfloat', k, f(), this.pick(['1.5', '-2', 'x'])],
+      () => ['hkeys', k],
+      () => ['hvals', k],
+      () => ['hlen', k],
+      () => ['hsetnx', k, f(), this.value()],
+      () => ['hstrlen', k, f()],
+      () => ['hrandfield', k, '20'],
+    ];
+    return this.pick(choices)();
+  }
+
+  private listCommand(): Cmd {
+    const k = this.key('lists');
+    const choices: (() => Cmd)[] = [
+      () => ['lpush', k, ...this.values(this.count())],
+      () => ['rpush', k, ...this.values(this.count())],
+      () => ['lpop', k],
+      () => ['rpop', k, this.pick(['1', '2', '0'])],
+      () => ['lrange', k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['llen', k],
+      () => ['lindex', k, this.pick(INDEXES)],
+      () => ['lset', k, this.pick(INDEXES), this.value()],
+      () => ['linsert', k, this.pick(['BEFORE', 'AFTER', 'before']), this.value(), this.value()],
+      () => ['lrem', k, this.pick(['0', '1', '-1', '2']), this.value()],
+      () => ['ltrim', k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['lpushx', k, this.value()],
+      () => ['rpushx', k, this.value()],
+      () => [
+        'lmove',
+        k,
+        this.key('lists'),
+        this.pick(['LEFT', 'RIGHT']),
+        this.pick(['LEFT', 'RIGHT']),
+      ],
+      () => ['rpoplpush', k, this.key('lists')],
+      () => ['lpos', k, this.value()],
+    ];
+    return this.pick(choices)();
+  }
+
+  private setCommand(): Cmd {
+    const k = this.key('sets');
+    const choices: (() => Cmd)[] = [
+      () => ['sadd', k, ...this.values(this.count())],
+      () => ['srem', k, ...this.values(this.count(2))],
+      () => ['smembers', k],
+      () => ['sismember', k, this.value()],
+      () => ['smismember', k, this.value(), this.value()],
+      () => ['scard', k],
+      () => ['spop', k, '20'],
+      () => ['srandmember', k, '20'],
+      () => ['sinter', k, this.key('sets')],
+      () => ['sunion', k, this.key('sets')],
+      () => ['sdiff', k, this.key('sets')],
+      () => ['sinterstore', this.key('sets'), k, this.key('sets')],
+      () => ['sunionstore', this.key('sets'), k, this.key('sets')],
+      () => ['sdiffstore', this.key('sets'), k, this.key('sets')],
+      () => ['smove', k, this.key('sets'), this.value()],
+    ];
+    return this.pick(choices)();
+  }
+
+  private zsetCommand(): Cmd {
+    const k = this.key('zsets');
+    const m = (): string | Buffer => this.value();
+    const s = (): string => this.pick(SCORES);
+    const b = (): string => this.pick(BOUNDS);
+    const choices: (() => Cmd)[] = [
+      () => ['zadd', k, s(), m()],
+      () => ['zadd', k, s(), m(), s(), m()],
+      () => [
+        'zadd',
+        k,
+        ...this.pick([['NX'], ['XX'], ['GT'], ['LT'], ['CH'], ['XX', 'CH']]),
+        s(),
+        m(),
+      ],
+      () => ['zadd', k, 'INCR', s(), m()],
+      () => ['zscore', k, m()],
+      () => ['zmscore', k, m(), m()],
+      () => ['zincrby', k, s(), m()],
+      () => ['zrange', k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['zrange', k, '0', '-1', 'WITHSCORES'],
+      () => ['zrange', k, b(), b(), 'BYSCORE'],
+      () => ['zrange', k, b(), b(), 'BYSCORE', 'WITHSCORES'],
+      () => ['zrangebyscore', k, b(), b()],
+      () => ['zrangebyscore', k, b(), b(), 'WITHSCORES'],
+      () => ['zrevrangebyscore', k, b(), b()],
+      () => ['zrevrange', k, '0', '-1', 'WITHSCORES'],
+      () => ['zrank', k, m()],
+      () => ['zrevrank', k, m()],
+      () => ['zrem', k, m()],
+      () => ['zcard', k],
+      () => ['zcount', k, b(), b()],
+      () => ['zpopmin', k],
+      () => ['zpopmax', k, this.pick(['1', '2'])],
+      () => ['zremrangebyrank', k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['zremrangebyscore', k, b(), b()],
+      () => ['zinterstore', this.key('zsets'), '2', k, this.key('zsets')],
+      () => ['zunionstore', this.key('zsets'), '2', k, this.key('zsets')],
+    ];
+    return this.pick(choices)();
+  }
+
+  private streamId(): string {
+    if (this.chance(0.15)) return this.pick(['0-0', '1', 'x', '5-x']);
+    this.streamIds += 1 + randomInt(this.random, 2);
+    return `${this.streamIds}-${randomInt(this.random, 3)}`;
+  }
+
+  private streamCommand(): Cmd {
+    const k = this.key('streams');
+    const choices: (() => Cmd)[] = [
+      () => ['xadd', k, this.streamId(), 'f', this.value()],
+      () => ['xadd', k, this.streamId(), 'f', this.value(), 'g', this.value()],
+      () => ['xadd', k, '*', 'f', this.value()],
+      () => ['xlen', k],
+      () => ['xrange', k, '-', '+'],
+      () => ['xrange', k, this.pick(['-', '1', '2-0', '(1-0']), this.pick(['+', '5', '10-2'])],
+      () => ['xrevrange', k, '+', '-'],
+      () => [
+        'xdel',
+        k,
+        `${randomInt(this.random, this.streamIds + 1)}-${randomInt(this.random, 3)}`,
+      ],
+      () => ['xtrim', k, 'MAXLEN', this.pick(['0', '1', '3'])],
+      () => ['xread', 'COUNT', '10', 'STREAMS', k, this.pick(['0', '0-0', '$', '3-0'])],
+      () => ['type', k],
+    ];
+    return this.pick(choices)();
+  }
+
+  private keyCommand(): Cmd {
+    const k = this.pick(ALL_KEYS);
+    const other = this.pick(ALL_KEYS);
+    const choices: (() => Cmd)[] = [
+      () => ['set', this.key('keys'), this.value()],
+      () => ['del', k],
+      () => ['exists', k, other],
+      () => ['type', k],
+      () => ['rename', k, other],
+      () => ['renamenx', k, other],
+      () => ['expire', k, this.pick(TTL_SECONDS)],
+      () => ['expire', k, '500', this.pick(['NX', 'XX', 'GT', 'LT'])],
+      () => ['pexpire', k, this.pick(['100000', '0', '-1'])],
+      () => ['ttl', k],
+      () => ['pttl', k],
+      () => ['expiretime', k],
+      () => ['persist', k],
+      () => ['keys', '*'],
+      () => ['dbsize'],
+      () => ['copy', k, other],
+      () => ['unlink', k],
+      () => ['scan', '0', 'COUNT', '1000'],
+      () => ['scan', '0', 'COUNT', '1000', 'TYPE', this.pick(['string', 'hash', 'list', 'stream'])],
+    ];
+    return this.pick(choices)();
+  }
+
+  private script(): Cmd {
+    const k = this.pick(ALL_KEYS);
+    const scripts: Cmd[] = [
+      ['eval', "return redis.call('get', KEYS[1])", '1', k],
+      ['eval', "return redis.call('incr', KEYS[1])", '1', k],
+      ['eval', "return redis.call('hgetall', KEYS[1])", '1', k],
+      ['eval', "return redis.call('lrange', KEYS[1], 0, -1)", '1', k],
+      [
+        'eval',
+        "redis.call('set', KEYS[1], ARGV[1]); return redis.call('strlen', KEYS[1])",
+        '1',
+        k,
+        'é',
+      ],
+      ['eval', "return redis.pcall('incr', KEYS[1])", '1', k],
+      ['eval', 'return {1, 2, 3}', '0'],
+    ];
+    return this.pick(scripts);
+  }
+}
+
+/** Commands whose reply Redis gives in no particular order: compared sorted. */
+const UNORDERED = new Set([
+  'smembers',
+  'sinter',
+  'sunion',
+  'sdiff',
+  'spop',
+  'srandmember',
+  'hkeys',
+  'hvals',
+  'hrandfield',
+  'keys',
+]);
+
+/** A reply in a form both sides give alike: Buffers as tagged hex, errors as their text, unordered replies sorted. */
+export function normaliseReply(command: string, reply: unknown): unknown {
+  const name = command.toLowerCase();
+  if (name === 'ttl' || name === 'pttl') {
+    return typeof reply === 'number' && reply > 0 ? 'positive' : reply;
+  }
+  if (name === 'expiretime') return typeof reply === 'number' && reply > 0 ? 'future' : reply;
+  if (name === 'scan' && Array.isArray(reply)) {
+    return [reply[0], [...(reply[1] as string[])].sort()];
+  }
+  if (name === 'hgetall' && reply !== null && typeof reply === 'object' && !Array.isArray(reply)) {
+    return Object.entries(reply as Record<string, unknown>)
+      .map(([k, v]) => [k, plain(v)])
+      .sort();
+  }
+  const value = plain(reply);
+  if (UNORDERED.has(name) && Array.isArray(value)) return [...value].sort();
+  return value;
+}
+
+/** Time-based stream ids (`<ms>-<seq>`, ms since 1970) differ between two servers: replaced by a placeholder. */
+const TIME_ID = /^1\d{12}-\d+$/;
+
+function plain(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return `<buffer ${value.toString('hex')}>`;
+  if (typeof value === 'string' && TIME_ID.test(value)) return '<time-id>';
+  if (value instanceof Error) return { error: value.message };
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+/** Sends a command through the client's method of that name, as an application would (or `call` when it has none). */
+function send(client: Redis, [command, ...args]: Cmd): Promise<unknown> {
+  const method = (client as unknown as Record<string, unknown>)[command];
+  if (typeof method !== 'function') return client.call(command, ...args);
+  return (method as (...a: unknown[]) => Promise<unknown>).apply(client, args);
+}
+
+/** What a client answered to one step: the reply (normalised) or the error's text. */
+export async function runStep(client: Redis, step: Step): Promise<unknown> {
+  if (step.multi === true) {
+    try {
+      const results = await client.multi(step.commands.map((c) => [...c])).exec();
+      return results?.map(([error, reply], i) =>
+        error !== null ? { error: error.message } : normaliseReply(step.commands[i][0], reply),
+      );
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+  const [command, ...args] = step.commands[0];
+  try {
+    return normaliseReply(command, await send(client, [command, ...args]));
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+/** The text a step is shown as in a report. */
+export function showStep(step: Step): string {
+  const show = (c: Cmd): string =>
+    c
+      .map((a) => (typeof a === 'string' ? JSON.stringify(a) : `<buffer ${a.toString('hex')}>`))
+      .join(' ');
+  return step.multi === true
+    ? `MULTI; ${step.commands.map(show).join('; ')}; EXEC`
+    : show(step.commands[0]);
+}
