@@ -61,7 +61,8 @@ export function prepareDataDir(dataDir: string): void {
     try {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     } catch (error) {
-      throw new Error(DATA_DIR_NOT_CREATED(dataDir, errnoCode(error), messageOf(error)));
+      const cause = causeOfNotCreated(dataDir, error);
+      throw new Error(DATA_DIR_NOT_CREATED(dataDir, errnoCode(cause), messageOf(cause)));
     }
   }
   const stat = lstatSync(dataDir);
@@ -73,9 +74,27 @@ export function prepareDataDir(dataDir: string): void {
   }
   try {
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
-    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir));
+  } catch (error) {
+    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir, errnoCode(error)));
   }
+}
+
+/**
+ * Why `dataDir` could not be created. Node's recursive `mkdir` reports ENOENT when a missing parent cannot be made
+ * (on a read-only file system, say): then asking the nearest existing ancestor whether it is writable gives the
+ * cause (EROFS, EACCES) without creating anything.
+ */
+function causeOfNotCreated(dataDir: string, error: unknown): unknown {
+  if (errnoCode(error) !== 'ENOENT') return error;
+  let ancestor = dirname(dataDir);
+  while (statIfAny(ancestor) === undefined && dirname(ancestor) !== ancestor)
+    ancestor = dirname(ancestor);
+  try {
+    accessSync(ancestor, constants.W_OK | constants.X_OK);
+  } catch (cause) {
+    return cause;
+  }
+  return error;
 }
 
 /** Claims the data directory (`owner-lock.ts`), saying so when there is no room to write the claim. */
