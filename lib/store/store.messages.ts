@@ -76,6 +76,39 @@ export const DATA_DIR_NOT_WRITABLE = (
       `(uid ${uid ?? '?'}${code === undefined ? '' : `, ${code}`}); fix its owner or mode (0700 is expected), or ` +
       'point persistence.dataDir elsewhere.';
 
+/** A data directory a tool that only reads (the CLI's inspect, verify, export) cannot read. */
+export const DATA_DIR_NOT_READABLE = (
+  dataDir: string,
+  code: string | undefined,
+  uid = process.getuid?.(),
+): string =>
+  `Data directory ${dataDir} cannot be read by this process (uid ${uid ?? '?'}` +
+  `${code === undefined ? '' : `, ${code}`}): run the command as a user who may list it and read its files.`;
+
+export const DATA_DIR_MISSING = (dataDir: string): string =>
+  `Data directory ${dataDir} does not exist.`;
+
+/**
+ * A tool that only reads cannot join the reader table of the application writing the store (`reason`: why not), and
+ * reading beside that writer without it could see pages the writer reuses.
+ */
+export const READER_NOT_SHARED = (
+  dataDir: string,
+  owner: string,
+  lockFile: string,
+  reason: string,
+  uid = process.getuid?.(),
+): string =>
+  `Data directory ${dataDir} is in use by ${owner}, and this process (uid ${uid ?? '?'}) cannot share its lock ` +
+  `file ${lockFile} (${reason}): the application could overwrite pages while they are read. Run the command as ` +
+  `the user the application runs as, on a mount that can write the lock file, or stop the application first. ` +
+  NOT_DAMAGE;
+
+/** A store opened to read only (`open({ claim: false })`) is asked to write or to move its files. */
+export const STORE_OPENED_TO_READ = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} was opened to read only (without claiming the directory): it cannot be ` +
+  'written or moved.';
+
 /** The owner of a data directory claimed by this very process. */
 export const OWNED_IN_THIS_PROCESS = (pid: number): string =>
   `another PersistentCacheModule in this process (pid ${pid}); if both are in the same application, import ` +
