@@ -1,12 +1,21 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { DATA_DIR_NOT_CREATED } from '../lib/store/store.messages';
 import { bootWith, removeTempDirs, tempDir } from './support/harness';
+import { IS_ROOT, testUser } from './support/root';
+import { canMount, mountTmpfs, unmountAll } from './support/tmpfs';
 
 const ROOT = resolve(__dirname, '..');
 const BOOT = join(ROOT, 'dist', 'test', 'fixtures', 'boot-child.js');
 
-afterAll(removeTempDirs);
+afterAll(() => {
+  try {
+    unmountAll();
+  } finally {
+    removeTempDirs();
+  }
+});
 
 describe('an app without shutdown hooks', () => {
   const run = (mode: string): string => {
@@ -90,8 +99,66 @@ describe('a data directory that cannot be created', () => {
     const dataDir = join(file, 'data');
     await expect(bootWith({ persistence: { dataDir, snapshotInterval: 0 } })).rejects.toThrow(
       `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: a part of its path is ` +
-        'a file, not a directory. Create it yourself, owned by the user the app runs as (mode 0700), or point ' +
-        'persistence.dataDir at a writable directory.',
+        `a file, not a directory (ENOTDIR). Create it yourself, owned by the user the app runs as (uid ${process.getuid?.()}, ` +
+        'mode 0700), or point persistence.dataDir at a writable directory.',
     );
   });
+
+  /** Boots the app in a child process (as `user`, if given) on `dataDir`; returns the error it failed with. */
+  function bootErrorAs(dataDir: string, user?: { uid: number; gid: number }): string {
+    const options = { persistence: { dataDir, snapshotInterval: 0 } };
+    const child = spawnSync(process.execPath, [BOOT, JSON.stringify(options)], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+      uid: user?.uid,
+      gid: user?.gid,
+    });
+    expect([child.status, child.stderr]).toEqual([0, '']);
+    const last = child.stdout.trim().split('\n').pop() ?? '';
+    return (JSON.parse(last) as { error?: string }).error ?? `booted: ${last}`;
+  }
+
+  // Root may create it anywhere: a real unprivileged user (the test user, or this one when not root) is refused.
+  const user = IS_ROOT
+    ? testUser()
+    : { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
+  if (user !== undefined) {
+    it('under a parent its user may not write (EACCES): names persistence.dataDir, the cause and the fix', () => {
+      const parent = tempDir();
+      chmodSync(parent, IS_ROOT ? 0o755 : 0o555); // root's, or read-only for this user
+      const dataDir = join(parent, 'data');
+      const error = bootErrorAs(dataDir, IS_ROOT ? user : undefined);
+      expect(error).toBe(DATA_DIR_NOT_CREATED(dataDir, 'EACCES', 'unused', user.uid));
+      expect(error).toContain(
+        `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: this process ` +
+          `(uid ${user.uid}) may not create it in its parent directory (EACCES). Create it yourself, owned by the ` +
+          `user the app runs as (uid ${user.uid}, mode 0700)`,
+      );
+      expect(existsSync(dataDir)).toBe(false);
+      chmodSync(parent, 0o700);
+    });
+  } else {
+    console.warn(
+      'NOTICE: the EACCES data-directory test needs a test user (root could create it anywhere).',
+    );
+  }
+
+  if (canMount()) {
+    it('under a read-only mount (EROFS): names persistence.dataDir, the cause and the fix', async () => {
+      const mount = mountTmpfs('size=64k');
+      execFileSync('mount', ['-o', 'remount,ro', mount]);
+      const dataDir = join(mount, 'app', 'data');
+      await expect(bootWith({ persistence: { dataDir, snapshotInterval: 0 } })).rejects.toThrow(
+        `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: its parent is on ` +
+          'a read-only file system (EROFS). Point persistence.dataDir at a directory on a writable file system, ' +
+          'or mount that one read-write.',
+      );
+      expect(existsSync(join(mount, 'app'))).toBe(false);
+    });
+  } else {
+    console.warn(
+      'NOTICE: the read-only-mount data-directory test needs to mount a tmpfs (root): not run here.',
+    );
+  }
 });

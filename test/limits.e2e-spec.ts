@@ -122,7 +122,9 @@ if (canMount()) {
       mkdirSync(join(mount, 'data'), { mode: 0o700 });
       execFileSync('mount', ['-o', 'remount,ro', mount]);
       const dataDir = join(mount, 'data');
-      await expect(bootWith(durable(dataDir))).rejects.toThrow(DATA_DIR_NOT_WRITABLE(dataDir));
+      await expect(bootWith(durable(dataDir))).rejects.toThrow(
+        DATA_DIR_NOT_WRITABLE(dataDir, 'EROFS'),
+      );
     });
   });
 } else {

@@ -46,12 +46,14 @@ export interface StoreFileCheck {
 
 /**
  * Checks the store file at `path` in a child process. The caller has checked the file's kind and permissions and
- * reserved its lock file (`data-dir.ts`).
+ * reserved its lock file (`data-dir.ts`). With `readOnlyAt` (see `read-only-view.ts`), for a process that only
+ * reads: the child opens the store there, only its reads are checked, and nothing is made in the data directory.
  */
-export async function checkStoreFile(path: string): Promise<StoreFileCheck> {
+export async function checkStoreFile(path: string, readOnlyAt?: string): Promise<StoreFileCheck> {
   const dataDir = dirname(path);
   const stat = lstatSync(path);
   if (stat.size === 0) return { problem: 'the file is empty' };
+  if (readOnlyAt !== undefined) return judge(path, await runCheck(readOnlyAt, '', stat.size));
   removeDeadScratch(dataDir);
   const free = freeBytes(dataDir);
   const needed = rehearsalNeeds(stat.size);
@@ -71,6 +73,16 @@ export async function checkStoreFile(path: string): Promise<StoreFileCheck> {
   } finally {
     if (scratch !== undefined) removeScratchDir(scratch);
   }
+  return judge(path, verdict, { free, needed, noScratch });
+}
+
+/** What the host makes of the check's verdict; `rehearsal`: what was known of the rehearsal's room, if one was meant. */
+function judge(
+  path: string,
+  verdict: CheckVerdict,
+  rehearsal?: { free: number | undefined; needed: number; noScratch: string | undefined },
+): StoreFileCheck {
+  const dataDir = dirname(path);
   switch (verdict.verdict) {
     case 'damaged':
       return { problem: verdict.problem };
@@ -85,16 +97,16 @@ export async function checkStoreFile(path: string): Promise<StoreFileCheck> {
     case 'not-rehearsed':
       return {
         warning: verdict.noSpace
-          ? LOW_SPACE_NO_REHEARSAL(path, freeBytes(dataDir), needed, verdict.reason)
+          ? LOW_SPACE_NO_REHEARSAL(path, freeBytes(dataDir), rehearsal?.needed, verdict.reason)
           : REHEARSAL_FAILED(path, verdict.reason),
       };
     case 'sound':
-      if (verdict.rehearsed) return {};
+      if (verdict.rehearsed || rehearsal === undefined) return {};
       return {
         warning:
-          noScratch === undefined
-            ? LOW_SPACE_NO_REHEARSAL(path, free, needed)
-            : REHEARSAL_FAILED(path, noScratch),
+          rehearsal.noScratch === undefined
+            ? LOW_SPACE_NO_REHEARSAL(path, rehearsal.free, rehearsal.needed)
+            : REHEARSAL_FAILED(path, rehearsal.noScratch),
       };
   }
 }

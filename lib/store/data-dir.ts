@@ -61,7 +61,8 @@ export function prepareDataDir(dataDir: string): void {
     try {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     } catch (error) {
-      throw new Error(DATA_DIR_NOT_CREATED(dataDir, errnoCode(error), messageOf(error)));
+      const cause = causeOfNotCreated(dataDir, error);
+      throw new Error(DATA_DIR_NOT_CREATED(dataDir, errnoCode(cause), messageOf(cause)));
     }
   }
   const stat = lstatSync(dataDir);
@@ -73,9 +74,27 @@ export function prepareDataDir(dataDir: string): void {
   }
   try {
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
-    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir));
+  } catch (error) {
+    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir, errnoCode(error)));
   }
+}
+
+/**
+ * Why `dataDir` could not be created. Node's recursive `mkdir` reports ENOENT when a missing parent cannot be made
+ * (on a read-only file system, say): then asking the nearest existing ancestor whether it is writable gives the
+ * cause (EROFS, EACCES) without creating anything.
+ */
+function causeOfNotCreated(dataDir: string, error: unknown): unknown {
+  if (errnoCode(error) !== 'ENOENT') return error;
+  let ancestor = dirname(dataDir);
+  while (statIfAny(ancestor) === undefined && dirname(ancestor) !== ancestor)
+    ancestor = dirname(ancestor);
+  try {
+    accessSync(ancestor, constants.W_OK | constants.X_OK);
+  } catch (cause) {
+    return cause;
+  }
+  return error;
 }
 
 /** Claims the data directory (`owner-lock.ts`), saying so when there is no room to write the claim. */
@@ -110,12 +129,18 @@ export function kindOf(stat: Stats): string {
 }
 
 /**
- * Checks the store file and its lock file before LMDB or the check process opens them: both must be regular files
- * this process can read (and for `read-write`, write; LMDB always writes the lock file). A missing lock file is
- * created, written out in full, with the store file's owner and mode (so that a tool run as root beside the app
- * leaves one the app can use). Throws a {@link StoreEnvironmentError} naming the path, the code and the fix.
+ * Checks the store file and its lock file before LMDB or the check process opens them for writing: both must be
+ * regular files this process can read and write (LMDB always writes the lock file). A missing lock file is created,
+ * written out in full, with the store file's owner and mode (so that a tool run as root beside the app leaves one
+ * the app can use). Throws a {@link StoreEnvironmentError} naming the path, the code and the fix.
  */
-export function checkStoreFiles(storePath: string, access: 'read' | 'read-write'): void {
+export function checkStoreFiles(storePath: string): void {
+  const store = checkStoreFileAccess(storePath, 'read and write');
+  reserveLockFile(lockFileOf(storePath), store);
+}
+
+/** Checks that the store file is a regular file this process may `access`; returns its `lstat`. */
+export function checkStoreFileAccess(storePath: string, access: 'read' | 'read and write'): Stats {
   const store = statIfAny(storePath);
   if (store === undefined) {
     throw new StoreEnvironmentError(
@@ -126,8 +151,8 @@ export function checkStoreFiles(storePath: string, access: 'read' | 'read-write'
   if (!store.isFile()) {
     throw new StoreEnvironmentError(STORE_FILE_WRONG_KIND(storePath, kindOf(store), false));
   }
-  assertAccess(storePath, store, access === 'read' ? 'read' : 'read and write', false);
-  reserveLockFile(lockFileOf(storePath), store);
+  assertAccess(storePath, store, access, false);
+  return store;
 }
 
 /**
@@ -141,19 +166,7 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
     if (!existing.isFile()) {
       throw new StoreEnvironmentError(STORE_FILE_WRONG_KIND(lockPath, kindOf(existing), true));
     }
-    // A lock file LMDB extended with ftruncate has holes: its pages are allocated when first written.
-    const unbacked = existing.size - existing.blocks * 512;
-    const free = freeBytes(dirname(lockPath));
-    if (unbacked > 0 && free !== undefined && free < unbacked + 64 * 1024) {
-      throw new StoreEnvironmentError(
-        NO_SPACE(
-          dirname(lockPath),
-          `map the lock file ${lockPath} (parts of it are not yet allocated)`,
-          free,
-        ),
-        'ENOSPC',
-      );
-    }
+    assertLockFileBacked(lockPath, existing);
     if (like !== undefined) adoptOwner(lockPath, existing, like);
     assertAccess(lockPath, statIfAny(lockPath) ?? existing, 'read and write', true);
     return;
@@ -196,6 +209,26 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
 }
 
 /**
+ * Refuses an existing lock file whose unallocated parts the file system has no room for. A lock file LMDB extended
+ * with ftruncate has holes: its pages are allocated when first written, and a full disk then kills the process
+ * with SIGBUS.
+ */
+export function assertLockFileBacked(lockPath: string, stat: Stats): void {
+  const unbacked = stat.size - stat.blocks * 512;
+  const free = freeBytes(dirname(lockPath));
+  if (unbacked > 0 && free !== undefined && free < unbacked + 64 * 1024) {
+    throw new StoreEnvironmentError(
+      NO_SPACE(
+        dirname(lockPath),
+        `map the lock file ${lockPath} (parts of it are not yet allocated)`,
+        free,
+      ),
+      'ENOSPC',
+    );
+  }
+}
+
+/**
  * A tool run as root gives a file it made beside someone else's store to the store's owner. (`lchown`, not a file
  * descriptor: closing one would drop the locks LMDB holds on a lock file this process has open.)
  */
@@ -204,7 +237,8 @@ export function adoptOwner(path: string, stat: Stats, like: Stats): void {
   lchownSync(path, like.uid, like.gid);
 }
 
-function assertAccess(
+/** Throws a {@link StoreEnvironmentError} naming the path, the code and the fix when `access` is not allowed. */
+export function assertAccess(
   path: string,
   stat: Stats,
   access: 'read' | 'read and write',

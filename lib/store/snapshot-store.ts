@@ -18,21 +18,17 @@ import { compactStoreFile, removeCompactionLeftover } from './compaction';
 import { identityAt, OpenedFiles } from './file-identity';
 import { CLOSE_TIMEOUT_MS, closeWithin, createEmptyStore } from './new-store';
 import { quarantineStore } from './quarantine';
+import { openReadOnlyView, type ReadOnlyView } from './read-only-view';
 import { readChain, readManifest, type RestoredData, type RestoreTarget } from './snapshot-reader';
 import { SnapshotWriter, type ChunkToWrite } from './snapshot-writer';
-import {
-  explainOpenError,
-  StoreEnvironmentError,
-  StoreMovedError,
-  UnreadableSnapshotError,
-} from './store-errors';
+import { explainOpenError, StoreMovedError, UnreadableSnapshotError } from './store-errors';
 import { asError, messageOf } from '../util/errors';
 import {
   CORRUPT_SNAPSHOT,
   LOCK_FILE_LOST,
-  NO_STORE_FILE,
   STORE_CLOSED,
   STORE_NOT_OPEN,
+  STORE_OPENED_TO_READ,
   STORE_READ_ONLY,
   WRITE_IN_PROGRESS,
 } from './store.messages';
@@ -86,6 +82,8 @@ export class SnapshotStore {
   private committed: Manifest | undefined;
   /** The store file and lock file this process opened for writing (see {@link ensureInPlace}). */
   private opened: OpenedFiles | undefined;
+  /** Where a store opened to read only (`claim: false`) is open (see `read-only-view.ts`). */
+  private view: ReadOnlyView | undefined;
 
   constructor(readonly dataDir: string) {}
 
@@ -98,31 +96,35 @@ export class SnapshotStore {
    * child process (see `check-file.ts`) and opens it. Throws a {@link UnreadableSnapshotError} when the file's
    * content is damaged; the directory stays claimed, so that {@link quarantine} can move the file aside. Any other
    * problem — permissions, the kind of a file, a full disk — is a {@link StoreEnvironmentError}, found before LMDB
-   * sees the files. Tools that only read (the CLI's inspect, verify, export) pass `claim: false`: LMDB lets them
-   * read beside the running app, and they create no store.
+   * sees the files. Tools that only read (the CLI's inspect, verify, export) pass `claim: false`: the store is then
+   * opened read-only, beside a running app, and nothing is created, changed or moved in the data directory (see
+   * `read-only-view.ts`), so a directory this process may only read, or a read-only mount, will do. Such a store
+   * cannot be written, nor quarantined.
    */
   async open({ claim = true }: { claim?: boolean } = {}): Promise<void> {
     this.assertOpen(false);
     if (this.tablesOpen !== undefined) return;
     this.committed = undefined;
-    prepareDataDir(this.dataDir);
-    if (claim) {
-      this.release ??= claimWithRoom(this.dataDir);
-      removeCompactionLeftover(this.path);
-    }
     const path = this.path;
-    if (statIfAny(path) === undefined) {
-      if (!claim) throw new StoreEnvironmentError(NO_STORE_FILE(this.dataDir, STORE_FILE));
-      await createEmptyStore(path);
+    if (claim) {
+      if (this.view !== undefined) throw new Error(STORE_OPENED_TO_READ(this.dataDir));
+      prepareDataDir(this.dataDir);
+      this.release ??= claimWithRoom(this.dataDir);
+      removeCompactionLeftover(path);
+      if (statIfAny(path) === undefined) await createEmptyStore(path);
+      checkStoreFiles(path);
+    } else {
+      if (this.release !== undefined) throw new Error(STORE_OPENED_TO_READ(this.dataDir));
+      this.view ??= openReadOnlyView(this.dataDir);
     }
-    checkStoreFiles(path, claim ? 'read-write' : 'read');
-    const { problem, warning } = await checkStoreFile(path);
+    const openAt = this.view?.path ?? path;
+    const { problem, warning } = await checkStoreFile(path, this.view?.path);
     if (problem !== undefined) {
       throw new UnreadableSnapshotError(CORRUPT_SNAPSHOT(this.dataDir, problem));
     }
     if (warning !== undefined) this.logger.warn(warning);
     try {
-      this.tablesOpen = openTables(path, true);
+      this.tablesOpen = openTables(openAt, true);
     } catch (error) {
       throw explainOpenError(
         path,
@@ -145,6 +147,7 @@ export class SnapshotStore {
   async openForWriting(): Promise<void> {
     const tables = this.tables();
     if (this.writable) return;
+    if (this.view !== undefined) throw new Error(STORE_OPENED_TO_READ(this.dataDir));
     this.tablesOpen = undefined;
     await tables.root.close();
     const path = this.path;
@@ -203,6 +206,7 @@ export class SnapshotStore {
    */
   async quarantine(): Promise<string> {
     this.assertOpen(false);
+    if (this.view !== undefined) throw new Error(STORE_OPENED_TO_READ(this.dataDir));
     const tables = this.tablesOpen;
     this.tablesOpen = undefined;
     await tables?.root.close();
@@ -378,6 +382,7 @@ export class SnapshotStore {
           await closeWithin(this.tablesOpen.root, CLOSE_TIMEOUT_MS);
       } finally {
         this.release?.();
+        this.view?.dispose();
       }
     })();
     return this.closing;

@@ -18,24 +18,41 @@ export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
 export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
   `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;
 
-const CANNOT_CREATE_BECAUSE: Record<string, string> = {
-  ENOTDIR: 'a part of its path is a file, not a directory',
-  EEXIST: 'a part of its path is a file, not a directory',
-  EACCES: `this process (uid ${process.getuid?.() ?? '?'}) may not create it in its parent directory`,
-  EPERM: `this process (uid ${process.getuid?.() ?? '?'}) may not create it in its parent directory`,
-  EROFS: 'its parent is on a read-only file system (EROFS)',
-  ENOSPC: 'the file system is full (ENOSPC)',
-  ENAMETOOLONG: 'its path is too long (ENAMETOOLONG)',
-};
+/** Why a data directory cannot be created, by error code; `uid`: the user this process runs as. */
+function cannotCreateBecause(
+  code: string | undefined,
+  uid: number | undefined,
+): string | undefined {
+  switch (code) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `a part of its path is a file, not a directory (${code})`;
+    case 'EACCES':
+    case 'EPERM':
+      return `this process (uid ${uid ?? '?'}) may not create it in its parent directory (${code})`;
+    case 'EROFS':
+      return 'its parent is on a read-only file system (EROFS)';
+    case 'ENOSPC':
+      return 'the file system is full (ENOSPC)';
+    case 'ENAMETOOLONG':
+      return 'its path is too long (ENAMETOOLONG)';
+    default:
+      return undefined;
+  }
+}
 
 export const DATA_DIR_NOT_CREATED = (
   dataDir: string,
   code: string | undefined,
   reason: string,
+  uid = process.getuid?.(),
 ): string =>
   `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: ` +
-  `${(code !== undefined && CANNOT_CREATE_BECAUSE[code]) || reason}. Create it yourself, owned by the user the app ` +
-  'runs as (mode 0700), or point persistence.dataDir at a writable directory.';
+  `${cannotCreateBecause(code, uid) ?? reason}. ` +
+  (code === 'EROFS'
+    ? 'Point persistence.dataDir at a directory on a writable file system, or mount that one read-write.'
+    : `Create it yourself, owned by the user the app runs as (uid ${uid ?? '?'}, mode 0700), or point ` +
+      'persistence.dataDir at a writable directory.');
 
 export const DATA_DIR_NOT_A_DIRECTORY = (dataDir: string): string =>
   `Data directory ${dataDir} exists but is not a directory.`;
@@ -46,9 +63,51 @@ export const STORE_CLOSED = (dataDir: string): string =>
 export const STORE_NOT_OPEN = (dataDir: string): string =>
   `The snapshot store in ${dataDir} is not open.`;
 
-export const DATA_DIR_NOT_WRITABLE = (dataDir: string): string =>
-  `Data directory ${dataDir} is not readable and writable by this process (uid ${process.getuid?.() ?? '?'}); ` +
-  'fix its owner or mode (0700 is expected), or point persistence.dataDir elsewhere.';
+/** An existing data directory this process cannot use; `code`: what `access()` said (`EACCES`, `EROFS`…). */
+export const DATA_DIR_NOT_WRITABLE = (
+  dataDir: string,
+  code: string | undefined,
+  uid = process.getuid?.(),
+): string =>
+  code === 'EROFS'
+    ? `Data directory ${dataDir} (persistence.dataDir) is on a read-only file system (EROFS): the app writes its ` +
+      'snapshots there. Mount it read-write, or point persistence.dataDir at a directory on a writable file system.'
+    : `Data directory ${dataDir} (persistence.dataDir) is not readable and writable by this process ` +
+      `(uid ${uid ?? '?'}${code === undefined ? '' : `, ${code}`}); fix its owner or mode (0700 is expected), or ` +
+      'point persistence.dataDir elsewhere.';
+
+/** A data directory a tool that only reads (the CLI's inspect, verify, export) cannot read. */
+export const DATA_DIR_NOT_READABLE = (
+  dataDir: string,
+  code: string | undefined,
+  uid = process.getuid?.(),
+): string =>
+  `Data directory ${dataDir} cannot be read by this process (uid ${uid ?? '?'}` +
+  `${code === undefined ? '' : `, ${code}`}): run the command as a user who may list it and read its files.`;
+
+export const DATA_DIR_MISSING = (dataDir: string): string =>
+  `Data directory ${dataDir} does not exist.`;
+
+/**
+ * A tool that only reads cannot join the reader table of the application writing the store (`reason`: why not), and
+ * reading beside that writer without it could see pages the writer reuses.
+ */
+export const READER_NOT_SHARED = (
+  dataDir: string,
+  owner: string,
+  lockFile: string,
+  reason: string,
+  uid = process.getuid?.(),
+): string =>
+  `Data directory ${dataDir} is in use by ${owner}, and this process (uid ${uid ?? '?'}) cannot share its lock ` +
+  `file ${lockFile} (${reason}): the application could overwrite pages while they are read. Run the command as ` +
+  `the user the application runs as, on a mount that can write the lock file, or stop the application first. ` +
+  NOT_DAMAGE;
+
+/** A store opened to read only (`open({ claim: false })`) is asked to write or to move its files. */
+export const STORE_OPENED_TO_READ = (dataDir: string): string =>
+  `The snapshot store in ${dataDir} was opened to read only (without claiming the directory): it cannot be ` +
+  'written or moved.';
 
 /** The owner of a data directory claimed by this very process. */
 export const OWNED_IN_THIS_PROCESS = (pid: number): string =>

@@ -34,7 +34,16 @@ export function mountTmpfs(options: string): string {
   return dir;
 }
 
-/** Unmounts every tmpfs {@link mountTmpfs} made; for `afterAll`, before the temp dirs are removed. */
+/** Mounts `source` again, read-only, at a new temp dir (a bind mount); {@link unmountAll} takes it down. */
+export function bindReadOnly(source: string): string {
+  const dir = tempDir();
+  execFileSync('mount', ['--bind', source, dir]);
+  mounts.push(dir);
+  execFileSync('mount', ['-o', 'remount,ro,bind', dir]);
+  return dir;
+}
+
+/** Unmounts every mount {@link mountTmpfs} and {@link bindReadOnly} made; for `afterAll`, before the temp dirs are removed. */
 export function unmountAll(): void {
   for (const dir of mounts.splice(0)) execFileSync('umount', ['-l', dir]);
 }
