@@ -113,13 +113,13 @@ describe('round trip', () => {
       expect(await r.redis.hgetBuffer('h', 'f')).toEqual(binary);
       expect(await r.redis.zrange('z', 0, -1, 'WITHSCORES')).toEqual([
         'bottom',
-        '-Infinity',
+        '-inf',
         'tenth',
         '0.1',
         'third',
         String(1 / 3),
         'top',
-        'Infinity',
+        'inf',
       ]);
       const events = await r.redis.xrange('events', '-', '+');
       expect(events).toHaveLength(2);

@@ -267,7 +267,10 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     }
     const text = !method.endsWith('Buffer');
     if ('reply' in outcome) {
-      return settle(Promise.resolve(text ? asText(outcome.reply) : outcome.reply), callback);
+      return settle(
+        Promise.resolve(text ? asText(outcome.reply) : asBuffers(outcome.reply)),
+        callback,
+      );
     }
     if (outcome.command !== undefined) run = originalOf(guard, outcome.command, text);
     // Unchanged arguments go as the caller gave them; changed ones as `argumentsFor` says.
@@ -306,6 +309,16 @@ function answerWith(
 ): (reply: unknown) => unknown {
   if (answer === undefined) return asText;
   return text ? (reply) => asText(answer(reply)) : answer;
+}
+
+/**
+ * A reply a rule answered, as a `…Buffer` method gives it: every string in it as its UTF-8 bytes (as ioredis-mock's
+ * own Buffer methods convert their replies).
+ */
+export function asBuffers(reply: unknown): unknown {
+  if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
+  if (Array.isArray(reply)) return reply.map(asBuffers);
+  return reply;
 }
 
 /** `reply` with every Buffer in it (in arrays and hashes too) decoded as UTF-8, as ioredis's text methods give it. */
@@ -408,7 +421,7 @@ function guardPipelines(): void {
     const guarded: Method = () => {
       const outcome: Outcome =
         rule === undefined ? { args } : applyRule(command, rule, args, guard.reader);
-      if ('reply' in outcome) return text ? asText(outcome.reply) : outcome.reply;
+      if ('reply' in outcome) return text ? asText(outcome.reply) : asBuffers(outcome.reply);
       if (!transaction) admit(guard, command);
       const reply =
         outcome.command === undefined
