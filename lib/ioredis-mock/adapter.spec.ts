@@ -85,6 +85,7 @@ function referenceMock(): Redis {
   guardCommands(reference, {
     valueOf: (k) => (internals.data.has(k) ? internals.data.get(k) : undefined),
     expiryOf: (k) => (internals.data.has(k) ? internals.expires.get(k) : undefined),
+    touch: () => undefined, // no LRU or LFU here
   });
   return reference;
 }

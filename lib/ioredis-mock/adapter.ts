@@ -46,7 +46,10 @@ let instances = 0;
  * ioredis-mock shares one keyspace (and pub/sub channels) between instances created with the same
  * host:port/db, so each embedded client gets an address of its own.
  */
-export function createEmbeddedClient(keyspace: Keyspace): Redis {
+export function createEmbeddedClient(
+  keyspace: Keyspace,
+  { commandRules = true }: { readonly commandRules?: boolean } = {},
+): Redis {
   const client = new RedisMock({
     host: `persistent-cache-${process.pid}-${++instances}`,
     port: 6379,
@@ -60,7 +63,8 @@ export function createEmbeddedClient(keyspace: Keyspace): Redis {
   client.data = dataView(keyspace);
   client.expires = expiresView(keyspace);
   const events = new KeyspaceEvents();
-  guardCommands(client, keyspace.reader, { keyspace, events });
+  // Without the command rules: only to measure what they cost (`npm run fidelity`).
+  if (commandRules) guardCommands(client, keyspace.reader, { keyspace, events });
   keyspace.onKeyRemoved((key, why) => events.publish(client, key, why));
   // WATCH: ioredis-mock's own data announces each write on its context's `modifiedKeyEvents`.
   const modified = (client as { context?: { modifiedKeyEvents?: unknown } }).context

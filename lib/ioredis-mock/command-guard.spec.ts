@@ -125,6 +125,24 @@ describe('the command rules', () => {
     expect(keyspace.expiryOf('k')).toBeGreaterThan(Date.now() + 90_000);
   });
 
+  it('give each pipeline command its own callback, with its error, and the others their replies', async () => {
+    const calls: unknown[][] = [];
+    const replies = await client
+      .pipeline()
+      .lset('l', 9, 'x', (err, reply) => calls.push(['lset', err, reply]))
+      .llen('l', (err, reply) => calls.push(['llen', err, reply]))
+      .exec();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(replies).toEqual([
+      [new Error(INDEX_OUT_OF_RANGE), null],
+      [null, 3],
+    ]);
+    expect(calls).toEqual([
+      ['lset', new Error(INDEX_OUT_OF_RANGE), undefined],
+      ['llen', null, 3],
+    ]);
+  });
+
   it('take long argument lists (MSET of an object of 30,000 keys overflowed the stack)', async () => {
     const many = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, 'v']));
     expect(await client.mset(many)).toBe('OK');

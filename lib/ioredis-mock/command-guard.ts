@@ -4,15 +4,23 @@ import type { Keyspace } from '../keyspace/keyspace';
 import {
   applyRule,
   checkArity,
+  CommandReader,
   type CommandRule,
   isEmptyCollection,
   type KeyReader,
   keyName,
+  ofOneShape,
   type Outcome,
 } from './command-rule';
 import { commandRules } from './command-rules';
 import type { KeyspaceEvents } from './notifications';
-import { OUT_OF_MEMORY, replyError, UNSUPPORTED_IOREDIS_MOCK, type Arg } from './redis-replies';
+import {
+  OUT_OF_MEMORY,
+  optionName,
+  replyError,
+  UNSUPPORTED_IOREDIS_MOCK,
+  type Arg,
+} from './redis-replies';
 import { serverCommands } from './server-commands';
 import { asError } from '../util/errors';
 
@@ -54,6 +62,26 @@ export const EXECABORT = 'EXECABORT Transaction discarded because of previous er
 /** A command of a pipeline that failed: its error goes in its own entry of EXEC's reply. */
 class Failed {
   constructor(readonly error: unknown) {}
+}
+
+const failed = (error: unknown): Failed => new Failed(error);
+
+/** A pipeline command's function that answers its failure as a {@link Failed} value instead of throwing it. */
+function failAlone(command: Method): Method {
+  return () => {
+    try {
+      const reply = command();
+      return reply instanceof Promise ? reply.catch(failed) : reply;
+    } catch (error) {
+      return new Failed(error);
+    }
+  };
+}
+
+/** A pipeline command's own callback, given its failure as an error (see {@link failAlone}). */
+function failedAsError(callback: Method): Method {
+  return (error: unknown, reply: unknown) =>
+    reply instanceof Failed ? callback(reply.error) : callback(error, reply);
 }
 
 /**
@@ -137,7 +165,6 @@ const STORED_REPLIES = new Set([
   'rpop',
   'rpoplpush',
   'sdiff',
-  'set',
   'sinter',
   'smembers',
   'spop',
@@ -149,6 +176,16 @@ const STORED_REPLIES = new Set([
   'zrangebylex',
 ]);
 
+/** Whether the reply of `command` may hold stored values (see {@link STORED_REPLIES}); SET's does with its GET option. */
+function repliesStored(command: string, args: readonly Arg[]): boolean {
+  return command === 'set' ? setGets(args) : STORED_REPLIES.has(command);
+}
+
+function setGets(args: readonly Arg[]): boolean {
+  for (let i = 2; i < args.length; i++) if (optionName(args[i]) === 'GET') return true;
+  return false;
+}
+
 /** How long a command may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
 const EVICTION_BUDGET_MS = 0.5;
 
@@ -157,11 +194,25 @@ interface Guard {
   /** The keyspace whose memory limit is checked (none: no limit). */
   readonly keyspace: Keyspace | undefined;
   readonly reader: KeyReader;
+  /** What the rules read through: the reader, one lookup per key and command. */
+  readonly lookups: CommandReader;
   readonly rules: Record<string, CommandRule>;
   /** The client's own (unguarded) command methods, for a rule that runs another command instead. */
   readonly originals: Map<string, Method>;
   /** The client's own DEL, for the keys a command left holding an empty collection. */
   readonly del: Method;
+}
+
+/** What `rule` decides for `command` (see {@link applyRule}). */
+function decide(guard: Guard, command: string, rule: CommandRule, args: readonly Arg[]): Outcome {
+  let ran = false;
+  try {
+    const outcome = applyRule(command, rule, args, guard.lookups);
+    ran = !('reply' in outcome);
+    return outcome;
+  } finally {
+    guard.lookups.forget(ran);
+  }
 }
 
 /** Deletes the keys `rule` says the command may have emptied, if they are empty (Redis deletes them). */
@@ -194,8 +245,15 @@ const transformers: Record<string, Transform> =
     }
   ).Command?.transformers?.argument ?? {};
 
+function allStrings(raw: unknown[]): raw is string[] {
+  for (let i = 0; i < raw.length; i++) if (typeof raw[i] !== 'string') return false;
+  return true;
+}
+
 /** The arguments as ioredis-mock's methods hand them to a command (its `processArguments`). */
 function commandArgs(raw: unknown[], command: string): Arg[] {
+  // Words alone are the arguments as they are (the transformers change only objects and Maps).
+  if (allStrings(raw)) return raw;
   let flat = raw;
   if (Object.hasOwn(transformers, command)) flat = transformers[command](raw);
   else if (raw.some(Array.isArray)) flat = ([] as unknown[]).concat(...raw);
@@ -241,6 +299,9 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
   if (typeof original !== 'function' || (rule === undefined && !DENY_OOM.has(command))) return;
   const own = original as Method;
+  const text = !method.endsWith('Buffer');
+  const decodes = text && STORED_REPLIES.has(command);
+  const decodesWithGet = text && command === 'set';
   guard.originals.set(method, own);
   target[method] = (...raw: unknown[]): unknown => {
     let run = own;
@@ -259,13 +320,12 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     const args = commandArgs(raw, command);
     let outcome: Outcome;
     try {
-      outcome = applyRule(command, rule, args, guard.reader);
+      outcome = decide(guard, command, rule, args);
       if (!('reply' in outcome)) admit(guard, command);
     } catch (error) {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
     }
-    const text = !method.endsWith('Buffer');
     if ('reply' in outcome) {
       return settle(
         Promise.resolve(text ? asText(outcome.reply) : asBuffers(outcome.reply)),
@@ -278,7 +338,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     if (outcome.args === args && run === own) given = raw;
     else given = argumentsFor(outcome.command ?? command, outcome.args);
     const answer = outcome.answer;
-    const decode = text && STORED_REPLIES.has(command);
+    const decode = decodes || (decodesWithGet && setGets(outcome.args));
     if (answer === undefined && !decode) {
       if (callback !== undefined) given.push(callback);
       const ran = run(...given);
@@ -365,44 +425,46 @@ function guardPipelines(): void {
   }
   // A command that fails in a pipeline or a transaction fails alone, in its entry of the reply, as with Redis (where
   // errors found when a command is queued abort the whole transaction, and errors found when it runs do not);
-  // ioredis-mock runs them under one Promise.all, which rejects EXEC with the first error.
+  // ioredis-mock runs them under one Promise.all, which rejects EXEC with the first error. So each command of a
+  // guarded client's pipelines answers its failure as a value (see `failAlone`), and EXEC puts it in its entry.
   prototype.exec = function (this: PipelineInternals, callback?: unknown) {
-    const batch = this.batch;
-    if (!guards.has(this.redis as object) || !Array.isArray(batch)) {
+    if (!guards.has(this.redis as object) || !Array.isArray(this.batch)) {
       return exec.call(this, callback);
     }
+    const done = typeof callback === 'function' ? (callback as Method) : undefined;
     const refused = discarded.get(this);
     if (refused !== undefined) {
       // Nothing runs: as Redis does with a transaction one of whose commands was refused when queued.
       this.batch = [];
       const error = Object.assign(new Error(EXECABORT), { previousErrors: [refused] });
-      return settle(
-        Promise.reject(error),
-        typeof callback === 'function' ? (callback as Method) : undefined,
-      );
+      return settle(Promise.reject(error), done);
     }
-    this.batch = batch.map(
-      (cmd: () => Promise<unknown>) => () => cmd().catch((error: unknown) => new Failed(error)),
-    );
-    const replies = exec
-      .call(this)
-      .then((entries) =>
-        Array.isArray(entries)
-          ? entries.map((entry: [unknown, unknown]) =>
-              entry[1] instanceof Failed ? [entry[1].error, null] : entry,
-            )
-          : entries,
-      );
-    return settle(replies, typeof callback === 'function' ? (callback as Method) : undefined);
+    const replies = exec.call(this).then((entries: unknown) => {
+      if (!Array.isArray(entries)) return entries;
+      const list = entries as [unknown, unknown][];
+      for (let i = 0; i < list.length; i++) {
+        const reply = list[i][1];
+        if (reply instanceof Failed) list[i] = [reply.error, null];
+      }
+      return list;
+    });
+    return settle(replies, done);
   };
   prototype._addTransaction = function (this: PipelineInternals, emulator, name, args, callback) {
     const guard =
       typeof this.redis === 'object' && this.redis !== null ? guards.get(this.redis) : undefined;
+    if (guard === undefined) return addTransaction.call(this, emulator, name, args, callback);
     const command = commandOf(name);
-    const rule =
-      guard !== undefined && Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
-    if (guard === undefined || (rule === undefined && !DENY_OOM.has(command))) {
-      return addTransaction.call(this, emulator, name, args, callback);
+    const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
+    const entryCallback = callback === undefined ? undefined : failedAsError(callback as Method);
+    if (rule === undefined && !DENY_OOM.has(command)) {
+      return addTransaction.call(
+        this,
+        failAlone(() => emulator(...args)),
+        name,
+        [],
+        entryCallback,
+      );
     }
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
     // not once more than ioredis-mock does.
@@ -419,8 +481,7 @@ function guardPipelines(): void {
       }
     }
     const guarded: Method = () => {
-      const outcome: Outcome =
-        rule === undefined ? { args } : applyRule(command, rule, args, guard.reader);
+      const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
       if ('reply' in outcome) return text ? asText(outcome.reply) : asBuffers(outcome.reply);
       if (!transaction) admit(guard, command);
       const reply =
@@ -432,12 +493,12 @@ function guardPipelines(): void {
               text,
             )(...argumentsFor(outcome.command, outcome.args));
       dropEmptied(guard, rule, outcome.args);
-      const decode = text && STORED_REPLIES.has(command);
+      const decode = text && repliesStored(command, outcome.args);
       if (outcome.answer === undefined && !decode) return reply;
       const answer = answerWith(outcome.answer, decode);
       return reply instanceof Promise ? reply.then(answer) : answer(reply);
     };
-    return addTransaction.call(this, guarded, name, [], callback);
+    return addTransaction.call(this, failAlone(guarded), name, [], entryCallback);
   };
   pipelinesGuarded = true;
 }
@@ -458,12 +519,14 @@ export function guardCommands(
   const guard: Guard = {
     keyspace: server?.keyspace,
     reader,
+    lookups: new CommandReader(reader),
     originals: new Map(),
     del: (client as unknown as { del: Method }).del,
-    rules:
+    rules: ofOneShape(
       server === undefined
         ? commandRules
         : { ...commandRules, ...serverCommands(server.keyspace, server.events) },
+    ),
   };
   guards.set(client, guard);
   server?.events.share(redis);

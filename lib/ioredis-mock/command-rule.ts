@@ -52,6 +52,30 @@ export interface CommandRule {
   readonly answer?: (reply: unknown, args: readonly Arg[]) => unknown;
 }
 
+/**
+ * `rules` rebuilt with every field present (`undefined` where a rule has none), in one order: every command reads
+ * its rule's fields, and objects of one shape keep those reads fast.
+ */
+export function ofOneShape(
+  rules: Readonly<Record<string, CommandRule>>,
+): Readonly<Record<string, CommandRule>> {
+  const out: Record<string, CommandRule> = {};
+  for (const [command, rule] of Object.entries(rules)) {
+    out[command] = {
+      arity: rule.arity,
+      pairsFrom: rule.pairsFrom,
+      parse: rule.parse,
+      type: rule.type,
+      keys: rule.keys,
+      check: rule.check,
+      membersFrom: rule.membersFrom,
+      empties: rule.empties,
+      answer: rule.answer,
+    };
+  }
+  return out;
+}
+
 export function keyName(arg: Arg): string {
   return typeof arg === 'string' ? arg : arg.toString();
 }
@@ -86,10 +110,9 @@ export function holds(value: unknown, type: KeyType): boolean {
 /** Throws WRONGTYPE unless `key` is missing or holds one of `types`. Returns the stored value. */
 export function expectType(reader: KeyReader, key: Arg, types: readonly KeyType[]): unknown {
   const value = reader.valueOf(keyName(key));
-  if (value !== undefined && !types.some((type) => holds(value, type))) {
-    throw replyError(WRONGTYPE);
-  }
-  return value;
+  if (value === undefined) return value;
+  for (let i = 0; i < types.length; i++) if (holds(value, types[i])) return value;
+  throw replyError(WRONGTYPE);
 }
 
 /** Whether a stored value is a collection with nothing in it (Redis deletes a key whose collection empties). */
@@ -123,7 +146,8 @@ export function applyRule(
   checkArity(command, rule, given);
   let args = rule.parse?.(given, command) ?? given;
   if (rule.type !== undefined) {
-    for (const key of rule.keys?.(args) ?? [args[0]]) expectType(reader, key, rule.type);
+    if (rule.keys === undefined) expectType(reader, args[0], rule.type);
+    else for (const key of rule.keys(args)) expectType(reader, key, rule.type);
   }
   const checked = rule.check?.(args, reader, command);
   let answer: ((reply: unknown) => unknown) | undefined;
@@ -172,6 +196,47 @@ function canonicalMembers(args: readonly Arg[], from: number): readonly Arg[] {
 }
 
 export const reply = (value: unknown): Outcome => ({ reply: value });
+
+/**
+ * The reader a command's rule reads through. Each key is looked up once per command, though a rule reads it twice
+ * or more (its type, then its contents). The keys read count as used (LRU, LFU) when the command does not run in
+ * ioredis-mock, whose own lookups count them otherwise: one use per command, as in Redis. {@link forget} ends the
+ * command (what it read may change once it runs).
+ */
+export class CommandReader implements KeyReader {
+  private key: string | undefined;
+  private value: unknown;
+  /** The keys read by the command, the first `count` of them. */
+  private readonly read: string[] = [];
+  private count = 0;
+
+  constructor(private readonly reader: KeyReader) {}
+
+  valueOf(key: string): unknown {
+    if (key === this.key) return this.value;
+    const value = this.reader.valueOf(key);
+    this.key = key;
+    this.value = value;
+    this.read[this.count++] = key;
+    return value;
+  }
+
+  expiryOf(key: string): number | undefined {
+    return this.reader.expiryOf(key);
+  }
+
+  touch(key: string): void {
+    this.reader.touch(key);
+  }
+
+  /** Ends a command: the keys it read count as used unless it ran in ioredis-mock (`ran`). */
+  forget(ran: boolean): void {
+    if (!ran) for (let i = 0; i < this.count; i++) this.reader.touch(this.read[i]);
+    this.count = 0;
+    this.key = undefined;
+    this.value = undefined;
+  }
+}
 
 /** A rule for a command on one key of `type` (see {@link CommandRule}). */
 export const typed = (

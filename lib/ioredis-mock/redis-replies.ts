@@ -52,6 +52,16 @@ export function isIntegerText(text: string): boolean {
 }
 
 /**
+ * An integer of at most 15 digits, as a number (such integers and their sums are exact in doubles, as ioredis-mock
+ * computes), `undefined` for anything else: the fast path of the INCR family.
+ */
+export function smallInteger(value: unknown): number | undefined {
+  return typeof value === 'string' && value.length <= 15 && INTEGER.test(value)
+    ? Number(value)
+    : undefined;
+}
+
+/**
  * Parses an argument as Redis's `string2ll` does: decimal digits with an optional `-`, no `+`, no spaces, no
  * leading zeros, within 64 bits. `undefined` when Redis would not take it for an integer.
  */
@@ -154,15 +164,15 @@ function bytesText(value: unknown): string {
   return typeof value === 'string' ? value : '\0';
 }
 
-/**
- * An integer reply as ioredis reads it from Redis: its parser adds up the decimal digits in a double, which beyond
- * 2^53 gives another number than `Number(n)` (ioredis-mock answers the latter).
- */
 /** Whether ioredis-mock's arithmetic (in doubles) gets `n` exactly. */
 export function isSafeInteger(n: bigint): boolean {
   return n <= 9007199254740991n && n >= -9007199254740991n;
 }
 
+/**
+ * An integer reply as ioredis reads it from Redis: its parser adds up the decimal digits in a double, which beyond
+ * 2^53 gives another number than `Number(n)` (ioredis-mock answers the latter).
+ */
 export function ioredisInteger(n: bigint): number {
   if (isSafeInteger(n)) return Number(n);
   const digits = (n < 0n ? -n : n).toString();

@@ -35,6 +35,8 @@ export interface KeyReader {
   valueOf(key: string): unknown;
   /** The key's expiry time in ms since the epoch, `undefined` when it has none or does not exist. */
   expiryOf(key: string): number | undefined;
+  /** Counts a use of `key` (LRU, LFU), if it exists: a command read it and did not run in ioredis-mock. */
+  touch(key: string): void;
 }
 
 /** Why a key was removed other than by a command: what keyspace notifications call it. */
@@ -252,16 +254,21 @@ export class Keyspace {
   /**
    * What the embedded client's command rules read (see `command-rule.ts`): stored values, not copies (a rule only
    * looks), with ioredis-mock's lazy expiry (a key found expired is deleted, as the command itself would have). A
-   * read is a use of the key (LRU, LFU), as Redis counts the lookups of reads and writes alike.
+   * look is not a use of the key: the command that then runs in ioredis-mock counts its own, and a command the rules
+   * answer themselves calls `touch` (Redis counts the lookups of reads and writes alike).
    */
   readonly reader: KeyReader = {
     valueOf: (key) => {
       const entry = this.liveEntry(key);
-      if (entry === undefined) return undefined;
-      this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
-      return this.valueOfEntry(key, entry);
+      return entry === undefined ? undefined : this.valueOfEntry(key, entry);
     },
     expiryOf: (key) => this.liveEntry(key)?.expiresAt,
+    touch: (key) => {
+      const entry = this.entries.get(key);
+      if (entry !== undefined) {
+        this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
+      }
+    },
   };
 
   /** The entry of `key` unless it has expired (it is then deleted, as ioredis-mock deletes a key found expired). */

@@ -11,6 +11,7 @@
 import {
   bytesOf,
   type CommandRule,
+  expectType,
   firstKey,
   keyName,
   type KeyReader,
@@ -164,15 +165,23 @@ function rangeRule(modern: boolean, base: Partial<RangeQuery>): CommandRule {
   });
 }
 
+const ZADD_FLAGS = new Set(['NX', 'XX', 'GT', 'LT', 'CH', 'INCR']);
+const NO_FLAGS: ReadonlySet<string> = new Set();
+
 /** ZADD's options (`flags`), where its pairs start (`i`), and its scores, checked as Redis checks them. */
-function zaddOptions(args: readonly Arg[]): { flags: Set<string>; i: number; scores: number[] } {
-  const flags = new Set<string>();
+function zaddOptions(args: readonly Arg[]): {
+  flags: ReadonlySet<string>;
+  i: number;
+  scores: number[];
+} {
+  let options: Set<string> | undefined;
   let i = 1;
   for (; i < args.length; i++) {
     const option = optionName(args[i]);
-    if (!['NX', 'XX', 'GT', 'LT', 'CH', 'INCR'].includes(option)) break;
-    flags.add(option);
+    if (!ZADD_FLAGS.has(option)) break;
+    (options ??= new Set()).add(option);
   }
+  const flags = options ?? NO_FLAGS;
   const pairs = args.length - i;
   if (pairs === 0 || pairs % 2 !== 0) throw replyError(SYNTAX_ERROR);
   if (flags.has('NX') && flags.has('XX')) {
@@ -192,16 +201,27 @@ function zaddOptions(args: readonly Arg[]): { flags: Set<string>; i: number; sco
   return { flags, i, scores };
 }
 
-/** ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member […]: decided here, stored by ioredis-mock as plain pairs. */
-const zadd = typed('zset', -4, {
-  // Redis parses the options and every score before it looks the key up.
-  parse: (args) => {
-    zaddOptions(args);
-  },
+/** Whether ioredis-mock does what Redis does with these pairs: finite scores, members as text, no options. */
+function plainPairs(args: readonly Arg[], flags: ReadonlySet<string>, scores: number[]): boolean {
+  if (flags.size > 0) return false;
+  for (let j = 0; j < scores.length; j++) {
+    if (!Number.isFinite(scores[j]) || typeof args[2 + 2 * j] !== 'string') return false;
+  }
+  return true;
+}
+
+/**
+ * ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member […]: decided here, stored by ioredis-mock as plain pairs (as the
+ * caller gave them when they are: then ioredis-mock's reply, the number of members added, is Redis's).
+ */
+const zadd: CommandRule = {
+  arity: -4,
   check: (args, reader) => {
+    // Redis parses the options and every score before it looks the key up.
     const { flags, i, scores } = zaddOptions(args);
+    const set = expectType(reader, args[0], ['zset']) as SortedSet | undefined;
+    if (plainPairs(args, flags, scores)) return { args };
     const incr = flags.has('INCR');
-    const set = setOf(reader, args[0]);
     const writes: Arg[] = [];
     const written = new Map<string | Buffer, number>();
     let added = 0;
@@ -232,7 +252,7 @@ const zadd = typed('zset', -4, {
     if (writes.length === 0) return reply(incr ? null : answer);
     return { args: [args[0], ...writes], answer: () => answer };
   },
-});
+};
 
 /** ZINCRBY key increment member. */
 const zincrby = typed('zset', 4, {

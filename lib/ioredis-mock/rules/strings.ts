@@ -30,6 +30,7 @@ import {
   parseInteger,
   replyError,
   SYNTAX_ERROR,
+  smallInteger,
   storedInteger,
 } from '../redis-replies';
 
@@ -43,8 +44,15 @@ function incrementRule(arity: number, sign: 1n | -1n): CommandRule {
       }
     },
     check: (args, reader) => {
-      const increment = args.length > 1 ? sign * integerArg(args[1]) : sign;
       const stored = reader.valueOf(keyName(args[0]));
+      // Small integers (the common case): ioredis-mock's sum in doubles is exact, and its reply Redis's.
+      if (
+        (stored === undefined || smallInteger(stored) !== undefined) &&
+        (args.length === 1 || smallInteger(args[1]) !== undefined)
+      ) {
+        return { args };
+      }
+      const increment = args.length > 1 ? sign * integerArg(args[1]) : sign;
       const sum = checkSum(storedInteger(stored, NOT_AN_INTEGER), increment);
       const answer = ioredisInteger(sum);
       // ioredis-mock adds in doubles, and reads a Buffer as NaN: then the exact sum is stored with SET.
