@@ -120,14 +120,30 @@ export class Entries {
     return this.volatile.length + this.restored.volatileRecords;
   }
 
+  /**
+   * The key last found among {@link added}, and its entry: a command looks its key up several times in a row (its
+   * rule, then ioredis-mock's `has`, `get` and `set`), each a hash of the key and a search of its shard otherwise.
+   */
+  private lastKey: string | undefined;
+  private lastEntry: Entry | undefined;
+
   get(key: string): Entry | undefined {
+    if (key === this.lastKey) return this.lastEntry;
     const entry = this.added.get(key);
-    if (entry !== undefined || this.restored.size === 0) return entry;
-    return this.restored.entry(key);
+    if (entry !== undefined) {
+      this.lastKey = key;
+      this.lastEntry = entry;
+      return entry;
+    }
+    return this.restored.size === 0 ? undefined : this.restored.entry(key);
   }
 
   has(key: string): boolean {
-    return this.added.has(key) || (this.restored.size !== 0 && this.restored.has(key));
+    return (
+      key === this.lastKey ||
+      this.added.has(key) ||
+      (this.restored.size !== 0 && this.restored.has(key))
+    );
   }
 
   /** Adds a key that {@link get} did not find, with its size in `entry.bytes`. */
@@ -162,6 +178,7 @@ export class Entries {
   delete(key: string): boolean {
     const entry = this.added.get(key);
     if (entry !== undefined) {
+      if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
       this.added.delete(key);
       this.addedKeys.remove(entry);
       this.volatile.remove(entry);

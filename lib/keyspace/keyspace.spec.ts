@@ -78,6 +78,20 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
     expect(data.get('h')).toEqual({ f: 'v' });
   });
 
+  it('answers a key looked up again and again as it is now: deleted, set anew, or another key', () => {
+    const keyspace = new Keyspace();
+    const data = dataView(keyspace);
+    data.set('a', '1');
+    data.set('b', '2');
+    expect([data.get('a'), data.has('a'), data.get('a')]).toEqual(['1', true, '1']);
+    data.delete('a');
+    expect([data.get('a'), data.has('a'), keyspace.size]).toEqual([undefined, false, 1]);
+    data.set('a', '3');
+    expect([data.get('a'), data.get('b'), data.get('a'), keyspace.size]).toEqual(['3', '2', '3', 2]);
+    keyspace.clear();
+    expect([data.has('a'), data.get('a'), data.has('b')]).toEqual([false, undefined, false]);
+  });
+
   it('expires lazily: an expired key is removed when touched, and hidden from keys()', () => {
     const keyspace = new Keyspace();
     const data = dataView(keyspace);
