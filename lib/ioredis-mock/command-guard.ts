@@ -232,9 +232,12 @@ function commandOf(method: string): string {
 
 /** Refuses a command that may add memory when memory is over the limit and nothing can be evicted. */
 function admit(guard: Guard, command: string): void {
-  if (DENY_OOM.has(command) && guard.keyspace?.admitWrite(EVICTION_BUDGET_MS) === false) {
-    throw replyError(OUT_OF_MEMORY);
-  }
+  if (DENY_OOM.has(command)) admitWrite(guard);
+}
+
+/** Refuses a write (a command of {@link DENY_OOM}) when memory is over the limit and nothing can be evicted. */
+function admitWrite(guard: Guard): void {
+  if (guard.keyspace?.admitWrite(EVICTION_BUDGET_MS) === false) throw replyError(OUT_OF_MEMORY);
 }
 
 /** ioredis's argument transformers (HSET and MSET take objects), which ioredis-mock applies too. */
@@ -302,6 +305,8 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const text = !method.endsWith('Buffer');
   const decodes = text && STORED_REPLIES.has(command);
   const decodesWithGet = text && command === 'set';
+  const writes = DENY_OOM.has(command);
+  const empties = rule?.empties !== undefined;
   guard.originals.set(method, own);
   target[method] = (...raw: unknown[]): unknown => {
     let run = own;
@@ -310,7 +315,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
     if (rule === undefined) {
       try {
-        admit(guard, command);
+        admitWrite(guard);
       } catch (error) {
         return settle(Promise.reject(asError(error)), callback);
       }
@@ -321,7 +326,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     let outcome: Outcome;
     try {
       outcome = decide(guard, command, rule, args);
-      if (!('reply' in outcome)) admit(guard, command);
+      if (writes && !('reply' in outcome)) admitWrite(guard);
     } catch (error) {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
@@ -342,7 +347,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     if (answer === undefined && !decode) {
       if (callback !== undefined) given.push(callback);
       const ran = run(...given);
-      dropEmptied(guard, rule, outcome.args);
+      if (empties) dropEmptied(guard, rule, outcome.args);
       return ran;
     }
     // ioredis-mock's commands change the keyspace before their promise settles: what they emptied goes now.

@@ -91,21 +91,17 @@ function isPlainObject(value: unknown): boolean {
  * and Buffers; an empty array (ioredis-mock leaves one where Redis would have deleted the key) is either.
  */
 export function holds(value: unknown, type: KeyType): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string' || Buffer.isBuffer(value);
-    case 'hash':
-      return isPlainObject(value);
-    case 'list':
-      return Array.isArray(value) && (value.length === 0 || !Array.isArray(value[0]));
-    case 'stream':
-      return Array.isArray(value) && (value.length === 0 || Array.isArray(value[0]));
-    case 'set':
-      return value instanceof Set;
-    case 'zset':
-      return value instanceof Map;
-  }
+  return HOLDS[type](value);
 }
+
+const HOLDS: Readonly<Record<KeyType, (value: unknown) => boolean>> = {
+  string: (value) => typeof value === 'string' || Buffer.isBuffer(value),
+  hash: isPlainObject,
+  list: (value) => Array.isArray(value) && (value.length === 0 || !Array.isArray(value[0])),
+  stream: (value) => Array.isArray(value) && (value.length === 0 || Array.isArray(value[0])),
+  set: (value) => value instanceof Set,
+  zset: (value) => value instanceof Map,
+};
 
 /** Throws WRONGTYPE unless `key` is missing or holds one of `types`. Returns the stored value. */
 export function expectType(reader: KeyReader, key: Arg, types: readonly KeyType[]): unknown {
