@@ -1,15 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..', '..');
 
 /**
  * Jest global setup: compiles the project with `tsconfig.build.json`, so tests that spawn processes run `dist/`,
- * the same artifact `npm start` runs, built from the sources under test.
+ * the same artifact `npm start` runs and `npm pack` ships, built from the sources under test. As `npm run build`
+ * does, it starts from an empty `dist/`: nothing compiled from a file since renamed or removed is left in it.
  */
 export default function globalSetup(): void {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+  rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
   try {
     execFileSync(tsc, ['-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
   } catch (error) {
