@@ -256,7 +256,7 @@ describe('sample app: npm start under a process manager', () => {
       await put(app, 'kept', 'through npm');
       const exit = await app.signal(signal);
       expect(exit).toMatchObject({ code: 0, signal: null });
-      expect(exit.output).toMatch(/Snapshot \(full\) committed to .*: 1 keys/);
+      expect(exit.output).toMatch(/Snapshot \(full\) committed to .*: 1 key,/);
       // The app is gone too: its port is free, and a new process takes the data directory over at once.
       await expect(fetch(`${app.url}/metrics`)).rejects.toThrow();
       const again = await start(ws, env);

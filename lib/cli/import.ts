@@ -14,6 +14,7 @@ import { connect, parseRedisUrl } from './redis-url';
 import { openTargetStore } from './store-access';
 import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
+import { counted } from '../util/counted';
 import { redactUrl } from '../util/redact-url';
 import { showKey } from '../util/show-key';
 
@@ -109,8 +110,8 @@ export async function importSnapshot(
       const manifest = await writer.commit(records, startedAt);
       await write(
         io.stderr,
-        `import: wrote a snapshot of ${userKeys} keys from ${redactUrl(url)} into ` +
-          `${store.dataDir} (${records} records, ${manifest.bytes} bytes)\n`,
+        `import: wrote a snapshot of ${counted(userKeys, 'key')} from ${redactUrl(url)} into ` +
+          `${store.dataDir} (${counted(records, 'record')}, ${counted(manifest.bytes, 'byte')})\n`,
       );
     } catch (error) {
       await writer.abort().catch(() => undefined);

@@ -1,4 +1,5 @@
 /** Messages of snapshots and restores. Tests assert against the same functions. */
+import { counted } from '../util/counted';
 import type { RestoreReport, SnapshotReport } from './snapshot-reports';
 
 export const SNAPSHOT_SKIPPED = (intervalMs: number): string =>
@@ -38,13 +39,13 @@ export const NO_SNAPSHOT_YET = (dataDir: string): string =>
   `No snapshot in ${dataDir} yet: starting with an empty cache.`;
 
 export const RESTORED = (dataDir: string, report: RestoreReport): string =>
-  `Restored ${report.keys} keys from ${dataDir} (snapshot of ${report.snapshotTakenAt.toISOString()}) ` +
-  `in ${report.durationMs.toFixed(0)} ms; ${report.expired} expired keys left out.`;
+  `Restored ${counted(report.keys, 'key')} from ${dataDir} (snapshot of ${report.snapshotTakenAt.toISOString()}) ` +
+  `in ${report.durationMs.toFixed(0)} ms; ${counted(report.expired, 'expired key')} left out.`;
 
 export const SNAPSHOT_COMMITTED = (dataDir: string, report: SnapshotReport): string =>
-  `Snapshot (${report.kind}) committed to ${dataDir}: ${report.keys} keys, ${report.records} records, ` +
-  `${report.bytes} bytes in ${report.durationMs.toFixed(0)} ms` +
-  (report.expired > 0 ? `; ${report.expired} expired keys left out.` : '.');
+  `Snapshot (${report.kind}) committed to ${dataDir}: ${counted(report.keys, 'key')}, ` +
+  `${counted(report.records, 'record')}, ${counted(report.bytes, 'byte')} in ${report.durationMs.toFixed(0)} ms` +
+  (report.expired > 0 ? `; ${counted(report.expired, 'expired key')} left out.` : '.');
 
 export const SNAPSHOTS_SUCCEED_AGAIN = (dataDir: string, failed: number): string =>
   `Snapshots to ${dataDir} succeed again, after ${failed} failed.`;
