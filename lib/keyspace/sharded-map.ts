@@ -16,8 +16,22 @@ const MASK = SHARDS - 1;
  */
 const HASHED_CHARS = 8;
 
+/**
+ * The key last hashed, and its shard: one write or eviction looks the same key up in several maps (the entries, what
+ * changed since the last snapshot, what was created since), and each would hash it again.
+ */
+let lastKey = '';
+let lastShard = stringShardOf('');
+
 /** The shard of a string key. */
 export function stringShard(key: string): number {
+  if (key === lastKey) return lastShard;
+  lastShard = stringShardOf(key);
+  lastKey = key;
+  return lastShard;
+}
+
+function stringShardOf(key: string): number {
   const length = key.length;
   let hash = length;
   if (length <= 2 * HASHED_CHARS) {
