@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
+import { infoFields } from '../../lib/util/info-fields';
 import { freePort } from './free-port';
 
 /**
@@ -98,6 +99,8 @@ export class RedisServerProcess {
     readonly dir: string,
     readonly port: number,
     readonly host = '127.0.0.1',
+    /** More `redis-server` options (`--cluster-enabled yes`, …), after the ones above. */
+    readonly extraArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -147,6 +150,7 @@ export class RedisServerProcess {
         '',
         '--loglevel',
         'notice',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -227,13 +231,7 @@ export class RedisServerProcess {
 
   /** The fields of one section of `INFO`. */
   async info(section: string): Promise<Record<string, string>> {
-    const text = await this.requireClient().info(section);
-    const fields: Record<string, string> = {};
-    for (const line of text.split('\r\n')) {
-      const at = line.indexOf(':');
-      if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1);
-    }
-    return fields;
+    return infoFields(await this.requireClient().info(section));
   }
 
   requireClient(): Redis {
@@ -276,13 +274,23 @@ const START_TIMEOUT_MS = 10_000;
 
 /**
  * Starts `redis-server` (from {@link findRedisServer}) on a free port (or on `port`), in a new temp dir, and waits
- * until it answers PING.
+ * until it answers PING. `extraArgs` are more server options (a cluster node's).
  */
-export async function startRedisServer(binary: string, port?: number): Promise<RedisServer> {
+export async function startRedisServer(
+  binary: string,
+  port?: number,
+  extraArgs: readonly string[] = [],
+): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persistent-cache-redis-'));
   let server: RedisServerProcess | undefined;
   for (let attempt = 1; server === undefined; attempt++) {
-    const candidate = new RedisServerProcess(binary, dir, port ?? (await freePort()));
+    const candidate = new RedisServerProcess(
+      binary,
+      dir,
+      port ?? (await freePort()),
+      '127.0.0.1',
+      extraArgs,
+    );
     try {
       await candidate.start(START_TIMEOUT_MS);
       server = candidate;
