@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { digest, type KeyspaceDigest } from './keyspace-digest';
 
 export { digest };
@@ -51,9 +51,10 @@ function showPortable(value: unknown): string {
  *   sorted sets (which it keeps and Redis deletes) are left out.
  * - Stream IDs are shown in Redis form (`7-0`, `1-1`) whichever way they are stored (`7-0`, `1-1-0`, `7-0-0`).
  * - Values are bytes (hex), sorted sets in Redis's order (score, then member bytes) with numeric scores.
+ * - On a Redis Cluster the keys of every primary are read.
  */
-export async function portableDigest(redis: Redis): Promise<KeyspaceDigest> {
-  const keys = (await redis.keys('*')).sort();
+export async function portableDigest(redis: Redis | Cluster): Promise<KeyspaceDigest> {
+  const keys = (await allKeys(redis)).sort();
   const hash = createHash('sha256');
   const expiries = new Map<string, number>();
   const dump: string[] = [];
@@ -118,4 +119,11 @@ export async function portableDigest(redis: Redis): Promise<KeyspaceDigest> {
     hash.update(line).update('\n');
   }
   return { hash: hash.digest('hex'), keys: dump.length, expiries, dump };
+}
+
+/** Every key: of the one server, or of each primary of a cluster (`KEYS` answers for one node only). */
+async function allKeys(redis: Redis | Cluster): Promise<string[]> {
+  if (!(redis instanceof Cluster)) return redis.keys('*');
+  const perNode = await Promise.all(redis.nodes('master').map((node) => node.keys('*')));
+  return perNode.flat();
 }
