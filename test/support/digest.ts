@@ -122,7 +122,7 @@ export async function portableDigest(redis: Redis | Cluster): Promise<KeyspaceDi
 }
 
 /** Every key: of the one server, or of each primary of a cluster (`KEYS` answers for one node only). */
-async function allKeys(redis: Redis | Cluster): Promise<string[]> {
+export async function allKeys(redis: Redis | Cluster): Promise<string[]> {
   if (!(redis instanceof Cluster)) return redis.keys('*');
   const perNode = await Promise.all(redis.nodes('master').map((node) => node.keys('*')));
   return perNode.flat();
