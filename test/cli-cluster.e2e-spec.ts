@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import type { InspectReport } from '../lib/cli/inspect';
 import { keySlot } from '../lib/cli/key-slot';
 import { infoFields } from '../lib/util/info-fields';
@@ -8,7 +8,7 @@ import { fill } from './support/datasets';
 import { digest, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { startRedisCluster, type RedisCluster } from './support/redis-cluster';
-import { findRedisServer, type RedisServer } from './support/redis-server';
+import { findRedisServer, onEachServer, type RedisServer } from './support/redis-server';
 
 /**
  * `persistent-cache export --to` / `import --from` pointed at one node of a real 3-primary Redis Cluster: they
@@ -18,25 +18,8 @@ import { findRedisServer, type RedisServer } from './support/redis-server';
 
 afterAll(() => removeTempDirs());
 
-/** Runs `command` on a client of each node (closed after), in node order. */
-function onEachNode<T>(
-  nodes: readonly RedisServer[],
-  command: (client: Redis) => Promise<T>,
-): Promise<T[]> {
-  return Promise.all(
-    nodes.map(async (node) => {
-      const client = node.client();
-      try {
-        return await command(client);
-      } finally {
-        client.disconnect();
-      }
-    }),
-  );
-}
-
 /** Keys on each of `nodes`. */
-const keysPerNode = (nodes: readonly RedisServer[]) => onEachNode(nodes, (c) => c.dbsize());
+const keysPerNode = (nodes: readonly RedisServer[]) => onEachServer(nodes, (c) => c.dbsize());
 
 const redisServerBinary = findRedisServer('test/cli-cluster.e2e-spec.ts');
 if (redisServerBinary !== null) {
@@ -127,7 +110,7 @@ if (redisServerBinary !== null) {
       } finally {
         await app.app.close();
       }
-      await onEachNode(cluster.nodes, (c) => c.flushall());
+      await onEachServer(cluster.nodes, (c) => c.flushall());
     });
 
     it('2,000 keys of every type round-trip through the cluster, none left behind', async () => {

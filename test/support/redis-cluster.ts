@@ -54,7 +54,7 @@ export async function startRedisCluster(binary: string, primaries = 3): Promise<
     String(NODE_TIMEOUT_MS),
   ];
   const started = await Promise.allSettled(
-    Array.from({ length: primaries }, () => startRedisServer(binary, undefined, args)),
+    Array.from({ length: primaries }, () => startRedisServer(binary, undefined, { args })),
   );
   const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const stop = async () => {
