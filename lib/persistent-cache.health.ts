@@ -57,6 +57,8 @@ export interface PersistentCacheHealthDetails {
   readonly connection?: string;
   /** Redis mode: PING's round trip in milliseconds (on a cluster, each node's is in `nodes`). */
   readonly pingMs?: number;
+  /** Redis through Sentinel: the `host:port` of the primary the client is connected to now. */
+  readonly primary?: string;
   /** Redis Cluster: `cluster_state` as the first reachable primary reports it. */
   readonly clusterState?: string;
   /** Redis Cluster: each primary, with the slots it serves and whether it answered PING. */
@@ -96,6 +98,7 @@ function loadTerminus(): Terminus {
  * - Redis mode: PINGs the client (waiting at most {@link HEALTH_PING_TIMEOUT_MS}); **down** with the error when
  *   PING fails or is not answered in time. On a Redis Cluster it PINGs every primary and reports each with its
  *   slots; **down** when some slot range has no primary that answers, or the cluster's own state is not `ok`.
+ *   Through Sentinel it also reports the primary the client is connected to (`primary`).
  *
  * **Wiring.** `@nestjs/terminus` is an optional peer dependency: nothing in this library loads it unless this
  * indicator is used, so applications without health checks need not install it. To use it, install
@@ -242,6 +245,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
         redis,
         connection: this.client.status,
         pingMs: Date.now() - started,
+        ...this.sentinelPrimary(this.client),
       };
     } catch (error) {
       const cause = lastConnectionError(this.client);
@@ -255,6 +259,17 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
           cause === undefined ? message : `${message} (last connection error: ${cause.message})`,
       };
     }
+  }
+
+  /**
+   * Through Sentinel the configuration names the sentinels, not the server: the address the connection reached is
+   * the primary they named, which changes with a failover.
+   */
+  private sentinelPrimary(client: Redis): { primary?: string } {
+    const sentinels = this.options.redis?.options.sentinels;
+    const { remoteAddress, remotePort } = client.stream ?? {};
+    if (sentinels === undefined || sentinels.length === 0 || remotePort === undefined) return {};
+    return { primary: `${remoteAddress?.replace(/^::ffff:/, '') ?? ''}:${remotePort}` };
   }
 
   private find<T>(
