@@ -124,7 +124,13 @@ if (redisServerBinary !== null) {
       } finally {
         await source.app.close();
       }
-      const exported = await runMain(['export', sourceDir, '--to', cluster.nodes[0].url]);
+      const exported = await runMain([
+        'export',
+        sourceDir,
+        '--to',
+        cluster.nodes[0].url,
+        '--cluster',
+      ]);
       expect(exported.code).toBe(0);
       expect(exported.stderr).toContain('export: wrote 2000 keys into the Redis Cluster');
       const perNode = await keysPerNode(cluster.nodes);
@@ -133,7 +139,13 @@ if (redisServerBinary !== null) {
       expectSameData(await portableDigest(client), expected);
 
       const importedDir = join(tempDir(), 'imported');
-      const imported = await runMain(['import', '--from', cluster.nodes[0].url, importedDir]);
+      const imported = await runMain([
+        'import',
+        '--from',
+        cluster.nodes[0].url,
+        importedDir,
+        '--cluster',
+      ]);
       expect(imported.code).toBe(0);
       expect(imported.stderr).toContain(
         'import: wrote a snapshot of 2000 keys from the Redis Cluster',
@@ -175,7 +187,13 @@ if (redisServerBinary !== null) {
         survivor.disconnect();
       }
       const importedDir = join(tempDir(), 'partial');
-      const imported = await runMain(['import', '--from', cluster.nodes[0].url, importedDir]);
+      const imported = await runMain([
+        'import',
+        '--from',
+        cluster.nodes[0].url,
+        importedDir,
+        '--cluster',
+      ]);
       expect(imported.code).toBe(1);
       expect(imported.stderr).toBe(
         `persistent-cache: ${cluster.nodes[0].url} is a node of a Redis Cluster that reports ` +

@@ -25,6 +25,8 @@ export interface ExportOptions {
   readonly replace?: boolean;
   /** Leave out keys whose values Redis cannot hold instead of failing. */
   readonly skipUnsupported?: boolean;
+  /** Require `to` to name a node of a Redis Cluster (one is detected without it). */
+  readonly cluster?: boolean;
   readonly now?: number;
 }
 
@@ -66,7 +68,7 @@ export async function exportSnapshot(
       `export: wrote the commands of ${items.length} keys to stdout${describeSkipped(skipped)}\n`,
     );
   } else {
-    const target = await openRedisTarget(url);
+    const target = await openRedisTarget(url, options.cluster === true);
     try {
       const written = await writeRedis(target, items, options.replace === true, io);
       await write(

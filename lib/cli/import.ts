@@ -24,6 +24,8 @@ export interface ImportOptions {
   readonly replace?: boolean;
   /** Leave out keys the embedded cache cannot hold instead of failing. */
   readonly skipUnsupported?: boolean;
+  /** Require `from` to name a node of a Redis Cluster (one is detected without it). */
+  readonly cluster?: boolean;
 }
 
 /** Keys asked for per SCAN call, and fetched per pipeline. */
@@ -48,7 +50,7 @@ export async function importSnapshot(
   const store = await openTargetStore(dataDir, options.replace === true);
   let target: RedisTarget | undefined;
   try {
-    target = await openRedisTarget(url);
+    target = await openRedisTarget(url, options.cluster === true);
     const startedAt = Date.now();
     const writer = store.beginWrite('full');
     const sizes = await Promise.all(target.primaries.map((server) => server.dbsize()));

@@ -23,8 +23,11 @@ export interface RedisTarget {
   close(): Promise<void>;
 }
 
-/** Connects to the server of `url` and, if it is a cluster node, to every primary of its cluster. */
-export async function openRedisTarget(url: URL): Promise<RedisTarget> {
+/**
+ * Connects to the server of `url` and, if it is a cluster node, to every primary of its cluster. With
+ * `requireCluster` (the commands' `--cluster`), a server that is not a cluster node is refused.
+ */
+export async function openRedisTarget(url: URL, requireCluster = false): Promise<RedisTarget> {
   const first = await connect(url);
   const opened: Redis[] = [first];
   const close = async () => {
@@ -33,6 +36,12 @@ export async function openRedisTarget(url: URL): Promise<RedisTarget> {
   try {
     const info = infoFields(await first.info('cluster'));
     if (info.cluster_enabled !== '1') {
+      if (requireCluster) {
+        throw new CliError(
+          `--cluster: ${redactUrl(url)} is not a node of a Redis Cluster (its INFO says cluster_enabled:` +
+            `${info.cluster_enabled ?? '?'}); nothing was read or written. Leave out --cluster for a single server`,
+        );
+      }
       return { description: redactUrl(url), primaries: [first], serverFor: () => first, close };
     }
     const state = infoFields(String(await first.call('CLUSTER', 'INFO'))).cluster_state;
