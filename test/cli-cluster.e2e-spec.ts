@@ -3,7 +3,13 @@ import type { Cluster } from 'ioredis';
 import type { InspectReport } from '../lib/cli/inspect';
 import { keySlot } from '../lib/cli/key-slot';
 import { infoFields } from '../lib/util/info-fields';
-import { datasetSnapshot, runCli, runMain, STREAM_HELPERS } from './support/cli';
+import {
+  datasetSnapshot,
+  expectReexportNeedsReplace,
+  runCli,
+  runMain,
+  STREAM_HELPERS,
+} from './support/cli';
 import { fill } from './support/datasets';
 import { digest, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
@@ -31,6 +37,10 @@ if (redisServerBinary !== null) {
       cluster = await startRedisCluster(redisServerBinary);
       client = cluster.client();
     });
+
+    /** `import --from` the first node, `--cluster`, into `dir`. */
+    const importCluster = (dir: string) =>
+      runMain(['import', '--from', cluster.nodes[0].url, dir, '--cluster']);
 
     afterAll(async () => {
       client?.disconnect();
@@ -83,17 +93,7 @@ if (redisServerBinary !== null) {
       expectSameData(await portableDigest(client), portable);
 
       // Not empty: refused, counting the keys of every primary; --replace overwrites and keeps other keys.
-      const again = await runMain(['export', dataDir, '--to', first.url]);
-      expect(again.code).toBe(1);
-      expect(again.stderr).toContain('already holds 15 keys; nothing was written');
-      await client.set('str:text', 'changed');
-      await client.rpush('list:q', 'extra');
-      await client.set('unrelated', 'kept');
-      const replaced = await runMain(['export', dataDir, '--to', first.url, '--replace']);
-      expect(replaced.code).toBe(0);
-      expect(await client.get('unrelated')).toBe('kept');
-      await client.del('unrelated');
-      expectSameData(await portableDigest(client), portable);
+      await expectReexportNeedsReplace(dataDir, first.url, client, portable);
 
       const importedDir = join(tempDir(), 'imported');
       const imported = await runMain(['import', '--from', third.url, importedDir], { tty: true });
@@ -124,13 +124,8 @@ if (redisServerBinary !== null) {
       } finally {
         await source.app.close();
       }
-      const exported = await runMain([
-        'export',
-        sourceDir,
-        '--to',
-        cluster.nodes[0].url,
-        '--cluster',
-      ]);
+      const to = cluster.nodes[0].url;
+      const exported = await runMain(['export', sourceDir, '--to', to, '--cluster']);
       expect(exported.code).toBe(0);
       expect(exported.stderr).toContain('export: wrote 2000 keys into the Redis Cluster');
       const perNode = await keysPerNode(cluster.nodes);
@@ -139,13 +134,7 @@ if (redisServerBinary !== null) {
       expectSameData(await portableDigest(client), expected);
 
       const importedDir = join(tempDir(), 'imported');
-      const imported = await runMain([
-        'import',
-        '--from',
-        cluster.nodes[0].url,
-        importedDir,
-        '--cluster',
-      ]);
+      const imported = await importCluster(importedDir);
       expect(imported.code).toBe(0);
       expect(imported.stderr).toContain(
         'import: wrote a snapshot of 2000 keys from the Redis Cluster',
@@ -187,26 +176,15 @@ if (redisServerBinary !== null) {
         survivor.disconnect();
       }
       const importedDir = join(tempDir(), 'partial');
-      const imported = await runMain([
-        'import',
-        '--from',
-        cluster.nodes[0].url,
-        importedDir,
-        '--cluster',
-      ]);
+      const imported = await importCluster(importedDir);
       expect(imported.code).toBe(1);
       expect(imported.stderr).toBe(
         `persistent-cache: ${cluster.nodes[0].url} is a node of a Redis Cluster that reports ` +
           'cluster_state:fail; nothing was read or written. Some slots have no reachable primary: bring the ' +
           'failed nodes back (`redis-cli --cluster check <host:port>` shows which) and run the command again\n',
       );
-      const exported = await runMain([
-        'export',
-        dataDir,
-        '--to',
-        cluster.nodes[1].url,
-        '--replace',
-      ]);
+      const to = cluster.nodes[1].url;
+      const exported = await runMain(['export', dataDir, '--to', to, '--replace']);
       expect(exported.code).toBe(1);
       expect(exported.stderr).toContain('reports cluster_state:fail; nothing was read or written');
       expect(await keysPerNode(survivors)).toEqual(before);
