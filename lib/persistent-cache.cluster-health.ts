@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { infoFields } from './util/info-fields';
+import { CLUSTER_SLOTS } from './util/key-slot';
 import { messageOf } from './util/errors';
 import { withTimeout } from './util/timeout';
 import {
@@ -37,9 +38,10 @@ interface SlotRange {
   readonly node: string | undefined;
 }
 
+/** The runs of every slot, those the client knows no primary for (none before it first connects) included. */
 function rangesOf(slots: readonly (readonly string[] | undefined)[]): SlotRange[] {
   const ranges: SlotRange[] = [];
-  for (let slot = 0; slot < slots.length; slot++) {
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
     const node = slots[slot]?.[0];
     const previous = ranges.at(-1);
     if (previous !== undefined && previous.node === node && previous.last === slot - 1) {
@@ -95,11 +97,22 @@ export async function clusterHealth(cluster: Cluster, timeoutMs: number): Promis
     reporter === undefined ? undefined : await stateOf(reporter, timeoutMs).catch(() => undefined);
   const state = clusterState === undefined ? {} : { clusterState };
   if (lost.length > 0) {
-    const who = [...new Set(lost.map((r) => r.node ?? 'no primary known'))];
-    const why = who.map((n) => {
-      const message = nodes.find((x) => x.node === n)?.message;
-      return message === undefined ? n : `${n}: ${message}`;
-    });
+    const unreachable = new Map(nodes.map((n) => [n.node, n.message]));
+    const because = (node: string) => {
+      const message = unreachable.get(node);
+      return message === undefined ? node : `${node}: ${message}`;
+    };
+    // Slots of no known primary (the client never got a slot map): the nodes it tried say why.
+    const unknown = lost.some((r) => r.node === undefined)
+      ? [
+          [
+            'no primary known',
+            ...nodes.filter((n) => !n.reachable).map((n) => because(n.node)),
+          ].join(', '),
+        ]
+      : [];
+    const named = [...new Set(lost.flatMap((r) => (r.node === undefined ? [] : [r.node])))];
+    const why = [...named.map(because), ...unknown];
     return {
       status: 'down',
       message: HEALTH_CLUSTER_SLOTS_UNREACHABLE(lost.map(show).join(','), why.join('; ')),

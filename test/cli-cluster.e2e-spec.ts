@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
 import type { InspectReport } from '../lib/cli/inspect';
-import { keySlot } from '../lib/cli/key-slot';
+import { keySlot } from '../lib/util/key-slot';
 import { infoFields } from '../lib/util/info-fields';
 import {
   datasetSnapshot,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PersistentCacheClusterNodeHealth } from '../lib';
+import { freePort } from './support/free-port';
 import { healthApps } from './support/health';
 import { startRedisCluster, type RedisCluster } from './support/redis-cluster';
 import { findRedisServer } from './support/redis-server';
@@ -13,6 +14,30 @@ const { apps, start } = healthApps();
 
 const byNode = (nodes: readonly PersistentCacheClusterNodeHealth[] | undefined) =>
   [...(nodes ?? [])].sort((a, b) => a.node.localeCompare(b.node));
+
+test('a cluster the client cannot reach is down: no slot has a primary', async () => {
+  const port = await freePort(); // nothing listens there
+  const h = await start({
+    mode: 'redis',
+    redis: {
+      cluster: {
+        nodes: [{ host: '127.0.0.1', port }],
+        options: { clusterRetryStrategy: () => null },
+      },
+    },
+  });
+  const node = `127.0.0.1:${port}`;
+  expect((await h.indicator.isHealthy('cache')).cache).toEqual({
+    status: 'down',
+    mode: 'redis',
+    redis: `cluster ${node}`,
+    connection: expect.any(String) as string,
+    message:
+      `Slots 0-16383 have no reachable primary (no primary known, ${node}: Connection is closed.): ` +
+      'commands on their keys fail until it is back or a replica takes over.',
+    nodes: [{ node, slots: '', reachable: false, message: 'Connection is closed.' }],
+  });
+});
 
 const redisServerBinary = findRedisServer('test/health-cluster.e2e-spec.ts');
 if (redisServerBinary !== null) {

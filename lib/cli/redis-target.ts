@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { CliError } from './io';
-import { CLUSTER_SLOTS, keySlot } from './key-slot';
+import { CLUSTER_SLOTS, keySlot } from '../util/key-slot';
 import { connect } from './redis-url';
 import { infoFields } from '../util/info-fields';
 import { redactUrl } from '../util/redact-url';
