@@ -1,4 +1,5 @@
 import { canonicalBuffer } from '../keyspace/buffer-members';
+import { StreamValue } from '../keyspace/streams';
 import { type Arg, replyError, WRONGTYPE, wrongArity } from './redis-replies';
 
 import type { KeyReader } from '../keyspace/keyspace';
@@ -63,8 +64,8 @@ function isPlainObject(value: unknown): boolean {
 }
 
 /**
- * Whether a stored value is of `type`. A stream is an array of `[id, fields]` entries, a list an array of strings
- * and Buffers; an empty array (ioredis-mock leaves one where Redis would have deleted the key) is either.
+ * Whether a stored value is of `type`. A stream is a `StreamValue` (or an array of `[id, fields]` entries, as
+ * ioredis-mock stores one), a list an array of strings and Buffers; an empty plain array is a list.
  */
 export function holds(value: unknown, type: KeyType): boolean {
   switch (type) {
@@ -73,9 +74,16 @@ export function holds(value: unknown, type: KeyType): boolean {
     case 'hash':
       return isPlainObject(value);
     case 'list':
-      return Array.isArray(value) && (value.length === 0 || !Array.isArray(value[0]));
+      return (
+        Array.isArray(value) &&
+        (value.length === 0 || !Array.isArray(value[0])) &&
+        !(value instanceof StreamValue)
+      );
     case 'stream':
-      return Array.isArray(value) && (value.length === 0 || Array.isArray(value[0]));
+      return (
+        value instanceof StreamValue ||
+        (Array.isArray(value) && value.length > 0 && Array.isArray(value[0]))
+      );
     case 'set':
       return value instanceof Set;
     case 'zset':
@@ -92,8 +100,12 @@ export function expectType(reader: KeyReader, key: Arg, types: readonly KeyType[
   return value;
 }
 
-/** Whether a stored value is a collection with nothing in it (Redis deletes a key whose collection empties). */
+/**
+ * Whether a stored value is a collection with nothing in it (Redis deletes a key whose collection empties; not a
+ * stream's).
+ */
 export function isEmptyCollection(value: unknown): boolean {
+  if (value instanceof StreamValue) return false;
   if (value instanceof Set || value instanceof Map) return value.size === 0;
   if (Array.isArray(value)) return value.length === 0;
   return isPlainObject(value) && Object.keys(value as object).length === 0;

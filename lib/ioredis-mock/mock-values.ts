@@ -33,6 +33,7 @@
  * Redis and are refused with a {@link MockValueError}.
  */
 
+import { isStreamHelper as isHelper, parseStreamId, StreamValue } from '../keyspace/streams';
 import { showKey } from '../util/show-key';
 
 /** Binary-safe bytes as ioredis-mock keeps them: UTF-8 text as a string, anything else as a Buffer. */
@@ -54,7 +55,12 @@ export type PortableValue =
   | { readonly type: 'list'; readonly items: readonly Bytes[] }
   | { readonly type: 'set'; readonly members: readonly Bytes[] }
   | { readonly type: 'zset'; readonly members: ReadonlyArray<readonly [Bytes, number]> }
-  | { readonly type: 'stream'; readonly entries: readonly StreamEntry[] };
+  | {
+      readonly type: 'stream';
+      readonly entries: readonly StreamEntry[];
+      /** The last id the stream generated, when greater than its last entry's (or the stream is empty). */
+      readonly lastId?: string;
+    };
 
 /** What a stored value is: a Redis type, an ioredis-mock stream helper key, or a shape this module does not know. */
 export type MockValueKind = RedisType | 'stream-helper' | 'unknown';
@@ -99,9 +105,7 @@ export function streamHelperKey(streamKey: string, mockId: string): string {
 
 /** Whether `key`/`value` is one of ioredis-mock's hidden stream helper keys rather than user data. */
 export function isStreamHelper(key: string, value: unknown): boolean {
-  if (!key.startsWith(STREAM_HELPER_PREFIX) || !isPlainObject(value)) return false;
-  const names = Object.keys(value);
-  return names.length === 1 && names[0] === 'polled' && typeof value.polled === 'boolean';
+  return isHelper(key, value);
 }
 
 /** Classifies a stored value without converting it (cheap enough to run over every key). */
@@ -109,6 +113,7 @@ export function kindOf(key: string, value: unknown): MockValueKind {
   if (isBytes(value)) return 'string';
   if (value instanceof Set) return 'set';
   if (value instanceof Map) return 'zset';
+  if (value instanceof StreamValue) return 'stream';
   if (Array.isArray(value)) {
     return value.length > 0 && Array.isArray(value[0]) ? 'stream' : 'list';
   }
@@ -164,6 +169,13 @@ export function redisStreamIdToMock(redisId: string): string {
   const ms = BigInt(m[1]);
   const seq = BigInt(m[2]);
   return seq === 0n ? `${ms}-0` : `${ms}-${seq}-0`;
+}
+
+/** A Redis id as the embedded client stores it (`<ms>-<seq>`), canonical, or `undefined`. */
+function redisIdOrUndefined(id: string): string | undefined {
+  if (!REDIS_ID.test(id)) return undefined;
+  const parsed = parseStreamId(id);
+  return parsed === undefined ? undefined : `${parsed.ms}-${parsed.seq}`;
 }
 
 function compareRedisIds(a: string, b: string): number {
@@ -224,7 +236,9 @@ export function toPortable(key: string, value: unknown): PortableValue | undefin
       for (const entry of value as unknown[]) {
         if (!isStreamEntry(entry)) throw fail('a stream entry is not [id, [field, value, …]]');
         const [mockId, fields] = entry;
-        const id = mockStreamIdToRedis(mockId);
+        // The embedded client's own streams hold Redis ids; ioredis-mock's (older snapshots) its own form.
+        const id =
+          value instanceof StreamValue ? redisIdOrUndefined(mockId) : mockStreamIdToRedis(mockId);
         if (id === undefined) {
           throw fail(`stream entry ID ${JSON.stringify(mockId)} has no Redis equivalent`);
         }
@@ -241,6 +255,13 @@ export function toPortable(key: string, value: unknown): PortableValue | undefin
         previous = id;
         entries.push({ id, fields });
       }
+      if (value instanceof StreamValue) {
+        const last = redisIdOrUndefined(value.lastId);
+        if (last !== undefined && (previous === undefined || compareRedisIds(previous, last) < 0)) {
+          return { type: 'stream', entries, lastId: last };
+        }
+      }
+      if (entries.length === 0) return undefined;
       return { type: 'stream', entries };
     }
     case 'stream-helper':
@@ -290,13 +311,12 @@ export function fromPortable(key: string, portable: PortableValue): MockEntries 
     }
     case 'stream': {
       const entries: [string, Bytes[]][] = [];
-      const helpers: [string, unknown][] = [];
       for (const { id, fields } of portable.entries) {
-        const mockId = redisStreamIdToMock(id);
-        entries.push([mockId, [...fields]]);
-        helpers.push([streamHelperKey(key, mockId), { polled: false }]);
+        redisStreamIdToMock(id); // checks the id's form
+        entries.push([id, [...fields]]);
       }
-      return { value: entries, helpers };
+      const last = portable.lastId ?? entries[entries.length - 1]?.[0] ?? '0-0';
+      return { value: StreamValue.make(entries, last), helpers: [] };
     }
   }
 }
