@@ -206,6 +206,7 @@ interface Guard {
 /** What `rule` decides for `command` (see {@link applyRule}). */
 function decide(guard: Guard, command: string, rule: CommandRule, args: readonly Arg[]): Outcome {
   let ran = false;
+  guard.lookups.begin();
   try {
     const outcome = applyRule(command, rule, args, guard.lookups);
     ran = !('reply' in outcome);
@@ -331,12 +332,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
     }
-    if ('reply' in outcome) {
-      return settle(
-        Promise.resolve(text ? asText(outcome.reply) : asBuffers(outcome.reply)),
-        callback,
-      );
-    }
+    if ('reply' in outcome) return settle(Promise.resolve(replyOf(outcome.reply, text)), callback);
     if (outcome.command !== undefined) run = originalOf(guard, outcome.command, text);
     // Unchanged arguments go as the caller gave them; changed ones as `argumentsFor` says.
     let given: unknown[];
@@ -355,6 +351,15 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     dropEmptied(guard, rule, outcome.args);
     return settle(ran.then(answerWith(answer, decode)), callback);
   };
+}
+
+/**
+ * A reply a rule answered, as a text method (`text`) or a Buffer method gives it; a blocking command's rule answers
+ * a promise of it.
+ */
+function replyOf(reply: unknown, text: boolean): unknown {
+  const form = text ? asText : asBuffers;
+  return reply instanceof Promise ? reply.then(form) : form(reply);
 }
 
 /** The client's own method of `command` (its text or Buffer form). */
@@ -487,7 +492,7 @@ function guardPipelines(): void {
     }
     const guarded: Method = () => {
       const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
-      if ('reply' in outcome) return text ? asText(outcome.reply) : asBuffers(outcome.reply);
+      if ('reply' in outcome) return replyOf(outcome.reply, text);
       if (!transaction) admit(guard, command);
       const reply =
         outcome.command === undefined
@@ -548,6 +553,14 @@ export function guardCommands(
     }
     return transaction;
   };
+  // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.
+  for (const method of ['disconnect', 'quit'] as const) {
+    const own = (client as unknown as Record<string, Method>)[method].bind(client);
+    (client as unknown as Record<string, Method>)[method] = (...args: unknown[]): unknown => {
+      guard.lookups.closed = true;
+      return own(...args);
+    };
+  }
   const duplicate = client.duplicate.bind(client);
   client.duplicate = (...args: unknown[]): Redis => {
     const copy = duplicate(...args);

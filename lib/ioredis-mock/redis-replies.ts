@@ -152,10 +152,10 @@ export function checkSum(current: bigint, increment: bigint): bigint {
 }
 
 /** INCRBYFLOAT and HINCRBYFLOAT: the stored value and the increment must be floats, and the sum finite. */
-export function checkFloatSum(value: unknown, increment: Arg): void {
+export function checkFloatSum(value: unknown, increment: Arg, notAFloat = NOT_A_FLOAT): void {
   const by = floatArg(increment);
   const current = value === undefined ? 0 : parseFloatArg(bytesText(value));
-  if (current === undefined) throw replyError(NOT_A_FLOAT);
+  if (current === undefined) throw replyError(notAFloat);
   if (!Number.isFinite(current + by)) throw replyError(NAN_OR_INFINITY);
 }
 

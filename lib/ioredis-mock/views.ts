@@ -4,6 +4,7 @@
  * key-prefix rule.
  */
 import type { Keyspace } from '../keyspace/keyspace';
+import { StreamValue } from '../keyspace/streams';
 import { LIST_WITH_HOLES, NOT_AN_INTEGER, replyError } from './redis-replies';
 
 /** What ioredis-mock's commands call as `this.data`. */
@@ -30,6 +31,7 @@ export interface MockExpires {
 
 /** Copies a value the way ioredis-mock does, so that nobody outside the keyspace can mutate a stored value. */
 function shallowCopy(value: unknown): unknown {
+  if (value instanceof StreamValue) return value.copy(); // its last id too (RENAME reads and writes through here)
   if (Array.isArray(value)) return value.slice();
   if (Buffer.isBuffer(value)) return Buffer.from(value);
   if (value instanceof Set) return new Set(value);

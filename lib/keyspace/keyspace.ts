@@ -23,6 +23,13 @@ import {
 import { KEY_OVERHEAD, keyBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
 import { RestoredStates } from './restored-states';
 import { stringMap, type ShardedMap } from './sharded-map';
+import {
+  isStreamHelper,
+  nextStreamId,
+  parseStreamId,
+  type StreamId,
+  type StreamValue,
+} from './streams';
 
 export type { CaptureVisitor } from './capture';
 export { Capture } from './capture';
@@ -37,7 +44,30 @@ export interface KeyReader {
   expiryOf(key: string): number | undefined;
   /** Counts a use of `key` (LRU, LFU), if it exists: a command read it and did not run in ioredis-mock. */
   touch(key: string): void;
+  /** What the stream commands' rules write with (XADD, XDEL, XTRIM): absent for a reader of no keyspace. */
+  readonly streams?: StreamWriter;
+  /** Whether the client reading has disconnected: a blocked read (XREAD BLOCK) then gives up, as in Redis. */
+  readonly closed?: boolean;
 }
+
+/**
+ * How the stream commands' rules change streams (ioredis-mock's XADD neither generates nor checks ids, and has no
+ * XDEL or XTRIM): a new {@link StreamValue} is stored in place of the old one, its TTL kept.
+ */
+export interface StreamWriter {
+  /** Stores `stream` under `key` (a stream or nothing), keeping the key's TTL. */
+  store(key: string, stream: StreamValue): void;
+  /** The id `XADD * ` gives after `lastId` now (see `nextStreamId`); `undefined` after the largest id. */
+  nextId(lastId: string): StreamId | undefined;
+  /**
+   * Whether a write that may add memory may run (see {@link Keyspace.admitWrite}): XADD's rule answers for the
+   * command, and checks the memory limit itself before it writes.
+   */
+  admit(): boolean;
+}
+
+/** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
+const EVICTION_BUDGET_MS = 0.5;
 
 /** Why a key was removed other than by a command: what keyspace notifications call it. */
 export type Removal = 'expired' | 'evicted';
@@ -239,12 +269,14 @@ export class Keyspace {
       throw new Error('cannot replace the keyspace while a capture is open');
     const now = Date.now();
     if (states instanceof RestoredStates) {
+      states.leaveOutStreamHelpers();
       states.initialUse = initialUse(this.memory.policy, now);
       this.entries = new Entries(states); // fresh records: no capture has dealt with them
     } else {
       this.entries = new Entries();
       for (const [key, state] of states)
-        this.entries.add(key, this.newEntry(key, state.value, state.expiresAt, now));
+        if (!isStreamHelper(key, state.value))
+          this.entries.add(key, this.newEntry(key, state.value, state.expiresAt, now));
     }
     this.orphanExpiries = new Map();
     this.changed = stringMap();
@@ -268,6 +300,11 @@ export class Keyspace {
       if (entry !== undefined) {
         this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
       }
+    },
+    streams: {
+      store: (key, stream) => this.set(key, stream),
+      nextId: (lastId) => nextStreamId(parseStreamId(lastId) ?? { ms: 0n, seq: 0n }, Date.now()),
+      admit: () => this.admitWrite(EVICTION_BUDGET_MS),
     },
   };
 
@@ -377,8 +414,13 @@ export class Keyspace {
     this.written?.(key);
   }
 
-  /** Stores `value` under `key` as it is (the keyspace keeps this object: never mutate it afterwards). */
+  /**
+   * Stores `value` under `key` as it is (the keyspace keeps this object: never mutate it afterwards). An
+   * ioredis-mock stream helper key (which its own XADD writes, when a Lua script calls it) is not kept: the keyspace
+   * holds only what Redis would (see `streams.ts`).
+   */
   set(key: string, value: unknown): void {
+    if (isStreamHelper(key, value)) return;
     this.beforeWrite(key);
     let entry = this.entries.get(key);
     if (entry !== undefined) {

@@ -92,15 +92,12 @@ export async function writeDataset(redis: Redis): Promise<void> {
   await redis.pexpire('log', 400_000);
 }
 
-/** ioredis-mock's stream helper keys in {@link writeDataset}: one per stream entry. */
-export const STREAM_HELPERS = 5;
-
 export interface DatasetSnapshot {
   /** A data directory holding a snapshot of the dataset. */
   readonly dataDir: string;
   /** The dataset as {@link portableDigest} shows it (comparable with a real Redis). */
   readonly portable: KeyspaceDigest;
-  /** The dataset as {@link digest} shows it (ioredis-mock's stream helper keys included). */
+  /** The dataset as {@link digest} shows it (stream ids as stored, every key the embedded client holds). */
   readonly strict: KeyspaceDigest;
 }
 

@@ -64,7 +64,9 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
     parse: (args) => {
       floatArg(args[2]);
     },
-    check: (args, reader) => checkFloatSum(fieldOf(reader, args[0], args[1]), args[2]),
+    // A stored value that is not a float: Redis says `hash value is not a float` (INCRBYFLOAT: `value is not …`).
+    check: (args, reader) =>
+      checkFloatSum(fieldOf(reader, args[0], args[1]), args[2], 'ERR hash value is not a float'),
   }),
   hdel: typed('hash', -3, { empties: firstKey }),
   hget: typed('hash', 3, {

@@ -50,6 +50,8 @@ const scan: CommandRule = {
 };
 
 export const keyRules: Readonly<Record<string, CommandRule>> = {
+  // Nothing to correct; a rule makes DEL's own method available to the rules that delete a key instead.
+  del: { arity: -2 },
   rename: renameRule(false),
   renamenx: renameRule(true),
   type: { arity: 2, check: (args, reader) => reply(typeName(reader, keyName(args[0]))) },

@@ -335,6 +335,16 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
       const numkeys = Number(integerArg(args[1]));
       return numkeys < 1 ? [] : args.slice(2, 2 + numkeys);
     },
+    // An intersection with a missing key is empty: Redis deletes the destination (whatever it held), where
+    // ioredis-mock answers 0 and leaves it.
+    check: (args, reader) => {
+      const numkeys = Number(integerArg(args[1]));
+      if (numkeys < 1 || args.length !== 2 + numkeys) return;
+      const sources = args.slice(2);
+      if (sources.some((key) => reader.valueOf(keyName(key)) === undefined)) {
+        return { args: [args[0]], command: 'del', answer: () => 0 };
+      }
+    },
   }),
   zscore: typed('zset', 3, { check: (args, reader) => reply(scoreOf(reader, args[0], args[1])) }),
   zmscore: typed('zset', -3, {
