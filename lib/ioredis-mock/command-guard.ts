@@ -10,6 +10,7 @@ import {
   keyName,
   type Outcome,
 } from './command-rule';
+import { addCommands } from './added-commands';
 import { commandRules } from './command-rules';
 import type { KeyspaceEvents } from './notifications';
 import { OUT_OF_MEMORY, replyError, UNSUPPORTED_IOREDIS_MOCK, type Arg } from './redis-replies';
@@ -454,6 +455,7 @@ export function guardCommands(
   server?: { readonly keyspace: Keyspace; readonly events: KeyspaceEvents },
 ): void {
   guardPipelines();
+  addCommands(redis);
   const client = redis as unknown as MockClient;
   const guard: Guard = {
     keyspace: server?.keyspace,

@@ -69,6 +69,13 @@ export function integerArg(arg: Arg): bigint {
   return n;
 }
 
+/** {@link integerArg} within 32 bits, as Redis's `getIntFromObjectOrReply` takes it. */
+export function int32Arg(arg: Arg): bigint {
+  const n = integerArg(arg);
+  if (n > 2147483647n || n < -2147483648n) throw replyError(NOT_AN_INTEGER);
+  return n;
+}
+
 const LETTERS = /^[A-Za-z]+$/;
 
 /**
