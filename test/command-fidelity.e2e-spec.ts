@@ -167,6 +167,28 @@ const WRONG_TYPES: [Cmd, Cmd[]][] = WRITES.flatMap(([type, make]) =>
 const huge = '9223372036854775'; // LLONG_MAX / 1000
 const llongMax = '9223372036854775807';
 
+/** INCRBYFLOAT and HINCRBYFLOAT: a stored value and an increment, summed in long double as Redis does. */
+const FLOAT_SUMS: [string, string][] = [
+  ['0.1', '0.2'],
+  ['10', '0.5'],
+  ['3.0e3', '0'],
+  ['5.0e3', '1'],
+  ['1e20', '1'],
+  ['1.5', '-1.5'],
+  ['0.1', '-0.3'],
+  ['123456789012345678', '0.1'],
+  ['3.14159265358979323846', '0'],
+  ['1.5e-17', '0'],
+  ['9223372036854775807', '1'],
+  ['1e308', '1e308'],
+  ['0x1p3', '0.5'],
+  ['1e-5000', '0'],
+  [' 2', '1'],
+  ['inf', '1'],
+  ['1', '-inf'],
+  ['1', 'x'],
+];
+
 /** Arity, list indexes, integer arguments and values, and expiry arguments. */
 const CASES: [Cmd, Cmd[]][] = [
   // arity: ioredis-mock would store `undefined`, or an empty container
@@ -210,6 +232,29 @@ const CASES: [Cmd, Cmd[]][] = [
   [['setrange', 'str', '-1', 'x'], []],
   [['setrange', 'str', 'abc', 'x'], []],
   [['setrange', 'nokey', '0', ''], []],
+  ...FLOAT_SUMS.flatMap(([stored, by]): [Cmd, Cmd[]][] => [
+    [['incrbyfloat', 'a', by], [['set', 'a', stored, 'EX', '100']]],
+    [['hincrbyfloat', 'a', 'f', by], [['hset', 'a', 'f', stored]]],
+  ]),
+  [['hincrbyfloat', 'h', 'f', 'inf'], []],
+  // SETRANGE and SETBIT: byte offsets (ioredis-mock counts UTF-16 code units), zero bytes to fill, the TTL kept
+  [['setrange', 'a', '1', 'x'], [['set', 'a', '日本']]],
+  [['setrange', 'a', '7', 'é'], [['set', 'a', '日本']]],
+  [['setrange', 'nokey', '3', 'é'], []],
+  [['setrange', 'ttl', '1', 'Z'], []],
+  [['setrange', 'str', '0', ''], []],
+  [['setrange', 'str', '536870911', 'ab'], []],
+  [['setrange', 'l', '0', ''], []],
+  [['setbit', 'a', '1', '0'], [['set', 'a', 'é']]],
+  [['setbit', 'a', '3', '1'], [['set', 'a', '日本']]],
+  [['setbit', 'nokey', '9', '1'], []],
+  [['setbit', 'ttl', '0', '1'], []],
+  [['setbit', 'str', '4294967296', '1'], []],
+  [['setbit', 'str', '-1', '1'], []],
+  [['setbit', 'str', '1', '2'], []],
+  [['setbit', 'str', 'x', '2'], []],
+  [['setbit', 'l', 'x', '1'], []],
+  [['getbit', 'str', '4294967296'], []],
   // COPY: ioredis-mock has none
   ...(['str', 'ttl', 'h', 'l', 's', 'z', 'nokey'].map((k) => [['copy', k, 'dest'], []]) as [
     Cmd,

@@ -10,14 +10,11 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
  * restores and restarts are interleaved: every RESTART_EVERY steps the app takes a snapshot and is closed, and a new
  * app restores it, so a restored key must answer exactly as before.
  *
- * Left out, with the reasons the README's "ioredis-mock fidelity" section gives: the stream and script families, and
- * the commands in {@link NOT_YET}.
+ * Left out, with the reasons the README's "ioredis-mock fidelity" section gives: the stream and script families.
  */
 
 /** Families whose every command the embedded client answers as Redis does. */
 const COMPARED: readonly Family[] = FAMILIES.filter((f) => f !== 'streams' && f !== 'scripts');
-/** Commands of the compared families that still answer otherwise (see the README). */
-const NOT_YET = new Set(['copy', 'zunionstore', 'setrange', 'setbit', 'incrbyfloat']);
 const SEQUENCES = 160;
 const STEPS = 25;
 const RESTART_EVERY = 97;
@@ -49,7 +46,6 @@ if (redisServerBinary !== null) {
         seeds: Array.from({ length: SEQUENCES }, (_, i) => 1000 + i),
         steps: STEPS,
         families: COMPARED,
-        exclude: NOT_YET,
         between: async (index, client) => {
           if (index === 0 || index % RESTART_EVERY !== 0 || app === undefined) return client;
           const before = await app.redis.dbsize();

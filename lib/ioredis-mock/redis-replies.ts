@@ -148,19 +148,6 @@ export function checkSum(current: bigint, increment: bigint): bigint {
   return sum;
 }
 
-/** INCRBYFLOAT and HINCRBYFLOAT: the stored value and the increment must be floats, and the sum finite. */
-export function checkFloatSum(value: unknown, increment: Arg): void {
-  const by = floatArg(increment);
-  const current = value === undefined ? 0 : parseFloatArg(bytesText(value));
-  if (current === undefined) throw replyError(NOT_A_FLOAT);
-  if (!Number.isFinite(current + by)) throw replyError(NAN_OR_INFINITY);
-}
-
-function bytesText(value: unknown): string {
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return typeof value === 'string' ? value : '\0';
-}
-
 /**
  * An integer reply as ioredis reads it from Redis: its parser adds up the decimal digits in a double, which beyond
  * 2^53 gives another number than `Number(n)` (ioredis-mock answers the latter).

@@ -95,4 +95,6 @@ export const keyRules: Readonly<Record<string, CommandRule>> = {
   type: { arity: 2, check: (args, reader) => reply(typeName(reader, keyName(args[0]))) },
   scan,
   copy,
+  // A rule of its own makes DEL a command other rules can run instead of theirs (GETDEL).
+  del: { arity: -2 },
 };

@@ -94,7 +94,7 @@ export function rangeOptions(args: readonly Arg[], modern: boolean, query: Range
     else if (option === 'BYSCORE' && modern) query.by = 'score';
     else if (option === 'BYLEX' && modern) query.by = 'lex';
     else if (option === 'REV' && modern) query.rev = true;
-    else if (option === 'LIMIT' && i + 2 < args.length && (modern || query.by === 'score')) {
+    else if (option === 'LIMIT' && i + 2 < args.length && (modern || query.by !== 'rank')) {
       query.limit = {
         offset: Number(integerArg(args[i + 1])),
         count: Number(integerArg(args[i + 2])),
@@ -103,6 +103,9 @@ export function rangeOptions(args: readonly Arg[], modern: boolean, query: Range
     } else throw replyError(SYNTAX_ERROR);
   }
   if (query.limit !== undefined && query.by === 'rank') throw replyError(LIMIT_NEEDS_RANGE);
+  if (query.withScores && query.by === 'lex') {
+    throw replyError('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
+  }
   return query;
 }
 
@@ -175,7 +178,7 @@ export function selectRange(
   return members;
 }
 
-/** A range read: ZRANGE (`modern`: rank and BYSCORE; BYLEX is left to ioredis-mock) and its older forms. */
+/** A range read: ZRANGE (`modern`: by rank, BYSCORE or BYLEX) and its older forms. */
 function rangeRule(modern: boolean, base: Partial<RangeQuery>): CommandRule {
   const queryOf = (args: readonly Arg[]): RangeQuery =>
     rangeOptions(args, modern, { by: 'rank', rev: false, withScores: false, ...base });
@@ -186,14 +189,14 @@ function rangeRule(modern: boolean, base: Partial<RangeQuery>): CommandRule {
       if (query.by === 'rank') {
         integerArg(args[1]);
         integerArg(args[2]);
-      } else if (query.by === 'score') {
-        bound(args[1]);
-        bound(args[2]);
+      } else {
+        const parseEnd = query.by === 'score' ? bound : lexBound;
+        parseEnd(args[1]);
+        parseEnd(args[2]);
       }
     },
     check: (args, reader) => {
       const query = queryOf(args);
-      if (query.by === 'lex') return undefined;
       const members = selectRange(setOf(reader, args[0]), args[1], args[2], query);
       return reply(withScores(members, query.withScores));
     },
@@ -365,4 +368,6 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
   zrevrange: rangeRule(false, { rev: true }),
   zrangebyscore: rangeRule(false, { by: 'score' }),
   zrevrangebyscore: rangeRule(false, { by: 'score', rev: true }),
+  zrangebylex: rangeRule(false, { by: 'lex' }),
+  zrevrangebylex: rangeRule(false, { by: 'lex', rev: true }),
 };
