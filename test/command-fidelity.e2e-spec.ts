@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createEmbeddedClient } from '../lib/ioredis-mock/adapter';
 import { Keyspace } from '../lib/keyspace/keyspace';
@@ -164,6 +165,7 @@ const WRONG_TYPES: [Cmd, Cmd[]][] = WRITES.flatMap(([type, make]) =>
   [['zinterstore', 'dest', '2', 'l', 'z'], []],
 ]);
 
+const sha1 = (script: string): string => createHash('sha1').update(script).digest('hex');
 const huge = '9223372036854775'; // LLONG_MAX / 1000
 const llongMax = '9223372036854775807';
 
@@ -237,6 +239,51 @@ const CASES: [Cmd, Cmd[]][] = [
     [['hincrbyfloat', 'a', 'f', by], [['hset', 'a', 'f', stored]]],
   ]),
   [['hincrbyfloat', 'h', 'f', 'inf'], []],
+  // scripts: their commands go through the rules; Redis's conversions and error forms
+  ...(
+    [
+      ["return redis.call('incr', KEYS[1])", 'str'],
+      ["return redis.pcall('incr', KEYS[1])", 'str'],
+      ["return redis.call('get', KEYS[1])", 'l'],
+      ["return redis.call('lpush', KEYS[1], 'x', 'é')", 'l'],
+      ["redis.call('set', KEYS[1], 'é'); return redis.call('strlen', KEYS[1])", 'a'],
+      ["return redis.call('zadd', KEYS[1], 'inf', 'm')", 'z'],
+      ["return redis.call('incrbyfloat', KEYS[1], '0.1')", 'a'],
+      ["return redis.call('copy', KEYS[1], 'dest')", 'h'],
+      ["local t = redis.call('set', KEYS[1], 'x'); return type(t)", 'a'],
+      ["local r = redis.pcall('incr', KEYS[1]); return type(r) .. ':' .. r.err", 'str'],
+      ["return redis.call('hget', KEYS[1], 'nofield')", 'h'],
+    ] as const
+  ).map(([script, key]): [Cmd, Cmd[]] => [['eval', script, '1', key], []]),
+  ...[
+    'return {1, 2, nil, 3}',
+    'return {3.99, -3.99, true, false}',
+    "return {ok='fine'}",
+    "return {err='bad thing'}",
+    "return redis.status_reply('GOOD')",
+    "return redis.error_reply('MY bad')",
+    "return redis.sha1hex('x')",
+    "error('boom')",
+    "return 'x' ..",
+    "return redis.call('nosuch')",
+    "return redis.pcall('nosuch')",
+    "return redis.call('get')",
+    "return redis.call('get', {})",
+    "return redis.call('eval', 'return 1', '0')",
+    'return redis.call()',
+  ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
+  [['eval', 'return 1', 'x'], []],
+  [['eval', 'return 1', '-1'], []],
+  [['eval', 'return 1', '3', 'a'], []],
+  [['evalsha', sha1('return 7'), '0'], [['script', 'load', 'return 7']]],
+  [['evalsha', '0'.repeat(40), '0'], []],
+  [['script', 'exists', sha1('return 7'), '0'.repeat(40)], [['script', 'load', 'return 7']]],
+  [['script', 'load', "return 'x' .."], []],
+  [['script', 'load'], []],
+  [['script', 'flush', 'foo'], []],
+  [['script', 'kill'], []],
+  [['script', 'help'], []],
+  [['script', 'foo'], []],
   // SETRANGE and SETBIT: byte offsets (ioredis-mock counts UTF-16 code units), zero bytes to fill, the TTL kept
   [['setrange', 'a', '1', 'x'], [['set', 'a', '日本']]],
   [['setrange', 'a', '7', 'é'], [['set', 'a', '日本']]],

@@ -10,11 +10,11 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
  * restores and restarts are interleaved: every RESTART_EVERY steps the app takes a snapshot and is closed, and a new
  * app restores it, so a restored key must answer exactly as before.
  *
- * Left out, with the reasons the README's "ioredis-mock fidelity" section gives: the stream and script families.
+ * Left out, with the reasons the README's "ioredis-mock fidelity" section gives: the stream family.
  */
 
 /** Families whose every command the embedded client answers as Redis does. */
-const COMPARED: readonly Family[] = FAMILIES.filter((f) => f !== 'streams' && f !== 'scripts');
+const COMPARED: readonly Family[] = FAMILIES.filter((f) => f !== 'streams');
 const SEQUENCES = 160;
 const STEPS = 25;
 const RESTART_EVERY = 97;

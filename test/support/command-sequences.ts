@@ -392,7 +392,14 @@ export class CommandGenerator {
     const scripts: Cmd[] = [
       ['eval', "return redis.call('get', KEYS[1])", '1', k],
       ['eval', "return redis.call('incr', KEYS[1])", '1', k],
-      ['eval', "return redis.call('hgetall', KEYS[1])", '1', k],
+      // Sorted: ioredis-mock's hashes list fields that look like array indexes first (see docs/FIDELITY.md).
+      [
+        'eval',
+        "local r = redis.call('hgetall', KEYS[1]); local t = {}; " +
+          "for i = 1, #r, 2 do t[#t + 1] = r[i] .. '=' .. r[i + 1] end; table.sort(t); return t",
+        '1',
+        k,
+      ],
       ['eval', "return redis.call('lrange', KEYS[1], 0, -1)", '1', k],
       [
         'eval',
@@ -403,6 +410,23 @@ export class CommandGenerator {
       ],
       ['eval', "return redis.pcall('incr', KEYS[1])", '1', k],
       ['eval', 'return {1, 2, 3}', '0'],
+      ['eval', "return {1, 'two', nil, 3}", '0'],
+      ['eval', 'return {3.99, -2.5, true, false}', '0'],
+      ['eval', "return redis.call('set', KEYS[1], ARGV[1])", '1', k, this.pick(TEXTS)],
+      ['eval', "return redis.call('zadd', KEYS[1], ARGV[1], 'm')", '1', k, this.pick(SCORES)],
+      ['eval', "return redis.call('setrange', KEYS[1], 1, ARGV[1])", '1', k, 'é'],
+      ['eval', "return redis.call('incrbyfloat', KEYS[1], ARGV[1])", '1', k, '0.1'],
+      [
+        'eval',
+        "local r = redis.pcall('lpush', KEYS[1], 'x'); " +
+          "if type(r) == 'table' and r.err then return 'failed: ' .. r.err end; return r",
+        '1',
+        k,
+      ],
+      ['eval', "return redis.call('copy', KEYS[1], KEYS[2])", '2', k, this.pick(ALL_KEYS)],
+      ['eval', "return {err='custom failure'}", '0'],
+      ['eval', "error('boom')", '0'],
+      ['eval', "return redis.call('nosuchcommand')", '0'],
     ];
     return this.pick(scripts);
   }

@@ -268,13 +268,17 @@ const zadd = typed('zset', -4, {
       writes.push(mockScore(score), member);
     }
     const answer = incr ? incremented : flags.has('CH') ? added + changed : added;
-    if (writes.length === 0) return reply(incr ? null : answer);
+    if (writes.length === 0) return reply(answer);
     return { args: [args[0], ...writes], answer: () => answer };
   },
 });
 
 /** ZINCRBY key increment member. */
 const zincrby = typed('zset', 4, {
+  // Redis parses the increment before it looks the key up.
+  parse: (args) => {
+    floatArg(args[1]);
+  },
   check: (args, reader) => {
     const by = floatArg(args[1]);
     const member = memberKey(args[2]);
