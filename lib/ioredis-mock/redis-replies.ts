@@ -88,8 +88,8 @@ export function optionName(arg: Arg): string {
 }
 
 /**
- * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (in a Lua script,
- * where the command rules do not reach) would have stored an array with holes, which no snapshot can encode.
+ * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (run where no
+ * command rule applies) would have stored an array with holes, which no snapshot can encode.
  */
 export const LIST_WITH_HOLES = (key: string): string =>
   `ERR the embedded cache refuses to store a list with missing elements under key ${showKey(key)} ` +

@@ -181,34 +181,23 @@ function has(value: unknown, member: string | Buffer): boolean {
   return scoreIn(value, member) !== undefined;
 }
 
-/** ZUNION, ZINTER, ZDIFF numkeys key … [WEIGHTS …] [AGGREGATE …] [WITHSCORES]: answered here. */
-function algebraRead(operation: Operation): CommandRule {
+/**
+ * ZUNION, ZINTER, ZDIFF numkeys key … [WEIGHTS …] [AGGREGATE …] [WITHSCORES] (`at` 0: answered here) and their
+ * stores, destination first (`at` 1: checked here, stored by the added command).
+ */
+function algebraRule(operation: Operation, at: 0 | 1): CommandRule {
   return {
-    arity: -3,
+    arity: at === 0 ? -3 : -4,
     type: ['zset', 'set'],
-    keys: inputsAt(0),
+    keys: inputsAt(at),
     parse: (args, command) => {
-      inputKeys(args, 0, command);
+      inputKeys(args, at, command);
     },
     check: (args, reader, command) => {
-      const algebra = algebraOf(args, 0, operation, command);
+      const algebra = algebraOf(args, at, operation, command);
+      if (at === 1) return undefined;
       const result = ordered(combine((key) => reader.valueOf(key), algebra));
       return reply(withScores(result, algebra.withScores));
-    },
-  };
-}
-
-/** ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE destination numkeys key …: checked here, stored by the added command. */
-function algebraStore(operation: Operation): CommandRule {
-  return {
-    arity: -4,
-    type: ['zset', 'set'],
-    keys: inputsAt(1),
-    parse: (args, command) => {
-      inputKeys(args, 1, command);
-    },
-    check: (args, _reader, command) => {
-      algebraOf(args, 1, operation, command);
     },
   };
 }
@@ -302,12 +291,12 @@ export function storedSet(members: Iterable<Scored>): SortedSet {
 }
 
 export const sortedSetStoreRules: Readonly<Record<string, CommandRule>> = {
-  zunion: algebraRead('union'),
-  zinter: algebraRead('inter'),
-  zdiff: algebraRead('diff'),
-  zunionstore: algebraStore('union'),
-  zinterstore: algebraStore('inter'),
-  zdiffstore: algebraStore('diff'),
+  zunion: algebraRule('union', 0),
+  zinter: algebraRule('inter', 0),
+  zdiff: algebraRule('diff', 0),
+  zunionstore: algebraRule('union', 1),
+  zinterstore: algebraRule('inter', 1),
+  zdiffstore: algebraRule('diff', 1),
   zrangestore,
   zrandmember,
 };
