@@ -16,6 +16,7 @@ import { hashRules } from './rules/hashes';
 import { keyRules } from './rules/keys';
 import { listRules } from './rules/lists';
 import { setRules } from './rules/sets';
+import { sortedSetStoreRules } from './rules/sorted-set-stores';
 import { sortedSetRules } from './rules/sorted-sets';
 import { streamRules } from './rules/streams';
 import { stringRules } from './rules/strings';
@@ -27,6 +28,7 @@ export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...listRules,
   ...setRules,
   ...sortedSetRules,
+  ...sortedSetStoreRules,
   ...streamRules,
   ...keyRules,
   // expiry: SET, SETEX, PSETEX, GETEX, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT

@@ -58,8 +58,8 @@ export function dataView(keyspace: Keyspace, prefix = ''): MockData {
     keys: () => keyspace.liveKeys(prefix),
     set: (key, value) => {
       const k = `${prefix}${key}`;
-      // Last line of defence where the command rules do not reach (a Lua script's redis.call): an ioredis-mock
-      // command that indexes a list past its end would store an array with holes, which no snapshot can encode.
+      // Last line of defence where no command rule applies (a command without a rule): an ioredis-mock command that
+      // indexes a list past its end would store an array with holes, which no snapshot can encode.
       if (Array.isArray(value) && value.includes(undefined)) throw replyError(LIST_WITH_HOLES(k));
       keyspace.set(k, shallowCopy(value));
     },
@@ -77,8 +77,8 @@ export function expiresView(keyspace: Keyspace, prefix = ''): MockExpires {
     isExpired: (key) => keyspace.isExpired(`${prefix}${key}`),
     set: (key, timestamp) => {
       // ioredis-mock multiplies whatever TTL it is given (`EXPIRE k abc` gives NaN); the command rules refuse
-      // such TTLs first, but a Lua script's redis.call bypasses them. A NaN expiry would make the key vanish at
-      // the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
+      // such TTLs first, in scripts too, and this is the last line of defence. A NaN expiry would make the key
+      // vanish at the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
       const at = +timestamp;
       if (!Number.isFinite(at)) throw replyError(NOT_AN_INTEGER);
       keyspace.setExpiry(`${prefix}${key}`, at);

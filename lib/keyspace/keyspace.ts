@@ -75,7 +75,13 @@ export type Removal = 'expired' | 'evicted';
 /** What {@link Keyspace.makeRoom} did: memory is now within the limit, it ran out of time, or no key can go. */
 export type RoomMade = 'ok' | 'running' | 'full';
 
-export { MAXMEMORY_POLICIES, type MaxMemoryPolicy, type MemorySettings } from './eviction';
+export {
+  isLfu,
+  lfuCounter,
+  MAXMEMORY_POLICIES,
+  type MaxMemoryPolicy,
+  type MemorySettings,
+} from './eviction';
 
 /**
  * Map-backed keyspace with ioredis-mock's semantics (lazy expiry on access) plus a change log for incremental
@@ -360,6 +366,17 @@ export class Keyspace {
     if (entry === undefined) return undefined;
     this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
     return this.valueOfEntry(key, entry);
+  }
+
+  /**
+   * The live value of `key` and its use (see `eviction.ts`: its last use in ms under an LRU policy, its LFU counter
+   * and the minute it was last decremented under an LFU one), without counting as a use: what OBJECT reads.
+   */
+  inspect(key: string): { readonly value: unknown; readonly use: number } | undefined {
+    const entry = this.liveEntry(key);
+    return entry === undefined
+      ? undefined
+      : { value: this.valueOfEntry(key, entry), use: entry.use };
   }
 
   /** Whether `key` holds a value, expired or not. */

@@ -10,7 +10,7 @@ import { randomInt, type Random } from './datasets';
  * TTLs are long (100 s and more) so that nothing expires during a run: expiry timing is not what is compared.
  * Commands whose reply is random (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) ask for more elements than the key
  * holds, which makes their reply the whole key in some order; {@link normaliseReply} sorts what Redis leaves in no
- * given order.
+ * given order (ZRANDMEMBER's members and scores together).
  */
 
 export type Cmd = readonly [string, ...(string | Buffer)[]];
@@ -228,6 +228,17 @@ export class CommandGenerator {
       ],
       () => ['rpoplpush', k, this.key('lists')],
       () => ['lpos', k, this.value()],
+      () => [
+        'lpos',
+        k,
+        this.value(),
+        ...this.pick([
+          ['RANK', '-1'],
+          ['RANK', '2', 'COUNT', '0'],
+          ['COUNT', '2'],
+          ['maxlen', '2'],
+        ]),
+      ],
     ];
     return this.pick(choices)();
   }
@@ -292,8 +303,31 @@ export class CommandGenerator {
       () => ['zremrangebyscore', k, b(), b()],
       () => ['zinterstore', this.key('zsets'), '2', k, this.key('zsets')],
       () => ['zunionstore', this.key('zsets'), '2', k, this.key('zsets')],
+      () => [
+        this.pick(['zunionstore', 'zinterstore']),
+        this.key('zsets'),
+        '2',
+        k,
+        this.input(),
+        'WEIGHTS',
+        this.pick(['2', '0', '-1', 'inf']),
+        this.pick(['1', '0.5', '-inf']),
+        'AGGREGATE',
+        this.pick(['SUM', 'MIN', 'max']),
+      ],
+      () => ['zdiffstore', this.key('zsets'), '2', k, this.input()],
+      () => [this.pick(['zunion', 'zinter', 'zdiff']), '2', k, this.input(), 'WITHSCORES'],
+      () => ['zrangestore', this.key('zsets'), k, b(), b(), 'BYSCORE'],
+      () => ['zrangestore', this.key('zsets'), k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['zrandmember', k, '20', ...this.pick([[], ['WITHSCORES']])],
+      () => ['zrangebylex', k, this.pick(['-', '[a', '(b', 'c']), this.pick(['+', '[hello', '(é'])],
     ];
     return this.pick(choices)();
+  }
+
+  /** A second input of the sorted-set algebra: a sorted set, or now and then a set (which counts with scores 1). */
+  private input(): string {
+    return this.chance(0.3) ? this.pick(OWN_KEYS.sets) : this.key('zsets');
   }
 
   private streamId(): string {
@@ -383,10 +417,12 @@ export class CommandGenerator {
       () => ['ttl', k],
       () => ['pttl', k],
       () => ['expiretime', k],
+      () => ['pexpiretime', k],
       () => ['persist', k],
       () => ['keys', '*'],
       () => ['dbsize'],
       () => ['copy', k, other],
+      () => ['copy', k, other, 'REPLACE'],
       () => ['unlink', k],
       () => ['scan', '0', 'COUNT', '1000'],
       () => ['scan', '0', 'COUNT', '1000', 'TYPE', this.pick(['string', 'hash', 'list', 'stream'])],
@@ -399,7 +435,14 @@ export class CommandGenerator {
     const scripts: Cmd[] = [
       ['eval', "return redis.call('get', KEYS[1])", '1', k],
       ['eval', "return redis.call('incr', KEYS[1])", '1', k],
-      ['eval', "return redis.call('hgetall', KEYS[1])", '1', k],
+      // Sorted: ioredis-mock's hashes list fields that look like array indexes first (see docs/FIDELITY.md).
+      [
+        'eval',
+        "local r = redis.call('hgetall', KEYS[1]); local t = {}; " +
+          "for i = 1, #r, 2 do t[#t + 1] = r[i] .. '=' .. r[i + 1] end; table.sort(t); return t",
+        '1',
+        k,
+      ],
       ['eval', "return redis.call('lrange', KEYS[1], 0, -1)", '1', k],
       [
         'eval',
@@ -410,6 +453,23 @@ export class CommandGenerator {
       ],
       ['eval', "return redis.pcall('incr', KEYS[1])", '1', k],
       ['eval', 'return {1, 2, 3}', '0'],
+      ['eval', "return {1, 'two', nil, 3}", '0'],
+      ['eval', 'return {3.99, -2.5, true, false}', '0'],
+      ['eval', "return redis.call('set', KEYS[1], ARGV[1])", '1', k, this.pick(TEXTS)],
+      ['eval', "return redis.call('zadd', KEYS[1], ARGV[1], 'm')", '1', k, this.pick(SCORES)],
+      ['eval', "return redis.call('setrange', KEYS[1], 1, ARGV[1])", '1', k, 'é'],
+      ['eval', "return redis.call('incrbyfloat', KEYS[1], ARGV[1])", '1', k, '0.1'],
+      [
+        'eval',
+        "local r = redis.pcall('lpush', KEYS[1], 'x'); " +
+          "if type(r) == 'table' and r.err then return 'failed: ' .. r.err end; return r",
+        '1',
+        k,
+      ],
+      ['eval', "return redis.call('copy', KEYS[1], KEYS[2])", '2', k, this.pick(ALL_KEYS)],
+      ['eval', "return {err='custom failure'}", '0'],
+      ['eval', "error('boom')", '0'],
+      ['eval', "return redis.call('nosuchcommand')", '0'],
     ];
     return this.pick(scripts);
   }
@@ -426,6 +486,7 @@ const UNORDERED = new Set([
   'hkeys',
   'hvals',
   'hrandfield',
+  'zrandmember',
   'keys',
 ]);
 
@@ -461,7 +522,9 @@ export function normaliseReply(command: string, reply: unknown, ids = new TimeId
   if (name === 'ttl' || name === 'pttl') {
     return typeof reply === 'number' && reply > 0 ? 'positive' : reply;
   }
-  if (name === 'expiretime') return typeof reply === 'number' && reply > 0 ? 'future' : reply;
+  if (name === 'expiretime' || name === 'pexpiretime') {
+    return typeof reply === 'number' && reply > 0 ? 'future' : reply;
+  }
   if (name === 'scan' && Array.isArray(reply)) {
     return [reply[0], [...(reply[1] as string[])].sort()];
   }
