@@ -151,6 +151,23 @@ describe('streams on the embedded client', () => {
     expect(await forever).toBeNull();
   });
 
+  it('COPY takes a stream with its last id, emptied or not', async () => {
+    await cache.xadd('s', '5-1', 'f', 'a');
+    await cache.xdel('s', '5-1');
+    expect([
+      await cache.copy('s', 'empty'),
+      await cache.type('empty'),
+      await cache.xlen('empty'),
+    ]).toEqual([1, 'stream', 0]);
+    await expect(cache.xadd('empty', '5-1', 'f', 'b')).rejects.toThrow(
+      'ERR The ID specified in XADD is equal or smaller than the target stream top item',
+    );
+    await cache.xadd('s', '6-1', 'f', 'c');
+    await cache.copy('s', 'full');
+    await cache.xadd('s', '7-1', 'f', 'd'); // the copy is not the source
+    expect(await cache.xrange('full', '-', '+')).toEqual([['6-1', ['f', 'c']]]);
+  });
+
   it('WRONGTYPE both ways', async () => {
     await cache.set('str', 'x');
     await cache.xadd('s', '1-0', 'f', 'v');

@@ -6,6 +6,7 @@
  * work on ioredis-mock's `data` and `expires`, as its own commands do, and run after their rules have checked the
  * arguments (the rules answer the reads themselves; what runs here stores).
  */
+import { StreamValue } from '../keyspace/streams';
 import { keyName } from './command-rule';
 import { type Arg } from './redis-replies';
 import {
@@ -39,6 +40,8 @@ function duplicate(value: unknown): unknown {
   }
   if (value instanceof Set) return new Set(value);
   if (Buffer.isBuffer(value)) return Buffer.from(value);
+  // A stream's entries are never changed (XDEL and XTRIM store a new stream): its last id comes along.
+  if (value instanceof StreamValue) return value.copy();
   if (Array.isArray(value)) return value.map((item: unknown) => duplicate(item));
   if (typeof value === 'object' && value !== null) return { ...value };
   return value;
