@@ -224,7 +224,10 @@ function toPortableValue(key: string, type: string, reply: unknown): PortableVal
         fields: fields.map(bytesToMock),
       }));
       if (entries.length === 0) {
-        throw new MockValueError(key, 'an empty stream cannot be held by ioredis-mock');
+        throw new MockValueError(
+          key,
+          'an empty stream: import reads entries, not the last id it alone would carry',
+        );
       }
       return { type: 'stream', entries };
     }
