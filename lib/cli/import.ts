@@ -60,10 +60,8 @@ export async function importSnapshot(
       sizes.reduce((a, b) => a + b, 0),
     );
     const seen = new Set<string>();
-    const helpers: [string, unknown][] = [];
     const errors: string[] = [];
     let records = 0;
-    let userKeys = 0;
     try {
       // On a cluster every primary is scanned in turn: each holds only the keys of its own slots.
       for (const server of target.primaries) {
@@ -83,25 +81,15 @@ export async function importSnapshot(
             keys.push(key);
           }
           for (const item of await fetchKeys(server, keys, errors)) {
-            const mock = fromPortable(item.key, item.value);
-            writer.add(item.key, { value: mock.value, expiresAt: item.expiresAt });
+            writer.add(item.key, {
+              value: fromPortable(item.value),
+              expiresAt: item.expiresAt,
+            });
             records++;
-            userKeys++;
-            helpers.push(...(mock.helpers as [string, unknown][]));
           }
           progress.tick(rawKeys.length);
           await writer.drain();
         } while (cursor !== '0');
-      }
-      let collisions = 0;
-      for (const [key, value] of helpers) {
-        // A user key that looks like a helper wins; XREAD on that entry then misbehaves in ioredis-mock.
-        if (seen.has(key)) {
-          collisions++;
-          continue;
-        }
-        writer.add(key, { value, expiresAt: undefined });
-        records++;
       }
       progress.finish();
       await refuseOrLeaveOut(
@@ -111,17 +99,10 @@ export async function importSnapshot(
         `${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written`,
         io,
       );
-      if (collisions > 0) {
-        await write(
-          io.stderr,
-          `import: warning: ${collisions} key(s) named like ioredis-mock's stream helper keys ` +
-            '(stream:<key>:<id>) were kept as they are; XREAD on the matching stream entries will not work\n',
-        );
-      }
       const manifest = await writer.commit(records, startedAt);
       await write(
         io.stderr,
-        `import: wrote a snapshot of ${counted(userKeys, 'key')} from ${target.description} into ` +
+        `import: wrote a snapshot of ${counted(records, 'key')} from ${target.description} into ` +
           `${store.dataDir} (${counted(records, 'record')}, ${counted(manifest.bytes, 'byte')})\n`,
       );
     } catch (error) {
@@ -254,7 +235,10 @@ function toPortableValue(key: string, type: string, reply: unknown): PortableVal
         fields: fields.map(bytesToMock),
       }));
       if (entries.length === 0) {
-        throw new MockValueError(key, 'an empty stream cannot be held by ioredis-mock');
+        throw new MockValueError(
+          key,
+          'an empty stream: import reads entries, not the last id it alone would carry',
+        );
       }
       return { type: 'stream', entries };
     }

@@ -48,6 +48,12 @@ export function commandsFor(
       break;
     case 'stream':
       for (const entry of value.entries) out.push(['XADD', key, entry.id, ...entry.fields]);
+      // The last id the stream generated: an emptied stream is made by an entry trimmed at once.
+      if (value.lastId !== undefined) {
+        if (value.entries.length === 0)
+          out.push(['XADD', key, 'MAXLEN', '0', value.lastId, 'f', '']);
+        else out.push(['XSETID', key, value.lastId]);
+      }
       break;
   }
   if (expiresAt !== undefined) out.push(['PEXPIREAT', key, String(Math.ceil(expiresAt))]);

@@ -6,6 +6,7 @@
 import * as fc from 'fast-check';
 import RedisMock from 'ioredis-mock';
 import { BufferReader, BufferWriter, CodecError, decodeValue, encodeValue } from './codec';
+import { StreamValue, type StreamEntryValue, type StreamFields } from './stream-value';
 import { asciiBody, bytes, codecError } from '../../test/support/codec-bytes';
 
 /**
@@ -232,6 +233,81 @@ describe('codec round trip', () => {
       expectRoundTrip(m);
     }
     expect(() => encodeValue(new Map([['a', withSymbol]]))).toThrow(CodecError);
+  });
+
+  describe('streams (tag 0x0f)', () => {
+    /** Decodes `stream`'s encoding, checks it is an equal StreamValue, and that re-encoding gives the same bytes. */
+    function streamRoundTrip(stream: StreamValue): StreamValue {
+      const encoded = encodeValue(stream);
+      expect(encoded[0]).toBe(0x0f);
+      const decoded = decodeValue(encoded);
+      expect(decoded).toBeInstanceOf(StreamValue);
+      const back = decoded as StreamValue;
+      expect(back.lastId).toBe(stream.lastId);
+      expect(back.length).toBe(stream.length);
+      for (let i = 0; i < stream.length; i++) {
+        expect(back[i][0]).toBe(stream[i][0]);
+        expect(difference(back[i][1], stream[i][1], `[${i}]`)).toBeNull();
+      }
+      expect(encodeValue(back)).toEqual(encoded);
+      return back;
+    }
+
+    it('writes the last id, the count, then each entry as an id and its fields', () => {
+      const stream = StreamValue.make([['1-1', ['f', 'v']]], '1-1');
+      expect(encodeValue(stream)).toEqual(
+        bytes(0x0f, ...asciiBody('1-1'), 0x01, ...asciiBody('1-1'), ...encodeValue(['f', 'v'])),
+      );
+      streamRoundTrip(stream);
+    });
+
+    it('keeps an empty stream and its last id', () => {
+      const empty = StreamValue.make([], '1700000000000-7');
+      expect(encodeValue(empty)).toEqual(bytes(0x0f, ...asciiBody('1700000000000-7'), 0x00));
+      const back = streamRoundTrip(empty);
+      expect(back.length).toBe(0);
+      expect(back.lastId).toBe('1700000000000-7');
+    });
+
+    it('keeps a stream with deleted entries: the gaps, and a last id above its last entry', () => {
+      // 1-0 … 9-3 were added; 2-0, 7-0 and 9-3 deleted.
+      const stream = StreamValue.make(
+        [
+          ['1-0', ['type', 'login', 'user', 'ada']],
+          ['3-0', ['data', Buffer.from([0xff, 0x00])]],
+          ['5-18446744073709551615', ['k', '']],
+        ],
+        '9-3',
+      );
+      const back = streamRoundTrip(stream);
+      expect(back.map(([id]) => id)).toEqual(['1-0', '3-0', '5-18446744073709551615']);
+      expect(back[1][1][1]).toEqual(Buffer.from([0xff, 0x00]));
+      expect(back.lastId).toBe('9-3');
+    });
+
+    it('tells a stream from a plain array of the same entries, and from arrays derived from it', () => {
+      const entries: StreamEntryValue[] = [['1-0', ['f', 'v']]];
+      const plain = encodeValue(entries);
+      expect(plain[0]).toBe(0x0a);
+      expect(decodeValue(plain)).not.toBeInstanceOf(StreamValue);
+      expectRoundTrip(entries);
+      // slice, map, … of a stream are plain arrays (Symbol.species), and are written as such.
+      const derived = StreamValue.make(entries, '4-0').slice(0);
+      expect(encodeValue(derived)).toEqual(plain);
+    });
+
+    it('refuses entries that are not [id, fields], and fields that are not an array', () => {
+      const bad = StreamValue.make([['1-0', 'f' as unknown as StreamFields]], '1-0');
+      expect(() => encodeValue(bad)).toThrow(/stream entry is not \[id, fields\]/);
+      const fieldsNotArray = bytes(0x0f, ...asciiBody('1-0'), 0x01, ...asciiBody('1-0'), 0x01);
+      expect(codecError(() => decodeValue(fieldsNotArray)).message).toMatch(
+        /fields at offset \d+ in stream are not an array/,
+      );
+      const encoded = encodeValue(StreamValue.make([['1-0', ['f', 'v']]], '1-0'));
+      for (let end = 1; end < encoded.length; end++) {
+        expect(codecError(() => decodeValue(encoded.subarray(0, end)))).toBeInstanceOf(CodecError);
+      }
+    });
   });
 
   it('round-trips the values stored by a real ioredis-mock instance', async () => {

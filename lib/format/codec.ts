@@ -28,6 +28,9 @@
  *                             each key to a plain object `{ score, value }` whose value is the key
  *                             (how ioredis-mock keeps a sorted set). Written for any Map of that exact
  *                             shape; a Map with any other content is written as 0x0c. Since format 3.
+ *   0x0f  stream              string body last id, varuint count + count × (string body id, value fields):
+ *                             a StreamValue (`stream-value.ts`): entries [id, fields] and the last id the
+ *                             stream generated. Since format 4.
  *
  * varuint: unsigned LEB128 (7 bits per byte, least significant group first, high bit = "more"),
  * at most 8 bytes, value <= 2^53-1, canonical (no redundant trailing 0x00 group).

@@ -1,5 +1,6 @@
 import { ByteReader } from './byte-reader';
 import { CodecError } from './codec-errors';
+import { StreamValue } from './stream-value';
 import {
   TAG_UNDEFINED,
   TAG_NULL,
@@ -15,6 +16,7 @@ import {
   TAG_MAP,
   TAG_OBJECT,
   TAG_SCORED_MAP,
+  TAG_STREAM,
   MAX_DEPTH,
   MAX_COLLECTION_SIZE,
 } from './tags';
@@ -76,6 +78,7 @@ export class BufferReader extends ByteReader {
       case TAG_MAP:
       case TAG_OBJECT:
       case TAG_SCORED_MAP:
+      case TAG_STREAM:
         if (depth >= MAX_DEPTH) {
           throw new CodecError(`value at offset ${at} is nested deeper than ${MAX_DEPTH} levels`);
         }
@@ -128,6 +131,22 @@ export class BufferReader extends ByteReader {
         }
         if (out.size !== n) throw new CodecError(`duplicate key in map at offset ${at}`);
         return out;
+      }
+      case TAG_STREAM: {
+        const stream = new StreamValue();
+        stream.lastId = this.str('stream last id');
+        // Each entry takes at least 3 bytes: an id's string header, the fields' tag and count.
+        const n = this.count('stream', at, 3);
+        for (let i = 0; i < n; i++) {
+          const id = this.str('stream entry id');
+          const fieldsAt = this.pos;
+          const fields = this.value(depth);
+          if (!Array.isArray(fields)) {
+            throw new CodecError(`fields at offset ${fieldsAt} in stream are not an array`);
+          }
+          stream.push([id, fields as (string | Buffer)[]]);
+        }
+        return stream;
       }
       default: {
         const n = this.count('object', at, 2);

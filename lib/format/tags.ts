@@ -14,6 +14,7 @@ export const TAG_SET = 0x0b;
 export const TAG_MAP = 0x0c;
 export const TAG_OBJECT = 0x0d;
 export const TAG_SCORED_MAP = 0x0e;
+export const TAG_STREAM = 0x0f;
 
 /** Maximum container nesting (a container directly inside a container is level 2). */
 export const MAX_DEPTH = 64;

@@ -1,5 +1,6 @@
 import { ByteWriter } from './byte-writer';
 import { encodeError, keySegment, withPath } from './codec-errors';
+import { StreamValue } from './stream-value';
 import {
   TAG_UNDEFINED,
   TAG_NULL,
@@ -15,6 +16,7 @@ import {
   TAG_MAP,
   TAG_OBJECT,
   TAG_SCORED_MAP,
+  TAG_STREAM,
   MAX_DEPTH,
   MAX_VARUINT_BYTES,
 } from './tags';
@@ -106,7 +108,8 @@ export class BufferWriter extends ByteWriter {
 
   private container(v: object, depth: number): void {
     if (Array.isArray(v)) {
-      this.array(v as unknown[], depth);
+      if (v instanceof StreamValue) this.stream(v, depth);
+      else this.array(v as unknown[], depth);
     } else if (v instanceof Map) {
       if (!this.scoredMap(v as Map<unknown, unknown>)) this.map(v as Map<unknown, unknown>, depth);
     } else if (v instanceof Set) {
@@ -129,6 +132,28 @@ export class BufferWriter extends ByteWriter {
         const el = a[i];
         if (el === undefined && !(i in a)) throw encodeError('cannot encode sparse array (hole)');
         this.value(el, depth);
+      }
+    } catch (err) {
+      throw withPath(err, `[${i}]`);
+    }
+  }
+
+  /** A stream: its last id, then its entries as (id, fields) pairs (see the table in `codec.ts`). */
+  private stream(s: StreamValue, depth: number): void {
+    const n = s.length;
+    this.tag(TAG_STREAM);
+    this.writeString(s.lastId);
+    this.ensure(MAX_VARUINT_BYTES);
+    this.putVarUint(n);
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const entry = s[i];
+        if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) {
+          throw encodeError('a stream entry is not [id, fields]');
+        }
+        this.writeString(entry[0]);
+        this.value(entry[1], depth);
       }
     } catch (err) {
       throw withPath(err, `[${i}]`);

@@ -4,6 +4,7 @@ import RedisMock from 'ioredis-mock';
 import { guardCommands } from './command-guard';
 import { createEmbeddedClient } from './adapter';
 import { Keyspace } from '../keyspace/keyspace';
+import { MIN_ID, nextStreamId, parseStreamId } from '../keyspace/streams';
 
 type Command = [string, ...(string | number)[]];
 
@@ -53,7 +54,16 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.tuple(fc.constant('zincrby'), key, score, member),
   fc.tuple(fc.constant('zrem'), key, member),
   fc.tuple(fc.constant('zrange'), key, fc.constant(0), fc.constant(-1), fc.constant('WITHSCORES')),
-  fc.tuple(fc.constant('xadd'), key, fc.constant('*'), member, value),
+  // Ids of given milliseconds: `*` takes the clock, which may tick between the two clients' XADDs.
+  fc.tuple(
+    fc.constant('xadd'),
+    key,
+    fc.constantFrom('5-*', '7', '7-*', '9-3', '0-*', 'x'),
+    member,
+    value,
+  ),
+  fc.tuple(fc.constant('xdel'), key, fc.constantFrom('5-0', '7-0', '9-3')),
+  fc.tuple(fc.constant('xlen'), key),
   fc.tuple(fc.constant('xrange'), key, fc.constant('-'), fc.constant('+')),
   fc.tuple(fc.constant('keys'), fc.constant('*')),
   fc.tuple(fc.constant('dbsize')),
@@ -79,13 +89,23 @@ let port = 20000;
 function referenceMock(): Redis {
   const reference = new RedisMock({ port: ++port });
   const internals = reference as unknown as {
-    data: { has(key: string): boolean; get(key: string): unknown };
+    data: {
+      has(key: string): boolean;
+      get(key: string): unknown;
+      set(key: string, v: unknown): void;
+    };
     expires: { get(key: string): number | undefined };
   };
   guardCommands(reference, {
     valueOf: (k) => (internals.data.has(k) ? internals.data.get(k) : undefined),
     expiryOf: (k) => (internals.data.has(k) ? internals.expires.get(k) : undefined),
     touch: () => undefined, // no LRU or LFU here
+    // The stream rules write streams themselves: here into ioredis-mock's own data.
+    streams: {
+      store: (k, stream) => internals.data.set(k, stream),
+      nextId: (lastId) => nextStreamId(parseStreamId(lastId) ?? MIN_ID, Date.now()),
+      admit: () => true,
+    },
   });
   return reference;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { commandRules } from './command-rules';
@@ -183,13 +184,23 @@ describe('the command rules', () => {
   });
 });
 
-describe('the keyspace, where the rules do not reach (Lua scripts)', () => {
-  it('refuses a list with holes and a non-finite expiry time; nothing is stored', async () => {
+describe('Lua scripts, whose commands go through the rules too', () => {
+  it('refuse a list with holes and a non-finite expiry time with Redis errors; nothing is stored', async () => {
     const lua = (script: string, ...keys: string[]) => client.eval(script, keys.length, ...keys);
-    await expect(lua("return redis.call('LSET', KEYS[1], '5', 'x')", 'l')).rejects.toThrow();
-    await expect(lua("return redis.call('HSET', KEYS[1], '7', 'x')", 'l')).rejects.toThrow();
-    await expect(lua("return redis.call('EXPIRE', KEYS[1], 'abc')", 's')).rejects.toThrow();
-    await expect(lua("return redis.call('PEXPIREAT', KEYS[1], 'inf')", 's')).rejects.toThrow();
+    const lset = "return redis.call('LSET', KEYS[1], '5', 'x')";
+    const sha = createHash('sha1').update(lset).digest('hex');
+    await expect(lua(lset, 'l')).rejects.toThrow(
+      `ERR index out of range script: ${sha}, on @user_script:1.`,
+    );
+    await expect(lua("return redis.call('HSET', KEYS[1], '7', 'x')", 'l')).rejects.toThrow(
+      /^WRONGTYPE Operation against a key holding the wrong kind of value script: /,
+    );
+    await expect(lua("return redis.call('EXPIRE', KEYS[1], 'abc')", 's')).rejects.toThrow(
+      /^ERR value is not an integer or out of range script: /,
+    );
+    await expect(lua("return redis.pcall('PEXPIREAT', KEYS[1], 'inf')", 's')).rejects.toThrow(
+      /^ERR value is not an integer or out of range$/,
+    );
     expect(list()).toEqual(['a', 'b', 'c']);
     expect(keyspace.expiryOf('s')).toBeUndefined();
   });

@@ -12,6 +12,7 @@ import {
   ofOneShape,
   type Outcome,
 } from './command-rule';
+import { addCommands } from './added-commands';
 import { commandRules } from './command-rules';
 import type { KeyspaceEvents } from './notifications';
 import {
@@ -21,6 +22,7 @@ import {
   UNSUPPORTED_IOREDIS_MOCK,
   type Arg,
 } from './redis-replies';
+import { scriptRules } from './script-commands';
 import { serverCommands } from './server-commands';
 import { asError } from '../util/errors';
 
@@ -31,9 +33,10 @@ import { asError } from '../util/errors';
  * transactions (`client.multi().hset(…).exec()`), and Lua scripts (`redis.call` in EVAL and defined commands). The
  * first two are guarded here: each method of a ruled command is replaced with one that applies its rule first, and
  * pipelines of a guarded client apply it when they run the command (their `_addTransaction` hands over the
- * command's function and its arguments). Lua scripts call ioredis-mock's command functions directly, out of reach;
- * the keyspace's views refuse the values that would break snapshots (see `set` of `dataView` and `expiresView` in
- * `views.ts`).
+ * command's function and its arguments). Scripts are run by the rules of EVAL, EVALSHA and defined commands
+ * (`script-commands.ts`), which apply the rules to each `redis.call`; the keyspace's views still refuse the values
+ * that would break snapshots (see `set` of `dataView` and `expiresView` in `views.ts`). Commands ioredis-mock lacks
+ * are added to the client first (`added-commands.ts`).
  */
 
 type Method = (...args: unknown[]) => unknown;
@@ -86,7 +89,7 @@ function failedAsError(callback: Method): Method {
 
 /**
  * Redis's `denyoom` commands: those that may add memory, refused with an OOM error while memory is over the limit
- * and no key can be evicted. Scripts are among them: a script may write, and its `redis.call`s are out of reach.
+ * and no key can be evicted. A script's commands are admitted one by one, as Redis 7 does for EVAL.
  */
 const DENY_OOM = new Set([
   'append',
@@ -97,8 +100,6 @@ const DENY_OOM = new Set([
   'copy',
   'decr',
   'decrby',
-  'eval',
-  'evalsha',
   'geoadd',
   'georadius',
   'georadiusbymember',
@@ -206,6 +207,7 @@ interface Guard {
 /** What `rule` decides for `command` (see {@link applyRule}). */
 function decide(guard: Guard, command: string, rule: CommandRule, args: readonly Arg[]): Outcome {
   let ran = false;
+  guard.lookups.begin();
   try {
     const outcome = applyRule(command, rule, args, guard.lookups);
     ran = !('reply' in outcome);
@@ -331,12 +333,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
     }
-    if ('reply' in outcome) {
-      return settle(
-        Promise.resolve(text ? asText(outcome.reply) : asBuffers(outcome.reply)),
-        callback,
-      );
-    }
+    if ('reply' in outcome) return settle(Promise.resolve(replyOf(outcome.reply, text)), callback);
     if (outcome.command !== undefined) run = originalOf(guard, outcome.command, text);
     // Unchanged arguments go as the caller gave them; changed ones as `argumentsFor` says.
     let given: unknown[];
@@ -355,6 +352,15 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     dropEmptied(guard, rule, outcome.args);
     return settle(ran.then(answerWith(answer, decode)), callback);
   };
+}
+
+/**
+ * A reply a rule answered, as a text method (`text`) or a Buffer method gives it; a blocking command's rule answers
+ * a promise of it.
+ */
+function replyOf(reply: unknown, text: boolean): unknown {
+  const form = text ? asText : asBuffers;
+  return reply instanceof Promise ? reply.then(form) : form(reply);
 }
 
 /** The client's own method of `command` (its text or Buffer form). */
@@ -487,7 +493,7 @@ function guardPipelines(): void {
     }
     const guarded: Method = () => {
       const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
-      if ('reply' in outcome) return text ? asText(outcome.reply) : asBuffers(outcome.reply);
+      if ('reply' in outcome) return replyOf(outcome.reply, text);
       if (!transaction) admit(guard, command);
       const reply =
         outcome.command === undefined
@@ -520,18 +526,23 @@ export function guardCommands(
   server?: { readonly keyspace: Keyspace; readonly events: KeyspaceEvents },
 ): void {
   guardPipelines();
+  addCommands(redis);
   const client = redis as unknown as MockClient;
+  const rules =
+    server === undefined
+      ? commandRules
+      : { ...commandRules, ...serverCommands(server.keyspace, server.events) };
   const guard: Guard = {
     keyspace: server?.keyspace,
     reader,
     lookups: new CommandReader(reader),
     originals: new Map(),
     del: (client as unknown as { del: Method }).del,
-    rules: ofOneShape(
-      server === undefined
-        ? commandRules
-        : { ...commandRules, ...serverCommands(server.keyspace, server.events) },
-    ),
+    // Scripts run their commands through the same rules (see `script-commands.ts`).
+    rules: ofOneShape({
+      ...rules,
+      ...scriptRules({ client, reader, rules, admit: (c) => admit(guard, c) }),
+    }),
   };
   guards.set(client, guard);
   server?.events.share(redis);
@@ -548,6 +559,14 @@ export function guardCommands(
     }
     return transaction;
   };
+  // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.
+  for (const method of ['disconnect', 'quit'] as const) {
+    const own = (client as unknown as Record<string, Method>)[method].bind(client);
+    (client as unknown as Record<string, Method>)[method] = (...args: unknown[]): unknown => {
+      guard.lookups.closed = true;
+      return own(...args);
+    };
+  }
   const duplicate = client.duplicate.bind(client);
   client.duplicate = (...args: unknown[]): Redis => {
     const copy = duplicate(...args);

@@ -24,6 +24,7 @@ describe('CommandReader', () => {
   });
 
   it('looks a key up once while a command reads it again', () => {
+    reader.begin();
     expect(reader.valueOf('a')).toBe('x');
     expect(reader.valueOf('a')).toBe('x');
     expect(reader.valueOf('missing')).toBeUndefined();
@@ -32,20 +33,27 @@ describe('CommandReader', () => {
   });
 
   it('counts the keys read as used when the rule answered, and not when the command ran in ioredis-mock', () => {
+    reader.begin();
     reader.valueOf('a');
     reader.valueOf('b');
     reader.forget(false);
     expect(touched).toEqual(['a', 'b']);
+    reader.begin();
     reader.valueOf('a');
     reader.forget(true);
     expect(touched).toEqual(['a', 'b']);
   });
 
-  it('reads afresh after a command ended: what it read may have changed', () => {
+  it('reads afresh after a command ended, and outside commands (what it read may have changed)', () => {
+    reader.begin();
     expect(reader.valueOf('a')).toBe('x');
     reader.forget(true);
     keyspace.set('a', 'z');
     expect(reader.valueOf('a')).toBe('z');
-    expect(lookups).toEqual(['a', 'a']);
+    keyspace.set('a', 'w');
+    expect(reader.valueOf('a')).toBe('w');
+    expect(lookups).toEqual(['a', 'a', 'a']);
+    reader.forget(false);
+    expect(touched).toEqual([]); // nothing read outside a command counts as a use
   });
 });

@@ -1,4 +1,5 @@
 import { canonicalBuffer } from '../keyspace/buffer-members';
+import { StreamValue } from '../keyspace/streams';
 import { type Arg, replyError, WRONGTYPE, wrongArity } from './redis-replies';
 
 import type { KeyReader } from '../keyspace/keyspace';
@@ -87,8 +88,8 @@ function isPlainObject(value: unknown): boolean {
 }
 
 /**
- * Whether a stored value is of `type`. A stream is an array of `[id, fields]` entries, a list an array of strings
- * and Buffers; an empty array (ioredis-mock leaves one where Redis would have deleted the key) is either.
+ * Whether a stored value is of `type`. A stream is a `StreamValue` (or an array of `[id, fields]` entries, as
+ * ioredis-mock stores one), a list an array of strings and Buffers; an empty plain array is a list.
  */
 export function holds(value: unknown, type: KeyType): boolean {
   return HOLDS[type](value);
@@ -97,8 +98,13 @@ export function holds(value: unknown, type: KeyType): boolean {
 const HOLDS: Readonly<Record<KeyType, (value: unknown) => boolean>> = {
   string: (value) => typeof value === 'string' || Buffer.isBuffer(value),
   hash: isPlainObject,
-  list: (value) => Array.isArray(value) && (value.length === 0 || !Array.isArray(value[0])),
-  stream: (value) => Array.isArray(value) && (value.length === 0 || Array.isArray(value[0])),
+  list: (value) =>
+    Array.isArray(value) &&
+    (value.length === 0 || !Array.isArray(value[0])) &&
+    !(value instanceof StreamValue),
+  stream: (value) =>
+    value instanceof StreamValue ||
+    (Array.isArray(value) && value.length > 0 && Array.isArray(value[0])),
   set: (value) => value instanceof Set,
   zset: (value) => value instanceof Map,
 };
@@ -111,8 +117,12 @@ export function expectType(reader: KeyReader, key: Arg, types: readonly KeyType[
   throw replyError(WRONGTYPE);
 }
 
-/** Whether a stored value is a collection with nothing in it (Redis deletes a key whose collection empties). */
+/**
+ * Whether a stored value is a collection with nothing in it (Redis deletes a key whose collection empties; not a
+ * stream's).
+ */
 export function isEmptyCollection(value: unknown): boolean {
+  if (value instanceof StreamValue) return false;
   if (value instanceof Set || value instanceof Map) return value.size === 0;
   if (Array.isArray(value)) return value.length === 0;
   return isPlainObject(value) && Object.keys(value as object).length === 0;
@@ -196,8 +206,8 @@ export const reply = (value: unknown): Outcome => ({ reply: value });
 /**
  * The reader a command's rule reads through. Each key is looked up once per command, though a rule reads it twice
  * or more (its type, then its contents). The keys read count as used (LRU, LFU) when the command does not run in
- * ioredis-mock, whose own lookups count them otherwise: one use per command, as in Redis. {@link forget} ends the
- * command (what it read may change once it runs).
+ * ioredis-mock, whose own lookups count them otherwise: one use per command, as in Redis. {@link begin} starts a
+ * command, {@link forget} ends it (what it read may change once it runs).
  */
 export class CommandReader implements KeyReader {
   private key: string | undefined;
@@ -206,9 +216,23 @@ export class CommandReader implements KeyReader {
   private readonly read: string[] = [];
   private count = 0;
 
-  constructor(private readonly reader: KeyReader) {}
+  constructor(private readonly reader: KeyReader) {
+    this.streams = reader.streams;
+  }
+
+  readonly streams: KeyReader['streams'];
+  /** Set when the client disconnects (see {@link KeyReader.closed}). */
+  closed = false;
+
+  /** Between {@link begin} and {@link forget}: reads outside a command (a blocked read's polls) go straight through. */
+  private active = false;
+
+  begin(): void {
+    this.active = true;
+  }
 
   valueOf(key: string): unknown {
+    if (!this.active) return this.reader.valueOf(key);
     if (key === this.key) return this.value;
     const value = this.reader.valueOf(key);
     this.key = key;
@@ -231,6 +255,7 @@ export class CommandReader implements KeyReader {
     this.count = 0;
     this.key = undefined;
     this.value = undefined;
+    this.active = false;
   }
 }
 

@@ -16,7 +16,9 @@ import { hashRules } from './rules/hashes';
 import { keyRules } from './rules/keys';
 import { listRules } from './rules/lists';
 import { setRules } from './rules/sets';
+import { sortedSetStoreRules } from './rules/sorted-set-stores';
 import { sortedSetRules } from './rules/sorted-sets';
+import { streamRules } from './rules/streams';
 import { stringRules } from './rules/strings';
 
 /** Commands by their lower-case ioredis-mock name, one file of `rules/` per command family. */
@@ -26,8 +28,8 @@ export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...listRules,
   ...setRules,
   ...sortedSetRules,
-  // streams
-  xadd: { arity: -5, type: ['stream'] },
+  ...sortedSetStoreRules,
+  ...streamRules,
   ...keyRules,
   // expiry: SET, SETEX, PSETEX, GETEX, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT
   ...expiryRules,

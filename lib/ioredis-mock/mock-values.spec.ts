@@ -12,11 +12,11 @@ import {
   mockStreamIdToRedis,
   MockValueError,
   parseScore,
-  redisStreamIdToMock,
-  streamHelperKey,
   toPortable,
   type PortableValue,
 } from './mock-values';
+import { INVALID_STREAM_ID, XADD_ID_TOO_SMALL, XADD_ID_ZERO } from './rules/streams';
+import { StreamValue } from '../keyspace/streams';
 
 /** A fresh embedded client (real ioredis-mock) over its own keyspace. */
 function fresh(): { keyspace: Keyspace; redis: Redis } {
@@ -44,11 +44,7 @@ function roundTrip(from: Keyspace): { keyspace: Keyspace; redis: Redis } {
   for (const [key, state] of storedStates(from)) {
     const portable = toPortable(key, state.value);
     if (portable === undefined) continue;
-    const { value, helpers } = fromPortable(key, portable);
-    states.set(key, { value, expiresAt: state.expiresAt });
-    for (const [helperKey, helperValue] of helpers) {
-      states.set(helperKey, { value: helperValue, expiresAt: undefined });
-    }
+    states.set(key, { value: fromPortable(portable), expiresAt: state.expiresAt });
   }
   const target = client();
   target.keyspace.replaceAll(states);
@@ -127,34 +123,63 @@ describe('ioredis-mock 8.13.1 value shapes (checked against the real library)', 
     expect(toPortable('z', new Map())).toBeUndefined();
   });
 
-  it('streams are arrays of [id, fields] with "-0" appended to IDs, plus helper keys', async () => {
+  it('streams are StreamValues: entries with Redis ids and the last id, and no helper keys', async () => {
     const { keyspace, redis } = client();
-    expect(await redis.xadd('s', '*', 'f', 'v')).toBe('1-0');
     expect(await redis.xadd('s', '1700000000000-5', 'f', Buffer.from([0xff]))).toBe(
-      '1700000000000-5-0',
+      '1700000000000-5',
     );
     expect(await redis.xadd('s', '1700000000001', 'g', 'w')).toBe('1700000000001-0');
+    const before = Date.now();
+    const generated = await redis.xadd('s', '*', 'f', 'v');
+    const after = Date.now();
+    const [ms, seq] = (generated as string).split('-').map(Number);
+    expect(seq).toBe(0);
+    expect(ms).toBeGreaterThanOrEqual(before);
+    expect(ms).toBeLessThanOrEqual(after);
     expect(await redis.type('s')).toBe('stream'); // ioredis-mock's own TYPE says list
-    expect(stored(keyspace, 's')).toEqual([
-      ['1-0', ['f', 'v']],
-      ['1700000000000-5-0', ['f', Buffer.from([0xff])]],
+    const value = stored(keyspace, 's');
+    expect(value).toBeInstanceOf(StreamValue);
+    expect([...(value as StreamValue)]).toEqual([
+      ['1700000000000-5', ['f', Buffer.from([0xff])]],
       ['1700000000001-0', ['g', 'w']],
+      [generated, ['f', 'v']],
     ]);
-    const helper = streamHelperKey('s', '1-0');
-    expect(helper).toBe('stream:s:1-0');
-    expect(stored(keyspace, helper)).toEqual({ polled: false });
-    expect(await redis.type(helper)).toBe('hash');
-    expect(kindOf(helper, stored(keyspace, helper))).toBe('stream-helper');
-    expect(kindOf('s', stored(keyspace, 's'))).toBe('stream');
-    expect(toPortable(helper, stored(keyspace, helper))).toBeUndefined();
-    expect(toPortable('s', stored(keyspace, 's'))).toEqual({
+    expect((value as StreamValue).lastId).toBe(generated);
+    // ioredis-mock's XADD would have stored `stream:s:<id>` beside each entry; the keyspace holds only the stream.
+    expect(storedStates(keyspace).map(([key]) => key)).toEqual(['s']);
+    expect(kindOf('s', value)).toBe('stream');
+    expect(toPortable('s', value)).toEqual({
       type: 'stream',
       entries: [
-        { id: '1-0', fields: ['f', 'v'] },
         { id: '1700000000000-5', fields: ['f', Buffer.from([0xff])] },
         { id: '1700000000001-0', fields: ['g', 'w'] },
+        { id: generated, fields: ['f', 'v'] },
       ],
     });
+  });
+
+  it('a stream keeps its last id when its last entries are deleted, and stays a key when emptied', async () => {
+    const { keyspace, redis } = client();
+    await redis.xadd('s', '5-1', 'f', 'v');
+    await redis.xadd('s', '7-3', 'f', 'w');
+    expect(await redis.xdel('s', '7-3')).toBe(1);
+    // The last id is above the last entry's, so the portable form carries it.
+    expect(toPortable('s', stored(keyspace, 's'))).toEqual({
+      type: 'stream',
+      entries: [{ id: '5-1', fields: ['f', 'v'] }],
+      lastId: '7-3',
+    });
+    expect(await redis.xdel('s', '5-1')).toBe(1);
+    expect(await redis.exists('s')).toBe(1);
+    expect(await redis.xlen('s')).toBe(0);
+    expect(toPortable('s', stored(keyspace, 's'))).toEqual({
+      type: 'stream',
+      entries: [],
+      lastId: '7-3',
+    });
+    // The stream's ids still increase past the deleted ones.
+    await expect(redis.xadd('s', '7-3', 'f', 'v')).rejects.toThrow(XADD_ID_TOO_SMALL);
+    expect(await redis.xadd('s', '7-*', 'f', 'v')).toBe('7-4');
   });
 
   it('every type converts to portable and back to what ioredis-mock serves identically', async () => {
@@ -167,6 +192,8 @@ describe('ioredis-mock 8.13.1 value shapes (checked against the real library)', 
     await redis.zadd('zset', 2, 'b', 1, 'a', -Infinity, 'm');
     await redis.xadd('stream', '5', 'f', 'v');
     await redis.xadd('stream', '6-1', 'f', 'w');
+    await redis.xadd('emptied', '9-9', 'f', 'v');
+    await redis.xdel('emptied', '9-9');
     await redis.pexpire('str', 60_000);
     const copy = roundTrip(keyspace);
     const r = copy.redis;
@@ -182,36 +209,60 @@ describe('ioredis-mock 8.13.1 value shapes (checked against the real library)', 
     );
     expect(await r.xrange('stream', '-', '+')).toEqual(await redis.xrange('stream', '-', '+'));
     expect(await r.xlen('stream')).toBe(2);
-    // The helper keys are back, so XREAD works on the converted stream.
     expect(await r.xread('STREAMS', 'stream', '0')).toEqual([
       [
         'stream',
         [
           ['5-0', ['f', 'v']],
-          ['6-1-0', ['f', 'w']],
+          ['6-1', ['f', 'w']],
         ],
       ],
     ]);
+    // The next generated id follows the last one, as it would have in the original.
+    expect(await r.xadd('stream', '6-*', 'f', 'x')).toBe('6-2');
+    // An emptied stream comes back empty, with its last id.
+    expect(await r.exists('emptied')).toBe(1);
+    expect(await r.xlen('emptied')).toBe(0);
+    expect((stored(copy.keyspace, 'emptied') as StreamValue).lastId).toBe('9-9');
+    await expect(r.xadd('emptied', '9-9', 'f', 'v')).rejects.toThrow(XADD_ID_TOO_SMALL);
   });
 
-  it('a stream with an ID Redis cannot take is refused with the key and reason', async () => {
+  it('XADD refuses the ids Redis refuses, and creates no key for them', async () => {
     const { keyspace, redis } = client();
-    await redis.xadd('named', 'abc', 'f', 'v');
-    expect(() => toPortable('named', stored(keyspace, 'named'))).toThrow(
+    await expect(redis.xadd('named', 'abc', 'f', 'v')).rejects.toThrow(INVALID_STREAM_ID);
+    await expect(redis.xadd('zero', '0', 'f', 'v')).rejects.toThrow(XADD_ID_ZERO);
+    await redis.xadd('backwards', '9', 'f', 'v');
+    await expect(redis.xadd('backwards', '3', 'f', 'v')).rejects.toThrow(XADD_ID_TOO_SMALL);
+    expect(storedStates(keyspace).map(([key]) => key)).toEqual(['backwards']);
+    expect(await redis.xrange('backwards', '-', '+')).toEqual([['9-0', ['f', 'v']]]);
+  });
+
+  it('a stored stream with an id Redis cannot take is refused with the key and reason', () => {
+    // What ioredis-mock's XADD stored (restored from a snapshot written before streams were corrected).
+    expect(() => toPortable('named', [['abc-0', ['f', 'v']]])).toThrow(
       /key "named": stream entry ID "abc-0" has no Redis equivalent/,
     );
-    await redis.xadd('backwards', '9', 'f', 'v');
-    await redis.xadd('backwards', '3', 'f', 'v');
-    expect(() => toPortable('backwards', stored(keyspace, 'backwards'))).toThrow(
-      /IDs do not increase \(9-0 then 3-0\)/,
+    expect(() =>
+      toPortable('backwards', [
+        ['9-0', ['f', 'v']],
+        ['3-0', ['f', 'v']],
+      ]),
+    ).toThrow(/IDs do not increase \(9-0 then 3-0\)/);
+    expect(() => toPortable('zero', [['0-0', ['f', 'v']]])).toThrow(/0-0/);
+    // A StreamValue holds Redis's form: ioredis-mock's `<ms>-<seq>-0` is not one.
+    expect(() => toPortable('mock', StreamValue.make([['1-1-0', ['f', 'v']]], '1-1-0'))).toThrow(
+      /key "mock": stream entry ID "1-1-0" has no Redis equivalent/,
     );
-    await redis.xadd('zero', '0', 'f', 'v');
-    expect(() => toPortable('zero', stored(keyspace, 'zero'))).toThrow(/0-0/);
+    // ioredis-mock's own ids are translated.
+    expect(toPortable('old', [['1-1-0', ['f', 'v']]])).toEqual({
+      type: 'stream',
+      entries: [{ id: '1-1', fields: ['f', 'v'] }],
+    });
   });
 });
 
 describe('mock-values helpers', () => {
-  it('maps stream IDs between ioredis-mock and Redis', () => {
+  it('maps the stream IDs ioredis-mock stored to Redis', () => {
     expect(mockStreamIdToRedis('7-0')).toBe('7-0');
     expect(mockStreamIdToRedis('1-1-0')).toBe('1-1');
     expect(mockStreamIdToRedis('7-0-0')).toBe('7-0');
@@ -219,13 +270,8 @@ describe('mock-values helpers', () => {
     expect(mockStreamIdToRedis('5-*-0')).toBeUndefined();
     expect(mockStreamIdToRedis(`${2n ** 64n}-0`)).toBeUndefined();
     expect(mockStreamIdToRedis(`${2n ** 64n - 1n}-0`)).toBe(`${2n ** 64n - 1n}-0`);
-    expect(redisStreamIdToMock('7-0')).toBe('7-0');
-    expect(redisStreamIdToMock('1-1')).toBe('1-1-0');
-    expect(() => redisStreamIdToMock('7')).toThrow(/not a stream ID/);
-    // Redis -> mock -> Redis is exact.
-    for (const id of ['1-0', '1-1', '1700000000000-42', '18446744073709551615-0']) {
-      expect(mockStreamIdToRedis(redisStreamIdToMock(id))).toBe(id);
-    }
+    expect(mockStreamIdToRedis(`1-${2n ** 64n - 1n}-0`)).toBe(`1-${2n ** 64n - 1n}`);
+    expect(mockStreamIdToRedis(' 1-0')).toBeUndefined();
   });
 
   it('parses and formats scores as Redis does', () => {
@@ -294,17 +340,25 @@ describe('mock-values helpers', () => {
       { type: 'set', members: ['a'] },
       { type: 'zset', members: [['a', 1]] },
     ];
-    expect(values.map((v) => fromPortable('k', v).value)).toEqual([
+    expect(values.map((v) => fromPortable(v))).toEqual([
       'v',
       ['a'],
       new Set(['a']),
       new Map([['a', { score: 1, value: 'a' }]]),
     ]);
-    expect(
-      fromPortable('s', { type: 'stream', entries: [{ id: '1-1', fields: ['f', 'v'] }] }),
-    ).toEqual({
-      value: [['1-1-0', ['f', 'v']]],
-      helpers: [['stream:s:1-1-0', { polled: false }]],
-    });
+    // A stream: Redis's ids as they are, no helper keys, the last entry's id as its last id unless given.
+    const stream = fromPortable({ type: 'stream', entries: [{ id: '1-1', fields: ['f', 'v'] }] });
+    expect(stream).toBeInstanceOf(StreamValue);
+    expect([...(stream as StreamValue)]).toEqual([['1-1', ['f', 'v']]]);
+    expect((stream as StreamValue).lastId).toBe('1-1');
+    const emptied = fromPortable({ type: 'stream', entries: [], lastId: '4-2' });
+    expect(emptied).toBeInstanceOf(StreamValue);
+    expect((emptied as StreamValue).length).toBe(0);
+    expect((emptied as StreamValue).lastId).toBe('4-2');
+    for (const id of ['7', '1-1-0', '01-1']) {
+      expect(() => fromPortable({ type: 'stream', entries: [{ id, fields: ['f', 'v'] }] })).toThrow(
+        /not a stream ID/,
+      );
+    }
   });
 });

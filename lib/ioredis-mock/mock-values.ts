@@ -14,6 +14,9 @@
  * | zset       | a `Map` from member (`string \| Buffer`) to `{ score: number, value: member }`         |
  * | stream     | an array of entries `[id, [field, value, field, value, …]]`                           |
  *
+ * The embedded client stores a stream as a `StreamValue` (`keyspace/streams.ts`): the same array, ids in Redis's
+ * form, with the last id the stream generated. ioredis-mock's own form below is what streams of older snapshots hold.
+ *
  * and its quirks:
  * - `TYPE` reports a stream as `list` (both are arrays) and a `Buffer` string as nothing at all (`undefined`).
  * - `XADD` appends `-0` to whatever ID it is given: `*` becomes `<length + 1>-0`, `7` becomes `7-0` and `1-1`
@@ -24,15 +27,21 @@
  * - `ZADD key inf m` stores the score `NaN` (it parses scores with `Number`); a JS `Infinity` works.
  * - An emptied sorted set stays in the keyspace as an empty `Map` (lists, sets and hashes are deleted).
  *
- * Streams between ioredis-mock and Redis: a mock ID `<ms>-0` maps to the Redis ID `<ms>-0`, and `<ms>-<seq>-0` to
- * `<ms>-<seq>`; back from Redis, `<ms>-0` becomes `<ms>-0` and `<ms>-<seq>` (seq > 0) becomes `<ms>-<seq>-0`. So a
- * stream read from Redis comes back to Redis with the same IDs, and a mock stream keeps its IDs through Redis except
- * that `<ms>-0-0` (what `XADD key <ms>-0` stores) comes back as the equivalent `<ms>-0`. Consumer groups, the last
- * generated ID and `polled` flags are not carried (ioredis-mock has no consumer groups; imported entries are
- * unpolled). A mock ID of any other form (`abc`, `5-*`), IDs that do not increase, and `0-0` cannot be written to
- * Redis and are refused with a {@link MockValueError}.
+ * Streams between the embedded client and Redis: a `StreamValue` holds Redis's ids and goes as it is, with its last
+ * id when that is greater than its last entry's (or the stream is empty); one read from Redis becomes a
+ * `StreamValue` whose last id is its last entry's unless given. A stream ioredis-mock stored (older snapshots) has its
+ * mock IDs translated: `<ms>-0` to `<ms>-0`, `<ms>-<seq>-0` to `<ms>-<seq>` (so `<ms>-0-0` becomes the equivalent
+ * `<ms>-0`). Consumer groups are not carried (the embedded client has none). An ID of any other form (`abc`, `5-*`),
+ * IDs that do not increase, and `0-0` cannot be written to Redis and are refused with a {@link MockValueError}.
  */
 
+import {
+  compareStreamIds,
+  isStreamHelper,
+  mockIdToRedis,
+  parseStreamId,
+  StreamValue,
+} from '../keyspace/streams';
 import { showKey } from '../util/show-key';
 
 /** Binary-safe bytes as ioredis-mock keeps them: UTF-8 text as a string, anything else as a Buffer. */
@@ -54,7 +63,12 @@ export type PortableValue =
   | { readonly type: 'list'; readonly items: readonly Bytes[] }
   | { readonly type: 'set'; readonly members: readonly Bytes[] }
   | { readonly type: 'zset'; readonly members: ReadonlyArray<readonly [Bytes, number]> }
-  | { readonly type: 'stream'; readonly entries: readonly StreamEntry[] };
+  | {
+      readonly type: 'stream';
+      readonly entries: readonly StreamEntry[];
+      /** The last id the stream generated, when greater than its last entry's (or the stream is empty). */
+      readonly lastId?: string;
+    };
 
 /** What a stored value is: a Redis type, an ioredis-mock stream helper key, or a shape this module does not know. */
 export type MockValueKind = RedisType | 'stream-helper' | 'unknown';
@@ -69,8 +83,6 @@ export class MockValueError extends Error {
     this.name = 'MockValueError';
   }
 }
-
-const STREAM_HELPER_PREFIX = 'stream:';
 
 function isBytes(v: unknown): v is Bytes {
   return typeof v === 'string' || Buffer.isBuffer(v);
@@ -92,23 +104,15 @@ function isStreamEntry(v: unknown): v is [string, Bytes[]] {
   );
 }
 
-/** The helper key ioredis-mock's `XADD` stores beside a stream for the entry `mockId`. */
-export function streamHelperKey(streamKey: string, mockId: string): string {
-  return `${STREAM_HELPER_PREFIX}${streamKey}:${mockId}`;
-}
-
 /** Whether `key`/`value` is one of ioredis-mock's hidden stream helper keys rather than user data. */
-export function isStreamHelper(key: string, value: unknown): boolean {
-  if (!key.startsWith(STREAM_HELPER_PREFIX) || !isPlainObject(value)) return false;
-  const names = Object.keys(value);
-  return names.length === 1 && names[0] === 'polled' && typeof value.polled === 'boolean';
-}
+export { isStreamHelper };
 
 /** Classifies a stored value without converting it (cheap enough to run over every key). */
 export function kindOf(key: string, value: unknown): MockValueKind {
   if (isBytes(value)) return 'string';
   if (value instanceof Set) return 'set';
   if (value instanceof Map) return 'zset';
+  if (value instanceof StreamValue) return 'stream';
   if (Array.isArray(value)) {
     return value.length > 0 && Array.isArray(value[0]) ? 'stream' : 'list';
   }
@@ -143,34 +147,24 @@ export function formatScore(score: number): string {
   return String(score);
 }
 
-const MOCK_ID = /^(\d+)(?:-(\d+))?-0$/;
 const REDIS_ID = /^(\d+)-(\d+)$/;
-const U64_MAX = (1n << 64n) - 1n;
 
 /** Converts an ID as ioredis-mock's XADD stored it to Redis's `<ms>-<seq>`, or `undefined` if it has no such form. */
-export function mockStreamIdToRedis(mockId: string): string | undefined {
-  const m = MOCK_ID.exec(mockId);
-  if (m === null) return undefined;
-  const ms = BigInt(m[1]);
-  const seq = BigInt(m[2] ?? '0');
-  if (ms > U64_MAX || seq > U64_MAX) return undefined;
-  return `${ms}-${seq}`;
+export const mockStreamIdToRedis: (mockId: string) => string | undefined = mockIdToRedis;
+
+/** A Redis id as the embedded client stores it (`<ms>-<seq>`), canonical, or `undefined`. */
+function redisIdOrUndefined(id: string): string | undefined {
+  if (!REDIS_ID.test(id)) return undefined;
+  const parsed = parseStreamId(id);
+  return parsed === undefined ? undefined : `${parsed.ms}-${parsed.seq}`;
 }
 
-/** Converts a Redis stream ID to the form ioredis-mock's XADD would store for it. */
-export function redisStreamIdToMock(redisId: string): string {
-  const m = REDIS_ID.exec(redisId);
-  if (m === null) throw new Error(`not a stream ID: ${JSON.stringify(redisId)}`);
-  const ms = BigInt(m[1]);
-  const seq = BigInt(m[2]);
-  return seq === 0n ? `${ms}-0` : `${ms}-${seq}-0`;
-}
-
+/** Orders two ids in Redis's form (as {@link redisIdOrUndefined} gives them). */
 function compareRedisIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  if (am !== bm) return am < bm ? -1 : 1;
-  return as === bs ? 0 : as < bs ? -1 : 1;
+  return compareStreamIds(
+    parseStreamId(a) ?? { ms: 0n, seq: 0n },
+    parseStreamId(b) ?? { ms: 0n, seq: 0n },
+  );
 }
 
 /**
@@ -224,7 +218,9 @@ export function toPortable(key: string, value: unknown): PortableValue | undefin
       for (const entry of value as unknown[]) {
         if (!isStreamEntry(entry)) throw fail('a stream entry is not [id, [field, value, …]]');
         const [mockId, fields] = entry;
-        const id = mockStreamIdToRedis(mockId);
+        // The embedded client's own streams hold Redis ids; ioredis-mock's (older snapshots) its own form.
+        const id =
+          value instanceof StreamValue ? redisIdOrUndefined(mockId) : mockStreamIdToRedis(mockId);
         if (id === undefined) {
           throw fail(`stream entry ID ${JSON.stringify(mockId)} has no Redis equivalent`);
         }
@@ -241,6 +237,13 @@ export function toPortable(key: string, value: unknown): PortableValue | undefin
         previous = id;
         entries.push({ id, fields });
       }
+      if (value instanceof StreamValue) {
+        const last = redisIdOrUndefined(value.lastId);
+        if (last !== undefined && (previous === undefined || compareRedisIds(previous, last) < 0)) {
+          return { type: 'stream', entries, lastId: last };
+        }
+      }
+      if (entries.length === 0) return undefined;
       return { type: 'stream', entries };
     }
     case 'stream-helper':
@@ -256,17 +259,14 @@ function describeShape(value: unknown): string {
   return ctor ?? 'object';
 }
 
-/** The stored value for a portable one, and the helper keys ioredis-mock needs beside it (streams only). */
-export interface MockEntries {
-  readonly value: unknown;
-  readonly helpers: ReadonlyArray<readonly [string, unknown]>;
-}
-
-/** Converts a portable value (e.g. read from Redis) to what ioredis-mock would have stored for it. */
-export function fromPortable(key: string, portable: PortableValue): MockEntries {
+/**
+ * Converts a portable value (e.g. read from Redis) to what the embedded client stores for it. Throws for a stream
+ * id not in Redis's form `<ms>-<seq>`.
+ */
+export function fromPortable(portable: PortableValue): unknown {
   switch (portable.type) {
     case 'string':
-      return { value: portable.value, helpers: [] };
+      return portable.value;
     case 'hash': {
       const hash: Record<string, Bytes> = {};
       for (const [field, v] of portable.fields) {
@@ -277,26 +277,26 @@ export function fromPortable(key: string, portable: PortableValue): MockEntries 
           configurable: true,
         });
       }
-      return { value: hash, helpers: [] };
+      return hash;
     }
     case 'list':
-      return { value: [...portable.items], helpers: [] };
+      return [...portable.items];
     case 'set':
-      return { value: new Set(portable.members), helpers: [] };
+      return new Set(portable.members);
     case 'zset': {
       const map = new Map<Bytes, { score: number; value: Bytes }>();
       for (const [member, score] of portable.members) map.set(member, { score, value: member });
-      return { value: map, helpers: [] };
+      return map;
     }
     case 'stream': {
       const entries: [string, Bytes[]][] = [];
-      const helpers: [string, unknown][] = [];
       for (const { id, fields } of portable.entries) {
-        const mockId = redisStreamIdToMock(id);
-        entries.push([mockId, [...fields]]);
-        helpers.push([streamHelperKey(key, mockId), { polled: false }]);
+        if (redisIdOrUndefined(id) !== id)
+          throw new Error(`not a stream ID: ${JSON.stringify(id)}`);
+        entries.push([id, [...fields]]);
       }
-      return { value: entries, helpers };
+      const last = portable.lastId ?? entries[entries.length - 1]?.[0] ?? '0-0';
+      return StreamValue.make(entries, last);
     }
   }
 }

@@ -79,6 +79,13 @@ export function integerArg(arg: Arg): bigint {
   return n;
 }
 
+/** {@link integerArg} within 32 bits, as Redis's `getIntFromObjectOrReply` takes it. */
+export function int32Arg(arg: Arg): bigint {
+  const n = integerArg(arg);
+  if (n > 2147483647n || n < -2147483648n) throw replyError(NOT_AN_INTEGER);
+  return n;
+}
+
 const LETTERS = /^[A-Za-z]+$/;
 
 /**
@@ -91,8 +98,8 @@ export function optionName(arg: Arg): string {
 }
 
 /**
- * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (in a Lua script,
- * where the command rules do not reach) would have stored an array with holes, which no snapshot can encode.
+ * An error reply of the embedded client, for a write no Redis command makes: an ioredis-mock command (run where no
+ * command rule applies) would have stored an array with holes, which no snapshot can encode.
  */
 export const LIST_WITH_HOLES = (key: string): string =>
   `ERR the embedded cache refuses to store a list with missing elements under key ${showKey(key)} ` +
@@ -149,19 +156,6 @@ export function checkSum(current: bigint, increment: bigint): bigint {
   const sum = current + increment;
   if (sum > INT64_MAX || sum < INT64_MIN) throw replyError(WOULD_OVERFLOW);
   return sum;
-}
-
-/** INCRBYFLOAT and HINCRBYFLOAT: the stored value and the increment must be floats, and the sum finite. */
-export function checkFloatSum(value: unknown, increment: Arg): void {
-  const by = floatArg(increment);
-  const current = value === undefined ? 0 : parseFloatArg(bytesText(value));
-  if (current === undefined) throw replyError(NOT_A_FLOAT);
-  if (!Number.isFinite(current + by)) throw replyError(NAN_OR_INFINITY);
-}
-
-function bytesText(value: unknown): string {
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return typeof value === 'string' ? value : '\0';
 }
 
 /** Whether ioredis-mock's arithmetic (in doubles) gets `n` exactly. */

@@ -8,11 +8,13 @@
  *   `notify-keyspace-events` (the last for expired and evicted keys, see `notifications.ts`); other parameters are
  *   unknown, with Redis's error.
  * - `MEMORY USAGE key [SAMPLES n]`: the key's estimated bytes (see `keyspace/memory.ts`); `MEMORY HELP`.
+ * - `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key` and `OBJECT HELP` (see `object-command.ts`).
  */
 import { MAXMEMORY_POLICIES, type Keyspace, type MaxMemoryPolicy } from '../keyspace/keyspace';
 import { parseSize } from '../util/sizes';
 import { type CommandRule, keyName, reply } from './command-rule';
 import type { KeyspaceEvents } from './notifications';
+import { objectRule } from './object-command';
 import { argText, NOT_AN_INTEGER, replyError, SYNTAX_ERROR, type Arg } from './redis-replies';
 
 // ioredis-mock's INFO text (a JSON string in its package).
@@ -224,5 +226,6 @@ export function serverCommands(
       },
     },
     memory: { arity: -2, check: (args) => reply(memoryCommand(keyspace, args)) },
+    object: objectRule(keyspace),
   };
 }

@@ -4,6 +4,7 @@
  * key-prefix rule.
  */
 import type { Keyspace } from '../keyspace/keyspace';
+import { StreamValue } from '../keyspace/streams';
 import { LIST_WITH_HOLES, NOT_AN_INTEGER, replyError } from './redis-replies';
 
 /** What ioredis-mock's commands call as `this.data`. */
@@ -30,6 +31,7 @@ export interface MockExpires {
 
 /** Copies a value the way ioredis-mock does, so that nobody outside the keyspace can mutate a stored value. */
 function shallowCopy(value: unknown): unknown {
+  if (value instanceof StreamValue) return value.copy(); // its last id too (RENAME reads and writes through here)
   if (Array.isArray(value)) return value.slice();
   if (Buffer.isBuffer(value)) return Buffer.from(value);
   if (value instanceof Set) return new Set(value);
@@ -56,8 +58,8 @@ export function dataView(keyspace: Keyspace, prefix = ''): MockData {
     keys: () => keyspace.liveKeys(prefix),
     set: (key, value) => {
       const k = `${prefix}${key}`;
-      // Last line of defence where the command rules do not reach (a Lua script's redis.call): an ioredis-mock
-      // command that indexes a list past its end would store an array with holes, which no snapshot can encode.
+      // Last line of defence where no command rule applies (a command without a rule): an ioredis-mock command that
+      // indexes a list past its end would store an array with holes, which no snapshot can encode.
       if (Array.isArray(value) && value.includes(undefined)) throw replyError(LIST_WITH_HOLES(k));
       keyspace.set(k, shallowCopy(value));
     },
@@ -75,8 +77,8 @@ export function expiresView(keyspace: Keyspace, prefix = ''): MockExpires {
     isExpired: (key) => keyspace.isExpired(`${prefix}${key}`),
     set: (key, timestamp) => {
       // ioredis-mock multiplies whatever TTL it is given (`EXPIRE k abc` gives NaN); the command rules refuse
-      // such TTLs first, but a Lua script's redis.call bypasses them. A NaN expiry would make the key vanish at
-      // the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
+      // such TTLs first, in scripts too, and this is the last line of defence. A NaN expiry would make the key
+      // vanish at the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
       const at = +timestamp;
       if (!Number.isFinite(at)) throw replyError(NOT_AN_INTEGER);
       keyspace.setExpiry(`${prefix}${key}`, at);

@@ -42,7 +42,7 @@ const LFU_LOG_FACTOR = 10;
 const LFU_DECAY_MINUTES = 1;
 const MINUTE_MS = 60_000;
 
-const isLfu = (policy: MaxMemoryPolicy): boolean => policy.endsWith('-lfu');
+export const isLfu = (policy: MaxMemoryPolicy): boolean => policy.endsWith('-lfu');
 
 function minutes(now: number): number {
   return Math.floor(now / MINUTE_MS) & 0xffff;

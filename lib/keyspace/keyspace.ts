@@ -23,6 +23,13 @@ import {
 import { KEY_OVERHEAD, keyBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
 import { RestoredStates } from './restored-states';
 import { stringMap, type ShardedMap } from './sharded-map';
+import {
+  isStreamHelper,
+  nextStreamId,
+  parseStreamId,
+  type StreamId,
+  type StreamValue,
+} from './streams';
 
 export type { CaptureVisitor } from './capture';
 export { Capture } from './capture';
@@ -37,7 +44,30 @@ export interface KeyReader {
   expiryOf(key: string): number | undefined;
   /** Counts a use of `key` (LRU, LFU), if it exists: a command read it and did not run in ioredis-mock. */
   touch(key: string): void;
+  /** What the stream commands' rules write with (XADD, XDEL, XTRIM): absent for a reader of no keyspace. */
+  readonly streams?: StreamWriter;
+  /** Whether the client reading has disconnected: a blocked read (XREAD BLOCK) then gives up, as in Redis. */
+  readonly closed?: boolean;
 }
+
+/**
+ * How the stream commands' rules change streams (ioredis-mock's XADD neither generates nor checks ids, and has no
+ * XDEL or XTRIM): a new {@link StreamValue} is stored in place of the old one, its TTL kept.
+ */
+export interface StreamWriter {
+  /** Stores `stream` under `key` (a stream or nothing), keeping the key's TTL. */
+  store(key: string, stream: StreamValue): void;
+  /** The id `XADD * ` gives after `lastId` now (see `nextStreamId`); `undefined` after the largest id. */
+  nextId(lastId: string): StreamId | undefined;
+  /**
+   * Whether a write that may add memory may run (see {@link Keyspace.admitWrite}): XADD's rule answers for the
+   * command, and checks the memory limit itself before it writes.
+   */
+  admit(): boolean;
+}
+
+/** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
+const EVICTION_BUDGET_MS = 0.5;
 
 /** Why a key was removed other than by a command: what keyspace notifications call it. */
 export type Removal = 'expired' | 'evicted';
@@ -45,7 +75,13 @@ export type Removal = 'expired' | 'evicted';
 /** What {@link Keyspace.makeRoom} did: memory is now within the limit, it ran out of time, or no key can go. */
 export type RoomMade = 'ok' | 'running' | 'full';
 
-export { MAXMEMORY_POLICIES, type MaxMemoryPolicy, type MemorySettings } from './eviction';
+export {
+  isLfu,
+  lfuCounter,
+  MAXMEMORY_POLICIES,
+  type MaxMemoryPolicy,
+  type MemorySettings,
+} from './eviction';
 
 /**
  * Map-backed keyspace with ioredis-mock's semantics (lazy expiry on access) plus a change log for incremental
@@ -239,12 +275,14 @@ export class Keyspace {
       throw new Error('cannot replace the keyspace while a capture is open');
     const now = Date.now();
     if (states instanceof RestoredStates) {
+      states.leaveOutStreamHelpers();
       states.initialUse = initialUse(this.memory.policy, now);
       this.entries = new Entries(states); // fresh records: no capture has dealt with them
     } else {
       this.entries = new Entries();
       for (const [key, state] of states)
-        this.entries.add(key, this.newEntry(key, state.value, state.expiresAt, now));
+        if (!isStreamHelper(key, state.value))
+          this.entries.add(key, this.newEntry(key, state.value, state.expiresAt, now));
     }
     this.orphanExpiries = new Map();
     this.changed = stringMap();
@@ -268,6 +306,11 @@ export class Keyspace {
       if (entry !== undefined) {
         this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
       }
+    },
+    streams: {
+      store: (key, stream) => this.set(key, stream),
+      nextId: (lastId) => nextStreamId(parseStreamId(lastId) ?? { ms: 0n, seq: 0n }, Date.now()),
+      admit: () => this.admitWrite(EVICTION_BUDGET_MS),
     },
   };
 
@@ -325,6 +368,17 @@ export class Keyspace {
     return this.valueOfEntry(key, entry);
   }
 
+  /**
+   * The live value of `key` and its use (see `eviction.ts`: its last use in ms under an LRU policy, its LFU counter
+   * and the minute it was last decremented under an LFU one), without counting as a use: what OBJECT reads.
+   */
+  inspect(key: string): { readonly value: unknown; readonly use: number } | undefined {
+    const entry = this.liveEntry(key);
+    return entry === undefined
+      ? undefined
+      : { value: this.valueOfEntry(key, entry), use: entry.use };
+  }
+
   /** Whether `key` holds a value, expired or not. */
   has(key: string): boolean {
     return this.entries.has(key);
@@ -344,7 +398,8 @@ export class Keyspace {
   expireIfDue(key: string): void {
     const entry = this.entries.get(key);
     const expiresAt = entry !== undefined ? entry.expiresAt : this.orphanExpiries.get(key);
-    if (!isExpiredAt(expiresAt, Date.now())) return;
+    // Most keys have no expiry time: no clock read for them (ioredis-mock asks before every read and write).
+    if (expiresAt === undefined || !isExpiredAt(expiresAt, Date.now())) return;
     if (entry !== undefined) this.expire(key);
     else this.delete(key); // an expiry time on a key without a value is no key
   }
@@ -377,8 +432,13 @@ export class Keyspace {
     this.written?.(key);
   }
 
-  /** Stores `value` under `key` as it is (the keyspace keeps this object: never mutate it afterwards). */
+  /**
+   * Stores `value` under `key` as it is (the keyspace keeps this object: never mutate it afterwards). An
+   * ioredis-mock stream helper key (which its own XADD writes, when a Lua script calls it) is not kept: the keyspace
+   * holds only what Redis would (see `streams.ts`).
+   */
   set(key: string, value: unknown): void {
+    if (isStreamHelper(key, value)) return;
     this.beforeWrite(key);
     let entry = this.entries.get(key);
     if (entry !== undefined) {

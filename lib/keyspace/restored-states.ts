@@ -9,6 +9,7 @@
  * of keys nobody touched copies their bytes as they are.
  */
 
+import { isEncodedStreamHelper } from './streams';
 import { BufferWriter } from '../format/codec';
 import {
   readKey,
@@ -137,6 +138,33 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       }
     }
     return expired;
+  }
+
+  /**
+   * Removes ioredis-mock's stream helper keys (see `streams.ts`), which snapshots written before streams were
+   * corrected hold beside each stream entry: the keyspace keeps none. Returns how many. Only records still bytes are
+   * looked at (a restore calls this before any look-up).
+   */
+  leaveOutStreamHelpers(): number {
+    let left = 0;
+    const { status, sources } = this;
+    for (let r = 0; r < this.count; r++) {
+      if (status[r] !== ENCODED) continue;
+      if (
+        isEncodedStreamHelper(
+          sources[this.keySource[r]],
+          this.keyStart[r],
+          this.keyEnd[r],
+          sources[this.valueSource[r]],
+          this.valueStart[r],
+          this.valueEnd[r],
+        )
+      ) {
+        this.kill(r);
+        left++;
+      }
+    }
+    return left;
   }
 
   /** Live keys and their states, in record order. Keys never looked up get a state built for the visit. */

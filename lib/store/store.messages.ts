@@ -9,7 +9,12 @@ export const UNSUPPORTED_FORMAT = (
   readable: readonly number[],
 ): string =>
   `Snapshot in ${dataDir} has format version ${describeValue(found)}, but this version of nestjs-persistent-cache ` +
-  `reads format ${readable.join(' and ')} only. Upgrade the library, or move the data directory aside to start empty.`;
+  `reads format ${listed(readable)} only. Upgrade the library, or move the data directory aside to start empty.`;
+
+/** `2`, `2 and 3`, `2, 3 and 4`. */
+function listed(items: readonly number[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
 
 export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
   `Snapshot in ${dataDir} cannot be restored: ${what}. The data directory was left untouched; ` +

@@ -10,7 +10,7 @@ import { randomInt, type Random } from './datasets';
  * TTLs are long (100 s and more) so that nothing expires during a run: expiry timing is not what is compared.
  * Commands whose reply is random (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) ask for more elements than the key
  * holds, which makes their reply the whole key in some order; {@link normaliseReply} sorts what Redis leaves in no
- * given order.
+ * given order (ZRANDMEMBER's members and scores together).
  */
 
 export type Cmd = readonly [string, ...(string | Buffer)[]];
@@ -228,6 +228,17 @@ export class CommandGenerator {
       ],
       () => ['rpoplpush', k, this.key('lists')],
       () => ['lpos', k, this.value()],
+      () => [
+        'lpos',
+        k,
+        this.value(),
+        ...this.pick([
+          ['RANK', '-1'],
+          ['RANK', '2', 'COUNT', '0'],
+          ['COUNT', '2'],
+          ['maxlen', '2'],
+        ]),
+      ],
     ];
     return this.pick(choices)();
   }
@@ -292,14 +303,64 @@ export class CommandGenerator {
       () => ['zremrangebyscore', k, b(), b()],
       () => ['zinterstore', this.key('zsets'), '2', k, this.key('zsets')],
       () => ['zunionstore', this.key('zsets'), '2', k, this.key('zsets')],
+      () => [
+        this.pick(['zunionstore', 'zinterstore']),
+        this.key('zsets'),
+        '2',
+        k,
+        this.input(),
+        'WEIGHTS',
+        this.pick(['2', '0', '-1', 'inf']),
+        this.pick(['1', '0.5', '-inf']),
+        'AGGREGATE',
+        this.pick(['SUM', 'MIN', 'max']),
+      ],
+      () => ['zdiffstore', this.key('zsets'), '2', k, this.input()],
+      () => [this.pick(['zunion', 'zinter', 'zdiff']), '2', k, this.input(), 'WITHSCORES'],
+      () => ['zrangestore', this.key('zsets'), k, b(), b(), 'BYSCORE'],
+      () => ['zrangestore', this.key('zsets'), k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['zrandmember', k, '20', ...this.pick([[], ['WITHSCORES']])],
+      () => ['zrangebylex', k, this.pick(['-', '[a', '(b', 'c']), this.pick(['+', '[hello', '(é'])],
     ];
     return this.pick(choices)();
   }
 
+  /** A second input of the sorted-set algebra: a sorted set, or now and then a set (which counts with scores 1). */
+  private input(): string {
+    return this.chance(0.3) ? this.pick(OWN_KEYS.sets) : this.key('zsets');
+  }
+
   private streamId(): string {
-    if (this.chance(0.15)) return this.pick(['0-0', '1', 'x', '5-x']);
+    if (this.chance(0.15))
+      return this.pick(['0-0', '1', 'x', '5-x', '0-*', '-', '18446744073709551616']);
     this.streamIds += 1 + randomInt(this.random, 2);
+    if (this.chance(0.15)) return `${this.streamIds}-*`;
     return `${this.streamIds}-${randomInt(this.random, 3)}`;
+  }
+
+  /** An id near the explicit ones given so far, whole (`3-1`) or incomplete (`3`). */
+  private knownId(): string {
+    const ms = randomInt(this.random, this.streamIds + 2);
+    return this.chance(0.3) ? `${ms}` : `${ms}-${randomInt(this.random, 3)}`;
+  }
+
+  private bound(): string {
+    return this.pick(['-', '+', '(', '', '', 'x']) === '('
+      ? `(${this.knownId()}`
+      : this.pick(['-', '+', this.knownId(), this.knownId(), '(-', 'x', '(0-0']);
+  }
+
+  private trimArgs(): string[] {
+    const strategy = this.pick([
+      ['MAXLEN', this.pick(['0', '1', '3', '-1', 'x'])],
+      ['MAXLEN', '=', this.pick(['1', '2'])],
+      ['MAXLEN', '~', this.pick(['0', '1'])],
+      ['MINID', this.knownId()],
+      ['MINID', this.pick(['=', '~']), this.knownId()],
+      ['MINID', 'x'],
+    ]);
+    const limit = this.pick([[], [], [], ['LIMIT', this.pick(['0', '5', '-1'])]]);
+    return [...strategy, ...limit];
   }
 
   private streamCommand(): Cmd {
@@ -308,18 +369,34 @@ export class CommandGenerator {
       () => ['xadd', k, this.streamId(), 'f', this.value()],
       () => ['xadd', k, this.streamId(), 'f', this.value(), 'g', this.value()],
       () => ['xadd', k, '*', 'f', this.value()],
+      () => ['xadd', k, '*', 'f', this.value()],
+      () => ['xadd', k, 'NOMKSTREAM', this.pick(['*', this.streamId()]), 'f', this.value()],
+      () => ['xadd', k, ...this.trimArgs(), this.pick(['*', this.streamId()]), 'f', this.value()],
+      () => ['xadd', k, this.pick(['*', this.streamId()]), 'f'],
       () => ['xlen', k],
       () => ['xrange', k, '-', '+'],
       () => ['xrange', k, this.pick(['-', '1', '2-0', '(1-0']), this.pick(['+', '5', '10-2'])],
+      () => ['xrange', k, this.bound(), this.bound()],
+      () => ['xrange', k, '-', '+', 'COUNT', this.pick(['1', '2', '0', '-1', 'x'])],
       () => ['xrevrange', k, '+', '-'],
+      () => ['xrevrange', k, this.bound(), this.bound()],
+      () => ['xrevrange', k, '+', '-', 'COUNT', this.pick(['1', '2', '0'])],
       () => [
         'xdel',
         k,
         `${randomInt(this.random, this.streamIds + 1)}-${randomInt(this.random, 3)}`,
       ],
+      () => ['xdel', k, this.knownId(), this.knownId(), this.pick([this.knownId(), 'x'])],
       () => ['xtrim', k, 'MAXLEN', this.pick(['0', '1', '3'])],
+      () => ['xtrim', k, ...this.trimArgs()],
       () => ['xread', 'COUNT', '10', 'STREAMS', k, this.pick(['0', '0-0', '$', '3-0'])],
+      () => ['xread', 'STREAMS', k, this.key('streams'), this.knownId(), this.pick(['$', '0'])],
+      () => ['xread', 'COUNT', this.pick(['1', '0', 'x']), 'STREAMS', k, this.knownId()],
+      () => ['xread', 'STREAMS', k, this.pick(['x', '$'])],
       () => ['type', k],
+      () => ['exists', k],
+      () => ['lpush', k, this.value()],
+      () => ['get', k],
     ];
     return this.pick(choices)();
   }
@@ -340,10 +417,12 @@ export class CommandGenerator {
       () => ['ttl', k],
       () => ['pttl', k],
       () => ['expiretime', k],
+      () => ['pexpiretime', k],
       () => ['persist', k],
       () => ['keys', '*'],
       () => ['dbsize'],
       () => ['copy', k, other],
+      () => ['copy', k, other, 'REPLACE'],
       () => ['unlink', k],
       () => ['scan', '0', 'COUNT', '1000'],
       () => ['scan', '0', 'COUNT', '1000', 'TYPE', this.pick(['string', 'hash', 'list', 'stream'])],
@@ -356,7 +435,14 @@ export class CommandGenerator {
     const scripts: Cmd[] = [
       ['eval', "return redis.call('get', KEYS[1])", '1', k],
       ['eval', "return redis.call('incr', KEYS[1])", '1', k],
-      ['eval', "return redis.call('hgetall', KEYS[1])", '1', k],
+      // Sorted: ioredis-mock's hashes list fields that look like array indexes first (see docs/FIDELITY.md).
+      [
+        'eval',
+        "local r = redis.call('hgetall', KEYS[1]); local t = {}; " +
+          "for i = 1, #r, 2 do t[#t + 1] = r[i] .. '=' .. r[i + 1] end; table.sort(t); return t",
+        '1',
+        k,
+      ],
       ['eval', "return redis.call('lrange', KEYS[1], 0, -1)", '1', k],
       [
         'eval',
@@ -367,6 +453,23 @@ export class CommandGenerator {
       ],
       ['eval', "return redis.pcall('incr', KEYS[1])", '1', k],
       ['eval', 'return {1, 2, 3}', '0'],
+      ['eval', "return {1, 'two', nil, 3}", '0'],
+      ['eval', 'return {3.99, -2.5, true, false}', '0'],
+      ['eval', "return redis.call('set', KEYS[1], ARGV[1])", '1', k, this.pick(TEXTS)],
+      ['eval', "return redis.call('zadd', KEYS[1], ARGV[1], 'm')", '1', k, this.pick(SCORES)],
+      ['eval', "return redis.call('setrange', KEYS[1], 1, ARGV[1])", '1', k, 'é'],
+      ['eval', "return redis.call('incrbyfloat', KEYS[1], ARGV[1])", '1', k, '0.1'],
+      [
+        'eval',
+        "local r = redis.pcall('lpush', KEYS[1], 'x'); " +
+          "if type(r) == 'table' and r.err then return 'failed: ' .. r.err end; return r",
+        '1',
+        k,
+      ],
+      ['eval', "return redis.call('copy', KEYS[1], KEYS[2])", '2', k, this.pick(ALL_KEYS)],
+      ['eval', "return {err='custom failure'}", '0'],
+      ['eval', "error('boom')", '0'],
+      ['eval', "return redis.call('nosuchcommand')", '0'],
     ];
     return this.pick(scripts);
   }
@@ -383,39 +486,68 @@ const UNORDERED = new Set([
   'hkeys',
   'hvals',
   'hrandfield',
+  'zrandmember',
   'keys',
 ]);
 
+/**
+ * Time-based stream ids (`<ms>-<seq>`, ms since 1970, what `XADD *` gives) differ between two servers by nature. Each
+ * side names its own by their order of first appearance in its replies (`<time-id 3>`: the third such id it gave), so
+ * that the same id must come back where Redis's comes back, in the same order; an id that appears for the first time
+ * and is not greater than every time-based id the side gave before is shown as such (`<time-id 3, not increasing>`).
+ * One naming per side and sequence: the ids of a sequence start again from none.
+ */
+export class TimeIds {
+  private readonly names = new Map<string, number>();
+  private greatest: readonly [bigint, bigint] | undefined;
+
+  name(id: string): string {
+    const known = this.names.get(id);
+    if (known !== undefined) return `<time-id ${known}>`;
+    const [ms, seq] = id.split('-').map(BigInt);
+    const increasing =
+      this.greatest === undefined ||
+      ms > this.greatest[0] ||
+      (ms === this.greatest[0] && seq > this.greatest[1]);
+    if (increasing) this.greatest = [ms, seq];
+    const n = this.names.size + 1;
+    this.names.set(id, n);
+    return increasing ? `<time-id ${n}>` : `<time-id ${n}, not increasing>`;
+  }
+}
+
 /** A reply in a form both sides give alike: Buffers as tagged hex, errors as their text, unordered replies sorted. */
-export function normaliseReply(command: string, reply: unknown): unknown {
+export function normaliseReply(command: string, reply: unknown, ids = new TimeIds()): unknown {
   const name = command.toLowerCase();
   if (name === 'ttl' || name === 'pttl') {
     return typeof reply === 'number' && reply > 0 ? 'positive' : reply;
   }
-  if (name === 'expiretime') return typeof reply === 'number' && reply > 0 ? 'future' : reply;
+  if (name === 'expiretime' || name === 'pexpiretime') {
+    return typeof reply === 'number' && reply > 0 ? 'future' : reply;
+  }
   if (name === 'scan' && Array.isArray(reply)) {
     return [reply[0], [...(reply[1] as string[])].sort()];
   }
   if (name === 'hgetall' && reply !== null && typeof reply === 'object' && !Array.isArray(reply)) {
     return Object.entries(reply as Record<string, unknown>)
-      .map(([k, v]) => [k, plain(v)])
+      .map(([k, v]) => [k, plain(v, ids)])
       .sort();
   }
-  const value = plain(reply);
+  const value = plain(reply, ids);
   if (UNORDERED.has(name) && Array.isArray(value)) return [...value].sort();
   return value;
 }
 
-/** Time-based stream ids (`<ms>-<seq>`, ms since 1970) differ between two servers: replaced by a placeholder. */
+/** A time-based stream id: ms since 1970 (13 digits, from 2001 on), then the sequence. */
 const TIME_ID = /^1\d{12}-\d+$/;
 
-function plain(value: unknown): unknown {
+function plain(value: unknown, ids: TimeIds): unknown {
   if (Buffer.isBuffer(value)) return `<buffer ${value.toString('hex')}>`;
-  if (typeof value === 'string' && TIME_ID.test(value)) return '<time-id>';
+  if (typeof value === 'string' && TIME_ID.test(value)) return ids.name(value);
   if (value instanceof Error) return { error: value.message };
-  if (Array.isArray(value)) return value.map(plain);
+  if (Array.isArray(value)) return value.map((v) => plain(v, ids));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v, ids)]));
   }
   return value;
 }
@@ -428,12 +560,16 @@ function send(client: Redis, [command, ...args]: Cmd): Promise<unknown> {
 }
 
 /** What a client answered to one step: the reply (normalised) or the error's text. */
-export async function runStep(client: Redis, step: Step): Promise<unknown> {
+export async function runStep(
+  client: Redis,
+  step: Step,
+  ids: TimeIds = new TimeIds(),
+): Promise<unknown> {
   if (step.multi === true) {
     try {
       const results = await client.multi(step.commands.map((c) => [...c])).exec();
       return results?.map(([error, reply], i) =>
-        error !== null ? { error: error.message } : normaliseReply(step.commands[i][0], reply),
+        error !== null ? { error: error.message } : normaliseReply(step.commands[i][0], reply, ids),
       );
     } catch (error) {
       return { error: (error as Error).message };
@@ -441,7 +577,7 @@ export async function runStep(client: Redis, step: Step): Promise<unknown> {
   }
   const [command, ...args] = step.commands[0];
   try {
-    return normaliseReply(command, await send(client, [command, ...args]));
+    return normaliseReply(command, await send(client, [command, ...args]), ids);
   } catch (error) {
     return { error: (error as Error).message };
   }

@@ -5,6 +5,7 @@ import {
   FAMILIES,
   runStep,
   showStep,
+  TimeIds,
   type Family,
   type Step,
 } from './command-sequences';
@@ -65,11 +66,13 @@ export async function runDifferential(
     await redis.flushall();
     await client.flushall();
     let first = true;
+    const redisIds = new TimeIds();
+    const candidateIds = new TimeIds();
     for (let i = 0; i < plan.steps; i++) {
       if (plan.between !== undefined) client = await plan.between(index++, client);
       const step: Step = generator.next(families[Math.floor(random() * families.length)]);
-      const expected = await runStep(redis, step);
-      const got = await runStep(client, step);
+      const expected = await runStep(redis, step, redisIds);
+      const got = await runStep(client, step, candidateIds);
       const count = counts[step.family];
       count.replies += step.commands.length;
       if (!isDeepStrictEqual(got, expected)) {

@@ -19,15 +19,16 @@ import {
 } from '../command-rule';
 import {
   type Arg,
-  checkFloatSum,
   checkSum,
-  floatArg,
   HASH_VALUE_NOT_AN_INTEGER,
   integerArg,
   ioredisInteger,
   isSafeInteger,
   storedInteger,
 } from '../redis-replies';
+import { finiteIncrement, floatSum } from '../long-double';
+
+const HASH_VALUE_NOT_A_FLOAT = 'ERR hash value is not a float';
 
 type Hash = Record<string, unknown>;
 
@@ -62,9 +63,13 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
   hincrbyfloat: typed('hash', 4, {
     // Redis parses the increment before it looks the key up.
     parse: (args) => {
-      floatArg(args[2]);
+      finiteIncrement(args[2]);
     },
-    check: (args, reader) => checkFloatSum(fieldOf(reader, args[0], args[1]), args[2]),
+    // ioredis-mock adds in doubles: the long double sum Redis computes is stored with HSET.
+    check: (args, reader) => {
+      const sum = floatSum(fieldOf(reader, args[0], args[1]), args[2], HASH_VALUE_NOT_A_FLOAT);
+      return { args: [args[0], args[1], sum], command: 'hset', answer: () => sum };
+    },
   }),
   hdel: typed('hash', -3, { empties: firstKey }),
   hget: typed('hash', 3, {

@@ -6,9 +6,16 @@
  * answer `ERR no such key`, TYPE answers from the stored value, and SCAN's TYPE filters the keys of the page it
  * returns (as Redis does: a page may come back emptier than COUNT).
  */
-import { type CommandRule, keyName, type KeyReader, reply } from '../command-rule';
+import { type CommandRule, keyName, type KeyReader, reply, run } from '../command-rule';
 import { kindOf } from '../mock-values';
-import { type Arg, NO_SUCH_KEY, optionName, replyError } from '../redis-replies';
+import {
+  type Arg,
+  int32Arg,
+  NO_SUCH_KEY,
+  optionName,
+  replyError,
+  SYNTAX_ERROR,
+} from '../redis-replies';
 
 /** A key's Redis type name, `none` when missing (ioredis-mock's stream helper keys read as hashes, as they do now). */
 function typeName(reader: KeyReader, key: string): string {
@@ -49,9 +56,45 @@ const scan: CommandRule = {
   },
 };
 
+/** COPY's options: `REPLACE`, and `DB n`, whose database must exist (the embedded client has database 0 only). */
+function copyOptions(args: readonly Arg[]): { replace: boolean } {
+  let replace = false;
+  let db = 0n;
+  for (let j = 2; j < args.length; j++) {
+    const option = optionName(args[j]);
+    if (option === 'REPLACE') replace = true;
+    else if (option === 'DB' && j + 1 < args.length) db = int32Arg(args[++j]);
+    else throw replyError(SYNTAX_ERROR);
+  }
+  // Redis's answer for a database it does not have (`selectDb` failing), as a server with one database gives it.
+  if (db !== 0n) throw replyError('ERR DB index is out of range');
+  return { replace };
+}
+
+/**
+ * COPY source destination [DB n] [REPLACE] (Redis's `copyCommand`): options, then the same key twice, then the
+ * source, then an existing destination. ioredis-mock has no COPY; the copy is made by the command added in
+ * `added-commands.ts`.
+ */
+const copy: CommandRule = {
+  arity: -3,
+  check: (args, reader) => {
+    const { replace } = copyOptions(args);
+    if (keyName(args[0]) === keyName(args[1])) {
+      throw replyError('ERR source and destination objects are the same');
+    }
+    if (reader.valueOf(keyName(args[0])) === undefined) return reply(0);
+    if (!replace && reader.valueOf(keyName(args[1])) !== undefined) return reply(0);
+    return run([args[0], args[1]]);
+  },
+};
+
 export const keyRules: Readonly<Record<string, CommandRule>> = {
+  // Nothing to correct; a rule makes DEL's own method available to rules that delete instead (GETDEL, ZINTERSTORE).
+  del: { arity: -2 },
   rename: renameRule(false),
   renamenx: renameRule(true),
   type: { arity: 2, check: (args, reader) => reply(typeName(reader, keyName(args[0]))) },
   scan,
+  copy,
 };

@@ -8,6 +8,7 @@
  * and LLEN are answered from the stored array.
  */
 import {
+  bytesOf,
   type CommandRule,
   copyOut,
   expectType,
@@ -21,6 +22,7 @@ import {
 import {
   type Arg,
   INDEX_OUT_OF_RANGE,
+  INT64_MIN,
   integerArg,
   MUST_BE_POSITIVE,
   NO_SUCH_KEY,
@@ -131,6 +133,72 @@ const lrange = typed('list', 4, {
   },
 });
 
+const RANK_ZERO =
+  "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start " +
+  'from the end of the list';
+
+/** A non-negative count of LPOS (`message`: Redis's error for one that is negative or not an integer). */
+function positiveArg(arg: Arg, message: string): bigint {
+  const n = parseInteger(arg);
+  if (n === undefined || n < 0n) throw replyError(message);
+  return n;
+}
+
+interface LposOptions {
+  rank: bigint;
+  count: bigint | undefined;
+  maxlen: bigint;
+}
+
+function lposOptions(args: readonly Arg[]): LposOptions {
+  const o: LposOptions = { rank: 1n, count: undefined, maxlen: 0n };
+  for (let j = 2; j < args.length; j++) {
+    const option = optionName(args[j]);
+    const more = j + 1 < args.length;
+    if (option === 'RANK' && more) {
+      o.rank = integerArg(args[++j]);
+      if (o.rank === 0n) throw replyError(RANK_ZERO);
+    } else if (option === 'COUNT' && more) {
+      o.count = positiveArg(args[++j], "ERR COUNT can't be negative");
+    } else if (option === 'MAXLEN' && more) {
+      o.maxlen = positiveArg(args[++j], "ERR MAXLEN can't be negative");
+    } else throw replyError(SYNTAX_ERROR);
+  }
+  return o;
+}
+
+/**
+ * LPOS key element [RANK rank] [COUNT num] [MAXLEN len] (Redis's `lposCommand`): answered from the stored list,
+ * elements compared by their bytes. ioredis-mock takes the options in upper case only, ignores unknown ones and
+ * answers nothing when MAXLEN is 0 (no limit).
+ */
+const lpos = typed('list', -3, {
+  parse: (args) => {
+    lposOptions(args);
+  },
+  check: (args, reader) => {
+    const { rank, count, maxlen } = lposOptions(args);
+    const list = reader.valueOf(keyName(args[0])) as readonly (string | Buffer)[] | undefined;
+    if (list === undefined) return reply(count === undefined ? null : []);
+    const wanted = bytesOf(args[1]);
+    // Redis negates the rank in 64 bits: the smallest one stays negative, and then every match counts.
+    const fromTail = rank < 0n;
+    const skip = fromTail && rank !== INT64_MIN ? -rank : rank;
+    const found: number[] = [];
+    let matches = 0n;
+    for (let index = 0; index < list.length && (maxlen === 0n || index < maxlen); index++) {
+      const at = fromTail ? list.length - index - 1 : index;
+      if (!bytesOf(list[at]).equals(wanted)) continue;
+      matches++;
+      if (matches < skip) continue;
+      found.push(at);
+      if (count === undefined || (count !== 0n && matches - skip + 1n >= count)) break;
+    }
+    if (count === undefined) return reply(found.length === 0 ? null : found[0]);
+    return reply(found);
+  },
+});
+
 export const listRules: Readonly<Record<string, CommandRule>> = {
   lpush: typed('list', -3, { membersFrom: 1 }),
   rpush: typed('list', -3, { membersFrom: 1 }),
@@ -163,7 +231,7 @@ export const listRules: Readonly<Record<string, CommandRule>> = {
   rpoplpush: moveRule(3, false),
   brpoplpush: moveRule(4, false),
   lmpop,
-  lpos: typed('list', -3, { membersFrom: 1 }),
+  lpos,
   lrange,
   lindex: typed('list', 3, {
     // Redis answers nil for a missing key before it parses the index.

@@ -32,24 +32,25 @@ import {
   SYNTAX_ERROR,
 } from '../redis-replies';
 
-interface Scored {
+export interface Scored {
   readonly score: number;
   readonly value: string | Buffer;
 }
-type SortedSet = Map<string | Buffer, Scored>;
+/** A sorted set as ioredis-mock stores it: members (strings, canonical Buffers) to their score. */
+export type SortedSet = Map<string | Buffer, Scored>;
 
 const NAN_SCORE = 'ERR resulting score is not a number (NaN)';
 const LIMIT_NEEDS_RANGE =
   'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX';
 
-function setOf(reader: KeyReader, key: Arg): SortedSet | undefined {
+export function setOf(reader: KeyReader, key: Arg): SortedSet | undefined {
   return reader.valueOf(keyName(key)) as SortedSet | undefined;
 }
 
 const memberKey = memberOf;
 
 /** Members in Redis's order: by score, then by their bytes. */
-function ordered(set: SortedSet | undefined): Scored[] {
+export function ordered(set: SortedSet | undefined): Scored[] {
   if (set === undefined) return [];
   return [...set.values()].sort(
     (a, b) => a.score - b.score || Buffer.compare(bytesOf(a.value), bytesOf(b.value)),
@@ -64,7 +65,7 @@ interface Bound {
   readonly exclusive: boolean;
 }
 
-function bound(arg: Arg): Bound {
+export function bound(arg: Arg): Bound {
   const text = argText(arg);
   const exclusive = text.startsWith('(');
   const value = parseFloatArg(exclusive ? text.slice(1) : text);
@@ -79,7 +80,7 @@ function within(score: number, min: Bound, max: Bound): boolean {
   );
 }
 
-interface RangeQuery {
+export interface RangeQuery {
   by: 'rank' | 'score' | 'lex';
   rev: boolean;
   limit?: { offset: number; count: number };
@@ -87,14 +88,14 @@ interface RangeQuery {
 }
 
 /** The options after the range of ZRANGE and its older forms (`from`: where they start). */
-function rangeOptions(args: readonly Arg[], modern: boolean, query: RangeQuery): RangeQuery {
+export function rangeOptions(args: readonly Arg[], modern: boolean, query: RangeQuery): RangeQuery {
   for (let i = 3; i < args.length; i++) {
     const option = optionName(args[i]);
     if (option === 'WITHSCORES') query.withScores = true;
     else if (option === 'BYSCORE' && modern) query.by = 'score';
     else if (option === 'BYLEX' && modern) query.by = 'lex';
     else if (option === 'REV' && modern) query.rev = true;
-    else if (option === 'LIMIT' && i + 2 < args.length && (modern || query.by === 'score')) {
+    else if (option === 'LIMIT' && i + 2 < args.length && (modern || query.by !== 'rank')) {
       query.limit = {
         offset: Number(integerArg(args[i + 1])),
         count: Number(integerArg(args[i + 2])),
@@ -103,16 +104,48 @@ function rangeOptions(args: readonly Arg[], modern: boolean, query: RangeQuery):
     } else throw replyError(SYNTAX_ERROR);
   }
   if (query.limit !== undefined && query.by === 'rank') throw replyError(LIMIT_NEEDS_RANGE);
+  if (query.withScores && query.by === 'lex') {
+    throw replyError('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
+  }
   return query;
 }
 
-function reply_(members: readonly Scored[], withScores: boolean): unknown[] {
+/** A BYLEX bound: `-`, `+`, or bytes after `[` (inclusive) or `(` (exclusive). */
+type LexBound = '-' | '+' | { readonly bytes: Buffer; readonly exclusive: boolean };
+
+const INVALID_LEX = 'ERR min or max not valid string range item';
+
+export function lexBound(arg: Arg): LexBound {
+  const bytes = bytesOf(arg);
+  if (bytes.length === 1 && (bytes[0] === 0x2d || bytes[0] === 0x2b))
+    return bytes[0] === 0x2d ? '-' : '+';
+  if (bytes[0] !== 0x28 && bytes[0] !== 0x5b) throw replyError(INVALID_LEX);
+  return { bytes: bytes.subarray(1), exclusive: bytes[0] === 0x28 };
+}
+
+function withinLex(member: Buffer, min: LexBound, max: LexBound): boolean {
+  const above =
+    min === '-' ||
+    (min !== '+' &&
+      (min.exclusive
+        ? Buffer.compare(member, min.bytes) > 0
+        : Buffer.compare(member, min.bytes) >= 0));
+  const below =
+    max === '+' ||
+    (max !== '-' &&
+      (max.exclusive
+        ? Buffer.compare(member, max.bytes) < 0
+        : Buffer.compare(member, max.bytes) <= 0));
+  return above && below;
+}
+
+export function withScores(members: readonly Scored[], withScores: boolean): unknown[] {
   if (!withScores) return members.map((m) => m.value);
   return members.flatMap((m) => [m.value, scoreText(m.score)]);
 }
 
 /** The members a range selects, in reply order. */
-function selectRange(
+export function selectRange(
   set: SortedSet | undefined,
   start: Arg,
   stop: Arg,
@@ -129,9 +162,15 @@ function selectRange(
     if (from > to || from >= length) return [];
     return members.slice(from, Math.min(to, length - 1) + 1);
   }
-  // BYSCORE with REV takes max then min.
-  const [min, max] = query.rev ? [bound(stop), bound(start)] : [bound(start), bound(stop)];
-  members = members.filter((m) => within(m.score, min, max));
+  // BYSCORE and BYLEX with REV take max then min.
+  const [first, last] = query.rev ? [stop, start] : [start, stop];
+  if (query.by === 'lex') {
+    const [min, max] = [lexBound(first), lexBound(last)];
+    members = members.filter((m) => withinLex(bytesOf(m.value), min, max));
+  } else {
+    const [min, max] = [bound(first), bound(last)];
+    members = members.filter((m) => within(m.score, min, max));
+  }
   if (query.limit !== undefined) {
     const { offset, count } = query.limit;
     if (offset < 0) return [];
@@ -140,7 +179,7 @@ function selectRange(
   return members;
 }
 
-/** A range read: ZRANGE (`modern`: rank and BYSCORE; BYLEX is left to ioredis-mock) and its older forms. */
+/** A range read: ZRANGE (`modern`: by rank, BYSCORE or BYLEX) and its older forms. */
 function rangeRule(modern: boolean, base: Partial<RangeQuery>): CommandRule {
   const queryOf = (args: readonly Arg[]): RangeQuery =>
     rangeOptions(args, modern, { by: 'rank', rev: false, withScores: false, ...base });
@@ -151,16 +190,16 @@ function rangeRule(modern: boolean, base: Partial<RangeQuery>): CommandRule {
       if (query.by === 'rank') {
         integerArg(args[1]);
         integerArg(args[2]);
-      } else if (query.by === 'score') {
-        bound(args[1]);
-        bound(args[2]);
+      } else {
+        const parseEnd = query.by === 'score' ? bound : lexBound;
+        parseEnd(args[1]);
+        parseEnd(args[2]);
       }
     },
     check: (args, reader) => {
       const query = queryOf(args);
-      if (query.by === 'lex') return undefined;
       const members = selectRange(setOf(reader, args[0]), args[1], args[2], query);
-      return reply(reply_(members, query.withScores));
+      return reply(withScores(members, query.withScores));
     },
   });
 }
@@ -249,13 +288,17 @@ const zadd: CommandRule = {
       writes.push(mockScore(score), member);
     }
     const answer = incr ? incremented : flags.has('CH') ? added + changed : added;
-    if (writes.length === 0) return reply(incr ? null : answer);
+    if (writes.length === 0) return reply(answer);
     return { args: [args[0], ...writes], answer: () => answer };
   },
 };
 
 /** ZINCRBY key increment member. */
 const zincrby = typed('zset', 4, {
+  // Redis parses the increment before it looks the key up.
+  parse: (args) => {
+    floatArg(args[1]);
+  },
   check: (args, reader) => {
     const by = floatArg(args[1]);
     const member = memberKey(args[2]);
@@ -328,14 +371,6 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
   zremrangebyscore: removeRange('score'),
   zpopmin: pop,
   zpopmax: pop,
-  zinterstore: typed('zset', -4, {
-    empties: firstKey,
-    type: ['zset', 'set'],
-    keys: (args) => {
-      const numkeys = Number(integerArg(args[1]));
-      return numkeys < 1 ? [] : args.slice(2, 2 + numkeys);
-    },
-  }),
   zscore: typed('zset', 3, { check: (args, reader) => reply(scoreOf(reader, args[0], args[1])) }),
   zmscore: typed('zset', -3, {
     check: (args, reader) => reply(args.slice(1).map((m) => scoreOf(reader, args[0], m))),
@@ -357,4 +392,6 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
   zrevrange: rangeRule(false, { rev: true }),
   zrangebyscore: rangeRule(false, { by: 'score' }),
   zrevrangebyscore: rangeRule(false, { by: 'score', rev: true }),
+  zrangebylex: rangeRule(false, { by: 'lex' }),
+  zrevrangebylex: rangeRule(false, { by: 'lex', rev: true }),
 };

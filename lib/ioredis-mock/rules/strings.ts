@@ -7,23 +7,28 @@
  * GET, GETRANGE, STRLEN and the writes refuse a key of another type with WRONGTYPE (MGET answers nil for one).
  */
 import { keptExpiry } from '../expiry-rules';
+import { floatSum } from '../long-double';
 import {
   byteLength,
   bytesOf,
   type CommandRule,
   copyOut,
   keyName,
+  type KeyReader,
+  type Outcome,
   reply,
   typed,
 } from '../command-rule';
 import {
-  checkFloatSum,
+  type Arg,
+  argText,
   checkSum,
   DECREMENT_WOULD_OVERFLOW,
   INT64_MIN,
   integerArg,
   ioredisInteger,
   isSafeInteger,
+  NOT_A_FLOAT,
   NOT_AN_INTEGER,
   OFFSET_OUT_OF_RANGE,
   optionName,
@@ -89,14 +94,23 @@ const getrange = typed('string', 4, {
 });
 
 const BIT_OFFSET = 'ERR bit offset is not an integer or out of range';
+const BIT_VALUE = 'ERR bit is not an integer or out of range';
+const TOO_LONG = 'ERR string exceeds maximum allowed size (proto-max-bulk-len)';
+/** Redis's default `proto-max-bulk-len`, the longest string it stores: 512 MB. */
+const MAX_BYTES = 512n * 1024n * 1024n;
+
+/** A bit offset as Redis's `getBitOffsetFromArgument` takes it: within the longest string. */
+function bitOffset(arg: Arg): number {
+  const offset = parseInteger(arg);
+  if (offset === undefined || offset < 0n || offset >> 3n >= MAX_BYTES)
+    throw replyError(BIT_OFFSET);
+  return Number(offset);
+}
 
 /** GETBIT key offset: read from the stored bytes (ioredis-mock's reads a JS string's UTF-16 units, and throws on a Buffer). */
 const getbit = typed('string', 3, {
   parse: (args) => {
-    const offset = parseInteger(args[1]);
-    if (offset === undefined || offset < 0n || offset >= 4n * 1024n * 1024n * 1024n * 8n) {
-      throw replyError(BIT_OFFSET);
-    }
+    bitOffset(args[1]);
   },
   check: (args, reader) => {
     const bytes = bytesOf(reader.valueOf(keyName(args[0])));
@@ -151,6 +165,67 @@ const append = typed('string', 3, {
   },
 });
 
+/** Longer strings stay Buffers (a JS string holds at most about 512 M UTF-16 code units). */
+const LONGEST_TEXT = 1 << 20;
+
+/**
+ * The bytes a string becomes, as ioredis-mock keeps them: UTF-8 text as a string, other bytes (and long strings) as a
+ * Buffer, and stored with SET, keeping the key's TTL (ioredis-mock's own SETRANGE and SETBIT work on UTF-16 code
+ * units).
+ */
+function storeBytes(reader: KeyReader, key: Arg, bytes: Buffer, answer: unknown): Outcome {
+  const text = bytes.length <= LONGEST_TEXT ? bytes.toString('utf8') : undefined;
+  const value = text !== undefined && Buffer.from(text, 'utf8').equals(bytes) ? text : bytes;
+  return { args: [key, value, ...keptExpiry(reader, key)], command: 'set', answer: () => answer };
+}
+
+/** The stored bytes grown with zero bytes to `length` (a copy). */
+function grown(stored: unknown, length: number): Buffer {
+  const bytes = bytesOf(stored);
+  const out = Buffer.alloc(Math.max(length, bytes.length));
+  bytes.copy(out);
+  return out;
+}
+
+/**
+ * SETRANGE key offset value (Redis's `setrangeCommand`): the offset in bytes, zero bytes to fill up to it, and an
+ * empty value changes nothing (not even a missing key).
+ */
+const setrange = typed('string', 4, {
+  parse: (args) => {
+    if (integerArg(args[1]) < 0n) throw replyError(OFFSET_OUT_OF_RANGE);
+  },
+  check: (args, reader) => {
+    const stored = reader.valueOf(keyName(args[0]));
+    const value = bytesOf(args[2]);
+    if (value.length === 0) return reply(byteLength(stored));
+    const offset = integerArg(args[1]);
+    if (offset + BigInt(value.length) > MAX_BYTES) throw replyError(TOO_LONG);
+    const bytes = grown(stored, Number(offset) + value.length);
+    value.copy(bytes, Number(offset));
+    return storeBytes(reader, args[0], bytes, bytes.length);
+  },
+});
+
+/** SETBIT key offset value (Redis's `setbitCommand`): answers the bit's old value. */
+const setbit = typed('string', 4, {
+  parse: (args) => {
+    bitOffset(args[1]);
+    const bit = parseInteger(args[2]);
+    if (bit !== 0n && bit !== 1n) throw replyError(BIT_VALUE);
+  },
+  check: (args, reader) => {
+    const offset = bitOffset(args[1]);
+    const byte = Math.floor(offset / 8);
+    const mask = 1 << (7 - (offset % 8));
+    const bytes = grown(reader.valueOf(keyName(args[0])), byte + 1);
+    const old = (bytes[byte] & mask) === 0 ? 0 : 1;
+    if (argText(args[2]) === '1') bytes[byte] |= mask;
+    else bytes[byte] &= ~mask;
+    return storeBytes(reader, args[0], bytes, old);
+  },
+});
+
 /** MGET: a key of another type reads as nil (ioredis-mock hands back whatever the key holds). */
 const mget: CommandRule = {
   arity: -2,
@@ -175,20 +250,27 @@ export const stringRules: Readonly<Record<string, CommandRule>> = {
   incrby: incrementRule(3, 1n),
   decrby: incrementRule(3, -1n),
   incrbyfloat: typed('string', 3, {
-    check: (args, reader) => checkFloatSum(reader.valueOf(keyName(args[0])), args[1]),
+    // ioredis-mock adds in doubles: the long double sum Redis computes is stored with SET, the TTL kept.
+    check: (args, reader) => {
+      const sum = floatSum(reader.valueOf(keyName(args[0])), args[1], NOT_A_FLOAT);
+      return {
+        args: [args[0], sum, ...keptExpiry(reader, args[0])],
+        command: 'set',
+        answer: () => sum,
+      };
+    },
   }),
   getset: typed('string', 3),
-  getdel: typed('string', 2),
-  /** SETRANGE key offset value: the offset is a non-negative integer. */
-  setrange: typed('string', 4, {
-    parse: (args) => {
-      if (integerArg(args[1]) < 0n) throw replyError(OFFSET_OUT_OF_RANGE);
+  /** GETDEL key: ioredis-mock refuses a string stored as a Buffer (its TYPE does not know it). */
+  getdel: typed('string', 2, {
+    check: (args, reader) => {
+      const value = reader.valueOf(keyName(args[0]));
+      if (value === undefined) return reply(null);
+      return { args, command: 'del', answer: () => copyOut(value) };
     },
-    // ioredis-mock would store an empty string under a missing key.
-    check: (args, reader) =>
-      args[2].length === 0 && reader.valueOf(keyName(args[0])) === undefined ? reply(0) : undefined,
   }),
-  setbit: typed('string', 4),
+  setrange,
+  setbit,
   getbit,
   bitcount,
   setnx: { arity: 3 },

@@ -1,0 +1,140 @@
+/**
+ * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
+ * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY and the sorted-set algebra and stores of
+ * `rules/sorted-set-stores.ts`. They are added the way ioredis-mock adds a command of `defineCommand`: as a method of
+ * the client and an entry of its `customCommands`, which every pipeline and transaction of the client copies. They
+ * work on ioredis-mock's `data` and `expires`, as its own commands do, and run after their rules have checked the
+ * arguments (the rules answer the reads themselves; what runs here stores).
+ */
+import { StreamValue } from '../keyspace/streams';
+import { keyName } from './command-rule';
+import { type Arg } from './redis-replies';
+import {
+  algebraOf,
+  combine,
+  type Lookup,
+  randomMembers,
+  rangeStored,
+  storedSet,
+} from './rules/sorted-set-stores';
+import { ordered, withScores } from './rules/sorted-sets';
+import type { MockData, MockExpires } from './views';
+
+/** What an added command reads and writes of the client, as ioredis-mock's commands do (`this.data`, …). */
+interface MockContext {
+  readonly data: MockData;
+  readonly expires: MockExpires;
+}
+
+type Added = (mock: MockContext, args: readonly Arg[]) => unknown;
+
+/** A deep copy of a stored value: Redis's COPY duplicates the value (members themselves are never changed). */
+function duplicate(value: unknown): unknown {
+  if (value instanceof Map) {
+    return new Map(
+      [...(value as Map<unknown, { score: number; value: unknown }>)].map(([k, v]) => [
+        k,
+        { ...v },
+      ]),
+    );
+  }
+  if (value instanceof Set) return new Set(value);
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  // A stream's entries are never changed (XDEL and XTRIM store a new stream): its last id comes along.
+  if (value instanceof StreamValue) return value.copy();
+  if (Array.isArray(value)) return value.map((item: unknown) => duplicate(item));
+  if (typeof value === 'object' && value !== null) return { ...value };
+  return value;
+}
+
+/** Stores a computed sorted set under `key` (an empty one deletes it), without a TTL: what Redis's stores do. */
+function store(
+  mock: MockContext,
+  key: Arg,
+  members: Iterable<{ score: number; value: string | Buffer }>,
+): number {
+  const name = keyName(key);
+  const set = storedSet(members);
+  if (set.size === 0) {
+    mock.data.delete(name);
+    return 0;
+  }
+  mock.data.set(name, set);
+  mock.expires.delete(name);
+  return set.size;
+}
+
+const lookupOf =
+  (mock: MockContext): Lookup =>
+  (key) =>
+    mock.data.get(key);
+
+function algebraRead(operation: 'union' | 'inter' | 'diff', command: string): Added {
+  return (mock, args) => {
+    const algebra = algebraOf(args, 0, operation, command);
+    return withScores(ordered(combine(lookupOf(mock), algebra)), algebra.withScores);
+  };
+}
+
+function algebraStore(operation: 'union' | 'inter' | 'diff', command: string): Added {
+  return (mock, args) =>
+    store(mock, args[0], combine(lookupOf(mock), algebraOf(args, 1, operation, command)).values());
+}
+
+const ADDED: Readonly<Record<string, Added>> = {
+  /** COPY source destination (the rule has checked the options and decided to copy). */
+  copy: (mock, [source, destination]) => {
+    const [from, to] = [keyName(source), keyName(destination)];
+    mock.data.set(to, duplicate(mock.data.get(from)));
+    const at = mock.expires.get(from);
+    if (at === undefined) mock.expires.delete(to);
+    else mock.expires.set(to, at);
+    return 1;
+  },
+  zunion: algebraRead('union', 'zunion'),
+  zinter: algebraRead('inter', 'zinter'),
+  zdiff: algebraRead('diff', 'zdiff'),
+  zunionstore: algebraStore('union', 'zunionstore'),
+  zinterstore: algebraStore('inter', 'zinterstore'),
+  zdiffstore: algebraStore('diff', 'zdiffstore'),
+  zrangestore: (mock, args) => store(mock, args[0], rangeStored(lookupOf(mock), args)),
+  zrandmember: (mock, args) => randomMembers(lookupOf(mock), args),
+};
+
+type Method = (...args: unknown[]) => unknown;
+
+/** The arguments as ioredis-mock hands them to a command: flattened, each a string or a Buffer. */
+function flatten(raw: readonly unknown[]): Arg[] {
+  return ([] as unknown[])
+    .concat(...raw)
+    .map((arg) => (arg == null ? '' : Buffer.isBuffer(arg) ? arg : String(arg as string)));
+}
+
+/** Adds the commands to an ioredis-mock client (before its commands are guarded). */
+export function addCommands(client: object): void {
+  const target = client as Record<string, unknown> & {
+    customCommands?: Record<string, Method>;
+  } & MockContext;
+  const custom = target.customCommands;
+  if (custom === undefined) return;
+  for (const [name, added] of Object.entries(ADDED)) {
+    const run = function (this: MockContext, ...args: unknown[]): unknown {
+      return added(this, args as Arg[]);
+    };
+    for (const method of [name, `${name}Buffer`]) {
+      custom[method] = run;
+      target[method] = (...raw: unknown[]): Promise<unknown> => {
+        const callback =
+          typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
+        const promise = new Promise((resolve) => resolve(added(target, flatten(raw))));
+        if (callback !== undefined) {
+          promise.then(
+            (value) => process.nextTick(callback, null, value),
+            (error: unknown) => process.nextTick(callback, error),
+          );
+        }
+        return promise;
+      };
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ key, OBJECT HELP (https://redis.io/docs/latest/commands/object/).
+ *
+ * ioredis-mock answers IDLETIME 0 and REFCOUNT 1 always, refuses FREQ whatever the policy, and names encodings
+ * Redis 7.0 does not use (`listpack` for every list and set, `embstr` for any text). Here OBJECT reads the keyspace
+ * without counting as a use of the key (Redis's `LOOKUP_NOTOUCH`):
+ * - ENCODING: the encoding Redis 7.0 picks with its default configuration, from the value as it is now: `int` for an
+ *   integer text of at most 20 characters within 64 bits, `embstr` up to 44 bytes, else `raw`; lists `quicklist`;
+ *   sets `intset` (all members integers, at most 512), else `hashtable`; hashes `listpack` (at most 128 fields,
+ *   fields and values of at most 64 bytes), else `hashtable`; sorted sets `listpack` (at most 128 members of at most
+ *   64 bytes), else `skiplist`; streams `stream`. Redis keeps an encoding it grew out of when the value shrinks
+ *   again, and makes a string `raw` once APPEND or SETRANGE changed it: those histories are not known here.
+ * - REFCOUNT: 2147483647 for the integers 0 to 9999 Redis shares, else 1 (Redis does not share them when they are
+ *   stored under a memory limit with an LRU or LFU policy).
+ * - IDLETIME: seconds since the key's last use (an LFU policy keeps no such time: Redis's error);
+ * - FREQ: the key's LFU counter (only under an LFU policy, else Redis's error). Keys used before the policy became
+ *   LFU, and shared integers, whose counter Redis does not keep per key, answer otherwise than Redis.
+ */
+import { isLfu, type Keyspace, lfuCounter } from '../keyspace/keyspace';
+import { bytesOf, type CommandRule, holds, keyName, reply } from './command-rule';
+import { kindOf } from './mock-values';
+import { type Arg, argText, parseInteger, replyError, wrongArity } from './redis-replies';
+
+const HELP = [
+  'OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'ENCODING <key>',
+  '    Return the kind of internal representation used in order to store the value',
+  '    associated with a <key>.',
+  'FREQ <key>',
+  '    Return the access frequency index of the <key>. The returned integer is',
+  '    proportional to the logarithm of the recent access frequency of the key.',
+  'IDLETIME <key>',
+  '    Return the idle time of the <key>, that is the approximated number of',
+  '    seconds elapsed since the last access to the key.',
+  'REFCOUNT <key>',
+  '    Return the number of references of the value associated with the specified',
+  '    <key>.',
+  'HELP',
+  '    Prints this help.',
+];
+
+const SWITCHING =
+  'Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.';
+const NO_IDLE_TIME = `ERR An LFU maxmemory policy is selected, idle time not tracked. ${SWITCHING}`;
+const NO_FREQUENCY = `ERR An LFU maxmemory policy is not selected, access frequency not tracked. ${SWITCHING}`;
+
+/** Redis's default limits of the small encodings (`*-max-listpack-*`, `set-max-intset-entries`). */
+const LISTPACK_ENTRIES = 128;
+const LISTPACK_VALUE = 64;
+const INTSET_ENTRIES = 512;
+const EMBSTR_SIZE = 44;
+const SHARED_INTEGERS = 10000;
+const SHARED_REFCOUNT = 2147483647;
+
+/** The integer a string value is stored as by Redis (`int` encoding), if it is one. */
+function storedInteger(value: string | Buffer): bigint | undefined {
+  const bytes = bytesOf(value);
+  return bytes.length <= 20 ? parseInteger(bytes.toString('latin1')) : undefined;
+}
+
+const small = (item: string | Buffer): boolean => bytesOf(item).length <= LISTPACK_VALUE;
+
+function encodingOf(key: string, value: unknown): string {
+  if (holds(value, 'string')) {
+    const text = value as string | Buffer;
+    if (storedInteger(text) !== undefined) return 'int';
+    return bytesOf(text).length <= EMBSTR_SIZE ? 'embstr' : 'raw';
+  }
+  if (value instanceof Set) {
+    const members = [...(value as Set<string | Buffer>)];
+    return members.length <= INTSET_ENTRIES && members.every((m) => storedInteger(m) !== undefined)
+      ? 'intset'
+      : 'hashtable';
+  }
+  if (value instanceof Map) {
+    const members = [...(value as Map<string | Buffer, unknown>).keys()];
+    return members.length <= LISTPACK_ENTRIES && members.every(small) ? 'listpack' : 'skiplist';
+  }
+  const kind = kindOf(key, value);
+  if (kind === 'list') return 'quicklist';
+  if (kind === 'stream') return 'stream';
+  const fields = Object.entries(value as Record<string, string | Buffer>);
+  return fields.length <= LISTPACK_ENTRIES && fields.every(([f, v]) => small(f) && small(v))
+    ? 'listpack'
+    : 'hashtable';
+}
+
+function refcount(value: unknown): number {
+  if (!holds(value, 'string')) return 1;
+  const n = storedInteger(value as string | Buffer);
+  return n !== undefined && n >= 0n && n < BigInt(SHARED_INTEGERS) ? SHARED_REFCOUNT : 1;
+}
+
+function object(keyspace: Keyspace, args: readonly Arg[]): unknown {
+  const sub = argText(args[0]).toLowerCase();
+  const known = ['encoding', 'refcount', 'idletime', 'freq', 'help'].includes(sub);
+  if (!known) {
+    throw replyError(`ERR unknown subcommand '${argText(args[0])}'. Try OBJECT HELP.`);
+  }
+  if (sub === 'help' ? args.length !== 1 : args.length !== 2) {
+    throw replyError(wrongArity(`object|${sub}`));
+  }
+  if (sub === 'help') return HELP;
+  const key = keyName(args[1]);
+  const found = keyspace.inspect(key);
+  if (found === undefined) return null;
+  const lfu = isLfu(keyspace.memory.policy);
+  switch (sub) {
+    case 'encoding':
+      return encodingOf(key, found.value);
+    case 'refcount':
+      return refcount(found.value);
+    case 'idletime':
+      if (lfu) throw replyError(NO_IDLE_TIME);
+      return Math.max(0, Math.floor((Date.now() - found.use) / 1000));
+    default:
+      if (!lfu) throw replyError(NO_FREQUENCY);
+      return lfuCounter(found.use, Date.now());
+  }
+}
+
+/** The rule of OBJECT, over `keyspace`. */
+export function objectRule(keyspace: Keyspace): CommandRule {
+  return { arity: -2, check: (args) => reply(object(keyspace, args)) };
+}

@@ -1,0 +1,314 @@
+/**
+ * EVAL, EVALSHA, SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP and ioredis's defined commands (`defineCommand`), run by
+ * `lua-scripts.ts` with every `redis.call` going through the embedded client's rules, as a command the client sends
+ * does (https://redis.io/docs/latest/commands/eval/, https://redis.io/docs/latest/commands/script/).
+ *
+ * ioredis-mock's scripts call its command functions directly, out of the rules' reach, and it has no SCRIPT command.
+ * Here a script's command is checked by its rule (arity errors as Redis words them in a script), admitted like a
+ * command of the client when it may add memory, run on ioredis-mock's own function of that command (or answered by
+ * the rule), and what it emptied is deleted. Commands Redis refuses in a script (EVAL, MULTI, SUBSCRIBE, …) are
+ * refused with its error. The script cache is shared by a client and its duplicates.
+ */
+import RedisMock from 'ioredis-mock';
+import {
+  applyRule,
+  type CommandRule,
+  isEmptyCollection,
+  keyName,
+  type KeyReader,
+  type Outcome,
+  reply,
+} from './command-rule';
+import { runScript, sha1, Status, checkScript } from './lua-scripts';
+import {
+  type Arg,
+  argText,
+  INT64_MIN,
+  ioredisInteger,
+  parseInteger,
+  replyError,
+  wrongArity,
+} from './redis-replies';
+
+/** What scripts need of a guarded client. */
+export interface ScriptHost {
+  /** The ioredis-mock client. */
+  readonly client: object;
+  readonly reader: KeyReader;
+  /** The rules of the client's commands. */
+  readonly rules: Readonly<Record<string, CommandRule>>;
+  /** Refuses a command that may add memory while memory is full (the client's own admission). */
+  readonly admit: (command: string) => void;
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+const NOT_ALLOWED = 'ERR This Redis command is not allowed from script';
+const UNKNOWN = 'ERR Unknown Redis command called from script';
+const WRONG_ARGS = 'ERR Wrong number of args calling Redis command from script';
+const NO_SCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+
+/** Commands Redis refuses in a script (`CMD_NOSCRIPT`). */
+const NOT_IN_SCRIPTS = new Set([
+  'eval',
+  'evalsha',
+  'eval_ro',
+  'evalsha_ro',
+  'script',
+  'function',
+  'fcall',
+  'fcall_ro',
+  'multi',
+  'exec',
+  'discard',
+  'watch',
+  'unwatch',
+  'subscribe',
+  'psubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'ssubscribe',
+  'sunsubscribe',
+  'monitor',
+  'sync',
+  'psync',
+  'save',
+  'bgsave',
+  'shutdown',
+  'quit',
+  'reset',
+]);
+
+/** Commands that answer a status (`+OK`), which a script receives as `{ok=…}`. */
+const STATUS_COMMANDS = new Set([
+  'set',
+  'setex',
+  'psetex',
+  'mset',
+  'hmset',
+  'rename',
+  'ltrim',
+  'lset',
+  'flushall',
+  'flushdb',
+  'ping',
+  'type',
+  'config',
+]);
+
+const HELP = [
+  'SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DEBUG (YES|SYNC|NO)',
+  '    Set the debug mode for subsequent scripts executed.',
+  'EXISTS <sha1> [<sha1> ...]',
+  '    Return information about the existence of the scripts in the script cache.',
+  'FLUSH [ASYNC|SYNC]',
+  '    Flush the Lua scripts cache. Very dangerous on replicas.',
+  '    When called without the optional mode argument, the behavior is determined by the',
+  '    lazyfree-lazy-user-flush configuration directive. Valid modes are:',
+  '    * ASYNC: Asynchronously flush the scripts cache.',
+  '    * SYNC: Synchronously flush the scripts cache.',
+  'KILL',
+  '    Kill the currently executing Lua script.',
+  'LOAD <script>',
+  '    Load a script into the scripts cache without executing it.',
+  'HELP',
+  '    Prints this help.',
+];
+
+/** Scripts by SHA1, one cache per keyspace reader (a client and its duplicates share it). */
+const caches = new WeakMap<KeyReader, Map<string, Arg>>();
+
+interface PipelineInternals {
+  _addTransaction(emulator: Method, name: string, args: Arg[]): void;
+}
+
+/**
+ * ioredis-mock's own function of each command, called synchronously: a pipeline of the client hands it over (with
+ * the arguments as ioredis-mock prepares them) to its `_addTransaction`, caught here.
+ */
+function rawCommands(
+  client: object,
+): (command: string, args: readonly Arg[]) => { value: unknown } | undefined {
+  let pipeline: Record<string, unknown> | undefined;
+  let caught: { emulator: Method; args: Arg[] } | undefined;
+  return (command, args) => {
+    if (pipeline === undefined) {
+      const Pipeline = (RedisMock as unknown as { Pipeline: new (redis: object) => object })
+        .Pipeline;
+      pipeline = new Pipeline(client) as Record<string, unknown>;
+      (pipeline as unknown as PipelineInternals)._addTransaction = (emulator, _name, processed) => {
+        caught = { emulator, args: processed };
+      };
+    }
+    const method = pipeline[command];
+    if (typeof method !== 'function' || command.startsWith('_')) return undefined;
+    caught = undefined;
+    (method as Method).apply(pipeline, [...args]);
+    const found = caught as { emulator: Method; args: Arg[] } | undefined;
+    return found === undefined ? undefined : { value: found.emulator(...found.args) };
+  };
+}
+
+/** A reply in the form a script receives it: statuses told apart. */
+function statusOf(command: string, args: readonly Arg[], value: unknown): unknown {
+  if (typeof value !== 'string' || !STATUS_COMMANDS.has(command)) return value;
+  if (command === 'set' && args.some((arg) => argText(arg).toUpperCase() === 'GET')) return value;
+  return new Status(value);
+}
+
+/** A script's reply as a client receives it: statuses as their text, integers as ioredis reads them. */
+function plain(value: unknown): unknown {
+  if (value instanceof Status) return value.text;
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+    const n = Number.isFinite(value) && Math.abs(value) < 2 ** 63 ? BigInt(value) : INT64_MIN;
+    return ioredisInteger(n);
+  }
+  return value;
+}
+
+/** The rules of the script commands of a guarded client (and its `defineCommand`, replaced to run through them). */
+export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
+  let cache = caches.get(host.reader);
+  if (cache === undefined) caches.set(host.reader, (cache = new Map<string, Arg>()));
+  const scripts = cache;
+  const raw = rawCommands(host.client);
+
+  /** What `redis.call` runs: `name` through its rule, on ioredis-mock's function. */
+  const call = (name: Arg, args: Arg[]): unknown => {
+    const command = argText(name).toLowerCase();
+    if (NOT_IN_SCRIPTS.has(command)) throw replyError(NOT_ALLOWED);
+    const rule = Object.hasOwn(host.rules, command) ? host.rules[command] : undefined;
+    let outcome: Outcome;
+    try {
+      outcome = rule === undefined ? { args } : applyRule(command, rule, args, host.reader);
+    } catch (error) {
+      if (error instanceof Error && error.message === wrongArity(command)) {
+        throw replyError(WRONG_ARGS);
+      }
+      throw error;
+    }
+    if ('reply' in outcome) return statusOf(command, args, outcome.reply);
+    host.admit(command);
+    const ran = raw(outcome.command ?? command, outcome.args);
+    if (ran === undefined) throw replyError(UNKNOWN);
+    // ioredis-mock's few asynchronous commands (INFO, blocking reads) cannot answer a script.
+    if (ran.value instanceof Promise) throw replyError(NOT_ALLOWED);
+    for (const key of rule?.empties?.(outcome.args) ?? []) {
+      if (isEmptyCollection(host.reader.valueOf(keyName(key)))) raw('del', [key]);
+    }
+    const value = outcome.answer === undefined ? ran.value : outcome.answer(ran.value);
+    return statusOf(command, args, value);
+  };
+
+  /** Runs a cached or given script: `numkeys key … arg …` after it. */
+  const evaluate = (script: Arg, rest: readonly Arg[]): unknown => {
+    const numkeys = parseInteger(rest[0]);
+    if (numkeys === undefined) throw replyError('ERR value is not an integer or out of range');
+    if (numkeys < 0n) throw replyError("ERR Number of keys can't be negative");
+    if (numkeys > BigInt(rest.length - 1)) {
+      throw replyError("ERR Number of keys can't be greater than number of args");
+    }
+    const keys = rest.slice(1, 1 + Number(numkeys));
+    return plain(runScript(script, keys, rest.slice(1 + Number(numkeys)), call));
+  };
+
+  const evalRule: CommandRule = {
+    arity: -3,
+    check: (args) => {
+      scripts.set(sha1(args[0]), args[0]);
+      return reply(evaluate(args[0], args.slice(1)));
+    },
+  };
+  const evalsha: CommandRule = {
+    arity: -3,
+    check: (args) => {
+      const script = scripts.get(argText(args[0]).toLowerCase());
+      if (script === undefined) throw replyError(NO_SCRIPT);
+      return reply(evaluate(script, args.slice(1)));
+    },
+  };
+  const script: CommandRule = {
+    arity: -2,
+    check: (args) => reply(scriptCommand(scripts, args)),
+  };
+  defineCommands(host.client, evaluate);
+  const rules = { eval: evalRule, evalsha, script };
+  // ioredis-mock's pipelines have no EVAL (theirs is called `evaluate`), EVALSHA or SCRIPT: added as the commands of
+  // `defineCommand` are (the pipeline applies the rule, which answers).
+  const custom = (host.client as { customCommands?: Record<string, Method> }).customCommands;
+  for (const [name, rule] of Object.entries(rules)) {
+    if (custom !== undefined) {
+      custom[name] = (...args: unknown[]): unknown => {
+        const outcome = rule.check?.(args as Arg[], host.reader, name);
+        return outcome !== undefined && 'reply' in outcome ? outcome.reply : undefined;
+      };
+    }
+  }
+  return rules;
+}
+
+function scriptCommand(scripts: Map<string, Arg>, args: readonly Arg[]): unknown {
+  const sub = argText(args[0]).toLowerCase();
+  const arity = (ok: boolean): void => {
+    if (!ok) throw replyError(wrongArity(`script|${sub}`));
+  };
+  switch (sub) {
+    case 'load': {
+      arity(args.length === 2);
+      checkScript(args[1]);
+      const sha = sha1(args[1]);
+      scripts.set(sha, args[1]);
+      return sha;
+    }
+    case 'exists':
+      arity(args.length >= 2);
+      return args.slice(1).map((sha) => (scripts.has(argText(sha).toLowerCase()) ? 1 : 0));
+    case 'flush': {
+      arity(args.length <= 2);
+      const mode = args.length === 2 ? argText(args[1]).toUpperCase() : 'SYNC';
+      if (mode !== 'SYNC' && mode !== 'ASYNC') {
+        throw replyError('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+      }
+      scripts.clear();
+      return 'OK';
+    }
+    case 'kill':
+      arity(args.length === 1);
+      throw replyError('NOTBUSY No scripts in execution right now.');
+    case 'help':
+      arity(args.length === 1);
+      return HELP;
+    default:
+      throw replyError(`ERR unknown subcommand '${argText(args[0])}'. Try SCRIPT HELP.`);
+  }
+}
+
+/**
+ * ioredis's `defineCommand(name, { numberOfKeys, lua })`: the command runs its script with EVAL (the client's
+ * method, so through its rules), in pipelines too. ioredis-mock's own runs it on its unguarded Lua bridge.
+ */
+function defineCommands(
+  client: object,
+  evaluate: (script: Arg, rest: readonly Arg[]) => unknown,
+): void {
+  const target = client as Record<string, unknown> & { customCommands?: Record<string, Method> };
+  target.defineCommand = (
+    name: string,
+    definition: { numberOfKeys?: number; lua: string },
+  ): void => {
+    const prefix = definition.numberOfKeys === undefined ? [] : [String(definition.numberOfKeys)];
+    for (const [method, via] of [
+      [name, 'eval'],
+      [`${name}Buffer`, 'evalBuffer'],
+    ]) {
+      target[method] = (...args: unknown[]): unknown =>
+        (target[via] as Method)(definition.lua, ...prefix, ...args);
+    }
+    if (target.customCommands !== undefined) {
+      target.customCommands[name] = (...args: unknown[]): unknown =>
+        evaluate(definition.lua, [...prefix, ...(args as Arg[])]);
+    }
+  };
+}
