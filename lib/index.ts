@@ -31,6 +31,7 @@ export type {
 export type { UnstorableKey } from './snapshots/snapshot-copy';
 export { StoreEnvironmentError, UnreadableSnapshotError } from './store/snapshot-store';
 export { PersistentCacheHealthIndicator } from './persistent-cache.health';
+export type { PersistentCacheClusterNodeHealth } from './persistent-cache.cluster-health';
 export type {
   PersistentCacheHealthDetails,
   PersistentCacheHealthResult,

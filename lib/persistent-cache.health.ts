@@ -1,7 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { HealthIndicatorService } from '@nestjs/terminus';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import {
+  clusterHealth,
+  type PersistentCacheClusterNodeHealth,
+} from './persistent-cache.cluster-health';
 import { describeRedisTarget, lastConnectionError } from './persistent-cache.client';
 import type { Keyspace } from './keyspace/keyspace';
 import { CACHE, KEYSPACE, RESOLVED_OPTIONS } from './persistent-cache.constants';
@@ -51,8 +55,14 @@ export interface PersistentCacheHealthDetails {
   readonly redis?: string;
   /** Redis mode: the ioredis connection status (`ready`, `reconnecting`, …). */
   readonly connection?: string;
-  /** Redis mode: PING's round trip in milliseconds. */
+  /** Redis mode: PING's round trip in milliseconds (on a cluster, each node's is in `nodes`). */
   readonly pingMs?: number;
+  /** Redis through Sentinel: the `host:port` of the primary the client is connected to now. */
+  readonly primary?: string;
+  /** Redis Cluster: `cluster_state` as the first reachable primary reports it. */
+  readonly clusterState?: string;
+  /** Redis Cluster: each primary, with the slots it serves and whether it answered PING. */
+  readonly nodes?: readonly PersistentCacheClusterNodeHealth[];
 }
 
 /**
@@ -86,7 +96,9 @@ function loadTerminus(): Terminus {
  *   periodic snapshots off (interval 0) only a failure makes it down; with persistence off it is always up
  *   (`persistence: 'disabled'`).
  * - Redis mode: PINGs the client (waiting at most {@link HEALTH_PING_TIMEOUT_MS}); **down** with the error when
- *   PING fails or is not answered in time.
+ *   PING fails or is not answered in time. On a Redis Cluster it PINGs every primary and reports each with its
+ *   slots; **down** when some slot range has no primary that answers, or the cluster's own state is not `ok`.
+ *   Through Sentinel it also reports the primary the client is connected to (`primary`).
  *
  * **Wiring.** `@nestjs/terminus` is an optional peer dependency: nothing in this library loads it unless this
  * indicator is used, so applications without health checks need not install it. To use it, install
@@ -106,7 +118,7 @@ function loadTerminus(): Terminus {
 export class PersistentCacheHealthIndicator implements OnModuleInit {
   private indicators!: HealthIndicatorService;
   private options!: ResolvedPersistentCacheOptions;
-  private client!: Redis;
+  private client!: Redis | Cluster;
   private snapshots!: SnapshotService;
   private keyspace!: Keyspace;
   /** Before the first snapshot, the age is counted from here. */
@@ -215,6 +227,10 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
 
   private async redisHealth(): Promise<HealthState> {
     const redis = this.options.redis === undefined ? '' : describeRedisTarget(this.options.redis);
+    if (this.client instanceof Cluster) {
+      const health = await clusterHealth(this.client, HEALTH_PING_TIMEOUT_MS);
+      return { mode: 'redis', redis, connection: this.client.status, ...health };
+    }
     const started = Date.now();
     try {
       const reply = await withTimeout(
@@ -229,6 +245,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
         redis,
         connection: this.client.status,
         pingMs: Date.now() - started,
+        ...this.sentinelPrimary(this.client),
       };
     } catch (error) {
       const cause = lastConnectionError(this.client);
@@ -242,6 +259,17 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
           cause === undefined ? message : `${message} (last connection error: ${cause.message})`,
       };
     }
+  }
+
+  /**
+   * Through Sentinel the configuration names the sentinels, not the server: the address the connection reached is
+   * the primary they named, which changes with a failover.
+   */
+  private sentinelPrimary(client: Redis): { primary?: string } {
+    const sentinels = this.options.redis?.options.sentinels;
+    const { remoteAddress, remotePort } = client.stream ?? {};
+    if (sentinels === undefined || sentinels.length === 0 || remotePort === undefined) return {};
+    return { primary: `${remoteAddress?.replace(/^::ffff:/, '') ?? ''}:${remotePort}` };
   }
 
   private find<T>(

@@ -72,3 +72,10 @@ export const MEMORY_UNLIMITED =
 export const HEALTH_OUT_OF_MEMORY = (used: number, max: number, policy: string): string =>
   `Writes are refused with OOM errors: the cache holds an estimated ${used} bytes, over its memory limit of ${max} ` +
   `bytes, and ${policy === 'noeviction' ? 'memory.policy is "noeviction"' : `the "${policy}" policy finds no key to evict`}`;
+
+export const HEALTH_CLUSTER_SLOTS_UNREACHABLE = (ranges: string, nodes: string): string =>
+  `Slots ${ranges} have no reachable primary (${nodes}): commands on their keys fail until it is back or a ` +
+  'replica takes over.';
+
+export const HEALTH_CLUSTER_STATE = (state: string): string =>
+  `The cluster reports cluster_state:${state}: some slots are not served (run \`redis-cli --cluster check\`).`;

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   CACHE,
   PersistentCacheModule,
@@ -14,14 +14,22 @@ import {
 } from '../lib';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { PERSISTENCE_DISABLED } from '../lib/snapshots/snapshots.messages';
-import { expectSameData, portableDigest } from './support/digest';
+import { allKeys, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
 import { freePort } from './support/free-port';
+import { startRedisCluster } from './support/redis-cluster';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 
 /**
  * The cache behaviours the module promises, whichever mode it runs in: the same tests run against the embedded
- * cache (ioredis-mock over our keyspace, snapshotted to LMDB) and against a real redis-server in `redis` mode.
+ * cache (ioredis-mock over our keyspace, snapshotted to LMDB), against a real redis-server in `redis` mode, and
+ * against a real 3-primary Redis Cluster (`redis.cluster`).
+ *
+ * On a cluster, keys that one command (MGET, SINTER, EXISTS of several keys) or one transaction or pipeline uses
+ * together share a hash tag (`{tx}a`, `{tx}list`), as an application's must: the tests name them so on every
+ * target. Not run on a cluster: the `keys` test (KEYS, DBSIZE and FLUSHALL answer for the one node the client sends
+ * them to, and MSET, DEL, EXISTS and RENAME across slots are refused with CROSSSLOT) and the tests of the module in
+ * redis mode (they are about one server's URL).
  *
  * Where the embedded cache differs from Redis, the tests assert what both do, and the differences are listed here
  * rather than hidden behind weak assertions (ioredis-mock 8.13.1 unless said otherwise):
@@ -53,7 +61,11 @@ interface Target {
   stop(): Promise<void>;
   /** Options of a cache with no data yet (the caller clears what the server may still hold). */
   fresh(): PersistentCacheModuleOptions;
+  /** Deletes every key the cache holds (on a cluster, of every primary). */
+  clear(cache: Redis): Promise<unknown>;
   readonly restart: string;
+  /** A Redis Cluster: the commands of a test that uses keys of several slots at once do not apply. */
+  readonly cluster?: boolean;
 }
 
 const embedded: Target = {
@@ -61,23 +73,35 @@ const embedded: Target = {
   start: () => Promise.resolve(),
   stop: () => Promise.resolve(),
   fresh: () => durable(tempDir()),
+  clear: (cache) => cache.flushall(),
   restart: 'a new app on the same data dir restores it',
 };
 
-/** The redis-server of this file: started once before its first test, stopped after its last. */
-function redisTarget(binary: string): Target & { server(): RedisServer } {
-  let server: Promise<RedisServer> | undefined;
-  let started: RedisServer | undefined;
+/**
+ * A target whose server `startServer` starts once before the first test that uses it and stops after the last.
+ * `options` are the module's options for that server.
+ */
+function serverTarget<S extends { stop(): Promise<void> }>(
+  target: Omit<Target, 'start' | 'stop' | 'fresh'> & {
+    startServer(): Promise<S>;
+    options(server: S): PersistentCacheModuleOptions;
+  },
+): Target & { server(): S } {
+  let server: Promise<S> | undefined;
+  let started: S | undefined;
   let users = 0;
-  const running = (): RedisServer => {
-    if (started === undefined) throw new Error('redis-server is not running');
+  const running = (): S => {
+    if (started === undefined) throw new Error(`the server of ${target.name} is not running`);
     return started;
   };
   return {
-    name: 'redis mode (real redis-server)',
+    name: target.name,
+    restart: target.restart,
+    cluster: target.cluster,
+    clear: target.clear,
     start: async () => {
       users++;
-      server ??= startRedisServer(binary);
+      server ??= target.startServer();
       started = await server;
     },
     stop: async () => {
@@ -87,20 +111,52 @@ function redisTarget(binary: string): Target & { server(): RedisServer } {
       started = undefined;
       await (await stopping).stop();
     },
-    fresh: () => ({
-      mode: 'redis',
-      redis: { url: running().url },
-      // Ignored in redis mode; a test below checks nothing is created there.
-      persistence: { dataDir: join(tempDir(), 'data'), snapshotInterval: '1s' },
-    }),
-    restart: 'a new app against the same server finds it there',
+    fresh: () => target.options(running()),
     server: running,
   };
 }
 
+/** The redis-server of this file: started once before its first test, stopped after its last. */
+function redisTarget(binary: string): Target & { server(): RedisServer } {
+  return serverTarget({
+    name: 'redis mode (real redis-server)',
+    startServer: () => startRedisServer(binary),
+    options: (server) => ({
+      mode: 'redis',
+      redis: { url: server.url },
+      // Ignored in redis mode; a test below checks nothing is created there.
+      persistence: { dataDir: join(tempDir(), 'data'), snapshotInterval: '1s' },
+    }),
+    clear: (cache) => cache.flushall(),
+    restart: 'a new app against the same server finds it there',
+  });
+}
+
+/** A Redis Cluster of 3 primaries, the cache an ioredis `Cluster` connected to them. */
+function clusterTarget(binary: string): Target {
+  return serverTarget({
+    name: 'redis mode (real 3-primary Redis Cluster)',
+    startServer: () => startRedisCluster(binary),
+    options: (cluster) => ({
+      mode: 'redis',
+      redis: { cluster: { nodes: [...cluster.startupNodes] } },
+    }),
+    // FLUSHALL goes to one node: every primary is flushed, once the client knows them all.
+    clear: async (cache) => {
+      await cache.ping();
+      await Promise.all((cache as unknown as Cluster).nodes('master').map((n) => n.flushall()));
+    },
+    restart: 'a new app against the same cluster finds it there',
+    cluster: true,
+  });
+}
+
 const redisServerBinary = findRedisServer('behaviour suite (test/behaviour.e2e-spec.ts)');
 const redis = redisServerBinary === null ? undefined : redisTarget(redisServerBinary);
-const targets: Target[] = redis === undefined ? [embedded] : [embedded, redis];
+const targets: Target[] =
+  redisServerBinary === null || redis === undefined
+    ? [embedded]
+    : [embedded, redis, clusterTarget(redisServerBinary)];
 
 // One server for the whole file (each describe below also holds it while it runs).
 beforeAll(() => redis?.start());
@@ -258,7 +314,7 @@ describe.each(targets)('cache behaviour: $name', (target) => {
     options = target.fresh();
     h = await bootWith(options);
     cache = h.redis;
-    await cache.flushall();
+    await target.clear(cache);
   });
   afterEach(async () => {
     await h.app.close();
@@ -276,7 +332,13 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       expect(await cache.get('empty')).toBe('');
       expect(await cache.get('missing')).toBeNull();
       expect(await cache.type('greeting')).toBe('string');
-      expect(await cache.mget('greeting', 'missing', 'empty')).toEqual(['hello', null, '']);
+      await cache.set('{mget}hello', 'hello');
+      await cache.set('{mget}empty', '');
+      expect(await cache.mget('{mget}hello', '{mget}missing', '{mget}empty')).toEqual([
+        'hello',
+        null,
+        '',
+      ]);
     });
 
     test('binary values and keys come back as the same bytes', async () => {
@@ -352,16 +414,20 @@ describe.each(targets)('cache behaviour: $name', (target) => {
 
   describe('sets', () => {
     test('SADD/SREM/SMEMBERS/SISMEMBER/SCARD and set algebra', async () => {
-      expect(await cache.sadd('tags', 'red', 'green', 'blue', 'red')).toBe(3);
-      expect(await cache.sadd('other', 'green', 'yellow')).toBe(2);
-      expect(await cache.sismember('tags', 'red')).toBe(1);
-      expect(await cache.sismember('tags', 'pink')).toBe(0);
-      expect(await cache.srem('tags', 'blue', 'pink')).toBe(1);
-      expect(await cache.scard('tags')).toBe(2);
-      expect(sorted(await cache.smembers('tags'))).toEqual(['green', 'red']);
-      expect(await cache.sinter('tags', 'other')).toEqual(['green']);
-      expect(sorted(await cache.sunion('tags', 'other'))).toEqual(['green', 'red', 'yellow']);
-      expect(await cache.type('tags')).toBe('set');
+      expect(await cache.sadd('{set}tags', 'red', 'green', 'blue', 'red')).toBe(3);
+      expect(await cache.sadd('{set}other', 'green', 'yellow')).toBe(2);
+      expect(await cache.sismember('{set}tags', 'red')).toBe(1);
+      expect(await cache.sismember('{set}tags', 'pink')).toBe(0);
+      expect(await cache.srem('{set}tags', 'blue', 'pink')).toBe(1);
+      expect(await cache.scard('{set}tags')).toBe(2);
+      expect(sorted(await cache.smembers('{set}tags'))).toEqual(['green', 'red']);
+      expect(await cache.sinter('{set}tags', '{set}other')).toEqual(['green']);
+      expect(sorted(await cache.sunion('{set}tags', '{set}other'))).toEqual([
+        'green',
+        'red',
+        'yellow',
+      ]);
+      expect(await cache.type('{set}tags')).toBe('set');
     });
   });
 
@@ -460,58 +526,61 @@ describe.each(targets)('cache behaviour: $name', (target) => {
     });
 
     test('a key is gone once its TTL has passed', async () => {
-      await cache.set('short', 'v', 'PX', 30);
-      await cache.rpush('short-list', 'a');
-      await cache.pexpire('short-list', 30);
+      await cache.set('{short}', 'v', 'PX', 30);
+      await cache.rpush('{short}list', 'a');
+      await cache.pexpire('{short}list', 30);
       await cache.set('long', 'v', 'EX', 600);
       // Expiry is a matter of time passing: wait well past it.
       await sleep(150);
-      expect(await cache.get('short')).toBeNull();
-      expect(await cache.exists('short', 'short-list')).toBe(0);
-      expect(await cache.ttl('short')).toBe(-2);
-      expect(await cache.lrange('short-list', 0, -1)).toEqual([]);
-      expect(await cache.keys('*')).toEqual(['long']);
+      expect(await cache.get('{short}')).toBeNull();
+      expect(await cache.exists('{short}', '{short}list')).toBe(0);
+      expect(await cache.ttl('{short}')).toBe(-2);
+      expect(await cache.lrange('{short}list', 0, -1)).toEqual([]);
+      expect(await allKeys(cache)).toEqual(['long']);
     });
   });
 
-  describe('keys', () => {
-    test('DEL/EXISTS/KEYS with patterns/RENAME/DBSIZE', async () => {
-      await cache.mset('user:1', 'a', 'user:2', 'b', 'user:10', 'c', 'session:1', 'd');
-      await cache.hset('user:1:profile', 'name', 'Ann');
-      expect(await cache.exists('user:1', 'user:2', 'missing')).toBe(2);
-      expect(sorted(await cache.keys('user:*'))).toEqual([
-        'user:1',
-        'user:10',
-        'user:1:profile',
-        'user:2',
-      ]);
-      expect(sorted(await cache.keys('user:?'))).toEqual(['user:1', 'user:2']);
-      expect(sorted(await cache.keys('user:[2-9]*'))).toEqual(['user:2']);
-      expect(sorted(await cache.keys('*:1'))).toEqual(['session:1', 'user:1']);
-      expect(await cache.keys('nothing:*')).toEqual([]);
-      expect(await cache.dbsize()).toBe(5);
+  // Not on a cluster: see the top of the file.
+  if (target.cluster !== true) {
+    describe('keys', () => {
+      test('DEL/EXISTS/KEYS with patterns/RENAME/DBSIZE', async () => {
+        await cache.mset('user:1', 'a', 'user:2', 'b', 'user:10', 'c', 'session:1', 'd');
+        await cache.hset('user:1:profile', 'name', 'Ann');
+        expect(await cache.exists('user:1', 'user:2', 'missing')).toBe(2);
+        expect(sorted(await cache.keys('user:*'))).toEqual([
+          'user:1',
+          'user:10',
+          'user:1:profile',
+          'user:2',
+        ]);
+        expect(sorted(await cache.keys('user:?'))).toEqual(['user:1', 'user:2']);
+        expect(sorted(await cache.keys('user:[2-9]*'))).toEqual(['user:2']);
+        expect(sorted(await cache.keys('*:1'))).toEqual(['session:1', 'user:1']);
+        expect(await cache.keys('nothing:*')).toEqual([]);
+        expect(await cache.dbsize()).toBe(5);
 
-      expect(await cache.del('user:1', 'user:2', 'missing')).toBe(2);
-      expect(await cache.exists('user:1')).toBe(0);
-      expect(await cache.rename('session:1', 'session:renamed')).toBe('OK');
-      expect(await cache.get('session:renamed')).toBe('d');
-      expect(await cache.exists('session:1')).toBe(0);
-      expect(await cache.dbsize()).toBe(3);
-      expect(await cache.unlink('user:10')).toBe(1);
-      expect(await cache.flushall()).toBe('OK');
-      expect(await cache.dbsize()).toBe(0);
+        expect(await cache.del('user:1', 'user:2', 'missing')).toBe(2);
+        expect(await cache.exists('user:1')).toBe(0);
+        expect(await cache.rename('session:1', 'session:renamed')).toBe('OK');
+        expect(await cache.get('session:renamed')).toBe('d');
+        expect(await cache.exists('session:1')).toBe(0);
+        expect(await cache.dbsize()).toBe(3);
+        expect(await cache.unlink('user:10')).toBe(1);
+        expect(await cache.flushall()).toBe('OK');
+        expect(await cache.dbsize()).toBe(0);
+      });
     });
-  });
+  }
 
   describe('transactions and pipelines', () => {
     test('MULTI/EXEC applies all commands and returns their replies in order', async () => {
       const replies = await cache
         .multi()
-        .set('tx:a', '1')
-        .incr('tx:a')
-        .rpush('tx:list', 'x', 'y')
-        .hset('tx:hash', 'f', 'v')
-        .get('tx:a')
+        .set('{tx}a', '1')
+        .incr('{tx}a')
+        .rpush('{tx}list', 'x', 'y')
+        .hset('{tx}hash', 'f', 'v')
+        .get('{tx}a')
         .exec();
       expect(replies).toEqual([
         [null, 'OK'],
@@ -520,16 +589,16 @@ describe.each(targets)('cache behaviour: $name', (target) => {
         [null, 1],
         [null, '2'],
       ]);
-      expect(await cache.lrange('tx:list', 0, -1)).toEqual(['x', 'y']);
+      expect(await cache.lrange('{tx}list', 0, -1)).toEqual(['x', 'y']);
     });
 
     test('a pipeline sends its commands in order and returns their replies', async () => {
       const replies = await cache
         .pipeline()
-        .set('p:1', 'a')
-        .append('p:1', 'b')
-        .get('p:1')
-        .sadd('p:set', 'x')
+        .set('{p}1', 'a')
+        .append('{p}1', 'b')
+        .get('{p}1')
+        .sadd('{p}set', 'x')
         .exec();
       expect(replies).toEqual([
         [null, 'OK'],

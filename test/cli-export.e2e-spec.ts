@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { InspectReport } from '../lib/cli/inspect';
 import { digest, expectSameData, portableDigest, type KeyspaceDigest } from './support/digest';
-import { datasetSnapshot, runCli, runMain } from './support/cli';
+import { datasetSnapshot, expectReexportNeedsReplace, runCli, runMain } from './support/cli';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import {
   findRedisCli,
@@ -117,17 +117,7 @@ if (redisServerBinary !== null) {
       expectSameData(await portableDigest(real), source);
 
       // a second export is refused (the target is not empty), unless --replace
-      const again = await runMain(['export', sourceDir, '--to', server.url]);
-      expect(again.code).toBe(1);
-      expect(again.stderr).toContain('already holds 15 keys; nothing was written');
-      await real.set('str:text', 'changed');
-      await real.rpush('list:q', 'extra');
-      await real.set('unrelated', 'kept');
-      const replaced = await runMain(['export', sourceDir, '--to', server.url, '--replace']);
-      expect(replaced.code).toBe(0);
-      expect(await real.get('unrelated')).toBe('kept');
-      await real.del('unrelated');
-      expectSameData(await portableDigest(real), source);
+      await expectReexportNeedsReplace(sourceDir, server.url, real, source);
 
       // import (in process) into a new data directory
       const importedDir = join(tempDir(), 'imported');

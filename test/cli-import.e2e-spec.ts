@@ -53,6 +53,19 @@ if (redisServerBinary !== null) {
         expect(refused.stderr).toContain('2 key(s) cannot be held by the embedded cache');
         expect(refused.stderr).toContain('key "odd-field": hash field 0xff is not UTF-8 text');
         expect(refused.stderr).toContain('key 0xfe00: the name is not UTF-8 text');
+        // --cluster asks for a cluster: a single server is refused before anything is read.
+        const notCluster = await runMain([
+          'import',
+          '--from',
+          url,
+          join(tempDir(), 'z'),
+          '--cluster',
+        ]);
+        expect(notCluster.code).toBe(1);
+        expect(notCluster.stderr).toBe(
+          `persistent-cache: --cluster: ${url} is not a node of a Redis Cluster (its INFO says ` +
+            'cluster_enabled:0); nothing was read or written. Leave out --cluster for a single server\n',
+        );
         const dir = join(tempDir(), 'y');
         const skipped = await runMain(['import', '--from', url, dir, '--skip-unsupported']);
         expect(skipped.code).toBe(0);

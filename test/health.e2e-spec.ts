@@ -1,6 +1,6 @@
-import { DynamicModule, Module, ServiceUnavailableException } from '@nestjs/common';
+import { Module, ServiceUnavailableException } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { HealthCheckService } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { execFileSync } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
@@ -9,14 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   PersistentCacheHealthIndicator,
   PersistentCacheModule,
-  PersistentCacheModuleOptions,
   SNAPSHOT_INTERVAL_NAME,
 } from '../lib';
 import { STORE_FILE } from '../lib/store/data-dir';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
-import { trackApps } from './support/apps';
-import { boot, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
+import { healthApps } from './support/health';
+import { durable, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 import { dataView } from '../lib/ioredis-mock/views';
 
@@ -24,25 +23,7 @@ const ROOT = resolve(__dirname, '..');
 /** What every embedded report holds about memory. */
 const MEMORY = { memoryBytes: expect.any(Number), maxMemoryBytes: expect.any(Number) };
 
-/** Where applications put the indicator: a module of their own that imports TerminusModule (not the cache's). */
-@Module({})
-class HealthModule {}
-const healthModule: DynamicModule = {
-  module: HealthModule,
-  imports: [TerminusModule],
-  providers: [PersistentCacheHealthIndicator],
-  exports: [PersistentCacheHealthIndicator],
-};
-
-interface HealthHarness extends Harness {
-  indicator: PersistentCacheHealthIndicator;
-}
-
-const apps = trackApps<HealthHarness>();
-async function start(options: PersistentCacheModuleOptions): Promise<HealthHarness> {
-  const h = await boot([PersistentCacheModule.forRoot(options), healthModule]);
-  return apps.track({ ...h, indicator: h.app.get(PersistentCacheHealthIndicator) });
-}
+const { apps, start } = healthApps();
 afterAll(removeTempDirs);
 
 /**

@@ -9,11 +9,11 @@ import { RestoredStates } from '../keyspace/restored-states';
 import { CliError, EXIT_OK, EXIT_USAGE, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
-import { connect, parseRedisUrl } from './redis-url';
+import { parseRedisUrl } from './redis-url';
+import { openRedisTarget, type RedisTarget } from './redis-target';
 import { openExistingStore } from './store-access';
 import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
-import { redactUrl } from '../util/redact-url';
 import { showKey } from '../util/show-key';
 
 export interface ExportOptions {
@@ -25,6 +25,8 @@ export interface ExportOptions {
   readonly replace?: boolean;
   /** Leave out keys whose values Redis cannot hold instead of failing. */
   readonly skipUnsupported?: boolean;
+  /** Require `to` to name a node of a Redis Cluster (one is detected without it). */
+  readonly cluster?: boolean;
   readonly now?: number;
 }
 
@@ -45,7 +47,8 @@ interface ExportItem {
  *
  * `--to` refuses a target database that holds any key unless `--replace` is given; `--replace` deletes each
  * exported key before writing it and leaves other keys alone. `--resp` writes the commands for
- * `redis-cli --pipe`; with `--replace` each key's commands begin with a `DEL`.
+ * `redis-cli --pipe`; with `--replace` each key's commands begin with a `DEL`. A `--to` URL naming a node of a Redis
+ * Cluster writes into the whole cluster, each key to the primary of its slot (see `redis-target.ts`).
  */
 export async function exportSnapshot(
   dataDir: string,
@@ -65,15 +68,15 @@ export async function exportSnapshot(
       `export: wrote the commands of ${items.length} keys to stdout${describeSkipped(skipped)}\n`,
     );
   } else {
-    const client = await connect(url);
+    const target = await openRedisTarget(url, options.cluster === true);
     try {
-      const written = await writeRedis(client, url, items, options.replace === true, io);
+      const written = await writeRedis(target, items, options.replace === true, io);
       await write(
         io.stderr,
-        `export: wrote ${written} keys into ${redactUrl(url)}${describeSkipped(skipped)}\n`,
+        `export: wrote ${written} keys into ${target.description}${describeSkipped(skipped)}\n`,
       );
     } finally {
-      await client.quit().catch(() => client.disconnect());
+      await target.close();
     }
   }
   return EXIT_OK;
@@ -164,56 +167,73 @@ async function writeResp(items: ExportItem[], replace: boolean, io: CliIo): Prom
   progress.finish();
 }
 
+/**
+ * Writes the items in pipelines, each key's commands to the server that holds it (on a cluster, the primary of its
+ * slot); the pipelines of the servers are sent together and all answered before the next ones.
+ */
 async function writeRedis(
-  client: Redis,
-  url: URL,
+  target: RedisTarget,
   items: ExportItem[],
   replace: boolean,
   io: CliIo,
 ): Promise<number> {
   if (!replace) {
-    const size = await client.dbsize();
+    const sizes = await Promise.all(target.primaries.map((server) => server.dbsize()));
+    const size = sizes.reduce((a, b) => a + b, 0);
     if (size > 0) {
       throw new CliError(
-        `export: the target ${redactUrl(url)} already holds ${size} keys; nothing was written. ` +
+        `export: the target ${target.description} already holds ${size} keys; nothing was written. ` +
           'Pass --replace to overwrite the exported keys (other keys are kept), or export into an empty database',
       );
     }
   }
   const progress = new Progress(io, 'export', items.length);
-  let batch: { command: Command; key: string }[] = [];
+  let batches = new Map<Redis, { command: Command; key: string }[]>();
+  let commands = 0;
   let bytes = 0;
   let pendingKeys = 0;
   const flush = async () => {
-    if (batch.length === 0) return;
-    const pipeline = client.pipeline();
-    for (const { command } of batch) {
-      const [name, ...args] = command;
-      pipeline.callBuffer(name, args);
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([error], i) => {
-      if (error) {
-        const { command, key } = batch[i];
-        throw new CliError(
-          `export: ${command[0]} for key ${showKey(key)} failed: ${error.message}`,
-        );
-      }
-    });
+    await Promise.all([...batches].map(([server, batch]) => send(server, batch)));
     progress.tick(pendingKeys);
-    batch = [];
+    batches = new Map();
+    commands = 0;
     bytes = 0;
     pendingKeys = 0;
   };
   for (const item of items) {
+    const server = target.serverFor(item.key);
+    let batch = batches.get(server);
+    if (batch === undefined) batches.set(server, (batch = []));
     for (const command of commandsFor(item.key, item.value, item.expiresAt, replace)) {
       batch.push({ command, key: item.key });
       bytes += commandBytes(command);
+      commands++;
     }
     pendingKeys++;
-    if (batch.length >= PIPELINE_COMMANDS || bytes >= PIPELINE_BYTES) await flush();
+    if (commands >= PIPELINE_COMMANDS || bytes >= PIPELINE_BYTES) await flush();
   }
   await flush();
   progress.finish();
   return items.length;
+}
+
+/** Sends one server its commands in a pipeline; the first that failed fails the export, naming its key. */
+async function send(server: Redis, batch: { command: Command; key: string }[]): Promise<void> {
+  const pipeline = server.pipeline();
+  for (const { command } of batch) {
+    const [name, ...args] = command;
+    pipeline.callBuffer(name, args);
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  replies.forEach(([error], i) => {
+    if (!error) return;
+    const { command, key } = batch[i];
+    // The cluster's slots moved after the export asked who serves them: a new run reads the new layout.
+    const moved = /^(MOVED|ASK) /.test(error.message)
+      ? '; the cluster moved slots during the export: run it again with --replace'
+      : '';
+    throw new CliError(
+      `export: ${command[0]} for key ${showKey(key)} failed: ${error.message}${moved}`,
+    );
+  });
 }

@@ -10,12 +10,12 @@ import {
 } from '../ioredis-mock/mock-values';
 import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
-import { connect, parseRedisUrl } from './redis-url';
+import { parseRedisUrl } from './redis-url';
+import { openRedisTarget, type RedisTarget } from './redis-target';
 import { openTargetStore } from './store-access';
 import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
 import { counted } from '../util/counted';
-import { redactUrl } from '../util/redact-url';
 import { showKey } from '../util/show-key';
 
 export interface ImportOptions {
@@ -24,6 +24,8 @@ export interface ImportOptions {
   readonly replace?: boolean;
   /** Leave out keys the embedded cache cannot hold instead of failing. */
   readonly skipUnsupported?: boolean;
+  /** Require `from` to name a node of a Redis Cluster (one is detected without it). */
+  readonly cluster?: boolean;
 }
 
 /** Keys asked for per SCAN call, and fetched per pipeline. */
@@ -32,7 +34,8 @@ const SCAN_COUNT = 1000;
 /**
  * `import --from redis://… <dataDir>`: reads every key of a Redis database with SCAN (binary-safe, every type,
  * streams included), converts each to what ioredis-mock stores, and writes one full snapshot the module restores
- * on startup. TTLs become absolute expiry times (PTTL read against the local clock when it was asked).
+ * on startup. TTLs become absolute expiry times (PTTL read against the local clock when it was asked). A URL
+ * naming a node of a Redis Cluster reads the whole cluster, every primary in turn (see `redis-target.ts`).
  *
  * SCAN is not a point-in-time view: import from a database nobody writes to. Keys deleted while it runs are left
  * out. Values the embedded cache cannot hold (key names or hash field names that are not UTF-8, module types) fail
@@ -45,41 +48,49 @@ export async function importSnapshot(
 ): Promise<number> {
   const url = parseRedisUrl('--from', options.from);
   const store = await openTargetStore(dataDir, options.replace === true);
-  let client: Redis | undefined;
+  let target: RedisTarget | undefined;
   try {
-    client = await connect(url);
+    target = await openRedisTarget(url, options.cluster === true);
     const startedAt = Date.now();
     const writer = store.beginWrite('full');
-    const progress = new Progress(io, 'import', await client.dbsize());
+    const sizes = await Promise.all(target.primaries.map((server) => server.dbsize()));
+    const progress = new Progress(
+      io,
+      'import',
+      sizes.reduce((a, b) => a + b, 0),
+    );
     const seen = new Set<string>();
     const errors: string[] = [];
     let records = 0;
     try {
-      let cursor = '0';
-      do {
-        const [next, rawKeys] = await client.scanBuffer(cursor, 'COUNT', SCAN_COUNT);
-        cursor = next.toString();
-        const keys: string[] = [];
-        for (const raw of rawKeys) {
-          const key = bytesToMock(raw);
-          if (typeof key !== 'string') {
-            errors.push(`key 0x${raw.toString('hex')}: the name is not UTF-8 text`);
-            continue;
+      // On a cluster every primary is scanned in turn: each holds only the keys of its own slots.
+      for (const server of target.primaries) {
+        let cursor = '0';
+        do {
+          const [next, rawKeys] = await server.scanBuffer(cursor, 'COUNT', SCAN_COUNT);
+          cursor = next.toString();
+          const keys: string[] = [];
+          for (const raw of rawKeys) {
+            const key = bytesToMock(raw);
+            if (typeof key !== 'string') {
+              errors.push(`key 0x${raw.toString('hex')}: the name is not UTF-8 text`);
+              continue;
+            }
+            if (seen.has(key)) continue; // SCAN may return a key more than once
+            seen.add(key);
+            keys.push(key);
           }
-          if (seen.has(key)) continue; // SCAN may return a key more than once
-          seen.add(key);
-          keys.push(key);
-        }
-        for (const item of await fetchKeys(client, keys, errors)) {
-          writer.add(item.key, {
-            value: fromPortable(item.value),
-            expiresAt: item.expiresAt,
-          });
-          records++;
-        }
-        progress.tick(rawKeys.length);
-        await writer.drain();
-      } while (cursor !== '0');
+          for (const item of await fetchKeys(server, keys, errors)) {
+            writer.add(item.key, {
+              value: fromPortable(item.value),
+              expiresAt: item.expiresAt,
+            });
+            records++;
+          }
+          progress.tick(rawKeys.length);
+          await writer.drain();
+        } while (cursor !== '0');
+      }
       progress.finish();
       await refuseOrLeaveOut(
         'import',
@@ -91,7 +102,7 @@ export async function importSnapshot(
       const manifest = await writer.commit(records, startedAt);
       await write(
         io.stderr,
-        `import: wrote a snapshot of ${counted(records, 'key')} from ${redactUrl(url)} into ` +
+        `import: wrote a snapshot of ${counted(records, 'key')} from ${target.description} into ` +
           `${store.dataDir} (${counted(records, 'record')}, ${counted(manifest.bytes, 'byte')})\n`,
       );
     } catch (error) {
@@ -100,7 +111,7 @@ export async function importSnapshot(
     }
     return EXIT_OK;
   } finally {
-    if (client !== undefined) await client.quit().catch(() => client?.disconnect());
+    await target?.close();
     await store.close();
   }
 }

@@ -10,6 +10,10 @@ import { verify } from './verify';
 
 const NAME = 'persistent-cache';
 
+/** `--cluster` of export and import. */
+const CLUSTER_HELP =
+  'require the URL to name a node of a Redis Cluster (one is detected without it: the whole cluster is used)';
+
 /** The version of this package: its package.json is the first one above this file named nestjs-persistent-cache. */
 function packageVersion(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
@@ -87,6 +91,7 @@ function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
       '--skip-unsupported',
       'leave out keys whose values Redis cannot hold instead of failing',
     )
+    .addOption(new Option('--cluster', CLUSTER_HELP).conflicts('resp'))
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -96,7 +101,13 @@ function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
     .action(
       async (
         dataDir: string,
-        opts: { to?: string; resp?: boolean; replace?: boolean; skipUnsupported?: boolean },
+        opts: {
+          to?: string;
+          resp?: boolean;
+          replace?: boolean;
+          skipUnsupported?: boolean;
+          cluster?: boolean;
+        },
       ) => {
         setResult(await exportSnapshot(dataDir, opts, io));
       },
@@ -114,11 +125,12 @@ function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
       '--skip-unsupported',
       'leave out keys the embedded cache cannot hold instead of failing',
     )
+    .option('--cluster', CLUSTER_HELP)
     .addHelpText('after', `\nExample:\n  ${NAME} import --from redis://127.0.0.1:6379/0 ./data`)
     .action(
       async (
         dataDir: string,
-        opts: { from: string; replace?: boolean; skipUnsupported?: boolean },
+        opts: { from: string; replace?: boolean; skipUnsupported?: boolean; cluster?: boolean },
       ) => {
         setResult(await importSnapshot(dataDir, opts, io));
       },

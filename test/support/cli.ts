@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { main } from '../../lib/cli/main';
-import { digest, portableDigest, type KeyspaceDigest } from './digest';
+import { digest, expectSameData, portableDigest, type KeyspaceDigest } from './digest';
 import { bootWith, durable, tempDir } from './harness';
 
 /** The compiled CLI, built by the jest global setup (what `npx persistent-cache` runs). */
@@ -124,4 +124,28 @@ export async function datasetSnapshot(
   } finally {
     await app.app.close();
   }
+}
+
+/**
+ * After `dataDir` (the {@link writeDataset} snapshot) was exported into `url`: a second export is refused (the
+ * target is not empty) unless `--replace`, which overwrites the exported keys — changed meanwhile through `target`
+ * — and keeps the others. `expected` is the dataset's portable digest.
+ */
+export async function expectReexportNeedsReplace(
+  dataDir: string,
+  url: string,
+  target: Redis | Cluster,
+  expected: KeyspaceDigest,
+): Promise<void> {
+  const again = await runMain(['export', dataDir, '--to', url]);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain('already holds 15 keys; nothing was written');
+  await target.set('str:text', 'changed');
+  await target.rpush('list:q', 'extra');
+  await target.set('unrelated', 'kept');
+  const replaced = await runMain(['export', dataDir, '--to', url, '--replace']);
+  expect(replaced.code).toBe(0);
+  expect(await target.get('unrelated')).toBe('kept');
+  await target.del('unrelated');
+  expectSameData(await portableDigest(target), expected);
 }

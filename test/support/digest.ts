@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { digest, type KeyspaceDigest } from './keyspace-digest';
 
 export { digest };
@@ -51,13 +51,13 @@ function showPortable(value: unknown): string {
  *   sorted sets (which it keeps and Redis deletes) are left out.
  * - Stream IDs are shown in Redis form (`7-0`, `1-1`) whichever way they are stored (`7-0`, `1-1-0`, `7-0-0`).
  * - Values are bytes (hex), sorted sets in Redis's order (score, then member bytes) with numeric scores.
+ * - On a Redis Cluster the keys of every primary are read.
  */
-export async function portableDigest(redis: Redis): Promise<KeyspaceDigest> {
-  const keys = (await redis.keys('*')).sort();
+export async function portableDigest(redis: Redis | Cluster): Promise<KeyspaceDigest> {
+  const keys = (await allKeys(redis)).sort();
   const hash = createHash('sha256');
   const expiries = new Map<string, number>();
   const dump: string[] = [];
-  const now = Date.now();
   const hex = (b: Buffer) => b.toString('hex');
   const stream = (entries: StreamReply) =>
     entries.map(([id, fields]) => [redisStreamId(id.toString()), fields.map(hex)]);
@@ -112,10 +112,18 @@ export async function portableDigest(redis: Redis): Promise<KeyspaceDigest> {
     }
     if (skip) continue;
     const pttl = await redis.pttl(key);
-    if (pttl >= 0) expiries.set(key, now + pttl);
+    // Against the clock of this key's PTTL: a digest of thousands of keys takes longer than the tolerance.
+    if (pttl >= 0) expiries.set(key, Date.now() + pttl);
     const line = `${showPortable(key)} ${type} ${showPortable(value)}`;
     dump.push(line);
     hash.update(line).update('\n');
   }
   return { hash: hash.digest('hex'), keys: dump.length, expiries, dump };
+}
+
+/** Every key: of the one server, or of each primary of a cluster (`KEYS` answers for one node only). */
+export async function allKeys(redis: Redis | Cluster): Promise<string[]> {
+  if (!(redis instanceof Cluster)) return redis.keys('*');
+  const perNode = await Promise.all(redis.nodes('master').map((node) => node.keys('*')));
+  return perNode.flat();
 }

@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
+import { infoFields } from '../../lib/util/info-fields';
 import { freePort } from './free-port';
 
 /**
@@ -98,6 +99,10 @@ export class RedisServerProcess {
     readonly dir: string,
     readonly port: number,
     readonly host = '127.0.0.1',
+    /** More `redis-server` options (`--cluster-enabled yes`, …), after the ones above. */
+    readonly extraArgs: readonly string[] = [],
+    /** A sentinel's configuration file (which it rewrites): the process is then a Redis Sentinel. */
+    readonly sentinelConfig?: string,
   ) {}
 
   get url(): string {
@@ -127,6 +132,7 @@ export class RedisServerProcess {
     const child = spawn(
       this.binary,
       [
+        ...(this.sentinelConfig === undefined ? [] : [this.sentinelConfig, '--sentinel']),
         '--port',
         String(this.port),
         '--bind',
@@ -147,6 +153,7 @@ export class RedisServerProcess {
         '',
         '--loglevel',
         'notice',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -227,13 +234,7 @@ export class RedisServerProcess {
 
   /** The fields of one section of `INFO`. */
   async info(section: string): Promise<Record<string, string>> {
-    const text = await this.requireClient().info(section);
-    const fields: Record<string, string> = {};
-    for (const line of text.split('\r\n')) {
-      const at = line.indexOf(':');
-      if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1);
-    }
-    return fields;
+    return infoFields(await this.requireClient().info(section));
   }
 
   requireClient(): Redis {
@@ -247,7 +248,9 @@ export class RedisServerProcess {
     this.child = undefined;
     const client = this.client;
     this.client = undefined;
-    client?.disconnect();
+    // A connection the server closed (a sentinel demoting it closes its clients') has ended: disconnecting it again
+    // would leave ioredis's socket timer behind.
+    if (client !== undefined && client.status !== 'end') client.disconnect();
     const running =
       child?.pid !== undefined && child.exitCode === null && child.signalCode === null;
     if (child === undefined || !running) return;
@@ -274,15 +277,39 @@ export interface RedisServer {
 /** How long a test's server may take to answer PING. */
 const START_TIMEOUT_MS = 10_000;
 
+/** What else a test's server is besides a plain redis-server. */
+export interface RedisServerRole {
+  /** More server options (a cluster node's, a replica's). */
+  readonly args?: readonly string[];
+  /** The lines of a sentinel's configuration (`sentinel monitor …`): the server is then a Redis Sentinel. */
+  readonly sentinel?: string;
+}
+
 /**
  * Starts `redis-server` (from {@link findRedisServer}) on a free port (or on `port`), in a new temp dir, and waits
  * until it answers PING.
  */
-export async function startRedisServer(binary: string, port?: number): Promise<RedisServer> {
+export async function startRedisServer(
+  binary: string,
+  port?: number,
+  role: RedisServerRole = {},
+): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persistent-cache-redis-'));
+  let config: string | undefined;
+  if (role.sentinel !== undefined) {
+    config = join(dir, 'sentinel.conf');
+    writeFileSync(config, `${role.sentinel}\n`);
+  }
   let server: RedisServerProcess | undefined;
   for (let attempt = 1; server === undefined; attempt++) {
-    const candidate = new RedisServerProcess(binary, dir, port ?? (await freePort()));
+    const candidate = new RedisServerProcess(
+      binary,
+      dir,
+      port ?? (await freePort()),
+      '127.0.0.1',
+      role.args,
+      config,
+    );
     try {
       await candidate.start(START_TIMEOUT_MS);
       server = candidate;
@@ -307,4 +334,21 @@ export async function startRedisServer(binary: string, port?: number): Promise<R
       return stopping;
     },
   };
+}
+
+/** Runs `command` on a new client of each of `servers` (closed after), in their order. */
+export function onEachServer<T>(
+  servers: readonly RedisServer[],
+  command: (client: Redis) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(
+    servers.map(async (server) => {
+      const client = server.client();
+      try {
+        return await command(client);
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
 }
