@@ -87,7 +87,12 @@ describe('Keyspace (ioredis-mock data/expires semantics)', () => {
     data.delete('a');
     expect([data.get('a'), data.has('a'), keyspace.size]).toEqual([undefined, false, 1]);
     data.set('a', '3');
-    expect([data.get('a'), data.get('b'), data.get('a'), keyspace.size]).toEqual(['3', '2', '3', 2]);
+    expect([data.get('a'), data.get('b'), data.get('a'), keyspace.size]).toEqual([
+      '3',
+      '2',
+      '3',
+      2,
+    ]);
     keyspace.clear();
     expect([data.has('a'), data.get('a'), data.has('b')]).toEqual([false, undefined, false]);
   });
