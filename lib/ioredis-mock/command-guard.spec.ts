@@ -126,6 +126,20 @@ describe('the command rules', () => {
     expect(keyspace.expiryOf('k')).toBeGreaterThan(Date.now() + 90_000);
   });
 
+  it('keep a failure its own entry whatever ioredis-mock does to the reply (HGETALL rebuilds its reply)', async () => {
+    expect(await client.multi().hgetall('l').hgetall('nokey').exec()).toEqual([
+      [new Error(WRONGTYPE), null],
+      [null, {}],
+    ]);
+    expect(await client.pipeline().hgetallBuffer('s').exec()).toEqual([
+      [new Error(WRONGTYPE), null],
+    ]);
+    await client.hset('h', 'error', 'x', '\0persistent-cache:failed', 'y');
+    expect(await client.pipeline().hgetall('h').exec()).toEqual([
+      [null, { error: 'x', '\0persistent-cache:failed': 'y' }],
+    ]);
+  });
+
   it('give each pipeline command its own callback, with its error, and the others their replies', async () => {
     const calls: unknown[][] = [];
     const replies = await client

@@ -67,24 +67,41 @@ class Failed {
   constructor(readonly error: unknown) {}
 }
 
-const failed = (error: unknown): Failed => new Failed(error);
+/**
+ * The field of the object a failed pipeline command answers. ioredis-mock passes every pipeline reply through its
+ * reply transformers, and HGETALL's rebuilds an object from the reply's own fields: a failure travels as this one
+ * field, holding a {@link Failed} no stored value can be, so that it comes out of any transformer as it went in.
+ */
+const FAILED = '\0persistent-cache:failed';
 
-/** A pipeline command's function that answers its failure as a {@link Failed} value instead of throwing it. */
+const failed = (error: unknown): Record<string, Failed> => ({ [FAILED]: new Failed(error) });
+
+/** The failure a pipeline command answered (see {@link failAlone}), if it failed. */
+function failureOf(reply: unknown): Failed | undefined {
+  if (typeof reply !== 'object' || reply === null || !Object.hasOwn(reply, FAILED))
+    return undefined;
+  const failure = (reply as Record<string, unknown>)[FAILED];
+  return failure instanceof Failed ? failure : undefined;
+}
+
+/** A pipeline command's function that answers its failure as a value (see {@link failed}) instead of throwing it. */
 function failAlone(command: Method): Method {
   return () => {
     try {
       const reply = command();
       return reply instanceof Promise ? reply.catch(failed) : reply;
     } catch (error) {
-      return new Failed(error);
+      return failed(error);
     }
   };
 }
 
 /** A pipeline command's own callback, given its failure as an error (see {@link failAlone}). */
 function failedAsError(callback: Method): Method {
-  return (error: unknown, reply: unknown) =>
-    reply instanceof Failed ? callback(reply.error) : callback(error, reply);
+  return (error: unknown, reply: unknown) => {
+    const failure = failureOf(reply);
+    return failure !== undefined ? callback(failure.error) : callback(error, reply);
+  };
 }
 
 /**
@@ -454,8 +471,8 @@ function guardPipelines(): void {
       if (!Array.isArray(entries)) return entries;
       const list = entries as [unknown, unknown][];
       for (let i = 0; i < list.length; i++) {
-        const reply = list[i][1];
-        if (reply instanceof Failed) list[i] = [reply.error, null];
+        const failure = failureOf(list[i][1]);
+        if (failure !== undefined) list[i] = [failure.error, null];
       }
       return list;
     });
