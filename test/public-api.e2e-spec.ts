@@ -31,6 +31,7 @@ describe('the built package', () => {
       'CACHE',
       'DEFAULTS',
       'InjectCache',
+      'InjectSnapshotService',
       'METRICS',
       'PersistentCacheHealthIndicator',
       'PersistentCacheModule',
@@ -38,6 +39,9 @@ describe('the built package', () => {
       'SnapshotService',
       'StoreEnvironmentError',
       'UnreadableSnapshotError',
+      'getCacheToken',
+      'getSnapshotIntervalName',
+      'getSnapshotServiceToken',
     ]);
   });
 
