@@ -88,6 +88,13 @@ describe('the built package', () => {
     expect(JSON.parse(run.stdout)).toEqual({ defaultTtlMs: 600_000, dialect: 'redis' });
   });
 
+  it('offers the throttler storage at nestjs-persistent-cache/throttler, which needs @nestjs/throttler for types only', () => {
+    const run = node(`${without('@nestjs/throttler')}
+      const { PersistentCacheThrottlerStorage } = require('nestjs-persistent-cache/throttler');
+      console.log(typeof new PersistentCacheThrottlerStorage({}).increment);`);
+    expect(run).toMatchObject({ status: 0, stdout: 'function\n' });
+  });
+
   it('offers the configuration helpers at nestjs-persistent-cache/config', () => {
     const run = node(`
       const { persistentCacheConfig, optionsFromEnv, PERSISTENT_CACHE_ENV } = require('nestjs-persistent-cache/config');
