@@ -28,7 +28,7 @@ import { STORE_FILE } from '../lib/store/data-dir';
 import { trackApps } from './support/apps';
 import { counterValue } from './support/metrics';
 import { boot, bootApp, removeTempDirs, tempDir } from './support/harness';
-import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+import { describeWithRedisServer } from './support/redis-suite';
 
 /** A service of the app that uses two caches by name, as an app's code would. */
 @Injectable()
@@ -230,17 +230,10 @@ describe('named caches', () => {
   });
 });
 
-const redisServerBinary = findRedisServer(
+describeWithRedisServer(
   'named caches in redis mode (test/named-caches.e2e-spec.ts)',
-);
-if (redisServerBinary !== null) {
-  describe('named caches, one embedded and one on a real Redis', () => {
-    let server: RedisServer;
-    beforeAll(async () => {
-      server = await startRedisServer(redisServerBinary);
-    });
-    afterAll(() => server.stop());
-
+  'named caches, one embedded and one on a real Redis',
+  (redisServer) => {
     function mixed(dataDir: string) {
       @Module({
         imports: [
@@ -251,7 +244,7 @@ if (redisServerBinary !== null) {
           PersistentCacheModule.forRoot({
             name: 'shared',
             mode: 'redis',
-            redis: { url: server.url },
+            redis: { url: redisServer().url },
           }),
           healthModule,
         ],
@@ -272,7 +265,7 @@ if (redisServerBinary !== null) {
         status: 'up',
         mode: 'redis',
         cache: 'shared',
-        redis: server.url,
+        redis: redisServer().url,
       });
       expect((await indicator.isHealthy('local', 'local')).local).toMatchObject({
         status: 'up',
@@ -288,12 +281,12 @@ if (redisServerBinary !== null) {
       shared = h.app.get<Redis>(getCacheToken('shared'));
       expect(await local.get('k')).toBe('local value');
       expect(await shared.get('k')).toBe('shared value');
-      const direct = server.client();
+      const direct = redisServer().client();
       try {
         expect(await direct.get('k')).toBe('shared value');
       } finally {
         direct.disconnect();
       }
     });
-  });
-}
+  },
+);

@@ -8,7 +8,7 @@ import { PersistentCacheThrottlerStorage } from '../lib/throttler';
 import { trackApps } from './support/apps';
 import { bootApp, removeTempDirs, tempDir } from './support/harness';
 import { getJson, listen } from './support/http';
-import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+import { describeWithRedisServer } from './support/redis-suite';
 
 @Controller()
 class PingController {
@@ -103,22 +103,18 @@ describe('@nestjs/throttler on the embedded cache (PersistentCacheThrottlerStora
   throttlerTests(() => ({ persistence: { dataDir: tempDir(), snapshotInterval: 0 } }));
 });
 
-const redisServerBinary = findRedisServer('throttler in redis mode (test/throttler.e2e-spec.ts)');
-if (redisServerBinary !== null) {
-  describe('@nestjs/throttler in redis mode (PersistentCacheThrottlerStorage, real redis-server)', () => {
-    let server: RedisServer;
-    beforeAll(async () => {
-      server = await startRedisServer(redisServerBinary);
-    });
-    afterAll(() => server.stop());
+describeWithRedisServer(
+  'throttler in redis mode (test/throttler.e2e-spec.ts)',
+  '@nestjs/throttler in redis mode (PersistentCacheThrottlerStorage, real redis-server)',
+  (server) => {
     beforeEach(async () => {
-      const client = server.client();
+      const client = server().client();
       try {
         await client.flushall();
       } finally {
         client.disconnect();
       }
     });
-    throttlerTests(() => ({ mode: 'redis', redis: { url: server.url } }));
-  });
-}
+    throttlerTests(() => ({ mode: 'redis', redis: { url: server().url } }));
+  },
+);
