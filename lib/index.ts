@@ -5,10 +5,18 @@
 export { PersistentCacheModule } from './persistent-cache.module';
 export type {
   PersistentCacheAsyncOptions,
+  PersistentCacheExtras,
   PersistentCacheOptionsFactory,
+  PersistentCacheRootOptions,
 } from './persistent-cache.module-definition';
-export { CACHE, SNAPSHOT_INTERVAL_NAME } from './persistent-cache.constants';
-export { InjectCache } from './persistent-cache.decorators';
+export {
+  CACHE,
+  getCacheToken,
+  getSnapshotIntervalName,
+  getSnapshotServiceToken,
+  SNAPSHOT_INTERVAL_NAME,
+} from './persistent-cache.constants';
+export { InjectCache, InjectSnapshotService } from './persistent-cache.decorators';
 export type {
   CacheMode,
   HealthOptions,

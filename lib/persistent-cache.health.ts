@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { HealthIndicatorService } from '@nestjs/terminus';
 import { Cluster, type Redis } from 'ioredis';
 import {
@@ -7,10 +7,8 @@ import {
   type PersistentCacheClusterNodeHealth,
 } from './persistent-cache.cluster-health';
 import { describeRedisTarget, lastConnectionError } from './persistent-cache.client';
-import type { Keyspace } from './keyspace/keyspace';
-import { CACHE, KEYSPACE, RESOLVED_OPTIONS } from './persistent-cache.constants';
-import type { CacheMode, ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
-import { SnapshotService } from './snapshots/snapshot.service';
+import type { CacheMode } from './persistent-cache.interfaces';
+import { type CacheInstance, cachesOf } from './persistent-cache.registry';
 import { withTimeout } from './util/timeout';
 import { messageOf } from './util/errors';
 import {
@@ -20,6 +18,7 @@ import {
   HEALTH_SNAPSHOT_TOO_OLD,
   HEALTH_UNSTORABLE_KEYS,
   TERMINUS_MISSING,
+  UNKNOWN_CACHE,
 } from './persistent-cache.messages';
 
 /** How long the health check waits for Redis to answer PING in `redis` mode. */
@@ -28,6 +27,8 @@ export const HEALTH_PING_TIMEOUT_MS = 1_000;
 /** What the indicator reports besides `status`; which fields are set depends on the mode and the state. */
 export interface PersistentCacheHealthDetails {
   readonly mode: CacheMode;
+  /** The cache's name, for a named cache (`forRoot({ name })`). */
+  readonly cache?: string;
   /** Why the cache is down. */
   readonly message?: string;
   /** Embedded mode with persistence off. */
@@ -111,49 +112,72 @@ function loadTerminus(): Terminus {
  *     check() { return this.health.check([() => this.cache.isHealthy('cache')]); }
  *
  * The module it is provided in does not need to import `PersistentCacheModule`: like terminus's own indicators it
- * finds the cache anywhere in the application (the first `PersistentCacheModule` when there are several). Startup
- * fails with a clear error when `TerminusModule` or `PersistentCacheModule` is missing.
+ * finds the caches anywhere in the application. `isHealthy(key)` reports the default cache (the first cache when the
+ * application has no unnamed one), `isHealthy(key, 'sessions')` the cache named `sessions`. Startup fails with a
+ * clear error when `TerminusModule` or `PersistentCacheModule` is missing.
  */
 @Injectable()
 export class PersistentCacheHealthIndicator implements OnModuleInit {
   private indicators!: HealthIndicatorService;
-  private options!: ResolvedPersistentCacheOptions;
-  private client!: Redis | Cluster;
-  private snapshots!: SnapshotService;
-  private keyspace!: Keyspace;
   /** Before the first snapshot, the age is counted from here. */
   private readonly startedAt = Date.now();
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly container: ModulesContainer,
+  ) {}
 
   onModuleInit(): void {
     const terminus = loadTerminus();
-    this.indicators = this.find(
-      terminus.HealthIndicatorService,
-      'HealthIndicatorService: import TerminusModule in the module that provides the indicator',
-    );
-    this.options = this.find(
-      RESOLVED_OPTIONS,
-      'PersistentCacheModule: import it in the application',
-    );
-    this.client = this.find(CACHE, 'the cache client');
-    this.snapshots = this.find(SnapshotService, 'SnapshotService');
-    this.keyspace = this.find(KEYSPACE, 'the embedded keyspace');
+    try {
+      this.indicators = this.moduleRef.get(terminus.HealthIndicatorService, { strict: false });
+    } catch {
+      throw new Error(
+        HEALTH_PROVIDER_MISSING(
+          'HealthIndicatorService: import TerminusModule in the module that provides the indicator',
+        ),
+      );
+    }
+    if (cachesOf(this.container).length === 0) {
+      throw new Error(
+        HEALTH_PROVIDER_MISSING('PersistentCacheModule: import it in the application'),
+      );
+    }
   }
 
-  /** Reports the cache under `key` (e.g. `'cache'`); never throws. */
-  async isHealthy<const Key extends string>(key: Key): Promise<PersistentCacheHealthResult<Key>> {
+  /**
+   * Reports the cache under `key` (e.g. `'cache'`): the default cache, or the one named `cache`. Never throws: a
+   * name no cache has is reported down, naming the caches there are.
+   */
+  async isHealthy<const Key extends string>(
+    key: Key,
+    cache?: string,
+  ): Promise<PersistentCacheHealthResult<Key>> {
     const session = this.indicators.check(key);
-    const { status, ...details } =
-      this.options.mode === 'redis' ? await this.redisHealth() : this.embeddedHealth();
+    const { status, ...details } = await this.healthOf(cache);
     const result = status === 'up' ? session.up(details) : session.down(details);
     return result;
   }
 
-  private embeddedHealth(): HealthState {
-    const { keyspace } = this;
+  private async healthOf(name: string | undefined): Promise<HealthState> {
+    const caches = cachesOf(this.container);
+    const found =
+      name === undefined
+        ? (caches.find((c) => c.name === null) ?? caches[0])
+        : caches.find((c) => c.name === name);
+    if (found === undefined) {
+      const known = caches.map((c) => c.name);
+      return { status: 'down', mode: 'embedded', message: UNKNOWN_CACHE(name ?? '', known) };
+    }
+    const state =
+      found.options.mode === 'redis' ? await this.redisHealth(found) : this.embeddedHealth(found);
+    return found.name === null ? state : { ...state, cache: found.name };
+  }
+
+  private embeddedHealth(cache: CacheInstance): HealthState {
+    const { keyspace } = cache;
     const memory = { memoryBytes: keyspace.usedBytes, maxMemoryBytes: keyspace.memory.maxBytes };
-    const state = this.snapshotHealth();
+    const state = this.snapshotHealth(cache);
     if (state.status === 'up' && keyspace.refusingWrites) {
       const message = HEALTH_OUT_OF_MEMORY(
         memory.memoryBytes,
@@ -165,19 +189,19 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
     return { ...state, ...memory };
   }
 
-  private snapshotHealth(): HealthState {
-    const { persistence, health } = this.options;
+  private snapshotHealth({ options, snapshots }: CacheInstance): HealthState {
+    const { persistence, health } = options;
     if (!persistence.enabled) return { status: 'up', mode: 'embedded', persistence: 'disabled' };
-    const last = this.snapshots.lastSnapshot;
+    const last = snapshots.lastSnapshot;
     // Before the first snapshot since startup, the one the restore found.
-    const restored = this.snapshots.restoredFrom;
+    const restored = snapshots.restoredFrom;
     const lastSnapshot =
       last !== undefined
         ? { lastSnapshotAt: last.startedAt.toISOString(), lastSnapshotKeys: last.keys }
         : restored !== undefined
           ? { lastSnapshotAt: restored.at.toISOString(), lastSnapshotKeys: restored.keys }
           : {};
-    const failure = this.snapshots.lastFailure;
+    const failure = snapshots.lastFailure;
     if (failure !== undefined) {
       return {
         status: 'down',
@@ -225,16 +249,16 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
     return { status: 'up', mode: 'embedded', ...age };
   }
 
-  private async redisHealth(): Promise<HealthState> {
-    const redis = this.options.redis === undefined ? '' : describeRedisTarget(this.options.redis);
-    if (this.client instanceof Cluster) {
-      const health = await clusterHealth(this.client, HEALTH_PING_TIMEOUT_MS);
-      return { mode: 'redis', redis, connection: this.client.status, ...health };
+  private async redisHealth({ options, client }: CacheInstance): Promise<HealthState> {
+    const redis = options.redis === undefined ? '' : describeRedisTarget(options.redis);
+    if (client instanceof Cluster) {
+      const health = await clusterHealth(client, HEALTH_PING_TIMEOUT_MS);
+      return { mode: 'redis', redis, connection: client.status, ...health };
     }
     const started = Date.now();
     try {
       const reply = await withTimeout(
-        this.client.ping(),
+        client.ping(),
         HEALTH_PING_TIMEOUT_MS,
         `PING not answered within ${HEALTH_PING_TIMEOUT_MS} ms`,
       );
@@ -243,18 +267,18 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
         status: 'up',
         mode: 'redis',
         redis,
-        connection: this.client.status,
+        connection: client.status,
         pingMs: Date.now() - started,
-        ...this.sentinelPrimary(this.client),
+        ...this.sentinelPrimary(options, client),
       };
     } catch (error) {
-      const cause = lastConnectionError(this.client);
+      const cause = lastConnectionError(client);
       const message = messageOf(error);
       return {
         status: 'down',
         mode: 'redis',
         redis,
-        connection: this.client.status,
+        connection: client.status,
         message:
           cause === undefined ? message : `${message} (last connection error: ${cause.message})`,
       };
@@ -265,22 +289,11 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
    * Through Sentinel the configuration names the sentinels, not the server: the address the connection reached is
    * the primary they named, which changes with a failover.
    */
-  private sentinelPrimary(client: Redis): { primary?: string } {
-    const sentinels = this.options.redis?.options.sentinels;
+  private sentinelPrimary(options: CacheInstance['options'], client: Redis): { primary?: string } {
+    const sentinels = options.redis?.options.sentinels;
     const { remoteAddress, remotePort } = client.stream ?? {};
     if (sentinels === undefined || sentinels.length === 0 || remotePort === undefined) return {};
     return { primary: `${remoteAddress?.replace(/^::ffff:/, '') ?? ''}:${remotePort}` };
-  }
-
-  private find<T>(
-    token: string | symbol | (abstract new (...args: never[]) => T),
-    what: string,
-  ): T {
-    try {
-      return this.moduleRef.get<T>(token, { strict: false });
-    } catch {
-      throw new Error(HEALTH_PROVIDER_MISSING(what));
-    }
   }
 }
 

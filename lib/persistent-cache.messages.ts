@@ -5,8 +5,14 @@
  */
 import { describeValue } from './util/describe-value';
 
-export const INVALID_OPTION = (option: string, accepted: string, got: unknown): string =>
-  `Invalid PersistentCacheModule option "${option}": expected ${accepted}, got ${describeValue(got)}.`;
+/** `owner`: whose option it is (the module's, or an integration's class). */
+export const INVALID_OPTION = (
+  option: string,
+  accepted: string,
+  got: unknown,
+  owner = 'PersistentCacheModule',
+): string =>
+  `Invalid ${owner} option "${option}": expected ${accepted}, got ${describeValue(got)}.`;
 
 export const UNKNOWN_OPTION = (option: string, known: readonly string[]): string =>
   `Unknown PersistentCacheModule option "${option}"; known options are: ${known.join(', ')}.`;
@@ -79,3 +85,25 @@ export const HEALTH_CLUSTER_SLOTS_UNREACHABLE = (ranges: string, nodes: string):
 
 export const HEALTH_CLUSTER_STATE = (state: string): string =>
   `The cluster reports cluster_state:${state}: some slots are not served (run \`redis-cli --cluster check\`).`;
+
+export const CACHE_NAME_ACCEPTED =
+  'a string of 1 to 64 letters, digits, "-", "_" or "." (leave it out for the default cache)';
+
+/** `name`: `null` for the default cache. */
+export const describeCache = (name: string | null): string =>
+  name === null ? 'the default cache' : `cache "${name}"`;
+
+export const DUPLICATE_CACHE_NAME = (name: string): string =>
+  `Two PersistentCacheModule caches are named "${name}" in this application: give each forRoot/forRootAsync a ` +
+  'name of its own, or import the module once (isGlobal: true, or re-export it from one module).';
+
+export const SHARED_DATA_DIR = (dataDir: string, a: string | null, b: string | null): string =>
+  `${describeCache(a)} and ${describeCache(b)} both use the data directory ${dataDir}: a data directory holds ` +
+  'one cache; give each cache its own persistence.dataDir.';
+
+export const UNKNOWN_CACHE = (name: string, known: readonly (string | null)[]): string =>
+  `No PersistentCacheModule cache is named "${name}"; the application has ${known.map(describeCache).join(', ')}.`;
+
+export const KEYV_CLEAR_WITHOUT_NAMESPACE =
+  'PersistentCacheKeyvStore.clear() needs a Keyv namespace (new Keyv({ store, namespace: "…" })): without one it ' +
+  'would have to delete every key of the cache, which the application shares with other users.';

@@ -1,8 +1,17 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { createEmbeddedClient } from './ioredis-mock/adapter';
 import { Keyspace } from './keyspace/keyspace';
-import { CACHE, KEYSPACE, RESOLVED_OPTIONS, SNAPSHOT_STORE } from './persistent-cache.constants';
+import {
+  CACHE_INSTANCE,
+  CACHE_NAME,
+  CLIENT,
+  KEYSPACE,
+  RESOLVED_OPTIONS,
+  SNAPSHOT_STORE,
+  SNAPSHOTS,
+} from './persistent-cache.constants';
 import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
 import { closeClient, createRedisClient } from './persistent-cache.client';
 import { ActiveExpiryService } from './persistent-cache.expiry';
@@ -12,12 +21,14 @@ import {
   PERSISTENT_CACHE_OPTIONS,
 } from './persistent-cache.module-definition';
 import { resolveOptions } from './persistent-cache.options';
+import { type CacheInstance, registerCache, unregisterCache } from './persistent-cache.registry';
 import { SnapshotService } from './snapshots/snapshot.service';
 import { SnapshotStore } from './store/snapshot-store';
 
 /**
  * An embedded, durable, Redis-compatible cache: `PersistentCacheModule.forRoot({...})` or
- * `forRootAsync({ useFactory | useClass | useExisting, ... })`, with `isGlobal` as an extra.
+ * `forRootAsync({ useFactory | useClass | useExisting, ... })`, with `isGlobal` and `name` as extras. Each `name`
+ * is a cache of its own (client, keyspace, data directory, snapshot job, metrics label, health result).
  *
  * With `mode: 'redis'` the same `CACHE` token is a real ioredis client (a `Redis`, or a `Cluster` with
  * `redis.cluster`) instead: no snapshot store is opened and no snapshot job runs, since Redis keeps its own data.
@@ -51,7 +62,7 @@ import { SnapshotStore } from './store/snapshot-store';
       inject: [RESOLVED_OPTIONS],
     },
     {
-      provide: CACHE,
+      provide: CLIENT,
       useFactory: ({ mode, redis }: ResolvedPersistentCacheOptions, keyspace: Keyspace): Redis =>
         mode === 'redis' && redis !== undefined
           ? // A Cluster answers the same commands as a Redis; the token is typed as the one users inject.
@@ -61,10 +72,22 @@ import { SnapshotStore } from './store/snapshot-store';
     },
     ...metricProviders,
     PersistentCacheMetrics,
-    SnapshotService,
+    { provide: SNAPSHOTS, useClass: SnapshotService },
     ActiveExpiryService,
+    {
+      provide: CACHE_INSTANCE,
+      useFactory: (
+        container: ModulesContainer,
+        name: string | null,
+        options: ResolvedPersistentCacheOptions,
+        client: Redis,
+        snapshots: SnapshotService,
+        keyspace: Keyspace,
+      ): CacheInstance => registerCache(container, { name, options, client, snapshots, keyspace }),
+      inject: [ModulesContainer, CACHE_NAME, RESOLVED_OPTIONS, CLIENT, SNAPSHOTS, KEYSPACE],
+    },
   ],
-  exports: [CACHE, SnapshotService],
+  // The exports depend on the cache's name: see `persistent-cache.module-definition.ts`.
 })
 export class PersistentCacheModule
   extends ConfigurableModuleClass
@@ -72,14 +95,17 @@ export class PersistentCacheModule
 {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedPersistentCacheOptions,
-    @Inject(CACHE) private readonly client: Redis,
+    @Inject(CLIENT) private readonly client: Redis,
     @Inject(SNAPSHOT_STORE) private readonly store: SnapshotStore | null,
+    @Inject(CACHE_INSTANCE) private readonly instance: CacheInstance,
+    private readonly container: ModulesContainer,
   ) {
     super();
   }
 
   /** Runs after the providers' shutdown hooks (the final snapshot among them): the owner closes what it opened. */
   async onApplicationShutdown(): Promise<void> {
+    unregisterCache(this.container, this.instance);
     if (this.options.mode === 'redis') {
       await closeClient(this.client);
     } else {

@@ -48,9 +48,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
 
 /**
  * Parses a duration: a number of milliseconds, or a string of digits with an optional unit
- * (`ms`, `s`, `m`, `h`, `d`; no unit means milliseconds). Returns `undefined` when it is not one.
+ * (`ms`, `s`, `m`, `h`, `d`; no unit means milliseconds). Returns `undefined` when it is not one, or when it is
+ * over `max` (by default what `setInterval` takes).
  */
-export function parseDuration(value: unknown): number | undefined {
+export function parseDuration(value: unknown, max = MAX_INTERVAL_MS): number | undefined {
   let ms: number;
   if (typeof value === 'number') {
     ms = value;
@@ -61,8 +62,7 @@ export function parseDuration(value: unknown): number | undefined {
   } else {
     return undefined;
   }
-  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_INTERVAL_MS || !Number.isInteger(ms))
-    return undefined;
+  if (!Number.isFinite(ms) || ms < 0 || ms > max || !Number.isInteger(ms)) return undefined;
   return ms;
 }
 

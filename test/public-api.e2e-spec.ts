@@ -9,17 +9,33 @@ function node(script: string): { status: number | null; stdout: string; stderr: 
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** Makes `require('@nestjs/config')` fail in the child, as in an app that does not install it. */
-const WITHOUT_NESTJS_CONFIG = `
+/** Makes `require(name)` fail in the child for each of `names`, as in an app that does not install them. */
+function without(...names: string[]): string {
+  return `
 const Module = require('node:module');
 const resolveFilename = Module._resolveFilename;
+const missing = ${JSON.stringify(names)};
 Module._resolveFilename = function (request, ...rest) {
-  if (request === '@nestjs/config' || request.startsWith('@nestjs/config/')) {
-    throw Object.assign(new Error("Cannot find module '@nestjs/config'"), { code: 'MODULE_NOT_FOUND' });
+  const name = missing.find((m) => request === m || request.startsWith(m + '/'));
+  if (name !== undefined) {
+    throw Object.assign(new Error("Cannot find module '" + name + "'"), { code: 'MODULE_NOT_FOUND' });
   }
   return resolveFilename.call(this, request, ...rest);
 };
 `;
+}
+const WITHOUT_NESTJS_CONFIG = without('@nestjs/config');
+/** The optional peers of the integrations: the main entry point needs none of them. */
+const WITHOUT_INTEGRATIONS = without(
+  '@nestjs/config',
+  '@nestjs/terminus',
+  'keyv',
+  'cache-manager',
+  '@nestjs/cache-manager',
+  '@nestjs/throttler',
+  'express-session',
+  'connect-redis',
+);
 
 describe('the built package', () => {
   it('exports what users use and meet, and no internals', () => {
@@ -31,6 +47,7 @@ describe('the built package', () => {
       'CACHE',
       'DEFAULTS',
       'InjectCache',
+      'InjectSnapshotService',
       'METRICS',
       'PersistentCacheHealthIndicator',
       'PersistentCacheModule',
@@ -38,6 +55,9 @@ describe('the built package', () => {
       'SnapshotService',
       'StoreEnvironmentError',
       'UnreadableSnapshotError',
+      'getCacheToken',
+      'getSnapshotIntervalName',
+      'getSnapshotServiceToken',
     ]);
   });
 
@@ -49,6 +69,30 @@ describe('the built package', () => {
     const config = node(`${WITHOUT_NESTJS_CONFIG} require('nestjs-persistent-cache/config');`);
     expect(config.status).not.toBe(0);
     expect(config.stderr).toContain("Cannot find module '@nestjs/config'");
+  });
+
+  it('loads its main entry point and creates a cache without any integration installed', () => {
+    const main = node(`${WITHOUT_INTEGRATIONS}
+      const { PersistentCacheModule } = require('nestjs-persistent-cache');
+      const m = PersistentCacheModule.forRoot({ name: 'sessions', persistence: { enabled: false } });
+      console.log(typeof m.module);`);
+    expect(main).toMatchObject({ status: 0, stdout: 'function\n' });
+  });
+
+  it('offers the Keyv store at nestjs-persistent-cache/keyv, which needs nothing of keyv at runtime', () => {
+    const run = node(`${without('keyv')}
+      const { PersistentCacheKeyvStore } = require('nestjs-persistent-cache/keyv');
+      const store = new PersistentCacheKeyvStore({}, { defaultTtl: '10m' });
+      console.log(JSON.stringify(store.opts));`);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ defaultTtlMs: 600_000, dialect: 'redis' });
+  });
+
+  it('offers the throttler storage at nestjs-persistent-cache/throttler, which needs @nestjs/throttler for types only', () => {
+    const run = node(`${without('@nestjs/throttler')}
+      const { PersistentCacheThrottlerStorage } = require('nestjs-persistent-cache/throttler');
+      console.log(typeof new PersistentCacheThrottlerStorage({}).increment);`);
+    expect(run).toMatchObject({ status: 0, stdout: 'function\n' });
   });
 
   it('offers the configuration helpers at nestjs-persistent-cache/config', () => {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   InjectMetric,
   makeCounterProvider,
@@ -6,6 +6,7 @@ import {
   makeHistogramProvider,
 } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { CACHE_NAME } from '../persistent-cache.constants';
 
 /** Names of the Prometheus metrics the module exports. */
 export const METRICS = {
@@ -42,81 +43,102 @@ export type SnapshotResult = 'success' | 'failure' | 'skipped';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Metric providers; `@willsoto/nestjs-prometheus` dedupes them by name, so several apps may share a process. */
+/**
+ * Metric providers; `@willsoto/nestjs-prometheus` dedupes them by name, so several apps (and several caches of one
+ * app) share them. Every metric has a `cache` label, set only by named caches: the default cache's series carry no
+ * such label, exactly as before named caches existed, so dashboards and alerts written for one cache keep working.
+ */
 export const metricProviders = [
   makeHistogramProvider({
     name: METRICS.snapshotDuration,
     help: 'Time taken by snapshots that completed, by kind (full or incremental).',
-    labelNames: ['kind'],
+    labelNames: ['kind', 'cache'],
     buckets: DURATION_BUCKETS,
   }),
   makeCounterProvider({
     name: METRICS.snapshots,
     help: 'Snapshots by result: success, failure, or skipped because one was still running.',
-    labelNames: ['result'],
+    labelNames: ['result', 'cache'],
   }),
   makeGaugeProvider({
     name: METRICS.lastSnapshotBytes,
+    labelNames: ['cache'],
     help: 'Bytes of the committed snapshot chain after the last successful snapshot.',
   }),
   makeGaugeProvider({
     name: METRICS.lastSnapshotKeys,
+    labelNames: ['cache'],
     help: 'Keys held when the last successful snapshot began.',
   }),
   makeGaugeProvider({
     name: METRICS.lastSnapshotSuccess,
+    labelNames: ['cache'],
     help: 'Unix time of the last successful snapshot, in seconds.',
   }),
   makeHistogramProvider({
     name: METRICS.restoreDuration,
+    labelNames: ['cache'],
     help: 'Time taken by restores that completed.',
     buckets: DURATION_BUCKETS,
   }),
   makeGaugeProvider({
     name: METRICS.lastRestoreKeys,
+    labelNames: ['cache'],
     help: 'Keys loaded by the last restore.',
   }),
   makeGaugeProvider({
     name: METRICS.lastRestoreExpiredKeys,
+    labelNames: ['cache'],
     help: 'Keys left out by the last restore because their TTL had run out.',
   }),
   makeGaugeProvider({
     name: METRICS.unstorableKeys,
+    labelNames: ['cache'],
     help: 'Keys the last successful snapshot left out because their values cannot be stored (see the log).',
   }),
   makeGaugeProvider({
     name: METRICS.keys,
+    labelNames: ['cache'],
     help: 'Keys the embedded cache holds (expired ones not removed yet included), updated ten times a second.',
   }),
   makeCounterProvider({
     name: METRICS.expiredKeys,
+    labelNames: ['cache'],
     help: 'Keys the embedded cache deleted because their TTL had run out (touched by a command, or by active expiry).',
   }),
   makeGaugeProvider({
     name: METRICS.memoryBytes,
+    labelNames: ['cache'],
     help: 'Estimated bytes the embedded cache holds (Redis used_memory, for the keys alone), updated ten times a second.',
   }),
   makeGaugeProvider({
     name: METRICS.maxMemoryBytes,
+    labelNames: ['cache'],
     help: 'The memory limit of the embedded cache (memory.maxBytes, or CONFIG SET maxmemory), 0 for none.',
   }),
   makeCounterProvider({
     name: METRICS.evictedKeys,
+    labelNames: ['cache'],
     help: 'Keys the embedded cache evicted to stay within its memory limit (Redis evicted_keys).',
   }),
   makeCounterProvider({
     name: METRICS.oomRejections,
+    labelNames: ['cache'],
     help: 'Commands refused with an OOM error: memory over the limit and no key could be evicted.',
   }),
   makeCounterProvider({
     name: METRICS.restoreFailures,
+    labelNames: ['cache'],
     help: 'Startup restores that found the snapshot unreadable (damaged, or in an unknown format).',
   }),
 ];
 
-/** The module's metrics behind one small API. */
+/** The module's metrics behind one small API, for one cache. */
 @Injectable()
 export class PersistentCacheMetrics {
+  /** `{ cache: name }` for a named cache, nothing for the default one (see {@link metricProviders}). */
+  private readonly labels: Readonly<Record<string, string>>;
+
   constructor(
     @InjectMetric(METRICS.snapshotDuration) private readonly snapshotDuration: Histogram<string>,
     @InjectMetric(METRICS.snapshots) private readonly snapshots: Counter<string>,
@@ -135,13 +157,17 @@ export class PersistentCacheMetrics {
     @InjectMetric(METRICS.maxMemoryBytes) private readonly maxMemoryBytes: Gauge<string>,
     @InjectMetric(METRICS.evictedKeys) private readonly evicted: Counter<string>,
     @InjectMetric(METRICS.oomRejections) private readonly rejected: Counter<string>,
+    @Optional() @Inject(CACHE_NAME) name?: string | null,
   ) {
+    this.labels = name === undefined || name === null ? {} : { cache: name };
+    const labels = this.labels;
     // Every series exists from the start, at zero (Prometheus practice: a rate over a series that appears with its
     // first event misses that event, and an alert on a missing series cannot tell "none yet" from "not scraped").
     for (const result of ['success', 'failure', 'skipped'] as const)
-      this.snapshots.inc({ result }, 0);
-    for (const kind of ['full', 'incremental'] as const) this.snapshotDuration.zero({ kind });
-    this.restoreFailures.inc(0);
+      this.snapshots.inc({ ...labels, result }, 0);
+    for (const kind of ['full', 'incremental'] as const)
+      this.snapshotDuration.zero({ ...labels, kind });
+    this.restoreFailures.inc(labels, 0);
   }
 
   /**
@@ -149,44 +175,44 @@ export class PersistentCacheMetrics {
    * disk, not the epoch (a staleness alert would fire after every deploy).
    */
   snapshotRestored(takenAt: Date, bytes: number, keys: number): void {
-    this.lastSnapshotBytes.set(bytes);
-    this.lastSnapshotKeys.set(keys);
-    this.lastSnapshotSuccess.set(takenAt.getTime() / 1000);
+    this.lastSnapshotBytes.set(this.labels, bytes);
+    this.lastSnapshotKeys.set(this.labels, keys);
+    this.lastSnapshotSuccess.set(this.labels, takenAt.getTime() / 1000);
   }
 
   /** What the keyspace holds now, and what it expired, evicted and refused since the last call. */
   keyspaceSeen(figures: KeyspaceFigures): void {
-    this.keys.set(figures.keys);
-    this.memoryBytes.set(figures.memoryBytes);
-    this.maxMemoryBytes.set(figures.maxMemoryBytes);
-    if (figures.newlyExpired > 0) this.expired.inc(figures.newlyExpired);
-    if (figures.newlyEvicted > 0) this.evicted.inc(figures.newlyEvicted);
-    if (figures.newlyRejected > 0) this.rejected.inc(figures.newlyRejected);
+    this.keys.set(this.labels, figures.keys);
+    this.memoryBytes.set(this.labels, figures.memoryBytes);
+    this.maxMemoryBytes.set(this.labels, figures.maxMemoryBytes);
+    if (figures.newlyExpired > 0) this.expired.inc(this.labels, figures.newlyExpired);
+    if (figures.newlyEvicted > 0) this.evicted.inc(this.labels, figures.newlyEvicted);
+    if (figures.newlyRejected > 0) this.rejected.inc(this.labels, figures.newlyRejected);
   }
 
   unstorableKeys(count: number): void {
-    this.unstorable.set(count);
+    this.unstorable.set(this.labels, count);
   }
 
   snapshotSucceeded(kind: string, seconds: number, bytes: number, keys: number): void {
-    this.snapshotDuration.observe({ kind }, seconds);
-    this.snapshots.inc({ result: 'success' });
-    this.lastSnapshotBytes.set(bytes);
-    this.lastSnapshotKeys.set(keys);
-    this.lastSnapshotSuccess.set(Date.now() / 1000);
+    this.snapshotDuration.observe({ ...this.labels, kind }, seconds);
+    this.snapshots.inc({ ...this.labels, result: 'success' });
+    this.lastSnapshotBytes.set(this.labels, bytes);
+    this.lastSnapshotKeys.set(this.labels, keys);
+    this.lastSnapshotSuccess.set(this.labels, Date.now() / 1000);
   }
 
   snapshotEnded(result: Exclude<SnapshotResult, 'success'>): void {
-    this.snapshots.inc({ result });
+    this.snapshots.inc({ ...this.labels, result });
   }
 
   restoreFailed(): void {
-    this.restoreFailures.inc();
+    this.restoreFailures.inc(this.labels);
   }
 
   restored(seconds: number, keys: number, expired: number): void {
-    this.restoreDuration.observe(seconds);
-    this.lastRestoreKeys.set(keys);
-    this.lastRestoreExpired.set(expired);
+    this.restoreDuration.observe(this.labels, seconds);
+    this.lastRestoreKeys.set(this.labels, keys);
+    this.lastRestoreExpired.set(this.labels, expired);
   }
 }

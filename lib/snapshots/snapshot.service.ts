@@ -10,9 +10,10 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
 import type { Capture, Keyspace } from '../keyspace/keyspace';
 import {
+  CACHE_NAME,
+  getSnapshotIntervalName,
   KEYSPACE,
   RESOLVED_OPTIONS,
-  SNAPSHOT_INTERVAL_NAME,
   SNAPSHOT_STORE,
 } from '../persistent-cache.constants';
 import type { ResolvedPersistentCacheOptions } from '../persistent-cache.interfaces';
@@ -68,8 +69,8 @@ const UNSTORABLE_KEYS_REPORTED = 100;
  * {@link Capture}). After the first full snapshot, the next ones write only what changed, until the chain of
  * increments grows long or large enough that a full one is due.
  */
-/** The service that schedules its snapshots with each application's SchedulerRegistry. */
-const scheduling = new WeakMap<SchedulerRegistry, object>();
+/** The service that schedules each interval name with each application's SchedulerRegistry. */
+const scheduling = new WeakMap<SchedulerRegistry, Map<string, object>>();
 
 /** The signals a process manager or a terminal stops an app with. */
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -98,6 +99,8 @@ export class SnapshotService
    * copying, against 7-10 ms with it).
    */
   private lastCopy: SnapshotCopy | undefined;
+  /** The periodic snapshot's name in the `SchedulerRegistry`: the cache's name is part of it. */
+  private readonly intervalName: string;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedPersistentCacheOptions,
@@ -105,7 +108,9 @@ export class SnapshotService
     @Inject(SNAPSHOT_STORE) private readonly store: SnapshotStore | null,
     private readonly metrics: PersistentCacheMetrics,
     @Optional() private readonly scheduler?: SchedulerRegistry,
+    @Optional() @Inject(CACHE_NAME) name?: string | null,
   ) {
+    this.intervalName = getSnapshotIntervalName(name);
     this.persistence = options.persistence;
     this.mode = options.mode;
   }
@@ -145,10 +150,11 @@ export class SnapshotService
     }
     if (snapshotIntervalMs > 0 && this.scheduler !== undefined) {
       // Refused here, before any module of the app has started a timer that would keep a failed bootstrap alive.
-      const other = scheduling.get(this.scheduler);
-      if (other !== undefined && other !== this)
-        throw new Error(IMPORTED_TWICE(SNAPSHOT_INTERVAL_NAME));
-      scheduling.set(this.scheduler, this);
+      const scheduled = scheduling.get(this.scheduler) ?? new Map<string, object>();
+      const other = scheduled.get(this.intervalName);
+      if (other !== undefined && other !== this) throw new Error(IMPORTED_TWICE(this.intervalName));
+      scheduled.set(this.intervalName, this);
+      scheduling.set(this.scheduler, scheduled);
     }
     try {
       await this.openAndRestore(this.requireStore('open the snapshot store'));
@@ -175,12 +181,12 @@ export class SnapshotService
       this.hooksCheck.unref();
     }
     if (!enabled || snapshotIntervalMs === 0 || this.scheduler === undefined) return;
-    if (this.scheduler.doesExist('interval', SNAPSHOT_INTERVAL_NAME)) {
-      throw new Error(IMPORTED_TWICE(SNAPSHOT_INTERVAL_NAME));
+    if (this.scheduler.doesExist('interval', this.intervalName)) {
+      throw new Error(IMPORTED_TWICE(this.intervalName));
     }
     const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
-    this.scheduler.addInterval(SNAPSHOT_INTERVAL_NAME, timer);
-    this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, SNAPSHOT_INTERVAL_NAME));
+    this.scheduler.addInterval(this.intervalName, timer);
+    this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, this.intervalName));
   }
 
   /**
@@ -217,13 +223,12 @@ export class SnapshotService
 
   async onApplicationShutdown(): Promise<void> {
     clearTimeout(this.hooksCheck);
-    if (this.scheduler !== undefined && scheduling.get(this.scheduler) === this) {
-      scheduling.delete(this.scheduler);
-    }
+    const scheduled = this.scheduler === undefined ? undefined : scheduling.get(this.scheduler);
+    if (scheduled?.get(this.intervalName) === this) scheduled.delete(this.intervalName);
     if (!this.persistence.enabled) return;
     // @nestjs/schedule has cleared its intervals by now; this covers an app whose scheduler was not asked to.
-    if (this.scheduler?.doesExist('interval', SNAPSHOT_INTERVAL_NAME)) {
-      this.scheduler.deleteInterval(SNAPSHOT_INTERVAL_NAME);
+    if (this.scheduler?.doesExist('interval', this.intervalName)) {
+      this.scheduler.deleteInterval(this.intervalName);
     }
     if (this.persistence.snapshotOnShutdown) {
       try {

@@ -41,13 +41,21 @@ export interface Harness {
   snapshots: SnapshotService;
 }
 
-/** Boots a Nest app around `imports` (ScheduleModule is added) and returns what tests need. */
-export async function boot(imports: (DynamicModule | Type)[]): Promise<Harness> {
+/** Boots a Nest app around `imports` (ScheduleModule is added), whichever caches it has. */
+export async function bootApp(
+  imports: (DynamicModule | Type)[],
+): Promise<Pick<Harness, 'app' | 'moduleRef'>> {
   const moduleRef = await Test.createTestingModule({
     imports: [ScheduleModule.forRoot(), ...imports],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
+  return { app, moduleRef };
+}
+
+/** Boots a Nest app around `imports` (ScheduleModule is added) and returns what tests need of its default cache. */
+export async function boot(imports: (DynamicModule | Type)[]): Promise<Harness> {
+  const { app, moduleRef } = await bootApp(imports);
   return {
     app,
     moduleRef,

@@ -1,0 +1,94 @@
+import { Controller, Get, type INestApplication, Module, Req } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import RedisStore from 'connect-redis';
+import type { Request } from 'express';
+import session from 'express-session';
+import type { Redis } from 'ioredis';
+import { CACHE, PersistentCacheModule } from '../lib';
+import { trackApps } from './support/apps';
+import { removeTempDirs, tempDir } from './support/harness';
+import { getJson, listen } from './support/http';
+
+declare module 'express-session' {
+  interface SessionData {
+    visits: number;
+  }
+}
+
+@Controller()
+class VisitsController {
+  @Get('visits')
+  visit(@Req() req: Request) {
+    req.session.visits = (req.session.visits ?? 0) + 1;
+    return { visits: req.session.visits };
+  }
+}
+
+interface SessionApp {
+  app: INestApplication;
+  url: string;
+  redis: Redis;
+}
+
+const apps = trackApps<SessionApp>();
+afterAll(removeTempDirs);
+
+/** An app whose express-session sessions live in the cache, through connect-redis. */
+async function start(dataDir: string): Promise<SessionApp> {
+  @Module({
+    imports: [PersistentCacheModule.forRoot({ persistence: { dataDir, snapshotInterval: 0 } })],
+    controllers: [VisitsController],
+  })
+  class AppModule {}
+  const moduleRef = await Test.createTestingModule({
+    imports: [ScheduleModule.forRoot(), AppModule],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  const redis = app.get<Redis>(CACHE);
+  app.use(
+    session({
+      store: new RedisStore({ client: redis, prefix: 'sess:' }),
+      secret: 'test secret',
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 3_600_000 },
+    }),
+  );
+  await app.init();
+  return apps.track({ app, url: await listen(app), redis });
+}
+
+/** The `name=value` part of a Set-Cookie header. */
+function cookieOf(headers: Headers): string {
+  const setCookie = headers.get('set-cookie') ?? '';
+  return setCookie.split(';')[0];
+}
+
+describe('express-session with connect-redis on the embedded cache', () => {
+  it('keeps a session in the cache, with the cookie`s lifetime as TTL, across a restart', async () => {
+    const dataDir = tempDir();
+    const first = await start(dataDir);
+    const one = await getJson(`${first.url}/visits`);
+    expect(one.body).toEqual({ visits: 1 });
+    const cookie = cookieOf(one.headers);
+    expect(cookie).toMatch(/^connect\.sid=s%3A/);
+    expect((await getJson(`${first.url}/visits`, { cookie })).body).toEqual({ visits: 2 });
+
+    const keys = await first.redis.keys('sess:*');
+    expect(keys).toHaveLength(1);
+    const stored = JSON.parse((await first.redis.get(keys[0])) ?? 'null') as { visits: number };
+    expect(stored.visits).toBe(2);
+    const ttl = await first.redis.ttl(keys[0]);
+    expect(ttl).toBeGreaterThan(3_590);
+    expect(ttl).toBeLessThanOrEqual(3_600);
+    await apps.close(first); // the final snapshot
+
+    const second = await start(dataDir);
+    expect((await getJson(`${second.url}/visits`, { cookie })).body).toEqual({ visits: 3 });
+    expect(await second.redis.keys('sess:*')).toEqual(keys);
+    // A request without the cookie starts a session of its own.
+    expect((await getJson(`${second.url}/visits`)).body).toEqual({ visits: 1 });
+    expect(await second.redis.keys('sess:*')).toHaveLength(2);
+  });
+});
