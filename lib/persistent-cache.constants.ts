@@ -15,6 +15,19 @@ export function getCacheToken(name?: string): string {
   return name === undefined ? CACHE : `${CACHE}:${name}`;
 }
 
+/**
+ * @internal what `@InjectCache(name)` injects: the client of {@link getCacheToken} under a symbol whose description
+ * says what to do when Nest cannot find it. Nest's "can't resolve dependencies" error names the missing token and
+ * nothing else of the library's, so a feature module that neither imports the module nor sees a global one reads
+ * the fix there. `Symbol.for`: the same token from every copy of the library in a process.
+ */
+export function getInjectionToken(name?: string): symbol {
+  return Symbol.for(
+    `${getCacheToken(name)}: import PersistentCacheModule once (isGlobal: true, or re-export it from the module ` +
+      'that imports it) to inject it here',
+  );
+}
+
 /** Injection token of the `SnapshotService` of the cache named `name`; the class itself for the default cache. */
 export function getSnapshotServiceToken(name: string): string {
   return `PERSISTENT_CACHE_SNAPSHOTS:${name}`;

@@ -1,12 +1,12 @@
 import { Inject } from '@nestjs/common';
-import { getCacheToken, getSnapshotServiceToken } from './persistent-cache.constants';
+import { getInjectionToken, getSnapshotServiceToken } from './persistent-cache.constants';
 
 /**
  * Injects the cache client (an ioredis `Redis`): `constructor(@InjectCache() private readonly redis: Redis)`, or the
  * client of a named cache with `@InjectCache('sessions')` (`forRoot({ name: 'sessions', … })`).
  */
 export const InjectCache = (name?: string): PropertyDecorator & ParameterDecorator =>
-  Inject(getCacheToken(name));
+  Inject(getInjectionToken(name));
 
 /**
  * Injects the `SnapshotService` of the cache named `name`. The default cache's is injected by its class, as before:

@@ -8,6 +8,7 @@ import {
   CACHE_NAME,
   CLIENT,
   getCacheToken,
+  getInjectionToken,
   getSnapshotServiceToken,
   SNAPSHOTS,
 } from './persistent-cache.constants';
@@ -41,14 +42,16 @@ function cacheDefinition(definition: DynamicModule, extras: PersistentCacheExtra
     throw new Error(INVALID_OPTION('name', CACHE_NAME_ACCEPTED, name));
   }
   const client = getCacheToken(name);
+  const injected = getInjectionToken(name);
   const snapshots = name === undefined ? SnapshotService : getSnapshotServiceToken(name);
   const providers: Provider[] = [
     ...(definition.providers ?? []),
     { provide: CACHE_NAME, useValue: name ?? null },
     { provide: client, useExisting: CLIENT },
+    { provide: injected, useExisting: CLIENT },
     { provide: snapshots, useExisting: SNAPSHOTS },
   ];
-  return { ...definition, global: isGlobal, providers, exports: [client, snapshots] };
+  return { ...definition, global: isGlobal, providers, exports: [client, injected, snapshots] };
 }
 
 export const {

@@ -118,7 +118,9 @@ describe('isGlobal', () => {
   it('is off by default: a module that does not import it cannot inject the client', async () => {
     await expect(
       boot([PersistentCacheModule.forRoot(durable(tempDir())), SessionsModule]),
-    ).rejects.toThrow(/PERSISTENT_CACHE_CLIENT/);
+    ).rejects.toThrow(
+      /PERSISTENT_CACHE_CLIENT: import PersistentCacheModule once \(isGlobal: true, or re-export it from the module that imports it\) to inject it here/,
+    );
   });
 });
 
