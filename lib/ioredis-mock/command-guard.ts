@@ -346,6 +346,9 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     try {
       outcome = decide(guard, command, rule, args);
       if (writes && !('reply' in outcome)) admitWrite(guard);
+      if ('write' in outcome) {
+        return settle(Promise.resolve(replyOf(outcome.write(), text)), callback);
+      }
     } catch (error) {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
@@ -512,6 +515,7 @@ function guardPipelines(): void {
       const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
       if ('reply' in outcome) return replyOf(outcome.reply, text);
       if (!transaction) admit(guard, command);
+      if ('write' in outcome) return replyOf(outcome.write(), text);
       const reply =
         outcome.command === undefined
           ? emulator(...outcome.args)

@@ -10,8 +10,9 @@ export type { KeyReader } from '../keyspace/keyspace';
 export type KeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream';
 
 /**
- * What a rule decides: run the command (with these arguments, its reply passed through `answer` if given), or answer
- * without running it.
+ * What a rule decides: run the command (with these arguments, its reply passed through `answer` if given), answer
+ * without running it, or write the key itself (`write`, with the {@link KeyReader.writer}: admitted as the command
+ * would be, then called, its result the reply).
  */
 export type Outcome =
   | {
@@ -20,7 +21,8 @@ export type Outcome =
       /** Run this ioredis-mock command instead (e.g. ZREM for the members a range removal chose). */
       readonly command?: string;
     }
-  | { readonly reply: unknown };
+  | { readonly reply: unknown }
+  | { readonly write: () => unknown };
 
 /**
  * How the embedded client corrects one ioredis-mock command, in the order Redis checks things: arity, then what
@@ -159,7 +161,7 @@ export function applyRule(
   let answer: ((reply: unknown) => unknown) | undefined;
   let instead: string | undefined;
   if (checked !== undefined) {
-    if ('reply' in checked) return checked;
+    if (!('args' in checked)) return checked;
     args = checked.args;
     answer = checked.answer;
     instead = checked.command;
@@ -203,6 +205,15 @@ function canonicalMembers(args: readonly Arg[], from: number): readonly Arg[] {
 
 export const reply = (value: unknown): Outcome => ({ reply: value });
 
+/** Whether every argument from `from` on is text (a rule's own write then stores them as they are). */
+export function allText(args: readonly Arg[], from = 0): args is readonly string[] {
+  for (let i = from; i < args.length; i++) if (typeof args[i] !== 'string') return false;
+  return true;
+}
+
+/** A write the rule does itself (see {@link Outcome}). */
+export const write = (does: () => unknown): Outcome => ({ write: does });
+
 /**
  * The reader a command's rule reads through. Each key is looked up once per command, though a rule reads it twice
  * or more (its type, then its contents). The keys read count as used (LRU, LFU) when the command does not run in
@@ -218,9 +229,11 @@ export class CommandReader implements KeyReader {
 
   constructor(private readonly reader: KeyReader) {
     this.streams = reader.streams;
+    this.writer = reader.writer;
   }
 
   readonly streams: KeyReader['streams'];
+  readonly writer: KeyReader['writer'];
   /** Set when the client disconnects (see {@link KeyReader.closed}). */
   closed = false;
 

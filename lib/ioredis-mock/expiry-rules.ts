@@ -9,7 +9,15 @@
  * form it reads.
  */
 
-import { type CommandRule, expectType, keyName, type KeyReader, reply, run } from './command-rule';
+import {
+  type CommandRule,
+  expectType,
+  keyName,
+  type KeyReader,
+  reply,
+  run,
+  write,
+} from './command-rule';
 import {
   type Arg,
   argText,
@@ -127,7 +135,16 @@ function optionTime({ unit, value }: ExpiryArg, command: string): string {
 const set: CommandRule = {
   arity: -3,
   check: (args, reader) => {
-    if (args.length === 2) return;
+    if (args.length === 2) {
+      // SET key value, the most common write: stored here (ioredis-mock copies a Buffer value in too).
+      const writer = reader.writer;
+      if (writer === undefined) return;
+      const value = args[1];
+      return write(() => {
+        writer.replace(keyName(args[0]), typeof value === 'string' ? value : Buffer.from(value));
+        return 'OK';
+      });
+    }
     const o = parseStringOptions(args, 2, true);
     const expiry = o.expiry === undefined ? undefined : optionTime(o.expiry, 'set');
     if (o.get) expectType(reader, args[0], ['string']);

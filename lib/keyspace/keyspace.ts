@@ -46,6 +46,11 @@ export interface KeyReader {
   touch(key: string): void;
   /** What the stream commands' rules write with (XADD, XDEL, XTRIM): absent for a reader of no keyspace. */
   readonly streams?: StreamWriter;
+  /**
+   * What the rules of the most used writes (SET, INCR, HSET, LPUSH, ZADD, …) store their result with, when they
+   * compute it themselves: absent for a reader of no keyspace.
+   */
+  readonly writer?: KeyWriter;
   /** Whether the client reading has disconnected: a blocked read (XREAD BLOCK) then gives up, as in Redis. */
   readonly closed?: boolean;
 }
@@ -64,6 +69,18 @@ export interface StreamWriter {
    * command, and checks the memory limit itself before it writes.
    */
   admit(): boolean;
+}
+
+/**
+ * How a rule stores a value it computed. ioredis-mock's own commands copy a stored value out, change the copy and
+ * copy it back in (two copies of a 1,000-member hash for one HSET); a rule that writes builds the new value once.
+ * The keyspace keeps the object it is given: never change it afterwards.
+ */
+export interface KeyWriter {
+  /** Stores `value` under `key`, keeping the key's TTL (the rule read the key first: an expired one is gone). */
+  store(key: string, value: unknown): void;
+  /** Stores `value` under `key` without a TTL, as SET does; an expired value is deleted first, as Redis's lookup does. */
+  replace(key: string, value: unknown): void;
 }
 
 /** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
@@ -306,6 +323,17 @@ export class Keyspace {
       if (entry !== undefined) {
         this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
       }
+    },
+    writer: {
+      store: (key, value) => this.set(key, value),
+      replace: (key, value) => {
+        const expiresAt = this.expiryOf(key);
+        if (expiresAt !== undefined) {
+          if (isExpiredAt(expiresAt, Date.now()) && this.entries.has(key)) this.expire(key);
+          this.setExpiry(key, undefined);
+        }
+        this.set(key, value);
+      },
     },
     streams: {
       store: (key, stream) => this.set(key, stream),

@@ -8,6 +8,7 @@
  * of another type with WRONGTYPE; HRANDFIELD with a count answers an empty array for a missing key.
  */
 import {
+  allText,
   byteLength,
   type CommandRule,
   copyOut,
@@ -16,6 +17,7 @@ import {
   type KeyReader,
   reply,
   typed,
+  write,
 } from '../command-rule';
 import {
   type Arg,
@@ -55,9 +57,35 @@ const hincrby = typed('hash', 4, {
   },
 });
 
+/**
+ * HSET and HMSET key field value […] with text fields and values: the new hash is built and stored here, once (a
+ * `__proto__` field goes to ioredis-mock, whose assignment loses it as it always did).
+ */
+function setFields(answer: (added: number) => unknown): CommandRule['check'] {
+  return (args, reader) => {
+    const writer = reader.writer;
+    if (writer === undefined || !allText(args)) return;
+    for (let i = 1; i < args.length; i += 2) if (args[i] === '__proto__') return;
+    const key = args[0];
+    const stored = reader.valueOf(key) as Hash | undefined;
+    return write(() => {
+      const hash: Hash = stored === undefined ? {} : { ...stored };
+      let added = 0;
+      for (let i = 1; i < args.length; i += 2) {
+        if (!Object.hasOwn(hash, args[i])) added++;
+        hash[args[i]] = args[i + 1];
+      }
+      // New fields may have turned the object into a slow dictionary: a copy of it is a compact object again, one
+      // whose layout hashes with the same fields share.
+      writer.store(key, added > 0 ? { ...hash } : hash);
+      return answer(added);
+    });
+  };
+}
+
 export const hashRules: Readonly<Record<string, CommandRule>> = {
-  hset: typed('hash', -4, { pairsFrom: 1 }),
-  hmset: typed('hash', -4, { pairsFrom: 1 }),
+  hset: typed('hash', -4, { pairsFrom: 1, check: setFields((added) => added) }),
+  hmset: typed('hash', -4, { pairsFrom: 1, check: setFields(() => 'OK') }),
   hsetnx: typed('hash', 4),
   hincrby,
   hincrbyfloat: typed('hash', 4, {

@@ -8,6 +8,7 @@
  * and LLEN are answered from the stored array.
  */
 import {
+  allText,
   bytesOf,
   type CommandRule,
   copyOut,
@@ -18,6 +19,7 @@ import {
   type KeyReader,
   reply,
   typed,
+  write,
 } from '../command-rule';
 import {
   type Arg,
@@ -199,9 +201,31 @@ const lpos = typed('list', -3, {
   },
 });
 
+/**
+ * LPUSH and RPUSH key element […] of text elements: the new list is built and stored here, once (ioredis-mock copies
+ * the list out and back in).
+ */
+function push(left: boolean): CommandRule['check'] {
+  return (args, reader) => {
+    const writer = reader.writer;
+    if (writer === undefined || !allText(args)) return;
+    const key = args[0];
+    const stored = reader.valueOf(key) as readonly unknown[] | undefined;
+    return write(() => {
+      const pushed: unknown[] = args.slice(1);
+      // LPUSH a b c leaves c b a in front.
+      if (left) pushed.reverse();
+      const list: readonly unknown[] =
+        stored === undefined ? pushed : left ? pushed.concat(stored) : stored.concat(pushed);
+      writer.store(key, list);
+      return list.length;
+    });
+  };
+}
+
 export const listRules: Readonly<Record<string, CommandRule>> = {
-  lpush: typed('list', -3, { membersFrom: 1 }),
-  rpush: typed('list', -3, { membersFrom: 1 }),
+  lpush: typed('list', -3, { membersFrom: 1, check: push(true) }),
+  rpush: typed('list', -3, { membersFrom: 1, check: push(false) }),
   lpushx: typed('list', -3, { membersFrom: 1 }),
   rpushx: typed('list', -3, { membersFrom: 1 }),
   linsert,

@@ -18,6 +18,7 @@ import {
   memberOf,
   reply,
   typed,
+  write,
 } from '../command-rule';
 import {
   type Arg,
@@ -259,7 +260,22 @@ const zadd: CommandRule = {
     // Redis parses the options and every score before it looks the key up.
     const { flags, i, scores } = zaddOptions(args);
     const set = expectType(reader, args[0], ['zset']) as SortedSet | undefined;
-    if (plainPairs(args, flags, scores)) return { args };
+    const writer = reader.writer;
+    if (plainPairs(args, flags, scores)) {
+      if (writer === undefined) return { args };
+      return write(() => {
+        const next: SortedSet =
+          set === undefined ? new Map<string | Buffer, Scored>() : new Map(set);
+        let added = 0;
+        for (let j = 0; j < scores.length; j++) {
+          const member = args[2 + 2 * j] as string;
+          if (!next.has(member)) added++;
+          next.set(member, { score: scores[j], value: member });
+        }
+        writer.store(keyName(args[0]), next);
+        return added;
+      });
+    }
     const incr = flags.has('INCR');
     const writes: Arg[] = [];
     const written = new Map<string | Buffer, number>();
@@ -289,7 +305,13 @@ const zadd: CommandRule = {
     }
     const answer = incr ? incremented : flags.has('CH') ? added + changed : added;
     if (writes.length === 0) return reply(answer);
-    return { args: [args[0], ...writes], answer: () => answer };
+    if (writer === undefined) return { args: [args[0], ...writes], answer: () => answer };
+    return write(() => {
+      const next: SortedSet = set === undefined ? new Map<string | Buffer, Scored>() : new Map(set);
+      for (const [member, score] of written) next.set(member, { score, value: member });
+      writer.store(keyName(args[0]), next);
+      return answer;
+    });
   },
 };
 

@@ -18,6 +18,7 @@ import {
   type Outcome,
   reply,
   typed,
+  write,
 } from '../command-rule';
 import {
   type Arg,
@@ -49,13 +50,19 @@ function incrementRule(arity: number, sign: 1n | -1n): CommandRule {
       }
     },
     check: (args, reader) => {
-      const stored = reader.valueOf(keyName(args[0]));
-      // Small integers (the common case): ioredis-mock's sum in doubles is exact, and its reply Redis's.
-      if (
-        (stored === undefined || smallInteger(stored) !== undefined) &&
-        (args.length === 1 || smallInteger(args[1]) !== undefined)
-      ) {
-        return { args };
+      const key = keyName(args[0]);
+      const stored = reader.valueOf(key);
+      // Small integers (the common case): their sum in doubles is exact, and ioredis-mock's reply Redis's.
+      const current = stored === undefined ? 0 : smallInteger(stored);
+      const by = args.length === 1 ? 1 : smallInteger(args[1]);
+      if (current !== undefined && by !== undefined) {
+        const writer = reader.writer;
+        if (writer === undefined) return { args };
+        const sum = current + (sign < 0n ? -by : by);
+        return write(() => {
+          writer.store(key, String(sum));
+          return sum;
+        });
       }
       const increment = args.length > 1 ? sign * integerArg(args[1]) : sign;
       const sum = checkSum(storedInteger(stored, NOT_AN_INTEGER), increment);
