@@ -85,6 +85,17 @@ async function ranking(app: SampleAppProcess, board: string) {
   return result.body as { player: string; score: number }[];
 }
 
+/** `GET /reports/leaderboards/:board`: its status, report and how many requests the throttler has left. */
+async function report(app: SampleAppProcess, board: string) {
+  const result = await app.request('GET', `/reports/leaderboards/${board}`);
+  return { ...result, remaining: result.headers.get('x-ratelimit-remaining') };
+}
+
+/** The key under which @nestjs/cache-manager keeps a response of the sample app: namespace `http`, then the URL. */
+function cachedResponseKey(board: string): string {
+  return `http:/reports/leaderboards/${board}`;
+}
+
 describe('sample app: SIGTERM and restart', () => {
   const PLAIN: Record<string, string> = {
     greeting: 'hello',
@@ -241,6 +252,65 @@ describe('sample app: /metrics over HTTP', () => {
     expect(after.get(SNAPSHOT_SUCCESS)).toBe(0);
     expect((await get(restarted, 'item:7')).value).toBe('value 7 '.repeat(10));
     await terminate(restarted);
+  });
+});
+
+describe('sample app: @nestjs/cache-manager and @nestjs/throttler on the cache', () => {
+  test('GET /reports/…: served from the cache for 30 s, 5 requests a minute, both kept across a restart', async () => {
+    const ws = workspace();
+    const env = { [PERSISTENT_CACHE_ENV.snapshotInterval]: '0' };
+    const first = await start(ws, env);
+    await score(first, 'weekly', 'ann', 5);
+    const fresh = await report(first, 'weekly');
+    expect(fresh).toMatchObject({
+      status: 200,
+      body: {
+        board: 'weekly',
+        players: 1,
+        leader: { player: 'ann', score: 5 },
+        generatedAt: expect.any(String),
+      },
+      remaining: '4',
+    });
+    expect(fresh.headers.get('x-ratelimit-limit')).toBe('5');
+
+    // The board changes, but within the TTL the same report is served from the cache, generatedAt included.
+    await score(first, 'weekly', 'bob', 12);
+    expect(await report(first, 'weekly')).toMatchObject({
+      status: 200,
+      body: fresh.body,
+      remaining: '3',
+    });
+    // It is an ordinary key of the cache: Keyv's entry, with @CacheTTL(30_000) as its TTL.
+    const entry = await get(first, cachedResponseKey('weekly'));
+    expect((JSON.parse(entry.value) as { value: unknown }).value).toEqual(fresh.body);
+    expect(entry.ttl).toBeGreaterThan(0);
+    expect(entry.ttl).toBeLessThanOrEqual(30);
+    // Another URL is an entry of its own; the throttler counts per client and route, not per URL.
+    expect(await report(first, 'daily')).toMatchObject({
+      status: 200,
+      body: { board: 'daily', players: 0, leader: null },
+      remaining: '2',
+    });
+
+    await terminate(first); // the final snapshot holds the cached responses and the throttler's counter
+
+    const second = await start(ws, env);
+    expect(await report(second, 'weekly')).toMatchObject({
+      status: 200,
+      body: fresh.body,
+      remaining: '1',
+    });
+    expect(await report(second, 'weekly')).toMatchObject({ status: 200, remaining: '0' });
+    const refused = await report(second, 'weekly');
+    expect(refused).toMatchObject({ status: 429, body: { statusCode: 429 } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The other routes are not throttled, and the board itself has both players.
+    expect(await ranking(second, 'weekly')).toEqual([
+      { player: 'bob', score: 12 },
+      { player: 'ann', score: 5 },
+    ]);
+    await terminate(second);
   });
 });
 
@@ -510,6 +580,8 @@ if (redisServerBinary !== null) {
       expect((await put(app, 'café ☕', 'in redis', 600)).ttl).toBe(600);
       await score(app, 'weekly', 'ann', 2.5);
       expect(await get(app, 'café ☕')).toMatchObject({ value: 'in redis' });
+      const cached = await report(app, 'weekly');
+      expect(cached).toMatchObject({ status: 200, body: { players: 1 }, remaining: '4' });
 
       // The data is in the server, not in the process.
       const direct = server.client();
@@ -517,6 +589,15 @@ if (redisServerBinary !== null) {
         expect(await direct.get('café ☕')).toBe('in redis');
         expect(await direct.ttl('café ☕')).toBeGreaterThan(0);
         expect(await direct.zscore('leaderboard:weekly', 'ann')).toBe('2.5');
+        // The integrations' keys too: cache-manager's cached response, the throttler's counter.
+        const entry = JSON.parse((await direct.get(cachedResponseKey('weekly'))) ?? 'null') as {
+          value: unknown;
+        } | null;
+        expect(entry?.value).toEqual(cached.body);
+        expect(await direct.pttl(cachedResponseKey('weekly'))).toBeGreaterThan(0);
+        const hits = await direct.keys('*:hits');
+        expect(hits).toHaveLength(1);
+        expect(await direct.get(hits[0])).toBe('1');
         await direct.set('written-directly', 'seen by the app');
       } finally {
         await direct.quit();
@@ -538,6 +619,11 @@ if (redisServerBinary !== null) {
       const restarted = await start(ws, env);
       expect(await get(restarted, 'café ☕')).toMatchObject({ value: 'in redis' });
       expect(await ranking(restarted, 'weekly')).toEqual([{ player: 'ann', score: 2.5 }]);
+      expect(await report(restarted, 'weekly')).toMatchObject({
+        status: 200,
+        body: cached.body,
+        remaining: '3',
+      });
       await terminate(restarted);
       expect(readdirSync(ws.cwd)).toEqual([]);
     });

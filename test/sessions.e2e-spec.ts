@@ -5,10 +5,12 @@ import RedisStore from 'connect-redis';
 import type { Request } from 'express';
 import session from 'express-session';
 import type { Redis } from 'ioredis';
-import { CACHE, PersistentCacheModule } from '../lib';
+import { CACHE, PersistentCacheModule, type PersistentCacheModuleOptions } from '../lib';
 import { trackApps } from './support/apps';
-import { removeTempDirs, tempDir } from './support/harness';
+import { embeddedMode, redisMode, type CacheModeUnderTest } from './support/cache-modes';
+import { removeTempDirs } from './support/harness';
 import { getJson, listen } from './support/http';
+import { describeWithRedisServer } from './support/redis-suite';
 
 declare module 'express-session' {
   interface SessionData {
@@ -23,6 +25,14 @@ class VisitsController {
     req.session.visits = (req.session.visits ?? 0) + 1;
     return { visits: req.session.visits };
   }
+
+  @Get('logout')
+  async logout(@Req() req: Request) {
+    await new Promise<void>((resolve, reject) =>
+      req.session.destroy((error?: Error) => (error ? reject(error) : resolve())),
+    );
+    return { loggedOut: true };
+  }
 }
 
 interface SessionApp {
@@ -35,9 +45,9 @@ const apps = trackApps<SessionApp>();
 afterAll(removeTempDirs);
 
 /** An app whose express-session sessions live in the cache, through connect-redis. */
-async function start(dataDir: string): Promise<SessionApp> {
+async function start(cache: PersistentCacheModuleOptions): Promise<SessionApp> {
   @Module({
-    imports: [PersistentCacheModule.forRoot({ persistence: { dataDir, snapshotInterval: 0 } })],
+    imports: [PersistentCacheModule.forRoot(cache)],
     controllers: [VisitsController],
   })
   class AppModule {}
@@ -65,10 +75,11 @@ function cookieOf(headers: Headers): string {
   return setCookie.split(';')[0];
 }
 
-describe('express-session with connect-redis on the embedded cache', () => {
+/** The same test on the embedded cache and on a real Redis. */
+function sessionTests(target: CacheModeUnderTest): void {
   it('keeps a session in the cache, with the cookie`s lifetime as TTL, across a restart', async () => {
-    const dataDir = tempDir();
-    const first = await start(dataDir);
+    const options = target.fresh();
+    const first = await start(options);
     const one = await getJson(`${first.url}/visits`);
     expect(one.body).toEqual({ visits: 1 });
     const cookie = cookieOf(one.headers);
@@ -82,13 +93,49 @@ describe('express-session with connect-redis on the embedded cache', () => {
     const ttl = await first.redis.ttl(keys[0]);
     expect(ttl).toBeGreaterThan(3_590);
     expect(ttl).toBeLessThanOrEqual(3_600);
-    await apps.close(first); // the final snapshot
+    await apps.close(first); // embedded: the final snapshot
 
-    const second = await start(dataDir);
+    // In redis mode the session is in the server, with its TTL, while no app runs.
+    const outside = target.outside(options);
+    if (outside !== undefined) {
+      expect(await outside.keys('*')).toEqual(keys);
+      const held = JSON.parse((await outside.get(keys[0])) ?? 'null') as { visits: number };
+      expect(held.visits).toBe(2);
+      expect(await outside.ttl(keys[0])).toBeGreaterThan(3_590);
+    }
+
+    const second = await start(options);
     expect((await getJson(`${second.url}/visits`, { cookie })).body).toEqual({ visits: 3 });
     expect(await second.redis.keys('sess:*')).toEqual(keys);
     // A request without the cookie starts a session of its own.
     expect((await getJson(`${second.url}/visits`)).body).toEqual({ visits: 1 });
     expect(await second.redis.keys('sess:*')).toHaveLength(2);
   });
+
+  it('destroys a session: its key leaves the cache and the cookie no longer finds it', async () => {
+    const h = await start(target.fresh());
+    const one = await getJson(`${h.url}/visits`);
+    const cookie = cookieOf(one.headers);
+    expect((await getJson(`${h.url}/visits`, { cookie })).body).toEqual({ visits: 2 });
+    await h.redis.set('other:key', 'kept');
+    expect(await getJson(`${h.url}/logout`, { cookie })).toMatchObject({
+      status: 200,
+      body: { loggedOut: true },
+    });
+    expect(await h.redis.keys('sess:*')).toEqual([]);
+    expect(await h.redis.get('other:key')).toBe('kept');
+    expect((await getJson(`${h.url}/visits`, { cookie })).body).toEqual({ visits: 1 });
+  });
+}
+
+describe('express-session with connect-redis on the embedded cache', () => {
+  sessionTests(embeddedMode);
 });
+
+describeWithRedisServer(
+  'express-session in redis mode (test/sessions.e2e-spec.ts)',
+  'express-session with connect-redis in redis mode (real redis-server)',
+  (server) => {
+    sessionTests(redisMode(server));
+  },
+);

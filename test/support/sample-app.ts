@@ -24,6 +24,7 @@ export interface HttpResult {
   readonly status: number;
   readonly body: unknown;
   readonly text: string;
+  readonly headers: Headers;
 }
 
 export interface SampleAppOptions {
@@ -115,7 +116,12 @@ export class SampleAppProcess {
     });
     const text = await response.text();
     const json = (response.headers.get('content-type') ?? '').includes('application/json');
-    return { status: response.status, text, body: json && text !== '' ? JSON.parse(text) : text };
+    return {
+      status: response.status,
+      text,
+      body: json && text !== '' ? JSON.parse(text) : text,
+      headers: response.headers,
+    };
   }
 
   /** The `/metrics` page as a map from series (name and labels, as printed) to value. */
