@@ -13,6 +13,7 @@ import { dataView, expiresView, type MockData, type MockExpires } from './views'
  *   WATCH listens to;
  * - `views.ts`: what its commands call on `data` and `expires`, and how it copies values in and out;
  * - `command-guard.ts`: its command methods, argument transformers and `Pipeline.prototype._addTransaction`;
+ * - `pipelines.ts`: its `Pipeline` class (`copyCommands`, `_createCommand`) and what `pipeline()` and `multi()` do;
  * - `command-rules.ts` and `expiry-rules.ts`: where its commands answer otherwise than Redis;
  * - `mock-values.ts`: how it represents each Redis type (and its stream helper keys).
  *

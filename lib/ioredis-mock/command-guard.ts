@@ -14,6 +14,7 @@ import {
 } from './command-rule';
 import { addCommands } from './added-commands';
 import { commandRules } from './command-rules';
+import { cheapPipelines } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
 import {
   OUT_OF_MEMORY,
@@ -571,15 +572,7 @@ export function guardCommands(
     guardMethod(client, command, guard);
     guardMethod(client, `${command}Buffer`, guard);
   }
-  const multi = (client as unknown as { multi: Method }).multi.bind(client);
-  (client as unknown as { multi: Method }).multi = (batch: unknown = []): unknown => {
-    const transaction = multi([]) as Record<string, Method>;
-    transactions.add(transaction);
-    if (Array.isArray(batch)) {
-      for (const [name, ...args] of batch as [string, ...unknown[]][]) transaction[name](...args);
-    }
-    return transaction;
-  };
+  cheapPipelines(client, (transaction) => transactions.add(transaction));
   // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.
   for (const method of ['disconnect', 'quit'] as const) {
     const own = (client as unknown as Record<string, Method>)[method].bind(client);

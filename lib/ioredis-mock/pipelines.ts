@@ -1,0 +1,108 @@
+/**
+ * Pipelines and transactions of a guarded client, made cheaply.
+ *
+ * ioredis-mock's `Pipeline` constructor makes a closure for every one of its ~340 commands (`copyCommands`), the
+ * client's custom commands too: that was most of what a 10-command pipeline cost. A guarded client's `pipeline()`
+ * and `multi()` make pipelines of a class of the client's own instead, whose built-in commands are methods of its
+ * prototype, made once. Each hands its arguments to one pipeline made the ordinary way (the template: ioredis-mock's
+ * own argument processing runs as always), whose queueing is redirected to the pipeline the method was called on.
+ * Custom commands (`defineCommand`, and those `added-commands.ts` adds) are still copied into each pipeline, as
+ * ioredis-mock does, so that one defined later is found too. Everything else (`exec`, `_addTransaction`, the guard's
+ * own versions of them, `length`) is ioredis-mock's `Pipeline.prototype`.
+ */
+import RedisMock from 'ioredis-mock';
+import { UNSUPPORTED_IOREDIS_MOCK } from './redis-replies';
+
+type Method = (...args: unknown[]) => unknown;
+
+/** What is used of an ioredis-mock pipeline. */
+interface MockPipeline {
+  _transactions: number;
+  _addTransaction(emulator: unknown, name: string, args: unknown, callback: unknown): unknown;
+  _createCommand(name: string, command: unknown): Method;
+}
+
+type PipelineClass = new (redis: object) => MockPipeline;
+
+/** What is used of an ioredis-mock client: its commands added with `defineCommand`, and its current batch. */
+interface PipelineHost {
+  customCommands?: Record<string, unknown>;
+  batch?: unknown;
+}
+
+function basePipeline(): PipelineClass {
+  const Pipeline = (RedisMock as unknown as { Pipeline?: unknown }).Pipeline;
+  const prototype = (Pipeline as { prototype?: Partial<MockPipeline> } | undefined)?.prototype;
+  if (typeof Pipeline !== 'function' || typeof prototype?._createCommand !== 'function') {
+    throw new Error(UNSUPPORTED_IOREDIS_MOCK('has no Pipeline.prototype._createCommand'));
+  }
+  return Pipeline as PipelineClass;
+}
+
+/** The pipeline class of `client` (see the file's comment). */
+function pipelineClass(client: PipelineHost & object): PipelineClass {
+  const Base = basePipeline();
+  const custom = (): Record<string, unknown> => client.customCommands ?? {};
+  const template = new Base(client) as MockPipeline & Record<string, unknown>;
+  let queueOn: MockPipeline | undefined;
+  template._addTransaction = (emulator, name, args, callback) =>
+    queueOn?._addTransaction(emulator, name, args, callback);
+  /** Runs the template's command `queue`, queueing on `pipeline`. */
+  const queueThrough = (pipeline: MockPipeline, queue: Method, args: unknown[]): MockPipeline => {
+    queueOn = pipeline;
+    try {
+      queue(...args);
+    } finally {
+      queueOn = undefined;
+    }
+    return pipeline;
+  };
+
+  class ClientPipeline extends Base {
+    copyCommands(): void {
+      const target = this as unknown as Record<string, unknown>;
+      for (const [name, command] of Object.entries(custom())) {
+        target[name] = this._createCommand(name, command);
+      }
+    }
+  }
+  const methods = ClientPipeline.prototype as unknown as Record<string, Method>;
+  const customNames = custom();
+  for (const name of Object.keys(template)) {
+    const queue = template[name];
+    if (typeof queue !== 'function' || name.startsWith('_') || Object.hasOwn(customNames, name))
+      continue;
+    methods[name] = function (this: MockPipeline, ...args: unknown[]): MockPipeline {
+      return queueThrough(this, queue as Method, args);
+    };
+  }
+  return ClientPipeline;
+}
+
+/**
+ * Replaces `client`'s `pipeline()` and `multi()` (ioredis-mock's, which take an optional batch of `[command, ...args]`
+ * and make the new pipeline the client's current `batch`) with ones making pipelines of its own class. `made` is told
+ * of every transaction.
+ */
+export function cheapPipelines(
+  client: PipelineHost & object,
+  made: (transaction: object) => void,
+): void {
+  const Pipeline = pipelineClass(client);
+  const start = (batch: unknown, transaction: boolean): MockPipeline => {
+    const pipeline = new Pipeline(client);
+    if (transaction) {
+      pipeline._transactions += 1;
+      made(pipeline);
+    }
+    client.batch = pipeline;
+    if (Array.isArray(batch)) {
+      const commands = pipeline as unknown as Record<string, Method>;
+      for (const [name, ...args] of batch as [string, ...unknown[]][]) commands[name](...args);
+    }
+    return pipeline;
+  };
+  const target = client as unknown as Record<string, unknown>;
+  target.pipeline = (batch: unknown = []): MockPipeline => start(batch, false);
+  target.multi = (batch: unknown = []): MockPipeline => start(batch, true);
+}

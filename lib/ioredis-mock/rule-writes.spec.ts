@@ -1,0 +1,249 @@
+import type { Redis } from 'ioredis';
+import RedisMock from 'ioredis-mock';
+import { createEmbeddedClient } from './adapter';
+import type { Capture } from '../keyspace/capture';
+import { Keyspace } from '../keyspace/keyspace';
+import { WRONGTYPE } from './redis-replies';
+
+/**
+ * The writes the rules do themselves (SET, INCR and its family, HSET, HMSET, LPUSH, RPUSH, ZADD: see `KeyWriter`),
+ * and the guarded client's own pipeline class (`pipelines.ts`). Both replace work ioredis-mock did: each must leave
+ * the keyspace, the TTLs and the replies as ioredis-mock's commands did, and be seen by everything that sees a write.
+ */
+
+let keyspace: Keyspace;
+let client: Redis;
+let plain: Redis;
+let plainPort = 41000;
+
+beforeEach(() => {
+  keyspace = new Keyspace();
+  client = createEmbeddedClient(keyspace);
+  plain = new RedisMock({ host: 'rule-writes-plain', port: plainPort++ });
+});
+afterEach(() => {
+  client.disconnect();
+  plain.disconnect();
+});
+
+type Step = (c: Redis) => Promise<unknown>;
+
+/** Replies, then every key's value and whether it has a TTL, on the embedded client and on plain ioredis-mock. */
+async function both(steps: readonly Step[]): Promise<[unknown[], unknown[]]> {
+  const run = async (c: Redis): Promise<unknown[]> => {
+    const replies: unknown[] = [];
+    for (const step of steps) replies.push(await step(c));
+    const keys = (await c.keys('*')).sort();
+    const state: unknown[] = [];
+    for (const key of keys) {
+      const type = await c.type(key);
+      const value =
+        type === 'string'
+          ? await c.get(key)
+          : type === 'hash'
+            ? await c.hgetall(key)
+            : type === 'list'
+              ? await c.lrange(key, 0, -1)
+              : await c.zrange(key, 0, -1, 'WITHSCORES');
+      state.push([key, type, value, (await c.pttl(key)) > 0]);
+    }
+    return [replies, state];
+  };
+  return [await run(client), await run(plain)];
+}
+
+describe('the writes the rules do themselves', () => {
+  it('store and answer what ioredis-mock stores and answers, and keep or drop the TTL as it does', async () => {
+    const steps: Step[] = [
+      (c) => c.set('s', 'one'),
+      (c) => c.set('s', 'two'),
+      (c) => c.set('n', '10', 'EX', 100),
+      (c) => c.incr('n'),
+      (c) => c.incrby('n', 5),
+      (c) => c.decr('n'),
+      (c) => c.decrby('n', 20),
+      (c) => c.incr('fresh'),
+      (c) => c.hset('h', 'a', '1', 'b', '2'),
+      (c) => c.pexpire('h', 100_000),
+      (c) => c.hset('h', 'b', '3', 'c', '4'),
+      (c) => c.hmset('h', 'd', '5'),
+      (c) => c.lpush('l', 'a', 'b', 'c'),
+      (c) => c.pexpire('l', 100_000),
+      (c) => c.rpush('l', 'd', 'e'),
+      (c) => c.lpush('l', 'f'),
+      (c) => c.rpush('r', 'x'),
+      (c) => c.zadd('z', 2, 'b', 1, 'a', 1.5, 'c'),
+      (c) => c.pexpire('z', 100_000),
+      (c) => c.zadd('z', 3, 'a', 0, 'd'),
+      (c) => c.zadd('z', 'NX', 9, 'a', 4, 'e'),
+      (c) => c.set('h2', 'x', 'EX', 100),
+      (c) => c.set('h2', 'plain again'), // SET drops the TTL
+    ];
+    const [embedded, reference] = await both(steps);
+    expect(embedded).toEqual(reference);
+    // The TTLs given above are still there, and SET's was dropped.
+    expect(await client.pttl('n')).toBeGreaterThan(0);
+    expect(await client.pttl('h')).toBeGreaterThan(0);
+    expect(await client.pttl('l')).toBeGreaterThan(0);
+    expect(await client.pttl('z')).toBeGreaterThan(0);
+    expect(await client.pttl('h2')).toBe(-1);
+    expect(embedded[0]).toEqual([
+      ...['OK', 'OK', 'OK', 11, 16, 15, -5, 1, 2, 1, 1, 'OK', 3, 1, 5, 6, 1, 3, 1, 1, 1],
+      ...['OK', 'OK'],
+    ]);
+  });
+
+  it('keep their checks: WRONGTYPE, and integers that are not small go the exact way', async () => {
+    await client.set('s', 'text');
+    await client.rpush('l', 'a');
+    await expect(client.hset('l', 'f', 'v')).rejects.toThrow(WRONGTYPE);
+    await expect(client.lpush('s', 'x')).rejects.toThrow(WRONGTYPE);
+    await expect(client.zadd('s', 1, 'm')).rejects.toThrow(WRONGTYPE);
+    await expect(client.incr('l')).rejects.toThrow(WRONGTYPE);
+    await client.set('big', '9007199254740993');
+    expect(await client.incr('big')).toBe(9007199254740994);
+    expect(await client.get('big')).toBe('9007199254740994');
+    expect(keyspace.valueOf('s')).toBe('text');
+    expect(keyspace.valueOf('l')).toEqual(['a']);
+  });
+
+  it('store a copy of a Buffer value, never the caller’s Buffer', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0x01]);
+    expect(await client.set('b', bytes)).toBe('OK');
+    bytes[0] = 0x41;
+    expect(await client.getBuffer('b')).toEqual(Buffer.from([0xff, 0x00, 0x01]));
+  });
+
+  it('never change a value a caller or an earlier read holds: each write stores a new object', async () => {
+    await client.hset('h', 'a', '1');
+    await client.rpush('l', 'a');
+    await client.zadd('z', 1, 'a');
+    const held = [keyspace.valueOf('h'), keyspace.valueOf('l'), keyspace.valueOf('z')];
+    const copies = held.map((v) => structuredClone(v));
+    await client.hset('h', 'a', '2', 'b', '3');
+    await client.lpush('l', 'b');
+    await client.zadd('z', 5, 'a', 6, 'b');
+    expect(held).toEqual(copies);
+    expect(await client.hgetall('h')).toEqual({ a: '2', b: '3' });
+    expect(await client.lrange('l', 0, -1)).toEqual(['b', 'a']);
+    expect(await client.zrange('z', 0, -1, 'WITHSCORES')).toEqual(['a', '5', 'b', '6']);
+  });
+
+  it('delete a value whose TTL has run out before SET stores a new one (counted as expired, as Redis does)', async () => {
+    await client.set('k', 'old', 'PX', 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(keyspace.expiredKeys).toBe(0);
+    expect(await client.set('k', 'new')).toBe('OK');
+    expect(keyspace.expiredKeys).toBe(1);
+    expect(await client.get('k')).toBe('new');
+    expect(await client.pttl('k')).toBe(-1);
+  });
+
+  it('are seen by WATCH, from another client of the keyspace', async () => {
+    const other = client.duplicate();
+    try {
+      for (const write of [
+        (c: Redis) => c.set('w', 'x'),
+        (c: Redis) => c.incr('w:n'),
+        (c: Redis) => c.hset('w:h', 'f', 'v'),
+        (c: Redis) => c.lpush('w:l', 'v'),
+        (c: Redis) => c.zadd('w:z', 1, 'm'),
+      ]) {
+        const key = ['w', 'w:n', 'w:h', 'w:l', 'w:z'][await client.dbsize()];
+        await client.watch(key);
+        await write(other);
+        expect([key, await client.multi().get('unrelated').exec()]).toEqual([key, null]);
+      }
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('are changes the next incremental capture reads', async () => {
+    keyspace.replaceAll(new Map()); // from here the keyspace tells what changed
+    await client.set('a', '1');
+    await client.set('untouched', '1');
+    const read = (capture: Capture): string[] => {
+      const keys: string[] = [];
+      const visit = (key: string): void => void keys.push(key);
+      for (const _ of capture.read({ visit, visitDeleted: visit }, 100)) void _;
+      capture.close();
+      return keys.sort();
+    };
+    expect(read(keyspace.beginCapture(true)!)).toEqual(['a', 'untouched']);
+    await client.set('a', '2');
+    await client.incr('n');
+    await client.hset('h', 'f', 'v');
+    await client.lpush('l', 'v');
+    await client.zadd('z', 1, 'm');
+    expect(read(keyspace.beginCapture(true)!)).toEqual(['a', 'h', 'l', 'n', 'z']);
+  });
+});
+
+describe("the guarded client's pipelines", () => {
+  it('queue and answer as ioredis-mock’s, with batches given to pipeline() and multi()', async () => {
+    const pipeline = client
+      .pipeline([
+        ['set', 'a', '1'],
+        ['incr', 'a'],
+      ])
+      .get('a');
+    expect(pipeline.length).toBe(3);
+    expect(await pipeline.exec()).toEqual([
+      [null, 'OK'],
+      [null, 2],
+      [null, '2'],
+    ]);
+    expect(
+      await client
+        .multi([
+          ['hset', 'h', 'f', 'v'],
+          ['hget', 'h', 'f'],
+        ])
+        .exec(),
+    ).toEqual([
+      [null, 1],
+      [null, 'v'],
+    ]);
+  });
+
+  it('apply the rules: a failing command fails in its entry, a transaction refused when queued runs nothing', async () => {
+    await client.set('s', 'text');
+    const replies = await client.pipeline().lpush('s', 'x').set('ok', '1').exec();
+    expect(replies?.[0][0]).toMatchObject({ message: WRONGTYPE });
+    expect(replies?.[1]).toEqual([null, 'OK']);
+    const transaction = client.multi().set('t', '1');
+    (transaction as unknown as Record<string, (...a: unknown[]) => unknown>).get('a', 'b');
+    await expect(transaction.exec()).rejects.toThrow('EXECABORT');
+    expect(await client.exists('t')).toBe(0);
+  });
+
+  it('know commands defined after the client was made, and the client’s exec() runs its current transaction', async () => {
+    await client.pipeline().set('before', '1').exec();
+    client.defineCommand('getTwice', {
+      numberOfKeys: 1,
+      lua: "return {redis.call('get', KEYS[1]), redis.call('get', KEYS[1])}",
+    });
+    await client.set('k', 'v');
+    const custom = client.pipeline() as unknown as {
+      getTwice(key: string): { exec(): Promise<unknown> };
+    };
+    expect(await custom.getTwice('k').exec()).toEqual([[null, ['v', 'v']]]);
+    client.multi().set('via-client', 'x');
+    expect(await client.exec()).toEqual([[null, 'OK']]);
+    expect(await client.get('via-client')).toBe('x');
+  });
+
+  it('of a duplicate are guarded too, and write the same keyspace', async () => {
+    const copy = client.duplicate();
+    try {
+      await copy.set('s', 'text');
+      const replies = await copy.pipeline().hset('s', 'f', 'v').rpush('l', 'a').exec();
+      expect(replies?.[0][0]).toMatchObject({ message: WRONGTYPE });
+      expect(replies?.[1]).toEqual([null, 1]);
+      expect(keyspace.valueOf('l')).toEqual(['a']);
+    } finally {
+      copy.disconnect();
+    }
+  });
+});
