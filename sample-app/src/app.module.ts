@@ -17,7 +17,8 @@ import { LeaderboardController } from './leaderboard.controller';
     ScheduleModule.forRoot(),
     PrometheusModule.register(),
     TerminusModule,
-    // PERSISTENT_CACHE_MODE=redis and PERSISTENT_CACHE_REDIS_URL=redis://… switch the cache to a real Redis.
+    // PERSISTENT_CACHE_MODE=redis with PERSISTENT_CACHE_REDIS_URL=redis://… switches the cache to a real Redis
+    // (PERSISTENT_CACHE_REDIS_CLUSTER_NODES to a Redis Cluster, PERSISTENT_CACHE_REDIS_SENTINELS through Sentinel).
     PersistentCacheModule.forRootAsync(persistentCacheConfig.asProvider()),
   ],
   controllers: [KvController, LeaderboardController, HealthController],
