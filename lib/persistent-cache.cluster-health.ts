@@ -28,6 +28,8 @@ export interface ClusterHealth {
   /** `cluster_state` as the first reachable primary reports it. */
   readonly clusterState?: string;
   readonly nodes: PersistentCacheClusterNodeHealth[];
+  /** Slots whose primary answered PING (all 16384 on a whole cluster): for the metrics, not the health report. */
+  readonly slotsServed: number;
 }
 
 /** A run of consecutive slots served by one primary. */
@@ -96,6 +98,7 @@ export async function clusterHealth(cluster: Cluster, timeoutMs: number): Promis
   const clusterState =
     reporter === undefined ? undefined : await stateOf(reporter, timeoutMs).catch(() => undefined);
   const state = clusterState === undefined ? {} : { clusterState };
+  const slotsServed = CLUSTER_SLOTS - lost.reduce((sum, r) => sum + r.last - r.first + 1, 0);
   if (lost.length > 0) {
     const unreachable = new Map(nodes.map((n) => [n.node, n.message]));
     const because = (node: string) => {
@@ -118,12 +121,19 @@ export async function clusterHealth(cluster: Cluster, timeoutMs: number): Promis
       message: HEALTH_CLUSTER_SLOTS_UNREACHABLE(lost.map(show).join(','), why.join('; ')),
       ...state,
       nodes,
+      slotsServed,
     };
   }
   if (clusterState !== undefined && clusterState !== 'ok') {
-    return { status: 'down', message: HEALTH_CLUSTER_STATE(clusterState), ...state, nodes };
+    return {
+      status: 'down',
+      message: HEALTH_CLUSTER_STATE(clusterState),
+      ...state,
+      nodes,
+      slotsServed,
+    };
   }
-  return { status: 'up', ...state, nodes };
+  return { status: 'up', ...state, nodes, slotsServed };
 }
 
 async function ping(

@@ -2,7 +2,18 @@ import { registerAs } from '@nestjs/config';
 import { CONFIG_NAMESPACE } from './persistent-cache.constants';
 import type { PersistentCacheModuleOptions } from './persistent-cache.interfaces';
 import { Logger } from '@nestjs/common';
-import { INVALID_ENV, REDIS_URL_NEEDED, UNKNOWN_ENV } from './persistent-cache.messages';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import {
+  ENV_CONFLICT,
+  ENV_ENTRIES_DISAGREE,
+  ENV_NEEDS_PARTNER,
+  ENV_NEEDS_REDIS_MODE,
+  INVALID_ENV,
+  INVALID_ENV_ENTRY,
+  REDIS_URL_NEEDED,
+  UNKNOWN_ENV,
+} from './persistent-cache.messages';
+import { parseUrl } from './util/redact-url';
 import { LOG_CONTEXT } from './util/log-context';
 import { parseSize, SIZE_ACCEPTED } from './util/sizes';
 import {
@@ -24,6 +35,9 @@ export const PERSISTENT_CACHE_ENV = {
   onRestoreError: 'PERSISTENT_CACHE_ON_RESTORE_ERROR',
   mode: 'PERSISTENT_CACHE_MODE',
   redisUrl: 'PERSISTENT_CACHE_REDIS_URL',
+  redisClusterNodes: 'PERSISTENT_CACHE_REDIS_CLUSTER_NODES',
+  redisSentinels: 'PERSISTENT_CACHE_REDIS_SENTINELS',
+  redisSentinelName: 'PERSISTENT_CACHE_REDIS_SENTINEL_NAME',
   maxSnapshotAgeIntervals: 'PERSISTENT_CACHE_HEALTH_MAX_SNAPSHOT_AGE_INTERVALS',
   maxBytes: 'PERSISTENT_CACHE_MEMORY_MAX_BYTES',
   policy: 'PERSISTENT_CACHE_MEMORY_POLICY',
@@ -84,6 +98,151 @@ function envSize(env: NodeJS.ProcessEnv, variable: string): string | undefined {
   return value;
 }
 
+/** What {@link PERSISTENT_CACHE_ENV}`.redisClusterNodes` accepts. */
+export const CLUSTER_NODES_ACCEPTED =
+  'a comma-separated list of cluster nodes, each host:port or redis://[user:password@]host:port ' +
+  '(rediss:// for TLS)';
+/** What {@link PERSISTENT_CACHE_ENV}`.redisSentinels` accepts. */
+export const SENTINELS_ACCEPTED = 'a comma-separated list of sentinels, each host:port';
+
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:/@[\]]+)):(\d{1,5})$/;
+
+interface EnvNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One entry of a list of nodes: `host:port`, `[ipv6]:port`, or (when `url` is given) a redis:// URL without a path. */
+function parseNode(entry: string, urls: boolean): { node: EnvNode; url?: URL } | undefined {
+  const plain = HOST_PORT.exec(entry);
+  if (plain !== null) {
+    const port = Number(plain[3]);
+    return port >= 1 && port <= 65535 ? { node: { host: plain[1] ?? plain[2], port } } : undefined;
+  }
+  const url = urls ? parseUrl(entry) : undefined;
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:'))
+    return undefined;
+  // A cluster has database 0 only; a query or fragment would be silently dropped.
+  if (!['', '/', '/0'].includes(url.pathname) || url.search !== '' || url.hash !== '')
+    return undefined;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') return undefined;
+  return { node: { host, port: url.port === '' ? 6379 : Number(url.port) }, url };
+}
+
+/** `entry` as given, but for the password of a URL. */
+const hidePassword = (entry: string) => entry.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+
+/** The entries of a comma-separated list of nodes; each checked, a bad one named (its password hidden). */
+function envNodes(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  accepted: string,
+  urls: boolean,
+): { nodes: EnvNode[]; urls: URL[] } | undefined {
+  const value = envString(env, variable);
+  if (value === undefined) return undefined;
+  const entries = value.split(',').map((entry) => entry.trim());
+  const nodes: EnvNode[] = [];
+  const given: URL[] = [];
+  entries.forEach((entry, i) => {
+    const parsed = parseNode(entry, urls);
+    if (parsed === undefined) {
+      throw new Error(
+        INVALID_ENV_ENTRY(variable, accepted, hidePassword(entry), i + 1, entries.length),
+      );
+    }
+    nodes.push(parsed.node);
+    if (parsed.url !== undefined) given.push(parsed.url);
+  });
+  return { nodes, urls: given };
+}
+
+/**
+ * What the redis:// entries of the cluster variable say besides where the nodes are: TLS, user and password, for
+ * every node (ioredis connects to each node of a cluster, listed or found, with one `redisOptions`).
+ */
+function clusterConnection(variable: string, urls: readonly URL[]): ClusterOptions {
+  if (urls.length === 0) return {};
+  const same = (what: string, of: (url: URL) => string) => {
+    if (new Set(urls.map(of)).size > 1) throw new Error(ENV_ENTRIES_DISAGREE(variable, what));
+    return of(urls[0]);
+  };
+  const tls = same('scheme', (url) => url.protocol) === 'rediss:';
+  const username = decodeURIComponent(same('user', (url) => url.username));
+  const password = decodeURIComponent(same('password', (url) => url.password));
+  const redisOptions: RedisOptions = {
+    ...(tls ? { tls: {} } : {}),
+    ...(username === '' ? {} : { username }),
+    ...(password === '' ? {} : { password }),
+  };
+  return Object.keys(redisOptions).length === 0 ? {} : { redisOptions };
+}
+
+/**
+ * The `redis` option from the variables that say where Redis is: one server (a URL), a cluster (its nodes) or a
+ * Sentinel-managed primary (the sentinels and the name they know it by). They exclude one another, and the last two
+ * are only read in redis mode: a cluster named while the cache stays embedded is a mistake, not a plan.
+ */
+function readRedis(
+  env: NodeJS.ProcessEnv,
+  mode: string | undefined,
+): PersistentCacheModuleOptions['redis'] {
+  const V = PERSISTENT_CACHE_ENV;
+  const url = envString(env, V.redisUrl);
+  const cluster = envNodes(env, V.redisClusterNodes, CLUSTER_NODES_ACCEPTED, true);
+  const sentinels = envNodes(env, V.redisSentinels, SENTINELS_ACCEPTED, false);
+  const name = envString(env, V.redisSentinelName);
+  const set = (variable: string, value: unknown) => (value === undefined ? [] : [variable]);
+  const targets = [
+    ...set(V.redisUrl, url),
+    ...set(V.redisClusterNodes, cluster),
+    ...set(V.redisSentinels, sentinels),
+  ];
+  if (targets.length > 1) {
+    throw new Error(
+      ENV_CONFLICT(
+        [targets[0], targets[1]],
+        'they name different Redis setups (one server, a cluster, a Sentinel-managed primary)',
+      ),
+    );
+  }
+  for (const variable of [
+    ...set(V.redisClusterNodes, cluster),
+    ...set(V.redisSentinels, sentinels),
+  ]) {
+    if (mode !== 'redis') throw new Error(ENV_NEEDS_REDIS_MODE(variable, V.mode, mode ?? ''));
+  }
+  if (sentinels !== undefined && name === undefined) {
+    throw new Error(
+      ENV_NEEDS_PARTNER(
+        V.redisSentinels,
+        V.redisSentinelName,
+        'the sentinels are asked for a primary by the name they monitor it under (`sentinel monitor <name> …`)',
+      ),
+    );
+  }
+  if (name !== undefined && sentinels === undefined) {
+    throw new Error(
+      ENV_NEEDS_PARTNER(
+        V.redisSentinelName,
+        V.redisSentinels,
+        'it names a primary the sentinels know',
+      ),
+    );
+  }
+  if (cluster !== undefined) {
+    return {
+      cluster: {
+        nodes: cluster.nodes,
+        options: clusterConnection(V.redisClusterNodes, cluster.urls),
+      },
+    };
+  }
+  if (sentinels !== undefined) return { options: { sentinels: sentinels.nodes, name } };
+  return url === undefined ? undefined : { url };
+}
+
 /** The variable each option is read from, for errors found once the options are put together. */
 const VARIABLE_OF: Record<string, string> = {
   mode: PERSISTENT_CACHE_ENV.mode,
@@ -108,7 +267,15 @@ const PREFIX = 'PERSISTENT_CACHE_';
 function inTermsOfVariables(error: unknown, env: NodeJS.ProcessEnv): unknown {
   const message = error instanceof Error ? error.message : '';
   if (message.startsWith(`Invalid PersistentCacheModule option "redis"`)) {
-    return new Error(REDIS_URL_NEEDED(PERSISTENT_CACHE_ENV.mode, PERSISTENT_CACHE_ENV.redisUrl));
+    const { mode, redisUrl, redisClusterNodes, redisSentinels, redisSentinelName } =
+      PERSISTENT_CACHE_ENV;
+    return new Error(
+      REDIS_URL_NEEDED(mode, [
+        redisUrl,
+        `${redisClusterNodes} (host:port,host:port)`,
+        `${redisSentinels} with ${redisSentinelName}`,
+      ]),
+    );
   }
   const invalid = /^Invalid PersistentCacheModule option "([^"]+)": expected (.*), got /s.exec(
     message,
@@ -140,9 +307,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Persistent
 }
 
 function readEnv(env: NodeJS.ProcessEnv): PersistentCacheModuleOptions {
-  const redisUrl = envString(env, PERSISTENT_CACHE_ENV.redisUrl);
+  const mode = envChoice(env, PERSISTENT_CACHE_ENV.mode, MODES);
   return {
-    mode: envChoice(env, PERSISTENT_CACHE_ENV.mode, MODES),
+    mode,
     persistence: {
       enabled: envBoolean(env, PERSISTENT_CACHE_ENV.enabled),
       dataDir: envString(env, PERSISTENT_CACHE_ENV.dataDir),
@@ -151,7 +318,7 @@ function readEnv(env: NodeJS.ProcessEnv): PersistentCacheModuleOptions {
       restoreOnStartup: envBoolean(env, PERSISTENT_CACHE_ENV.restoreOnStartup),
       onRestoreError: envChoice(env, PERSISTENT_CACHE_ENV.onRestoreError, RESTORE_ERROR_POLICIES),
     },
-    redis: redisUrl === undefined ? undefined : { url: redisUrl },
+    redis: readRedis(env, mode),
     health: {
       maxSnapshotAgeIntervals: envNumber(env, PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals),
     },

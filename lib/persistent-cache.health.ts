@@ -170,7 +170,9 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
       return { status: 'down', mode: 'embedded', message: UNKNOWN_CACHE(name ?? '', known) };
     }
     const state =
-      found.options.mode === 'redis' ? await this.redisHealth(found) : this.embeddedHealth(found);
+      found.options.mode === 'redis'
+        ? (await redisHealth(found)).state
+        : this.embeddedHealth(found);
     return found.name === null ? state : { ...state, cache: found.name };
   }
 
@@ -248,53 +250,73 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
     }
     return { status: 'up', mode: 'embedded', ...age };
   }
+}
 
-  private async redisHealth({ options, client }: CacheInstance): Promise<HealthState> {
-    const redis = options.redis === undefined ? '' : describeRedisTarget(options.redis);
-    if (client instanceof Cluster) {
-      const health = await clusterHealth(client, HEALTH_PING_TIMEOUT_MS);
-      return { mode: 'redis', redis, connection: client.status, ...health };
-    }
-    const started = Date.now();
-    try {
-      const reply = await withTimeout(
-        client.ping(),
-        HEALTH_PING_TIMEOUT_MS,
-        `PING not answered within ${HEALTH_PING_TIMEOUT_MS} ms`,
-      );
-      if (reply !== 'PONG') throw new Error(`PING answered ${JSON.stringify(reply)}`);
-      return {
+type HealthState = { status: 'up' | 'down' } & PersistentCacheHealthDetails;
+
+/** What {@link redisHealth} found: the health report, and what only the metrics show. */
+export interface RedisHealth {
+  readonly state: HealthState;
+  /** On a Redis Cluster: the slots whose primary answered PING. */
+  readonly slotsServed?: number;
+}
+
+/**
+ * The health of a cache in `redis` mode, for the indicator and the metrics: a PING of the server (waiting at most
+ * {@link HEALTH_PING_TIMEOUT_MS}), or of every primary of a cluster. Never throws.
+ */
+export async function redisHealth({ options, client }: CacheInstance): Promise<RedisHealth> {
+  const redis = options.redis === undefined ? '' : describeRedisTarget(options.redis);
+  if (client instanceof Cluster) {
+    const { slotsServed, ...health } = await clusterHealth(client, HEALTH_PING_TIMEOUT_MS);
+    return { state: { mode: 'redis', redis, connection: client.status, ...health }, slotsServed };
+  }
+  const started = Date.now();
+  try {
+    const reply = await withTimeout(
+      client.ping(),
+      HEALTH_PING_TIMEOUT_MS,
+      `PING not answered within ${HEALTH_PING_TIMEOUT_MS} ms`,
+    );
+    if (reply !== 'PONG') throw new Error(`PING answered ${JSON.stringify(reply)}`);
+    const primary = sentinelPrimary(options, client);
+    return {
+      state: {
         status: 'up',
         mode: 'redis',
         redis,
         connection: client.status,
         pingMs: Date.now() - started,
-        ...this.sentinelPrimary(options, client),
-      };
-    } catch (error) {
-      const cause = lastConnectionError(client);
-      const message = messageOf(error);
-      return {
+        ...(primary === undefined ? {} : { primary }),
+      },
+    };
+  } catch (error) {
+    const cause = lastConnectionError(client);
+    const message = messageOf(error);
+    return {
+      state: {
         status: 'down',
         mode: 'redis',
         redis,
         connection: client.status,
         message:
           cause === undefined ? message : `${message} (last connection error: ${cause.message})`,
-      };
-    }
-  }
-
-  /**
-   * Through Sentinel the configuration names the sentinels, not the server: the address the connection reached is
-   * the primary they named, which changes with a failover.
-   */
-  private sentinelPrimary(options: CacheInstance['options'], client: Redis): { primary?: string } {
-    const sentinels = options.redis?.options.sentinels;
-    const { remoteAddress, remotePort } = client.stream ?? {};
-    if (sentinels === undefined || sentinels.length === 0 || remotePort === undefined) return {};
-    return { primary: `${remoteAddress?.replace(/^::ffff:/, '') ?? ''}:${remotePort}` };
+      },
+    };
   }
 }
 
-type HealthState = { status: 'up' | 'down' } & PersistentCacheHealthDetails;
+/**
+ * Through Sentinel the configuration names the sentinels, not the server: the address the connection reached is
+ * the primary they named, which changes with a failover. `undefined` without sentinels, or while not connected.
+ */
+export function sentinelPrimary(
+  options: CacheInstance['options'],
+  client: Redis,
+): string | undefined {
+  const sentinels = options.redis?.options.sentinels;
+  const { remoteAddress, remotePort } = client.stream ?? {};
+  if (sentinels === undefined || sentinels.length === 0 || remotePort === undefined)
+    return undefined;
+  return `${remoteAddress?.replace(/^::ffff:/, '') ?? ''}:${remotePort}`;
+}

@@ -24,8 +24,40 @@ export const UNKNOWN_ENV = (variables: readonly string[], known: readonly string
   `Unknown environment variable${variables.length > 1 ? 's' : ''} ${variables.join(', ')}: ignored. ` +
   `nestjs-persistent-cache reads ${known.join(', ')}.`;
 
-export const REDIS_URL_NEEDED = (modeVariable: string, urlVariable: string): string =>
-  `Invalid environment: ${modeVariable}=redis needs ${urlVariable} (redis://host:port[/db]), which is not set.`;
+/** `where`: the variables that can each say where the Redis is, the URL's first. */
+export const REDIS_URL_NEEDED = (modeVariable: string, where: readonly string[]): string =>
+  `Invalid environment: ${modeVariable}=redis needs ${where[0]} (redis://host:port[/db])` +
+  `${where.length > 1 ? `, or ${where.slice(1).join(' or ')}` : ''}; none is set.`;
+
+/** `entry`: the bad one of a comma-separated list, `position` its 1-based place in it. */
+export const INVALID_ENV_ENTRY = (
+  variable: string,
+  accepted: string,
+  entry: string,
+  position: number,
+  count: number,
+): string =>
+  `Invalid environment variable ${variable}: expected ${accepted}; entry ${position} of ${count} is ` +
+  `${describeValue(entry)}.`;
+
+export const ENV_ENTRIES_DISAGREE = (variable: string, what: string): string =>
+  `Invalid environment variable ${variable}: its redis:// entries must all have the same ${what} (the client ` +
+  'connects to every node of a cluster, found or listed, with one set of options).';
+
+/** `both`: two variables that name different kinds of Redis. */
+export const ENV_CONFLICT = (both: readonly [string, string], why: string): string =>
+  `Invalid environment: ${both[0]} and ${both[1]} are both set, but ${why}: set only one of them.`;
+
+export const ENV_NEEDS_REDIS_MODE = (
+  variable: string,
+  modeVariable: string,
+  mode: string,
+): string =>
+  `Invalid environment: ${variable} is set, but ${modeVariable} is ${mode === '' ? 'not set (embedded mode)' : `"${mode}"`}: ` +
+  `the cache uses that Redis only in redis mode. Set ${modeVariable}=redis, or unset ${variable}.`;
+
+export const ENV_NEEDS_PARTNER = (variable: string, partner: string, why: string): string =>
+  `Invalid environment: ${variable} is set without ${partner}: ${why}.`;
 
 export const REDIS_MODE = (target: string): string =>
   `Redis mode: the cache is the Redis at ${target}; no snapshot store is opened and no snapshot job runs.`;

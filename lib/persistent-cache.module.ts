@@ -16,6 +16,7 @@ import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfac
 import { closeClient, createRedisClient } from './persistent-cache.client';
 import { ActiveExpiryService } from './persistent-cache.expiry';
 import { metricProviders, PersistentCacheMetrics } from './snapshots/snapshot.metrics';
+import { redisMetricProviders, RedisMetricsService } from './persistent-cache.redis-metrics';
 import {
   ConfigurableModuleClass,
   PERSISTENT_CACHE_OPTIONS,
@@ -72,6 +73,8 @@ import { SnapshotStore } from './store/snapshot-store';
     },
     ...metricProviders,
     PersistentCacheMetrics,
+    ...redisMetricProviders,
+    RedisMetricsService,
     { provide: SNAPSHOTS, useClass: SnapshotService },
     ActiveExpiryService,
     {

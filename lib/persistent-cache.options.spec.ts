@@ -1,8 +1,18 @@
 import { resolve } from 'node:path';
-import { optionsFromEnv, PERSISTENT_CACHE_ENV } from './persistent-cache.config';
+import {
+  CLUSTER_NODES_ACCEPTED,
+  optionsFromEnv,
+  PERSISTENT_CACHE_ENV,
+  SENTINELS_ACCEPTED,
+} from './persistent-cache.config';
 import { Logger } from '@nestjs/common';
 import {
+  ENV_CONFLICT,
+  ENV_ENTRIES_DISAGREE,
+  ENV_NEEDS_PARTNER,
+  ENV_NEEDS_REDIS_MODE,
   INVALID_ENV,
+  INVALID_ENV_ENTRY,
   INVALID_OPTION,
   REDIS_URL_NEEDED,
   UNKNOWN_OPTION,
@@ -377,7 +387,16 @@ describe('optionsFromEnv', () => {
       );
     }
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.mode]: 'redis' })).toThrow(
-      REDIS_URL_NEEDED(PERSISTENT_CACHE_ENV.mode, PERSISTENT_CACHE_ENV.redisUrl),
+      REDIS_URL_NEEDED(PERSISTENT_CACHE_ENV.mode, [
+        PERSISTENT_CACHE_ENV.redisUrl,
+        `${PERSISTENT_CACHE_ENV.redisClusterNodes} (host:port,host:port)`,
+        `${PERSISTENT_CACHE_ENV.redisSentinels} with ${PERSISTENT_CACHE_ENV.redisSentinelName}`,
+      ]),
+    );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.mode]: 'redis' })).toThrow(
+      'Invalid environment: PERSISTENT_CACHE_MODE=redis needs PERSISTENT_CACHE_REDIS_URL (redis://host:port[/db]), ' +
+        'or PERSISTENT_CACHE_REDIS_CLUSTER_NODES (host:port,host:port) or PERSISTENT_CACHE_REDIS_SENTINELS with ' +
+        'PERSISTENT_CACHE_REDIS_SENTINEL_NAME; none is set.',
     );
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.redisUrl]: 'http://cache' })).toThrow(
       INVALID_ENV(PERSISTENT_CACHE_ENV.redisUrl, 'a redis:// or rediss:// URL', 'http://cache'),
@@ -388,5 +407,158 @@ describe('optionsFromEnv', () => {
         INVALID_ENV(PERSISTENT_CACHE_ENV.samples, 'a number', number),
       );
     }
+  });
+});
+
+describe('optionsFromEnv: a Redis Cluster or Sentinel', () => {
+  const { mode, redisUrl, redisClusterNodes, redisSentinels, redisSentinelName } =
+    PERSISTENT_CACHE_ENV;
+
+  it('reads cluster nodes as host:port, [ipv6]:port or redis:// URLs, into redis.cluster', () => {
+    const options = optionsFromEnv({
+      [mode]: 'redis',
+      [redisClusterNodes]: ' 10.0.0.1:7000, node-2.internal:7001 ,[::1]:7002,redis://node-4:7003',
+    });
+    expect(options.mode).toBe('redis');
+    expect(options.redis).toEqual({
+      cluster: {
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: 'node-2.internal', port: 7001 },
+          { host: '::1', port: 7002 },
+          { host: 'node-4', port: 7003 },
+        ],
+        options: {},
+      },
+    });
+    expect(resolveOptions(options).redis?.cluster?.nodes).toHaveLength(4);
+    // One node is enough: the client finds the others.
+    expect(optionsFromEnv({ [mode]: 'redis', [redisClusterNodes]: 'redis://n1' }).redis).toEqual({
+      cluster: { nodes: [{ host: 'n1', port: 6379 }], options: {} },
+    });
+  });
+
+  it('takes TLS, user and password of redis:// entries for every node', () => {
+    const options = optionsFromEnv({
+      [mode]: 'redis',
+      [redisClusterNodes]: 'rediss://app:s%40cret@n1:7000,rediss://app:s%40cret@n2:7000/0',
+    });
+    expect(options.redis?.cluster).toEqual({
+      nodes: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7000 },
+      ],
+      options: { redisOptions: { tls: {}, username: 'app', password: 's@cret' } },
+    });
+    expect(() =>
+      optionsFromEnv({ [mode]: 'redis', [redisClusterNodes]: 'redis://n1:7000,rediss://n2:7000' }),
+    ).toThrow(ENV_ENTRIES_DISAGREE(redisClusterNodes, 'scheme'));
+    expect(() =>
+      optionsFromEnv({
+        [mode]: 'redis',
+        [redisClusterNodes]: 'redis://:a@n1:7000,redis://:b@n2:7000',
+      }),
+    ).toThrow(ENV_ENTRIES_DISAGREE(redisClusterNodes, 'password'));
+  });
+
+  it('names the bad entry, its place and what an entry may be, without its password', () => {
+    const bad: [string, string, number, number][] = [
+      ['n1:7000,n2', 'n2', 2, 2],
+      ['n1:7000,,n3:7000', '', 2, 3],
+      ['n1:70000', 'n1:70000', 1, 1],
+      ['n1:0', 'n1:0', 1, 1],
+      ['http://n1:7000', 'http://n1:7000', 1, 1],
+      ['redis://n1:7000/2', 'redis://n1:7000/2', 1, 1],
+      ['redis://:pw@n1:7000/2', 'redis://:***@n1:7000/2', 1, 1],
+      ['redis://n1:7000?tls=1', 'redis://n1:7000?tls=1', 1, 1],
+      ['n1 :7000', 'n1 :7000', 1, 1],
+      ['::1:7000', '::1:7000', 1, 1],
+    ];
+    for (const [value, entry, position, count] of bad) {
+      expect(() => optionsFromEnv({ [mode]: 'redis', [redisClusterNodes]: value })).toThrow(
+        INVALID_ENV_ENTRY(redisClusterNodes, CLUSTER_NODES_ACCEPTED, entry, position, count),
+      );
+    }
+    expect(INVALID_ENV_ENTRY(redisClusterNodes, CLUSTER_NODES_ACCEPTED, 'n2', 2, 2)).toBe(
+      'Invalid environment variable PERSISTENT_CACHE_REDIS_CLUSTER_NODES: expected a comma-separated list of ' +
+        'cluster nodes, each host:port or redis://[user:password@]host:port (rediss:// for TLS); entry 2 of 2 is "n2".',
+    );
+  });
+
+  it('needs PERSISTENT_CACHE_MODE=redis, and refuses a second kind of Redis beside a cluster or sentinels', () => {
+    for (const given of [undefined, 'embedded'] as const) {
+      const env = given === undefined ? {} : { [mode]: given };
+      expect(() => optionsFromEnv({ ...env, [redisClusterNodes]: 'n1:7000' })).toThrow(
+        ENV_NEEDS_REDIS_MODE(redisClusterNodes, mode, given ?? ''),
+      );
+      expect(() =>
+        optionsFromEnv({ ...env, [redisSentinels]: 's1:26379', [redisSentinelName]: 'main' }),
+      ).toThrow(ENV_NEEDS_REDIS_MODE(redisSentinels, mode, given ?? ''));
+    }
+    expect(ENV_NEEDS_REDIS_MODE(redisClusterNodes, mode, '')).toBe(
+      'Invalid environment: PERSISTENT_CACHE_REDIS_CLUSTER_NODES is set, but PERSISTENT_CACHE_MODE is not set ' +
+        '(embedded mode): the cache uses that Redis only in redis mode. Set PERSISTENT_CACHE_MODE=redis, or unset ' +
+        'PERSISTENT_CACHE_REDIS_CLUSTER_NODES.',
+    );
+    const why =
+      'they name different Redis setups (one server, a cluster, a Sentinel-managed primary)';
+    expect(() =>
+      optionsFromEnv({
+        [mode]: 'redis',
+        [redisUrl]: 'redis://cache:6379',
+        [redisClusterNodes]: 'n1:7000',
+      }),
+    ).toThrow(ENV_CONFLICT([redisUrl, redisClusterNodes], why));
+    expect(() =>
+      optionsFromEnv({
+        [mode]: 'redis',
+        [redisClusterNodes]: 'n1:7000',
+        [redisSentinels]: 's1:26379',
+        [redisSentinelName]: 'main',
+      }),
+    ).toThrow(ENV_CONFLICT([redisClusterNodes, redisSentinels], why));
+    expect(() =>
+      optionsFromEnv({
+        [mode]: 'redis',
+        [redisUrl]: 'redis://cache:6379',
+        [redisSentinels]: 's1:26379',
+        [redisSentinelName]: 'main',
+      }),
+    ).toThrow(ENV_CONFLICT([redisUrl, redisSentinels], why));
+  });
+
+  it('reads sentinels (host:port) with the name of the primary they watch, into redis.options', () => {
+    const options = optionsFromEnv({
+      [mode]: 'redis',
+      [redisSentinels]: 's1:26379,s2:26380,[::1]:26381',
+      [redisSentinelName]: 'main',
+    });
+    expect(options.redis).toEqual({
+      options: {
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+        name: 'main',
+      },
+    });
+    expect(() =>
+      optionsFromEnv({
+        [mode]: 'redis',
+        [redisSentinels]: 'redis://s1:26379',
+        [redisSentinelName]: 'main',
+      }),
+    ).toThrow(INVALID_ENV_ENTRY(redisSentinels, SENTINELS_ACCEPTED, 'redis://s1:26379', 1, 1));
+    expect(() => optionsFromEnv({ [mode]: 'redis', [redisSentinels]: 's1:26379' })).toThrow(
+      ENV_NEEDS_PARTNER(
+        redisSentinels,
+        redisSentinelName,
+        'the sentinels are asked for a primary by the name they monitor it under (`sentinel monitor <name> …`)',
+      ),
+    );
+    expect(() => optionsFromEnv({ [mode]: 'redis', [redisSentinelName]: 'main' })).toThrow(
+      ENV_NEEDS_PARTNER(redisSentinelName, redisSentinels, 'it names a primary the sentinels know'),
+    );
   });
 });

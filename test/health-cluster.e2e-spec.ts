@@ -1,8 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PersistentCacheClusterNodeHealth } from '../lib';
+import { register } from 'prom-client';
+import type { Redis } from 'ioredis';
+import {
+  getCacheToken,
+  METRICS,
+  PersistentCacheModule,
+  type PersistentCacheClusterNodeHealth,
+} from '../lib';
 import { freePort } from './support/free-port';
+import { bootApp } from './support/harness';
 import { healthApps } from './support/health';
-import { startRedisCluster, type RedisCluster } from './support/redis-cluster';
+import { metricValue } from './support/metrics';
+import { CLUSTER_SLOTS, startRedisCluster, type RedisCluster } from './support/redis-cluster';
 import { findRedisServer } from './support/redis-server';
 
 /**
@@ -47,6 +56,33 @@ if (redisServerBinary !== null) {
       cluster = await startRedisCluster(redisServerBinary);
     });
     afterAll(() => cluster?.stop());
+
+    test('a named cache on the cluster: its redis-mode metrics carry cache="<name>", and leave with it', async () => {
+      const { app } = await bootApp([
+        PersistentCacheModule.forRoot({
+          name: 'sessions',
+          mode: 'redis',
+          redis: { cluster: { nodes: [...cluster.startupNodes] } },
+        }),
+      ]);
+      const labels = { cache: 'sessions' };
+      try {
+        // Once connected: before its first slot map the client knows no primary (down, 0 slots served).
+        await app.get<Redis>(getCacheToken('sessions')).set('{metrics}probe', '1');
+        expect(await metricValue(METRICS.redisUp, labels)).toBe(1);
+        expect(await metricValue(METRICS.redisClusterSlotsServed, labels)).toBe(CLUSTER_SLOTS);
+        for (const { host, port } of cluster.startupNodes) {
+          const node = `${host}:${port}`;
+          expect(await metricValue(METRICS.redisClusterNodeUp, { ...labels, node })).toBe(1);
+        }
+        // Only the named cache's series: none without the label, as a default cache would have.
+        const up = await register.getSingleMetric(METRICS.redisUp)?.get();
+        expect(up?.values.map((v) => v.labels)).toEqual([labels]);
+      } finally {
+        await app.close();
+      }
+      expect(await metricValue(METRICS.redisUp, labels)).toBeUndefined();
+    });
 
     test('up with every primary and its slots; down naming the slots and node once a primary stops', async () => {
       const h = await start({

@@ -1,4 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { METRICS } from '../lib';
+import { PERSISTENT_CACHE_ENV } from '../lib/config';
+import { removeTempDirs, tempDir } from './support/harness';
 import { healthApps } from './support/health';
 import { findRedisServer } from './support/redis-server';
 import {
@@ -6,14 +9,21 @@ import {
   startRedisSentinels,
   type RedisSentinels,
 } from './support/redis-sentinel';
+import { startSampleApp, stopSampleApps, waitFor } from './support/sample-app';
 
 /**
  * `redis` mode through Redis Sentinel, against real processes (1 primary, 1 replica, 3 sentinels): the app keeps
  * serving across a `SENTINEL FAILOVER` — commands sent meanwhile wait or fail with an error that says why, and
- * succeed on the new primary after it — and the health indicator follows the switch.
+ * succeed on the new primary after it — and the health indicator follows the switch. Beside it, the compiled sample
+ * app, configured by PERSISTENT_CACHE_REDIS_SENTINELS, follows the switch too, and its /metrics says so.
  */
 
 const { apps, start } = healthApps();
+
+afterAll(async () => {
+  await stopSampleApps();
+  removeTempDirs();
+});
 
 /** What a command may fail with while the primary changes: the old one turned replica, or the connection closed. */
 const FAILOVER_ERRORS =
@@ -44,6 +54,26 @@ if (redisServerBinary !== null) {
         connection: 'ready',
         primary: primaryOf(set.primary),
       });
+
+      // The sample app, configured by the environment alone, through the same sentinels.
+      const sample = await startSampleApp({
+        cwd: tempDir('persistent-cache-sentinel-app-'),
+        env: {
+          [PERSISTENT_CACHE_ENV.mode]: 'redis',
+          [PERSISTENT_CACHE_ENV.redisSentinels]: set.sentinelNodes.map(primaryOf).join(','),
+          [PERSISTENT_CACHE_ENV.redisSentinelName]: SENTINEL_MASTER,
+        },
+      });
+      const primarySeries = (server: { host: string; port: number }) =>
+        `${METRICS.redisPrimary}{node="${primaryOf(server)}"}`;
+      expect((await sample.request('PUT', '/kv/greeting', { value: 'hello' })).status).toBe(200);
+      const before = await sample.metrics();
+      expect(before.get(METRICS.redisUp)).toBe(1);
+      expect(before.get(primarySeries(set.primary))).toBe(1);
+      expect([...before.keys()].filter((k) => k.startsWith(METRICS.redisPrimary + '{'))).toEqual([
+        primarySeries(set.primary),
+      ]);
+      expect(before.get(METRICS.redisPrimaryChanges)).toBe(0);
 
       // A writer that goes on through the failover, counting what succeeds and how the rest fails.
       let writing = true;
@@ -94,6 +124,20 @@ if (redisServerBinary !== null) {
         connection: 'ready',
         primary: primaryOf(set.replica),
       });
+      // The sample app followed the switch: its metrics name the new primary, and one change of primary.
+      const after = await waitFor(
+        async () => {
+          const seen = await sample.metrics();
+          return seen.get(primarySeries(set.replica)) === 1 ? seen : undefined;
+        },
+        () => `${primarySeries(set.replica)} 1 on the sample app's /metrics`,
+      );
+      expect(after.has(primarySeries(set.primary))).toBe(false);
+      expect(after.get(METRICS.redisPrimaryChanges)).toBe(1);
+      expect(after.get(METRICS.redisUp)).toBe(1);
+      expect((await sample.request('GET', '/kv/greeting')).body).toMatchObject({ value: 'hello' });
+      expect(await sample.signal('SIGTERM')).toMatchObject({ code: 0, signal: null });
+
       await apps.close(h);
       expect(cache.status).toBe('end');
     });

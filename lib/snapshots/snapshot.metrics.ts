@@ -26,6 +26,12 @@ export const METRICS = {
   maxMemoryBytes: 'persistent_cache_max_memory_bytes',
   evictedKeys: 'persistent_cache_evicted_keys_total',
   oomRejections: 'persistent_cache_oom_rejections_total',
+  // `redis` mode (see persistent-cache.redis-metrics.ts): read from the server when /metrics is scraped.
+  redisUp: 'persistent_cache_redis_up',
+  redisClusterNodeUp: 'persistent_cache_redis_cluster_node_up',
+  redisClusterSlotsServed: 'persistent_cache_redis_cluster_slots_served',
+  redisPrimary: 'persistent_cache_redis_primary',
+  redisPrimaryChanges: 'persistent_cache_redis_primary_changes_total',
 } as const;
 
 /** What the embedded keyspace reports to the metrics, ten times a second. */

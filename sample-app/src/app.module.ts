@@ -27,7 +27,8 @@ import { ReportsController } from './reports.controller';
     ScheduleModule.forRoot(),
     PrometheusModule.register(),
     TerminusModule,
-    // PERSISTENT_CACHE_MODE=redis and PERSISTENT_CACHE_REDIS_URL=redis://… switch the cache to a real Redis.
+    // PERSISTENT_CACHE_MODE=redis with PERSISTENT_CACHE_REDIS_URL=redis://… switches the cache to a real Redis
+    // (PERSISTENT_CACHE_REDIS_CLUSTER_NODES to a Redis Cluster, PERSISTENT_CACHE_REDIS_SENTINELS through Sentinel).
     // Global: the integrations below take its client (the CACHE token) for their stores.
     PersistentCacheModule.forRootAsync({ ...persistentCacheConfig.asProvider(), isGlobal: true }),
     // @nestjs/cache-manager (CacheInterceptor, @CacheTTL) keeps responses in the cache, as keys http:<url>; an
