@@ -122,6 +122,25 @@ if (redisServerBinary !== null) {
         for (const client of direct) client.disconnect();
       }
 
+      // The report route: a response cached by @nestjs/cache-manager and a request count of @nestjs/throttler, as
+      // keys of the cluster.
+      const report = await json(app, 'GET', '/reports/leaderboards/weekly');
+      expect(report).toMatchObject({
+        status: 200,
+        body: { board: 'weekly', players: 2, leader: { player: 'bob', score: 7 } },
+      });
+      expect(await json(app, 'GET', '/reports/leaderboards/weekly')).toEqual(report);
+      const checkers = cluster.nodes.map((node) => node.client());
+      try {
+        const keys = (await Promise.all(checkers.map((client) => client.keys('*')))).flat();
+        expect(keys).toContain('http:/reports/leaderboards/weekly');
+        const hits = keys.filter((key) => key.endsWith(':hits'));
+        expect(hits).toHaveLength(1);
+        expect(await checkers[nodeOf(hits[0])].get(hits[0])).toBe('2');
+      } finally {
+        for (const client of checkers) client.disconnect();
+      }
+
       // The cluster's metrics: every primary answers, every slot is served.
       const metrics = await app.metrics();
       expect(metrics.get(METRICS.redisUp)).toBe(1);
