@@ -71,7 +71,10 @@ export async function runDifferential(
     for (let i = 0; i < plan.steps; i++) {
       if (plan.between !== undefined) client = await plan.between(index++, client);
       const step: Step = generator.next(families[Math.floor(random() * families.length)]);
+      const clocked = addsStreamEntries(step);
+      if (clocked) await nextMillisecond();
       const expected = await runStep(redis, step, redisIds);
+      if (clocked) await nextMillisecond();
       const got = await runStep(client, step, candidateIds);
       const count = counts[step.family];
       count.replies += step.commands.length;
@@ -90,6 +93,24 @@ export async function runDifferential(
     }
   }
   return { counts, divergences, candidate: client };
+}
+
+/**
+ * Whether a step may add stream entries (XADD, in a script too). `XADD *` takes its id from the clock: two of them on
+ * two new streams within one millisecond give the same id, a millisecond apart two ids, on Redis and here alike.
+ * Such a step starts in a millisecond of its own on each side (see {@link nextMillisecond}), so that whether two
+ * steps' ids are equal never depends on how fast a side answered.
+ */
+function addsStreamEntries(step: Step): boolean {
+  return step.commands.some((command) =>
+    command.some((arg) => typeof arg === 'string' && arg.toLowerCase().includes('xadd')),
+  );
+}
+
+/** Resolves once the clock has passed the millisecond it is in: every reply received so far came before. */
+async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() <= now) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** `divergent of N replies (P%)` per family, and in all. */
