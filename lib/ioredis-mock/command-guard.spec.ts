@@ -219,3 +219,44 @@ describe('Lua scripts, whose commands go through the rules too', () => {
     expect(keyspace.expiryOf('s')).toBeUndefined();
   });
 });
+
+describe('HGETALL, answered by its rule from the stored hash', () => {
+  it('answers as ioredis-mock does, text and Buffer forms, in pipelines and transactions', async () => {
+    const plain = new RedisMock({ host: 'hgetall-plain', port: 41999 });
+    try {
+      for (const c of [client, plain]) await c.hset('h', 'a', '1', '2', 'two', 'constructor', 'c');
+      const forms = async (c: Redis): Promise<unknown[]> => [
+        await c.hgetall('h'),
+        await c.hgetallBuffer('h'),
+        await c.hgetall('missing'),
+        await c.pipeline().hgetall('h').hgetallBuffer('h').exec(),
+        await c.multi().hgetall('missing').exec(),
+      ];
+      const ours = await forms(client);
+      expect(ours).toEqual(await forms(plain));
+      expect(ours[0]).toEqual({ a: '1', '2': 'two', constructor: 'c' });
+      expect(ours[1]).toEqual({
+        a: Buffer.from('1'),
+        '2': Buffer.from('two'),
+        constructor: Buffer.from('c'),
+      });
+    } finally {
+      plain.disconnect();
+    }
+  });
+
+  it('decodes stored bytes for the text form (as ioredis does), and hands out copies', async () => {
+    await client.hset('h', 'a', '1', 'bin', Buffer.from([0xff, 0x01]));
+    expect(await client.hgetall('h')).toEqual({
+      a: '1',
+      bin: Buffer.from([0xff, 0x01]).toString(),
+    });
+    const bytes = { a: Buffer.from('1'), bin: Buffer.from([0xff, 0x01]) };
+    const got = await client.hgetallBuffer('h');
+    expect(got).toEqual(bytes);
+    got.bin[0] = 0x41;
+    got.a = Buffer.from('changed');
+    expect(await client.hgetallBuffer('h')).toEqual(bytes);
+    await expect(client.hgetall('s')).rejects.toThrow(WRONGTYPE);
+  });
+});

@@ -410,6 +410,24 @@ function answerWith(
 export function asBuffers(reply: unknown): unknown {
   if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
   if (Array.isArray(reply)) return reply.map(asBuffers);
+  // A hash (HGETALL's): its values as bytes, its fields as they are (ioredis's `hgetallBuffer` keys are text).
+  if (
+    typeof reply === 'object' &&
+    reply !== null &&
+    Object.getPrototypeOf(reply) === Object.prototype
+  ) {
+    const hash = reply as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const field of Object.keys(hash)) {
+      Object.defineProperty(out, field, {
+        value: asBuffers(hash[field]),
+        configurable: true,
+        enumerable: true,
+        writable: true,
+      });
+    }
+    return out;
+  }
   return reply;
 }
 

@@ -57,6 +57,24 @@ const hincrby = typed('hash', 4, {
   },
 });
 
+/** A hash as HGETALL answers it: a new object, Buffers copied; a field named `__proto__` as a field, as ioredis does. */
+function copyOfHash(hash: Hash | undefined): Hash {
+  const out: Hash = {};
+  if (hash === undefined) return out;
+  for (const field of Object.keys(hash)) {
+    const value = copyOut(hash[field]);
+    if (field === '__proto__') {
+      Object.defineProperty(out, field, {
+        value,
+        configurable: true,
+        enumerable: true,
+        writable: true,
+      });
+    } else out[field] = value;
+  }
+  return out;
+}
+
 /**
  * HSET and HMSET key field value […] with text fields and values: the new hash is built and stored here, once (a
  * `__proto__` field goes to ioredis-mock, whose assignment loses it as it always did).
@@ -113,7 +131,11 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
   hstrlen: typed('hash', 3, {
     check: (args, reader) => reply(byteLength(fieldOf(reader, args[0], args[1]))),
   }),
-  hgetall: typed('hash', 2),
+  /** HGETALL key: answered from the stored hash, one copy (ioredis-mock copies it out, then rebuilds it from pairs). */
+  hgetall: typed('hash', 2, {
+    check: (args, reader) =>
+      reply(copyOfHash(reader.valueOf(keyName(args[0])) as Hash | undefined)),
+  }),
   hkeys: typed('hash', 2),
   hvals: typed('hash', 2),
   hlen: typed('hash', 2),
