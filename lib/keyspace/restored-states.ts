@@ -33,6 +33,37 @@ const INITIAL_RECORDS = 16;
 /** What a source no record needs any more is replaced with. */
 const RELEASED = new Uint8Array(0);
 
+/** Records per page of a {@link PagedColumn}. */
+const PAGE_BITS = 12;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+/**
+ * A column of values by record, `undefined` where none was set, in pages made on the first value set in them: one
+ * JS array of a million slots would be made (or grown, and copied) in a single step of the restore, holding the event
+ * loop for tens of milliseconds on a busy machine.
+ */
+class PagedColumn<T> {
+  private readonly pages: ((T | undefined)[] | undefined)[] = [];
+
+  get(r: number): T | undefined {
+    const page = this.pages[r >>> PAGE_BITS];
+    return page === undefined ? undefined : page[r & PAGE_MASK];
+  }
+
+  set(r: number, value: T | undefined): void {
+    const at = r >>> PAGE_BITS;
+    let page = this.pages[at];
+    if (page === undefined) {
+      if (value === undefined) return;
+      while (this.pages.length <= at) this.pages.push(undefined); // no holes: the array stays a fast one
+      page = new Array<T | undefined>(PAGE_SIZE).fill(undefined);
+      this.pages[at] = page;
+    }
+    page[r & PAGE_MASK] = value;
+  }
+}
+
 /** A key looked up by name is encoded here to be compared with the records' bytes. */
 const lookupScratch = new BufferWriter(256);
 
@@ -71,8 +102,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * map insertion or two (growing and rehashing as a restored cache warmed up) and more garbage to collect, for a
    * second look-up that was no faster.
    */
-  private madeKeys: (string | undefined)[] = [];
-  private madeEntries: (Entry | undefined)[] = [];
+  private readonly madeKeys = new PagedColumn<string>();
+  private readonly madeEntries = new PagedColumn<Entry>();
   /** Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). */
   private table: Int32Array = new Int32Array(0);
   private used = 0;
@@ -181,8 +212,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   *entries(): IterableIterator<[string, Entry]> {
     for (let r = 0; r < this.count; r++) {
       if (this.status[r] === GONE) continue;
-      const entry = this.madeEntries[r];
-      yield entry !== undefined ? [this.madeKeys[r] as string, entry] : this.stateAt(r);
+      const entry = this.madeEntries.get(r);
+      yield entry !== undefined ? [this.madeKeys.get(r) as string, entry] : this.stateAt(r);
     }
   }
 
@@ -190,7 +221,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   entry(key: string): Entry | undefined {
     const r = this.find(key);
     if (r < 0) return undefined;
-    const made = this.madeEntries[r];
+    const made = this.madeEntries.get(r);
     if (made !== undefined) return made;
     const entry = this.newEntry(r);
     entry.mark = this.marks[r];
@@ -202,8 +233,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       (this.valueEnd[r] - this.valueStart[r]) +
       (entry.expiresAt === undefined ? 0 : VOLATILE_OVERHEAD);
     this.bytes += entry.bytes - this.recordBytesAt(r);
-    this.madeKeys[r] = key;
-    this.madeEntries[r] = entry;
+    this.madeKeys.set(r, key);
+    this.madeEntries.set(r, entry);
     this.status[r] = MADE;
     this.release(r); // the entry holds the value's bytes, and look-ups compare its key as a string
     return entry;
@@ -212,7 +243,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   /** @internal the entry of `key` if it was built (no look-up by bytes, nothing built). */
   madeEntry(key: string): Entry | undefined {
     const r = this.find(key);
-    return r < 0 ? undefined : this.madeEntries[r];
+    return r < 0 ? undefined : this.madeEntries.get(r);
   }
 
   /**
@@ -239,8 +270,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       if (fits(next)) r = next;
     }
     if (r < 0) return false;
-    const made = this.status[r] === MADE ? this.madeEntries[r] : undefined;
-    if (made !== undefined) visit(this.madeKeys[r] as string, made.use, made.expiresAt);
+    const made = this.status[r] === MADE ? this.madeEntries.get(r) : undefined;
+    if (made !== undefined) visit(this.madeKeys.get(r) as string, made.use, made.expiresAt);
     else visit(this.keyAt(r), this.initialUse, this.expiresAt(r));
     return true;
   }
@@ -257,12 +288,12 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   builtAt(r: number): Entry | null | undefined {
     const status = this.status[r];
     if (status === ENCODED) return null;
-    return status === MADE ? this.madeEntries[r] : undefined;
+    return status === MADE ? this.madeEntries.get(r) : undefined;
   }
 
   /** @internal the key of record `r`, whose entry was built. */
   builtKeyAt(r: number): string {
-    return this.madeKeys[r] as string;
+    return this.madeKeys.get(r) as string;
   }
 
   /** @internal sets the capture mark of a record that has no entry; returns false if it already had `id`. */
@@ -319,10 +350,10 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     const status = this.status[r];
     if (status === GONE) return;
     if (status === MADE) {
-      const key = this.madeKeys[r];
-      const entry = this.madeEntries[r];
-      this.madeKeys[r] = undefined;
-      this.madeEntries[r] = undefined;
+      const key = this.madeKeys.get(r);
+      const entry = this.madeEntries.get(r);
+      this.madeKeys.set(r, undefined);
+      this.madeEntries.set(r, undefined);
       if (key !== undefined && entry !== undefined) {
         this.bytes -= entry.bytes;
       }
@@ -388,7 +419,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       const r = entry - 1;
       if (hashes[r] !== hash || status[r] === GONE) continue;
       if (status[r] === MADE) {
-        if (key !== undefined && this.madeKeys[r] === key) return slot;
+        if (key !== undefined && this.madeKeys.get(r) === key) return slot;
         continue;
       }
       const keyStart = this.keyStart[r];
@@ -469,11 +500,6 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.hashes = grown(this.hashes, (n) => new Uint32Array(n));
     this.status = grown(this.status, (n) => new Uint8Array(n));
     this.marks = grown(this.marks, (n) => new Uint32Array(n));
-    // Grown by pushing: `new Array(n)` of a large `n` would be a dictionary, slow to read and write.
-    for (let r = this.madeKeys.length; r < capacity; r++) {
-      this.madeKeys.push(undefined);
-      this.madeEntries.push(undefined);
-    }
     this.capacity = capacity;
   }
 }
