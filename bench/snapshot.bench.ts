@@ -1,6 +1,9 @@
 /**
  * Snapshot benchmark: full and incremental snapshot, restore, event-loop stalls and memory of the embedded cache,
- * against redis-server's SAVE and load-on-restart for the same data when redis-server is on the PATH.
+ * against redis-server's SAVE and load-on-restart for the same data when redis-server is on the PATH. It also
+ * measures how long a restored cache takes to serve at full speed ("time to hot"): right after a restore into a
+ * fresh app, a full read of every key (the first) and then a second one (steady); time to hot = restore + (first
+ * read - steady read), the restore plus what the first read cost beyond a steady one.
  *
  *   npm run bench                                 # 100k and 1M keys, both datasets, with redis-server
  *   npm run bench -- --keys 10000                 # a small run (CI)
@@ -18,7 +21,14 @@ import { CACHE, PersistentCacheModule, SnapshotService, type SnapshotReport } fr
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { STORE_FILE } from '../lib/store/data-dir';
-import { changeOnePercent, DATASETS, fill, type DatasetName } from '../test/support/datasets';
+import {
+  changeOnePercent,
+  DATASETS,
+  fill,
+  keyOf,
+  kindOf,
+  type DatasetName,
+} from '../test/support/datasets';
 import { measure, settle, type PhaseStats } from './monitor';
 import { freePort } from '../test/support/free-port';
 import {
@@ -34,6 +44,8 @@ const GOALS = {
   incrementalVsFull: 0.05,
   maxStallMs: 20,
   rssGrowthShare: 0.25,
+  /** Restore + (first full read - steady full read), over redis-server's load of the same data. */
+  timeToHotVsLoad: 1.0,
   /** The keyspace's memory estimate (`usedBytes`) within this share of the measured dataset, either way. */
   estimateWithin: 0.25,
 } as const;
@@ -74,10 +86,29 @@ interface OursResult {
    * keyspace's estimate after the restore (restored keys counted by their snapshot bytes until decoded), bytes.
    */
   restore: PhaseStats & { keys: number; datasetHeapBytes: number; estimatedBytes: number };
+  /**
+   * A second restore into a fresh app, followed at once by a full read of every key (the first read) and another
+   * (the steady read), each in pipelines of {@link READ_PIPELINE} of the type's read command.
+   */
+  hot: HotResult;
   /** Size of the LMDB file after the incremental snapshot, bytes. */
   lmdbFileBytes: number;
   /** Bytes of snapshot data in the chain (full + incremental). */
   chainBytes: number;
+}
+
+/** Commands per pipeline of a full read. */
+const READ_PIPELINE = 1000;
+
+interface HotResult {
+  /** The restore, with the event loop during it. */
+  restore: PhaseStats;
+  /** The first full read, started as soon as the restore resolved, with the event loop during it. */
+  firstRead: PhaseStats;
+  /** The second full read. */
+  steadyRead: PhaseStats;
+  /** restore + (first read - steady read), ms. */
+  timeToHotMs: number;
 }
 
 /** What the warm-up round took: the first snapshot, incremental and restore of the process, V8 compiling as it goes. */
@@ -107,6 +138,7 @@ interface RedisResult {
 interface Ratios {
   fullVsSave?: number;
   restoreVsLoad?: number;
+  timeToHotVsLoad?: number;
   incrementalVsFull: number;
   /** Largest stall (probe gap or histogram max) during the full and incremental snapshots, ms. */
   snapshotMaxStallMs: number;
@@ -123,7 +155,11 @@ interface RunResult {
   ours: OursResult;
   redis?: RedisResult;
   ratios: Ratios;
-  /** `estimateWithin` applies to both estimates: after filling, and (`restoredEstimateWithin`) after the restore. */
+  /**
+   * `estimateWithin` applies to both estimates: after filling, and (`restoredEstimateWithin`) after the restore.
+   * `timeToHotVsLoad` holds when time to hot is within it and the restore before the reads held the event loop no
+   * longer than `maxStallMs`.
+   */
   goals: Record<keyof typeof GOALS | 'restoredEstimateWithin', boolean | null>;
 }
 
@@ -261,7 +297,7 @@ function snapshotStats(
   return { ...stats, records: report.records, bytes: report.bytes };
 }
 
-type SnapshotPhases = Omit<OursResult, 'restore'> & { keysAfterChange: number };
+type SnapshotPhases = Omit<OursResult, 'restore' | 'hot'> & { keysAfterChange: number };
 
 /** Fills a cache, takes the full and the incremental snapshot, and closes the app. */
 async function snapshotPhases(
@@ -350,15 +386,85 @@ async function restorePhase(dataDir: string, expectedKeys: number): Promise<Ours
   }
 }
 
+/** Reads every key `0` to `keys - 1` of `dataset` with its type's read, in pipelines; returns how many exist. */
+async function readAll(cache: Redis, dataset: DatasetName, keys: number): Promise<number> {
+  let found = 0;
+  for (let from = 0; from < keys; from += READ_PIPELINE) {
+    const p = cache.pipeline();
+    for (let i = from, to = Math.min(keys, from + READ_PIPELINE); i < to; i++) {
+      const key = keyOf(dataset, i);
+      switch (kindOf(dataset, i)) {
+        case 'string':
+          p.get(key);
+          break;
+        case 'hash':
+          p.hgetall(key);
+          break;
+        case 'list':
+          p.lrange(key, 0, -1);
+          break;
+        case 'set':
+          p.smembers(key);
+          break;
+        case 'zset':
+          p.zrange(key, 0, -1, 'WITHSCORES');
+          break;
+      }
+    }
+    for (const [error, value] of (await p.exec()) ?? []) {
+      if (error) throw error;
+      const empty =
+        value === null ||
+        (Array.isArray(value) && value.length === 0) ||
+        (typeof value === 'object' && Object.keys(value).length === 0);
+      if (!empty) found++;
+    }
+  }
+  return found;
+}
+
+/**
+ * Boots a fresh app on `dataDir`, restores the chain, and reads every key at once, twice (called on a settled
+ * process): what a restarted app serving at once goes through.
+ */
+async function hotPhase(
+  dataset: DatasetName,
+  keys: number,
+  dataDir: string,
+  expectedKeys: number,
+): Promise<HotResult> {
+  const app = await bootApp(dataDir);
+  try {
+    const cache = app.get<Redis>(CACHE);
+    const [report, restore] = await measure(() => app.get(SnapshotService).restore());
+    if (report === undefined) throw new Error('restore found no snapshot');
+    const [firstFound, firstRead] = await measure(() => readAll(cache, dataset, keys));
+    const [steadyFound, steadyRead] = await measure(() => readAll(cache, dataset, keys));
+    for (const found of [firstFound, steadyFound]) {
+      if (found !== expectedKeys) throw new Error(`read ${found} keys, expected ${expectedKeys}`);
+    }
+    const timeToHotMs = restore.ms + (firstRead.ms - steadyRead.ms);
+    log(
+      `  restore ${fmtMs(restore.ms)}, then first full read ${fmtMs(firstRead.ms)}, steady full read ` +
+        `${fmtMs(steadyRead.ms)}: time to hot ${fmtMs(timeToHotMs)}`,
+    );
+    return { restore, firstRead, steadyRead, timeToHotMs };
+  } finally {
+    await app.close();
+  }
+}
+
 async function runOurs(dataset: DatasetName, keys: number): Promise<OursResult> {
   const dataDir = tempDir('persistent-cache-bench-');
   const { keysAfterChange, ...snapshotResults } = await snapshotPhases(dataset, keys, dataDir);
   // The first app (and its keyspace) is unreachable now: the restore runs on a heap without it, as after a restart.
   await settle();
   const restore = await restorePhase(dataDir, keysAfterChange);
+  await settle();
+  const hot = await hotPhase(dataset, keys, dataDir, keysAfterChange);
   rmSync(dataDir, { recursive: true, force: true });
   await settle();
-  return { ...snapshotResults, restore };
+  return { ...snapshotResults, restore, hot };
 }
 
 async function runRedis(binary: string, dataset: DatasetName, keys: number): Promise<RedisResult> {
@@ -419,6 +525,7 @@ function evaluate(
   const ratios: Ratios = {
     fullVsSave: redis ? ours.full.ms / redis.saveMs : undefined,
     restoreVsLoad: redis ? ours.restore.ms / redis.loadMs : undefined,
+    timeToHotVsLoad: redis ? ours.hot.timeToHotMs / redis.loadMs : undefined,
     incrementalVsFull: ours.incremental.ms / ours.full.ms,
     snapshotMaxStallMs: Math.max(stall(ours.full), stall(ours.incremental)),
     rssGrowthShare: ours.full.rssGrowth / ours.datasetHeapBytes,
@@ -436,6 +543,11 @@ function evaluate(
       fullVsSave: ratios.fullVsSave === undefined ? null : ratios.fullVsSave <= GOALS.fullVsSave,
       restoreVsLoad:
         ratios.restoreVsLoad === undefined ? null : ratios.restoreVsLoad <= GOALS.restoreVsLoad,
+      timeToHotVsLoad:
+        ratios.timeToHotVsLoad === undefined
+          ? null
+          : ratios.timeToHotVsLoad <= GOALS.timeToHotVsLoad &&
+            stall(ours.hot.restore) <= GOALS.maxStallMs,
       incrementalVsFull: ratios.incrementalVsFull <= GOALS.incrementalVsFull,
       maxStallMs: ratios.snapshotMaxStallMs <= GOALS.maxStallMs,
       rssGrowthShare: ratios.rssGrowthShare <= GOALS.rssGrowthShare,
@@ -501,6 +613,37 @@ function printTables(results: RunResult[]): void {
         fmtMs(r.ours.restore.ms),
         r.redis ? fmtMs(r.redis.loadMs) : '-',
         `${fmtRatio(r.ratios.restoreVsLoad)} ${mark(r.goals.restoreVsLoad)}`,
+      ]),
+    ),
+  );
+  console.log(
+    '\nTime to hot: restore, then a full read of every key at once (first) and again (steady); ' +
+      'time to hot = restore + (first - steady)\n',
+  );
+  console.log(
+    table(
+      [
+        'dataset',
+        'keys',
+        'restore',
+        'first read',
+        'steady read',
+        'time to hot',
+        'load',
+        'hot/load',
+        'restore stall',
+        'first-read stall',
+      ],
+      results.map((r) => [
+        ...name(r),
+        fmtMs(r.ours.hot.restore.ms),
+        fmtMs(r.ours.hot.firstRead.ms),
+        fmtMs(r.ours.hot.steadyRead.ms),
+        fmtMs(r.ours.hot.timeToHotMs),
+        r.redis ? fmtMs(r.redis.loadMs) : '-',
+        `${fmtRatio(r.ratios.timeToHotVsLoad)} ${mark(r.goals.timeToHotVsLoad)}`,
+        `${stall(r.ours.hot.restore).toFixed(1)} ms`,
+        `${stall(r.ours.hot.firstRead).toFixed(1)} ms`,
       ]),
     ),
   );
@@ -576,7 +719,8 @@ function printTables(results: RunResult[]): void {
     ),
   );
   console.log(
-    `\nGoals: full ≤ ${GOALS.fullVsSave}× SAVE, restore ≤ ${GOALS.restoreVsLoad}× load, incremental ≤ ` +
+    `\nGoals: full ≤ ${GOALS.fullVsSave}× SAVE, restore ≤ ${GOALS.restoreVsLoad}× load, time to hot ≤ ` +
+      `${GOALS.timeToHotVsLoad}× load (with the restore's stall ≤ ${GOALS.maxStallMs} ms), incremental ≤ ` +
       `${GOALS.incrementalVsFull}× full, max stall ≤ ${GOALS.maxStallMs} ms, RSS growth ≤ ` +
       `${GOALS.rssGrowthShare * 100}% of the dataset (dataset = growth of V8's heap and external memory from ` +
       'filling the cache, after GC), memory estimate within ±' +

@@ -99,9 +99,10 @@ export class Capture {
       const built = restored.builtAt(r);
       if (built === undefined) continue; // gone
       if (built !== null) {
-        if (built.entry.mark === id || (preserved.size !== 0 && preserved.has(built.key))) continue;
-        built.entry.mark = id;
-        visitor.visit(built.key, built.entry);
+        const key = restored.builtKeyAt(r);
+        if (built.mark === id || (preserved.size !== 0 && preserved.has(key))) continue;
+        built.mark = id;
+        visitor.visit(key, built);
       } else if (restored.markRecord(r, id)) {
         // Never looked up, so never written since the capture began (a write looks its key up first).
         if (visitor.visitRecord !== undefined) visitor.visitRecord(restored.recordAt(r));

@@ -21,7 +21,6 @@ import {
 } from '../format/records';
 import { Entry } from './entry';
 import { grownTable, hashBytes } from './key-table';
-import { numberShard, ShardedMap, stringMap } from './sharded-map';
 import { KEY_OVERHEAD, recordBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
 import { RecordCursor, type RecordColumns } from './record-cursor';
 
@@ -33,6 +32,37 @@ const GONE = 2;
 const INITIAL_RECORDS = 16;
 /** What a source no record needs any more is replaced with. */
 const RELEASED = new Uint8Array(0);
+
+/** Records per page of a {@link PagedColumn}. */
+const PAGE_BITS = 12;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+/**
+ * A column of values by record, `undefined` where none was set, in pages made on the first value set in them: one
+ * JS array of a million slots would be made (or grown, and copied) in a single step of the restore, holding the event
+ * loop for tens of milliseconds on a busy machine.
+ */
+class PagedColumn<T> {
+  private readonly pages: ((T | undefined)[] | undefined)[] = [];
+
+  get(r: number): T | undefined {
+    const page = this.pages[r >>> PAGE_BITS];
+    return page === undefined ? undefined : page[r & PAGE_MASK];
+  }
+
+  set(r: number, value: T | undefined): void {
+    const at = r >>> PAGE_BITS;
+    let page = this.pages[at];
+    if (page === undefined) {
+      if (value === undefined) return;
+      while (this.pages.length <= at) this.pages.push(undefined); // no holes: the array stays a fast one
+      page = new Array<T | undefined>(PAGE_SIZE).fill(undefined);
+      this.pages[at] = page;
+    }
+    page[r & PAGE_MASK] = value;
+  }
+}
 
 /** A key looked up by name is encoded here to be compared with the records' bytes. */
 const lookupScratch = new BufferWriter(256);
@@ -65,9 +95,15 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private status = new Uint8Array(0);
   /** Id of the last capture that read the record while it had no entry (see `Entry.mark`). */
   private marks = new Uint32Array(0);
-  /** Entries built for records a command looked up, by record and by key (a second look-up hashes no bytes). */
-  private readonly made = new ShardedMap<number, { key: string; entry: Entry }>(numberShard);
-  private readonly madeByKey = stringMap<Entry>();
+  /**
+   * Keys and entries built for records a command looked up, by record: columns beside the typed ones, `undefined`
+   * for a record without them. A look-up finds a built record through the table as it finds the others (comparing
+   * its key as a string); keeping them in maps by record and by key, as before, cost the first look-up of each key a
+   * map insertion or two (growing and rehashing as a restored cache warmed up) and more garbage to collect, for a
+   * second look-up that was no faster.
+   */
+  private readonly madeKeys = new PagedColumn<string>();
+  private readonly madeEntries = new PagedColumn<Entry>();
   /** Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). */
   private table: Int32Array = new Int32Array(0);
   private used = 0;
@@ -124,7 +160,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   has(key: string): boolean {
-    return this.madeByKey.has(key) || this.find(key) >= 0;
+    return this.find(key) >= 0;
   }
 
   /** Removes the keys whose expiry time is at or before `now`; returns how many. */
@@ -176,29 +212,29 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   *entries(): IterableIterator<[string, Entry]> {
     for (let r = 0; r < this.count; r++) {
       if (this.status[r] === GONE) continue;
-      const made = this.made.get(r);
-      yield made !== undefined ? [made.key, made.entry] : this.stateAt(r);
+      const entry = this.madeEntries.get(r);
+      yield entry !== undefined ? [this.madeKeys.get(r) as string, entry] : this.stateAt(r);
     }
   }
 
   /** @internal the entry of `key`, built on its first look-up; later look-ups return the same one. */
   entry(key: string): Entry | undefined {
-    const made = this.madeByKey.get(key);
-    if (made !== undefined) return made;
     const r = this.find(key);
     if (r < 0) return undefined;
+    const made = this.madeEntries.get(r);
+    if (made !== undefined) return made;
     const entry = this.newEntry(r);
     entry.mark = this.marks[r];
     entry.use = this.initialUse;
-    // The value stays bytes (of its chunk) until read; the key is now a string with an entry in two maps.
+    // The value stays bytes (of its chunk) until read; the key is now a string, found through the same table.
     entry.bytes =
       KEY_OVERHEAD +
       stringBytes(key) +
       (this.valueEnd[r] - this.valueStart[r]) +
       (entry.expiresAt === undefined ? 0 : VOLATILE_OVERHEAD);
     this.bytes += entry.bytes - this.recordBytesAt(r);
-    this.made.set(r, { key, entry });
-    this.madeByKey.set(key, entry);
+    this.madeKeys.set(r, key);
+    this.madeEntries.set(r, entry);
     this.status[r] = MADE;
     this.release(r); // the entry holds the value's bytes, and look-ups compare its key as a string
     return entry;
@@ -206,7 +242,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
 
   /** @internal the entry of `key` if it was built (no look-up by bytes, nothing built). */
   madeEntry(key: string): Entry | undefined {
-    return this.madeByKey.get(key);
+    const r = this.find(key);
+    return r < 0 ? undefined : this.madeEntries.get(r);
   }
 
   /**
@@ -233,8 +270,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       if (fits(next)) r = next;
     }
     if (r < 0) return false;
-    const made = this.status[r] === MADE ? this.made.get(r) : undefined;
-    if (made !== undefined) visit(made.key, made.entry.use, made.entry.expiresAt);
+    const made = this.status[r] === MADE ? this.madeEntries.get(r) : undefined;
+    if (made !== undefined) visit(this.madeKeys.get(r) as string, made.use, made.expiresAt);
     else visit(this.keyAt(r), this.initialUse, this.expiresAt(r));
     return true;
   }
@@ -245,13 +282,18 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   /**
-   * @internal how record `r` stands: `undefined` if it is gone, its key and entry if they were built, or else
-   * `null` (it is live and still only bytes).
+   * @internal how record `r` stands: `undefined` if it is gone, its entry if it was built (its key is
+   * {@link builtKeyAt}), or else `null` (it is live and still only bytes).
    */
-  builtAt(r: number): { key: string; entry: Entry } | null | undefined {
+  builtAt(r: number): Entry | null | undefined {
     const status = this.status[r];
     if (status === ENCODED) return null;
-    return status === MADE ? this.made.get(r) : undefined;
+    return status === MADE ? this.madeEntries.get(r) : undefined;
+  }
+
+  /** @internal the key of record `r`, whose entry was built. */
+  builtKeyAt(r: number): string {
+    return this.madeKeys.get(r) as string;
   }
 
   /** @internal sets the capture mark of a record that has no entry; returns false if it already had `id`. */
@@ -308,11 +350,12 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     const status = this.status[r];
     if (status === GONE) return;
     if (status === MADE) {
-      const made = this.made.get(r);
-      this.made.delete(r);
-      if (made !== undefined) {
-        this.madeByKey.delete(made.key);
-        this.bytes -= made.entry.bytes;
+      const key = this.madeKeys.get(r);
+      const entry = this.madeEntries.get(r);
+      this.madeKeys.set(r, undefined);
+      this.madeEntries.set(r, undefined);
+      if (key !== undefined && entry !== undefined) {
+        this.bytes -= entry.bytes;
       }
     } else {
       this.release(r);
@@ -333,10 +376,13 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * more records of it may follow.
    */
   private release(r: number): void {
-    for (const source of [this.keySource[r], this.valueSource[r]]) {
-      if (--this.sourceUsers[source] === 0 && this.sources[source] !== this.lastSource) {
-        this.sources[source] = RELEASED;
-      }
+    this.releaseSource(this.keySource[r]);
+    this.releaseSource(this.valueSource[r]);
+  }
+
+  private releaseSource(source: number): void {
+    if (--this.sourceUsers[source] === 0 && this.sources[source] !== this.lastSource) {
+      this.sources[source] = RELEASED;
     }
   }
 
@@ -373,7 +419,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       const r = entry - 1;
       if (hashes[r] !== hash || status[r] === GONE) continue;
       if (status[r] === MADE) {
-        if (key !== undefined && this.made.get(r)?.key === key) return slot;
+        if (key !== undefined && this.madeKeys.get(r) === key) return slot;
         continue;
       }
       const keyStart = this.keyStart[r];
