@@ -575,7 +575,7 @@ export function guardCommands(
   const guard: Guard = {
     keyspace: server?.keyspace,
     reader,
-    lookups: new CommandReader(reader),
+    lookups: new CommandReader(reader, server && (() => server.events.publishesGeneric())),
     originals: new Map(),
     del: (client as unknown as { del: Method }).del,
     // Scripts run their commands through the same rules (see `script-commands.ts`).

@@ -227,7 +227,10 @@ export class CommandReader implements KeyReader {
   private readonly read: string[] = [];
   private count = 0;
 
-  constructor(private readonly reader: KeyReader) {
+  constructor(
+    private readonly reader: KeyReader,
+    readonly genericEvents?: () => boolean,
+  ) {
     this.streams = reader.streams;
     this.writer = reader.writer;
   }

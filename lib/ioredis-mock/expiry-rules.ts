@@ -125,10 +125,19 @@ function expiryTime(
 }
 
 /** An EX/PX/EXAT/PXAT option of SET or GETEX (a positive time). */
-function optionTime({ unit, value }: ExpiryArg, command: string): string {
+function optionTime(expiry: ExpiryArg, command: string): string {
+  return checkedOption(expiry, command).text;
+}
+
+/** The expiry time an EX/PX/EXAT/PXAT option gives, ms since the epoch. */
+function optionAt(expiry: ExpiryArg, command: string): number {
+  return checkedOption(expiry, command).at;
+}
+
+function checkedOption({ unit, value }: ExpiryArg, command: string): Time {
   const relative = unit === 'EX' || unit === 'PX';
   const seconds = unit === 'EX' || unit === 'EXAT';
-  return expiryTime(value, seconds, relative ? Date.now() : 0, true, command).text;
+  return expiryTime(value, seconds, relative ? Date.now() : 0, true, command);
 }
 
 /** SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] */
@@ -146,6 +155,26 @@ const set: CommandRule = {
       });
     }
     const o = parseStringOptions(args, 2, true);
+    const writer = reader.writer;
+    if (
+      o.expiry !== undefined &&
+      !o.nx &&
+      !o.xx &&
+      !o.get &&
+      writer !== undefined &&
+      reader.genericEvents?.() !== true
+    ) {
+      // SET key value EX|PX|EXAT|PXAT time, a cache's most common write: stored here too (with notifications of
+      // generic events on, ioredis-mock's SET, which publishes `expire`).
+      const at = optionAt(o.expiry, 'set');
+      const value = args[1];
+      return write(() => {
+        const key = keyName(args[0]);
+        writer.replace(key, typeof value === 'string' ? value : Buffer.from(value));
+        writer.expireAt(key, at);
+        return 'OK';
+      });
+    }
     const expiry = o.expiry === undefined ? undefined : optionTime(o.expiry, 'set');
     if (o.get) expectType(reader, args[0], ['string']);
     // ioredis-mock reads NX and XX anywhere, then the rest as pairs: the expiry must come before GET.

@@ -62,6 +62,11 @@ export class KeyspaceEvents {
     });
   }
 
+  /** Whether generic events (class `g`: `expire`, `del`, …) go to either kind of channel. */
+  publishesGeneric(): boolean {
+    return this.parsed.K.g || this.parsed.E.g;
+  }
+
   /** Publishes that `key` was removed, `why` being `expired` or `evicted`, on the channels the setting asks for. */
   publish(client: Redis, key: string, why: 'expired' | 'evicted'): void {
     const cls: EventClass = why === 'expired' ? 'x' : 'e';

@@ -93,6 +93,48 @@ describe('the writes the rules do themselves', () => {
     ]);
   });
 
+  it('SET … EX|PX|EXAT|PXAT: the value, and the expiry time ioredis-mock would set, from either unit', async () => {
+    const now = Date.now();
+    const inTenSeconds = Math.floor(now / 1000) + 10;
+    expect(await client.set('ex', 'a', 'EX', 100)).toBe('OK');
+    expect(await client.set('px', 'b', 'PX', 100_000)).toBe('OK');
+    expect(await client.set('exat', 'c', 'EXAT', inTenSeconds)).toBe('OK');
+    expect(await client.set('pxat', Buffer.from([0xff]), 'PXAT', now + 5_000)).toBe('OK');
+    expect(keyspace.expiryOf('ex')).toBeGreaterThanOrEqual(now + 100_000);
+    expect(keyspace.expiryOf('ex')).toBeLessThan(now + 101_000);
+    expect(keyspace.expiryOf('px')).toBeGreaterThanOrEqual(now + 100_000);
+    expect(keyspace.expiryOf('exat')).toBe(inTenSeconds * 1000);
+    expect(keyspace.expiryOf('pxat')).toBe(now + 5_000);
+    expect(await client.mget('ex', 'px', 'exat')).toEqual(['a', 'b', 'c']);
+    expect(await client.getBuffer('pxat')).toEqual(Buffer.from([0xff]));
+    // Replacing a key with a TTL by one with another: the new TTL only; then SET without one drops it.
+    await client.set('ex', 'again', 'PX', 50_000);
+    expect(keyspace.expiryOf('ex')).toBeLessThan(now + 60_000);
+    await client.set('ex', 'forever');
+    expect(await client.pttl('ex')).toBe(-1);
+    // The options Redis refuses are still refused, and store nothing.
+    await expect(client.set('bad', 'v', 'EX', 0)).rejects.toThrow("invalid expire time in 'set'");
+    await expect(client.set('bad', 'v', 'EX', 'soon')).rejects.toThrow('not an integer');
+    expect(await client.exists('bad')).toBe(0);
+  });
+
+  it('SET … EX still announces `expire` when notifications of generic events are on', async () => {
+    expect(await client.config('SET', 'notify-keyspace-events', 'Eg')).toBe('OK');
+    const subscriber = client.duplicate();
+    const events: string[] = [];
+    subscriber.on('message', (channel: string, key: string) => events.push(`${channel} ${key}`));
+    try {
+      await subscriber.subscribe('__keyevent@0__:expire');
+      await client.set('announced', 'v', 'EX', 100);
+      for (let i = 0; i < 50 && events.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(events).toEqual(['__keyevent@0__:expire announced']);
+      expect(await client.pttl('announced')).toBeGreaterThan(0);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
   it('keep their checks: WRONGTYPE, and integers that are not small go the exact way', async () => {
     await client.set('s', 'text');
     await client.rpush('l', 'a');

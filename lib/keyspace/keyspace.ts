@@ -53,6 +53,11 @@ export interface KeyReader {
   readonly writer?: KeyWriter;
   /** Whether the client reading has disconnected: a blocked read (XREAD BLOCK) then gives up, as in Redis. */
   readonly closed?: boolean;
+  /**
+   * Whether keyspace notifications of generic events (`expire`, …) are published: a rule then leaves a write that
+   * announces one (SET … EX) to ioredis-mock, which publishes it.
+   */
+  readonly genericEvents?: () => boolean;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface KeyWriter {
   store(key: string, value: unknown): void;
   /** Stores `value` under `key` without a TTL, as SET does; an expired value is deleted first, as Redis's lookup does. */
   replace(key: string, value: unknown): void;
+  /** Sets the expiry time of `key`, ms since the epoch (SET … EX). */
+  expireAt(key: string, at: number): void;
 }
 
 /** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
@@ -334,6 +341,7 @@ export class Keyspace {
         }
         this.set(key, value);
       },
+      expireAt: (key, at) => this.setExpiry(key, at),
     },
     streams: {
       store: (key, stream) => this.set(key, stream),
