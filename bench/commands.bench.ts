@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createEmbeddedClient } from '../lib/ioredis-mock/adapter';
 import { Keyspace } from '../lib/keyspace/keyspace';
+import { pipelineOfTen } from './operations';
 import {
   redisServerOnPath,
   redisServerVersion,
@@ -75,23 +76,7 @@ const COMMANDS: readonly (readonly [string, Operation])[] = [
   ['HGETALL', (c, i) => c.hgetall(`hash:${i % HASH_KEYS}`)],
   ['ZADD', (c, i) => c.zadd(`zset:${i % ZSET_KEYS}`, i % 1000, `m${i % ZSET_MEMBERS}`)],
   ['LPUSH', (c, i) => c.lpush(`list:${i % LIST_KEYS}`, 'v')],
-  [
-    'pipeline(10)',
-    (c, i) =>
-      c
-        .pipeline()
-        .set(`p:${i % 100}`, 'v')
-        .get(`p:${i % 100}`)
-        .incr(`pn:${i % 100}`)
-        .hset(`ph:${i % 10}`, 'f', 'v')
-        .hget(`ph:${i % 10}`, 'f')
-        .lpush(`pl:${i % 10}`, 'v')
-        .lpop(`pl:${i % 10}`)
-        .sadd(`ps:${i % 10}`, 'm')
-        .zadd(`pz:${i % 10}`, 1, 'm')
-        .zscore(`pz:${i % 10}`, 'm')
-        .exec(),
-  ],
+  ['pipeline(10)', pipelineOfTen],
   [
     'MULTI/EXEC(5)',
     (c, i) =>

@@ -19,6 +19,7 @@ import RedisMock from 'ioredis-mock';
 import type { Redis } from 'ioredis';
 import { createEmbeddedClient } from '../lib/ioredis-mock/adapter';
 import { Keyspace } from '../lib/keyspace/keyspace';
+import { pipelineOfTen } from './operations';
 import { performance } from 'node:perf_hooks';
 import { divergenceKinds, formatCounts, runDifferential } from '../test/support/differential';
 import { redisServerOnPath, startRedisServer } from '../test/support/redis-server';
@@ -40,20 +41,7 @@ const OPERATIONS: Record<string, Operation> = {
   ZADD: (c, i) => c.zadd(`zset:${i % 100}`, i % 1000, `m${i % 50}`),
   LPUSH: (c, i) => c.lpush(`list:${i % 100}`, 'v'),
   INCR: (c, i) => c.incr(`n:${i % 1000}`),
-  'pipeline(10)': (c, i) =>
-    c
-      .pipeline()
-      .set(`p:${i % 100}`, 'v')
-      .get(`p:${i % 100}`)
-      .incr(`pn:${i % 100}`)
-      .hset(`ph:${i % 10}`, 'f', 'v')
-      .hget(`ph:${i % 10}`, 'f')
-      .lpush(`pl:${i % 10}`, 'v')
-      .lpop(`pl:${i % 10}`)
-      .sadd(`ps:${i % 10}`, 'm')
-      .zadd(`pz:${i % 10}`, 1, 'm')
-      .zscore(`pz:${i % 10}`, 'm')
-      .exec(),
+  'pipeline(10)': pipelineOfTen,
 };
 
 /** Commands of one operation per slice: each client runs a slice in turn, so that both see the same machine load. */
