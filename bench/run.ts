@@ -1,11 +1,13 @@
 /**
  * Runs the benchmarks one after the other, each in a node of its own with this process's node flags (`--expose-gc`,
  * `--max-old-space-size`) and the same arguments, which both accept: `--keys`, `--out`, `--no-redis`, `--datasets`
- * and `--no-warmup` (the last two only matter to the snapshot benchmark); `--parts` goes to the memory benchmark only.
+ * and `--no-warmup` (the last two only matter to the snapshot benchmark); `--parts` goes to the memory benchmark only,
+ * `--duration`, `--rate` and `--interval` to the interval benchmark only.
  *
- *   npm run bench                                      # snapshot.bench, then memory.bench
+ *   npm run bench                                      # snapshot.bench, memory.bench, then interval.bench
  *   npm run bench -- --keys 10000                      # a small run (CI)
  *   npm run bench -- --only memory --parts eviction    # one benchmark (--only is this runner's)
+ *   npm run bench -- --only interval --duration 30s    # snapshots every second under a steady write load
  *   npm run bench -- --out results.json                # results-snapshot.json and results-memory.json
  *
  * Exits non-zero when any benchmark failed (the others still run).
@@ -13,12 +15,15 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const BENCHES = ['snapshot', 'memory'] as const;
+const BENCHES = ['snapshot', 'memory', 'interval'] as const;
 type Bench = (typeof BENCHES)[number];
 
 /** Options only one benchmark knows, with whether they take a value: left out of the other's arguments. */
 const ONLY_FOR: Record<string, { bench: Bench; takesValue: boolean }> = {
   '--parts': { bench: 'memory', takesValue: true },
+  '--duration': { bench: 'interval', takesValue: true },
+  '--rate': { bench: 'interval', takesValue: true },
+  '--interval': { bench: 'interval', takesValue: true },
 };
 
 interface Plan {
