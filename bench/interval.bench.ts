@@ -24,7 +24,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import {
   CACHE,
   getSnapshotIntervalName,
@@ -54,6 +54,8 @@ const GOALS = {
 } as const;
 
 const ZIPF_S = 0.99;
+/** `perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR`: a mark-compact collection. */
+const NODE_PERFORMANCE_GC_MAJOR = 4;
 const TRACE_SEED = 16;
 /** Key counts below this make a small run: its default duration is {@link SMALL_DURATION_MS}. */
 const SMALL_RUN_KEYS = 100_000;
@@ -66,8 +68,6 @@ const BASELINE_MAX_MS = 20_000;
 const MAX_BATCH = 1000;
 /** Members a write may add to a set of the `mixed` dataset: writes replace values, they do not grow keys. */
 const SET_EXTRA_MEMBERS = 16;
-/** A report's `startedAt` (the capture's `Date.now()`) is within this of the time noted when its capture began. */
-const CAPTURE_MATCH_MS = 5;
 
 interface Options {
   keys: number[];
@@ -127,6 +127,12 @@ interface RunResult {
   baseline: { durationMs: number; processCpuMs: number; processCpuCores: number; writes: number };
   /** (CPU rate with snapshots − without) × duration, over the process's CPU during the load. */
   abCpuShare: number;
+  /**
+   * Garbage collections during the load (PerformanceObserver `gc`): count, longest pause and total, ms, and the
+   * longest pause of a full (mark-compact) collection. The load replaces values of a 1M-key heap: its old values are
+   * what V8's major collections sweep, snapshots or not.
+   */
+  gc: { count: number; maxMs: number; totalMs: number; majorCount: number; majorMaxMs: number };
   /** Writer-tick gaps, inside and outside snapshot windows: the largest, ms. */
   maxGapInSnapshotMs: number;
   maxGapOutsideMs: number;
@@ -466,12 +472,12 @@ async function runOne(
   let loadStartedAt = Number.NaN;
   const beginCapture = keyspace.beginCapture.bind(keyspace);
   keyspace.beginCapture = (...args: Parameters<Keyspace['beginCapture']>) => {
-    captures.push({
-      atMs: performance.now() - loadStartedAt,
-      dateMs: Date.now(),
-      cpuMs: cpuMsNow(),
-    });
-    return beginCapture(...args);
+    const atMs = performance.now() - loadStartedAt;
+    const cpuMs = cpuMsNow();
+    const capture = beginCapture(...args);
+    // Its report's `startedAt` is this capture's: that is how a commit is matched to its capture.
+    if (capture !== undefined) captures.push({ atMs, dateMs: capture.startedAt, cpuMs });
+    return capture;
   };
 
   const commits: Commit[] = [];
@@ -490,8 +496,7 @@ async function runOne(
       lastSeen = report;
       // A snapshot begun before the load (its capture not noted) is not one of the load's.
       const at = report.startedAt.getTime();
-      if (capture === undefined || at < capture.dateMs || at - capture.dateMs > CAPTURE_MATCH_MS)
-        return;
+      if (capture === undefined || at !== capture.dateMs) return;
       const manifest = store.manifest();
       commits.push({
         kind: report.kind,
@@ -513,6 +518,20 @@ async function runOne(
     `  load: ${options.rate.toLocaleString('en-US')} writes/s (Zipf ${ZIPF_S}) for ${fmtMs(durationMs)}, ` +
       `snapshotInterval '${options.interval}'`,
   );
+  const gc = { count: 0, maxMs: 0, totalMs: 0, majorCount: 0, majorMaxMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === NODE_PERFORMANCE_GC_MAJOR) {
+        gc.majorCount++;
+        gc.majorMaxMs = Math.max(gc.majorMaxMs, entry.duration);
+      }
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const cpuBefore = cpuMsNow();
   loadStartedAt = performance.now();
   const [load, loadStats] = await measure(() =>
@@ -520,6 +539,7 @@ async function runOne(
   );
   const processCpuMs = cpuMsNow() - cpuBefore;
   const loadWallMs = performance.now() - loadStartedAt;
+  gcObserver.disconnect();
   // Writes of the last second are held by the next commit: wait for it (a few intervals at most).
   const lastAck = load.batches > 0 ? load.ackedAt[load.batches - 1] : 0;
   const deadline = performance.now() + Math.max(10_000, 5 * intervalMs);
@@ -618,6 +638,7 @@ async function runOne(
     snapshotWindowCpuMs: windowCpuMs,
     baseline,
     abCpuShare,
+    gc,
     maxGapInSnapshotMs: maxGapIn,
     maxGapOutsideMs: maxGapOut,
     windowMs,
@@ -726,6 +747,7 @@ function printTables(results: RunResult[]): void {
         'loop max',
         'loop p99',
         'gap in/out snapshots',
+        'GC all/major, max, total',
         'window p50/p99/max',
       ],
       results.map((r) => [
@@ -736,6 +758,7 @@ function printTables(results: RunResult[]): void {
         `${Math.max(r.load.eldMaxMs, r.load.probeMaxGapMs).toFixed(1)} ms ${mark(r.goals.maxStallMs)}`,
         `${r.load.eldP99Ms.toFixed(1)} ms`,
         `${r.maxGapInSnapshotMs.toFixed(1)} / ${r.maxGapOutsideMs.toFixed(1)} ms`,
+        `${r.gc.count} / ${r.gc.majorCount}, ${fmtMs(r.gc.maxMs)}, ${fmtMs(r.gc.totalMs)}`,
         `${dist(r.windowMs)} ${mark(r.goals.windowP99Ms)}`,
       ]),
     ),
