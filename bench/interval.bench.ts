@@ -64,8 +64,11 @@ const SMALL_DURATION_MS = 5_000;
 /** The phase with the interval stopped (the CPU check) lasts this share of the measured load, at most 20 s. */
 const BASELINE_SHARE = 1 / 3;
 const BASELINE_MAX_MS = 20_000;
-/** Writes sent in one pipeline at most: a late tick catches up in several. */
-const MAX_BATCH = 1000;
+/**
+ * Writes sent in one pipeline, one pipeline a tick, at most: a late tick catches up over the next ones. (Sending the
+ * whole backlog at once ran thousands of writes in one turn after any pause, and made the pause longer.)
+ */
+const MAX_BATCH = 100;
 /** Members a write may add to a set of the `mixed` dataset: writes replace values, they do not grow keys. */
 const SET_EXTRA_MEMBERS = 16;
 
@@ -371,7 +374,8 @@ interface LoadResult {
 
 /**
  * Sends writes at `rate` per second for `durationMs`, from a 1 ms timer chain: each tick sends, in one pipeline, the
- * writes due by then (a late tick catches up). Resolves once every write is acknowledged.
+ * writes due by then, {@link MAX_BATCH} at most (a late tick catches up over the next ones). Resolves once every write
+ * is acknowledged.
  */
 function steadyLoad(options: LoadOptions): Promise<LoadResult> {
   const { cache, dataset, trace, from, rate, durationMs, onTick } = options;
@@ -400,7 +404,7 @@ function steadyLoad(options: LoadOptions): Promise<LoadResult> {
         Math.floor((Math.min(elapsed, durationMs) * rate) / 1000),
         trace.length - from,
       );
-      while (sent < due && batches < maxBatches && failure === undefined) {
+      if (sent < due && batches < maxBatches && failure === undefined) {
         const count = Math.min(due - sent, MAX_BATCH);
         const p = cache.pipeline();
         for (let k = 0; k < count; k++) {
@@ -424,7 +428,11 @@ function steadyLoad(options: LoadOptions): Promise<LoadResult> {
           },
         );
       }
-      if (elapsed >= durationMs || failure !== undefined) {
+      if (
+        (elapsed >= durationMs && sent >= due) ||
+        batches >= maxBatches ||
+        failure !== undefined
+      ) {
         done = true;
         if (pending === 0) finish();
         return;
