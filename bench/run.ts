@@ -2,11 +2,12 @@
  * Runs the benchmarks one after the other, each in a node of its own with this process's node flags (`--expose-gc`,
  * `--max-old-space-size`) and the same arguments, which all accept: `--keys`, `--out`, `--no-redis`, `--datasets`
  * and `--no-warmup` (`--datasets` only matters to the snapshot benchmark); `--parts` goes to the memory benchmark
- * only, `--ms` to the commands benchmark only.
+ * only, `--duration`, `--rate` and `--interval` to the interval benchmark only, `--ms` to the commands benchmark only.
  *
- *   npm run bench                                      # snapshot.bench, memory.bench, then commands.bench
+ *   npm run bench                                      # snapshot, memory, interval, then commands
  *   npm run bench -- --keys 10000                      # a small run (CI)
  *   npm run bench -- --only memory --parts eviction    # one benchmark (--only is this runner's)
+ *   npm run bench -- --only interval --duration 30s    # snapshots every second under a steady write load
  *   npm run bench -- --only commands                   # commands: embedded vs ioredis-mock vs redis-server
  *   npm run bench -- --out results.json                # results-snapshot.json, results-memory.json, ...
  *
@@ -15,13 +16,16 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const BENCHES = ['snapshot', 'memory', 'commands'] as const;
+const BENCHES = ['snapshot', 'memory', 'interval', 'commands'] as const;
 type Bench = (typeof BENCHES)[number];
 
 /** Options only one benchmark knows, with whether they take a value: left out of the other's arguments. */
 const ONLY_FOR: Record<string, { bench: Bench; takesValue: boolean }> = {
   '--parts': { bench: 'memory', takesValue: true },
   '--ms': { bench: 'commands', takesValue: true },
+  '--duration': { bench: 'interval', takesValue: true },
+  '--rate': { bench: 'interval', takesValue: true },
+  '--interval': { bench: 'interval', takesValue: true },
 };
 
 interface Plan {

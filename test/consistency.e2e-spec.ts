@@ -97,7 +97,8 @@ describe('store size over many snapshots', () => {
     for (let cycle = 0; cycle < 100; cycle++) {
       for (let k = 0; k < n / 100; k++) {
         const i = (cycle * 101 + k * 37) % n;
-        await h.redis.set(mixedKey(i), `cycle ${cycle} `.repeat(6));
+        // Values of about 0.5 KB: within 100 cycles, the increments outweigh three quarters of the full one.
+        await h.redis.set(mixedKey(i), `cycle ${cycle} `.repeat(60));
       }
       const report = await h.snapshots.snapshot();
       kinds.set(report.kind, (kinds.get(report.kind) ?? 0) + 1);
@@ -105,7 +106,10 @@ describe('store size over many snapshots', () => {
     // Chains are folded into a full snapshot now and then, and freed pages are reused.
     expect(kinds.get('full')).toBeGreaterThanOrEqual(2);
     expect(kinds.get('incremental')).toBeGreaterThanOrEqual(50);
-    expect(store.fileSize()).toBeLessThanOrEqual(afterFirst * 4);
+    // The values grew the data: the file is bounded by the chain's full generation (peak: a full beside the chain).
+    const full = store.manifest()?.generations[0].bytes ?? 0;
+    expect(full).toBeGreaterThan(afterFirst);
+    expect(store.fileSize()).toBeLessThanOrEqual(full * 3);
     const live = await digest(h.redis);
     await h.app.close();
     expectSameData(await restoredDigest(dataDir), live);

@@ -1,5 +1,10 @@
 import type { GenerationInfo, Manifest } from '../format/manifest';
-import { chooseKind, MAX_CHAIN_LENGTH, worthCompacting } from './snapshot-policy';
+import {
+  chooseKind,
+  MAX_CHAIN_LENGTH,
+  MAX_INCREMENTS_SHARE,
+  worthCompacting,
+} from './snapshot-policy';
 
 function generation(gen: number, records: number, bytes: number): GenerationInfo {
   return {
@@ -51,11 +56,22 @@ describe('chooseKind', () => {
     expect(chooseKind(long, { keys: 10_000, changed: 1 })).toBe('full');
   });
 
-  it('is full once the increments hold more bytes than the full generation', () => {
-    expect(chooseKind(chain(base, [600_000, 400_000]), { keys: 10_000, changed: 1 })).toBe(
+  it('is full once the increments hold more bytes than three quarters of the full generation', () => {
+    expect(MAX_INCREMENTS_SHARE).toBe(0.75);
+    expect(chooseKind(chain(base, [500_000, 250_000]), { keys: 10_000, changed: 1 })).toBe(
       'incremental',
     );
-    expect(chooseKind(chain(base, [600_000, 400_001]), { keys: 10_000, changed: 1 })).toBe('full');
+    expect(chooseKind(chain(base, [500_000, 250_001]), { keys: 10_000, changed: 1 })).toBe('full');
+  });
+
+  it('keeps a chain of a minute of one-second increments incremental (no full snapshot every 33 of them)', () => {
+    // Snapshots every second of a 1M-key cache taking 10k writes/s: increments of about 0.6% of the full one.
+    const big = { records: 1_000_000, bytes: 157_000_000 };
+    const minute = chain(big, Array<number>(60).fill(900_000));
+    expect(chooseKind(minute, { keys: 1_000_000, changed: 5_600 })).toBe('incremental');
+    // ...until they outweigh three quarters of it (131 of them here).
+    const long = chain(big, Array<number>(131).fill(900_000));
+    expect(chooseKind(long, { keys: 1_000_000, changed: 5_600 })).toBe('full');
   });
 
   it('is full when the keyspace holds fewer than half the full generation’s records', () => {
