@@ -54,13 +54,15 @@ describe('a value that cannot be stored does not stop persistence', () => {
     const dataDir = tempDir();
     const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
     try {
-      await h.redis.mset({ a: '1', q: 'old' });
+      // A full generation big enough that three small increments stay within the chain policy's share of it.
+      await h.redis.mset({ a: '1', q: 'old', pad: 'p'.repeat(4096) });
       expect((await h.snapshots.snapshot()).kind).toBe('full');
       dataView(keyspace(h)).set('q', badHash());
       await h.redis.set('b', '2');
       const second = await h.snapshots.snapshot();
       expect(second).toMatchObject({ kind: 'incremental', unstorable: 1, records: 2 });
-      expect((await restoredDigest(dataDir)).dump).toEqual(['"a" string "31"', '"b" string "32"']);
+      const restored = (await restoredDigest(dataDir)).dump.filter((line) => !line.startsWith('"pad"'));
+      expect(restored).toEqual(['"a" string "31"', '"b" string "32"']);
 
       // Left out again by each snapshot while it stays (nothing else changed)...
       const third = await h.snapshots.snapshot();
