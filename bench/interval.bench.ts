@@ -36,7 +36,8 @@ import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { STORE_FILE } from '../lib/store/data-dir';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
-import { DATASETS, fill, keyOf, kindOf, type DatasetName } from '../test/support/datasets';
+import { fill, keyOf, kindOf, type DatasetName } from '../test/support/datasets';
+import { parseBenchArgs } from './args';
 import { measure, settle, type PhaseStats } from './monitor';
 import { zipfTrace } from './trace';
 import { messageOf } from '../lib/util/errors';
@@ -180,78 +181,37 @@ function parseDuration(name: string, text: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = {
+  let durationMs: number | undefined;
+  let rate = 10_000;
+  let interval = '1s';
+  const { keys, datasets, out } = parseBenchArgs(argv, {
+    name: 'interval',
+    usage,
     keys: [1_000_000],
     datasets: ['mixed'],
-    durationMs: undefined,
-    rate: 10_000,
-    interval: '1s',
-    out: join('bench-results', `interval-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
-      return v;
-    };
-    switch (name) {
-      case '--keys':
-        options.keys = value()
-          .split(',')
-          .map((s) => {
-            const n = Number(
-              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
-            );
-            if (!Number.isSafeInteger(n) || n < 1) {
-              throw new Error(`--keys: "${s}" is not a positive integer (e.g. 10000 or 10k)`);
-            }
-            return n;
-          });
-        break;
-      case '--datasets':
-        options.datasets = value()
-          .split(',')
-          .map((s) => {
-            const d = s.trim() as DatasetName;
-            if (!DATASETS.includes(d)) {
-              throw new Error(`--datasets: "${s}" is not one of ${DATASETS.join(', ')}`);
-            }
-            return d;
-          });
-        break;
-      case '--duration':
-        options.durationMs = parseDuration(name, value());
-        break;
-      case '--rate': {
-        const v = value();
-        const rate = Number(v.replace(/_/g, '').replace(/k$/i, '000'));
-        if (!Number.isFinite(rate) || rate <= 0)
-          throw new Error(`--rate: "${v}" is not a positive number`);
-        options.rate = rate;
-        break;
+    option: (name, value) => {
+      switch (name) {
+        case '--duration':
+          durationMs = parseDuration(name, value());
+          return true;
+        case '--rate': {
+          const v = value();
+          rate = Number(v.replace(/_/g, '').replace(/k$/i, '000'));
+          if (!Number.isFinite(rate) || rate <= 0) {
+            throw new Error(`--rate: "${v}" is not a positive number`);
+          }
+          return true;
+        }
+        case '--interval':
+          interval = value();
+          parseDuration(name, interval);
+          return true;
+        default:
+          return false;
       }
-      case '--interval':
-        options.interval = value();
-        parseDuration(name, options.interval);
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--no-redis':
-      case '--no-warmup':
-        break;
-      case '--help':
-      case '-h':
-        console.log(usage());
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}"\n${usage()}`);
-    }
-  }
-  return options;
+    },
+  });
+  return { keys, datasets, durationMs, rate, interval, out };
 }
 
 @Module({})

@@ -40,6 +40,7 @@ import {
   redisServerOnPath,
   redisServerVersion,
 } from '../test/support/redis-server';
+import { parseBenchArgs } from './args';
 import { settle } from './monitor';
 import { exactLruHits, zipfTopShare, zipfTrace } from './trace';
 
@@ -232,68 +233,27 @@ function usage(): string {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = {
+  let parts: Part[] = [...PARTS];
+  const { keys, out, redis, warmup } = parseBenchArgs(argv, {
+    name: 'memory',
+    usage,
     keys: [1_000_000],
-    parts: [...PARTS],
-    out: join('bench-results', `memory-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-    redis: true,
-    warmup: true,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
-      return v;
-    };
-    switch (name) {
-      case '--keys':
-        options.keys = value()
-          .split(',')
-          .map((s) => {
-            const n = Number(
-              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
-            );
-            if (!Number.isSafeInteger(n) || n < 100) {
-              throw new Error(`--keys: "${s}" is not an integer ≥ 100 (e.g. 10000 or 10k)`);
-            }
-            return n;
-          });
-        break;
-      case '--parts':
-        options.parts = value()
-          .split(',')
-          .map((s) => {
-            const p = s.trim() as Part;
-            if (!PARTS.includes(p)) {
-              throw new Error(`--parts: "${s}" is not one of ${PARTS.join(', ')}`);
-            }
-            return p;
-          });
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--no-redis':
-        options.redis = false;
-        break;
-      case '--datasets':
-        value();
-        break;
-      case '--no-warmup':
-        options.warmup = false;
-        break;
-      case '--help':
-      case '-h':
-        console.log(usage());
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}"\n${usage()}`);
-    }
-  }
-  return options;
+    minKeys: 100,
+    option: (name, value) => {
+      if (name !== '--parts') return false;
+      parts = value()
+        .split(',')
+        .map((s) => {
+          const p = s.trim() as Part;
+          if (!PARTS.includes(p)) {
+            throw new Error(`--parts: "${s}" is not one of ${PARTS.join(', ')}`);
+          }
+          return p;
+        });
+      return true;
+    },
+  });
+  return { keys, parts, out, redis, warmup };
 }
 
 // ---- the caches ------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import {
   kindOf,
   type DatasetName,
 } from '../test/support/datasets';
+import { parseBenchArgs } from './args';
 import { measure, settle, type PhaseStats } from './monitor';
 import { freePort } from '../test/support/free-port';
 import {
@@ -175,65 +176,12 @@ function usage(): string {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = {
+  return parseBenchArgs(argv, {
+    name: 'snapshot',
+    usage,
     keys: [100_000, 1_000_000],
     datasets: [...DATASETS],
-    out: join('bench-results', `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-    redis: true,
-    warmup: true,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
-      return v;
-    };
-    switch (name) {
-      case '--keys':
-        options.keys = value()
-          .split(',')
-          .map((s) => {
-            const n = Number(
-              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
-            );
-            if (!Number.isSafeInteger(n) || n < 1) {
-              throw new Error(`--keys: "${s}" is not a positive integer (e.g. 10000 or 10k)`);
-            }
-            return n;
-          });
-        break;
-      case '--datasets':
-        options.datasets = value()
-          .split(',')
-          .map((s) => {
-            const d = s.trim() as DatasetName;
-            if (!DATASETS.includes(d)) {
-              throw new Error(`--datasets: "${s}" is not one of ${DATASETS.join(', ')}`);
-            }
-            return d;
-          });
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--no-redis':
-        options.redis = false;
-        break;
-      case '--no-warmup':
-        options.warmup = false;
-        break;
-      case '--help':
-      case '-h':
-        console.log(usage());
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}"\n${usage()}`);
-    }
-  }
-  return options;
+  });
 }
 
 @Module({})
