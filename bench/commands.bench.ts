@@ -22,13 +22,13 @@
  */
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createEmbeddedClient } from '../lib/ioredis-mock/adapter';
 import { Keyspace } from '../lib/keyspace/keyspace';
 import { parseBenchArgs, parseCount } from './args';
+import { writeResults } from './results';
 import { pipelineOfTen } from './operations';
 import {
   redisServerOnPath,
@@ -387,35 +387,20 @@ async function main(): Promise<void> {
     `\nGoal: (a) ≥ ${GOALS.embeddedVsPlain}× (b) for every command and form: ` +
       `${rows.filter((r) => r.goal).length} of ${rows.length} ${mark(rows.every((r) => r.goal))}`,
   );
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemory: totalmem(),
-        versions,
-        loadAverage: { before: loadBefore, after: loadAfter },
-        goals: GOALS,
-        settings: {
-          measureMs: options.measureMs,
-          warmupMs: options.warmup
-            ? Math.max(WARMUP_MS_MIN, Math.round(options.measureMs * WARMUP_SHARE))
-            : 0,
-          sliceMs: SLICE_MS,
-          inFlight: IN_FLIGHT,
-        },
-        commands: rows,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nJSON: ${out}`);
+  writeResults(options.out, {
+    versions,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    goals: GOALS,
+    settings: {
+      measureMs: options.measureMs,
+      warmupMs: options.warmup
+        ? Math.max(WARMUP_MS_MIN, Math.round(options.measureMs * WARMUP_SHARE))
+        : 0,
+      sliceMs: SLICE_MS,
+      inFlight: IN_FLIGHT,
+    },
+    commands: rows,
+  });
 }
 
 // Ctrl-C reaches redis-server too (same process group); a SIGTERM sent to this process alone stops it here.

@@ -21,9 +21,9 @@ import { Module, type DynamicModule, type INestApplicationContext } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import {
   CACHE,
@@ -38,6 +38,8 @@ import { STORE_FILE } from '../lib/store/data-dir';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { fill, keyOf, kindOf, type DatasetName } from '../test/support/datasets';
 import { parseBenchArgs } from './args';
+import { cleanups, runBench } from './lifecycle';
+import { writeResults } from './results';
 import { measure, settle, type PhaseStats } from './monitor';
 import { zipfTrace } from './trace';
 import { messageOf } from '../lib/util/errors';
@@ -216,20 +218,6 @@ function parseArgs(argv: string[]): Options {
 
 @Module({})
 class BenchModule {}
-
-/** Things to close when the run ends, whether it succeeds or not (last opened, first closed). */
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function runCleanups(): Promise<void> {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop();
-    try {
-      await cleanup?.();
-    } catch (error) {
-      console.error('cleanup failed:', error);
-    }
-  }
-}
 
 async function bootApp(dataDir: string, interval: string): Promise<INestApplicationContext> {
   const root: DynamicModule = {
@@ -782,45 +770,13 @@ async function main(): Promise<void> {
     }
   }
   printTables(results);
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemory: totalmem(),
-        loadAverageAtStart: load,
-        loadAverageAtEnd: loadavg(),
-        goals: GOALS,
-        zipfS: ZIPF_S,
-        results,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nJSON: ${out}`);
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: cleaning up`);
-    void runCleanups().finally(() => process.exit(130));
+  writeResults(options.out, {
+    loadAverageAtStart: load,
+    loadAverageAtEnd: loadavg(),
+    goals: GOALS,
+    zipfS: ZIPF_S,
+    results,
   });
 }
 
-main()
-  .catch((error: unknown) => {
-    if (interrupted) return;
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    if (!interrupted) await runCleanups();
-  });
+runBench(main);

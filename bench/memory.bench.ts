@@ -21,9 +21,9 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import {
   CACHE,
@@ -41,6 +41,8 @@ import {
   redisServerVersion,
 } from '../test/support/redis-server';
 import { parseBenchArgs } from './args';
+import { cleanups, runBench } from './lifecycle';
+import { writeResults } from './results';
 import { settle } from './monitor';
 import { exactLruHits, zipfTopShare, zipfTrace } from './trace';
 
@@ -260,20 +262,6 @@ function parseArgs(argv: string[]): Options {
 
 @Module({})
 class BenchModule {}
-
-/** Things to close when the run ends, whether it succeeds or not (last opened, first closed). */
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function runCleanups(): Promise<void> {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop();
-    try {
-      await cleanup?.();
-    } catch (error) {
-      console.error('cleanup failed:', error);
-    }
-  }
-}
 
 /** An in-memory cache (no persistence), with a memory limit when `memory` is given. */
 async function bootApp(memory?: MemoryOptions): Promise<INestApplicationContext> {
@@ -1165,46 +1153,13 @@ async function main(): Promise<void> {
   if (eviction.length > 0) printEviction(eviction);
   if (throughput.length > 0) printThroughput(throughput);
   printGoals();
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemory: totalmem(),
-        redisVersion: redis === undefined ? null : redisServerVersion(redis),
-        goals: GOALS,
-        soak,
-        eviction,
-        throughput,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nJSON: ${out}`);
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: cleaning up`);
-    void runCleanups().finally(() => process.exit(130));
+  writeResults(options.out, {
+    redisVersion: redis === undefined ? null : redisServerVersion(redis),
+    goals: GOALS,
+    soak,
+    eviction,
+    throughput,
   });
 }
 
-main()
-  .catch((error: unknown) => {
-    // After Ctrl-C the run fails on the connections the cleanup closed: nothing to report.
-    if (interrupted) return;
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    if (!interrupted) await runCleanups();
-  });
+runBench(main);
