@@ -22,12 +22,13 @@
  */
 import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createEmbeddedClient } from '../lib/ioredis-mock/adapter';
 import { Keyspace } from '../lib/keyspace/keyspace';
+import { parseBenchArgs, parseCount } from './args';
+import { writeResults } from './results';
 import { pipelineOfTen } from './operations';
 import {
   redisServerOnPath,
@@ -126,69 +127,28 @@ function usage(): string {
   ].join('\n');
 }
 
-function parseCount(s: string, flag: string, min: number): number {
-  const n = Number(s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'));
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new Error(`${flag}: "${s}" is not an integer ≥ ${min}`);
-  }
-  return n;
-}
-
 function parseArgs(argv: string[]): Options {
-  let keys = 1_000_000;
   let ms: number | undefined;
-  const options = {
-    out: join('bench-results', `commands-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-    redis: true,
-    warmup: true,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
-      return v;
-    };
-    switch (name) {
-      case '--keys':
-        keys = Math.max(
-          ...value()
-            .split(',')
-            .map((s) => parseCount(s, '--keys', 100)),
-        );
-        break;
-      case '--ms':
-        ms = parseCount(value(), '--ms', 10);
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--no-redis':
-        options.redis = false;
-        break;
-      case '--no-warmup':
-        options.warmup = false;
-        break;
-      case '--datasets':
-        value();
-        break;
-      case '--help':
-      case '-h':
-        console.log(usage());
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}"\n${usage()}`);
-    }
-  }
+  const options = parseBenchArgs(argv, {
+    name: 'commands',
+    usage,
+    keys: [1_000_000],
+    minKeys: 100,
+    keysExample: false,
+    option: (name, value) => {
+      if (name !== '--ms') return false;
+      ms = parseCount(value(), '--ms', 10);
+      return true;
+    },
+  });
+  const keys = Math.max(...options.keys);
   const measureMs =
     ms ??
     Math.min(
       MEASURE_MS_AT_1M,
       Math.max(MEASURE_MS_MIN, Math.round((MEASURE_MS_AT_1M * keys) / 1_000_000)),
     );
-  return { keys, measureMs, ...options };
+  return { keys, measureMs, out: options.out, redis: options.redis, warmup: options.warmup };
 }
 
 // ---- measuring -------------------------------------------------------------------------------------------------
@@ -427,35 +387,20 @@ async function main(): Promise<void> {
     `\nGoal: (a) ≥ ${GOALS.embeddedVsPlain}× (b) for every command and form: ` +
       `${rows.filter((r) => r.goal).length} of ${rows.length} ${mark(rows.every((r) => r.goal))}`,
   );
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemory: totalmem(),
-        versions,
-        loadAverage: { before: loadBefore, after: loadAfter },
-        goals: GOALS,
-        settings: {
-          measureMs: options.measureMs,
-          warmupMs: options.warmup
-            ? Math.max(WARMUP_MS_MIN, Math.round(options.measureMs * WARMUP_SHARE))
-            : 0,
-          sliceMs: SLICE_MS,
-          inFlight: IN_FLIGHT,
-        },
-        commands: rows,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nJSON: ${out}`);
+  writeResults(options.out, {
+    versions,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    goals: GOALS,
+    settings: {
+      measureMs: options.measureMs,
+      warmupMs: options.warmup
+        ? Math.max(WARMUP_MS_MIN, Math.round(options.measureMs * WARMUP_SHARE))
+        : 0,
+      sliceMs: SLICE_MS,
+      inFlight: IN_FLIGHT,
+    },
+    commands: rows,
+  });
 }
 
 // Ctrl-C reaches redis-server too (same process group); a SIGTERM sent to this process alone stops it here.

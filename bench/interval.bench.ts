@@ -21,9 +21,9 @@ import { Module, type DynamicModule, type INestApplicationContext } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import {
   CACHE,
@@ -36,7 +36,10 @@ import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { STORE_FILE } from '../lib/store/data-dir';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
-import { DATASETS, fill, keyOf, kindOf, type DatasetName } from '../test/support/datasets';
+import { fill, keyOf, kindOf, type DatasetName } from '../test/support/datasets';
+import { parseBenchArgs } from './args';
+import { cleanups, runBench } from './lifecycle';
+import { writeResults } from './results';
 import { measure, settle, type PhaseStats } from './monitor';
 import { zipfTrace } from './trace';
 import { messageOf } from '../lib/util/errors';
@@ -180,96 +183,41 @@ function parseDuration(name: string, text: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = {
+  let durationMs: number | undefined;
+  let rate = 10_000;
+  let interval = '1s';
+  const { keys, datasets, out } = parseBenchArgs(argv, {
+    name: 'interval',
+    usage,
     keys: [1_000_000],
     datasets: ['mixed'],
-    durationMs: undefined,
-    rate: 10_000,
-    interval: '1s',
-    out: join('bench-results', `interval-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
-      return v;
-    };
-    switch (name) {
-      case '--keys':
-        options.keys = value()
-          .split(',')
-          .map((s) => {
-            const n = Number(
-              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
-            );
-            if (!Number.isSafeInteger(n) || n < 1) {
-              throw new Error(`--keys: "${s}" is not a positive integer (e.g. 10000 or 10k)`);
-            }
-            return n;
-          });
-        break;
-      case '--datasets':
-        options.datasets = value()
-          .split(',')
-          .map((s) => {
-            const d = s.trim() as DatasetName;
-            if (!DATASETS.includes(d)) {
-              throw new Error(`--datasets: "${s}" is not one of ${DATASETS.join(', ')}`);
-            }
-            return d;
-          });
-        break;
-      case '--duration':
-        options.durationMs = parseDuration(name, value());
-        break;
-      case '--rate': {
-        const v = value();
-        const rate = Number(v.replace(/_/g, '').replace(/k$/i, '000'));
-        if (!Number.isFinite(rate) || rate <= 0)
-          throw new Error(`--rate: "${v}" is not a positive number`);
-        options.rate = rate;
-        break;
+    option: (name, value) => {
+      switch (name) {
+        case '--duration':
+          durationMs = parseDuration(name, value());
+          return true;
+        case '--rate': {
+          const v = value();
+          rate = Number(v.replace(/_/g, '').replace(/k$/i, '000'));
+          if (!Number.isFinite(rate) || rate <= 0) {
+            throw new Error(`--rate: "${v}" is not a positive number`);
+          }
+          return true;
+        }
+        case '--interval':
+          interval = value();
+          parseDuration(name, interval);
+          return true;
+        default:
+          return false;
       }
-      case '--interval':
-        options.interval = value();
-        parseDuration(name, options.interval);
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--no-redis':
-      case '--no-warmup':
-        break;
-      case '--help':
-      case '-h':
-        console.log(usage());
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}"\n${usage()}`);
-    }
-  }
-  return options;
+    },
+  });
+  return { keys, datasets, durationMs, rate, interval, out };
 }
 
 @Module({})
 class BenchModule {}
-
-/** Things to close when the run ends, whether it succeeds or not (last opened, first closed). */
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function runCleanups(): Promise<void> {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop();
-    try {
-      await cleanup?.();
-    } catch (error) {
-      console.error('cleanup failed:', error);
-    }
-  }
-}
 
 async function bootApp(dataDir: string, interval: string): Promise<INestApplicationContext> {
   const root: DynamicModule = {
@@ -822,45 +770,13 @@ async function main(): Promise<void> {
     }
   }
   printTables(results);
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemory: totalmem(),
-        loadAverageAtStart: load,
-        loadAverageAtEnd: loadavg(),
-        goals: GOALS,
-        zipfS: ZIPF_S,
-        results,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nJSON: ${out}`);
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: cleaning up`);
-    void runCleanups().finally(() => process.exit(130));
+  writeResults(options.out, {
+    loadAverageAtStart: load,
+    loadAverageAtEnd: loadavg(),
+    goals: GOALS,
+    zipfS: ZIPF_S,
+    results,
   });
 }
 
-main()
-  .catch((error: unknown) => {
-    if (interrupted) return;
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    if (!interrupted) await runCleanups();
-  });
+runBench(main);

@@ -21,9 +21,9 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import {
   CACHE,
@@ -40,6 +40,9 @@ import {
   redisServerOnPath,
   redisServerVersion,
 } from '../test/support/redis-server';
+import { parseBenchArgs } from './args';
+import { cleanups, runBench } from './lifecycle';
+import { writeResults } from './results';
 import { settle } from './monitor';
 import { exactLruHits, zipfTopShare, zipfTrace } from './trace';
 
@@ -232,88 +235,33 @@ function usage(): string {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = {
+  let parts: Part[] = [...PARTS];
+  const { keys, out, redis, warmup } = parseBenchArgs(argv, {
+    name: 'memory',
+    usage,
     keys: [1_000_000],
-    parts: [...PARTS],
-    out: join('bench-results', `memory-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-    redis: true,
-    warmup: true,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
-      return v;
-    };
-    switch (name) {
-      case '--keys':
-        options.keys = value()
-          .split(',')
-          .map((s) => {
-            const n = Number(
-              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
-            );
-            if (!Number.isSafeInteger(n) || n < 100) {
-              throw new Error(`--keys: "${s}" is not an integer ≥ 100 (e.g. 10000 or 10k)`);
-            }
-            return n;
-          });
-        break;
-      case '--parts':
-        options.parts = value()
-          .split(',')
-          .map((s) => {
-            const p = s.trim() as Part;
-            if (!PARTS.includes(p)) {
-              throw new Error(`--parts: "${s}" is not one of ${PARTS.join(', ')}`);
-            }
-            return p;
-          });
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--no-redis':
-        options.redis = false;
-        break;
-      case '--datasets':
-        value();
-        break;
-      case '--no-warmup':
-        options.warmup = false;
-        break;
-      case '--help':
-      case '-h':
-        console.log(usage());
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}"\n${usage()}`);
-    }
-  }
-  return options;
+    minKeys: 100,
+    option: (name, value) => {
+      if (name !== '--parts') return false;
+      parts = value()
+        .split(',')
+        .map((s) => {
+          const p = s.trim() as Part;
+          if (!PARTS.includes(p)) {
+            throw new Error(`--parts: "${s}" is not one of ${PARTS.join(', ')}`);
+          }
+          return p;
+        });
+      return true;
+    },
+  });
+  return { keys, parts, out, redis, warmup };
 }
 
 // ---- the caches ------------------------------------------------------------------------------------------------
 
 @Module({})
 class BenchModule {}
-
-/** Things to close when the run ends, whether it succeeds or not (last opened, first closed). */
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function runCleanups(): Promise<void> {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop();
-    try {
-      await cleanup?.();
-    } catch (error) {
-      console.error('cleanup failed:', error);
-    }
-  }
-}
 
 /** An in-memory cache (no persistence), with a memory limit when `memory` is given. */
 async function bootApp(memory?: MemoryOptions): Promise<INestApplicationContext> {
@@ -1205,46 +1153,13 @@ async function main(): Promise<void> {
   if (eviction.length > 0) printEviction(eviction);
   if (throughput.length > 0) printThroughput(throughput);
   printGoals();
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemory: totalmem(),
-        redisVersion: redis === undefined ? null : redisServerVersion(redis),
-        goals: GOALS,
-        soak,
-        eviction,
-        throughput,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nJSON: ${out}`);
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: cleaning up`);
-    void runCleanups().finally(() => process.exit(130));
+  writeResults(options.out, {
+    redisVersion: redis === undefined ? null : redisServerVersion(redis),
+    goals: GOALS,
+    soak,
+    eviction,
+    throughput,
   });
 }
 
-main()
-  .catch((error: unknown) => {
-    // After Ctrl-C the run fails on the connections the cleanup closed: nothing to report.
-    if (interrupted) return;
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    if (!interrupted) await runCleanups();
-  });
+runBench(main);

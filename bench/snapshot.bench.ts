@@ -13,9 +13,9 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CACHE, PersistentCacheModule, SnapshotService, type SnapshotReport } from '../lib';
 import type { Keyspace } from '../lib/keyspace/keyspace';
@@ -29,6 +29,9 @@ import {
   kindOf,
   type DatasetName,
 } from '../test/support/datasets';
+import { parseBenchArgs } from './args';
+import { cleanups, runBench } from './lifecycle';
+import { writeResults } from './results';
 import { measure, settle, type PhaseStats } from './monitor';
 import { freePort } from '../test/support/free-port';
 import {
@@ -175,83 +178,16 @@ function usage(): string {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = {
+  return parseBenchArgs(argv, {
+    name: 'snapshot',
+    usage,
     keys: [100_000, 1_000_000],
     datasets: [...DATASETS],
-    out: join('bench-results', `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-    redis: true,
-    warmup: true,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${name} needs a value\n${usage()}`);
-      return v;
-    };
-    switch (name) {
-      case '--keys':
-        options.keys = value()
-          .split(',')
-          .map((s) => {
-            const n = Number(
-              s.trim().replace(/_/g, '').replace(/k$/i, '000').replace(/m$/i, '000000'),
-            );
-            if (!Number.isSafeInteger(n) || n < 1) {
-              throw new Error(`--keys: "${s}" is not a positive integer (e.g. 10000 or 10k)`);
-            }
-            return n;
-          });
-        break;
-      case '--datasets':
-        options.datasets = value()
-          .split(',')
-          .map((s) => {
-            const d = s.trim() as DatasetName;
-            if (!DATASETS.includes(d)) {
-              throw new Error(`--datasets: "${s}" is not one of ${DATASETS.join(', ')}`);
-            }
-            return d;
-          });
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--no-redis':
-        options.redis = false;
-        break;
-      case '--no-warmup':
-        options.warmup = false;
-        break;
-      case '--help':
-      case '-h':
-        console.log(usage());
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}"\n${usage()}`);
-    }
-  }
-  return options;
+  });
 }
 
 @Module({})
 class BenchModule {}
-
-/** Things to close when the run ends, whether it succeeds or not (last opened, first closed). */
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function runCleanups(): Promise<void> {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop();
-    try {
-      await cleanup?.();
-    } catch (error) {
-      console.error('cleanup failed:', error);
-    }
-  }
-}
 
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -764,44 +700,11 @@ async function main(): Promise<void> {
     }
   }
   printTables(results);
-  const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemory: totalmem(),
-        goals: GOALS,
-        warmup,
-        results,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nJSON: ${out}`);
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: cleaning up`);
-    void runCleanups().finally(() => process.exit(130));
+  writeResults(options.out, {
+    goals: GOALS,
+    warmup,
+    results,
   });
 }
 
-main()
-  .catch((error: unknown) => {
-    // After Ctrl-C the run fails on the connections the cleanup closed: nothing to report.
-    if (interrupted) return;
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    if (!interrupted) await runCleanups();
-  });
+runBench(main);
