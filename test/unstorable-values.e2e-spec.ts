@@ -61,7 +61,9 @@ describe('a value that cannot be stored does not stop persistence', () => {
       await h.redis.set('b', '2');
       const second = await h.snapshots.snapshot();
       expect(second).toMatchObject({ kind: 'incremental', unstorable: 1, records: 2 });
-      const restored = (await restoredDigest(dataDir)).dump.filter((line) => !line.startsWith('"pad"'));
+      const restored = (await restoredDigest(dataDir)).dump.filter(
+        (line) => !line.startsWith('"pad"'),
+      );
       expect(restored).toEqual(['"a" string "31"', '"b" string "32"']);
 
       // Left out again by each snapshot while it stays (nothing else changed)...
