@@ -260,3 +260,47 @@ describe('HGETALL, answered by its rule from the stored hash', () => {
     await expect(client.hgetall('s')).rejects.toThrow(WRONGTYPE);
   });
 });
+
+describe('SMEMBERS and SCARD, answered by their rules from the stored set', () => {
+  it('answer as ioredis-mock does, text and Buffer forms, in pipelines and transactions', async () => {
+    const plain = new RedisMock({ host: 'smembers-plain', port: 41998 });
+    try {
+      for (const c of [client, plain]) await c.sadd('set', 'a', 'b', '3', 'constructor');
+      const forms = async (c: Redis): Promise<unknown[]> => [
+        await c.smembers('set'),
+        await c.smembersBuffer('set'),
+        await c.smembers('missing'),
+        await c.scard('set'),
+        await c.scard('missing'),
+        await c.pipeline().smembers('set').smembersBuffer('set').scard('set').exec(),
+        await c.multi().smembers('missing').scard('missing').exec(),
+      ];
+      const ours = await forms(client);
+      expect(ours).toEqual(await forms(plain));
+      expect(ours.slice(0, 5)).toEqual([
+        ['a', 'b', '3', 'constructor'],
+        ['a', 'b', '3', 'constructor'].map((m) => Buffer.from(m)),
+        [],
+        4,
+        0,
+      ]);
+    } finally {
+      plain.disconnect();
+    }
+  });
+
+  it('decode stored bytes for the text form, hand out copies, and refuse other types', async () => {
+    await client.sadd('set', 'a', Buffer.from([0xff, 0x01]));
+    expect(await client.smembers('set')).toEqual(['a', Buffer.from([0xff, 0x01]).toString()]);
+    const got = await client.smembersBuffer('set');
+    expect(got).toEqual([Buffer.from('a'), Buffer.from([0xff, 0x01])]);
+    got[1][0] = 0x41;
+    expect(await client.smembersBuffer('set')).toEqual([
+      Buffer.from('a'),
+      Buffer.from([0xff, 0x01]),
+    ]);
+    expect(await client.sismember('set', Buffer.from([0xff, 0x01]))).toBe(1);
+    await expect(client.smembers('s')).rejects.toThrow(WRONGTYPE);
+    await expect(client.scard('l')).rejects.toThrow(WRONGTYPE);
+  });
+});

@@ -5,7 +5,15 @@
  * a set`, a TypeError) or none at all, and SPOP and SRANDMEMBER with a count answer nil for a missing key where Redis
  * answers an empty array. Members given as Buffers are made canonical (see `buffer-members.ts`).
  */
-import { type CommandRule, expectType, firstKey, keyName, reply, typed } from '../command-rule';
+import {
+  type CommandRule,
+  copyOut,
+  expectType,
+  firstKey,
+  keyName,
+  reply,
+  typed,
+} from '../command-rule';
 import { type Arg, integerArg, MUST_BE_POSITIVE, parseInteger, replyError } from '../redis-replies';
 
 /** SMOVE source destination member: a missing source answers 0 before the destination is looked at. */
@@ -40,6 +48,12 @@ function randomMembers(command: 'spop' | 'srandmember'): CommandRule {
   });
 }
 
+/** A stored set (the rule's type check passed), or an empty one for a missing key. */
+function membersOf(value: unknown): ReadonlySet<unknown> {
+  return (value as ReadonlySet<unknown> | undefined) ?? EMPTY;
+}
+const EMPTY: ReadonlySet<unknown> = new Set();
+
 export const setRules: Readonly<Record<string, CommandRule>> = {
   sadd: typed('set', -3, { membersFrom: 1 }),
   srem: typed('set', -3, { membersFrom: 1, empties: firstKey }),
@@ -48,8 +62,15 @@ export const setRules: Readonly<Record<string, CommandRule>> = {
   smove,
   sismember: typed('set', 3, { membersFrom: 1 }),
   smismember: typed('set', -3, { membersFrom: 1 }),
-  smembers: typed('set', 2),
-  scard: typed('set', 2),
+  // Answered here, as ioredis-mock answers them: a restored set is then read from its bytes, not built (see
+  // `restored-states.ts`).
+  smembers: typed('set', 2, {
+    check: (args, reader) =>
+      reply(Array.from(membersOf(reader.valueOf(keyName(args[0]))), copyOut)),
+  }),
+  scard: typed('set', 2, {
+    check: (args, reader) => reply(membersOf(reader.valueOf(keyName(args[0]))).size),
+  }),
   sinter: typed('set', -2, { keys: all }),
   sunion: typed('set', -2, { keys: all }),
   sdiff: typed('set', -2, { keys: all }),
