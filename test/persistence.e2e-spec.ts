@@ -281,7 +281,12 @@ describe('restored values', () => {
       expect(stillEncoded()).toEqual(
         before.dump.map((line) => JSON.parse(line.split(' ')[0]) as string).sort(),
       );
+      // A read the library answers reads a small value from its bytes, and leaves it so...
       expect(await r.redis.hget('h', 'f')).toBe('v');
+      expect(await r.redis.hgetall('h')).toEqual({ f: 'v', bin: binary.toString() });
+      expect(stillEncoded()).toContain('h');
+      // ...a command ioredis-mock answers decodes it, and the key keeps its decoded value.
+      expect(await r.redis.hkeys('h')).toEqual(['f', 'bin']);
       expect(stillEncoded()).not.toContain('h');
       // Enough new keys for a full snapshot, which copies the restored values nobody read.
       await r.redis.mset(

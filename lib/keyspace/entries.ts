@@ -138,6 +138,21 @@ export class Entries {
     return this.restored.size === 0 ? undefined : this.restored.entry(key);
   }
 
+  /**
+   * What a read finds of `key`: its entry, or the number of its restored record if that is still bytes and read in
+   * place (see {@link RestoredStates.look}).
+   */
+  look(key: string): Entry | number | undefined {
+    if (key === this.lastKey) return this.lastEntry;
+    const entry = this.added.get(key);
+    if (entry !== undefined) {
+      this.lastKey = key;
+      this.lastEntry = entry;
+      return entry;
+    }
+    return this.restored.size === 0 ? undefined : this.restored.look(key);
+  }
+
   has(key: string): boolean {
     return (
       key === this.lastKey ||

@@ -39,15 +39,7 @@ export class Entry implements KeyState {
 
   get value(): unknown {
     if (this.source !== undefined) {
-      try {
-        // Buffer members get their canonical objects, as command arguments do (see buffer-members.ts).
-        this.decoded = withCanonicalMembers(decodeValue(this.source, this.start, this.end));
-      } catch (error) {
-        if (error instanceof CodecError) {
-          error.message = `a value restored from the snapshot cannot be decoded: ${error.message}`;
-        }
-        throw error;
-      }
+      this.decoded = decodeRestored(this.source, this.start, this.end);
       this.source = undefined; // the chunk can be collected once none of its values is left encoded
     }
     return this.decoded;
@@ -70,5 +62,18 @@ export class Entry implements KeyState {
     copy.bytes = this.bytes;
     copy.use = this.use;
     return copy;
+  }
+}
+
+/** The value at bytes [start, end) of a restored snapshot chunk, as a new object. */
+export function decodeRestored(source: Uint8Array, start: number, end: number): unknown {
+  try {
+    // Buffer members get their canonical objects, as command arguments do (see buffer-members.ts).
+    return withCanonicalMembers(decodeValue(source, start, end));
+  } catch (error) {
+    if (error instanceof CodecError) {
+      error.message = `a value restored from the snapshot cannot be decoded: ${error.message}`;
+    }
+    throw error;
   }
 }

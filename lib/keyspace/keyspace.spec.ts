@@ -1,7 +1,7 @@
 import { BufferWriter, CodecError, encodeValue } from '../format/codec';
 import type { KeyState } from '../format/records';
 import { Capture, CaptureVisitor, Keyspace } from './keyspace';
-import { RestoredStates } from './restored-states';
+import { READ_IN_PLACE_BYTES, RestoredStates } from './restored-states';
 import { dataView, expiresView } from '../ioredis-mock/views';
 import {
   addGeneration,
@@ -380,12 +380,15 @@ describe('Capture', () => {
 
 describe('encoded states (values restored from a snapshot)', () => {
   /** A restored keyspace whose keys hold `values`, encoded one after another in one chunk. */
-  function restored(values: Record<string, unknown>): { keyspace: Keyspace } {
+  function restored(values: Record<string, unknown>): {
+    keyspace: Keyspace;
+    states: RestoredStates;
+  } {
     const states = new RestoredStates();
     addGeneration(states, Object.entries(values));
     const keyspace = new Keyspace();
     keyspace.replaceAll(states);
-    return { keyspace };
+    return { keyspace, states };
   }
 
   /** The bytes a state copies while it is still encoded, or `false` once it is decoded. */
@@ -437,6 +440,58 @@ describe('encoded states (values restored from a snapshot)', () => {
         ['k2', encodeValue('c')],
       ]),
     );
+  });
+
+  it("answers the rules' reads of small values from their bytes: nothing built, nothing kept, same answers", () => {
+    const big = 'b'.repeat(READ_IN_PLACE_BYTES);
+    const { keyspace, states: restoredStates } = restored({ s: 'small', h: { f: 'v' }, big });
+    const bytesBefore = keyspace.usedBytes;
+    for (let read = 0; read < 2; read++) {
+      expect(keyspace.reader.valueOf('s')).toBe('small');
+      expect(keyspace.reader.valueOf('h')).toEqual({ f: 'v' });
+      expect(keyspace.reader.expiryOf('s')).toBeUndefined();
+    }
+    // Each read decodes a new object: a rule may hand it out or keep it as the start of a new value.
+    expect(keyspace.reader.valueOf('h')).not.toBe(keyspace.reader.valueOf('h'));
+    expect(restoredStates.madeEntry('s')).toBeUndefined();
+    expect(restoredStates.madeEntry('h')).toBeUndefined();
+    expect(keyspace.usedBytes).toBe(bytesBefore);
+
+    // A value over the limit is built on its first read and kept, as is any value ioredis-mock's commands read.
+    expect(keyspace.reader.valueOf('big')).toBe(big);
+    expect(restoredStates.madeEntry('big')?.value).toBe(big);
+    expect(dataView(keyspace).get('s')).toBe('small');
+    expect(restoredStates.madeEntry('s')?.value).toBe('small');
+  });
+
+  it('counts a read in place as a use of the key, and the entry built later keeps it', () => {
+    const { keyspace, states: restoredStates } = restored({ a: '1', b: '2', c: '3' });
+    keyspace.setPolicy('allkeys-lfu');
+    const before = keyspace.inspect('b')?.use;
+    for (let i = 0; i < 50; i++) keyspace.reader.touch('a');
+    const used = keyspace.inspect('a')?.use;
+    expect(used).toBeGreaterThan(before as number);
+    expect(keyspace.inspect('b')?.use).toBe(before);
+    expect(restoredStates.madeEntry('a')?.use).toBe(used);
+    // Uses counted under one policy mean nothing under another: records not built start again.
+    for (let i = 0; i < 50; i++) keyspace.reader.touch('c');
+    expect(restoredStates.madeEntry('c')).toBeUndefined();
+    keyspace.setPolicy('allkeys-lru');
+    expect(keyspace.inspect('c')?.use).toBe(restoredStates.initialUse);
+  });
+
+  it('expires a key read in place whose time has run out, as a command would', () => {
+    const states = new RestoredStates();
+    addGeneration(states, [['gone', 'v']], { expiresAt: Date.now() - 1 });
+    addGeneration(states, [['kept', 'v']], { expiresAt: Date.now() + 60_000 });
+    const keyspace = new Keyspace();
+    keyspace.replaceAll(states);
+    expect(keyspace.reader.expiryOf('kept')).toBeGreaterThan(Date.now());
+    expect(keyspace.reader.valueOf('gone')).toBeUndefined();
+    expect(keyspace.has('gone')).toBe(false);
+    expect(keyspace.expiredKeys).toBe(1);
+    expect(keyspace.reader.valueOf('kept')).toBe('v');
+    expect(keyspace.size).toBe(1);
   });
 
   it('reports a value that cannot be decoded when it is read, naming the snapshot', () => {

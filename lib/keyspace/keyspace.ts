@@ -227,6 +227,7 @@ export class Keyspace {
     if (!MAXMEMORY_POLICIES.includes(policy)) throw new Error(`unknown maxmemory policy ${policy}`);
     this.memory.policy = policy;
     this.entries.restored.initialUse = initialUse(policy, Date.now());
+    this.entries.restored.resetUses();
   }
 
   /** Number of keys held, expired ones not yet removed included. */
@@ -299,7 +300,6 @@ export class Keyspace {
       throw new Error('cannot replace the keyspace while a capture is open');
     const now = Date.now();
     if (states instanceof RestoredStates) {
-      states.leaveOutStreamHelpers();
       states.initialUse = initialUse(this.memory.policy, now);
       this.entries = new Entries(states); // fresh records: no capture has dealt with them
     } else {
@@ -321,14 +321,26 @@ export class Keyspace {
    */
   readonly reader: KeyReader = {
     valueOf: (key) => {
-      const entry = this.liveEntry(key);
-      return entry === undefined ? undefined : this.valueOfEntry(key, entry);
+      const found = this.liveLook(key);
+      if (found === undefined) return undefined;
+      return typeof found === 'number'
+        ? this.entries.restored.readValueAt(found)
+        : this.valueOfEntry(key, found);
     },
-    expiryOf: (key) => this.liveEntry(key)?.expiresAt,
+    expiryOf: (key) => {
+      const found = this.liveLook(key);
+      if (found === undefined) return undefined;
+      return typeof found === 'number' ? this.entries.restored.expiresAt(found) : found.expiresAt;
+    },
     touch: (key) => {
-      const entry = this.entries.get(key);
-      if (entry !== undefined) {
-        this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
+      const found = this.entries.look(key);
+      if (found === undefined) return;
+      const { policy } = this.memory;
+      if (typeof found !== 'number') {
+        this.entries.touch(found, touchedUse(found.use, policy, Date.now()));
+      } else {
+        const restored = this.entries.restored;
+        restored.touchRecord(found, touchedUse(restored.useAt(found), policy, Date.now()));
       }
     },
     writer: {
@@ -356,6 +368,20 @@ export class Keyspace {
     if (entry === undefined) return undefined;
     const expiresAt = entry.expiresAt;
     if (expiresAt === undefined || expiresAt > Date.now()) return entry;
+    this.expire(key);
+    return undefined;
+  }
+
+  /**
+   * What the rules' reads find of `key` unless it has expired (it is then deleted, as by {@link liveEntry}): its
+   * entry, or its restored record, read in place (see `RestoredStates.look`).
+   */
+  private liveLook(key: string): Entry | number | undefined {
+    const found = this.entries.look(key);
+    if (found === undefined) return undefined;
+    const expiresAt =
+      typeof found === 'number' ? this.entries.restored.expiresAt(found) : found.expiresAt;
+    if (expiresAt === undefined || expiresAt > Date.now()) return found;
     this.expire(key);
     return undefined;
   }

@@ -29,10 +29,13 @@ const RECORDS_PER_STEP = 64;
 
 /** Where a restore puts the records it reads (the keyspace's restored index). */
 export interface RestoreTarget extends RecordSink {
-  /** Makes room for about this many records. */
-  reserve(records: number): void;
-  /** Drops the records whose expiry time is at or before `now`; returns how many. */
-  leaveOutExpired(now: number): number;
+  /** Makes room for about this many records, yielding now and then (see {@link leaveOutExpired}). */
+  reserve(records: number): Generator<void, void>;
+  /**
+   * Drops the records whose expiry time is at or before `now`, yielding now and then for the restore to give the
+   * event loop a turn; returns how many.
+   */
+  leaveOutExpired(now: number): Generator<void, number>;
 }
 
 export interface RestoredData<T extends RestoreTarget = RestoreTarget> {
@@ -67,7 +70,7 @@ export function readManifest(meta: Tables['meta'], dataDir: string): Manifest | 
 
 /**
  * The steps of a read of `manifest`'s chain (of the store in `dataDir`) into `target`: it yields after each chunk,
- * and every {@link RECORDS_PER_STEP} records. The pass that then leaves out expired keys runs in one step.
+ * and every {@link RECORDS_PER_STEP} records, and so does the pass that then leaves out expired keys.
  */
 export function* readChain<T extends RestoreTarget>(
   chunks: Database<Buffer, ChunkKey>,
@@ -76,8 +79,8 @@ export function* readChain<T extends RestoreTarget>(
   now: number,
   dataDir: string,
 ): Generator<void, RestoredData<T>> {
-  target.reserve(manifest.generations.reduce((sum, g) => sum + g.records, 0));
-  yield; // about a millisecond at 1M records: V8 may collect garbage for the memory it takes
+  yield* target.reserve(manifest.generations.reduce((sum, g) => sum + g.records, 0));
+  yield; // V8 may collect garbage for the memory it took
   for (const generation of manifest.generations) {
     yield* readGeneration(
       chunks,
@@ -89,7 +92,7 @@ export function* readChain<T extends RestoreTarget>(
         ),
     );
   }
-  const expired = target.leaveOutExpired(now);
+  const expired = yield* target.leaveOutExpired(now);
   return { states: target, expired, manifest };
 }
 
