@@ -32,7 +32,7 @@ import {
 import { parseBenchArgs } from './args';
 import { cleanups, runBench } from './lifecycle';
 import { writeResults } from './results';
-import { measure, settle, type PhaseStats } from './monitor';
+import { measure, settle, settleAfterClose, type PhaseStats } from './monitor';
 import { freePort } from '../test/support/free-port';
 import {
   RedisServerProcess,
@@ -51,6 +51,11 @@ const GOALS = {
   timeToHotVsLoad: 1.0,
   /** The keyspace's memory estimate (`usedBytes`) within this share of the measured dataset, either way. */
   estimateWithin: 0.25,
+  /**
+   * Bytes per key over redis-server's (growth of `used_memory` from filling it): ours after filling, and in a
+   * restarted process after its restore and a read of every key.
+   */
+  bytesPerKeyVsRedis: 1.5,
 } as const;
 
 interface Options {
@@ -112,6 +117,11 @@ interface HotResult {
   steadyRead: PhaseStats;
   /** restore + (first read - steady read), ms. */
   timeToHotMs: number;
+  /**
+   * Growth of V8's heap and external memory from booting the app, restoring and reading every key twice (after a
+   * full GC on both sides), bytes: what the data costs a restarted process that serves it.
+   */
+  datasetHeapBytes: number;
 }
 
 /** What the warm-up round took: the first snapshot, incremental and restore of the process, V8 compiling as it goes. */
@@ -128,6 +138,8 @@ interface RedisResult {
   keys: number;
   fillMs: number;
   usedMemoryDataset: number;
+  /** Growth of `used_memory` from filling the server, bytes. */
+  usedMemoryGrowth: number;
   /** Wall time of a `SAVE` command, ms. */
   saveMs: number;
   rdbBytes: number;
@@ -143,6 +155,9 @@ interface Ratios {
   restoreVsLoad?: number;
   timeToHotVsLoad?: number;
   incrementalVsFull: number;
+  /** Bytes per key over redis-server's: after filling, and after a restart, its restore and a read of every key. */
+  bytesPerKeyVsRedis?: number;
+  restartedBytesPerKeyVsRedis?: number;
   /** Largest stall (probe gap or histogram max) during the full and incremental snapshots, ms. */
   snapshotMaxStallMs: number;
   /** Peak RSS growth during the full snapshot over the dataset size. */
@@ -163,7 +178,10 @@ interface RunResult {
    * `timeToHotVsLoad` holds when time to hot is within it and the restore before the reads held the event loop no
    * longer than `maxStallMs`.
    */
-  goals: Record<keyof typeof GOALS | 'restoredEstimateWithin', boolean | null>;
+  goals: Record<
+    keyof typeof GOALS | 'restoredEstimateWithin' | 'restartedBytesPerKeyVsRedis',
+    boolean | null
+  >;
 }
 
 function usage(): string {
@@ -369,6 +387,7 @@ async function hotPhase(
   dataDir: string,
   expectedKeys: number,
 ): Promise<HotResult> {
+  const heapBefore = heapAndExternal();
   const app = await bootApp(dataDir);
   try {
     const cache = app.get<Redis>(CACHE);
@@ -380,11 +399,14 @@ async function hotPhase(
       if (found !== expectedKeys) throw new Error(`read ${found} keys, expected ${expectedKeys}`);
     }
     const timeToHotMs = restore.ms + (firstRead.ms - steadyRead.ms);
+    await settle();
+    const datasetHeapBytes = heapAndExternal() - heapBefore;
     log(
       `  restore ${fmtMs(restore.ms)}, then first full read ${fmtMs(firstRead.ms)}, steady full read ` +
-        `${fmtMs(steadyRead.ms)}: time to hot ${fmtMs(timeToHotMs)}`,
+        `${fmtMs(steadyRead.ms)}: time to hot ${fmtMs(timeToHotMs)}; ` +
+        `${fmtMB(datasetHeapBytes)} of V8 heap after the reads`,
     );
-    return { restore, firstRead, steadyRead, timeToHotMs };
+    return { restore, firstRead, steadyRead, timeToHotMs, datasetHeapBytes };
   } finally {
     await app.close();
   }
@@ -394,9 +416,9 @@ async function runOurs(dataset: DatasetName, keys: number): Promise<OursResult> 
   const dataDir = tempDir('persistent-cache-bench-');
   const { keysAfterChange, ...snapshotResults } = await snapshotPhases(dataset, keys, dataDir);
   // The first app (and its keyspace) is unreachable now: the restore runs on a heap without it, as after a restart.
-  await settle();
+  await settleAfterClose();
   const restore = await restorePhase(dataDir, keysAfterChange);
-  await settle();
+  await settleAfterClose();
   const hot = await hotPhase(dataset, keys, dataDir, keysAfterChange);
   rmSync(dataDir, { recursive: true, force: true });
   await settle();
@@ -409,6 +431,7 @@ async function runRedis(binary: string, dataset: DatasetName, keys: number): Pro
   cleanups.push(() => server.stop());
   await server.start();
   const client = server.requireClient();
+  const usedBefore = Number((await server.info('memory')).used_memory);
   let t = performance.now();
   await fill(client, dataset, keys);
   const fillMs = performance.now() - t;
@@ -437,6 +460,7 @@ async function runRedis(binary: string, dataset: DatasetName, keys: number): Pro
     keys: keyCount,
     fillMs,
     usedMemoryDataset: Number(memory.used_memory_dataset ?? 0),
+    usedMemoryGrowth: Number(memory.used_memory) - usedBefore,
     saveMs,
     rdbBytes,
     loadMs,
@@ -452,6 +476,10 @@ function heapAndExternal(): number {
 
 const stall = (s: PhaseStats): number => Math.max(s.probeMaxGapMs, s.eldMaxMs);
 
+/** Whether `ratio` is within `goal`; `null` when there is nothing to compare with. */
+const atMost = (ratio: number | undefined, goal: number): boolean | null =>
+  ratio === undefined ? null : ratio <= goal;
+
 function evaluate(
   dataset: DatasetName,
   keys: number,
@@ -463,6 +491,10 @@ function evaluate(
     restoreVsLoad: redis ? ours.restore.ms / redis.loadMs : undefined,
     timeToHotVsLoad: redis ? ours.hot.timeToHotMs / redis.loadMs : undefined,
     incrementalVsFull: ours.incremental.ms / ours.full.ms,
+    bytesPerKeyVsRedis: redis ? ours.datasetHeapBytes / redis.usedMemoryGrowth : undefined,
+    restartedBytesPerKeyVsRedis: redis
+      ? ours.hot.datasetHeapBytes / redis.usedMemoryGrowth
+      : undefined,
     snapshotMaxStallMs: Math.max(stall(ours.full), stall(ours.incremental)),
     rssGrowthShare: ours.full.rssGrowth / ours.datasetHeapBytes,
     estimateVsMeasured: ours.estimatedBytes / ours.datasetHeapBytes,
@@ -489,6 +521,11 @@ function evaluate(
       rssGrowthShare: ratios.rssGrowthShare <= GOALS.rssGrowthShare,
       estimateWithin: withinBand(ratios.estimateVsMeasured),
       restoredEstimateWithin: withinBand(ratios.restoredEstimateVsMeasured),
+      bytesPerKeyVsRedis: atMost(ratios.bytesPerKeyVsRedis, GOALS.bytesPerKeyVsRedis),
+      restartedBytesPerKeyVsRedis: atMost(
+        ratios.restartedBytesPerKeyVsRedis,
+        GOALS.bytesPerKeyVsRedis,
+      ),
     },
   };
 }
@@ -629,6 +666,32 @@ function printTables(results: RunResult[]): void {
     ),
   );
   console.log(
+    '\nBytes per key: ours (V8 heap + external) after filling, and in a restarted process after its restore and ' +
+      "two reads of every key; redis-server's used_memory growth from filling it\n",
+  );
+  const perKey = (bytes: number, keys: number) => (bytes / keys).toFixed(0);
+  console.log(
+    table(
+      [
+        'dataset',
+        'keys',
+        'ours filled',
+        'ours restarted',
+        'redis',
+        'filled/redis',
+        'restarted/redis',
+      ],
+      results.map((r) => [
+        ...name(r),
+        perKey(r.ours.datasetHeapBytes, r.ours.keys),
+        perKey(r.ours.hot.datasetHeapBytes, r.ours.keys),
+        r.redis ? perKey(r.redis.usedMemoryGrowth, r.redis.keys) : '-',
+        `${fmtRatio(r.ratios.bytesPerKeyVsRedis)} ${mark(r.goals.bytesPerKeyVsRedis)}`,
+        `${fmtRatio(r.ratios.restartedBytesPerKeyVsRedis)} ${mark(r.goals.restartedBytesPerKeyVsRedis)}`,
+      ]),
+    ),
+  );
+  console.log(
     "\nMemory estimate: the keyspace's usedBytes against the measured dataset (V8 heap + external)\n",
   );
   console.log(
@@ -661,7 +724,8 @@ function printTables(results: RunResult[]): void {
       `${GOALS.rssGrowthShare * 100}% of the dataset (dataset = growth of V8's heap and external memory from ` +
       'filling the cache, after GC), memory estimate within ±' +
       `${GOALS.estimateWithin * 100}% of the dataset after filling and after the restore (restored: growth from ` +
-      'booting the app and restoring, after GC).',
+      'booting the app and restoring, after GC), bytes per key ≤ ' +
+      `${GOALS.bytesPerKeyVsRedis}× redis-server's, filled and restarted.`,
   );
 }
 
