@@ -128,13 +128,8 @@ export class Entries {
   private lastEntry: Entry | undefined;
 
   get(key: string): Entry | undefined {
-    if (key === this.lastKey) return this.lastEntry;
-    const entry = this.added.get(key);
-    if (entry !== undefined) {
-      this.lastKey = key;
-      this.lastEntry = entry;
-      return entry;
-    }
+    const own = this.addedEntry(key);
+    if (own !== undefined) return own;
     return this.restored.size === 0 ? undefined : this.restored.entry(key);
   }
 
@@ -143,14 +138,20 @@ export class Entries {
    * place (see {@link RestoredStates.look}).
    */
   look(key: string): Entry | number | undefined {
+    const own = this.addedEntry(key);
+    if (own !== undefined) return own;
+    return this.restored.size === 0 ? undefined : this.restored.look(key);
+  }
+
+  /** The entry of `key` among {@link added}, remembered as the last one found. */
+  private addedEntry(key: string): Entry | undefined {
     if (key === this.lastKey) return this.lastEntry;
     const entry = this.added.get(key);
     if (entry !== undefined) {
       this.lastKey = key;
       this.lastEntry = entry;
-      return entry;
     }
-    return this.restored.size === 0 ? undefined : this.restored.look(key);
+    return entry;
   }
 
   has(key: string): boolean {
