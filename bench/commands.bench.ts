@@ -36,6 +36,7 @@ import {
   startRedisServer,
   type RedisServer,
 } from '../test/support/redis-server';
+import { mark, table } from './format';
 
 /** Goal of issue "Commands against a Redis round trip": the command rules cost at most 10% of ioredis-mock's rate. */
 const GOALS = {
@@ -280,18 +281,6 @@ function fmtRate(perSec: number): string {
 
 function fmtRatio(r: number): string {
   return `${r.toFixed(r >= 10 ? 1 : 2)}×`;
-}
-
-function mark(ok: boolean): string {
-  return ok ? '✓' : '✗';
-}
-
-/** A table: the first `left` columns aligned left, the others right. */
-function table(header: string[], rows: string[][], left = 1): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function printRows(rows: Row[], withRedis: boolean): void {

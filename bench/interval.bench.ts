@@ -43,6 +43,9 @@ import { writeResults } from './results';
 import { measure, settle, type PhaseStats } from './monitor';
 import { zipfTrace } from './trace';
 import { messageOf } from '../lib/util/errors';
+import { log, fmtMs, fmtMB, mark, table as formatTable } from './format';
+/** Tables with their first two columns (what the row is) aligned left. */
+const table = (header: string[], rows: string[][]): string => formatTable(header, rows, 2);
 
 /** Goals (issue: "Snapshots every second"). */
 const GOALS = {
@@ -633,31 +636,8 @@ async function runOne(
 
 // ---- output ----------------------------------------------------------------------------------------------------
 
-function log(line: string): void {
-  console.log(line);
-}
-
-function fmtMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
-}
-
-function fmtMB(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 function fmtPct(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
-}
-
-function mark(ok: boolean): string {
-  return ok ? '✓' : '✗';
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function printTables(results: RunResult[]): void {

@@ -45,6 +45,7 @@ import { cleanups, runBench } from './lifecycle';
 import { writeResults } from './results';
 import { settle } from './monitor';
 import { exactLruHits, zipfTopShare, zipfTrace } from './trace';
+import { log, fmtMs, fmtMB, mark, table } from './format';
 
 /** Goals of the memory-limit work (Redis semantics for `maxmemory`, eviction and expiry). */
 const GOALS = {
@@ -902,20 +903,8 @@ async function runThroughput(
 
 // ---- output ----------------------------------------------------------------------------------------------------
 
-function log(line: string): void {
-  console.log(line);
-}
-
 function count(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-function fmtMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
-}
-
-function fmtMB(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function fmtBytes(bytes: number): string {
@@ -932,18 +921,6 @@ function fmtRate(perSec: number): string {
 
 function fmtRatio(r: number): string {
   return `${r.toFixed(2)}×`;
-}
-
-function mark(ok: boolean | null): string {
-  return ok === null ? ' ' : ok ? '✓' : '✗';
-}
-
-/** A table: the first `left` columns aligned left, the others right. */
-function table(header: string[], rows: string[][], left = 1): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function soakGoals(r: SoakResult): { delay: boolean; expired: boolean } {

@@ -39,6 +39,9 @@ import {
   redisServerOnPath,
   redisServerVersion,
 } from '../test/support/redis-server';
+import { log, fmtMs, fmtMB, mark, table as formatTable } from './format';
+/** Tables with their first two columns (what the row is) aligned left. */
+const table = (header: string[], rows: string[][]): string => formatTable(header, rows, 2);
 
 /** Goals of the snapshot work (issue: "A million keys without a pause"). */
 const GOALS = {
@@ -532,31 +535,8 @@ function evaluate(
 
 // ---- output ----------------------------------------------------------------------------------------------------
 
-function log(line: string): void {
-  console.log(line);
-}
-
-function fmtMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
-}
-
-function fmtMB(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 function fmtRatio(r: number | undefined): string {
   return r === undefined ? '-' : `${r.toFixed(2)}×`;
-}
-
-function mark(ok: boolean | null): string {
-  return ok === null ? ' ' : ok ? '✓' : '✗';
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function printTables(results: RunResult[]): void {
