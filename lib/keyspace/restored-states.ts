@@ -36,7 +36,7 @@ const RELEASED = new Uint8Array(0);
 
 /**
  * A value this many encoded bytes or fewer is read from its record by the reads the command rules answer (GET,
- * HGETALL, ZRANGE, TTL, …), decoded for the reply and not kept: the key then costs no more to read the first time
+ * HGETALL, ZRANGE, SMEMBERS, …), decoded for the reply and not kept: the key then costs no more to read the first time
  * than the next, and no more memory once read than before. A larger value is built once, on its first look-up, and
  * kept (decoding it again for each read would cost more than keeping it). Commands ioredis-mock answers build the
  * entry whatever its size, as they need one to read or change.
