@@ -139,4 +139,25 @@ describe('reads of a restored cache', () => {
     expect(keptRead).toBe(read.length);
     expect(keptUnread).toBeLessThan(unread.length * 0.6);
   });
+
+  it('count as uses under LFU too: OBJECT FREQ of a key read in place grows, of one nobody read it does not', async () => {
+    const dataDir = tempDir();
+    const before = await apps.track(bootWith(durable(dataDir)));
+    await before.redis.mset({ hot: 'h', cold: 'c' });
+    await before.app.close();
+
+    const after = await apps.track(
+      bootWith({
+        ...durable(dataDir, { snapshotOnShutdown: false }),
+        memory: { maxBytes: 0, policy: 'allkeys-lfu' },
+      }),
+    );
+    for (let i = 0; i < 300; i++) expect(await after.redis.get('hot')).toBe('h');
+    expect(restoredOf(after).madeEntry('hot')).toBeUndefined();
+    // Redis's counter starts at 5 and grows logarithmically: 300 hits take it well past 5, never to 255.
+    const hot = Number(await after.redis.object('FREQ', 'hot'));
+    expect(hot).toBeGreaterThan(6);
+    expect(hot).toBeLessThan(255);
+    expect(await after.redis.object('FREQ', 'cold')).toBe(5);
+  });
 });
