@@ -36,7 +36,7 @@ import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE, SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { STORE_FILE } from '../lib/store/data-dir';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
-import { fill, keyOf, kindOf, type DatasetName } from '../test/support/datasets';
+import { fill, queueKeyWrite, type DatasetName } from '../test/support/datasets';
 import { parseBenchArgs } from './args';
 import { cleanups, runBench } from './lifecycle';
 import { writeResults } from './results';
@@ -246,25 +246,15 @@ async function bootApp(dataDir: string, interval: string): Promise<INestApplicat
 
 /** Queues a write to key `i` that replaces part of its value (it does not grow the key). */
 function queueWrite(p: ChainableCommander, dataset: DatasetName, i: number, n: number): void {
-  const key = keyOf(dataset, i);
   const fresh = `w${n.toString(36).padStart(9, '0')}`;
-  switch (kindOf(dataset, i)) {
-    case 'string':
-      p.set(key, fresh.repeat(10));
-      break;
-    case 'hash':
-      p.hset(key, 'field0', fresh);
-      break;
-    case 'list':
-      p.lset(key, 0, fresh);
-      break;
-    case 'set':
-      p.sadd(key, `x-${n % SET_EXTRA_MEMBERS}`);
-      break;
-    case 'zset':
-      p.zadd(key, n % 1000, `m0-${i}`);
-      break;
-  }
+  queueKeyWrite(p, dataset, i, {
+    string: fresh.repeat(10),
+    field0: fresh,
+    head: fresh,
+    setMember: `x-${n % SET_EXTRA_MEMBERS}`,
+    zsetMember: `m0-${i}`,
+    score: n % 1000,
+  });
 }
 
 function cpuMsNow(): number {

@@ -101,31 +101,61 @@ function addKey(p: ChainableCommander, dataset: DatasetName, i: number): void {
   if (hasTtl(dataset, i)) p.pexpire(key, TTL_MS);
 }
 
+/**
+ * What a write to an existing key `i` of a keyed dataset sets, by its type: the string's value, the hash's `field0`,
+ * the list's first element, a member added to the set, a member of the sorted set and its score.
+ */
+export interface KeyWrite {
+  readonly string: string;
+  readonly field0: string;
+  readonly head: string;
+  readonly setMember: string;
+  readonly zsetMember: string;
+  readonly score: number;
+}
+
+/** Queues the write of `write`'s part for key `i`'s type (see {@link KeyWrite}). */
+export function queueKeyWrite(
+  p: ChainableCommander,
+  dataset: DatasetName,
+  i: number,
+  write: KeyWrite,
+): void {
+  const key = keyOf(dataset, i);
+  switch (kindOf(dataset, i)) {
+    case 'string':
+      p.set(key, write.string);
+      break;
+    case 'hash':
+      p.hset(key, 'field0', write.field0);
+      break;
+    case 'list':
+      p.lset(key, 0, write.head);
+      break;
+    case 'set':
+      p.sadd(key, write.setMember);
+      break;
+    case 'zset':
+      p.zadd(key, write.score, write.zsetMember);
+      break;
+  }
+}
+
 /** Queues the `n`-th change of a round: of key `i`, deleted when `n` is a multiple of ten. */
 function changeKey(p: ChainableCommander, dataset: DatasetName, i: number, n: number): void {
-  const key = keyOf(dataset, i);
   if (n % 10 === 0) {
-    p.del(key);
+    p.del(keyOf(dataset, i));
     return;
   }
   const fresh = text(i + 7_000_000, 10);
-  switch (kindOf(dataset, i)) {
-    case 'string':
-      p.set(key, text(i + 9_000_000, STRING_VALUE_BYTES));
-      break;
-    case 'hash':
-      p.hset(key, 'field0', fresh);
-      break;
-    case 'list':
-      p.lset(key, 0, fresh);
-      break;
-    case 'set':
-      p.sadd(key, `x-${fresh}`);
-      break;
-    case 'zset':
-      p.zadd(key, 99.25, `x-${fresh}`);
-      break;
-  }
+  queueKeyWrite(p, dataset, i, {
+    string: text(i + 9_000_000, STRING_VALUE_BYTES),
+    field0: fresh,
+    head: fresh,
+    setMember: `x-${fresh}`,
+    zsetMember: `x-${fresh}`,
+    score: 99.25,
+  });
 }
 
 async function runBatches(
