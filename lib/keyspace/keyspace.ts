@@ -20,7 +20,13 @@ import {
   touchedUse,
   type MemorySettings,
 } from './eviction';
-import { KEY_OVERHEAD, keyBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
+import {
+  KEY_OVERHEAD,
+  keyBytes,
+  RESTORED_ENTRY_EXTRA,
+  stringBytes,
+  VOLATILE_OVERHEAD,
+} from './memory';
 import { RestoredStates } from './restored-states';
 import { stringMap, type ShardedMap } from './sharded-map';
 import {
@@ -570,8 +576,9 @@ export class Keyspace {
     for (const [key, entry] of this.entries) {
       const copy = entry.withExpiry(undefined);
       // A restored key never looked up gets an entry for the visit, not sized yet.
-      if (copy.bytes === 0) copy.bytes = KEY_OVERHEAD + stringBytes(key) + copy.encodedLength;
-      else if (entry.expiresAt !== undefined) copy.bytes -= VOLATILE_OVERHEAD;
+      if (copy.bytes === 0) {
+        copy.bytes = KEY_OVERHEAD + RESTORED_ENTRY_EXTRA + stringBytes(key) + copy.encodedLength;
+      } else if (entry.expiresAt !== undefined) copy.bytes -= VOLATILE_OVERHEAD;
       entries.add(key, copy);
     }
     this.entries = entries;

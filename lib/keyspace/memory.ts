@@ -13,10 +13,12 @@
 
 /**
  * The entry object, its slot in the keyspace's map and in the sampling arrays (with their spare capacity: measured
- * 154 to 183 bytes as the map's capacity doubles), and its two 8-byte cells in the sampling columns (which double
+ * 130 to 159 bytes as the map's capacity doubles), and its two 8-byte cells in the sampling columns (which double
  * as they grow).
  */
-export const KEY_OVERHEAD = 200;
+export const KEY_OVERHEAD = 176;
+/** A restored key's entry, once built, holds three more fields: where its value's bytes lie. */
+export const RESTORED_ENTRY_EXTRA = 24;
 /** A key with an expiry time: the boxed time, and its slots and cells in the arrays and columns of keys with one. */
 export const VOLATILE_OVERHEAD = 64;
 /** A V8 sequential string's header (map, hash, length), before its characters. */

@@ -19,9 +19,15 @@ import {
   type KeyState,
   type RecordSink,
 } from '../format/records';
-import { decodeRestored, Entry } from './entry';
+import { decodeRestored, type Entry, RestoredEntry } from './entry';
 import { grownTable, hashBytes } from './key-table';
-import { KEY_OVERHEAD, recordBytes, stringBytes, VOLATILE_OVERHEAD } from './memory';
+import {
+  KEY_OVERHEAD,
+  recordBytes,
+  RESTORED_ENTRY_EXTRA,
+  stringBytes,
+  VOLATILE_OVERHEAD,
+} from './memory';
 import { RecordCursor, type RecordColumns } from './record-cursor';
 import { runAtOnce } from '../util/slices';
 
@@ -272,6 +278,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     // The value stays bytes (of its chunk) until read; the key is now a string, found through the same table.
     entry.bytes =
       KEY_OVERHEAD +
+      RESTORED_ENTRY_EXTRA +
       stringBytes(key) +
       (this.valueEnd[r] - this.valueStart[r]) +
       (entry.expiresAt === undefined ? 0 : VOLATILE_OVERHEAD);
@@ -380,8 +387,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   private newEntry(r: number): Entry {
-    return new Entry(
-      undefined,
+    return new RestoredEntry(
       this.expiresAt(r),
       this.sources[this.valueSource[r]],
       this.valueStart[r],
