@@ -70,7 +70,8 @@ export function readManifest(meta: Tables['meta'], dataDir: string): Manifest | 
 
 /**
  * The steps of a read of `manifest`'s chain (of the store in `dataDir`) into `target`: it yields after each chunk,
- * and every {@link RECORDS_PER_STEP} records, and so does the pass that then leaves out expired keys.
+ * and every {@link RECORDS_PER_STEP} records; the target's reserve and the pass that leaves out expired keys yield
+ * too.
  */
 export function* readChain<T extends RestoreTarget>(
   chunks: Database<Buffer, ChunkKey>,
