@@ -191,6 +191,42 @@ export class Entries {
     entry.bytes = bytes;
   }
 
+  /**
+   * Replaces the entry of `key` (one of {@link added}, or a restored key's built one) by a record over bytes
+   * [keyStart, keyEnd) and [valueStart, valueEnd) of `chunk`, where a snapshot stored the key as it is: the key keeps
+   * its value, expiry time, `use` and capture mark, and its string, entry and value objects go. Call
+   * `restored.reserveAdoptions` first.
+   */
+  adopt(
+    key: string,
+    entry: Entry,
+    chunk: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ): void {
+    if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
+    this.volatile.remove(entry);
+    if (entry.slot >= 0) {
+      this.added.delete(key);
+      this.addedKeys.remove(entry);
+      this.addedBytes -= entry.bytes;
+    } else {
+      this.restored.delete(key);
+    }
+    this.restored.adopt(
+      chunk,
+      keyStart,
+      keyEnd,
+      valueStart,
+      valueEnd,
+      entry.expiresAt,
+      entry.use,
+      entry.mark,
+    );
+  }
+
   delete(key: string): boolean {
     const entry = this.added.get(key);
     if (entry !== undefined) {

@@ -9,7 +9,7 @@
  * primitives below, with the same semantics, plus the hooks snapshots need.
  */
 import { performance } from 'node:perf_hooks';
-import type { KeyState } from '../format/records';
+import { readKey, type KeyState, type RecordSink } from '../format/records';
 import { Capture } from './capture';
 import { Entries, isExpiredAt } from './entries';
 import { Entry } from './entry';
@@ -27,6 +27,7 @@ import {
   stringBytes,
   VOLATILE_OVERHEAD,
 } from './memory';
+import { ByteArena } from './byte-arena';
 import { RestoredStates } from './restored-states';
 import { stringMap, type ShardedMap } from './sharded-map';
 import {
@@ -98,6 +99,29 @@ export interface KeyWriter {
 
 /** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
 const EVICTION_BUDGET_MS = 0.5;
+
+/** Copies bytes [start, end) of `from` to `to` at `at`: short ranges (most keys and values) without a view made. */
+function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void {
+  if (end - start > 64) {
+    to.set(from.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) to[at++] = from[i];
+}
+
+/** Bytes of each block the keys adopted from a snapshot are copied into (see {@link ByteArena}). */
+const ADOPTION_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * The hand-over of a committed full snapshot's records to the keyspace (see {@link Keyspace.adopt}): give it the
+ * generation's records after running {@link reserve}.
+ */
+export interface Adoption extends RecordSink {
+  /** Makes room for the records to come, in steps. */
+  reserve(): Generator<void, void>;
+  /** Keys that became records so far. */
+  readonly adopted: number;
+}
 
 /** Why a key was removed other than by a command: what keyspace notifications call it. */
 export type Removal = 'expired' | 'evicted';
@@ -278,6 +302,53 @@ export class Keyspace {
       this.born.delete(key);
       if (!this.changed.has(key)) this.changed.set(key, entry);
     }
+  }
+
+  /**
+   * Lets a committed full snapshot's bytes hold the keys it stored that have not changed since: each such key's
+   * string, entry and value objects are replaced by a record over the key's bytes in the snapshot's chunk, as a restore
+   * would have made it (see `RestoredStates`), keeping its `use` and capture mark. The process that wrote a cache then
+   * holds it as compactly as one that restored it, and V8 has that many fewer objects to mark and move.
+   *
+   * `captureId` is the id of the full capture the snapshot was taken from: a key counts as unchanged if that capture
+   * read it and nothing has changed it since it began (it is not among the changed keys). Give the returned
+   * {@link Adoption} the generation's records, as they were committed, before any other capture begins; records of keys
+   * already held as bytes, or changed, are left alone. Returns `undefined` when there is nothing to adopt, or what
+   * changed since the capture is not known (after FLUSHALL), or another capture began since.
+   */
+  adopt(captureId: number): Adoption | undefined {
+    const entries = this.entries;
+    const candidates = entries.added.size + entries.restored.builtCount;
+    if (this.capture !== undefined || this.captureSeq !== captureId) return undefined;
+    if (this.changed === undefined || candidates === 0) return undefined;
+    let adopted = 0;
+    const arena = new ByteArena(ADOPTION_BLOCK_BYTES);
+    return {
+      get adopted() {
+        return adopted;
+      },
+      reserve: () => entries.restored.reserveAdoptions(candidates),
+      setRecord: (chunk, keyStart, keyEnd, valueStart, valueEnd, expiresAt) => {
+        // A restore, FLUSHALL or capture since the adoption began: its keys are no longer these.
+        if (this.entries !== entries || this.capture !== undefined) return;
+        if (entries.restored.holdsAsBytes(chunk, keyStart, keyEnd)) return;
+        const key = readKey(chunk, keyStart, keyEnd);
+        if (this.changed === undefined || this.changed.has(key)) return;
+        const entry = entries.added.get(key) ?? entries.restored.madeEntry(key);
+        if (entry === undefined || entry.mark !== captureId || entry.expiresAt !== expiresAt)
+          return;
+        // The key's bytes and its value's, side by side in the arena: the chunk itself is not kept.
+        const keyLength = keyEnd - keyStart;
+        const at = arena.reserve(keyLength + valueEnd - valueStart);
+        const block = arena.block;
+        copyBytes(chunk, keyStart, keyEnd, block, at);
+        const valueAt = at + keyLength;
+        copyBytes(chunk, valueStart, valueEnd, block, valueAt);
+        entries.adopt(key, entry, block, at, valueAt, valueAt, valueAt + valueEnd - valueStart);
+        adopted++;
+      },
+      deleteRecord: () => undefined, // a full generation has no tombstones
+    };
   }
 
   /** Counts `key` as changed again, so that the next incremental capture reads it (a snapshot left it out). */

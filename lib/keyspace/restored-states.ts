@@ -20,7 +20,7 @@ import {
   type RecordSink,
 } from '../format/records';
 import { decodeRestored, type Entry, RestoredEntry } from './entry';
-import { grownTable, hashBytes } from './key-table';
+import { hashBytes } from './key-table';
 import {
   KEY_OVERHEAD,
   recordBytes,
@@ -49,7 +49,10 @@ const RELEASED = new Uint8Array(0);
  */
 export const READ_IN_PLACE_BYTES = 1024;
 
-/** Records {@link RestoredStates.leaveOutExpired} looks at between two yields (a power of two). */
+/**
+ * Records {@link RestoredStates.leaveOutExpired} looks at, or the table's rebuild inserts, between two yields (a power
+ * of two).
+ */
 const RECORDS_PER_YIELD = 1 << 14;
 
 /** Records per page of a {@link PagedColumn}. */
@@ -99,6 +102,11 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   /** For each source, how many records still kept only as bytes point into it (once for the key, once for the value). */
   private readonly sourceUsers: number[] = [];
   private lastSource: Uint8Array | undefined;
+  private lastSourceIndex = 0;
+  /** Positions in {@link sources} of buffers let go, for new sources to take. */
+  private readonly freeSources: number[] = [];
+  /** Numbers of gone records, for new records to take (see {@link adopt}): the columns do not grow with churn. */
+  private readonly freeRecords: number[] = [];
   private capacity = 0;
   private count = 0;
   private live = 0;
@@ -129,13 +137,20 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    */
   private readonly madeKeys = new PagedColumn<string>();
   private readonly madeEntries = new PagedColumn<Entry>();
-  /** Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). */
+  /**
+   * Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). A gone record keeps its slot (probe sequences
+   * stay whole), also once a new record took its number: such a slot leads to that record, which look-ups compare as
+   * any other. {@link rebuildTable} drops them.
+   */
   private table: Int32Array = new Int32Array(0);
+  /** Slots of {@link table} in use. */
   private used = 0;
   /** Estimated bytes of the live keys (see `memory.ts`): records by their bytes, built entries by their `bytes`. */
   bytes = 0;
   /** Live records whose record has an expiry time. */
   volatileRecords = 0;
+  /** Live records whose entry was built. */
+  builtCount = 0;
   /** The `use` (see `Entry`) of keys never looked up since the restore: set by the keyspace that adopts these states. */
   initialUse = 0;
   /** Where {@link visitRandom} goes on looking when random draws miss (most records are gone). */
@@ -152,7 +167,51 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    */
   *reserve(records: number): Generator<void, void> {
     yield* this.growRecords(this.count + records);
-    this.table = grownTable(this.table, this.hashes, this.used + records);
+    if (2 * (this.used + records) > this.table.length)
+      yield* this.rebuildTable(this.live + records);
+  }
+
+  /**
+   * Makes room for `records` more records to be {@link adopt}ed without a column or the table growing in one step:
+   * the columns grow a column per step, and the table is rebuilt in steps.
+   */
+  *reserveAdoptions(records: number): Generator<void, void> {
+    yield* this.growRecords(this.count + Math.max(0, records - this.freeRecords.length));
+    if (2 * (this.used + records) > this.table.length) {
+      yield* this.rebuildTable(this.live + Math.max(records, this.live >>> 1));
+    }
+  }
+
+  /**
+   * Whether the key at bytes [keyStart, keyEnd) of `bytes` is here as a record still only bytes. No key string is
+   * built, and a key whose entry was built is not found.
+   */
+  holdsAsBytes(bytes: Uint8Array, keyStart: number, keyEnd: number): boolean {
+    return (
+      this.used !== 0 &&
+      this.slotOf(bytes, keyStart, keyEnd, hashBytes(bytes, keyStart, keyEnd)) >= 0
+    );
+  }
+
+  /**
+   * Adds a key that is not here (see {@link holdsAsBytes} and {@link madeEntry}) as a record over bytes [keyStart,
+   * keyEnd) and [valueStart, valueEnd) of `chunk`, which a snapshot just stored for it, with the `use` and capture
+   * `mark` its entry had (see `Entry`). `chunk` must not change afterwards. Call {@link reserveAdoptions} first.
+   */
+  adopt(
+    chunk: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+    expiresAt: number | undefined,
+    use: number,
+    mark: number,
+  ): void {
+    const source = this.sourceIndex(chunk);
+    const r = this.put(chunk, source, keyStart, keyEnd, source, valueStart, valueEnd, expiresAt);
+    this.uses[r] = use + 1;
+    this.marks[r] = mark;
   }
 
   /**
@@ -286,6 +345,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.madeKeys.set(r, key);
     this.madeEntries.set(r, entry);
     this.status[r] = MADE;
+    this.builtCount++;
     this.release(r); // the entry holds the value's bytes, and look-ups compare its key as a string
     return entry;
   }
@@ -403,6 +463,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       const entry = this.madeEntries.get(r);
       this.madeKeys.set(r, undefined);
       this.madeEntries.set(r, undefined);
+      this.builtCount--;
       if (key !== undefined && entry !== undefined) {
         this.bytes -= entry.bytes;
       }
@@ -413,6 +474,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (!Number.isNaN(this.expiry[r])) this.volatileRecords--;
     this.status[r] = GONE;
     this.live--;
+    this.freeRecords.push(r);
   }
 
   private recordBytesAt(r: number): number {
@@ -432,6 +494,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private releaseSource(source: number): void {
     if (--this.sourceUsers[source] === 0 && this.sources[source] !== this.lastSource) {
       this.sources[source] = RELEASED;
+      this.freeSources.push(source);
     }
   }
 
@@ -489,14 +552,17 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     valueStart: number,
     valueEnd: number,
     expiresAt: number | undefined,
-  ): void {
-    if (this.count === this.capacity) runAtOnce(this.growRecords(this.count + 1));
+  ): number {
+    if (this.freeRecords.length === 0 && this.count === this.capacity) {
+      runAtOnce(this.growRecords(this.count + 1));
+    }
     if (2 * (this.used + 1) > this.table.length) {
-      this.table = grownTable(this.table, this.hashes, this.used + 1);
+      runAtOnce(this.rebuildTable(Math.max(this.live + 1, 2 * this.live)));
     }
     const hash = hashBytes(keyBytes, keyStart, keyEnd);
     const slot = this.slotOf(keyBytes, keyStart, keyEnd, hash);
-    const r = this.count++;
+    // The slot search comes first: a gone record whose number this one takes is stepped over as gone.
+    const r = this.freeRecords.pop() ?? this.count++;
     this.keySource[r] = keySource;
     this.keyStart[r] = keyStart;
     this.keyEnd[r] = keyEnd;
@@ -520,15 +586,53 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       this.table[-slot - 1] = r + 1;
       this.used++;
     }
+    return r;
   }
 
+  /**
+   * Makes a new table, of at least twice `keys` slots, holding the live records, in steps; look-ups use the old one
+   * until it is done. No record may be put meanwhile (records may be removed: a slot of one removed after it was
+   * inserted is then left over, as in the old table).
+   */
+  private *rebuildTable(keys: number): Generator<void, void> {
+    let size = 16;
+    while (size < 2 * keys) size *= 2;
+    const table = new Int32Array(size);
+    yield;
+    const mask = size - 1;
+    let used = 0;
+    for (let r = 0; r < this.count; r++) {
+      if ((r & (RECORDS_PER_YIELD - 1)) === RECORDS_PER_YIELD - 1) yield;
+      if (this.status[r] === GONE) continue;
+      let slot = this.hashes[r] & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = r + 1;
+      used++;
+    }
+    this.table = table;
+    this.used = used;
+  }
+
+  /** The position of `source` in {@link sources}: the last one added, or a new one (the last is then let go if unused). */
   private sourceIndex(source: Uint8Array): number {
-    if (source !== this.lastSource) {
+    if (source === this.lastSource) return this.lastSourceIndex;
+    const previous = this.lastSourceIndex;
+    if (this.lastSource !== undefined && this.sourceUsers[previous] === 0) {
+      this.sources[previous] = RELEASED;
+      this.freeSources.push(previous);
+    }
+    let index = this.freeSources.pop();
+    if (index === undefined) {
+      index = this.sources.length;
       this.sources.push(source);
       this.sourceUsers.push(0);
-      this.lastSource = source;
+    } else {
+      this.sources[index] = source;
+      this.sourceUsers[index] = 0;
     }
-    return this.sources.length - 1;
+    this.lastSource = source;
+    this.lastSourceIndex = index;
+    return index;
   }
 
   /**

@@ -50,6 +50,10 @@ export class SnapshotLog {
     this.logger.log(message);
   }
 
+  debug(message: string): void {
+    this.logger.debug(message);
+  }
+
   warn(message: string): void {
     this.logger.warn(message);
   }

@@ -19,7 +19,9 @@ import {
 import type { ResolvedPersistentCacheOptions } from '../persistent-cache.interfaces';
 import {
   COMPACTION_FAILED,
+  ADOPTION_FAILED,
   FAILED_CHUNKS_NOT_REMOVED,
+  SNAPSHOT_ADOPTED,
   NO_SNAPSHOT_YET,
   NOT_RESTORING,
   PERIODIC_SNAPSHOTS,
@@ -50,6 +52,8 @@ import { STORE_FILE } from '../store/data-dir';
 import { chooseKind, worthCompacting } from './snapshot-policy';
 import type { RestoreReport, SnapshotFailure, SnapshotReport } from './snapshot-reports';
 import { messageOf } from '../util/errors';
+import { runInSlices } from '../util/slices';
+import type { Manifest } from '../format/manifest';
 
 /**
  * Time a snapshot or restore may hold the event loop before it gives other work a turn. With 1 ms, the p99 of the
@@ -99,6 +103,12 @@ export class SnapshotService
    * copying, against 7-10 ms with it).
    */
   private lastCopy: SnapshotCopy | undefined;
+  /** The app is shutting down: what only saves memory is not begun or gone on with. */
+  private closing = false;
+  /** A snapshot or restore was asked for: a running adoption (see {@link adoptSnapshot}) stops for it. */
+  private yieldAdoption = false;
+  /** An adoption is running. */
+  private adopting = false;
   /** The periodic snapshot's name in the `SchedulerRegistry`: the cache's name is part of it. */
   private readonly intervalName: string;
 
@@ -222,6 +232,7 @@ export class SnapshotService
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     clearTimeout(this.hooksCheck);
     const scheduled = this.scheduler === undefined ? undefined : scheduling.get(this.scheduler);
     if (scheduled?.get(this.intervalName) === this) scheduled.delete(this.intervalName);
@@ -250,6 +261,7 @@ export class SnapshotService
    */
   async snapshot(): Promise<SnapshotReport> {
     const store = this.requireStore('take a snapshot');
+    this.yieldAdoption = true;
     return this.exclusive(() => this.takeSnapshot(store));
   }
 
@@ -261,17 +273,20 @@ export class SnapshotService
    */
   async restore(): Promise<RestoreReport | undefined> {
     const store = this.requireStore('restore');
+    this.yieldAdoption = true;
     return this.exclusive(() => this.restoreFrom(store));
   }
 
   private async tick(): Promise<void> {
-    if (this.busy) {
+    // An adoption alone gives way to the periodic snapshot (see adoptSnapshot); anything else makes it skip.
+    if (this.busy && !(this.adopting && this.queued === 1)) {
       this.log.skipped(this.persistence.snapshotIntervalMs);
       this.metrics.snapshotEnded('skipped');
       return;
     }
     try {
       const store = this.requireStore('take a snapshot');
+      this.yieldAdoption = true;
       await this.exclusive(() => this.takeSnapshot(store, true));
     } catch {
       // Logged by takeSnapshot(); the next tick tries again.
@@ -293,6 +308,7 @@ export class SnapshotService
   /** `periodic`: taken by the interval (see {@link SnapshotLog.committed}). */
   private async takeSnapshot(store: SnapshotStore, periodic = false): Promise<SnapshotReport> {
     const started = performance.now();
+    this.yieldAdoption = false; // asked for by this snapshot, or by one already taken
     let writer: SnapshotWriter | undefined;
     let capture: Capture | undefined;
     try {
@@ -331,6 +347,11 @@ export class SnapshotService
       // Left out, and marked changed, so that the next snapshot tries them again (they may be fixed by then).
       for (const { key } of unstorable) this.keyspace.markChanged(key);
       this.log.unstorableKeys(unstorable);
+      if (kind === 'full' && !this.closing) {
+        // Queued after this snapshot, as its own step: the snapshot's promise resolves at its commit.
+        const captureId = capture.id;
+        void this.exclusive(() => this.adoptSnapshot(store, manifest, captureId));
+      }
       if (worthCompacting(store.fileSize(), manifest.bytes)) {
         await this.compactStore(store);
       }
@@ -350,6 +371,50 @@ export class SnapshotService
       this.log.failed(store.dataDir, error);
       if (error instanceof StoreMovedError && error.missing) await this.recreateStore(store);
       throw error;
+    }
+  }
+
+  /**
+   * Lets the full snapshot just committed hold the keys it stored that have not changed since (see
+   * `Keyspace.adopt`): its generation is read back as a restore reads it, in slices, and the keys' objects give way to
+   * records over its bytes. Nothing is lost if this fails or stops (the keys keep their objects). A snapshot or
+   * restore asked for meanwhile, or the app's shutdown, stops it at once: the keys adopted so far stay so, and the
+   * others wait for the next full snapshot (which skips the adopted ones quickly). Never rejects.
+   */
+  private async adoptSnapshot(
+    store: SnapshotStore,
+    manifest: Manifest,
+    captureId: number,
+  ): Promise<void> {
+    if (this.closing || this.yieldAdoption) return;
+    const adoption = this.keyspace.adopt(captureId);
+    if (adoption === undefined) return;
+    const generation = manifest.generations[manifest.generations.length - 1];
+    const started = performance.now();
+    const parts = [adoption.reserve(), store.generationSteps(generation, adoption)];
+    const stop = (): boolean => this.closing || this.yieldAdoption;
+    function* steps(): Generator<void, void> {
+      for (const part of parts) {
+        try {
+          for (let step = part.next(); step.done !== true; step = part.next()) {
+            if (stop()) return;
+            yield;
+          }
+        } finally {
+          part.return(); // ends the generation's LMDB read when stopped early
+        }
+      }
+    }
+    this.adopting = true;
+    try {
+      await runInSlices(steps(), SLICE_MS);
+      this.log.debug(
+        SNAPSHOT_ADOPTED(adoption.adopted, generation.gen, performance.now() - started, stop()),
+      );
+    } catch (error) {
+      this.log.warn(ADOPTION_FAILED(generation.gen, messageOf(error)));
+    } finally {
+      this.adopting = false;
     }
   }
 
@@ -375,6 +440,7 @@ export class SnapshotService
 
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
     const started = performance.now();
+    this.yieldAdoption = false;
     // Read in slices: the cache keeps serving what it held until the restored content is swapped in at once.
     const data = await store.readInSlices(new RestoredStates(), SLICE_MS);
     if (data === undefined) {

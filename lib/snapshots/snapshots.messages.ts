@@ -57,6 +57,14 @@ export const SNAPSHOT_FAILED = (dataDir: string, reason: string): string =>
 export const STORE_MOVED_SNAPSHOT_FAILED = (dataDir: string, reason: string): string =>
   `Snapshot to ${dataDir} failed: ${reason}`;
 
+export const SNAPSHOT_ADOPTED = (keys: number, gen: number, ms: number, stopped: boolean): string =>
+  `${counted(keys, 'key')} now held as the bytes of snapshot generation ${gen} (${ms.toFixed(0)} ms)` +
+  (stopped ? '; stopped for a snapshot, a restore or the shutdown.' : '.');
+
+export const ADOPTION_FAILED = (gen: number, reason: string): string =>
+  `Could not read snapshot generation ${gen} back to hold its keys as bytes; they keep their objects, and the ` +
+  `snapshot is not affected: ${reason}`;
+
 export const FAILED_CHUNKS_NOT_REMOVED = (reason: string): string =>
   `Could not remove the failed snapshot's chunks: ${reason}`;
 

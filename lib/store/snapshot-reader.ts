@@ -97,12 +97,16 @@ export function* readChain<T extends RestoreTarget>(
   return { states: target, expired, manifest };
 }
 
-function* readGeneration(
+/**
+ * The steps of a read of one committed generation's records into `target`, checked as {@link readChain} checks them;
+ * `corrupt` makes the error for what is damaged.
+ */
+export function* readGeneration(
   table: Database<Buffer, ChunkKey>,
   generation: GenerationInfo,
-  target: RestoreTarget,
+  target: RecordSink,
   corrupt: (what: string) => Error,
-): Generator<void> {
+): Generator<void, void> {
   let chunks = 0;
   let records = 0;
   const crc = new GenerationCrc();

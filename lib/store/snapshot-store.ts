@@ -1,7 +1,13 @@
 import { chmodSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { serializeManifest, type GenerationKind, type Manifest } from '../format/manifest';
+import {
+  serializeManifest,
+  type GenerationInfo,
+  type GenerationKind,
+  type Manifest,
+} from '../format/manifest';
+import type { RecordSink } from '../format/records';
 import { MANIFEST_KEY, openTables, type Tables } from '../format/lmdb-layout';
 import { LOG_CONTEXT } from '../util/log-context';
 import { runAtOnce, runInSlices } from '../util/slices';
@@ -19,7 +25,13 @@ import { identityAt, OpenedFiles } from './file-identity';
 import { CLOSE_TIMEOUT_MS, closeWithin, createEmptyStore } from './new-store';
 import { quarantineStore } from './quarantine';
 import { openReadOnlyView, type ReadOnlyView } from './read-only-view';
-import { readChain, readManifest, type RestoredData, type RestoreTarget } from './snapshot-reader';
+import {
+  readChain,
+  readGeneration,
+  readManifest,
+  type RestoredData,
+  type RestoreTarget,
+} from './snapshot-reader';
 import { SnapshotWriter, type ChunkToWrite } from './snapshot-writer';
 import { explainOpenError, StoreMovedError, UnreadableSnapshotError } from './store-errors';
 import { asError, messageOf } from '../util/errors';
@@ -274,6 +286,22 @@ export class SnapshotStore {
     const manifest = this.manifest();
     if (manifest === undefined) return undefined;
     return yield* readChain(this.tables().chunks, manifest, target, now, this.dataDir);
+  }
+
+  /**
+   * The steps of a read of `generation`, of the committed chain, into `sink` (its chunks' bytes are handed over: they
+   * are the reader's own), with every CRC and count checked. Nothing must write the store until they are done.
+   */
+  generationSteps(generation: GenerationInfo, sink: RecordSink): Generator<void, void> {
+    return readGeneration(
+      this.tables().chunks,
+      generation,
+      sink,
+      (what) =>
+        new UnreadableSnapshotError(
+          CORRUPT_SNAPSHOT(this.dataDir, `generation ${generation.gen}: ${what}`),
+        ),
+    );
   }
 
   /** @internal */
