@@ -4,6 +4,7 @@ import type { Keyspace } from '../lib/keyspace/keyspace';
 import type { RestoredStates } from '../lib/keyspace/restored-states';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { trackApps } from './support/apps';
+import { fillEveryType, writeEveryType } from './support/every-type';
 import { digest, expectSameData } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
 import { restoredDigest } from './support/stores';
@@ -19,18 +20,6 @@ const apps = trackApps<Harness>();
 
 const restoredOf = (h: Harness): RestoredStates =>
   h.app.get<Keyspace>(KEYSPACE)['entries'].restored;
-
-/** Keys of every type, one with a TTL, one value over the read-in-place limit. */
-async function fill(redis: Redis): Promise<void> {
-  await redis.set('s', 'text');
-  await redis.set('bin', Buffer.from([0x00, 0xff, 0x80]));
-  await redis.set('big', 'x'.repeat(5000));
-  await redis.set('ttl', 'soon', 'PX', 600_000);
-  await redis.hset('h', 'f', 'v', 'g', 'w');
-  await redis.rpush('l', 'a', 'b', 'c');
-  await redis.sadd('set', 'm1', 'm2', 'm3');
-  await redis.zadd('z', 1.5, 'a', -Infinity, 'b', 3, 'c');
-}
 
 /** The reads the rules answer, each sent as a command, in a pipeline, in MULTI/EXEC and from a Lua script. */
 async function reads(redis: Redis): Promise<unknown[]> {
@@ -65,27 +54,14 @@ async function reads(redis: Redis): Promise<unknown[]> {
   return [single, piped, multi, script];
 }
 
-/** Writes to keys just read, of every type. */
-async function writes(redis: Redis): Promise<unknown[]> {
-  return [
-    await redis.append('s', '!'),
-    await redis.hset('h', 'f', 'changed', 'new', 'field'),
-    await redis.lpush('l', 'front'),
-    await redis.sadd('set', 'm4'),
-    await redis.zadd('z', 'INCR', 2, 'a'),
-    await redis.incrby('n', 5),
-    await redis.set('bin', 'replaced', 'KEEPTTL'),
-  ];
-}
-
 describe('reads of a restored cache', () => {
   it('answer as before the restart in every form, and writes after them change the keys as they would have', async () => {
     const dataDir = tempDir();
     const before = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
-    await fill(before.redis);
+    await fillEveryType(before.redis);
     const expectedReads = await reads(before.redis);
     await before.snapshots.snapshot();
-    const expectedWrites = await writes(before.redis);
+    const expectedWrites = await writeEveryType(before.redis);
     const expected = await digest(before.redis);
     await before.app.close();
 
@@ -99,7 +75,7 @@ describe('reads of a restored cache', () => {
     }
     expect(restored.madeEntry('big')?.value).toBe('x'.repeat(5000));
 
-    expect(await writes(after.redis)).toEqual(expectedWrites);
+    expect(await writeEveryType(after.redis)).toEqual(expectedWrites);
     const live = await digest(after.redis);
     expectSameData(live, expected);
     await after.snapshots.snapshot();

@@ -5,6 +5,7 @@ import type { Entries } from '../lib/keyspace/entries';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import type { SnapshotService } from '../lib/snapshots/snapshot.service';
 import { trackApps } from './support/apps';
+import { fillEveryType, writeEveryType } from './support/every-type';
 import { digest, expectSameData } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
 import { prng } from './support/prng';
@@ -29,16 +30,9 @@ async function idle(snapshots: SnapshotService): Promise<void> {
   while (snapshots.busy) await sleep(1);
 }
 
-/** Keys of every type: one with a TTL, a Buffer, a value over the read-in-place limit, a stream. */
+/** Keys of every type, a stream among them, and `bulk` strings. */
 async function fill(redis: Redis, bulk: number): Promise<void> {
-  await redis.set('s', 'text');
-  await redis.set('bin', Buffer.from([0x00, 0xff, 0x80]));
-  await redis.set('big', 'x'.repeat(5000));
-  await redis.set('ttl', 'soon', 'PX', 600_000);
-  await redis.hset('h', 'f', 'v', 'g', 'w');
-  await redis.rpush('l', 'a', 'b', 'c');
-  await redis.sadd('set', 'm1', 'm2', 'm3');
-  await redis.zadd('z', 1.5, 'a', -Infinity, 'b', 3, 'c');
+  await fillEveryType(redis);
   await redis.xadd('st', '5-1', 'field', 'value');
   await redis.set('n', '41');
   const pipeline = redis.pipeline();
@@ -72,13 +66,7 @@ async function reads(redis: Redis): Promise<unknown[]> {
 /** Writes of every type, to adopted keys. */
 async function writes(redis: Redis): Promise<unknown[]> {
   return [
-    await redis.append('s', '!'),
-    await redis.hset('h', 'f', 'changed', 'new', 'field'),
-    await redis.lpush('l', 'front'),
-    await redis.sadd('set', 'm4'),
-    await redis.zadd('z', 'INCR', 2, 'a'),
-    await redis.incrby('n', 5),
-    await redis.set('bin', 'replaced', 'KEEPTTL'),
+    ...(await writeEveryType(redis)),
     await redis.xadd('st', '6-1', 'more', 'fields'),
     await redis.del('k:3'),
     await redis.expire('k:4', 1000),

@@ -16,23 +16,3 @@ export function hashBytes(bytes: Uint8Array, start: number, end: number): number
   h ^= h >>> 13;
   return h >>> 0;
 }
-
-/**
- * `table` grown to at least twice `keys` slots (a power of two), with what it holds inserted again by the hash of
- * each record (`hashes`); `table` itself if it is large enough.
- */
-export function grownTable(table: Int32Array, hashes: Uint32Array, keys: number): Int32Array {
-  if (2 * keys <= table.length) return table;
-  let size = Math.max(table.length, 16);
-  while (size < 2 * keys) size *= 2;
-  const grown = new Int32Array(size);
-  const mask = size - 1;
-  for (let i = 0; i < table.length; i++) {
-    const entry = table[i];
-    if (entry === 0) continue;
-    let slot = hashes[entry - 1] & mask;
-    while (grown[slot] !== 0) slot = (slot + 1) & mask;
-    grown[slot] = entry;
-  }
-  return grown;
-}
