@@ -63,9 +63,12 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
     private readonly metrics: PersistentCacheMetrics,
   ) {}
 
-  /** Time spent running cycles since startup, ms (not the time between their slices): what they cost the event loop. */
+  /**
+   * Time spent running cycles since startup, ms (not the time between their slices), and by writes removing expired
+   * keys while the cycles were behind (see `Keyspace.expiryBehind`): what active expiry cost the event loop.
+   */
   get busyMs(): number {
-    return this.busy.ms;
+    return this.busy.ms + this.keyspace.expiringOnWritesMs;
   }
 
   onModuleInit(): void {
@@ -114,6 +117,7 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
     const deadline = performance.now() + EXPIRE_CYCLE_BUDGET_MS;
     this.running = runInSlices(timed(expireCycle(this.keyspace, deadline), this.busy), SLICE_MS)
       .then(async (cycle) => {
+        this.keyspace.expiryBehind = cycle.timedOut;
         await runInSlices(timed(evictions(this.keyspace, deadline), this.busy), SLICE_MS);
         if (cycle.timedOut) this.fastCycleSoon();
       })
@@ -133,6 +137,7 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
       const started = performance.now();
       try {
         const cycle = runAtOnce(expireCycle(this.keyspace, started + SLICE_MS));
+        this.keyspace.expiryBehind = cycle.timedOut;
         if (cycle.timedOut) this.fastCycleSoon();
       } catch (error) {
         this.logger.error(`Active expiry failed: ${messageOf(error)}`);

@@ -34,6 +34,30 @@ describe('active expiry in the module', () => {
     expect(await metricValue(METRICS.keys)).toBe(100);
   });
 
+  it('keeps short-lived keys from piling up when writes leave the cycles few turns', async () => {
+    const h = await apps.track(bootWith({ persistence: { enabled: false } }));
+    const keyspace = h.app.get<Keyspace>(KEYSPACE);
+    // Batches of 5,000 writes of keys that live 1 ms, the event loop given a turn between them (as a server's
+    // requests would): the cycles' 1 ms slices alone remove a few hundred keys a batch.
+    let peak = 0;
+    let written = 0;
+    const steady = Date.now() + 1_000; // the first cycles find the backlog
+    const end = steady + 2_000;
+    while (Date.now() < end) {
+      const pipeline = h.redis.pipeline();
+      for (let i = 0; i < 5_000; i++) pipeline.set(`short:${written++}`, 'x'.repeat(100), 'PX', 1);
+      await pipeline.exec();
+      if (Date.now() > steady) peak = Math.max(peak, keyspace.size);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(written).toBeGreaterThan(50_000);
+    // Once a cycle runs out of time, writes remove expired keys too, until a cycle finds few: at most the writes
+    // of a few cycle intervals are held (4 batches here), where the cycles alone fell ever further behind.
+    expect(peak).toBeLessThan(40_000);
+    expect(await sizeWithin(keyspace, 0, 3_000)).toBe(0);
+    expect(keyspace.expiredKeys).toBe(written);
+  });
+
   it('removes restored keys whose TTL runs out after the restart, and the next snapshot records it', async () => {
     const dataDir = tempDir();
     const first = await apps.track(bootWith(durable(dataDir)));

@@ -129,3 +129,41 @@ describe('active expiry', () => {
     expect(keyspace.expiredKeys).toBe(2);
   });
 });
+
+describe('expiry on writes, while active expiry is behind', () => {
+  it('makes each write that may add memory remove what a small sample finds expired, and only then', () => {
+    const keyspace = new Keyspace();
+    withKeys(keyspace, 'gone:', 1_000, Date.now() - 1);
+    withKeys(keyspace, 'later:', 1_000, Date.now() + 60_000);
+    withKeys(keyspace, 'kept:', 1_000);
+    for (let i = 0; i < 200; i++) expect(keyspace.admitWrite(0.5)).toBe(true);
+    expect(keyspace.expiredKeys).toBe(0); // not behind: writes leave expiry to the cycles
+
+    keyspace.expiryBehind = true;
+    for (let i = 0; i < 200; i++) expect(keyspace.admitWrite(0.5)).toBe(true);
+    // 4 draws a write among the 2,000 keys with an expiry time, half of them expired at first: about 330 removed.
+    expect(keyspace.expiredKeys).toBeGreaterThan(200);
+    expect(keyspace.expiredKeys).toBeLessThan(480);
+    expect(keyspace.size).toBe(3_000 - keyspace.expiredKeys);
+    expect(keyspace.liveKeys('later:')).toHaveLength(1_000);
+    expect(keyspace.liveKeys('kept:')).toHaveLength(1_000);
+    expect(keyspace.expiringOnWritesMs).toBeGreaterThan(0);
+  });
+
+  it('keeps expired keys from piling up when writes add short-lived keys faster than cycles run', () => {
+    const keyspace = new Keyspace();
+    keyspace.expiryBehind = true;
+    const data = dataView(keyspace);
+    const expires = expiresView(keyspace);
+    const past = Date.now() - 1;
+    // No cycle runs: 20,000 writes, each adding a key that has already expired by the next one.
+    for (let i = 0; i < 20_000; i++) {
+      keyspace.admitWrite(0.5);
+      data.set(`s${i}`, 'v');
+      expires.set(`s${i}`, past);
+    }
+    // Each write removes 4 × (expired share) keys: the keys held settle where that is one, a few at most.
+    expect(keyspace.size).toBeLessThan(20);
+    expect(keyspace.expiredKeys).toBe(20_000 - keyspace.size);
+  });
+});

@@ -100,6 +100,13 @@ export interface KeyWriter {
 /** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
 const EVICTION_BUDGET_MS = 0.5;
 
+/**
+ * Keys with an expiry time a write that may add memory looks at first, while active expiry is behind (see
+ * {@link Keyspace.expiryBehind}). With this many draws a write removes one expired key on average once a quarter of the
+ * keys with an expiry time have expired, so that expired keys cannot pile up faster than writes add keys.
+ */
+const EXPIRE_ON_WRITE_SAMPLE = 4;
+
 /** Copies bytes [start, end) of `from` to `to` at `at`: short ranges (most keys and values) without a view made. */
 function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void {
   if (end - start > 64) {
@@ -164,6 +171,16 @@ export class Keyspace {
   private rejected = 0;
   /** The last eviction found no key it could evict. */
   private full = false;
+  /**
+   * Active expiry's last cycle ran out of time with expired keys still being found (set by its owner): until a cycle
+   * ends on a sample with few expired keys, each write that may add memory first removes what a small sample of keys
+   * with an expiry time finds expired ({@link EXPIRE_ON_WRITE_SAMPLE}). On a loaded event loop the cycles' 1 ms slices
+   * get few turns between writes; this ties the removal of expired keys to the writes that add them, so that memory
+   * stays bounded under any rate of short-lived writes (a write then costs about one more deletion).
+   */
+  expiryBehind = false;
+  /** Time writes spent removing expired keys while {@link expiryBehind}, ms. */
+  expiringOnWritesMs = 0;
   private removed: ((key: string, why: Removal) => void) | undefined;
   private readonly evictor = new Evictor();
   /** The memory limit (Redis's `maxmemory` settings); no limit until set. */
@@ -236,6 +253,11 @@ export class Keyspace {
    * with memory still over the limit: the next ones evict more.
    */
   admitWrite(budgetMs: number): boolean {
+    if (this.expiryBehind) {
+      const started = performance.now();
+      this.expireStep(Date.now(), EXPIRE_ON_WRITE_SAMPLE);
+      this.expiringOnWritesMs += performance.now() - started;
+    }
     const room = this.makeRoom(budgetMs);
     this.full = room === 'full';
     if (this.full) this.rejected++;
