@@ -2,8 +2,21 @@ import { Entry } from './entry';
 import { RestoredStates } from './restored-states';
 import { stringMap } from './sharded-map';
 
-/** What {@link Entries.sample} tells of each key it draws. */
-export type SampleVisitor = (key: string, use: number, expiresAt: number | undefined) => void;
+/**
+ * What {@link Entries.sample} asks of each key it draws. On a large keyspace each column read is a cache miss, and
+ * most drawn keys are let go (not expired, or not idle enough for the eviction pool): a sample reads only the columns
+ * a visitor asks for, and a key only for the draws it {@link wants}.
+ */
+export interface SampleVisitor {
+  /** Whether {@link wants} needs each drawn key's `use` (it is given 0 otherwise). */
+  readonly readsUse: boolean;
+  /** Whether {@link wants} needs each drawn key's expiry time (it is given `undefined` otherwise). */
+  readonly readsExpiry: boolean;
+  /** Called for every draw: whether to {@link visit} the key. */
+  wants(use: number, expiresAt: number | undefined): boolean;
+  /** Called right after {@link wants} said yes, with the same `use` and `expiresAt`. */
+  visit(key: string, use: number, expiresAt: number | undefined): void;
+}
 
 /** Arrays shorter than this are never copied to give room back. */
 const SHRINK_FROM = 1024;
@@ -244,20 +257,23 @@ export class Entries {
   }
 
   /**
-   * Draws `count` keys at random (with repeats), all keys alike or only those with an expiry time, and tells
-   * `visit` about each. Restored keys never looked up have the `use` the restore gave them.
+   * Draws `count` keys at random (with repeats), all keys alike or only those with an expiry time, and asks
+   * `visitor` about each. Restored keys never looked up have the `use` the restore gave them.
    */
-  sample(volatileOnly: boolean, count: number, visit: SampleVisitor): void {
+  sample(volatileOnly: boolean, count: number, visitor: SampleVisitor): void {
     const own = volatileOnly ? this.volatile : this.addedKeys;
     const restored = volatileOnly ? this.restored.volatileRecords : this.restored.size;
     const total = own.length + restored;
     if (total === 0) return;
+    const { readsUse, readsExpiry } = visitor;
     for (let i = 0; i < count; i++) {
       const drawn = Math.floor(Math.random() * total);
       if (drawn < own.length) {
-        const at = own.expiries[drawn];
-        visit(own.keys[drawn], own.uses[drawn], Number.isNaN(at) ? undefined : at);
-      } else if (!this.restored.visitRandom(volatileOnly, visit)) {
+        const use = readsUse ? own.uses[drawn] : 0;
+        const at = readsExpiry ? own.expiries[drawn] : NaN;
+        const expiresAt = Number.isNaN(at) ? undefined : at;
+        if (visitor.wants(use, expiresAt)) visitor.visit(own.keys[drawn], use, expiresAt);
+      } else if (!this.restored.visitRandom(volatileOnly, visitor)) {
         if (own.length === 0) return; // no restored key found: drawing again would not find one either
       }
     }

@@ -7,7 +7,7 @@
  * LFU keeps Redis's 8-bit logarithmic counter with its decay: a key's `use` holds the minute it was last decayed
  * (16 bits) and the counter (8 bits). Under the other policies `use` is the time of the last access, in ms.
  */
-import type { Entries } from './entries';
+import type { Entries, SampleVisitor } from './entries';
 
 /** Redis's `maxmemory-policy` values. */
 export const MAXMEMORY_POLICIES = [
@@ -74,13 +74,32 @@ export function touchedUse(use: number, policy: MaxMemoryPolicy, now: number): n
   return (minutes(now) << 8) | counter;
 }
 
+/** A `random` policy's visitor: keeps the key drawn, reading nothing else. */
+class RandomDraw implements SampleVisitor {
+  readonly readsUse = false;
+  readonly readsExpiry = false;
+  drawn: string | undefined = undefined;
+  wants(): boolean {
+    return true;
+  }
+  visit(key: string): void {
+    this.drawn = key;
+  }
+}
+
 /** The eviction pool of one keyspace: candidates ranked by `idle`, best (highest) last. */
-export class Evictor {
+export class Evictor implements SampleVisitor {
   private readonly keys: string[] = new Array<string>(POOL_SIZE).fill('');
   private readonly idle = new Float64Array(POOL_SIZE);
   private count = 0;
   private policy: MaxMemoryPolicy | undefined;
   private now = 0;
+  /** The rank {@link wants} gave the key it was last asked about. */
+  private rank = 0;
+  private readonly random = new RandomDraw();
+  /** Whether the policy ranks by expiry time (`volatile-ttl`) rather than by use. */
+  readsExpiry = false;
+  readsUse = true;
 
   /**
    * The key to evict next under `settings`, or `undefined` when none can be (no key, or no key with an expiry time
@@ -91,17 +110,19 @@ export class Evictor {
     if (policy === 'noeviction') return undefined;
     const volatileOnly = policy.startsWith('volatile-');
     if (policy.endsWith('-random')) {
-      let drawn: string | undefined;
-      entries.sample(volatileOnly, 1, (key) => (drawn = key));
-      return drawn;
+      this.random.drawn = undefined;
+      entries.sample(volatileOnly, 1, this.random);
+      return this.random.drawn;
     }
     if (policy !== this.policy) {
       this.count = 0; // ranks of another policy mean nothing under this one
       this.policy = policy;
+      this.readsExpiry = policy === 'volatile-ttl';
+      this.readsUse = !this.readsExpiry;
     }
     this.now = now;
     for (let round = 0; round < 2; round++) {
-      entries.sample(volatileOnly, settings.samples, this.consider);
+      entries.sample(volatileOnly, settings.samples, this);
       // The best candidate still in the keyspace (one evicted or deleted since it was ranked is dropped).
       while (this.count > 0) {
         const key = this.keys[--this.count];
@@ -112,10 +133,10 @@ export class Evictor {
   }
 
   /**
-   * Ranks a drawn key and keeps it if it is among the {@link POOL_SIZE} best (Redis's evictionPoolPopulate). As in
-   * Redis, a key drawn twice may hold two places: the second is dropped when its turn comes.
+   * Ranks a drawn key: whether it is among the {@link POOL_SIZE} best (Redis's evictionPoolPopulate). Most draws are
+   * not, once the pool is full, and their keys are never read.
    */
-  private readonly consider = (key: string, use: number, expiresAt: number | undefined): void => {
+  wants(use: number, expiresAt: number | undefined): boolean {
     const policy = this.policy as MaxMemoryPolicy;
     const idle =
       policy === 'volatile-ttl'
@@ -123,6 +144,16 @@ export class Evictor {
         : isLfu(policy)
           ? 255 - lfuCounter(use, this.now)
           : this.now - use;
+    this.rank = idle;
+    return this.count < POOL_SIZE || idle > this.idle[0];
+  }
+
+  /**
+   * Keeps the key {@link wants} just ranked among the best. As in Redis, a key drawn twice may hold two places: the
+   * second is dropped when its turn comes.
+   */
+  visit(key: string): void {
+    const idle = this.rank;
     const { keys, idle: ranks } = this;
     let at = 0;
     while (at < this.count && ranks[at] < idle) at++;
@@ -143,5 +174,5 @@ export class Evictor {
     }
     keys[at] = key;
     ranks[at] = idle;
-  };
+  }
 }

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { readKey, type KeyState, type RecordSink } from '../format/records';
 import { Capture } from './capture';
-import { Entries, isExpiredAt } from './entries';
+import { Entries, isExpiredAt, type SampleVisitor } from './entries';
 import { Entry } from './entry';
 import {
   Evictor,
@@ -114,6 +114,27 @@ function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array,
     return;
   }
   for (let i = start; i < end; i++) to[at++] = from[i];
+}
+
+/** What {@link Keyspace.expireStep} asks of each key drawn: only its expiry time, and its key if that has passed. */
+class ExpirySample implements SampleVisitor {
+  readonly readsUse = false;
+  readonly readsExpiry = true;
+  now = 0;
+  checked = 0;
+  expired = 0;
+
+  constructor(private readonly expire: (key: string) => void) {}
+
+  wants(_use: number, expiresAt: number | undefined): boolean {
+    this.checked++;
+    return expiresAt !== undefined && expiresAt <= this.now;
+  }
+
+  visit(key: string): void {
+    this.expire(key);
+    this.expired++;
+  }
 }
 
 /** Bytes of each block the keys adopted from a snapshot are copied into (see {@link ByteArena}). */
@@ -641,18 +662,15 @@ export class Keyspace {
    * keys with an expiry time, whatever the order the keys were written in. Returns how many it drew and deleted.
    */
   expireStep(now: number, sample: number): { checked: number; expired: number } {
-    let checked = 0;
-    let expired = 0;
-    const visit = (key: string, _use: number, expiresAt: number | undefined): void => {
-      checked++;
-      if (expiresAt !== undefined && expiresAt <= now) {
-        this.expire(key);
-        expired++;
-      }
-    };
-    this.entries.sample(true, sample, visit);
-    return { checked, expired };
+    const expiry = this.expirySample;
+    expiry.now = now;
+    expiry.checked = 0;
+    expiry.expired = 0;
+    this.entries.sample(true, sample, expiry);
+    return { checked: expiry.checked, expired: expiry.expired };
   }
+
+  private readonly expirySample = new ExpirySample((key) => this.expire(key));
 
   /** Deletes every key (FLUSHALL's values). */
   clear(): void {

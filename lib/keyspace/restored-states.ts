@@ -20,6 +20,7 @@ import {
   type RecordSink,
 } from '../format/records';
 import { decodeRestored, type Entry, RestoredEntry } from './entry';
+import type { SampleVisitor } from './entries';
 import { hashBytes } from './key-table';
 import {
   KEY_OVERHEAD,
@@ -361,10 +362,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * `volatileOnly`); returns false if it found none. Draws a few records at random, then, when most records are gone,
    * goes on from where the last such search stopped.
    */
-  visitRandom(
-    volatileOnly: boolean,
-    visit: (key: string, use: number, expiresAt: number | undefined) => void,
-  ): boolean {
+  visitRandom(volatileOnly: boolean, visitor: SampleVisitor): boolean {
     const count = this.count;
     if (this.live === 0 || (volatileOnly && this.volatileRecords === 0)) return false;
     const fits = (r: number): boolean =>
@@ -381,8 +379,15 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     }
     if (r < 0) return false;
     const made = this.status[r] === MADE ? this.madeEntries.get(r) : undefined;
-    if (made !== undefined) visit(this.madeKeys.get(r) as string, made.use, made.expiresAt);
-    else visit(this.keyAt(r), this.useAt(r), this.expiresAt(r));
+    const use = made !== undefined ? made.use : this.useAt(r);
+    const expiresAt = made !== undefined ? made.expiresAt : this.expiresAt(r);
+    if (visitor.wants(use, expiresAt)) {
+      visitor.visit(
+        made !== undefined ? (this.madeKeys.get(r) as string) : this.keyAt(r),
+        use,
+        expiresAt,
+      );
+    }
     return true;
   }
 
