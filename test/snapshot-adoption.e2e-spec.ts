@@ -217,20 +217,30 @@ describe('a full snapshot lets its bytes hold the keys it stored', () => {
     expectSameData(await restoredDigest(dataDir), await digest(h.redis));
   });
 
-  it('gives way to a snapshot asked for meanwhile, and the next full snapshot adopts the keys it left', async () => {
+  it('gives way to snapshots asked for meanwhile, and goes on after each from where it stopped', async () => {
     const dataDir = tempDir();
     const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
     const keys = 30_000;
     await fill(h.redis, keys);
     expect((await h.snapshots.snapshot()).kind).toBe('full');
-    await sleep(2); // the adoption has begun, far from done
-    await h.redis.set('k:0', 'changed after the full snapshot');
-    const second = await h.snapshots.snapshot();
-    expect(second.kind).toBe('incremental');
-    expect(second.records).toBe(1);
+    // Stopped three times by an incremental snapshot, each with one more key changed, once it has adopted some keys.
+    let held = entriesOf(h).added.size;
+    const stoppedAt: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (let waited = 0; entriesOf(h).added.size === held && waited < 5_000; waited++)
+        await sleep(1);
+      await h.redis.set(`k:${i}`, `changed after the full snapshot ${i}`);
+      const incremental = await h.snapshots.snapshot();
+      expect(incremental).toMatchObject({ kind: 'incremental', records: 1 });
+      held = entriesOf(h).added.size;
+      stoppedAt.push(held);
+    }
+    expect(stoppedAt[0]).toBeGreaterThan(1_000); // far from done when first stopped
     await idle(h.snapshots);
-    const left = entriesOf(h).added.size;
-    expect(left).toBeGreaterThan(0);
+    // Every key but the three changed since the full snapshot (written to increments, not to its bytes).
+    expect([...entriesOf(h).added.keys()].sort()).toEqual(['k:0', 'k:1', 'k:2']);
+    expectSameData(await restoredDigest(dataDir), await digest(h.redis));
+    expect(await h.redis.get('k:1')).toBe('changed after the full snapshot 1');
 
     // A third of the keys rewritten: the next snapshot is a full one, and its adoption runs to the end.
     const rewrite = h.redis.pipeline();

@@ -354,15 +354,17 @@ export class Keyspace {
    * holds it as compactly as one that restored it, and V8 has that many fewer objects to mark and move.
    *
    * `captureId` is the id of the full capture the snapshot was taken from: a key counts as unchanged if that capture
-   * read it and nothing has changed it since it began (it is not among the changed keys). Give the returned
-   * {@link Adoption} the generation's records, as they were committed, before any other capture begins; records of keys
-   * already held as bytes, or changed, are left alone. Returns `undefined` when there is nothing to adopt, or what
-   * changed since the capture is not known (after FLUSHALL), or another capture began since.
+   * was the last to read it (its mark) and it is not among the keys changed since the last capture began. A key
+   * changed since an incremental capture began is there; one changed before was read by it, which left its own mark.
+   * So later incremental captures do not stop an adoption from going on: it may be resumed after them, with a new
+   * `adopt`. Give the returned {@link Adoption} the generation's records, as they were committed, while no capture is
+   * open; records of keys already held as bytes, or changed, are left alone. Returns `undefined` when there is nothing
+   * to adopt, or a capture is open, or what changed is not known (after FLUSHALL, or a failed full snapshot).
    */
   adopt(captureId: number): Adoption | undefined {
     const entries = this.entries;
     const candidates = entries.added.size + entries.restored.builtCount;
-    if (this.capture !== undefined || this.captureSeq !== captureId) return undefined;
+    if (this.capture !== undefined || captureId > this.captureSeq) return undefined;
     if (this.changed === undefined || candidates === 0) return undefined;
     let adopted = 0;
     const arena = new ByteArena(ADOPTION_BLOCK_BYTES);

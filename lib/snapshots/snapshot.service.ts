@@ -53,7 +53,7 @@ import { chooseKind, worthCompacting } from './snapshot-policy';
 import type { RestoreReport, SnapshotFailure, SnapshotReport } from './snapshot-reports';
 import { messageOf } from '../util/errors';
 import { runInSlices } from '../util/slices';
-import type { Manifest } from '../format/manifest';
+import type { GenerationProgress } from '../store/snapshot-reader';
 
 /**
  * Time a snapshot or restore may hold the event loop before it gives other work a turn. With 1 ms, the p99 of the
@@ -63,6 +63,13 @@ import type { Manifest } from '../format/manifest';
 const SLICE_MS = 1;
 /** Unstorable keys a report names; the rest are counted. */
 const UNSTORABLE_KEYS_REPORTED = 100;
+
+/** A full snapshot's adoption that has not run to its end (see `SnapshotService.adoptSnapshot`). */
+interface AdoptionProgress extends GenerationProgress {
+  /** The full generation, and the id of the capture it was taken from. */
+  readonly gen: number;
+  readonly captureId: number;
+}
 
 /**
  * Makes the embedded cache durable: restores the last snapshot when the module starts, snapshots on an interval
@@ -109,6 +116,11 @@ export class SnapshotService
   private yieldAdoption = false;
   /** An adoption is running. */
   private adopting = false;
+  /**
+   * The full snapshot whose adoption has not run to its end (see {@link adoptSnapshot}): its generation, its capture's
+   * id, and the chunks adopted so far. It goes on after each later incremental snapshot, from where it stopped.
+   */
+  private pendingAdoption: AdoptionProgress | undefined;
   /** The periodic snapshot's name in the `SchedulerRegistry`: the cache's name is part of it. */
   private readonly intervalName: string;
 
@@ -347,10 +359,13 @@ export class SnapshotService
       // Left out, and marked changed, so that the next snapshot tries them again (they may be fixed by then).
       for (const { key } of unstorable) this.keyspace.markChanged(key);
       this.log.unstorableKeys(unstorable);
-      if (kind === 'full' && !this.closing) {
+      if (kind === 'full') {
+        const full = manifest.generations[manifest.generations.length - 1];
+        this.pendingAdoption = { gen: full.gen, captureId: capture.id, chunks: 0 };
+      }
+      if (this.pendingAdoption !== undefined && !this.closing) {
         // Queued after this snapshot, as its own step: the snapshot's promise resolves at its commit.
-        const captureId = capture.id;
-        void this.exclusive(() => this.adoptSnapshot(store, manifest, captureId));
+        void this.exclusive(() => this.adoptSnapshot(store));
       }
       if (worthCompacting(store.fileSize(), manifest.bytes)) {
         await this.compactStore(store);
@@ -378,20 +393,23 @@ export class SnapshotService
    * Lets the full snapshot just committed hold the keys it stored that have not changed since (see
    * `Keyspace.adopt`): its generation is read back as a restore reads it, in slices, and the keys' objects give way to
    * records over its bytes. Nothing is lost if this fails or stops (the keys keep their objects). A snapshot or
-   * restore asked for meanwhile, or the app's shutdown, stops it at once: the keys adopted so far stay so, and the
-   * others wait for the next full snapshot (which skips the adopted ones quickly). Never rejects.
+   * restore asked for meanwhile, or the app's shutdown, stops it at once: the keys adopted so far stay so, and it goes
+   * on from the chunk it was in after the next incremental snapshot (with a snapshot every second, an adoption of a
+   * million keys takes several of those turns). A restore or a newer full snapshot ends it. Never rejects.
    */
-  private async adoptSnapshot(
-    store: SnapshotStore,
-    manifest: Manifest,
-    captureId: number,
-  ): Promise<void> {
-    if (this.closing || this.yieldAdoption) return;
-    const adoption = this.keyspace.adopt(captureId);
-    if (adoption === undefined) return;
-    const generation = manifest.generations[manifest.generations.length - 1];
+  private async adoptSnapshot(store: SnapshotStore): Promise<void> {
+    const pending = this.pendingAdoption;
+    if (pending === undefined || this.closing || this.yieldAdoption) return;
+    // The chain's full generation, unless a restore or a newer full snapshot made it another.
+    const generation = store.manifest()?.generations[0];
+    const adoption =
+      generation?.gen === pending.gen ? this.keyspace.adopt(pending.captureId) : undefined;
+    if (generation === undefined || adoption === undefined) {
+      this.pendingAdoption = undefined;
+      return;
+    }
     const started = performance.now();
-    const parts = [adoption.reserve(), store.generationSteps(generation, adoption)];
+    const parts = [adoption.reserve(), store.generationSteps(generation, adoption, pending)];
     const stop = (): boolean => this.closing || this.yieldAdoption;
     function* steps(): Generator<void, void> {
       for (const part of parts) {
@@ -408,10 +426,13 @@ export class SnapshotService
     this.adopting = true;
     try {
       await runInSlices(steps(), SLICE_MS);
+      const stopped = stop();
+      if (!stopped) this.pendingAdoption = undefined;
       this.log.debug(
-        SNAPSHOT_ADOPTED(adoption.adopted, generation.gen, performance.now() - started, stop()),
+        SNAPSHOT_ADOPTED(adoption.adopted, generation.gen, performance.now() - started, stopped),
       );
     } catch (error) {
+      this.pendingAdoption = undefined;
       this.log.warn(ADOPTION_FAILED(generation.gen, messageOf(error)));
     } finally {
       this.adopting = false;
@@ -441,6 +462,7 @@ export class SnapshotService
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {
     const started = performance.now();
     this.yieldAdoption = false;
+    this.pendingAdoption = undefined; // the restored keys are records already
     // Read in slices: the cache keeps serving what it held until the restored content is swapped in at once.
     const data = await store.readInSlices(new RestoredStates(), SLICE_MS);
     if (data === undefined) {

@@ -97,22 +97,31 @@ export function* readChain<T extends RestoreTarget>(
   return { states: target, expired, manifest };
 }
 
+/** Where a read of a generation begins, and how far it got: the number of its chunks read whole. */
+export interface GenerationProgress {
+  chunks: number;
+}
+
 /**
  * The steps of a read of one committed generation's records into `target`, checked as {@link readChain} checks them;
- * `corrupt` makes the error for what is damaged.
+ * `corrupt` makes the error for what is damaged. It begins at chunk `progress.chunks` and counts there the chunks read
+ * whole; a read that begins past the first chunk checks each chunk's CRC and the number of chunks, not the
+ * generation's record count and checksum (they need every chunk).
  */
 export function* readGeneration(
   table: Database<Buffer, ChunkKey>,
   generation: GenerationInfo,
   target: RecordSink,
   corrupt: (what: string) => Error,
+  progress: GenerationProgress = { chunks: 0 },
 ): Generator<void, void> {
-  let chunks = 0;
+  const first = progress.chunks;
+  let chunks = first;
   let records = 0;
   const crc = new GenerationCrc();
   // A range iterator reads through one LMDB read transaction for its whole life, across the steps' yields.
   for (const { key, value } of table.getRange({
-    start: [generation.gen],
+    start: [generation.gen, first],
     end: [generation.gen + 1],
   })) {
     if (key[1] !== chunks) throw corrupt(`chunk ${chunks} is missing (found chunk ${key[1]})`);
@@ -128,11 +137,13 @@ export function* readGeneration(
       throw error;
     }
     chunks++;
+    progress.chunks = chunks;
     yield;
   }
   if (chunks !== generation.chunks) {
     throw corrupt(`expected ${generation.chunks} chunks, found ${chunks}`);
   }
+  if (first !== 0) return; // each chunk's own CRC was checked; the generation's totals need all of them
   if (records !== generation.records) {
     throw corrupt(`expected ${generation.records} records, found ${records}`);
   }

@@ -28,6 +28,7 @@ import { openReadOnlyView, type ReadOnlyView } from './read-only-view';
 import {
   readChain,
   readGeneration,
+  type GenerationProgress,
   readManifest,
   type RestoredData,
   type RestoreTarget,
@@ -290,9 +291,14 @@ export class SnapshotStore {
 
   /**
    * The steps of a read of `generation`, of the committed chain, into `sink` (its chunks' bytes are handed over: they
-   * are the reader's own), with every CRC and count checked. Nothing must write the store until they are done.
+   * are the reader's own), with every CRC and count checked, from chunk `progress.chunks` on (see `readGeneration`).
+   * Nothing must write the store until they are done.
    */
-  generationSteps(generation: GenerationInfo, sink: RecordSink): Generator<void, void> {
+  generationSteps(
+    generation: GenerationInfo,
+    sink: RecordSink,
+    progress?: GenerationProgress,
+  ): Generator<void, void> {
     return readGeneration(
       this.tables().chunks,
       generation,
@@ -301,6 +307,7 @@ export class SnapshotStore {
         new UnreadableSnapshotError(
           CORRUPT_SNAPSHOT(this.dataDir, `generation ${generation.gen}: ${what}`),
         ),
+      progress,
     );
   }
 
