@@ -217,6 +217,38 @@ describe('a full snapshot lets its bytes hold the keys it stored', () => {
     expectSameData(await restoredDigest(dataDir), await digest(h.redis));
   });
 
+  it('ends when FLUSHALL or a restore makes its keys others, and the next full snapshot adopts the new ones', async () => {
+    const dataDir = tempDir();
+    const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
+    await fill(h.redis, 20_000);
+    expect((await h.snapshots.snapshot()).kind).toBe('full');
+    const all = entriesOf(h).added.size;
+    for (let waited = 0; entriesOf(h).added.size === all && waited < 5_000; waited++)
+      await sleep(1);
+    await h.redis.flushall();
+    await h.redis.set('after', 'flush');
+    // FLUSHALL leaves nothing to compare with the full snapshot: the next snapshot is a full one.
+    expect(await h.snapshots.snapshot()).toMatchObject({ kind: 'full', records: 1 });
+    await idle(h.snapshots);
+    expect(entriesOf(h).added.size).toBe(0);
+    expect(entriesOf(h).restored.size).toBe(1);
+
+    await fill(h.redis, 20_000);
+    expect((await h.snapshots.snapshot()).kind).toBe('full');
+    for (let waited = 0; entriesOf(h).restored.size <= 1 && waited < 5_000; waited++)
+      await sleep(1);
+    await h.redis.set('k:0', 'written after the full snapshot');
+    expect((await h.snapshots.snapshot()).kind).toBe('incremental');
+    const restored = await h.snapshots.restore();
+    expect(restored?.keys).toBe(20_011);
+    await idle(h.snapshots);
+    // Every key is a record read from the chain: nothing was left to adopt, and nothing was adopted twice.
+    expect(entriesOf(h).added.size).toBe(0);
+    expect(entriesOf(h).restored.size).toBe(20_011);
+    expect(await h.redis.get('k:0')).toBe('written after the full snapshot');
+    expectSameData(await restoredDigest(dataDir), await digest(h.redis));
+  });
+
   it('gives way to snapshots asked for meanwhile, and goes on after each from where it stopped', async () => {
     const dataDir = tempDir();
     const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
