@@ -217,6 +217,74 @@ describe('a full snapshot lets its bytes hold the keys it stored', () => {
     expectSameData(await restoredDigest(dataDir), await digest(h.redis));
   });
 
+  it('answers as a cache without snapshots through random writes, snapshots and adoptions stopped and resumed', async () => {
+    const dataDir = tempDir();
+    const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
+    const reference = await apps.track(bootWith({ persistence: { enabled: false } }));
+    const random = prng(0xad0b7);
+    const pick = (n: number) => Math.floor(random() * n);
+    const both = async (write: (redis: Redis) => Promise<unknown>) => {
+      await write(h.redis);
+      await write(reference.redis);
+    };
+    await both(async (redis) => {
+      await fill(redis, 5_000);
+      // 1 MB more: a full generation of several chunks, so that an adoption stops and goes on past the first.
+      const pipeline = redis.pipeline();
+      for (let k = 0; k < 2_000; k++) pipeline.set(`big:${k}`, `${k} `.padEnd(500, 'x'));
+      await pipeline.exec();
+    });
+    let full = 0;
+    let incremental = 0;
+    for (let round = 0; round < 40; round++) {
+      // A few writes of every kind over the bulk keys, with the loop given turns so that an adoption runs between them.
+      for (let i = 0; i < 50; i++) {
+        const key = `k:${pick(5_000)}`;
+        switch (pick(6)) {
+          case 0:
+            await both((redis) => redis.set(key, `round ${round} ${i}`));
+            break;
+          case 1:
+            await both((redis) => redis.del(key));
+            break;
+          case 2:
+            await both((redis) => redis.append(key, '+'));
+            break;
+          case 3:
+            await both((redis) => redis.expire(key, 3_600));
+            break;
+          case 4: {
+            const [hash, field] = [`h:${pick(20)}`, `f${pick(10)}`];
+            await both((redis) => redis.hset(hash, field, round));
+            break;
+          }
+          default:
+            await both((redis) => redis.persist(key));
+        }
+        if (pick(10) === 0) await sleep(pick(3));
+      }
+      if (pick(4) === 0) {
+        // Many keys rewritten at once: the next snapshot is a full one, and its adoption starts over.
+        const value = `bulk ${round}`;
+        await both(async (redis) => {
+          const pipeline = redis.pipeline();
+          for (let k = 0; k < 2_000; k++) pipeline.set(`k:${k}`, value);
+          await pipeline.exec();
+        });
+      }
+      const report = await h.snapshots.snapshot();
+      if (report.kind === 'full') full++;
+      else incremental++;
+    }
+    expect(full).toBeGreaterThan(3);
+    expect(incremental).toBeGreaterThan(10);
+    await idle(h.snapshots);
+    expect(entriesOf(h).restored.size).toBeGreaterThan(5_000); // adopted, and still answering as the reference
+    const expected = await digest(reference.redis);
+    expectSameData(await digest(h.redis), expected);
+    expectSameData(await restoredDigest(dataDir), expected);
+  });
+
   it('ends when FLUSHALL or a restore makes its keys others, and the next full snapshot adopts the new ones', async () => {
     const dataDir = tempDir();
     const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
