@@ -274,4 +274,50 @@ describe('a keyspace on restored states', () => {
     expect(found.length).toBe(1000);
     expect(states.has('r19:5')).toBe(false);
   });
+
+  it('draws among the records with an expiry time directly, however few they are among the others', () => {
+    const states = new RestoredStates();
+    addGeneration(
+      states,
+      Array.from({ length: 50_000 }, (_, i): [string, unknown] => [`plain:${i}`, i]),
+    );
+    const at = Date.now() + 60_000;
+    addGeneration(
+      states,
+      [
+        ['ttl:a', 'a'],
+        ['ttl:b', 'b'],
+        ['ttl:c', 'c'],
+      ],
+      { expiresAt: at },
+    );
+    const drawn = new Map<string, number>();
+    const visitor = {
+      readsUse: false,
+      readsExpiry: true,
+      wants: (_use: number, expiresAt: number | undefined) => expiresAt === at,
+      visit: (key: string) => drawn.set(key, (drawn.get(key) ?? 0) + 1),
+    };
+    const draw = (times: number): void => {
+      for (let i = 0; i < times; i++) expect(states.visitRandom(true, visitor)).toBe(true);
+    };
+    draw(3000);
+    expect([...drawn.keys()].sort()).toEqual(['ttl:a', 'ttl:b', 'ttl:c']);
+    for (const count of drawn.values()) expect(count).toBeGreaterThan(800);
+    // No walk over the other records: the position a draw among all records goes on from did not move.
+    expect(states['scan']).toBe(0);
+
+    // Deleted, replaced with or without an expiry time, expired on restore: the draws follow.
+    states.delete('ttl:a');
+    addGeneration(states, [['ttl:b', 'no longer']]);
+    addGeneration(states, [['plain:7', 'now with a TTL']], { expiresAt: at });
+    drawn.clear();
+    draw(2000);
+    expect([...drawn.keys()].sort()).toEqual(['plain:7', 'ttl:c']);
+    expect(states.volatileRecords).toBe(2);
+    expect(runAtOnce(states.leaveOutExpired(at))).toBe(2);
+    expect(states.volatileRecords).toBe(0);
+    expect(states.visitRandom(true, visitor)).toBe(false);
+    expect(states.size).toBe(50_000); // 50,000 plain and ttl:b; plain:7 expired with ttl:c
+  });
 });

@@ -148,8 +148,15 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private used = 0;
   /** Estimated bytes of the live keys (see `memory.ts`): records by their bytes, built entries by their `bytes`. */
   bytes = 0;
-  /** Live records whose record has an expiry time. */
+  /** Live records whose record has an expiry time: the first this many of {@link volatileList}. */
   volatileRecords = 0;
+  /**
+   * The numbers of the live records that have an expiry time, in no order, for active expiry to draw among them in
+   * O(1) however few they are (a restored cache of a million keys may hold a handful with a TTL).
+   */
+  private volatileList = new Uint32Array(INITIAL_RECORDS);
+  /** Each record's position in {@link volatileList}, while it is live and has an expiry time. */
+  private volatileAt = new Uint32Array(0);
   /** Live records whose entry was built. */
   builtCount = 0;
   /** The `use` (see `Entry`) of keys never looked up since the restore: set by the keyspace that adopts these states. */
@@ -365,19 +372,21 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   visitRandom(volatileOnly: boolean, visitor: SampleVisitor): boolean {
     const count = this.count;
     if (this.live === 0 || (volatileOnly && this.volatileRecords === 0)) return false;
-    const fits = (r: number): boolean =>
-      this.status[r] !== GONE && !(volatileOnly && Number.isNaN(this.expiry[r]));
     let r = -1;
-    for (let tries = 0; tries < 4 && r < 0; tries++) {
-      const drawn = Math.floor(Math.random() * count);
-      if (fits(drawn)) r = drawn;
+    if (volatileOnly) {
+      r = this.volatileList[Math.floor(Math.random() * this.volatileRecords)];
+    } else {
+      for (let tries = 0; tries < 4 && r < 0; tries++) {
+        const drawn = Math.floor(Math.random() * count);
+        if (this.status[drawn] !== GONE) r = drawn;
+      }
+      for (let steps = 0; r < 0 && steps < count; steps++) {
+        if (this.scan >= count) this.scan = 0;
+        const next = this.scan++;
+        if (this.status[next] !== GONE) r = next;
+      }
+      if (r < 0) return false;
     }
-    for (let steps = 0; r < 0 && steps < count; steps++) {
-      if (this.scan >= count) this.scan = 0;
-      const next = this.scan++;
-      if (fits(next)) r = next;
-    }
-    if (r < 0) return false;
     const made = this.status[r] === MADE ? this.madeEntries.get(r) : undefined;
     const use = made !== undefined ? made.use : this.useAt(r);
     const expiresAt = made !== undefined ? made.expiresAt : this.expiresAt(r);
@@ -476,10 +485,28 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       this.release(r);
       this.bytes -= this.recordBytesAt(r);
     }
-    if (!Number.isNaN(this.expiry[r])) this.volatileRecords--;
+    if (!Number.isNaN(this.expiry[r])) this.removeVolatile(r);
     this.status[r] = GONE;
     this.live--;
     this.freeRecords.push(r);
+  }
+
+  private addVolatile(r: number): void {
+    const at = this.volatileRecords++;
+    if (at === this.volatileList.length) {
+      const list = new Uint32Array(2 * at);
+      list.set(this.volatileList);
+      this.volatileList = list;
+    }
+    this.volatileList[at] = r;
+    this.volatileAt[r] = at;
+  }
+
+  private removeVolatile(r: number): void {
+    const at = this.volatileAt[r];
+    const last = this.volatileList[--this.volatileRecords];
+    this.volatileList[at] = last;
+    this.volatileAt[last] = at;
   }
 
   private recordBytesAt(r: number): number {
@@ -583,7 +610,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.sourceUsers[valueSource]++;
     this.live++;
     this.bytes += this.recordBytesAt(r);
-    if (expiresAt !== undefined) this.volatileRecords++;
+    if (expiresAt !== undefined) this.addVolatile(r);
     if (slot >= 0) {
       this.kill(this.table[slot] - 1);
       this.table[slot] = r + 1;
@@ -677,6 +704,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.marks = grown(this.marks, Uint32Array);
     yield;
     this.uses = grown(this.uses, Float64Array);
+    yield;
+    this.volatileAt = grown(this.volatileAt, Uint32Array);
     this.capacity = capacity;
   }
 }
