@@ -114,6 +114,9 @@ describe('a full snapshot lets its bytes hold the keys it stored', () => {
     const keys = 30_000;
     await fill(h.redis, keys);
     await fill(reference.redis, keys);
+    // One expiry time for both: each fill set its own, as far apart as the fills took.
+    const ttlAt = Date.now() + 600_000;
+    for (const redis of [h.redis, reference.redis]) await redis.pexpireat('ttl', ttlAt);
 
     await h.snapshots.snapshot();
     const random = prng(7);
