@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { CACHE, PersistentCacheModule, SnapshotService, type SnapshotReport } from '../lib';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { ActiveExpiryService } from '../lib/persistent-cache.expiry';
 import { STORE_FILE } from '../lib/store/data-dir';
 import {
   changeOnePercent,
@@ -110,11 +111,22 @@ interface OursResult {
    * (the steady read), each in pipelines of {@link READ_PIPELINE} of the type's read command.
    */
   hot: HotResult;
+  /**
+   * A cache without persistence filled the same way, then left idle until its background packing (see
+   * `Keyspace.pack`, `memory.packAfter` {@link PACK_AFTER_MS}) held every key as bytes: the time from the end of the
+   * fill until then (the idle time included), with the event loop during it, the time spent packing, and the
+   * dataset's size then, measured as {@link datasetHeapBytes} is: what the data costs a process that wrote it,
+   * without a snapshot.
+   */
+  packed: PhaseStats & { packingMs: number; heapBytes: number };
   /** Size of the LMDB file after the incremental snapshot, bytes. */
   lmdbFileBytes: number;
   /** Bytes of snapshot data in the chain (full + incremental). */
   chainBytes: number;
 }
+
+/** `memory.packAfter` of the packed phase (the other phases' caches do not pack: their keys stay as written). */
+const PACK_AFTER_MS = 1000;
 
 /** Commands per pipeline of a full read. */
 const READ_PIPELINE = 1000;
@@ -171,6 +183,8 @@ interface Ratios {
    * restart, its restore and a read of every key.
    */
   bytesPerKeyVsRedis?: number;
+  /** In a process without persistence, once its idle keys were packed. */
+  packedBytesPerKeyVsRedis?: number;
   snapshottedBytesPerKeyVsRedis?: number;
   restartedBytesPerKeyVsRedis?: number;
   /** Largest stall (probe gap or histogram max) during the full snapshot, its adoption and the incremental one, ms. */
@@ -196,6 +210,7 @@ interface RunResult {
   goals: Record<
     | keyof typeof GOALS
     | 'restoredEstimateWithin'
+    | 'packedBytesPerKeyVsRedis'
     | 'snapshottedBytesPerKeyVsRedis'
     | 'restartedBytesPerKeyVsRedis',
     boolean | null
@@ -231,17 +246,20 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-async function bootApp(dataDir: string): Promise<INestApplicationContext> {
+/** Boots a cache in `dataDir`, or without persistence; it packs idle keys only when `packAfter` is given. */
+async function bootApp(
+  dataDir: string | undefined,
+  packAfter = 0,
+): Promise<INestApplicationContext> {
   const root: DynamicModule = {
     module: BenchModule,
     imports: [
       PersistentCacheModule.forRoot({
-        persistence: {
-          dataDir,
-          snapshotInterval: 0,
-          snapshotOnShutdown: false,
-          restoreOnStartup: false,
-        },
+        persistence:
+          dataDir === undefined
+            ? { enabled: false }
+            : { dataDir, snapshotInterval: 0, snapshotOnShutdown: false, restoreOnStartup: false },
+        memory: { packAfter },
       }),
     ],
   };
@@ -269,7 +287,7 @@ function snapshotStats(
   return { ...stats, records: report.records, bytes: report.bytes };
 }
 
-type SnapshotPhases = Omit<OursResult, 'restore' | 'hot'> & { keysAfterChange: number };
+type SnapshotPhases = Omit<OursResult, 'restore' | 'hot' | 'packed'> & { keysAfterChange: number };
 
 /** Resolves once the service has nothing running or queued. */
 async function idle(snapshots: SnapshotService): Promise<void> {
@@ -447,6 +465,31 @@ async function hotPhase(
   }
 }
 
+/** Fills a cache without persistence, and waits until its background packing holds every key as bytes. */
+async function packedPhase(dataset: DatasetName, keys: number): Promise<OursResult['packed']> {
+  await settle();
+  const heapBefore = heapAndExternal();
+  const app = await bootApp(undefined, PACK_AFTER_MS);
+  try {
+    const cache = app.get<Redis>(CACHE);
+    const keyspace = app.get<Keyspace>(KEYSPACE);
+    await fill(cache, dataset, keys);
+    const [, stats] = await measure(async () => {
+      while (keyspace.packCandidates > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    const packingMs = app.get(ActiveExpiryService).packingMs;
+    await settle();
+    const heapBytes = heapAndExternal() - heapBefore;
+    log(
+      `  without persistence: every key packed ${fmtMs(stats.ms)} after the fill (${fmtMs(packingMs)} of ` +
+        `packing, max stall ${fmtMs(stall(stats))}); dataset ≈ ${fmtMB(heapBytes)} of V8 heap`,
+    );
+    return { ...stats, packingMs, heapBytes };
+  } finally {
+    await app.close();
+  }
+}
+
 async function runOurs(dataset: DatasetName, keys: number): Promise<OursResult> {
   const dataDir = tempDir('persistent-cache-bench-');
   const { keysAfterChange, ...snapshotResults } = await snapshotPhases(dataset, keys, dataDir);
@@ -456,8 +499,10 @@ async function runOurs(dataset: DatasetName, keys: number): Promise<OursResult> 
   await settleAfterClose();
   const hot = await hotPhase(dataset, keys, dataDir, keysAfterChange);
   rmSync(dataDir, { recursive: true, force: true });
-  await settle();
-  return { ...snapshotResults, restore, hot };
+  await settleAfterClose();
+  const packed = await packedPhase(dataset, keys);
+  await settleAfterClose();
+  return { ...snapshotResults, restore, hot, packed };
 }
 
 async function runRedis(binary: string, dataset: DatasetName, keys: number): Promise<RedisResult> {
@@ -527,6 +572,7 @@ function evaluate(
     timeToHotVsLoad: redis ? ours.hot.timeToHotMs / redis.loadMs : undefined,
     incrementalVsFull: ours.incremental.ms / ours.full.ms,
     bytesPerKeyVsRedis: redis ? ours.datasetHeapBytes / redis.usedMemoryGrowth : undefined,
+    packedBytesPerKeyVsRedis: redis ? ours.packed.heapBytes / redis.usedMemoryGrowth : undefined,
     snapshottedBytesPerKeyVsRedis: redis
       ? ours.snapshottedHeapBytes / redis.usedMemoryGrowth
       : undefined,
@@ -560,6 +606,7 @@ function evaluate(
       estimateWithin: withinBand(ratios.estimateVsMeasured),
       restoredEstimateWithin: withinBand(ratios.restoredEstimateVsMeasured),
       bytesPerKeyVsRedis: atMost(ratios.bytesPerKeyVsRedis, GOALS.bytesPerKeyVsRedis),
+      packedBytesPerKeyVsRedis: atMost(ratios.packedBytesPerKeyVsRedis, GOALS.bytesPerKeyVsRedis),
       snapshottedBytesPerKeyVsRedis: atMost(
         ratios.snapshottedBytesPerKeyVsRedis,
         GOALS.bytesPerKeyVsRedis,
@@ -646,13 +693,23 @@ function printTables(results: RunResult[]): void {
     `${s.probeMaxGapMs.toFixed(1)} / ${s.eldMaxMs.toFixed(1)} / ${s.eldP99Ms.toFixed(1)}`;
   console.log(
     table(
-      ['dataset', 'keys', 'full', 'adoption', 'incremental', 'restore', 'max stall (snapshots)'],
+      [
+        'dataset',
+        'keys',
+        'full',
+        'adoption',
+        'incremental',
+        'restore',
+        'packing (no persistence)',
+        'max stall (snapshots)',
+      ],
       results.map((r) => [
         ...name(r),
         delay(r.ours.full),
         delay(r.ours.adopt),
         delay(r.ours.incremental),
         delay(r.ours.restore),
+        delay(r.ours.packed),
         `${r.ratios.snapshotMaxStallMs.toFixed(1)} ${mark(r.goals.maxStallMs)}`,
       ]),
     ),
@@ -688,9 +745,10 @@ function printTables(results: RunResult[]): void {
     ),
   );
   console.log(
-    '\nBytes per key: ours (V8 heap + external) after filling, in the same process after its first (full) snapshot, ' +
-      "and in a restarted process after its restore and two reads of every key; redis-server's used_memory growth " +
-      'from filling it\n',
+    '\nBytes per key: ours (V8 heap + external) after filling, in a process without persistence once its idle keys ' +
+      `were packed (memory.packAfter ${PACK_AFTER_MS} ms), in the same process as the first after its first (full) ` +
+      "snapshot, and in a restarted process after its restore and two reads of every key; redis-server's " +
+      'used_memory growth from filling it\n',
   );
   const perKey = (bytes: number, keys: number) => (bytes / keys).toFixed(0);
   console.log(
@@ -699,20 +757,24 @@ function printTables(results: RunResult[]): void {
         'dataset',
         'keys',
         'ours filled',
+        'packed',
         'snapshotted',
         'restarted',
         'redis',
         'filled/redis',
+        'packed/redis',
         'snapshotted/redis',
         'restarted/redis',
       ],
       results.map((r) => [
         ...name(r),
         perKey(r.ours.datasetHeapBytes, r.ours.keys),
+        perKey(r.ours.packed.heapBytes, r.ours.keys),
         perKey(r.ours.snapshottedHeapBytes, r.ours.keys),
         perKey(r.ours.hot.datasetHeapBytes, r.ours.keys),
         r.redis ? perKey(r.redis.usedMemoryGrowth, r.redis.keys) : '-',
         `${fmtRatio(r.ratios.bytesPerKeyVsRedis)} ${mark(r.goals.bytesPerKeyVsRedis)}`,
+        `${fmtRatio(r.ratios.packedBytesPerKeyVsRedis)} ${mark(r.goals.packedBytesPerKeyVsRedis)}`,
         `${fmtRatio(r.ratios.snapshottedBytesPerKeyVsRedis)} ${mark(r.goals.snapshottedBytesPerKeyVsRedis)}`,
         `${fmtRatio(r.ratios.restartedBytesPerKeyVsRedis)} ${mark(r.goals.restartedBytesPerKeyVsRedis)}`,
       ]),
@@ -752,7 +814,7 @@ function printTables(results: RunResult[]): void {
       'filling the cache, after GC), memory estimate within ±' +
       `${GOALS.estimateWithin * 100}% of the dataset after filling and after the restore (restored: growth from ` +
       'booting the app and restoring, after GC), bytes per key ≤ ' +
-      `${GOALS.bytesPerKeyVsRedis}× redis-server's, filled, snapshotted and restarted.`,
+      `${GOALS.bytesPerKeyVsRedis}× redis-server's, filled, packed, snapshotted and restarted.`,
   );
 }
 

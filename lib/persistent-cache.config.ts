@@ -42,6 +42,7 @@ export const PERSISTENT_CACHE_ENV = {
   maxBytes: 'PERSISTENT_CACHE_MEMORY_MAX_BYTES',
   policy: 'PERSISTENT_CACHE_MEMORY_POLICY',
   samples: 'PERSISTENT_CACHE_MEMORY_SAMPLES',
+  packAfter: 'PERSISTENT_CACHE_MEMORY_PACK_AFTER',
 } as const;
 
 const TRUE = ['true', '1', 'yes', 'on'];
@@ -257,6 +258,7 @@ const VARIABLE_OF: Record<string, string> = {
   'memory.maxBytes': PERSISTENT_CACHE_ENV.maxBytes,
   'memory.policy': PERSISTENT_CACHE_ENV.policy,
   'memory.samples': PERSISTENT_CACHE_ENV.samples,
+  'memory.packAfter': PERSISTENT_CACHE_ENV.packAfter,
 };
 
 /** Variables of this prefix that are not options: the test suite's. */
@@ -326,6 +328,7 @@ function readEnv(env: NodeJS.ProcessEnv): PersistentCacheModuleOptions {
       maxBytes: envSize(env, PERSISTENT_CACHE_ENV.maxBytes),
       policy: envChoice(env, PERSISTENT_CACHE_ENV.policy, MAXMEMORY_POLICIES),
       samples: envNumber(env, PERSISTENT_CACHE_ENV.samples),
+      packAfter: envDuration(env, PERSISTENT_CACHE_ENV.packAfter),
     },
   };
 }

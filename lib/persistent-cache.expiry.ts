@@ -23,6 +23,9 @@ const SLICE_MS = 1;
  * take up to a third more of the CPU, so that a high rate of short-lived writes does not outrun it.
  */
 const FAST_CYCLE_GAP_MS = 2;
+/** Packing passes (see `Keyspace.pack`) start at most every half `memory.packAfter`, within these bounds. */
+const PACK_GAP_MIN_MS = EXPIRE_CYCLE_INTERVAL_MS;
+const PACK_GAP_MAX_MS = 60_000;
 
 /** `steps`, adding the time spent in each step to `busy` (not the time between them, when others run). */
 function* timed<T>(steps: Generator<void, T>, busy: { ms: number }): Generator<void, T> {
@@ -35,6 +38,19 @@ function* timed<T>(steps: Generator<void, T>, busy: { ms: number }): Generator<v
   }
 }
 
+/** `steps` until `stop()` says so (checked before each step after the first). */
+function* until<T>(steps: Generator<void, T>, stop: () => boolean): Generator<void, T | undefined> {
+  try {
+    for (let step = steps.next(); ; step = steps.next()) {
+      if (step.done === true) return step.value;
+      yield;
+      if (stop()) return undefined;
+    }
+  } finally {
+    steps.return(undefined as T);
+  }
+}
+
 /** Evicts keys in slices of {@link SLICE_MS} until memory is within the limit, no key can go, or `deadline` passes. */
 function* evictions(keyspace: Keyspace, deadline: number): Generator<void, void> {
   while (keyspace.makeRoom(SLICE_MS) === 'running' && performance.now() < deadline) yield;
@@ -44,7 +60,8 @@ function* evictions(keyspace: Keyspace, deadline: number): Generator<void, void>
  * The embedded keyspace's background work, every {@link EXPIRE_CYCLE_INTERVAL_MS}, in slices of {@link SLICE_MS}:
  * active expiry (see `keyspace/active-expiry.ts`), then eviction while memory is over the limit (commands evict
  * too, before they run, but a lowered limit or a large restore needs no command to be brought back), then the
- * keyspace's metrics. It starts with the module and stops at shutdown; its timer never keeps the process alive on its
+ * keyspace's metrics. Besides, now and then, a pass that packs the keys unused for `memory.packAfter` (see
+ * `Keyspace.pack`). It starts with the module and stops at shutdown; its timers never keep the process alive on their
  * own. With `mode: 'redis'` it does nothing: Redis expires and evicts its own keys.
  */
 @Injectable()
@@ -56,6 +73,9 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
   /** The keyspace's counters as last reported to the metrics. */
   private reported = { expired: 0, evicted: 0, rejected: 0 };
   private readonly busy = { ms: 0 };
+  private packing: Promise<void> | undefined;
+  private nextPackAt = 0;
+  private readonly packBusy = { ms: 0 };
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedPersistentCacheOptions,
@@ -69,6 +89,11 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
    */
   get busyMs(): number {
     return this.busy.ms + this.keyspace.expiringOnWritesMs;
+  }
+
+  /** Time spent packing idle keys since startup, ms (not the time between the slices). */
+  get packingMs(): number {
+    return this.packBusy.ms;
   }
 
   onModuleInit(): void {
@@ -89,7 +114,7 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
     clearTimeout(this.fast);
     this.timer = undefined;
     this.fast = undefined;
-    await this.running;
+    await Promise.all([this.running, this.packing]); // a packing pass stops at its next step
   }
 
   /** Updates the keyspace's metrics. */
@@ -111,8 +136,9 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
     this.reported = now;
   }
 
-  /** Starts a cycle unless the last one still runs. */
+  /** Starts a cycle unless the last one still runs, and a packing pass when one is due. */
   private tick(): void {
+    this.packWhenDue();
     if (this.running !== undefined) return;
     const deadline = performance.now() + EXPIRE_CYCLE_BUDGET_MS;
     this.running = runInSlices(timed(expireCycle(this.keyspace, deadline), this.busy), SLICE_MS)
@@ -124,6 +150,33 @@ export class ActiveExpiryService implements OnModuleInit, OnApplicationShutdown 
       .catch((error: unknown) => this.logger.error(`Active expiry failed: ${messageOf(error)}`))
       .finally(() => {
         this.running = undefined;
+        this.report();
+      });
+  }
+
+  /**
+   * Starts a pass packing the keys unused for `memory.packAfter`, unless one runs or the last began less than half
+   * that ago. It runs in slices of {@link SLICE_MS}, and stops at shutdown.
+   */
+  private packWhenDue(): void {
+    const { packAfter } = this.options.memory;
+    const now = performance.now();
+    if (packAfter === 0 || this.packing !== undefined || now < this.nextPackAt) return;
+    if (this.keyspace.packCandidates === 0) return;
+    this.nextPackAt = now + Math.min(PACK_GAP_MAX_MS, Math.max(PACK_GAP_MIN_MS, packAfter / 2));
+    const started = now;
+    const steps = until(this.keyspace.pack(packAfter), () => this.timer === undefined);
+    this.packing = runInSlices(timed(steps, this.packBusy), SLICE_MS)
+      .then((packed) => {
+        if (packed !== undefined && packed > 0) {
+          this.logger.debug(
+            `Packed ${packed} keys unused for ${packAfter} ms (${Math.round(performance.now() - started)} ms)`,
+          );
+        }
+      })
+      .catch((error: unknown) => this.logger.error(`Packing idle keys failed: ${messageOf(error)}`))
+      .finally(() => {
+        this.packing = undefined;
         this.report();
       });
   }

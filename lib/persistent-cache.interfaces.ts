@@ -41,6 +41,12 @@ export interface MemoryOptions {
   policy?: MaxMemoryPolicy;
   /** Keys sampled for each eviction (Redis's `maxmemory-samples`), 1 to 64. Default `5`. */
   samples?: number;
+  /**
+   * Keys unused for this long are packed into their encoded bytes in the background, about the size redis-server
+   * needs for them (see the README's "Memory"): ms or a duration string such as `"30s"`, `0` to never pack.
+   * Default `"10s"`.
+   */
+  packAfter?: number | string;
 }
 
 /** How the embedded cache is made durable. */
@@ -112,5 +118,7 @@ export interface ResolvedPersistentCacheOptions {
     readonly maxBytesGiven: number | string;
     readonly policy: MaxMemoryPolicy;
     readonly samples: number;
+    /** Ms; 0: keys are never packed. */
+    readonly packAfter: number;
   };
 }

@@ -81,6 +81,7 @@ describe('resolveOptions', () => {
         maxBytesGiven: '50%',
         policy: 'noeviction',
         samples: 5,
+        packAfter: 10_000,
       },
     });
   });
@@ -238,6 +239,16 @@ describe('resolveOptions', () => {
   });
 
   it.each([
+    [0, 0],
+    ['0', 0],
+    [2500, 2500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+  ])('takes memory.packAfter %p as %p ms', (given, ms) => {
+    expect(resolveOptions({ memory: { packAfter: given } }).memory.packAfter).toBe(ms);
+  });
+
+  it.each([
     ['maxBytes', -1, SIZE_ACCEPTED],
     ['maxBytes', 1.5, SIZE_ACCEPTED],
     ['maxBytes', '12 parsecs', SIZE_ACCEPTED],
@@ -251,6 +262,12 @@ describe('resolveOptions', () => {
     ['samples', 65, SAMPLES_ACCEPTED],
     ['samples', 2.5, SAMPLES_ACCEPTED],
     ['samples', '5', SAMPLES_ACCEPTED],
+    ['packAfter', -1, DURATION_ACCEPTED],
+    ['packAfter', 1.5, DURATION_ACCEPTED],
+    ['packAfter', 'soon', DURATION_ACCEPTED],
+    ['packAfter', '10 minutes', DURATION_ACCEPTED],
+    ['packAfter', '30d', DURATION_ACCEPTED],
+    ['packAfter', false, DURATION_ACCEPTED],
   ])('refuses memory.%s %p, naming what it accepts', (field, given, accepted) => {
     expect(() => resolveOptions({ memory: { [field]: given } })).toThrow(
       INVALID_OPTION(`memory.${field}`, accepted, given),
@@ -259,7 +276,12 @@ describe('resolveOptions', () => {
 
   it('refuses an unknown memory option', () => {
     expect(() => resolveOptions({ memory: { maxmemory: '1gb' } })).toThrow(
-      UNKNOWN_OPTION('memory.maxmemory', ['memory.maxBytes', 'memory.policy', 'memory.samples']),
+      UNKNOWN_OPTION('memory.maxmemory', [
+        'memory.maxBytes',
+        'memory.policy',
+        'memory.samples',
+        'memory.packAfter',
+      ]),
     );
   });
 
@@ -321,6 +343,7 @@ describe('optionsFromEnv', () => {
       [PERSISTENT_CACHE_ENV.maxBytes]: '256mb',
       [PERSISTENT_CACHE_ENV.policy]: 'volatile-ttl',
       [PERSISTENT_CACHE_ENV.samples]: '10',
+      [PERSISTENT_CACHE_ENV.packAfter]: '2m',
     });
     expect(resolveOptions(options)).toMatchObject({
       mode: 'embedded',
@@ -333,7 +356,12 @@ describe('optionsFromEnv', () => {
         onRestoreError: 'start-empty',
       },
       health: { maxSnapshotAgeIntervals: 4 },
-      memory: { maxBytes: 256 * 1024 ** 2, policy: 'volatile-ttl', samples: 10 },
+      memory: {
+        maxBytes: 256 * 1024 ** 2,
+        policy: 'volatile-ttl',
+        samples: 10,
+        packAfter: 120_000,
+      },
     });
     const redis = optionsFromEnv({
       [PERSISTENT_CACHE_ENV.mode]: 'redis',
@@ -364,6 +392,9 @@ describe('optionsFromEnv', () => {
     ).toThrow(INVALID_ENV(PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals, 'a number', 'three'));
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.snapshotInterval]: 'soon' })).toThrow(
       INVALID_ENV(PERSISTENT_CACHE_ENV.snapshotInterval, DURATION_ACCEPTED, 'soon'),
+    );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.packAfter]: 'idle' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.packAfter, DURATION_ACCEPTED, 'idle'),
     );
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.maxBytes]: 'half' })).toThrow(
       INVALID_ENV(PERSISTENT_CACHE_ENV.maxBytes, SIZE_ACCEPTED, 'half'),

@@ -29,6 +29,7 @@ export const DEFAULTS = {
     maxBytes: '50%',
     policy: 'noeviction',
     samples: 5,
+    packAfter: '10s',
   },
 } as const;
 
@@ -220,11 +221,16 @@ function resolveMemory(value: unknown): ResolvedPersistentCacheOptions['memory']
   if (typeof samples !== 'number' || !Number.isInteger(samples) || samples < 1 || samples > 64) {
     throw new Error(INVALID_OPTION('memory.samples', SAMPLES_ACCEPTED, samples));
   }
+  const packAfterGiven = memory.packAfter ?? DEFAULTS.memory.packAfter;
+  const packAfter = parseDuration(packAfterGiven);
+  if (packAfter === undefined)
+    throw new Error(INVALID_OPTION('memory.packAfter', DURATION_ACCEPTED, packAfterGiven));
   return {
     maxBytes,
     maxBytesGiven: given,
     policy: oneOf(memory.policy, 'memory.policy', MAXMEMORY_POLICIES, DEFAULTS.memory.policy),
     samples,
+    packAfter,
   };
 }
 

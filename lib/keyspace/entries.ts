@@ -175,6 +175,27 @@ export class Entries {
     );
   }
 
+  /**
+   * Number of keys of {@link added}. {@link addedKeyAt}, {@link addedEntryAt} and {@link addedUseAt} read them by
+   * position, 0 to this (exclusive): a removal moves the last key into the removed one's place.
+   */
+  get addedCount(): number {
+    return this.addedKeys.length;
+  }
+
+  addedKeyAt(i: number): string {
+    return this.addedKeys.keys[i];
+  }
+
+  addedEntryAt(i: number): Entry {
+    return this.addedKeys.entries[i];
+  }
+
+  /** The `use` of the key at position `i` of {@link added}, read from its column (not its entry). */
+  addedUseAt(i: number): number {
+    return this.addedKeys.uses[i];
+  }
+
   /** Adds a key that {@link get} did not find, with its size in `entry.bytes`. */
   add(key: string, entry: Entry): void {
     this.added.set(key, entry);

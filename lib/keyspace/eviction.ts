@@ -58,6 +58,18 @@ export function lfuCounter(use: number, now: number): number {
   return periods > counter ? 0 : counter - periods;
 }
 
+/**
+ * How long ago, at least, a key with this `use` was last used, in ms: exact under an LRU policy (the time of the last
+ * access), to the minute under an LFU one (the minute it was last used, counted from that minute's end).
+ */
+export function idleMs(use: number, policy: MaxMemoryPolicy, now: number): number {
+  if (!isLfu(policy)) return now - use;
+  const last = use >>> 8;
+  const current = minutes(now);
+  const elapsed = current >= last ? current - last : 0xffff - last + current;
+  return elapsed === 0 ? 0 : (elapsed - 1) * MINUTE_MS + (now % MINUTE_MS);
+}
+
 /** The `use` of a key created at `now`. */
 export function initialUse(policy: MaxMemoryPolicy, now: number): number {
   return isLfu(policy) ? (minutes(now) << 8) | LFU_INIT_VAL : now;

@@ -9,12 +9,15 @@
  * primitives below, with the same semantics, plus the hooks snapshots need.
  */
 import { performance } from 'node:perf_hooks';
-import { readKey, type KeyState, type RecordSink } from '../format/records';
+import { CodecError } from '../format/codec-errors';
+import { BufferWriter } from '../format/writer';
+import { readKey, writeKey, type KeyState, type RecordSink } from '../format/records';
 import { Capture } from './capture';
 import { Entries, isExpiredAt, type SampleVisitor } from './entries';
 import { Entry } from './entry';
 import {
   Evictor,
+  idleMs,
   initialUse,
   MAXMEMORY_POLICIES,
   touchedUse,
@@ -140,6 +143,29 @@ class ExpirySample implements SampleVisitor {
 /** Bytes of each block the keys adopted from a snapshot are copied into (see {@link ByteArena}). */
 const ADOPTION_BLOCK_BYTES = 256 * 1024;
 
+/** Keys a packing pass (see {@link Keyspace.pack}) looks at between two yields: a look reads a typed column. */
+const PACK_LOOKS_PER_STEP = 4096;
+/** Keys a packing pass packs between two yields (about 2 µs each), after making room for as many records. */
+const PACK_PER_STEP = 256;
+/** A packing pass's scratch buffer grown past this (by a large value) is let go after use. */
+const PACK_SCRATCH_KEEP_BYTES = 1024 * 1024;
+
+/**
+ * Runs `steps`, yielding after each, as long as `live()` holds after the yield; says whether they ran to their end
+ * (if not, they are ended with `return`, wherever they stood).
+ */
+function* whileLive(steps: Generator<void, void>, live: () => boolean): Generator<void, boolean> {
+  try {
+    for (let step = steps.next(); step.done !== true; step = steps.next()) {
+      yield;
+      if (!live()) return false;
+    }
+    return true;
+  } finally {
+    steps.return();
+  }
+}
+
 /**
  * The hand-over of a committed full snapshot's records to the keyspace (see {@link Keyspace.adopt}): give it the
  * generation's records after running {@link reserve}.
@@ -149,6 +175,8 @@ export interface Adoption extends RecordSink {
   reserve(): Generator<void, void>;
   /** Keys that became records so far. */
   readonly adopted: number;
+  /** Ends the adoption, run to its end or not: a packing pass may run again (see {@link Keyspace.pack}). */
+  close(): void;
 }
 
 /** Why a key was removed other than by a command: what keyspace notifications call it. */
@@ -202,6 +230,14 @@ export class Keyspace {
   expiryBehind = false;
   /** Time writes spent removing expired keys while {@link expiryBehind}, ms. */
   expiringOnWritesMs = 0;
+  /**
+   * What puts records into the restored index now, a full snapshot's adoption or a packing pass (one at a time: the
+   * index's table, rebuilt in steps as it grows, may take no other record meanwhile). An adoption takes over from a
+   * packing pass, which stops at its next step.
+   */
+  private recordWriter: object | undefined;
+  private packScratch = new BufferWriter(256);
+  private readonly packArena = new ByteArena(ADOPTION_BLOCK_BYTES);
   private removed: ((key: string, why: Removal) => void) | undefined;
   private readonly evictor = new Evictor();
   /** The memory limit (Redis's `maxmemory` settings); no limit until set. */
@@ -368,6 +404,8 @@ export class Keyspace {
     if (this.changed === undefined || candidates === 0) return undefined;
     let adopted = 0;
     const arena = new ByteArena(ADOPTION_BLOCK_BYTES);
+    const token = {};
+    this.recordWriter = token; // a packing pass running stops at its next step
     return {
       get adopted() {
         return adopted;
@@ -375,7 +413,8 @@ export class Keyspace {
       reserve: () => entries.restored.reserveAdoptions(candidates),
       setRecord: (chunk, keyStart, keyEnd, valueStart, valueEnd, expiresAt) => {
         // A restore, FLUSHALL or capture since the adoption began: its keys are no longer these.
-        if (this.entries !== entries || this.capture !== undefined) return;
+        if (this.recordWriter !== token || this.entries !== entries || this.capture !== undefined)
+          return;
         if (entries.restored.holdsAsBytes(chunk, keyStart, keyEnd)) return;
         const key = readKey(chunk, keyStart, keyEnd);
         if (this.changed === undefined || this.changed.has(key)) return;
@@ -393,7 +432,106 @@ export class Keyspace {
         adopted++;
       },
       deleteRecord: () => undefined, // a full generation has no tombstones
+      close: () => {
+        if (this.recordWriter === token) this.recordWriter = undefined;
+      },
     };
+  }
+
+  /** Keys held as objects, which a packing pass looks at (see {@link pack}). */
+  get packCandidates(): number {
+    return this.entries.addedCount + this.entries.restored.builtCount;
+  }
+
+  /**
+   * Packs the keys nobody has used for `idleAfter` ms as a restore holds its keys: each such key's string, entry and
+   * value objects give way to a record over its encoded bytes, in blocks shared with the other packed keys (see
+   * `RestoredStates`), keeping its value, expiry time, `use` and capture mark. It is what a full snapshot's adoption
+   * does (see {@link adopt}), without a snapshot: a cache without persistence, or before its first snapshot, holds
+   * its idle keys as compactly as a restarted one, and V8 has that many fewer objects to mark and move. A packed key
+   * reads and writes as before; a read of a small value decodes it for that read, a write makes it an object again.
+   * Under an LFU policy a key's last use is known to the minute (see `idleMs` in `eviction.ts`).
+   *
+   * One pass over the keys held as objects (those created since the restore, then restored ones a look-up built), in
+   * steps for a caller to run in time slices. Keys changed since the last capture began are left alone (the next
+   * incremental capture reads the entries recorded for them), and so are values that cannot be encoded (a snapshot
+   * would report them). The pass stops at its next step once a capture begins, the keyspace is replaced or flushed,
+   * or a full snapshot's adoption begins; it does not start while either is under way. Returns how many keys it
+   * packed.
+   */
+  *pack(idleAfter: number): Generator<void, number> {
+    if (this.capture !== undefined || this.recordWriter !== undefined) return 0;
+    const token = {};
+    this.recordWriter = token;
+    const entries = this.entries;
+    const restored = entries.restored;
+    const live = (): boolean =>
+      this.recordWriter === token && this.entries === entries && this.capture === undefined;
+    const idle = (use: number, now: number): boolean =>
+      idleMs(use, this.memory.policy, now) >= idleAfter;
+    let packed = 0;
+    try {
+      // Keys created since the restore, from the last position down: a removal moves the last key into the removed
+      // one's place, which is then one already looked at (or one added since, too young to pack).
+      for (let i = entries.addedCount; i > 0;) {
+        if (!(yield* whileLive(restored.reserveAdoptions(PACK_PER_STEP), live))) return packed;
+        const now = Date.now();
+        for (let looked = 0, packedNow = 0; i > 0 && looked < PACK_LOOKS_PER_STEP; looked++) {
+          i = Math.min(i, entries.addedCount) - 1;
+          if (!idle(entries.addedUseAt(i), now)) continue;
+          const key = entries.addedKeyAt(i);
+          if (this.changed?.has(key) === true || !this.packKey(key, entries.addedEntryAt(i)))
+            continue;
+          packed++;
+          if (++packedNow === PACK_PER_STEP) break;
+        }
+        yield;
+        if (!live()) return packed;
+      }
+      // Restored keys whose entries a look-up built, from the last record down (a packed one takes a record number
+      // that is free, its own among them: one not looked at again, or still only bytes).
+      for (let r = restored.recordCount; r > 0 && restored.builtCount > 0;) {
+        if (!(yield* whileLive(restored.reserveAdoptions(PACK_PER_STEP), live))) return packed;
+        const now = Date.now();
+        for (let looked = 0, packedNow = 0; r > 0 && looked < PACK_LOOKS_PER_STEP; looked++) {
+          r = Math.min(r, restored.recordCount) - 1;
+          const built = restored.builtAt(r);
+          if (built === null || built === undefined || !idle(built.use, now)) continue;
+          const key = restored.builtKeyAt(r);
+          if (this.changed?.has(key) === true || !this.packKey(key, built)) continue;
+          packed++;
+          if (++packedNow === PACK_PER_STEP) break;
+        }
+        yield;
+        if (!live()) return packed;
+      }
+      return packed;
+    } finally {
+      if (this.recordWriter === token) this.recordWriter = undefined;
+    }
+  }
+
+  /** Makes `entry` of `key` a record over its encoded bytes (see {@link pack}); false if its value cannot be encoded. */
+  private packKey(key: string, entry: Entry): boolean {
+    const scratch = this.packScratch;
+    scratch.truncate(0);
+    writeKey(scratch, key);
+    const keyLength = scratch.length;
+    try {
+      // A restored value not read since is copied as it was stored.
+      if (!entry.copyEncodedTo(scratch)) scratch.writeValue(entry.value);
+    } catch (error) {
+      if (error instanceof CodecError) return false;
+      throw error;
+    }
+    const length = scratch.length;
+    const at = this.packArena.reserve(length);
+    const block = this.packArena.block;
+    copyBytes(scratch.buffer, 0, length, block, at);
+    const valueAt = at + keyLength;
+    this.entries.adopt(key, entry, block, at, valueAt, valueAt, at + length);
+    if (scratch.buffer.length > PACK_SCRATCH_KEEP_BYTES) this.packScratch = new BufferWriter(256);
+    return true;
   }
 
   /** Counts `key` as changed again, so that the next incremental capture reads it (a snapshot left it out). */

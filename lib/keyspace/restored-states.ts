@@ -671,11 +671,12 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * Makes the columns hold `needed` records. They are made without zeroing their memory: {@link put} writes every
    * cell of a record, and nothing reads past {@link count}. Zeroed columns for a restore's 300k records (14 MB)
    * took 15 to 50 ms in one step on a machine whose allocator reused freed memory; uninitialised, the pages are
-   * touched as records are put, slice by slice.
+   * touched as records are put, slice by slice. They grow by half at least: a record's columns take 53 bytes, so
+   * doubling would leave up to that much unused per record (a quarter of a packed key's size).
    */
   private *growRecords(needed: number): Generator<void, void> {
     if (needed <= this.capacity) return;
-    const capacity = Math.max(needed, this.capacity * 2, INITIAL_RECORDS);
+    const capacity = Math.max(needed, this.capacity + (this.capacity >>> 1), INITIAL_RECORDS);
     const count = this.count;
     const grown = <T extends Column>(old: T, Type: ColumnType<T>): T => {
       const next = uninitialized(Type, capacity);

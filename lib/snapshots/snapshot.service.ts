@@ -435,6 +435,7 @@ export class SnapshotService
       this.pendingAdoption = undefined;
       this.log.warn(ADOPTION_FAILED(generation.gen, messageOf(error)));
     } finally {
+      adoption.close();
       this.adopting = false;
     }
   }
