@@ -261,6 +261,36 @@ export class Entries {
     );
   }
 
+  /**
+   * Makes `entry`, the built entry of restored record `r` (of `key`), a record over bytes [keyStart, keyEnd) and
+   * [valueStart, valueEnd) of `chunk` again (see `RestoredStates.repackBuilt`), keeping its value, expiry time, `use`
+   * and capture mark.
+   */
+  repack(
+    key: string,
+    r: number,
+    entry: Entry,
+    chunk: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+  ): void {
+    if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
+    this.volatile.remove(entry);
+    this.restored.repackBuilt(
+      r,
+      chunk,
+      keyStart,
+      keyEnd,
+      valueStart,
+      valueEnd,
+      entry.expiresAt,
+      entry.use,
+      entry.mark,
+    );
+  }
+
   delete(key: string): boolean {
     const entry = this.added.get(key);
     if (entry !== undefined) {

@@ -488,17 +488,16 @@ export class Keyspace {
         yield;
         if (!live()) return packed;
       }
-      // Restored keys whose entries a look-up built, from the last record down (a packed one takes a record number
-      // that is free, its own among them: one not looked at again, or still only bytes).
+      // Restored keys whose entries a look-up built, from the last record down: each becomes its own record again
+      // (no record or table slot is added).
       for (let r = restored.recordCount; r > 0 && restored.builtCount > 0;) {
-        if (!(yield* whileLive(restored.reserveAdoptions(PACK_PER_STEP), live))) return packed;
         const now = Date.now();
         for (let looked = 0, packedNow = 0; r > 0 && looked < PACK_LOOKS_PER_STEP; looked++) {
           r = Math.min(r, restored.recordCount) - 1;
           const built = restored.builtAt(r);
           if (built === null || built === undefined || !idle(built.use, now)) continue;
           const key = restored.builtKeyAt(r);
-          if (this.changed?.has(key) === true || !this.packKey(key, built)) continue;
+          if (this.changed?.has(key) === true || !this.packKey(key, built, r)) continue;
           packed++;
           if (++packedNow === PACK_PER_STEP) break;
         }
@@ -511,8 +510,11 @@ export class Keyspace {
     }
   }
 
-  /** Makes `entry` of `key` a record over its encoded bytes (see {@link pack}); false if its value cannot be encoded. */
-  private packKey(key: string, entry: Entry): boolean {
+  /**
+   * Makes `entry` of `key` (one of the keys created since the restore, or the built entry of restored record
+   * `record`) a record over its encoded bytes (see {@link pack}); false if its value cannot be encoded.
+   */
+  private packKey(key: string, entry: Entry, record?: number): boolean {
     const scratch = this.packScratch;
     scratch.truncate(0);
     writeKey(scratch, key);
@@ -529,7 +531,9 @@ export class Keyspace {
     const block = this.packArena.block;
     copyBytes(scratch.buffer, 0, length, block, at);
     const valueAt = at + keyLength;
-    this.entries.adopt(key, entry, block, at, valueAt, valueAt, at + length);
+    if (record === undefined)
+      this.entries.adopt(key, entry, block, at, valueAt, valueAt, at + length);
+    else this.entries.repack(key, record, entry, block, at, valueAt, valueAt, at + length);
     if (scratch.buffer.length > PACK_SCRATCH_KEEP_BYTES) this.packScratch = new BufferWriter(256);
     return true;
   }

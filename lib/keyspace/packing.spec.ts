@@ -125,6 +125,32 @@ describe('Keyspace.pack', () => {
     expect(keyspace.inspect('hot')!.use).toBe(lfuUse);
   });
 
+  it('packs a restored key built again into its own record: expiry changes, deletes and table stay right', () => {
+    const keyspace = new Keyspace();
+    for (let i = 0; i < 1000; i++) keyspace.set(`k${i}`, `v${i}`);
+    runAtOnce(keyspace.pack(0));
+    const restored = keyspace['entries'].restored;
+    const records = restored.recordCount;
+    for (let round = 0; round < 5; round++) {
+      for (let i = round; i < 1000; i += 5) {
+        if (i % 3 === 0) keyspace.set(`k${i}`, `w${round}`);
+        else if (i % 3 === 1) keyspace.setExpiry(`k${i}`, Date.now() + 60_000 * (round + 1));
+        else keyspace.setExpiry(`k${i}`, undefined);
+      }
+      expect(runAtOnce(keyspace.pack(0))).toBe(200);
+      expect(restored.recordCount).toBe(records); // each its own record again: nothing grew
+      expect(restored.builtCount).toBe(0);
+    }
+    keyspace.delete('k1');
+    expect(keyspace.size).toBe(999);
+    expect(keyspace.volatileCount).toBe(332); // k1, k4, …, k997 (333) got one; k1 is deleted
+    expect(keyspace.reader.valueOf('k3')).toBe('w3');
+    expect(keyspace.reader.expiryOf('k4')).toBeGreaterThan(Date.now() + 4 * 60_000);
+    expect(keyspace.reader.expiryOf('k5')).toBeUndefined();
+    expect(keyspace.has('k1')).toBe(false);
+    expect(keyspace.liveKeys().length).toBe(999);
+  });
+
   it('leaves the keys changed since the last capture began, for the next incremental capture to read', () => {
     const keyspace = filledKeyspace();
     captured(keyspace);

@@ -223,6 +223,46 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   /**
+   * Makes record `r`, whose entry was built (see {@link builtAt}), a record over bytes [keyStart, keyEnd) and
+   * [valueStart, valueEnd) of `chunk` again, where its key (the same bytes it was found by) and its value, expiry time,
+   * `use` and capture `mark` are now (see `Keyspace.pack`). It keeps its number and its slot in the table: nothing
+   * grows. `chunk` must not change afterwards.
+   */
+  repackBuilt(
+    r: number,
+    chunk: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+    expiresAt: number | undefined,
+    use: number,
+    mark: number,
+  ): void {
+    const entry = this.madeEntries.get(r);
+    if (this.status[r] !== MADE || entry === undefined) throw new Error(`record ${r} has no entry`);
+    this.madeKeys.set(r, undefined);
+    this.madeEntries.set(r, undefined);
+    this.builtCount--;
+    this.bytes -= entry.bytes;
+    const source = this.sourceIndex(chunk);
+    this.keySource[r] = source;
+    this.keyStart[r] = keyStart;
+    this.keyEnd[r] = keyEnd;
+    this.valueSource[r] = source;
+    this.valueStart[r] = valueStart;
+    this.valueEnd[r] = valueEnd;
+    this.sourceUsers[source] += 2;
+    if (!Number.isNaN(this.expiry[r])) this.removeVolatile(r);
+    this.expiry[r] = expiresAt ?? NaN;
+    if (expiresAt !== undefined) this.addVolatile(r);
+    this.status[r] = ENCODED;
+    this.uses[r] = use + 1;
+    this.marks[r] = mark;
+    this.bytes += this.recordBytesAt(r);
+  }
+
+  /**
    * Sets the key at bytes [keyStart, keyEnd) of `chunk` (in the codec's string encoding, already checked) to the
    * value at bytes [valueStart, valueEnd) of it, replacing any earlier record of the key. `chunk` must not change
    * afterwards. For building the states, before any key is looked up.
