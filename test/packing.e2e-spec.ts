@@ -10,6 +10,7 @@ import { digest, expectSameData } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
 import { metricValue } from './support/metrics';
 import { prng } from './support/prng';
+import { randomWrite } from './support/random-writes';
 import { restoredDigest } from './support/stores';
 
 /**
@@ -136,33 +137,7 @@ describe('packing idle keys', () => {
     let packedAtSomePoint = 0;
     for (let round = 0; round < 30; round++) {
       for (let i = 0; i < 40; i++) {
-        const key = `k:${pick(5_000)}`;
-        switch (pick(7)) {
-          case 0:
-            await both((redis) => redis.set(key, `round ${round} ${i}`));
-            break;
-          case 1:
-            await both((redis) => redis.del(key));
-            break;
-          case 2:
-            await both((redis) => redis.append(key, '+'));
-            break;
-          case 3:
-            await both((redis) => redis.expire(key, 3_600));
-            break;
-          case 4: {
-            const [hash, field] = [`h:${pick(20)}`, `f${pick(10)}`];
-            await both((redis) => redis.hset(hash, field, round));
-            break;
-          }
-          case 5: {
-            const list = `l:${pick(20)}`;
-            await both((redis) => redis.rpush(list, round));
-            break;
-          }
-          default:
-            await both((redis) => redis.persist(key));
-        }
+        await both(randomWrite(pick, 5_000, `round ${round} ${i}`));
         if (pick(8) === 0) await sleep(pick(40));
       }
       packedAtSomePoint = Math.max(

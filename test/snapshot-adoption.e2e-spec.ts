@@ -9,6 +9,7 @@ import { fillEveryType, writeEveryType } from './support/every-type';
 import { digest, expectSameData } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
 import { prng } from './support/prng';
+import { randomWrite } from './support/random-writes';
 import { restoredDigest } from './support/stores';
 
 /**
@@ -242,28 +243,7 @@ describe('a full snapshot lets its bytes hold the keys it stored', () => {
     for (let round = 0; round < 40; round++) {
       // A few writes of every kind over the bulk keys, with the loop given turns so that an adoption runs between them.
       for (let i = 0; i < 50; i++) {
-        const key = `k:${pick(5_000)}`;
-        switch (pick(6)) {
-          case 0:
-            await both((redis) => redis.set(key, `round ${round} ${i}`));
-            break;
-          case 1:
-            await both((redis) => redis.del(key));
-            break;
-          case 2:
-            await both((redis) => redis.append(key, '+'));
-            break;
-          case 3:
-            await both((redis) => redis.expire(key, 3_600));
-            break;
-          case 4: {
-            const [hash, field] = [`h:${pick(20)}`, `f${pick(10)}`];
-            await both((redis) => redis.hset(hash, field, round));
-            break;
-          }
-          default:
-            await both((redis) => redis.persist(key));
-        }
+        await both(randomWrite(pick, 5_000, `round ${round} ${i}`));
         if (pick(10) === 0) await sleep(pick(3));
       }
       if (pick(4) === 0) {

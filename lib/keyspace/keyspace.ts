@@ -145,6 +145,8 @@ const ADOPTION_BLOCK_BYTES = 256 * 1024;
 
 /** Keys a packing pass (see {@link Keyspace.pack}) looks at between two yields: a look reads a typed column. */
 const PACK_LOOKS_PER_STEP = 4096;
+/** Keys a packing pass counts as idle or not between two yields, before it makes room for them. */
+const PACK_COUNTS_PER_STEP = 16_384;
 /** Keys a packing pass packs between two yields (about 2 µs each), after making room for as many records. */
 const PACK_PER_STEP = 256;
 /** A packing pass's scratch buffer grown past this (by a large value) is let go after use. */
@@ -471,6 +473,18 @@ export class Keyspace {
       idleMs(use, this.memory.policy, now) >= idleAfter;
     let packed = 0;
     try {
+      // Room for every idle key at once, as an adoption makes room for its keys: the record columns and the table
+      // then grow once, not by half again and again (each growth copies every column, a column per step).
+      let idleKeys = 0;
+      for (let j = entries.addedCount; j > 0;) {
+        const now = Date.now();
+        for (let looked = 0; j > 0 && looked < PACK_COUNTS_PER_STEP; looked++) {
+          if (idle(entries.addedUseAt(--j), now)) idleKeys++;
+        }
+        yield;
+        if (!live()) return packed;
+      }
+      if (!(yield* whileLive(restored.reserveAdoptions(idleKeys), live))) return packed;
       // Keys created since the restore, from the last position down: a removal moves the last key into the removed
       // one's place, which is then one already looked at (or one added since, too young to pack).
       for (let i = entries.addedCount; i > 0;) {
