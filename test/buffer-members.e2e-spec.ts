@@ -1,4 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import type { Keyspace } from '../lib/keyspace/keyspace';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer } from './support/redis-server';
 
@@ -116,6 +119,23 @@ describe('Buffer members', () => {
       expect(await battery(restored.redis)).toEqual(before);
     } finally {
       await restored.app.close();
+    }
+  });
+
+  it('get the same answers once their keys were packed as before', async () => {
+    const packing = await bootWith({ persistence: { enabled: false }, memory: { packAfter: 50 } });
+    const plain = await bootWith({ persistence: { enabled: false }, memory: { packAfter: 0 } });
+    try {
+      await populate(packing.redis);
+      await populate(plain.redis);
+      const keyspace = packing.app.get<Keyspace>(KEYSPACE);
+      for (let waited = 0; keyspace.packCandidates > 0 && waited < 5_000; waited += 20)
+        await sleep(20);
+      expect(keyspace.packCandidates).toBe(0);
+      expect(await battery(packing.redis)).toEqual(await battery(plain.redis));
+    } finally {
+      await packing.app.close();
+      await plain.app.close();
     }
   });
 
