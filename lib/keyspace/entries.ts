@@ -1,6 +1,6 @@
 import { Entry } from './entry';
 import { RestoredStates } from './restored-states';
-import { stringMap } from './sharded-map';
+import { SHARDS, stringMap, stringPart } from './sharded-map';
 
 /**
  * What {@link Entries.sample} asks of each key it draws. On a large keyspace each column read is a cache miss, and
@@ -17,6 +17,16 @@ export interface SampleVisitor {
   /** Called right after {@link wants} said yes, with the same `use` and `expiresAt`. */
   visit(key: string, use: number, expiresAt: number | undefined): void;
 }
+
+/**
+ * A SCAN cursor (see {@link Entries.scan}): 0 to begin; 1 + (shard, part, bits) packed in {@link PART_BITS} and
+ * {@link BITS_BITS} bits while it walks the keys written since startup, up to {@link ADDED_CURSORS}; after that,
+ * {@link ADDED_CURSORS} + 1 + the number of the restored record to go on from.
+ */
+const MAX_PART_BITS = 6;
+const PART_BITS = MAX_PART_BITS;
+const BITS_BITS = 3;
+const ADDED_CURSORS = SHARDS << (PART_BITS + BITS_BITS);
 
 /** Arrays shorter than this are never copied to give room back. */
 const SHRINK_FROM = 1024;
@@ -85,6 +95,14 @@ class KeyArray {
       this.resize(Math.max(INITIAL_COLUMN, 2 * this.keys.length));
       this.peak = this.keys.length;
     }
+  }
+
+  /** How many keys have an expiry time at or before `now` (a column walk, no entry read). */
+  countExpired(now: number): number {
+    const { expiries } = this;
+    let expired = 0;
+    for (let i = 0; i < this.keys.length; i++) if (expiries[i] <= now) expired++;
+    return expired;
   }
 
   private resize(capacity: number): void {
@@ -240,15 +258,17 @@ export class Entries {
     valueStart: number,
     valueEnd: number,
   ): void {
+    if (entry.slot < 0) {
+      // A restored key keeps its record (a SCAN under way finds it where it was).
+      const r = this.restored.recordOf(key);
+      this.repack(key, r, entry, chunk, keyStart, keyEnd, valueStart, valueEnd);
+      return;
+    }
     if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
     this.volatile.remove(entry);
-    if (entry.slot >= 0) {
-      this.added.delete(key);
-      this.addedKeys.remove(entry);
-      this.addedBytes -= entry.bytes;
-    } else {
-      this.restored.delete(key);
-    }
+    this.added.delete(key);
+    this.addedKeys.remove(entry);
+    this.addedBytes -= entry.bytes;
     this.restored.adopt(
       chunk,
       keyStart,
@@ -328,6 +348,88 @@ export class Entries {
         if (own.length === 0) return; // no restored key found: drawing again would not find one either
       }
     }
+  }
+
+  /**
+   * The number of keys that have not expired at `now`: all of them but those whose time ran out and that no command
+   * or active expiry has removed yet. Reads the expiry times of the keys that have one, and nothing else.
+   */
+  liveCount(now: number): number {
+    const inVolatile = (entry: Entry): boolean => entry.volatileSlot >= 0;
+    const restoredExpired =
+      this.restored.size === 0 ? 0 : this.restored.countExpired(now, inVolatile);
+    return this.size - this.volatile.countExpired(now) - restoredExpired;
+  }
+
+  /** The keys starting with `prefix` that have not expired at `now`, restored ones first; builds no entry. */
+  liveKeys(prefix: string, now: number): string[] {
+    const keys: string[] = [];
+    if (this.restored.size !== 0) this.restored.collectLiveKeys(keys, prefix, now);
+    for (const [key, entry] of this.added) {
+      if (key.startsWith(prefix) && !isExpiredAt(entry.expiresAt, now)) keys.push(key);
+    }
+    return keys;
+  }
+
+  /**
+   * One call of SCAN: from `cursor` (0 to begin), about `count` keys not expired at `now`, and the cursor to go on
+   * with (0 once the walk is over). Redis's guarantee holds: a key present from the first call to the last is
+   * returned, maybe more than once; keys added or deleted meanwhile may or may not be. Each call costs about a shard
+   * of the keys written since startup (a {@link SHARDS}th of them) or `10 × count` restored records, never all keys.
+   *
+   * The keys written since startup come first, shard by shard. A shard keeps its keys while they stay, and a large
+   * one is walked in `2 ** bits` parts by bits of the key's hash, `bits` chosen as the walk enters the shard and kept
+   * in the cursor. Then the restored records by number, which they keep while they live. A key moves only from the
+   * first to the second (packed, or adopted by a snapshot), so it is met later, never skipped.
+   */
+  scan(cursor: number, count: number, now: number): { cursor: number; keys: string[] } {
+    const keys: string[] = [];
+    let budget = 10 * count; // Redis's SCAN bounds its work at 10 × COUNT buckets
+    let at = cursor;
+    while (at <= ADDED_CURSORS) {
+      let shard: number, part: number, bits: number;
+      if (at === 0) {
+        shard = part = 0;
+        bits = this.partBits(0, count);
+      } else {
+        const position = at - 1;
+        shard = position >>> (PART_BITS + BITS_BITS);
+        part = (position >>> BITS_BITS) & ((1 << PART_BITS) - 1);
+        bits = position & ((1 << BITS_BITS) - 1);
+      }
+      if (shard >= SHARDS) {
+        at = ADDED_CURSORS + 1;
+        break;
+      }
+      const map = this.added.shardAt(shard);
+      for (const [key, entry] of map) {
+        if (bits !== 0 && stringPart(key, bits) !== part) continue;
+        if (!isExpiredAt(entry.expiresAt, now)) keys.push(key);
+      }
+      budget -= map.size >>> bits;
+      if (++part === 1 << bits) {
+        shard++;
+        part = 0;
+        if (shard === SHARDS) {
+          at = ADDED_CURSORS + 1;
+          break;
+        }
+        bits = this.partBits(shard, count);
+      }
+      at = 1 + ((shard << (PART_BITS + BITS_BITS)) | (part << BITS_BITS) | bits);
+      if (keys.length >= count || budget <= 0) return { cursor: at, keys };
+    }
+    const from = at - ADDED_CURSORS - 1;
+    const next = this.restored.scanRecords(from, keys, count, Math.max(budget, count), now);
+    return { cursor: next >= this.restored.recordCount ? 0 : ADDED_CURSORS + 1 + next, keys };
+  }
+
+  /** The parts SCAN walks shard `shard` of {@link added} in: about `count` keys each. */
+  private partBits(shard: number, count: number): number {
+    const size = this.added.shardAt(shard).size;
+    let bits = 0;
+    while (bits < MAX_PART_BITS && size >>> bits > count) bits++;
+    return bits;
   }
 
   /** Every key's entry, restored ones first (a restored key never looked up gets an entry built for the visit). */

@@ -755,14 +755,25 @@ export class Keyspace {
     return this.expiredTotal;
   }
 
-  /** The keys starting with `prefix` that hold a value and have not expired. */
+  /**
+   * The keys starting with `prefix` that hold a value and have not expired (KEYS, SCAN and RANDOMKEY read them).
+   * Restored keys are read from their bytes: listing the keys builds no entry.
+   */
   liveKeys(prefix = ''): string[] {
-    const now = Date.now();
-    const keys: string[] = [];
-    for (const [key, entry] of this.entries) {
-      if (key.startsWith(prefix) && !isExpiredAt(entry.expiresAt, now)) keys.push(key);
-    }
-    return keys;
+    return this.entries.liveKeys(prefix, Date.now());
+  }
+
+  /** One call of SCAN from `cursor`: about `count` keys, and the cursor to go on with (see `Entries.scan`). */
+  scan(cursor: number, count: number): { cursor: number; keys: string[] } {
+    return this.entries.scan(cursor, count, Date.now());
+  }
+
+  /**
+   * How many keys hold a value and have not expired (DBSIZE): {@link size} less the keys whose TTL ran out and that
+   * nothing removed yet, counted over the keys with an expiry time alone.
+   */
+  get liveCount(): number {
+    return this.entries.liveCount(Date.now());
   }
 
   /** Deletes `key`'s value and expiry. */

@@ -336,6 +336,75 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     }
   }
 
+  /**
+   * @internal pushes onto `keys` the live keys starting with `prefix` that have not expired at `now`, in record
+   * order, building no entry (a key never looked up is read from its bytes; one expired is not read at all).
+   */
+  collectLiveKeys(keys: string[], prefix: string, now: number): void {
+    const { status, expiry } = this;
+    for (let r = 0; r < this.count; r++) {
+      const state = status[r];
+      if (state === GONE) continue;
+      let key: string;
+      if (state === MADE) {
+        const entry = this.madeEntries.get(r) as Entry;
+        if (entry.expiresAt !== undefined && entry.expiresAt <= now) continue;
+        key = this.madeKeys.get(r) as string;
+      } else {
+        if (expiry[r] <= now) continue; // NaN, no expiry time, compares false
+        key = this.keyAt(r);
+      }
+      if (key.startsWith(prefix)) keys.push(key);
+    }
+  }
+
+  /**
+   * @internal SCAN's walk of the records from number `from`: pushes onto `keys` the live ones not expired at `now`
+   * until it has `count` of them or has looked at `budget` records; returns the record to go on from. A record keeps
+   * its number while it lives (adopted and repacked keys too), so a key that stays is found however the walk is cut.
+   */
+  scanRecords(from: number, keys: string[], count: number, budget: number, now: number): number {
+    const { status, expiry } = this;
+    let r = from;
+    for (; r < this.count && keys.length < count && budget > 0; r++, budget--) {
+      const state = status[r];
+      if (state === GONE) continue;
+      if (state === MADE) {
+        const entry = this.madeEntries.get(r) as Entry;
+        if (entry.expiresAt === undefined || entry.expiresAt > now) {
+          keys.push(this.madeKeys.get(r) as string);
+        }
+      } else if (!(expiry[r] <= now)) keys.push(this.keyAt(r));
+    }
+    return r;
+  }
+
+  /** @internal the number of `key`'s record, -1 if it has none. */
+  recordOf(key: string): number {
+    return this.find(key);
+  }
+
+  /**
+   * @internal how many live records whose record has an expiry time have expired at `now`, leaving out built
+   * entries that `inVolatile` says are counted elsewhere (a built entry whose expiry time changed is among the
+   * keyspace's own keys with one). Walks only those records.
+   */
+  countExpired(now: number, inVolatile: (entry: Entry) => boolean): number {
+    let expired = 0;
+    const { status, expiry, volatileList } = this;
+    for (let i = 0; i < this.volatileRecords; i++) {
+      const r = volatileList[i];
+      if (status[r] === ENCODED) {
+        if (expiry[r] <= now) expired++;
+      } else {
+        const entry = this.madeEntries.get(r);
+        if (entry === undefined || inVolatile(entry)) continue;
+        if (entry.expiresAt !== undefined && entry.expiresAt <= now) expired++;
+      }
+    }
+    return expired;
+  }
+
   /** @internal the entry of `key`, built on its first look-up; later look-ups return the same one. */
   entry(key: string): Entry | undefined {
     const r = this.find(key);

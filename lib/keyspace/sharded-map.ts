@@ -8,7 +8,8 @@
  *
  * Iteration visits the shards in turn: entries come grouped by shard, in insertion order within one.
  */
-const SHARDS = 256;
+export const SHARDS = 256;
+const SHARD_BITS = 8;
 const MASK = SHARDS - 1;
 /**
  * Characters hashed at each end of a longer string key to pick its shard: where keys differ, as in `session:<id>` or
@@ -32,6 +33,18 @@ export function stringShard(key: string): number {
 }
 
 function stringShardOf(key: string): number {
+  return stringHash(key) & MASK;
+}
+
+/**
+ * Which of `2 ** bits` parts of its shard a string key falls in (bits of its hash the shard did not use), for SCAN
+ * to walk a large shard a part at a time. `bits` is at most 24.
+ */
+export function stringPart(key: string, bits: number): number {
+  return (stringHash(key) >>> SHARD_BITS) & ((1 << bits) - 1);
+}
+
+function stringHash(key: string): number {
   const length = key.length;
   let hash = length;
   if (length <= 2 * HASHED_CHARS) {
@@ -44,7 +57,7 @@ function stringShardOf(key: string): number {
   }
   hash ^= hash >>> 15;
   hash = Math.imul(hash, 0x2c1b3c6d);
-  return (hash ^ (hash >>> 12)) & MASK;
+  return hash ^ (hash >>> 12);
 }
 
 /** The shard of a whole-number key. */
@@ -82,6 +95,11 @@ export class ShardedMap<K, V> implements Iterable<[K, V]> {
     const deleted = this.shards[this.shardOf(key)].delete(key);
     if (deleted) this.count--;
     return deleted;
+  }
+
+  /** Shard `i` (0 to {@link SHARDS}, exclusive): its keys keep their order while they stay. */
+  shardAt(i: number): ReadonlyMap<K, V> {
+    return this.shards[i];
   }
 
   *[Symbol.iterator](): IterableIterator<[K, V]> {

@@ -46,6 +46,32 @@ const OWN_KEYS: Record<Exclude<Family, 'transactions' | 'scripts'>, readonly str
   keys: ['key:1', 'key:2'],
 };
 const ALL_KEYS = Object.values(OWN_KEYS).flat();
+/** SCAN MATCH patterns over the keys above: classes, ranges, negation, escapes, an unclosed class. */
+const SCAN_PATTERNS = [
+  '*',
+  's*',
+  '*:1',
+  '?et:?',
+  '[hl]*',
+  '[^s]*:[1-2]',
+  '*[3-1]',
+  'str\\:1',
+  '\\s*',
+  'key:[',
+  '**:*',
+  '',
+];
+/** SCAN's argument errors: cursor, COUNT, a missing value, an unknown option. */
+const SCAN_ERRORS: Cmd[] = [
+  ['scan', 'x'],
+  ['scan', '1.5'],
+  ['scan', '99999999999999999999999'],
+  ['scan', '0', 'COUNT', '0'],
+  ['scan', '0', 'COUNT', '-1'],
+  ['scan', '0', 'COUNT', 'ten'],
+  ['scan', '0', 'MATCH'],
+  ['scan', '0', 'LIMIT', '5'],
+];
 
 const TEXTS = ['a', 'b', 'c', 'hello', '', 'é', '日本', '1', '-3', '10', '3.5', ' 2', 'abc'];
 const INTEGERS = ['0', '1', '-1', '2', '5', '-5', '10', '100', '9223372036854775807', 'x', '1.5'];
@@ -426,6 +452,9 @@ export class CommandGenerator {
       () => ['unlink', k],
       () => ['scan', '0', 'COUNT', '1000'],
       () => ['scan', '0', 'COUNT', '1000', 'TYPE', this.pick(['string', 'hash', 'list', 'stream'])],
+      () => ['scan', '0', 'MATCH', this.pick(SCAN_PATTERNS), 'COUNT', '1000'],
+      () => ['scan', '0', 'match', this.pick(SCAN_PATTERNS), 'count', '1000', 'type', 'set'],
+      () => this.pick(SCAN_ERRORS),
     ];
     return this.pick(choices)();
   }

@@ -1,0 +1,188 @@
+import type { Redis } from 'ioredis';
+import type { Keyspace } from '../lib/keyspace/keyspace';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { trackApps } from './support/apps';
+import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
+import { prng } from './support/prng';
+import { describeWithRedisServer } from './support/redis-suite';
+
+/**
+ * SCAN, DBSIZE and KEYS of the embedded client over a restored cache and keys written since: Redis's SCAN guarantee
+ * through the usual SCAN-and-DEL loop, pages of about COUNT, MATCH and TYPE as Redis filters them, and (with a real
+ * redis-server) the same keys for the same patterns.
+ */
+
+afterAll(removeTempDirs);
+const apps = trackApps<Harness>();
+
+const keyspaceOf = (h: Harness): Keyspace => h.app.get<Keyspace>(KEYSPACE);
+
+async function setMany(redis: Redis, keys: string[]): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (const key of keys) pipeline.set(key, 'v');
+  await pipeline.exec();
+}
+
+const range = (n: number, name: (i: number) => string): string[] =>
+  Array.from({ length: n }, (_, i) => name(i));
+
+/** A cache restarted from a snapshot of `restored` keys, with `added` keys written since. */
+async function restartedWith(restored: string[], added: string[]): Promise<Harness> {
+  const dataDir = tempDir();
+  const first = await apps.track(bootWith(durable(dataDir)));
+  await setMany(first.redis, restored);
+  await first.snapshots.snapshot();
+  await apps.close(first);
+  const h = await apps.track(bootWith(durable(dataDir)));
+  await setMany(h.redis, added);
+  return h;
+}
+
+describe('SCAN, DBSIZE and KEYS of the embedded client', () => {
+  it('deletes every matching key in a SCAN-and-DEL loop, restored keys and new ones alike', async () => {
+    const h = await restartedWith(
+      [...range(3_000, (i) => `session:${i}`), ...range(1_000, (i) => `other:${i}`)],
+      range(2_000, (i) => `session:new:${i}`),
+    );
+    let cursor = '0';
+    let calls = 0;
+    let deleted = 0;
+    do {
+      const [next, keys] = await h.redis.scan(cursor, 'MATCH', 'session:*', 'COUNT', 100);
+      if (keys.length > 0) deleted += await h.redis.del(...keys);
+      cursor = next;
+      calls++;
+    } while (cursor !== '0');
+    // Deleting during the walk moves no other key: every one is found (a list-position cursor would skip half).
+    expect(deleted).toBe(5_000);
+    expect(await h.redis.keys('session:*')).toEqual([]);
+    expect(await h.redis.dbsize()).toBe(1_000);
+    expect(calls).toBeGreaterThan(20); // pages, not the whole keyspace at once
+    expect(keyspaceOf(h).size).toBe(1_000);
+  });
+
+  it('answers pages of about COUNT from a large restored cache, and a full walk returns every key', async () => {
+    const h = await restartedWith(
+      range(40_000, (i) => `k:${i}`),
+      range(10_000, (i) => `n:${i}`),
+    );
+    const [cursor, page] = await h.redis.scan('0', 'COUNT', 10);
+    expect(cursor).not.toBe('0');
+    expect(page.length).toBeGreaterThanOrEqual(10);
+    expect(page.length).toBeLessThan(100);
+    const seen = new Set<string>();
+    let at = '0';
+    do {
+      const [next, keys] = await h.redis.scan(at, 'COUNT', 1_000);
+      for (const key of keys) seen.add(key);
+      at = next;
+    } while (at !== '0');
+    expect(seen.size).toBe(50_000);
+    expect(await h.redis.dbsize()).toBe(50_000);
+    // Listing the restored keys built none of them.
+    expect(keyspaceOf(h)['entries'].restored.builtCount).toBe(0);
+    const [, buffers] = await h.redis.scanBuffer('0', 'MATCH', 'k:1234*', 'COUNT', 100_000);
+    expect(buffers.map((b) => b.toString()).sort()).toEqual([
+      'k:1234',
+      'k:12340',
+      'k:12341',
+      'k:12342',
+      'k:12343',
+      'k:12344',
+      'k:12345',
+      'k:12346',
+      'k:12347',
+      'k:12348',
+      'k:12349',
+    ]);
+  });
+
+  it('filters by TYPE and MATCH, and answers argument errors with Redis texts', async () => {
+    const h = await restartedWith(['s:1', 's:2'], []);
+    await h.redis.hset('h:1', 'f', 'v');
+    await h.redis.rpush('l:1', 'a');
+    await h.redis.sadd('set:1', 'm');
+    await h.redis.zadd('z:1', 1, 'm');
+    await h.redis.xadd('x:1', '1-1', 'f', 'v');
+    const typed = async (type: string): Promise<string[]> =>
+      (await h.redis.scan('0', 'COUNT', 1_000, 'TYPE', type))[1].sort();
+    expect(await typed('string')).toEqual(['s:1', 's:2']);
+    expect(await typed('HASH')).toEqual(['h:1']);
+    expect(await typed('list')).toEqual(['l:1']);
+    expect(await typed('set')).toEqual(['set:1']);
+    expect(await typed('zset')).toEqual(['z:1']);
+    expect(await typed('stream')).toEqual(['x:1']);
+    expect((await h.redis.scan('0', 'MATCH', '[sz]:*', 'COUNT', 1_000))[1].sort()).toEqual([
+      's:1',
+      's:2',
+      'z:1',
+    ]);
+    await expect(h.redis.scan('abc')).rejects.toThrow('ERR invalid cursor');
+    await expect(h.redis.scan('0', 'COUNT', 0)).rejects.toThrow('ERR syntax error');
+    await expect(h.redis.scan('0', 'COUNT', 'x')).rejects.toThrow(
+      'ERR value is not an integer or out of range',
+    );
+    const scan = h.redis.scan.bind(h.redis) as unknown as (
+      ...args: (string | number)[]
+    ) => Promise<unknown>;
+    await expect(scan('0', 'MATCH')).rejects.toThrow('ERR syntax error');
+    await expect(scan('0', 'LIMIT', 5)).rejects.toThrow('ERR syntax error');
+    // A cursor past every key ends the walk.
+    expect(await h.redis.scan('99999999999', 'COUNT', 10)).toEqual(['0', []]);
+  });
+
+  it('counts with DBSIZE and lists with KEYS only keys whose TTL has not run out', async () => {
+    const h = await restartedWith(
+      range(100, (i) => `r:${i}`),
+      range(100, (i) => `a:${i}`),
+    );
+    const pipeline = h.redis.pipeline();
+    for (let i = 0; i < 10; i++) pipeline.pexpire(`r:${i}`, 1).pexpire(`a:${i}`, 1);
+    await pipeline.exec();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await h.redis.dbsize()).toBe(180);
+    expect((await h.redis.keys('*')).length).toBe(180);
+  });
+});
+
+describeWithRedisServer(
+  'SCAN MATCH (test/scan.e2e-spec.ts)',
+  'SCAN MATCH against a real redis-server',
+  (server) => {
+    it('returns the same keys as Redis for random patterns over random keys', async () => {
+      const random = prng(7);
+      const pick = (alphabet: string[], max: number): string =>
+        Array.from(
+          { length: Math.floor(random() * (max + 1)) },
+          () => alphabet[Math.floor(random() * alphabet.length)],
+        ).join('');
+      const keys = [
+        ...new Set(
+          range(300, () => pick(['a', 'b', 'c', '[', ']', '*', '?', '\\', '-', '^', 'é'], 5)),
+        ),
+      ].filter((key) => key !== '');
+      const patterns = range(300, () =>
+        pick(['a', 'b', 'c', '*', '*', '?', '[', ']', '^', '-', '\\', 'é'], 6),
+      );
+      const redis = server().client();
+      const h = await apps.track(bootWith({ persistence: { enabled: false } }));
+      try {
+        await redis.flushall();
+        for (const client of [redis, h.redis]) await setMany(client, keys);
+        const differences: string[] = [];
+        for (const pattern of patterns) {
+          const [theirs, ours] = await Promise.all(
+            [redis, h.redis].map(async (client) => {
+              const [cursor, found] = await client.scan('0', 'MATCH', pattern, 'COUNT', 100_000);
+              return `${cursor} ${found.sort().join(' ')}`;
+            }),
+          );
+          if (theirs !== ours) differences.push(`${pattern}: redis ${theirs}, ours ${ours}`);
+        }
+        expect(differences).toEqual([]);
+      } finally {
+        redis.disconnect();
+      }
+    });
+  },
+);
