@@ -115,9 +115,8 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
     const { namespace } = this;
     if (namespace === undefined || namespace === '') throw new Error(KEYV_CLEAR_WITHOUT_NAMESPACE);
     const match = `${escapeGlob(namespace)}:*`;
-    // Listed first, deleted after: the embedded client's SCAN cursor is a position in its key list, which deleting
-    // during the scan would shift, skipping keys. A Set, since SCAN may return a key twice.
-    const keys = new Set<string>();
+    // Each page is deleted as it comes: deleting keys during a walk moves no other key (Redis's SCAN guarantee,
+    // which the embedded client keeps too), and a key SCAN returns twice is simply deleted once.
     let cursor = '0';
     do {
       const [next, found] = await this.client.scan(
@@ -127,13 +126,9 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
         'COUNT',
         this.clearBatch,
       );
-      for (const key of found) keys.add(key);
+      if (found.length > 0) await this.client.unlink(found);
       cursor = next;
     } while (cursor !== '0');
-    const all = [...keys];
-    for (let at = 0; at < all.length; at += this.clearBatch) {
-      await this.client.unlink(all.slice(at, at + this.clearBatch));
-    }
   }
 
   /** The module owns the client and closes it at shutdown: nothing to do here. */
