@@ -131,6 +131,22 @@ describe('SCAN, DBSIZE and KEYS of the embedded client', () => {
     expect(await h.redis.scan('99999999999', 'COUNT', 10)).toEqual(['0', []]);
   });
 
+  it('answers RANDOMKEY with a live key, restored or new, and null when there is none', async () => {
+    const h = await restartedWith(
+      range(500, (i) => `r:${i}`),
+      range(500, (i) => `a:${i}`),
+    );
+    const drawn = new Set<string>();
+    for (let i = 0; i < 300; i++) drawn.add((await h.redis.randomkey()) as string);
+    expect([...drawn].some((key) => key.startsWith('r:'))).toBe(true);
+    expect([...drawn].some((key) => key.startsWith('a:'))).toBe(true);
+    for (const key of drawn) expect(await h.redis.exists(key)).toBe(1);
+    expect(keyspaceOf(h)['entries'].restored.builtCount).toBe(0);
+    expect((await h.redis.randomkeyBuffer())?.toString()).toMatch(/^[ra]:\d+$/);
+    await h.redis.flushall();
+    expect(await h.redis.randomkey()).toBeNull();
+  });
+
   it('counts with DBSIZE and lists with KEYS only keys whose TTL has not run out', async () => {
     const h = await restartedWith(
       range(100, (i) => `r:${i}`),

@@ -7,7 +7,8 @@
  * - `CONFIG GET pattern ...` / `CONFIG SET name value ...` of `maxmemory`, `maxmemory-policy`, `maxmemory-samples` and
  *   `notify-keyspace-events` (the last for expired and evicted keys, see `notifications.ts`); other parameters are
  *   unknown, with Redis's error.
- * - `DBSIZE`: the keys that have not expired, counted without listing them; `SCAN` (see `scan-command.ts`).
+ * - `DBSIZE`: the keys that have not expired, counted without listing them; `RANDOMKEY`, drawn without listing
+ *   them; `SCAN` (see `scan-command.ts`).
  * - `MEMORY USAGE key [SAMPLES n]`: the key's estimated bytes (see `keyspace/memory.ts`); `MEMORY HELP`.
  * - `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key` and `OBJECT HELP` (see `object-command.ts`).
  */
@@ -231,6 +232,8 @@ export function serverCommands(
     // ioredis-mock counts the list of every key (building each restored key's entry): 0.8 s at 1M restored keys.
     dbsize: { arity: 1, check: () => reply(keyspace.liveCount) },
     scan: scanRule(keyspace),
+    // ioredis-mock picks from the list of every key, made for each call.
+    randomkey: { arity: 1, check: () => reply(keyspace.randomKey() ?? null) },
     object: objectRule(keyspace),
   };
 }

@@ -140,6 +140,25 @@ class ExpirySample implements SampleVisitor {
   }
 }
 
+/** What {@link Keyspace.randomKey} asks of the key drawn: its expiry time, and its key if that has not passed. */
+class LiveDraw implements SampleVisitor {
+  readonly readsUse = false;
+  readonly readsExpiry = true;
+  now = 0;
+  drawn: string | undefined = undefined;
+
+  wants(_use: number, expiresAt: number | undefined): boolean {
+    return !isExpiredAt(expiresAt, this.now);
+  }
+
+  visit(key: string): void {
+    this.drawn = key;
+  }
+}
+
+/** Draws RANDOMKEY makes before it lists the live keys to pick one (every draw found an expired key). */
+const RANDOM_KEY_DRAWS = 32;
+
 /** Bytes of each block the keys adopted from a snapshot are copied into (see {@link ByteArena}). */
 const ADOPTION_BLOCK_BYTES = 256 * 1024;
 
@@ -762,6 +781,26 @@ export class Keyspace {
   liveKeys(prefix = ''): string[] {
     return this.entries.liveKeys(prefix, Date.now());
   }
+
+  /**
+   * A key drawn at random among those that have not expired (RANDOMKEY), `undefined` when there is none. Each draw
+   * is O(1) (the sampling eviction uses); only when {@link RANDOM_KEY_DRAWS} draws all found expired keys are the
+   * live keys listed to pick one.
+   */
+  randomKey(): string | undefined {
+    if (this.entries.size === 0) return undefined;
+    const draw = this.liveDraw;
+    draw.now = Date.now();
+    for (let i = 0; i < RANDOM_KEY_DRAWS; i++) {
+      draw.drawn = undefined;
+      this.entries.sample(false, 1, draw);
+      if (draw.drawn !== undefined) return draw.drawn;
+    }
+    const live = this.liveKeys();
+    return live.length === 0 ? undefined : live[Math.floor(Math.random() * live.length)];
+  }
+
+  private readonly liveDraw = new LiveDraw();
 
   /** One call of SCAN from `cursor`: about `count` keys, and the cursor to go on with (see `Entries.scan`). */
   scan(cursor: number, count: number): { cursor: number; keys: string[] } {

@@ -138,6 +138,37 @@ describe('SCAN over the keyspace', () => {
   });
 });
 
+describe('RANDOMKEY over the keyspace', () => {
+  it('draws restored keys and new ones alike, never an expired one, without listing the keys', () => {
+    const { keyspace, states } = keyspaceOf(1_000, 1_000);
+    const past = Date.now() - 1;
+    for (let i = 0; i < 500; i++) keyspace.setExpiry(`a:${i}`, past);
+    for (let i = 0; i < 500; i++) keyspace.setExpiry(`r:${i}`, past); // built, with an expiry time that ran out
+    const drawn = new Map<string, number>();
+    for (let i = 0; i < 2_000; i++) {
+      const key = keyspace.randomKey() as string;
+      drawn.set(key, (drawn.get(key) ?? 0) + 1);
+    }
+    expect([...drawn.keys()].filter((key) => Number(key.slice(2)) < 500)).toEqual([]);
+    const restored = [...drawn]
+      .filter(([key]) => key.startsWith('r:'))
+      .reduce((n, [, c]) => n + c, 0);
+    expect(restored).toBeGreaterThan(600); // half the live keys are restored ones
+    expect(restored).toBeLessThan(1_400);
+    expect(drawn.size).toBeGreaterThan(600); // spread over the 1,000 live keys
+    expect(states.builtCount).toBe(500); // only those given an expiry time
+  });
+
+  it('answers undefined for an empty keyspace, and finds the one live key among expired ones', () => {
+    expect(new Keyspace().randomKey()).toBeUndefined();
+    const { keyspace } = keyspaceOf(0, 5_000);
+    for (let i = 1; i < 5_000; i++) keyspace.setExpiry(`a:${i}`, Date.now() - 1);
+    expect(keyspace.randomKey()).toBe('a:0');
+    keyspace.setExpiry('a:0', Date.now() - 1);
+    expect(keyspace.randomKey()).toBeUndefined();
+  });
+});
+
 describe('DBSIZE and KEYS over the keyspace', () => {
   it('counts the keys not expired, over every way a key holds its expiry time', () => {
     const states = new RestoredStates();
