@@ -161,6 +161,91 @@ describe('SCAN, DBSIZE and KEYS of the embedded client', () => {
   });
 });
 
+describe('HSCAN, SSCAN and ZSCAN of the embedded client', () => {
+  /** Every page of a walk over `key`, deleting each page's elements with `remove` as it comes. */
+  async function walkAndRemove(
+    scan: (cursor: string) => Promise<[string, string[]]>,
+    width: number,
+    remove: (elements: string[]) => Promise<unknown>,
+  ): Promise<{ calls: number; returned: Set<string> }> {
+    const returned = new Set<string>();
+    let cursor = '0';
+    let calls = 0;
+    do {
+      const [next, items] = await scan(cursor);
+      const elements = items.filter((_, i) => i % width === 0);
+      for (const element of elements) returned.add(element);
+      if (elements.length > 0) await remove(elements);
+      cursor = next;
+      calls++;
+    } while (cursor !== '0');
+    return { calls, returned };
+  }
+
+  it('walks large collections in a few dozen calls, every element found while others are removed', async () => {
+    const h = await restartedWith([], []);
+    const fields = range(5_000, (i) => `field:${i}`);
+    await h.redis.hset('h', Object.fromEntries(fields.map((f) => [f, 'v'])));
+    await h.redis.sadd('s', ...fields);
+    await h.redis.zadd('z', ...fields.flatMap((f, i) => [i, f]));
+    const { redis } = h;
+    const hash = await walkAndRemove(
+      (c) => redis.hscan('h', c, 'COUNT', 10),
+      2,
+      (e) => redis.hdel('h', ...e),
+    );
+    const set = await walkAndRemove(
+      (c) => redis.sscan('s', c, 'COUNT', 10),
+      1,
+      (e) => redis.srem('s', ...e),
+    );
+    const zset = await walkAndRemove(
+      (c) => redis.zscan('z', c, 'COUNT', 10),
+      2,
+      (e) => redis.zrem('z', ...e),
+    );
+    for (const walk of [hash, set, zset]) {
+      expect(walk.returned.size).toBe(5_000);
+      expect(walk.calls).toBeGreaterThan(10);
+      expect(walk.calls).toBeLessThanOrEqual(64);
+    }
+    expect(await redis.exists('h', 's', 'z')).toBe(0); // emptied, so deleted
+  });
+
+  it('answers a small collection whole, cursor 0, as Redis answers a listpack or an intset', async () => {
+    const h = await restartedWith([], []);
+    await h.redis.hset('h', { a: '1', b: '2', c: '3' });
+    await h.redis.sadd('ints', '1', '2', '3', '4');
+    await h.redis.zadd('z', '-inf', 'low', 1.5, 'mid', 'inf', 'high');
+    expect(await h.redis.hscan('h', '0', 'COUNT', 1)).toEqual([
+      '0',
+      ['a', '1', 'b', '2', 'c', '3'],
+    ]);
+    expect(await h.redis.hscan('h', '0', 'MATCH', '[ab]')).toEqual(['0', ['a', '1', 'b', '2']]);
+    expect(await h.redis.sscan('ints', '0', 'COUNT', 1)).toEqual(['0', ['1', '2', '3', '4']]);
+    expect(await h.redis.zscan('z', '0', 'COUNT', 1)).toEqual([
+      '0',
+      ['low', '-inf', 'mid', '1.5', 'high', 'inf'],
+    ]);
+    const [, buffers] = await h.redis.hscanBuffer('h', '0');
+    expect(buffers.map(String)).toEqual(['a', '1', 'b', '2', 'c', '3']);
+  });
+
+  it('checks the cursor, then the type, then the options, as Redis does', async () => {
+    const h = await restartedWith(['str'], []);
+    await h.redis.sadd('s', 'm');
+    const sscan = h.redis.sscan.bind(h.redis) as unknown as (
+      ...args: (string | number)[]
+    ) => Promise<unknown>;
+    await expect(sscan('str', 'x')).rejects.toThrow('ERR invalid cursor');
+    await expect(sscan('str', '0')).rejects.toThrow('WRONGTYPE');
+    await expect(sscan('missing', '0', 'COUNT', 0)).resolves.toEqual(['0', []]);
+    await expect(sscan('s', '0', 'COUNT', 0)).rejects.toThrow('ERR syntax error');
+    await expect(sscan('s', '0', 'TYPE', 'set')).rejects.toThrow('ERR syntax error');
+    await expect(sscan('s', '0', 'MATCH')).rejects.toThrow('ERR syntax error');
+  });
+});
+
 describeWithRedisServer(
   'SCAN MATCH (test/scan.e2e-spec.ts)',
   'SCAN MATCH against a real redis-server',

@@ -14,6 +14,7 @@ import type { CommandRule } from './command-rule';
 import { expiryRules } from './expiry-rules';
 import { hashRules } from './rules/hashes';
 import { keyRules } from './rules/keys';
+import { collectionScanRules } from './scan-command';
 import { listRules } from './rules/lists';
 import { setRules } from './rules/sets';
 import { sortedSetStoreRules } from './rules/sorted-set-stores';
@@ -31,6 +32,7 @@ export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...sortedSetStoreRules,
   ...streamRules,
   ...keyRules,
+  ...collectionScanRules,
   // expiry: SET, SETEX, PSETEX, GETEX, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT
   ...expiryRules,
 };

@@ -60,7 +60,8 @@ function storedInteger(value: string | Buffer): bigint | undefined {
 
 const small = (item: string | Buffer): boolean => bytesOf(item).length <= LISTPACK_VALUE;
 
-function encodingOf(key: string, value: unknown): string {
+/** The encoding Redis 7.0 gives `value` (OBJECT ENCODING's answer; HSCAN, SSCAN and ZSCAN page only a large one). */
+export function encodingOf(key: string, value: unknown): string {
   if (holds(value, 'string')) {
     const text = value as string | Buffer;
     if (storedInteger(text) !== undefined) return 'int';

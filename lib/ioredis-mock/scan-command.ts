@@ -1,21 +1,29 @@
 /**
- * SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], answered from the keyspace (see `Entries.scan`).
+ * SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], answered from the keyspace (see `Entries.scan`), and
+ * HSCAN, SSCAN and ZSCAN key cursor [MATCH pattern] [COUNT count], answered from the stored collection.
  *
  * ioredis-mock's SCAN lists every key on each call (0.4 s a call at a million restored keys, so a walk over them
  * costs quadratic time), and its cursor is a position in that list: deleting keys during the walk, Redis's usual
  * SCAN-and-DEL loop, shifts the rest and skips keys. Here a call costs about COUNT keys, and a key present for
- * the whole walk is returned, as Redis guarantees.
+ * the whole walk is returned, as Redis guarantees. Its HSCAN, SSCAN and ZSCAN have the same cursor, page even a
+ * small collection (Redis answers a listpack or intset whole, cursor 0), write infinite scores as `Infinity`, and
+ * answer their own error texts; here they answer as Redis does, a large collection in parts by bits of each
+ * element's hash (a few dozen calls at most, each a walk over the collection), so an element present for the
+ * whole walk is returned however many others are removed meanwhile.
  */
 import type { Keyspace } from '../keyspace/keyspace';
 import { GlobPattern } from '../util/glob';
-import { type CommandRule, keyName, reply } from './command-rule';
+import { type CommandRule, copyOut, keyName, reply, typed } from './command-rule';
+import { encodingOf } from './object-command';
 import { typeName } from './rules/keys';
+import type { Scored } from './rules/sorted-sets';
 import {
   type Arg,
   argText,
   integerArg,
   optionName,
   replyError,
+  scoreText,
   SYNTAX_ERROR,
 } from './redis-replies';
 
@@ -35,27 +43,37 @@ function scanCursor(arg: Arg): number {
   return text.startsWith('-') && value !== 0n ? Number.MAX_SAFE_INTEGER : Number(value);
 }
 
+interface ScanOptions {
+  count: number;
+  pattern: GlobPattern | undefined;
+  type: string | undefined;
+}
+
+/** The options after the cursor, from `args[from]`, as Redis's `scanGenericCommand` reads them; TYPE for SCAN only. */
+function scanOptions(args: readonly Arg[], from: number, typeAllowed: boolean): ScanOptions {
+  const options: ScanOptions = { count: DEFAULT_COUNT, pattern: undefined, type: undefined };
+  for (let i = from; i < args.length; i += 2) {
+    const option = optionName(args[i]);
+    if (i + 1 >= args.length) throw replyError(SYNTAX_ERROR);
+    const value = args[i + 1];
+    if (option === 'COUNT') {
+      const n = integerArg(value);
+      if (n < 1n) throw replyError(SYNTAX_ERROR);
+      options.count = Number(n);
+    } else if (option === 'MATCH') options.pattern = new GlobPattern(value);
+    else if (option === 'TYPE' && typeAllowed) options.type = keyName(value).toLowerCase();
+    else throw replyError(SYNTAX_ERROR);
+  }
+  return options;
+}
+
 /** The rule of SCAN over `keyspace`. */
 export function scanRule(keyspace: Keyspace): CommandRule {
   return {
     arity: -2,
     check: (args, reader) => {
       const cursor = scanCursor(args[0]);
-      let count = DEFAULT_COUNT;
-      let pattern: GlobPattern | undefined;
-      let type: string | undefined;
-      for (let i = 1; i < args.length; i += 2) {
-        const option = optionName(args[i]);
-        if (i + 1 >= args.length) throw replyError(SYNTAX_ERROR);
-        const value = args[i + 1];
-        if (option === 'COUNT') {
-          const n = integerArg(value);
-          if (n < 1n) throw replyError(SYNTAX_ERROR);
-          count = Number(n);
-        } else if (option === 'MATCH') pattern = new GlobPattern(value);
-        else if (option === 'TYPE') type = keyName(value).toLowerCase();
-        else throw replyError(SYNTAX_ERROR);
-      }
+      const { count, pattern, type } = scanOptions(args, 1, true);
       const page = keyspace.scan(cursor, count);
       let keys = page.keys;
       if (pattern !== undefined) keys = keys.filter((key) => pattern.matches(key));
@@ -65,3 +83,114 @@ export function scanRule(keyspace: Keyspace): CommandRule {
     },
   };
 }
+
+/** An element of a collection: what MATCH tests and its hash reads, and what the reply holds of it. */
+type Element = readonly [name: string | Buffer, reply: readonly unknown[]];
+
+function* elementsOf(value: unknown): Generator<Element> {
+  if (value instanceof Set) {
+    for (const member of value as Set<string | Buffer>) yield [member, [copyOut(member)]];
+  } else if (value instanceof Map) {
+    for (const { score, value: member } of (value as Map<string, Scored>).values()) {
+      yield [member, [copyOut(member), scoreText(score)]];
+    }
+  } else {
+    const hash = value as Record<string, unknown>;
+    for (const field of Object.keys(hash)) yield [field, [field, copyOut(hash[field])]];
+  }
+}
+
+function sizeOf(value: unknown): number {
+  return value instanceof Set || value instanceof Map
+    ? value.size
+    : Object.keys(value as object).length;
+}
+
+/** Parts a large collection is walked in: at most 2^this, so that a walk takes a few dozen calls at most. */
+const MAX_COLLECTION_PART_BITS = 6;
+/** Bits of a collection cursor (1 + part × 2^this + bits) that hold `bits`. */
+const COLLECTION_BITS_BITS = 5;
+
+/** An element's 32-bit hash (FNV-1a over its characters or bytes, mixed): which part of a walk it falls in. */
+function elementHash(name: string | Buffer): number {
+  let hash = 0x811c9dc5;
+  if (typeof name === 'string') {
+    for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  } else {
+    for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name[i], 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x45d9f3b);
+  return (hash ^ (hash >>> 16)) >>> 0;
+}
+
+/**
+ * One call of HSCAN, SSCAN or ZSCAN over a stored collection `value` of `key`. A collection Redis holds as a
+ * listpack or an intset is answered whole, cursor 0, whatever the cursor and COUNT (as Redis does). A larger one is
+ * walked in parts of about COUNT elements (at most 2^6 parts) by bits of each element's hash, the number of parts
+ * chosen at cursor 0 and carried in the cursor.
+ */
+function scanCollection(
+  key: string,
+  value: unknown,
+  cursor: number,
+  options: ScanOptions,
+): unknown {
+  const { count, pattern } = options;
+  const out: unknown[] = [];
+  const keep = ([name, items]: Element): void => {
+    if (pattern === undefined || pattern.matches(name)) out.push(...items);
+  };
+  const encoding = encodingOf(key, value);
+  if (encoding === 'listpack' || encoding === 'intset') {
+    for (const element of elementsOf(value)) keep(element);
+    return ['0', out];
+  }
+  let part = 0;
+  let bits = 0;
+  if (cursor === 0) {
+    const size = sizeOf(value);
+    while (bits < MAX_COLLECTION_PART_BITS && size / 2 ** bits > count) bits++;
+  } else {
+    const position = cursor - 1;
+    bits = position % 2 ** COLLECTION_BITS_BITS;
+    part = Math.floor(position / 2 ** COLLECTION_BITS_BITS);
+    if (bits > MAX_COLLECTION_PART_BITS || part >= 2 ** bits) return ['0', []];
+  }
+  const mask = 2 ** bits - 1;
+  let seen = 0;
+  while (part <= mask && seen < count) {
+    for (const element of elementsOf(value)) {
+      if (bits !== 0 && (elementHash(element[0]) & mask) !== part) continue;
+      seen++;
+      keep(element);
+    }
+    part++;
+  }
+  const next = part > mask ? 0 : 1 + part * 2 ** COLLECTION_BITS_BITS + bits;
+  return [String(next), out];
+}
+
+/** HSCAN, SSCAN or ZSCAN key cursor [MATCH pattern] [COUNT count], on a key of `type`. */
+function collectionScan(type: 'hash' | 'set' | 'zset'): CommandRule {
+  return typed(type, -3, {
+    // Redis reads the cursor before it looks the key up, and the options only for a key that exists.
+    parse: (args) => {
+      scanCursor(args[1]);
+    },
+    check: (args, reader) => {
+      const key = keyName(args[0]);
+      const value = reader.valueOf(key);
+      if (value === undefined) return reply(['0', []]);
+      const options = scanOptions(args, 2, false);
+      return reply(scanCollection(key, value, scanCursor(args[1]), options));
+    },
+  });
+}
+
+/** HSCAN, SSCAN and ZSCAN. */
+export const collectionScanRules: Readonly<Record<string, CommandRule>> = {
+  hscan: collectionScan('hash'),
+  sscan: collectionScan('set'),
+  zscan: collectionScan('zset'),
+};

@@ -12,7 +12,7 @@ const BACKSLASH = 0x5c;
 /** Redis's protection against patterns that would recurse without end. */
 const MAX_NESTING = 1000;
 
-/** A compiled pattern: `matches(text)` tests the UTF-8 bytes of `text`. */
+/** A compiled pattern: `matches(text)` tests the bytes of `text` (UTF-8 for a string). */
 export class GlobPattern {
   private readonly pattern: Buffer;
   /** `*` alone: every key, the empty one too (Redis's SCAN and KEYS test no pattern then). */
@@ -23,10 +23,10 @@ export class GlobPattern {
     this.everything = this.pattern.length === 1 && this.pattern[0] === STAR;
   }
 
-  matches(text: string): boolean {
+  matches(text: string | Uint8Array): boolean {
     if (this.everything) return true;
     const state = { skipLonger: false };
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     return match(this.pattern, 0, bytes, 0, state, 0);
   }
 }

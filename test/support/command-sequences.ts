@@ -61,6 +61,8 @@ const SCAN_PATTERNS = [
   '**:*',
   '',
 ];
+/** HSCAN, SSCAN and ZSCAN MATCH patterns over the fields, members and texts above. */
+const ELEMENT_PATTERNS = ['*', 'f*', '?', '[a-c]*', '*[^0-9]', 'é', '??', 'h*o', '\\f1'];
 /** SCAN's argument errors: cursor, COUNT, a missing value, an unknown option. */
 const SCAN_ERRORS: Cmd[] = [
   ['scan', 'x'],
@@ -223,6 +225,21 @@ export class CommandGenerator {
       () => ['hvals', k],
       () => ['hlen', k],
       () => ['hsetnx', k, f(), this.value()],
+      () => [
+        'hscan',
+        k,
+        '0',
+        ...this.pick([[], ['COUNT', '1'], ['MATCH', this.pick(ELEMENT_PATTERNS)]]),
+      ],
+      () => [
+        'hscan',
+        k,
+        this.pick(['x', '0', '-1']),
+        'COUNT',
+        this.pick(['0', '5', 'x']),
+        'TYPE',
+        'hash',
+      ],
       () => ['hstrlen', k, f()],
       () => ['hrandfield', k, '20'],
     ];
@@ -275,6 +292,15 @@ export class CommandGenerator {
       () => ['sadd', k, ...this.values(this.count())],
       () => ['srem', k, ...this.values(this.count(2))],
       () => ['smembers', k],
+      () => [
+        'sscan',
+        k,
+        '0',
+        'COUNT',
+        '1000',
+        ...this.pick([[], ['MATCH', this.pick(ELEMENT_PATTERNS)]]),
+      ],
+      () => ['sscan', k, this.pick(['0', 'x']), 'MATCH', '*', 'COUNT', this.pick(['0', '-2', 'x'])],
       () => ['sismember', k, this.value()],
       () => ['smismember', k, this.value(), this.value()],
       () => ['scard', k],
@@ -312,6 +338,13 @@ export class CommandGenerator {
       () => ['zincrby', k, s(), m()],
       () => ['zrange', k, this.pick(INDEXES), this.pick(INDEXES)],
       () => ['zrange', k, '0', '-1', 'WITHSCORES'],
+      () => [
+        'zscan',
+        k,
+        '0',
+        ...this.pick([[], ['COUNT', '1'], ['MATCH', this.pick(ELEMENT_PATTERNS)]]),
+      ],
+      () => ['zscan', k, '0', 'NOSCORES'],
       () => ['zrange', k, b(), b(), 'BYSCORE'],
       () => ['zrange', k, b(), b(), 'BYSCORE', 'WITHSCORES'],
       () => ['zrangebyscore', k, b(), b()],
@@ -556,6 +589,16 @@ export function normaliseReply(command: string, reply: unknown, ids = new TimeId
   }
   if (name === 'scan' && Array.isArray(reply)) {
     return [reply[0], [...(reply[1] as string[])].sort()];
+  }
+  // A collection's elements come in no particular order: fields with their values, members with their scores.
+  if ((name === 'hscan' || name === 'sscan' || name === 'zscan') && Array.isArray(reply)) {
+    const items = plain(reply[1], ids) as unknown[];
+    const width = name === 'sscan' ? 1 : 2;
+    const groups: string[] = [];
+    for (let i = 0; i < items.length; i += width) {
+      groups.push(JSON.stringify(items.slice(i, i + width)));
+    }
+    return [reply[0], groups.sort()];
   }
   if (name === 'hgetall' && reply !== null && typeof reply === 'object' && !Array.isArray(reply)) {
     return Object.entries(reply as Record<string, unknown>)
