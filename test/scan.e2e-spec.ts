@@ -147,6 +147,23 @@ describe('SCAN, DBSIZE and KEYS of the embedded client', () => {
     expect(await h.redis.randomkey()).toBeNull();
   });
 
+  it("counts each key with a TTL once in INFO keyspace's expires, restored, built or new", async () => {
+    const dataDir = tempDir();
+    const first = await apps.track(bootWith(durable(dataDir)));
+    for (let i = 0; i < 5; i++) await first.redis.set(`r:ttl:${i}`, 'v', 'EX', 600);
+    await first.redis.set('r:plain', 'v');
+    await first.snapshots.snapshot();
+    await apps.close(first);
+    const h = await apps.track(bootWith(durable(dataDir)));
+    await h.redis.expire('r:ttl:0', 900); // builds the key, which keeps a TTL
+    await h.redis.persist('r:ttl:1'); // builds it, without a TTL any more
+    await h.redis.expire('r:plain', 600);
+    expect(await h.redis.get('r:ttl:2')).toBe('v'); // read in place, not built
+    await h.redis.set('a:ttl', 'v', 'EX', 600);
+    const info = await h.redis.info('keyspace');
+    expect(info).toContain('db0:keys=7,expires=6,');
+  });
+
   it('counts with DBSIZE and lists with KEYS only keys whose TTL has not run out', async () => {
     const h = await restartedWith(
       range(100, (i) => `r:${i}`),

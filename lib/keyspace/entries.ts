@@ -146,7 +146,7 @@ export class Entries {
     return this.addedBytes + this.restored.bytes;
   }
 
-  /** Keys with an expiry time (restored ones counted by their records' expiry times). */
+  /** Keys with an expiry time, each once: restored ones still bytes by their records, the others by their entries. */
   get volatileCount(): number {
     return this.volatile.length + this.restored.volatileRecords;
   }
@@ -161,7 +161,10 @@ export class Entries {
   get(key: string): Entry | undefined {
     const own = this.addedEntry(key);
     if (own !== undefined) return own;
-    return this.restored.size === 0 ? undefined : this.restored.entry(key);
+    if (this.restored.size === 0) return undefined;
+    const entry = this.restored.entry(key);
+    if (entry !== undefined) this.restoredEntrySeen(key, entry);
+    return entry;
   }
 
   /**
@@ -171,7 +174,18 @@ export class Entries {
   look(key: string): Entry | number | undefined {
     const own = this.addedEntry(key);
     if (own !== undefined) return own;
-    return this.restored.size === 0 ? undefined : this.restored.look(key);
+    if (this.restored.size === 0) return undefined;
+    const found = this.restored.look(key);
+    if (typeof found === 'object') this.restoredEntrySeen(key, found);
+    return found;
+  }
+
+  /**
+   * A restored key's entry, maybe built just now: one with an expiry time joins {@link volatile} (its record left the
+   * restored records with one when it was built).
+   */
+  private restoredEntrySeen(key: string, entry: Entry): void {
+    if (entry.volatileSlot < 0 && entry.expiresAt !== undefined) this.volatile.add(key, entry);
   }
 
   /** The entry of `key` among {@link added}, remembered as the last one found. */
@@ -355,9 +369,7 @@ export class Entries {
    * or active expiry has removed yet. Reads the expiry times of the keys that have one, and nothing else.
    */
   liveCount(now: number): number {
-    const inVolatile = (entry: Entry): boolean => entry.volatileSlot >= 0;
-    const restoredExpired =
-      this.restored.size === 0 ? 0 : this.restored.countExpired(now, inVolatile);
+    const restoredExpired = this.restored.size === 0 ? 0 : this.restored.countExpired(now);
     return this.size - this.volatile.countExpired(now) - restoredExpired;
   }
 

@@ -148,7 +148,10 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private used = 0;
   /** Estimated bytes of the live keys (see `memory.ts`): records by their bytes, built entries by their `bytes`. */
   bytes = 0;
-  /** Live records whose record has an expiry time: the first this many of {@link volatileList}. */
+  /**
+   * Live records still only bytes that have an expiry time: the first this many of {@link volatileList}. A record
+   * whose entry was built leaves them (its entry holds its expiry time).
+   */
   volatileRecords = 0;
   /**
    * The numbers of the live records that have an expiry time, in no order, for active expiry to draw among them in
@@ -385,23 +388,13 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   /**
-   * @internal how many live records whose record has an expiry time have expired at `now`, leaving out built
-   * entries that `inVolatile` says are counted elsewhere (a built entry whose expiry time changed is among the
-   * keyspace's own keys with one). Walks only those records.
+   * @internal how many records still only bytes whose expiry time has passed at `now` (a built key's entry holds its
+   * own, see {@link build}). Walks only the records with an expiry time.
    */
-  countExpired(now: number, inVolatile: (entry: Entry) => boolean): number {
+  countExpired(now: number): number {
     let expired = 0;
-    const { status, expiry, volatileList } = this;
-    for (let i = 0; i < this.volatileRecords; i++) {
-      const r = volatileList[i];
-      if (status[r] === ENCODED) {
-        if (expiry[r] <= now) expired++;
-      } else {
-        const entry = this.madeEntries.get(r);
-        if (entry === undefined || inVolatile(entry)) continue;
-        if (entry.expiresAt !== undefined && entry.expiresAt <= now) expired++;
-      }
-    }
+    const { expiry, volatileList } = this;
+    for (let i = 0; i < this.volatileRecords; i++) if (expiry[volatileList[i]] <= now) expired++;
     return expired;
   }
 
@@ -459,6 +452,12 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       (this.valueEnd[r] - this.valueStart[r]) +
       (entry.expiresAt === undefined ? 0 : VOLATILE_OVERHEAD);
     this.bytes += entry.bytes - this.recordBytesAt(r);
+    // From now on its entry holds its expiry time, and the keyspace counts it among its keys with one (see
+    // `Entries.volatile`): the record leaves the records with one, or the key would be counted and drawn twice.
+    if (!Number.isNaN(this.expiry[r])) {
+      this.removeVolatile(r);
+      this.expiry[r] = NaN;
+    }
     this.madeKeys.set(r, key);
     this.madeEntries.set(r, entry);
     this.status[r] = MADE;
