@@ -112,6 +112,10 @@ describe('SCAN, DBSIZE and KEYS of the embedded client', () => {
     expect(await typed('set')).toEqual(['set:1']);
     expect(await typed('zset')).toEqual(['z:1']);
     expect(await typed('stream')).toEqual(['x:1']);
+    const duplicate = h.redis.duplicate(); // shares the keyspace, and answers the same way
+    expect((await duplicate.scan('0', 'COUNT', 1_000, 'TYPE', 'zset'))[1]).toEqual(['z:1']);
+    expect(await duplicate.dbsize()).toBe(7);
+    duplicate.disconnect();
     expect((await h.redis.scan('0', 'MATCH', '[sz]:*', 'COUNT', 1_000))[1].sort()).toEqual([
       's:1',
       's:2',
