@@ -521,12 +521,14 @@ export class Keyspace {
         yield;
         if (!live()) return packed;
       }
-      // Restored keys whose entries a look-up built, from the last record down: each becomes its own record again
-      // (no record or table slot is added).
-      for (let r = restored.recordCount; r > 0 && restored.builtCount > 0;) {
+      // Restored keys whose entries a look-up built, from the last one down in the list of them (a repacked one
+      // leaves it, and the last takes its place: one already looked at): each becomes its own record again (no
+      // record or table slot is added).
+      for (let i = restored.builtCount; i > 0;) {
         const now = Date.now();
-        for (let looked = 0, packedNow = 0; r > 0 && looked < PACK_LOOKS_PER_STEP; looked++) {
-          r = Math.min(r, restored.recordCount) - 1;
+        for (let looked = 0, packedNow = 0; i > 0 && looked < PACK_LOOKS_PER_STEP; looked++) {
+          i = Math.min(i, restored.builtCount) - 1;
+          const r = restored.builtRecordAt(i);
           const built = restored.builtAt(r);
           if (built === null || built === undefined || !idle(built.use, now)) continue;
           const key = restored.builtKeyAt(r);

@@ -151,6 +151,25 @@ describe('Keyspace.pack', () => {
     expect(keyspace.liveKeys().length).toBe(999);
   });
 
+  it('finds the few restored keys built again among many records without walking the records', () => {
+    const keyspace = new Keyspace();
+    for (let i = 0; i < 100_000; i++) keyspace.set(`k${i}`, `v${i}`);
+    runAtOnce(keyspace.pack(0));
+    const restored = keyspace['entries'].restored;
+    for (const i of [5, 50_000, 99_999]) keyspace.set(`k${i}`, 'rewritten');
+    expect(restored.builtCount).toBe(3);
+    // A pass looks at the built ones alone: one step, not one per 4096 records (25 here).
+    const pass = keyspace.pack(0);
+    let steps = 0;
+    let result = pass.next();
+    for (; result.done !== true; result = pass.next()) steps++;
+    expect(result.value).toBe(3);
+    expect(steps).toBeLessThanOrEqual(3);
+    expect(restored.builtCount).toBe(0);
+    expect(keyspace.reader.valueOf('k50000')).toBe('rewritten');
+    expect(keyspace.reader.valueOf('k50001')).toBe('v50001');
+  });
+
   it('leaves the keys changed since the last capture began, for the next incremental capture to read', () => {
     const keyspace = filledKeyspace();
     captured(keyspace);

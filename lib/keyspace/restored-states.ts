@@ -160,8 +160,15 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private volatileList = new Uint32Array(INITIAL_RECORDS);
   /** Each record's position in {@link volatileList}, while it is live and has an expiry time. */
   private volatileAt = new Uint32Array(0);
-  /** Live records whose entry was built. */
+  /** Live records whose entry was built: the first this many of {@link builtList}. */
   builtCount = 0;
+  /**
+   * The numbers of the live records whose entry was built, in no order: what a packing pass walks to pack them
+   * again, however few they are among millions of records.
+   */
+  private builtList = new Uint32Array(INITIAL_RECORDS);
+  /** Each built record's position in {@link builtList}. */
+  private builtPosition = new Uint32Array(0);
   /** The `use` (see `Entry`) of keys never looked up since the restore: set by the keyspace that adopts these states. */
   initialUse = 0;
   /** Where {@link visitRandom} goes on looking when random draws miss (most records are gone). */
@@ -246,7 +253,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (this.status[r] !== MADE || entry === undefined) throw new Error(`record ${r} has no entry`);
     this.madeKeys.set(r, undefined);
     this.madeEntries.set(r, undefined);
-    this.builtCount--;
+    this.removeBuilt(r);
     this.bytes -= entry.bytes;
     const source = this.sourceIndex(chunk);
     this.keySource[r] = source;
@@ -461,7 +468,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.madeKeys.set(r, key);
     this.madeEntries.set(r, entry);
     this.status[r] = MADE;
-    this.builtCount++;
+    this.addBuilt(r);
     this.release(r); // the entry holds the value's bytes, and look-ups compare its key as a string
     return entry;
   }
@@ -521,6 +528,14 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     const status = this.status[r];
     if (status === ENCODED) return null;
     return status === MADE ? this.madeEntries.get(r) : undefined;
+  }
+
+  /**
+   * @internal the number of the `i`th record whose entry was built, `i` from 0 to {@link builtCount} (exclusive). A
+   * record that stops being built moves the last one into its place.
+   */
+  builtRecordAt(i: number): number {
+    return this.builtList[i];
   }
 
   /** @internal the key of record `r`, whose entry was built. */
@@ -585,7 +600,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       const entry = this.madeEntries.get(r);
       this.madeKeys.set(r, undefined);
       this.madeEntries.set(r, undefined);
-      this.builtCount--;
+      this.removeBuilt(r);
       if (key !== undefined && entry !== undefined) {
         this.bytes -= entry.bytes;
       }
@@ -608,6 +623,24 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     }
     this.volatileList[at] = r;
     this.volatileAt[r] = at;
+  }
+
+  private addBuilt(r: number): void {
+    const at = this.builtCount++;
+    if (at === this.builtList.length) {
+      const list = new Uint32Array(2 * at);
+      list.set(this.builtList);
+      this.builtList = list;
+    }
+    this.builtList[at] = r;
+    this.builtPosition[r] = at;
+  }
+
+  private removeBuilt(r: number): void {
+    const at = this.builtPosition[r];
+    const last = this.builtList[--this.builtCount];
+    this.builtList[at] = last;
+    this.builtPosition[last] = at;
   }
 
   private removeVolatile(r: number): void {
@@ -815,6 +848,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.uses = grown(this.uses, Float64Array);
     yield;
     this.volatileAt = grown(this.volatileAt, Uint32Array);
+    this.builtPosition = grown(this.builtPosition, Uint32Array);
     this.capacity = capacity;
   }
 }
