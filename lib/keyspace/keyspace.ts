@@ -777,8 +777,8 @@ export class Keyspace {
   }
 
   /**
-   * The keys starting with `prefix` that hold a value and have not expired (KEYS, SCAN and RANDOMKEY read them).
-   * Restored keys are read from their bytes: listing the keys builds no entry.
+   * The keys starting with `prefix` that hold a value and have not expired (what KEYS filters). Restored keys are
+   * read from their bytes: listing the keys builds no entry.
    */
   liveKeys(prefix = ''): string[] {
     return this.entries.liveKeys(prefix, Date.now());
