@@ -154,8 +154,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    */
   volatileRecords = 0;
   /**
-   * The numbers of the live records that have an expiry time, in no order, for active expiry to draw among them in
-   * O(1) however few they are (a restored cache of a million keys may hold a handful with a TTL).
+   * The numbers of the live records still only bytes that have an expiry time, in no order, for active expiry to draw
+   * among them in O(1) however few they are (a restored cache of a million keys may hold a handful with a TTL).
    */
   private volatileList = new Uint32Array(INITIAL_RECORDS);
   /** Each record's position in {@link volatileList}, while it is live and has an expiry time. */
