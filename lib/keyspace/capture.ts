@@ -52,8 +52,11 @@ export class Capture {
     this.sizeAtStart = entries.size;
   }
 
-  /** Called by the keyspace before `key` changes while this capture is open. */
-  beforeWrite(key: string): void {
+  /**
+   * Called by the keyspace before `key` changes while this capture is open; `inPlace` when its collection is about
+   * to change in place (the state kept aside then holds a copy of it).
+   */
+  beforeWrite(key: string, inPlace = false): void {
     // Only the first write after the capture began sees the state to keep; a command may write a key twice.
     if (this.preserved.has(key)) return;
     const entry = this.entries.get(key);
@@ -67,7 +70,10 @@ export class Capture {
       return;
     }
     entry.mark = this.id;
-    this.preserved.set(key, entry.withExpiry(entry.expiresAt));
+    this.preserved.set(
+      key,
+      inPlace ? entry.withOwnCollection() : entry.withExpiry(entry.expiresAt),
+    );
   }
 
   /**

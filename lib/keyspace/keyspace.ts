@@ -94,6 +94,18 @@ export interface StreamWriter {
 export interface KeyWriter {
   /** Stores `value` under `key`, keeping the key's TTL (the rule read the key first: an expired one is gone). */
   store(key: string, value: unknown): void;
+  /** The estimated bytes `key` holds (see `memory.ts`), 0 when it holds nothing. */
+  bytesOf(key: string): number;
+  /**
+   * The collection `key` holds, for a rule to change in place (copying a large one for each write would cost its
+   * size), `undefined` when the key holds nothing (or has expired, and is then deleted). Does what a write does first
+   * (a capture under way keeps a copy of the collection as it was). Call {@link changedInPlace} once it changed.
+   */
+  inPlace(key: string): unknown;
+  /** Ends a change {@link inPlace}: the key's size grew by `bytes` (or shrank, when negative), and it counts as written. */
+  changedInPlace(key: string, bytes: number): void;
+  /** Deletes `key` (a collection a command emptied). */
+  remove(key: string): void;
   /** Stores `value` under `key` without a TTL, as SET does; an expired value is deleted first, as Redis's lookup does. */
   replace(key: string, value: unknown): void;
   /** Sets the expiry time of `key`, ms since the epoch (SET … EX). */
@@ -644,6 +656,27 @@ export class Keyspace {
     },
     writer: {
       store: (key, value) => this.set(key, value),
+      bytesOf: (key) => this.entries.get(key)?.bytes ?? 0,
+      inPlace: (key) => {
+        const entry = this.liveEntry(key);
+        if (entry === undefined) return undefined;
+        this.beforeWrite(key, true);
+        const encoded = entry.encoded;
+        const value = entry.value;
+        // A restored value was sized by its bytes: once built, by its objects, which later changes add to.
+        if (encoded)
+          this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
+        return value;
+      },
+      changedInPlace: (key, bytes) => {
+        const entry = this.entries.get(key);
+        if (entry === undefined) throw new Error(`changedInPlace: no key ${key}`);
+        this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
+        this.entries.resize(entry, entry.bytes + bytes);
+        this.afterWrite(key, entry);
+        this.written?.(key);
+      },
+      remove: (key) => this.delete(key),
       replace: (key, value) => {
         const expiresAt = this.expiryOf(key);
         if (expiresAt !== undefined) {
@@ -709,8 +742,8 @@ export class Keyspace {
   }
 
   /** Call before `key` changes: an open capture keeps its old state aside. */
-  private beforeWrite(key: string): void {
-    this.capture?.beforeWrite(key);
+  private beforeWrite(key: string, inPlace = false): void {
+    this.capture?.beforeWrite(key, inPlace);
     const changed = this.changed;
     if (changed !== undefined && !changed.has(key) && !this.entries.has(key))
       this.born.set(key, true);

@@ -84,7 +84,7 @@ export function stringBytes(value: string): number {
 }
 
 /** Bytes of a string or Buffer element of a collection. */
-function elementBytes(element: unknown): number {
+export function elementBytes(element: unknown): number {
   if (typeof element === 'string') return stringBytes(element);
   if (Buffer.isBuffer(element)) return BUFFER_OVERHEAD + element.length;
   return 16; // a number
@@ -162,6 +162,26 @@ export function valueBytes(value: unknown): number {
   }
   return 16;
 }
+
+/**
+ * What one field of a large hash (a dictionary) costs, as {@link valueBytes} counts it: a change made in place adds or
+ * takes this instead of sizing the whole hash again.
+ */
+export function hashFieldBytes(field: string, value: unknown): number {
+  return HASH_FIELD + stringBytes(field) + elementBytes(value);
+}
+
+/** What one member of a set costs, as {@link valueBytes} counts it (see {@link hashFieldBytes}). */
+export function setMemberBytes(member: unknown): number {
+  return SET_SLOT + elementBytes(member);
+}
+
+/**
+ * Estimated bytes above which a rule changes a stored hash or set in place rather than writing a copy of it: well
+ * above the size where V8 keeps a hash as a dictionary (its fast properties gone either way), and where a copy would
+ * cost more than the write.
+ */
+export const IN_PLACE_FROM_BYTES = 16 * 1024;
 
 /** Bytes a key holding `value` costs, everything counted. */
 export function keyBytes(key: string, value: unknown, volatile: boolean): number {

@@ -29,6 +29,8 @@ import {
   storedInteger,
 } from '../redis-replies';
 import { finiteIncrement, floatSum } from '../long-double';
+import type { KeyWriter } from '../../keyspace/keyspace';
+import { hashFieldBytes, IN_PLACE_FROM_BYTES } from '../../keyspace/memory';
 
 const HASH_VALUE_NOT_A_FLOAT = 'ERR hash value is not a float';
 
@@ -77,7 +79,8 @@ function copyOfHash(hash: Hash | undefined): Hash {
 
 /**
  * HSET and HMSET key field value […] with text fields and values: the new hash is built and stored here, once (a
- * `__proto__` field goes to ioredis-mock, whose assignment loses it as it always did).
+ * `__proto__` field goes to ioredis-mock, whose assignment loses it as it always did). A large hash is changed in
+ * place instead, its size changed by the fields' sizes: a copy of a 100k-field hash took 0.25 s a write.
  */
 function setFields(answer: (added: number) => unknown): CommandRule['check'] {
   return (args, reader) => {
@@ -85,20 +88,45 @@ function setFields(answer: (added: number) => unknown): CommandRule['check'] {
     if (writer === undefined || !allText(args)) return;
     for (let i = 1; i < args.length; i += 2) if (args[i] === '__proto__') return;
     const key = args[0];
+    if (writer.bytesOf(key) >= IN_PLACE_FROM_BYTES) {
+      return write(() => {
+        const hash = writer.inPlace(key) as Hash | undefined;
+        if (hash === undefined) return answer(setInCopy(writer, key, undefined, args));
+        let bytes = 0;
+        let added = 0;
+        for (let i = 1; i < args.length; i += 2) {
+          const field = args[i];
+          if (Object.hasOwn(hash, field)) bytes -= hashFieldBytes(field, hash[field]);
+          else added++;
+          hash[field] = args[i + 1];
+          bytes += hashFieldBytes(field, args[i + 1]);
+        }
+        writer.changedInPlace(key, bytes);
+        return answer(added);
+      });
+    }
     const stored = reader.valueOf(key) as Hash | undefined;
-    return write(() => {
-      const hash: Hash = stored === undefined ? {} : { ...stored };
-      let added = 0;
-      for (let i = 1; i < args.length; i += 2) {
-        if (!Object.hasOwn(hash, args[i])) added++;
-        hash[args[i]] = args[i + 1];
-      }
-      // New fields may have turned the object into a slow dictionary: a copy of it is a compact object again, one
-      // whose layout hashes with the same fields share.
-      writer.store(key, added > 0 ? { ...hash } : hash);
-      return answer(added);
-    });
+    return write(() => answer(setInCopy(writer, key, stored, args)));
   };
+}
+
+/** HSET's fields and values set on a copy of `stored` (or a new hash), stored under `key`; returns the fields added. */
+function setInCopy(
+  writer: KeyWriter,
+  key: string,
+  stored: Hash | undefined,
+  args: readonly string[],
+): number {
+  const hash: Hash = stored === undefined ? {} : { ...stored };
+  let added = 0;
+  for (let i = 1; i < args.length; i += 2) {
+    if (!Object.hasOwn(hash, args[i])) added++;
+    hash[args[i]] = args[i + 1];
+  }
+  // New fields may have turned the object into a slow dictionary: a copy of it is a compact object again, one whose
+  // layout hashes with the same fields share.
+  writer.store(key, added > 0 ? { ...hash } : hash);
+  return added;
 }
 
 export const hashRules: Readonly<Record<string, CommandRule>> = {
@@ -138,7 +166,10 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
   }),
   hkeys: typed('hash', 2),
   hvals: typed('hash', 2),
-  hlen: typed('hash', 2),
+  // Counted from the stored hash: ioredis-mock counts a copy of it (0.13 s at 100k fields).
+  hlen: typed('hash', 2, {
+    check: (args, reader) => reply(Object.keys(reader.valueOf(keyName(args[0])) ?? {}).length),
+  }),
   hrandfield: typed('hash', -2, {
     parse: (args) => {
       if (args.length > 1) integerArg(args[1]);

@@ -11,10 +11,13 @@ import {
   expectType,
   firstKey,
   keyName,
+  memberOf,
   reply,
   typed,
+  write,
 } from '../command-rule';
 import { type Arg, integerArg, MUST_BE_POSITIVE, parseInteger, replyError } from '../redis-replies';
+import { IN_PLACE_FROM_BYTES, setMemberBytes } from '../../keyspace/memory';
 
 /** SMOVE source destination member: a missing source answers 0 before the destination is looked at. */
 const smove: CommandRule = {
@@ -54,14 +57,59 @@ function membersOf(value: unknown): ReadonlySet<unknown> {
 }
 const EMPTY: ReadonlySet<unknown> = new Set();
 
+/**
+ * SADD and SREM key member […] on a large set: changed in place, its size changed by the members' sizes (ioredis-mock
+ * copies the set in and out: 50 to 80 ms a write at 100k members). A smaller set goes to ioredis-mock.
+ */
+function changeMembers(adding: boolean): CommandRule['check'] {
+  return (args, reader) => {
+    const writer = reader.writer;
+    const key = keyName(args[0]);
+    if (writer === undefined || writer.bytesOf(key) < IN_PLACE_FROM_BYTES) return;
+    const members = args.slice(1).map(memberOf);
+    return write(() => {
+      const set = writer.inPlace(key) as Set<string | Buffer> | undefined;
+      if (set === undefined) {
+        if (!adding) return 0;
+        const created = new Set(members); // the key expired meanwhile
+        writer.store(key, created);
+        return created.size;
+      }
+      let changed = 0;
+      let bytes = 0;
+      for (const member of members) {
+        if (set.has(member) === adding) continue;
+        if (adding) set.add(member);
+        else set.delete(member);
+        changed++;
+        bytes += (adding ? 1 : -1) * setMemberBytes(member);
+      }
+      if (set.size === 0)
+        writer.remove(key); // Redis deletes a set it empties
+      else writer.changedInPlace(key, bytes);
+      return changed;
+    });
+  };
+}
+
+/** A member's test against a stored set, without copying it (ioredis-mock copies the set: 26 ms at 100k members). */
+const isMember = (set: ReadonlySet<unknown>, arg: Arg): 0 | 1 => (set.has(memberOf(arg)) ? 1 : 0);
+
 export const setRules: Readonly<Record<string, CommandRule>> = {
-  sadd: typed('set', -3, { membersFrom: 1 }),
-  srem: typed('set', -3, { membersFrom: 1, empties: firstKey }),
+  sadd: typed('set', -3, { membersFrom: 1, check: changeMembers(true) }),
+  srem: typed('set', -3, { membersFrom: 1, empties: firstKey, check: changeMembers(false) }),
   spop: randomMembers('spop'),
   srandmember: randomMembers('srandmember'),
   smove,
-  sismember: typed('set', 3, { membersFrom: 1 }),
-  smismember: typed('set', -3, { membersFrom: 1 }),
+  sismember: typed('set', 3, {
+    check: (args, reader) => reply(isMember(membersOf(reader.valueOf(keyName(args[0]))), args[1])),
+  }),
+  smismember: typed('set', -3, {
+    check: (args, reader) => {
+      const set = membersOf(reader.valueOf(keyName(args[0])));
+      return reply(args.slice(1).map((member) => isMember(set, member)));
+    },
+  }),
   // Answered here, as ioredis-mock answers them: a restored set is then read from its bytes, not built (see
   // `restored-states.ts`).
   smembers: typed('set', 2, {

@@ -1,0 +1,187 @@
+import type { Redis } from 'ioredis';
+import { setImmediate } from 'node:timers/promises';
+import type { Keyspace } from '../lib/keyspace/keyspace';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { trackApps } from './support/apps';
+import { digest, expectSameData } from './support/digest';
+import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
+import { describeWithRedisServer } from './support/redis-suite';
+import { restoredDigest } from './support/stores';
+
+/**
+ * Large sets and hashes are changed in place by SADD, SREM, HSET and HMSET (a copy for each write cost the
+ * collection's size), and SISMEMBER, SMISMEMBER and HLEN read the stored collection without copying it. From the
+ * outside nothing changes but the time: the same answers, the memory estimate following the changes, and snapshots
+ * that hold each collection as it was when they began, while writes change it in place.
+ */
+
+afterAll(removeTempDirs);
+const apps = trackApps<Harness>();
+
+const keyspaceOf = (h: Harness): Keyspace => h.app.get<Keyspace>(KEYSPACE);
+
+const MEMBERS = 20_000;
+
+/** A set `s` and a hash `h` of {@link MEMBERS} members and fields, well above the size changed in place. */
+async function fillLarge(redis: Redis): Promise<void> {
+  for (let start = 0; start < MEMBERS; start += 1000) {
+    const members: string[] = [];
+    const fields: Record<string, string> = {};
+    for (let i = start; i < start + 1000; i++) {
+      members.push(`m${i}`);
+      fields[`f${i}`] = `v${i}`;
+    }
+    await redis.sadd('s', ...members);
+    await redis.hset('h', fields);
+  }
+}
+
+/** One write to the large set or hash, of the kind `step` picks. */
+async function change(redis: Redis, step: number): Promise<unknown> {
+  const i = (step * 7919) % MEMBERS;
+  switch (step % 6) {
+    case 0:
+      return redis.sadd('s', `new${step}`, `m${i}`);
+    case 1:
+      return redis.srem('s', `m${i}`, `absent${step}`);
+    case 2:
+      return redis.hset('h', `f${i}`, `changed ${step}`, `g${step}`, 'added');
+    case 3:
+      return redis.hmset('h', { [`f${i}`]: `again ${step}` });
+    case 4:
+      return redis.sadd('s', Buffer.from([0xff, step & 0xff]));
+    default:
+      return redis.hdel('h', `f${i}`);
+  }
+}
+
+describe('large sets and hashes', () => {
+  it('answer as before when changed in place, and the memory estimate follows', async () => {
+    const h = await apps.track(bootWith({ persistence: { enabled: false } }));
+    await fillLarge(h.redis);
+    const keyspace = keyspaceOf(h);
+    const sizeBefore = keyspace.memoryUsage('s') as number;
+    expect(await h.redis.sadd('s', 'm1', 'x1', 'x2', 'x2')).toBe(2);
+    expect(await h.redis.srem('s', 'm1', 'm2', 'nope')).toBe(2);
+    expect(await h.redis.scard('s')).toBe(MEMBERS);
+    expect(await h.redis.sismember('s', 'x1')).toBe(1);
+    expect(await h.redis.sismember('s', 'm1')).toBe(0);
+    expect(await h.redis.smismember('s', 'm3', 'm1', 'x2')).toEqual([1, 0, 1]);
+    expect(await h.redis.sismember('missing', 'm3')).toBe(0);
+    expect(await h.redis.sadd('s', Buffer.from('m5'))).toBe(0); // the same bytes as the text member
+    // A byte-string member and its bytes as text are one member (see buffer-members.ts).
+    expect(await h.redis.sadd('s', Buffer.from([0xc3, 0x28]))).toBe(1);
+    expect(await h.redis.sismember('s', Buffer.from([0xc3, 0x28]))).toBe(1);
+    const grown = keyspace.memoryUsage('s') as number;
+    expect(grown).toBeGreaterThan(sizeBefore);
+    expect(grown - sizeBefore).toBeLessThan(1_000);
+
+    const hashBefore = keyspace.memoryUsage('h') as number;
+    expect(await h.redis.hset('h', 'f1', 'one', 'new', 'field')).toBe(1);
+    expect(await h.redis.hmset('h', { f2: 'two', other: 'x' })).toBe('OK');
+    expect(await h.redis.hlen('h')).toBe(MEMBERS + 2);
+    expect(await h.redis.hget('h', 'f1')).toBe('one');
+    expect(await h.redis.hmget('h', 'f2', 'other', 'f3')).toEqual(['two', 'x', 'v3']);
+    expect(await h.redis.hdel('h', 'f1', 'new')).toBe(2);
+    expect(await h.redis.hlen('h')).toBe(MEMBERS);
+    const hashAfter = keyspace.memoryUsage('h') as number;
+    expect(Math.abs(hashAfter - hashBefore)).toBeLessThan(1_000);
+
+    // Emptied by SREM in place, the set is deleted, as Redis deletes it.
+    const all = await h.redis.smembersBuffer('s');
+    for (let at = 0; at < all.length; at += 5_000) {
+      await h.redis.srem('s', ...all.slice(at, at + 5_000));
+    }
+    expect(await h.redis.exists('s')).toBe(0);
+    expect(keyspace.memoryUsage('s')).toBeUndefined();
+    // A WRONGTYPE key is refused before anything changes.
+    await h.redis.set('str', 'x');
+    await expect(h.redis.sadd('str', 'm')).rejects.toThrow('WRONGTYPE');
+    await expect(h.redis.sismember('str', 'm')).rejects.toThrow('WRONGTYPE');
+    await expect(h.redis.hlen('str')).rejects.toThrow('WRONGTYPE');
+  });
+
+  it('snapshot each collection as it was when the snapshot began, while writes change it in place', async () => {
+    const dataDir = tempDir();
+    const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
+    // Small keys around the large ones: a capture reads them in slices, and writes come before it reaches the large
+    // ones, whose state as it began it must then read from the copies kept aside.
+    const pipeline = h.redis.pipeline();
+    for (let i = 0; i < 40_000; i++) pipeline.set(`small:${i}`, 'v');
+    await pipeline.exec();
+    await fillLarge(h.redis);
+    for (const round of [1, 2, 3]) {
+      if (round > 1)
+        for (let step = 0; step < 50; step++) await change(h.redis, round * 1000 + step);
+      const atStart = await digest(h.redis);
+      let writes = 0;
+      let done = false;
+      const snapshot = h.snapshots.snapshot();
+      const writer = (async () => {
+        await setImmediate(); // the snapshot has begun in the previous turn
+        for (let step = round * 100_000; !done; step++) {
+          await change(h.redis, step);
+          writes++;
+          if (step % 5 === 0) await setImmediate();
+        }
+      })();
+      const report = await snapshot;
+      done = true;
+      await writer;
+      // The first is full; later ones are full or incremental (the two large keys hold nearly all the bytes, so
+      // the chain policy may rewrite them whole): either reads them through the same kept copies.
+      if (round === 1) expect(report.kind).toBe('full');
+      expect(writes).toBeGreaterThan(5);
+      expect((await digest(h.redis)).hash).not.toBe(atStart.hash);
+      expectSameData(await restoredDigest(dataDir), atStart);
+    }
+    // And a restart restores what the last snapshot held, which in-place writes then change again.
+    const expected = await restoredDigest(dataDir);
+    await apps.close(h);
+    const restarted = await apps.track(bootWith(durable(dataDir)));
+    expectSameData(await digest(restarted.redis), expected);
+    expect(await restarted.redis.sadd('s', 'after restart')).toBe(1);
+    expect(await restarted.redis.hset('h', 'after', 'restart')).toBe(1);
+    expect(await restarted.redis.sismember('s', 'after restart')).toBe(1);
+  });
+});
+
+describeWithRedisServer(
+  'large collections (test/large-collections.e2e-spec.ts)',
+  'large sets and hashes against a real redis-server',
+  (server) => {
+    it('answer every write and read as Redis does', async () => {
+      const redis = server().client();
+      const h = await apps.track(bootWith({ persistence: { enabled: false } }));
+      try {
+        await redis.flushall();
+        for (const client of [redis, h.redis]) await fillLarge(client);
+        const differences: string[] = [];
+        for (let step = 0; step < 600; step++) {
+          const [theirs, ours] = await Promise.all(
+            [redis, h.redis].map((client) => change(client, step)),
+          );
+          if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
+            differences.push(
+              `step ${step}: redis ${JSON.stringify(theirs)}, ours ${JSON.stringify(ours)}`,
+            );
+          }
+        }
+        for (const client of [redis, h.redis]) {
+          const reads = [
+            await client.scard('s'),
+            await client.hlen('h'),
+            await client.smismember('s', 'm1', 'm7919', 'new5', 'absent1'),
+          ];
+          differences.push(JSON.stringify(reads));
+        }
+        expect(differences.slice(0, -2)).toEqual([]);
+        expect(differences[differences.length - 1]).toBe(differences[differences.length - 2]);
+        expect(new Set(await h.redis.smembers('s'))).toEqual(new Set(await redis.smembers('s')));
+        expect(await h.redis.hgetall('h')).toEqual(await redis.hgetall('h'));
+      } finally {
+        redis.disconnect();
+      }
+    });
+  },
+);
