@@ -9,8 +9,9 @@ import { describeWithRedisServer } from './support/redis-suite';
 import { restoredDigest } from './support/stores';
 
 /**
- * Large sets and hashes are changed in place by SADD, SREM, HSET and HMSET (a copy for each write cost the
- * collection's size), and SISMEMBER, SMISMEMBER and HLEN read the stored collection without copying it. From the
+ * Large sets, hashes and sorted sets are changed in place by SADD, SREM, HSET, HMSET, ZADD, ZINCRBY, ZREM, ZPOPMIN,
+ * ZPOPMAX and ZREMRANGEBY* (a copy for each write cost the collection's size), SISMEMBER, SMISMEMBER and HLEN read the
+ * stored collection without copying it, and a sorted set's order is kept rather than sorted again at each read. From the
  * outside nothing changes but the time: the same answers, the memory estimate following the changes, and snapshots
  * that hold each collection as it was when they began, while writes change it in place.
  */
@@ -33,12 +34,37 @@ async function fillLarge(redis: Redis): Promise<void> {
     }
     await redis.sadd('s', ...members);
     await redis.hset('h', fields);
+    await redis.zadd('z', ...members.flatMap((m, j) => [(start + j) % 997, m]));
   }
 }
 
 /** One write to the large set or hash, of the kind `step` picks. */
 async function change(redis: Redis, step: number): Promise<unknown> {
   const i = (step * 7919) % MEMBERS;
+  switch (step % 14) {
+    case 6:
+      return redis.zadd('z', (step % 1000) - 500, `m${i}`, step, `new${step}`);
+    case 7:
+      return redis.zincrby('z', 2.5, `m${(i * 3) % MEMBERS}`);
+    case 8:
+      return redis.zrem('z', `m${i}`, `absent${step}`);
+    case 9:
+      return redis.zadd('z', 'GT', 'CH', step % 900, `m${(i * 7) % MEMBERS}`);
+    case 10:
+      return redis.zpopmin('z', 2);
+    case 11:
+      return redis.zpopmax('z');
+    case 12:
+      return [
+        await redis.zrange('z', 0, 4, 'WITHSCORES'),
+        await redis.zrevrange('z', 0, 4, 'WITHSCORES'),
+        await redis.zrank('z', `m${i}`),
+        await redis.zrevrank('z', `m${i}`),
+        await redis.zcard('z'),
+      ];
+    case 13:
+      return redis.zremrangebyscore('z', step % 900, (step % 900) + 0.5);
+  }
   switch (step % 6) {
     case 0:
       return redis.sadd('s', `new${step}`, `m${i}`);
@@ -157,7 +183,7 @@ describeWithRedisServer(
         await redis.flushall();
         for (const client of [redis, h.redis]) await fillLarge(client);
         const differences: string[] = [];
-        for (let step = 0; step < 600; step++) {
+        for (let step = 0; step < 1_400; step++) {
           const [theirs, ours] = await Promise.all(
             [redis, h.redis].map((client) => change(client, step)),
           );
@@ -179,6 +205,9 @@ describeWithRedisServer(
         expect(differences[differences.length - 1]).toBe(differences[differences.length - 2]);
         expect(new Set(await h.redis.smembers('s'))).toEqual(new Set(await redis.smembers('s')));
         expect(await h.redis.hgetall('h')).toEqual(await redis.hgetall('h'));
+        expect(await h.redis.zrange('z', 0, -1, 'WITHSCORES')).toEqual(
+          await redis.zrange('z', 0, -1, 'WITHSCORES'),
+        );
       } finally {
         redis.disconnect();
       }

@@ -171,13 +171,21 @@ export function hashFieldBytes(field: string, value: unknown): number {
   return HASH_FIELD + stringBytes(field) + elementBytes(value);
 }
 
+/** What one member of a sorted set (`{ score, value }`) costs, as {@link valueBytes} counts it. */
+export function zsetMemberBytes(member: {
+  readonly score: number;
+  readonly value: unknown;
+}): number {
+  return ZSET_SLOT + elementBytes(member.value) + scoreBytes(member);
+}
+
 /** What one member of a set costs, as {@link valueBytes} counts it (see {@link hashFieldBytes}). */
 export function setMemberBytes(member: unknown): number {
   return SET_SLOT + elementBytes(member);
 }
 
 /**
- * Estimated bytes above which a rule changes a stored hash or set in place rather than writing a copy of it: well
+ * Estimated bytes above which a rule changes a stored hash, set or sorted set in place rather than writing a copy of it: well
  * above the size where V8 keeps a hash as a dictionary (its fast properties gone either way), and where a copy would
  * cost more than the write.
  */

@@ -221,7 +221,7 @@ const zrangestore = typed('zset', -5, {
 });
 
 /** The members ZRANGESTORE selects. */
-export function rangeStored(lookup: Lookup, args: readonly Arg[]): Scored[] {
+export function rangeStored(lookup: Lookup, args: readonly Arg[]): readonly Scored[] {
   const set = lookup(keyName(args[1])) as SortedSet | undefined;
   return selectRange(set, args[2], args[3], rangeStoreQuery(args));
 }
