@@ -9,8 +9,8 @@ import { describeWithRedisServer } from './support/redis-suite';
 import { restoredDigest } from './support/stores';
 
 /**
- * Large sets, hashes and sorted sets are changed in place by SADD, SREM, HSET, HMSET, ZADD, ZINCRBY, ZREM, ZPOPMIN,
- * ZPOPMAX and ZREMRANGEBY* (a copy for each write cost the collection's size), SISMEMBER, SMISMEMBER and HLEN read the
+ * Large sets, hashes, sorted sets and lists are changed in place by SADD, SREM, HSET, HMSET, ZADD, ZINCRBY, ZREM,
+ * ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP and RPOP (a copy for each write cost the collection's size), SISMEMBER, SMISMEMBER and HLEN read the
  * stored collection without copying it, and a sorted set's order is kept rather than sorted again at each read. From the
  * outside nothing changes but the time: the same answers, the memory estimate following the changes, and snapshots
  * that hold each collection as it was when they began, while writes change it in place.
@@ -35,13 +35,30 @@ async function fillLarge(redis: Redis): Promise<void> {
     await redis.sadd('s', ...members);
     await redis.hset('h', fields);
     await redis.zadd('z', ...members.flatMap((m, j) => [(start + j) % 997, m]));
+    await redis.rpush('l', ...members);
   }
 }
 
 /** One write to the large set or hash, of the kind `step` picks. */
 async function change(redis: Redis, step: number): Promise<unknown> {
   const i = (step * 7919) % MEMBERS;
-  switch (step % 14) {
+  switch (step % 20) {
+    case 14:
+      return redis.lpush('l', `left${step}`, `left${step}b`);
+    case 15:
+      return redis.rpush('l', `right${step}`);
+    case 16:
+      return [await redis.lpop('l'), await redis.rpop('l')];
+    case 17:
+      return [await redis.lpop('l', 3), await redis.rpop('l', 2), await redis.lpop('l', 0)];
+    case 18:
+      return [
+        await redis.lrange('l', 0, 3),
+        await redis.lrange('l', -3, -1),
+        await redis.llen('l'),
+      ];
+    case 19:
+      return redis.lindex('l', step % 100);
     case 6:
       return redis.zadd('z', (step % 1000) - 500, `m${i}`, step, `new${step}`);
     case 7:
@@ -183,7 +200,7 @@ describeWithRedisServer(
         await redis.flushall();
         for (const client of [redis, h.redis]) await fillLarge(client);
         const differences: string[] = [];
-        for (let step = 0; step < 1_400; step++) {
+        for (let step = 0; step < 2_000; step++) {
           const [theirs, ours] = await Promise.all(
             [redis, h.redis].map((client) => change(client, step)),
           );
@@ -205,6 +222,7 @@ describeWithRedisServer(
         expect(differences[differences.length - 1]).toBe(differences[differences.length - 2]);
         expect(new Set(await h.redis.smembers('s'))).toEqual(new Set(await redis.smembers('s')));
         expect(await h.redis.hgetall('h')).toEqual(await redis.hgetall('h'));
+        expect(await h.redis.lrange('l', 0, -1)).toEqual(await redis.lrange('l', 0, -1));
         expect(await h.redis.zrange('z', 0, -1, 'WITHSCORES')).toEqual(
           await redis.zrange('z', 0, -1, 'WITHSCORES'),
         );

@@ -179,13 +179,18 @@ export function zsetMemberBytes(member: {
   return ZSET_SLOT + elementBytes(member.value) + scoreBytes(member);
 }
 
+/** What one element of a list costs, as {@link valueBytes} counts it (see {@link hashFieldBytes}). */
+export function listElementBytes(element: unknown): number {
+  return LIST_SLOT + elementBytes(element);
+}
+
 /** What one member of a set costs, as {@link valueBytes} counts it (see {@link hashFieldBytes}). */
 export function setMemberBytes(member: unknown): number {
   return SET_SLOT + elementBytes(member);
 }
 
 /**
- * Estimated bytes above which a rule changes a stored hash, set or sorted set in place rather than writing a copy of it: well
+ * Estimated bytes above which a rule changes a stored hash, set, sorted set or list in place rather than writing a copy of it: well
  * above the size where V8 keeps a hash as a dictionary (its fast properties gone either way), and where a copy would
  * cost more than the write.
  */

@@ -35,6 +35,7 @@ import {
   WRONGTYPE,
   wrongArity,
 } from '../redis-replies';
+import { IN_PLACE_FROM_BYTES, listElementBytes } from '../../keyspace/memory';
 
 function listOf(reader: KeyReader, key: Arg): readonly unknown[] {
   return (reader.valueOf(keyName(key)) as unknown[] | undefined) ?? [];
@@ -66,17 +67,53 @@ const linsert = typed('list', 5, {
   check: (args, reader) => (reader.valueOf(keyName(args[0])) === undefined ? reply(0) : undefined),
 });
 
-/** LPOP/RPOP key [count]: Redis refuses a count that is not a positive integer (or 0). */
-const pop = typed('list', -2, {
-  empties: firstKey,
-  parse: (args, command) => {
-    if (args.length > 2) throw replyError(wrongArity(command));
-    if (args.length === 2) {
-      const count = parseInteger(args[1]);
-      if (count === undefined || count < 0n) throw replyError(MUST_BE_POSITIVE);
-    }
-  },
-});
+/** Whether `key` holds a list large enough to be changed in place (`KeyWriter.inPlace`). */
+function isLarge(reader: KeyReader, key: string): boolean {
+  return reader.writer !== undefined && reader.writer.bytesOf(key) >= IN_PLACE_FROM_BYTES;
+}
+
+/**
+ * LPOP/RPOP key [count]: Redis refuses a count that is not a positive integer (or 0). A large list is popped in place
+ * (ioredis-mock copies it out and back in: 8 ms a pop at 100k elements); a smaller one goes to ioredis-mock.
+ */
+function pop(left: boolean): CommandRule {
+  return typed('list', -2, {
+    empties: firstKey,
+    parse: (args, command) => {
+      if (args.length > 2) throw replyError(wrongArity(command));
+      if (args.length === 2) {
+        const count = parseInteger(args[1]);
+        if (count === undefined || count < 0n) throw replyError(MUST_BE_POSITIVE);
+      }
+    },
+    check: (args, reader) => {
+      const key = keyName(args[0]);
+      if (!isLarge(reader, key)) return undefined;
+      const counted = args.length === 2;
+      const count = counted ? Number(parseInteger(args[1])) : 1;
+      return write(() => {
+        const list = reader.writer?.inPlace(key) as unknown[] | undefined;
+        if (list === undefined) return null;
+        let taken: unknown[];
+        if (count === 1) taken = [left ? list.shift() : list.pop()];
+        else if (left) taken = list.splice(0, count);
+        else taken = list.splice(Math.max(0, list.length - count)).reverse();
+        if (taken.length > 0) {
+          let bytes = 0;
+          for (const element of taken) bytes -= listElementBytes(element);
+          if (list.length === 0)
+            reader.writer?.remove(key); // Redis deletes a list it empties
+          else reader.writer?.changedInPlace(key, bytes);
+        }
+        const out = taken.map(copyOut);
+        return counted ? out : out[0];
+      });
+    },
+  });
+}
+
+/** Elements pushed onto a large list at once, in place: more go to a new list (a spread of them would overflow). */
+const IN_PLACE_PUSH = 1024;
 
 function listPosition(arg: Arg): 'LEFT' | 'RIGHT' {
   const where = optionName(arg);
@@ -203,13 +240,30 @@ const lpos = typed('list', -3, {
 
 /**
  * LPUSH and RPUSH key element […] of text elements: the new list is built and stored here, once (ioredis-mock copies
- * the list out and back in).
+ * the list out and back in); a large list is pushed onto in place (3 ms a push at 100k elements as a copy).
  */
 function push(left: boolean): CommandRule['check'] {
   return (args, reader) => {
     const writer = reader.writer;
     if (writer === undefined || !allText(args)) return;
     const key = args[0];
+    if (args.length - 1 <= IN_PLACE_PUSH && isLarge(reader, key)) {
+      return write(() => {
+        const pushed: unknown[] = args.slice(1);
+        if (left) pushed.reverse(); // LPUSH a b c leaves c b a in front
+        const list = writer.inPlace(key) as unknown[] | undefined;
+        if (list === undefined) {
+          writer.store(key, pushed); // the key expired meanwhile
+          return pushed.length;
+        }
+        if (left) list.unshift(...pushed);
+        else list.push(...pushed);
+        let bytes = 0;
+        for (const element of pushed) bytes += listElementBytes(element);
+        writer.changedInPlace(key, bytes);
+        return list.length;
+      });
+    }
     const stored = reader.valueOf(key) as readonly unknown[] | undefined;
     return write(() => {
       const pushed: unknown[] = args.slice(1);
@@ -249,8 +303,8 @@ export const listRules: Readonly<Record<string, CommandRule>> = {
     check: (args, reader) =>
       reader.valueOf(keyName(args[0])) === undefined ? reply('OK') : undefined,
   }),
-  lpop: pop,
-  rpop: pop,
+  lpop: pop(true),
+  rpop: pop(false),
   lmove: moveRule(5, true),
   rpoplpush: moveRule(3, false),
   brpoplpush: moveRule(4, false),
