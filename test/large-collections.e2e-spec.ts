@@ -130,6 +130,21 @@ describe('large sets and hashes', () => {
     const hashAfter = keyspace.memoryUsage('h') as number;
     expect(Math.abs(hashAfter - hashBefore)).toBeLessThan(1_000);
 
+    // A change in place is a write: a transaction watching the key fails, for each kind of collection.
+    for (const [key, write] of [
+      ['s', () => h.redis.sadd('s', 'watched')],
+      ['h', () => h.redis.hset('h', 'watched', '1')],
+      ['z', () => h.redis.zadd('z', 5, 'watched')],
+      ['l', () => h.redis.rpop('l')],
+    ] as const) {
+      const watcher = h.redis.duplicate();
+      await watcher.watch(key);
+      await write();
+      expect(await watcher.multi().set('after-watch', key).exec()).toBeNull();
+      watcher.disconnect();
+    }
+    expect(await h.redis.exists('after-watch')).toBe(0);
+
     // Emptied by SREM in place, the set is deleted, as Redis deletes it.
     const all = await h.redis.smembersBuffer('s');
     for (let at = 0; at < all.length; at += 5_000) {
