@@ -92,6 +92,9 @@ describe('packing idle keys', () => {
       bootNamed('reference', { persistence: { enabled: false }, memory: { packAfter: 0 } }),
     );
     for (const redis of [h.redis, reference.redis]) await fill(redis, 20_000);
+    // One expiry time for both (the second fill may end seconds after the first on a loaded machine).
+    const expiresAt = Date.now() + 600_000;
+    for (const redis of [h.redis, reference.redis]) await redis.pexpireat('ttl', expiresAt);
     const watcher = h.redis.duplicate();
     await watcher.watch('s', 'h', 'k:7');
     const before = await usedMemory(h.redis);
@@ -166,6 +169,8 @@ describe('packing idle keys', () => {
       await write(reference.redis);
     };
     await both((redis) => fill(redis, 5_000));
+    const expiresAt = Date.now() + 600_000; // one expiry time for both (see the first test)
+    await both((redis) => redis.pexpireat('ttl', expiresAt));
     let packedAtSomePoint = 0;
     for (let round = 0; round < 30; round++) {
       for (let i = 0; i < 40; i++) {
