@@ -152,6 +152,14 @@ describe('large sets and hashes', () => {
     }
     expect(await h.redis.exists('s')).toBe(0);
     expect(keyspace.memoryUsage('s')).toBeUndefined();
+    // And the hash, by HDEL in place.
+    const fields = await h.redis.hkeys('h');
+    let deleted = 0;
+    for (let at = 0; at < fields.length; at += 5_000) {
+      deleted += await h.redis.hdel('h', ...fields.slice(at, at + 5_000), 'absent');
+    }
+    expect(deleted).toBe(fields.length);
+    expect(await h.redis.exists('h')).toBe(0);
     // A WRONGTYPE key is refused before anything changes.
     await h.redis.set('str', 'x');
     await expect(h.redis.sadd('str', 'm')).rejects.toThrow('WRONGTYPE');

@@ -101,6 +101,8 @@ function setFields(answer: (added: number) => unknown): CommandRule['check'] {
           hash[field] = args[i + 1];
           bytes += hashFieldBytes(field, args[i + 1]);
         }
+        const count = fieldCounts.get(hash);
+        if (count !== undefined) fieldCounts.set(hash, count + added);
         writer.changedInPlace(key, bytes);
         return answer(added);
       });
@@ -129,6 +131,54 @@ function setInCopy(
   return added;
 }
 
+/**
+ * The number of fields of each stored hash that was counted, kept while the object is (a write that is not in place
+ * stores a new object): V8 has no size for an object, and listing the fields of a hash of 100k fields takes 20 ms.
+ * Only the in-place writes here change a stored hash object, and they keep its count.
+ */
+const fieldCounts = new WeakMap<Hash, number>();
+
+/** The number of fields of `hash`, counted once. */
+function fieldCount(hash: Hash): number {
+  let count = fieldCounts.get(hash);
+  if (count === undefined) {
+    count = Object.keys(hash).length;
+    fieldCounts.set(hash, count);
+  }
+  return count;
+}
+
+/**
+ * HDEL key field […] on a large hash: the fields are deleted in place (ioredis-mock copies the hash out and back in,
+ * 0.25 s at 100k fields); a smaller hash goes to ioredis-mock.
+ */
+const deleteFields: CommandRule['check'] = (args, reader) => {
+  const writer = reader.writer;
+  const key = keyName(args[0]);
+  if (writer === undefined || writer.bytesOf(key) < IN_PLACE_FROM_BYTES) return undefined;
+  const fields = [...new Set(args.slice(1).map(keyName))];
+  return write(() => {
+    const hash = writer.inPlace(key) as Hash | undefined;
+    if (hash === undefined) return 0;
+    const count = fieldCount(hash);
+    let deleted = 0;
+    let bytes = 0;
+    for (const field of fields) {
+      if (!Object.hasOwn(hash, field)) continue;
+      bytes -= hashFieldBytes(field, hash[field]);
+      delete hash[field];
+      deleted++;
+    }
+    if (deleted > 0) {
+      fieldCounts.set(hash, count - deleted);
+      if (count === deleted)
+        writer.remove(key); // Redis deletes a hash it empties
+      else writer.changedInPlace(key, bytes);
+    }
+    return deleted;
+  });
+};
+
 export const hashRules: Readonly<Record<string, CommandRule>> = {
   hset: typed('hash', -4, { pairsFrom: 1, check: setFields((added) => added) }),
   hmset: typed('hash', -4, { pairsFrom: 1, check: setFields(() => 'OK') }),
@@ -145,7 +195,7 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
       return { args: [args[0], args[1], sum], command: 'hset', answer: () => sum };
     },
   }),
-  hdel: typed('hash', -3, { empties: firstKey }),
+  hdel: typed('hash', -3, { empties: firstKey, check: deleteFields }),
   hget: typed('hash', 3, {
     check: (args, reader) => reply(copyOut(fieldOf(reader, args[0], args[1]) ?? null)),
   }),
@@ -168,7 +218,10 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
   hvals: typed('hash', 2),
   // Counted from the stored hash: ioredis-mock counts a copy of it (0.13 s at 100k fields).
   hlen: typed('hash', 2, {
-    check: (args, reader) => reply(Object.keys(reader.valueOf(keyName(args[0])) ?? {}).length),
+    check: (args, reader) => {
+      const hash = reader.valueOf(keyName(args[0])) as Hash | undefined;
+      return reply(hash === undefined ? 0 : fieldCount(hash));
+    },
   }),
   hrandfield: typed('hash', -2, {
     parse: (args) => {
