@@ -1,6 +1,7 @@
 /**
  * Commands benchmark: ops/s of single commands (DBSIZE and the calls of a SCAN walk over the ~23k keys the others
- * work on among them), a 10-command pipeline and a MULTI/EXEC of 5 commands on
+ * work on among them), a 10-command pipeline, a MULTI/EXEC of 5 commands, and commands on collections of 100k
+ * members (one at a time: see LARGE_COMMANDS) on
  *
  *   (a) the embedded client as users get it: `createEmbeddedClient(new Keyspace())`, command rules on;
  *   (b) plain ioredis-mock (the version package.json pins), with its own in-memory data;
@@ -15,8 +16,8 @@
  * minute in all; 10k, what CI passes: 0.1 s, a few seconds in all); the commands work on the same few thousand keys
  * whatever it is.
  *
- *   npm run bench -- --only commands                 # about a minute
- *   npm run bench -- --only commands --keys 10000    # a small run (CI)
+ *   npm run bench -- --only commands                 # about two minutes
+ *   npm run bench -- --only commands --keys 10000    # a small run (CI), under a minute
  *   npm run build && node dist/bench/commands.bench.js --ms 3000 --no-redis
  *
  * Figures are printed against the goal (GOALS), not asserted: the run fails only when something breaks.
@@ -101,6 +102,28 @@ const COMMANDS: readonly (readonly [string, Operation])[] = [
         .zadd(`tz:${i % 10}`, 1, 'm')
         .exec(),
   ],
+];
+
+/**
+ * Commands on collections of {@link LARGE_MEMBERS} members (prefilled): what a command costs when its collection is
+ * large, one at a time only (ioredis-mock copies such a collection for each command: 100 in flight would take
+ * seconds a batch). Each pair leaves the collection's size as it was, so that every client works on the same sizes.
+ */
+const LARGE_MEMBERS = 100_000;
+const member = (i: number): string => `m${i % LARGE_MEMBERS}`;
+const LARGE_COMMANDS: readonly (readonly [string, Operation])[] = [
+  ['SISMEMBER (100k set)', (c, i) => c.sismember('big:set', member(i * 7919))],
+  [
+    'SADD+SREM (100k set)',
+    (c, i) => c.sadd('big:set', `x${i}`).then(() => c.srem('big:set', `x${i}`)),
+  ],
+  ['HSET (100k hash)', (c, i) => c.hset('big:hash', member(i * 7919), `v${i}`)],
+  [
+    'ZINCRBY+ZREVRANGE 0 9 (100k zset)',
+    (c, i) => c.zincrby('big:zset', 1, member(i * 7919)).then(() => c.zrevrange('big:zset', 0, 9)),
+  ],
+  ['ZRANK (100k zset)', (c, i) => c.zrank('big:zset', member(i * 7919))],
+  ['LPUSH+RPOP (100k list)', (c, i) => c.lpush('big:list', `x${i}`).then(() => c.rpop('big:list'))],
 ];
 
 const FORMS = ['serial', 'in-flight'] as const;
@@ -230,6 +253,15 @@ async function prefill(client: Redis): Promise<void> {
     pipeline.hset(`hash:${i}`, ...fields);
   }
   await pipeline.exec();
+  // The large collections, 1000 members a command.
+  for (let start = 0; start < LARGE_MEMBERS; start += 1000) {
+    const members: string[] = [];
+    for (let i = start; i < start + 1000; i++) members.push(member(i));
+    await client.sadd('big:set', ...members);
+    await client.hset('big:hash', ...members.flatMap((m) => [m, 'v']));
+    await client.zadd('big:zset', ...members.flatMap((m, j) => [(start + j) % 1000, m]));
+    await client.rpush('big:list', ...members);
+  }
 }
 
 interface Row {
@@ -255,33 +287,37 @@ async function measureAll(
   const list = sides.map((side) => clients[side] as Redis);
   const warmupMs = Math.max(WARMUP_MS_MIN, Math.round(options.measureMs * WARMUP_SHARE));
   const rows: Row[] = [];
-  for (const [command, operation] of COMMANDS) {
-    for (const form of FORMS) {
-      if (options.warmup) await interleaved(list, operation, form, warmupMs);
-      const rates = await interleaved(list, operation, form, options.measureMs);
-      const rate = (side: Side): number | null => {
-        const at = sides.indexOf(side);
-        return at < 0 ? null : rates[at];
-      };
-      const embedded = rate('embedded') ?? 0;
-      const plain = rate('plain') ?? 0;
-      const redis = rate('redis');
-      const row: Row = {
-        command,
-        form,
-        embedded,
-        plain,
-        redis,
-        embeddedVsPlain: embedded / plain,
-        embeddedVsRedis: redis === null ? null : embedded / redis,
-        goal: embedded / plain >= GOALS.embeddedVsPlain,
-      };
-      rows.push(row);
-      progress(
-        `  ${command} ${FORM_LABEL[form]}: ${fmtRate(embedded)} / ${fmtRate(plain)}` +
-          (redis === null ? '' : ` / ${fmtRate(redis)}`),
-      );
-    }
+  const plan = [
+    ...COMMANDS.flatMap(([command, operation]) =>
+      FORMS.map((form) => [command, operation, form] as const),
+    ),
+    ...LARGE_COMMANDS.map(([command, operation]) => [command, operation, 'serial'] as const),
+  ];
+  for (const [command, operation, form] of plan) {
+    if (options.warmup) await interleaved(list, operation, form, warmupMs);
+    const rates = await interleaved(list, operation, form, options.measureMs);
+    const rate = (side: Side): number | null => {
+      const at = sides.indexOf(side);
+      return at < 0 ? null : rates[at];
+    };
+    const embedded = rate('embedded') ?? 0;
+    const plain = rate('plain') ?? 0;
+    const redis = rate('redis');
+    const row: Row = {
+      command,
+      form,
+      embedded,
+      plain,
+      redis,
+      embeddedVsPlain: embedded / plain,
+      embeddedVsRedis: redis === null ? null : embedded / redis,
+      goal: embedded / plain >= GOALS.embeddedVsPlain,
+    };
+    rows.push(row);
+    progress(
+      `  ${command} ${FORM_LABEL[form]}: ${fmtRate(embedded)} / ${fmtRate(plain)}` +
+        (redis === null ? '' : ` / ${fmtRate(redis)}`),
+    );
   }
   return rows;
 }
@@ -289,6 +325,7 @@ async function measureAll(
 // ---- output ----------------------------------------------------------------------------------------------------
 
 function fmtRate(perSec: number): string {
+  if (perSec < 1000) return `${perSec.toFixed(1)}/s`;
   return perSec >= 1e6 ? `${(perSec / 1e6).toFixed(2)}M/s` : `${(perSec / 1000).toFixed(1)}k/s`;
 }
 

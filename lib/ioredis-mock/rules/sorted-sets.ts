@@ -350,14 +350,21 @@ const zadd: CommandRule = {
       if (writer === undefined) return { args };
       return write(() => {
         const key = keyName(args[0]);
-        const changes = new Map<string, number>();
-        for (let j = 0; j < scores.length; j++) changes.set(args[2 + 2 * j] as string, scores[j]);
-        let added = 0;
-        for (const member of changes.keys()) if (set?.has(member) !== true) added++;
-        if (changeInPlace(reader, key, changes)) return added;
+        if (isLarge(reader, key)) {
+          const changes = new Map<string, number>();
+          for (let j = 0; j < scores.length; j++) changes.set(args[2 + 2 * j] as string, scores[j]);
+          let added = 0;
+          for (const member of changes.keys()) if (set?.has(member) !== true) added++;
+          if (changeInPlace(reader, key, changes)) return added;
+        }
         const next: SortedSet =
           set === undefined ? new Map<string | Buffer, Scored>() : new Map(set);
-        for (const [member, score] of changes) next.set(member, { score, value: member });
+        let added = 0;
+        for (let j = 0; j < scores.length; j++) {
+          const member = args[2 + 2 * j] as string;
+          if (!next.has(member)) added++;
+          next.set(member, { score: scores[j], value: member });
+        }
         writer.store(key, next);
         return added;
       });
