@@ -12,9 +12,9 @@
  *
  * The clients take turns in time slices of a few milliseconds, the first of each round changing from round to round,
  * so that the load of the machine hits all of them alike; each command and form runs unmeasured first (warm-up).
- * `--keys` only sets how long each measurement runs (1M, the default: 1 s per client per command and form, about a
- * minute in all; 10k, what CI passes: 0.1 s, a few seconds in all); the commands work on the same few thousand keys
- * whatever it is.
+ * `--keys` only sets how long each measurement runs (1M, the default: 1 s per client per command and form, about two
+ * minutes in all; 10k, what CI passes: 0.1 s, under a minute in all, most of it plain ioredis-mock's commands on the
+ * large collections); the commands work on the same keys whatever it is.
  *
  *   npm run bench -- --only commands                 # about two minutes
  *   npm run bench -- --only commands --keys 10000    # a small run (CI), under a minute
