@@ -149,30 +149,30 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   /** Estimated bytes of the live keys (see `memory.ts`): records by their bytes, built entries by their `bytes`. */
   bytes = 0;
   /**
-   * Live records still only bytes that have an expiry time: the first this many of {@link volatileList}. A record
-   * whose entry was built leaves them (its entry holds its expiry time).
+   * The live records still only bytes that have an expiry time, for active expiry to draw among them in O(1) however
+   * few they are (a restored cache of a million keys may hold a handful with a TTL). A record whose entry was built
+   * leaves them (its entry holds its expiry time).
    */
-  volatileRecords = 0;
+  private readonly volatile = new RecordList();
   /**
-   * The numbers of the live records still only bytes that have an expiry time, in no order, for active expiry to draw
-   * among them in O(1) however few they are (a restored cache of a million keys may hold a handful with a TTL).
+   * The live records whose entry was built: what a packing pass walks to pack them again, however few they are among
+   * millions of records.
    */
-  private volatileList = new Uint32Array(INITIAL_RECORDS);
-  /** Each record's position in {@link volatileList}, while it is live and has an expiry time. */
-  private volatileAt = new Uint32Array(0);
-  /** Live records whose entry was built: the first this many of {@link builtList}. */
-  builtCount = 0;
-  /**
-   * The numbers of the live records whose entry was built, in no order: what a packing pass walks to pack them
-   * again, however few they are among millions of records.
-   */
-  private builtList = new Uint32Array(INITIAL_RECORDS);
-  /** Each built record's position in {@link builtList}. */
-  private builtPosition = new Uint32Array(0);
+  private readonly built = new RecordList();
   /** The `use` (see `Entry`) of keys never looked up since the restore: set by the keyspace that adopts these states. */
   initialUse = 0;
   /** Where {@link visitRandom} goes on looking when random draws miss (most records are gone). */
   private scan = 0;
+
+  /** Live records still only bytes that have an expiry time. */
+  get volatileRecords(): number {
+    return this.volatile.count;
+  }
+
+  /** Live records whose entry was built. */
+  get builtCount(): number {
+    return this.built.count;
+  }
 
   /** Number of live keys. */
   get size(): number {
@@ -253,7 +253,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (this.status[r] !== MADE || entry === undefined) throw new Error(`record ${r} has no entry`);
     this.madeKeys.set(r, undefined);
     this.madeEntries.set(r, undefined);
-    this.removeBuilt(r);
+    this.built.remove(r);
     this.bytes -= entry.bytes;
     const source = this.sourceIndex(chunk);
     this.keySource[r] = source;
@@ -263,9 +263,9 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.valueStart[r] = valueStart;
     this.valueEnd[r] = valueEnd;
     this.sourceUsers[source] += 2;
-    if (!Number.isNaN(this.expiry[r])) this.removeVolatile(r);
+    if (!Number.isNaN(this.expiry[r])) this.volatile.remove(r);
     this.expiry[r] = expiresAt ?? NaN;
-    if (expiresAt !== undefined) this.addVolatile(r);
+    if (expiresAt !== undefined) this.volatile.add(r);
     this.status[r] = ENCODED;
     this.uses[r] = use + 1;
     this.marks[r] = mark;
@@ -400,8 +400,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    */
   countExpired(now: number): number {
     let expired = 0;
-    const { expiry, volatileList } = this;
-    for (let i = 0; i < this.volatileRecords; i++) if (expiry[volatileList[i]] <= now) expired++;
+    const { expiry, volatile } = this;
+    for (let i = 0; i < volatile.count; i++) if (expiry[volatile.at(i)] <= now) expired++;
     return expired;
   }
 
@@ -462,13 +462,13 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     // From now on its entry holds its expiry time, and the keyspace counts it among its keys with one (see
     // `Entries.volatile`): the record leaves the records with one, or the key would be counted and drawn twice.
     if (!Number.isNaN(this.expiry[r])) {
-      this.removeVolatile(r);
+      this.volatile.remove(r);
       this.expiry[r] = NaN;
     }
     this.madeKeys.set(r, key);
     this.madeEntries.set(r, entry);
     this.status[r] = MADE;
-    this.addBuilt(r);
+    this.built.add(r);
     this.release(r); // the entry holds the value's bytes, and look-ups compare its key as a string
     return entry;
   }
@@ -489,7 +489,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (this.live === 0 || (volatileOnly && this.volatileRecords === 0)) return false;
     let r = -1;
     if (volatileOnly) {
-      r = this.volatileList[Math.floor(Math.random() * this.volatileRecords)];
+      r = this.volatile.at(Math.floor(Math.random() * this.volatile.count));
     } else {
       for (let tries = 0; tries < 4 && r < 0; tries++) {
         const drawn = Math.floor(Math.random() * count);
@@ -535,7 +535,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * record that stops being built moves the last one into its place.
    */
   builtRecordAt(i: number): number {
-    return this.builtList[i];
+    return this.built.at(i);
   }
 
   /** @internal the key of record `r`, whose entry was built. */
@@ -600,7 +600,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       const entry = this.madeEntries.get(r);
       this.madeKeys.set(r, undefined);
       this.madeEntries.set(r, undefined);
-      this.removeBuilt(r);
+      this.built.remove(r);
       if (key !== undefined && entry !== undefined) {
         this.bytes -= entry.bytes;
       }
@@ -608,46 +608,10 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       this.release(r);
       this.bytes -= this.recordBytesAt(r);
     }
-    if (!Number.isNaN(this.expiry[r])) this.removeVolatile(r);
+    if (!Number.isNaN(this.expiry[r])) this.volatile.remove(r);
     this.status[r] = GONE;
     this.live--;
     this.freeRecords.push(r);
-  }
-
-  private addVolatile(r: number): void {
-    const at = this.volatileRecords++;
-    if (at === this.volatileList.length) {
-      const list = new Uint32Array(2 * at);
-      list.set(this.volatileList);
-      this.volatileList = list;
-    }
-    this.volatileList[at] = r;
-    this.volatileAt[r] = at;
-  }
-
-  private addBuilt(r: number): void {
-    const at = this.builtCount++;
-    if (at === this.builtList.length) {
-      const list = new Uint32Array(2 * at);
-      list.set(this.builtList);
-      this.builtList = list;
-    }
-    this.builtList[at] = r;
-    this.builtPosition[r] = at;
-  }
-
-  private removeBuilt(r: number): void {
-    const at = this.builtPosition[r];
-    const last = this.builtList[--this.builtCount];
-    this.builtList[at] = last;
-    this.builtPosition[last] = at;
-  }
-
-  private removeVolatile(r: number): void {
-    const at = this.volatileAt[r];
-    const last = this.volatileList[--this.volatileRecords];
-    this.volatileList[at] = last;
-    this.volatileAt[last] = at;
   }
 
   private recordBytesAt(r: number): number {
@@ -751,7 +715,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.sourceUsers[valueSource]++;
     this.live++;
     this.bytes += this.recordBytesAt(r);
-    if (expiresAt !== undefined) this.addVolatile(r);
+    if (expiresAt !== undefined) this.volatile.add(r);
     if (slot >= 0) {
       this.kill(this.table[slot] - 1);
       this.table[slot] = r + 1;
@@ -847,9 +811,44 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     yield;
     this.uses = grown(this.uses, Float64Array);
     yield;
-    this.volatileAt = grown(this.volatileAt, Uint32Array);
-    this.builtPosition = grown(this.builtPosition, Uint32Array);
+    this.volatile.positions = grown(this.volatile.positions, Uint32Array);
+    this.built.positions = grown(this.built.positions, Uint32Array);
     this.capacity = capacity;
+  }
+}
+
+/**
+ * Numbers of records in no order, each knowing its place: added, removed (the last one takes its place) and drawn in
+ * O(1). `positions` is a column beside the records', grown with them.
+ */
+class RecordList {
+  count = 0;
+  private list = new Uint32Array(INITIAL_RECORDS);
+  /** Each listed record's place in the list. */
+  positions = new Uint32Array(0);
+
+  /** The `i`th record, `i` from 0 to {@link count} (exclusive). */
+  at(i: number): number {
+    return this.list[i];
+  }
+
+  add(r: number): void {
+    const at = this.count++;
+    if (at === this.list.length) {
+      const list = new Uint32Array(2 * at);
+      list.set(this.list);
+      this.list = list;
+    }
+    this.list[at] = r;
+    this.positions[r] = at;
+  }
+
+  /** Removes `r`, which must be listed. */
+  remove(r: number): void {
+    const at = this.positions[r];
+    const last = this.list[--this.count];
+    this.list[at] = last;
+    this.positions[last] = at;
   }
 }
 
