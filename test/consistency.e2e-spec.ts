@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
-import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SnapshotStore } from '../lib/store/snapshot-store';
 import { SNAPSHOT_STORE } from '../lib/persistent-cache.constants';
 import { digest, expectSameData } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { fill, keyOf } from './support/datasets';
 import { restoredDigest } from './support/stores';
+import { whileWriting } from './support/concurrent-writes';
 
 afterAll(removeTempDirs);
 
@@ -57,21 +58,12 @@ describe('point-in-time snapshots', () => {
       }
       await sleep(5); // let keys given a 1 ms TTL expire, so that the digest below reads a still keyspace
       const atStart = await digest(h.redis);
-      let writesDuringSnapshot = 0;
-      let done = false;
-      const snapshot = h.snapshots.snapshot();
-      const writer = (async () => {
-        await setImmediate(); // the snapshot has begun in the previous turn
-        for (let step = round * 100_000; !done; step++) {
-          await mutate(h.redis, n, step);
-          writesDuringSnapshot++;
-          // ioredis-mock answers in microtasks; real writes arrive as I/O events between the snapshot's slices.
-          if (step % 10 === 0) await setImmediate();
-        }
-      })();
-      const report = await snapshot;
-      done = true;
-      await writer;
+      const { result: report, writes: writesDuringSnapshot } = await whileWriting(
+        h.snapshots.snapshot(),
+        round * 100_000,
+        10,
+        (step) => mutate(h.redis, n, step),
+      );
 
       expect(report.kind).toBe(round === 1 ? 'full' : 'incremental');
       expect(writesDuringSnapshot).toBeGreaterThan(10);

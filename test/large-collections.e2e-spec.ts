@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { setImmediate } from 'node:timers/promises';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { trackApps } from './support/apps';
@@ -7,6 +6,7 @@ import { digest, expectSameData } from './support/digest';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
 import { describeWithRedisServer } from './support/redis-suite';
 import { restoredDigest } from './support/stores';
+import { whileWriting } from './support/concurrent-writes';
 
 /**
  * Large sets, hashes, sorted sets and lists are changed in place by SADD, SREM, HSET, HMSET, ZADD, ZINCRBY, ZREM,
@@ -180,20 +180,12 @@ describe('large sets and hashes', () => {
       if (round > 1)
         for (let step = 0; step < 50; step++) await change(h.redis, round * 1000 + step);
       const atStart = await digest(h.redis);
-      let writes = 0;
-      let done = false;
-      const snapshot = h.snapshots.snapshot();
-      const writer = (async () => {
-        await setImmediate(); // the snapshot has begun in the previous turn
-        for (let step = round * 100_000; !done; step++) {
-          await change(h.redis, step);
-          writes++;
-          if (step % 5 === 0) await setImmediate();
-        }
-      })();
-      const report = await snapshot;
-      done = true;
-      await writer;
+      const { result: report, writes } = await whileWriting(
+        h.snapshots.snapshot(),
+        round * 100_000,
+        5,
+        (step) => change(h.redis, step),
+      );
       // The first is full; later ones are full or incremental (the two large keys hold nearly all the bytes, so
       // the chain policy may rewrite them whole): either reads them through the same kept copies.
       if (round === 1) expect(report.kind).toBe('full');
