@@ -14,8 +14,12 @@ export interface SampleVisitor {
   readonly readsExpiry: boolean;
   /** Called for every draw: whether to {@link visit} the key. */
   wants(use: number, expiresAt: number | undefined): boolean;
-  /** Called right after {@link wants} said yes, with the same `use` and `expiresAt`. */
-  visit(key: string, use: number, expiresAt: number | undefined): void;
+  /**
+   * Called right after {@link wants} said yes, with the same `use` and `expiresAt`; `entry` is the key's entry when it
+   * was drawn from the keys written since startup (or from those with an expiry time), `undefined` for a restored
+   * record. The entry's `slot` (or `volatileSlot`) stays at least 0 while the key is in the set it was drawn from.
+   */
+  visit(key: string, use: number, expiresAt: number | undefined, entry: Entry | undefined): void;
 }
 
 /**
@@ -35,84 +39,107 @@ const INITIAL_COLUMN = 64;
 /**
  * A set of keys with their entries in arrays, so that a key can be drawn at random (eviction's and active expiry's
  * sampling) and removed in O(1) by moving the last one into its place. Each entry remembers its position in one such
- * set (`slot` or `volatileSlot`). Each key's `use` and expiry time are also kept in typed columns beside it: a sample
+ * set (`slot` or `volatileSlot`). Each key's `use` and expiry time are also kept in a typed column beside it: a sample
  * reads those, not the entry objects scattered over the heap (a cache miss each, most of a sample's cost).
+ *
+ * A key and its entry lie side by side in one array, and its `use` and expiry time in one column (at `2 × slot` and
+ * `2 × slot + 1`): on a large keyspace each position touched is a cache miss, and a removal, which writes the moved
+ * key's four values into the removed one's place, then costs two misses instead of four.
  */
 class KeyArray {
-  keys: string[] = [];
-  entries: Entry[] = [];
-  uses = new Float64Array(INITIAL_COLUMN);
-  /** Expiry times, NaN for none. */
-  expiries = new Float64Array(INITIAL_COLUMN);
+  /** Key, entry, key, entry, … */
+  private pairs: (string | Entry)[] = [];
+  /** Use, expiry time (NaN for none), use, expiry time, … */
+  private columns = new Float64Array(2 * INITIAL_COLUMN);
+  private count = 0;
   /** The longest the arrays have been since they were last copied to their length. */
   private peak = 0;
 
   constructor(private readonly slotOf: 'slot' | 'volatileSlot') {}
 
   get length(): number {
-    return this.keys.length;
+    return this.count;
+  }
+
+  keyAt(slot: number): string {
+    return this.pairs[2 * slot] as string;
+  }
+
+  entryAt(slot: number): Entry {
+    return this.pairs[2 * slot + 1] as Entry;
+  }
+
+  useAt(slot: number): number {
+    return this.columns[2 * slot];
+  }
+
+  /** The expiry time of the key at `slot`, NaN for none. */
+  expiryAt(slot: number): number {
+    return this.columns[2 * slot + 1];
   }
 
   add(key: string, entry: Entry): void {
     if (entry[this.slotOf] >= 0) return;
-    const slot = this.keys.length;
+    const slot = this.count++;
     entry[this.slotOf] = slot;
-    this.keys.push(key);
-    this.entries.push(entry);
-    if (slot >= this.uses.length) this.resize(2 * this.uses.length);
-    this.uses[slot] = entry.use;
-    this.expiries[slot] = entry.expiresAt ?? NaN;
-    if (this.keys.length > this.peak) this.peak = this.keys.length;
+    this.pairs.push(key, entry);
+    if (2 * slot >= this.columns.length) this.resize(2 * this.columns.length);
+    this.columns[2 * slot] = entry.use;
+    this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
+    if (this.count > this.peak) this.peak = this.count;
   }
 
   /** Call after `entry.use` or `entry.expiresAt` changed. */
   update(entry: Entry): void {
     const slot = entry[this.slotOf];
     if (slot < 0) return;
-    this.uses[slot] = entry.use;
-    this.expiries[slot] = entry.expiresAt ?? NaN;
+    this.columns[2 * slot] = entry.use;
+    this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
+  }
+
+  /** Call after `entry.use` changed. */
+  touch(entry: Entry): void {
+    const slot = entry[this.slotOf];
+    if (slot >= 0) this.columns[2 * slot] = entry.use;
   }
 
   remove(entry: Entry): void {
     const slot = entry[this.slotOf];
     if (slot < 0) return;
     entry[this.slotOf] = -1;
-    const lastKey = this.keys.pop() as string;
-    const last = this.entries.pop() as Entry;
+    const { pairs, columns } = this;
+    const last = pairs.pop() as Entry;
+    const lastKey = pairs.pop() as string;
+    const from = --this.count;
     if (last !== entry) {
-      const from = this.keys.length;
-      this.keys[slot] = lastKey;
-      this.entries[slot] = last;
-      this.uses[slot] = this.uses[from];
-      this.expiries[slot] = this.expiries[from];
+      pairs[2 * slot] = lastKey;
+      pairs[2 * slot + 1] = last;
+      columns[2 * slot] = columns[2 * from];
+      columns[2 * slot + 1] = columns[2 * from + 1];
       last[this.slotOf] = slot;
     }
     // V8 keeps an array's capacity when it shrinks: once it is down to a quarter, copy it to its length (amortised
     // O(1)), so that the room a burst of short-lived keys took is given back.
-    if (this.peak > SHRINK_FROM && this.keys.length < this.peak / 4) {
-      this.keys = this.keys.slice();
-      this.entries = this.entries.slice();
-      this.resize(Math.max(INITIAL_COLUMN, 2 * this.keys.length));
-      this.peak = this.keys.length;
+    if (this.peak > SHRINK_FROM && this.count < this.peak / 4) {
+      this.pairs = pairs.slice();
+      this.resize(2 * Math.max(INITIAL_COLUMN, 2 * this.count));
+      this.peak = this.count;
     }
   }
 
   /** How many keys have an expiry time at or before `now` (a column walk, no entry read). */
   countExpired(now: number): number {
-    const { expiries } = this;
+    const { columns } = this;
     let expired = 0;
-    for (let i = 0; i < this.keys.length; i++) if (expiries[i] <= now) expired++;
+    for (let i = 1; i < 2 * this.count; i += 2) if (columns[i] <= now) expired++;
     return expired;
   }
 
-  private resize(capacity: number): void {
-    const length = this.keys.length;
-    const uses = new Float64Array(capacity);
-    uses.set(this.uses.subarray(0, Math.min(length, capacity)));
-    const expiries = new Float64Array(capacity);
-    expiries.set(this.expiries.subarray(0, Math.min(length, capacity)));
-    this.uses = uses;
-    this.expiries = expiries;
+  /** Makes the column `length` numbers long (two a key). */
+  private resize(length: number): void {
+    const columns = new Float64Array(length);
+    columns.set(this.columns.subarray(0, Math.min(2 * this.count, length)));
+    this.columns = columns;
   }
 }
 
@@ -216,16 +243,16 @@ export class Entries {
   }
 
   addedKeyAt(i: number): string {
-    return this.addedKeys.keys[i];
+    return this.addedKeys.keyAt(i);
   }
 
   addedEntryAt(i: number): Entry {
-    return this.addedKeys.entries[i];
+    return this.addedKeys.entryAt(i);
   }
 
   /** The `use` of the key at position `i` of {@link added}, read from its column (not its entry). */
   addedUseAt(i: number): number {
-    return this.addedKeys.uses[i];
+    return this.addedKeys.useAt(i);
   }
 
   /** Adds a key that {@link get} did not find, with its size in `entry.bytes`. */
@@ -247,8 +274,8 @@ export class Entries {
   /** Sets the `use` of an entry of these keys (see `eviction.ts`). */
   touch(entry: Entry, use: number): void {
     entry.use = use;
-    if (entry.slot >= 0) this.addedKeys.uses[entry.slot] = use;
-    if (entry.volatileSlot >= 0) this.volatile.uses[entry.volatileSlot] = use;
+    this.addedKeys.touch(entry);
+    this.volatile.touch(entry);
   }
 
   /** Call when the size of an entry of these keys changed. */
@@ -354,10 +381,12 @@ export class Entries {
     for (let i = 0; i < count; i++) {
       const drawn = Math.floor(Math.random() * total);
       if (drawn < own.length) {
-        const use = readsUse ? own.uses[drawn] : 0;
-        const at = readsExpiry ? own.expiries[drawn] : NaN;
+        const use = readsUse ? own.useAt(drawn) : 0;
+        const at = readsExpiry ? own.expiryAt(drawn) : NaN;
         const expiresAt = Number.isNaN(at) ? undefined : at;
-        if (visitor.wants(use, expiresAt)) visitor.visit(own.keys[drawn], use, expiresAt);
+        if (visitor.wants(use, expiresAt)) {
+          visitor.visit(own.keyAt(drawn), use, expiresAt, own.entryAt(drawn));
+        }
       } else if (!this.restored.visitRandom(volatileOnly, visitor)) {
         if (own.length === 0) return; // no restored key found: drawing again would not find one either
       }

@@ -91,6 +91,27 @@ describe('eviction (maxmemory policies)', () => {
     }
   });
 
+  it('volatile-* policies do not evict a pool candidate that lost its TTL since it was ranked', async () => {
+    for (const policy of ['volatile-lru', 'volatile-lfu', 'volatile-ttl'] as const) {
+      // 64 samples over 40 keys: the pool keeps 16 candidates after the first eviction.
+      const { client, keyspace } = track(
+        await cache(policy, async (c) => {
+          for (const i of range(40)) await c.set(`ttl${i}`, value, 'EX', 100 + i);
+        }),
+      );
+      await client.set('first', value);
+      expect(keyspace.evictedKeys).toBe(1);
+      const left = await client.keys('ttl*');
+      expect(left.length).toBe(39);
+      for (const key of left) await client.persist(key);
+      keyspace.memory.maxBytes = keyspace.usedBytes - 1; // a TTL's bytes went with it: over the limit again
+      // Only keys without a TTL are left: the pool's candidates may not be evicted, so the write is refused.
+      await expect(client.set('second', value)).rejects.toThrow(OOM);
+      expect(keyspace.evictedKeys).toBe(1);
+      expect((await client.keys('ttl*')).length).toBe(39);
+    }
+  });
+
   it('volatile-ttl evicts the keys that expire soonest first', async () => {
     const { client } = track(
       await cache('volatile-ttl', async (c) => {

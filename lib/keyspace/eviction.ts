@@ -8,6 +8,7 @@
  * (16 bits) and the counter (8 bits). Under the other policies `use` is the time of the last access, in ms.
  */
 import type { Entries, SampleVisitor } from './entries';
+import type { Entry } from './entry';
 
 /** Redis's `maxmemory-policy` values. */
 export const MAXMEMORY_POLICIES = [
@@ -99,12 +100,28 @@ class RandomDraw implements SampleVisitor {
   }
 }
 
+/** How {@link Evictor} ranks a key: by idle time, by LFU counter, or by expiry time. */
+const enum Rank {
+  Idle,
+  Frequency,
+  Expiry,
+}
+
 /** The eviction pool of one keyspace: candidates ranked by `idle`, best (highest) last. */
 export class Evictor implements SampleVisitor {
   private readonly keys: string[] = new Array<string>(POOL_SIZE).fill('');
+  /**
+   * The candidates' entries, `undefined` for restored records. An entry tells whether its key is still there without
+   * a look-up of the key (a few cache misses on a large keyspace, a third of an eviction's cost).
+   */
+  private readonly entries: (Entry | undefined)[] = new Array<Entry | undefined>(POOL_SIZE).fill(
+    undefined,
+  );
   private readonly idle = new Float64Array(POOL_SIZE);
   private count = 0;
   private policy: MaxMemoryPolicy | undefined;
+  private rankBy = Rank.Idle;
+  private volatileOnly = false;
   private now = 0;
   /** The rank {@link wants} gave the key it was last asked about. */
   private rank = 0;
@@ -129,19 +146,31 @@ export class Evictor implements SampleVisitor {
     if (policy !== this.policy) {
       this.count = 0; // ranks of another policy mean nothing under this one
       this.policy = policy;
-      this.readsExpiry = policy === 'volatile-ttl';
+      this.volatileOnly = volatileOnly;
+      this.rankBy =
+        policy === 'volatile-ttl' ? Rank.Expiry : isLfu(policy) ? Rank.Frequency : Rank.Idle;
+      this.readsExpiry = this.rankBy === Rank.Expiry;
       this.readsUse = !this.readsExpiry;
     }
     this.now = now;
     for (let round = 0; round < 2; round++) {
       entries.sample(volatileOnly, settings.samples, this);
-      // The best candidate still in the keyspace (one evicted or deleted since it was ranked is dropped).
+      // The best candidate still in the keyspace (one evicted or deleted since it was ranked is dropped), and still
+      // with an expiry time under a volatile policy.
       while (this.count > 0) {
-        const key = this.keys[--this.count];
-        if (entries.has(key)) return key;
+        const at = --this.count;
+        const key = this.keys[at];
+        const entry = this.entries[at];
+        this.entries[at] = undefined;
+        if (entry === undefined ? entries.has(key) : this.stillDrawable(entry)) return key;
       }
     }
     return undefined;
+  }
+
+  /** Whether the key of `entry` is still in the set it was drawn from. */
+  private stillDrawable(entry: Entry): boolean {
+    return (this.volatileOnly ? entry.volatileSlot : entry.slot) >= 0;
   }
 
   /**
@@ -149,13 +178,12 @@ export class Evictor implements SampleVisitor {
    * not, once the pool is full, and their keys are never read.
    */
   wants(use: number, expiresAt: number | undefined): boolean {
-    const policy = this.policy as MaxMemoryPolicy;
     const idle =
-      policy === 'volatile-ttl'
-        ? Number.MAX_SAFE_INTEGER - (expiresAt ?? Number.MAX_SAFE_INTEGER)
-        : isLfu(policy)
+      this.rankBy === Rank.Idle
+        ? this.now - use
+        : this.rankBy === Rank.Frequency
           ? 255 - lfuCounter(use, this.now)
-          : this.now - use;
+          : Number.MAX_SAFE_INTEGER - (expiresAt ?? Number.MAX_SAFE_INTEGER);
     this.rank = idle;
     return this.count < POOL_SIZE || idle > this.idle[0];
   }
@@ -164,9 +192,9 @@ export class Evictor implements SampleVisitor {
    * Keeps the key {@link wants} just ranked among the best. As in Redis, a key drawn twice may hold two places: the
    * second is dropped when its turn comes.
    */
-  visit(key: string): void {
+  visit(key: string, _use: number, _expiresAt: number | undefined, entry: Entry | undefined): void {
     const idle = this.rank;
-    const { keys, idle: ranks } = this;
+    const { keys, entries, idle: ranks } = this;
     let at = 0;
     while (at < this.count && ranks[at] < idle) at++;
     if (this.count === POOL_SIZE) {
@@ -175,16 +203,19 @@ export class Evictor implements SampleVisitor {
       at--;
       for (let i = 0; i < at; i++) {
         keys[i] = keys[i + 1];
+        entries[i] = entries[i + 1];
         ranks[i] = ranks[i + 1];
       }
     } else {
       for (let i = this.count; i > at; i--) {
         keys[i] = keys[i - 1];
+        entries[i] = entries[i - 1];
         ranks[i] = ranks[i - 1];
       }
       this.count++;
     }
     keys[at] = key;
+    entries[at] = entry;
     ranks[at] = idle;
   }
 }

@@ -510,6 +510,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
         made !== undefined ? (this.madeKeys.get(r) as string) : this.keyAt(r),
         use,
         expiresAt,
+        undefined,
       );
     }
     return true;
