@@ -55,6 +55,8 @@ export const READ_IN_PLACE_BYTES = 1024;
  * of two).
  */
 const RECORDS_PER_YIELD = 1 << 14;
+/** Slots of a new table zeroed between two yields (128 KiB). */
+const TABLE_ZEROED_PER_STEP = 1 << 15;
 
 /** Records per page of a {@link PagedColumn}. */
 const PAGE_BITS = 12;
@@ -735,8 +737,13 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private *rebuildTable(keys: number): Generator<void, void> {
     let size = 16;
     while (size < 2 * keys) size *= 2;
-    const table = new Int32Array(size);
-    yield;
+    // Zeroed a part at a time: the first write to a page of fresh memory costs a page fault (3.5 ms a megabyte was
+    // measured here), and an allocator that reuses freed memory zeroes it all at once (an 8 MB table took 37 ms).
+    const table = uninitialized(Int32Array, size);
+    for (let from = 0; from < size; from += TABLE_ZEROED_PER_STEP) {
+      table.fill(0, from, from + TABLE_ZEROED_PER_STEP);
+      yield;
+    }
     const mask = size - 1;
     let used = 0;
     for (let r = 0; r < this.count; r++) {
@@ -853,7 +860,7 @@ class RecordList {
   }
 }
 
-type Column = Uint8Array | Uint32Array | Float64Array;
+type Column = Uint8Array | Uint32Array | Int32Array | Float64Array;
 interface ColumnType<T extends Column> {
   readonly BYTES_PER_ELEMENT: number;
   new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
