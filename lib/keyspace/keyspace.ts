@@ -322,9 +322,10 @@ export class Keyspace {
     this.full = false;
     if (!this.overLimit) return 'ok';
     const started = performance.now();
+    const now = Date.now();
     for (let evicted = 0; this.overLimit; evicted++) {
       if ((evicted & 15) === 15 && performance.now() - started >= budgetMs) return 'running';
-      const key = this.evictor.pick(this.entries, this.memory, Date.now());
+      const key = this.evictor.pick(this.entries, this.memory, now);
       if (key === undefined) {
         this.full = true;
         return 'full';
@@ -784,7 +785,9 @@ export class Keyspace {
    */
   expiryOf(key: string): number | undefined {
     const found = this.entries.look(key);
-    if (found === undefined) return this.orphanExpiries.get(key);
+    if (found === undefined) {
+      return this.orphanExpiries.size === 0 ? undefined : this.orphanExpiries.get(key);
+    }
     return typeof found === 'number' ? this.entries.restored.expiresAt(found) : found.expiresAt;
   }
 
@@ -854,9 +857,10 @@ export class Keyspace {
   delete(key: string): void {
     this.beforeWrite(key);
     this.entries.delete(key);
-    this.orphanExpiries.delete(key);
+    // Most keyspaces have neither (no expiry on a missing key; no capture since startup): no look-up then.
+    if (this.orphanExpiries.size !== 0) this.orphanExpiries.delete(key);
     this.afterWrite(key, null);
-    if (this.born.delete(key)) this.changed?.delete(key);
+    if (this.born.size !== 0 && this.born.delete(key)) this.changed?.delete(key);
     this.written?.(key);
   }
 
@@ -874,7 +878,7 @@ export class Keyspace {
       this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
       this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
     } else {
-      const orphan = this.orphanExpiries.get(key);
+      const orphan = this.orphanExpiries.size === 0 ? undefined : this.orphanExpiries.get(key);
       if (orphan !== undefined) this.orphanExpiries.delete(key);
       entry = this.newEntry(key, value, orphan, Date.now());
       this.entries.add(key, entry);
