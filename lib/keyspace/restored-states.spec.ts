@@ -75,7 +75,7 @@ describe('RestoredStates', () => {
     const steps = states.reserve(1_000_000);
     let count = 0;
     while (steps.next().done !== true) count++;
-    // One step per column (eleven), then the table of 2M slots (8 MB) zeroed 128 KiB a step: 64 steps. In one step,
+    // Eleven steps for the columns, then the table of 2M slots (8 MB) zeroed 128 KiB a step: 64 steps. In one step,
     // a zeroed table took 37 ms on a machine whose allocator reused freed memory.
     expect(count).toBeGreaterThanOrEqual(11 + 64);
     addGeneration(

@@ -792,9 +792,13 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     const capacity = Math.max(needed, this.capacity + (this.capacity >>> 1), INITIAL_RECORDS);
     const count = this.count;
     // One allocation for every column: V8 may collect the young generation before each new ArrayBuffer once many
-    // young ones hold external memory (as a restore's columns and chunks do), and eleven allocations of 1-8 MB took
+    // young ones hold external memory (as a restore's columns and chunks do), and thirteen allocations of 1-8 MB took
     // up to 12 ms each that way.
-    const block = new ColumnBlock(capacity, 2, 11, 1);
+    const block = new ColumnBlock(capacity, [
+      ...Array<ColumnType<Column>>(2).fill(Float64Array), // expiry, uses
+      ...Array<ColumnType<Column>>(10).fill(Uint32Array), // the key's and value's places, hashes, marks, lists
+      Uint8Array, // status
+    ]);
     const grown = <T extends Column>(old: T, Type: ColumnType<T>): T => {
       const next = block.next(Type);
       next.set(old.subarray(0, count));
@@ -866,28 +870,41 @@ class RecordList {
 
 type Column = Uint8Array | Uint32Array | Int32Array | Float64Array;
 
+/** A {@link ColumnBlock} larger than this is made of separate allocations (a Buffer holds at most 4 GiB). */
+const COLUMN_BLOCK_MAX_BYTES = 1 << 30;
+
 /**
- * Columns of `capacity` cells carved out of one uninitialised allocation: first the 8-byte ones, then the 4-byte
- * ones, then the 1-byte ones (so that each is aligned), as many of each as the constructor is told.
+ * Columns of `capacity` cells carved out of one uninitialised allocation, in the order of `types` (wider ones first,
+ * so that each is aligned); {@link next} hands them out in that order.
  */
 class ColumnBlock {
-  private readonly buffer: ArrayBuffer;
+  private readonly buffer: ArrayBuffer | undefined;
   private offset = 0;
+  private taken = 0;
 
   constructor(
     private readonly capacity: number,
-    wide: number,
-    narrow: number,
-    bytes: number,
+    private readonly types: readonly ColumnType<Column>[],
   ) {
-    const total = capacity * (8 * wide + 4 * narrow + bytes);
-    const block = Buffer.allocUnsafeSlow(total);
-    this.buffer = block.buffer;
-    this.offset = block.byteOffset;
+    let total = 0;
+    for (let i = 0; i < types.length; i++) {
+      if (i > 0 && types[i].BYTES_PER_ELEMENT > types[i - 1].BYTES_PER_ELEMENT)
+        throw new Error('ColumnBlock: wider columns come first');
+      total += capacity * types[i].BYTES_PER_ELEMENT;
+    }
+    if (total <= COLUMN_BLOCK_MAX_BYTES) {
+      const block = Buffer.allocUnsafeSlow(total);
+      this.buffer = block.buffer;
+      this.offset = block.byteOffset;
+    }
   }
 
-  /** The next column; 8-byte columns must be taken first, 1-byte ones last. */
+  /** The next column, of the type given for it. */
   next<T extends Column>(Type: ColumnType<T>): T {
+    if (this.types[this.taken++] !== (Type as ColumnType<Column>)) {
+      throw new Error(`ColumnBlock: column ${this.taken - 1} is not a ${Type.name}`);
+    }
+    if (this.buffer === undefined) return uninitialized(Type, this.capacity);
     const column = new Type(this.buffer, this.offset, this.capacity);
     this.offset += this.capacity * Type.BYTES_PER_ELEMENT;
     return column;
@@ -895,6 +912,7 @@ class ColumnBlock {
 }
 interface ColumnType<T extends Column> {
   readonly BYTES_PER_ELEMENT: number;
+  readonly name: string;
   new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
 }
 
