@@ -352,8 +352,12 @@ export class Entries {
     );
   }
 
-  delete(key: string): boolean {
-    const entry = this.added.get(key);
+  /**
+   * Deletes `key`. `drawn`, when given, is its entry as a sample drew it (see {@link SampleVisitor.visit}): while it
+   * is still among {@link added} the key is not looked up for it.
+   */
+  delete(key: string, drawn?: Entry): boolean {
+    const entry = drawn !== undefined && drawn.slot >= 0 ? drawn : this.added.get(key);
     if (entry !== undefined) {
       if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
       this.added.delete(key);

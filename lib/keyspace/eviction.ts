@@ -123,6 +123,8 @@ export class Evictor implements SampleVisitor {
   private rankBy = Rank.Idle;
   private volatileOnly = false;
   private now = 0;
+  /** The entry of the key {@link pick} returned last, when the sample drew one (see `SampleVisitor.visit`). */
+  pickedEntry: Entry | undefined = undefined;
   /** The rank {@link wants} gave the key it was last asked about. */
   private rank = 0;
   private readonly random = new RandomDraw();
@@ -138,6 +140,7 @@ export class Evictor implements SampleVisitor {
     const { policy } = settings;
     if (policy === 'noeviction') return undefined;
     const volatileOnly = policy.startsWith('volatile-');
+    this.pickedEntry = undefined;
     if (policy.endsWith('-random')) {
       this.random.drawn = undefined;
       entries.sample(volatileOnly, 1, this.random);
@@ -162,9 +165,13 @@ export class Evictor implements SampleVisitor {
         const key = this.keys[at];
         const entry = this.entries[at];
         this.entries[at] = undefined;
-        if (entry === undefined ? entries.has(key) : this.stillDrawable(entry)) return key;
+        if (entry === undefined ? entries.has(key) : this.stillDrawable(entry)) {
+          this.pickedEntry = entry;
+          return key;
+        }
       }
     }
+    this.pickedEntry = undefined;
     return undefined;
   }
 

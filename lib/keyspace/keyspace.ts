@@ -330,7 +330,7 @@ export class Keyspace {
         this.full = true;
         return 'full';
       }
-      this.delete(key);
+      this.delete(key, this.evictor.pickedEntry);
       this.evictedTotal++;
       this.removed?.(key, 'evicted');
     }
@@ -854,9 +854,10 @@ export class Keyspace {
   }
 
   /** Deletes `key`'s value and expiry. */
-  delete(key: string): void {
+  /** Deletes `key`; `drawn` is its entry when a sample drew it (see `Entries.delete`). */
+  delete(key: string, drawn?: Entry): void {
     this.beforeWrite(key);
-    this.entries.delete(key);
+    this.entries.delete(key, drawn);
     // Most keyspaces have neither (no expiry on a missing key; no capture since startup): no look-up then.
     if (this.orphanExpiries.size !== 0) this.orphanExpiries.delete(key);
     this.afterWrite(key, null);
