@@ -1,25 +1,38 @@
 import { Entries } from './entries';
 import { Entry } from './entry';
 
-/** A key's entry with the given `use` and expiry time. */
-function entryOf(value: string, use: number, expiresAt?: number): Entry {
-  const entry = new Entry(value, expiresAt);
-  entry.use = use;
+/** A key as the test expects it: its entry, and the `use` it was last given. */
+interface Held {
+  entry: Entry;
+  use: number;
+}
+
+/** Adds `key` to `entries` and to `keys`, with the given `use` and expiry time. */
+function addKey(
+  entries: Entries,
+  keys: Map<string, Held>,
+  key: string,
+  use: number,
+  expiresAt?: number,
+): void {
+  const entry = new Entry(`value of ${key}`, expiresAt);
   entry.bytes = 100;
-  return entry;
+  entries.add(key, entry, use);
+  keys.set(key, { entry, use });
 }
 
 /** Checks that every key of `entries.added` is at its entry's position, with its `use`, and counted once. */
-function expectConsistent(entries: Entries, keys: Map<string, Entry>): void {
+function expectConsistent(entries: Entries, keys: Map<string, Held>): void {
   expect(entries.addedCount).toBe(keys.size);
   expect(entries.added.size).toBe(keys.size);
   const seen = new Set<string>();
   for (let i = 0; i < entries.addedCount; i++) {
     const key = entries.addedKeyAt(i);
     const entry = entries.addedEntryAt(i);
-    expect(keys.get(key)).toBe(entry);
+    expect(keys.get(key)?.entry).toBe(entry);
     expect(entry.slot).toBe(i);
-    expect(entries.addedUseAt(i)).toBe(entry.use);
+    expect(entries.addedUseAt(i)).toBe(keys.get(key)?.use);
+    expect(entries.useOf(entry)).toBe(keys.get(key)?.use);
     seen.add(key);
   }
   expect(seen.size).toBe(keys.size);
@@ -28,14 +41,12 @@ function expectConsistent(entries: Entries, keys: Map<string, Entry>): void {
 describe('Entries: the arrays keys are drawn from', () => {
   it('keeps every key at its position through removals, and through the copy that gives room back', () => {
     const entries = new Entries();
-    const keys = new Map<string, Entry>();
+    const keys = new Map<string, Held>();
     const now = 1_000_000;
     for (let i = 0; i < 5000; i++) {
       // Every third key has an expiry time, half of them passed.
       const expiresAt = i % 3 !== 0 ? undefined : i % 2 === 0 ? now - 1 : now + 60_000;
-      const entry = entryOf(`v${i}`, i, expiresAt);
-      entries.add(`k${i}`, entry);
-      keys.set(`k${i}`, entry);
+      addKey(entries, keys, `k${i}`, i, expiresAt);
     }
     expectConsistent(entries, keys);
     // Remove 4,200 keys in a scattered order: below a quarter of the peak, the arrays are copied to their length.
@@ -49,33 +60,28 @@ describe('Entries: the arrays keys are drawn from', () => {
     }
     expectConsistent(entries, keys);
     // The uses and expiry times moved with their keys: touches land on the right key, expired ones are counted.
-    for (const [, entry] of keys) entries.touch(entry, entry.use + 10_000);
+    for (const held of keys.values()) {
+      held.use += 10_000;
+      entries.touch(held.entry, held.use);
+    }
     expectConsistent(entries, keys);
     const expired = [...keys.values()].filter(
-      (e) => e.expiresAt !== undefined && e.expiresAt <= now,
+      ({ entry }) => entry.expiresAt !== undefined && entry.expiresAt <= now,
     );
     expect(expired.length).toBeGreaterThan(0);
     expect(entries.liveCount(now)).toBe(keys.size - expired.length);
     expect(entries.volatileCount).toBe(
-      [...keys.values()].filter((e) => e.expiresAt !== undefined).length,
+      [...keys.values()].filter(({ entry }) => entry.expiresAt !== undefined).length,
     );
     // Keys added after the copy go on from there.
-    for (let i = 5000; i < 5100; i++) {
-      const entry = entryOf(`v${i}`, i);
-      entries.add(`k${i}`, entry);
-      keys.set(`k${i}`, entry);
-    }
+    for (let i = 5000; i < 5100; i++) addKey(entries, keys, `k${i}`, i);
     expectConsistent(entries, keys);
   });
 
   it('draws only keys that are there, with their own use and expiry time', () => {
     const entries = new Entries();
-    const keys = new Map<string, Entry>();
-    for (let i = 0; i < 3000; i++) {
-      const entry = entryOf(`v${i}`, i, 5_000_000 + i);
-      entries.add(`k${i}`, entry);
-      keys.set(`k${i}`, entry);
-    }
+    const keys = new Map<string, Held>();
+    for (let i = 0; i < 3000; i++) addKey(entries, keys, `k${i}`, i, 5_000_000 + i);
     for (let i = 0; i < 3000; i += 2) {
       entries.delete(`k${i}`);
       keys.delete(`k${i}`);
@@ -90,9 +96,9 @@ describe('Entries: the arrays keys are drawn from', () => {
           draws++;
           const own = keys.get(key);
           expect(own).toBeDefined();
-          expect(entry).toBe(own);
+          expect(entry).toBe(own?.entry);
           expect(use).toBe(own?.use);
-          expect(expiresAt).toBe(own?.expiresAt);
+          expect(expiresAt).toBe(own?.entry.expiresAt);
         },
       });
     }

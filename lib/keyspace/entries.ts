@@ -1,4 +1,4 @@
-import { Entry } from './entry';
+import { Entry, RestoredEntry } from './entry';
 import { RestoredStates } from './restored-states';
 import { SHARDS, stringMap, stringPart } from './sharded-map';
 
@@ -78,29 +78,27 @@ class KeyArray {
     return this.columns[2 * slot + 1];
   }
 
-  add(key: string, entry: Entry): void {
+  add(key: string, entry: Entry, use: number): void {
     if (entry[this.slotOf] >= 0) return;
     const slot = this.count++;
     entry[this.slotOf] = slot;
     this.pairs.push(key, entry);
     if (2 * slot >= this.columns.length) this.resize(2 * this.columns.length);
-    this.columns[2 * slot] = entry.use;
+    this.columns[2 * slot] = use;
     this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
     if (this.count > this.peak) this.peak = this.count;
   }
 
-  /** Call after `entry.use` or `entry.expiresAt` changed. */
-  update(entry: Entry): void {
+  /** Call after `entry.expiresAt` changed. */
+  expiryChanged(entry: Entry): void {
     const slot = entry[this.slotOf];
-    if (slot < 0) return;
-    this.columns[2 * slot] = entry.use;
-    this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
+    if (slot >= 0) this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
   }
 
-  /** Call after `entry.use` changed. */
-  touch(entry: Entry): void {
+  /** Sets the `use` of `entry`'s key, if it is here. */
+  touch(entry: Entry, use: number): void {
     const slot = entry[this.slotOf];
-    if (slot >= 0) this.columns[2 * slot] = entry.use;
+    if (slot >= 0) this.columns[2 * slot] = use;
   }
 
   remove(entry: Entry): void {
@@ -216,8 +214,9 @@ export class Entries {
    * A restored key's entry, maybe built just now: one with an expiry time joins {@link volatile} (its record left the
    * restored records with one when it was built).
    */
-  private restoredEntrySeen(key: string, entry: Entry): void {
-    if (entry.volatileSlot < 0 && entry.expiresAt !== undefined) this.volatile.add(key, entry);
+  private restoredEntrySeen(key: string, entry: RestoredEntry): void {
+    if (entry.volatileSlot < 0 && entry.expiresAt !== undefined)
+      this.volatile.add(key, entry, entry.use);
   }
 
   /** The entry of `key` among {@link added}, remembered as the last one found. */
@@ -260,27 +259,37 @@ export class Entries {
     return this.addedKeys.useAt(i);
   }
 
-  /** Adds a key that {@link get} did not find, with its size in `entry.bytes`. */
-  add(key: string, entry: Entry): void {
+  /** Adds a key that {@link get} did not find, with its size in `entry.bytes`, used at `use` (see `eviction.ts`). */
+  add(key: string, entry: Entry, use: number): void {
     this.added.set(key, entry);
-    this.addedKeys.add(key, entry);
+    this.addedKeys.add(key, entry, use);
     this.addedBytes += entry.bytes;
-    if (entry.expiresAt !== undefined) this.volatile.add(key, entry);
+    if (entry.expiresAt !== undefined) this.volatile.add(key, entry, use);
+  }
+
+  /**
+   * The `use` of a key's live entry (see `eviction.ts`): read from its column when it is among {@link added}, else
+   * the entry is a restored key's built one, which keeps its own.
+   */
+  useOf(entry: Entry): number {
+    if (entry.slot >= 0) return this.addedKeys.useAt(entry.slot);
+    if (entry instanceof RestoredEntry) return entry.use;
+    throw new Error('useOf: the entry is not one of these keys');
   }
 
   /** Call after the expiry time of `key`'s `entry` was set or removed. */
   expiryChanged(key: string, entry: Entry): void {
-    this.addedKeys.update(entry);
+    this.addedKeys.expiryChanged(entry);
     if (entry.expiresAt === undefined) this.volatile.remove(entry);
-    else if (entry.volatileSlot >= 0) this.volatile.update(entry);
-    else this.volatile.add(key, entry);
+    else if (entry.volatileSlot >= 0) this.volatile.expiryChanged(entry);
+    else this.volatile.add(key, entry, this.useOf(entry));
   }
 
-  /** Sets the `use` of an entry of these keys (see `eviction.ts`). */
+  /** Sets the `use` of a live entry of these keys (see `eviction.ts`). */
   touch(entry: Entry, use: number): void {
-    entry.use = use;
-    this.addedKeys.touch(entry);
-    this.volatile.touch(entry);
+    if (entry.slot >= 0) this.addedKeys.touch(entry, use);
+    else (entry as RestoredEntry).use = use;
+    this.volatile.touch(entry, use);
   }
 
   /** Call when the size of an entry of these keys changed. */
@@ -311,6 +320,7 @@ export class Entries {
       return;
     }
     if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
+    const use = this.addedKeys.useAt(entry.slot);
     this.volatile.remove(entry);
     this.added.delete(key);
     this.addedKeys.remove(entry);
@@ -322,7 +332,7 @@ export class Entries {
       valueStart,
       valueEnd,
       entry.expiresAt,
-      entry.use,
+      use,
       entry.mark,
     );
   }
@@ -352,7 +362,7 @@ export class Entries {
       valueStart,
       valueEnd,
       entry.expiresAt,
-      entry.use,
+      this.useOf(entry),
       entry.mark,
     );
   }

@@ -13,13 +13,12 @@ describe('Entry.withOwnCollection (the state a capture keeps of a collection cha
     const set = new Set(['a', 'b']);
     const entry = new Entry(set, 1_000);
     entry.bytes = 500;
-    entry.use = 7;
     const kept = entry.withOwnCollection();
     set.add('c');
     set.delete('a');
     expect(copied(kept)).toEqual(encodeValue(new Set(['a', 'b'])));
     expect(kept.value).toEqual(new Set(['a', 'b']));
-    expect([kept.expiresAt, kept.bytes, kept.use]).toEqual([1_000, 500, 7]);
+    expect([kept.expiresAt, kept.bytes]).toEqual([1_000, 500]);
   });
 
   it('keeps a copy of a collection that cannot be encoded', () => {

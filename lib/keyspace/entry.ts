@@ -4,8 +4,10 @@ import { withCanonicalMembers } from './buffer-members';
 
 /**
  * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key; `bytes` its size as
- * `memory.ts` estimates it; `use` when it was last used (LRU) or how often (LFU), as eviction reads it (see
- * `eviction.ts`); `slot` and `volatileSlot` its positions in the keyspace's sampling arrays (-1: not in one).
+ * `memory.ts` estimates it; `slot` and `volatileSlot` its positions in the keyspace's sampling arrays (-1: not in
+ * one). When the key was last used (LRU) or how often (LFU), as eviction reads it (see `eviction.ts`), is kept in a
+ * typed column beside its position (see `Entries.useOf`), not here: as a field it would be a boxed number, 24 bytes
+ * and one more object for V8's collector per key written.
  *
  * An entry of a key written since startup holds its value. One of a restored key is a {@link RestoredEntry}: the
  * three numbers that say where its bytes lie would cost every written key 24 bytes (a fifth of its entry) if they
@@ -14,7 +16,6 @@ import { withCanonicalMembers } from './buffer-members';
 export class Entry implements KeyState {
   mark = 0;
   bytes = 0;
-  use = 0;
   slot = -1;
   volatileSlot = -1;
 
@@ -70,7 +71,6 @@ export class Entry implements KeyState {
 
   protected copied(copy: Entry): Entry {
     copy.bytes = this.bytes;
-    copy.use = this.use;
     return copy;
   }
 }
@@ -79,8 +79,13 @@ export class Entry implements KeyState {
  * The entry of a restored key: it holds its value as bytes [start, end) of a snapshot chunk (`source`) and decodes
  * it on first read, so values nobody reads are never built. The restore checked the chunk's checksum, which covers
  * the value's bytes.
+ *
+ * A restored key's built entry keeps its own `use` (see `Entry`): it is not among the keys written since startup,
+ * whose uses are in a column.
  */
 export class RestoredEntry extends Entry {
+  use = 0;
+
   constructor(
     expiresAt: number | undefined,
     private source: Uint8Array | undefined,

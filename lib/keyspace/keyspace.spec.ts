@@ -480,6 +480,29 @@ describe('encoded states (values restored from a snapshot)', () => {
     expect(keyspace.inspect('c')?.use).toBe(restoredStates.initialUse);
   });
 
+  it("keeps each key's use whether it was written, restored and built, or restored and read in place", () => {
+    const { keyspace, states: restoredStates } = restored({ built: '1', inPlace: '2' });
+    keyspace.setPolicy('allkeys-lfu');
+    keyspace.set('written', 'w');
+    expect(dataView(keyspace).get('built')).toBe('1'); // a command that reads the value builds the entry
+    expect(restoredStates.madeEntry('built')).toBeDefined();
+    const start = {
+      written: keyspace.inspect('written')?.use as number,
+      built: keyspace.inspect('built')?.use as number,
+      inPlace: keyspace.inspect('inPlace')?.use as number,
+    };
+    for (let i = 0; i < 200; i++) {
+      keyspace.reader.touch('written');
+      keyspace.reader.touch('built');
+    }
+    // LFU counters (the low 8 bits) rose for the keys used, and only for them.
+    const counter = (key: string): number => (keyspace.inspect(key)?.use as number) & 0xff;
+    expect(counter('written')).toBeGreaterThan(start.written & 0xff);
+    expect(counter('built')).toBeGreaterThan(start.built & 0xff);
+    expect(keyspace.inspect('inPlace')?.use).toBe(start.inPlace);
+    expect(keyspace.inspect('built')?.use).toBe(restoredStates.madeEntry('built')?.use);
+  });
+
   it('expires a key read in place whose time has run out, as a command would', () => {
     const states = new RestoredStates();
     addGeneration(states, [['gone', 'v']], { expiresAt: Date.now() - 1 });

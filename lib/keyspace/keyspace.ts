@@ -618,7 +618,7 @@ export class Keyspace {
       this.entries = new Entries();
       for (const [key, state] of states)
         if (!isStreamHelper(key, state.value))
-          this.entries.add(key, this.newEntry(key, state.value, state.expiresAt, now));
+          this.addEntry(key, state.value, state.expiresAt, now);
     }
     this.orphanExpiries = new Map();
     this.changed = stringMap();
@@ -649,7 +649,7 @@ export class Keyspace {
       if (found === undefined) return;
       const { policy } = this.memory;
       if (typeof found !== 'number') {
-        this.entries.touch(found, touchedUse(found.use, policy, Date.now()));
+        this.entries.touch(found, touchedUse(this.entries.useOf(found), policy, Date.now()));
       } else {
         const restored = this.entries.restored;
         restored.touchRecord(found, touchedUse(restored.useAt(found), policy, Date.now()));
@@ -672,7 +672,10 @@ export class Keyspace {
       changedInPlace: (key, bytes) => {
         const entry = this.entries.get(key);
         if (entry === undefined) throw new Error(`changedInPlace: no key ${key}`);
-        this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
+        this.entries.touch(
+          entry,
+          touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
+        );
         this.entries.resize(entry, entry.bytes + bytes);
         this.afterWrite(key, entry);
         this.written?.(key);
@@ -726,11 +729,11 @@ export class Keyspace {
     this.removed?.(key, 'expired');
   }
 
-  /** A new entry for `key`, sized and used at `now`. */
-  private newEntry(key: string, value: unknown, expiresAt: number | undefined, now: number): Entry {
+  /** Adds `key`, not held, with a new entry sized and used at `now`. */
+  private addEntry(key: string, value: unknown, expiresAt: number | undefined, now: number): Entry {
     const entry = new Entry(value, expiresAt);
     entry.bytes = keyBytes(key, value, expiresAt !== undefined);
-    entry.use = initialUse(this.memory.policy, now);
+    this.entries.add(key, entry, initialUse(this.memory.policy, now));
     return entry;
   }
 
@@ -759,7 +762,10 @@ export class Keyspace {
   valueOf(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
+    this.entries.touch(
+      entry,
+      touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
+    );
     return this.valueOfEntry(key, entry);
   }
 
@@ -771,7 +777,7 @@ export class Keyspace {
     const entry = this.liveEntry(key);
     return entry === undefined
       ? undefined
-      : { value: this.valueOfEntry(key, entry), use: entry.use };
+      : { value: this.valueOfEntry(key, entry), use: this.entries.useOf(entry) };
   }
 
   /** Whether `key` holds a value, expired or not. */
@@ -876,13 +882,15 @@ export class Keyspace {
     let entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = value;
-      this.entries.touch(entry, touchedUse(entry.use, this.memory.policy, Date.now()));
+      this.entries.touch(
+        entry,
+        touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
+      );
       this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
     } else {
       const orphan = this.orphanExpiries.size === 0 ? undefined : this.orphanExpiries.get(key);
       if (orphan !== undefined) this.orphanExpiries.delete(key);
-      entry = this.newEntry(key, value, orphan, Date.now());
-      this.entries.add(key, entry);
+      entry = this.addEntry(key, value, orphan, Date.now());
     }
     this.afterWrite(key, entry);
     this.written?.(key);
@@ -938,7 +946,7 @@ export class Keyspace {
       if (copy.bytes === 0) {
         copy.bytes = KEY_OVERHEAD + RESTORED_ENTRY_EXTRA + stringBytes(key) + copy.encodedLength;
       } else if (entry.expiresAt !== undefined) copy.bytes -= VOLATILE_OVERHEAD;
-      entries.add(key, copy);
+      entries.add(key, copy, this.entries.useOf(entry));
     }
     this.entries = entries;
     this.orphanExpiries = new Map();

@@ -12,11 +12,11 @@
  */
 
 /**
- * The entry object, its slot in the keyspace's map and in the sampling arrays (with their spare capacity: measured
- * 130 to 159 bytes as the map's capacity doubles), and its two 8-byte cells in the sampling columns (which double
- * as they grow).
+ * The entry object (72 bytes), its slot in the keyspace's map and in the sampling arrays (with their spare capacity:
+ * measured 106 to 135 bytes in all as the map's capacity doubles), and its two 8-byte cells in the sampling columns
+ * (its use and expiry time; they double as they grow).
  */
-export const KEY_OVERHEAD = 176;
+export const KEY_OVERHEAD = 152;
 /** A restored key's entry, once built, holds three more fields: where its value's bytes lie. */
 export const RESTORED_ENTRY_EXTRA = 24;
 /** A key with an expiry time: the boxed time, and its slots and cells in the arrays and columns of keys with one. */

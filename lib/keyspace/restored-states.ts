@@ -139,7 +139,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * second look-up that was no faster.
    */
   private readonly madeKeys = new PagedColumn<string>();
-  private readonly madeEntries = new PagedColumn<Entry>();
+  private readonly madeEntries = new PagedColumn<RestoredEntry>();
   /**
    * Record index + 1 by key, 0 for an empty slot (see `key-table.ts`). A gone record keeps its slot (probe sequences
    * stay whole), also once a new record took its number: such a slot leads to that record, which look-ups compare as
@@ -408,7 +408,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   /** @internal the entry of `key`, built on its first look-up; later look-ups return the same one. */
-  entry(key: string): Entry | undefined {
+  entry(key: string): RestoredEntry | undefined {
     const r = this.find(key);
     if (r < 0) return undefined;
     return this.madeEntries.get(r) ?? this.build(r, key);
@@ -419,7 +419,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * (see {@link READ_IN_PLACE_BYTES}: {@link readValueAt}, {@link expiresAt}, {@link touchRecord}), or else its
    * entry, built if need be.
    */
-  look(key: string): Entry | number | undefined {
+  look(key: string): RestoredEntry | number | undefined {
     const r = this.find(key);
     if (r < 0) return undefined;
     if (this.status[r] === ENCODED && this.valueEnd[r] - this.valueStart[r] <= READ_IN_PLACE_BYTES)
@@ -432,7 +432,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     return decodeRestored(this.sources[this.valueSource[r]], this.valueStart[r], this.valueEnd[r]);
   }
 
-  /** @internal the `use` of record `r`, still bytes (see `Entry.use`). */
+  /** @internal the `use` of record `r`, still bytes (see `eviction.ts`). */
   useAt(r: number): number {
     const use = this.uses[r];
     return use === 0 ? this.initialUse : use - 1;
@@ -449,10 +449,9 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   /** The entry of record `r` (of `key`), still bytes: built, and kept from now on. */
-  private build(r: number, key: string): Entry {
+  private build(r: number, key: string): RestoredEntry {
     const entry = this.newEntry(r);
     entry.mark = this.marks[r];
-    entry.use = this.useAt(r);
     // The value stays bytes (of its chunk) until read; the key is now a string, found through the same table.
     entry.bytes =
       KEY_OVERHEAD +
@@ -476,7 +475,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   }
 
   /** @internal the entry of `key` if it was built (no look-up by bytes, nothing built). */
-  madeEntry(key: string): Entry | undefined {
+  madeEntry(key: string): RestoredEntry | undefined {
     const r = this.find(key);
     return r < 0 ? undefined : this.madeEntries.get(r);
   }
@@ -527,7 +526,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * @internal how record `r` stands: `undefined` if it is gone, its entry if it was built (its key is
    * {@link builtKeyAt}), or else `null` (it is live and still only bytes).
    */
-  builtAt(r: number): Entry | null | undefined {
+  builtAt(r: number): RestoredEntry | null | undefined {
     const status = this.status[r];
     if (status === ENCODED) return null;
     return status === MADE ? this.madeEntries.get(r) : undefined;
@@ -586,13 +585,15 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     return readKey(this.sources[this.keySource[r]], this.keyStart[r], this.keyEnd[r]);
   }
 
-  private newEntry(r: number): Entry {
-    return new RestoredEntry(
+  private newEntry(r: number): RestoredEntry {
+    const entry = new RestoredEntry(
       this.expiresAt(r),
       this.sources[this.valueSource[r]],
       this.valueStart[r],
       this.valueEnd[r],
     );
+    entry.use = this.useAt(r);
+    return entry;
   }
 
   private kill(r: number): void {
