@@ -288,7 +288,7 @@ export class Entries {
   /** Sets the `use` of a live entry of these keys (see `eviction.ts`). */
   touch(entry: Entry, use: number): void {
     if (entry.slot >= 0) this.addedKeys.touch(entry, use);
-    else (entry as RestoredEntry).use = use;
+    else if (entry instanceof RestoredEntry) entry.use = use;
     this.volatile.touch(entry, use);
   }
 
