@@ -17,8 +17,11 @@
  * (its use and expiry time; they double as they grow).
  */
 export const KEY_OVERHEAD = 152;
-/** A restored key's entry, once built, holds three more fields: where its value's bytes lie. */
-export const RESTORED_ENTRY_EXTRA = 24;
+/**
+ * A restored key's entry, once built, holds four more fields: where its value's bytes lie, and its `use` (a boxed
+ * number: a written key's is in a column instead).
+ */
+export const RESTORED_ENTRY_EXTRA = 48;
 /** A key with an expiry time: the boxed time, and its slots and cells in the arrays and columns of keys with one. */
 export const VOLATILE_OVERHEAD = 64;
 /** A V8 sequential string's header (map, hash, length), before its characters. */
