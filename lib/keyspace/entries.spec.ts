@@ -21,16 +21,21 @@ function addKey(
   keys.set(key, { entry, use });
 }
 
-/** Checks that every key of `entries.added` is at its entry's position, with its `use`, and counted once. */
+/**
+ * Checks that every key of `entries.added` is at its entry's position, with its `use`, and counted once: those
+ * without an expiry time first (`slot` their position), then those with one (`slot` -2 - their position among them).
+ */
 function expectConsistent(entries: Entries, keys: Map<string, Held>): void {
   expect(entries.addedCount).toBe(keys.size);
   expect(entries.added.size).toBe(keys.size);
+  const persistent = [...keys.values()].filter(({ entry }) => entry.expiresAt === undefined);
   const seen = new Set<string>();
   for (let i = 0; i < entries.addedCount; i++) {
     const key = entries.addedKeyAt(i);
     const entry = entries.addedEntryAt(i);
     expect(keys.get(key)?.entry).toBe(entry);
-    expect(entry.slot).toBe(i);
+    expect(entry.expiresAt === undefined).toBe(i < persistent.length);
+    expect(entry.slot).toBe(i < persistent.length ? i : -2 - (i - persistent.length));
     expect(entries.addedUseAt(i)).toBe(keys.get(key)?.use);
     expect(entries.useOf(entry)).toBe(keys.get(key)?.use);
     seen.add(key);
@@ -76,24 +81,47 @@ describe('Entries: the arrays keys are drawn from', () => {
     // Keys added after the copy go on from there.
     for (let i = 5000; i < 5100; i++) addKey(entries, keys, `k${i}`, i);
     expectConsistent(entries, keys);
+    // A key given an expiry time, or losing its own, moves to the other set with its use; one given another stays.
+    let moved = 0;
+    for (const [key, held] of keys) {
+      const { entry } = held;
+      if (moved++ % 4 !== 0) continue;
+      const before = entry.expiresAt;
+      entry.expiresAt =
+        before === undefined ? now + moved : moved % 8 === 1 ? undefined : before + 1;
+      entries.expiryChanged(key, entry);
+    }
+    expectConsistent(entries, keys);
+    expect(entries.volatileCount).toBe(
+      [...keys.values()].filter(({ entry }) => entry.expiresAt !== undefined).length,
+    );
+    expect(entries.liveCount(now)).toBe(
+      [...keys.values()].filter(
+        ({ entry }) => entry.expiresAt === undefined || entry.expiresAt > now,
+      ).length,
+    );
   });
 
-  it('draws only keys that are there, with their own use and expiry time', () => {
+  it('draws only keys that are there, with their own use and expiry time, from both sets alike', () => {
     const entries = new Entries();
     const keys = new Map<string, Held>();
-    for (let i = 0; i < 3000; i++) addKey(entries, keys, `k${i}`, i, 5_000_000 + i);
-    for (let i = 0; i < 3000; i += 2) {
+    // Half the keys that stay (odd ones) have an expiry time.
+    for (let i = 0; i < 4000; i++)
+      addKey(entries, keys, `k${i}`, i, i % 4 === 1 ? undefined : 5_000_000 + i);
+    for (let i = 0; i < 4000; i += 2) {
       entries.delete(`k${i}`);
       keys.delete(`k${i}`);
     }
-    let draws = 0;
     for (const volatileOnly of [false, true]) {
-      entries.sample(volatileOnly, 2000, {
+      let draws = 0;
+      let volatileDraws = 0;
+      entries.sample(volatileOnly, 4000, {
         readsUse: true,
         readsExpiry: true,
         wants: () => true,
         visit: (key, use, expiresAt, entry) => {
           draws++;
+          if (expiresAt !== undefined) volatileDraws++;
           const own = keys.get(key);
           expect(own).toBeDefined();
           expect(entry).toBe(own?.entry);
@@ -101,7 +129,10 @@ describe('Entries: the arrays keys are drawn from', () => {
           expect(expiresAt).toBe(own?.entry.expiresAt);
         },
       });
+      expect(draws).toBe(4000);
+      // Of the 2,000 keys left, 1,000 have an expiry time: about half the draws of all keys (σ ≈ 32) are theirs.
+      const expected = volatileOnly ? 4000 : 2000;
+      expect(Math.abs(volatileDraws - expected)).toBeLessThan(volatileOnly ? 1 : 200);
     }
-    expect(draws).toBe(4000);
   });
 });

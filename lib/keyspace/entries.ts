@@ -17,7 +17,7 @@ export interface SampleVisitor {
   /**
    * Called right after {@link wants} said yes, with the same `use` and `expiresAt`; `entry` is the key's entry when it
    * was drawn from the keys written since startup (or from those with an expiry time), `undefined` for a restored
-   * record. The entry's `slot` (or `volatileSlot`) stays at least 0 while the key is in the set it was drawn from.
+   * record. {@link Entries.isDrawable} says whether the key is still in the set it was drawn from.
    */
   visit(key: string, use: number, expiresAt: number | undefined, entry: Entry | undefined): void;
 }
@@ -36,26 +36,44 @@ const ADDED_CURSORS = SHARDS << (PART_BITS + BITS_BITS);
 const SHRINK_FROM = 1024;
 const INITIAL_COLUMN = 64;
 
+/** Which entries a {@link KeyArray} holds, and so where each keeps its position in it. */
+const enum Holds {
+  /** Keys written since startup without an expiry time: `entry.slot` is the position. */
+  Persistent,
+  /** Keys written since startup with an expiry time: `entry.slot` is -2 - the position (-1 stays "in none"). */
+  Volatile,
+  /** Restored keys whose entries were built, with an expiry time: `RestoredEntry.volatileSlot` is the position. */
+  RestoredVolatile,
+}
+
 /**
  * A set of keys with their entries in arrays, so that a key can be drawn at random (eviction's and active expiry's
- * sampling) and removed in O(1) by moving the last one into its place. Each entry remembers its position in one such
- * set (`slot` or `volatileSlot`). Each key's `use` and expiry time are also kept in a typed column beside it: a sample
- * reads those, not the entry objects scattered over the heap (a cache miss each, most of a sample's cost).
+ * sampling) and removed in O(1) by moving the last one into its place. Each key's `use` and, in a set of keys with an
+ * expiry time, its expiry time are also kept in a typed column beside it: a sample reads those, not the entry objects
+ * scattered over the heap (a cache miss each, most of a sample's cost).
  *
- * A key and its entry lie side by side in one array, and its `use` and expiry time in one column (at `2 × slot` and
- * `2 × slot + 1`): on a large keyspace each position touched is a cache miss, and a removal, which writes the moved
- * key's four values into the removed one's place, then costs two misses instead of four.
+ * A key and its entry lie side by side in one array, and its numbers side by side in the column (`stride` of them a
+ * key): on a large keyspace each position touched is a cache miss, and a removal, which moves the last key's values
+ * into the removed one's place, then costs two misses instead of four.
+ *
+ * Each written key is in exactly one of two such sets, with or without an expiry time, and its entry keeps its
+ * position in one field for both (see {@link Holds}): a key without an expiry time pays for neither a second position
+ * nor an expiry cell, and one with an expiry time is in one set, not two.
  */
 class KeyArray {
   /** Key, entry, key, entry, … */
   private pairs: (string | Entry)[] = [];
-  /** Use, expiry time (NaN for none), use, expiry time, … */
-  private columns = new Float64Array(2 * INITIAL_COLUMN);
+  /** Use (and expiry time), use (and expiry time), … */
+  private columns: Float64Array;
   private count = 0;
   /** The longest the arrays have been since they were last copied to their length. */
   private peak = 0;
+  private readonly stride: 1 | 2;
 
-  constructor(private readonly slotOf: 'slot' | 'volatileSlot') {}
+  constructor(private readonly holds: Holds) {
+    this.stride = holds === Holds.Persistent ? 1 : 2;
+    this.columns = new Float64Array(this.stride * INITIAL_COLUMN);
+  }
 
   get length(): number {
     return this.count;
@@ -70,64 +88,90 @@ class KeyArray {
   }
 
   useAt(slot: number): number {
-    return this.columns[2 * slot];
+    return this.columns[this.stride * slot];
   }
 
   /** The expiry time of the key at `slot`, NaN for none. */
   expiryAt(slot: number): number {
-    return this.columns[2 * slot + 1];
+    return this.stride === 2 ? this.columns[2 * slot + 1] : NaN;
   }
 
+  /** The position of `entry` here, -1 if it is not here. */
+  slotOf(entry: Entry): number {
+    switch (this.holds) {
+      case Holds.Persistent:
+        return entry.slot >= 0 ? entry.slot : -1;
+      case Holds.Volatile:
+        return entry.slot <= -2 ? -2 - entry.slot : -1;
+      default:
+        return entry instanceof RestoredEntry ? entry.volatileSlot : -1;
+    }
+  }
+
+  private setSlot(entry: Entry, slot: number): void {
+    switch (this.holds) {
+      case Holds.Persistent:
+        entry.slot = slot;
+        break;
+      case Holds.Volatile:
+        entry.slot = slot < 0 ? -1 : -2 - slot;
+        break;
+      default:
+        (entry as RestoredEntry).volatileSlot = slot;
+    }
+  }
+
+  /** Adds `entry`'s key, used at `use`; the entry must be in no set of its kind (see {@link Holds}). */
   add(key: string, entry: Entry, use: number): void {
-    if (entry[this.slotOf] >= 0) return;
     const slot = this.count++;
-    entry[this.slotOf] = slot;
+    this.setSlot(entry, slot);
     this.pairs.push(key, entry);
-    if (2 * slot >= this.columns.length) this.resize(2 * this.columns.length);
-    this.columns[2 * slot] = use;
-    this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
+    const { stride } = this;
+    if (stride * slot >= this.columns.length) this.resize(2 * this.columns.length);
+    this.columns[stride * slot] = use;
+    if (stride === 2) this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
     if (this.count > this.peak) this.peak = this.count;
   }
 
-  /** Call after `entry.expiresAt` changed. */
-  expiryChanged(entry: Entry): void {
-    const slot = entry[this.slotOf];
-    if (slot >= 0) this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
+  /** Call after `entry.expiresAt` changed, `entry` being here. */
+  expiryChanged(slot: number, entry: Entry): void {
+    this.columns[2 * slot + 1] = entry.expiresAt ?? NaN;
   }
 
-  /** Sets the `use` of `entry`'s key, if it is here. */
-  touch(entry: Entry, use: number): void {
-    const slot = entry[this.slotOf];
-    if (slot >= 0) this.columns[2 * slot] = use;
+  /** Sets the `use` of the key at `slot`. */
+  touch(slot: number, use: number): void {
+    this.columns[this.stride * slot] = use;
   }
 
+  /** Removes `entry`'s key if it is here. */
   remove(entry: Entry): void {
-    const slot = entry[this.slotOf];
+    const slot = this.slotOf(entry);
     if (slot < 0) return;
-    entry[this.slotOf] = -1;
-    const { pairs, columns } = this;
+    this.setSlot(entry, -1);
+    const { pairs, columns, stride } = this;
     const last = pairs.pop() as Entry;
     const lastKey = pairs.pop() as string;
     const from = --this.count;
     if (last !== entry) {
       pairs[2 * slot] = lastKey;
       pairs[2 * slot + 1] = last;
-      columns[2 * slot] = columns[2 * from];
-      columns[2 * slot + 1] = columns[2 * from + 1];
-      last[this.slotOf] = slot;
+      columns[stride * slot] = columns[stride * from];
+      if (stride === 2) columns[2 * slot + 1] = columns[2 * from + 1];
+      this.setSlot(last, slot);
     }
     // V8 keeps an array's capacity when `pop` shrinks it: once it is down to a quarter, give the room a burst of
     // short-lived keys took back. Setting the array's length trims its store in place (a copy of 250k keys' pairs
     // held an adoption's event loop about 20 ms); the column is copied to twice its length (amortised O(1)).
     if (this.peak > SHRINK_FROM && this.count < this.peak / 4) {
       pairs.length = 2 * this.count;
-      this.resize(2 * Math.max(INITIAL_COLUMN, 2 * this.count));
+      this.resize(stride * Math.max(INITIAL_COLUMN, 2 * this.count));
       this.peak = this.count;
     }
   }
 
   /** How many keys have an expiry time at or before `now` (a column walk, no entry read). */
   countExpired(now: number): number {
+    if (this.stride !== 2) return 0;
     const { columns } = this;
     let expired = 0;
     for (let i = 1; i < 2 * this.count; i += 2) if (columns[i] <= now) expired++;
@@ -135,13 +179,13 @@ class KeyArray {
   }
 
   /**
-   * Makes the column `length` numbers long (two a key). Its memory is not zeroed (nothing reads past the keys'
-   * numbers, which are copied): only the pages the copy writes are touched, not the whole new column's.
+   * Makes the column `length` numbers long. Its memory is not zeroed (nothing reads past the keys' numbers, which are
+   * copied): only the pages the copy writes are touched, not the whole new column's.
    */
   private resize(length: number): void {
     const bytes = Buffer.allocUnsafeSlow(8 * length);
     const columns = new Float64Array(bytes.buffer, bytes.byteOffset, length);
-    columns.set(this.columns.subarray(0, Math.min(2 * this.count, length)));
+    columns.set(this.columns.subarray(0, Math.min(this.stride * this.count, length)));
     this.columns = columns;
   }
 }
@@ -155,13 +199,16 @@ class KeyArray {
  */
 export class Entries {
   readonly added = stringMap<Entry>();
-  /** The keys of {@link added}, for sampling. */
-  private readonly addedKeys = new KeyArray('slot');
+  /** The keys of {@link added} without an expiry time, for sampling. */
+  private readonly persistent = new KeyArray(Holds.Persistent);
   /**
-   * The keys with an expiry time, besides restored ones still only bytes (their records hold theirs): what active
-   * expiry walks, as Redis walks its `expires` dictionary rather than every key.
+   * The keys of {@link added} with an expiry time. With {@link restoredVolatile}, and the restored records still
+   * only bytes that have one, they are what active expiry walks, as Redis walks its `expires` dictionary rather than
+   * every key.
    */
-  readonly volatile = new KeyArray('volatileSlot');
+  private readonly volatile = new KeyArray(Holds.Volatile);
+  /** Restored keys with an expiry time whose entries were built (their records left the restored ones with one). */
+  private readonly restoredVolatile = new KeyArray(Holds.RestoredVolatile);
   /** Sizes of the keys of {@link added}, plus how much restored keys grew or shrank since they were looked up. */
   private addedBytes = 0;
 
@@ -178,7 +225,7 @@ export class Entries {
 
   /** Keys with an expiry time, each once: restored ones still bytes by their records, the others by their entries. */
   get volatileCount(): number {
-    return this.volatile.length + this.restored.volatileRecords;
+    return this.volatile.length + this.restoredVolatile.length + this.restored.volatileRecords;
   }
 
   /**
@@ -211,12 +258,12 @@ export class Entries {
   }
 
   /**
-   * A restored key's entry, maybe built just now: one with an expiry time joins {@link volatile} (its record left the
-   * restored records with one when it was built).
+   * A restored key's entry, maybe built just now: one with an expiry time joins {@link restoredVolatile} (its record
+   * left the restored records with one when it was built).
    */
   private restoredEntrySeen(key: string, entry: RestoredEntry): void {
     if (entry.volatileSlot < 0 && entry.expiresAt !== undefined)
-      this.volatile.add(key, entry, entry.use);
+      this.restoredVolatile.add(key, entry, entry.use);
   }
 
   /** The entry of `key` among {@link added}, remembered as the last one found. */
@@ -240,31 +287,37 @@ export class Entries {
 
   /**
    * Number of keys of {@link added}. {@link addedKeyAt}, {@link addedEntryAt} and {@link addedUseAt} read them by
-   * position, 0 to this (exclusive): a removal moves the last key into the removed one's place.
+   * position, 0 to this (exclusive): those without an expiry time, then those with one. A removal moves the last key
+   * of its kind into the removed one's place; one of a key without an expiry time also moves those with one down a
+   * place.
    */
   get addedCount(): number {
-    return this.addedKeys.length;
+    return this.persistent.length + this.volatile.length;
   }
 
   addedKeyAt(i: number): string {
-    return this.addedKeys.keyAt(i);
+    const { persistent } = this;
+    return i < persistent.length ? persistent.keyAt(i) : this.volatile.keyAt(i - persistent.length);
   }
 
   addedEntryAt(i: number): Entry {
-    return this.addedKeys.entryAt(i);
+    const { persistent } = this;
+    return i < persistent.length
+      ? persistent.entryAt(i)
+      : this.volatile.entryAt(i - persistent.length);
   }
 
   /** The `use` of the key at position `i` of {@link added}, read from its column (not its entry). */
   addedUseAt(i: number): number {
-    return this.addedKeys.useAt(i);
+    const { persistent } = this;
+    return i < persistent.length ? persistent.useAt(i) : this.volatile.useAt(i - persistent.length);
   }
 
   /** Adds a key that {@link get} did not find, with its size in `entry.bytes`, used at `use` (see `eviction.ts`). */
   add(key: string, entry: Entry, use: number): void {
     this.added.set(key, entry);
-    this.addedKeys.add(key, entry, use);
+    (entry.expiresAt === undefined ? this.persistent : this.volatile).add(key, entry, use);
     this.addedBytes += entry.bytes;
-    if (entry.expiresAt !== undefined) this.volatile.add(key, entry, use);
   }
 
   /**
@@ -272,24 +325,64 @@ export class Entries {
    * the entry is a restored key's built one, which keeps its own.
    */
   useOf(entry: Entry): number {
-    if (entry.slot >= 0) return this.addedKeys.useAt(entry.slot);
+    const { slot } = entry;
+    if (slot >= 0) return this.persistent.useAt(slot);
+    if (slot !== -1) return this.volatile.useAt(-2 - slot);
     if (entry instanceof RestoredEntry) return entry.use;
     throw new Error('useOf: the entry is not one of these keys');
   }
 
-  /** Call after the expiry time of `key`'s `entry` was set or removed. */
+  /**
+   * Call after the expiry time of `key`'s `entry` was set or removed: a key of {@link added} moves to the keys with
+   * or without one, with its `use`.
+   */
   expiryChanged(key: string, entry: Entry): void {
-    this.addedKeys.expiryChanged(entry);
-    if (entry.expiresAt === undefined) this.volatile.remove(entry);
-    else if (entry.volatileSlot >= 0) this.volatile.expiryChanged(entry);
-    else this.volatile.add(key, entry, this.useOf(entry));
+    const { slot } = entry;
+    const volatile = entry.expiresAt !== undefined;
+    if (slot === -1) {
+      // A restored key's built entry (`touch` keeps its `use` in the entry).
+      const restored = this.restoredVolatile;
+      const at = restored.slotOf(entry);
+      if (!volatile) restored.remove(entry);
+      else if (at >= 0) restored.expiryChanged(at, entry);
+      else restored.add(key, entry, this.useOf(entry));
+    } else if (slot <= -2) {
+      if (volatile) this.volatile.expiryChanged(-2 - slot, entry);
+      else this.moveTo(this.persistent, this.volatile, key, entry);
+    } else if (volatile) this.moveTo(this.volatile, this.persistent, key, entry);
+  }
+
+  /** Moves `key` of {@link added} (with its `entry`) from the keys of `from` to those of `to`, keeping its `use`. */
+  private moveTo(to: KeyArray, from: KeyArray, key: string, entry: Entry): void {
+    const use = this.useOf(entry);
+    from.remove(entry);
+    to.add(key, entry, use);
   }
 
   /** Sets the `use` of a live entry of these keys (see `eviction.ts`). */
   touch(entry: Entry, use: number): void {
-    if (entry.slot >= 0) this.addedKeys.touch(entry, use);
-    else if (entry instanceof RestoredEntry) entry.use = use;
-    this.volatile.touch(entry, use);
+    const { slot } = entry;
+    if (slot >= 0) this.persistent.touch(slot, use);
+    else if (slot !== -1) this.volatile.touch(-2 - slot, use);
+    else if (entry instanceof RestoredEntry) {
+      entry.use = use;
+      if (entry.volatileSlot >= 0) this.restoredVolatile.touch(entry.volatileSlot, use);
+    }
+  }
+
+  /**
+   * Whether the key of `entry`, drawn by {@link sample} from all keys or (`volatileOnly`) those with an expiry time,
+   * is still among them.
+   */
+  isDrawable(entry: Entry, volatileOnly: boolean): boolean {
+    if (!volatileOnly) return entry.slot !== -1;
+    return entry.slot <= -2 || (entry instanceof RestoredEntry && entry.volatileSlot >= 0);
+  }
+
+  /** Removes `entry`, one of {@link added}, from the keys it is sampled among. */
+  private unlist(entry: Entry): void {
+    if (entry.slot >= 0) this.persistent.remove(entry);
+    else this.volatile.remove(entry);
   }
 
   /** Call when the size of an entry of these keys changed. */
@@ -313,17 +406,16 @@ export class Entries {
     valueStart: number,
     valueEnd: number,
   ): void {
-    if (entry.slot < 0) {
+    if (entry.slot === -1) {
       // A restored key keeps its record (a SCAN under way finds it where it was).
       const r = this.restored.recordOf(key);
       this.repack(key, r, entry, chunk, keyStart, keyEnd, valueStart, valueEnd);
       return;
     }
     if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
-    const use = this.addedKeys.useAt(entry.slot);
-    this.volatile.remove(entry);
+    const use = this.useOf(entry);
     this.added.delete(key);
-    this.addedKeys.remove(entry);
+    this.unlist(entry);
     this.addedBytes -= entry.bytes;
     this.restored.adopt(
       chunk,
@@ -353,7 +445,7 @@ export class Entries {
     valueEnd: number,
   ): void {
     if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
-    this.volatile.remove(entry);
+    this.restoredVolatile.remove(entry);
     this.restored.repackBuilt(
       r,
       chunk,
@@ -372,18 +464,17 @@ export class Entries {
    * is still among {@link added} the key is not looked up for it.
    */
   delete(key: string, drawn?: Entry): boolean {
-    const entry = drawn !== undefined && drawn.slot >= 0 ? drawn : this.added.get(key);
+    const entry = drawn !== undefined && drawn.slot !== -1 ? drawn : this.added.get(key);
     if (entry !== undefined) {
       if (key === this.lastKey) this.lastKey = this.lastEntry = undefined;
       this.added.delete(key);
-      this.addedKeys.remove(entry);
-      this.volatile.remove(entry);
+      this.unlist(entry);
       this.addedBytes -= entry.bytes;
       return true;
     }
     if (this.restored.size === 0) return false;
     const made = this.restored.madeEntry(key);
-    if (made !== undefined) this.volatile.remove(made);
+    if (made !== undefined) this.restoredVolatile.remove(made);
     return this.restored.delete(key);
   }
 
@@ -392,22 +483,19 @@ export class Entries {
    * `visitor` about each. Restored keys never looked up have the `use` the restore gave them.
    */
   sample(volatileOnly: boolean, count: number, visitor: SampleVisitor): void {
-    const own = volatileOnly ? this.volatile : this.addedKeys;
+    // The keys held as entries, in two sets (each key in one), then the restored records.
+    const first = volatileOnly ? this.volatile : this.persistent;
+    const second = volatileOnly ? this.restoredVolatile : this.volatile;
     const restored = volatileOnly ? this.restored.volatileRecords : this.restored.size;
-    const total = own.length + restored;
-    if (total === 0) return;
-    const { readsUse, readsExpiry } = visitor;
+    if (first.length + second.length + restored === 0) return;
     for (let i = 0; i < count; i++) {
-      const drawn = Math.floor(Math.random() * total);
-      if (drawn < own.length) {
-        const use = readsUse ? own.useAt(drawn) : 0;
-        const at = readsExpiry ? own.expiryAt(drawn) : NaN;
-        const expiresAt = Number.isNaN(at) ? undefined : at;
-        if (visitor.wants(use, expiresAt)) {
-          visitor.visit(own.keyAt(drawn), use, expiresAt, own.entryAt(drawn));
-        }
-      } else if (!this.restored.visitRandom(volatileOnly, visitor)) {
-        if (own.length === 0) return; // no restored key found: drawing again would not find one either
+      // A visit may delete the key it is given: the sets' lengths are read again for each draw.
+      const own = first.length + second.length;
+      const drawn = Math.floor(Math.random() * (own + restored));
+      if (drawn < first.length) visitDrawn(first, drawn, visitor);
+      else if (drawn < own) visitDrawn(second, drawn - first.length, visitor);
+      else if (!this.restored.visitRandom(volatileOnly, visitor)) {
+        if (own === 0) return; // no restored key found: drawing again would not find one either
       }
     }
   }
@@ -418,7 +506,8 @@ export class Entries {
    */
   liveCount(now: number): number {
     const restoredExpired = this.restored.size === 0 ? 0 : this.restored.countExpired(now);
-    return this.size - this.volatile.countExpired(now) - restoredExpired;
+    const builtExpired = this.volatile.countExpired(now) + this.restoredVolatile.countExpired(now);
+    return this.size - builtExpired - restoredExpired;
   }
 
   /** The keys starting with `prefix` that have not expired at `now`, restored ones first; builds no entry. */
@@ -497,6 +586,15 @@ export class Entries {
     yield* this.restored.entries();
     yield* this.added;
   }
+}
+
+/** Asks `visitor` about the key at `slot` of `keys`, drawn by {@link Entries.sample}. */
+function visitDrawn(keys: KeyArray, slot: number, visitor: SampleVisitor): void {
+  const use = visitor.readsUse ? keys.useAt(slot) : 0;
+  const at = visitor.readsExpiry ? keys.expiryAt(slot) : NaN;
+  const expiresAt = Number.isNaN(at) ? undefined : at;
+  if (visitor.wants(use, expiresAt))
+    visitor.visit(keys.keyAt(slot), use, expiresAt, keys.entryAt(slot));
 }
 
 /** Whether a key with this expiry time has expired at `now`. */

@@ -4,10 +4,11 @@ import { withCanonicalMembers } from './buffer-members';
 
 /**
  * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key; `bytes` its size as
- * `memory.ts` estimates it; `slot` and `volatileSlot` its positions in the keyspace's sampling arrays (-1: not in
- * one). When the key was last used (LRU) or how often (LFU), as eviction reads it (see `eviction.ts`), is kept in a
- * typed column beside its position (see `Entries.useOf`), not here: as a field it would be a boxed number, 24 bytes
- * and one more object for V8's collector per key written.
+ * `memory.ts` estimates it; `slot` its position in the keyspace's sampling arrays of the keys written since startup:
+ * at least 0 among those without an expiry time, -2 - the position among those with one, -1 in neither (see
+ * `entries.ts`). When the key was last used (LRU) or how often (LFU), as eviction reads it (see `eviction.ts`), is
+ * kept in a typed column beside its position (see `Entries.useOf`), not here: as a field it would be a boxed number,
+ * 24 bytes and one more object for V8's collector per key written.
  *
  * An entry of a key written since startup holds its value. One of a restored key is a {@link RestoredEntry}: the
  * three numbers that say where its bytes lie would cost every written key 24 bytes (a fifth of its entry) if they
@@ -17,7 +18,6 @@ export class Entry implements KeyState {
   mark = 0;
   bytes = 0;
   slot = -1;
-  volatileSlot = -1;
 
   constructor(
     protected decoded: unknown,
@@ -81,10 +81,12 @@ export class Entry implements KeyState {
  * the value's bytes.
  *
  * A restored key's built entry keeps its own `use` (see `Entry`): it is not among the keys written since startup,
- * whose uses are in a column.
+ * whose uses are in a column. One with an expiry time has a position among the restored keys' built entries with one
+ * (`volatileSlot`, -1 for none), for active expiry and volatile eviction to sample.
  */
 export class RestoredEntry extends Entry {
   use = 0;
+  volatileSlot = -1;
 
   constructor(
     expiresAt: number | undefined,

@@ -121,7 +121,6 @@ export class Evictor implements SampleVisitor {
   private count = 0;
   private policy: MaxMemoryPolicy | undefined;
   private rankBy = Rank.Idle;
-  private volatileOnly = false;
   private now = 0;
   /** The entry of the key {@link pick} returned last, when the sample drew one (see `SampleVisitor.visit`). */
   pickedEntry: Entry | undefined = undefined;
@@ -149,7 +148,6 @@ export class Evictor implements SampleVisitor {
     if (policy !== this.policy) {
       this.count = 0; // ranks of another policy mean nothing under this one
       this.policy = policy;
-      this.volatileOnly = volatileOnly;
       this.rankBy =
         policy === 'volatile-ttl' ? Rank.Expiry : isLfu(policy) ? Rank.Frequency : Rank.Idle;
       this.readsExpiry = this.rankBy === Rank.Expiry;
@@ -165,7 +163,7 @@ export class Evictor implements SampleVisitor {
         const key = this.keys[at];
         const entry = this.entries[at];
         this.entries[at] = undefined;
-        if (entry === undefined ? entries.has(key) : this.stillDrawable(entry)) {
+        if (entry === undefined ? entries.has(key) : entries.isDrawable(entry, volatileOnly)) {
           this.pickedEntry = entry;
           return key;
         }
@@ -173,11 +171,6 @@ export class Evictor implements SampleVisitor {
     }
     this.pickedEntry = undefined;
     return undefined;
-  }
-
-  /** Whether the key of `entry` is still in the set it was drawn from. */
-  private stillDrawable(entry: Entry): boolean {
-    return (this.volatileOnly ? entry.volatileSlot : entry.slot) >= 0;
   }
 
   /**

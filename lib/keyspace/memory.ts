@@ -12,18 +12,21 @@
  */
 
 /**
- * The entry object (72 bytes), its slot in the keyspace's map and in the sampling arrays (with their spare capacity:
- * measured 106 to 135 bytes in all as the map's capacity doubles), and its two 8-byte cells in the sampling columns
- * (its use and expiry time; they double as they grow).
+ * The entry object (64 bytes), its slot in the keyspace's map and in a sampling array (with their spare capacity:
+ * measured 106 to 135 bytes in all as the map's capacity doubles), and its 8-byte cell in a sampling column (its use;
+ * the column doubles as it grows).
  */
-export const KEY_OVERHEAD = 152;
+export const KEY_OVERHEAD = 136;
 /**
- * A restored key's entry, once built, holds four more fields: where its value's bytes lie, and its `use` (a boxed
- * number: a written key's is in a column instead).
+ * A restored key's entry, once built, holds five more fields: where its value's bytes lie, its `use` (a boxed
+ * number: a written key's is in a column instead) and its position among such entries with an expiry time.
  */
-export const RESTORED_ENTRY_EXTRA = 48;
-/** A key with an expiry time: the boxed time, and its slots and cells in the arrays and columns of keys with one. */
-export const VOLATILE_OVERHEAD = 64;
+export const RESTORED_ENTRY_EXTRA = 56;
+/**
+ * A key with an expiry time: the boxed time, and its second cell in the sampling column of the keys with one (a key
+ * is in one sampling array, with or without an expiry time: 28 bytes measured over those without).
+ */
+export const VOLATILE_OVERHEAD = 28;
 /** A V8 sequential string's header (map, hash, length), before its characters. */
 const STRING_HEADER = 16;
 /** A Buffer: its Uint8Array object and ArrayBuffer (small ones share Node's 8 KB pool for their bytes). */
