@@ -503,6 +503,55 @@ describe('encoded states (values restored from a snapshot)', () => {
     expect(keyspace.inspect('built')?.use).toBe(restoredStates.madeEntry('built')?.use);
   });
 
+  it('draws restored and written keys with an expiry time, built or not, for eviction and expiry through TTL changes', () => {
+    const states = new RestoredStates();
+    const later = Date.now() + 60_000;
+    addGeneration(
+      states,
+      [
+        ['r1', 'a'],
+        ['r2', 'b'],
+        ['r3', 'c'],
+      ],
+      { expiresAt: later },
+    );
+    addGeneration(states, [['plain', 'p']]);
+    const keyspace = new Keyspace();
+    keyspace.replaceAll(states);
+    keyspace.set('w1', 'x');
+    keyspace.setExpiry('w1', later);
+    keyspace.set('w2', 'y');
+    expect(keyspace.volatileCount).toBe(4);
+    // A command that reads the value builds a restored key's entry: it is still counted once.
+    expect(dataView(keyspace).get('r1')).toBe('a');
+    expect(dataView(keyspace).get('r2')).toBe('b');
+    expect(states.madeEntry('r1')).toBeDefined();
+    expect(keyspace.volatileCount).toBe(4);
+    // PERSIST takes keys out of those with an expiry time, built or written; another time keeps one in.
+    keyspace.setExpiry('r1', undefined);
+    keyspace.setExpiry('w1', undefined);
+    keyspace.setExpiry('r2', later + 1000);
+    expect(keyspace.volatileCount).toBe(2);
+    expect(keyspace.expiryOf('r2')).toBe(later + 1000);
+    keyspace.setExpiry('w2', later);
+    keyspace.setExpiry('r1', later);
+    expect(keyspace.volatileCount).toBe(4);
+    // Times that have passed: DBSIZE leaves them out at once, active expiry finds and deletes each of them.
+    const now = Date.now();
+    for (const key of ['r1', 'r3', 'w2']) keyspace.setExpiry(key, now - 1);
+    expect(keyspace.liveCount).toBe(3); // r2, plain, w1
+    expect(keyspace.expireStep(now, 200).expired).toBe(3);
+    expect(keyspace.expiredKeys).toBe(3);
+    expect(keyspace.volatileCount).toBe(1);
+    // volatile-lru evicts only keys with an expiry time: r2, then none is left to evict.
+    keyspace.setPolicy('volatile-lru');
+    keyspace.memory.maxBytes = 1;
+    expect(keyspace.makeRoom(1000)).toBe('full');
+    expect(keyspace.evictedKeys).toBe(1);
+    expect(keyspace.volatileCount).toBe(0);
+    expect(keyspace.liveKeys().sort()).toEqual(['plain', 'w1']);
+  });
+
   it('expires a key read in place whose time has run out, as a command would', () => {
     const states = new RestoredStates();
     addGeneration(states, [['gone', 'v']], { expiresAt: Date.now() - 1 });
