@@ -29,3 +29,36 @@ describe('Entry.withOwnCollection (the state a capture keeps of a collection cha
     expect(kept.value).toEqual({ good: 'v', odd: new Date(0) });
   });
 });
+
+describe('Entry.expiresAt (kept relative to the moment the module loaded)', () => {
+  it('gives back every whole-ms time exactly, near, far, past and none, set at creation or later', () => {
+    const now = Date.now();
+    const times = [
+      now,
+      now + 1,
+      now - 1,
+      now + 24 * 24 * 3_600_000, // near the edge of what is kept relative
+      now + 2 ** 31, // about there
+      now - 2 ** 31,
+      now + 60 * 24 * 3_600_000, // past it
+      32_503_680_000_000, // year 3000
+      Number.MAX_SAFE_INTEGER,
+      0,
+      -1,
+      // Far from the moment times are kept relative to: a difference from it would need rounding (one of two
+      // neighbours at least).
+      -Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER + 1,
+    ];
+    for (const at of times) {
+      const entry = new Entry('v', at);
+      expect(entry.expiresAt).toBe(at);
+      expect(entry.withExpiry(at).expiresAt).toBe(at);
+      entry.expiresAt = undefined;
+      expect(entry.expiresAt).toBeUndefined();
+      entry.expiresAt = at;
+      expect(entry.expiresAt).toBe(at);
+    }
+    expect(new Entry('v', undefined).expiresAt).toBeUndefined();
+  });
+});

@@ -3,6 +3,31 @@ import type { EncodedSink, KeyState } from '../format/records';
 import { withCanonicalMembers } from './buffer-members';
 
 /**
+ * Entries keep an expiry time within {@link RELATIVE_EXPIRY_MAX} ms of this moment (when the module loaded) relative
+ * to it: V8 keeps such a whole number in the field itself, where an absolute time, about 1.7e12, would be a separate
+ * 16-byte boxed number, one more object per key with a TTL for the collector to allocate and copy. Farther times
+ * (a TTL of more than about 24 days, or a time long past) are kept as they are, in an {@link AbsoluteExpiry}. Both
+ * give the time back exactly: a difference that small from a time that large is exact in floating point.
+ */
+const EXPIRY_BASE = Date.now();
+/** The largest distance from {@link EXPIRY_BASE} kept relative: V8's small integers on 64-bit, 31 bits and a sign. */
+const RELATIVE_EXPIRY_MAX = 2 ** 31 - 1;
+
+/** An expiry time too far from {@link EXPIRY_BASE} to be kept relative to it. */
+class AbsoluteExpiry {
+  constructor(readonly at: number) {}
+}
+
+/** How an entry keeps `expiresAt` (see {@link EXPIRY_BASE}). */
+function keptExpiry(expiresAt: number | undefined): number | AbsoluteExpiry | undefined {
+  if (expiresAt === undefined) return undefined;
+  const relative = expiresAt - EXPIRY_BASE;
+  return relative >= -RELATIVE_EXPIRY_MAX && relative <= RELATIVE_EXPIRY_MAX
+    ? relative
+    : new AbsoluteExpiry(expiresAt);
+}
+
+/**
  * One key of the keyspace. `mark` is the id of the last capture that has dealt with this key; `bytes` its size as
  * `memory.ts` estimates it; `slot` its position in the keyspace's sampling arrays of the keys written since startup:
  * at least 0 among those without an expiry time, -2 - the position among those with one, -1 in neither (see
@@ -18,11 +43,26 @@ export class Entry implements KeyState {
   mark = 0;
   bytes = 0;
   slot = -1;
+  /** The expiry time as {@link keptExpiry} keeps it. */
+  private expiry: number | AbsoluteExpiry | undefined;
 
   constructor(
     protected decoded: unknown,
-    public expiresAt: number | undefined,
-  ) {}
+    expiresAt: number | undefined,
+  ) {
+    this.expiry = keptExpiry(expiresAt);
+  }
+
+  /** When the key expires, in ms since the epoch (`undefined`: never). */
+  get expiresAt(): number | undefined {
+    const expiry = this.expiry;
+    if (typeof expiry === 'number') return expiry + EXPIRY_BASE;
+    return expiry === undefined ? undefined : expiry.at;
+  }
+
+  set expiresAt(expiresAt: number | undefined) {
+    this.expiry = keptExpiry(expiresAt);
+  }
 
   /** Whether the value is still restored bytes (reading {@link value} decodes it). */
   get encoded(): boolean {
