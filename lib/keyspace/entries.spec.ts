@@ -135,4 +135,43 @@ describe('Entries: the arrays keys are drawn from', () => {
       expect(Math.abs(volatileDraws - expected)).toBeLessThan(volatileOnly ? 1 : 200);
     }
   });
+
+  it('draws runs of neighbours for eviction: every key reachable, both sets in proportion', () => {
+    const entries = new Entries();
+    const keys = new Map<string, Held>();
+    // 300 keys without an expiry time, 100 with one.
+    for (let i = 0; i < 400; i++)
+      addKey(entries, keys, `k${i}`, i, i % 4 === 3 ? 9_000_000 + i : undefined);
+    for (const volatileOnly of [false, true]) {
+      const seen = new Map<string, number>();
+      let volatileRuns = 0;
+      for (let run = 0; run < 2000; run++) {
+        const drawn: string[] = [];
+        entries.sampleRun(volatileOnly, 5, {
+          readsUse: true,
+          readsExpiry: true,
+          wants: () => true,
+          visit: (key, use, expiresAt, entry) => {
+            const own = keys.get(key);
+            expect(entry).toBe(own?.entry);
+            expect(use).toBe(own?.use);
+            expect(expiresAt).toBe(own?.entry.expiresAt);
+            drawn.push(key);
+            seen.set(key, (seen.get(key) ?? 0) + 1);
+          },
+        });
+        // Five distinct keys, all from one set: neighbours in it, wrapping around its end.
+        expect(new Set(drawn).size).toBe(5);
+        const withExpiry = drawn.filter((key) => keys.get(key)?.entry.expiresAt !== undefined);
+        expect([0, 5]).toContain(withExpiry.length);
+        if (withExpiry.length === 5) volatileRuns++;
+      }
+      // Every key of the set drawn from is reached (each run starts at a random one of them).
+      expect(seen.size).toBe(volatileOnly ? 100 : 400);
+      // A quarter of the keys have an expiry time: about a quarter of the runs over all keys (σ ≈ 19) are theirs.
+      expect(Math.abs(volatileRuns - (volatileOnly ? 2000 : 500))).toBeLessThan(
+        volatileOnly ? 1 : 100,
+      );
+    }
+  });
 });

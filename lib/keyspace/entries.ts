@@ -501,6 +501,29 @@ export class Entries {
   }
 
   /**
+   * Like {@link sample}, but the keys held as entries are drawn as a run of `count` neighbours from a random position
+   * (Redis's `dictGetSomeKeys`): a run lies in one or two cache lines, where `count` random positions of a large
+   * keyspace are a cache miss each. The visitor must not delete keys.
+   */
+  sampleRun(volatileOnly: boolean, count: number, visitor: SampleVisitor): void {
+    const first = volatileOnly ? this.volatile : this.persistent;
+    const second = volatileOnly ? this.restoredVolatile : this.volatile;
+    const restored = volatileOnly ? this.restored.volatileRecords : this.restored.size;
+    const own = first.length + second.length;
+    if (own + restored === 0) return;
+    const drawn = Math.floor(Math.random() * (own + restored));
+    if (drawn >= own) {
+      this.sample(volatileOnly, count, visitor);
+      return;
+    }
+    const keys = drawn < first.length ? first : second;
+    const start = drawn < first.length ? drawn : drawn - first.length;
+    const length = keys.length;
+    const end = start + Math.min(count, length);
+    for (let at = start; at < end; at++) visitDrawn(keys, at < length ? at : at - length, visitor);
+  }
+
+  /**
    * The number of keys that have not expired at `now`: all of them but those whose time ran out and that no command
    * or active expiry has removed yet. Reads the expiry times of the keys that have one, and nothing else.
    */
