@@ -87,6 +87,41 @@ describe('RestoredStates', () => {
     expect(states.has('key:1000')).toBe(false);
   });
 
+  it("indexes a restore's records part by part: the later record of a key wins, a look-up midway ends it", () => {
+    const states = new RestoredStates();
+    runAtOnce(states.reserve(40_010));
+    // 40,000 keys, then 10 of them again with other values and an expiry time, all in one generation.
+    addGeneration(
+      states,
+      Array.from({ length: 40_000 }, (_, i): [string, unknown] => [`key:${i}`, i]),
+    );
+    addGeneration(
+      states,
+      Array.from({ length: 10 }, (_, i): [string, unknown] => [`key:${i * 4000}`, `again ${i}`]),
+      { expiresAt: 9_000_000 },
+    );
+    const steps = states.indexRecords();
+    for (let i = 0; i < 4; i++) expect(steps.next().done).toBe(false);
+    // A look-up before the indexing ended runs the same indexing to its end: nothing is indexed twice.
+    expect(states.entry('key:4000')?.value).toBe('again 1');
+    expect(steps.next().done).toBe(true);
+    expect(states.size).toBe(40_000);
+    expect(states.volatileRecords).toBe(9); // key:4000's entry was built by the look-up
+    for (let i = 0; i < 40_000; i += 1) {
+      const expected = i % 4000 === 0 ? `again ${i / 4000}` : i;
+      if (i % 97 === 0 || i % 4000 === 0) expect(states.entry(`key:${i}`)?.value).toBe(expected);
+    }
+    expect(states.has('key:40000')).toBe(false);
+    expect([...states].length).toBe(40_000);
+    // The table stays whole: more keys, tombstones (of keys never looked up, as in a restore) and look-ups after it.
+    addGeneration(states, [['key:40000', 'new']], { deleted: ['key:1', 'key:8001'] });
+    expect(states.size).toBe(39_999);
+    expect(states.entry('key:40000')?.value).toBe('new');
+    expect(states.has('key:1')).toBe(false);
+    expect(states.has('key:8001')).toBe(false);
+    expect(states.entry('key:2')?.value).toBe(2);
+  });
+
   it('leaves out the keys whose expiry time has passed, and counts them', () => {
     const states = new RestoredStates();
     addGeneration(states, [['old', 1]], { expiresAt: 1_000 });

@@ -57,6 +57,11 @@ export const READ_IN_PLACE_BYTES = 1024;
 const RECORDS_PER_YIELD = 1 << 14;
 /** Slots of a new table zeroed between two yields (128 KiB). */
 const TABLE_ZEROED_PER_STEP = 1 << 15;
+/**
+ * Parts of the table {@link RestoredStates.indexRecords} fills one after the other (a power of two): a part of a
+ * million records' table (8 MB) is 32 KB, within the CPU's cache while its records go in.
+ */
+const INDEX_PARTS = 256;
 
 /** Records per page of a {@link PagedColumn}. */
 const PAGE_BITS = 12;
@@ -148,6 +153,14 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private table: Int32Array = new Int32Array(0);
   /** Slots of {@link table} in use. */
   private used = 0;
+  /**
+   * The first of the records not in {@link table} yet, -1 when all are. A restore into empty states puts its records
+   * in the columns only, and {@link indexRecords} then puts them in the table part by part: each put into a table of
+   * a million records is a cache miss or two at a random place, a third of a restore's time.
+   */
+  private unindexedFrom = -1;
+  /** The run of {@link indexRecords} under way: a look-up meanwhile runs the same one to its end. */
+  private indexing: Generator<void, void> | undefined;
   /** Estimated bytes of the live keys (see `memory.ts`): records by their bytes, built entries by their `bytes`. */
   bytes = 0;
   /**
@@ -189,6 +202,91 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     yield* this.growRecords(this.count + records);
     if (2 * (this.used + records) > this.table.length)
       yield* this.rebuildTable(this.live + records);
+    if (this.count === 0 && this.used === 0) this.unindexedFrom = 0;
+  }
+
+  /**
+   * Puts the records a restore read since {@link reserve} in the table, in steps. Their home slots are counted by
+   * part of the table, then the records are ordered by part and put part after part: each part's slots stay in the
+   * CPU's cache while its records go in, where putting them in the order they were read is a cache miss or two each.
+   * A record whose key an earlier one holds replaces it, as {@link put} does. A look-up before it ends runs it to its
+   * end at once.
+   */
+  indexRecords(): Generator<void, void> {
+    return (this.indexing ??= this.indexSteps());
+  }
+
+  /** Runs {@link indexRecords} to its end, if records wait for it. */
+  private indexNow(): void {
+    if (this.unindexedFrom >= 0) runAtOnce(this.indexRecords());
+  }
+
+  private *indexSteps(): Generator<void, void> {
+    const from = this.unindexedFrom;
+    if (from < 0) return;
+    const to = this.count;
+    const { table, hashes } = this;
+    const mask = table.length - 1;
+    const parts = Math.min(INDEX_PARTS, table.length);
+    const shift = Math.clz32(parts) - Math.clz32(table.length);
+    const starts = new Int32Array(parts + 1);
+    for (let r = from; r < to; r++) {
+      starts[((hashes[r] & mask) >>> shift) + 1]++;
+      if ((r & (RECORDS_PER_YIELD - 1)) === RECORDS_PER_YIELD - 1) yield;
+    }
+    for (let p = 0; p < parts; p++) starts[p + 1] += starts[p];
+    // The records by part, with their hashes beside them (each is read in order below), and the hash of the record in
+    // each slot, so that a slot passed over is not a read of a record's hash elsewhere: one allocation, as the columns
+    // are (see `growRecords`).
+    const n = to - from;
+    const scratch = uninitialized(Uint32Array, 2 * n + table.length);
+    const order = new Int32Array(scratch.buffer, scratch.byteOffset, n);
+    const orderHashes = scratch.subarray(n, 2 * n);
+    const slotHashes = scratch.subarray(2 * n);
+    for (let r = from; r < to; r++) {
+      const at = starts[(hashes[r] & mask) >>> shift]++;
+      order[at] = r;
+      orderHashes[at] = hashes[r];
+      if ((r & (RECORDS_PER_YIELD - 1)) === RECORDS_PER_YIELD - 1) yield;
+    }
+    // The table held no record before (see `reserve`): every slot of `slotHashes` read here was written by this pass.
+    for (let i = 0; i < n; i++) {
+      const r = order[i];
+      const hash = orderHashes[i];
+      let slot = hash & mask;
+      for (;;) {
+        const held = table[slot];
+        if (held === 0) {
+          table[slot] = r + 1;
+          slotHashes[slot] = hash;
+          this.used++;
+          break;
+        }
+        if (slotHashes[slot] === hash && this.sameKey(held - 1, r)) {
+          // Records of one part go in the order they were read: the later one of a key wins, as in `put`.
+          this.kill(held - 1);
+          table[slot] = r + 1;
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+      if ((i & (RECORDS_PER_YIELD - 1)) === RECORDS_PER_YIELD - 1) yield;
+    }
+    this.unindexedFrom = -1;
+    this.indexing = undefined;
+  }
+
+  /** Whether records `a` and `b`, both still only bytes, hold the same key. */
+  private sameKey(a: number, b: number): boolean {
+    const start = this.keyStart[a];
+    const length = this.keyEnd[a] - start;
+    const other = this.keyStart[b];
+    if (this.keyEnd[b] - other !== length) return false;
+    const bytes = this.sources[this.keySource[a]];
+    const otherBytes = this.sources[this.keySource[b]];
+    let i = 0;
+    while (i < length && bytes[start + i] === otherBytes[other + i]) i++;
+    return i === length;
   }
 
   /**
@@ -207,6 +305,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * built, and a key whose entry was built is not found.
    */
   holdsAsBytes(bytes: Uint8Array, keyStart: number, keyEnd: number): boolean {
+    this.indexNow();
     return (
       this.used !== 0 &&
       this.slotOf(bytes, keyStart, keyEnd, hashBytes(bytes, keyStart, keyEnd)) >= 0
@@ -663,6 +762,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     hash: number,
     key?: string,
   ): number {
+    this.indexNow();
     const { table, hashes, status } = this;
     const mask = table.length - 1;
     const length = end - start;
@@ -694,16 +794,30 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     valueEnd: number,
     expiresAt: number | undefined,
   ): number {
-    if (this.freeRecords.length === 0 && this.count === this.capacity) {
+    const unindexed = this.unindexedFrom < 0 ? 0 : this.count - this.unindexedFrom;
+    // An indexing under way counts the records it began with: it ends before another is put. More records than the
+    // restore said are put in the table as they come (it grows below).
+    if (
+      this.indexing !== undefined ||
+      (unindexed !== 0 && 2 * (this.used + unindexed + 1) > this.table.length)
+    ) {
+      this.indexNow();
+    }
+    if (
+      (this.unindexedFrom >= 0 || this.freeRecords.length === 0) &&
+      this.count === this.capacity
+    ) {
       runAtOnce(this.growRecords(this.count + 1));
     }
     if (2 * (this.used + 1) > this.table.length) {
       runAtOnce(this.rebuildTable(Math.max(this.live + 1, 2 * this.live)));
     }
     const hash = hashBytes(keyBytes, keyStart, keyEnd);
-    const slot = this.slotOf(keyBytes, keyStart, keyEnd, hash);
+    // Not in the table yet (see `unindexedFrom`): its slot is found when the records are indexed.
+    const deferred = this.unindexedFrom >= 0;
+    const slot = deferred ? 0 : this.slotOf(keyBytes, keyStart, keyEnd, hash);
     // The slot search comes first: a gone record whose number this one takes is stepped over as gone.
-    const r = this.freeRecords.pop() ?? this.count++;
+    const r = deferred ? this.count++ : (this.freeRecords.pop() ?? this.count++);
     this.keySource[r] = keySource;
     this.keyStart[r] = keyStart;
     this.keyEnd[r] = keyEnd;
@@ -720,6 +834,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.live++;
     this.bytes += this.recordBytesAt(r);
     if (expiresAt !== undefined) this.volatile.add(r);
+    if (deferred) return r;
     if (slot >= 0) {
       this.kill(this.table[slot] - 1);
       this.table[slot] = r + 1;
@@ -736,6 +851,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
    * inserted is then left over, as in the old table).
    */
   private *rebuildTable(keys: number): Generator<void, void> {
+    this.indexNow();
     let size = 16;
     while (size < 2 * keys) size *= 2;
     // Zeroed a part at a time: the first write to a page of fresh memory costs a page fault (3.5 ms a megabyte was

@@ -31,6 +31,8 @@ const RECORDS_PER_STEP = 64;
 export interface RestoreTarget extends RecordSink {
   /** Makes room for about this many records, yielding now and then (see {@link leaveOutExpired}). */
   reserve(records: number): Generator<void, void>;
+  /** Indexes the records read so far, yielding now and then: called after each generation. */
+  indexRecords(): Generator<void, void>;
   /**
    * Drops the records whose expiry time is at or before `now`, yielding now and then for the restore to give the
    * event loop a turn; returns how many.
@@ -92,6 +94,7 @@ export function* readChain<T extends RestoreTarget>(
           CORRUPT_SNAPSHOT(dataDir, `generation ${generation.gen}: ${what}`),
         ),
     );
+    yield* target.indexRecords();
   }
   const expired = yield* target.leaveOutExpired(now);
   return { states: target, expired, manifest };
