@@ -457,6 +457,55 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       await cache.zadd('ties', 1, 'b', 1, 'a', 1, 'c');
       expect(await cache.zrange('ties', 0, -1)).toEqual(['a', 'b', 'c']);
     });
+
+    test('lexicographic ranges: ZRANGEBYLEX and its kin, ZLEXCOUNT, ZREMRANGEBYLEX', async () => {
+      // One score: the members within the range, by their bytes ('é' is 0xc3 0xa9, after every ASCII letter).
+      await cache.zadd('names', 0, 'bob', 0, 'ann', 0, 'cid', 0, 'é', 0, 'abe', 0, 'dee');
+      expect(await cache.zrangebylex('names', '[b', '(d')).toEqual(['bob', 'cid']);
+      expect(await cache.zrangebylex('names', '(ann', '+', 'LIMIT', 1, 2)).toEqual(['cid', 'dee']);
+      expect(await cache.zrevrangebylex('names', '[cid', '-')).toEqual([
+        'cid',
+        'bob',
+        'ann',
+        'abe',
+      ]);
+      expect(await cache.zrange('names', '+', '[d', 'BYLEX', 'REV', 'LIMIT', 0, 1)).toEqual(['é']);
+      expect(await cache.zlexcount('names', '-', '+')).toBe(6);
+      expect(await cache.zlexcount('names', '[a', '(b')).toBe(2);
+      expect(await cache.zlexcount('names', '[z', '[a')).toBe(0);
+      expect(await cache.zremrangebylex('names', '[ann', '[bob')).toBe(2);
+      expect(await cache.zrange('names', 0, -1)).toEqual(['abe', 'cid', 'dee', 'é']);
+      expect(await cache.zremrangebylex('names', '-', '+')).toBe(4);
+      expect(await cache.exists('names')).toBe(0);
+      await expect(cache.zlexcount('names', 'a', '+')).rejects.toThrow(
+        'ERR min or max not valid string range item',
+      );
+      // Mixed scores: Redis walks the set in its order (score, then bytes) from the first member at least min, and on
+      // while members are at most max (REV: from the last at most max, back while at least min).
+      await cache.zadd('mixed', 0, 'c', 1, 'b', 2, 'a', 3, 'é', 4, 'hello', 5, 'd');
+      expect(await cache.zrangebylex('mixed', '[b', '+')).toEqual([
+        'c',
+        'b',
+        'a',
+        'é',
+        'hello',
+        'd',
+      ]);
+      expect(await cache.zrangebylex('mixed', '[a', '[b', 'LIMIT', 2, 5)).toEqual([]);
+      expect(await cache.zrevrangebylex('mixed', '[c', '[a')).toEqual(['a', 'b', 'c']);
+      expect(await cache.zrevrangebylex('mixed', '(e', '-')).toEqual([
+        'd',
+        'hello',
+        'é',
+        'a',
+        'b',
+        'c',
+      ]);
+      expect(await cache.zlexcount('mixed', '[a', '[a')).toBe(0);
+      expect(await cache.zlexcount('mixed', '[c', '(e')).toBe(3);
+      expect(await cache.zremrangebylex('mixed', '[b', '[c')).toBe(3);
+      expect(await cache.zrange('mixed', 0, -1)).toEqual(['é', 'hello', 'd']);
+    });
   });
 
   describe('streams', () => {

@@ -1,10 +1,10 @@
 /**
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
- * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY and the sorted-set algebra and stores of
- * `rules/sorted-set-stores.ts`. They are added the way ioredis-mock adds a command of `defineCommand`: as a method of
- * the client and an entry of its `customCommands`, which every pipeline and transaction of the client copies. They
- * work on ioredis-mock's `data` and `expires`, as its own commands do, and run after their rules have checked the
- * arguments (the rules answer the reads themselves; what runs here stores).
+ * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
+ * `rules/sorted-set-stores.ts`, ZLEXCOUNT and ZREMRANGEBYLEX. They are added the way ioredis-mock adds a command of
+ * `defineCommand`: as a method of the client and an entry of its `customCommands`, which every pipeline and
+ * transaction of the client copies. They work on ioredis-mock's `data` and `expires`, as its own commands do, and run
+ * after their rules have checked the arguments (the rules answer the reads themselves; what runs here stores).
  */
 import { StreamValue } from '../keyspace/streams';
 import { keyName } from './command-rule';
@@ -17,7 +17,14 @@ import {
   rangeStored,
   storedSet,
 } from './rules/sorted-set-stores';
-import { ordered, withScores } from './rules/sorted-sets';
+import {
+  lexBound,
+  lexCount,
+  lexRange,
+  ordered,
+  type SortedSet,
+  withScores,
+} from './rules/sorted-sets';
 import type { MockData, MockExpires } from './views';
 
 /** What an added command reads and writes of the client, as ioredis-mock's commands do (`this.data`, …). */
@@ -99,7 +106,24 @@ const ADDED: Readonly<Record<string, Added>> = {
   zdiffstore: algebraStore('diff', 'zdiffstore'),
   zrangestore: (mock, args) => store(mock, args[0], rangeStored(lookupOf(mock), args)),
   zrandmember: (mock, args) => randomMembers(lookupOf(mock), args),
+  zlexcount: (mock, [key, min, max]) => lexCount(zsetAt(mock, key), min, max),
+  /** ZREMRANGEBYLEX key min max: removes the members of the range (an emptied set deletes the key). */
+  zremrangebylex: (mock, [key, min, max]) => {
+    const set = zsetAt(mock, key);
+    const removed = lexRange(ordered(set), lexBound(min), lexBound(max));
+    if (set === undefined || removed.length === 0) return 0;
+    const rest: SortedSet = new Map(set);
+    for (const { value } of removed) rest.delete(value);
+    const name = keyName(key);
+    if (rest.size === 0) mock.data.delete(name);
+    else mock.data.set(name, rest);
+    return removed.length;
+  },
 };
+
+function zsetAt(mock: MockContext, key: Arg): SortedSet | undefined {
+  return mock.data.get(keyName(key)) as SortedSet | undefined;
+}
 
 type Method = (...args: unknown[]) => unknown;
 

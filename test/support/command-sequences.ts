@@ -379,9 +379,25 @@ export class CommandGenerator {
       () => ['zrangestore', this.key('zsets'), k, b(), b(), 'BYSCORE'],
       () => ['zrangestore', this.key('zsets'), k, this.pick(INDEXES), this.pick(INDEXES)],
       () => ['zrandmember', k, '20', ...this.pick([[], ['WITHSCORES']])],
-      () => ['zrangebylex', k, this.pick(['-', '[a', '(b', 'c']), this.pick(['+', '[hello', '(é'])],
+      () => ['zrangebylex', k, this.lexBound(), this.lexBound(), ...this.lexLimit()],
+      () => ['zrevrangebylex', k, this.lexBound(), this.lexBound(), ...this.lexLimit()],
+      () => ['zrange', k, this.lexBound(), this.lexBound(), 'BYLEX', ...this.pick([[], ['REV']])],
+      () => ['zlexcount', k, this.lexBound(), this.lexBound()],
+      () => ['zremrangebylex', k, this.lexBound(), this.lexBound()],
+      () => ['zrangestore', this.key('zsets'), k, this.lexBound(), this.lexBound(), 'BYLEX'],
     ];
     return this.pick(choices)();
+  }
+
+  /** A bound of a lexicographic range: open ends, inclusive or exclusive members, past the ASCII ones, or invalid. */
+  private lexBound(): string {
+    return this.pick(['-', '+', '[a', '(b', '[c', '(m', '[hello', '(é', '[é', 'c', '']);
+  }
+
+  /** A LIMIT of a lexicographic range, most often none. */
+  private lexLimit(): string[] {
+    if (!this.chance(0.4)) return [];
+    return ['LIMIT', this.pick(['0', '1', '2', '-1']), this.pick(['1', '2', '0', '-1'])];
   }
 
   /** A second input of the sorted-set algebra: a sorted set, or now and then a set (which counts with scores 1). */

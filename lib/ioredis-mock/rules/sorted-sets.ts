@@ -194,7 +194,7 @@ export function rangeOptions(args: readonly Arg[], modern: boolean, query: Range
 }
 
 /** A BYLEX bound: `-`, `+`, or bytes after `[` (inclusive) or `(` (exclusive). */
-type LexBound = '-' | '+' | { readonly bytes: Buffer; readonly exclusive: boolean };
+export type LexBound = '-' | '+' | { readonly bytes: Buffer; readonly exclusive: boolean };
 
 const INVALID_LEX = 'ERR min or max not valid string range item';
 
@@ -206,20 +206,62 @@ export function lexBound(arg: Arg): LexBound {
   return { bytes: bytes.subarray(1), exclusive: bytes[0] === 0x28 };
 }
 
-function withinLex(member: Buffer, min: LexBound, max: LexBound): boolean {
-  const above =
-    min === '-' ||
-    (min !== '+' &&
-      (min.exclusive
-        ? Buffer.compare(member, min.bytes) > 0
-        : Buffer.compare(member, min.bytes) >= 0));
-  const below =
-    max === '+' ||
-    (max !== '-' &&
-      (max.exclusive
-        ? Buffer.compare(member, max.bytes) < 0
-        : Buffer.compare(member, max.bytes) <= 0));
-  return above && below;
+/** Whether `member` is at or past `min` (Redis's `zslLexValueGteMin`). */
+function lexAtLeast(member: Scored, min: LexBound): boolean {
+  if (min === '-' || min === '+') return min === '-';
+  const cmp = Buffer.compare(bytesOf(member.value), min.bytes);
+  return min.exclusive ? cmp > 0 : cmp >= 0;
+}
+
+/** Whether `member` is at or before `max` (Redis's `zslLexValueLteMax`). */
+function lexAtMost(member: Scored, max: LexBound): boolean {
+  if (max === '-' || max === '+') return max === '+';
+  const cmp = Buffer.compare(bytesOf(member.value), max.bytes);
+  return max.exclusive ? cmp < 0 : cmp <= 0;
+}
+
+/** Redis's order of two bounds (`sdscmplex`): `-` before everything, `+` after. */
+function compareLexBounds(a: LexBound, b: LexBound): number {
+  if (a === b) return 0;
+  if (a === '-' || b === '+') return -1;
+  if (a === '+' || b === '-') return 1;
+  return Buffer.compare(a.bytes, b.bytes);
+}
+
+/**
+ * The members of a lexicographic range, as Redis walks a sorted set for ZRANGEBYLEX, ZLEXCOUNT and ZREMRANGEBYLEX
+ * (its `zzlFirstInLexRange` and the loops after it): from the first member, in order, that is at least `min`, then on
+ * while members are at most `max` (`rev`: from the last member at most `max`, back while members are at least
+ * `min`); LIMIT's offset skips members without looking at them. When every member has the same score, as the
+ * commands' documentation asks, these are exactly the members within the range; with mixed scores Redis gives this
+ * walk's result, and so does this.
+ */
+export function lexRange(
+  sorted: readonly Scored[],
+  min: LexBound,
+  max: LexBound,
+  rev = false,
+  limit: { offset: number; count: number } = { offset: 0, count: -1 },
+): Scored[] {
+  const length = sorted.length;
+  const order = compareLexBounds(min, max);
+  const exclusive = (b: LexBound): boolean => b === '-' || b === '+' || b.exclusive;
+  if (length === 0 || order > 0 || (order === 0 && (exclusive(min) || exclusive(max)))) return [];
+  if (!lexAtLeast(sorted[length - 1], min) || !lexAtMost(sorted[0], max)) return [];
+  const step = rev ? -1 : 1;
+  const inRange = rev ? (m: Scored) => lexAtLeast(m, min) : (m: Scored) => lexAtMost(m, max);
+  let at = rev ? length - 1 : 0;
+  if (rev) while (at >= 0 && !lexAtMost(sorted[at], max)) at--;
+  else while (at < length && !lexAtLeast(sorted[at], min)) at++;
+  if (at < 0 || at >= length || !inRange(sorted[at])) return [];
+  if (limit.offset < 0) return [];
+  at += step * limit.offset;
+  const members: Scored[] = [];
+  for (let left = limit.count; at >= 0 && at < length && left !== 0; at += step, left--) {
+    if (!inRange(sorted[at])) break;
+    members.push(sorted[at]);
+  }
+  return members;
 }
 
 export function withScores(members: readonly Scored[], withScores: boolean): unknown[] {
@@ -247,22 +289,24 @@ export function selectRange(
     if (!query.rev) return sorted.slice(from, to + 1);
     return sorted.slice(length - 1 - to, length - from).reverse();
   }
-  let members: readonly Scored[] = query.rev ? sorted.slice().reverse() : sorted;
   // BYSCORE and BYLEX with REV take max then min.
   const [first, last] = query.rev ? [stop, start] : [start, stop];
-  if (query.by === 'lex') {
-    const [min, max] = [lexBound(first), lexBound(last)];
-    members = members.filter((m) => withinLex(bytesOf(m.value), min, max));
-  } else {
-    const [min, max] = [bound(first), bound(last)];
-    members = members.filter((m) => within(m.score, min, max));
-  }
+  if (query.by === 'lex')
+    return lexRange(sorted, lexBound(first), lexBound(last), query.rev, query.limit);
+  let members: readonly Scored[] = query.rev ? sorted.slice().reverse() : sorted;
+  const [min, max] = [bound(first), bound(last)];
+  members = members.filter((m) => within(m.score, min, max));
   if (query.limit !== undefined) {
     const { offset, count } = query.limit;
     if (offset < 0) return [];
     members = members.slice(offset, count < 0 ? undefined : offset + count);
   }
   return members;
+}
+
+/** ZLEXCOUNT's answer: the members of the range, walked as Redis walks them (see {@link lexRange}). */
+export function lexCount(set: SortedSet | undefined, min: Arg, max: Arg): number {
+  return lexRange(ordered(set), lexBound(min), lexBound(max)).length;
 }
 
 /** A range read: ZRANGE (`modern`: by rank, BYSCORE or BYLEX) and its older forms. */
@@ -435,12 +479,12 @@ const zincrby = typed('zset', 4, {
   },
 });
 
-/** ZREMRANGEBYSCORE and ZREMRANGEBYRANK: the members are chosen here, and removed with ZREM. */
-function removeRange(by: 'score' | 'rank'): CommandRule {
+/** ZREMRANGEBYSCORE, ZREMRANGEBYRANK and ZREMRANGEBYLEX: the members are chosen here, and removed with ZREM. */
+function removeRange(by: RangeQuery['by']): CommandRule {
   return typed('zset', 4, {
     empties: firstKey,
     parse: (args) => {
-      const parseEnd = by === 'rank' ? integerArg : bound;
+      const parseEnd = by === 'rank' ? integerArg : by === 'score' ? bound : lexBound;
       parseEnd(args[1]);
       parseEnd(args[2]);
     },
@@ -542,6 +586,7 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
   }),
   zremrangebyrank: removeRange('rank'),
   zremrangebyscore: removeRange('score'),
+  zremrangebylex: removeRange('lex'),
   zpopmin: pop,
   zpopmax: pop,
   zscore: typed('zset', 3, { check: (args, reader) => reply(scoreOf(reader, args[0], args[1])) }),
@@ -560,6 +605,13 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
       const [min, max] = [bound(args[1]), bound(args[2])];
       return reply(ordered(setOf(reader, args[0])).filter((m) => within(m.score, min, max)).length);
     },
+  }),
+  zlexcount: typed('zset', 4, {
+    parse: (args) => {
+      lexBound(args[1]);
+      lexBound(args[2]);
+    },
+    check: (args, reader) => reply(lexCount(setOf(reader, args[0]), args[1], args[2])),
   }),
   zrange: rangeRule(true, {}),
   zrevrange: rangeRule(false, { rev: true }),
