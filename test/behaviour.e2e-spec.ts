@@ -331,6 +331,8 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       expect(await cache.get('ключ 🔑')).toBe('unicode key');
       expect(await cache.get('empty')).toBe('');
       expect(await cache.get('missing')).toBeNull();
+      expect(await cache.substr('greeting', 1, 3)).toBe('ell');
+      expect(await cache.substr('missing', 0, 1)).toBe('');
       expect(await cache.type('greeting')).toBe('string');
       await cache.set('{mget}hello', 'hello');
       await cache.set('{mget}empty', '');
@@ -429,6 +431,23 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       ]);
       expect(await cache.type('{set}tags')).toBe('set');
     });
+
+    test('SINTERCARD: the intersection counted, up to LIMIT', async () => {
+      await cache.sadd('{card}a', 'x', 'y', 'z', 'w');
+      await cache.sadd('{card}b', 'y', 'z', 'w', 'v');
+      expect(await cache.sintercard(2, '{card}a', '{card}b')).toBe(3);
+      expect(await cache.sintercard(2, '{card}a', '{card}b', 'LIMIT', 2)).toBe(2);
+      expect(await cache.sintercard(1, '{card}a')).toBe(4);
+      expect(await cache.sintercard(2, '{card}a', '{card}missing')).toBe(0);
+      await cache.set('{card}text', 'v');
+      await expect(cache.sintercard(2, '{card}missing', '{card}text')).rejects.toThrow('WRONGTYPE');
+      await expect(cache.sintercard(0, '{card}a')).rejects.toThrow(
+        'ERR numkeys should be greater than 0',
+      );
+      await expect(cache.sintercard(1, '{card}a', 'LIMIT', -1)).rejects.toThrow(
+        "ERR LIMIT can't be negative",
+      );
+    });
   });
 
   describe('sorted sets', () => {
@@ -505,6 +524,34 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       expect(await cache.zlexcount('mixed', '[c', '(e')).toBe(3);
       expect(await cache.zremrangebylex('mixed', '[b', '[c')).toBe(3);
       expect(await cache.zrange('mixed', 0, -1)).toEqual(['é', 'hello', 'd']);
+    });
+
+    test('ZMPOP pops from the first key that exists; ZINTERCARD counts an intersection', async () => {
+      await cache.zadd('{pop}a', 3, 'c', 1, 'a', 2, 'b');
+      expect(await cache.zmpop(2, '{pop}missing', '{pop}a', 'MIN')).toEqual([
+        '{pop}a',
+        [['a', '1']],
+      ]);
+      expect(await cache.zmpop(1, '{pop}a', 'MAX', 'COUNT', 5)).toEqual([
+        '{pop}a',
+        [
+          ['c', '3'],
+          ['b', '2'],
+        ],
+      ]);
+      expect(await cache.exists('{pop}a')).toBe(0);
+      expect(await cache.zmpop(1, '{pop}a', 'MIN')).toBeNull();
+      await expect(cache.zmpop(1, '{pop}a', 'MIN', 'COUNT', 0)).rejects.toThrow(
+        'ERR count should be greater than 0',
+      );
+
+      await cache.zadd('{pop}x', 1, 'a', 2, 'b', 3, 'c');
+      await cache.sadd('{pop}s', 'b', 'c', 'd');
+      expect(await cache.zintercard(2, '{pop}x', '{pop}s')).toBe(2);
+      expect(await cache.zintercard(2, '{pop}x', '{pop}s', 'LIMIT', 1)).toBe(1);
+      await expect(cache.zintercard(0, '{pop}x')).rejects.toThrow(
+        "ERR at least 1 input key is needed for 'zintercard' command",
+      );
     });
   });
 
@@ -614,12 +661,45 @@ describe.each(targets)('cache behaviour: $name', (target) => {
         expect(await cache.get('session:renamed')).toBe('d');
         expect(await cache.exists('session:1')).toBe(0);
         expect(await cache.dbsize()).toBe(3);
+        expect(await cache.touch('session:renamed', 'missing', 'session:renamed')).toBe(2);
         expect(await cache.unlink('user:10')).toBe(1);
         expect(await cache.flushall()).toBe('OK');
         expect(await cache.dbsize()).toBe(0);
       });
     });
   }
+
+  describe('call()', () => {
+    test('sends any command by its name; a name Redis does not know fails as Redis fails it', async () => {
+      expect(await cache.call('SET', '{call}a', '1')).toBe('OK');
+      expect(await cache.call('incrby', '{call}a', 41)).toBe(42);
+      expect(await cache.call('rpush', ['{call}list', 'x', 'y'])).toBe(2);
+      expect(await cache.callBuffer('GET', '{call}a')).toEqual(Buffer.from('42'));
+      await expect(cache.call('lpush', '{call}a', 'v')).rejects.toThrow('WRONGTYPE');
+      await expect(cache.call('nosuchcommand', '{call}a', 'b')).rejects.toThrow(
+        "ERR unknown command 'nosuchcommand', with args beginning with: '{call}a' 'b'",
+      );
+      const replies = await cache
+        .pipeline()
+        .call('get', '{call}a')
+        .call('nosuchcommand', '{call}a')
+        .call('lrange', '{call}list', 0, -1)
+        .exec();
+      expect(replies?.map(([error, reply]) => [error?.message ?? null, reply ?? null])).toEqual([
+        [null, '42'],
+        ["ERR unknown command 'nosuchcommand', with args beginning with: '{call}a' ", null],
+        [null, ['x', 'y']],
+      ]);
+      expect(await cache.multi().call('incr', '{call}a').call('get', '{call}a').exec()).toEqual([
+        [null, 43],
+        [null, '43'],
+      ]);
+      await expect(
+        cache.multi().call('incr', '{call}a').call('nosuchcommand').exec(),
+      ).rejects.toThrow('EXECABORT');
+      expect(await cache.get('{call}a')).toBe('43');
+    });
+  });
 
   describe('transactions and pipelines', () => {
     test('MULTI/EXEC applies all commands and returns their replies in order', async () => {

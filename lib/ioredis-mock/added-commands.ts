@@ -1,10 +1,11 @@
 /**
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
  * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
- * `rules/sorted-set-stores.ts`, ZLEXCOUNT and ZREMRANGEBYLEX. They are added the way ioredis-mock adds a command of
- * `defineCommand`: as a method of the client and an entry of its `customCommands`, which every pipeline and
- * transaction of the client copies. They work on ioredis-mock's `data` and `expires`, as its own commands do, and run
- * after their rules have checked the arguments (the rules answer the reads themselves; what runs here stores).
+ * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD and TOUCH. They are added
+ * the way ioredis-mock adds a command of `defineCommand`: as a method of the client and an entry of its
+ * `customCommands`, which every pipeline and transaction of the client copies. They work on ioredis-mock's `data` and
+ * `expires`, as its own commands do, and run after their rules have checked the arguments (the rules answer the reads
+ * themselves; what runs here stores).
  */
 import { StreamValue } from '../keyspace/streams';
 import { keyName } from './command-rule';
@@ -12,18 +13,23 @@ import { type Arg } from './redis-replies';
 import {
   algebraOf,
   combine,
+  intersectionCount,
   type Lookup,
   randomMembers,
   rangeStored,
   storedSet,
 } from './rules/sorted-set-stores';
+import { intersectionLimit, intersectionSize } from './rules/sets';
 import {
   lexBound,
   lexCount,
   lexRange,
   ordered,
+  popped,
   type SortedSet,
   withScores,
+  zmpopOptions,
+  zmpopReply,
 } from './rules/sorted-sets';
 import type { MockData, MockExpires } from './views';
 
@@ -114,12 +120,47 @@ const ADDED: Readonly<Record<string, Added>> = {
     if (set === undefined || removed.length === 0) return 0;
     const rest: SortedSet = new Map(set);
     for (const { value } of removed) rest.delete(value);
-    const name = keyName(key);
-    if (rest.size === 0) mock.data.delete(name);
-    else mock.data.set(name, rest);
+    storeRest(mock, key, rest);
     return removed.length;
   },
+  zintercard: (mock, args) => intersectionCount(lookupOf(mock), args, 'zintercard'),
+  /** ZMPOP numkeys key [key …] MIN|MAX [COUNT count]: pops from the first of the keys that exists. */
+  zmpop: (mock, args) => {
+    const { keys, min, count } = zmpopOptions(args);
+    for (const key of keys) {
+      const set = zsetAt(mock, key);
+      if (set === undefined) continue;
+      const taken = popped(set, min, count);
+      const rest: SortedSet = new Map(set);
+      for (const { value } of taken) rest.delete(value);
+      storeRest(mock, key, rest);
+      return zmpopReply(key, taken);
+    }
+    return null;
+  },
+  /** SINTERCARD numkeys key [key …] [LIMIT limit]. */
+  sintercard: (mock, args) => {
+    const keys = args.slice(1, 1 + Number(args[0]));
+    const sets = keys.map((key) => mock.data.get(keyName(key)) as Set<unknown> | undefined);
+    const limit = intersectionLimit(args, 1 + keys.length);
+    return intersectionSize(
+      sets,
+      (set) => set.size,
+      (set) => set,
+      (set, member) => set.has(member),
+      limit,
+    );
+  },
+  /** TOUCH key [key …]: how many of the keys exist. */
+  touch: (mock, args) => args.filter((key) => mock.data.get(keyName(key)) !== undefined).length,
 };
+
+/** Stores `rest` under `key` in place of the set it was taken from (an empty one deletes the key; the TTL stays). */
+function storeRest(mock: MockContext, key: Arg, rest: SortedSet): void {
+  const name = keyName(key);
+  if (rest.size === 0) mock.data.delete(name);
+  else mock.data.set(name, rest);
+}
 
 function zsetAt(mock: MockContext, key: Arg): SortedSet | undefined {
   return mock.data.get(keyName(key)) as SortedSet | undefined;

@@ -192,6 +192,30 @@ describe('the command rules', () => {
     }
   });
 
+  it('answer a Buffer method with bytes where a rule wrote the answer, a text method with text', async () => {
+    await client.zadd('z', 1.5, 'a', 2, 'b');
+    expect(await client.zpopminBuffer('z')).toEqual([Buffer.from('a'), Buffer.from('1.5')]);
+    expect(await client.zpopmin('z')).toEqual(['b', '2']);
+    expect(await send('incrbyfloatBuffer', 'n', '0.5')).toEqual(Buffer.from('0.5'));
+    expect(await client.incrbyfloat('n', '0.25')).toBe('0.75');
+    await client.set('t', 'text');
+    expect(await client.multi().getdelBuffer('t').exec()).toEqual([[null, Buffer.from('text')]]);
+  });
+
+  it('run call() through the same rules, on a duplicate too', async () => {
+    const copy = client.duplicate();
+    try {
+      await expect(copy.call('hset', 'l', '7', 'x')).rejects.toThrow(WRONGTYPE);
+      expect(await copy.multi().call('lset', 'l', 7, 'x').exec()).toEqual([
+        [new Error(INDEX_OUT_OF_RANGE), null],
+      ]);
+      await expect(client.call('multi')).rejects.toThrow('use multi() and exec()');
+      expect(list()).toEqual(['a', 'b', 'c']);
+    } finally {
+      copy.disconnect();
+    }
+  });
+
   it('let ioredis-mock refuse commands in subscriber mode with its own error', async () => {
     await client.subscribe('channel');
     await expect(client.hset('l', '7', 'x')).rejects.toThrow(/subscriber mode/);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import IORedis, { type Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import type { Keyspace } from '../keyspace/keyspace';
 import {
@@ -20,6 +20,7 @@ import {
   OUT_OF_MEMORY,
   optionName,
   replyError,
+  unknownCommand,
   UNSUPPORTED_IOREDIS_MOCK,
   type Arg,
 } from './redis-replies';
@@ -189,6 +190,7 @@ const STORED_REPLIES = new Set([
   'spop',
   'srandmember',
   'sunion',
+  'zmpop',
   'zpopmax',
   'zpopmin',
   'zrange',
@@ -371,7 +373,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     // ioredis-mock's commands change the keyspace before their promise settles: what they emptied goes now.
     const ran = run(...given) as Promise<unknown>;
     dropEmptied(guard, rule, outcome.args);
-    return settle(ran.then(answerWith(answer, decode)), callback);
+    return settle(ran.then(answerWith(answer, text, decode)), callback);
   };
 }
 
@@ -393,14 +395,17 @@ function originalOf(guard: Guard, command: string, text: boolean): Method {
 
 /**
  * What a reply becomes: Redis's form (`answer`), then, for the commands' text methods (not `…Buffer`), with stored
- * Buffers as text: ioredis decodes every reply of a text method, ioredis-mock hands back the Buffer it stored.
+ * Buffers as text: ioredis decodes every reply of a text method, ioredis-mock hands back the Buffer it stored. For a
+ * `…Buffer` method, the strings of a rule's answer (a score it wrote, a key it names) as bytes, as a rule's reply.
  */
 function answerWith(
   answer: ((reply: unknown) => unknown) | undefined,
   text: boolean,
+  decode: boolean,
 ): (reply: unknown) => unknown {
   if (answer === undefined) return asText;
-  return text ? (reply) => asText(answer(reply)) : answer;
+  if (!text) return (reply) => asBuffers(answer(reply));
+  return decode ? (reply) => asText(answer(reply)) : answer;
 }
 
 /**
@@ -546,7 +551,7 @@ function guardPipelines(): void {
       dropEmptied(guard, rule, outcome.args);
       const decode = text && repliesStored(command, outcome.args);
       if (outcome.answer === undefined && !decode) return reply;
-      const answer = answerWith(outcome.answer, decode);
+      const answer = answerWith(outcome.answer, text, decode);
       return reply instanceof Promise ? reply.then(answer) : answer(reply);
     };
     return addTransaction.call(this, failAlone(guarded), name, [], entryCallback);
@@ -560,6 +565,83 @@ function guardPipelines(): void {
  * answered from it (`server-commands.ts`), and the notification setting is shared. Its duplicates
  * (`client.duplicate()`, which share its keyspace) are guarded too.
  */
+/** Redis's commands, as ioredis lists them (the names its `call` sends). */
+let redisCommands: ReadonlySet<string> | undefined;
+
+/** The commands `call` does not run: a transaction is begun and ended with `multi()` and `exec()`. */
+const NOT_BY_CALL = new Set(['multi', 'exec', 'discard']);
+
+/** ioredis's arguments to `call`, flattened one level as its `Command` does (an array's items are arguments). */
+function callArgs(args: readonly unknown[]): unknown[] {
+  return args.flatMap((arg) => (Array.isArray(arg) ? (arg as unknown[]) : [arg]));
+}
+
+/**
+ * The method `call(command, ...args)` (or `callBuffer`) runs on `target` (a client or one of its pipelines), or the
+ * error Redis answers when there is none: the command's own method, so that its rules apply.
+ */
+function calledMethod(
+  target: object,
+  command: unknown,
+  args: readonly unknown[],
+  buffer: boolean,
+): Method | Error {
+  const name = String(command).toLowerCase();
+  if (NOT_BY_CALL.has(name)) {
+    return new Error(
+      `ERR ${name.toUpperCase()} cannot be sent with call() to the embedded cache: use multi() and exec()`,
+    );
+  }
+  redisCommands ??= new Set(IORedis.prototype.getBuiltinCommands());
+  const method = (target as Record<string, unknown>)[buffer ? `${name}Buffer` : name];
+  if (!redisCommands.has(name) || typeof method !== 'function') {
+    return replyError(unknownCommand(String(command), args));
+  }
+  return method as Method;
+}
+
+/**
+ * ioredis's `call(command, ...args)` and `callBuffer`, which ioredis-mock lacks, on the client and its pipelines:
+ * they run the command's method (its rules apply, a command ioredis-mock lacks answers as its method does); a name
+ * that is no Redis command fails as Redis fails it, in its own entry of a pipeline, and a transaction that holds one
+ * is discarded, as Redis discards it at EXEC.
+ */
+function addCall(client: object): void {
+  const target = client as Record<string, unknown>;
+  for (const buffer of [false, true]) {
+    target[buffer ? 'callBuffer' : 'call'] = (command: unknown, ...rest: unknown[]): unknown => {
+      const callback =
+        typeof rest[rest.length - 1] === 'function' ? (rest.pop() as Method) : undefined;
+      const args = callArgs(rest);
+      const method = calledMethod(client, command, args, buffer);
+      if (method instanceof Error) return settle(Promise.reject(method), callback);
+      if (callback !== undefined) args.push(callback);
+      return method.apply(client, args);
+    };
+  }
+}
+
+/** A pipeline's `call` and `callBuffer` (see {@link addCall}). */
+function pipelineCall(
+  pipeline: object,
+  buffer: boolean,
+  command: unknown,
+  rest: unknown[],
+): unknown {
+  const args = callArgs(rest);
+  const method = calledMethod(pipeline, command, args, buffer);
+  if (!(method instanceof Error)) return method.apply(pipeline, args);
+  if (transactions.has(pipeline)) {
+    if (!discarded.has(pipeline)) discarded.set(pipeline, method);
+  } else {
+    const fail = (): never => {
+      throw method;
+    };
+    (pipeline as PipelineInternals)._addTransaction(fail, 'call', [], undefined);
+  }
+  return pipeline;
+}
+
 export function guardCommands(
   redis: Redis,
   reader: KeyReader,
@@ -590,7 +672,8 @@ export function guardCommands(
     guardMethod(client, command, guard);
     guardMethod(client, `${command}Buffer`, guard);
   }
-  cheapPipelines(client, (transaction) => transactions.add(transaction));
+  cheapPipelines(client, (transaction) => transactions.add(transaction), pipelineCall);
+  addCall(client);
   // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.
   for (const method of ['disconnect', 'quit'] as const) {
     const own = (client as unknown as Record<string, Method>)[method].bind(client);

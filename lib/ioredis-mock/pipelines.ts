@@ -39,8 +39,16 @@ function basePipeline(): PipelineClass {
   return Pipeline as PipelineClass;
 }
 
-/** The pipeline class of `client` (see the file's comment). */
-function pipelineClass(client: PipelineHost & object): PipelineClass {
+/** What a pipeline's `call(command, ...args)` and `callBuffer` (`buffer`) do: queue the command, or fail it. */
+export type PipelineCall = (
+  pipeline: object,
+  buffer: boolean,
+  command: unknown,
+  args: unknown[],
+) => unknown;
+
+/** The pipeline class of `client` (see the file's comment), with ioredis's `call` and `callBuffer`. */
+function pipelineClass(client: PipelineHost & object, call: PipelineCall): PipelineClass {
   const Base = basePipeline();
   const custom = (): Record<string, unknown> => client.customCommands ?? {};
   const template = new Base(client) as MockPipeline & Record<string, unknown>;
@@ -59,6 +67,14 @@ function pipelineClass(client: PipelineHost & object): PipelineClass {
   };
 
   class ClientPipeline extends Base {
+    call(command: unknown, ...args: unknown[]): unknown {
+      return call(this, false, command, args);
+    }
+
+    callBuffer(command: unknown, ...args: unknown[]): unknown {
+      return call(this, true, command, args);
+    }
+
     copyCommands(): void {
       const target = this as unknown as Record<string, unknown>;
       for (const [name, command] of Object.entries(custom())) {
@@ -87,8 +103,9 @@ function pipelineClass(client: PipelineHost & object): PipelineClass {
 export function cheapPipelines(
   client: PipelineHost & object,
   made: (transaction: object) => void,
+  call: PipelineCall,
 ): void {
-  const Pipeline = pipelineClass(client);
+  const Pipeline = pipelineClass(client, call);
   const start = (batch: unknown, transaction: boolean): MockPipeline => {
     const pipeline = new Pipeline(client);
     if (transaction) {

@@ -31,6 +31,21 @@ export function replyError(text: string): Error {
   return new Error(text);
 }
 
+/**
+ * Redis's reply to a command name it does not know: the name, then the arguments quoted, 128 characters of them at
+ * most (as `processCommand` writes it; newlines become spaces).
+ */
+export function unknownCommand(command: string, args: readonly unknown[]): string {
+  let shown = '';
+  for (let i = 0; i < args.length && shown.length < 128; i++) {
+    const arg = args[i];
+    const text = Buffer.isBuffer(arg) ? arg.toString() : String(arg);
+    shown += `'${text.slice(0, 128 - shown.length)}' `;
+  }
+  const reply = `ERR unknown command '${command.slice(0, 128)}', with args beginning with: ${shown}`;
+  return reply.replace(/[\r\n]/g, ' ');
+}
+
 export const INT64_MAX = (1n << 63n) - 1n;
 export const INT64_MIN = -(1n << 63n);
 /** The range of seconds whose time in ms fits in 64 bits (C's integer division truncates toward zero). */

@@ -179,6 +179,7 @@ export class CommandGenerator {
       () => ['incrbyfloat', k, this.pick(['1.5', '-2', '0.1', 'x', '3'])],
       () => ['setrange', k, this.pick(['0', '1', '3', '-1']), this.value()],
       () => ['getrange', k, this.pick(INDEXES), this.pick(INDEXES)],
+      () => ['substr', k, this.pick(INDEXES), this.pick(INDEXES)],
       () => ['mget', k, this.key('strings'), this.key('strings')],
       () => ['mset', k, this.value(), this.key('strings'), this.value()],
       () => ['msetnx', k, this.value(), this.key('strings'), this.value()],
@@ -307,6 +308,13 @@ export class CommandGenerator {
       () => ['spop', k, '20'],
       () => ['srandmember', k, '20'],
       () => ['sinter', k, this.key('sets')],
+      () => [
+        'sintercard',
+        this.pick(['2', '1', '0', '3', 'x']),
+        k,
+        this.key('sets'),
+        ...this.cardLimit(),
+      ],
       () => ['sunion', k, this.key('sets')],
       () => ['sdiff', k, this.key('sets')],
       () => ['sinterstore', this.key('sets'), k, this.key('sets')],
@@ -357,6 +365,15 @@ export class CommandGenerator {
       () => ['zcard', k],
       () => ['zcount', k, b(), b()],
       () => ['zpopmin', k],
+      () => [
+        'zmpop',
+        this.pick(['2', '1', '0', '3']),
+        k,
+        this.key('zsets'),
+        this.pick(['MIN', 'max', 'LEFT']),
+        ...this.pick([[], ['COUNT', '2'], ['COUNT', '0'], ['count', '5', 'COUNT', '1']]),
+      ],
+      () => ['zintercard', this.pick(['2', '1', '0', '3']), k, this.input(), ...this.cardLimit()],
       () => ['zpopmax', k, this.pick(['1', '2'])],
       () => ['zremrangebyrank', k, this.pick(INDEXES), this.pick(INDEXES)],
       () => ['zremrangebyscore', k, b(), b()],
@@ -392,6 +409,12 @@ export class CommandGenerator {
   /** A bound of a lexicographic range: open ends, inclusive or exclusive members, past the ASCII ones, or invalid. */
   private lexBound(): string {
     return this.pick(['-', '+', '[a', '(b', '[c', '(m', '[hello', '(é', '[é', 'c', '']);
+  }
+
+  /** A LIMIT of SINTERCARD or ZINTERCARD, most often none. */
+  private cardLimit(): string[] {
+    if (!this.chance(0.4)) return [];
+    return this.pick([['LIMIT', '1'], ['limit', '0'], ['LIMIT', '-1'], ['LIMIT'], ['FOO', '1']]);
   }
 
   /** A LIMIT of a lexicographic range, most often none. */
@@ -483,6 +506,7 @@ export class CommandGenerator {
       () => ['set', this.key('keys'), this.value()],
       () => ['del', k],
       () => ['exists', k, other],
+      () => ['touch', k, other, k],
       () => ['type', k],
       () => ['rename', k, other],
       () => ['renamenx', k, other],

@@ -75,4 +75,10 @@ export const keyRules: Readonly<Record<string, CommandRule>> = {
   renamenx: renameRule(true),
   type: { arity: 2, check: (args, reader) => reply(typeName(reader, keyName(args[0]))) },
   copy,
+  /** TOUCH key [key …]: how many of the keys exist (one named twice counts twice); each counts as used (LRU, LFU). */
+  touch: {
+    arity: -2,
+    check: (args, reader) =>
+      reply(args.filter((key) => reader.valueOf(keyName(key)) !== undefined).length),
+  },
 };

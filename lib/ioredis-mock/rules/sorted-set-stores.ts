@@ -32,6 +32,7 @@ import {
   type SortedSet,
   withScores,
 } from './sorted-sets';
+import { intersectionLimit, intersectionSize } from './sets';
 
 /** Reads a key's stored value (the rules' reader, or ioredis-mock's `data` in an added command). */
 export type Lookup = (key: string) => unknown;
@@ -202,6 +203,38 @@ function algebraRule(operation: Operation, at: 0 | 1): CommandRule {
   };
 }
 
+/**
+ * ZINTERCARD numkeys key [key …] [LIMIT limit]: the size of ZINTER's result, counted up to the limit. As in Redis,
+ * the inputs' types are checked before the options.
+ */
+const zintercard: CommandRule = {
+  arity: -3,
+  type: ['zset', 'set'],
+  keys: inputsAt(0),
+  parse: (args, command) => {
+    inputKeys(args, 0, command);
+  },
+  check: (args, reader, command) =>
+    reply(intersectionCount((key) => reader.valueOf(key), args, command)),
+};
+
+/** ZINTERCARD's answer (its arguments checked as far as the inputs' types). */
+export function intersectionCount(lookup: Lookup, args: readonly Arg[], command: string): number {
+  const keys = inputKeys(args, 0, command);
+  const limit = intersectionLimit(args, 1 + keys.length);
+  return intersectionSize(
+    keys.map((key) => lookup(keyName(key))),
+    sizeOf,
+    membersOf,
+    hasMember,
+    limit,
+  );
+}
+
+function hasMember(value: unknown, member: unknown): boolean {
+  return has(value, (member as Scored).value);
+}
+
 /** ZRANGESTORE's query: ZRANGE's options but WITHSCORES, over the arguments after the destination. */
 export function rangeStoreQuery(args: readonly Arg[]): RangeQuery {
   const query = rangeOptions(args.slice(1), true, { by: 'rank', rev: false, withScores: false });
@@ -297,6 +330,7 @@ export const sortedSetStoreRules: Readonly<Record<string, CommandRule>> = {
   zunionstore: algebraRule('union', 1),
   zinterstore: algebraRule('inter', 1),
   zdiffstore: algebraRule('diff', 1),
+  zintercard,
   zrangestore,
   zrandmember,
 };

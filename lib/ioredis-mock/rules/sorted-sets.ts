@@ -29,6 +29,7 @@ import {
   MIN_MAX_NOT_FLOAT,
   optionName,
   parseFloatArg,
+  parseInteger,
   replyError,
   scoreText,
   SYNTAX_ERROR,
@@ -535,11 +536,7 @@ const pop = typed('zset', -2, {
     const key = keyName(args[0]);
     if (!isLarge(reader, key)) return undefined;
     const count = args.length === 2 ? Number(integerArg(args[1])) : 1;
-    const sorted = ordered(setOf(reader, key));
-    const taken =
-      command === 'zpopmin'
-        ? sorted.slice(0, count)
-        : sorted.slice(Math.max(0, sorted.length - count)).reverse();
+    const taken = popped(setOf(reader, key), command === 'zpopmin', count);
     return write(() => {
       removeInPlace(reader, key, taken);
       return withScores(taken, true);
@@ -552,6 +549,71 @@ const pop = typed('zset', -2, {
         )
       : popped,
 });
+
+/** What ZMPOP numkeys key [key …] MIN|MAX [COUNT count] asks, checked in Redis's order (before any key is read). */
+export function zmpopOptions(args: readonly Arg[]): {
+  keys: readonly Arg[];
+  min: boolean;
+  count: number;
+} {
+  const numkeys = parseInteger(args[0]);
+  if (numkeys === undefined || numkeys < 1n)
+    throw replyError('ERR numkeys should be greater than 0');
+  const whereAt = 1 + Number(numkeys);
+  if (whereAt >= args.length) throw replyError(SYNTAX_ERROR);
+  const where = optionName(args[whereAt]);
+  if (where !== 'MIN' && where !== 'MAX') throw replyError(SYNTAX_ERROR);
+  let count: bigint | undefined;
+  for (let i = whereAt + 1; i < args.length; i += 2) {
+    if (count !== undefined || optionName(args[i]) !== 'COUNT' || i + 1 === args.length) {
+      throw replyError(SYNTAX_ERROR);
+    }
+    count = parseInteger(args[i + 1]);
+    if (count === undefined || count < 1n) throw replyError('ERR count should be greater than 0');
+  }
+  return { keys: args.slice(1, whereAt), min: where === 'MIN', count: Number(count ?? 1n) };
+}
+
+/** The members ZMPOP (and ZPOPMIN, ZPOPMAX) takes from `set`: the `count` lowest or highest, in reply order. */
+export function popped(set: SortedSet | undefined, min: boolean, count: number): Scored[] {
+  const sorted = ordered(set);
+  return min ? sorted.slice(0, count) : sorted.slice(Math.max(0, sorted.length - count)).reverse();
+}
+
+/** ZMPOP's reply: the key popped from and its members with their scores, as pairs. */
+export function zmpopReply(key: Arg, members: readonly Scored[]): unknown {
+  return [keyName(key), members.map((m) => [m.value, scoreText(m.score)])];
+}
+
+/**
+ * ZMPOP numkeys key [key …] MIN|MAX [COUNT count]: pops from the first of the keys that exists, after checking the
+ * type of each key up to it (as Redis does); nil when none exists.
+ */
+const zmpop: CommandRule = {
+  arity: -4,
+  empties: firstKey, // of the ZREM it runs
+  parse: (args) => {
+    zmpopOptions(args);
+  },
+  check: (args, reader) => {
+    const { keys, min, count } = zmpopOptions(args);
+    for (const key of keys) {
+      const set = expectType(reader, key, ['zset']) as SortedSet | undefined;
+      if (set === undefined) continue;
+      const taken = popped(set, min, count);
+      const answer = zmpopReply(key, taken);
+      const name = keyName(key);
+      if (isLarge(reader, name)) {
+        return write(() => {
+          removeInPlace(reader, name, taken);
+          return answer;
+        });
+      }
+      return { args: [key, ...taken.map((m) => m.value)], command: 'zrem', answer: () => answer };
+    }
+    return reply(null);
+  },
+};
 
 function rank(reverse: boolean): CommandRule {
   return typed('zset', 3, {
@@ -589,6 +651,7 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
   zremrangebylex: removeRange('lex'),
   zpopmin: pop,
   zpopmax: pop,
+  zmpop,
   zscore: typed('zset', 3, { check: (args, reader) => reply(scoreOf(reader, args[0], args[1])) }),
   zmscore: typed('zset', -3, {
     check: (args, reader) => reply(args.slice(1).map((m) => scoreOf(reader, args[0], m))),

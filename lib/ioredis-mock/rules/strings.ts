@@ -251,6 +251,8 @@ export const stringRules: Readonly<Record<string, CommandRule>> = {
     check: (args, reader) => reply(byteLength(reader.valueOf(keyName(args[0])))),
   }),
   getrange,
+  // SUBSTR is GETRANGE's old name (ioredis-mock's threw a TypeError on a missing key).
+  substr: getrange,
   append,
   incr: incrementRule(2, 1n),
   decr: incrementRule(2, -1n),
