@@ -374,6 +374,41 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       expect(await cache.append('log', 'bc')).toBe(3);
       expect(await cache.get('log')).toBe('abc');
     });
+
+    test('bitmaps: SETBIT, BITCOUNT, BITOP and BITPOS', async () => {
+      // Two days of a daily-active-users bitmap: users 0, 3 and 9 on Monday, 3, 4 and 9 on Tuesday.
+      for (const user of [0, 3, 9]) await cache.setbit('{dau}mon', user, 1);
+      for (const user of [3, 4, 9]) await cache.setbit('{dau}tue', user, 1);
+      expect(await cache.bitop('AND', '{dau}both', '{dau}mon', '{dau}tue')).toBe(2);
+      expect(await cache.bitcount('{dau}both')).toBe(2);
+      expect(await cache.getBuffer('{dau}both')).toEqual(Buffer.from([0b00010000, 0b01000000]));
+      expect(await cache.bitop('OR', '{dau}either', '{dau}mon', '{dau}tue', '{dau}none')).toBe(2);
+      expect(await cache.bitcount('{dau}either')).toBe(4);
+      expect(await cache.bitop('XOR', '{dau}one', '{dau}mon', '{dau}tue')).toBe(2);
+      expect(await cache.bitcount('{dau}one')).toBe(2);
+      expect(await cache.bitop('NOT', '{dau}not', '{dau}mon')).toBe(2);
+      expect(await cache.getBuffer('{dau}not')).toEqual(Buffer.from([0b01101111, 0b10111111]));
+      // The first user of each day, the first absent, and in a range of bytes or of bits.
+      expect(await cache.bitpos('{dau}tue', 1)).toBe(3);
+      expect(await cache.bitpos('{dau}mon', 0)).toBe(1);
+      expect(await cache.bitpos('{dau}mon', 1, 1)).toBe(9);
+      expect(await cache.bitpos('{dau}mon', 1, 4, 8, 'BIT')).toBe(-1);
+      expect(await cache.bitpos('{dau}mon', 1, 4, 9, 'BIT')).toBe(9);
+      expect(await cache.bitpos('{dau}none', 0)).toBe(0);
+      expect(await cache.bitpos('{dau}none', 1)).toBe(-1);
+      await cache.set('{dau}full', Buffer.from([0xff, 0xff]));
+      expect(await cache.bitpos('{dau}full', 0)).toBe(16);
+      expect(await cache.bitpos('{dau}full', 0, 0, -1)).toBe(-1);
+      // An empty result deletes the destination.
+      expect(await cache.bitop('AND', '{dau}both', '{dau}none')).toBe(0);
+      expect(await cache.exists('{dau}both')).toBe(0);
+      await expect(cache.bitop('NOT', '{dau}x', '{dau}mon', '{dau}tue')).rejects.toThrow(
+        'ERR BITOP NOT must be called with a single source key.',
+      );
+      await expect(cache.bitpos('{dau}mon', 2)).rejects.toThrow(
+        'ERR The bit argument must be 1 or 0.',
+      );
+    });
   });
 
   describe('hashes', () => {

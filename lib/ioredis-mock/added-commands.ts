@@ -1,14 +1,14 @@
 /**
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
  * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
- * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD and TOUCH. They are added
- * the way ioredis-mock adds a command of `defineCommand`: as a method of the client and an entry of its
- * `customCommands`, which every pipeline and transaction of the client copies. They work on ioredis-mock's `data` and
- * `expires`, as its own commands do, and run after their rules have checked the arguments (the rules answer the reads
- * themselves; what runs here stores).
+ * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS and TOUCH.
+ * They are added the way ioredis-mock adds a command of `defineCommand`: as a method of the client and an entry of
+ * its `customCommands`, which every pipeline and transaction of the client copies. They work on ioredis-mock's `data`
+ * and `expires`, as its own commands do, and run after their rules have checked the arguments (the rules answer the
+ * reads themselves; what runs here stores).
  */
 import { StreamValue } from '../keyspace/streams';
-import { keyName } from './command-rule';
+import { bytesOf, keyName } from './command-rule';
 import { type Arg } from './redis-replies';
 import {
   algebraOf,
@@ -20,6 +20,7 @@ import {
   storedSet,
 } from './rules/sorted-set-stores';
 import { intersectionLimit, intersectionSize } from './rules/sets';
+import { bitopBytes, bitopOperation, bitposAnswer } from './rules/strings';
 import {
   lexBound,
   lexCount,
@@ -151,6 +152,17 @@ const ADDED: Readonly<Record<string, Added>> = {
       limit,
     );
   },
+  /** BITOP AND|OR|XOR|NOT destkey key [key …]: the result replaces the destination, an empty one deletes it. */
+  bitop: (mock, args) => {
+    const inputs = args.slice(2).map((key) => bytesOf(mock.data.get(keyName(key))));
+    const out = bitopBytes(bitopOperation(args), inputs);
+    const destination = keyName(args[1]);
+    if (out.length === 0) mock.data.delete(destination);
+    else mock.data.set(destination, out);
+    mock.expires.delete(destination);
+    return out.length;
+  },
+  bitpos: (mock, args) => bitposAnswer(mock.data.get(keyName(args[0])), args),
   /** TOUCH key [key …]: how many of the keys exist. */
   touch: (mock, args) => args.filter((key) => mock.data.get(keyName(key)) !== undefined).length,
 };

@@ -191,6 +191,26 @@ export class CommandGenerator {
       () => ['setbit', k, this.pick(['0', '1', '7', '9']), this.pick(['0', '1'])],
       () => ['getbit', k, this.pick(['0', '1', '7', '100'])],
       () => ['bitcount', k],
+      () => [
+        'bitop',
+        this.pick(['AND', 'or', 'XOR', 'NOT', 'NAND']),
+        this.key('strings'),
+        k,
+        ...this.pick([[], [this.key('strings')], [this.key('strings'), this.key('hashes')]]),
+      ],
+      () => [
+        'bitpos',
+        k,
+        this.pick(['0', '1', '2']),
+        ...this.pick([
+          [],
+          ['1'],
+          ['0', '-1'],
+          ['-2', '-1', 'BYTE'],
+          ['3', '12', 'BIT'],
+          ['0', '5', 'bits'],
+        ]),
+      ],
     ];
     return this.pick(choices)();
   }

@@ -177,13 +177,20 @@ const LONGEST_TEXT = 1 << 20;
 
 /**
  * The bytes a string becomes, as ioredis-mock keeps them: UTF-8 text as a string, other bytes (and long strings) as a
- * Buffer, and stored with SET, keeping the key's TTL (ioredis-mock's own SETRANGE and SETBIT work on UTF-16 code
- * units).
+ * Buffer, and stored with SET, keeping the key's TTL unless `keepTtl` is false (ioredis-mock's own SETRANGE and
+ * SETBIT work on UTF-16 code units).
  */
-function storeBytes(reader: KeyReader, key: Arg, bytes: Buffer, answer: unknown): Outcome {
+function storeBytes(
+  reader: KeyReader,
+  key: Arg,
+  bytes: Buffer,
+  answer: unknown,
+  keepTtl = true,
+): Outcome {
   const text = bytes.length <= LONGEST_TEXT ? bytes.toString('utf8') : undefined;
   const value = text !== undefined && Buffer.from(text, 'utf8').equals(bytes) ? text : bytes;
-  return { args: [key, value, ...keptExpiry(reader, key)], command: 'set', answer: () => answer };
+  const expiry = keepTtl ? keptExpiry(reader, key) : [];
+  return { args: [key, value, ...expiry], command: 'set', answer: () => answer };
 }
 
 /** The stored bytes grown with zero bytes to `length` (a copy). */
@@ -231,6 +238,106 @@ const setbit = typed('string', 4, {
     else bytes[byte] &= ~mask;
     return storeBytes(reader, args[0], bytes, old);
   },
+});
+
+const BITOPS = ['AND', 'OR', 'XOR', 'NOT'] as const;
+
+/** BITOP's operation, checked as Redis checks it before it reads a key. */
+export function bitopOperation(args: readonly Arg[]): (typeof BITOPS)[number] {
+  const operation = BITOPS.find((name) => name === optionName(args[0]));
+  if (operation === undefined) throw replyError(SYNTAX_ERROR);
+  if (operation === 'NOT' && args.length !== 3) {
+    throw replyError('ERR BITOP NOT must be called with a single source key.');
+  }
+  return operation;
+}
+
+/**
+ * BITOP's result over the inputs' bytes (Redis's `bitopCommand`): as long as the longest input, a missing key or a
+ * shorter string counting as zero bytes.
+ */
+export function bitopBytes(operation: (typeof BITOPS)[number], inputs: readonly Buffer[]): Buffer {
+  const out = Buffer.alloc(Math.max(...inputs.map((bytes) => bytes.length)));
+  for (let i = 0; i < out.length; i++) {
+    let byte = i < inputs[0].length ? inputs[0][i] : 0;
+    if (operation === 'NOT') byte = ~byte & 0xff;
+    for (let j = 1; j < inputs.length; j++) {
+      const other = i < inputs[j].length ? inputs[j][i] : 0;
+      if (operation === 'AND') byte &= other;
+      else if (operation === 'OR') byte |= other;
+      else byte ^= other;
+    }
+    out[i] = byte;
+  }
+  return out;
+}
+
+/**
+ * BITOP AND|OR|XOR|NOT destkey key [key …]: the result replaces the destination (without a TTL), and an empty one
+ * deletes it. Answers the result's length.
+ */
+const bitop: CommandRule = {
+  arity: -4,
+  type: ['string'],
+  keys: (args) => args.slice(2),
+  parse: (args) => {
+    bitopOperation(args);
+  },
+  check: (args, reader) => {
+    const inputs = args.slice(2).map((key) => bytesOf(reader.valueOf(keyName(key))));
+    const out = bitopBytes(bitopOperation(args), inputs);
+    if (out.length === 0) return { args: [args[1]], command: 'del', answer: () => 0 };
+    return storeBytes(reader, args[1], out, out.length, false);
+  },
+};
+
+/** BITPOS's bit, checked before the key is read. */
+function bitposBit(arg: Arg): 0 | 1 {
+  const bit = integerArg(arg);
+  if (bit !== 0n && bit !== 1n) throw replyError('ERR The bit argument must be 1 or 0.');
+  return bit === 1n ? 1 : 0;
+}
+
+/**
+ * BITPOS key bit [start [end [BYTE|BIT]]] (Redis's `bitposCommand`) over the stored string (`undefined`: missing):
+ * the position of the first bit of that value in the range, or -1. A missing key is an endless run of zero bits (its
+ * range is not parsed); looking for a 0 without an end, the string counts as followed by zero bits.
+ */
+export function bitposAnswer(stored: unknown, args: readonly Arg[]): number {
+  const bit = bitposBit(args[1]);
+  if (stored === undefined) return bit === 1 ? -1 : 0;
+  const bytes = bytesOf(stored);
+  if (args.length > 5) throw replyError(SYNTAX_ERROR);
+  let start = 0;
+  let end = bytes.length - 1;
+  let inBits = false;
+  const endGiven = args.length >= 4;
+  if (args.length >= 3) {
+    start = Number(integerArg(args[2]));
+    if (args.length === 5) {
+      const unit = optionName(args[4]);
+      if (unit !== 'BIT' && unit !== 'BYTE') throw replyError(SYNTAX_ERROR);
+      inBits = unit === 'BIT';
+    }
+    if (endGiven) end = Number(integerArg(args[3]));
+    const total = inBits ? 8 * bytes.length : bytes.length;
+    if (start < 0) start = Math.max(0, total + start);
+    if (end < 0) end = Math.max(0, total + end);
+    if (end >= total) end = total - 1;
+  }
+  if (start > end) return -1;
+  const [from, to] = inBits ? [start, end] : [8 * start, 8 * end + 7];
+  for (let at = from; at <= to; at++) {
+    if (((bytes[at >> 3] >> (7 - (at & 7))) & 1) === bit) return at;
+  }
+  return bit === 0 && !endGiven ? to + 1 : -1;
+}
+
+const bitpos = typed('string', -3, {
+  parse: (args) => {
+    bitposBit(args[1]);
+  },
+  check: (args, reader) => reply(bitposAnswer(reader.valueOf(keyName(args[0])), args)),
 });
 
 /** MGET: a key of another type reads as nil (ioredis-mock hands back whatever the key holds). */
@@ -282,6 +389,8 @@ export const stringRules: Readonly<Record<string, CommandRule>> = {
   setbit,
   getbit,
   bitcount,
+  bitop,
+  bitpos,
   setnx: { arity: 3 },
   mset: { arity: -3, pairsFrom: 0 },
   msetnx: { arity: -3, pairsFrom: 0 },
