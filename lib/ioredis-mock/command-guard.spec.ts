@@ -216,6 +216,30 @@ describe('the command rules', () => {
     }
   });
 
+  it('fail a command ioredis-mock lacks through its promise, its callback or its pipeline entry, never by a throw', async () => {
+    const unsupported = (name: string): string => `Unsupported command: "${name}"`;
+    let sorted: Promise<unknown> | undefined;
+    expect(() => (sorted = client.sort('l'))).not.toThrow();
+    await expect(sorted).rejects.toThrow(unsupported('sort'));
+    const called = await new Promise((resolve) => {
+      void send('blpop', 'l', 0, (error: Error | null) => resolve(error?.message));
+    });
+    expect(called).toContain(unsupported('blpop'));
+    await expect(client.call('lcs', 's', 'l')).rejects.toThrow(unsupported('lcs'));
+    const replies = await client.pipeline().set('k', '1').sort('l').get('k').exec();
+    expect(replies?.map(([error, reply]) => [error?.message.slice(0, 27) ?? null, reply])).toEqual([
+      [null, 'OK'],
+      [unsupported('sort'), null],
+      [null, '1'],
+    ]);
+    const copy = client.duplicate();
+    try {
+      await expect(copy.sort('l')).rejects.toThrow(unsupported('sort'));
+    } finally {
+      copy.disconnect();
+    }
+  });
+
   it('let ioredis-mock refuse commands in subscriber mode with its own error', async () => {
     await client.subscribe('channel');
     await expect(client.hset('l', '7', 'x')).rejects.toThrow(/subscriber mode/);

@@ -1,4 +1,4 @@
-import IORedis, { type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import type { Keyspace } from '../keyspace/keyspace';
 import {
@@ -14,7 +14,7 @@ import {
 } from './command-rule';
 import { addCommands } from './added-commands';
 import { commandRules } from './command-rules';
-import { cheapPipelines } from './pipelines';
+import { cheapPipelines, redisCommandNames, UNSUPPORTED } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
 import {
   OUT_OF_MEMORY,
@@ -559,15 +559,6 @@ function guardPipelines(): void {
   pipelinesGuarded = true;
 }
 
-/**
- * Applies the command rules to `client`'s commands, reading its keys through `reader`. With `server`, the client is
- * the embedded one of that keyspace: its memory limit is applied (see {@link DENY_OOM}), the server commands are
- * answered from it (`server-commands.ts`), and the notification setting is shared. Its duplicates
- * (`client.duplicate()`, which share its keyspace) are guarded too.
- */
-/** Redis's commands, as ioredis lists them (the names its `call` sends). */
-let redisCommands: ReadonlySet<string> | undefined;
-
 /** The commands `call` does not run: a transaction is begun and ended with `multi()` and `exec()`. */
 const NOT_BY_CALL = new Set(['multi', 'exec', 'discard']);
 
@@ -576,35 +567,52 @@ function callArgs(args: readonly unknown[]): unknown[] {
   return args.flatMap((arg) => (Array.isArray(arg) ? (arg as unknown[]) : [arg]));
 }
 
+/** ioredis-mock's error for a Redis command it lacks (which its client threw synchronously). */
+function unsupported(method: string): Error {
+  return new TypeError(
+    `Unsupported command: ${JSON.stringify(method)}, please check the full list over mocked commands: ` +
+      'https://github.com/stipsan/ioredis-mock/blob/main/compat.md#supported-commands-',
+  );
+}
+
+/** Why `call` runs nothing: the error, and whether a transaction holding the command is discarded (Redis does). */
+interface Refused {
+  readonly error: Error;
+  readonly discards: boolean;
+}
+
 /**
- * The method `call(command, ...args)` (or `callBuffer`) runs on `target` (a client or one of its pipelines), or the
- * error Redis answers when there is none: the command's own method, so that its rules apply.
+ * The method `call(command, ...args)` (or `callBuffer`) runs on `target` (a client or one of its pipelines): the
+ * command's own method, so that its rules apply; or why it runs none.
  */
 function calledMethod(
   target: object,
   command: unknown,
   args: readonly unknown[],
   buffer: boolean,
-): Method | Error {
+): Method | Refused {
   const name = String(command).toLowerCase();
   if (NOT_BY_CALL.has(name)) {
-    return new Error(
+    const error = new Error(
       `ERR ${name.toUpperCase()} cannot be sent with call() to the embedded cache: use multi() and exec()`,
     );
+    return { error, discards: false };
   }
-  redisCommands ??= new Set(IORedis.prototype.getBuiltinCommands());
-  const method = (target as Record<string, unknown>)[buffer ? `${name}Buffer` : name];
-  if (!redisCommands.has(name) || typeof method !== 'function') {
-    return replyError(unknownCommand(String(command), args));
+  if (!redisCommandNames().has(name)) {
+    return { error: replyError(unknownCommand(String(command), args)), discards: true };
   }
-  return method as Method;
+  const method = buffer ? `${name}Buffer` : name;
+  const own = (target as Record<string, unknown>)[method];
+  if (typeof own !== 'function' || UNSUPPORTED in own) {
+    return { error: unsupported(method), discards: false };
+  }
+  return own as Method;
 }
 
 /**
  * ioredis's `call(command, ...args)` and `callBuffer`, which ioredis-mock lacks, on the client and its pipelines:
- * they run the command's method (its rules apply, a command ioredis-mock lacks answers as its method does); a name
- * that is no Redis command fails as Redis fails it, in its own entry of a pipeline, and a transaction that holds one
- * is discarded, as Redis discards it at EXEC.
+ * they run the command's method (its rules apply); a name that is no Redis command fails as Redis fails it, in its
+ * own entry of a pipeline, and a transaction that holds one is discarded, as Redis discards it at EXEC.
  */
 function addCall(client: object): void {
   const target = client as Record<string, unknown>;
@@ -614,14 +622,18 @@ function addCall(client: object): void {
         typeof rest[rest.length - 1] === 'function' ? (rest.pop() as Method) : undefined;
       const args = callArgs(rest);
       const method = calledMethod(client, command, args, buffer);
-      if (method instanceof Error) return settle(Promise.reject(method), callback);
+      if (typeof method !== 'function') return settle(Promise.reject(method.error), callback);
       if (callback !== undefined) args.push(callback);
       return method.apply(client, args);
     };
   }
 }
 
-/** A pipeline's `call` and `callBuffer` (see {@link addCall}). */
+/**
+ * A pipeline's `call` and `callBuffer` (see {@link addCall}), and its methods of the Redis commands ioredis-mock
+ * lacks: a command that cannot run fails in its own entry (or discards the transaction, for a name Redis does not
+ * know).
+ */
 function pipelineCall(
   pipeline: object,
   buffer: boolean,
@@ -630,18 +642,47 @@ function pipelineCall(
 ): unknown {
   const args = callArgs(rest);
   const method = calledMethod(pipeline, command, args, buffer);
-  if (!(method instanceof Error)) return method.apply(pipeline, args);
-  if (transactions.has(pipeline)) {
-    if (!discarded.has(pipeline)) discarded.set(pipeline, method);
+  if (typeof method === 'function') return method.apply(pipeline, args);
+  if (method.discards && transactions.has(pipeline)) {
+    if (!discarded.has(pipeline)) discarded.set(pipeline, method.error);
   } else {
     const fail = (): never => {
-      throw method;
+      throw method.error;
     };
-    (pipeline as PipelineInternals)._addTransaction(fail, 'call', [], undefined);
+    (pipeline as PipelineInternals)._addTransaction(fail, String(command), [], undefined);
   }
   return pipeline;
 }
 
+/**
+ * ioredis-mock's methods of the Redis commands it lacks throw synchronously, out of the promise an ioredis method
+ * returns: `redis.sort(key).catch(…)` would not catch it, and the process would end. They reject (or call back)
+ * with the same error instead.
+ */
+function rejectUnsupported(client: object): void {
+  const target = client as Record<string, unknown>;
+  for (const name of redisCommandNames()) {
+    for (const method of [name, `${name}Buffer`]) {
+      const own = target[method];
+      if (typeof own !== 'function' || !String(own).includes('Unsupported command')) continue;
+      target[method] = Object.assign(
+        (...args: unknown[]): Promise<unknown> => {
+          const callback =
+            typeof args[args.length - 1] === 'function' ? (args.pop() as Method) : undefined;
+          return settle(Promise.reject(unsupported(method)), callback);
+        },
+        { [UNSUPPORTED]: true },
+      );
+    }
+  }
+}
+
+/**
+ * Applies the command rules to `client`'s commands, reading its keys through `reader`. With `server`, the client is
+ * the embedded one of that keyspace: its memory limit is applied (see {@link DENY_OOM}), the server commands are
+ * answered from it (`server-commands.ts`), and the notification setting is shared. Its duplicates
+ * (`client.duplicate()`, which share its keyspace) are guarded too.
+ */
 export function guardCommands(
   redis: Redis,
   reader: KeyReader,
@@ -649,6 +690,7 @@ export function guardCommands(
 ): void {
   guardPipelines();
   addCommands(redis);
+  rejectUnsupported(redis);
   const client = redis as unknown as MockClient;
   const rules =
     server === undefined

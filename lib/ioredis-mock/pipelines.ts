@@ -10,10 +10,22 @@
  * ioredis-mock does, so that one defined later is found too. Everything else (`exec`, `_addTransaction`, the guard's
  * own versions of them, `length`) is ioredis-mock's `Pipeline.prototype`.
  */
+import IORedis from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { UNSUPPORTED_IOREDIS_MOCK } from './redis-replies';
 
 type Method = (...args: unknown[]) => unknown;
+
+let commandNames: ReadonlySet<string> | undefined;
+
+/** Redis's commands, as ioredis lists them (what its `call` sends, and what its pipelines have methods for). */
+export function redisCommandNames(): ReadonlySet<string> {
+  commandNames ??= new Set(IORedis.prototype.getBuiltinCommands());
+  return commandNames;
+}
+
+/** Marks the methods of the Redis commands ioredis-mock lacks, which fail whatever their arguments. */
+export const UNSUPPORTED = Symbol('unsupported command');
 
 /** What is used of an ioredis-mock pipeline. */
 interface MockPipeline {
@@ -91,6 +103,22 @@ function pipelineClass(client: PipelineHost & object, call: PipelineCall): Pipel
     methods[name] = function (this: MockPipeline, ...args: unknown[]): MockPipeline {
       return queueThrough(this, queue as Method, args);
     };
+  }
+  // The Redis commands ioredis-mock lacks have no method on its pipelines (a TypeError where ioredis queues them):
+  // here each queues a command that fails in its own entry, as the client's method fails.
+  for (const name of redisCommandNames()) {
+    for (const [method, buffer] of [
+      [name, false],
+      [`${name}Buffer`, true],
+    ] as const) {
+      if (method in methods || Object.hasOwn(customNames, method)) continue;
+      methods[method] = Object.assign(
+        function (this: MockPipeline, ...args: unknown[]): unknown {
+          return call(this, buffer, name, args);
+        },
+        { [UNSUPPORTED]: true },
+      );
+    }
   }
   return ClientPipeline;
 }
