@@ -704,6 +704,51 @@ describe.each(targets)('cache behaviour: $name', (target) => {
     });
   }
 
+  describe('blocking pops', () => {
+    test('BLPOP, BRPOP, BLMOVE, BLMPOP and the sorted-set ones serve at once, or wait for a write', async () => {
+      await cache.rpush('{q}jobs', 'a', 'b', 'c');
+      expect(await cache.blpop('{q}none', '{q}jobs', 1)).toEqual(['{q}jobs', 'a']);
+      expect(await cache.brpop('{q}jobs', 1)).toEqual(['{q}jobs', 'c']);
+      expect(await cache.blmove('{q}jobs', '{q}done', 'LEFT', 'RIGHT', 1)).toBe('b');
+      expect(await cache.exists('{q}jobs')).toBe(0);
+      expect(await cache.lrange('{q}done', 0, -1)).toEqual(['b']);
+      expect(await cache.blmpop(0.05, 2, '{q}jobs', '{q}none', 'LEFT')).toBeNull();
+      await cache.zadd('{q}prio', 1, 'low', 9, 'high', 5, 'mid');
+      expect(await cache.bzpopmax('{q}prio', 1)).toEqual(['{q}prio', 'high', '9']);
+      expect(await cache.bzpopmin('{q}none', '{q}prio', 1)).toEqual(['{q}prio', 'low', '1']);
+      expect(await cache.bzmpop(1, 1, '{q}prio', 'MIN', 'COUNT', 5)).toEqual([
+        '{q}prio',
+        [['mid', '5']],
+      ]);
+      // Waiting until another client writes.
+      const other = cache.duplicate();
+      try {
+        const list = cache.blpop('{q}later', 5);
+        await sleep(50);
+        expect(await other.rpush('{q}later', 'x')).toBe(1);
+        expect(await list).toEqual(['{q}later', 'x']);
+        const zset = cache.bzpopmin('{q}zlater', 0);
+        await sleep(20);
+        await other.zadd('{q}zlater', 3, 'm');
+        expect(await zset).toEqual(['{q}zlater', 'm', '3']);
+        expect(await cache.exists('{q}later', '{q}zlater')).toBe(0);
+      } finally {
+        other.disconnect();
+      }
+      await expect(cache.blpop('{q}jobs', -1)).rejects.toThrow('ERR timeout is negative');
+      await expect(cache.blpop('{q}jobs', 'soon')).rejects.toThrow(
+        'ERR timeout is not a float or out of range',
+      );
+      await cache.set('{q}text', 'v');
+      await expect(cache.blpop('{q}text', 1)).rejects.toThrow('WRONGTYPE');
+      // A transaction does not wait.
+      expect(await cache.multi().blpop('{q}none', 0).rpush('{q}m', 'v').exec()).toEqual([
+        [null, null],
+        [null, 1],
+      ]);
+    });
+  });
+
   describe('call()', () => {
     test('sends any command by its name; a name Redis does not know fails as Redis fails it', async () => {
       expect(await cache.call('SET', '{call}a', '1')).toBe('OK');

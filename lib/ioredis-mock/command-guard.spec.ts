@@ -222,9 +222,9 @@ describe('the command rules', () => {
     expect(() => (sorted = client.sort('l'))).not.toThrow();
     await expect(sorted).rejects.toThrow(unsupported('sort'));
     const called = await new Promise((resolve) => {
-      void send('blpop', 'l', 0, (error: Error | null) => resolve(error?.message));
+      void send('pfadd', 'hll', 'x', (error: Error | null) => resolve(error?.message));
     });
-    expect(called).toContain(unsupported('blpop'));
+    expect(called).toContain(unsupported('pfadd'));
     await expect(client.call('lcs', 's', 'l')).rejects.toThrow(unsupported('lcs'));
     const replies = await client.pipeline().set('k', '1').sort('l').get('k').exec();
     expect(replies?.map(([error, reply]) => [error?.message.slice(0, 27) ?? null, reply])).toEqual([
@@ -238,6 +238,18 @@ describe('the command rules', () => {
     } finally {
       copy.disconnect();
     }
+  });
+
+  it('end a pop blocked for ever once its client disconnects, and serve one waiting in a duplicate', async () => {
+    const copy = client.duplicate();
+    const forever = copy.brpop('queue', 0);
+    const served = client.blpop('other', 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    copy.disconnect();
+    expect(await forever).toBeNull();
+    await client.duplicate().lpush('other', 'job');
+    expect(await served).toEqual(['other', 'job']);
+    expect(keyspace.valueOf('other')).toBeUndefined();
   });
 
   it('let ioredis-mock refuse commands in subscriber mode with its own error', async () => {

@@ -13,6 +13,7 @@ import {
   type Outcome,
 } from './command-rule';
 import { addCommands } from './added-commands';
+import { addBlockingCommands, isBlocking, popOnce } from './blocking-commands';
 import { commandRules } from './command-rules';
 import { cheapPipelines, redisCommandNames, UNSUPPORTED } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
@@ -641,6 +642,17 @@ function pipelineCall(
   rest: unknown[],
 ): unknown {
   const args = callArgs(rest);
+  const name = String(command).toLowerCase();
+  const pipelined = pipeline as PipelineInternals;
+  if (isBlocking(name)) {
+    pipelined._addTransaction(
+      () => popOnce(pipelined.redis as object, name, args, buffer),
+      name,
+      [],
+      undefined,
+    );
+    return pipeline;
+  }
   const method = calledMethod(pipeline, command, args, buffer);
   if (typeof method === 'function') return method.apply(pipeline, args);
   if (method.discards && transactions.has(pipeline)) {
@@ -649,7 +661,7 @@ function pipelineCall(
     const fail = (): never => {
       throw method.error;
     };
-    (pipeline as PipelineInternals)._addTransaction(fail, String(command), [], undefined);
+    pipelined._addTransaction(fail, String(command), [], undefined);
   }
   return pipeline;
 }
@@ -716,6 +728,7 @@ export function guardCommands(
   }
   cheapPipelines(client, (transaction) => transactions.add(transaction), pipelineCall);
   addCall(client);
+  addBlockingCommands(client, () => guard.lookups.closed === true);
   // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.
   for (const method of ['disconnect', 'quit'] as const) {
     const own = (client as unknown as Record<string, Method>)[method].bind(client);

@@ -46,6 +46,33 @@ export function unknownCommand(command: string, args: readonly unknown[]): strin
   return reply.replace(/[\r\n]/g, ' ');
 }
 
+/**
+ * What LMPOP and ZMPOP (and their blocking forms, after their timeout) ask: `numkeys key [key …] <end> [COUNT count]`,
+ * `<end>` one of `ends` (LEFT|RIGHT, MIN|MAX), checked in Redis's order (`lmpopGenericCommand`,
+ * `zmpopGenericCommand`) before any key is read.
+ */
+export function mpopOptions<End extends string>(
+  args: readonly Arg[],
+  ends: readonly [End, End],
+): { keys: readonly Arg[]; end: End; count: number } {
+  const numkeys = parseInteger(args[0]);
+  if (numkeys === undefined || numkeys < 1n)
+    throw replyError('ERR numkeys should be greater than 0');
+  if (numkeys >= BigInt(args.length - 1)) throw replyError(SYNTAX_ERROR);
+  const whereAt = 1 + Number(numkeys);
+  const end = ends.find((name) => name === optionName(args[whereAt]));
+  if (end === undefined) throw replyError(SYNTAX_ERROR);
+  let count: bigint | undefined;
+  for (let i = whereAt + 1; i < args.length; i += 2) {
+    if (count !== undefined || optionName(args[i]) !== 'COUNT' || i + 1 === args.length) {
+      throw replyError(SYNTAX_ERROR);
+    }
+    count = parseInteger(args[i + 1]);
+    if (count === undefined || count < 1n) throw replyError('ERR count should be greater than 0');
+  }
+  return { keys: args.slice(1, whereAt), end, count: Number(count ?? 1n) };
+}
+
 export const INT64_MAX = (1n << 63n) - 1n;
 export const INT64_MIN = -(1n << 63n);
 /** The range of seconds whose time in ms fits in 64 bits (C's integer division truncates toward zero). */

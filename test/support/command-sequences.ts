@@ -291,6 +291,25 @@ export class CommandGenerator {
         this.pick(['LEFT', 'RIGHT']),
       ],
       () => ['rpoplpush', k, this.key('lists')],
+      () => [this.pick(['blpop', 'brpop']), k, this.key('lists'), this.blockTimeout()],
+      () => [
+        'blmove',
+        k,
+        this.key('lists'),
+        'LEFT',
+        this.pick(['RIGHT', 'UP']),
+        this.blockTimeout(),
+      ],
+      () => [
+        'blmpop',
+        this.blockTimeout(),
+        this.pick(['2', '1', '3']),
+        k,
+        this.key('lists'),
+        'RIGHT',
+        ...this.pick([[], ['COUNT', '2']]),
+      ],
+      () => ['lmpop', this.pick(['2', '1', '3']), k, this.key('lists'), 'LEFT'],
       () => ['lpos', k, this.value()],
       () => [
         'lpos',
@@ -385,6 +404,8 @@ export class CommandGenerator {
       () => ['zcard', k],
       () => ['zcount', k, b(), b()],
       () => ['zpopmin', k],
+      () => [this.pick(['bzpopmin', 'bzpopmax']), k, this.key('zsets'), this.blockTimeout()],
+      () => ['bzmpop', this.blockTimeout(), '1', k, this.pick(['MIN', 'MAX']), 'COUNT', '2'],
       () => [
         'zmpop',
         this.pick(['2', '1', '0', '3']),
@@ -429,6 +450,11 @@ export class CommandGenerator {
   /** A bound of a lexicographic range: open ends, inclusive or exclusive members, past the ASCII ones, or invalid. */
   private lexBound(): string {
     return this.pick(['-', '+', '[a', '(b', '[c', '(m', '[hello', '(é', '[é', 'c', '']);
+  }
+
+  /** A blocking pop's timeout: short (nothing waits long for a key no one writes meanwhile), or not one. */
+  private blockTimeout(): string {
+    return this.pick(['0.01', '0.01', '0.001', '-1', 'x', '0x0.01']);
   }
 
   /** A LIMIT of SINTERCARD or ZINTERCARD, most often none. */

@@ -26,6 +26,7 @@ import {
   INDEX_OUT_OF_RANGE,
   INT64_MIN,
   integerArg,
+  mpopOptions,
   MUST_BE_POSITIVE,
   NO_SUCH_KEY,
   optionName,
@@ -144,6 +145,10 @@ function moveRule(arity: number, positions: boolean): CommandRule {
 const lmpop: CommandRule = {
   arity: -4,
   empties: (args) => args.slice(1, -1),
+  // Redis's errors, in its order (ioredis-mock checks the keys' types first, and words them otherwise).
+  parse: (args) => {
+    mpopOptions(args, ['LEFT', 'RIGHT']);
+  },
   check: (args, reader) => {
     const numkeys = parseInteger(args[0]);
     if (numkeys === undefined || numkeys < 1n || Number(numkeys) > args.length - 1) return; // ioredis-mock says so

@@ -27,9 +27,9 @@ import {
   floatArg,
   integerArg,
   MIN_MAX_NOT_FLOAT,
+  mpopOptions,
   optionName,
   parseFloatArg,
-  parseInteger,
   replyError,
   scoreText,
   SYNTAX_ERROR,
@@ -550,28 +550,14 @@ const pop = typed('zset', -2, {
       : popped,
 });
 
-/** What ZMPOP numkeys key [key …] MIN|MAX [COUNT count] asks, checked in Redis's order (before any key is read). */
+/** What ZMPOP numkeys key [key …] MIN|MAX [COUNT count] asks (see `mpopOptions`). */
 export function zmpopOptions(args: readonly Arg[]): {
   keys: readonly Arg[];
   min: boolean;
   count: number;
 } {
-  const numkeys = parseInteger(args[0]);
-  if (numkeys === undefined || numkeys < 1n)
-    throw replyError('ERR numkeys should be greater than 0');
-  const whereAt = 1 + Number(numkeys);
-  if (whereAt >= args.length) throw replyError(SYNTAX_ERROR);
-  const where = optionName(args[whereAt]);
-  if (where !== 'MIN' && where !== 'MAX') throw replyError(SYNTAX_ERROR);
-  let count: bigint | undefined;
-  for (let i = whereAt + 1; i < args.length; i += 2) {
-    if (count !== undefined || optionName(args[i]) !== 'COUNT' || i + 1 === args.length) {
-      throw replyError(SYNTAX_ERROR);
-    }
-    count = parseInteger(args[i + 1]);
-    if (count === undefined || count < 1n) throw replyError('ERR count should be greater than 0');
-  }
-  return { keys: args.slice(1, whereAt), min: where === 'MIN', count: Number(count ?? 1n) };
+  const { keys, end, count } = mpopOptions(args, ['MIN', 'MAX']);
+  return { keys, min: end === 'MIN', count };
 }
 
 /** The members ZMPOP (and ZPOPMIN, ZPOPMAX) takes from `set`: the `count` lowest or highest, in reply order. */

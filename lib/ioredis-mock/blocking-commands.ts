@@ -1,0 +1,207 @@
+/**
+ * Redis's blocking pops, which ioredis-mock lacks: BLPOP, BRPOP, BLMPOP, BLMOVE, BZPOPMIN, BZPOPMAX and BZMPOP.
+ *
+ * Each is its non-blocking form (LMPOP, LMOVE, ZMPOP) run through the client's own method, so that its rules, type
+ * checks and writes are those of that command: at once, and while nothing is there, again every
+ * {@link BLOCK_POLL_MS} until something is, the timeout passes (0: never) or the client disconnects (it then answers
+ * nil). A pop waiting keeps the process alive, as a client blocked on a Redis server does. The arguments are checked
+ * first, in Redis's order (the timeout first for BLPOP, BRPOP, BZPOPMIN and BZPOPMAX; after the rest for BLMPOP,
+ * BZMPOP and BLMOVE), with Redis's errors. In a pipeline or a transaction a blocking pop runs once without waiting:
+ * Redis does not block inside MULTI, and a pipeline's other commands would wait behind it.
+ */
+import { parseLongDouble } from './long-double';
+import {
+  type Arg,
+  argText,
+  mpopOptions,
+  optionName,
+  replyError,
+  SYNTAX_ERROR,
+  wrongArity,
+} from './redis-replies';
+
+/** How often a blocked pop looks at its keys again (as a blocked XREAD does). */
+const BLOCK_POLL_MS = 5;
+
+type Method = (...args: unknown[]) => unknown;
+
+/** A blocking pop as its non-blocking form: the command and its arguments, how long to wait, the reply's form. */
+export interface NonBlocking {
+  readonly command: string;
+  readonly args: readonly Arg[];
+  /** Milliseconds; 0 waits for ever. */
+  readonly timeoutMs: number;
+  /** The blocking command's reply from the non-blocking one's (not nil). */
+  readonly answer: (reply: unknown) => unknown;
+}
+
+/**
+ * A timeout in seconds, as Redis 7.0 reads it (`getTimeoutFromObjectOrReply`: a long double, hexadecimal and `inf`
+ * included, made milliseconds rounded up); infinite or past a long long of milliseconds, it wraps to a negative one.
+ */
+function timeoutMs(arg: Arg): number {
+  const x = parseLongDouble(argText(arg));
+  if (x === undefined) throw replyError('ERR timeout is not a float or out of range');
+  const seconds = typeof x === 'number' ? x : (x.negative ? -1 : 1) * Number(x.m) * 2 ** x.e;
+  const ms = Math.ceil(seconds * 1000);
+  if (!(ms >= 0) || ms >= 2 ** 63) throw replyError('ERR timeout is negative');
+  return ms;
+}
+
+function listPosition(arg: Arg): 'LEFT' | 'RIGHT' {
+  const where = optionName(arg);
+  if (where !== 'LEFT' && where !== 'RIGHT') throw replyError(SYNTAX_ERROR);
+  return where;
+}
+
+const same = (reply: unknown): unknown => reply;
+
+/** BLPOP/BRPOP key [key …] timeout as LMPOP numkeys key [key …] LEFT|RIGHT: `[key, element]`. */
+function listPop(where: 'LEFT' | 'RIGHT'): (args: readonly Arg[]) => NonBlocking {
+  return (args) => {
+    const keys = args.slice(0, -1);
+    return {
+      timeoutMs: timeoutMs(args[args.length - 1]),
+      command: 'lmpop',
+      args: [String(keys.length), ...keys, where],
+      answer: (reply) => {
+        const [key, elements] = reply as [unknown, unknown[]];
+        return [key, elements[0]];
+      },
+    };
+  };
+}
+
+/** BZPOPMIN/BZPOPMAX key [key …] timeout as ZMPOP numkeys key [key …] MIN|MAX: `[key, member, score]`. */
+function zsetPop(where: 'MIN' | 'MAX'): (args: readonly Arg[]) => NonBlocking {
+  return (args) => {
+    const keys = args.slice(0, -1);
+    return {
+      timeoutMs: timeoutMs(args[args.length - 1]),
+      command: 'zmpop',
+      args: [String(keys.length), ...keys, where],
+      answer: (reply) => {
+        const [key, members] = reply as [unknown, [unknown, unknown][]];
+        return [key, ...members[0]];
+      },
+    };
+  };
+}
+
+/**
+ * BLMPOP/BZMPOP timeout numkeys key [key …] … as LMPOP/ZMPOP numkeys key [key …] …: the same reply. Redis reads the
+ * timeout after the rest.
+ */
+function multiPop(command: 'lmpop' | 'zmpop'): (args: readonly Arg[]) => NonBlocking {
+  return (args) => {
+    mpopOptions(args.slice(1), command === 'lmpop' ? ['LEFT', 'RIGHT'] : ['MIN', 'MAX']);
+    return { timeoutMs: timeoutMs(args[0]), command, args: args.slice(1), answer: same };
+  };
+}
+
+/** The blocking pops: their least number of arguments (after the name), and their non-blocking form. */
+const BLOCKING: Readonly<
+  Record<string, { min: number; form: (args: readonly Arg[]) => NonBlocking }>
+> = {
+  blpop: { min: 2, form: listPop('LEFT') },
+  brpop: { min: 2, form: listPop('RIGHT') },
+  bzpopmin: { min: 2, form: zsetPop('MIN') },
+  bzpopmax: { min: 2, form: zsetPop('MAX') },
+  blmpop: { min: 4, form: multiPop('lmpop') },
+  bzmpop: { min: 4, form: multiPop('zmpop') },
+  blmove: {
+    min: 5,
+    form: (args) => {
+      if (args.length !== 5) throw replyError(wrongArity('blmove'));
+      listPosition(args[2]);
+      listPosition(args[3]);
+      return {
+        timeoutMs: timeoutMs(args[4]),
+        command: 'lmove',
+        args: args.slice(0, 4),
+        answer: same,
+      };
+    },
+  },
+};
+
+/** Whether `command` (lower case) is a blocking pop. */
+export function isBlocking(command: string): boolean {
+  return Object.hasOwn(BLOCKING, command);
+}
+
+/** The non-blocking form of the blocking pop `command` given `args`; throws Redis's error for bad arguments. */
+export function nonBlocking(command: string, args: readonly Arg[]): NonBlocking {
+  const blocking = BLOCKING[command];
+  if (args.length < blocking.min) throw replyError(wrongArity(command));
+  return blocking.form(args);
+}
+
+/** The arguments as a command is given them: flattened, each a string or a Buffer. */
+function commandArgs(raw: readonly unknown[]): Arg[] {
+  return raw
+    .flatMap((arg) => (Array.isArray(arg) ? (arg as unknown[]) : [arg]))
+    .map((arg) => (Buffer.isBuffer(arg) ? arg : String(arg as string)));
+}
+
+/**
+ * Runs the non-blocking form through `client`'s method until it finds something, the timeout passes or `closed()`
+ * says the client disconnected (nil then).
+ */
+async function block(
+  client: Record<string, unknown>,
+  command: string,
+  raw: readonly unknown[],
+  buffer: boolean,
+  closed: () => boolean,
+): Promise<unknown> {
+  const form = nonBlocking(command, commandArgs(raw));
+  const method = client[buffer ? `${form.command}Buffer` : form.command] as Method;
+  const until = form.timeoutMs === 0 ? Infinity : Date.now() + form.timeoutMs;
+  for (;;) {
+    const reply = await (method(...form.args) as Promise<unknown>);
+    if (reply !== null && reply !== undefined) return form.answer(reply);
+    const left = until - Date.now();
+    if (closed() || left <= 0) return null;
+    // Referenced, as the socket of a client blocked in Redis is: a process waits for the pop, until its client
+    // disconnects (closing the app disconnects the cache's client).
+    await new Promise((resolve) => setTimeout(resolve, Math.min(BLOCK_POLL_MS, left)));
+  }
+}
+
+/** Adds the blocking pops to an ioredis-mock client (its methods of the non-blocking forms already guarded). */
+export function addBlockingCommands(client: object, closed: () => boolean): void {
+  const target = client as Record<string, unknown>;
+  for (const command of Object.keys(BLOCKING)) {
+    for (const buffer of [false, true]) {
+      target[buffer ? `${command}Buffer` : command] = (...raw: unknown[]): Promise<unknown> => {
+        const callback =
+          typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
+        const reply = block(target, command, raw, buffer, closed);
+        if (callback !== undefined) {
+          reply.then(
+            (value) => process.nextTick(callback, null, value),
+            (error: unknown) => process.nextTick(callback, error),
+          );
+        }
+        return reply;
+      };
+    }
+  }
+}
+
+/** A blocking pop run once, without waiting (in a pipeline or a transaction), through `client`'s method. */
+export function popOnce(
+  client: object,
+  command: string,
+  raw: readonly unknown[],
+  buffer: boolean,
+): Promise<unknown> {
+  const form = nonBlocking(command, commandArgs(raw));
+  const method = (client as Record<string, unknown>)[
+    buffer ? `${form.command}Buffer` : form.command
+  ] as Method;
+  return (method(...form.args) as Promise<unknown>).then((reply) =>
+    reply === null || reply === undefined ? null : form.answer(reply),
+  );
+}
