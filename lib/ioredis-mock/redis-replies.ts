@@ -47,9 +47,9 @@ export function unknownCommand(command: string, args: readonly unknown[]): strin
 }
 
 /**
- * What LMPOP and ZMPOP (and their blocking forms, after their timeout) ask: `numkeys key [key …] <end> [COUNT count]`,
- * `<end>` one of `ends` (LEFT|RIGHT, MIN|MAX), checked in Redis's order (`lmpopGenericCommand`,
- * `zmpopGenericCommand`) before any key is read.
+ * What LMPOP and ZMPOP (and their blocking forms, after their timeout) ask:
+ * `numkeys key [key …] <end> [COUNT count]`, `<end>` one of `ends` (LEFT|RIGHT, MIN|MAX), checked in Redis's order
+ * (`lmpopGenericCommand`, `zmpopGenericCommand`) before any key is read.
  */
 export function mpopOptions<End extends string>(
   args: readonly Arg[],
