@@ -56,33 +56,20 @@ function listPosition(arg: Arg): 'LEFT' | 'RIGHT' {
 
 const same = (reply: unknown): unknown => reply;
 
-/** BLPOP/BRPOP key [key …] timeout as LMPOP numkeys key [key …] LEFT|RIGHT: `[key, element]`. */
-function listPop(where: 'LEFT' | 'RIGHT'): (args: readonly Arg[]) => NonBlocking {
+/**
+ * BLPOP/BRPOP and BZPOPMIN/BZPOPMAX key [key …] timeout as LMPOP/ZMPOP numkeys key [key …] <end>: the key and the one
+ * element (`[key, element]`) or member and score (`[key, member, score]`) popped.
+ */
+function singlePop(command: 'lmpop' | 'zmpop', end: string): (args: readonly Arg[]) => NonBlocking {
   return (args) => {
     const keys = args.slice(0, -1);
     return {
       timeoutMs: timeoutMs(args[args.length - 1]),
-      command: 'lmpop',
-      args: [String(keys.length), ...keys, where],
+      command,
+      args: [String(keys.length), ...keys, end],
       answer: (reply) => {
-        const [key, elements] = reply as [unknown, unknown[]];
-        return [key, elements[0]];
-      },
-    };
-  };
-}
-
-/** BZPOPMIN/BZPOPMAX key [key …] timeout as ZMPOP numkeys key [key …] MIN|MAX: `[key, member, score]`. */
-function zsetPop(where: 'MIN' | 'MAX'): (args: readonly Arg[]) => NonBlocking {
-  return (args) => {
-    const keys = args.slice(0, -1);
-    return {
-      timeoutMs: timeoutMs(args[args.length - 1]),
-      command: 'zmpop',
-      args: [String(keys.length), ...keys, where],
-      answer: (reply) => {
-        const [key, members] = reply as [unknown, [unknown, unknown][]];
-        return [key, ...members[0]];
+        const [key, [first]] = reply as [unknown, unknown[]];
+        return [key, ...(Array.isArray(first) ? (first as unknown[]) : [first])];
       },
     };
   };
@@ -103,10 +90,10 @@ function multiPop(command: 'lmpop' | 'zmpop'): (args: readonly Arg[]) => NonBloc
 const BLOCKING: Readonly<
   Record<string, { min: number; form: (args: readonly Arg[]) => NonBlocking }>
 > = {
-  blpop: { min: 2, form: listPop('LEFT') },
-  brpop: { min: 2, form: listPop('RIGHT') },
-  bzpopmin: { min: 2, form: zsetPop('MIN') },
-  bzpopmax: { min: 2, form: zsetPop('MAX') },
+  blpop: { min: 2, form: singlePop('lmpop', 'LEFT') },
+  brpop: { min: 2, form: singlePop('lmpop', 'RIGHT') },
+  bzpopmin: { min: 2, form: singlePop('zmpop', 'MIN') },
+  bzpopmax: { min: 2, form: singlePop('zmpop', 'MAX') },
   blmpop: { min: 4, form: multiPop('lmpop') },
   bzmpop: { min: 4, form: multiPop('zmpop') },
   blmove: {

@@ -641,27 +641,27 @@ function pipelineCall(
   command: unknown,
   rest: unknown[],
 ): unknown {
+  const callback = typeof rest[rest.length - 1] === 'function' ? rest.pop() : undefined;
   const args = callArgs(rest);
   const name = String(command).toLowerCase();
   const pipelined = pipeline as PipelineInternals;
   if (isBlocking(name)) {
-    pipelined._addTransaction(
-      () => popOnce(pipelined.redis as object, name, args, buffer),
-      name,
-      [],
-      undefined,
-    );
+    const once = (): Promise<unknown> => popOnce(pipelined.redis as object, name, args, buffer);
+    pipelined._addTransaction(once, name, [], callback);
     return pipeline;
   }
   const method = calledMethod(pipeline, command, args, buffer);
-  if (typeof method === 'function') return method.apply(pipeline, args);
+  if (typeof method === 'function') {
+    if (callback !== undefined) args.push(callback);
+    return method.apply(pipeline, args);
+  }
   if (method.discards && transactions.has(pipeline)) {
     if (!discarded.has(pipeline)) discarded.set(pipeline, method.error);
   } else {
     const fail = (): never => {
       throw method.error;
     };
-    pipelined._addTransaction(fail, String(command), [], undefined);
+    pipelined._addTransaction(fail, String(command), [], callback);
   }
   return pipeline;
 }
