@@ -33,6 +33,9 @@ export interface NonBlocking {
   readonly timeoutMs: number;
   /** The blocking command's reply from the non-blocking one's (not nil). */
   readonly answer: (reply: unknown) => unknown;
+  /** The keys popped from, in order, and the non-blocking form's arguments for one of them alone. */
+  readonly sources: readonly Arg[];
+  readonly argsFor: (source: Arg) => readonly Arg[];
 }
 
 /**
@@ -43,7 +46,9 @@ function timeoutMs(arg: Arg): number {
   const x = parseLongDouble(argText(arg));
   if (x === undefined) throw replyError('ERR timeout is not a float or out of range');
   const seconds = typeof x === 'number' ? x : (x.negative ? -1 : 1) * Number(x.m) * 2 ** x.e;
-  const ms = Math.ceil(seconds * 1000);
+  // A positive timeout too small for a double still waits a millisecond (Redis rounds it up), not for ever.
+  const tiny = typeof x !== 'number' && !x.negative && x.m !== 0n;
+  const ms = tiny ? Math.max(Math.ceil(seconds * 1000), 1) : Math.ceil(seconds * 1000);
   if (!(ms >= 0) || ms >= 2 ** 63) throw replyError('ERR timeout is negative');
   return ms;
 }
@@ -67,6 +72,8 @@ function singlePop(command: 'lmpop' | 'zmpop', end: string): (args: readonly Arg
       timeoutMs: timeoutMs(args[args.length - 1]),
       command,
       args: [String(keys.length), ...keys, end],
+      sources: keys,
+      argsFor: (source) => ['1', source, end],
       answer: (reply) => {
         const [key, [first]] = reply as [unknown, unknown[]];
         return [key, ...(Array.isArray(first) ? (first as unknown[]) : [first])];
@@ -81,8 +88,17 @@ function singlePop(command: 'lmpop' | 'zmpop', end: string): (args: readonly Arg
  */
 function multiPop(command: 'lmpop' | 'zmpop'): (args: readonly Arg[]) => NonBlocking {
   return (args) => {
-    mpopOptions(args.slice(1), command === 'lmpop' ? ['LEFT', 'RIGHT'] : ['MIN', 'MAX']);
-    return { timeoutMs: timeoutMs(args[0]), command, args: args.slice(1), answer: same };
+    const popped = args.slice(1);
+    const { keys } = mpopOptions(popped, command === 'lmpop' ? ['LEFT', 'RIGHT'] : ['MIN', 'MAX']);
+    const options = popped.slice(1 + keys.length);
+    return {
+      timeoutMs: timeoutMs(args[0]),
+      command,
+      args: popped,
+      answer: same,
+      sources: keys,
+      argsFor: (source) => ['1', source, ...options],
+    };
   };
 }
 
@@ -99,14 +115,16 @@ const BLOCKING: Readonly<
   blmove: {
     min: 5,
     form: (args) => {
-      if (args.length !== 5) throw replyError(wrongArity('blmove'));
       listPosition(args[2]);
       listPosition(args[3]);
+      const moved = args.slice(0, 4);
       return {
         timeoutMs: timeoutMs(args[4]),
         command: 'lmove',
-        args: args.slice(0, 4),
+        args: moved,
         answer: same,
+        sources: [args[0]],
+        argsFor: () => moved,
       };
     },
   },
@@ -117,11 +135,18 @@ export function isBlocking(command: string): boolean {
   return Object.hasOwn(BLOCKING, command);
 }
 
+/** Redis's arity error for the blocking pop `command` given `args`, if they are too few (or too many for BLMOVE). */
+export function blockingArityError(command: string, args: readonly unknown[]): Error | undefined {
+  const { min } = BLOCKING[command];
+  const wrong = command === 'blmove' ? args.length !== min : args.length < min;
+  return wrong ? replyError(wrongArity(command)) : undefined;
+}
+
 /** The non-blocking form of the blocking pop `command` given `args`; throws Redis's error for bad arguments. */
 export function nonBlocking(command: string, args: readonly Arg[]): NonBlocking {
-  const blocking = BLOCKING[command];
-  if (args.length < blocking.min) throw replyError(wrongArity(command));
-  return blocking.form(args);
+  const arity = blockingArityError(command, args);
+  if (arity !== undefined) throw arity;
+  return BLOCKING[command].form(args);
 }
 
 /** The arguments as a command is given them: flattened, each a string or a Buffer. */
@@ -131,9 +156,18 @@ function commandArgs(raw: readonly unknown[]): Arg[] {
     .map((arg) => (Buffer.isBuffer(arg) ? arg : String(arg as string)));
 }
 
+/** The type of value the keys a blocking pop waits on must hold: another type is waited past, as Redis does. */
+const SOURCE_TYPE: Readonly<Record<string, string>> = {
+  lmpop: 'list',
+  lmove: 'list',
+  zmpop: 'zset',
+};
+
 /**
  * Runs the non-blocking form through `client`'s method until it finds something, the timeout passes or `closed()`
- * says the client disconnected (nil then).
+ * says the client disconnected (nil then). The first attempt answers as the command would (WRONGTYPE for a key of
+ * another type); later ones, as Redis serves a client blocked on keys, look at each key holding a value of the type
+ * popped, in order, and wait past the others.
  */
 async function block(
   client: Record<string, unknown>,
@@ -144,15 +178,22 @@ async function block(
 ): Promise<unknown> {
   const form = nonBlocking(command, commandArgs(raw));
   const method = client[buffer ? `${form.command}Buffer` : form.command] as Method;
+  const typeOf = client.type as (key: Arg) => Promise<string>;
   const until = form.timeoutMs === 0 ? Infinity : Date.now() + form.timeoutMs;
+  const first = await (method(...form.args) as Promise<unknown>);
+  if (first !== null && first !== undefined) return form.answer(first);
   for (;;) {
-    const reply = await (method(...form.args) as Promise<unknown>);
-    if (reply !== null && reply !== undefined) return form.answer(reply);
     const left = until - Date.now();
     if (closed() || left <= 0) return null;
     // Referenced, as the socket of a client blocked in Redis is: a process waits for the pop, until its client
     // disconnects (closing the app disconnects the cache's client).
     await new Promise((resolve) => setTimeout(resolve, Math.min(BLOCK_POLL_MS, left)));
+    if (closed()) return null;
+    for (const source of form.sources) {
+      if ((await typeOf(source)) !== SOURCE_TYPE[form.command]) continue;
+      const reply = await (method(...form.argsFor(source)) as Promise<unknown>);
+      if (reply !== null && reply !== undefined) return form.answer(reply);
+    }
   }
 }
 

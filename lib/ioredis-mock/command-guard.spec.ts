@@ -252,6 +252,43 @@ describe('the command rules', () => {
     expect(keyspace.valueOf('other')).toBeUndefined();
   });
 
+  it('keep a blocked pop waiting as Redis does: past a key of another type, not after its client left', async () => {
+    const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const writer = client.duplicate();
+    const gone = client.duplicate();
+    try {
+      // A client that disconnected takes nothing pushed after it left.
+      const left = gone.blpop('jobs', 0);
+      await pause(20);
+      gone.disconnect();
+      await writer.rpush('jobs', 'job');
+      expect(await left).toBeNull();
+      expect(await writer.lrange('jobs', 0, -1)).toEqual(['job']);
+      // A key that holds another type for a while is waited past, and popped once it is a list again.
+      const waiting = client.blpop('retyped', 'other', 1);
+      await pause(20);
+      await writer.set('retyped', 'text');
+      await pause(20);
+      await writer.rpush('other', 'v');
+      expect(await waiting).toEqual(['other', 'v']);
+      // Connected again, a client blocks again.
+      await gone.connect();
+      const started = Date.now();
+      expect(await gone.blpop('nothing', 0.05)).toBeNull();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+      // The wrong number of arguments discards a transaction when the pop is queued.
+      await expect(client.multi().set('k', '1').blpop('jobs').exec()).rejects.toThrow('EXECABORT');
+      expect(await client.exists('k')).toBe(0);
+      // BLMOVE may add memory: refused while memory is over the limit, as BLPOP is not.
+      await client.config('SET', 'maxmemory', '1');
+      await expect(client.blmove('jobs', 'done', 'LEFT', 'LEFT', 0)).rejects.toThrow('OOM');
+      expect(await client.blpop('jobs', 0)).toEqual(['jobs', 'job']);
+    } finally {
+      gone.disconnect();
+      writer.disconnect();
+    }
+  });
+
   it('let ioredis-mock refuse commands in subscriber mode with its own error', async () => {
     await client.subscribe('channel');
     await expect(client.hset('l', '7', 'x')).rejects.toThrow(/subscriber mode/);

@@ -13,7 +13,7 @@ import {
   type Outcome,
 } from './command-rule';
 import { addCommands } from './added-commands';
-import { addBlockingCommands, isBlocking, popOnce } from './blocking-commands';
+import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
 import { commandRules } from './command-rules';
 import { cheapPipelines, redisCommandNames, UNSUPPORTED } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
@@ -646,6 +646,12 @@ function pipelineCall(
   const name = String(command).toLowerCase();
   const pipelined = pipeline as PipelineInternals;
   if (isBlocking(name)) {
+    // A transaction is discarded for the wrong number of arguments, as Redis refuses the command when it is queued.
+    const arity = blockingArityError(name, args);
+    if (arity !== undefined && transactions.has(pipeline)) {
+      if (!discarded.has(pipeline)) discarded.set(pipeline, arity);
+      return pipeline;
+    }
     const once = (): Promise<unknown> => popOnce(pipelined.redis as object, name, args, buffer);
     pipelined._addTransaction(once, name, [], callback);
     return pipeline;
@@ -722,18 +728,19 @@ export function guardCommands(
   };
   guards.set(client, guard);
   server?.events.share(redis);
+  // Before the methods are guarded: BLMOVE is refused, as a write that may add memory, while memory is full.
+  addBlockingCommands(client, () => guard.lookups.closed === true);
   for (const command of new Set([...Object.keys(guard.rules), ...DENY_OOM])) {
     guardMethod(client, command, guard);
     guardMethod(client, `${command}Buffer`, guard);
   }
   cheapPipelines(client, (transaction) => transactions.add(transaction), pipelineCall);
   addCall(client);
-  addBlockingCommands(client, () => guard.lookups.closed === true);
   // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.
-  for (const method of ['disconnect', 'quit'] as const) {
+  for (const method of ['disconnect', 'quit', 'connect'] as const) {
     const own = (client as unknown as Record<string, Method>)[method].bind(client);
     (client as unknown as Record<string, Method>)[method] = (...args: unknown[]): unknown => {
-      guard.lookups.closed = true;
+      guard.lookups.closed = method !== 'connect'; // connected again, it blocks again
       return own(...args);
     };
   }
