@@ -178,11 +178,65 @@ export function floatArg(arg: Arg, error = NOT_A_FLOAT): number {
   return n;
 }
 
-/** A score as Redis writes one in a reply: `inf`, `-inf`, or the shortest text that reads back as the same double. */
+/** `d.ddd × 10^exponent` (`digits` without trailing zeros, at most 17) as C's `%.17g` writes it. */
+function formatG17(negative: boolean, digits: string, exponent: number): string {
+  const sign = negative ? '-' : '';
+  if (exponent < -4 || exponent >= 17) {
+    const fraction = digits.length > 1 ? `.${digits.slice(1)}` : '';
+    const power = String(Math.abs(exponent)).padStart(2, '0');
+    return `${sign}${digits[0]}${fraction}e${exponent < 0 ? '-' : '+'}${power}`;
+  }
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
+  const fraction = digits.slice(exponent + 1);
+  return fraction === '' ? `${sign}${whole}` : `${sign}${whole}.${fraction}`;
+}
+
+const doubleBits = new DataView(new ArrayBuffer(8));
+
+/**
+ * The exact decimal digits of a finite, non-zero `x` (without trailing zeros) and the exponent of the first one, when
+ * they could be 18 with a last 5: a tie at the 17th digit, which `%.17g` rounds to even where JS rounds up. Only a
+ * double with few fractional bits (or a large integer) can have so few digits; `undefined` for the others.
+ */
+function tieDigits(x: number): { digits: string; exponent: number } | undefined {
+  doubleBits.setFloat64(0, Math.abs(x));
+  const bits = doubleBits.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let m = bits & ((1n << 52n) - 1n);
+  let e = biased === 0 ? -1074 : biased - 1075;
+  if (biased !== 0) m |= 1n << 52n;
+  while ((m & 1n) === 0n && e < 0) {
+    m >>= 1n;
+    e++;
+  }
+  if (e < 0 ? -e > 21 : Math.abs(x) < 1e17) return undefined;
+  const exact = e < 0 ? (m * 5n ** BigInt(-e)).toString() : (m << BigInt(e)).toString();
+  const digits = exact.replace(/0+$/, '');
+  return { digits, exponent: exact.length - 1 + Math.min(e, 0) };
+}
+
+/**
+ * A score as Redis 7.0 writes it (`addReplyDouble`: `inf`, `-inf`, else `%.17g`, so `0.1` is `0.10000000000000001`
+ * and `1e20` is `1e+20`); zero is `0`, negative zero included.
+ */
 export function scoreText(score: number): string {
   if (score === Infinity) return 'inf';
   if (score === -Infinity) return '-inf';
-  return String(score);
+  if (score === 0) return '0';
+  const negative = score < 0;
+  const tie = tieDigits(score);
+  if (tie !== undefined && tie.digits.length === 18 && tie.digits.endsWith('5')) {
+    // Halfway between two 17-digit values: to the even one, as glibc's printf rounds.
+    let kept = BigInt(tie.digits.slice(0, 17));
+    if (kept % 2n === 1n) kept++;
+    const rounded = kept.toString();
+    const exponent = tie.exponent + rounded.length - 17;
+    return formatG17(negative, rounded.replace(/0+$/, ''), exponent);
+  }
+  // 17 significant digits, exactly rounded (no tie), and the exponent of the rounded value.
+  const [mantissa, e] = Math.abs(score).toExponential(16).split('e');
+  return formatG17(negative, mantissa.replace('.', '').replace(/0+$/, ''), Number(e));
 }
 
 /** The integer a stored string holds, or the error Redis answers (`error`) for a value that is not one. */
