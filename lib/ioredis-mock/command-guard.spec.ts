@@ -289,6 +289,36 @@ describe('the command rules', () => {
     }
   });
 
+  it('give call() and a blocking pop queued in a pipeline their own callback, not an argument', async () => {
+    const seen: [string, unknown][] = [];
+    const note =
+      (name: string) =>
+      (error: Error | null, reply?: unknown): void => {
+        seen.push([name, error?.message.slice(0, 19) ?? reply]);
+      };
+    const pipeline = client.pipeline() as unknown as Record<
+      string,
+      (...args: unknown[]) => unknown
+    > & {
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    pipeline.blpop('l', 0, note('blpop'));
+    pipeline.call('llen', 'l', note('llen'));
+    pipeline.call('nosuchcommand', note('unknown'));
+    const replies = await pipeline.exec();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(replies?.map(([error, reply]) => error?.message.slice(0, 19) ?? reply)).toEqual([
+      ['l', 'a'],
+      2,
+      'ERR unknown command',
+    ]);
+    expect(seen.sort()).toEqual([
+      ['blpop', ['l', 'a']],
+      ['llen', 2],
+      ['unknown', 'ERR unknown command'],
+    ]);
+  });
+
   it('let ioredis-mock refuse commands in subscriber mode with its own error', async () => {
     await client.subscribe('channel');
     await expect(client.hset('l', '7', 'x')).rejects.toThrow(/subscriber mode/);
