@@ -197,7 +197,7 @@ async function block(
   }
 }
 
-/** Adds the blocking pops to an ioredis-mock client (its methods of the non-blocking forms already guarded). */
+/** Adds the blocking pops to an ioredis-mock client; each looks up the non-blocking form's method when it runs. */
 export function addBlockingCommands(client: object, closed: () => boolean): void {
   const target = client as Record<string, unknown>;
   for (const command of Object.keys(BLOCKING)) {

@@ -105,7 +105,7 @@ function pipelineClass(client: PipelineHost & object, call: PipelineCall): Pipel
     };
   }
   // The Redis commands ioredis-mock lacks have no method on its pipelines (a TypeError where ioredis queues them):
-  // here each queues a command that fails in its own entry, as the client's method fails.
+  // here each goes through `call`, which runs a blocking pop once and fails any other in its own entry.
   for (const name of redisCommandNames()) {
     for (const [method, buffer] of [
       [name, false],
