@@ -1,11 +1,11 @@
 /**
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
  * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
- * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS and TOUCH.
- * They are added the way ioredis-mock adds a command of `defineCommand`: as a method of the client and an entry of
- * its `customCommands`, which every pipeline and transaction of the client copies. They work on ioredis-mock's `data`
- * and `expires`, as its own commands do, and run after their rules have checked the arguments (the rules answer the
- * reads themselves; what runs here stores).
+ * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS, TOUCH, SORT
+ * and SORT_RO. They are added the way ioredis-mock adds a command of `defineCommand`: as a method of the client and
+ * an entry of its `customCommands`, which every pipeline and transaction of the client copies. They work on
+ * ioredis-mock's `data` and `expires`, as its own commands do, and run after their rules have checked the arguments
+ * (the rules answer the reads themselves; what runs here stores).
  */
 import { StreamValue } from '../keyspace/streams';
 import { bytesOf, keyName } from './command-rule';
@@ -20,6 +20,7 @@ import {
   storedSet,
 } from './rules/sorted-set-stores';
 import { intersectionLimit, intersectionSize } from './rules/sets';
+import { sortedElements, sortQuery } from './rules/sort';
 import { bitopBytes, bitopOperation, bitposAnswer } from './rules/strings';
 import {
   lexBound,
@@ -163,9 +164,30 @@ const ADDED: Readonly<Record<string, Added>> = {
     return out.length;
   },
   bitpos: (mock, args) => bitposAnswer(mock.data.get(keyName(args[0])), args),
+  sort: (mock, args) => sorted(mock, args, false),
+  sort_ro: (mock, args) => sorted(mock, args, true),
   /** TOUCH key [key …]: how many of the keys exist. */
   touch: (mock, args) => args.filter((key) => mock.data.get(keyName(key)) !== undefined).length,
 };
+
+/**
+ * SORT or SORT_RO (`readonly`): the elements, or with STORE their number, stored as a list in place of the
+ * destination (a GET that names nothing as an empty string; an empty result deletes it; no TTL).
+ */
+function sorted(mock: MockContext, args: readonly Arg[], readonly: boolean): unknown {
+  const query = sortQuery(args, readonly);
+  const elements = sortedElements(lookupOf(mock), query);
+  if (query.store === undefined) return elements;
+  const destination = keyName(query.store);
+  if (elements.length === 0) mock.data.delete(destination);
+  else
+    mock.data.set(
+      destination,
+      elements.map((element) => element ?? ''),
+    );
+  mock.expires.delete(destination);
+  return elements.length;
+}
 
 /** Stores `rest` under `key` in place of the set it was taken from (an empty one deletes the key; the TTL stays). */
 function storeRest(mock: MockContext, key: Arg, rest: SortedSet): void {

@@ -17,6 +17,7 @@ import { keyRules } from './rules/keys';
 import { collectionScanRules } from './scan-command';
 import { listRules } from './rules/lists';
 import { setRules } from './rules/sets';
+import { sortRules } from './rules/sort';
 import { sortedSetStoreRules } from './rules/sorted-set-stores';
 import { sortedSetRules } from './rules/sorted-sets';
 import { streamRules } from './rules/streams';
@@ -32,6 +33,7 @@ export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...sortedSetStoreRules,
   ...streamRules,
   ...keyRules,
+  ...sortRules,
   ...collectionScanRules,
   // expiry: SET, SETEX, PSETEX, GETEX, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT
   ...expiryRules,

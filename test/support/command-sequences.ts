@@ -560,11 +560,42 @@ export class CommandGenerator {
     return this.pick(choices)();
   }
 
+  /**
+   * SORT or SORT_RO of any key, with options that Redis answers the same whatever a set's internal order (which the
+   * embedded cache does not share): a set is not read unsorted (`BY nosort`) unless stored, when Redis sorts it too,
+   * and not sorted by ALPHA BY, where equal values keep that order.
+   */
+  private sortCommand(): Cmd {
+    const k = this.pick(ALL_KEYS);
+    const ordered = this.pick([...OWN_KEYS.lists, ...OWN_KEYS.zsets]);
+    const store = this.key('lists');
+    return this.pick<Cmd>([
+      ['sort', k],
+      ['sort', k, 'ALPHA'],
+      ['sort', k, 'desc'],
+      ['sort', k, 'ALPHA', 'DESC', 'LIMIT', '0', '3'],
+      ['sort', k, 'LIMIT', this.pick(INDEXES), this.pick(INDEXES)],
+      ['sort', k, 'BY', 'str:*'],
+      ['sort', k, 'BY', 'hash:*->f1', 'DESC'],
+      ['sort', k, 'GET', '#', 'GET', 'str:*'],
+      ['sort', k, 'ALPHA', 'GET', 'hash:*->f2'],
+      ['sort', k, 'STORE', store],
+      ['sort', k, 'ALPHA', 'LIMIT', '1', '2', 'STORE', store],
+      ['sort', k, 'BY', 'nosort', 'STORE', store],
+      ['sort', ordered, 'BY', 'nosort', this.pick(['ASC', 'DESC'])],
+      ['sort', ordered, 'by', 'nosort', 'LIMIT', '1', '2'],
+      ['sort', k, this.pick(['foo', 'LIMIT', 'BY', 'GET', 'STORE'])],
+      ['sort_ro', k, 'ALPHA'],
+      ['sort_ro', k, 'STORE', store],
+    ]);
+  }
+
   private keyCommand(): Cmd {
     const k = this.pick(ALL_KEYS);
     const other = this.pick(ALL_KEYS);
     const choices: (() => Cmd)[] = [
       () => ['set', this.key('keys'), this.value()],
+      () => this.sortCommand(),
       () => ['del', k],
       () => ['exists', k, other],
       () => ['touch', k, other, k],
