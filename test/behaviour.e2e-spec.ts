@@ -704,6 +704,123 @@ describe.each(targets)('cache behaviour: $name', (target) => {
     });
   }
 
+  describe('SORT', () => {
+    test('numbers, ALPHA, DESC and LIMIT over lists, sets and sorted sets; SORT_RO', async () => {
+      await cache.rpush('{sort}list', '10', '-2.5', '0x1p4', ' 3', 'inf', '', '1e1');
+      // Equal scores (10, 1e1) are ordered by their bytes; an empty element is 0; hexadecimal and spaces as strtod.
+      expect(await cache.sort('{sort}list')).toEqual([
+        '-2.5',
+        '',
+        ' 3',
+        '10',
+        '1e1',
+        '0x1p4',
+        'inf',
+      ]);
+      expect(await cache.call('sort', '{sort}list', 'desc', 'LIMIT', 1, 3)).toEqual([
+        '0x1p4',
+        '1e1',
+        '10',
+      ]);
+      expect(await cache.sort('{sort}list', 'LIMIT', -5, 2)).toEqual(['-2.5', '']);
+      expect(await cache.sort('{sort}list', 'LIMIT', 7, 1)).toEqual([]);
+      expect(await cache.sort_ro('{sort}list', 'LIMIT', 0, 3)).toEqual(['-2.5', '', ' 3']);
+      await cache.sadd('{sort}set', 'pear', 'apple', 'fig', 'banana');
+      // ALPHA compares bytes (Redis: `strcoll`, the same for lower-case words in any locale).
+      expect(await cache.sort('{sort}set', 'ALPHA')).toEqual(['apple', 'banana', 'fig', 'pear']);
+      expect(await cache.sort_ro('{sort}set', 'LIMIT', 1, 2, 'ALPHA')).toEqual(['banana', 'fig']);
+      expect(await cache.sort('{sort}set', 'ALPHA', 'DESC', 'LIMIT', 0, 2)).toEqual([
+        'pear',
+        'fig',
+      ]);
+      await cache.zadd('{sort}zset', 3, 'c', 1, 'b', 2, 'a');
+      // BY a pattern without `*` does not sort: a sorted set keeps its order by score.
+      expect(await cache.sort('{sort}zset', 'BY', 'nosort')).toEqual(['b', 'a', 'c']);
+      expect(await cache.sort('{sort}zset', 'BY', 'nosort', 'DESC', 'LIMIT', 0, 2)).toEqual([
+        'c',
+        'a',
+      ]);
+      expect(await cache.sort('{sort}zset', 'ALPHA')).toEqual(['a', 'b', 'c']);
+      expect(await cache.sort('{sort}missing')).toEqual([]);
+    });
+
+    test('SORT … STORE replaces the destination with a list without a TTL; an empty result deletes it', async () => {
+      await cache.rpush('{sort}from', '3', '1', '2');
+      await cache.set('{sort}to', 'old', 'EX', 1000);
+      expect(await cache.sort('{sort}from', 'DESC', 'STORE', '{sort}to')).toBe(3);
+      expect(await cache.type('{sort}to')).toBe('list');
+      expect(await cache.lrange('{sort}to', 0, -1)).toEqual(['3', '2', '1']);
+      expect(await cache.ttl('{sort}to')).toBe(-1);
+      expect(await cache.sort('{sort}from', 'LIMIT', 0, 0, 'STORE', '{sort}to')).toBe(0);
+      expect(await cache.exists('{sort}to')).toBe(0);
+      expect(await cache.sort('{sort}none', 'STORE', '{sort}from')).toBe(0);
+      expect(await cache.exists('{sort}from')).toBe(0);
+    });
+
+    test("SORT's errors: options before the key's type, then scores that are not numbers", async () => {
+      await cache.set('{sort}text', 'v');
+      await cache.rpush('{sort}words', '1', 'two');
+      await expect(cache.sort('{sort}text', 'LIMIT', 0)).rejects.toThrow('ERR syntax error');
+      await expect(cache.sort('{sort}text', 'LIMIT', 'a', 1)).rejects.toThrow(
+        'ERR value is not an integer or out of range',
+      );
+      await expect(cache.call('sort_ro', '{sort}words', 'STORE', '{sort}to')).rejects.toThrow(
+        'ERR syntax error',
+      );
+      await expect(cache.sort('{sort}text')).rejects.toThrow('WRONGTYPE');
+      await expect(cache.sort('{sort}words')).rejects.toThrow(
+        "ERR One or more scores can't be converted into double",
+      );
+      await expect(cache.sort('{sort}words', 'STORE', '{sort}to')).rejects.toThrow(
+        "ERR One or more scores can't be converted into double",
+      );
+      expect(await cache.exists('{sort}to')).toBe(0);
+      expect(await cache.sort('{sort}words', 'ALPHA', 'DESC')).toEqual(['two', '1']);
+    });
+
+    // BY and GET patterns name other keys: Redis Cluster refuses them.
+    if (target.cluster !== true) {
+      test('SORT BY and GET patterns: keys and hash fields, `#`, missing ones', async () => {
+        await cache.rpush('ids', '1', '2', '3', '4');
+        await cache.mset('weight_1', '40', 'weight_2', '10', 'weight_3', '30', 'name_1', 'one');
+        await cache.hset('user_4', 'weight', '5', 'name', 'four');
+        await cache.hset('user_2', 'name', 'two');
+        // A missing weight is 0: 4's (it is in a hash) sorts first.
+        expect(await cache.sort('ids', 'BY', 'weight_*')).toEqual(['4', '2', '3', '1']);
+        expect(await cache.sort('ids', 'BY', 'user_*->weight', 'DESC')).toEqual([
+          '4',
+          '3',
+          '2',
+          '1',
+        ]);
+        expect(
+          await cache.sort(
+            'ids',
+            'BY',
+            'weight_*',
+            'GET',
+            '#',
+            'GET',
+            'name_*',
+            'GET',
+            'user_*->name',
+          ),
+        ).toEqual(['4', null, 'four', '2', null, 'two', '3', null, null, '1', 'one', null]);
+        // ALPHA BY: a missing value sorts first.
+        expect(await cache.sort('ids', 'BY', 'user_*->name', 'ALPHA')).toEqual([
+          '1',
+          '3',
+          '4',
+          '2',
+        ]);
+        expect(await cache.sort('ids', 'BY', 'weight_*', 'GET', 'name_*', 'STORE', 'names')).toBe(
+          4,
+        );
+        expect(await cache.lrange('names', 0, -1)).toEqual(['', '', '', 'one']);
+      });
+    }
+  });
+
   describe('blocking pops', () => {
     test('BLPOP, BRPOP, BLMOVE, BLMPOP and the sorted-set ones serve at once, or wait for a write', async () => {
       await cache.rpush('{q}jobs', 'a', 'b', 'c');

@@ -155,7 +155,8 @@ export class RedisServerProcess {
         'notice',
         ...this.extraArgs,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // The C locale: SORT … ALPHA compares with `strcoll`, which the embedded cache does in the C locale's order.
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
     );
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
