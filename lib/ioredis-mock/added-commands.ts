@@ -1,9 +1,9 @@
 /**
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
  * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
- * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS, TOUCH, SORT
- * and SORT_RO. They are added the way ioredis-mock adds a command of `defineCommand`: as a method of the client and
- * an entry of its `customCommands`, which every pipeline and transaction of the client copies. They work on
+ * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS, TOUCH, SORT,
+ * SORT_RO and LCS. They are added the way ioredis-mock adds a command of `defineCommand`: as a method of the client
+ * and an entry of its `customCommands`, which every pipeline and transaction of the client copies. They work on
  * ioredis-mock's `data` and `expires`, as its own commands do, and run after their rules have checked the arguments
  * (the rules answer the reads themselves; what runs here stores).
  */
@@ -19,6 +19,7 @@ import {
   rangeStored,
   storedSet,
 } from './rules/sorted-set-stores';
+import { lcsAnswer } from './rules/lcs';
 import { intersectionLimit, intersectionSize } from './rules/sets';
 import { sortedElements, sortQuery } from './rules/sort';
 import { bitopBytes, bitopOperation, bitposAnswer } from './rules/strings';
@@ -164,6 +165,7 @@ const ADDED: Readonly<Record<string, Added>> = {
     return out.length;
   },
   bitpos: (mock, args) => bitposAnswer(mock.data.get(keyName(args[0])), args),
+  lcs: (mock, args) => lcsAnswer(lookupOf(mock), args),
   sort: (mock, args) => sorted(mock, args, false),
   sort_ro: (mock, args) => sorted(mock, args, true),
   /** TOUCH key [key …]: how many of the keys exist. */

@@ -225,7 +225,7 @@ describe('the command rules', () => {
       void send('pfadd', 'hll', 'x', (error: Error | null) => resolve(error?.message));
     });
     expect(called).toContain(unsupported('pfadd'));
-    await expect(client.call('lcs', 's', 'l')).rejects.toThrow(unsupported('lcs'));
+    await expect(client.call('pfcount', 'hll')).rejects.toThrow(unsupported('pfcount'));
     const replies = await client
       .pipeline()
       .set('k', '1')

@@ -15,6 +15,7 @@ import { expiryRules } from './expiry-rules';
 import { hashRules } from './rules/hashes';
 import { keyRules } from './rules/keys';
 import { collectionScanRules } from './scan-command';
+import { lcs } from './rules/lcs';
 import { listRules } from './rules/lists';
 import { setRules } from './rules/sets';
 import { sortRules } from './rules/sort';
@@ -26,6 +27,7 @@ import { stringRules } from './rules/strings';
 /** Commands by their lower-case ioredis-mock name, one file of `rules/` per command family. */
 export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...stringRules,
+  lcs,
   ...hashRules,
   ...listRules,
   ...setRules,
