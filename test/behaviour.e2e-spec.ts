@@ -375,6 +375,46 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       expect(await cache.get('log')).toBe('abc');
     });
 
+    test('LCS: the common subsequence, its length, its matching ranges', async () => {
+      await cache.set('{lcs}a', 'ohmytext');
+      await cache.set('{lcs}b', 'mynewtext');
+      expect(await cache.lcs('{lcs}a', '{lcs}b')).toBe('mytext');
+      expect(await cache.lcs('{lcs}a', '{lcs}b', 'LEN')).toBe(6);
+      // Ranges last first: "text" at 4–7 of a and 5–8 of b, then "my" at 2–3 and 0–1.
+      expect(await cache.lcs('{lcs}a', '{lcs}b', 'IDX', 'WITHMATCHLEN')).toEqual([
+        'matches',
+        [
+          [[4, 7], [5, 8], 4],
+          [[2, 3], [0, 1], 2],
+        ],
+        'len',
+        6,
+      ]);
+      expect(await cache.lcs('{lcs}a', '{lcs}b', 'IDX', 'MINMATCHLEN', 3)).toEqual([
+        'matches',
+        [
+          [
+            [4, 7],
+            [5, 8],
+          ],
+        ],
+        'len',
+        6,
+      ]);
+      expect(await cache.lcs('{lcs}a', '{lcs}missing')).toBe('');
+      await expect(cache.lcs('{lcs}a', '{lcs}b', 'LEN', 'IDX')).rejects.toThrow(
+        'ERR If you want both the length and indexes, please just use IDX.',
+      );
+      await cache.rpush('{lcs}list', 'x');
+      // The keys' types are checked before the options.
+      await expect(cache.call('lcs', '{lcs}list', '{lcs}a', 'FOO')).rejects.toThrow(
+        'ERR The specified keys must contain string values',
+      );
+      await expect(cache.call('lcs', '{lcs}a', '{lcs}b', 'FOO')).rejects.toThrow(
+        'ERR syntax error',
+      );
+    });
+
     test('bitmaps: SETBIT, BITCOUNT, BITOP and BITPOS', async () => {
       // Two days of a daily-active-users bitmap: users 0, 3 and 9 on Monday, 3, 4 and 9 on Tuesday.
       for (const user of [0, 3, 9]) await cache.setbit('{dau}mon', user, 1);
