@@ -272,6 +272,16 @@ const CASES: [Cmd, Cmd[]][] = [
     "return redis.call('eval', 'return 1', '0')",
     'return redis.call()',
   ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
+  // Integer replies past 2^31 (fengari's integers are 32 bits) reach a script as numbers, as in Redis's Lua.
+  [['eval', "return redis.call('incrby', KEYS[1], 3000000000)", '1', 'a'], [['set', 'a', '1']]],
+  [
+    ['eval', "local n = redis.call('incr', KEYS[1]); return {n, n - 1, n * 2}", '1', 'a'],
+    [['set', 'a', '-9007199254740995']],
+  ],
+  [
+    ['eval', "return redis.pcall('incr', KEYS[1])", '1', 'a'],
+    [['set', 'a', '9223372036854775806']],
+  ],
   [['eval', 'return 1', 'x'], []],
   [['eval', 'return 1', '-1'], []],
   [['eval', 'return 1', '3', 'a'], []],

@@ -39,6 +39,7 @@ interface Fengari {
     lua_pcall(L: unknown, nargs: number, nresults: number, msgh: number): number;
     lua_pushboolean(L: unknown, value: boolean): void;
     lua_pushinteger(L: unknown, value: number): void;
+    lua_pushnumber(L: unknown, value: number): void;
     lua_pushjsfunction(L: unknown, fn: (L: unknown) => number): void;
     lua_pushnil(L: unknown): void;
     lua_pushstring(L: unknown, value: Uint8Array): void;
@@ -117,11 +118,24 @@ function pushTable(L: unknown, field: string, text: string): void {
   lua.lua_setfield(L, -2, luaString(field));
 }
 
+/** fengari's integers are 32 bits: a larger one would fail the script. */
+const LUA_MAXINTEGER = 2 ** 31 - 1;
+
+/**
+ * An integer reply as a Lua number: an integer while fengari's 32 bits hold it (`tostring` then writes no `.0`, as
+ * Redis's Lua 5.1 does not), a float beyond, as every Lua 5.1 number is (`PTTL` of a TTL over 24 days, a counter or a
+ * timestamp in ms past 2^31).
+ */
+function pushNumber(L: unknown, n: number): void {
+  if (n >= -LUA_MAXINTEGER - 1 && n <= LUA_MAXINTEGER) lua.lua_pushinteger(L, n);
+  else lua.lua_pushnumber(L, n);
+}
+
 /** Pushes a command's reply as Redis hands it to a script. */
 function pushReply(L: unknown, reply: unknown): void {
   if (reply === null || reply === undefined) lua.lua_pushboolean(L, false);
   else if (reply instanceof Status) pushTable(L, 'ok', reply.text);
-  else if (typeof reply === 'number' && Number.isInteger(reply)) lua.lua_pushinteger(L, reply);
+  else if (typeof reply === 'number' && Number.isInteger(reply)) pushNumber(L, reply);
   else if (typeof reply === 'string' || Buffer.isBuffer(reply)) pushBytes(L, reply);
   else if (Array.isArray(reply) || (typeof reply === 'object' && !(reply instanceof Error))) {
     const items = Array.isArray(reply) ? reply : Object.entries(reply).flat();
