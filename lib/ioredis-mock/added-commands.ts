@@ -22,7 +22,7 @@ import {
 import { lcsAnswer } from './rules/lcs';
 import { intersectionLimit, intersectionSize } from './rules/sets';
 import { sortedElements, sortQuery } from './rules/sort';
-import { bitopBytes, bitopOperation, bitposAnswer } from './rules/strings';
+import { bitfieldAnswer, bitopBytes, bitopOperation, bitposAnswer } from './rules/strings';
 import {
   lexBound,
   lexCount,
@@ -166,11 +166,21 @@ const ADDED: Readonly<Record<string, Added>> = {
   },
   bitpos: (mock, args) => bitposAnswer(mock.data.get(keyName(args[0])), args),
   lcs: (mock, args) => lcsAnswer(lookupOf(mock), args),
+  bitfield: (mock, args) => bitfield(mock, args, false),
+  bitfield_ro: (mock, args) => bitfield(mock, args, true),
   sort: (mock, args) => sorted(mock, args, false),
   sort_ro: (mock, args) => sorted(mock, args, true),
   /** TOUCH key [key …]: how many of the keys exist. */
   touch: (mock, args) => args.filter((key) => mock.data.get(keyName(key)) !== undefined).length,
 };
+
+/** BITFIELD or BITFIELD_RO (`readonly`): a write stores the string's new bytes, its TTL kept. */
+function bitfield(mock: MockContext, args: readonly Arg[], readonly: boolean): unknown {
+  const name = keyName(args[0]);
+  const { replies, bytes } = bitfieldAnswer(mock.data.get(name), args, readonly);
+  if (bytes !== undefined) mock.data.set(name, bytes);
+  return replies;
+}
 
 /**
  * SORT or SORT_RO (`readonly`): the elements, or with STORE their number, stored as a list in place of the

@@ -199,6 +199,8 @@ export class CommandGenerator {
         this.pick(INTEGERS),
         'WITHMATCHLEN',
       ],
+      () => ['bitfield', k, ...this.bitfieldOps()],
+      () => ['bitfield_ro', k, ...this.bitfieldOps()],
       () => ['getset', k, this.value()],
       () => ['append', k, this.value()],
       () => ['strlen', k],
@@ -603,6 +605,36 @@ export class CommandGenerator {
       ['sort_ro', k, 'ALPHA'],
       ['sort_ro', k, 'STORE', store],
     ]);
+  }
+
+  /** BITFIELD subcommands: fields of any width at bit or field offsets, each overflow kind, and some errors. */
+  private bitfieldOps(): string[] {
+    const types = ['u1', 'u4', 'u8', 'i5', 'i8', 'i16', 'u31', 'i32', 'u63', 'i64', 'u64', 'x8'];
+    const values = [
+      '0',
+      '1',
+      '-1',
+      '100',
+      '300',
+      '-300',
+      '2147483648',
+      '-9223372036854775808',
+      'x',
+    ];
+    const offsets = ['0', '3', '8', '#1', '#3', '-1', 'x'];
+    const ops: string[] = [];
+    for (let i = this.count(3); i > 0; i--) {
+      const field = [this.pick(types), this.pick(offsets)];
+      ops.push(
+        ...this.pick([
+          ['GET', ...field],
+          ['SET', ...field, this.pick(values)],
+          ['INCRBY', ...field, this.pick(values)],
+          ['OVERFLOW', this.pick(['WRAP', 'SAT', 'FAIL', 'sat', 'NONE'])],
+        ]),
+      );
+    }
+    return ops;
   }
 
   private keyCommand(): Cmd {

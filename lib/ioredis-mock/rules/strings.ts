@@ -5,6 +5,7 @@
  * where Redis counts bytes: STRLEN, APPEND's reply and GETRANGE's offsets are taken in bytes here. Its INCR family
  * stores `NaN` for a value that is not an integer and INCRBYFLOAT for one that is not a float; Redis refuses both.
  * GET, GETRANGE, STRLEN and the writes refuse a key of another type with WRONGTYPE (MGET answers nil for one).
+ * BITFIELD and BITFIELD_RO, which ioredis-mock lacks, are computed here as Redis's `bitfieldGeneric` computes them.
  */
 import { keptExpiry } from '../expiry-rules';
 import { floatSum } from '../long-double';
@@ -13,6 +14,7 @@ import {
   bytesOf,
   type CommandRule,
   copyOut,
+  holds,
   keyName,
   type KeyReader,
   type Outcome,
@@ -38,6 +40,7 @@ import {
   SYNTAX_ERROR,
   smallInteger,
   storedInteger,
+  WRONGTYPE,
 } from '../redis-replies';
 
 /** INCR, DECR, INCRBY, DECRBY: `sign` and the increment's argument (none: 1). */
@@ -240,6 +243,210 @@ const setbit = typed('string', 4, {
   },
 });
 
+const BITFIELD_TYPE =
+  'ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.';
+
+/** One BITFIELD subcommand, as Redis's `bitfieldGeneric` records it. */
+interface FieldOp {
+  readonly op: 'GET' | 'SET' | 'INCRBY';
+  readonly signed: boolean;
+  readonly bits: number;
+  readonly offset: number;
+  readonly value: bigint;
+  readonly overflow: 'WRAP' | 'SAT' | 'FAIL';
+}
+
+/** A field type, `i1`–`i64` or `u1`–`u63` (lower-case letter), as Redis's `getBitfieldTypeFromArgument` reads it. */
+function fieldType(arg: Arg): { signed: boolean; bits: number } {
+  const text = argText(arg);
+  const signed = text.startsWith('i');
+  const bits = parseInteger(text.slice(1));
+  if (
+    (!signed && !text.startsWith('u')) ||
+    bits === undefined ||
+    bits < 1n ||
+    bits > (signed ? 64n : 63n)
+  ) {
+    throw replyError(BITFIELD_TYPE);
+  }
+  return { signed, bits: Number(bits) };
+}
+
+/** A field's bit offset: a number of bits, or `#n` for n fields of `bits` bits. */
+function fieldOffset(arg: Arg, bits: number): number {
+  const text = argText(arg);
+  const fields = text.startsWith('#');
+  let offset = parseInteger(fields ? text.slice(1) : text);
+  if (offset === undefined) throw replyError(BIT_OFFSET);
+  if (fields) offset *= BigInt(bits);
+  if (offset < 0n || offset >> 3n >= MAX_BYTES) throw replyError(BIT_OFFSET);
+  return Number(offset);
+}
+
+/** BITFIELD's subcommands in order (`OVERFLOW` applying to those after it); errors as Redis finds them. */
+function fieldOps(args: readonly Arg[]): FieldOp[] {
+  const ops: FieldOp[] = [];
+  let overflow: FieldOp['overflow'] = 'WRAP';
+  for (let j = 1; j < args.length; j++) {
+    const left = args.length - j - 1;
+    const name = optionName(args[j]);
+    if (name === 'OVERFLOW' && left >= 1) {
+      const kind = optionName(args[++j]);
+      if (kind !== 'WRAP' && kind !== 'SAT' && kind !== 'FAIL') {
+        throw replyError('ERR Invalid OVERFLOW type specified');
+      }
+      overflow = kind;
+      continue;
+    }
+    const op =
+      name === 'GET' && left >= 2
+        ? 'GET'
+        : (name === 'SET' || name === 'INCRBY') && left >= 3
+          ? name
+          : undefined;
+    if (op === undefined) throw replyError(SYNTAX_ERROR);
+    const { signed, bits } = fieldType(args[j + 1]);
+    const offset = fieldOffset(args[j + 2], bits);
+    const value = op === 'GET' ? 0n : integerArg(args[j + 3]);
+    ops.push({ op, signed, bits, offset, value, overflow });
+    j += op === 'GET' ? 2 : 3;
+  }
+  return ops;
+}
+
+/** The field of `bits` bits at bit `offset` (the first bit is a byte's highest), zero past the end of `bytes`. */
+function readField(bytes: Buffer, offset: number, bits: number, signed: boolean): bigint {
+  let value = 0n;
+  for (let i = offset; i < offset + bits; i++) {
+    const byte = i >> 3;
+    const bit = byte < bytes.length ? (bytes[byte] >> (7 - (i & 7))) & 1 : 0;
+    value = (value << 1n) | BigInt(bit);
+  }
+  return signed ? BigInt.asIntN(bits, value) : value;
+}
+
+function writeField(bytes: Buffer, offset: number, bits: number, value: bigint): void {
+  const field = BigInt.asUintN(bits, value);
+  for (let i = 0; i < bits; i++) {
+    const at = offset + i;
+    const mask = 1 << (7 - (at & 7));
+    if ((field >> BigInt(bits - 1 - i)) & 1n) bytes[at >> 3] |= mask;
+    else bytes[at >> 3] &= ~mask;
+  }
+}
+
+const int64 = (n: bigint): bigint => BigInt.asIntN(64, n);
+const uint64 = (n: bigint): bigint => BigInt.asUintN(64, n);
+
+/**
+ * Whether `value + increment` overflows a field, and the value WRAP or SAT makes of it (`undefined` under FAIL), as
+ * Redis's `checkSignedBitfieldOverflow` and `checkUnsignedBitfieldOverflow` compute them in 64-bit integers, their
+ * wrap-arounds included (a signed SET of -2^63 reads as an overflow past the maximum, so SAT stores the maximum).
+ */
+function fieldOverflow(
+  op: FieldOp,
+  value: bigint,
+  increment: bigint,
+): { overflows: boolean; limit: bigint | undefined } {
+  const { bits, signed, overflow } = op;
+  let direction = 0;
+  let max: bigint;
+  let min: bigint;
+  if (signed) {
+    max = bits === 64 ? (1n << 63n) - 1n : (1n << BigInt(bits - 1)) - 1n;
+    min = -max - 1n;
+    const maxIncrement = int64(uint64(max) - uint64(value));
+    const minIncrement = int64(min - value);
+    if (
+      value > max ||
+      (bits !== 64 && increment > maxIncrement) ||
+      (value >= 0n && increment > 0n && increment > maxIncrement)
+    ) {
+      direction = 1;
+    } else if (
+      value < min ||
+      (bits !== 64 && increment < minIncrement) ||
+      (value < 0n && increment < 0n && increment < minIncrement)
+    ) {
+      direction = -1;
+    }
+  } else {
+    max = (1n << BigInt(bits)) - 1n;
+    min = 0n;
+    if (value > max || (increment > 0n && increment > int64(max - value))) direction = 1;
+    else if (increment < 0n && increment < int64(uint64(-value))) direction = -1;
+  }
+  if (direction === 0) return { overflows: false, limit: undefined };
+  if (overflow === 'FAIL') return { overflows: true, limit: undefined };
+  if (overflow === 'SAT') return { overflows: true, limit: direction > 0 ? max : min };
+  const sum = uint64(value + increment);
+  return {
+    overflows: true,
+    limit: signed ? BigInt.asIntN(bits, sum) : BigInt.asUintN(bits, sum),
+  };
+}
+
+/**
+ * What a SET or INCRBY of a field holding `old` stores and answers (`undefined` when it overflows under
+ * `OVERFLOW FAIL`), as Redis's `bitfieldGeneric`: INCRBY answers the new value, SET the old one; an unsigned SET
+ * takes its value as 64 unsigned bits, so a negative one overflows.
+ */
+function fieldWrite(op: FieldOp, old: bigint): { stores: bigint; answer: bigint } | undefined {
+  if (op.op === 'INCRBY') {
+    const { overflows, limit } = fieldOverflow(op, old, op.value);
+    if (overflows && limit === undefined) return undefined;
+    const stores = limit ?? (op.signed ? int64(old + op.value) : uint64(old + op.value));
+    return { stores, answer: stores };
+  }
+  const value = op.signed ? op.value : uint64(op.value);
+  const { overflows, limit } = fieldOverflow(op, value, 0n);
+  if (overflows && limit === undefined) return undefined;
+  return { stores: limit ?? value, answer: old };
+}
+
+/**
+ * BITFIELD (`readonly`: BITFIELD_RO) key [GET type offset | SET type offset value | INCRBY type offset increment |
+ * OVERFLOW WRAP|SAT|FAIL …] over the stored string (`undefined`: missing), as Redis's `bitfieldGeneric`: the
+ * subcommands are read first, then the key's type. A write grows the string (with zero bytes) to its farthest field
+ * before any subcommand runs, so it is stored even if each write fails under `OVERFLOW FAIL`. Returns the replies
+ * (`null` for a write that failed) and, after a write, the string's new bytes.
+ */
+export function bitfieldAnswer(
+  stored: unknown,
+  args: readonly Arg[],
+  readonly: boolean,
+): { replies: (number | null)[]; bytes?: Buffer } {
+  const ops = fieldOps(args);
+  const writes = ops.some(({ op }) => op !== 'GET');
+  if (writes && readonly) throw replyError('ERR BITFIELD_RO only supports the GET subcommand');
+  if (stored !== undefined && !holds(stored, 'string')) throw replyError(WRONGTYPE);
+  let end = 0;
+  for (const op of ops) if (op.op !== 'GET') end = Math.max(end, op.offset + op.bits);
+  const bytes = writes ? grown(stored, Math.ceil(end / 8)) : bytesOf(stored);
+  const replies = ops.map((op): number | null => {
+    const old = readField(bytes, op.offset, op.bits, op.signed);
+    if (op.op === 'GET') return ioredisInteger(old);
+    const written = fieldWrite(op, old);
+    if (written === undefined) return null;
+    writeField(bytes, op.offset, op.bits, written.stores);
+    return ioredisInteger(written.answer);
+  });
+  return writes ? { replies, bytes } : { replies };
+}
+
+/** BITFIELD and BITFIELD_RO (`readonly`): answered here; a write stores the string, its TTL kept. */
+function bitfieldRule(readonly: boolean): CommandRule {
+  return {
+    arity: -2,
+    check: (args, reader) => {
+      const { replies, bytes } = bitfieldAnswer(reader.valueOf(keyName(args[0])), args, readonly);
+      if (bytes !== undefined) return storeBytes(reader, args[0], bytes, replies);
+      // BITFIELD is refused when memory is over the limit, as a write is (Redis flags it `denyoom`).
+      return readonly ? reply(replies) : write(() => replies);
+    },
+  };
+}
+
 const BITOPS = ['AND', 'OR', 'XOR', 'NOT'] as const;
 
 /** BITOP's operation, checked as Redis checks it before it reads a key. */
@@ -391,6 +598,8 @@ export const stringRules: Readonly<Record<string, CommandRule>> = {
   bitcount,
   bitop,
   bitpos,
+  bitfield: bitfieldRule(false),
+  bitfield_ro: bitfieldRule(true),
   setnx: { arity: 3 },
   mset: { arity: -3, pairsFrom: 0 },
   msetnx: { arity: -3, pairsFrom: 0 },
