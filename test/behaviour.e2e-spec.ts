@@ -415,6 +415,87 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       );
     });
 
+    test('BITFIELD and BITFIELD_RO: fields, OVERFLOW WRAP, SAT and FAIL, errors in Redis order', async () => {
+      // Counters of 8 bits side by side, addressed by field (#n) or by bit.
+      expect(
+        await cache.call('bitfield', '{bf}c', 'INCRBY', 'u8', '#0', 250, 'INCRBY', 'u8', '#1', 1),
+      ).toEqual([250, 1]);
+      expect(await cache.getBuffer('{bf}c')).toEqual(Buffer.from([250, 1]));
+      expect(
+        await cache.call(
+          'bitfield',
+          '{bf}c',
+          'INCRBY',
+          'u8',
+          0,
+          10,
+          'OVERFLOW',
+          'SAT',
+          'INCRBY',
+          'u8',
+          8,
+          300,
+        ),
+      ).toEqual([4, 255]);
+      // FAIL leaves the field as it was (and answers nil); SET answers the old value.
+      expect(
+        await cache.call(
+          'bitfield',
+          '{bf}c',
+          'OVERFLOW',
+          'FAIL',
+          'INCRBY',
+          'u8',
+          0,
+          252,
+          'SET',
+          'i8',
+          0,
+          -1,
+        ),
+      ).toEqual([null, 4]);
+      expect(
+        await cache.call('bitfield_ro', '{bf}c', 'GET', 'i8', 0, 'GET', 'u4', 8, 'GET', 'u16', 16),
+      ).toEqual([-1, 15, 0]);
+      // A signed SET of -2^63 into 32 bits saturates to the maximum under SAT, as Redis's 64-bit checks have it.
+      expect(
+        await cache.call(
+          'bitfield',
+          '{bf}s',
+          'OVERFLOW',
+          'SAT',
+          'SET',
+          'i32',
+          0,
+          '-9223372036854775808',
+          'GET',
+          'i32',
+          0,
+        ),
+      ).toEqual([0, 2147483647]);
+      // A write grows the string before it runs, even when it fails.
+      expect(
+        await cache.call('bitfield', '{bf}new', 'OVERFLOW', 'FAIL', 'SET', 'u8', 16, 300),
+      ).toEqual([null]);
+      expect(await cache.strlen('{bf}new')).toBe(3);
+      await expect(cache.call('bitfield', '{bf}c', 'GET', 'u64', 0)).rejects.toThrow(
+        'ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.',
+      );
+      await expect(cache.call('bitfield', '{bf}c', 'GET', 'u8', -1)).rejects.toThrow(
+        'ERR bit offset is not an integer or out of range',
+      );
+      await expect(cache.call('bitfield', '{bf}c', 'OVERFLOW', 'NONE')).rejects.toThrow(
+        'ERR Invalid OVERFLOW type specified',
+      );
+      await expect(cache.call('bitfield_ro', '{bf}c', 'SET', 'u8', 0, 1)).rejects.toThrow(
+        'ERR BITFIELD_RO only supports the GET subcommand',
+      );
+      await cache.rpush('{bf}list', 'x');
+      // The subcommands are read before the key's type.
+      await expect(cache.call('bitfield', '{bf}list', 'FOO')).rejects.toThrow('ERR syntax error');
+      await expect(cache.call('bitfield', '{bf}list', 'GET', 'u8', 0)).rejects.toThrow('WRONGTYPE');
+    });
+
     test('bitmaps: SETBIT, BITCOUNT, BITOP and BITPOS', async () => {
       // Two days of a daily-active-users bitmap: users 0, 3 and 9 on Monday, 3, 4 and 9 on Tuesday.
       for (const user of [0, 3, 9]) await cache.setbit('{dau}mon', user, 1);
