@@ -2,11 +2,10 @@
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
  * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
  * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS, TOUCH, SORT,
- * SORT_RO and LCS. They are added the way ioredis-mock adds a command of `defineCommand`: as a method of the client
- * and an entry of its `customCommands`, which every pipeline and transaction of the client copies. They work on
- * ioredis-mock's `data` and `expires`, as its own commands do, and run after their rules have checked the arguments
- * (the rules answer the reads themselves; what runs here stores).
- */
+ * SORT_RO, LCS, BITFIELD, BITFIELD_RO, PFADD, PFCOUNT and PFMERGE. They are added the way ioredis-mock adds a command
+ * of `defineCommand`: as a method of the client and an entry of its `customCommands`, which every pipeline and
+ * transaction of the client copies. They work on ioredis-mock's `data` and `expires`, as its own commands do, and run
+ * after their rules have checked the arguments (the rules answer the reads themselves; what runs here stores). */
 import { StreamValue } from '../keyspace/streams';
 import { bytesOf, keyName } from './command-rule';
 import { type Arg } from './redis-replies';
@@ -19,6 +18,7 @@ import {
   rangeStored,
   storedSet,
 } from './rules/sorted-set-stores';
+import { type HllResult, pfadd, pfcount, pfmerge } from './rules/hyperloglog';
 import { lcsAnswer } from './rules/lcs';
 import { intersectionLimit, intersectionSize } from './rules/sets';
 import { sortedElements, sortQuery } from './rules/sort';
@@ -168,11 +168,20 @@ const ADDED: Readonly<Record<string, Added>> = {
   lcs: (mock, args) => lcsAnswer(lookupOf(mock), args),
   bitfield: (mock, args) => bitfield(mock, args, false),
   bitfield_ro: (mock, args) => bitfield(mock, args, true),
+  pfadd: (mock, args) => hyperLogLog(mock, pfadd(lookupOf(mock), args)),
+  pfcount: (mock, args) => hyperLogLog(mock, pfcount(lookupOf(mock), args)),
+  pfmerge: (mock, args) => hyperLogLog(mock, pfmerge(lookupOf(mock), args)),
   sort: (mock, args) => sorted(mock, args, false),
   sort_ro: (mock, args) => sorted(mock, args, true),
   /** TOUCH key [key …]: how many of the keys exist. */
   touch: (mock, args) => args.filter((key) => mock.data.get(keyName(key)) !== undefined).length,
 };
+
+/** A HyperLogLog command's answer, its key's new bytes stored (the TTL kept). */
+function hyperLogLog(mock: MockContext, { answer, writes }: HllResult): unknown {
+  if (writes !== undefined) mock.data.set(keyName(writes.key), writes.bytes);
+  return answer;
+}
 
 /** BITFIELD or BITFIELD_RO (`readonly`): a write stores the string's new bytes, its TTL kept. */
 function bitfield(mock: MockContext, args: readonly Arg[], readonly: boolean): unknown {

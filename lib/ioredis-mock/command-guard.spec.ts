@@ -218,28 +218,30 @@ describe('the command rules', () => {
 
   it('fail a command ioredis-mock lacks through its promise, its callback or its pipeline entry, never by a throw', async () => {
     const unsupported = (name: string): string => `Unsupported command: "${name}"`;
-    let counted: Promise<unknown> | undefined;
-    expect(() => (counted = client.pfcount('hll'))).not.toThrow();
-    await expect(counted).rejects.toThrow(unsupported('pfcount'));
+    let located: Promise<unknown> | undefined;
+    expect(() => (located = client.geopos('geo', 'm'))).not.toThrow();
+    await expect(located).rejects.toThrow(unsupported('geopos'));
     const called = await new Promise((resolve) => {
-      void send('pfadd', 'hll', 'x', (error: Error | null) => resolve(error?.message));
+      void send('geoadd', 'geo', '13.4', '52.5', 'm', (error: Error | null) =>
+        resolve(error?.message),
+      );
     });
-    expect(called).toContain(unsupported('pfadd'));
-    await expect(client.call('pfcount', 'hll')).rejects.toThrow(unsupported('pfcount'));
-    const replies = await client.pipeline().set('k', '1').pfcount('hll').get('k').exec();
+    expect(called).toContain(unsupported('geoadd'));
+    await expect(client.call('geohash', 'geo', 'm')).rejects.toThrow(unsupported('geohash'));
+    const replies = await client.pipeline().set('k', '1').geopos('geo', 'm').get('k').exec();
     expect(
       replies?.map(([error, reply]) => [
-        error?.message.slice(0, unsupported('pfcount').length) ?? null,
+        error?.message.slice(0, unsupported('geopos').length) ?? null,
         reply,
       ]),
     ).toEqual([
       [null, 'OK'],
-      [unsupported('pfcount'), null],
+      [unsupported('geopos'), null],
       [null, '1'],
     ]);
     const copy = client.duplicate();
     try {
-      await expect(copy.pfcount('hll')).rejects.toThrow(unsupported('pfcount'));
+      await expect(copy.geopos('geo', 'm')).rejects.toThrow(unsupported('geopos'));
     } finally {
       copy.disconnect();
     }

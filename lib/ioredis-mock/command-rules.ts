@@ -15,6 +15,7 @@ import { expiryRules } from './expiry-rules';
 import { hashRules } from './rules/hashes';
 import { keyRules } from './rules/keys';
 import { collectionScanRules } from './scan-command';
+import { hyperLogLogRules } from './rules/hyperloglog';
 import { lcs } from './rules/lcs';
 import { listRules } from './rules/lists';
 import { setRules } from './rules/sets';
@@ -28,6 +29,7 @@ import { stringRules } from './rules/strings';
 export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...stringRules,
   lcs,
+  ...hyperLogLogRules,
   ...hashRules,
   ...listRules,
   ...setRules,
