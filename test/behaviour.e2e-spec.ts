@@ -1,6 +1,7 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -494,6 +495,47 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       // The subcommands are read before the key's type.
       await expect(cache.call('bitfield', '{bf}list', 'FOO')).rejects.toThrow('ERR syntax error');
       await expect(cache.call('bitfield', '{bf}list', 'GET', 'u8', 0)).rejects.toThrow('WRONGTYPE');
+    });
+
+    test("HyperLogLog: PFADD, PFCOUNT and PFMERGE give Redis's estimates and Redis's strings", async () => {
+      const users = (from: number, to: number): string[] =>
+        Array.from({ length: to - from }, (_, i) => `user:${from + i}`);
+      expect(await cache.pfadd('{hll}a', ...users(0, 1000))).toBe(1);
+      expect(await cache.pfadd('{hll}a', 'user:1')).toBe(0);
+      expect(await cache.pfadd('{hll}b', ...users(500, 3000))).toBe(1);
+      expect(await cache.pfcount('{hll}a')).toBe(1007);
+      expect(await cache.pfcount('{hll}b')).toBe(2502);
+      expect(await cache.pfcount('{hll}a', '{hll}b', '{hll}missing')).toBe(2996);
+      expect(await cache.pfmerge('{hll}u', '{hll}a', '{hll}b')).toBe('OK');
+      expect(await cache.pfcount('{hll}u')).toBe(2996);
+      // Sparse while small, dense (16384 registers of 6 bits after a 16-byte header) once large, as in Redis.
+      expect(await cache.strlen('{hll}a')).toBe(1910);
+      // The sparse opcodes themselves, as Redis splits and merges them (after the PFCOUNT above cached the estimate).
+      const sparse = (await cache.getBuffer('{hll}a')) ?? Buffer.alloc(0);
+      expect(createHash('sha1').update(sparse).digest('hex')).toBe(
+        'b6e2b5abfd10301c34afeb31708783fcbb1a7625',
+      );
+      expect(await cache.strlen('{hll}b')).toBe(12304);
+      // PFCOUNT stores the estimate in the header: the string is the one Redis holds, byte for byte.
+      expect(await cache.pfadd('{hll}c', 'x', 'y', 'z')).toBe(1);
+      expect(await cache.pfcount('{hll}c')).toBe(3);
+      expect(await cache.getBuffer('{hll}c')).toEqual(
+        Buffer.from('48594c4c010000000300000000000000' + '61848058cd8845a08408', 'hex'),
+      );
+      await cache.set('{hll}text', 'not a sketch');
+      await expect(cache.pfadd('{hll}text', 'x')).rejects.toThrow(
+        'WRONGTYPE Key is not a valid HyperLogLog string value.',
+      );
+      // A sparse sketch whose opcodes cover one register too few.
+      const header = Buffer.from('48594c4c010000000000000000000080', 'hex');
+      await cache.set('{hll}bad', Buffer.concat([header, Buffer.from([0x7f, 0xfe])]));
+      await expect(cache.pfcount('{hll}bad')).rejects.toThrow(
+        'INVALIDOBJ Corrupted HLL object detected',
+      );
+      await cache.rpush('{hll}list', 'x');
+      await expect(cache.pfcount('{hll}list')).rejects.toThrow(
+        'WRONGTYPE Operation against a key holding the wrong kind of value',
+      );
     });
 
     test('bitmaps: SETBIT, BITCOUNT, BITOP and BITPOS', async () => {
