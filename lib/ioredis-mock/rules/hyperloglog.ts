@@ -158,13 +158,15 @@ function zeroRun(length: number): number[] {
   return length > ZERO_MAX_LEN ? [((length - 1) >> 8) | 0x40, (length - 1) & 0xff] : [length - 1];
 }
 
-/** The sparse string as a dense one, in place (Redis's `hllSparseToDense`); false if it does not add up. */
-function toDense(sketch: Sketch): boolean {
-  const hll = sketch.bytes;
-  if (hll[4] === DENSE) return true;
-  const dense = new Uint8Array(DENSE_SIZE);
-  for (let i = 0; i < HEADER; i++) dense[i] = hll[i];
-  dense[4] = DENSE;
+/**
+ * Walks a sparse string's opcodes, calling `onValues` with each run of registers a VAL opcode sets (its first
+ * register, its length, its value); a run past the last register stops the walk, as Redis's walks stop. Whether the
+ * opcodes covered exactly every register (a corrupted string does not).
+ */
+function walkSparse(
+  hll: Bytes,
+  onValues: (first: number, run: number, value: number) => void,
+): boolean {
   let register = 0;
   for (let p = HEADER; p < hll.length;) {
     const op = hll[p];
@@ -176,15 +178,27 @@ function toDense(sketch: Sketch): boolean {
       p += 2;
     } else {
       const run = valLength(op);
-      const value = valValue(op);
       if (run + register > REGISTERS) break;
-      for (let i = 0; i < run; i++) denseSetRegister(dense, register++, value);
+      onValues(register, run, valValue(op));
+      register += run;
       p++;
     }
   }
-  if (register !== REGISTERS) return false;
-  sketch.bytes = dense;
-  return true;
+  return register === REGISTERS;
+}
+
+/** The sparse string as a dense one (Redis's `hllSparseToDense`); false if it does not add up. */
+function toDense(sketch: Sketch): boolean {
+  const hll = sketch.bytes;
+  if (hll[4] === DENSE) return true;
+  const dense = new Uint8Array(DENSE_SIZE);
+  for (let i = 0; i < HEADER; i++) dense[i] = hll[i];
+  dense[4] = DENSE;
+  const valid = walkSparse(hll, (first, run, value) => {
+    for (let i = first; i < first + run; i++) denseSetRegister(dense, i, value);
+  });
+  if (valid) sketch.bytes = dense;
+  return valid;
 }
 
 /**
@@ -297,24 +311,9 @@ function mergeInto(max: Uint8Array, hll: Bytes): boolean {
     for (let i = 0; i < REGISTERS; i++) max[i] = Math.max(max[i], denseGet(hll, i));
     return true;
   }
-  let register = 0;
-  for (let p = HEADER; p < hll.length;) {
-    const op = hll[p];
-    if (isZero(op)) {
-      register += zeroLength(op);
-      p++;
-    } else if (isXzero(op)) {
-      register += xzeroLength(hll, p);
-      p += 2;
-    } else {
-      const run = valLength(op);
-      const value = valValue(op);
-      if (run + register > REGISTERS) break;
-      for (let i = 0; i < run; i++, register++) max[register] = Math.max(max[register], value);
-      p++;
-    }
-  }
-  return register === REGISTERS;
+  return walkSparse(hll, (first, run, value) => {
+    for (let i = first; i < first + run; i++) max[i] = Math.max(max[i], value);
+  });
 }
 
 // ---- the estimate (Otmar Ertl, "New cardinality estimation algorithms for HyperLogLog sketches") --------------
@@ -366,22 +365,13 @@ function histogramOf(hll: Bytes): Float64Array | undefined {
     for (let i = 0; i < REGISTERS; i++) histogram[denseGet(hll, i)]++;
     return histogram;
   }
-  let register = 0;
-  for (let p = HEADER; p < hll.length;) {
-    const op = hll[p];
-    if (isZero(op) || isXzero(op)) {
-      const run = isZero(op) ? zeroLength(op) : xzeroLength(hll, p);
-      register += run;
-      histogram[0] += run;
-      p += isZero(op) ? 1 : 2;
-    } else {
-      const run = valLength(op);
-      register += run;
-      histogram[valValue(op)] += run;
-      p++;
-    }
-  }
-  return register === REGISTERS ? histogram : undefined;
+  let set = 0;
+  const valid = walkSparse(hll, (_first, run, value) => {
+    histogram[value] += run;
+    set += run;
+  });
+  histogram[0] = REGISTERS - set;
+  return valid ? histogram : undefined;
 }
 
 // ---- the commands -----------------------------------------------------------------------------------------------
