@@ -117,6 +117,12 @@ function bitOffset(arg: Arg): number {
   return Number(offset);
 }
 
+/**
+ * The byte holding bit `offset`. Not `offset >> 3`: JS shifts 32-bit integers, and bit offsets reach 2^32 + 62 (the
+ * last bit of a 512 MB string, and a 64-bit field starting there).
+ */
+const byteOf = (offset: number): number => Math.floor(offset / 8);
+
 /** GETBIT key offset: read from the stored bytes (ioredis-mock's reads a JS string's UTF-16 units, and throws on a Buffer). */
 const getbit = typed('string', 3, {
   parse: (args) => {
@@ -125,7 +131,7 @@ const getbit = typed('string', 3, {
   check: (args, reader) => {
     const bytes = bytesOf(reader.valueOf(keyName(args[0])));
     const offset = Number(args[1]);
-    const byte = offset >> 3;
+    const byte = byteOf(offset);
     return reply(byte < bytes.length ? (bytes[byte] >> (7 - (offset & 7))) & 1 : 0);
   },
 });
@@ -318,7 +324,7 @@ function fieldOps(args: readonly Arg[]): FieldOp[] {
 function readField(bytes: Buffer, offset: number, bits: number, signed: boolean): bigint {
   let value = 0n;
   for (let i = offset; i < offset + bits; i++) {
-    const byte = i >> 3;
+    const byte = byteOf(i);
     const bit = byte < bytes.length ? (bytes[byte] >> (7 - (i & 7))) & 1 : 0;
     value = (value << 1n) | BigInt(bit);
   }
@@ -330,8 +336,8 @@ function writeField(bytes: Buffer, offset: number, bits: number, value: bigint):
   for (let i = 0; i < bits; i++) {
     const at = offset + i;
     const mask = 1 << (7 - (at & 7));
-    if ((field >> BigInt(bits - 1 - i)) & 1n) bytes[at >> 3] |= mask;
-    else bytes[at >> 3] &= ~mask;
+    if ((field >> BigInt(bits - 1 - i)) & 1n) bytes[byteOf(at)] |= mask;
+    else bytes[byteOf(at)] &= ~mask;
   }
 }
 
@@ -535,7 +541,7 @@ export function bitposAnswer(stored: unknown, args: readonly Arg[]): number {
   if (start > end) return -1;
   const [from, to] = inBits ? [start, end] : [8 * start, 8 * end + 7];
   for (let at = from; at <= to; at++) {
-    if (((bytes[at >> 3] >> (7 - (at & 7))) & 1) === bit) return at;
+    if (((bytes[byteOf(at)] >> (7 - (at & 7))) & 1) === bit) return at;
   }
   return bit === 0 && !endGiven ? to + 1 : -1;
 }
