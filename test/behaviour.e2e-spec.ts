@@ -532,6 +532,11 @@ describe.each(targets)('cache behaviour: $name', (target) => {
       await expect(cache.pfcount('{hll}bad')).rejects.toThrow(
         'INVALIDOBJ Corrupted HLL object detected',
       );
+      // One whose last run goes past the last register (refused since Redis's fix of CVE-2025-32023).
+      await cache.set('{hll}over', Buffer.concat([header, Buffer.from([0x7f, 0xff, 0x80])]));
+      await expect(cache.pfcount('{hll}over')).rejects.toThrow(
+        'INVALIDOBJ Corrupted HLL object detected',
+      );
       await cache.rpush('{hll}list', 'x');
       await expect(cache.pfcount('{hll}list')).rejects.toThrow(
         'WRONGTYPE Operation against a key holding the wrong kind of value',

@@ -152,6 +152,32 @@ describe('memory limit of the embedded cache', () => {
     expect((await counterValue(METRICS.oomRejections)) - rejectedBefore).toBe(3);
   });
 
+  it("refuses SORT, BITFIELD and PFADD over the limit as Redis's denyoom commands, even unchanged; answers their reads", async () => {
+    const h = await apps.track(
+      bootWith({
+        persistence: { enabled: false },
+        memory: { maxBytes: '100kb', policy: 'noeviction' },
+      }),
+    );
+    await h.redis.rpush('list', '3', '1', '2');
+    await h.redis.pfadd('visitors', 'ann');
+    await h.redis.set('text', 'abc');
+    for (let i = 0; ; i++) {
+      const refused = await h.redis.set(`k${i}`, 'v'.repeat(200)).then(
+        () => false,
+        () => true,
+      );
+      if (refused) break;
+    }
+    await expect(h.redis.pfadd('visitors', 'ann')).rejects.toThrow(OOM);
+    await expect(h.redis.sort('list')).rejects.toThrow(OOM);
+    await expect(h.redis.call('bitfield', 'text', 'GET', 'u8', 0)).rejects.toThrow(OOM);
+    expect(await h.redis.sort_ro('list')).toEqual(['1', '2', '3']);
+    expect(await h.redis.call('bitfield_ro', 'text', 'GET', 'u8', 0)).toEqual([97]);
+    expect(await h.redis.pfcount('visitors')).toBe(1);
+    expect(await h.redis.lcs('text', 'missing')).toBe('');
+  });
+
   it('publishes expired and evicted keys when notifications are turned on', async () => {
     const h = await apps.track(
       bootWith({

@@ -8,7 +8,7 @@
  * Redis does. Errors: `WRONGTYPE Key is not a valid HyperLogLog string value.` for a string that is not one, and
  * `INVALIDOBJ Corrupted HLL object detected` for a sparse one that does not add up.
  */
-import { bytesOf, type CommandRule, holds, keyName } from '../command-rule';
+import { bytesOf, type CommandRule, holds, keyName, write } from '../command-rule';
 import { type Arg, replyError, WRONGTYPE } from '../redis-replies';
 import { keptExpiry } from '../expiry-rules';
 
@@ -160,8 +160,9 @@ function zeroRun(length: number): number[] {
 
 /**
  * Walks a sparse string's opcodes, calling `onValues` with each run of registers a VAL opcode sets (its first
- * register, its length, its value); a run past the last register stops the walk, as Redis's walks stop. Whether the
- * opcodes covered exactly every register (a corrupted string does not).
+ * register, its length, its value). Whether the opcodes covered exactly every register: a corrupted string does not,
+ * and one with a run past the last register is corrupted at once (as in Redis's releases since the fix of
+ * CVE-2025-32023, which redis-server answers with `INVALIDOBJ` for PFCOUNT and PFMERGE alike).
  */
 function walkSparse(
   hll: Bytes,
@@ -178,7 +179,7 @@ function walkSparse(
       p += 2;
     } else {
       const run = valLength(op);
-      if (run + register > REGISTERS) break;
+      if (run + register > REGISTERS) return false;
       onValues(register, run, valValue(op));
       register += run;
       p++;
@@ -458,13 +459,16 @@ export function pfmerge(lookup: (key: string) => unknown, args: readonly Arg[]):
 
 type Command = (lookup: (key: string) => unknown, args: readonly Arg[]) => HllResult;
 
-/** A rule that answers the command, storing what it wrote (the key's TTL kept, as Redis changes it in place). */
-function hllRule(arity: number, command: Command): CommandRule {
+/**
+ * A rule that answers the command, storing what it wrote (the key's TTL kept, as Redis changes it in place). A
+ * `denyOom` command is refused when memory is over the limit even when it changes nothing, as Redis refuses it.
+ */
+function hllRule(arity: number, command: Command, denyOom: boolean): CommandRule {
   return {
     arity,
     check: (args, reader) => {
       const { answer, writes } = command((key) => reader.valueOf(key), args);
-      if (writes === undefined) return { reply: answer };
+      if (writes === undefined) return denyOom ? write(() => answer) : { reply: answer };
       // Kept as bytes: a sketch is binary (no look for UTF-8 text in 12 KB at each write).
       const expiry = keptExpiry(reader, writes.key);
       return { args: [writes.key, writes.bytes, ...expiry], command: 'set', answer: () => answer };
@@ -473,7 +477,7 @@ function hllRule(arity: number, command: Command): CommandRule {
 }
 
 export const hyperLogLogRules: Readonly<Record<string, CommandRule>> = {
-  pfadd: hllRule(-2, pfadd),
-  pfcount: hllRule(-2, pfcount),
-  pfmerge: hllRule(-2, pfmerge),
+  pfadd: hllRule(-2, pfadd, true),
+  pfcount: hllRule(-2, pfcount, false),
+  pfmerge: hllRule(-2, pfmerge, true),
 };
