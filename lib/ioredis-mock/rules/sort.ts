@@ -189,10 +189,11 @@ function binaryValue(m: bigint, power: number): { value: number; exact: boolean 
   return { value: Number(q) * 2 ** (power + shift), exact: rest === 0n };
 }
 
-/** One element being sorted, its bytes, and what it sorts by (a score, or bytes under ALPHA with BY). */
+/** One element being sorted, its bytes, and what it sorts by (a score, or bytes under ALPHA, its own or BY's). */
 interface Item {
   readonly element: string | Buffer;
   readonly bytes: Buffer;
+  readonly alpha: Buffer;
   score: number;
   by: Buffer | undefined;
 }
@@ -205,13 +206,8 @@ function elementsOf(value: unknown): (string | Buffer)[] {
   return ordered(value as SortedSet).map(({ value: member }) => member);
 }
 
-/**
- * The elements SORT answers (or stores) for `query`, `null` for a GET that names nothing: as Redis's
- * `sortCommandGeneric` selects and orders them. Throws WRONGTYPE for a key that holds no list, set or sorted set,
- * and Redis's error when an element's score cannot be read (see {@link sortScore}).
- */
-export function sortedElements(lookup: Lookup, query: SortQuery): (string | Buffer | null)[] {
-  const stored = lookup(keyName(query.key));
+/** A stored value SORT can read (a list, a set, a sorted set, or nothing), or WRONGTYPE. */
+function sortable(stored: unknown): unknown {
   if (
     stored !== undefined &&
     !holds(stored, 'list') &&
@@ -220,6 +216,16 @@ export function sortedElements(lookup: Lookup, query: SortQuery): (string | Buff
   ) {
     throw replyError(WRONGTYPE);
   }
+  return stored;
+}
+
+/**
+ * The elements SORT answers (or stores) for `query`, `null` for a GET that names nothing: as Redis's
+ * `sortCommandGeneric` selects and orders them. Throws WRONGTYPE for a key that holds no list, set or sorted set,
+ * and Redis's error when an element's score cannot be read (see {@link sortScore}).
+ */
+export function sortedElements(lookup: Lookup, query: SortQuery): (string | Buffer | null)[] {
+  const stored = sortable(lookup(keyName(query.key)));
   let { dontSort, alpha } = query;
   let by = query.by;
   const isSet = stored !== undefined && holds(stored, 'set');
@@ -246,18 +252,18 @@ export function sortedElements(lookup: Lookup, query: SortQuery): (string | Buff
     if (query.desc && !isSet) elements = elements.reverse();
     selected = elements.slice(Math.max(from, 0), Math.max(to, 0));
   } else {
-    const items = elements.map((element): Item => ({
-      element,
-      bytes: bytesOf(element),
-      score: 0,
-      by: undefined,
-    }));
+    const stores = query.store !== undefined;
+    const items = elements.map((element): Item => {
+      const bytes = bytesOf(element);
+      const own = alpha ? alphaBytes(bytes, stores) : bytes;
+      return { element, bytes, alpha: own, score: 0, by: undefined };
+    });
     let unreadable = false;
     for (const item of items) {
       const value = by === undefined ? item.element : lookupByPattern(lookup, by, item.element);
       if (value === undefined) continue;
       if (alpha) {
-        if (by !== undefined) item.by = bytesOf(value);
+        if (by !== undefined) item.by = alphaBytes(bytesOf(value), stores);
         continue;
       }
       const score = sortScore(typeof value === 'string' ? value : value.toString('latin1'));
@@ -265,11 +271,10 @@ export function sortedElements(lookup: Lookup, query: SortQuery): (string | Buff
       else item.score = score;
     }
     if (unreadable) throw replyError(NOT_A_DOUBLE);
-    const stores = query.store !== undefined;
     const compare = alpha
       ? by !== undefined
-        ? (a: Item, b: Item) => compareBy(a.by, b.by, stores)
-        : (a: Item, b: Item) => compareText(a.bytes, b.bytes, stores)
+        ? (a: Item, b: Item) => compareBy(a.by, b.by)
+        : (a: Item, b: Item) => Buffer.compare(a.alpha, b.alpha)
       : (a: Item, b: Item) =>
           a.score > b.score ? 1 : a.score < b.score ? -1 : Buffer.compare(a.bytes, b.bytes);
     items.sort(query.desc ? (a, b) => -compare(a, b) : compare);
@@ -283,15 +288,18 @@ export function sortedElements(lookup: Lookup, query: SortQuery): (string | Buff
   return out;
 }
 
-/** ALPHA's comparison of two elements: `strcoll` in the C locale, or all their bytes when the result is stored. */
-function compareText(a: Buffer, b: Buffer, allBytes: boolean): number {
-  return allBytes ? Buffer.compare(a, b) : Buffer.compare(cString(a), cString(b));
+/**
+ * What ALPHA compares of a text: its bytes up to a zero byte (`strcoll` in the C locale), or all of them when the
+ * result is stored (Redis compares those with `memcmp`).
+ */
+function alphaBytes(bytes: Buffer, stores: boolean): Buffer {
+  return stores ? bytes : cString(bytes);
 }
 
 /** ALPHA BY's comparison: a missing value sorts first. */
-function compareBy(a: Buffer | undefined, b: Buffer | undefined, allBytes: boolean): number {
+function compareBy(a: Buffer | undefined, b: Buffer | undefined): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
-  return compareText(a, b, allBytes);
+  return Buffer.compare(a, b);
 }
 
 /** SORT (`readonly`: SORT_RO) key [options]. */
@@ -303,9 +311,12 @@ function sortRule(readonly: boolean): CommandRule {
     },
     check: (args, reader) => {
       const query = sortQuery(args, readonly);
+      // STORE runs as the command added to ioredis-mock (`added-commands.ts`), which sorts (once) and stores.
+      if (query.store !== undefined) {
+        sortable(reader.valueOf(keyName(query.key)));
+        return run(args);
+      }
       const elements = sortedElements((key) => reader.valueOf(key), query);
-      // STORE runs as the command added to ioredis-mock (`added-commands.ts`), which stores the result.
-      if (query.store !== undefined) return run(args);
       // SORT is refused when memory is over the limit, as a write is (Redis flags it `denyoom`).
       return readonly ? reply(elements) : write(() => elements);
     },
