@@ -124,7 +124,8 @@ const LUA_MAXINTEGER = 2 ** 31 - 1;
 /**
  * An integer reply as a Lua number: an integer while fengari's 32 bits hold it (`tostring` then writes no `.0`, as
  * Redis's Lua 5.1 does not), a float beyond, as every Lua 5.1 number is (`PTTL` of a TTL over 24 days, a counter or a
- * timestamp in ms past 2^31).
+ * timestamp in ms past 2^31). Such a float still differs from Redis's in text: `tostring` and `..` write it with
+ * `.0`, and `string.format('%d', n)` refuses it.
  */
 function pushNumber(L: unknown, n: number): void {
   if (n >= -LUA_MAXINTEGER - 1 && n <= LUA_MAXINTEGER) lua.lua_pushinteger(L, n);
