@@ -272,6 +272,8 @@ const CASES: [Cmd, Cmd[]][] = [
     "return redis.call('eval', 'return 1', '0')",
     'return redis.call()',
   ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
+  // A score halfway between two 17-digit texts: written as glibc's printf rounds, to even.
+  [['zscore', 'tie', 'm'], [['zadd', 'tie', '2.98023223876953125e-8', 'm']]],
   // Integer replies past 2^31 (fengari's integers are 32 bits) reach a script as numbers, as in Redis's Lua.
   [['eval', "return redis.call('incrby', KEYS[1], 3000000000)", '1', 'a'], [['set', 'a', '1']]],
   [

@@ -178,10 +178,15 @@ export function floatArg(arg: Arg, error = NOT_A_FLOAT): number {
   return n;
 }
 
-/** `d.ddd × 10^exponent` (`digits` without trailing zeros, at most 17) as C's `%.17g` writes it. */
-function formatG17(negative: boolean, digits: string, exponent: number): string {
+/** `d.ddd × 10^exponent` (`digits` without trailing zeros, at most `precision`) as C's `%.<precision>g` writes it. */
+function formatDigits(
+  negative: boolean,
+  digits: string,
+  exponent: number,
+  precision: number,
+): string {
   const sign = negative ? '-' : '';
-  if (exponent < -4 || exponent >= 17) {
+  if (exponent < -4 || exponent >= precision) {
     const fraction = digits.length > 1 ? `.${digits.slice(1)}` : '';
     const power = String(Math.abs(exponent)).padStart(2, '0');
     return `${sign}${digits[0]}${fraction}e${exponent < 0 ? '-' : '+'}${power}`;
@@ -194,12 +199,8 @@ function formatG17(negative: boolean, digits: string, exponent: number): string 
 
 const doubleBits = new DataView(new ArrayBuffer(8));
 
-/**
- * The exact decimal digits of a finite, non-zero `x` (without trailing zeros) and the exponent of the first one, when
- * they could be 18 with a last 5: a tie at the 17th digit, which `%.17g` rounds to even where JS rounds up. Only a
- * double with few fractional bits (or a large integer) can have so few digits; `undefined` for the others.
- */
-function tieDigits(x: number): { digits: string; exponent: number } | undefined {
+/** The exact decimal digits of a finite, non-zero `x` (without trailing zeros) and the exponent of the first one. */
+function exactDigits(x: number): { digits: string; exponent: number } {
   doubleBits.setFloat64(0, Math.abs(x));
   const bits = doubleBits.getBigUint64(0);
   const biased = Number((bits >> 52n) & 0x7ffn);
@@ -210,10 +211,37 @@ function tieDigits(x: number): { digits: string; exponent: number } | undefined 
     m >>= 1n;
     e++;
   }
-  if (e < 0 ? -e > 21 : Math.abs(x) < 1e17) return undefined;
   const exact = e < 0 ? (m * 5n ** BigInt(-e)).toString() : (m << BigInt(e)).toString();
-  const digits = exact.replace(/0+$/, '');
-  return { digits, exponent: exact.length - 1 + Math.min(e, 0) };
+  return { digits: exact.replace(/0+$/, ''), exponent: exact.length - 1 + Math.min(e, 0) };
+}
+
+/**
+ * `x` as glibc's `printf("%.<precision>g")` writes it: `precision` significant digits of its exact value, rounded to
+ * nearest with ties to even (JS rounds ties up: `2^-25` is `2.9802322387695312e-08` at 17 digits, not `…313`), then
+ * trailing zeros dropped; `inf`, `-inf`, `nan`; zero as `0` or `-0`.
+ */
+export function formatG(x: number, precision: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const negative = x < 0;
+  // One digit more, exactly rounded: a tie at `precision` digits shows as a last 5 (and so do values just off one).
+  const [longer] = Math.abs(x).toExponential(precision).split('e');
+  if (longer.endsWith('5')) {
+    const exact = exactDigits(x);
+    if (exact.digits.length === precision + 1 && exact.digits.endsWith('5')) {
+      let kept = BigInt(exact.digits.slice(0, precision));
+      if (kept % 2n === 1n) kept++;
+      const rounded = kept.toString();
+      const exponent = exact.exponent + rounded.length - precision;
+      return formatDigits(negative, rounded.replace(/0+$/, ''), exponent, precision);
+    }
+  }
+  const [mantissa, e] = Math.abs(x)
+    .toExponential(precision - 1)
+    .split('e');
+  return formatDigits(negative, mantissa.replace('.', '').replace(/0+$/, ''), Number(e), precision);
 }
 
 /**
@@ -221,22 +249,7 @@ function tieDigits(x: number): { digits: string; exponent: number } | undefined 
  * and `1e20` is `1e+20`); zero is `0`, negative zero included.
  */
 export function scoreText(score: number): string {
-  if (score === Infinity) return 'inf';
-  if (score === -Infinity) return '-inf';
-  if (score === 0) return '0';
-  const negative = score < 0;
-  const tie = tieDigits(score);
-  if (tie !== undefined && tie.digits.length === 18 && tie.digits.endsWith('5')) {
-    // Halfway between two 17-digit values: to the even one, as glibc's printf rounds.
-    let kept = BigInt(tie.digits.slice(0, 17));
-    if (kept % 2n === 1n) kept++;
-    const rounded = kept.toString();
-    const exponent = tie.exponent + rounded.length - 17;
-    return formatG17(negative, rounded.replace(/0+$/, ''), exponent);
-  }
-  // 17 significant digits, exactly rounded (no tie), and the exponent of the rounded value.
-  const [mantissa, e] = Math.abs(score).toExponential(16).split('e');
-  return formatG17(negative, mantissa.replace('.', '').replace(/0+$/, ''), Number(e));
+  return score === 0 ? '0' : formatG(score, 17);
 }
 
 /** The integer a stored string holds, or the error Redis answers (`error`) for a value that is not one. */
