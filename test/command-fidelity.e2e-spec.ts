@@ -272,8 +272,35 @@ const CASES: [Cmd, Cmd[]][] = [
     "return redis.call('eval', 'return 1', '0')",
     'return redis.call()',
   ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
-  // A score halfway between two 17-digit texts: written as glibc's printf rounds, to even.
+  // The libraries Redis loads for scripts: cjson, cmsgpack, bit (their settings are left as they were found).
+  ...[
+    "return cjson.encode({1, 'a/b', {x={true, false, cjson.null}}, 0.1, 1/3, -2.5e-8, 12345678901234.5})",
+    "return cjson.encode({[1]=1, [3]=3, [4]='\\1\\127\\n'})",
+    'return cjson.encode({[1]=1, [30]=2})',
+    'return cjson.encode(0/0)',
+    'return cjson.decode(\'[1, 2.5, "\\\\u00e9", {"k": [true, null]}]\')',
+    'return cjson.decode(\'{"a":1,}\')',
+    "return cjson.decode('[0x1F, +2, -inf]')",
+    "return cjson.decode(string.rep('[', 1001))",
+    'return {cjson.encode_sparse_array(true, 3, 1), cjson.encode({[1]=1, [9]=2}), ' +
+      'cjson.encode_sparse_array(false, 2, 10)}',
+    "return {cmsgpack.unpack(cmsgpack.pack(1, -200, 70000, 2^40, -2^40, 0.5, 'x', {1, {2}}, true))}",
+    'return cmsgpack.pack(0.1, 1/0, 2^63, -2^63, -2147483649)',
+    "return cmsgpack.pack(string.rep('a', 40), string.rep('b', 300), {a={b=1}})",
+    "return {cmsgpack.unpack_limit('\\1\\2\\3\\4', 2, 1)}",
+    "return cmsgpack.unpack('\\220\\0\\3\\1')",
+    "return cmsgpack.unpack('\\199\\1\\1')",
+    'return cmsgpack.pack()',
+    'return {bit.band(0xff, 0x3c), bit.bor(1, 2^31), bit.bxor(-1, 1), bit.lshift(3, 30), ' +
+      'bit.rshift(-8, 1), bit.arshift(-8, 1)}',
+    'return {bit.tobit(2^32 + 7), bit.tobit(-0.5), bit.tobit(1.5), bit.rol(1, 33), ' +
+      'bit.tohex(48879, -6), bit.bswap(-2)}',
+    'return bit.tobit({})',
+  ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
+  // A score halfway between two 17-digit texts: written as glibc's printf rounds, to even; so are a script's numbers.
   [['zscore', 'tie', 'm'], [['zadd', 'tie', '2.98023223876953125e-8', 'm']]],
+  [['eval', "return redis.call('set', KEYS[1], 2^-25)", '1', 'a'], []],
+  [['eval', "return redis.call('rpush', KEYS[1], 1/0, -1/0, 0.1, 2^70)", '1', 'a'], []],
   // Integer replies past 2^31 (fengari's integers are 32 bits) reach a script as numbers, as in Redis's Lua.
   [['eval', "return redis.call('incrby', KEYS[1], 3000000000)", '1', 'a'], [['set', 'a', '1']]],
   [

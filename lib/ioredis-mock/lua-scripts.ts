@@ -1,7 +1,7 @@
 /**
  * Runs a Lua script as Redis 7 runs one for EVAL (https://redis.io/docs/latest/develop/interactive/programmability/
  * eval-intro/), on fengari, the Lua VM ioredis-mock ships with (a Lua 5.3 where Redis has 5.1: integer division and
- * `tostring` of floats differ, and `cjson`, `cmsgpack`, `bit` and `struct` are missing).
+ * `tostring` of floats differ), with Redis's `cjson`, `cmsgpack` and `bit` (`lua-libraries.ts`; `struct` is missing).
  *
  * ioredis-mock's own EVAL calls its command functions directly (none of the embedded client's rules apply, `INCR` of
  * text answers false), converts replies in its own way (`return 3.99` answers 3.99, `return true` true, a table with
@@ -17,56 +17,9 @@
  * - `redis.status_reply`, `redis.error_reply`, `redis.sha1hex` and `redis.log` are there.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { type Arg } from './redis-replies';
-
-/** The part of fengari's API used here (it has no type declarations). */
-interface Fengari {
-  lua: {
-    LUA_OK: number;
-    LUA_TNUMBER: number;
-    LUA_TSTRING: number;
-    LUA_TTABLE: number;
-    LUA_TBOOLEAN: number;
-    lua_absindex(L: unknown, index: number): number;
-    lua_close(L: unknown): void;
-    lua_createtable(L: unknown, narr: number, nrec: number): void;
-    lua_error(L: unknown): number;
-    lua_getfield(L: unknown, index: number, key: Uint8Array): number;
-    lua_getglobal(L: unknown, name: Uint8Array): number;
-    lua_gettop(L: unknown): number;
-    lua_isinteger(L: unknown, index: number): boolean;
-    lua_pcall(L: unknown, nargs: number, nresults: number, msgh: number): number;
-    lua_pushboolean(L: unknown, value: boolean): void;
-    lua_pushinteger(L: unknown, value: number): void;
-    lua_pushnumber(L: unknown, value: number): void;
-    lua_pushjsfunction(L: unknown, fn: (L: unknown) => number): void;
-    lua_pushnil(L: unknown): void;
-    lua_pushstring(L: unknown, value: Uint8Array): void;
-    lua_rawgeti(L: unknown, index: number, n: number): number;
-    lua_rawseti(L: unknown, index: number, n: number): void;
-    lua_setfield(L: unknown, index: number, key: Uint8Array): void;
-    lua_setglobal(L: unknown, name: Uint8Array): void;
-    lua_settop(L: unknown, index: number): void;
-    lua_toboolean(L: unknown, index: number): boolean;
-    lua_tointeger(L: unknown, index: number): number;
-    lua_tolstring(L: unknown, index: number): Uint8Array | null;
-    lua_tonumber(L: unknown, index: number): number;
-    lua_type(L: unknown, index: number): number;
-  };
-  lauxlib: {
-    luaL_loadbuffer(L: unknown, code: Uint8Array, size: null, name: Uint8Array): number;
-    luaL_newstate(): unknown;
-    luaL_dostring(L: unknown, code: Uint8Array): number;
-  };
-  lualib: { luaL_openlibs(L: unknown): void };
-  to_luastring(text: string): Uint8Array;
-}
-
-// fengari is a dependency of ioredis-mock: loaded from there, as the version ioredis-mock runs its scripts on.
-const fengari = createRequire(require.resolve('ioredis-mock'))('fengari') as Fengari;
-const { lua, lauxlib, lualib } = fengari;
-const luaString = (text: string): Uint8Array => fengari.to_luastring(text);
+import { openRedisLibraries } from './lua-libraries';
+import { bytesOfLua, lauxlib, lua, lualib, luaString, pushBytes, pushNumber } from './lua-vm';
+import { type Arg, formatG } from './redis-replies';
 
 /** A status reply (`+OK`), told apart from a bulk string. */
 export class Status {
@@ -95,11 +48,6 @@ function redis.status_reply(s) return {ok=s} end
 function redis.error_reply(s) return {err=s} end
 `;
 
-function bytesOfLua(L: unknown, index: number): Buffer {
-  const bytes = lua.lua_tolstring(L, index) ?? new Uint8Array();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /** A Lua string as a command argument or reply: UTF-8 text as a string, other bytes as a Buffer. */
 function textOrBytes(bytes: Buffer): string | Buffer {
   const text = bytes.toString('utf8');
@@ -108,28 +56,10 @@ function textOrBytes(bytes: Buffer): string | Buffer {
     : Buffer.from(bytes);
 }
 
-function pushBytes(L: unknown, value: string | Buffer): void {
-  lua.lua_pushstring(L, typeof value === 'string' ? luaString(value) : new Uint8Array(value));
-}
-
 function pushTable(L: unknown, field: string, text: string): void {
   lua.lua_createtable(L, 0, 1);
   pushBytes(L, text);
   lua.lua_setfield(L, -2, luaString(field));
-}
-
-/** fengari's integers are 32 bits: a larger one would fail the script. */
-const LUA_MAXINTEGER = 2 ** 31 - 1;
-
-/**
- * An integer reply as a Lua number: an integer while fengari's 32 bits hold it (`tostring` then writes no `.0`, as
- * Redis's Lua 5.1 does not), a float beyond, as every Lua 5.1 number is (`PTTL` of a TTL over 24 days, a counter or a
- * timestamp in ms past 2^31). Such a float still differs from Redis's in text: `tostring` and `..` write it with
- * `.0`, and `string.format('%d', n)` refuses it.
- */
-function pushNumber(L: unknown, n: number): void {
-  if (n >= -LUA_MAXINTEGER - 1 && n <= LUA_MAXINTEGER) lua.lua_pushinteger(L, n);
-  else lua.lua_pushnumber(L, n);
 }
 
 /** Pushes a command's reply as Redis hands it to a script. */
@@ -177,12 +107,7 @@ function replyOf(L: unknown, index: number): unknown {
 
 /** `%.17g`, as Redis writes a Lua number given to a command. */
 function numberArg(n: number): string {
-  if (Number.isInteger(n) && Math.abs(n) < 1e17) return String(n);
-  const [mantissa, exponent] = n.toPrecision(17).split('e');
-  const trimmed = mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa;
-  if (exponent === undefined) return trimmed;
-  const power = Number(exponent);
-  return `${trimmed}e${power < 0 ? '-' : '+'}${String(Math.abs(power)).padStart(2, '0')}`;
+  return Number.isInteger(n) && Math.abs(n) < 1e17 ? String(n) : formatG(n, 17);
 }
 
 const BAD_ARGUMENT = 'ERR Lua redis lib command arguments must be strings or integers';
@@ -251,6 +176,7 @@ export function runScript(
   const L = lauxlib.luaL_newstate();
   try {
     lualib.luaL_openlibs(L);
+    openRedisLibraries(L);
     lauxlib.luaL_dostring(L, luaString(PRELUDE));
     define(L, 'redis', 'call', redisCall(call, true));
     define(L, 'redis', 'pcall', redisCall(call, false));

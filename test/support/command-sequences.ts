@@ -76,6 +76,11 @@ const SCAN_ERRORS: Cmd[] = [
 ];
 
 const TEXTS = ['a', 'b', 'c', 'hello', '', 'é', '日本', '1', '-3', '10', '3.5', ' 2', 'abc'];
+/**
+ * Numbers a script reads with `tonumber`: fengari's Lua 5.3 refuses `inf` and `nan` where Redis's 5.1 reads them, and
+ * writes large floats otherwise (`tostring`), so those are left out.
+ */
+const LUA_NUMBERS = ['0', '1', '-1', '2', '5', '-5', '10', '100', '1.5', '-2.5', 'x'];
 const INTEGERS = ['0', '1', '-1', '2', '5', '-5', '10', '100', '9223372036854775807', 'x', '1.5'];
 const FIELDS = ['f1', 'f2', 'f3', 'n', '7', 'constructor', 'é'];
 const SCORES = [
@@ -714,6 +719,44 @@ export class CommandGenerator {
       ['eval', "return {err='custom failure'}", '0'],
       ['eval', "error('boom')", '0'],
       ['eval', "return redis.call('nosuchcommand')", '0'],
+      // The libraries Redis loads for scripts: values stored through them, and read back.
+      [
+        'eval',
+        "return redis.call('set', KEYS[1], cjson.encode({ARGV[1], tonumber(ARGV[2]), {ok=true}}))",
+        '1',
+        k,
+        this.pick(TEXTS),
+        this.pick(LUA_NUMBERS),
+      ],
+      [
+        'eval',
+        "local ok, v = pcall(cjson.decode, redis.call('get', KEYS[1]) or 'null'); " +
+          "if not ok then return 'not JSON: ' .. v end; return cjson.encode(v)",
+        '1',
+        k,
+      ],
+      [
+        'eval',
+        "return redis.call('set', KEYS[1], cmsgpack.pack(ARGV[1], tonumber(ARGV[2]) or 0, {1, 2}))",
+        '1',
+        k,
+        this.pick(TEXTS),
+        this.pick(LUA_NUMBERS),
+      ],
+      [
+        'eval',
+        "local ok, a, b = pcall(cmsgpack.unpack, redis.call('get', KEYS[1]) or ''); " +
+          "if not ok then return 'not packed: ' .. a end; " +
+          "return {type(a), type(b) == 'table' and 'table' or tostring(b)}",
+        '1',
+        k,
+      ],
+      [
+        'eval',
+        'return bit.bxor(bit.lshift(tonumber(ARGV[1]) or 1, 3), 0xff)',
+        '0',
+        this.pick(LUA_NUMBERS),
+      ],
     ];
     return this.pick(scripts);
   }

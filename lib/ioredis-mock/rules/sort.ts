@@ -172,7 +172,7 @@ export function sortScore(text: string): number | undefined {
  * `m × 2^power` rounded to the nearest double (ties to even), and whether that is exact: `Infinity` beyond the largest
  * double. Subnormal results keep the bits they have room for.
  */
-function binaryValue(m: bigint, power: number): { value: number; exact: boolean } {
+export function binaryValue(m: bigint, power: number): { value: number; exact: boolean } {
   if (m === 0n) return { value: 0, exact: true };
   if (power > 2048) return { value: Infinity, exact: false };
   const bits = m.toString(2).length;

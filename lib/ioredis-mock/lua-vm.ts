@@ -1,0 +1,123 @@
+/**
+ * fengari, the Lua VM ioredis-mock ships with, as the scripts run on it (`lua-scripts.ts`) and the libraries Redis
+ * gives them (`lua-libraries.ts`) use it: the part of its API they call (it has no type declarations), and the
+ * conversions between Lua values and ours that they share.
+ */
+import { createRequire } from 'node:module';
+
+/** The part of fengari's API used here. */
+interface Fengari {
+  lua: {
+    LUA_OK: number;
+    LUA_TNONE: number;
+    LUA_TNIL: number;
+    LUA_TNUMBER: number;
+    LUA_TSTRING: number;
+    LUA_TTABLE: number;
+    LUA_TBOOLEAN: number;
+    LUA_TLIGHTUSERDATA: number;
+    lua_absindex(L: unknown, index: number): number;
+    lua_checkstack(L: unknown, n: number): boolean;
+    lua_close(L: unknown): void;
+    lua_createtable(L: unknown, narr: number, nrec: number): void;
+    lua_error(L: unknown): number;
+    lua_getfield(L: unknown, index: number, key: Uint8Array): number;
+    lua_getglobal(L: unknown, name: Uint8Array): number;
+    lua_gettop(L: unknown): number;
+    lua_insert(L: unknown, index: number): void;
+    lua_isinteger(L: unknown, index: number): boolean;
+    lua_isnumber(L: unknown, index: number): boolean;
+    lua_next(L: unknown, index: number): number;
+    lua_pcall(L: unknown, nargs: number, nresults: number, msgh: number): number;
+    lua_pushboolean(L: unknown, value: boolean): void;
+    lua_pushinteger(L: unknown, value: number): void;
+    lua_pushlightuserdata(L: unknown, value: unknown): void;
+    lua_pushnumber(L: unknown, value: number): void;
+    lua_pushvalue(L: unknown, index: number): void;
+    lua_pushjsfunction(L: unknown, fn: (L: unknown) => number): void;
+    lua_pushnil(L: unknown): void;
+    lua_pushstring(L: unknown, value: Uint8Array): void;
+    lua_rawgeti(L: unknown, index: number, n: number): number;
+    lua_rawset(L: unknown, index: number): void;
+    lua_rawseti(L: unknown, index: number, n: number): void;
+    lua_setfield(L: unknown, index: number, key: Uint8Array): void;
+    lua_setglobal(L: unknown, name: Uint8Array): void;
+    lua_settop(L: unknown, index: number): void;
+    lua_toboolean(L: unknown, index: number): boolean;
+    lua_tointeger(L: unknown, index: number): number;
+    lua_tolstring(L: unknown, index: number): Uint8Array | null;
+    lua_tonumber(L: unknown, index: number): number;
+    lua_touserdata(L: unknown, index: number): unknown;
+    lua_type(L: unknown, index: number): number;
+    lua_typename(L: unknown, type: number): Uint8Array;
+  };
+  lauxlib: {
+    luaL_argerror(L: unknown, arg: number, message: Uint8Array): number;
+    luaL_error(L: unknown, format: Uint8Array, ...args: unknown[]): number;
+    luaL_loadbuffer(L: unknown, code: Uint8Array, size: null, name: Uint8Array): number;
+    luaL_newstate(): unknown;
+    luaL_dostring(L: unknown, code: Uint8Array): number;
+  };
+  lualib: { luaL_openlibs(L: unknown): void };
+  to_luastring(text: string): Uint8Array;
+}
+
+// fengari is a dependency of ioredis-mock: loaded from there, as the version ioredis-mock runs its scripts on.
+const fengari = createRequire(require.resolve('ioredis-mock'))('fengari') as Fengari;
+export const { lua, lauxlib, lualib } = fengari;
+export const luaString = (text: string): Uint8Array => fengari.to_luastring(text);
+
+/** The bytes of the Lua string (or number, which becomes a string in place) at `index`. */
+export function bytesOfLua(L: unknown, index: number): Buffer {
+  const bytes = lua.lua_tolstring(L, index) ?? new Uint8Array();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function pushBytes(L: unknown, value: string | Uint8Array): void {
+  lua.lua_pushstring(L, typeof value === 'string' ? luaString(value) : new Uint8Array(value));
+}
+
+/** fengari's integers are 32 bits: a larger one would fail the script. */
+const LUA_MAXINTEGER = 2 ** 31 - 1;
+
+/**
+ * A number as Redis's Lua 5.1 would hold it: an integer while fengari's 32 bits hold it (`tostring` then writes no
+ * `.0`, as Lua 5.1 does not), a float otherwise, as every Lua 5.1 number is (`PTTL` of a TTL over 24 days, a counter
+ * or a timestamp in ms past 2^31, a fraction). Such a whole float still differs from Redis's in text: `tostring` and
+ * `..` write it with `.0`, and `string.format('%d', n)` refuses it.
+ */
+export function pushNumber(L: unknown, n: number): void {
+  if (Number.isInteger(n) && n >= -LUA_MAXINTEGER - 1 && n <= LUA_MAXINTEGER && !Object.is(n, -0)) {
+    lua.lua_pushinteger(L, n);
+  } else lua.lua_pushnumber(L, n);
+}
+
+/** Raises a Lua error from a JS function, as C's `luaL_error` does: `message` after where the script called it. */
+export function raise(L: unknown, message: string): never {
+  lauxlib.luaL_error(L, luaString('%s'), luaString(message));
+  throw new Error('unreachable: luaL_error returned'); // fengari's lua_error throws
+}
+
+/** Raises `message` as it is, as Lua's own runtime errors in C code are (`table index is nil`). */
+export function raiseBare(L: unknown, message: string): never {
+  pushBytes(L, message);
+  lua.lua_error(L);
+  throw new Error('unreachable: lua_error returned');
+}
+
+/** Raises C's `luaL_argerror`: `bad argument #<arg> to '<function>' (<message>)`. */
+export function argumentError(L: unknown, arg: number, message: string): never {
+  lauxlib.luaL_argerror(L, arg, luaString(message));
+  throw new Error('unreachable: luaL_argerror returned');
+}
+
+/** The name of a Lua type, as `type()` writes it. */
+export function typeName(L: unknown, index: number): string {
+  return Buffer.from(lua.lua_typename(L, lua.lua_type(L, index))).toString('latin1');
+}
+
+/** Sets `fn` as field `name` of the table on the top of the stack. */
+export function setFunction(L: unknown, name: string, fn: (L: unknown) => number): void {
+  lua.lua_pushjsfunction(L, fn);
+  lua.lua_setfield(L, -2, luaString(name));
+}
