@@ -296,6 +296,20 @@ const CASES: [Cmd, Cmd[]][] = [
     'return {bit.tobit(2^32 + 7), bit.tobit(-0.5), bit.tobit(1.5), bit.rol(1, 33), ' +
       'bit.tohex(48879, -6), bit.bswap(-2)}',
     'return bit.tobit({})',
+    // Redis's Lua environment: Lua 5.1's globals, its protection of the globals, its tostring, its redis.* API.
+    "redis.call('set', 'a', 'v') return redis.call('del', unpack({'a', 'b'}))",
+    "return {loadstring('return 7')(), math.pow(2, 10), table.getn({1, 2}), math.mod(7, 3), _VERSION}",
+    'local z = 0 return {tostring(10/2), tostring(1e20), tostring(2^53), tostring(1/z), tostring(0/z)}',
+    'x = 5 return x',
+    'return undefined_global',
+    "string.x = 1 return 'no'",
+    'return {type(table.unpack), type(math.type)}',
+    'return print',
+    'return redis.set_repl(8)',
+    "return {redis.replicate_commands(), redis.REPL_ALL, redis.setresp(2), redis.log(redis.LOG_DEBUG, 'x')}",
+    'return redis.log(9, 1)',
+    "return cmsgpack.unpack(string.rep('\\145', 4000) .. '\\1')",
+    "return select('#', cmsgpack.unpack(string.rep('\\1', 8000)))",
   ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
   // A score halfway between two 17-digit texts: written as glibc's printf rounds, to even; so are a script's numbers.
   [['zscore', 'tie', 'm'], [['zadd', 'tie', '2.98023223876953125e-8', 'm']]],

@@ -19,7 +19,10 @@ import { binaryValue } from './rules/sort';
 import { formatG } from './redis-replies';
 import {
   argumentError,
-  bytesOfLua,
+  cInt,
+  checkBytes,
+  checkInteger,
+  FrameSlots,
   lua,
   luaString,
   pushBytes,
@@ -121,112 +124,147 @@ function cannotSerialise(L: unknown, index: number, reason: string): never {
   return raise(L, `Cannot serialise ${typeName(L, index)}: ${reason}`);
 }
 
-function appendNumber(L: unknown, out: Bytes, index: number, settings: Settings): void {
-  const n = lua.lua_tonumber(L, index);
-  if (!Number.isFinite(n)) {
-    if (settings.encodeInvalidNumbers === 0) cannotSerialise(L, index, 'must not be NaN or Inf');
-    if (settings.encodeInvalidNumbers === 2) {
-      out.ascii('null');
-      return;
-    }
-    if (Number.isNaN(n)) {
-      out.ascii('nan');
-      return;
-    }
-  }
-  out.ascii(formatG(n, settings.precision));
-}
-
 /**
- * The length of the table on the top of the stack as an array (its largest key), or -1 for an object: lua-cjson's
- * `lua_array_length`, which refuses an excessively sparse array unless told to write it as an object.
+ * One `cjson.encode`: the value on the top of the stack, written into {@link out}. The values lua-cjson would hold on
+ * its Lua 5.1 frame are counted ({@link FrameSlots}), for its nesting check to fail where Redis's does.
  */
-function arrayLength(L: unknown, settings: Settings): number {
-  let max = 0;
-  let items = 0;
-  lua.lua_pushnil(L);
-  while (lua.lua_next(L, -2) !== 0) {
-    const k = lua.lua_type(L, -2) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, -2) : 0;
-    if (k !== 0 && Math.floor(k) === k && k >= 1) {
-      // C's `int max = k`: past INT_MAX, x86 gives INT_MIN (the table is then written as an object).
-      if (k > max) max = k > INT_MAX ? -INT_MAX - 1 : k;
-      items++;
+class Encoder {
+  readonly out = new Bytes();
+  /** How deep the table being written is (for the error when JS's own stack runs out first). */
+  depth = 0;
+  private readonly slots: FrameSlots;
+
+  constructor(
+    private readonly L: unknown,
+    private readonly settings: Settings,
+  ) {
+    this.slots = new FrameSlots(lua.lua_gettop(L));
+  }
+
+  private number(index: number): void {
+    const { L, out, settings } = this;
+    const n = lua.lua_tonumber(L, index);
+    if (!Number.isFinite(n)) {
+      if (settings.encodeInvalidNumbers === 0) cannotSerialise(L, index, 'must not be NaN or Inf');
+      if (settings.encodeInvalidNumbers === 2) {
+        out.ascii('null');
+        return;
+      }
+      if (Number.isNaN(n)) {
+        out.ascii('nan');
+        return;
+      }
+    }
+    out.ascii(formatG(n, settings.precision));
+  }
+
+  /**
+   * The length of the table on the top of the stack as an array (its largest key), or -1 for an object: lua-cjson's
+   * `lua_array_length`, which refuses an excessively sparse array unless told to write it as an object.
+   */
+  private arrayLength(): number {
+    const { L, settings } = this;
+    let max = 0;
+    let items = 0;
+    lua.lua_pushnil(L);
+    while (lua.lua_next(L, -2) !== 0) {
+      const k = lua.lua_type(L, -2) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, -2) : 0;
+      if (k !== 0 && Math.floor(k) === k && k >= 1) {
+        // C's `int max = k`: past INT_MAX, x86 gives INT_MIN (the table is then written as an object).
+        if (k > max) max = k > INT_MAX ? -INT_MAX - 1 : k;
+        items++;
+        lua.lua_settop(L, -2);
+        continue;
+      }
+      lua.lua_settop(L, -3);
+      return -1;
+    }
+    // `items * ratio` in C's `int`, which wraps.
+    const limit = Math.imul(items, settings.sparseRatio);
+    if (settings.sparseRatio > 0 && max > limit && max > settings.sparseSafe) {
+      if (!settings.sparseConvert) cannotSerialise(L, -1, 'excessively sparse array');
+      return -1;
+    }
+    return max;
+  }
+
+  /** Appends the value on the top of the stack (`json_append_data`). */
+  value(depth: number): void {
+    const { L, out } = this;
+    const type = lua.lua_type(L, -1);
+    if (type === lua.LUA_TSTRING) appendString(out, lua.lua_tolstring(L, -1) ?? new Uint8Array());
+    else if (type === lua.LUA_TNUMBER) this.number(-1);
+    else if (type === lua.LUA_TBOOLEAN) out.ascii(lua.lua_toboolean(L, -1) ? 'true' : 'false');
+    else if (type === lua.LUA_TNIL) out.ascii('null');
+    else if (type === lua.LUA_TLIGHTUSERDATA && lua.lua_touserdata(L, -1) === null)
+      out.ascii('null');
+    else if (type === lua.LUA_TTABLE) {
+      this.depth = ++depth;
+      if (depth > this.settings.encodeMaxDepth || !this.slots.fits(L, 3)) {
+        raise(L, `Cannot serialise, excessive nesting (${depth})`);
+      }
+      const length = this.arrayLength();
+      if (length > 0) this.array(depth, length);
+      else this.object(depth);
+    } else cannotSerialise(L, -1, 'type not supported');
+  }
+
+  private array(depth: number, length: number): void {
+    const { L, out, slots } = this;
+    out.byte(0x5b);
+    for (let i = 1; i <= length; i++) {
+      if (i > 1) out.byte(0x2c);
+      lua.lua_rawgeti(L, -1, i);
+      slots.used++;
+      this.value(depth);
       lua.lua_settop(L, -2);
-      continue;
+      slots.used--;
     }
-    lua.lua_settop(L, -3);
-    return -1;
+    out.byte(0x5d);
   }
-  if (settings.sparseRatio > 0 && max > items * settings.sparseRatio && max > settings.sparseSafe) {
-    if (!settings.sparseConvert) cannotSerialise(L, -1, 'excessively sparse array');
-    return -1;
-  }
-  return max;
-}
 
-/** Appends the value on the top of the stack (`json_append_data`). */
-function appendValue(L: unknown, out: Bytes, depth: number, settings: Settings): void {
-  const type = lua.lua_type(L, -1);
-  if (type === lua.LUA_TSTRING) appendString(out, lua.lua_tolstring(L, -1) ?? new Uint8Array());
-  else if (type === lua.LUA_TNUMBER) appendNumber(L, out, -1, settings);
-  else if (type === lua.LUA_TBOOLEAN) out.ascii(lua.lua_toboolean(L, -1) ? 'true' : 'false');
-  else if (type === lua.LUA_TNIL) out.ascii('null');
-  else if (type === lua.LUA_TLIGHTUSERDATA && lua.lua_touserdata(L, -1) === null) out.ascii('null');
-  else if (type === lua.LUA_TTABLE) {
-    depth++;
-    if (depth > settings.encodeMaxDepth || !lua.lua_checkstack(L, 3)) {
-      raise(L, `Cannot serialise, excessive nesting (${depth})`);
+  private object(depth: number): void {
+    const { L, out, slots } = this;
+    out.byte(0x7b);
+    let comma = false;
+    const base = slots.used;
+    lua.lua_pushnil(L);
+    while (lua.lua_next(L, -2) !== 0) {
+      slots.used = base + 2; // the key and the value
+      if (comma) out.byte(0x2c);
+      comma = true;
+      const keyType = lua.lua_type(L, -2);
+      if (keyType === lua.LUA_TNUMBER) {
+        out.byte(0x22);
+        this.number(-2);
+        out.ascii('":');
+      } else if (keyType === lua.LUA_TSTRING) {
+        appendString(out, lua.lua_tolstring(L, -2) ?? new Uint8Array());
+        out.byte(0x3a);
+      } else cannotSerialise(L, -2, 'table key must be a number or string');
+      this.value(depth);
+      lua.lua_settop(L, -2);
     }
-    const length = arrayLength(L, settings);
-    if (length > 0) appendArray(L, out, depth, settings, length);
-    else appendObject(L, out, depth, settings);
-  } else cannotSerialise(L, -1, 'type not supported');
+    slots.used = base;
+    out.byte(0x7d);
+  }
 }
 
-function appendArray(
-  L: unknown,
-  out: Bytes,
-  depth: number,
-  settings: Settings,
-  length: number,
-): void {
-  out.byte(0x5b);
-  for (let i = 1; i <= length; i++) {
-    if (i > 1) out.byte(0x2c);
-    lua.lua_rawgeti(L, -1, i);
-    appendValue(L, out, depth, settings);
-    lua.lua_settop(L, -2);
-  }
-  out.byte(0x5d);
-}
-
-function appendObject(L: unknown, out: Bytes, depth: number, settings: Settings): void {
-  out.byte(0x7b);
-  let comma = false;
-  lua.lua_pushnil(L);
-  while (lua.lua_next(L, -2) !== 0) {
-    if (comma) out.byte(0x2c);
-    comma = true;
-    const keyType = lua.lua_type(L, -2);
-    if (keyType === lua.LUA_TNUMBER) {
-      out.byte(0x22);
-      appendNumber(L, out, -2, settings);
-      out.ascii('":');
-    } else if (keyType === lua.LUA_TSTRING) {
-      appendString(out, lua.lua_tolstring(L, -2) ?? new Uint8Array());
-      out.byte(0x3a);
-    } else cannotSerialise(L, -2, 'table key must be a number or string');
-    appendValue(L, out, depth, settings);
-    lua.lua_settop(L, -2);
-  }
-  out.byte(0x7d);
+/** Whether `error` is JS's own stack running out (a nesting deeper than JS's stack holds, Lua's limit raised). */
+function isStackExhausted(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
 }
 
 function encode(L: unknown, settings: Settings): number {
   if (lua.lua_gettop(L) !== 1) argumentError(L, 1, 'expected 1 argument');
-  const out = new Bytes();
-  appendValue(L, out, 0, settings);
-  pushBytes(L, out.view());
+  const encoder = new Encoder(L, settings);
+  try {
+    encoder.value(0);
+  } catch (error) {
+    if (isStackExhausted(error)) raise(L, `Cannot serialise, excessive nesting (${encoder.depth})`);
+    throw error;
+  }
+  pushBytes(L, encoder.out.view());
   return 1;
 }
 
@@ -289,6 +327,11 @@ const STRTOD_HEX =
   /^([+-]?)0[xX](?:([0-9a-fA-F]+)\.?([0-9a-fA-F]*)|\.([0-9a-fA-F]+))(?:[pP]([+-]?[0-9]+))?/;
 const STRTOD_DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/;
 
+const STRTOD_CHARACTERS = new Uint8Array(256);
+for (const c of '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-_()') {
+  STRTOD_CHARACTERS[c.charCodeAt(0)] = 1;
+}
+
 function strtod(text: string): { length: number; value: number } | undefined {
   const special = STRTOD_SPECIAL.exec(text);
   if (special !== null) {
@@ -341,6 +384,8 @@ function hex4(data: Uint8Array, at: number): number {
 class Parser {
   private at = 0;
   private depth = 0;
+  /** The values lua-cjson's decoder would hold on its Lua 5.1 frame (see {@link descend}). */
+  private readonly slots: FrameSlots;
   /** The last token: where it began (or where it failed), and its value. */
   private type = Token.End;
   private index = 0;
@@ -351,9 +396,11 @@ class Parser {
 
   constructor(
     private readonly L: unknown,
-    private readonly data: Uint8Array,
+    private readonly data: Buffer,
     private readonly settings: Settings,
-  ) {}
+  ) {
+    this.slots = new FrameSlots(lua.lua_gettop(L));
+  }
 
   private byte(i: number): number {
     return i < this.data.length ? this.data[i] : 0;
@@ -410,9 +457,10 @@ class Parser {
   }
 
   private numberToken(): void {
+    // What strtod may read: the characters of decimal and hexadecimal numbers, `inf`, `infinity` and `nan(…)`.
     let end = this.at;
-    while (end < this.data.length && this.data[end] !== 0 && end - this.at < 1100) end++;
-    const read = strtod(Buffer.from(this.data.subarray(this.at, end)).toString('latin1'));
+    while (end < this.data.length && STRTOD_CHARACTERS[this.data[end]] === 1) end++;
+    const read = strtod(this.data.toString('latin1', this.at, end));
     if (read === undefined) return this.fail('invalid number');
     this.type = Token.Number;
     this.number = read.value;
@@ -468,10 +516,18 @@ class Parser {
     return raise(this.L, `Expected ${what} but found ${found} at character ${this.index + 1}`);
   }
 
+  /** `json_decode_descend`: one level deeper, if lua-cjson's limit and its Lua 5.1 frame allow. */
   private descend(slots: number): void {
     this.depth++;
-    if (this.depth <= this.settings.decodeMaxDepth && lua.lua_checkstack(this.L, slots)) return;
-    raise(this.L, `Found too many nested data structures (${this.depth}) at character ${this.at}`);
+    if (this.depth <= this.settings.decodeMaxDepth && this.slots.fits(this.L, slots)) return;
+    this.tooDeep();
+  }
+
+  tooDeep(): never {
+    return raise(
+      this.L,
+      `Found too many nested data structures (${this.depth}) at character ${this.at}`,
+    );
   }
 
   /** The current token's type (read through a call: {@link next} changes it). */
@@ -482,6 +538,7 @@ class Parser {
   /** `json_process_value`: pushes the value the current token begins. */
   value(): void {
     const { L } = this;
+    this.slots.used++;
     switch (this.type) {
       case Token.String:
         pushBytes(L, this.text);
@@ -496,8 +553,10 @@ class Parser {
         lua.lua_pushlightuserdata(L, null);
         return;
       case Token.ObjectBegin:
+        this.slots.used--; // counted by `object` once its table is made
         return this.object();
       case Token.ArrayBegin:
+        this.slots.used--;
         return this.array();
       default:
         this.expected('value');
@@ -508,6 +567,7 @@ class Parser {
     const { L } = this;
     this.descend(3);
     lua.lua_createtable(L, 0, 0);
+    this.slots.used++;
     this.next();
     if (this.token() === Token.ObjectEnd) {
       this.depth--;
@@ -516,11 +576,13 @@ class Parser {
     for (;;) {
       if (this.token() !== Token.String) this.expected('object key string');
       pushBytes(L, this.text);
+      this.slots.used++;
       this.next();
       if (this.token() !== Token.Colon) this.expected('colon');
       this.next();
       this.value();
       lua.lua_rawset(L, -3);
+      this.slots.used -= 2;
       this.next();
       if (this.token() === Token.ObjectEnd) {
         this.depth--;
@@ -535,6 +597,7 @@ class Parser {
     const { L } = this;
     this.descend(2);
     lua.lua_createtable(L, 0, 0);
+    this.slots.used++;
     this.next();
     if (this.token() === Token.ArrayEnd) {
       this.depth--;
@@ -543,6 +606,7 @@ class Parser {
     for (let i = 1; ; i++) {
       this.value();
       lua.lua_rawseti(L, -2, i);
+      this.slots.used--;
       this.next();
       if (this.token() === Token.ArrayEnd) {
         this.depth--;
@@ -562,22 +626,19 @@ class Parser {
   }
 }
 
-/** `luaL_checklstring`: a string, or a number as its text. */
-function checkString(L: unknown, arg: number): Uint8Array {
-  const type = lua.lua_type(L, arg);
-  if (type !== lua.LUA_TSTRING && type !== lua.LUA_TNUMBER) {
-    argumentError(L, arg, `string expected, got ${typeName(L, arg)}`);
-  }
-  return bytesOfLua(L, arg);
-}
-
 function decode(L: unknown, settings: Settings): number {
   if (lua.lua_gettop(L) !== 1) argumentError(L, 1, 'expected 1 argument');
-  const data = checkString(L, 1);
+  const data = checkBytes(L, 1);
   if (data.length >= 2 && (data[0] === 0 || data[1] === 0)) {
     raise(L, 'JSON parser does not support UTF-16 or UTF-32');
   }
-  new Parser(L, data, settings).document();
+  const parser = new Parser(L, data, settings);
+  try {
+    parser.document();
+  } catch (error) {
+    if (isStackExhausted(error)) parser.tooDeep();
+    throw error;
+  }
   return 1;
 }
 
@@ -589,13 +650,14 @@ function checkArgumentCount(L: unknown, count: number): void {
   while (lua.lua_gettop(L) < count) lua.lua_pushnil(L);
 }
 
-/** `json_integer_option`: sets the option from argument `arg` when given; pushes its value. */
+/**
+ * `json_integer_option`: sets the option from argument `arg` when given (`luaL_checkinteger` into a C `int`: 2^32 + 5
+ * is 5, NaN is 0), checked against [min, max]; pushes its value.
+ */
 function integerOption(L: unknown, arg: number, current: number, min: number, max: number): number {
   let value = current;
   if (lua.lua_type(L, arg) !== lua.LUA_TNIL) {
-    if (!lua.lua_isnumber(L, arg))
-      argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
-    const n = Math.trunc(lua.lua_tonumber(L, arg));
+    const n = cInt(checkInteger(L, arg));
     if (n < min || n > max) argumentError(L, 1, `expected integer between ${min} and ${max}`);
     value = n;
   }
@@ -609,9 +671,9 @@ function enumOption(L: unknown, arg: number, current: number, names: readonly st
   const type = lua.lua_type(L, arg);
   if (type === lua.LUA_TBOOLEAN) value = lua.lua_toboolean(L, arg) ? 1 : 0;
   else if (type !== lua.LUA_TNIL) {
-    const name = type === lua.LUA_TSTRING ? bytesOfLua(L, arg).toString('latin1') : undefined;
-    const at = name === undefined ? -1 : names.indexOf(name);
-    if (name === undefined) argumentError(L, arg, `string expected, got ${typeName(L, arg)}`);
+    // `luaL_checkoption`: a string, or a number as its text.
+    const name = checkBytes(L, arg).toString('utf8');
+    const at = names.indexOf(name);
     if (at < 0) argumentError(L, arg, `invalid option '${name}'`);
     value = at;
   }

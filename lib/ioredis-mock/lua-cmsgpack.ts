@@ -17,7 +17,10 @@
  */
 import {
   argumentError,
-  bytesOfLua,
+  cInt,
+  checkBytes,
+  checkInteger,
+  FrameSlots,
   lua,
   luaString,
   pushBytes,
@@ -25,7 +28,6 @@ import {
   raise,
   raiseBare,
   setFunction,
-  typeName,
 } from './lua-vm';
 
 /** Tables deeper than this are packed as nil (LUACMSGPACK_MAX_NESTING): a table that holds itself ends. */
@@ -208,12 +210,34 @@ class UnpackError extends Error {}
 const MISSING = 'Missing bytes in input.';
 const BAD_FORMAT = 'Bad data format in input.';
 
-/** A cursor over packed bytes that pushes each value it reads (`mp_decode_to_lua_type`). */
+const TOO_MANY_VALUES = 'too many return values at once; use unpack_one or unpack_limit instead.';
+
+const enum Kind {
+  Array,
+  Map,
+}
+
+/** A table being filled by {@link Unpacker.value}: its kind, the elements (or members) left, where it stands. */
+interface Open {
+  readonly kind: Kind;
+  remaining: number;
+  index: number;
+  /** A map's member whose key is read and whose value is not yet. */
+  key: boolean;
+}
+
+/**
+ * A cursor over packed bytes that pushes each value it reads (`mp_decode_to_lua_type`). Nested arrays and maps are
+ * read with a stack of their own rather than by recursion, and the values lua-cmsgpack would hold on its Lua 5.1 frame
+ * are counted ({@link FrameSlots}): a nesting too deep for Redis fails as it does there (`stack overflow (in function
+ * mp_decode_to_lua_array)`), not on JS's stack.
+ */
 class Unpacker {
   constructor(
     private readonly L: unknown,
     private readonly data: Buffer,
     public at: number,
+    readonly slots: FrameSlots,
   ) {}
 
   get left(): number {
@@ -229,17 +253,19 @@ class Unpacker {
   }
 
   /** A value of `size` bytes after the type byte, as `read` gives it. */
-  private fixed(size: number, read: (at: number) => number): void {
+  private fixed(size: number, read: (at: number) => number): number {
     this.need(1 + size);
     pushNumber(this.L, read(this.at + 1));
     this.at += 1 + size;
+    return -1;
   }
 
-  private string(headerSize: number, length: number): void {
+  private string(headerSize: number, length: number): number {
     this.need(headerSize + length);
     const start = this.at + headerSize;
     pushBytes(this.L, this.data.subarray(start, start + length));
     this.at = start + length;
+    return -1;
   }
 
   /** A length of `size` bytes after the type byte, consumed with the type byte. */
@@ -250,15 +276,19 @@ class Unpacker {
     return n;
   }
 
-  value(): void {
+  private kind = Kind.Array;
+
+  /** A new table of `kind`, for `length` elements or members: returns `length`. */
+  private table(kind: Kind, length: number): number {
+    lua.lua_createtable(this.L, 0, 0);
+    this.kind = kind;
+    return length;
+  }
+
+  /** Reads one item: pushes a value and returns -1, or pushes a new table and returns how many items it holds. */
+  private item(): number {
     const { L, data } = this;
     this.need(1);
-    if (!lua.lua_checkstack(L, 1)) {
-      raise(
-        L,
-        'stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)',
-      );
-    }
     const type = data[this.at];
     switch (type) {
       case 0xcc:
@@ -285,12 +315,12 @@ class Unpacker {
       case 0xc0:
         lua.lua_pushnil(L);
         this.at++;
-        return;
+        return -1;
       case 0xc2:
       case 0xc3:
         lua.lua_pushboolean(L, type === 0xc3);
         this.at++;
-        return;
+        return -1;
       case 0xd9:
         this.need(2);
         return this.string(2, this.unsigned(1, 1));
@@ -300,87 +330,104 @@ class Unpacker {
       case 0xdb:
         return this.string(0, this.length(4));
       case 0xdc:
-        return this.array(this.length(2));
+        return this.table(Kind.Array, this.length(2));
       case 0xdd:
-        return this.array(this.length(4));
+        return this.table(Kind.Array, this.length(4));
       case 0xde:
-        return this.map(this.length(2));
+        return this.table(Kind.Map, this.length(2));
       case 0xdf:
-        return this.map(this.length(4));
+        return this.table(Kind.Map, this.length(4));
     }
     if ((type & 0x80) === 0 || (type & 0xe0) === 0xe0) {
       pushNumber(L, (type << 24) >> 24);
       this.at++;
-    } else if ((type & 0xe0) === 0xa0) this.string(1, type & 0x1f);
-    else if ((type & 0xf0) === 0x90) {
-      this.at++;
-      this.array(type & 0x0f);
-    } else if ((type & 0xf0) === 0x80) {
-      this.at++;
-      this.map(type & 0x0f);
-    } else throw new UnpackError(BAD_FORMAT);
-  }
-
-  private array(length: number): void {
-    const { L } = this;
-    lua.lua_createtable(L, 0, 0);
-    for (let i = 1; i <= length; i++) {
-      this.value();
-      if (lua.lua_type(L, -1) === lua.LUA_TNIL) lua.lua_settop(L, -2);
-      else lua.lua_rawseti(L, -2, i);
+      return -1;
     }
+    if ((type & 0xe0) === 0xa0) return this.string(1, type & 0x1f);
+    if ((type & 0xf0) === 0x90 || (type & 0xf0) === 0x80) {
+      this.at++;
+      return this.table((type & 0xf0) === 0x90 ? Kind.Array : Kind.Map, type & 0x0f);
+    }
+    throw new UnpackError(BAD_FORMAT);
   }
 
-  private map(length: number): void {
-    const { L } = this;
-    lua.lua_createtable(L, 0, 0);
-    for (let i = 0; i < length; i++) {
-      this.value();
-      this.value();
-      const key = lua.lua_type(L, -2);
-      // Lua's own errors, without a position (they are raised in lua-cmsgpack's C code).
-      if (key === lua.LUA_TNIL) raiseBare(L, 'table index is nil');
-      if (key === lua.LUA_TNUMBER && Number.isNaN(lua.lua_tonumber(L, -2))) {
-        raiseBare(L, 'table index is NaN');
+  /** Reads one whole value (a table with everything in it) and pushes it. */
+  value(): void {
+    const { L, slots } = this;
+    const open: Open[] = [];
+    for (;;) {
+      slots.check(L, 1, TOO_MANY_VALUES);
+      const length = this.item();
+      slots.used++;
+      if (length >= 0) {
+        const kind = this.kind;
+        if (kind === Kind.Array) slots.check(L, 1, 'in function mp_decode_to_lua_array');
+        if (length > 0) {
+          open.push({ kind, remaining: length, index: 1, key: false });
+          if (kind === Kind.Array) slots.used++; // the index lua-cmsgpack pushes before each element
+          continue;
+        }
       }
-      lua.lua_rawset(L, -3);
+      // A value is complete: it goes into the table it belongs to, which may be complete in turn.
+      while (open.length > 0) {
+        const top = open[open.length - 1];
+        if (top.kind === Kind.Map && !top.key) {
+          top.key = true;
+          break;
+        }
+        this.store(top);
+        if (--top.remaining > 0) {
+          if (top.kind === Kind.Array) slots.used++;
+          break;
+        }
+        open.pop();
+      }
+      if (open.length === 0) return;
     }
+  }
+
+  /** Sets the value on the top of the stack (and for a map the key under it) into the table below. */
+  private store(top: Open): void {
+    const { L } = this;
+    this.slots.used -= 2;
+    if (top.kind === Kind.Array) {
+      if (lua.lua_type(L, -1) === lua.LUA_TNIL) lua.lua_settop(L, -2);
+      else lua.lua_rawseti(L, -2, top.index);
+      top.index++;
+      return;
+    }
+    top.key = false;
+    const key = lua.lua_type(L, -2);
+    // Lua's own errors, without a position (they are raised in lua-cmsgpack's C code).
+    if (key === lua.LUA_TNIL) raiseBare(L, 'table index is nil');
+    if (key === lua.LUA_TNUMBER && Number.isNaN(lua.lua_tonumber(L, -2))) {
+      raiseBare(L, 'table index is NaN');
+    }
+    lua.lua_rawset(L, -3);
   }
 }
 
-/** `luaL_checkinteger` on Lua 5.1: a number (or a string holding one), truncated. */
-function checkInteger(L: unknown, arg: number): number {
-  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
-  return Math.trunc(lua.lua_tonumber(L, arg));
-}
-
-/** `luaL_optinteger`: as {@link checkInteger}, `fallback` for none or nil. */
+/** `luaL_optinteger`: as `checkInteger`, `fallback` for none or nil. */
 function optionalInteger(L: unknown, arg: number, fallback: number): number {
   return lua.lua_type(L, arg) <= lua.LUA_TNIL ? fallback : checkInteger(L, arg);
 }
 
-/** `luaL_checklstring`: a string, or a number as its text. */
-function checkString(L: unknown, arg: number): Buffer {
-  const type = lua.lua_type(L, arg);
-  if (type !== lua.LUA_TSTRING && type !== lua.LUA_TNUMBER) {
-    argumentError(L, arg, `string expected, got ${typeName(L, arg)}`);
-  }
-  return Buffer.from(bytesOfLua(L, arg));
-}
-
 /** `mp_unpack_full`: `limit` values from `offset` (0 and 0: all of them, and no offset in the results). */
 function unpack(L: unknown, limit: number, offset: number): number {
-  const data = checkString(L, 1);
+  const data = checkBytes(L, 1);
   if (offset < 0 || limit < 0) {
     // (lua-cmsgpack writes the input's length where it means the limit.)
-    raise(L, `Invalid request to unpack with offset of ${offset} and limit of ${data.length}.`);
+    raise(
+      L,
+      `Invalid request to unpack with offset of ${cInt(offset)} and limit of ${cInt(data.length)}.`,
+    );
   }
   if (offset > data.length) {
-    raise(L, `Start offset ${offset} greater than input length ${data.length}.`);
+    raise(L, `Start offset ${cInt(offset)} greater than input length ${cInt(data.length)}.`);
   }
   const all = limit === 0 && offset === 0;
   const wanted = all ? 2 ** 31 - 1 : limit;
-  const cursor = new Unpacker(L, data, offset);
+  const cursor = new Unpacker(L, data, offset, new FrameSlots(lua.lua_gettop(L)));
   let count = 0;
   try {
     for (; cursor.left > 0 && count < wanted; count++) cursor.value();
@@ -389,10 +436,16 @@ function unpack(L: unknown, limit: number, offset: number): number {
     throw error;
   }
   if (all) return count;
+  cursor.slots.check(L, 1, 'in function mp_unpack_full');
   // The offset to go on from (-1 at the end) comes first, below the values.
   pushNumber(L, cursor.left === 0 ? -1 : cursor.at);
   lua.lua_insert(L, 2);
   return count + 1;
+}
+
+/** lua-cmsgpack's `lua_pop(L, lua_gettop(L) - 1)`: keeps the first argument, if there is one. */
+function keepFirst(L: unknown): void {
+  if (lua.lua_gettop(L) > 1) lua.lua_settop(L, 1);
 }
 
 /** Pushes a new `cmsgpack` table. */
@@ -402,13 +455,13 @@ export function pushCmsgpack(L: unknown): void {
   setFunction(L, 'unpack', (s) => unpack(s, 0, 0));
   setFunction(L, 'unpack_one', (s) => {
     const offset = optionalInteger(s, 2, 0);
-    lua.lua_settop(s, 1);
+    keepFirst(s);
     return unpack(s, 1, offset);
   });
   setFunction(L, 'unpack_limit', (s) => {
     const limit = checkInteger(s, 2);
     const offset = optionalInteger(s, 3, 0);
-    lua.lua_settop(s, 1);
+    keepFirst(s);
     return unpack(s, limit, offset);
   });
   for (const [field, text] of [

@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
 import { createEmbeddedClient } from './adapter';
 import { Keyspace } from '../keyspace/keyspace';
 
@@ -132,7 +134,7 @@ describe('cjson', () => {
     );
   });
 
-  it('takes the configuration functions, for the script that calls them', async () => {
+  it('takes the configuration functions; the settings stay for later scripts, as in Redis', async () => {
     expect(await run('return {cjson.encode_sparse_array()}')).toEqual([null, 2, 10]);
     expect(await run('cjson.encode_sparse_array(true) return cjson.encode({[1]=1, [20]=2})')).toBe(
       '{"1":1,"20":2}',
@@ -144,7 +146,9 @@ describe('cjson', () => {
     expect(await failure('return cjson.encode_number_precision(15)')).toBe(
       "ERR user_script:1: bad argument #1 to 'encode_number_precision' (expected integer between 1 and 14)",
     );
-    // A new script starts from the defaults.
+    // Later scripts run on the same Lua state, with these settings; SCRIPT FLUSH gives a new one.
+    expect(await run('return cjson.encode(1/3)')).toBe('0.333');
+    expect(await client.script('FLUSH')).toBe('OK');
     expect(await run('return cjson.encode(1/3)')).toBe('0.33333333333333');
   });
 });
@@ -235,6 +239,205 @@ describe('bit', () => {
     ).toEqual(['000000ff', 'ffffffff', '00FF', '34']);
     expect(await failure("return bit.band(1, 'x')")).toBe(
       "ERR user_script:1: bad argument #2 to 'band' (number expected, got string)",
+    );
+  });
+});
+
+describe('the script environment', () => {
+  it("has Lua 5.1's globals, not 5.3's, and none of those Redis removes", async () => {
+    expect(
+      await run(
+        "return {select('#', unpack({1, 2, 3})), loadstring('return 7')(), math.pow(2, 10), table.getn({1, 2}), " +
+          'table.maxn({1, [10]=2}), math.mod(7, 3), math.log10(1000), math.ldexp(0.5, 4), _VERSION, ' +
+          "string.gfind('a b', '%a')()}",
+      ),
+    ).toEqual([3, 7, 1024, 2, 10, 1, 3, 8, 'Lua 5.1', 'a']);
+    expect(await run('return {math.frexp(-0.3)}')).toEqual([0, -1]); // -0.6 and -1, as integers in the reply
+    expect(await run('local m, e = math.frexp(48) return {m * 100, e}')).toEqual([75, 6]);
+    expect(
+      await run("redis.call('set', 'a', 'v') return redis.call('del', unpack({'a', 'b'}))"),
+    ).toBe(1);
+    for (const name of [
+      'print',
+      'os',
+      'io',
+      'require',
+      'dofile',
+      'loadfile',
+      'package',
+      'debug',
+      'utf8',
+    ]) {
+      expect([name, await failure(`return ${name}`)]).toEqual([
+        name,
+        `ERR user_script:1: Script attempted to access nonexistent global variable '${name}'`,
+      ]);
+    }
+    expect(await run('return {type(table.unpack), type(string.pack), type(math.type)}')).toEqual([
+      'nil',
+      'nil',
+      'nil',
+    ]);
+    expect(await failure('return table.setn({}, 1)')).toBe("ERR user_script:1: 'setn' is obsolete");
+    expect(await failure("return math.pow('x', 2)")).toBe(
+      "ERR user_script:1: bad argument #1 to 'pow' (number expected, got string)",
+    );
+  });
+
+  it("writes numbers with tostring as Lua 5.1 does (%.14g), where fengari's 5.3 writes 5.0", async () => {
+    expect(
+      await run(
+        'local z = 0 return {tostring(10/2), tostring(1e20), tostring(0.1), tostring(2^53), ' +
+          'tostring(12345678901234.5), tostring(1/z), tostring(-1/z), tostring(0/z), tostring(7)}',
+      ),
+    ).toEqual([
+      '5',
+      '1e+20',
+      '0.1',
+      '9.007199254741e+15',
+      '12345678901234',
+      'inf',
+      '-inf',
+      '-nan',
+      '7',
+    ]);
+    // (One zero constant a script: Lua 5.1 keeps 0 and -0 as one.)
+    expect(await run('local z = 0.0 return tostring(-z)')).toBe('-0');
+    expect(await failure('return tostring()')).toBe(
+      "ERR user_script:1: bad argument #1 to 'tostring' (value expected)",
+    );
+    // A number given to a command is written with %.17g: -0 and infinities as C writes them.
+    expect(
+      await run(
+        "local z = 0.0 redis.call('rpush', 'l', -z) return redis.call('lrange', 'l', 0, -1)",
+      ),
+    ).toEqual(['-0']);
+    expect(
+      await run("redis.call('rpush', 'm', 1/0, 0.1) return redis.call('lrange', 'm', 0, -1)"),
+    ).toEqual(['inf', '0.10000000000000001']);
+  });
+
+  it('refuses to write globals or library tables, and to read globals that do not exist, as Redis 7 does', async () => {
+    for (const script of [
+      'x = 5 return x',
+      'function helper() end return 1',
+      '_G.y = 1',
+      'redis.foo = 1',
+      'string.x = 1',
+      'cjson.x = 1',
+    ]) {
+      expect([script, await failure(script)]).toEqual([
+        script,
+        'ERR user_script:1: Attempt to modify a readonly table',
+      ]);
+    }
+    expect(await failure('return undefined_name')).toBe(
+      "ERR user_script:1: Script attempted to access nonexistent global variable 'undefined_name'",
+    );
+    expect(await run('return {pcall(function() return missing end)}')).toEqual([
+      null, // false
+      "user_script:1: Script attempted to access nonexistent global variable 'missing'",
+    ]);
+    // Locals, and the library tables' own functions, are untouched.
+    expect(
+      await run("local x = 5 local s = ('abc'):upper() return {x, s, string.rep('ab', 2)}"),
+    ).toEqual([5, 'ABC', 'abab']);
+    expect(await run('local n = 0 for _ in pairs(math) do n = n + 1 end return n > 20')).toBe(1);
+  });
+
+  it('runs every script on one Lua state: KEYS and ARGV per run, settings kept, reset by SCRIPT FLUSH', async () => {
+    const script = "return {#KEYS, #ARGV, KEYS[1] or '-', ARGV[1] or '-'}";
+    expect(await client.eval(script, 1, 'k1', 'a1')).toEqual([1, 1, 'k1', 'a1']);
+    expect(await client.eval(script, 2, 'k2', 'k3')).toEqual([2, 0, 'k2', '-']);
+    expect(await client.evalsha(createHash('sha1').update(script).digest('hex'), 0, 'x')).toEqual([
+      0,
+      1,
+      '-',
+      'x',
+    ]);
+    // A failed script leaves nothing behind for the next one.
+    expect(await failure('local t = {} t.x = t.x.y')).toMatch(
+      /^ERR user_script:1: attempt to index /,
+    );
+    expect(await run('return 1 + 1')).toBe(2);
+  });
+
+  it("has Redis's redis.* functions and constants", async () => {
+    expect(
+      await run(
+        'redis.set_repl(redis.REPL_ALL) redis.setresp(2) return {redis.replicate_commands(), redis.REPL_NONE, ' +
+          'redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL, redis.REDIS_VERSION, ' +
+          'redis.REDIS_VERSION_NUM, redis.breakpoint(), redis.debug("x"), redis.LOG_WARNING}',
+      ),
+    ).toEqual([1, 0, 1, 2, 2, 3, '7.0.15', 0x07000f, null]);
+    expect(await failure('return redis.set_repl()')).toBe(
+      'ERR redis.set_repl() requires two arguments.',
+    );
+    expect(await failure('return redis.set_repl(8)')).toBe(
+      'ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.',
+    );
+    expect(await failure('return redis.setresp(4)')).toBe('ERR RESP version must be 2 or 3.');
+    expect(await failure('return redis.setresp(3)')).toBe(
+      'ERR redis.setresp(3) is not supported by the embedded cache.',
+    );
+    expect(await failure('return redis.log()')).toBe(
+      'ERR redis.log() requires two arguments or more.',
+    );
+    expect(await failure("return redis.log('x', 'y')")).toBe(
+      'ERR First argument must be a number (log level).',
+    );
+    expect(await failure("return redis.log(9, 'y')")).toBe('ERR Invalid debug level.');
+  });
+
+  it("writes redis.log's messages to Nest's logger, at the level's counterpart", async () => {
+    const seen: string[] = [];
+    const capture = (level: string) => (message: unknown) =>
+      void seen.push(`${level} ${String(message)}`);
+    Logger.overrideLogger({
+      log: capture('log'),
+      warn: capture('warn'),
+      error: capture('error'),
+      debug: capture('debug'),
+      verbose: capture('verbose'),
+    });
+    try {
+      await run(
+        "redis.log(redis.LOG_WARNING, 'low stock', 3) redis.log(redis.LOG_NOTICE, 'note') " +
+          "redis.log(redis.LOG_DEBUG, 'detail') return 1",
+      );
+    } finally {
+      Logger.overrideLogger(false);
+    }
+    expect(seen).toEqual([
+      'warn Lua script: low stock 3',
+      'log Lua script: note',
+      'debug Lua script: detail',
+    ]);
+  });
+});
+
+describe('limits of the libraries', () => {
+  it('fail where Redis fails, with its errors, not on JS stack exhaustion', async () => {
+    // lua-cmsgpack's frame holds two values a level of nesting, and Lua 5.1's hold 8000.
+    expect(await run("return type(cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1'))")).toBe(
+      'table',
+    );
+    expect(await failure("return cmsgpack.unpack(string.rep('\\145', 4000) .. '\\1')")).toBe(
+      'ERR user_script:1: stack overflow (in function mp_decode_to_lua_array)',
+    );
+    expect(await run("return select('#', cmsgpack.unpack(string.rep('\\1', 7999)))")).toBe(7999);
+    expect(await failure("return select('#', cmsgpack.unpack(string.rep('\\1', 8000)))")).toBe(
+      'ERR user_script:1: stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)',
+    );
+    // A setting NaN is 0 as C's int, out of the range; 2^32 + 5 wraps to 5.
+    expect(await failure('return cjson.encode_number_precision(0/0)')).toBe(
+      "ERR user_script:1: bad argument #1 to 'encode_number_precision' (expected integer between 1 and 14)",
+    );
+    expect(await run('local r = cjson.encode_number_precision(2^32 + 5) return r')).toBe(5);
+    // A number as long as it comes (strtod reads it whole).
+    expect(await run("return cjson.decode('0.' .. string.rep('0', 1200) .. '15e1201')")).toBe(1);
+    expect(await failure('return cmsgpack.unpack_one()')).toBe(
+      "ERR user_script:1: bad argument #1 to 'unpack_one' (string expected, got no value)",
     );
   });
 });

@@ -16,10 +16,22 @@
  *   `ERR Error compiling script (new function): user_script:<line>: <reason>`.
  * - `redis.status_reply`, `redis.error_reply`, `redis.sha1hex` and `redis.log` are there.
  */
+import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { openRedisLibraries } from './lua-libraries';
-import { bytesOfLua, lauxlib, lua, lualib, luaString, pushBytes, pushNumber } from './lua-vm';
-import { type Arg, formatG } from './redis-replies';
+import { LOG_CONTEXT } from '../util/log-context';
+import { openRedisLibraries, protectGlobals } from './lua-libraries';
+import {
+  bytesOfLua,
+  lauxlib,
+  lua,
+  lualib,
+  luaString,
+  numberText,
+  pushBytes,
+  pushNumber,
+  setFunction,
+} from './lua-vm';
+import { type Arg } from './redis-replies';
 
 /** A status reply (`+OK`), told apart from a bulk string. */
 export class Status {
@@ -33,12 +45,20 @@ export function sha1(script: string | Buffer): string {
   return createHash('sha1').update(script).digest('hex');
 }
 
-/** Redis's error handler: errors become `{err=…}` tables that say where the script failed. */
+/**
+ * Redis's error handler: errors become `{err=…}` tables that say where the script failed, the script's own line (where
+ * Redis skips a C function, this skips the environment's functions written in Lua too, and the protection's).
+ */
 const PRELUDE = `
 local dbg = debug
 function __redis__err__handler(err)
-  local i = dbg.getinfo(2,'nSl')
-  if i and i.what ~= 'Lua' and i.what ~= 'main' then i = dbg.getinfo(3,'nSl') end
+  local level = 2
+  local i = dbg.getinfo(level,'nSl')
+  while i and i.source ~= '@user_script' do
+    level = level + 1
+    i = dbg.getinfo(level,'nSl')
+  end
+  if not i then i = dbg.getinfo(2,'nSl') end
   if type(err) ~= 'table' then err = {err='ERR ' .. tostring(err)} end
   if i then err['source'] = i.source; err['line'] = i.currentline end
   return err
@@ -82,7 +102,11 @@ function pushReply(L: unknown, reply: unknown): void {
 /** A script's value at `index` as Redis replies it (errors as `Error`s, statuses as {@link Status}). */
 function replyOf(L: unknown, index: number): unknown {
   const type = lua.lua_type(L, index);
-  if (type === lua.LUA_TNUMBER) return Math.trunc(lua.lua_tonumber(L, index));
+  if (type === lua.LUA_TNUMBER) {
+    // C's (long long) cast: -0.5 is 0, not -0.
+    const n = Math.trunc(lua.lua_tonumber(L, index));
+    return n === 0 ? 0 : n;
+  }
   if (type === lua.LUA_TSTRING) return textOrBytes(bytesOfLua(L, index));
   if (type === lua.LUA_TBOOLEAN) return lua.lua_toboolean(L, index) ? 1 : null;
   if (type !== lua.LUA_TTABLE) return null;
@@ -107,7 +131,9 @@ function replyOf(L: unknown, index: number): unknown {
 
 /** `%.17g`, as Redis writes a Lua number given to a command. */
 function numberArg(n: number): string {
-  return Number.isInteger(n) && Math.abs(n) < 1e17 ? String(n) : formatG(n, 17);
+  return Number.isInteger(n) && Math.abs(n) < 1e17 && !Object.is(n, -0)
+    ? String(n)
+    : numberText(n, 17);
 }
 
 const BAD_ARGUMENT = 'ERR Lua redis lib command arguments must be strings or integers';
@@ -147,54 +173,166 @@ function redisCall(call: ScriptCall, raise: boolean): (L: unknown) => number {
   };
 }
 
-function define(L: unknown, table: string, name: string, fn: (L: unknown) => number): void {
-  lua.lua_getglobal(L, luaString(table));
-  lua.lua_pushjsfunction(L, fn);
-  lua.lua_setfield(L, -2, luaString(name));
+/** Redis 7.0.15, as `redis.REDIS_VERSION` and `redis.REDIS_VERSION_NUM` name the Redis these scripts answer like. */
+const REDIS_VERSION = '7.0.15';
+const REDIS_VERSION_NUM = 0x07000f;
+/** Redis's `LL_DEBUG` … `LL_WARNING`, and where `redis.log` writes each. */
+const LOG_LEVELS = ['debug', 'verbose', 'log', 'warn'] as const;
+const REPL_FLAGS = { REPL_NONE: 0, REPL_AOF: 1, REPL_SLAVE: 2, REPL_REPLICA: 2, REPL_ALL: 3 };
+
+const scriptLogger = new Logger(LOG_CONTEXT);
+
+/** Raises Redis's `luaPushError` + `luaError`: an `{err=…}` table with `ERR ` before a message that has no code. */
+function raiseReplyError(L: unknown, message: string): never {
+  pushTable(L, 'err', `ERR ${message}`);
+  lua.lua_error(L);
+  throw new Error('unreachable: lua_error returned');
+}
+
+/** `redis.log(level, message, …)`: Redis's checks, then the message (its parts joined by spaces) to Nest's logger. */
+function redisLog(L: unknown): number {
+  const count = lua.lua_gettop(L);
+  if (count < 2) raiseReplyError(L, 'redis.log() requires two arguments or more.');
+  if (!lua.lua_isnumber(L, 1)) raiseReplyError(L, 'First argument must be a number (log level).');
+  const level = Math.trunc(lua.lua_tonumber(L, 1));
+  if (!(level >= 0 && level < LOG_LEVELS.length)) raiseReplyError(L, 'Invalid debug level.');
+  const parts: string[] = [];
+  for (let i = 2; i <= count; i++) {
+    const type = lua.lua_type(L, i);
+    if (type === lua.LUA_TSTRING || type === lua.LUA_TNUMBER)
+      parts.push(bytesOfLua(L, i).toString('utf8'));
+  }
+  scriptLogger[LOG_LEVELS[level]](`Lua script: ${parts.join(' ')}`);
+  return 0;
+}
+
+/** Builds the `redis` table of a new state: its commands run by what `current()` gives at the time of the call. */
+function setRedisTable(L: unknown, current: () => ScriptCall): void {
+  lua.lua_getglobal(L, luaString('redis'));
+  const call: ScriptCall = (name, args) => current()(name, args);
+  setFunction(L, 'call', redisCall(call, true));
+  setFunction(L, 'pcall', redisCall(call, false));
+  setFunction(L, 'sha1hex', (state) => {
+    pushBytes(state, sha1(bytesOfLua(state, 1)));
+    return 1;
+  });
+  setFunction(L, 'log', redisLog);
+  setFunction(L, 'replicate_commands', (state) => {
+    lua.lua_pushboolean(state, true);
+    return 1;
+  });
+  setFunction(L, 'set_repl', (state) => {
+    if (lua.lua_gettop(state) !== 1)
+      raiseReplyError(state, 'redis.set_repl() requires two arguments.');
+    const flags = Math.trunc(lua.lua_tonumber(state, -1));
+    if ((flags & ~REPL_FLAGS.REPL_ALL) !== 0) {
+      raiseReplyError(
+        state,
+        'Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.',
+      );
+    }
+    return 0; // one process: nothing is propagated anyway
+  });
+  setFunction(L, 'setresp', (state) => {
+    if (lua.lua_gettop(state) !== 1)
+      raiseReplyError(state, 'redis.setresp() requires one argument.');
+    const resp = Math.trunc(lua.lua_tonumber(state, 1));
+    if (resp !== 2 && resp !== 3) raiseReplyError(state, 'RESP version must be 2 or 3.');
+    // Commands answer a script in RESP2's forms here; RESP3's (maps, doubles, …) would be another reply conversion.
+    if (resp === 3)
+      raiseReplyError(state, 'redis.setresp(3) is not supported by the embedded cache.');
+    return 0;
+  });
+  setFunction(L, 'breakpoint', (state) => {
+    lua.lua_pushboolean(state, false); // no debugging session (SCRIPT DEBUG) here
+    return 1;
+  });
+  setFunction(L, 'debug', () => 0);
+  for (const [name, value] of Object.entries(REPL_FLAGS)) {
+    pushNumber(L, value);
+    lua.lua_setfield(L, -2, luaString(name));
+  }
+  pushBytes(L, REDIS_VERSION);
+  lua.lua_setfield(L, -2, luaString('REDIS_VERSION'));
+  pushNumber(L, REDIS_VERSION_NUM);
+  lua.lua_setfield(L, -2, luaString('REDIS_VERSION_NUM'));
   lua.lua_settop(L, -2);
 }
 
-function globalArray(L: unknown, name: string, items: readonly Arg[]): void {
+/** Sets global `name` to an array of `items`, without the protection's `__newindex` (see `protectGlobals`). */
+function setGlobalArray(L: unknown, name: string, items: readonly Arg[]): void {
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+  pushBytes(L, name);
   lua.lua_createtable(L, items.length, 0);
   items.forEach((item, i) => {
     pushBytes(L, item);
     lua.lua_rawseti(L, -2, i + 1);
   });
-  lua.lua_setglobal(L, luaString(name));
+  lua.lua_rawset(L, -3);
+  lua.lua_settop(L, -2);
 }
 
 /**
- * Runs `script` with `keys` and `argv`, its commands run by `call`: its reply as Redis gives it (a {@link Status} for
- * a status), or throws Redis's error.
+ * The Lua state that runs a keyspace's scripts, one after another, as Redis's one Lua VM runs all of a server's: built
+ * on the first script (Lua's libraries, Redis's, the `redis` table, the protection of the globals), each script
+ * compiled once and kept (by its SHA1, until {@link reset}), only `KEYS` and `ARGV` set again for each run. A script
+ * cannot leave globals behind for the next one (writing one fails, as in Redis); `cjson`'s settings do stay, as
+ * they do in Redis. SCRIPT FLUSH calls {@link reset}, as it gives Redis a new Lua VM.
  */
-export function runScript(
-  script: Arg,
-  keys: readonly Arg[],
-  argv: readonly Arg[],
-  call: ScriptCall,
-): unknown {
-  const L = lauxlib.luaL_newstate();
-  try {
+export class ScriptEngine {
+  private L: unknown = undefined;
+  private call: ScriptCall | undefined;
+
+  private state(): unknown {
+    if (this.L !== undefined) return this.L;
+    const L = lauxlib.luaL_newstate();
     lualib.luaL_openlibs(L);
     openRedisLibraries(L);
-    lauxlib.luaL_dostring(L, luaString(PRELUDE));
-    define(L, 'redis', 'call', redisCall(call, true));
-    define(L, 'redis', 'pcall', redisCall(call, false));
-    define(L, 'redis', 'sha1hex', (state) => {
-      pushBytes(state, sha1(bytesOfLua(state, 1)));
-      return 1;
+    if (lauxlib.luaL_dostring(L, luaString(PRELUDE)) !== lua.LUA_OK) {
+      throw new Error(`the script prelude failed to load: ${bytesOfLua(L, -1).toString('utf8')}`);
+    }
+    setRedisTable(L, () => {
+      if (this.call === undefined) throw new Error('redis.call outside a script run');
+      return this.call;
     });
-    define(L, 'redis', 'log', () => 0);
-    globalArray(L, 'KEYS', keys);
-    globalArray(L, 'ARGV', argv);
-    lua.lua_getglobal(L, luaString('__redis__err__handler'));
-    load(L, script);
-    if (lua.lua_pcall(L, 0, 1, 1) !== lua.LUA_OK) throw scriptError(L, sha1(script));
-    const reply = replyOf(L, -1);
-    if (reply instanceof Error) throw reply;
-    return reply;
-  } finally {
-    lua.lua_close(L);
+    protectGlobals(L);
+    lua.lua_settop(L, 0);
+    return (this.L = L);
+  }
+
+  /**
+   * Runs `script` with `keys` and `argv`, its commands run by `call`: its reply as Redis gives it (a {@link Status}
+   * for a status), or throws Redis's error.
+   */
+  run(script: Arg, keys: readonly Arg[], argv: readonly Arg[], call: ScriptCall): unknown {
+    const L = this.state();
+    const sha = sha1(script);
+    this.call = call;
+    try {
+      lua.lua_getglobal(L, luaString('__redis__err__handler'));
+      const name = luaString(`f_${sha}`);
+      if (lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, name) !== lua.LUA_TFUNCTION) {
+        lua.lua_settop(L, -2);
+        load(L, script);
+        lua.lua_pushvalue(L, -1);
+        lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, name);
+      }
+      setGlobalArray(L, 'KEYS', keys);
+      setGlobalArray(L, 'ARGV', argv);
+      if (lua.lua_pcall(L, 0, 1, 1) !== lua.LUA_OK) throw scriptError(L, sha);
+      const reply = replyOf(L, -1);
+      if (reply instanceof Error) throw reply;
+      return reply;
+    } finally {
+      this.call = undefined;
+      lua.lua_settop(L, 0);
+    }
+  }
+
+  /** Lets the state go: the next script builds a new one (SCRIPT FLUSH). */
+  reset(): void {
+    if (this.L !== undefined) lua.lua_close(this.L);
+    this.L = undefined;
   }
 }
 

@@ -4,11 +4,14 @@
  * conversions between Lua values and ours that they share.
  */
 import { createRequire } from 'node:module';
+import { formatG } from './redis-replies';
 
 /** The part of fengari's API used here. */
 interface Fengari {
   lua: {
     LUA_OK: number;
+    LUA_REGISTRYINDEX: number;
+    LUA_RIDX_GLOBALS: number;
     LUA_TNONE: number;
     LUA_TNIL: number;
     LUA_TNUMBER: number;
@@ -16,6 +19,7 @@ interface Fengari {
     LUA_TTABLE: number;
     LUA_TBOOLEAN: number;
     LUA_TLIGHTUSERDATA: number;
+    LUA_TFUNCTION: number;
     lua_absindex(L: unknown, index: number): number;
     lua_checkstack(L: unknown, n: number): boolean;
     lua_close(L: unknown): void;
@@ -38,6 +42,7 @@ interface Fengari {
     lua_pushnil(L: unknown): void;
     lua_pushstring(L: unknown, value: Uint8Array): void;
     lua_rawgeti(L: unknown, index: number, n: number): number;
+    lua_rawlen(L: unknown, index: number): number;
     lua_rawset(L: unknown, index: number): void;
     lua_rawseti(L: unknown, index: number, n: number): void;
     lua_setfield(L: unknown, index: number, key: Uint8Array): void;
@@ -55,6 +60,7 @@ interface Fengari {
     luaL_argerror(L: unknown, arg: number, message: Uint8Array): number;
     luaL_error(L: unknown, format: Uint8Array, ...args: unknown[]): number;
     luaL_loadbuffer(L: unknown, code: Uint8Array, size: null, name: Uint8Array): number;
+    luaL_tolstring(L: unknown, index: number): Uint8Array;
     luaL_newstate(): unknown;
     luaL_dostring(L: unknown, code: Uint8Array): number;
   };
@@ -75,6 +81,15 @@ export function bytesOfLua(L: unknown, index: number): Buffer {
 
 export function pushBytes(L: unknown, value: string | Uint8Array): void {
   lua.lua_pushstring(L, typeof value === 'string' ? luaString(value) : new Uint8Array(value));
+}
+
+/**
+ * A Lua number as Redis's C code writes it, `%.<precision>g` (`tostring` and `..` in Lua 5.1 use 14 digits, a number
+ * given to a command 17). NaN is `-nan`: what glibc writes for the NaN x86 arithmetic makes (0/0), which is how a
+ * script gets one; JS keeps no sign on it to tell `-(0/0)` (`nan`) apart.
+ */
+export function numberText(n: number, precision: number): string {
+  return Number.isNaN(n) ? '-nan' : formatG(n, precision);
 }
 
 /** fengari's integers are 32 bits: a larger one would fail the script. */
@@ -120,4 +135,55 @@ export function typeName(L: unknown, index: number): string {
 export function setFunction(L: unknown, name: string, fn: (L: unknown) => number): void {
   lua.lua_pushjsfunction(L, fn);
   lua.lua_setfield(L, -2, luaString(name));
+}
+
+/**
+ * Lua 5.1's `lua_tointeger` of a number on x86-64 (`lua_Integer` is 64 bits): truncated, and -2^63 for NaN, the
+ * infinities and whatever is out of range (the x86 conversion's "integer indefinite").
+ */
+export function luaInteger(n: number): number {
+  return Number.isFinite(n) && Math.abs(n) < 2 ** 63 ? Math.trunc(n) : -(2 ** 63);
+}
+
+/** A `lua_Integer` stored in a C `int`: its low 32 bits, signed. */
+export function cInt(n: number): number {
+  return Number(BigInt.asIntN(32, BigInt(n)));
+}
+
+/** `luaL_checkinteger` on Lua 5.1: a number (or a string holding one) as {@link luaInteger} gives it. */
+export function checkInteger(L: unknown, arg: number): number {
+  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
+  return luaInteger(lua.lua_tonumber(L, arg));
+}
+
+/** `luaL_checklstring`: the bytes of a string argument, or of a number's text (no copy: Lua strings do not change). */
+export function checkBytes(L: unknown, arg: number): Buffer {
+  const type = lua.lua_type(L, arg);
+  if (type !== lua.LUA_TSTRING && type !== lua.LUA_TNUMBER) {
+    argumentError(L, arg, `string expected, got ${typeName(L, arg)}`);
+  }
+  return bytesOfLua(L, arg);
+}
+
+/** Lua 5.1's `LUAI_MAXCSTACK`: the most values a C function's frame may hold (`lua_checkstack` fails beyond). */
+const MAX_C_STACK = 8000;
+
+/**
+ * The values a library function written in C would hold on its Lua 5.1 frame, counted as it pushes and pops them, for
+ * its `lua_checkstack` / `luaL_checkstack` calls to fail where Redis's do: fengari's stack is far larger (a nesting
+ * that Redis refuses would run into JS's own stack instead). Each check also grows fengari's stack, which, as Lua's,
+ * guarantees a function only LUA_MINSTACK (20) values.
+ */
+export class FrameSlots {
+  constructor(public used: number) {}
+
+  /** `lua_checkstack(L, n)`: whether `n` more values fit. */
+  fits(L: unknown, n: number): boolean {
+    return this.used + n <= MAX_C_STACK && lua.lua_checkstack(L, n + 1);
+  }
+
+  /** `luaL_checkstack(L, n, message)`: raises `stack overflow (<message>)` when `n` more values do not fit. */
+  check(L: unknown, n: number, message: string): void {
+    if (!this.fits(L, n)) raise(L, `stack overflow (${message})`);
+  }
 }

@@ -19,7 +19,7 @@ import {
   type Outcome,
   reply,
 } from './command-rule';
-import { runScript, sha1, Status, checkScript } from './lua-scripts';
+import { checkScript, ScriptEngine, sha1, Status } from './lua-scripts';
 import {
   type Arg,
   argText,
@@ -117,7 +117,13 @@ const HELP = [
 ];
 
 /** Scripts by SHA1, one cache per keyspace reader (a client and its duplicates share it). */
-const caches = new WeakMap<KeyReader, Map<string, Arg>>();
+/** A keyspace's scripts: the cache EVALSHA reads, and the Lua state that runs them. */
+interface Scripts {
+  readonly cache: Map<string, Arg>;
+  readonly engine: ScriptEngine;
+}
+
+const caches = new WeakMap<KeyReader, Scripts>();
 
 interface PipelineInternals {
   _addTransaction(emulator: Method, name: string, args: Arg[]): void;
@@ -170,9 +176,12 @@ function plain(value: unknown): unknown {
 
 /** The rules of the script commands of a guarded client (and its `defineCommand`, replaced to run through them). */
 export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
-  let cache = caches.get(host.reader);
-  if (cache === undefined) caches.set(host.reader, (cache = new Map<string, Arg>()));
-  const scripts = cache;
+  let shared = caches.get(host.reader);
+  if (shared === undefined) {
+    shared = { cache: new Map<string, Arg>(), engine: new ScriptEngine() };
+    caches.set(host.reader, shared);
+  }
+  const { cache: scripts, engine } = shared;
   const raw = rawCommands(host.client);
 
   /** What `redis.call` runs: `name` through its rule, on ioredis-mock's function. */
@@ -212,7 +221,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
       throw replyError("ERR Number of keys can't be greater than number of args");
     }
     const keys = rest.slice(1, 1 + Number(numkeys));
-    return plain(runScript(script, keys, rest.slice(1 + Number(numkeys)), call));
+    return plain(engine.run(script, keys, rest.slice(1 + Number(numkeys)), call));
   };
 
   const evalRule: CommandRule = {
@@ -232,7 +241,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   };
   const script: CommandRule = {
     arity: -2,
-    check: (args) => reply(scriptCommand(scripts, args)),
+    check: (args) => reply(scriptCommand(shared, args)),
   };
   defineCommands(host.client, evaluate);
   const rules = { eval: evalRule, evalsha, script };
@@ -250,7 +259,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   return rules;
 }
 
-function scriptCommand(scripts: Map<string, Arg>, args: readonly Arg[]): unknown {
+function scriptCommand({ cache: scripts, engine }: Scripts, args: readonly Arg[]): unknown {
   const sub = argText(args[0]).toLowerCase();
   const arity = (ok: boolean): void => {
     if (!ok) throw replyError(wrongArity(`script|${sub}`));
@@ -273,6 +282,7 @@ function scriptCommand(scripts: Map<string, Arg>, args: readonly Arg[]): unknown
         throw replyError('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
       }
       scripts.clear();
+      engine.reset();
       return 'OK';
     }
     case 'kill':
