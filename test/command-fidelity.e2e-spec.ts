@@ -296,6 +296,11 @@ const CASES: [Cmd, Cmd[]][] = [
     'return {bit.tobit(2^32 + 7), bit.tobit(-0.5), bit.tobit(1.5), bit.rol(1, 33), ' +
       'bit.tohex(48879, -6), bit.bswap(-2)}',
     'return bit.tobit({})',
+    "return {struct.unpack('>I2 <i4 s b c0', struct.pack('>I2 <i4 s b c0', 513, -2, 'hi', 2, 'xyz'))}",
+    "return struct.pack('!4 b i >d f c3 x', 1, 2, -2.5, 0.1, 'abcdef')",
+    "return {struct.size('!8 b d'), struct.unpack('b', 'abc', 2)}",
+    "return struct.pack('i40', 1)",
+    "return struct.unpack('s', 'abc')",
     // Redis's Lua environment: Lua 5.1's globals, its protection of the globals, its tostring, its redis.* API.
     "redis.call('set', 'a', 'v') return redis.call('del', unpack({'a', 'b'}))",
     "return {loadstring('return 7')(), math.pow(2, 10), table.getn({1, 2}), math.mod(7, 3), _VERSION}",

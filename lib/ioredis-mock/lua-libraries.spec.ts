@@ -243,6 +243,53 @@ describe('bit', () => {
   });
 });
 
+describe('struct', () => {
+  it('packs and unpacks as lua_struct.c does on x86-64: sizes, order, alignment, strings', async () => {
+    expect(await packed("struct.pack('>I2 <i4 b B', 513, -2, -1, 255)")).toBe('0201feffffffffff');
+    expect(await packed("struct.pack('!4 b i', 1, 2)")).toBe('0100000002000000');
+    expect(await packed("struct.pack('>d f', -2.5, 0.1)")).toBe('c0040000000000003dcccccd');
+    expect(await packed("struct.pack('c3 c0 s', 'abcdef', 'xy', 'z')")).toBe('61626378797a00');
+    expect(await packed("struct.pack('>i3 I12', -1, 2^60)")).toBe('ffffff000000001000000000000000');
+    // Through a C long: 2^64 and NaN become 0, negative numbers their two's complement.
+    expect(await packed("struct.pack('<I4 I4 i8', 2^64, 0/0, -2)")).toBe(
+      '0000000000000000feffffffffffffff',
+    );
+    expect(
+      await run(
+        "return {struct.unpack('>I2 <i4 s b c0', '\\1\\2\\254\\255\\255\\255hi\\0\\2xyz')}",
+      ),
+    ).toEqual([258, -2, 'hi', 'xy', 13]);
+    expect(await run("return {struct.unpack('b c0', '\\3abcdef')}")).toEqual(['abc', 5]);
+    expect(await run("return {struct.unpack('!4 b i', '\\1\\0\\0\\0\\2\\0\\0\\0', 1)}")).toEqual([
+      1, 2, 9,
+    ]);
+    expect(
+      await run("return {struct.size('bhil'), struct.size('!8 b d'), struct.size('c5 i2')}"),
+    ).toEqual([15, 16, 7]);
+  });
+
+  it('refuses what lua_struct.c refuses, with its messages', async () => {
+    const cases: [string, string][] = [
+      ["struct.pack('z')", "bad argument #1 to 'pack' (invalid format option 'z')"],
+      ["struct.pack('!3')", 'alignment 3 is not a power of 2'],
+      ["struct.pack('i40', 1)", 'integral size 40 is larger than limit of 32'],
+      ["struct.pack('c3', 'ab')", "bad argument #3 to 'pack' (string too short)"],
+      ["struct.pack('i')", "bad argument #2 to 'pack' (number expected, got nil)"],
+      ["struct.unpack('i', 'ab')", "bad argument #2 to 'unpack' (data string too short)"],
+      ["struct.unpack('s', 'abc')", 'unfinished string in data'],
+      ["struct.unpack('c0', 'abc')", "format 'c0' needs a previous size"],
+      ["struct.unpack('b', 'abc', 0)", "bad argument #3 to 'unpack' (offset must be 1 or greater)"],
+      ["struct.size('s')", "bad argument #1 to 'size' (option 's' has no fixed size)"],
+    ];
+    for (const [call, message] of cases) {
+      expect([call, await failure(`return ${call}`)]).toEqual([
+        call,
+        `ERR user_script:1: ${message}`,
+      ]);
+    }
+  });
+});
+
 describe('the script environment', () => {
   it("has Lua 5.1's globals, not 5.3's, and none of those Redis removes", async () => {
     expect(
@@ -439,5 +486,125 @@ describe('limits of the libraries', () => {
     expect(await failure('return cmsgpack.unpack_one()')).toBe(
       "ERR user_script:1: bad argument #1 to 'unpack_one' (string expected, got no value)",
     );
+  });
+});
+
+describe('the protection of the one Lua state', () => {
+  it('keeps every script from changing what the next one sees', async () => {
+    const writes = [
+      "tostring = function() return 'pwned' end",
+      'redis = {}',
+      'KEYS = {}',
+      'unpack = nil',
+      'local _, real = pairs(redis) real.call = nil',
+      "getmetatable('').__index.rep = nil",
+      "getmetatable('').__add = function() return 1 end",
+    ];
+    for (const script of writes) {
+      expect([script, await failure(script)]).toEqual([
+        script,
+        'ERR user_script:1: Attempt to modify a readonly table',
+      ]);
+    }
+    for (const script of [
+      "rawset(_G, 'leak', 5)",
+      "rawset(string, 'x', 1)",
+      'setmetatable(string, {})',
+    ]) {
+      expect([script, await failure(script)]).toEqual([
+        script,
+        'ERR Attempt to modify a readonly table',
+      ]);
+    }
+    expect(
+      await run(
+        "return {tostring(1), type(redis.call), string.rep('a', 2), type(unpack), rawget(_G, 'leak') or 'none'}",
+      ),
+    ).toEqual(['1', 'function', 'aa', 'function', 'none']);
+    // Reading through the views: rawget, next and pairs find what the tables hold.
+    expect(
+      await run(
+        "local n = 0 for _ in pairs(string) do n = n + 1 end return {n > 10, rawget(string, 'upper') ~= nil, next(math) ~= nil}",
+      ),
+    ).toEqual([1, 1, 1]);
+  });
+
+  it('survives what could break the state: metamethods on a reply, a nested script, the error handler', async () => {
+    expect(await run("return setmetatable({1, 2}, {__index = function() error('x') end})")).toEqual(
+      [1, 2],
+    );
+    expect(await failure("rawset(_G, '__redis__err__handler', nil)")).toBe(
+      'ERR Attempt to modify a readonly table',
+    );
+    client.defineCommand('inner', { numberOfKeys: 0, lua: "return 'inner'" });
+    expect(await failure("return redis.call('inner')")).toBe(
+      'ERR Unknown Redis command called from script',
+    );
+    expect(await failure("redis.call('INNER') return redis.call('ping')")).toBe(
+      'ERR Unknown Redis command called from script',
+    );
+    expect(await (client as unknown as { inner(): Promise<unknown> }).inner()).toBe('inner');
+    expect(await run("return redis.call('ping')")).toEqual('PONG');
+  });
+});
+
+describe("Lua 5.1's functions and Redis's", () => {
+  it("draw math.random's numbers from Redis's generator", async () => {
+    // The same numbers from the same seed (and from a new state's) as Redis.
+    expect(
+      await run('return {math.random(100), math.random(1000), tostring(math.random())}'),
+    ).toEqual([40, 841, '0.35333609737146']);
+    expect(await run('math.randomseed(42) return {math.random(100), math.random(1, 6)}')).toEqual([
+      75, 3,
+    ]);
+  });
+
+  it('answer as in Redis', async () => {
+    expect(
+      await run(
+        "local ok, e = pcall(redis.call, 'nosuch') " +
+          'return {ok, e, tostring(math.log(100, 10)), tostring(math.fmod(7, 0)), math.random(3.7) <= 3, math.ldexp(1, 2^40)}',
+      ),
+    ).toEqual([
+      null,
+      'ERR Unknown Redis command called from script',
+      '4.6051701859881',
+      '-nan',
+      1,
+      1,
+    ]);
+    expect(
+      await run('return {math.atan2(1, 1) * 4 > 3, type(table.foreach), type(table.foreachi)}'),
+    ).toEqual([1, 'function', 'function']);
+    expect(
+      await run(
+        'return {table.foreachi({10, 20}, function(i, v) if v == 20 then return i end end)}',
+      ),
+    ).toEqual([2]);
+    expect(await run('return {unpack({1, 2, 3}, 2.7)}')).toEqual([2, 3]);
+    expect(await failure("return unpack('abc')")).toBe(
+      "ERR user_script:1: bad argument #1 to 'unpack' (table expected, got string)",
+    );
+    expect(await failure('return unpack({}, 1, 8000)')).toBe(
+      'ERR user_script:1: too many results to unpack',
+    );
+    expect(await failure("return load('return 1')")).toBe(
+      "ERR user_script:1: bad argument #1 to 'load' (function expected, got string)",
+    );
+    expect(
+      await run('local f = loadstring(string.dump(function() return 1 end)) return type(f)'),
+    ).toBe('nil');
+    expect(
+      await run('return tostring(setmetatable({}, {__tostring = function() return 42 end})) + 1'),
+    ).toBe(43);
+    expect(
+      await run(
+        "return {tostring(setmetatable({}, {__name = 'x'})):sub(1, 6), type(coroutine.running())}",
+      ),
+    ).toEqual(['table:', 'nil']);
+    expect(await failure('error(5)')).toBe('ERR user_script:1: 5');
+    expect(await failure('return redis.sha1hex()')).toBe('ERR wrong number of arguments');
+    expect(await failure("return redis.error_reply('x')")).toBe('ERR x');
+    expect(await failure("return redis.error_reply('-MY bad thing')")).toBe('MY bad thing');
   });
 });

@@ -1,28 +1,18 @@
 /**
- * The environment Redis 7.0 gives scripts (`script_lua.c`), on fengari's Lua 5.3:
- * - the libraries it loads besides Lua's own, as globals: `cjson` (`lua-cjson.ts`), `cmsgpack` (`lua-cmsgpack.ts`) and
- *   `bit` (LuaBitOp 1.0.2, `deps/lua/src/lua_bit.c`), ported to fengari; `struct` is not there;
- * - Lua 5.1's globals that 5.3 dropped (`unpack`, `loadstring`, `math.pow`, `math.mod`, `math.log10`, `math.ldexp`,
- *   `math.frexp`, `math.cosh`, `math.sinh`, `math.tanh`, `table.getn`, `table.maxn`, `table.setn`, `string.gfind`,
- *   `gcinfo`), and none of 5.3's own (`table.unpack`, `string.pack`, `math.type`, `utf8`, …) nor those Redis removes
- *   (`print`, `os`, `io`, `require`, `dofile`, `loadfile`, `package`, `debug`); `_VERSION` is `Lua 5.1`;
- * - `tostring` of a number that is not an integer as Lua 5.1 writes it (`%.14g`: `5`, `1e+20`, `inf`, where fengari
- *   writes `5.0`, `100000000000000000000`, `Infinity`);
- * - Redis 7's protection ({@link protectGlobals}): reading a global that does not exist and writing any global or a
- *   field of a library table raise its errors.
+ * The libraries Redis 7.0 loads into every script's Lua besides Lua's own (`script_lua.c`, `luaLoadLibraries`), as
+ * globals: `cjson` (`lua-cjson.ts`), `cmsgpack` (`lua-cmsgpack.ts`), `struct` (`lua-struct.ts`) and `bit` (LuaBitOp
+ * 1.0.2, `deps/lua/src/lua_bit.c`, here), ported to fengari; then the rest of Redis's Lua (`lua-environment.ts`).
  */
 import { pushCjson } from './lua-cjson';
 import { pushCmsgpack } from './lua-cmsgpack';
+import { openLua51 } from './lua-environment';
+import { pushStruct } from './lua-struct';
 import {
   argumentError,
-  bytesOfLua,
-  lauxlib,
   lua,
   luaString,
   pushBytes,
-  numberText,
   pushNumber,
-  raise,
   setFunction,
   typeName,
 } from './lua-vm';
@@ -95,147 +85,9 @@ function pushBit(L: unknown): void {
   });
 }
 
-/** Lua 5.1's globals that fengari's 5.3 lacks, and 5.3's (or those Redis removes) taken away. */
-const LUA_51 = `
-unpack = table.unpack
-loadstring = load
-math.mod = math.fmod
-string.gfind = string.gmatch
-table.unpack, table.pack, table.move = nil, nil, nil
-string.pack, string.unpack, string.packsize = nil, nil, nil
-math.maxinteger, math.mininteger, math.tointeger, math.type, math.ult = nil, nil, nil, nil, nil
-utf8, rawlen, print, os, io, require, dofile, loadfile, package = nil, nil, nil, nil, nil, nil, nil, nil, nil
-_VERSION = 'Lua 5.1'
-`;
-/** C's `frexp`: `x = m × 2^e` with 0.5 ≤ |m| < 1 (0, ±inf and NaN as they are, e = 0). */
-function frexp(x: number): [number, number] {
-  if (x === 0 || !Number.isFinite(x)) return [x, 0];
-  let m = x;
-  let e = 0;
-  if (Math.abs(m) < 2 ** -1000) {
-    m *= 2 ** 64;
-    e -= 64;
-  }
-  const shift = Math.floor(Math.log2(Math.abs(m))) + 1;
-  m *= 2 ** -shift;
-  e += shift;
-  while (Math.abs(m) >= 1) {
-    m /= 2;
-    e++;
-  }
-  while (Math.abs(m) < 0.5) {
-    m *= 2;
-    e--;
-  }
-  return [m, e];
-}
-
-function checkNumber(L: unknown, arg: number): number {
-  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
-  return lua.lua_tonumber(L, arg);
-}
-
-function checkTable(L: unknown, arg: number): void {
-  if (lua.lua_type(L, arg) !== lua.LUA_TTABLE) {
-    argumentError(L, arg, `table expected, got ${typeName(L, arg)}`);
-  }
-}
-
-/** `collectgarbage`'s options in Lua 5.1, and the values of the settings it answers (Lua's defaults). */
-const GC_OPTIONS = ['stop', 'restart', 'collect', 'count', 'step', 'setpause', 'setstepmul'];
-
 /**
- * Sets Lua 5.1's functions that fengari's 5.3 lacks, in JS as Lua's own are in C (so that their errors name them
- * and point at the script): in `math`, `table` and the globals, and Lua 5.1's `tostring` of numbers. fengari has no
- * collector of its own (JS's does the work): `collectgarbage` takes Lua 5.1's options and answers 0 for the memory.
- */
-function setLua51Functions(L: unknown): void {
-  lua.lua_getglobal(L, luaString('math'));
-  const unary = (name: string, fn: (x: number) => number): void => {
-    setFunction(L, name, (s) => {
-      pushNumber(s, fn(checkNumber(s, 1)));
-      return 1;
-    });
-  };
-  unary('log10', Math.log10);
-  unary('cosh', Math.cosh);
-  unary('sinh', Math.sinh);
-  unary('tanh', Math.tanh);
-  setFunction(L, 'pow', (s) => {
-    pushNumber(s, checkNumber(s, 1) ** checkNumber(s, 2));
-    return 1;
-  });
-  setFunction(L, 'ldexp', (s) => {
-    const m = checkNumber(s, 1);
-    const e = Math.trunc(checkNumber(s, 2));
-    // In two steps, so that 2^e does not overflow where the product would not.
-    const half = Math.trunc(e / 2);
-    pushNumber(s, m * 2 ** half * 2 ** (e - half));
-    return 1;
-  });
-  setFunction(L, 'frexp', (s) => {
-    const [m, e] = frexp(checkNumber(s, 1));
-    pushNumber(s, m);
-    pushNumber(s, e);
-    return 2;
-  });
-  lua.lua_settop(L, -2);
-
-  lua.lua_getglobal(L, luaString('table'));
-  setFunction(L, 'getn', (s) => {
-    checkTable(s, 1);
-    pushNumber(s, lua.lua_rawlen(s, 1));
-    return 1;
-  });
-  setFunction(L, 'maxn', (s) => {
-    checkTable(s, 1);
-    let max = 0;
-    lua.lua_pushnil(s);
-    while (lua.lua_next(s, 1) !== 0) {
-      lua.lua_settop(s, -2);
-      if (lua.lua_type(s, -1) === lua.LUA_TNUMBER) max = Math.max(max, lua.lua_tonumber(s, -1));
-    }
-    pushNumber(s, max);
-    return 1;
-  });
-  setFunction(L, 'setn', (s) => raise(s, "'setn' is obsolete"));
-  lua.lua_settop(L, -2);
-
-  lua.lua_pushjsfunction(L, (s: unknown) => {
-    if (lua.lua_type(s, 1) === lua.LUA_TNONE) argumentError(s, 1, 'value expected');
-    if (lua.lua_type(s, 1) === lua.LUA_TNUMBER && !lua.lua_isinteger(s, 1)) {
-      pushBytes(s, numberText(lua.lua_tonumber(s, 1), 14));
-    } else lauxlib.luaL_tolstring(s, 1);
-    return 1;
-  });
-  lua.lua_setglobal(L, luaString('tostring'));
-  lua.lua_pushjsfunction(L, (s: unknown) => {
-    pushNumber(s, 0);
-    return 1;
-  });
-  lua.lua_setglobal(L, luaString('gcinfo'));
-  const settings = { setpause: 200, setstepmul: 200 };
-  lua.lua_pushjsfunction(L, (s: unknown) => {
-    const type = lua.lua_type(s, 1);
-    const option = type <= lua.LUA_TNIL ? 'collect' : bytesOfLua(s, 1).toString('latin1');
-    if (type > lua.LUA_TNIL && type !== lua.LUA_TSTRING && type !== lua.LUA_TNUMBER) {
-      argumentError(s, 1, `string expected, got ${typeName(s, 1)}`);
-    }
-    if (!GC_OPTIONS.includes(option)) argumentError(s, 1, `invalid option '${option}'`);
-    if (option === 'setpause' || option === 'setstepmul') {
-      const previous = settings[option];
-      settings[option] = lua.lua_type(s, 2) <= lua.LUA_TNIL ? 0 : Math.trunc(checkNumber(s, 2));
-      pushNumber(s, previous);
-    } else if (option === 'step') lua.lua_pushboolean(s, false);
-    else pushNumber(s, 0);
-    return 1;
-  });
-  lua.lua_setglobal(L, luaString('collectgarbage'));
-}
-
-/**
- * Sets the globals Redis adds to Lua's (`cjson`, `bit`, `cmsgpack`), and makes the rest Lua 5.1's (see the top of this
- * file). Call on a fresh state, after `luaL_openlibs`.
+ * Sets the globals Redis adds to Lua's (`cjson`, `bit`, `cmsgpack`, `struct`), and makes the rest Lua 5.1's (see
+ * `lua-environment.ts`). Call on a fresh state, after `luaL_openlibs`.
  */
 export function openRedisLibraries(L: unknown): void {
   pushCjson(L);
@@ -244,48 +96,7 @@ export function openRedisLibraries(L: unknown): void {
   lua.lua_setglobal(L, luaString('bit'));
   pushCmsgpack(L);
   lua.lua_setglobal(L, luaString('cmsgpack'));
-  setLua51Functions(L);
-  if (lauxlib.luaL_dostring(L, luaString(LUA_51)) !== lua.LUA_OK) {
-    throw new Error(`the Lua 5.1 environment failed to load: ${String(lua.lua_tolstring(L, -1))}`);
-  }
-}
-
-/** The tables Redis makes read-only, and the globals table itself. */
-const PROTECT = `
-local function readonly(name)
-  local real = _G[name]
-  _G[name] = setmetatable({}, {
-    __index = real,
-    __newindex = function() error('Attempt to modify a readonly table', 2) end,
-    __pairs = function() return next, real, nil end,
-    __metatable = false,
-  })
-end
-for _, name in ipairs({'redis', 'cjson', 'cmsgpack', 'bit', 'string', 'math', 'table', 'coroutine'}) do
-  readonly(name)
-end
-debug = nil
-setmetatable(_G, {
-  __index = function(_, name)
-    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-  end,
-  __newindex = function() error('Attempt to modify a readonly table', 2) end,
-  __metatable = false,
-})
-`;
-
-/**
- * Redis 7's protection of a script's globals (`luaSetAllowListProtection`, `luaSetTableProtectionRecursively`): a
- * script reading a global that does not exist fails (`Script attempted to access nonexistent global variable 'x'`),
- * and one writing a global, or a field of `redis`, `cjson`, `string`, `math`, … fails too (`Attempt to modify a
- * readonly table`): a script keeps its state in locals, and the one Lua state runs every script the same. The
- * library tables become read-only views of themselves (`rawget` on one finds nothing). Call last, once the globals
- * are set; KEYS and ARGV are set with `rawset` from then on.
- */
-export function protectGlobals(L: unknown): void {
-  if (lauxlib.luaL_dostring(L, luaString(PROTECT)) !== lua.LUA_OK) {
-    throw new Error(
-      `the script globals could not be protected: ${String(lua.lua_tolstring(L, -1))}`,
-    );
-  }
+  pushStruct(L);
+  lua.lua_setglobal(L, luaString('struct'));
+  openLua51(L);
 }

@@ -1,7 +1,8 @@
 /**
  * Runs a Lua script as Redis 7 runs one for EVAL (https://redis.io/docs/latest/develop/interactive/programmability/
  * eval-intro/), on fengari, the Lua VM ioredis-mock ships with (a Lua 5.3 where Redis has 5.1: integer division and
- * `tostring` of floats differ), with Redis's `cjson`, `cmsgpack` and `bit` (`lua-libraries.ts`; `struct` is missing).
+ * `tostring` of floats differ), in Redis's script environment (`lua-libraries.ts`: `cjson`, `cmsgpack`, `struct`, `bit`,
+ * Lua 5.1's globals, read-only globals).
  *
  * ioredis-mock's own EVAL calls its command functions directly (none of the embedded client's rules apply, `INCR` of
  * text answers false), converts replies in its own way (`return 3.99` answers 3.99, `return true` true, a table with
@@ -19,9 +20,11 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { LOG_CONTEXT } from '../util/log-context';
-import { openRedisLibraries, protectGlobals } from './lua-libraries';
+import { protectGlobals, setRealGlobal } from './lua-environment';
+import { openRedisLibraries } from './lua-libraries';
 import {
   bytesOfLua,
+  checkBytes,
   lauxlib,
   lua,
   lualib,
@@ -46,27 +49,29 @@ export function sha1(script: string | Buffer): string {
 }
 
 /**
- * Redis's error handler: errors become `{err=…}` tables that say where the script failed, the script's own line (where
- * Redis skips a C function, this skips the environment's functions written in Lua too, and the protection's).
+ * Redis's error handler (its `eval.c`): errors become `{err=…}` tables that say where the script failed, the caller's
+ * line when the error came from a C function (fengari's JS functions are of kind 'J'). Kept in the registry as well,
+ * out of scripts' reach.
  */
 const PRELUDE = `
 local dbg = debug
 function __redis__err__handler(err)
-  local level = 2
-  local i = dbg.getinfo(level,'nSl')
-  while i and i.source ~= '@user_script' do
-    level = level + 1
-    i = dbg.getinfo(level,'nSl')
+  local i = dbg.getinfo(2,'nSl')
+  if i and (i.what == 'C' or i.what == 'J') then
+    i = dbg.getinfo(3,'nSl')
   end
-  if not i then i = dbg.getinfo(2,'nSl') end
-  if type(err) ~= 'table' then err = {err='ERR ' .. tostring(err)} end
-  if i then err['source'] = i.source; err['line'] = i.currentline end
+  if type(err) ~= 'table' then
+    err = {err='ERR ' .. tostring(err)}
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
   return err
 end
 redis = {LOG_DEBUG=0, LOG_VERBOSE=1, LOG_NOTICE=2, LOG_WARNING=3}
-function redis.status_reply(s) return {ok=s} end
-function redis.error_reply(s) return {err=s} end
 `;
+const HANDLER = luaString('__redis__err__handler');
 
 /** A Lua string as a command argument or reply: UTF-8 text as a string, other bytes as a Buffer. */
 function textOrBytes(bytes: Buffer): string | Buffer {
@@ -112,7 +117,9 @@ function replyOf(L: unknown, index: number): unknown {
   if (type !== lua.LUA_TTABLE) return null;
   const at = lua.lua_absindex(L, index);
   for (const field of ['err', 'ok']) {
-    const fieldType = lua.lua_getfield(L, at, luaString(field));
+    // Raw, as Redis reads them: a metamethod must not run outside the script's protected call.
+    pushBytes(L, field);
+    const fieldType = lua.lua_rawget(L, at);
     if (fieldType === lua.LUA_TSTRING) {
       const text = bytesOfLua(L, -1).toString('utf8');
       lua.lua_settop(L, -2);
@@ -182,6 +189,18 @@ const REPL_FLAGS = { REPL_NONE: 0, REPL_AOF: 1, REPL_SLAVE: 2, REPL_REPLICA: 2, 
 
 const scriptLogger = new Logger(LOG_CONTEXT);
 
+/**
+ * Redis's `luaPushErrorBuff` of `redis.error_reply`'s text: `-CODE message` or `CODE message` keeps its code (the
+ * first word), a text without a space gets `ERR`; a line end at the end is trimmed.
+ */
+function errorText(text: string): string {
+  const buffer = text.startsWith('-') ? text : `-${text}`;
+  const space = buffer.indexOf(' ');
+  const [code, message] =
+    space < 0 ? ['ERR', buffer.slice(1)] : [buffer.slice(1, space), buffer.slice(space + 1)];
+  return `${code} ${message.replace(/[\r\n]+$/, '')}`;
+}
+
 /** Raises Redis's `luaPushError` + `luaError`: an `{err=…}` table with `ERR ` before a message that has no code. */
 function raiseReplyError(L: unknown, message: string): never {
   pushTable(L, 'err', `ERR ${message}`);
@@ -213,7 +232,21 @@ function setRedisTable(L: unknown, current: () => ScriptCall): void {
   setFunction(L, 'call', redisCall(call, true));
   setFunction(L, 'pcall', redisCall(call, false));
   setFunction(L, 'sha1hex', (state) => {
-    pushBytes(state, sha1(bytesOfLua(state, 1)));
+    if (lua.lua_gettop(state) !== 1) raiseReplyError(state, 'wrong number of arguments');
+    pushBytes(state, sha1(checkBytes(state, 1)));
+    return 1;
+  });
+  // `{ok=…}` and `{err=…}`, or an `{err=…}` saying what is wrong with the argument (returned, not raised).
+  setFunction(L, 'status_reply', (state) => {
+    if (lua.lua_gettop(state) !== 1 || !lua.lua_isstring(state, 1)) {
+      pushTable(state, 'err', 'ERR wrong number or type of arguments');
+    } else pushTable(state, 'ok', bytesOfLua(state, 1).toString('utf8'));
+    return 1;
+  });
+  setFunction(L, 'error_reply', (state) => {
+    if (lua.lua_gettop(state) !== 1 || lua.lua_type(state, 1) !== lua.LUA_TSTRING) {
+      pushTable(state, 'err', 'ERR wrong number or type of arguments');
+    } else pushTable(state, 'err', errorText(bytesOfLua(state, 1).toString('utf8')));
     return 1;
   });
   setFunction(L, 'log', redisLog);
@@ -259,17 +292,14 @@ function setRedisTable(L: unknown, current: () => ScriptCall): void {
   lua.lua_settop(L, -2);
 }
 
-/** Sets global `name` to an array of `items`, without the protection's `__newindex` (see `protectGlobals`). */
+/** Sets global `name` to an array of `items` (in the real table behind the protection's view). */
 function setGlobalArray(L: unknown, name: string, items: readonly Arg[]): void {
-  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
-  pushBytes(L, name);
   lua.lua_createtable(L, items.length, 0);
   items.forEach((item, i) => {
     pushBytes(L, item);
     lua.lua_rawseti(L, -2, i + 1);
   });
-  lua.lua_rawset(L, -3);
-  lua.lua_settop(L, -2);
+  setRealGlobal(L, name);
 }
 
 /**
@@ -291,8 +321,10 @@ export class ScriptEngine {
     if (lauxlib.luaL_dostring(L, luaString(PRELUDE)) !== lua.LUA_OK) {
       throw new Error(`the script prelude failed to load: ${bytesOfLua(L, -1).toString('utf8')}`);
     }
+    lua.lua_getglobal(L, HANDLER);
+    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, HANDLER);
     setRedisTable(L, () => {
-      if (this.call === undefined) throw new Error('redis.call outside a script run');
+      if (this.call === undefined) throw new Error('ERR redis.call outside a script run');
       return this.call;
     });
     protectGlobals(L);
@@ -302,14 +334,18 @@ export class ScriptEngine {
 
   /**
    * Runs `script` with `keys` and `argv`, its commands run by `call`: its reply as Redis gives it (a {@link Status}
-   * for a status), or throws Redis's error.
+   * for a status), or throws Redis's error. A script cannot start another (Redis refuses EVAL inside a script; the
+   * commands a script may call never run one).
    */
   run(script: Arg, keys: readonly Arg[], argv: readonly Arg[], call: ScriptCall): unknown {
+    if (this.call !== undefined) throw new Error('ERR a script cannot run another script');
     const L = this.state();
     const sha = sha1(script);
     this.call = call;
+    let failed = true;
     try {
-      lua.lua_getglobal(L, luaString('__redis__err__handler'));
+      lua.lua_settop(L, 0);
+      lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, HANDLER);
       const name = luaString(`f_${sha}`);
       if (lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, name) !== lua.LUA_TFUNCTION) {
         lua.lua_settop(L, -2);
@@ -319,13 +355,16 @@ export class ScriptEngine {
       }
       setGlobalArray(L, 'KEYS', keys);
       setGlobalArray(L, 'ARGV', argv);
-      if (lua.lua_pcall(L, 0, 1, 1) !== lua.LUA_OK) throw scriptError(L, sha);
-      const reply = replyOf(L, -1);
-      if (reply instanceof Error) throw reply;
-      return reply;
+      const status = lua.lua_pcall(L, 0, 1, 1);
+      const outcome = status === lua.LUA_OK ? replyOf(L, -1) : scriptError(L, sha);
+      failed = false;
+      if (outcome instanceof Error) throw outcome;
+      return outcome;
     } finally {
       this.call = undefined;
-      lua.lua_settop(L, 0);
+      // An error fengari did not catch (its state may be half way through something): start a new state next time.
+      if (failed) this.reset();
+      else lua.lua_settop(L, 0);
     }
   }
 
@@ -361,7 +400,8 @@ export function checkScript(script: Arg): void {
 /** The error a failed script answers: the `{err=…}` table, where it failed, and the script's SHA1. */
 function scriptError(L: unknown, sha: string): Error {
   const field = (name: string): string | undefined => {
-    lua.lua_getfield(L, -1, luaString(name));
+    pushBytes(L, name);
+    lua.lua_rawget(L, -2);
     const type = lua.lua_type(L, -1);
     const value =
       type === lua.LUA_TSTRING || type === lua.LUA_TNUMBER

@@ -10,6 +10,7 @@ import { formatG } from './redis-replies';
 interface Fengari {
   lua: {
     LUA_OK: number;
+    LUA_MULTRET: number;
     LUA_REGISTRYINDEX: number;
     LUA_RIDX_GLOBALS: number;
     LUA_TNONE: number;
@@ -27,10 +28,12 @@ interface Fengari {
     lua_error(L: unknown): number;
     lua_getfield(L: unknown, index: number, key: Uint8Array): number;
     lua_getglobal(L: unknown, name: Uint8Array): number;
+    lua_getmetatable(L: unknown, index: number): boolean;
     lua_gettop(L: unknown): number;
     lua_insert(L: unknown, index: number): void;
     lua_isinteger(L: unknown, index: number): boolean;
     lua_isnumber(L: unknown, index: number): boolean;
+    lua_isstring(L: unknown, index: number): boolean;
     lua_next(L: unknown, index: number): number;
     lua_pcall(L: unknown, nargs: number, nresults: number, msgh: number): number;
     lua_pushboolean(L: unknown, value: boolean): void;
@@ -38,6 +41,15 @@ interface Fengari {
     lua_pushlightuserdata(L: unknown, value: unknown): void;
     lua_pushnumber(L: unknown, value: number): void;
     lua_pushvalue(L: unknown, index: number): void;
+    lua_pushthread(L: unknown): boolean;
+    lua_pushfstring(L: unknown, format: Uint8Array, ...args: unknown[]): Uint8Array;
+    lua_rawget(L: unknown, index: number): number;
+    lua_remove(L: unknown, index: number): void;
+    lua_replace(L: unknown, index: number): void;
+    lua_setmetatable(L: unknown, index: number): void;
+    lua_topointer(L: unknown, index: number): object | null;
+    lua_call(L: unknown, nargs: number, nresults: number): void;
+    lua_concat(L: unknown, n: number): void;
     lua_pushjsfunction(L: unknown, fn: (L: unknown) => number): void;
     lua_pushnil(L: unknown): void;
     lua_pushstring(L: unknown, value: Uint8Array): void;
@@ -61,6 +73,8 @@ interface Fengari {
     luaL_error(L: unknown, format: Uint8Array, ...args: unknown[]): number;
     luaL_loadbuffer(L: unknown, code: Uint8Array, size: null, name: Uint8Array): number;
     luaL_tolstring(L: unknown, index: number): Uint8Array;
+    luaL_callmeta(L: unknown, index: number, event: Uint8Array): boolean;
+    luaL_where(L: unknown, level: number): void;
     luaL_newstate(): unknown;
     luaL_dostring(L: unknown, code: Uint8Array): number;
   };

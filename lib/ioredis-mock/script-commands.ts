@@ -183,11 +183,15 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   }
   const { cache: scripts, engine } = shared;
   const raw = rawCommands(host.client);
+  /** The names `defineCommand` gave this client's commands, in lower case. */
+  const defined = new Set<string>();
 
   /** What `redis.call` runs: `name` through its rule, on ioredis-mock's function. */
   const call = (name: Arg, args: Arg[]): unknown => {
     const command = argText(name).toLowerCase();
     if (NOT_IN_SCRIPTS.has(command)) throw replyError(NOT_ALLOWED);
+    // A command of `defineCommand` is the client's, not Redis's: a script does not find it (nor runs a script).
+    if (defined.has(command)) throw replyError(UNKNOWN);
     const rule = Object.hasOwn(host.rules, command) ? host.rules[command] : undefined;
     let outcome: Outcome;
     try {
@@ -243,7 +247,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     arity: -2,
     check: (args) => reply(scriptCommand(shared, args)),
   };
-  defineCommands(host.client, evaluate);
+  defineCommands(host.client, evaluate, defined);
   const rules = { eval: evalRule, evalsha, script };
   // ioredis-mock's pipelines have no EVAL (theirs is called `evaluate`), EVALSHA or SCRIPT: added as the commands of
   // `defineCommand` are (the pipeline applies the rule, which answers).
@@ -303,12 +307,14 @@ function scriptCommand({ cache: scripts, engine }: Scripts, args: readonly Arg[]
 function defineCommands(
   client: object,
   evaluate: (script: Arg, rest: readonly Arg[]) => unknown,
+  defined: Set<string>,
 ): void {
   const target = client as Record<string, unknown> & { customCommands?: Record<string, Method> };
   target.defineCommand = (
     name: string,
     definition: { numberOfKeys?: number; lua: string },
   ): void => {
+    defined.add(name.toLowerCase());
     const prefix = definition.numberOfKeys === undefined ? [] : [String(definition.numberOfKeys)];
     for (const [method, via] of [
       [name, 'eval'],
