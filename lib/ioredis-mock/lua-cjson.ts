@@ -23,6 +23,7 @@ import {
   checkBytes,
   checkInteger,
   FrameSlots,
+  GrowingBytes,
   lua,
   luaString,
   pushBytes,
@@ -60,38 +61,8 @@ const defaults = (): Settings => ({
   precision: 14,
 });
 
-/** A growing byte buffer. */
-class Bytes {
-  private buf = Buffer.allocUnsafe(256);
-  length = 0;
-
-  private room(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + n));
-    this.buf.copy(grown, 0, 0, this.length);
-    this.buf = grown;
-  }
-
-  byte(b: number): void {
-    this.room(1);
-    this.buf[this.length++] = b;
-  }
-
-  ascii(text: string): void {
-    this.room(text.length);
-    this.length += this.buf.write(text, this.length, 'latin1');
-  }
-
-  bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
-  }
-
-  view(): Uint8Array {
-    return this.buf.subarray(0, this.length);
-  }
-}
+/** What a JSON text is written into. */
+class Bytes extends GrowingBytes {}
 
 // ---- encode -----------------------------------------------------------------------------------------------------
 

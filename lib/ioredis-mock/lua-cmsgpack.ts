@@ -21,6 +21,7 @@ import {
   checkBytes,
   checkInteger,
   FrameSlots,
+  GrowingBytes,
   lua,
   luaString,
   pushBytes,
@@ -35,39 +36,14 @@ const MAX_NESTING = 16;
 const INT64_MIN = -(2 ** 63);
 const TWO_POW_63 = 2 ** 63;
 
-/** A growing byte buffer. */
-class Packed {
-  private buf = Buffer.allocUnsafe(64);
-  length = 0;
-
-  room(n: number): Buffer {
-    if (this.length + n > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + n));
-      this.buf.copy(grown, 0, 0, this.length);
-      this.buf = grown;
-    }
-    return this.buf;
-  }
-
-  byte(b: number): void {
-    this.room(1)[this.length++] = b;
-  }
-
+/** What values are packed into. */
+class Packed extends GrowingBytes {
   /** A type byte, then `n` as a big-endian unsigned integer of `size` bytes. */
   header(type: number, n: number, size: 0 | 1 | 2 | 4): void {
     const buf = this.room(1 + size);
     buf[this.length++] = type;
     if (size !== 0) buf.writeUIntBE(n, this.length, size);
     this.length += size;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.room(b.length).set(b, this.length);
-    this.length += b.length;
-  }
-
-  view(): Uint8Array {
-    return this.buf.subarray(0, this.length);
   }
 }
 

@@ -245,6 +245,19 @@ function setTableFunctions(L: unknown): void {
   lua.lua_settop(L, -2);
 }
 
+/**
+ * fengari's `load` of the chunk (a string or a reader function) at argument 1, named `name`, as text only (Redis's Lua
+ * refuses precompiled chunks): the function, or nil and the error.
+ */
+function loadText(L: unknown, name: Uint8Array): number {
+  lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, ORIGINAL('load'));
+  lua.lua_pushvalue(L, 1);
+  pushBytes(L, name);
+  pushBytes(L, 't');
+  lua.lua_call(L, 3, 2);
+  return 2;
+}
+
 /** Lua 5.1's `luaB_tostring`: `__tostring` answers what it answers; numbers with `%.14g`. */
 function tostring(L: unknown): number {
   checkAny(L, 1);
@@ -287,24 +300,14 @@ function setBaseFunctions(L: unknown): void {
   });
   global('loadstring', (s) => {
     const code = checkBytes(s, 1);
-    const name = lua.lua_type(s, 2) <= lua.LUA_TNIL ? code : checkBytes(s, 2);
-    // Text only: Redis's Lua refuses precompiled chunks.
-    lua.lua_getfield(s, lua.LUA_REGISTRYINDEX, ORIGINAL('load'));
-    lua.lua_pushvalue(s, 1);
-    pushBytes(s, name);
-    pushBytes(s, 't');
-    lua.lua_call(s, 3, 2);
-    return 2;
+    return loadText(s, lua.lua_type(s, 2) <= lua.LUA_TNIL ? code : checkBytes(s, 2));
   });
   global('load', (s) => {
     checkType(s, 1, lua.LUA_TFUNCTION, 'function');
-    const name = lua.lua_type(s, 2) <= lua.LUA_TNIL ? luaString('=(load)') : checkBytes(s, 2);
-    lua.lua_getfield(s, lua.LUA_REGISTRYINDEX, ORIGINAL('load'));
-    lua.lua_pushvalue(s, 1);
-    pushBytes(s, name);
-    pushBytes(s, 't');
-    lua.lua_call(s, 3, 2);
-    return 2;
+    return loadText(
+      s,
+      lua.lua_type(s, 2) <= lua.LUA_TNIL ? luaString('=(load)') : checkBytes(s, 2),
+    );
   });
   global('error', (s) => {
     const level = optionalInt(s, 2, 1);

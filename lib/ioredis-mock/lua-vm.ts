@@ -201,3 +201,36 @@ export class FrameSlots {
     if (!this.fits(L, n)) raise(L, `stack overflow (${message})`);
   }
 }
+
+/** A growing byte buffer, for what the libraries write (a JSON text, packed values). */
+export class GrowingBytes {
+  private buf = Buffer.allocUnsafe(64);
+  length = 0;
+
+  /** Makes room for `n` more bytes; returns the buffer to write them at {@link length}. */
+  room(n: number): Buffer {
+    if (this.length + n > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + n));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    return this.buf;
+  }
+
+  byte(b: number): void {
+    this.room(1)[this.length++] = b;
+  }
+
+  ascii(text: string): void {
+    this.length += this.room(text.length).write(text, this.length, 'latin1');
+  }
+
+  bytes(b: Uint8Array): void {
+    this.room(b.length).set(b, this.length);
+    this.length += b.length;
+  }
+
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
