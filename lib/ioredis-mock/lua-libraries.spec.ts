@@ -533,6 +533,15 @@ describe('the protection of the one Lua state', () => {
     expect(await run("return setmetatable({1, 2}, {__index = function() error('x') end})")).toEqual(
       [1, 2],
     );
+    // Nested replies: past fengari's 20 guaranteed stack slots, and past what JS's stack reads.
+    const nested = (depth: number): string =>
+      `local t = {} local c = t for i = 1, ${depth} do c[1] = {} c = c[1] end return t`;
+    let reply = await run(nested(25));
+    let depth = 0;
+    while (Array.isArray(reply) && reply.length > 0) [reply, depth] = [reply[0], depth + 1];
+    expect(depth).toBe(25);
+    await expect(run(nested(50_000))).rejects.toThrow(/^ERR reached lua stack limit$/);
+    expect(await run('return 1')).toBe(1);
     expect(await failure("rawset(_G, '__redis__err__handler', nil)")).toBe(
       'ERR Attempt to modify a readonly table',
     );

@@ -95,6 +95,7 @@ function pushReply(L: unknown, reply: unknown): void {
   else if (typeof reply === 'string' || Buffer.isBuffer(reply)) pushBytes(L, reply);
   else if (Array.isArray(reply) || (typeof reply === 'object' && !(reply instanceof Error))) {
     const items = Array.isArray(reply) ? reply : Object.entries(reply).flat();
+    lua.lua_checkstack(L, 3); // fengari, like Lua, guarantees a function only 20 values
     lua.lua_createtable(L, items.length, 0);
     items.forEach((item: unknown, i) => {
       pushReply(L, item);
@@ -104,8 +105,17 @@ function pushReply(L: unknown, reply: unknown): void {
   else lua.lua_pushboolean(L, false);
 }
 
-/** A script's value at `index` as Redis replies it (errors as `Error`s, statuses as {@link Status}). */
-function replyOf(L: unknown, index: number): unknown {
+/** Lua 5.1's LUAI_MAXCSTACK, which bounds the stack a script's reply is read on. */
+const MAX_STACK = 8000;
+const STACK_LIMIT = 'ERR reached lua stack limit';
+
+/**
+ * A script's value at `index` as Redis replies it (errors as `Error`s, statuses as {@link Status}), `depth` tables
+ * deep. As in Redis, a table too deep for Lua 5.1's stack (the handler, the reply, then a value a level) is replied
+ * as an error where it stands.
+ */
+function replyOf(L: unknown, index: number, depth = 0): unknown {
+  if (2 + depth + 4 > MAX_STACK || !lua.lua_checkstack(L, 4)) return new Error(STACK_LIMIT);
   const type = lua.lua_type(L, index);
   if (type === lua.LUA_TNUMBER) {
     // C's (long long) cast: -0.5 is 0, not -0.
@@ -129,7 +139,7 @@ function replyOf(L: unknown, index: number): unknown {
   }
   const items: unknown[] = [];
   for (let i = 1; lua.lua_rawgeti(L, at, i) !== 0; i++) {
-    items.push(replyOf(L, -1));
+    items.push(replyOf(L, -1, depth + 1));
     lua.lua_settop(L, -2);
   }
   lua.lua_settop(L, -2);
@@ -349,14 +359,26 @@ export class ScriptEngine {
       const name = luaString(`f_${sha}`);
       if (lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, name) !== lua.LUA_TFUNCTION) {
         lua.lua_settop(L, -2);
-        load(L, script);
+        try {
+          load(L, script);
+        } catch (error) {
+          failed = false; // a script that does not compile leaves the state as it was
+          throw error;
+        }
         lua.lua_pushvalue(L, -1);
         lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, name);
       }
       setGlobalArray(L, 'KEYS', keys);
       setGlobalArray(L, 'ARGV', argv);
       const status = lua.lua_pcall(L, 0, 1, 1);
-      const outcome = status === lua.LUA_OK ? replyOf(L, -1) : scriptError(L, sha);
+      let outcome: unknown;
+      try {
+        outcome = status === lua.LUA_OK ? replyOf(L, -1) : scriptError(L, sha);
+      } catch (error) {
+        // A reply nested deeper than JS's stack reads (Redis's own limit is about 8000 levels).
+        if (error instanceof RangeError) throw new Error(STACK_LIMIT);
+        throw error;
+      }
       failed = false;
       if (outcome instanceof Error) throw outcome;
       return outcome;
