@@ -402,25 +402,17 @@ function pushViewed(L: unknown, index: number): void {
 }
 
 /**
- * Pushes a read-only view of the table at `index`: reads go to it, writes raise Redis's error, `pairs` walks it,
- * and its metatable can be neither read nor replaced. `missing`, when given, is called for a key the table lacks.
+ * Pushes a read-only view of the table at `index`: reads go to it, writes raise Redis's error, `pairs` walks it.
+ * What `getmetatable` answers for it is a read-only (and empty) table of its own, `sealed` for that table itself, so
+ * that no script can keep anything there for the next.
  */
-function pushView(L: unknown, index: number, missing?: (L: unknown) => number): void {
+function pushView(L: unknown, index: number, sealed = false): void {
   const real = lua.lua_absindex(L, index);
   lua.lua_createtable(L, 0, 0);
   lua.lua_createtable(L, 0, 5);
   lua.lua_pushvalue(L, real);
   lua.lua_setfield(L, -2, luaString('__viewed'));
-  if (missing === undefined) {
-    lua.lua_pushvalue(L, real);
-  } else {
-    lua.lua_pushjsfunction(L, (s: unknown) => {
-      pushViewed(s, 1);
-      lua.lua_pushvalue(s, 2);
-      if (lua.lua_rawget(s, -2) !== lua.LUA_TNIL) return 1;
-      return missing(s);
-    });
-  }
+  lua.lua_pushvalue(L, real);
   lua.lua_setfield(L, -2, luaString('__index'));
   setFunction(L, '__newindex', (s) => raise(s, READONLY));
   setFunction(L, '__pairs', (s) => {
@@ -429,7 +421,12 @@ function pushView(L: unknown, index: number, missing?: (L: unknown) => number): 
     lua.lua_pushnil(s);
     return 3;
   });
-  lua.lua_createtable(L, 0, 0); // what getmetatable answers: a table of its own, not this one
+  if (sealed) lua.lua_pushboolean(L, false);
+  else {
+    lua.lua_createtable(L, 0, 0);
+    pushView(L, -1, true);
+    lua.lua_remove(L, -2);
+  }
   lua.lua_setfield(L, -2, luaString('__metatable'));
   lua.lua_setmetatable(L, -2);
   views.add(lua.lua_topointer(L, -1) as object);
@@ -529,11 +526,15 @@ export function protectGlobals(L: unknown): void {
     lua.lua_call(s, lua.lua_gettop(s) - 1, 1);
     return 1;
   });
-  // The globals: a view whose missing keys are an error, which scripts' chunks get as their `_ENV`.
-  pushView(L, globals, (s) => {
+  // The globals: the real table answers a missing name with Redis's error (on the real table, so that reading a
+  // global that exists costs no call), and scripts' chunks get its view as their `_ENV`.
+  lua.lua_createtable(L, 0, 1);
+  setFunction(L, '__index', (s) => {
     const name = lua.lua_type(s, 2) === lua.LUA_TSTRING ? checkBytes(s, 2).toString('utf8') : '?';
     return raise(s, `Script attempted to access nonexistent global variable '${name}'`);
   });
+  lua.lua_setmetatable(L, globals);
+  pushView(L, globals);
   pushBytes(L, '_G');
   lua.lua_pushvalue(L, -2);
   lua.lua_rawset(L, globals);

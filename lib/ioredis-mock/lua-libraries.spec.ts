@@ -499,6 +499,8 @@ describe('the protection of the one Lua state', () => {
       'local _, real = pairs(redis) real.call = nil',
       "getmetatable('').__index.rep = nil",
       "getmetatable('').__add = function() return 1 end",
+      "getmetatable(cjson).kept = 'for later'",
+      'getmetatable(_G).y = 1',
     ];
     for (const script of writes) {
       expect([script, await failure(script)]).toEqual([
@@ -521,6 +523,10 @@ describe('the protection of the one Lua state', () => {
         "return {tostring(1), type(redis.call), string.rep('a', 2), type(unpack), rawget(_G, 'leak') or 'none'}",
       ),
     ).toEqual(['1', 'function', 'aa', 'function', 'none']);
+    // A chunk's _ENV (a Lua 5.3 upvalue) is the globals again at each run of the same script.
+    const counter =
+      "local e = _ENV if rawget(e, 'n') == nil then _ENV = setmetatable({n = 0}, {__index = e}) end n = n + 1 return n";
+    expect([await run(counter), await run(counter)]).toEqual([1, 1]);
     // Reading through the views: rawget, next and pairs find what the tables hold.
     expect(
       await run(

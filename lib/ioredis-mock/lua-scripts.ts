@@ -368,6 +368,9 @@ export class ScriptEngine {
         lua.lua_pushvalue(L, -1);
         lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, name);
       }
+      // A chunk's `_ENV` is an upvalue a script can assign (Lua 5.3): each run starts from the globals' view.
+      lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+      lua.lua_setupvalue(L, -2, 1);
       setGlobalArray(L, 'KEYS', keys);
       setGlobalArray(L, 'ARGV', argv);
       const status = lua.lua_pcall(L, 0, 1, 1);

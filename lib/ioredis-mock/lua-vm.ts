@@ -47,6 +47,7 @@ interface Fengari {
     lua_remove(L: unknown, index: number): void;
     lua_replace(L: unknown, index: number): void;
     lua_setmetatable(L: unknown, index: number): void;
+    lua_setupvalue(L: unknown, funcindex: number, n: number): Uint8Array | null;
     lua_topointer(L: unknown, index: number): object | null;
     lua_call(L: unknown, nargs: number, nresults: number): void;
     lua_concat(L: unknown, n: number): void;

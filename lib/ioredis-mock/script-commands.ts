@@ -148,7 +148,10 @@ function rawCommands(
       };
     }
     const method = pipeline[command];
-    if (typeof method !== 'function' || command.startsWith('_')) return undefined;
+    // Not a command: the pipeline's own helpers, and what every object has (`constructor`, `toString`, …).
+    if (typeof method !== 'function' || command.startsWith('_') || command in Object.prototype) {
+      return undefined;
+    }
     caught = undefined;
     (method as Method).apply(pipeline, [...args]);
     const found = caught as { emulator: Method; args: Arg[] } | undefined;
