@@ -1,8 +1,8 @@
 /**
  * Runs a Lua script as Redis 7 runs one for EVAL (https://redis.io/docs/latest/develop/interactive/programmability/
- * eval-intro/), on fengari, the Lua VM ioredis-mock ships with (a Lua 5.3 where Redis has 5.1: integer division and
- * `tostring` of floats differ), in Redis's script environment (`lua-libraries.ts`: `cjson`, `cmsgpack`, `struct`, `bit`,
- * Lua 5.1's globals, read-only globals).
+ * eval-intro/), on fengari, the Lua VM ioredis-mock ships with (a Lua 5.3 where Redis has 5.1), in Redis's script
+ * environment: its libraries (`lua-libraries.ts`: `cjson`, `cmsgpack`, `struct`, `bit`), Lua 5.1's functions and
+ * read-only globals (`lua-environment.ts`). One Lua state runs a keyspace's scripts ({@link ScriptEngine}).
  *
  * ioredis-mock's own EVAL calls its command functions directly (none of the embedded client's rules apply, `INCR` of
  * text answers false), converts replies in its own way (`return 3.99` answers 3.99, `return true` true, a table with
@@ -15,7 +15,8 @@
  *   `{ok=…}` → status, other tables → array up to their first nil.
  * - A script that fails answers `<error> script: <sha1>, on @user_script:<line>.`; a script that does not compile
  *   `ERR Error compiling script (new function): user_script:<line>: <reason>`.
- * - `redis.status_reply`, `redis.error_reply`, `redis.sha1hex` and `redis.log` are there.
+ * - `redis.status_reply`, `redis.error_reply`, `redis.sha1hex`, `redis.log`, `redis.replicate_commands`,
+ *   `redis.set_repl`, `redis.setresp(2)`, `redis.breakpoint`, `redis.debug` and the constants are there.
  */
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
