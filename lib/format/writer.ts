@@ -181,19 +181,16 @@ export class BufferWriter extends ByteWriter {
     if (m.size === 0) return false;
     const start = this.pos;
     this.tagAndVarUint(TAG_SCORED_MAP, m.size);
-    // forEach hands over key and member without the [key, member] array a for-of makes for each entry.
-    let scored = true;
-    m.forEach((member, key) => {
-      if (!scored) return;
+    // for-of over the entries is cheaper than forEach's callback once optimized (its pairs are not allocated).
+    for (const [key, member] of m) {
       if (typeof key !== 'string' || !isScoredMember(key, member)) {
-        scored = false;
-        return;
+        this.pos = start;
+        return false;
       }
       this.writeString(key);
       this.number(member.score);
-    });
-    if (!scored) this.pos = start;
-    return scored;
+    }
+    return true;
   }
 
   private map(m: Map<unknown, unknown>, depth: number): void {
@@ -242,8 +239,10 @@ export class BufferWriter extends ByteWriter {
 }
 
 /**
- * Whether `member` is exactly `{ score: <number>, value: key }`: a plain object with these two own enumerable
- * properties, in this order, and no symbol keys, so that decoding it as that literal loses nothing.
+ * Whether `member` is exactly `{ score: <number>, value: key }`: a plain object with these two own enumerable string
+ * keys, in this order, so that decoding it as that literal loses nothing a command can see. Symbol-keyed properties
+ * are not looked at (no command makes them, and listing them allocates an array per member: it tripled the cost of
+ * writing a sorted set), as the named properties of an array, a Map or a Set are not.
  */
 function isScoredMember(key: string, member: unknown): member is { score: number; value: string } {
   if (typeof member !== 'object' || member === null) return false;
@@ -258,5 +257,5 @@ function isScoredMember(key: string, member: unknown): member is { score: number
     if (name !== (n === 0 ? 'score' : 'value')) return false;
     n++;
   }
-  return n === 2 && Object.getOwnPropertySymbols(member).length === 0;
+  return n === 2;
 }
