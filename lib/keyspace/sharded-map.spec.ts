@@ -33,4 +33,34 @@ describe('ShardedMap', () => {
     expect(numbers.get(999)).toBe('999');
     expect(new Set(Array.from({ length: 1_000 }, (_, i) => numberShard(i))).size).toBe(256);
   });
+
+  it('iterates shard by shard, each entry once, live like a Map iterator', () => {
+    const numbers = new ShardedMap<number, string>(numberShard);
+    expect([...numbers]).toEqual([]);
+    expect([...numbers.keys()]).toEqual([]);
+    for (const i of [513, 2, 258, 1, 257]) numbers.set(i, `v${i}`);
+    // Shard 1 (1, 257, 513 in insertion order), then shard 2 (2, 258).
+    expect([...numbers]).toEqual([
+      [513, 'v513'],
+      [1, 'v1'],
+      [257, 'v257'],
+      [2, 'v2'],
+      [258, 'v258'],
+    ]);
+    expect([...numbers.keys()]).toEqual([513, 1, 257, 2, 258]);
+    // Added during the walk: seen in a shard not reached yet, not in one already walked.
+    const seen: number[] = [];
+    for (const [key] of numbers) {
+      seen.push(key);
+      if (key === 257) {
+        numbers.set(3, 'v3');
+        numbers.set(769, 'v769');
+      }
+    }
+    expect(seen).toEqual([513, 1, 257, 769, 2, 258, 3]);
+    const done = numbers.keys();
+    for (let i = 0; i < 7; i++) done.next();
+    expect(done.next()).toEqual({ done: true, value: undefined });
+    expect(done.next()).toEqual({ done: true, value: undefined });
+  });
 });
