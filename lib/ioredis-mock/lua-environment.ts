@@ -5,8 +5,10 @@
  *   `math.fmod`, `math.log` (one argument), `math.log10`, `math.atan2`, `math.cosh`, `math.sinh`, `math.tanh`,
  *   `math.ldexp`, `math.frexp`, `table.getn`, `table.maxn`, `table.setn`, `table.foreach`, `table.foreachi`,
  *   `string.gfind`, `gcinfo`, `collectgarbage`, `coroutine.running`, `error` (a number message gets the position
- *   too), and `tostring` (numbers with `%.14g`: `5`, `1e+20`, `inf`, where fengari writes `5.0`,
- *   `100000000000000000000`, `Infinity`; `__tostring` answering what it answers);
+ *   too), `assert` (a string message), `table.insert` (past the end too), `math.floor` and `math.ceil` (doubles),
+ *   `string.format` and `string.rep` (`lua-format.ts`), and `tostring` (numbers with `%.14g`: `5`, `1e+20`, `inf`,
+ *   where fengari writes `5.0`, `100000000000000000000`, `Infinity`; `__tostring` answering what it answers); the
+ *   numbers themselves are Lua 5.1's while a script runs (`withRedisNumbers` in `lua-vm.ts`);
  * - Redis's own: `pcall` (an `{err=…}` error comes back as its text), `math.random` and `math.randomseed` on
  *   `redisLrand48` (the same sequence as Redis from the same seed);
  * - none of 5.3's additions (`table.unpack`, `string.pack`, `math.type`, `utf8`, …) nor of what Redis removes (`print`,
@@ -29,6 +31,7 @@ import {
   setFunction,
   typeName,
 } from './lua-vm';
+import { stringFormat, stringRep } from './lua-format';
 
 /** Aliases and removals, run once on a new state. */
 const LUA_51 = `
@@ -144,6 +147,8 @@ function setMathFunctions(L: unknown): void {
     });
   };
   unary('log', Math.log); // Lua 5.1's takes no base
+  unary('floor', Math.floor); // a double, where 5.3's is an integer when it fits (fengari's: 32 bits)
+  unary('ceil', Math.ceil);
   unary('log10', Math.log10);
   unary('cosh', Math.cosh);
   unary('sinh', Math.sinh);
@@ -214,6 +219,24 @@ function setTableFunctions(L: unknown): void {
     return 1;
   });
   setFunction(L, 'setn', (s) => raise(s, "'setn' is obsolete"));
+  // Lua 5.1's `tinsert`: a position past the end is set, where 5.3 refuses it.
+  setFunction(L, 'insert', (s) => {
+    checkType(s, 1, lua.LUA_TTABLE, 'table');
+    let end = lua.lua_rawlen(s, 1) + 1;
+    let at: number;
+    const count = lua.lua_gettop(s);
+    if (count === 2) at = end;
+    else if (count === 3) {
+      at = checkInt(s, 2);
+      if (at > end) end = at;
+      for (let i = end; i > at; i--) {
+        lua.lua_rawgeti(s, 1, i - 1);
+        lua.lua_rawseti(s, 1, i);
+      }
+    } else raise(s, "wrong number of arguments to 'insert'");
+    lua.lua_rawseti(s, 1, at);
+    return 0;
+  });
   setFunction(L, 'foreach', (s) => {
     checkType(s, 1, lua.LUA_TTABLE, 'table');
     checkType(s, 2, lua.LUA_TFUNCTION, 'function');
@@ -263,13 +286,14 @@ function tostring(L: unknown): number {
   checkAny(L, 1);
   if (lauxlib.luaL_callmeta(L, 1, luaString('__tostring'))) return 1;
   const type = lua.lua_type(L, 1);
-  if (type === lua.LUA_TNUMBER) {
-    if (lua.lua_isinteger(L, 1)) lauxlib.luaL_tolstring(L, 1);
-    else pushBytes(L, numberText(lua.lua_tonumber(L, 1), 14));
-  } else if (type === lua.LUA_TSTRING) lua.lua_pushvalue(L, 1);
+  if (type === lua.LUA_TNUMBER) pushBytes(L, numberText(lua.lua_tonumber(L, 1), 14));
+  else if (type === lua.LUA_TSTRING) lua.lua_pushvalue(L, 1);
   else if (type === lua.LUA_TBOOLEAN) pushBytes(L, lua.lua_toboolean(L, 1) ? 'true' : 'false');
   else if (type === lua.LUA_TNIL) pushBytes(L, 'nil');
-  else {
+  // `cjson.null` is C's NULL, which glibc's `%p` writes `(nil)`.
+  else if (type === lua.LUA_TLIGHTUSERDATA && lua.lua_touserdata(L, 1) === null) {
+    pushBytes(L, 'userdata: (nil)');
+  } else {
     lua.lua_pushfstring(L, luaString('%s: %p'), lua.lua_typename(L, type), lua.lua_topointer(L, 1));
   }
   return 1;
@@ -308,6 +332,16 @@ function setBaseFunctions(L: unknown): void {
       s,
       lua.lua_type(s, 2) <= lua.LUA_TNIL ? luaString('=(load)') : checkBytes(s, 2),
     );
+  });
+  // Lua 5.1's: the message is a string (5.3 raises any value, so `assert(false, {err=…})` was an error reply).
+  global('assert', (s) => {
+    checkAny(s, 1);
+    if (lua.lua_toboolean(s, 1)) return lua.lua_gettop(s);
+    const message =
+      lua.lua_type(s, 2) <= lua.LUA_TNIL
+        ? 'assertion failed!'
+        : checkBytes(s, 2).toString('latin1');
+    return raise(s, message);
   });
   global('error', (s) => {
     const level = optionalInt(s, 2, 1);
@@ -375,6 +409,10 @@ function setBaseFunctions(L: unknown): void {
 /** Makes a new state's globals Lua 5.1's (see the top of this file). Call after `luaL_openlibs`. */
 export function openLua51(L: unknown): void {
   setMathFunctions(L);
+  lua.lua_getglobal(L, luaString('string'));
+  setFunction(L, 'format', stringFormat);
+  setFunction(L, 'rep', stringRep);
+  lua.lua_settop(L, -2);
   setTableFunctions(L);
   setBaseFunctions(L);
   if (lauxlib.luaL_dostring(L, luaString(LUA_51)) !== lua.LUA_OK) {

@@ -623,3 +623,117 @@ describe("Lua 5.1's functions and Redis's", () => {
     expect(await failure("return redis.error_reply('-MY bad thing')")).toBe('MY bad thing');
   });
 });
+
+describe("Lua 5.1's numbers", () => {
+  it('are doubles: no wrap-around at 2^31, for loops past it end, hex numerals of 64 bits', async () => {
+    // fengari's Lua 5.3 read these as 32-bit integers: 1700000000 * 1000 was -807049216.
+    expect(await run('return tostring(tonumber(ARGV[1]) * 1000)', '1700000000')).toBe(
+      '1700000000000',
+    );
+    expect(await run('return tonumber(ARGV[1]) * 1000', '1700000000')).toBe(1_700_000_000_000);
+    expect(await run('return {1700000000 + 1700000000, 65536 * 65536}')).toEqual([
+      3_400_000_000, 4_294_967_296,
+    ]);
+    expect(await run('local s = 0 for i = 1, 100000 do s = s + i end return s')).toBe(
+      5_000_050_000,
+    );
+    // The loop's counter was an integer that wrapped around before reaching the limit: the script never ended.
+    expect(
+      await run('local n = 0 for i = 1, 3000000000, 1000000000 do n = n + 1 end return n'),
+    ).toBe(3);
+    expect(await run('return math.floor(2147483647.5) + math.floor(2147483647.5)')).toBe(
+      4_294_967_294,
+    );
+    expect(await run("return {tostring(0x100000000), tostring(tonumber('0x10'))}")).toEqual([
+      '4294967296',
+      '16',
+    ]);
+  });
+
+  it('become text with %.14g wherever a number becomes text: .., table.concat, string.len', async () => {
+    // `now .. '-' .. id` gave '1700000000123.0-abc': a member name, a key name written wrong.
+    expect(await run("return tonumber(ARGV[1]) .. '-' .. ARGV[2]", '1700000000123', 'abc')).toBe(
+      '1700000000123-abc',
+    );
+    expect(
+      await run(
+        "return {1e15 .. '', 1e14 .. '', (10 / 2) .. '', -0.0 .. '', (1/0) .. '', 2^63 .. ''}",
+      ),
+    ).toEqual(['1e+15', '1e+14', '5', '-0', 'inf', '9.2233720368548e+18']);
+    expect(await run("return table.concat({1, 2.5, 1/3}, ',')")).toBe('1,2.5,0.33333333333333');
+    expect(await run('return string.len(10 / 2)')).toBe(1);
+    expect(await run("return ('10' + 1) .. ',' .. ('3' * '4')")).toBe('11,12');
+  });
+});
+
+describe("Lua 5.1's string.format", () => {
+  it('converts as C does: %d of a float, 64-bit integers, glibc rounding to even', async () => {
+    const format = (spec: string, ...values: string[]): Promise<unknown> =>
+      run(`return string.format('${spec}', ${values.join(', ')})`);
+    expect(await format('%d|%i|%d', '3.7', '-0.5', '2^31')).toBe('3|0|2147483648');
+    expect(await format('%d|%d', '2^63', '0/0')).toBe('-9223372036854775808|-9223372036854775808');
+    expect(await format('%x|%X|%#x|%#o|%u|%x', '2^32', '255', '255', '8', '-1', '-1')).toBe(
+      '100000000|FF|0xff|010|18446744073709551615|ffffffffffffffff',
+    );
+    expect(
+      await format('[%5d|%-5d|%05d|%+d|% d|%.3d|%.0d]', '42', '42', '42', '42', '42', '7', '0'),
+    ).toBe('[   42|42   |00042|+42| 42|007|]');
+    expect(await format('%e|%E|%.0e|%.0e', '12345.678', '0.000123', '2.5', '3.5')).toBe(
+      '1.234568e+04|1.230000E-04|2e+00|4e+00',
+    );
+    expect(
+      await format('%g|%g|%g|%g|%#g|%.3g', '1e20', '100000', '1000000', '0.0001', '1', '3.14159'),
+    ).toBe('1e+20|100000|1e+06|0.0001|1.00000|3.14');
+    expect(await format('%.0f|%.0f|%.0f|%.2f|%.20f', '0.5', '1.5', '2.5', '-0.001', '0.1')).toBe(
+      '0|2|2|-0.00|0.10000000000000000555',
+    );
+    expect(
+      await format('[%10.4f|%-10.2f|%010.3f|%5.1f|%f]', '3.14159', '2.5', '-1.5', '1/0', '0/0'),
+    ).toBe('[    3.1416|2.50      |-00001.500|  inf|-nan]');
+    expect(await format('%c%c%c|%5c|', '72', '105', '33', '65')).toBe('Hi!|    A|');
+  });
+
+  it('formats strings and numbers with %s and %q, and refuses what Lua 5.1 refuses', async () => {
+    expect(await run("return string.format('%s|%s|%5s|%-3s|%.2s', 5, 2.5, 'ab', 'x', 'abc')")).toBe(
+      '5|2.5|   ab|x  |ab',
+    );
+    expect(await run("return string.format('%q', 'a\"b\\\\c\\nd\\re\\0f')")).toBe(
+      '"a\\"b\\\\c\\\nd\\re\\000f"',
+    );
+    expect(await run("return #string.format('%s', string.rep('x', 120))")).toBe(120);
+    expect(await failure("return string.format('%s', nil)")).toBe(
+      "ERR user_script:1: bad argument #2 to 'format' (string expected, got nil)",
+    );
+    expect(await failure("return string.format('%a', 1)")).toBe(
+      "ERR user_script:1: invalid option '%a' to 'format'",
+    );
+    expect(await failure("return string.format('%d')")).toBe(
+      "ERR user_script:1: bad argument #2 to 'format' (no value)",
+    );
+    expect(await failure("return string.format('%-+ #0-d', 1)")).toBe(
+      'ERR user_script:1: invalid format (repeated flags)',
+    );
+    expect(await failure("return string.format('%123d', 1)")).toBe(
+      'ERR user_script:1: invalid format (width or precision too long)',
+    );
+  });
+
+  it('takes string.rep, table.insert, assert and tostring of cjson.null from Lua 5.1 too', async () => {
+    expect(await run("return {string.rep('ab', 3, ','), string.rep('ab', 0)}")).toEqual([
+      'ababab',
+      '',
+    ]);
+    expect(
+      await run("local t = {'x', 'y'} table.insert(t, 5, 'z') return {t[1], t[2], t[5], #t}"),
+    ).toEqual(['x', 'y', 'z', 2]);
+    expect(await run('local t = {1, 2} table.insert(t, 1, 0) table.insert(t, 3) return t')).toEqual(
+      [0, 1, 2, 3],
+    );
+    expect(await failure("return assert(false, {err='X y'})")).toBe(
+      "ERR user_script:1: bad argument #2 to 'assert' (string expected, got table)",
+    );
+    expect(await failure('return assert(false)')).toBe('ERR user_script:1: assertion failed!');
+    expect(await run('return {assert(1, 2, 3)}')).toEqual([1, 2, 3]);
+    expect(await run('return tostring(cjson.null)')).toBe('userdata: (nil)');
+  });
+});

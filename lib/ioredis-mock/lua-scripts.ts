@@ -33,6 +33,7 @@ import {
   numberText,
   pushBytes,
   pushNumber,
+  withRedisNumbers,
   setFunction,
 } from './lua-vm';
 import { type Arg } from './redis-replies';
@@ -349,6 +350,15 @@ export class ScriptEngine {
    * commands a script may call never run one).
    */
   run(script: Arg, keys: readonly Arg[], argv: readonly Arg[], call: ScriptCall): unknown {
+    return withRedisNumbers(() => this.runWithRedisNumbers(script, keys, argv, call));
+  }
+
+  private runWithRedisNumbers(
+    script: Arg,
+    keys: readonly Arg[],
+    argv: readonly Arg[],
+    call: ScriptCall,
+  ): unknown {
     if (this.call !== undefined) throw new Error('ERR a script cannot run another script');
     const L = this.state();
     const sha = sha1(script);

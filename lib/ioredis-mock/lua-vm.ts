@@ -83,10 +83,75 @@ interface Fengari {
   to_luastring(text: string): Uint8Array;
 }
 
+/** A value of fengari's stack, as the two functions of {@link NumberInternals} see it. */
+interface TValue {
+  readonly value: unknown;
+  ttisinteger(): boolean;
+  setfltvalue(x: number): void;
+  setsvalue(ts: unknown): void;
+}
+
+/** fengari's functions that turn text into numbers and numbers into text (its `lobject.js`). */
+interface NumberInternals {
+  luaO_str2num: (s: Uint8Array, o: TValue) => number;
+  luaO_tostring: (L: unknown, obj: TValue) => void;
+}
+
 // fengari is a dependency of ioredis-mock: loaded from there, as the version ioredis-mock runs its scripts on.
-const fengari = createRequire(require.resolve('ioredis-mock'))('fengari') as Fengari;
+const fengariRequire = createRequire(require.resolve('ioredis-mock'));
+const fengari = fengariRequire('fengari') as Fengari;
 export const { lua, lauxlib, lualib } = fengari;
 export const luaString = (text: string): Uint8Array => fengari.to_luastring(text);
+
+/** Scripts of the embedded client running (or compiling) now: their numbers are Lua 5.1's. */
+let redisNumbers = 0;
+
+/**
+ * Runs `fn` (which compiles or runs a script) with Lua 5.1's numbers, as Redis's Lua has them: every number is a
+ * double, and a number becomes text with `%.14g`. fengari's Lua 5.3 makes a numeral without a point, or text such as
+ * `tonumber('1700000000')`, a 32-bit integer: `tonumber(ARGV[1]) * 1000` of a time in seconds wrapped around to a
+ * negative number, a `for` loop past 2^31 never ended; and it writes a whole float with `.0` (`now .. '-' .. id` gave
+ * `1700000000123.0-id`). Its two functions where that happens are made to do as Lua 5.1 does while `fn` runs: text
+ * read as a number is a float, and a number written as text is `%.14g` (by `..`, `table.concat`, `string.len`,
+ * `lua_tolstring`). Other uses of fengari in the process are left as they are.
+ */
+export function withRedisNumbers<T>(fn: () => T): T {
+  redisNumbers++;
+  try {
+    return fn();
+  } finally {
+    redisNumbers--;
+  }
+}
+
+const lobject = fengariRequire('fengari/src/lobject.js') as NumberInternals;
+const lstring = fengariRequire('fengari/src/lstring.js') as {
+  luaS_bless(L: unknown, bytes: Uint8Array): unknown;
+};
+const luaO_str2num = lobject.luaO_str2num;
+const luaO_tostring = lobject.luaO_tostring;
+// fengari's lexer, `tonumber`, arithmetic on strings and `lua_tolstring` call these through the module's exports.
+/** A hexadecimal numeral, which Lua 5.1 reads with `strtoul`: 64 bits, where 5.3 wraps around at 32. */
+const HEX_NUMERAL = /^\s*(-?)0[xX]([0-9a-fA-F]+)\s*$/;
+lobject.luaO_str2num = (s, o) => {
+  const size = luaO_str2num(s, o);
+  if (redisNumbers > 0 && size !== 0 && o.ttisinteger()) {
+    const hex = HEX_NUMERAL.exec(Buffer.from(s.buffer, s.byteOffset, size - 1).toString('latin1'));
+    if (hex === null) o.setfltvalue(o.value as number);
+    else {
+      const n = Math.min(Number(BigInt(`0x${hex[2]}`)), 2 ** 64 - 1);
+      o.setfltvalue(hex[1] === '-' ? -n : n);
+    }
+  }
+  return size;
+};
+lobject.luaO_tostring = (L, obj) => {
+  if (redisNumbers === 0) {
+    luaO_tostring(L, obj);
+    return;
+  }
+  obj.setsvalue(lstring.luaS_bless(L, luaString(numberText(obj.value as number, 14))));
+};
 
 /** The bytes of the Lua string (or number, which becomes a string in place) at `index`. */
 export function bytesOfLua(L: unknown, index: number): Buffer {
@@ -107,19 +172,9 @@ export function numberText(n: number, precision: number): string {
   return Number.isNaN(n) ? '-nan' : formatG(n, precision);
 }
 
-/** fengari's integers are 32 bits: a larger one would fail the script. */
-const LUA_MAXINTEGER = 2 ** 31 - 1;
-
-/**
- * A number as Redis's Lua 5.1 would hold it: an integer while fengari's 32 bits hold it (`tostring` then writes no
- * `.0`, as Lua 5.1 does not), a float otherwise, as every Lua 5.1 number is (`PTTL` of a TTL over 24 days, a counter
- * or a timestamp in ms past 2^31, a fraction). Such a whole float still differs from Redis's in text: `tostring` and
- * `..` write it with `.0`, and `string.format('%d', n)` refuses it.
- */
+/** A number as Redis's Lua 5.1 holds every number: a double (see {@link withRedisNumbers}). */
 export function pushNumber(L: unknown, n: number): void {
-  if (Number.isInteger(n) && n >= -LUA_MAXINTEGER - 1 && n <= LUA_MAXINTEGER && !Object.is(n, -0)) {
-    lua.lua_pushinteger(L, n);
-  } else lua.lua_pushnumber(L, n);
+  lua.lua_pushnumber(L, n);
 }
 
 /** Raises a Lua error from a JS function, as C's `luaL_error` does: `message` after where the script called it. */

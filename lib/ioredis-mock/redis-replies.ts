@@ -199,18 +199,24 @@ function formatDigits(
 
 const doubleBits = new DataView(new ArrayBuffer(8));
 
-/** The exact decimal digits of a finite, non-zero `x` (without trailing zeros) and the exponent of the first one. */
-function exactDigits(x: number): { digits: string; exponent: number } {
+/** A finite, non-zero `x` as `mantissa × 2^exponent` exactly, `mantissa` odd unless `exponent` is 0 or more. */
+export function exactBinary(x: number): { mantissa: bigint; exponent: number } {
   doubleBits.setFloat64(0, Math.abs(x));
   const bits = doubleBits.getBigUint64(0);
   const biased = Number((bits >> 52n) & 0x7ffn);
-  let m = bits & ((1n << 52n) - 1n);
-  let e = biased === 0 ? -1074 : biased - 1075;
-  if (biased !== 0) m |= 1n << 52n;
-  while ((m & 1n) === 0n && e < 0) {
-    m >>= 1n;
-    e++;
+  let mantissa = bits & ((1n << 52n) - 1n);
+  let exponent = biased === 0 ? -1074 : biased - 1075;
+  if (biased !== 0) mantissa |= 1n << 52n;
+  while ((mantissa & 1n) === 0n && exponent < 0) {
+    mantissa >>= 1n;
+    exponent++;
   }
+  return { mantissa, exponent };
+}
+
+/** The exact decimal digits of a finite, non-zero `x` (without trailing zeros) and the exponent of the first one. */
+export function exactDigits(x: number): { digits: string; exponent: number } {
+  const { mantissa: m, exponent: e } = exactBinary(x);
   const exact = e < 0 ? (m * 5n ** BigInt(-e)).toString() : (m << BigInt(e)).toString();
   return { digits: exact.replace(/0+$/, ''), exponent: exact.length - 1 + Math.min(e, 0) };
 }
