@@ -180,6 +180,18 @@ describe('SCAN, DBSIZE and KEYS of the embedded client', () => {
     expect(await h.redis.dbsize()).toBe(180);
     expect((await h.redis.keys('*')).length).toBe(180);
   });
+
+  it("lists the empty key with KEYS * as Redis does (no pattern is tested for '*' alone)", async () => {
+    const h = await restartedWith(['', 'r:1'], ['a:1']);
+    await h.redis.set('', 'written again');
+    expect((await h.redis.keys('*')).sort()).toEqual(['', 'a:1', 'r:1']);
+    expect(await h.redis.keys('')).toEqual(['']);
+    // A longer pattern matches no empty key, in Redis too: its glob match needs a character for `*` then.
+    expect((await h.redis.keys('**')).sort()).toEqual(['a:1', 'r:1']);
+    expect(await h.redis.keys('r:?')).toEqual(['r:1']);
+    const [, page] = await h.redis.scan('0', 'COUNT', '100');
+    expect(page.sort()).toEqual(['', 'a:1', 'r:1']);
+  });
 });
 
 describe('HSCAN, SSCAN and ZSCAN of the embedded client', () => {

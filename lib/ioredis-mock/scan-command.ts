@@ -67,6 +67,20 @@ function scanOptions(args: readonly Arg[], from: number, typeAllowed: boolean): 
   return options;
 }
 
+/**
+ * The rule of KEYS over `keyspace`: the live keys `pattern` matches, `*` alone every one, the empty key too (Redis's
+ * `keysCommand` tests no pattern then; ioredis-mock's glob match leaves the empty key out).
+ */
+export function keysRule(keyspace: Keyspace): CommandRule {
+  return {
+    arity: 2,
+    check: (args) => {
+      const pattern = new GlobPattern(args[0]);
+      return reply(keyspace.liveKeys().filter((key) => pattern.matches(key)));
+    },
+  };
+}
+
 /** The rule of SCAN over `keyspace`. */
 export function scanRule(keyspace: Keyspace): CommandRule {
   return {

@@ -17,7 +17,7 @@ import { parseSize } from '../util/sizes';
 import { type CommandRule, keyName, reply } from './command-rule';
 import type { KeyspaceEvents } from './notifications';
 import { objectRule } from './object-command';
-import { scanRule } from './scan-command';
+import { keysRule, scanRule } from './scan-command';
 import { argText, NOT_AN_INTEGER, replyError, SYNTAX_ERROR, type Arg } from './redis-replies';
 
 // ioredis-mock's INFO text (a JSON string in its package).
@@ -232,6 +232,7 @@ export function serverCommands(
     // ioredis-mock counts the list of every key (building each restored key's entry): 0.8 s at 1M restored keys.
     dbsize: { arity: 1, check: () => reply(keyspace.liveCount) },
     scan: scanRule(keyspace),
+    keys: keysRule(keyspace),
     // ioredis-mock picks from the list of every key, made for each call.
     randomkey: { arity: 1, check: () => reply(keyspace.randomKey() ?? null) },
     object: objectRule(keyspace),
