@@ -334,6 +334,14 @@ const CASES: [Cmd, Cmd[]][] = [
     "local t = {'x', 'y'} table.insert(t, 5, 'z') return {t[1], t[2], t[5], #t}",
     "return assert(false, {err='X y'})",
     'return {tostring(cjson.null), assert(1, 2)}',
+    // Commands Redis does not run from a script: the arity first, then `not allowed`; XREAD refuses BLOCK itself.
+    "return redis.call('blpop', 'l', 0)",
+    "return redis.call('blpop', 'l')",
+    "return redis.call('config', 'set', 'maxmemory', '0')",
+    "return redis.call('client')",
+    "return redis.call('wait', 0, 0)",
+    "return redis.call('auth', 'x')",
+    "return redis.call('xread', 'COUNT', 1, 'BLOCK', 0, 'STREAMS', 's', '$')",
   ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
   // A score halfway between two 17-digit texts: written as glibc's printf rounds, to even; so are a script's numbers.
   [['zscore', 'tie', 'm'], [['zadd', 'tie', '2.98023223876953125e-8', 'm']]],

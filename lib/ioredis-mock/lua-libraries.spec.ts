@@ -737,3 +737,23 @@ describe("Lua 5.1's string.format", () => {
     expect(await run('return tostring(cjson.null)')).toBe('userdata: (nil)');
   });
 });
+
+describe('commands Redis does not run from a script', () => {
+  it('are refused with its errors, the number of arguments checked first', async () => {
+    const notAllowed = 'ERR This Redis command is not allowed from script';
+    const wrongArgs = 'ERR Wrong number of args calling Redis command from script';
+    expect(await failure("return redis.call('blpop', 'l', 0)")).toBe(notAllowed);
+    expect(await failure("return redis.call('brpoplpush', 'l', 'm', 1)")).toBe(notAllowed);
+    expect(await failure("return redis.call('auth', 'x')")).toBe(notAllowed);
+    expect(await failure("return redis.call('config', 'set', 'maxmemory', '0')")).toBe(notAllowed);
+    expect(await failure("return redis.call('client', 'list')")).toBe(notAllowed);
+    expect(await failure("return redis.call('blpop', 'l')")).toBe(wrongArgs);
+    expect(await failure("return redis.call('client')")).toBe(wrongArgs);
+    expect(await failure("return redis.call('wait', 0)")).toBe(wrongArgs);
+    expect(await failure("return redis.call('xread', 'BLOCK', 0, 'STREAMS', 's', '$')")).toBe(
+      'ERR xread command is not allowed with BLOCK option from scripts',
+    );
+    // Without BLOCK, XREAD runs.
+    expect(await run("return redis.call('XREAD', 'STREAMS', 's', '0')")).toBeNull();
+  });
+});

@@ -48,36 +48,188 @@ const UNKNOWN = 'ERR Unknown Redis command called from script';
 const WRONG_ARGS = 'ERR Wrong number of args calling Redis command from script';
 const NO_SCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
 
-/** Commands Redis refuses in a script (`CMD_NOSCRIPT`). */
-const NOT_IN_SCRIPTS = new Set([
-  'eval',
-  'evalsha',
-  'eval_ro',
-  'evalsha_ro',
-  'script',
-  'function',
-  'fcall',
-  'fcall_ro',
-  'multi',
-  'exec',
-  'discard',
-  'watch',
-  'unwatch',
-  'subscribe',
-  'psubscribe',
-  'unsubscribe',
-  'punsubscribe',
-  'ssubscribe',
-  'sunsubscribe',
-  'monitor',
-  'sync',
-  'psync',
-  'save',
-  'bgsave',
-  'shutdown',
-  'quit',
-  'reset',
+/**
+ * Commands Redis 7.0 refuses in a script (`CMD_NOSCRIPT`), with their arity: Redis checks the number of arguments
+ * first (`Wrong number of args calling Redis command from script`).
+ */
+const NOT_IN_SCRIPTS = new Map<string, number>([
+  ['auth', -2],
+  ['bgrewriteaof', 1],
+  ['bgsave', -1],
+  ['blmove', 6],
+  ['blpop', -3],
+  ['brpop', -3],
+  ['brpoplpush', 4],
+  ['bzpopmax', -3],
+  ['bzpopmin', -3],
+  ['debug', -2],
+  ['discard', 1],
+  ['eval', -3],
+  ['eval_ro', -3],
+  ['evalsha', -3],
+  ['evalsha_ro', -3],
+  ['exec', 1],
+  ['failover', -1],
+  ['fcall', -3],
+  ['fcall_ro', -3],
+  ['hello', -1],
+  ['monitor', 1],
+  ['multi', 1],
+  ['psubscribe', -2],
+  ['psync', -3],
+  ['punsubscribe', -1],
+  ['quit', -1],
+  ['replconf', -1],
+  ['replicaof', 3],
+  ['reset', 1],
+  ['role', 1],
+  ['save', 1],
+  ['shutdown', -1],
+  ['slaveof', 3],
+  ['ssubscribe', -2],
+  ['subscribe', -2],
+  ['sunsubscribe', -1],
+  ['sync', 1],
+  ['unsubscribe', -1],
+  ['unwatch', 1],
+  ['wait', 3],
+  ['watch', -2],
 ]);
+
+/**
+ * Subcommands Redis 7.0 refuses in a script, by container command (each container's arity is -2), with their arity.
+ * The others (`CONFIG HELP`, …) are looked up as commands.
+ */
+const SUBCOMMANDS_NOT_IN_SCRIPTS = new Map<string, ReadonlyMap<string, number>>([
+  [
+    'acl',
+    new Map([
+      ['cat', -2],
+      ['deluser', -3],
+      ['dryrun', -4],
+      ['genpass', -2],
+      ['getuser', 3],
+      ['list', 2],
+      ['load', 2],
+      ['log', -2],
+      ['save', 2],
+      ['setuser', -3],
+      ['users', 2],
+      ['whoami', 2],
+    ]),
+  ],
+  [
+    'client',
+    new Map([
+      ['caching', 3],
+      ['getname', 2],
+      ['getredir', 2],
+      ['id', 2],
+      ['info', 2],
+      ['kill', -3],
+      ['list', -2],
+      ['no-evict', 3],
+      ['pause', -3],
+      ['reply', 3],
+      ['setname', 3],
+      ['tracking', -3],
+      ['trackinginfo', 2],
+      ['unblock', -3],
+      ['unpause', 2],
+    ]),
+  ],
+  ['cluster', new Map([['reset', -2]])],
+  [
+    'config',
+    new Map([
+      ['get', -3],
+      ['resetstat', 2],
+      ['rewrite', 2],
+      ['set', -4],
+    ]),
+  ],
+  [
+    'function',
+    new Map([
+      ['delete', 3],
+      ['dump', 2],
+      ['flush', -2],
+      ['kill', 2],
+      ['list', -2],
+      ['load', -3],
+      ['restore', -3],
+      ['stats', 2],
+    ]),
+  ],
+  [
+    'latency',
+    new Map([
+      ['doctor', 2],
+      ['graph', 3],
+      ['histogram', -2],
+      ['history', 3],
+      ['latest', 2],
+      ['reset', -2],
+    ]),
+  ],
+  [
+    'module',
+    new Map([
+      ['list', 2],
+      ['load', -3],
+      ['loadex', -3],
+      ['unload', 3],
+    ]),
+  ],
+  [
+    'script',
+    new Map([
+      ['debug', 3],
+      ['exists', -3],
+      ['flush', -2],
+      ['kill', 2],
+      ['load', 3],
+    ]),
+  ],
+]);
+
+const arityHolds = (arity: number, argc: number): boolean =>
+  arity > 0 ? argc === arity : argc >= -arity;
+
+/**
+ * Refuses, with Redis's error in its order, a command Redis does not run from a script: the number of arguments
+ * first, then `This Redis command is not allowed from script`; and `XREAD`/`XREADGROUP` with `BLOCK`, which they
+ * refuse themselves.
+ */
+function refuseInScript(name: Arg, command: string, args: readonly Arg[]): void {
+  const argc = args.length + 1;
+  const arity = NOT_IN_SCRIPTS.get(command);
+  if (arity !== undefined) {
+    throw replyError(arityHolds(arity, argc) ? NOT_ALLOWED : WRONG_ARGS);
+  }
+  const subcommands = SUBCOMMANDS_NOT_IN_SCRIPTS.get(command);
+  if (subcommands !== undefined) {
+    if (argc < 2) throw replyError(WRONG_ARGS);
+    const subcommandArity = subcommands.get(argText(args[0]).toLowerCase());
+    if (subcommandArity !== undefined) {
+      throw replyError(arityHolds(subcommandArity, argc) ? NOT_ALLOWED : WRONG_ARGS);
+    }
+  }
+  if (command === 'xread' || command === 'xreadgroup') {
+    // Their option loop, up to STREAMS: BLOCK with an argument after it is refused there.
+    for (let i = 0; i < args.length; i++) {
+      const option = argText(args[i]).toLowerCase();
+      if (option === 'streams') break;
+      if (option === 'block' && i + 1 < args.length) {
+        throw replyError(
+          `ERR ${argText(name)} command is not allowed with BLOCK option from scripts`,
+        );
+      }
+      if (option === 'group') i += 2;
+      else if (option === 'count' || option === 'block') i++;
+    }
+  }
+}
 
 /** Commands that answer a status (`+OK`), which a script receives as `{ok=…}`. */
 const STATUS_COMMANDS = new Set([
@@ -192,7 +344,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   /** What `redis.call` runs: `name` through its rule, on ioredis-mock's function. */
   const call = (name: Arg, args: Arg[]): unknown => {
     const command = argText(name).toLowerCase();
-    if (NOT_IN_SCRIPTS.has(command)) throw replyError(NOT_ALLOWED);
+    refuseInScript(name, command, args);
     // A command of `defineCommand` is the client's, not Redis's: a script does not find it (nor runs a script).
     if (defined.has(command)) throw replyError(UNKNOWN);
     const rule = Object.hasOwn(host.rules, command) ? host.rules[command] : undefined;
