@@ -362,6 +362,19 @@ const CASES: [Cmd, Cmd[]][] = [
   [['eval', 'return 1', '3', 'a'], []],
   [['evalsha', sha1('return 7'), '0'], [['script', 'load', 'return 7']]],
   [['evalsha', '0'.repeat(40), '0'], []],
+  // Read-only scripts: reads run, a write command fails (after its arity check).
+  [['eval_ro', "return redis.call('get', KEYS[1])", '1', 'a'], [['set', 'a', 'v']]],
+  [['eval_ro', "return redis.call('set', KEYS[1], 'w')", '1', 'a'], [['set', 'a', 'v']]],
+  [['eval_ro', "return redis.call('set', KEYS[1])", '1', 'a'], []],
+  [['eval_ro', "return redis.pcall('incr', 'n')", '0'], []],
+  [
+    ['evalsha_ro', sha1("return redis.call('get', 'a')"), '0'],
+    [
+      ['script', 'load', "return redis.call('get', 'a')"],
+      ['set', 'a', 'v'],
+    ],
+  ],
+  [['evalsha_ro', '0'.repeat(40), '0'], []],
   [['script', 'exists', sha1('return 7'), '0'.repeat(40)], [['script', 'load', 'return 7']]],
   [['script', 'load', "return 'x' .."], []],
   [['script', 'load'], []],

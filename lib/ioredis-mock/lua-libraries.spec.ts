@@ -757,3 +757,31 @@ describe('commands Redis does not run from a script', () => {
     expect(await run("return redis.call('XREAD', 'STREAMS', 's', '0')")).toBeNull();
   });
 });
+
+describe('read-only scripts (EVAL_RO, EVALSHA_RO)', () => {
+  it('run reads and refuse writes with Redis 7 error, its arity check first', async () => {
+    await client.set('a', 'v');
+    expect(await client.call('eval_ro', "return redis.call('get', KEYS[1])", '1', 'a')).toBe('v');
+    const refused = (script: string): Promise<string> =>
+      Promise.resolve(client.call('eval_ro', script, '0')).then(
+        () => 'ran',
+        (error: Error) =>
+          error.message.replace(/ script: [0-9a-f]{40}, on @user_script:\d+\.$/, ''),
+      );
+    expect(await refused("return redis.call('set', 'a', 'w')")).toBe(
+      'ERR Write commands are not allowed from read-only scripts.',
+    );
+    expect(await refused("return redis.call('del', 'a')")).toBe(
+      'ERR Write commands are not allowed from read-only scripts.',
+    );
+    expect(await refused("return redis.call('set', 'a')")).toBe(
+      'ERR Wrong number of args calling Redis command from script',
+    );
+    expect(await client.get('a')).toBe('v');
+    const sha = (await client.script('LOAD', "return redis.call('get', 'a')")) as string;
+    expect(await client.call('evalsha_ro', sha, '0')).toBe('v');
+    await expect(client.call('evalsha_ro', '0'.repeat(40), '0')).rejects.toThrow(
+      'NOSCRIPT No matching script. Please use EVAL.',
+    );
+  });
+});

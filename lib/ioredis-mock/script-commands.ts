@@ -1,5 +1,6 @@
 /**
- * EVAL, EVALSHA, SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP and ioredis's defined commands (`defineCommand`), run by
+ * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP and ioredis's defined commands
+ * (`defineCommand`), run by
  * `lua-scripts.ts` with every `redis.call` going through the embedded client's rules, as a command the client sends
  * does (https://redis.io/docs/latest/commands/eval/, https://redis.io/docs/latest/commands/script/).
  *
@@ -193,6 +194,114 @@ const SUBCOMMANDS_NOT_IN_SCRIPTS = new Map<string, ReadonlyMap<string, number>>(
   ],
 ]);
 
+/**
+ * Redis 7.0's write commands (`CMD_WRITE`), with their arity: a read-only script (`EVAL_RO`, `EVALSHA_RO`) is refused
+ * them, after the check of the number of arguments.
+ */
+const WRITE_COMMANDS = new Map<string, number>([
+  ['append', 3],
+  ['bitfield', -2],
+  ['bitop', -4],
+  ['blmove', 6],
+  ['blmpop', -5],
+  ['blpop', -3],
+  ['brpop', -3],
+  ['brpoplpush', 4],
+  ['bzmpop', -5],
+  ['bzpopmax', -3],
+  ['bzpopmin', -3],
+  ['copy', -3],
+  ['decr', 2],
+  ['decrby', 3],
+  ['del', -2],
+  ['expire', -3],
+  ['expireat', -3],
+  ['flushall', -1],
+  ['flushdb', -1],
+  ['geoadd', -5],
+  ['georadius', -6],
+  ['georadiusbymember', -5],
+  ['geosearchstore', -8],
+  ['getdel', 2],
+  ['getex', -2],
+  ['getset', 3],
+  ['hdel', -3],
+  ['hincrby', 4],
+  ['hincrbyfloat', 4],
+  ['hmset', -4],
+  ['hset', -4],
+  ['hsetnx', 4],
+  ['incr', 2],
+  ['incrby', 3],
+  ['incrbyfloat', 3],
+  ['linsert', 5],
+  ['lmove', 5],
+  ['lmpop', -4],
+  ['lpop', -2],
+  ['lpush', -3],
+  ['lpushx', -3],
+  ['lrem', 4],
+  ['lset', 4],
+  ['ltrim', 4],
+  ['migrate', -6],
+  ['move', 3],
+  ['mset', -3],
+  ['msetnx', -3],
+  ['persist', 2],
+  ['pexpire', -3],
+  ['pexpireat', -3],
+  ['pfadd', -2],
+  ['pfdebug', 3],
+  ['pfmerge', -2],
+  ['psetex', 4],
+  ['rename', 3],
+  ['renamenx', 3],
+  ['restore-asking', -4],
+  ['restore', -4],
+  ['rpop', -2],
+  ['rpoplpush', 3],
+  ['rpush', -3],
+  ['rpushx', -3],
+  ['sadd', -3],
+  ['sdiffstore', -3],
+  ['set', -3],
+  ['setbit', 4],
+  ['setex', 4],
+  ['setnx', 3],
+  ['setrange', 4],
+  ['sinterstore', -3],
+  ['smove', 4],
+  ['sort', -2],
+  ['spop', -2],
+  ['srem', -3],
+  ['sunionstore', -3],
+  ['swapdb', 3],
+  ['unlink', -2],
+  ['xack', -4],
+  ['xadd', -5],
+  ['xautoclaim', -6],
+  ['xclaim', -6],
+  ['xdel', -3],
+  ['xreadgroup', -7],
+  ['xsetid', -3],
+  ['xtrim', -4],
+  ['zadd', -4],
+  ['zdiffstore', -4],
+  ['zincrby', 4],
+  ['zinterstore', -4],
+  ['zmpop', -4],
+  ['zpopmax', -2],
+  ['zpopmin', -2],
+  ['zrangestore', -5],
+  ['zrem', -3],
+  ['zremrangebylex', 4],
+  ['zremrangebyrank', 4],
+  ['zremrangebyscore', 4],
+  ['zunionstore', -4],
+]);
+
+const READ_ONLY_SCRIPT = 'ERR Write commands are not allowed from read-only scripts.';
+
 const arityHolds = (arity: number, argc: number): boolean =>
   arity > 0 ? argc === arity : argc >= -arity;
 
@@ -372,7 +481,18 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   };
 
   /** Runs a cached or given script: `numkeys key … arg …` after it. */
-  const evaluate = (script: Arg, rest: readonly Arg[]): unknown => {
+  /** What `redis.call` runs in a read-only script: {@link call}, writes refused. */
+  const readOnlyCall = (name: Arg, args: Arg[]): unknown => {
+    const command = argText(name).toLowerCase();
+    const arity = WRITE_COMMANDS.get(command);
+    if (arity !== undefined) {
+      refuseInScript(name, command, args);
+      throw replyError(arityHolds(arity, args.length + 1) ? READ_ONLY_SCRIPT : WRONG_ARGS);
+    }
+    return call(name, args);
+  };
+
+  const evaluate = (script: Arg, rest: readonly Arg[], readOnly = false): unknown => {
     const numkeys = parseInteger(rest[0]);
     if (numkeys === undefined) throw replyError('ERR value is not an integer or out of range');
     if (numkeys < 0n) throw replyError("ERR Number of keys can't be negative");
@@ -380,30 +500,38 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
       throw replyError("ERR Number of keys can't be greater than number of args");
     }
     const keys = rest.slice(1, 1 + Number(numkeys));
-    return plain(engine.run(script, keys, rest.slice(1 + Number(numkeys)), call));
+    const argv = rest.slice(1 + Number(numkeys));
+    return plain(engine.run(script, keys, argv, readOnly ? readOnlyCall : call));
   };
 
-  const evalRule: CommandRule = {
+  const evalRule = (readOnly: boolean): CommandRule => ({
     arity: -3,
     check: (args) => {
       scripts.set(sha1(args[0]), args[0]);
-      return reply(evaluate(args[0], args.slice(1)));
+      return reply(evaluate(args[0], args.slice(1), readOnly));
     },
-  };
-  const evalsha: CommandRule = {
+  });
+  const evalshaRule = (readOnly: boolean): CommandRule => ({
     arity: -3,
     check: (args) => {
       const script = scripts.get(argText(args[0]).toLowerCase());
       if (script === undefined) throw replyError(NO_SCRIPT);
-      return reply(evaluate(script, args.slice(1)));
+      return reply(evaluate(script, args.slice(1), readOnly));
     },
-  };
+  });
   const script: CommandRule = {
     arity: -2,
     check: (args) => reply(scriptCommand(shared, args)),
   };
   defineCommands(host.client, evaluate, defined);
-  const rules = { eval: evalRule, evalsha, script };
+  const rules = {
+    eval: evalRule(false),
+    evalsha: evalshaRule(false),
+    // Redis 7's read-only scripts: a write command in them fails.
+    eval_ro: evalRule(true),
+    evalsha_ro: evalshaRule(true),
+    script,
+  };
   // ioredis-mock's pipelines have no EVAL (theirs is called `evaluate`), EVALSHA or SCRIPT: added as the commands of
   // `defineCommand` are (the pipeline applies the rule, which answers).
   const custom = (host.client as { customCommands?: Record<string, Method> }).customCommands;
