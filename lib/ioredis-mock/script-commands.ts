@@ -1,14 +1,14 @@
 /**
  * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP and ioredis's defined commands
- * (`defineCommand`), run by
- * `lua-scripts.ts` with every `redis.call` going through the embedded client's rules, as a command the client sends
- * does (https://redis.io/docs/latest/commands/eval/, https://redis.io/docs/latest/commands/script/).
+ * (`defineCommand`), run by `lua-scripts.ts` with every `redis.call` going through the embedded client's rules, as a
+ * command the client sends does (https://redis.io/docs/latest/commands/eval/,
+ * https://redis.io/docs/latest/commands/script/).
  *
  * ioredis-mock's scripts call its command functions directly, out of the rules' reach, and it has no SCRIPT command.
  * Here a script's command is checked by its rule (arity errors as Redis words them in a script), admitted like a
  * command of the client when it may add memory, run on ioredis-mock's own function of that command (or answered by
- * the rule), and what it emptied is deleted. Commands Redis refuses in a script (EVAL, MULTI, SUBSCRIBE, …) are
- * refused with its error. The script cache is shared by a client and its duplicates.
+ * the rule), and what it emptied is deleted. Commands Redis refuses in a script (EVAL, MULTI, SUBSCRIBE, …), and
+ * writes in a read-only one, are refused with its errors. The script cache is shared by a client and its duplicates.
  */
 import RedisMock from 'ioredis-mock';
 import {
