@@ -18,6 +18,7 @@
 import {
   argumentError,
   checkBytes,
+  checkNumber,
   cInt,
   lauxlib,
   lua,
@@ -47,11 +48,6 @@ _VERSION = 'Lua 5.1'
 /** Registry fields: fengari's own functions the replacements call, and the real globals table. */
 const ORIGINAL = (name: string): Uint8Array => luaString(`__lua53_${name}`);
 const REAL_GLOBALS = luaString('__real_globals');
-
-function checkNumber(L: unknown, arg: number): number {
-  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
-  return lua.lua_tonumber(L, arg);
-}
 
 /** `luaL_checkint` on Lua 5.1: a number truncated to a C `int`. */
 function checkInt(L: unknown, arg: number): number {

@@ -9,7 +9,7 @@
  * of the double, exactly rounded with ties to even; flags `-+ #0`, a width and a precision of at most two digits each.
  */
 import { exactBinary, exactDigits } from './redis-replies';
-import { argumentError, checkBytes, lua, raise, typeName } from './lua-vm';
+import { argumentError, checkBytes, checkNumber, lua, raise, typeName } from './lua-vm';
 
 const PERCENT = 0x25;
 /** Lua 5.1's `FLAGS`: at most five of them in one conversion. */
@@ -129,11 +129,6 @@ function convert(L: unknown, arg: number, conversion: string, spec: Spec): strin
       // C's `%c` of the NUL that ends the format writes nothing.
       return raise(L, `invalid option '%${conversion.replace('\0', '')}' to 'format'`);
   }
-}
-
-function checkNumber(L: unknown, arg: number): number {
-  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
-  return lua.lua_tonumber(L, arg);
 }
 
 /** What C's text of a buffer is: up to its first NUL. */

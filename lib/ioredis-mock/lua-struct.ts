@@ -12,6 +12,7 @@
 import {
   argumentError,
   checkBytes,
+  checkNumber,
   FrameSlots,
   lua,
   luaInteger,
@@ -19,7 +20,6 @@ import {
   pushNumber,
   raise,
   setFunction,
-  typeName,
 } from './lua-vm';
 
 const enum Endian {
@@ -118,11 +118,6 @@ class Format {
 }
 
 /** `luaL_checknumber` on Lua 5.1. */
-function checkNumber(L: unknown, arg: number): number {
-  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
-  return lua.lua_tonumber(L, arg);
-}
-
 /** `putinteger`'s conversion of a double to the 64 bits of an unsigned long, as x86-64 makes it. */
 function unsignedBits(n: number): bigint {
   if (n < 0) return BigInt.asUintN(64, BigInt(luaInteger(n)));

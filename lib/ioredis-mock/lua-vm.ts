@@ -220,10 +220,15 @@ export function cInt(n: number): number {
   return Number(BigInt.asIntN(32, BigInt(n)));
 }
 
+/** `luaL_checknumber`: a number, or a string holding one. */
+export function checkNumber(L: unknown, arg: number): number {
+  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
+  return lua.lua_tonumber(L, arg);
+}
+
 /** `luaL_checkinteger` on Lua 5.1: a number (or a string holding one) as {@link luaInteger} gives it. */
 export function checkInteger(L: unknown, arg: number): number {
-  if (!lua.lua_isnumber(L, arg)) argumentError(L, arg, `number expected, got ${typeName(L, arg)}`);
-  return luaInteger(lua.lua_tonumber(L, arg));
+  return luaInteger(checkNumber(L, arg));
 }
 
 /** `luaL_checklstring`: the bytes of a string argument, or of a number's text (no copy: Lua strings do not change). */
