@@ -81,6 +81,17 @@ const TEXTS = ['a', 'b', 'c', 'hello', '', 'é', '日本', '1', '-3', '10', '3.5
  * writes large floats otherwise (`tostring`), so those are left out.
  */
 const LUA_NUMBERS = ['0', '1', '-1', '2', '5', '-5', '10', '100', '1.5', '-2.5', 'x'];
+/** Numbers past 2^31 (where fengari's 5.3 integers wrapped around), fractions and exponents. */
+const LUA_BIG_NUMBERS = [
+  '1700000000',
+  '3000000000',
+  '-2147483649',
+  '2.5',
+  '1e15',
+  '0.1',
+  '-7',
+  'x',
+];
 const INTEGERS = ['0', '1', '-1', '2', '5', '-5', '10', '100', '9223372036854775807', 'x', '1.5'];
 const FIELDS = ['f1', 'f2', 'f3', 'n', '7', 'constructor', 'é'];
 const SCORES = [
@@ -716,6 +727,22 @@ export class CommandGenerator {
         k,
       ],
       ['eval', "return redis.call('copy', KEYS[1], KEYS[2])", '2', k, this.pick(ALL_KEYS)],
+      // Lua 5.1's numbers: doubles written with %.14g, and its string.format, stored and read back.
+      [
+        'eval',
+        "local n = tonumber(ARGV[1]) or 0; return redis.call('set', KEYS[1], n * 1000 .. ':' .. " +
+          "string.format('%d|%.3f|%g|%x|%5.1e', n, n, n, n, n))",
+        '1',
+        k,
+        this.pick(LUA_BIG_NUMBERS),
+      ],
+      [
+        'eval',
+        "local n = redis.call('incrby', KEYS[1], ARGV[1]); return {n .. '', tostring(n * 1000), n % 7}",
+        '1',
+        k,
+        this.pick(LUA_BIG_NUMBERS),
+      ],
       ['eval', "return {err='custom failure'}", '0'],
       ['eval', "error('boom')", '0'],
       ['eval', "return redis.call('nosuchcommand')", '0'],
