@@ -382,6 +382,22 @@ const CASES: [Cmd, Cmd[]][] = [
   [['script', 'kill'], []],
   [['script', 'help'], []],
   [['script', 'foo'], []],
+  // CLIENT: what does not depend on the connection's id or address.
+  [
+    ['client', 'getname'],
+    [
+      ['client', 'setname', 'x'],
+      ['client', 'setname', ''],
+    ],
+  ],
+  [['client', 'setname', 'a b'], []],
+  [['client', 'setname'], []],
+  [['client', 'nope'], []],
+  [['client', 'help'], []],
+  [['client', 'list', 'type', 'nope'], []],
+  [['client', 'list', 'id', '0', '-1'], []],
+  [['client', 'list', 'id', 'x'], []],
+  [['client', 'no-evict', 'maybe'], []],
   // SETRANGE and SETBIT: byte offsets (ioredis-mock counts UTF-16 code units), zero bytes to fill, the TTL kept
   [['setrange', 'a', '1', 'x'], [['set', 'a', '日本']]],
   [['setrange', 'a', '7', 'é'], [['set', 'a', '日本']]],

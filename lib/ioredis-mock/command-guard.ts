@@ -14,6 +14,7 @@ import {
 } from './command-rule';
 import { addCommands } from './added-commands';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
+import { clientRule, Connections } from './client-command';
 import { commandRules } from './command-rules';
 import { cheapPipelines, redisCommandNames, UNSUPPORTED } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
@@ -48,6 +49,7 @@ type Transform = (args: unknown[]) => unknown[];
 /** What the guard uses of an ioredis-mock client besides its command methods. */
 interface MockClient {
   subscriberMode?: boolean;
+  connected?: boolean;
   duplicate(...args: unknown[]): Redis;
 }
 
@@ -710,10 +712,34 @@ export function guardCommands(
   addCommands(redis);
   rejectUnsupported(redis);
   const client = redis as unknown as MockClient;
+  const connections = server === undefined ? undefined : new Connections(server.keyspace);
+  const connection = connections?.create(() => client.subscriberMode === true);
   const rules =
-    server === undefined
+    server === undefined || connections === undefined || connection === undefined
       ? commandRules
-      : { ...commandRules, ...serverCommands(server.keyspace, server.events) };
+      : {
+          ...commandRules,
+          ...serverCommands(server.keyspace, server.events),
+          client: clientRule(connections, connection),
+        };
+  let everConnected = client.connected === true;
+  let assignedStatus: unknown;
+  if (connections !== undefined && connection !== undefined) {
+    if (client.connected === true) connections.open(connection);
+    // ioredis's connection state, which libraries wait on (BullMQ waits for a `ready` event unless it is 'ready'):
+    // ioredis-mock has none, and emits `ready` once, right after it is made.
+    // It is a plain field in ioredis, which some set themselves (BullMQ writes 'end' after `quit()`): a value set
+    // stays until the connection opens or closes.
+    Object.defineProperty(client, 'status', {
+      configurable: true,
+      enumerable: true,
+      get: () =>
+        assignedStatus ?? (client.connected === true ? 'ready' : everConnected ? 'end' : 'wait'),
+      set: (value: unknown) => {
+        assignedStatus = value;
+      },
+    });
+  }
   const guard: Guard = {
     keyspace: server?.keyspace,
     reader,
@@ -741,7 +767,16 @@ export function guardCommands(
     const own = (client as unknown as Record<string, Method>)[method].bind(client);
     (client as unknown as Record<string, Method>)[method] = (...args: unknown[]): unknown => {
       guard.lookups.closed = method !== 'connect'; // connected again, it blocks again
-      return own(...args);
+      const result = own(...args);
+      // A closed connection leaves CLIENT LIST; connected again, it is listed again.
+      if (connection !== undefined) {
+        assignedStatus = undefined;
+        if (client.connected === true) {
+          everConnected = true;
+          connections?.open(connection);
+        } else connections?.close(connection);
+      }
+      return result;
     };
   }
   const duplicate = client.duplicate.bind(client);

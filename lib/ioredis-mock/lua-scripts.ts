@@ -36,7 +36,7 @@ import {
   withRedisNumbers,
   setFunction,
 } from './lua-vm';
-import { type Arg } from './redis-replies';
+import { type Arg, REDIS_VERSION } from './redis-replies';
 
 /** A status reply (`+OK`), told apart from a bulk string. */
 export class Status {
@@ -192,8 +192,7 @@ function redisCall(call: ScriptCall, raise: boolean): (L: unknown) => number {
   };
 }
 
-/** Redis 7.0.15, as `redis.REDIS_VERSION` and `redis.REDIS_VERSION_NUM` name the Redis these scripts answer like. */
-const REDIS_VERSION = '7.0.15';
+/** `redis.REDIS_VERSION_NUM`: {@link REDIS_VERSION} as 0x00MMmmpp. */
 const REDIS_VERSION_NUM = 0x07000f;
 /** Redis's `LL_DEBUG` … `LL_WARNING`, and where `redis.log` writes each. */
 const LOG_LEVELS = ['debug', 'verbose', 'log', 'warn'] as const;

@@ -5,6 +5,9 @@
  */
 import { showKey } from '../util/show-key';
 
+/** The Redis the embedded client answers like (INFO's `redis_version`, scripts' `redis.REDIS_VERSION`). */
+export const REDIS_VERSION = '7.0.15';
+
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 export const NOT_AN_INTEGER = 'ERR value is not an integer or out of range';
 export const SYNTAX_ERROR = 'ERR syntax error';

@@ -2,8 +2,8 @@
  * Commands the embedded client answers itself, from its keyspace, where ioredis-mock answers with fixed text (INFO),
  * refuses every setting (CONFIG), or has nothing (MEMORY): what a Redis user reads to see and bound memory.
  *
- * - `INFO [section ...]`: `memory`, `stats` and `keyspace` from the keyspace's real figures; the other sections as
- *   ioredis-mock gives them.
+ * - `INFO [section ...]`: `server` (Redis 7.0.15, this process), `clients` (the open connections), `memory`, `stats`
+ *   and `keyspace` from the keyspace's real figures; the other sections as ioredis-mock gives them.
  * - `CONFIG GET pattern ...` / `CONFIG SET name value ...` of `maxmemory`, `maxmemory-policy`, `maxmemory-samples` and
  *   `notify-keyspace-events` (the last for expired and evicted keys, see `notifications.ts`); other parameters are
  *   unknown, with Redis's error.
@@ -18,7 +18,17 @@ import { type CommandRule, keyName, reply } from './command-rule';
 import type { KeyspaceEvents } from './notifications';
 import { objectRule } from './object-command';
 import { keysRule, scanRule } from './scan-command';
-import { argText, NOT_AN_INTEGER, replyError, SYNTAX_ERROR, type Arg } from './redis-replies';
+import { connectionCount } from './client-command';
+import {
+  argText,
+  NOT_AN_INTEGER,
+  REDIS_VERSION,
+  replyError,
+  SYNTAX_ERROR,
+  type Arg,
+} from './redis-replies';
+import { randomBytes } from 'node:crypto';
+import { machine, release, type } from 'node:os';
 
 // ioredis-mock's INFO text (a JSON string in its package).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -26,15 +36,63 @@ const MOCK_INFO = require('ioredis-mock/data/info.json') as string;
 
 /** The sections INFO answers with no argument (Redis's `default`), in Redis's order. */
 const MOCK_SECTIONS = new Map<string, string>();
+/** Sections Redis 8 added, which the Redis 7.0 the embedded client answers like has not. */
+const REDIS_8_SECTIONS = new Set(['threads', 'keysizes']);
 for (const section of MOCK_INFO.split('\r\n\r\n')) {
-  const title = /^# (\w+)/.exec(section)?.[1];
-  if (title !== undefined) MOCK_SECTIONS.set(title.toLowerCase(), section.trim());
+  const title = /^# (\w+)/.exec(section)?.[1]?.toLowerCase();
+  if (title !== undefined && !REDIS_8_SECTIONS.has(title)) MOCK_SECTIONS.set(title, section.trim());
 }
 
 const EVICTION_BUDGET_MS = 1;
 
 const lines = (title: string, fields: Record<string, string | number>): string =>
   [`# ${title}`, ...Object.entries(fields).map(([name, value]) => `${name}:${value}`)].join('\r\n');
+
+/** A run id for the process: INFO's `run_id`, 40 hex digits that change when the process does. */
+const RUN_ID = randomBytes(20).toString('hex');
+
+/**
+ * The Server section, for the Redis the embedded client answers like (ioredis-mock's names the server its text was
+ * taken from: version 8.2.1, a port, a path), in the process that holds the cache.
+ */
+function serverSection(): string {
+  const now = Date.now();
+  const uptime = Math.floor(process.uptime());
+  return lines('Server', {
+    redis_version: REDIS_VERSION,
+    redis_git_sha1: '00000000',
+    redis_git_dirty: 0,
+    redis_build_id: '0',
+    redis_mode: 'standalone',
+    os: `${type()} ${release()} ${machine()}`,
+    arch_bits: 64,
+    monotonic_clock: 'POSIX clock_gettime',
+    multiplexing_api: 'epoll',
+    atomicvar_api: 'c11-builtin',
+    gcc_version: '0.0.0',
+    process_id: process.pid,
+    process_supervised: 'no',
+    run_id: RUN_ID,
+    tcp_port: 0,
+    server_time_usec: now * 1000,
+    uptime_in_seconds: uptime,
+    uptime_in_days: Math.floor(uptime / 86400),
+    hz: 10,
+    configured_hz: 10,
+    lru_clock: Math.floor(now / 1000) & 0xffffff,
+    executable: process.execPath,
+    config_file: '',
+    io_threads_active: 0,
+  });
+}
+
+/** The Clients section: ioredis-mock's, with the keyspace's open connections (see `client-command.ts`). */
+function clientsSection(keyspace: Keyspace): string | undefined {
+  return MOCK_SECTIONS.get('clients')?.replace(
+    /^connected_clients:\d+$/m,
+    `connected_clients:${connectionCount(keyspace)}`,
+  );
+}
 
 function memorySection(keyspace: Keyspace): string {
   const used = keyspace.usedBytes;
@@ -79,7 +137,9 @@ function human(bytes: number): string {
 }
 
 function info(keyspace: Keyspace, args: readonly Arg[]): string {
-  const ours: Record<string, () => string> = {
+  const ours: Record<string, () => string | undefined> = {
+    server: serverSection,
+    clients: () => clientsSection(keyspace),
     memory: () => memorySection(keyspace),
     stats: () => statsSection(keyspace),
     keyspace: () => keyspaceSection(keyspace),
