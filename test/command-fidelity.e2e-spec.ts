@@ -382,6 +382,12 @@ const CASES: [Cmd, Cmd[]][] = [
   [['script', 'kill'], []],
   [['script', 'help'], []],
   [['script', 'foo'], []],
+  // SELECT of the one database the embedded client has (another is `DB index is out of range`, as COPY's).
+  [['select', '0'], []],
+  [['select', 'x'], []],
+  [['select', '9999999999'], []],
+  [['copy', 'a', 'b', 'DB', '9999999999'], [['set', 'a', 'v']]],
+  [['eval', "return redis.call('select', 0)", '0'], []],
   // CLIENT: what does not depend on the connection's id or address.
   [
     ['client', 'getname'],

@@ -2,7 +2,7 @@
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
  * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
  * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS, TOUCH, SORT,
- * SORT_RO, LCS, BITFIELD, BITFIELD_RO, PFADD, PFCOUNT, PFMERGE and CLIENT. They are added the way ioredis-mock adds a command
+ * SORT_RO, LCS, BITFIELD, BITFIELD_RO, PFADD, PFCOUNT, PFMERGE, SELECT and CLIENT. They are added the way ioredis-mock adds a command
  * of `defineCommand`: as a method of the client and an entry of its `customCommands`, which every pipeline and
  * transaction of the client copies. They work on ioredis-mock's `data` and `expires`, as its own commands do, and run
  * after their rules have checked the arguments (the rules answer the reads themselves; what runs here stores). */
@@ -98,6 +98,8 @@ function algebraStore(operation: 'union' | 'inter' | 'diff', command: string): A
 }
 
 const ADDED: Readonly<Record<string, Added>> = {
+  /** SELECT: answered by its rule (`rules/keys.ts`); nothing to store. */
+  select: () => 'OK',
   /** CLIENT: answered by its rule on an embedded client (`client-command.ts`), which knows the connection. */
   client: () => {
     throw replyError('ERR CLIENT is not supported by this client.');

@@ -88,6 +88,23 @@ describe('CLIENT on the embedded client', () => {
   });
 });
 
+describe('SELECT on the embedded client', () => {
+  it('selects database 0, the one it has, and refuses another as Redis refuses a database it lacks', async () => {
+    const client = track(createEmbeddedClient(new Keyspace()));
+    expect(await client.select(0)).toBe('OK');
+    await expect(client.select(1)).rejects.toThrow('ERR DB index is out of range');
+    await expect(client.call('select', 'x')).rejects.toThrow(
+      'ERR value is not an integer or out of range',
+    );
+    expect(await client.multi().select(0).set('k', 'v').get('k').exec()).toEqual([
+      [null, 'OK'],
+      [null, 'OK'],
+      [null, 'v'],
+    ]);
+    expect(await client.eval("return redis.call('select', 0)", 0)).toBe('OK');
+  });
+});
+
 describe('the connection state of the embedded client', () => {
   it("is ioredis's status: 'ready' while connected, 'end' once disconnected, for duplicates too", async () => {
     const client = track(createEmbeddedClient(new Keyspace()));

@@ -127,7 +127,9 @@ export function integerArg(arg: Arg): bigint {
 /** {@link integerArg} within 32 bits, as Redis's `getIntFromObjectOrReply` takes it. */
 export function int32Arg(arg: Arg): bigint {
   const n = integerArg(arg);
-  if (n > 2147483647n || n < -2147483648n) throw replyError(NOT_AN_INTEGER);
+  if (n > 2147483647n || n < -2147483648n) {
+    throw replyError('ERR value is out of range, value must between -2147483648 and 2147483647');
+  }
   return n;
 }
 

@@ -45,10 +45,12 @@ function copyOptions(args: readonly Arg[]): { replace: boolean } {
     else if (option === 'DB' && j + 1 < args.length) db = int32Arg(args[++j]);
     else throw replyError(SYNTAX_ERROR);
   }
-  // Redis's answer for a database it does not have (`selectDb` failing), as a server with one database gives it.
-  if (db !== 0n) throw replyError('ERR DB index is out of range');
+  if (db !== 0n) throw replyError(NO_SUCH_DB);
   return { replace };
 }
+
+/** Redis's answer for a database it does not have (`selectDb` failing), as a server with one database gives it. */
+const NO_SUCH_DB = 'ERR DB index is out of range';
 
 /**
  * COPY source destination [DB n] [REPLACE] (Redis's `copyCommand`): options, then the same key twice, then the
@@ -71,6 +73,14 @@ const copy: CommandRule = {
 export const keyRules: Readonly<Record<string, CommandRule>> = {
   // Nothing to correct; a rule makes DEL's own method available to rules that delete instead (GETDEL, ZINTERSTORE).
   del: { arity: -2 },
+  // SELECT of database 0, the one the embedded client has (ioredis-mock answered `Unsupported command`).
+  select: {
+    arity: 2,
+    check: (args) => {
+      if (int32Arg(args[0]) !== 0n) throw replyError(NO_SUCH_DB);
+      return reply('OK');
+    },
+  },
   rename: renameRule(false),
   renamenx: renameRule(true),
   type: { arity: 2, check: (args, reader) => reply(typeName(reader, keyName(args[0]))) },
