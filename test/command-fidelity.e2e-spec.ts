@@ -335,6 +335,11 @@ const CASES: [Cmd, Cmd[]][] = [
     "return assert(false, {err='X y'})",
     'return {tostring(cjson.null), assert(1, 2)}',
     // Commands Redis does not run from a script: the arity first, then `not allowed`; XREAD refuses BLOCK itself.
+    // Runtime errors worded as Lua 5.1's, compile errors quoting what was expected.
+    'local t = nil; return t.x',
+    "return ('x'):bad()",
+    'local x; return x .. 1',
+    'return 1 end',
     "return redis.call('blpop', 'l', 0)",
     "return redis.call('blpop', 'l')",
     "return redis.call('config', 'set', 'maxmemory', '0')",

@@ -785,3 +785,23 @@ describe('read-only scripts (EVAL_RO, EVALSHA_RO)', () => {
     );
   });
 });
+
+describe('error replies of scripts', () => {
+  it("word runtime errors as Lua 5.1 does, where fengari's 5.3 words them its way", async () => {
+    expect(await failure('local t = nil; return t.x')).toBe(
+      "ERR user_script:1: attempt to index local 't' (a nil value)",
+    );
+    expect(await failure("return ('x'):bad()")).toBe(
+      "ERR user_script:1: attempt to call method 'bad' (a nil value)",
+    );
+    expect(await failure('local x; return x + 1')).toBe(
+      "ERR user_script:1: attempt to perform arithmetic on local 'x' (a nil value)",
+    );
+    expect(await failure('return #nil')).toBe(
+      'ERR user_script:1: attempt to get length of a nil value',
+    );
+    expect(await failure('return 1 end')).toBe(
+      "ERR Error compiling script (new function): user_script:1: '<eof>' expected near 'end'",
+    );
+  });
+});

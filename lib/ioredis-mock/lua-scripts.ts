@@ -417,7 +417,8 @@ function load(L: unknown, script: Arg): void {
     // Lua 5.1 (Redis's) quotes the end of the script; fengari's Lua 5.3 does not.
     const reason = bytesOfLua(L, -1)
       .toString('utf8')
-      .replace(/ near <eof>$/, " near '<eof>'");
+      .replace(/ near <eof>$/, " near '<eof>'")
+      .replace(/(:\d+: )(<\w+>) expected/, "$1'$2' expected");
     throw new Error(`ERR Error compiling script (new function): ${reason}`);
   }
 }
@@ -433,6 +434,17 @@ export function checkScript(script: Arg): void {
 }
 
 /** The error a failed script answers: the `{err=…}` table, where it failed, and the script's SHA1. */
+/**
+ * A runtime error of Lua 5.3 worded as Lua 5.1 words it (`luaG_typeerror`): 5.3's `attempt to index a nil value
+ * (local 't')` is 5.1's `attempt to index local 't' (a nil value)`, as Redis answers it.
+ */
+export function lua51Wording(message: string): string {
+  return message.replace(
+    /attempt to (.+?) a (\w+) value \((local|global|field|method|upvalue) ('(?:[^'\\]|\\.)*')\)/,
+    'attempt to $1 $3 $4 (a $2 value)',
+  );
+}
+
 function scriptError(L: unknown, sha: string): Error {
   const field = (name: string): string | undefined => {
     pushBytes(L, name);
@@ -448,7 +460,7 @@ function scriptError(L: unknown, sha: string): Error {
   if (lua.lua_type(L, -1) !== lua.LUA_TTABLE) {
     return new Error(`ERR Error running script, script: ${sha}`);
   }
-  const message = field('err') ?? 'ERR unknown error';
+  const message = lua51Wording(field('err') ?? 'ERR unknown error');
   const source = field('source');
   const line = field('line');
   return new Error(
