@@ -55,6 +55,10 @@ describe('CLIENT on the embedded client', () => {
     expect(await first.client('SETNAME', '')).toBe('OK');
     expect(await first.client('GETNAME')).toBeNull();
 
+    // ioredis's `connectionName` names a connection from the start.
+    const named = track(first.duplicate({ connectionName: 'named' }));
+    expect(await named.client('GETNAME')).toBe('named');
+    named.disconnect();
     // A connection that disconnects leaves the list; the keyspace's INFO counts the open ones.
     expect(await first.info('clients')).toMatch(/\r\nconnected_clients:2\r\n/);
     second.disconnect();

@@ -714,6 +714,11 @@ export function guardCommands(
   const client = redis as unknown as MockClient;
   const connections = server === undefined ? undefined : new Connections(server.keyspace);
   const connection = connections?.create(() => client.subscriberMode === true);
+  // ioredis's `connectionName` option names the connection, as its CLIENT SETNAME on connect does.
+  const connectionName = (client as { options?: { connectionName?: unknown } }).options
+    ?.connectionName;
+  if (connection !== undefined && typeof connectionName === 'string')
+    connection.name = connectionName;
   const rules =
     server === undefined || connections === undefined || connection === undefined
       ? commandRules

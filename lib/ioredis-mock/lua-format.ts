@@ -9,7 +9,20 @@
  * of the double, exactly rounded with ties to even; flags `-+ #0`, a width and a precision of at most two digits each.
  */
 import { exactBinary, exactDigits } from './redis-replies';
-import { argumentError, checkBytes, checkNumber, lua, raise, typeName } from './lua-vm';
+import {
+  argumentError,
+  checkBytes,
+  checkNumber,
+  cInt,
+  lua,
+  luaInteger,
+  raise,
+  typeName,
+} from './lua-vm';
+import { constants } from 'node:buffer';
+
+/** The longest string `string.rep` makes: what a Buffer can hold. */
+const MAX_STRING_BYTES = constants.MAX_LENGTH;
 
 const PERCENT = 0x25;
 /** Lua 5.1's `FLAGS`: at most five of them in one conversion. */
@@ -299,7 +312,9 @@ function quoted(bytes: Buffer): Buffer {
 /** `string.rep` of Lua 5.1: `n` copies of the string, no separator (a third argument is not read). */
 export function stringRep(L: unknown): number {
   const bytes = checkBytes(L, 1);
-  const n = cIntOf(checkNumber(L, 2));
+  const n = cInt(luaInteger(checkNumber(L, 2))); // `luaL_checkint`: through 64 bits, then an int
+  // Past what a Lua string can hold here, as Lua 5.1 fails when it cannot allocate it.
+  if (n > 0 && bytes.length * n > MAX_STRING_BYTES) raise(L, 'not enough memory');
   const result = n <= 0 ? Buffer.alloc(0) : Buffer.alloc(bytes.length * n, bytes);
   lua.lua_pushstring(L, new Uint8Array(result.buffer, result.byteOffset, result.byteLength));
   return 1;

@@ -735,6 +735,14 @@ describe("Lua 5.1's string.format", () => {
     expect(await failure('return assert(false)')).toBe('ERR user_script:1: assertion failed!');
     expect(await run('return {assert(1, 2, 3)}')).toEqual([1, 2, 3]);
     expect(await run('return tostring(cjson.null)')).toBe('userdata: (nil)');
+    // The count through 64 bits, then a C int (2^32 + 2 is 2); more than a string can hold is Lua's memory error.
+    expect(await run("return string.rep('ab', 2^32 + 2)")).toBe('abab');
+    expect(
+      await run("local ok, e = pcall(string.rep, 'abc', 2^31 - 1) return {tostring(ok), e}"),
+    ).toEqual(['false', 'not enough memory']);
+    expect(
+      await run("return {tostring(0x10000000000000000000), tostring(tonumber('+0x100000000'))}"),
+    ).toEqual(['7.5557863725914e+22', '4294967296']);
   });
 });
 
@@ -772,6 +780,10 @@ describe('read-only scripts (EVAL_RO, EVALSHA_RO)', () => {
       'ERR Write commands are not allowed from read-only scripts.',
     );
     expect(await refused("return redis.call('del', 'a')")).toBe(
+      'ERR Write commands are not allowed from read-only scripts.',
+    );
+    // Commands that may replicate are refused too.
+    expect(await refused("return redis.call('pfcount', 'h')")).toBe(
       'ERR Write commands are not allowed from read-only scripts.',
     );
     expect(await refused("return redis.call('set', 'a')")).toBe(

@@ -131,15 +131,15 @@ const lstring = fengariRequire('fengari/src/lstring.js') as {
 const luaO_str2num = lobject.luaO_str2num;
 const luaO_tostring = lobject.luaO_tostring;
 // fengari's lexer, `tonumber`, arithmetic on strings and `lua_tolstring` call these through the module's exports.
-/** A hexadecimal numeral, which Lua 5.1 reads with `strtoul`: 64 bits, where 5.3 wraps around at 32. */
-const HEX_NUMERAL = /^\s*(-?)0[xX]([0-9a-fA-F]+)\s*$/;
+/** A hexadecimal numeral, which Lua 5.1 reads with glibc's `strtod`: every digit, where 5.3 wraps around at 32 bits. */
+const HEX_NUMERAL = /^\s*([-+]?)0[xX]([0-9a-fA-F]+)\s*$/;
 lobject.luaO_str2num = (s, o) => {
   const size = luaO_str2num(s, o);
   if (redisNumbers > 0 && size !== 0 && o.ttisinteger()) {
     const hex = HEX_NUMERAL.exec(Buffer.from(s.buffer, s.byteOffset, size - 1).toString('latin1'));
     if (hex === null) o.setfltvalue(o.value as number);
     else {
-      const n = Math.min(Number(BigInt(`0x${hex[2]}`)), 2 ** 64 - 1);
+      const n = Number(BigInt(`0x${hex[2]}`));
       o.setfltvalue(hex[1] === '-' ? -n : n);
     }
   }

@@ -300,6 +300,16 @@ const WRITE_COMMANDS = new Map<string, number>([
   ['zunionstore', -4],
 ]);
 
+/**
+ * Commands a read-only script is refused besides the write ones: Redis 7.0 refuses those that may replicate
+ * (`CMD_MAY_REPLICATE`) as well, with the same error.
+ */
+const MAY_REPLICATE = new Map<string, number>([
+  ['pfcount', -2],
+  ['publish', 3],
+  ['spublish', 3],
+]);
+
 const READ_ONLY_SCRIPT = 'ERR Write commands are not allowed from read-only scripts.';
 
 const arityHolds = (arity: number, argc: number): boolean =>
@@ -484,7 +494,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   /** What `redis.call` runs in a read-only script: {@link call}, writes refused. */
   const readOnlyCall = (name: Arg, args: Arg[]): unknown => {
     const command = argText(name).toLowerCase();
-    const arity = WRITE_COMMANDS.get(command);
+    const arity = WRITE_COMMANDS.get(command) ?? MAY_REPLICATE.get(command);
     if (arity !== undefined) {
       refuseInScript(name, command, args);
       throw replyError(arityHolds(arity, args.length + 1) ? READ_ONLY_SCRIPT : WRONG_ARGS);

@@ -144,7 +144,7 @@ function info(keyspace: Keyspace, args: readonly Arg[]): string {
     stats: () => statsSection(keyspace),
     keyspace: () => keyspaceSection(keyspace),
   };
-  const asked = args.map((arg) => argText(arg).toLowerCase());
+  const asked = [...new Set(args.map((arg) => argText(arg).toLowerCase()))];
   const all =
     asked.length === 0 || asked.some((s) => s === 'all' || s === 'default' || s === 'everything');
   const names = all ? [...new Set([...MOCK_SECTIONS.keys(), ...Object.keys(ours)])] : asked;
