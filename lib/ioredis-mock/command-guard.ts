@@ -497,12 +497,13 @@ function guardPipelines(): void {
       const error = Object.assign(new Error(EXECABORT), { previousErrors: [refused] });
       return settle(Promise.reject(error), done);
     }
+    // A failed entry is `[error]`, as ioredis makes it (its `fillResult` and `wrapMultiResult`): no reply after it.
     const replies = exec.call(this).then((entries: unknown) => {
       if (!Array.isArray(entries)) return entries;
-      const list = entries as [unknown, unknown][];
+      const list = entries as ([unknown, unknown] | [unknown])[];
       for (let i = 0; i < list.length; i++) {
         const failure = failureOf(list[i][1]);
-        if (failure !== undefined) list[i] = [failure.error, null];
+        if (failure !== undefined) list[i] = [failure.error];
       }
       return list;
     });
