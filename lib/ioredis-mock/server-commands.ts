@@ -13,7 +13,8 @@
  * - `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key` and `OBJECT HELP` (see `object-command.ts`).
  */
 import { MAXMEMORY_POLICIES, type Keyspace, type MaxMemoryPolicy } from '../keyspace/keyspace';
-import { parseSize } from '../util/sizes';
+import { messageOf } from '../util/errors';
+import { UNITS } from '../util/sizes';
 import { type CommandRule, keyName, reply } from './command-rule';
 import type { KeyspaceEvents } from './notifications';
 import { objectRule } from './object-command';
@@ -167,21 +168,60 @@ function globMatches(pattern: string, name: string): boolean {
 
 interface Parameter {
   get(): string;
-  /** Sets the value; throws the reason it is refused. */
+  /** Sets the value; throws the reason it is refused (Redis's text). Nothing else happens until {@link apply}. */
   set(value: string): void;
+  /** What follows a new value once every parameter of the command was set (Redis's `apply` functions). */
+  apply?: () => void;
 }
+
+const ULLONG_MAX = 2n ** 64n - 1n;
+const INT_MAX = 2 ** 31 - 1;
+
+/** Redis's `memtoull`: digits and an optional unit, or `undefined`; a C `unsigned long long`, wrapping as C does. */
+function memoryValue(text: string): bigint | undefined {
+  const parsed = /^(\d*)(.*)$/s.exec(text);
+  if (parsed === null || text.startsWith('-')) return undefined;
+  const unit = UNITS[parsed[2].toLowerCase()];
+  if (unit === undefined || parsed[1].length >= 128) return undefined;
+  let value = BigInt(parsed[1] === '' ? '0' : parsed[1]);
+  if (value > ULLONG_MAX) value = ULLONG_MAX; // strtoull's overflow, which memtoull does not check
+  return (value * BigInt(unit)) & ULLONG_MAX;
+}
+
+/** Whether `text` is a C `long long` as Redis's `string2ll` reads one: no sign but `-`, no leading zero, no space. */
+function isLongLong(text: string): boolean {
+  if (!/^(?:0|-?[1-9]\d{0,18})$/.test(text)) return false;
+  const value = BigInt(text);
+  return value >= -(2n ** 63n) && value < 2n ** 63n;
+}
+
+/** A whole number as {@link isLongLong} reads it, or `undefined`. */
+function integerValue(text: string): number | undefined {
+  return isLongLong(text) ? Number(text) : undefined;
+}
+
+/**
+ * `maxmemory` as CONFIG SET last gave it to a keyspace, for CONFIG GET: past 2^53 bytes a JS number does not hold it
+ * exactly (Redis keeps any `unsigned long long`).
+ */
+const maxmemoryTexts = new WeakMap<Keyspace, { bytes: number; text: string }>();
 
 function parameters(keyspace: Keyspace, events: KeyspaceEvents): Record<string, Parameter> {
   const { memory } = keyspace;
   return {
     maxmemory: {
-      get: () => String(memory.maxBytes),
-      set: (value) => {
-        const bytes = parseSize(value);
-        if (bytes === undefined) throw new Error('argument must be a memory value');
-        memory.maxBytes = bytes;
-        keyspace.makeRoom(EVICTION_BUDGET_MS); // Redis starts evicting at once when the limit is lowered
+      get: () => {
+        const given = maxmemoryTexts.get(keyspace);
+        return given?.bytes === memory.maxBytes ? given.text : String(memory.maxBytes);
       },
+      set: (text) => {
+        const value = memoryValue(text);
+        if (value === undefined) throw new Error('argument must be a memory value');
+        memory.maxBytes = Number(value);
+        maxmemoryTexts.set(keyspace, { bytes: memory.maxBytes, text: value.toString() });
+      },
+      // Redis starts evicting at once when the limit is lowered.
+      apply: () => keyspace.makeRoom(EVICTION_BUDGET_MS),
     },
     'maxmemory-policy': {
       get: () => memory.policy,
@@ -189,17 +229,18 @@ function parameters(keyspace: Keyspace, events: KeyspaceEvents): Record<string, 
         const policy = value.toLowerCase() as MaxMemoryPolicy;
         if (!MAXMEMORY_POLICIES.includes(policy))
           throw new Error(
-            'argument(s) must be one of the following: ' + MAXMEMORY_POLICIES.join(', '),
+            'argument(s) must be one of the following: ' + REDIS_POLICY_ORDER.join(', '),
           );
         keyspace.setPolicy(policy);
       },
     },
     'maxmemory-samples': {
       get: () => String(memory.samples),
-      set: (value) => {
-        const samples = /^\d+$/.test(value) ? Number(value) : NaN;
-        if (!(samples >= 1 && samples <= 64))
-          throw new Error('argument must be between 1 and 64 inclusive');
+      set: (text) => {
+        const samples = integerValue(text);
+        if (samples === undefined) throw new Error("argument couldn't be parsed into an integer");
+        if (samples < 1 || samples > INT_MAX)
+          throw new Error(`argument must be between 1 and ${INT_MAX} inclusive`);
         memory.samples = samples;
       },
     },
@@ -210,57 +251,113 @@ function parameters(keyspace: Keyspace, events: KeyspaceEvents): Record<string, 
   };
 }
 
+/** The policies in the order Redis lists them in its error (`maxmemory_policy_enum`). */
+const REDIS_POLICY_ORDER: readonly MaxMemoryPolicy[] = [
+  'volatile-lru',
+  'volatile-lfu',
+  'volatile-random',
+  'volatile-ttl',
+  'allkeys-lru',
+  'allkeys-lfu',
+  'allkeys-random',
+  'noeviction',
+];
+
 function config(keyspace: Keyspace, events: KeyspaceEvents, args: readonly Arg[]): unknown {
   const sub = argText(args[0]).toLowerCase();
   const params = parameters(keyspace, events);
-  if (sub === 'get' && args.length >= 2) {
-    const out: string[] = [];
-    for (const [name, param] of Object.entries(params)) {
-      if (args.slice(1).some((p) => globMatches(argText(p), name))) out.push(name, param.get());
-    }
-    return out;
-  }
-  if (sub === 'set' && args.length >= 3 && args.length % 2 === 1) {
-    // Redis checks every pair before it sets any.
-    const pairs: [Parameter, string, string][] = [];
-    for (let i = 1; i < args.length; i += 2) {
-      const name = argText(args[i]).toLowerCase();
-      const param = Object.hasOwn(params, name) ? params[name] : undefined;
-      if (param === undefined) {
-        throw replyError(
-          `ERR Unknown option or number of arguments for CONFIG SET - '${argText(args[i])}'`,
-        );
-      }
-      pairs.push([param, name, argText(args[i + 1])]);
-    }
-    const previous = pairs.map(([param]) => param.get());
-    pairs.forEach(([param, name, value], i) => {
-      try {
-        param.set(value);
-      } catch (error) {
-        pairs.slice(0, i).forEach(([p], j) => p.set(previous[j]));
-        const reason = error instanceof Error ? error.message : String(error);
-        throw replyError(
-          `ERR CONFIG SET failed (possibly related to argument '${name}') - ${reason}`,
-        );
-      }
-    });
-    return 'OK';
-  }
+  if (sub === 'get' && args.length >= 2) return configGet(params, args.slice(1).map(argText));
+  if (sub === 'set') return configSet(params, args.slice(1).map(argText));
   if (sub === 'resetstat' && args.length === 1) return 'OK';
   return undefined; // the rest as ioredis-mock answers it
 }
 
+/**
+ * CONFIG GET as Redis 7.0's `configGetCommand`: a name without a glob character is looked up as it is (case aside)
+ * and answered under the name as given; a pattern is matched against every parameter.
+ */
+function configGet(params: Record<string, Parameter>, patterns: readonly string[]): string[] {
+  const found = new Map<string, Parameter>();
+  const names = new Set<string>();
+  for (const pattern of patterns) {
+    if (!/[[*?]/.test(pattern)) {
+      const name = pattern.toLowerCase();
+      if (Object.hasOwn(params, name) && !names.has(name)) {
+        names.add(name);
+        found.set(pattern, params[name]);
+      }
+      continue;
+    }
+    for (const [name, param] of Object.entries(params)) {
+      if (!names.has(name) && globMatches(pattern, name)) {
+        names.add(name);
+        found.set(name, param);
+      }
+    }
+  }
+  return [...found].flatMap(([name, param]) => [name, param.get()]);
+}
+
+/**
+ * CONFIG SET as Redis 7.0's `configSetCommand`: every name known and given once, then every value set (the first
+ * refused puts back those set before it), then what the new values start (eviction under a lower `maxmemory`), so
+ * that a refused command changes nothing.
+ */
+function configSet(params: Record<string, Parameter>, args: readonly string[]): string {
+  if (args.length < 2) throw replyError("ERR wrong number of arguments for 'config|set' command");
+  if (args.length % 2 === 1) throw replyError(SYNTAX_ERROR);
+  const pairs: [Parameter, string, string][] = [];
+  let invalid: string | undefined;
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i].toLowerCase();
+    const param = Object.hasOwn(params, name) ? params[name] : undefined;
+    if (param === undefined) {
+      if (invalid === undefined) {
+        throw replyError(`ERR Unknown option or number of arguments for CONFIG SET - '${args[i]}'`);
+      }
+      continue;
+    }
+    if (invalid === undefined && pairs.some(([p]) => p === param)) invalid = args[i];
+    pairs.push([param, name, args[i + 1]]);
+  }
+  if (invalid !== undefined) {
+    throw replyError(
+      `ERR CONFIG SET failed (possibly related to argument '${invalid}') - duplicate parameter`,
+    );
+  }
+  const previous = pairs.map(([param]) => param.get());
+  pairs.forEach(([param, name, value], i) => {
+    try {
+      param.set(value);
+    } catch (error) {
+      pairs.slice(0, i + 1).forEach(([p], j) => p.set(previous[j]));
+      throw replyError(
+        `ERR CONFIG SET failed (possibly related to argument '${name}') - ${messageOf(error)}`,
+      );
+    }
+  });
+  for (const apply of new Set(pairs.map(([param]) => param.apply))) apply?.();
+  return 'OK';
+}
+
+/** MEMORY USAGE and MEMORY HELP, with Redis 7.0's arguments and errors (`memoryCommand`, `processCommand`). */
 function memoryCommand(keyspace: Keyspace, args: readonly Arg[]): unknown {
   const sub = argText(args[0]).toLowerCase();
-  if (sub === 'usage' && (args.length === 2 || args.length === 4)) {
-    if (args.length === 4) {
-      if (argText(args[2]).toLowerCase() !== 'samples') throw replyError(SYNTAX_ERROR);
-      if (!/^-?\d+$/.test(argText(args[3]))) throw replyError(NOT_AN_INTEGER);
+  if (sub === 'usage') {
+    if (args.length < 2)
+      throw replyError("ERR wrong number of arguments for 'memory|usage' command");
+    for (let j = 2; j < args.length; j++) {
+      if (argText(args[j]).toLowerCase() !== 'samples' || j + 1 >= args.length)
+        throw replyError(SYNTAX_ERROR);
+      const samples = argText(args[++j]);
+      if (!isLongLong(samples)) throw replyError(NOT_AN_INTEGER);
+      if (samples.startsWith('-')) throw replyError(SYNTAX_ERROR);
     }
     return keyspace.memoryUsage(keyName(args[1])) ?? null;
   }
-  if (sub === 'help' && args.length === 1) {
+  if (sub === 'help') {
+    if (args.length !== 1)
+      throw replyError("ERR wrong number of arguments for 'memory|help' command");
     return [
       'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
       'USAGE <key> [SAMPLES <count>]',
@@ -269,9 +366,7 @@ function memoryCommand(keyspace: Keyspace, args: readonly Arg[]): unknown {
       '    Print this help.',
     ];
   }
-  throw replyError(
-    `ERR unknown subcommand or wrong number of arguments for '${argText(args[0])}'. Try MEMORY HELP.`,
-  );
+  throw replyError(`ERR unknown subcommand '${argText(args[0]).slice(0, 128)}'. Try MEMORY HELP.`);
 }
 
 /** The rules of the commands answered here, over `keyspace`. */

@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 
 /** Redis's memory units (`memtoull`): `k`, `m`, `g` are powers of 1000, `kb`, `mb`, `gb` powers of 1024. */
-const UNITS: Record<string, number> = {
+export const UNITS: Readonly<Record<string, number>> = {
   '': 1,
   b: 1,
   k: 1e3,
