@@ -644,6 +644,66 @@ if (redisServerBinary !== null) {
         expect(await scenario(embedded, setup, cmd)).toEqual(await scenario(redis, setup, cmd));
       },
     );
+
+    it.each(['pipeline', 'multi'] as const)(
+      'answers the commands ioredis-mock lacks in a %s as Redis does',
+      async (mode) => {
+        const setup: Cmd[] = [
+          ['set', 's1', 'foobar'],
+          ['set', 's2', 'fooxbar'],
+          ['sadd', 'set1', 'a', 'b'],
+          ['sadd', 'set2', 'b'],
+          ['zadd', 'z', '0', 'a', '0', 'b', '0', 'c'],
+          ['zadd', 'z2', '1', 'c'],
+          ['xadd', 'xs', '1-1', 'f', 'v'],
+          ['xadd', 'xs', '2-1', 'f', 'v'],
+          ['rpush', 'l', '3', '1', '2'],
+        ];
+        const batch: Cmd[] = [
+          ['bitop', 'AND', 'dst', 's1', 's2'],
+          ['bitpos', 's1', '1'],
+          ['bitfield', 'bf', 'INCRBY', 'u8', '0', '5'],
+          ['bitfield_ro', 'bf', 'GET', 'u8', '0'],
+          ['lcs', 's1', 's2'],
+          ['pfadd', 'hll', 'a', 'b'],
+          ['pfcount', 'hll'],
+          ['pfmerge', 'hll2', 'hll'],
+          ['sintercard', '2', 'set1', 'set2'],
+          ['zremrangebylex', 'z', '[a', '[b'],
+          ['zmpop', '1', 'z', 'MIN'],
+          ['zlexcount', 'z', '-', '+'],
+          ['zunion', '2', 'z', 'z2'],
+          ['zinter', '2', 'z', 'z2'],
+          ['zunionstore', 'zu', '2', 'z', 'z2'],
+          ['zdiffstore', 'zd', '2', 'z', 'z2'],
+          ['zintercard', '2', 'z', 'z2'],
+          ['zrangestore', 'zr', 'z', '0', '-1'],
+          ['zrandmember', 'z2'],
+          ['xtrim', 'xs', 'MAXLEN', '1'],
+          ['xdel', 'xs', '2-1'],
+          ['select', '0'],
+          ['copy', 's1', 's1copy'],
+          ['touch', 's1', 's2'],
+          ['sort', 'l'],
+          ['sort_ro', 'l'],
+          ['xlen', 'xs'],
+        ];
+        const run = async (client: Redis): Promise<unknown> => {
+          await client.flushall();
+          for (const cmd of setup) await send(client, cmd);
+          const queued = client[mode]() as unknown as Record<string, (...a: string[]) => unknown>;
+          for (const [name, ...args] of batch) queued[name](...args);
+          const replies = await (queued as unknown as { exec(): Promise<unknown[]> }).exec();
+          return replies.map((entry) => {
+            const [error, value] = entry as [Error | null, unknown];
+            return error === null ? normalise(value) : { error: error.message };
+          });
+        };
+        const expected = await run(redis);
+        expect(expected).toHaveLength(batch.length);
+        expect(await run(embedded)).toEqual(expected);
+      },
+    );
   });
 }
 

@@ -464,6 +464,17 @@ export function asText(reply: unknown): unknown {
   return reply;
 }
 
+/**
+ * What EXEC does in Redis whatever its outcome: the client watches no key any more, and no write seen so far aborts
+ * its next transaction. ioredis-mock did it only for an aborted EXEC: after one that ran, the keys stayed watched,
+ * and the transaction's own writes made the client's next WATCH … EXEC fail.
+ */
+function unwatchAll(redis: unknown): void {
+  const client = redis as { dirty?: boolean; watching?: Set<string> };
+  if (client.watching instanceof Set) client.watching.clear();
+  if (typeof client.dirty === 'boolean') client.dirty = false;
+}
+
 let pipelinesGuarded = false;
 
 /** Makes the pipelines of guarded clients apply the rules when they run a command. Once per process. */
@@ -494,11 +505,15 @@ function guardPipelines(): void {
     if (refused !== undefined) {
       // Nothing runs: as Redis does with a transaction one of whose commands was refused when queued.
       this.batch = [];
+      unwatchAll(this.redis);
       const error = Object.assign(new Error(EXECABORT), { previousErrors: [refused] });
       return settle(Promise.reject(error), done);
     }
+    // ioredis-mock runs the commands now, before its promise settles.
+    const ran = exec.call(this);
+    if (transactions.has(this)) unwatchAll(this.redis);
     // A failed entry is `[error]`, as ioredis makes it (its `fillResult` and `wrapMultiResult`): no reply after it.
-    const replies = exec.call(this).then((entries: unknown) => {
+    const replies = ran.then((entries: unknown) => {
       if (!Array.isArray(entries)) return entries;
       const list = entries as ([unknown, unknown] | [unknown])[];
       for (let i = 0; i < list.length; i++) {
@@ -670,7 +685,14 @@ function pipelineCall(
     const fail = (): never => {
       throw method.error;
     };
-    pipelined._addTransaction(fail, String(command), [], callback);
+    // With its arguments: a command ioredis-mock lacks may have a rule that answers it (XTRIM, …), as on the client.
+    const known = redisCommandNames().has(name);
+    pipelined._addTransaction(
+      fail,
+      known ? (buffer ? `${name}Buffer` : name) : String(command),
+      known ? commandArgs(args, name) : [],
+      callback,
+    );
   }
   return pipeline;
 }

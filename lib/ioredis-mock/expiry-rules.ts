@@ -203,16 +203,22 @@ function setex(unit: 'EX' | 'PX'): CommandRule {
   };
 }
 
-/** GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: a missing key answers null before the expiry is checked. */
+/**
+ * GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: a missing key answers null before the expiry is checked. The reply is
+ * the stored value as it is (ioredis-mock's `getexBuffer` made a Buffer of the value's text, so bytes that are not
+ * UTF-8 came back as U+FFFD).
+ */
 const getex: CommandRule = {
   arity: -2,
   check: (args, reader) => {
     const o = parseStringOptions(args, 1, false);
-    if (expectType(reader, args[0], ['string']) === undefined) return reply(null);
+    const value = expectType(reader, args[0], ['string']);
+    if (value === undefined) return reply(null);
+    const answer = (): unknown => value;
     if (o.expiry !== undefined) {
-      return run([args[0], o.expiry.unit, optionTime(o.expiry, 'getex')]);
+      return { args: [args[0], o.expiry.unit, optionTime(o.expiry, 'getex')], answer };
     }
-    return run(o.persist ? [args[0], 'PERSIST'] : [args[0]]);
+    return { args: o.persist ? [args[0], 'PERSIST'] : [args[0]], answer };
   },
 };
 

@@ -201,6 +201,60 @@ describe('the writes the rules do themselves', () => {
     }
   });
 
+  it('and TTL changes are seen by WATCH as Redis signals them; EXEC unwatches every key', async () => {
+    const other = client.duplicate();
+    try {
+      const cases: [string, (c: Redis) => Promise<unknown>, boolean][] = [
+        ['t:expire', (c) => c.expire('t:expire', 100), true],
+        ['t:pexpire', (c) => c.pexpire('t:pexpire', 100_000), true],
+        ['t:persist', (c) => c.persist('t:persist'), true],
+        ['t:getex', (c) => c.getex('t:getex', 'PX', 5_000), true],
+        // PERSIST of a key without a TTL changes nothing: the transaction runs.
+        ['t:plain', (c) => c.persist('t:plain'), false],
+      ];
+      for (const [key, change, aborts] of cases) {
+        await (key === 't:persist' ? client.set(key, 'v', 'EX', 100) : client.set(key, 'v'));
+        await client.watch(key);
+        await change(other);
+        const replies = await client.multi().set(key, 'mine').exec();
+        expect([key, replies]).toEqual([key, aborts ? null : [[null, 'OK']]]);
+      }
+      // A transaction's own writes do not abort the next one: EXEC unwatched its keys, as Redis does.
+      await client.watch('own');
+      expect(await client.multi().set('own', 'x').exec()).toEqual([[null, 'OK']]);
+      await client.watch('own');
+      expect(await client.multi().set('own', 'y').exec()).toEqual([[null, 'OK']]);
+      // A key watched before the last EXEC is not watched after it.
+      await client.watch('old');
+      await client.multi().get('unrelated').exec();
+      await other.set('old', 'changed');
+      expect(await client.multi().set('old', 'z').exec()).toEqual([[null, 'OK']]);
+      expect(await client.get('old')).toBe('z');
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('keep the bytes of a binary string: APPEND of text to it, and GETEX of it as bytes', async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0x80, 0x41]);
+    await client.set('bin', bytes);
+    expect(await client.append('bin', 'z')).toBe(5);
+    expect(await client.getBuffer('bin')).toEqual(Buffer.from([0xff, 0x00, 0x80, 0x41, 0x7a]));
+    expect(await client.strlen('bin')).toBe(5);
+    await client.set('text', 'txt');
+    expect(await client.append('text', Buffer.from([0xfe]))).toBe(4);
+    expect(await client.getBuffer('text')).toEqual(Buffer.from([0x74, 0x78, 0x74, 0xfe]));
+    expect(await client.append('new', Buffer.from([0xfe, 0x01]))).toBe(2);
+    expect(await client.getBuffer('new')).toEqual(Buffer.from([0xfe, 0x01]));
+    await client.set('text2', 'ab');
+    expect(await client.append('text2', 'cé')).toBe(5);
+    expect(await client.get('text2')).toBe('abcé');
+    await client.set('g', bytes);
+    expect(await client.getexBuffer('g', 'EX', 100)).toEqual(bytes);
+    expect(await client.ttl('g')).toBe(100);
+    expect(await client.getBuffer('g')).toEqual(bytes);
+  });
+
   it('are changes the next incremental capture reads', async () => {
     keyspace.replaceAll(new Map()); // from here the keyspace tells what changed
     await client.set('a', '1');
@@ -274,6 +328,22 @@ describe("the guarded client's pipelines", () => {
     client.multi().set('via-client', 'x');
     expect(await client.exec()).toEqual([[null, 'OK']]);
     expect(await client.get('via-client')).toBe('x');
+  });
+
+  it('run the commands ioredis-mock lacks and a rule answers (XTRIM, XDEL) with their arguments', async () => {
+    await client.xadd('xs', '1-1', 'f', 'v');
+    await client.xadd('xs', '2-1', 'f', 'v');
+    await client.xadd('xs', '3-1', 'f', 'v');
+    expect(await client.pipeline().xtrim('xs', 'MAXLEN', 2).xlen('xs').exec()).toEqual([
+      [null, 1],
+      [null, 2],
+    ]);
+    expect(await client.multi().xdel('xs', '2-1').xlen('xs').exec()).toEqual([
+      [null, 1],
+      [null, 1],
+    ]);
+    expect(await client.multi().call('XTRIM', 'xs', 'MAXLEN', '0').exec()).toEqual([[null, 1]]);
+    expect(await client.xlen('xs')).toBe(0);
   });
 
   it('of a duplicate are guarded too, and write the same keyspace', async () => {

@@ -901,10 +901,13 @@ export class Keyspace {
     this.beforeWrite(key);
     const entry = this.entries.get(key);
     if (entry !== undefined) {
-      const change = +(expiresAt !== undefined) - +(entry.expiresAt !== undefined);
+      const had = entry.expiresAt !== undefined;
+      const change = +(expiresAt !== undefined) - +had;
       entry.expiresAt = expiresAt;
       this.entries.expiryChanged(key, entry);
       if (change !== 0) this.entries.resize(entry, entry.bytes + change * VOLATILE_OVERHEAD);
+      // A TTL set, or one removed, is a change of the key to WATCH, as Redis's EXPIRE and PERSIST signal it.
+      if (had || expiresAt !== undefined) this.written?.(key);
     } else if (expiresAt === undefined) this.orphanExpiries.delete(key);
     else this.orphanExpiries.set(key, expiresAt);
     this.afterWrite(key, entry ?? null);

@@ -173,10 +173,19 @@ const bitcount = typed('string', -2, {
   },
 });
 
-/** APPEND key value: answers the new length in bytes. */
+/**
+ * APPEND key value: answers the new length in bytes. Text appended to text is ioredis-mock's (a string
+ * concatenation); where either is bytes (a Buffer: a value that is not UTF-8, or a long one) the bytes are joined
+ * here, as ioredis-mock would join them as text, turning each byte that is not UTF-8 into U+FFFD.
+ */
 const append = typed('string', 3, {
   check: (args, reader) => {
-    const length = byteLength(reader.valueOf(keyName(args[0]))) + bytesOf(args[1]).length;
+    const stored = reader.valueOf(keyName(args[0]));
+    if (Buffer.isBuffer(stored) || Buffer.isBuffer(args[1])) {
+      const bytes = Buffer.concat([bytesOf(stored), bytesOf(args[1])]);
+      return storeBytes(reader, args[0], bytes, bytes.length);
+    }
+    const length = byteLength(stored) + bytesOf(args[1]).length;
     return { args, answer: () => length };
   },
 });
