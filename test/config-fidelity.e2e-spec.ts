@@ -132,6 +132,105 @@ if (redisServerBinary !== null) {
       },
     );
 
+    /** Where memory stands when a case runs: over a 1-byte limit, or 100 kB under the limit. */
+    type Memory = 'full' | 'room';
+    const FULL_CASES: [string, Memory, (r: Redis) => Promise<unknown>][] = [
+      [
+        "a script's writes all run when memory was not full as it began, past the limit",
+        'room',
+        (r) =>
+          r.eval(
+            "redis.call('set', KEYS[1], string.rep('x', 300000)); redis.call('set', KEYS[2], 'b'); return 'done'",
+            2,
+            'a',
+            'b',
+          ),
+      ],
+      [
+        'a script whose first write may add memory is refused',
+        'full',
+        (r) => r.eval("return redis.call('set', KEYS[1], 'x')", 1, 'a'),
+      ],
+      [
+        'a script that read first is refused at its first write',
+        'full',
+        (r) => r.eval("redis.call('get', KEYS[1]); return redis.call('set', KEYS[1], 'x')", 1, 'a'),
+      ],
+      [
+        'a script that deleted first writes on: only its first write may be refused',
+        'full',
+        (r) =>
+          r.eval(
+            "redis.call('del', KEYS[1]); return redis.call('set', KEYS[2], 'x')",
+            2,
+            'nokey',
+            'a',
+          ),
+      ],
+      [
+        'redis.pcall gets the refusal as an error table',
+        'full',
+        (r) => r.eval("local ok = redis.pcall('set', KEYS[1], 'x'); return ok.err", 1, 'a'),
+      ],
+      [
+        'SET with an unknown option is refused for memory first',
+        'full',
+        (r) => r.call('set', 'a', '1', 'BADOPT'),
+      ],
+      ['INCR of text is refused for memory first', 'full', (r) => r.incr('str')],
+      ['SADD on a string is refused for memory first', 'full', (r) => r.sadd('str', 'a')],
+      ['ZADD XX that would change nothing is refused', 'full', (r) => r.zadd('z', 'XX', '1', 'm')],
+      [
+        'LINSERT on a missing key is refused',
+        'full',
+        (r) => r.linsert('nokey', 'BEFORE', 'a', 'b'),
+      ],
+      ['an arity error comes before memory', 'full', (r) => r.call('set', 'a')],
+      ['DEL runs', 'full', (r) => r.del('str')],
+      ['a transaction of reads is discarded', 'full', (r) => r.multi().get('str').exec()],
+      [
+        'a transaction is discarded, every command refused',
+        'full',
+        (r) => r.multi().set('a', '1').get('str').exec(),
+      ],
+      ['an empty transaction runs', 'full', (r) => r.multi().exec()],
+      [
+        'a pipeline refuses only its writes',
+        'full',
+        (r) => r.pipeline().get('str').set('a', '1').exec(),
+      ],
+    ];
+
+    it.each(FULL_CASES)(
+      'with memory full or nearly: %s, as Redis does',
+      async (_name, memory, run) => {
+        const outcome = async (client: Redis): Promise<unknown> => {
+          await client.flushall();
+          await client.set('str', 'hello');
+          const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+          await client.config('SET', 'maxmemory', memory === 'full' ? '1' : String(used + 100_000));
+          let reply: unknown;
+          try {
+            const value = await run(client);
+            reply = Array.isArray(value)
+              ? (value as unknown[]).map((entry) =>
+                  Array.isArray(entry) && entry[0] instanceof Error
+                    ? { error: entry[0].message }
+                    : entry,
+                )
+              : value;
+          } catch (error) {
+            const { message, previousErrors } = error as Error & { previousErrors?: Error[] };
+            reply = { error: message, previous: previousErrors?.map((e) => e.message) };
+          }
+          await client.config('SET', 'maxmemory', '0');
+          return [reply, await client.exists('a', 'b', 'str')];
+        };
+        const expected = await outcome(redis);
+        expect(await outcome(embedded)).toEqual(expected);
+      },
+    );
+
     it('keeps every key when a CONFIG SET that would lower the limit is refused', async () => {
       await embedded.call('config', 'set', 'maxmemory', '10mb', 'maxmemory-policy', 'allkeys-lru');
       const pipeline = embedded.pipeline();

@@ -345,6 +345,34 @@ describe('Lua scripts, whose commands go through the rules too', () => {
   });
 });
 
+describe('memory while a script runs', () => {
+  it('evicts before a script, never during it: its own writes stay, and its later writes are not refused', async () => {
+    await client.set('before', 'v');
+    await client.config('SET', 'maxmemory-policy', 'allkeys-random');
+    await client.config('SET', 'maxmemory', String(keyspace.usedBytes + 60_000));
+    const script =
+      "for i = 1, 3 do redis.call('set', KEYS[i], string.rep('x', 100000)) end " +
+      "return redis.call('exists', KEYS[1], KEYS[2], KEYS[3])";
+    expect(await client.eval(script, 3, 'a', 'b', 'c')).toBe(3);
+    expect(keyspace.usedBytes).toBeGreaterThan(keyspace.memory.maxBytes);
+    expect(keyspace.oomRejections).toBe(0);
+    // The next command evicts, as Redis's does before it runs.
+    await client.set('after', 'v');
+    expect(keyspace.usedBytes).toBeLessThanOrEqual(keyspace.memory.maxBytes);
+    expect(await client.exists('a', 'b', 'c')).toBeLessThan(3);
+  });
+
+  it('counts a refused write of a script once, and the commands of a discarded transaction each', async () => {
+    await client.set('k', 'v');
+    await client.config('SET', 'maxmemory', '1');
+    await expect(client.eval("return redis.call('set', 'k', 'x')", 0)).rejects.toThrow('OOM');
+    expect(keyspace.oomRejections).toBe(1);
+    await expect(client.multi().get('k').set('k', 'y').exec()).rejects.toThrow('EXECABORT');
+    expect(keyspace.oomRejections).toBe(3);
+    expect(await client.get('k')).toBe('v');
+  });
+});
+
 describe('HGETALL, answered by its rule from the stored hash', () => {
   it('answers as ioredis-mock does, text and Buffer forms, in pipelines and transactions', async () => {
     const plain = new RedisMock({ host: 'hgetall-plain', port: 41999 });

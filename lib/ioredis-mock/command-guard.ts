@@ -111,7 +111,7 @@ function failedAsError(callback: Method): Method {
 
 /**
  * Redis's `denyoom` commands: those that may add memory, refused with an OOM error while memory is over the limit
- * and no key can be evicted. A script's commands are admitted one by one, as Redis 7 does for EVAL.
+ * and no key can be evicted. A script's are refused as Redis 7 refuses them (see `script-commands.ts`).
  */
 const DENY_OOM = new Set([
   'append',
@@ -255,11 +255,6 @@ function commandOf(method: string): string {
   return method.endsWith('Buffer') ? method.slice(0, -'Buffer'.length) : method;
 }
 
-/** Refuses a command that may add memory when memory is over the limit and nothing can be evicted. */
-function admit(guard: Guard, command: string): void {
-  if (DENY_OOM.has(command)) admitWrite(guard);
-}
-
 /** Refuses a write (a command of {@link DENY_OOM}) when memory is over the limit and nothing can be evicted. */
 function admitWrite(guard: Guard): void {
   if (guard.keyspace?.admitWrite(EVICTION_BUDGET_MS) === false) throw replyError(OUT_OF_MEMORY);
@@ -350,8 +345,12 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     const args = commandArgs(raw, command);
     let outcome: Outcome;
     try {
+      // Redis refuses a command for memory after its arity, before anything it checks of its arguments or keys.
+      if (writes) {
+        checkArity(command, rule, args);
+        admitWrite(guard);
+      }
       outcome = decide(guard, command, rule, args);
-      if (writes && !('reply' in outcome)) admitWrite(guard);
       if ('write' in outcome) {
         return settle(Promise.resolve(replyOf(outcome.write(), text)), callback);
       }
@@ -509,6 +508,20 @@ function guardPipelines(): void {
       const error = Object.assign(new Error(EXECABORT), { previousErrors: [refused] });
       return settle(Promise.reject(error), done);
     }
+    if (transactions.has(this) && this.batch.length > 0) {
+      // Redis evicts before each queued command and refuses every one (reads too) while memory stays full.
+      const keyspace = guards.get(this.redis as object)?.keyspace;
+      if (keyspace?.outOfMemory(EVICTION_BUDGET_MS) === true) {
+        const previousErrors = this.batch.map(() => {
+          keyspace.countOomRejection();
+          return replyError(OUT_OF_MEMORY);
+        });
+        this.batch = [];
+        unwatchAll(this.redis);
+        const error = Object.assign(new Error(EXECABORT), { previousErrors });
+        return settle(Promise.reject(error), done);
+      }
+    }
     // ioredis-mock runs the commands now, before its promise settles.
     const ran = exec.call(this);
     if (transactions.has(this)) unwatchAll(this.redis);
@@ -543,21 +556,24 @@ function guardPipelines(): void {
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
     // not once more than ioredis-mock does.
     const text = !name.endsWith('Buffer');
-    // In a transaction, Redis refuses a command with the wrong number of arguments, or one that may add memory while
-    // memory is full, when it is queued; the others fail, if they do, when EXEC runs them.
+    // In a transaction, Redis refuses a command with the wrong number of arguments when it is queued, and any command
+    // while memory is full (checked when EXEC sends them, as ioredis sends a transaction); the others fail, if they
+    // do, when EXEC runs them.
     const transaction = transactions.has(this);
-    if (transaction && !discarded.has(this)) {
+    if (transaction && !discarded.has(this) && rule !== undefined) {
       try {
-        if (rule !== undefined) checkArity(command, rule, args);
-        admit(guard, command);
+        checkArity(command, rule, args);
       } catch (error) {
         discarded.set(this, asError(error));
       }
     }
     const guarded: Method = () => {
+      if (!transaction && DENY_OOM.has(command)) {
+        if (rule !== undefined) checkArity(command, rule, args);
+        admitWrite(guard);
+      }
       const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
       if ('reply' in outcome) return replyOf(outcome.reply, text);
-      if (!transaction) admit(guard, command);
       if ('write' in outcome) return replyOf(outcome.write(), text);
       const reply =
         outcome.command === undefined
@@ -777,7 +793,14 @@ export function guardCommands(
     // Scripts run their commands through the same rules (see `script-commands.ts`).
     rules: ofOneShape({
       ...rules,
-      ...scriptRules({ client, reader, rules, admit: (c) => admit(guard, c) }),
+      ...scriptRules({
+        client,
+        reader,
+        rules,
+        outOfMemory: () => guard.keyspace?.outOfMemory(EVICTION_BUDGET_MS) === true,
+        deniesOom: (command) => DENY_OOM.has(command),
+        refusedForMemory: () => guard.keyspace?.countOomRejection(),
+      }),
     }),
   };
   guards.set(client, guard);

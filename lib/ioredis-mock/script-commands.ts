@@ -5,14 +5,15 @@
  * https://redis.io/docs/latest/commands/script/).
  *
  * ioredis-mock's scripts call its command functions directly, out of the rules' reach, and it has no SCRIPT command.
- * Here a script's command is checked by its rule (arity errors as Redis words them in a script), admitted like a
- * command of the client when it may add memory, run on ioredis-mock's own function of that command (or answered by
+ * Here a script's command is checked by its rule (arity errors as Redis words them in a script), refused for memory
+ * as Redis 7.0 refuses it (see {@link ScriptRun}), run on ioredis-mock's own function of that command (or answered by
  * the rule), and what it emptied is deleted. Commands Redis refuses in a script (EVAL, MULTI, SUBSCRIBE, …), and
  * writes in a read-only one, are refused with its errors. The script cache is shared by a client and its duplicates.
  */
 import RedisMock from 'ioredis-mock';
 import {
   applyRule,
+  checkArity,
   type CommandRule,
   isEmptyCollection,
   keyName,
@@ -26,6 +27,7 @@ import {
   argText,
   INT64_MIN,
   ioredisInteger,
+  OUT_OF_MEMORY,
   parseInteger,
   replyError,
   wrongArity,
@@ -38,8 +40,25 @@ export interface ScriptHost {
   readonly reader: KeyReader;
   /** The rules of the client's commands. */
   readonly rules: Readonly<Record<string, CommandRule>>;
-  /** Refuses a command that may add memory while memory is full (the client's own admission). */
-  readonly admit: (command: string) => void;
+  /**
+   * Whether memory is full as a script begins, once the evictions Redis makes before a command are made (see
+   * `Keyspace.outOfMemory`).
+   */
+  readonly outOfMemory: () => boolean;
+  /** Whether `command` may add memory (Redis's `denyoom` commands). */
+  readonly deniesOom: (command: string) => boolean;
+  /** Counts a command refused for memory. */
+  readonly refusedForMemory: () => void;
+}
+
+/**
+ * What Redis 7.0 keeps of one running script for its memory checks (`scriptVerifyOOM`): whether memory was full when
+ * it began, and whether it has run a write command yet. Only its first write may be refused, and only then: a script
+ * is never stopped halfway through its writes, and no key is evicted while it runs.
+ */
+interface ScriptRun {
+  readonly outOfMemory: boolean;
+  wrote: boolean;
 }
 
 type Method = (...args: unknown[]) => unknown;
@@ -460,6 +479,9 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   /** The names `defineCommand` gave this client's commands, in lower case. */
   const defined = new Set<string>();
 
+  /** The script running now. */
+  let run: ScriptRun | undefined;
+
   /** What `redis.call` runs: `name` through its rule, on ioredis-mock's function. */
   const call = (name: Arg, args: Arg[]): unknown => {
     const command = argText(name).toLowerCase();
@@ -469,6 +491,13 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     const rule = Object.hasOwn(host.rules, command) ? host.rules[command] : undefined;
     let outcome: Outcome;
     try {
+      // Redis's order (`scriptCall`): the arity, then memory, then the command.
+      if (rule !== undefined) checkArity(command, rule, args);
+      if (run?.outOfMemory === true && !run.wrote && host.deniesOom(command)) {
+        host.refusedForMemory();
+        throw replyError(OUT_OF_MEMORY);
+      }
+      if (run !== undefined && WRITE_COMMANDS.has(command)) run.wrote = true;
       outcome = rule === undefined ? { args } : applyRule(command, rule, args, host.reader);
     } catch (error) {
       if (error instanceof Error && error.message === wrongArity(command)) {
@@ -477,7 +506,6 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
       throw error;
     }
     if ('reply' in outcome) return statusOf(command, args, outcome.reply);
-    host.admit(command);
     if ('write' in outcome) return statusOf(command, args, outcome.write());
     const ran = raw(outcome.command ?? command, outcome.args);
     if (ran === undefined) throw replyError(UNKNOWN);
@@ -511,7 +539,13 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     }
     const keys = rest.slice(1, 1 + Number(numkeys));
     const argv = rest.slice(1 + Number(numkeys));
-    return plain(engine.run(script, keys, argv, readOnly ? readOnlyCall : call));
+    const outer = run;
+    run = { outOfMemory: host.outOfMemory(), wrote: false };
+    try {
+      return plain(engine.run(script, keys, argv, readOnly ? readOnlyCall : call));
+    } finally {
+      run = outer;
+    }
   };
 
   const evalRule = (readOnly: boolean): CommandRule => ({

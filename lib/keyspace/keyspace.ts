@@ -344,15 +344,29 @@ export class Keyspace {
    * with memory still over the limit: the next ones evict more.
    */
   admitWrite(budgetMs: number): boolean {
+    if (!this.outOfMemory(budgetMs)) return true;
+    this.rejected++;
+    return false;
+  }
+
+  /**
+   * What Redis does before a command while a limit is set (`performEvictions` in `processCommand`): evicts what the
+   * policy allows, within `budgetMs`, and says whether memory is still over the limit with no key left to evict. A
+   * script's writes are judged by this state at its start (see `script-commands.ts`).
+   */
+  outOfMemory(budgetMs: number): boolean {
     if (this.expiryBehind) {
       const started = performance.now();
       this.expireStep(Date.now(), EXPIRE_ON_WRITE_SAMPLE);
       this.expiringOnWritesMs += performance.now() - started;
     }
-    const room = this.makeRoom(budgetMs);
-    this.full = room === 'full';
-    if (this.full) this.rejected++;
-    return !this.full;
+    this.full = this.makeRoom(budgetMs) === 'full';
+    return this.full;
+  }
+
+  /** Counts a command refused because memory was full when something else decided it (a script's write). */
+  countOomRejection(): void {
+    this.rejected++;
   }
 
   /** Commands refused because memory was over the limit and no key could be evicted. */
