@@ -22,7 +22,9 @@ import {
   MODES,
   parseDuration,
   resolveOptions,
+  MAX_AGE_ACCEPTED,
   RESTORE_ERROR_POLICIES,
+  SAMPLES_ACCEPTED,
 } from './persistent-cache.options';
 
 /** Environment variables read by {@link persistentCacheConfig}, by option. */
@@ -83,11 +85,12 @@ function envChoice<T extends string>(
   return value as T;
 }
 
-function envNumber(env: NodeJS.ProcessEnv, variable: string): number | undefined {
+/** A decimal number; `accepted` says what the option takes, for the error (its range is the option's to check). */
+function envNumber(env: NodeJS.ProcessEnv, variable: string, accepted: string): number | undefined {
   const value = envString(env, variable);
   if (value === undefined) return undefined;
   // Decimal only: Number() would also take "0x10" as 16, "1e3" as 1000 and "" as 0.
-  if (!/^-?\d+(?:\.\d+)?$/.test(value)) throw new Error(INVALID_ENV(variable, 'a number', value));
+  if (!/^-?\d+(?:\.\d+)?$/.test(value)) throw new Error(INVALID_ENV(variable, accepted, value));
   return Number(value);
 }
 
@@ -322,12 +325,16 @@ function readEnv(env: NodeJS.ProcessEnv): PersistentCacheModuleOptions {
     },
     redis: readRedis(env, mode),
     health: {
-      maxSnapshotAgeIntervals: envNumber(env, PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals),
+      maxSnapshotAgeIntervals: envNumber(
+        env,
+        PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals,
+        MAX_AGE_ACCEPTED,
+      ),
     },
     memory: {
       maxBytes: envSize(env, PERSISTENT_CACHE_ENV.maxBytes),
       policy: envChoice(env, PERSISTENT_CACHE_ENV.policy, MAXMEMORY_POLICIES),
-      samples: envNumber(env, PERSISTENT_CACHE_ENV.samples),
+      samples: envNumber(env, PERSISTENT_CACHE_ENV.samples, SAMPLES_ACCEPTED),
       packAfter: envDuration(env, PERSISTENT_CACHE_ENV.packAfter),
     },
   };

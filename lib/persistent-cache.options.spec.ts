@@ -389,7 +389,16 @@ describe('optionsFromEnv', () => {
     );
     expect(() =>
       optionsFromEnv({ [PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals]: 'three' }),
-    ).toThrow(INVALID_ENV(PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals, 'a number', 'three'));
+    ).toThrow(
+      INVALID_ENV(
+        PERSISTENT_CACHE_ENV.maxSnapshotAgeIntervals,
+        'a number of intervals, at least 1',
+        'three',
+      ),
+    );
+    expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.samples]: 'abc' })).toThrow(
+      INVALID_ENV(PERSISTENT_CACHE_ENV.samples, 'a whole number from 1 to 64', 'abc'),
+    );
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.snapshotInterval]: 'soon' })).toThrow(
       INVALID_ENV(PERSISTENT_CACHE_ENV.snapshotInterval, DURATION_ACCEPTED, 'soon'),
     );
@@ -435,7 +444,7 @@ describe('optionsFromEnv', () => {
     // Numbers are decimal: not hexadecimal, not exponents, not blank.
     for (const number of ['0x10', '1e1', '10abc']) {
       expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.samples]: number })).toThrow(
-        INVALID_ENV(PERSISTENT_CACHE_ENV.samples, 'a number', number),
+        INVALID_ENV(PERSISTENT_CACHE_ENV.samples, 'a whole number from 1 to 64', number),
       );
     }
   });

@@ -37,6 +37,7 @@ export const MODES: readonly CacheMode[] = ['embedded', 'redis'];
 export const RESTORE_ERROR_POLICIES: readonly RestoreErrorPolicy[] = ['fail', 'start-empty'];
 export { MAXMEMORY_POLICIES };
 export const SAMPLES_ACCEPTED = 'a whole number from 1 to 64';
+export const MAX_AGE_ACCEPTED = 'a number of intervals, at least 1';
 
 /** `setInterval` takes at most a signed 32-bit delay; a larger one fires after 1 ms instead. */
 export const MAX_INTERVAL_MS = 2 ** 31 - 1;
@@ -204,9 +205,7 @@ function resolveHealth(value: unknown): ResolvedPersistentCacheOptions['health']
   const health = group(value, 'health', HEALTH_KEYS);
   const factor = health.maxSnapshotAgeIntervals ?? DEFAULTS.health.maxSnapshotAgeIntervals;
   if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
-    throw new Error(
-      INVALID_OPTION('health.maxSnapshotAgeIntervals', 'a number of intervals, at least 1', factor),
-    );
+    throw new Error(INVALID_OPTION('health.maxSnapshotAgeIntervals', MAX_AGE_ACCEPTED, factor));
   }
   return { maxSnapshotAgeIntervals: factor };
 }

@@ -241,6 +241,9 @@ describe('sample app: /metrics over HTTP', () => {
     expect(after.get(SNAPSHOT_FAILURE)).toBe(0);
     expect(after.get(`${METRICS.snapshots}{result="skipped"}`)).toBe(0);
     expect(after.get(`${METRICS.snapshotDuration}_count{kind="incremental"}`)).toBe(0);
+    expect(after.get(METRICS.expiredKeys)).toBe(0);
+    expect(after.get(METRICS.evictedKeys)).toBe(0);
+    expect(after.get(METRICS.oomRejections)).toBe(0);
     const health = await restarted.request('GET', '/health');
     expect(health.body).toMatchObject({
       status: 'ok',

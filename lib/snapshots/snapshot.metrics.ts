@@ -191,9 +191,10 @@ export class PersistentCacheMetrics {
     this.keys.set(this.labels, figures.keys);
     this.memoryBytes.set(this.labels, figures.memoryBytes);
     this.maxMemoryBytes.set(this.labels, figures.maxMemoryBytes);
-    if (figures.newlyExpired > 0) this.expired.inc(this.labels, figures.newlyExpired);
-    if (figures.newlyEvicted > 0) this.evicted.inc(this.labels, figures.newlyEvicted);
-    if (figures.newlyRejected > 0) this.rejected.inc(this.labels, figures.newlyRejected);
+    // Counted even when nothing happened: the first call (at startup) makes each series exist at zero (see above).
+    this.expired.inc(this.labels, figures.newlyExpired);
+    this.evicted.inc(this.labels, figures.newlyEvicted);
+    this.rejected.inc(this.labels, figures.newlyRejected);
   }
 
   unstorableKeys(count: number): void {
