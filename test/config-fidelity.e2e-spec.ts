@@ -199,6 +199,70 @@ if (redisServerBinary !== null) {
         'full',
         (r) => r.pipeline().get('str').set('a', '1').exec(),
       ],
+      // Redis 7's script flags: `no-writes` reads while memory is full and refuses writes, `allow-oom` writes while
+      // it is full, a script with a shebang and neither is refused whole.
+      ...(
+        [
+          ['no-writes', 'full', "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", 'str'],
+          [
+            'no-writes',
+            'room',
+            "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')",
+            'a',
+          ],
+          ['a shebang without flags', 'full', "#!lua\nreturn redis.call('get', KEYS[1])", 'str'],
+          ['a shebang without flags', 'room', "#!lua\nreturn redis.call('set', KEYS[1], 'x')", 'a'],
+          [
+            'allow-oom',
+            'full',
+            "#!lua flags=allow-oom\nreturn redis.call('set', KEYS[1], 'x')",
+            'a',
+          ],
+          [
+            'every flag',
+            'room',
+            '#!lua flags=allow-stale,no-cluster,allow-cross-slot-keys\nreturn 2',
+            'a',
+          ],
+          ['empty flags', 'room', '#!lua flags=\nreturn 1', 'a'],
+          ['a first line only', 'room', '#!lua', 'a'],
+          ['another engine', 'room', '#!python\nreturn 1', 'a'],
+          ['an unknown flag', 'room', '#!lua flags=no-writes,foo\nreturn 1', 'a'],
+          ['an unknown option', 'room', '#!lua name=x\nreturn 1', 'a'],
+          ['its line numbers', 'room', "#!lua\n\nerror('boom')", 'a'],
+        ] as const
+      ).map(([flags, memory, script, key]): [string, Memory, (r: Redis) => Promise<unknown>] => [
+        `a script with ${flags}, memory ${memory}: ${JSON.stringify(script)}`,
+        memory,
+        (r) => r.eval(script, 1, key),
+      ]),
+      [
+        'EVAL_RO of a script that may write',
+        'room',
+        (r) => r.call('eval_ro', '#!lua\nreturn 1', '0'),
+      ],
+      [
+        'EVAL_RO of a no-writes script',
+        'room',
+        (r) => r.call('eval_ro', '#!lua flags=no-writes\nreturn 1', '0'),
+      ],
+      [
+        'SCRIPT LOAD of an unknown flag',
+        'room',
+        (r) => r.script('LOAD', '#!lua flags=bar\nreturn 1'),
+      ],
+      [
+        'EVALSHA of a loaded no-writes script that writes',
+        'room',
+        async (r) =>
+          r.evalsha(
+            (await r.script(
+              'LOAD',
+              "#!lua flags=no-writes\nreturn redis.call('set', 'a', '1')",
+            )) as string,
+            0,
+          ),
+      ],
     ];
 
     it.each(FULL_CASES)(
@@ -232,6 +296,7 @@ if (redisServerBinary !== null) {
     );
 
     it('keeps every key when a CONFIG SET that would lower the limit is refused', async () => {
+      await embedded.flushall();
       await embedded.call('config', 'set', 'maxmemory', '10mb', 'maxmemory-policy', 'allkeys-lru');
       const pipeline = embedded.pipeline();
       for (let i = 0; i < 100; i++) pipeline.set(`k${i}`, 'x'.repeat(100));

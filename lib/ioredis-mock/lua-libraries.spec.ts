@@ -798,6 +798,59 @@ describe('read-only scripts (EVAL_RO, EVALSHA_RO)', () => {
   });
 });
 
+describe("scripts with Redis 7's flags (a first line `#!lua flags=…`)", () => {
+  const outcome = (script: string, ...rest: string[]): Promise<unknown> =>
+    Promise.resolve(client.eval(script, rest.length, ...rest)).catch((error: Error) =>
+      error.message.replace(/ script: [0-9a-f]{40}, on @user_script:(\d+)\.$/, ' (line $1)'),
+    );
+
+  it('run without their first line, its line counted; no-writes refuses writes', async () => {
+    await client.set('a', 'v');
+    expect(await outcome("#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", 'a')).toBe(
+      'v',
+    );
+    expect(
+      await outcome("#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'w')", 'a'),
+    ).toBe('ERR Write commands are not allowed from read-only scripts. (line 2)');
+    expect(await outcome("#!lua\nreturn redis.call('set', KEYS[1], 'w')", 'a')).toBe('OK');
+    expect(await outcome("#!lua\n\nerror('boom')")).toBe('ERR user_script:3: boom (line 3)');
+    expect(await outcome('#!lua flags=\nreturn 1')).toBe(1);
+    await expect(client.call('eval_ro', '#!lua\nreturn 1', '0')).rejects.toThrow(
+      'ERR Can not execute a script with write flag using *_ro command.',
+    );
+    expect(await client.call('eval_ro', '#!lua flags=no-writes\nreturn 1', '0')).toBe(1);
+  });
+
+  it("refuse a shebang Redis refuses, with Redis's errors", async () => {
+    expect(await outcome('#!lua')).toBe('ERR Invalid script shebang');
+    expect(await outcome('#!python\nreturn 1')).toBe(
+      'ERR Unexpected engine in script shebang: #!python',
+    );
+    expect(await outcome('#!lua flags=no-writes,foo\nreturn 1')).toBe(
+      'ERR Unexpected flag in script shebang: foo',
+    );
+    expect(await outcome('#!lua name=x\nreturn 1')).toBe('ERR Unknown lua shebang option: name=x');
+    await expect(client.script('LOAD', '#!lua flags=bar\nreturn 1')).rejects.toThrow(
+      'ERR Unexpected flag in script shebang: bar',
+    );
+  });
+
+  it('with memory full: no-writes and allow-oom run, a script with neither is refused whole', async () => {
+    await client.set('a', 'v');
+    await client.config('SET', 'maxmemory', '1');
+    expect(await outcome("#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", 'a')).toBe(
+      'v',
+    );
+    expect(
+      await outcome("#!lua flags=allow-oom\nreturn redis.call('set', KEYS[1], 'w')", 'a'),
+    ).toBe('OK');
+    expect(await outcome("#!lua\nreturn redis.call('get', KEYS[1])", 'a')).toBe(
+      "OOM command not allowed when used memory > 'maxmemory'.",
+    );
+    expect(await client.get('a')).toBe('w');
+  });
+});
+
 describe('error replies of scripts', () => {
   it("word runtime errors as Lua 5.1 does, where fengari's 5.3 words them its way", async () => {
     expect(await failure('local t = nil; return t.x')).toBe(

@@ -410,9 +410,60 @@ export class ScriptEngine {
   }
 }
 
+/** Redis 7's script flags, given in a script's first line (`#!lua flags=no-writes,allow-oom`). */
+export type ScriptFlag =
+  'no-writes' | 'allow-oom' | 'allow-stale' | 'no-cluster' | 'allow-cross-slot-keys';
+
+const SCRIPT_FLAGS: readonly ScriptFlag[] = [
+  'no-writes',
+  'allow-oom',
+  'allow-stale',
+  'no-cluster',
+  'allow-cross-slot-keys',
+];
+
+/**
+ * A script's shebang as Redis 7.0's `evalExtractShebangFlags` reads it: `undefined` without one (the script runs as
+ * before Redis 7, "compatibility mode"), else its flags and the length of its first line (which the script is
+ * compiled without, its line feed kept so that line numbers stay). Throws Redis's error for a shebang it refuses.
+ */
+export function shebangOf(
+  script: Arg,
+): { flags: ReadonlySet<ScriptFlag>; length: number } | undefined {
+  if (
+    typeof script === 'string' ? !script.startsWith('#!') : script[0] !== 0x23 || script[1] !== 0x21
+  )
+    return undefined;
+  const bytes = typeof script === 'string' ? Buffer.from(script, 'utf8') : script;
+  const end = bytes.indexOf(0x0a);
+  if (end < 0) throw new Error('ERR Invalid script shebang');
+  const parts = bytes
+    .subarray(0, end)
+    .toString('utf8')
+    .split(/[ \t\r\v\f]+/)
+    .filter(Boolean);
+  if (parts.length === 0) throw new Error('ERR Invalid engine in script shebang');
+  if (parts[0] !== '#!lua') throw new Error(`ERR Unexpected engine in script shebang: ${parts[0]}`);
+  const flags = new Set<ScriptFlag>();
+  for (const part of parts.slice(1)) {
+    if (!part.startsWith('flags=')) throw new Error(`ERR Unknown lua shebang option: ${part}`);
+    const given = part.slice('flags='.length);
+    for (const flag of given === '' ? [] : given.split(',')) {
+      if (!SCRIPT_FLAGS.includes(flag as ScriptFlag)) {
+        throw new Error(`ERR Unexpected flag in script shebang: ${flag}`);
+      }
+      flags.add(flag as ScriptFlag);
+    }
+  }
+  return { flags, length: end };
+}
+
 /** Compiles `script` on the top of the stack, or throws Redis's error for a script that does not compile. */
 function load(L: unknown, script: Arg): void {
-  const code = typeof script === 'string' ? luaString(script) : new Uint8Array(script);
+  const shebang = shebangOf(script);
+  const whole = typeof script === 'string' ? luaString(script) : new Uint8Array(script);
+  // Without its first line, its line feed kept (as Redis compiles it).
+  const code = shebang === undefined ? whole : whole.subarray(shebang.length);
   if (lauxlib.luaL_loadbuffer(L, code, null, luaString('@user_script')) !== lua.LUA_OK) {
     // Lua 5.1 (Redis's) quotes the end of the script; fengari's Lua 5.3 does not.
     const reason = bytesOfLua(L, -1)

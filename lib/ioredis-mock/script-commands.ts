@@ -21,7 +21,7 @@ import {
   type Outcome,
   reply,
 } from './command-rule';
-import { checkScript, ScriptEngine, sha1, Status } from './lua-scripts';
+import { checkScript, ScriptEngine, sha1, shebangOf, Status } from './lua-scripts';
 import {
   type Arg,
   argText,
@@ -531,6 +531,22 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   };
 
   const evaluate = (script: Arg, rest: readonly Arg[], readOnly = false): unknown => {
+    // Evictions as before any command, and the memory state the script is judged by (see `ScriptRun`).
+    const outOfMemory = host.outOfMemory();
+    let shebang: ReturnType<typeof shebangOf>;
+    try {
+      shebang = shebangOf(script);
+    } catch {
+      shebang = undefined; // refused when the script is compiled, after its arguments are checked
+    }
+    const flags = shebang?.flags;
+    // A script that declares neither `no-writes` nor `allow-oom` is a command that may add memory (Redis's
+    // `scriptFlagsToCmdFlags`), refused as such while memory is full.
+    const mayAddMemory = flags !== undefined && !flags.has('no-writes') && !flags.has('allow-oom');
+    if (mayAddMemory && outOfMemory) {
+      host.refusedForMemory();
+      throw replyError(OUT_OF_MEMORY);
+    }
     const numkeys = parseInteger(rest[0]);
     if (numkeys === undefined) throw replyError('ERR value is not an integer or out of range');
     if (numkeys < 0n) throw replyError("ERR Number of keys can't be negative");
@@ -539,10 +555,16 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     }
     const keys = rest.slice(1, 1 + Number(numkeys));
     const argv = rest.slice(1 + Number(numkeys));
+    if (flags === undefined) shebangOf(script); // a shebang Redis refuses fails as the script is compiled
+    // What Redis's `scriptPrepareForRun` checks of a script with flags.
+    if (flags !== undefined && !flags.has('no-writes') && readOnly) {
+      throw replyError('ERR Can not execute a script with write flag using *_ro command.');
+    }
     const outer = run;
-    run = { outOfMemory: host.outOfMemory(), wrote: false };
+    run = { outOfMemory: outOfMemory && flags?.has('allow-oom') !== true, wrote: false };
+    const readsOnly = readOnly || flags?.has('no-writes') === true;
     try {
-      return plain(engine.run(script, keys, argv, readOnly ? readOnlyCall : call));
+      return plain(engine.run(script, keys, argv, readsOnly ? readOnlyCall : call));
     } finally {
       run = outer;
     }
