@@ -1,5 +1,6 @@
 /**
- * Redis's blocking pops, which ioredis-mock lacks: BLPOP, BRPOP, BLMPOP, BLMOVE, BZPOPMIN, BZPOPMAX and BZMPOP.
+ * Redis's blocking pops, which ioredis-mock lacks (or, for BRPOPLPUSH, answers at once without waiting): BLPOP,
+ * BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX and BZMPOP.
  *
  * Each is its non-blocking form (LMPOP, LMOVE, ZMPOP) run through the client's own method, so that its rules, type
  * checks and writes are those of that command: at once, and while nothing is there, again every
@@ -112,6 +113,21 @@ const BLOCKING: Readonly<
   bzpopmax: { min: 2, form: singlePop('zmpop', 'MAX') },
   blmpop: { min: 4, form: multiPop('lmpop') },
   bzmpop: { min: 4, form: multiPop('zmpop') },
+  // BRPOPLPUSH source destination timeout: BLMOVE source destination RIGHT LEFT timeout.
+  brpoplpush: {
+    min: 3,
+    form: (args) => {
+      const moved = [args[0], args[1], 'RIGHT', 'LEFT'];
+      return {
+        timeoutMs: timeoutMs(args[2]),
+        command: 'lmove',
+        args: moved,
+        answer: same,
+        sources: [args[0]],
+        argsFor: () => moved,
+      };
+    },
+  },
   blmove: {
     min: 5,
     form: (args) => {
@@ -138,7 +154,8 @@ export function isBlocking(command: string): boolean {
 /** Redis's arity error for the blocking pop `command` given `args`, if they are too few (or too many for BLMOVE). */
 export function blockingArityError(command: string, args: readonly unknown[]): Error | undefined {
   const { min } = BLOCKING[command];
-  const wrong = command === 'blmove' ? args.length !== min : args.length < min;
+  const wrong =
+    command === 'blmove' || command === 'brpoplpush' ? args.length !== min : args.length < min;
   return wrong ? replyError(wrongArity(command)) : undefined;
 }
 

@@ -282,11 +282,23 @@ function push(left: boolean): CommandRule['check'] {
   };
 }
 
+/**
+ * LPUSHX and RPUSHX key element […]: every element pushed when the list exists (ioredis-mock's pushed only the first),
+ * 0 when it does not.
+ */
+function pushExisting(left: boolean): CommandRule['check'] {
+  const pushAll = push(left);
+  return (args, reader, command) => {
+    if (reader.valueOf(keyName(args[0])) === undefined) return reply(0);
+    return pushAll?.(args, reader, command) ?? { args, command: left ? 'lpush' : 'rpush' };
+  };
+}
+
 export const listRules: Readonly<Record<string, CommandRule>> = {
   lpush: typed('list', -3, { membersFrom: 1, check: push(true) }),
   rpush: typed('list', -3, { membersFrom: 1, check: push(false) }),
-  lpushx: typed('list', -3, { membersFrom: 1 }),
-  rpushx: typed('list', -3, { membersFrom: 1 }),
+  lpushx: typed('list', -3, { membersFrom: 1, check: pushExisting(true) }),
+  rpushx: typed('list', -3, { membersFrom: 1, check: pushExisting(false) }),
   linsert,
   lset,
   lrem: typed('list', 4, {
@@ -312,7 +324,6 @@ export const listRules: Readonly<Record<string, CommandRule>> = {
   rpop: pop(false),
   lmove: moveRule(5, true),
   rpoplpush: moveRule(3, false),
-  brpoplpush: moveRule(4, false),
   lmpop,
   lpos,
   lrange,

@@ -143,7 +143,10 @@ function ones(byte: number): number {
   return (n + (n >> 4)) & 0x0f;
 }
 
-/** BITCOUNT key [start end [BYTE|BIT]]: counted in the stored bytes (BYTE ranges; BIT ranges go to ioredis-mock). */
+/**
+ * BITCOUNT key [start end [BYTE|BIT]]: counted in the stored bytes as Redis 7.0's `bitcountCommand` counts them, a BIT
+ * range without the bits of its first and last bytes that fall outside it (ioredis-mock's counted other bits).
+ */
 const bitcount = typed('string', -2, {
   parse: (args) => {
     if (args.length === 2 || args.length > 4) throw replyError(SYNTAX_ERROR);
@@ -153,23 +156,32 @@ const bitcount = typed('string', -2, {
     }
   },
   check: (args, reader) => {
-    if (args.length === 4 && optionName(args[3]) !== 'BYTE') {
-      if (optionName(args[3]) === 'BIT') return undefined;
-      throw replyError(SYNTAX_ERROR);
-    }
-    let bytes = bytesOf(reader.valueOf(keyName(args[0])));
+    const unit = args.length === 4 ? optionName(args[3]) : 'BYTE';
+    if (unit !== 'BYTE' && unit !== 'BIT') throw replyError(SYNTAX_ERROR);
+    const bytes = bytesOf(reader.valueOf(keyName(args[0])));
+    let start = 0;
+    let end = bytes.length - 1;
+    let firstOut = 0; // the bits of the first byte before the range
+    let lastOut = 0; // and of the last byte after it
     if (args.length >= 3) {
-      const length = bytes.length;
-      let start = Number(integerArg(args[1]));
-      let end = Number(integerArg(args[2]));
-      if (start < 0) start = Math.max(0, length + start);
-      if (end < 0) end = Math.max(0, length + end);
-      if (end >= length) end = length - 1;
-      bytes = start > end ? Buffer.alloc(0) : bytes.subarray(start, end + 1);
+      start = Number(integerArg(args[1]));
+      end = Number(integerArg(args[2]));
+      if (start < 0 && end < 0 && start > end) return reply(0);
+      const total = unit === 'BIT' ? bytes.length * 8 : bytes.length;
+      if (start < 0) start = Math.max(0, total + start);
+      if (end < 0) end = Math.max(0, total + end);
+      if (end >= total) end = total - 1;
+      if (unit === 'BIT' && start <= end) {
+        firstOut = ~((1 << (8 - (start % 8))) - 1) & 0xff;
+        lastOut = (1 << (7 - (end % 8))) - 1;
+        start = Math.floor(start / 8);
+        end = Math.floor(end / 8);
+      }
     }
+    if (start > end) return reply(0);
     let count = 0;
-    for (const byte of bytes) count += ones(byte);
-    return reply(count);
+    for (let i = start; i <= end; i++) count += ones(bytes[i]);
+    return reply(count - ones(bytes[start] & firstOut) - ones(bytes[end] & lastOut));
   },
 });
 
