@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { guardCommands } from './command-guard';
 import type { Keyspace } from '../keyspace/keyspace';
 import { KeyspaceEvents } from './notifications';
+import { rawCommands } from './script-commands';
 import { UNSUPPORTED_IOREDIS_MOCK } from './redis-replies';
 import { dataView, expiresView, type MockData, type MockExpires } from './views';
 
@@ -66,7 +67,9 @@ export function createEmbeddedClient(
   const events = new KeyspaceEvents();
   // Without the command rules: only to measure what they cost (`npm run fidelity`).
   if (commandRules) guardCommands(client, keyspace.reader, { keyspace, events });
-  keyspace.onKeyRemoved((key, why) => events.publish(client, key, why));
+  const raw = rawCommands(client);
+  const send = (channel: string, message: string): void => void raw('publish', [channel, message]);
+  keyspace.onKeyRemoved((key, why) => events.publish(send, key, why));
   // WATCH: ioredis-mock's own data announces each write on its context's `modifiedKeyEvents`.
   const modified = (client as { context?: { modifiedKeyEvents?: unknown } }).context
     ?.modifiedKeyEvents;

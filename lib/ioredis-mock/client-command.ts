@@ -29,6 +29,11 @@ export interface Connection {
   lastCommand: string;
   /** Whether the client is in subscriber mode (flag `P`, type `pubsub`). */
   readonly subscribed: () => boolean;
+  /**
+   * Makes the client's next EXEC abort if it watches a key `exists` says is there (Redis's `touchAllWatchedKeysInDb`,
+   * as FLUSHALL does).
+   */
+  readonly touchWatched: (exists: (key: string) => boolean) => void;
 }
 
 let lastId = 0;
@@ -49,7 +54,10 @@ export class Connections {
     this.all = all;
   }
 
-  create(subscribed: () => boolean): Connection {
+  create(
+    subscribed: () => boolean,
+    touchWatched: (exists: (key: string) => boolean) => void,
+  ): Connection {
     return {
       id: ++lastId,
       name: '',
@@ -57,6 +65,7 @@ export class Connections {
       noEvict: false,
       lastCommand: 'NULL',
       subscribed,
+      touchWatched,
     };
   }
 

@@ -474,6 +474,34 @@ function unwatchAll(redis: unknown): void {
   if (typeof client.dirty === 'boolean') client.dirty = false;
 }
 
+/** Marks `client` to abort its next EXEC when it watches a key `exists` says is there (see `Connection`). */
+function touchWatched(client: object, exists: (key: string) => boolean): void {
+  const watcher = client as { dirty?: boolean; watching?: Set<string> };
+  if (watcher.dirty === true || !(watcher.watching instanceof Set)) return;
+  for (const key of watcher.watching) {
+    if (exists(key)) {
+      watcher.dirty = true;
+      return;
+    }
+  }
+}
+
+/**
+ * FLUSHALL and FLUSHDB: before ioredis-mock empties the keyspace, every connection watching a key it holds will abort
+ * its EXEC, as Redis's flush touches the watched keys it deletes (a flush is one change, not a deletion per key).
+ */
+function flushRule(connections: Connections): CommandRule {
+  return {
+    arity: -1,
+    check: (_args, reader) => {
+      for (const connection of connections.list()) {
+        connection.touchWatched((key) => reader.valueOf(key) !== undefined);
+      }
+      return undefined;
+    },
+  };
+}
+
 let pipelinesGuarded = false;
 
 /** Makes the pipelines of guarded clients apply the rules when they run a command. Once per process. */
@@ -544,6 +572,13 @@ function guardPipelines(): void {
     const command = commandOf(name);
     const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
     const entryCallback = callback === undefined ? undefined : failedAsError(callback as Method);
+    if (command === 'watch' && transactions.has(this)) {
+      // Redis answers WATCH inside MULTI with an error and queues nothing: EXEC's reply has no entry for it.
+      if (typeof callback === 'function') {
+        process.nextTick(callback, replyError('ERR WATCH inside MULTI is not allowed'));
+      }
+      return undefined;
+    }
     if (rule === undefined && !DENY_OOM.has(command)) {
       return addTransaction.call(
         this,
@@ -752,7 +787,10 @@ export function guardCommands(
   rejectUnsupported(redis);
   const client = redis as unknown as MockClient;
   const connections = server === undefined ? undefined : new Connections(server.keyspace);
-  const connection = connections?.create(() => client.subscriberMode === true);
+  const connection = connections?.create(
+    () => client.subscriberMode === true,
+    (exists) => touchWatched(client, exists),
+  );
   // ioredis's `connectionName` option names the connection, as its CLIENT SETNAME on connect does.
   const connectionName = (client as { options?: { connectionName?: unknown } }).options
     ?.connectionName;
@@ -765,6 +803,8 @@ export function guardCommands(
           ...commandRules,
           ...serverCommands(server.keyspace, server.events),
           client: clientRule(connections, connection),
+          flushall: flushRule(connections),
+          flushdb: flushRule(connections),
         };
   let everConnected = client.connected === true;
   let assignedStatus: unknown;

@@ -7,6 +7,7 @@
  * one setting of one server in Redis), and the keyspace's own removals are published here: `expired` (class `x`)
  * and `evicted` (class `e`), whether a command or active expiry found the key expired.
  */
+
 import type { Redis } from 'ioredis';
 
 type EventClass = 'g' | 'string' | 'l' | 's' | 'h' | 'z' | 'x' | 'e';
@@ -32,25 +33,39 @@ function none(): Record<EventClass, boolean> {
   return { g: false, string: false, l: false, s: false, h: false, z: false, x: false, e: false };
 }
 
+/** Redis's flag letters in the order `keyspaceEventsFlagsToString` writes them (after `A`, before `K`, `E`, `m`). */
+const CLASS_ORDER = 'g$lshzxetdn';
+/** `A`: every class but key misses and new keys (Redis's `NOTIFY_ALL`). */
+const ALL_CLASSES = 'g$lshzxetd';
+
 /** The notification setting shared by an embedded client and its duplicates. */
 export class KeyspaceEvents {
   private parsed: ParsedEvents = { K: none(), E: none() };
-  /** The setting as CONFIG GET gives it. */
+  /** The setting as CONFIG GET gives it: Redis's normalised form (`KEA` is `AKE`). */
   flags = '';
 
-  /** Applies a `notify-keyspace-events` value; throws if a flag is not one Redis knows. */
+  /**
+   * Applies a `notify-keyspace-events` value as Redis 7.0 reads it (`keyspaceEventsStringToFlags`); throws if a
+   * letter is not one Redis knows. Streams (`t`), key misses (`m`), modules (`d`) and new keys (`n`) are kept in the
+   * setting but never published here.
+   */
   configure(value: string): void {
-    const classes = none();
-    for (const flag of value.replace(/A/g, 'g$lshzxe')) {
-      if ('KEtmdn'.includes(flag)) continue; // streams, key misses, modules and new keys: never published here
-      if (!Object.hasOwn(CLASSES, flag))
-        throw new Error("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
-      classes[CLASSES[flag]] = true;
+    const given = new Set<string>();
+    for (const flag of value) {
+      if (flag === 'A') for (const c of ALL_CLASSES) given.add(c);
+      else if ((CLASS_ORDER + 'KEm').includes(flag)) given.add(flag);
+      else throw new Error("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
     }
-    const keyspace = value.includes('K');
-    const keyevent = value.includes('E');
-    this.parsed = { K: keyspace ? classes : none(), E: keyevent ? { ...classes } : none() };
-    this.flags = keyspace || keyevent ? value : '';
+    const classes = none();
+    for (const flag of given) if (Object.hasOwn(CLASSES, flag)) classes[CLASSES[flag]] = true;
+    this.parsed = {
+      K: given.has('K') ? classes : none(),
+      E: given.has('E') ? { ...classes } : none(),
+    };
+    const all = [...ALL_CLASSES].every((c) => given.has(c));
+    this.flags =
+      (all ? 'A' : [...CLASS_ORDER].filter((c) => given.has(c)).join('')) +
+      ['K', 'E', 'm'].filter((c) => given.has(c)).join('');
   }
 
   /** Makes `client` read the shared setting where ioredis-mock reads its own. */
@@ -67,11 +82,18 @@ export class KeyspaceEvents {
     return this.parsed.K.g || this.parsed.E.g;
   }
 
-  /** Publishes that `key` was removed, `why` being `expired` or `evicted`, on the channels the setting asks for. */
-  publish(client: Redis, key: string, why: 'expired' | 'evicted'): void {
+  /**
+   * Publishes that `key` was removed, `why` being `expired` or `evicted`, on the channels the setting asks for, with
+   * `send` (ioredis-mock's PUBLISH itself: the client may be in subscriber mode, where its method refuses to publish,
+   * while other connections listen).
+   */
+  publish(
+    send: (channel: string, message: string) => void,
+    key: string,
+    why: 'expired' | 'evicted',
+  ): void {
     const cls: EventClass = why === 'expired' ? 'x' : 'e';
-    const ignore = (): undefined => undefined; // a client in subscriber mode cannot publish: nothing to tell then
-    if (this.parsed.K[cls]) client.publish(`__keyspace@0__:${key}`, why).catch(ignore);
-    if (this.parsed.E[cls]) client.publish(`__keyevent@0__:${why}`, key).catch(ignore);
+    if (this.parsed.K[cls]) send(`__keyspace@0__:${key}`, why);
+    if (this.parsed.E[cls]) send(`__keyevent@0__:${why}`, key);
   }
 }

@@ -235,6 +235,65 @@ describe('the writes the rules do themselves', () => {
     }
   });
 
+  it('FLUSHALL and FLUSHDB abort a watcher of a key they delete; WATCH inside MULTI is refused, not queued', async () => {
+    const other = client.duplicate();
+    try {
+      for (const flush of [(c: Redis) => c.flushall(), (c: Redis) => c.flushdb()]) {
+        await client.set('f', 'v');
+        await client.watch('f');
+        await flush(other);
+        expect(await client.multi().set('f', 'x').exec()).toBeNull();
+      }
+      // A watched key that was not there is not touched by a flush.
+      await client.set('g', 'v');
+      await client.watch('absent');
+      await other.flushall();
+      expect(await client.multi().set('absent', 'x').exec()).toEqual([[null, 'OK']]);
+      const errors: unknown[] = [];
+      const replies = await client
+        .multi()
+        .watch('w', (error) => errors.push(error?.message))
+        .set('w', 'x')
+        .exec();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(replies).toEqual([[null, 'OK']]);
+      expect(errors).toEqual(['ERR WATCH inside MULTI is not allowed']);
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('publish expired keys while the client itself is subscribed; CONFIG GET gives Redis form', async () => {
+    const listener = client.duplicate();
+    try {
+      const events: string[] = [];
+      listener.on('pmessage', (_pattern: string, channel: string, message: string) =>
+        events.push(`${channel} ${message}`),
+      );
+      await listener.psubscribe('__key*__:*');
+      await client.config('SET', 'notify-keyspace-events', 'KEA');
+      expect(await client.config('GET', 'notify-keyspace-events')).toEqual([
+        'notify-keyspace-events',
+        'AKE',
+      ]);
+      await client.config('SET', 'notify-keyspace-events', 'Ex');
+      expect(await client.config('GET', 'notify-keyspace-events')).toEqual([
+        'notify-keyspace-events',
+        'xE',
+      ]);
+      const writer = client.duplicate();
+      await writer.set('soon', 'v', 'PX', 10);
+      await client.subscribe('elsewhere'); // the client the keyspace publishes through is now a subscriber
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(await writer.get('soon')).toBeNull(); // expired as it is looked up
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(events).toEqual(['__keyevent@0__:expired soon']);
+      writer.disconnect();
+    } finally {
+      listener.disconnect();
+    }
+  });
+
   it('keep the bytes of a binary string: APPEND of text to it, and GETEX of it as bytes', async () => {
     const bytes = Buffer.from([0xff, 0x00, 0x80, 0x41]);
     await client.set('bin', bytes);

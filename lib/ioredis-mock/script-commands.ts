@@ -423,7 +423,7 @@ interface PipelineInternals {
  * ioredis-mock's own function of each command, called synchronously: a pipeline of the client hands it over (with
  * the arguments as ioredis-mock prepares them) to its `_addTransaction`, caught here.
  */
-function rawCommands(
+export function rawCommands(
   client: object,
 ): (command: string, args: readonly Arg[]) => { value: unknown } | undefined {
   let pipeline: Record<string, unknown> | undefined;
