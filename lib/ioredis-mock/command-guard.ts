@@ -320,9 +320,11 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const original = target[method];
   const command = commandOf(method);
   const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
-  if (typeof original !== 'function' || (rule === undefined && !DENY_OOM.has(command))) return;
-  const own = original as Method;
   const text = !method.endsWith('Buffer');
+  // A Buffer method is guarded for its reply's Buffers alone (see `copyBuffers`).
+  if (typeof original !== 'function' || (rule === undefined && !DENY_OOM.has(command) && text))
+    return;
+  const own = original as Method;
   const decodes = text && STORED_REPLIES.has(command);
   const decodesWithGet = text && command === 'set';
   const writes = DENY_OOM.has(command);
@@ -335,10 +337,11 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
     if (rule === undefined) {
       try {
-        admitWrite(guard);
+        if (writes) admitWrite(guard);
       } catch (error) {
         return settle(Promise.reject(asError(error)), callback);
       }
+      if (!text) return settle(Promise.resolve(run(...raw)).then(copyBuffers), callback);
       if (callback !== undefined) raw.push(callback);
       return run(...raw);
     }
@@ -366,7 +369,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     else given = argumentsFor(outcome.command ?? command, outcome.args);
     const answer = outcome.answer;
     const decode = decodes || (decodesWithGet && setGets(outcome.args));
-    if (answer === undefined && !decode) {
+    if (answer === undefined && !decode && text) {
       if (callback !== undefined) given.push(callback);
       const ran = run(...given);
       if (empties) dropEmptied(guard, rule, outcome.args);
@@ -405,7 +408,7 @@ function answerWith(
   text: boolean,
   decode: boolean,
 ): (reply: unknown) => unknown {
-  if (answer === undefined) return asText;
+  if (answer === undefined) return text ? asText : copyBuffers;
   if (!text) return (reply) => asBuffers(answer(reply));
   return decode ? (reply) => asText(answer(reply)) : answer;
 }
@@ -416,6 +419,7 @@ function answerWith(
  */
 export function asBuffers(reply: unknown): unknown {
   if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
+  if (Buffer.isBuffer(reply)) return Buffer.from(reply); // never the stored Buffer itself (see `copyBuffers`)
   if (Array.isArray(reply)) return reply.map(asBuffers);
   // A hash (HGETALL's): its values as bytes, its fields as they are (ioredis's `hgetallBuffer` keys are text).
   if (
@@ -434,6 +438,34 @@ export function asBuffers(reply: unknown): unknown {
       });
     }
     return out;
+  }
+  return reply;
+}
+
+/**
+ * `reply` with every Buffer in it (in arrays and hashes too) copied. ioredis-mock hands out the Buffers the keyspace
+ * holds (a set's or sorted set's members are shared by every key holding the same bytes, see `buffer-members.ts`):
+ * a caller changing a reply's Buffer, which is its own with ioredis, would change stored values, and the snapshots.
+ */
+export function copyBuffers(reply: unknown): unknown {
+  if (typeof reply !== 'object' || reply === null) return reply;
+  if (Buffer.isBuffer(reply)) return Buffer.from(reply);
+  if (Array.isArray(reply)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < reply.length; i++) {
+      const item: unknown = reply[i];
+      if (typeof item !== 'object' || item === null) continue;
+      (out ??= reply.slice())[i] = copyBuffers(item);
+    }
+    return out ?? reply;
+  }
+  if (Object.getPrototypeOf(reply) === Object.prototype) {
+    const hash = reply as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    for (const field of Object.keys(hash)) {
+      if (Buffer.isBuffer(hash[field])) (out ??= { ...hash })[field] = copyBuffers(hash[field]);
+    }
+    return out ?? reply;
   }
   return reply;
 }
@@ -580,13 +612,13 @@ function guardPipelines(): void {
       return undefined;
     }
     if (rule === undefined && !DENY_OOM.has(command)) {
-      return addTransaction.call(
-        this,
-        failAlone(() => emulator(...args)),
-        name,
-        [],
-        entryCallback,
-      );
+      const run = name.endsWith('Buffer')
+        ? (): unknown => {
+            const reply = emulator(...args);
+            return reply instanceof Promise ? reply.then(copyBuffers) : copyBuffers(reply);
+          }
+        : (): unknown => emulator(...args);
+      return addTransaction.call(this, failAlone(run), name, [], entryCallback);
     }
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
     // not once more than ioredis-mock does.
@@ -620,7 +652,7 @@ function guardPipelines(): void {
             )(...argumentsFor(outcome.command, outcome.args));
       dropEmptied(guard, rule, outcome.args);
       const decode = text && repliesStored(command, outcome.args);
-      if (outcome.answer === undefined && !decode) return reply;
+      if (outcome.answer === undefined && !decode && text) return reply;
       const answer = answerWith(outcome.answer, text, decode);
       return reply instanceof Promise ? reply.then(answer) : answer(reply);
     };

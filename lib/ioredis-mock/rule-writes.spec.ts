@@ -314,6 +314,65 @@ describe('the writes the rules do themselves', () => {
     expect(await client.getBuffer('g')).toEqual(bytes);
   });
 
+  it('never hand out a stored Buffer, nor keep a caller’s: changing one changes no stored value', async () => {
+    const bytes = (): Buffer => Buffer.from([0xff, 0x00, 0x80, 0x41]);
+    const second = createEmbeddedClient(new Keyspace());
+    try {
+      const fill = async (): Promise<void> => {
+        await client.flushall();
+        await client.sadd('s', bytes());
+        await client.zadd('z', 1, bytes());
+        await client.rpush('l', bytes(), bytes());
+        await client.hset('h', 'f', bytes());
+        await second.flushall();
+        await second.zadd('z', 1, bytes()); // the same bytes in another keyspace share one canonical Buffer
+      };
+      const intact = async (): Promise<boolean> =>
+        (await client.sismember('s', bytes())) === 1 &&
+        (await client.zscore('z', bytes())) === '1' &&
+        (await second.zscore('z', bytes())) === '1' &&
+        (await client.lindexBuffer('l', 0))?.equals(bytes()) === true &&
+        (await client.hgetBuffer('h', 'f'))?.equals(bytes()) === true;
+      const reads: [string, () => Promise<unknown>][] = [
+        ['zrangeBuffer', () => client.zrangeBuffer('z', 0, -1)],
+        ['zrangebyscoreBuffer', () => client.zrangebyscoreBuffer('z', '-inf', '+inf')],
+        ['zrevrangeBuffer', () => client.zrevrangeBuffer('z', 0, -1)],
+        ['zrandmemberBuffer', () => client.zrandmemberBuffer('z')],
+        ['zunionBuffer', () => client.zunionBuffer(1, 'z')],
+        ['smembersBuffer', () => client.smembersBuffer('s')],
+        ['srandmemberBuffer', () => client.srandmemberBuffer('s')],
+        ['sinterBuffer', () => client.sinterBuffer('s')],
+        ['lrangeBuffer', () => client.lrangeBuffer('l', 0, -1)],
+        ['sortBuffer', () => client.callBuffer('sort', 'l', 'ALPHA')],
+        ['hvalsBuffer', () => client.hvalsBuffer('h')],
+        ['hrandfieldBuffer', () => client.hrandfieldBuffer('h', 1, 'WITHVALUES')],
+        ['pipeline', async () => (await client.pipeline().zrangeBuffer('z', 0, -1).exec())?.[0][1]],
+        ['multi', async () => (await client.multi().srandmemberBuffer('s').exec())?.[0][1]],
+        ['callBuffer', () => client.callBuffer('zrange', 'z', '0', '-1')],
+      ];
+      await fill();
+      for (const [name, read] of reads) {
+        const got = [await read()].flat(3).filter((b): b is Buffer => Buffer.isBuffer(b));
+        expect([name, got.length > 0]).toEqual([name, true]);
+        for (const b of got) b.fill(0x22);
+        expect([name, await intact()]).toEqual([name, true]);
+      }
+      for (const write of [
+        (b: Buffer) => client.hset('h2', 'a', b),
+        (b: Buffer) => client.hsetnx('h2', 'a', b),
+        (b: Buffer) => client.hmset('h2', { a: b }),
+      ]) {
+        await client.del('h2');
+        const given = bytes();
+        await write(given);
+        given.fill(0x5a);
+        expect(await client.hgetBuffer('h2', 'a')).toEqual(bytes());
+      }
+    } finally {
+      second.disconnect();
+    }
+  });
+
   it('are changes the next incremental capture reads', async () => {
     keyspace.replaceAll(new Map()); // from here the keyspace tells what changed
     await client.set('a', '1');

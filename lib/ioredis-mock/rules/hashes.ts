@@ -15,6 +15,7 @@ import {
   firstKey,
   keyName,
   type KeyReader,
+  type Outcome,
   reply,
   typed,
   write,
@@ -82,10 +83,16 @@ function copyOfHash(hash: Hash | undefined): Hash {
  * `__proto__` field goes to ioredis-mock, whose assignment loses it as it always did). A large hash is changed in
  * place instead, its size changed by the fields' sizes: a copy of a 100k-field hash took 0.25 s a write.
  */
+/** The arguments with each Buffer copied: ioredis-mock stores a hash value as it is given, the caller's own Buffer. */
+function ownBuffers(args: readonly Arg[]): Outcome | undefined {
+  if (allText(args)) return undefined;
+  return { args: args.map((arg) => (Buffer.isBuffer(arg) ? Buffer.from(arg) : arg)) };
+}
+
 function setFields(answer: (added: number) => unknown): CommandRule['check'] {
   return (args, reader) => {
     const writer = reader.writer;
-    if (writer === undefined || !allText(args)) return;
+    if (writer === undefined || !allText(args)) return ownBuffers(args);
     for (let i = 1; i < args.length; i += 2) if (args[i] === '__proto__') return;
     const key = args[0];
     if (writer.bytesOf(key) >= IN_PLACE_FROM_BYTES) {
@@ -182,7 +189,7 @@ const deleteFields: CommandRule['check'] = (args, reader) => {
 export const hashRules: Readonly<Record<string, CommandRule>> = {
   hset: typed('hash', -4, { pairsFrom: 1, check: setFields((added) => added) }),
   hmset: typed('hash', -4, { pairsFrom: 1, check: setFields(() => 'OK') }),
-  hsetnx: typed('hash', 4),
+  hsetnx: typed('hash', 4, { check: ownBuffers }),
   hincrby,
   hincrbyfloat: typed('hash', 4, {
     // Redis parses the increment before it looks the key up.
