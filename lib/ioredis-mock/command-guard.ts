@@ -13,6 +13,7 @@ import {
   type Outcome,
 } from './command-rule';
 import { addCommands } from './added-commands';
+import { emitBothMessageForms } from './pubsub-events';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
 import { clientRule, Connections } from './client-command';
 import { commandRules } from './command-rules';
@@ -816,6 +817,7 @@ export function guardCommands(
 ): void {
   guardPipelines();
   addCommands(redis);
+  emitBothMessageForms(redis);
   rejectUnsupported(redis);
   const client = redis as unknown as MockClient;
   const connections = server === undefined ? undefined : new Connections(server.keyspace);

@@ -373,6 +373,37 @@ describe('the writes the rules do themselves', () => {
     }
   });
 
+  it('deliver every published message as text and as bytes, as ioredis emits them', async () => {
+    const subscriber = client.duplicate();
+    try {
+      const seen: string[] = [];
+      const show = (value: unknown): string =>
+        Buffer.isBuffer(value) ? `<${value.toString('hex')}>` : String(value);
+      for (const event of ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer']) {
+        subscriber.on(event, (...args: unknown[]) =>
+          seen.push([event, ...args.map(show)].join(' ')),
+        );
+      }
+      await subscriber.subscribe('ch');
+      await subscriber.psubscribe('c?');
+      await client.publish('ch', 'text');
+      await client.publish('ch', Buffer.from([0xff, 0x41]));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(seen.sort()).toEqual([
+        'message ch text',
+        'message ch \ufffdA',
+        'messageBuffer <6368> <74657874>',
+        'messageBuffer <6368> <ff41>',
+        'pmessage c? ch text',
+        'pmessage c? ch \ufffdA',
+        'pmessageBuffer c? <6368> <74657874>',
+        'pmessageBuffer c? <6368> <ff41>',
+      ]);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
   it('are changes the next incremental capture reads', async () => {
     keyspace.replaceAll(new Map()); // from here the keyspace tells what changed
     await client.set('a', '1');
