@@ -139,6 +139,21 @@ describe('resolveOptions', () => {
       { persistence: { restoreOnStartup: null } },
       INVALID_OPTION('persistence.restoreOnStartup', 'true or false', null),
     ],
+    // null is a value, not "use the default", for every option
+    [{ memory: { maxBytes: null } }, INVALID_OPTION('memory.maxBytes', SIZE_ACCEPTED, null)],
+    [
+      { memory: { samples: null } },
+      INVALID_OPTION('memory.samples', 'a whole number from 1 to 64', null),
+    ],
+    [{ memory: { packAfter: null } }, INVALID_OPTION('memory.packAfter', DURATION_ACCEPTED, null)],
+    [
+      { persistence: { snapshotInterval: null } },
+      INVALID_OPTION('persistence.snapshotInterval', DURATION_ACCEPTED, null),
+    ],
+    [
+      { persistence: { dataDir: null } },
+      INVALID_OPTION('persistence.dataDir', 'a non-empty directory path', null),
+    ],
     [{ persistence: [] }, INVALID_OPTION('persistence', 'an object', [])],
     ['nope', INVALID_OPTION('options', 'an object', 'nope')],
     [

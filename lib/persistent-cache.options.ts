@@ -108,6 +108,15 @@ function booleanOption(value: unknown, name: string, fallback: boolean): boolean
   return value;
 }
 
+/**
+ * An option's value, or its default when it is not given. Only `undefined` is "not given": `null` is a value, refused
+ * with the option's message (as the boolean and one-of options refuse it), not taken for the default (`maxBytes:
+ * null` meant as "no limit" would have set the default limit).
+ */
+function orDefault<T>(value: unknown, fallback: T): unknown {
+  return value === undefined ? fallback : value;
+}
+
 function oneOf<T extends string>(
   value: unknown,
   name: string,
@@ -126,11 +135,11 @@ function oneOf<T extends string>(
 function resolvePersistence(value: unknown): ResolvedPersistentCacheOptions['persistence'] {
   const persistence = group(value, 'persistence', PERSISTENCE_KEYS);
   const defaults = DEFAULTS.persistence;
-  const dataDir = persistence.dataDir ?? defaults.dataDir;
+  const dataDir = orDefault(persistence.dataDir, defaults.dataDir);
   if (typeof dataDir !== 'string' || dataDir.trim() === '' || dataDir.includes('\0')) {
     throw new Error(INVALID_OPTION('persistence.dataDir', 'a non-empty directory path', dataDir));
   }
-  const interval = persistence.snapshotInterval ?? defaults.snapshotInterval;
+  const interval = orDefault(persistence.snapshotInterval, defaults.snapshotInterval);
   const snapshotIntervalMs = parseDuration(interval);
   if (snapshotIntervalMs === undefined) {
     throw new Error(INVALID_OPTION('persistence.snapshotInterval', DURATION_ACCEPTED, interval));
@@ -203,7 +212,7 @@ function resolveRedis(value: unknown, mode: CacheMode): ResolvedRedisOptions | u
 
 function resolveHealth(value: unknown): ResolvedPersistentCacheOptions['health'] {
   const health = group(value, 'health', HEALTH_KEYS);
-  const factor = health.maxSnapshotAgeIntervals ?? DEFAULTS.health.maxSnapshotAgeIntervals;
+  const factor = orDefault(health.maxSnapshotAgeIntervals, DEFAULTS.health.maxSnapshotAgeIntervals);
   if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
     throw new Error(INVALID_OPTION('health.maxSnapshotAgeIntervals', MAX_AGE_ACCEPTED, factor));
   }
@@ -212,15 +221,15 @@ function resolveHealth(value: unknown): ResolvedPersistentCacheOptions['health']
 
 function resolveMemory(value: unknown): ResolvedPersistentCacheOptions['memory'] {
   const memory = group(value, 'memory', MEMORY_KEYS);
-  const given = (memory.maxBytes ?? DEFAULTS.memory.maxBytes) as number | string;
+  const given = orDefault(memory.maxBytes, DEFAULTS.memory.maxBytes) as number | string;
   const maxBytes = parseSize(given);
   if (maxBytes === undefined)
     throw new Error(INVALID_OPTION('memory.maxBytes', SIZE_ACCEPTED, given));
-  const samples = memory.samples ?? DEFAULTS.memory.samples;
+  const samples = orDefault(memory.samples, DEFAULTS.memory.samples);
   if (typeof samples !== 'number' || !Number.isInteger(samples) || samples < 1 || samples > 64) {
     throw new Error(INVALID_OPTION('memory.samples', SAMPLES_ACCEPTED, samples));
   }
-  const packAfterGiven = memory.packAfter ?? DEFAULTS.memory.packAfter;
+  const packAfterGiven = orDefault(memory.packAfter, DEFAULTS.memory.packAfter);
   const packAfter = parseDuration(packAfterGiven);
   if (packAfter === undefined)
     throw new Error(INVALID_OPTION('memory.packAfter', DURATION_ACCEPTED, packAfterGiven));
