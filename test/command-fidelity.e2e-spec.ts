@@ -235,6 +235,9 @@ const CASES: [Cmd, Cmd[]][] = [
   [['setrange', 'str', 'abc', 'x'], []],
   [['setrange', 'nokey', '0', ''], []],
   // LPUSHX/RPUSHX push every element; BITCOUNT … BIT; BRPOPLPUSH as BLMOVE … RIGHT LEFT
+  [['spop', 's', '0'], []],
+  [['srandmember', 's', '0'], []],
+  [['spop', 'nokey', '0'], []],
   [['rpushx', 'l', 'x', 'y'], []],
   [['lpushx', 'l', 'x', 'y', 'z'], []],
   [['rpushx', 'nokey', 'x', 'y'], []],

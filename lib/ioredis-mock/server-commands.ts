@@ -122,7 +122,9 @@ function keyspaceSection(keyspace: Keyspace): string {
   const keys = keyspace.size;
   return keys === 0
     ? '# Keyspace'
-    : lines('Keyspace', { db0: `keys=${keys},expires=${keyspace.volatileCount},avg_ttl=0` });
+    : lines('Keyspace', {
+        db0: `keys=${keys},expires=${keyspace.volatileCount},avg_ttl=${keyspace.averageTtl}`,
+      });
 }
 
 /** Bytes as Redis's `bytesToHuman` writes them: `1.50M`. */

@@ -141,9 +141,17 @@ class ExpirySample implements SampleVisitor {
 
   constructor(private readonly expire: (key: string) => void) {}
 
+  /** The time left of the keys sampled that have not expired (see `Keyspace.averageTtl`). */
+  ttlSum = 0;
+  ttlSamples = 0;
+
   wants(_use: number, expiresAt: number | undefined): boolean {
     this.checked++;
-    return expiresAt !== undefined && expiresAt <= this.now;
+    if (expiresAt === undefined) return false;
+    if (expiresAt <= this.now) return true;
+    this.ttlSum += expiresAt - this.now;
+    this.ttlSamples++;
+    return false;
   }
 
   visit(key: string): void {
@@ -939,8 +947,27 @@ export class Keyspace {
     expiry.now = now;
     expiry.checked = 0;
     expiry.expired = 0;
+    expiry.ttlSum = 0;
+    expiry.ttlSamples = 0;
     this.entries.sample(true, sample, expiry);
+    if (this.entries.volatileCount === 0) this.avgTtl = 0;
+    else if (expiry.ttlSamples > 0) {
+      // Redis's running average (`activeExpireCycle`): the new sample weighs 2%, in whole milliseconds.
+      const sampled = Math.floor(expiry.ttlSum / expiry.ttlSamples);
+      if (this.avgTtl === 0) this.avgTtl = sampled;
+      this.avgTtl = Math.floor(this.avgTtl / 50) * 49 + Math.floor(sampled / 50);
+    }
     return { checked: expiry.checked, expired: expiry.expired };
+  }
+
+  private avgTtl = 0;
+
+  /**
+   * The average TTL of keys with one, in ms, as Redis estimates it (INFO keyspace's `avg_ttl`): from the keys active
+   * expiry samples that have not expired; 0 when no key has a TTL.
+   */
+  get averageTtl(): number {
+    return this.avgTtl;
   }
 
   private readonly expirySample = new ExpirySample((key) => this.expire(key));

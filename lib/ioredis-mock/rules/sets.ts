@@ -41,7 +41,7 @@ const smove: CommandRule = {
 const all = (args: readonly Arg[]): readonly Arg[] => args;
 const sources = (args: readonly Arg[]): readonly Arg[] => args.slice(1);
 
-/** SPOP and SRANDMEMBER key [count]: an empty array for a missing key when a count is given. */
+/** SPOP and SRANDMEMBER key [count]: an empty array for a missing key, or a count of 0, when a count is given. */
 function randomMembers(command: 'spop' | 'srandmember'): CommandRule {
   return typed('set', -2, {
     empties: firstKey,
@@ -55,7 +55,10 @@ function randomMembers(command: 'spop' | 'srandmember'): CommandRule {
       }
     },
     check: (args, reader) =>
-      args.length === 2 && reader.valueOf(keyName(args[0])) === undefined ? reply([]) : undefined,
+      args.length === 2 &&
+      (parseInteger(args[1]) === 0n || reader.valueOf(keyName(args[0])) === undefined)
+        ? reply([])
+        : undefined,
   });
 }
 
