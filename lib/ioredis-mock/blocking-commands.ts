@@ -103,6 +103,18 @@ function multiPop(command: 'lmpop' | 'zmpop'): (args: readonly Arg[]) => NonBloc
   };
 }
 
+/** BLMOVE source destination from to, as LMOVE with the same arguments. */
+function move(moved: readonly Arg[], timeout: Arg): NonBlocking {
+  return {
+    timeoutMs: timeoutMs(timeout),
+    command: 'lmove',
+    args: moved,
+    answer: same,
+    sources: [moved[0]],
+    argsFor: () => moved,
+  };
+}
+
 /** The blocking pops: their least number of arguments (after the name), and their non-blocking form. */
 const BLOCKING: Readonly<
   Record<string, { min: number; form: (args: readonly Arg[]) => NonBlocking }>
@@ -114,34 +126,13 @@ const BLOCKING: Readonly<
   blmpop: { min: 4, form: multiPop('lmpop') },
   bzmpop: { min: 4, form: multiPop('zmpop') },
   // BRPOPLPUSH source destination timeout: BLMOVE source destination RIGHT LEFT timeout.
-  brpoplpush: {
-    min: 3,
-    form: (args) => {
-      const moved = [args[0], args[1], 'RIGHT', 'LEFT'];
-      return {
-        timeoutMs: timeoutMs(args[2]),
-        command: 'lmove',
-        args: moved,
-        answer: same,
-        sources: [args[0]],
-        argsFor: () => moved,
-      };
-    },
-  },
+  brpoplpush: { min: 3, form: (args) => move([args[0], args[1], 'RIGHT', 'LEFT'], args[2]) },
   blmove: {
     min: 5,
     form: (args) => {
       listPosition(args[2]);
       listPosition(args[3]);
-      const moved = args.slice(0, 4);
-      return {
-        timeoutMs: timeoutMs(args[4]),
-        command: 'lmove',
-        args: moved,
-        answer: same,
-        sources: [args[0]],
-        argsFor: () => moved,
-      };
+      return move(args.slice(0, 4), args[4]);
     },
   },
 };

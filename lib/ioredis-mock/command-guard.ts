@@ -443,20 +443,17 @@ export function asBuffers(reply: unknown): unknown {
   return reply;
 }
 
-/**
- * `reply` with every Buffer in it (in arrays and hashes too) copied. ioredis-mock hands out the Buffers the keyspace
- * holds (a set's or sorted set's members are shared by every key holding the same bytes, see `buffer-members.ts`):
- * a caller changing a reply's Buffer, which is its own with ioredis, would change stored values, and the snapshots.
- */
-export function copyBuffers(reply: unknown): unknown {
+/** `reply` with each Buffer in it (in arrays and hashes too) made `change(buffer)`; what holds none is kept as it is. */
+function mapBuffers(reply: unknown, change: (buffer: Buffer) => unknown): unknown {
   if (typeof reply !== 'object' || reply === null) return reply;
-  if (Buffer.isBuffer(reply)) return Buffer.from(reply);
+  if (Buffer.isBuffer(reply)) return change(reply);
   if (Array.isArray(reply)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < reply.length; i++) {
       const item: unknown = reply[i];
       if (typeof item !== 'object' || item === null) continue;
-      (out ??= reply.slice())[i] = copyBuffers(item);
+      const changed = mapBuffers(item, change);
+      if (changed !== item) (out ??= reply.slice())[i] = changed;
     }
     return out ?? reply;
   }
@@ -464,36 +461,25 @@ export function copyBuffers(reply: unknown): unknown {
     const hash = reply as Record<string, unknown>;
     let out: Record<string, unknown> | undefined;
     for (const field of Object.keys(hash)) {
-      if (Buffer.isBuffer(hash[field])) (out ??= { ...hash })[field] = copyBuffers(hash[field]);
+      if (Buffer.isBuffer(hash[field])) (out ??= { ...hash })[field] = change(hash[field]);
     }
     return out ?? reply;
   }
   return reply;
 }
 
-/** `reply` with every Buffer in it (in arrays and hashes too) decoded as UTF-8, as ioredis's text methods give it. */
+/**
+ * `reply` with every Buffer in it copied. ioredis-mock hands out the Buffers the keyspace holds (a set's or sorted
+ * set's members are shared by every key holding the same bytes, see `buffer-members.ts`): a caller changing a reply's
+ * Buffer, which is its own with ioredis, would change stored values, and the snapshots.
+ */
+export function copyBuffers(reply: unknown): unknown {
+  return mapBuffers(reply, (buffer) => Buffer.from(buffer));
+}
+
+/** `reply` with every Buffer in it decoded as UTF-8, as ioredis's text methods give it. */
 export function asText(reply: unknown): unknown {
-  if (typeof reply !== 'object' || reply === null) return reply;
-  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
-  if (Array.isArray(reply)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < reply.length; i++) {
-      const item: unknown = reply[i];
-      if (typeof item !== 'object' || item === null) continue;
-      const decoded = asText(item);
-      if (decoded !== item) (out ??= reply.slice())[i] = decoded;
-    }
-    return out ?? reply;
-  }
-  if (Object.getPrototypeOf(reply) === Object.prototype) {
-    const hash = reply as Record<string, unknown>;
-    let out: Record<string, unknown> | undefined;
-    for (const field of Object.keys(hash)) {
-      if (Buffer.isBuffer(hash[field])) (out ??= { ...hash })[field] = asText(hash[field]);
-    }
-    return out ?? reply;
-  }
-  return reply;
+  return mapBuffers(reply, (buffer) => buffer.toString('utf8'));
 }
 
 /**
