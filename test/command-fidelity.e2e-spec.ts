@@ -192,7 +192,107 @@ const FLOAT_SUMS: [string, string][] = [
 ];
 
 /** Arity, list indexes, integer arguments and values, and expiry arguments. */
+/** A destination with a TTL, overwritten by a command that must drop it (Redis's `setKey`). */
+const destWithTtl: Cmd = ['set', 'dest', 'old', 'PX', '300000'];
+const manyFields: Cmd = [
+  'hset',
+  'k',
+  ...Array.from({ length: 200 }, (_, i) => [`f${i}`, 'v']).flat(),
+];
+
 const CASES: [Cmd, Cmd[]][] = [
+  // the destination's old TTL goes, the source's comes with it (RENAME), a RENAMENX that does nothing keeps it
+  [
+    ['rename', 'k', 'dest'],
+    [destWithTtl, ['set', 'k', 'x']],
+  ],
+  [
+    ['rename', 'k', 'dest'],
+    [destWithTtl, ['set', 'k', 'x', 'PX', '100000']],
+  ],
+  [
+    ['renamenx', 'k', 'dest'],
+    [destWithTtl, ['set', 'k', 'x']],
+  ],
+  [
+    ['eval', "return redis.call('rename', KEYS[1], KEYS[2])", '2', 'k', 'dest'],
+    [destWithTtl, ['set', 'k', 'x']],
+  ],
+  [
+    ['sunionstore', 'dest', 'a', 'b'],
+    [destWithTtl, ['sadd', 'a', '1', '2'], ['sadd', 'b', '2']],
+  ],
+  [
+    ['sinterstore', 'dest', 'a', 'b'],
+    [destWithTtl, ['sadd', 'a', '1', '2'], ['sadd', 'b', '2']],
+  ],
+  [
+    ['sdiffstore', 'dest', 'a', 'b'],
+    [destWithTtl, ['sadd', 'a', '1', '2'], ['sadd', 'b', '2']],
+  ],
+  [
+    ['sunionstore', 'dest', 'dest', 'a'],
+    [
+      ['sadd', 'dest', '1'],
+      ['pexpire', 'dest', '300000'],
+      ['sadd', 'a', '2'],
+    ],
+  ],
+  // integer sums past 2^53: exact in 64 bits, not in doubles
+  [['incrby', 'k', '-9007199254740000'], [['set', 'k', '9007199254740993']]],
+  [['incrby', 'k', '-123456789012345670'], [['set', 'k', '123456789012345678']]],
+  [['incrby', 'big', '-9223372036854775808'], []],
+  [
+    ['incrby', 'k', '9007199254740993'],
+    [
+      ['set', 'k', '1'],
+      ['incrby', 'k', '-9007199254740993'],
+    ],
+  ],
+  [
+    ['decrby', 'k', '-9007199254740993'],
+    [
+      ['set', 'k', '1'],
+      ['decrby', 'k', '9007199254740993'],
+    ],
+  ],
+  [['hincrby', 'k', 'f', '-9007199254740000'], [['hset', 'k', 'f', '9007199254740993']]],
+  [
+    ['hincrby', 'k', 'f', '9007199254740993'],
+    [
+      ['hset', 'k', 'f', '1'],
+      ['hincrby', 'k', 'f', '-9007199254740993'],
+    ],
+  ],
+  // TTL rounds to the nearest second
+  [['ttl', 'k'], [['set', 'k', 'v', 'PX', '400']]],
+  [['ttl', 'k'], [['set', 'k', 'v', 'PX', '1300']]],
+  [['ttl', 'k'], [['set', 'k', 'v', 'PX', '1700']]],
+  [['ttl', 'str'], []],
+  [['ttl', 'nokey'], []],
+  [['pttl', 'nokey'], []],
+  // arities ioredis-mock does not check
+  [['exists'], []],
+  [['unlink'], []],
+  [['persist', 'ttl', 'ttl'], []],
+  [['ttl'], []],
+  [['ttl', 'ttl', 'ttl'], []],
+  [['pttl'], []],
+  [['expiretime'], []],
+  [['pexpiretime', 'ttl', 'ttl'], []],
+  // a new member incremented by -0 answers -0
+  [['zincrby', 'k', '-0', 'm'], []],
+  [['zadd', 'k', 'INCR', '-0', 'm'], []],
+  // BITCOUNT looks the key up before it reads its range
+  [['bitcount', 'nokey', '0'], []],
+  [['bitcount', 'nokey', '1', '2', 'FOO'], []],
+  [['bitcount', 'nokey', 'a', 'b'], []],
+  [['bitcount', 'l', 'x', 'y'], []],
+  [['bitcount', 'str', '-1', '-2', 'FOO'], []],
+  [['bitcount', 'str', '0'], []],
+  // a hash of up to 512 small fields is a listpack: HSCAN answers it whole
+  [['object', 'encoding', 'k'], [manyFields]],
+  [['hscan', 'k', '0'], [manyFields]],
   // arity: ioredis-mock would store `undefined`, or an empty container
   [['hset', 'h', 'f'], []],
   [['hset', 'k', 'f', 'v', 'g'], []],
@@ -673,6 +773,48 @@ if (redisServerBinary !== null) {
         expect(await scenario(embedded, setup, cmd)).toEqual(await scenario(redis, setup, cmd));
       },
     );
+
+    it.each(['pipeline', 'multi'] as const)(
+      "drops an overwritten destination's TTL in a %s as Redis does",
+      async (mode) => {
+        const run = async (client: Redis): Promise<unknown> => {
+          await client.flushall();
+          const queued = client[mode]();
+          queued.set('dest', 'v', 'PX', 300000).set('k', 'x').rename('k', 'dest').pttl('dest');
+          queued
+            .set('sdest', 'v', 'PX', 300000)
+            .sadd('a', '1')
+            .sunionstore('sdest', 'a')
+            .pttl('sdest');
+          return ((await queued.exec()) ?? []).map(([error, value]) => error?.message ?? value);
+        };
+        const expected = await run(redis);
+        expect(expected).toEqual(['OK', 'OK', 'OK', -1, 'OK', 1, 1, -1]);
+        expect(await run(embedded)).toEqual(expected);
+      },
+    );
+
+    it('discards a transaction holding a command with the wrong number of arguments', async () => {
+      const run = async (client: Redis): Promise<unknown> => {
+        await client.flushall();
+        const error = await client
+          .multi()
+          .set('k2', 'w')
+          .persist('k', 'x' as never)
+          .exec()
+          .then(
+            () => undefined,
+            (e: Error) => e.message,
+          );
+        return [error, await client.get('k2')];
+      };
+      const expected = await run(redis);
+      expect(expected).toEqual([
+        'EXECABORT Transaction discarded because of previous errors.',
+        null,
+      ]);
+      expect(await run(embedded)).toEqual(expected);
+    });
 
     it.each(['pipeline', 'multi'] as const)(
       'answers the commands ioredis-mock lacks in a %s as Redis does',

@@ -364,6 +364,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     }
     if ('reply' in outcome) return settle(Promise.resolve(replyOf(outcome.reply, text)), callback);
     if (outcome.command !== undefined) run = originalOf(guard, outcome.command, text);
+    outcome.before?.();
     // Unchanged arguments go as the caller gave them; changed ones as `argumentsFor` says.
     let given: unknown[];
     if (outcome.args === args && run === own) given = raw;
@@ -629,6 +630,7 @@ function guardPipelines(): void {
       const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
       if ('reply' in outcome) return replyOf(outcome.reply, text);
       if ('write' in outcome) return replyOf(outcome.write(), text);
+      outcome.before?.();
       const reply =
         outcome.command === undefined
           ? emulator(...outcome.args)

@@ -20,6 +20,8 @@ export type Outcome =
       readonly answer?: (reply: unknown) => unknown;
       /** Run this ioredis-mock command instead (e.g. ZREM for the members a range removal chose). */
       readonly command?: string;
+      /** Call right before the command runs (see {@link CommandRule.overwrites}). */
+      readonly before?: () => void;
     }
   | { readonly reply: unknown }
   | { readonly write: () => unknown };
@@ -53,6 +55,12 @@ export interface CommandRule {
   readonly empties?: (args: readonly Arg[]) => readonly Arg[];
   /** Turns ioredis-mock's reply into Redis's (as ioredis presents it), when the command ran. */
   readonly answer?: (reply: unknown, args: readonly Arg[]) => unknown;
+  /**
+   * The keys the command replaces with a new value when it runs (RENAME's destination, SUNIONSTORE's): Redis's
+   * `setKey` drops their TTL, ioredis-mock stores the new value beside the old TTL. Their TTL goes right before the
+   * command runs.
+   */
+  readonly overwrites?: (args: readonly Arg[]) => readonly Arg[];
 }
 
 /**
@@ -74,6 +82,7 @@ export function ofOneShape(
       membersFrom: rule.membersFrom,
       empties: rule.empties,
       answer: rule.answer,
+      overwrites: rule.overwrites,
     };
   }
   return out;
@@ -176,8 +185,20 @@ export function applyRule(
         ? (value) => ruleAnswer(value, ran)
         : (value) => ruleAnswer(first(value), ran);
   }
-  if (instead !== undefined) return { args, answer, command: instead };
+  const before =
+    rule.overwrites === undefined ? undefined : persisting(rule.overwrites(args), reader);
+  if (instead !== undefined || before !== undefined)
+    return { args, answer, command: instead, before };
   return answer === undefined ? { args } : { args, answer };
+}
+
+/** Drops the TTL of `keys` (see {@link CommandRule.overwrites}), with `reader`'s writer when it has one. */
+function persisting(keys: readonly Arg[], reader: KeyReader): (() => void) | undefined {
+  const writer = reader.writer;
+  if (writer === undefined) return undefined;
+  return () => {
+    for (const key of keys) writer.persist(keyName(key));
+  };
 }
 
 /**

@@ -39,6 +39,6 @@ export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...keyRules,
   ...sortRules,
   ...collectionScanRules,
-  // expiry: SET, SETEX, PSETEX, GETEX, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT
+  // expiry: SET, SETEX, PSETEX, GETEX, the EXPIRE family, TTL, PTTL, PERSIST, EXPIRETIME, PEXPIRETIME
   ...expiryRules,
 };

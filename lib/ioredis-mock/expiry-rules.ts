@@ -259,7 +259,29 @@ function expire(unit: Unit): CommandRule {
   };
 }
 
+/**
+ * TTL and PTTL key (Redis's `ttlGenericCommand`): the time left, 0 once past, TTL rounded to the nearest second
+ * (ioredis-mock rounds up). A key without one (-1) or missing (-2) is ioredis-mock's answer. Neither counts as a use.
+ */
+function timeToLive(ms: boolean): CommandRule {
+  return {
+    arity: 2,
+    check: (args, reader) => {
+      const expiresAt = reader.expiryOf(keyName(args[0]));
+      if (expiresAt === undefined) return;
+      const left = Math.max(0, expiresAt - Date.now());
+      return reply(ms ? left : Math.floor((left + 500) / 1000));
+    },
+  };
+}
+
 export const expiryRules: Readonly<Record<string, CommandRule>> = {
+  ttl: timeToLive(false),
+  pttl: timeToLive(true),
+  // The arity alone: ioredis-mock takes any number of arguments (a transaction with one too many would run).
+  persist: { arity: 2 },
+  expiretime: { arity: 2 },
+  pexpiretime: { arity: 2 },
   set,
   setex: setex('EX'),
   psetex: setex('PX'),

@@ -6,7 +6,7 @@
  * without counting as a use of the key (Redis's `LOOKUP_NOTOUCH`):
  * - ENCODING: the encoding Redis 7.0 picks with its default configuration, from the value as it is now: `int` for an
  *   integer text of at most 20 characters within 64 bits, `embstr` up to 44 bytes, else `raw`; lists `quicklist`;
- *   sets `intset` (all members integers, at most 512), else `hashtable`; hashes `listpack` (at most 128 fields,
+ *   sets `intset` (all members integers, at most 512), else `hashtable`; hashes `listpack` (at most 512 fields,
  *   fields and values of at most 64 bytes), else `hashtable`; sorted sets `listpack` (at most 128 members of at most
  *   64 bytes), else `skiplist`; streams `stream`. Redis keeps an encoding it grew out of when the value shrinks
  *   again, and makes a string `raw` once APPEND or SETRANGE changed it: those histories are not known here.
@@ -44,8 +44,12 @@ const SWITCHING =
 const NO_IDLE_TIME = `ERR An LFU maxmemory policy is selected, idle time not tracked. ${SWITCHING}`;
 const NO_FREQUENCY = `ERR An LFU maxmemory policy is not selected, access frequency not tracked. ${SWITCHING}`;
 
-/** Redis's default limits of the small encodings (`*-max-listpack-*`, `set-max-intset-entries`). */
-const LISTPACK_ENTRIES = 128;
+/**
+ * Redis 7.0's built-in limits of the small encodings (`hash-max-listpack-entries` 512, `zset-max-listpack-entries`
+ * 128, `*-max-listpack-value`, `set-max-intset-entries`).
+ */
+const HASH_LISTPACK_ENTRIES = 512;
+const ZSET_LISTPACK_ENTRIES = 128;
 const LISTPACK_VALUE = 64;
 const INTSET_ENTRIES = 512;
 const EMBSTR_SIZE = 44;
@@ -75,13 +79,15 @@ export function encodingOf(key: string, value: unknown): string {
   }
   if (value instanceof Map) {
     const members = [...(value as Map<string | Buffer, unknown>).keys()];
-    return members.length <= LISTPACK_ENTRIES && members.every(small) ? 'listpack' : 'skiplist';
+    return members.length <= ZSET_LISTPACK_ENTRIES && members.every(small)
+      ? 'listpack'
+      : 'skiplist';
   }
   const kind = kindOf(key, value);
   if (kind === 'list') return 'quicklist';
   if (kind === 'stream') return 'stream';
   const fields = Object.entries(value as Record<string, string | Buffer>);
-  return fields.length <= LISTPACK_ENTRIES && fields.every(([f, v]) => small(f) && small(v))
+  return fields.length <= HASH_LISTPACK_ENTRIES && fields.every(([f, v]) => small(f) && small(v))
     ? 'listpack'
     : 'hashtable';
 }

@@ -507,6 +507,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     }
     if ('reply' in outcome) return statusOf(command, args, outcome.reply);
     if ('write' in outcome) return statusOf(command, args, outcome.write());
+    outcome.before?.();
     const ran = raw(outcome.command ?? command, outcome.args);
     if (ran === undefined) throw replyError(UNKNOWN);
     // ioredis-mock's few asynchronous commands (INFO, blocking reads) cannot answer a script.

@@ -110,6 +110,8 @@ export interface KeyWriter {
   replace(key: string, value: unknown): void;
   /** Sets the expiry time of `key`, ms since the epoch (SET … EX). */
   expireAt(key: string, at: number): void;
+  /** Removes the TTL of `key`, if it has one; an expired key is deleted, as Redis's lookup does. */
+  persist(key: string): void;
 }
 
 /** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
@@ -704,14 +706,11 @@ export class Keyspace {
       },
       remove: (key) => this.delete(key),
       replace: (key, value) => {
-        const expiresAt = this.expiryOf(key);
-        if (expiresAt !== undefined) {
-          if (isExpiredAt(expiresAt, Date.now()) && this.entries.has(key)) this.expire(key);
-          this.setExpiry(key, undefined);
-        }
+        this.dropExpiry(key);
         this.set(key, value);
       },
       expireAt: (key, at) => this.setExpiry(key, at),
+      persist: (key) => this.dropExpiry(key),
     },
     streams: {
       store: (key, stream) => this.set(key, stream),
@@ -719,6 +718,14 @@ export class Keyspace {
       admit: () => this.admitWrite(EVICTION_BUDGET_MS),
     },
   };
+
+  /** Removes the TTL of `key`, deleting the key first if it has expired. */
+  private dropExpiry(key: string): void {
+    const expiresAt = this.expiryOf(key);
+    if (expiresAt === undefined) return;
+    if (isExpiredAt(expiresAt, Date.now()) && this.entries.has(key)) this.expire(key);
+    this.setExpiry(key, undefined);
+  }
 
   /** The entry of `key` unless it has expired (it is then deleted, as ioredis-mock deletes a key found expired). */
   private liveEntry(key: string): Entry | undefined {

@@ -50,10 +50,18 @@ const hincrby = typed('hash', 4, {
   },
   check: (args, reader) => {
     const current = fieldOf(reader, args[0], args[1]);
-    const sum = checkSum(storedInteger(current, HASH_VALUE_NOT_AN_INTEGER), integerArg(args[2]));
+    const before = storedInteger(current, HASH_VALUE_NOT_AN_INTEGER);
+    const increment = integerArg(args[2]);
+    const sum = checkSum(before, increment);
     const answer = ioredisInteger(sum);
-    // ioredis-mock adds in doubles, and reads a Buffer as NaN: then the exact sum is stored with HSET.
-    if (Buffer.isBuffer(current) || !isSafeInteger(sum)) {
+    // ioredis-mock adds in doubles (exact only when both numbers and the sum are), and reads a Buffer as NaN: then
+    // the exact sum is stored with HSET.
+    if (
+      Buffer.isBuffer(current) ||
+      !isSafeInteger(sum) ||
+      !isSafeInteger(before) ||
+      !isSafeInteger(increment)
+    ) {
       return { args: [args[0], args[1], sum.toString()], command: 'hset', answer: () => answer };
     }
     return { args, answer: () => answer };

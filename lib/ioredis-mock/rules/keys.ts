@@ -24,7 +24,10 @@ export function typeName(reader: KeyReader, key: string): string {
   return kind === 'stream-helper' || kind === 'unknown' ? 'hash' : kind;
 }
 
-/** RENAME and RENAMENX source destination: the source must exist. */
+/**
+ * RENAME and RENAMENX source destination: the source must exist. The destination takes the source's TTL or none (a
+ * RENAMENX of an existing destination changes nothing).
+ */
 function renameRule(nx: boolean): CommandRule {
   return {
     arity: 3,
@@ -32,6 +35,7 @@ function renameRule(nx: boolean): CommandRule {
       if (reader.valueOf(keyName(args[0])) === undefined) throw replyError(NO_SUCH_KEY);
       if (keyName(args[0]) === keyName(args[1])) return reply(nx ? 0 : 'OK');
     },
+    ...(nx ? {} : { overwrites: (args: readonly Arg[]) => [args[1]] }),
   };
 }
 
@@ -73,6 +77,9 @@ const copy: CommandRule = {
 export const keyRules: Readonly<Record<string, CommandRule>> = {
   // Nothing to correct; a rule makes DEL's own method available to rules that delete instead (GETDEL, ZINTERSTORE).
   del: { arity: -2 },
+  // The arity alone: ioredis-mock's answer to none (0 for EXISTS, a DEL error for UNLINK) is not Redis's.
+  unlink: { arity: -2 },
+  exists: { arity: -2 },
   // SELECT of database 0, the one the embedded client has (ioredis-mock answered `Unsupported command`).
   select: {
     arity: 2,

@@ -213,7 +213,7 @@ export const setRules: Readonly<Record<string, CommandRule>> = {
   sintercard,
   sunion: typed('set', -2, { keys: all }),
   sdiff: typed('set', -2, { keys: all }),
-  sdiffstore: typed('set', -3, { keys: sources, empties: firstKey }),
-  sinterstore: typed('set', -3, { keys: sources, empties: firstKey }),
-  sunionstore: typed('set', -3, { keys: sources, empties: firstKey }),
+  sdiffstore: typed('set', -3, { keys: sources, empties: firstKey, overwrites: firstKey }),
+  sinterstore: typed('set', -3, { keys: sources, empties: firstKey, overwrites: firstKey }),
+  sunionstore: typed('set', -3, { keys: sources, empties: firstKey, overwrites: firstKey }),
 };

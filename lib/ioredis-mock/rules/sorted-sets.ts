@@ -434,7 +434,7 @@ const zadd: CommandRule = {
           continue;
       }
       if (Number.isNaN(score)) throw replyError(NAN_SCORE);
-      incremented = scoreText(score);
+      incremented = incrementedText(score);
       if (current === undefined) added++;
       else if (current !== score) changed++;
       else continue;
@@ -454,6 +454,12 @@ const zadd: CommandRule = {
   },
 };
 
+/**
+ * The score ZINCRBY and ZADD … INCR answer: the double they computed, as `addReplyDouble` writes it (a new member
+ * incremented by -0 answers `-0`, though its stored score reads `0`).
+ */
+const incrementedText = (score: number): string => (Object.is(score, -0) ? '-0' : scoreText(score));
+
 /** ZINCRBY key increment member. */
 const zincrby = typed('zset', 4, {
   // Redis parses the increment before it looks the key up.
@@ -463,7 +469,9 @@ const zincrby = typed('zset', 4, {
   check: (args, reader) => {
     const by = floatArg(args[1]);
     const member = memberKey(args[2]);
-    const score = (setOf(reader, args[0])?.get(member)?.score ?? 0) + by;
+    // A new member's score is the increment itself (-0 stays -0, as in Redis's `zsetAdd`).
+    const current = setOf(reader, args[0])?.get(member)?.score;
+    const score = current === undefined ? by : current + by;
     if (Number.isNaN(score)) throw replyError(NAN_SCORE);
     const key = keyName(args[0]);
     if (reader.writer !== undefined && reader.writer.bytesOf(key) >= IN_PLACE_FROM_BYTES) {
@@ -473,10 +481,10 @@ const zincrby = typed('zset', 4, {
           next.set(member, { score, value: member });
           reader.writer?.store(key, next);
         }
-        return scoreText(score);
+        return incrementedText(score);
       });
     }
-    return { args: [args[0], mockScore(by), member], answer: () => scoreText(score) };
+    return { args: [args[0], mockScore(by), member], answer: () => incrementedText(score) };
   },
 });
 

@@ -68,10 +68,17 @@ function incrementRule(arity: number, sign: 1n | -1n): CommandRule {
         });
       }
       const increment = args.length > 1 ? sign * integerArg(args[1]) : sign;
-      const sum = checkSum(storedInteger(stored, NOT_AN_INTEGER), increment);
+      const before = storedInteger(stored, NOT_AN_INTEGER);
+      const sum = checkSum(before, increment);
       const answer = ioredisInteger(sum);
-      // ioredis-mock adds in doubles, and reads a Buffer as NaN: then the exact sum is stored with SET.
-      if (Buffer.isBuffer(stored) || !isSafeInteger(sum)) {
+      // ioredis-mock adds in doubles (exact only when both numbers and the sum are), and reads a Buffer as NaN: then
+      // the exact sum is stored with SET.
+      if (
+        Buffer.isBuffer(stored) ||
+        !isSafeInteger(sum) ||
+        !isSafeInteger(before) ||
+        !isSafeInteger(increment)
+      ) {
         const args_ = [args[0], sum.toString(), ...keptExpiry(reader, args[0])];
         return { args: args_, command: 'set', answer: () => answer };
       }
@@ -145,20 +152,15 @@ function ones(byte: number): number {
 
 /**
  * BITCOUNT key [start end [BYTE|BIT]]: counted in the stored bytes as Redis 7.0's `bitcountCommand` counts them, a BIT
- * range without the bits of its first and last bytes that fall outside it (ioredis-mock's counted other bits).
+ * range without the bits of its first and last bytes that fall outside it (ioredis-mock's counted other bits), and
+ * checked in its order: the key first (0 when missing, WRONGTYPE), then the range, then the unit.
  */
 const bitcount = typed('string', -2, {
-  parse: (args) => {
-    if (args.length === 2 || args.length > 4) throw replyError(SYNTAX_ERROR);
-    if (args.length >= 3) {
-      integerArg(args[1]);
-      integerArg(args[2]);
-    }
-  },
   check: (args, reader) => {
-    const unit = args.length === 4 ? optionName(args[3]) : 'BYTE';
-    if (unit !== 'BYTE' && unit !== 'BIT') throw replyError(SYNTAX_ERROR);
-    const bytes = bytesOf(reader.valueOf(keyName(args[0])));
+    const stored = reader.valueOf(keyName(args[0]));
+    if (stored === undefined) return reply(0);
+    if (args.length === 2 || args.length > 4) throw replyError(SYNTAX_ERROR);
+    const bytes = bytesOf(stored);
     let start = 0;
     let end = bytes.length - 1;
     let firstOut = 0; // the bits of the first byte before the range
@@ -167,6 +169,8 @@ const bitcount = typed('string', -2, {
       start = Number(integerArg(args[1]));
       end = Number(integerArg(args[2]));
       if (start < 0 && end < 0 && start > end) return reply(0);
+      const unit = args.length === 4 ? optionName(args[3]) : 'BYTE';
+      if (unit !== 'BYTE' && unit !== 'BIT') throw replyError(SYNTAX_ERROR);
       const total = unit === 'BIT' ? bytes.length * 8 : bytes.length;
       if (start < 0) start = Math.max(0, total + start);
       if (end < 0) end = Math.max(0, total + end);
@@ -193,11 +197,13 @@ const bitcount = typed('string', -2, {
 const append = typed('string', 3, {
   check: (args, reader) => {
     const stored = reader.valueOf(keyName(args[0]));
+    // Redis's `checkStringLength`: the result may not be longer than `proto-max-bulk-len`.
+    const length = byteLength(stored) + byteLength(args[1]);
+    if (BigInt(length) > MAX_BYTES) throw replyError(TOO_LONG);
     if (Buffer.isBuffer(stored) || Buffer.isBuffer(args[1])) {
       const bytes = Buffer.concat([bytesOf(stored), bytesOf(args[1])]);
       return storeBytes(reader, args[0], bytes, bytes.length);
     }
-    const length = byteLength(stored) + bytesOf(args[1]).length;
     return { args, answer: () => length };
   },
 });
