@@ -794,6 +794,47 @@ if (redisServerBinary !== null) {
       },
     );
 
+    it('answers pub/sub as Redis does: counts, PUBSUB, subscriber mode, closed subscribers', async () => {
+      const run = async (client: Redis): Promise<unknown[]> => {
+        const out: unknown[] = [];
+        const attempt = async (call: () => Promise<unknown>): Promise<void> => {
+          out.push(await call().catch((error: Error) => ({ error: error.message })));
+        };
+        const subscriber = client.duplicate();
+        const other = client.duplicate();
+        try {
+          await attempt(() => subscriber.subscribe());
+          await attempt(() => subscriber.subscribe('a', 'b'));
+          await attempt(() => subscriber.psubscribe('p*', 'q*'));
+          await attempt(() => subscriber.unsubscribe('a'));
+          await attempt(() => subscriber.punsubscribe('p*'));
+          await attempt(() => client.call('pubsub', 'numsub', 'b', 'x'));
+          await attempt(() => client.call('pubsub', 'numpat'));
+          await attempt(() => subscriber.ping('x'));
+          await attempt(() => other.psubscribe('q*'));
+          await attempt(() => client.publish('qq', 'm'));
+          await attempt(() => client.eval("return redis.call('publish', 'qq', 'm')", 0));
+          // Named: ioredis never settles an UNSUBSCRIBE of everything sent to a real server.
+          await attempt(() => subscriber.unsubscribe('b'));
+          await attempt(() => subscriber.punsubscribe('q*'));
+          await attempt(() => subscriber.get('nokey'));
+          await attempt(() => other.punsubscribe('q*'));
+          await attempt(() => client.publish('qq', 'm'));
+          await attempt(() => client.call('pubsub', 'CHANNELS'));
+          await attempt(() => client.call('pubsub', 'bogus'));
+          await attempt(() => client.call('pubsub', 'channels', 'a', 'b'));
+          await attempt(() => client.call('publish', 'c'));
+        } finally {
+          subscriber.disconnect();
+          other.disconnect();
+        }
+        return out;
+      };
+      const expected = await run(redis);
+      expect(expected.slice(1, 5)).toEqual([2, 4, 3, 2]);
+      expect(await run(embedded)).toEqual(expected);
+    });
+
     it('discards a transaction holding a command with the wrong number of arguments', async () => {
       const run = async (client: Redis): Promise<unknown> => {
         await client.flushall();

@@ -14,6 +14,7 @@ import {
 } from './command-rule';
 import { addCommands } from './added-commands';
 import { emitBothMessageForms } from './pubsub-events';
+import { dropSubscriptions, guardSubscriptions, pubsubRules } from './pubsub-commands';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
 import { clientRule, Connections } from './client-command';
 import { commandRules } from './command-rules';
@@ -820,9 +821,10 @@ export function guardCommands(
     connection.name = connectionName;
   const rules =
     server === undefined || connections === undefined || connection === undefined
-      ? commandRules
+      ? { ...commandRules, ...pubsubRules(client) }
       : {
           ...commandRules,
+          ...pubsubRules(client),
           ...serverCommands(server.keyspace, server.events),
           client: clientRule(connections, connection),
           flushall: flushRule(connections),
@@ -873,6 +875,7 @@ export function guardCommands(
     guardMethod(client, command, guard);
     guardMethod(client, `${command}Buffer`, guard);
   }
+  guardSubscriptions(client);
   cheapPipelines(client, (transaction) => transactions.add(transaction), pipelineCall);
   addCall(client);
   // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.
@@ -880,6 +883,8 @@ export function guardCommands(
     const own = (client as unknown as Record<string, Method>)[method].bind(client);
     (client as unknown as Record<string, Method>)[method] = (...args: unknown[]): unknown => {
       guard.lookups.closed = method !== 'connect'; // connected again, it blocks again
+      // A closed connection receives nothing more, and is no longer counted by PUBLISH and PUBSUB.
+      if (method !== 'connect') dropSubscriptions(client);
       const result = own(...args);
       // A closed connection leaves CLIENT LIST; connected again, it is listed again.
       if (connection !== undefined) {
