@@ -290,6 +290,17 @@ const CASES: [Cmd, Cmd[]][] = [
   [['bitcount', 'l', 'x', 'y'], []],
   [['bitcount', 'str', '-1', '-2', 'FOO'], []],
   [['bitcount', 'str', '0'], []],
+  // streams: `<ms>-*` after the largest sequence; options only XREADGROUP takes
+  [['xadd', 'k', '5-*', 'a', '1'], [['xadd', 'k', '5-18446744073709551615', 'a', '1']]],
+  [['xread', 'NOACK', 'STREAMS', 'x', '0'], []],
+  [['xread', 'GROUP', 'g', 'c', 'STREAMS', 'x', '0'], []],
+  // a script's status and error: one line, up to a zero byte, binary bytes kept
+  [['eval', "return {ok='a\\r\\nb'}", '0'], []],
+  [['eval', "return redis.error_reply('x\\ny z')", '0'], []],
+  [['eval', "return {err='a\\0b'}", '0'], []],
+  [['evalBuffer', "return {ok='\\255\\254'}", '0'], []],
+  [['evalBuffer', "return {1, redis.status_reply('\\255')}", '0'], []],
+  [['eval', 'return redis.status_reply(5)', '0'], []],
   // a hash of up to 512 small fields is a listpack: HSCAN answers it whole
   [['object', 'encoding', 'k'], [manyFields]],
   [['hscan', 'k', '0'], [manyFields]],
@@ -832,6 +843,73 @@ if (redisServerBinary !== null) {
       };
       const expected = await run(redis);
       expect(expected.slice(1, 5)).toEqual([2, 4, 3, 2]);
+      expect(await run(embedded)).toEqual(expected);
+    });
+
+    it('runs XREAD … BLOCK in a transaction without blocking, and discards one holding a WATCH of nothing', async () => {
+      const run = async (client: Redis): Promise<unknown> => {
+        await client.flushall();
+        await client.xadd('s', '1-1', 'f', 'v');
+        const read = await client
+          .multi()
+          .xread('BLOCK', 0, 'STREAMS', 'none', '$')
+          .xread('BLOCK', 100000, 'STREAMS', 's', '0')
+          .set('after', '1')
+          .exec();
+        const watched = await client
+          .multi()
+          .set('a', '4')
+          .watch(...([] as string[]))
+          .exec()
+          .then(
+            () => 'ran',
+            (error: Error) => error.message,
+          );
+        return [read, watched, await client.get('a')];
+      };
+      const expected = await run(redis);
+      expect(expected).toEqual([
+        [
+          [null, null],
+          [null, [['s', [['1-1', ['f', 'v']]]]]],
+          [null, 'OK'],
+        ],
+        'EXECABORT Transaction discarded because of previous errors.',
+        null,
+      ]);
+      expect(await run(embedded)).toEqual(expected);
+    });
+
+    it('announces a key an expiry time in the past deletes as `del`, as Redis does', async () => {
+      const run = async (client: Redis): Promise<string[]> => {
+        await client.flushall();
+        const listener = client.duplicate();
+        const events: string[] = [];
+        listener.on('message', (channel: string, key: string) => events.push(`${channel} ${key}`));
+        try {
+          await client.config('SET', 'notify-keyspace-events', 'Eg');
+          await listener.subscribe('__keyevent@0__:del', '__keyevent@0__:expire');
+          await client.set('gone', 'v');
+          await client.set('later', 'v');
+          await client.expire('gone', 0);
+          await client.expire('later', 100);
+          await client.pexpire('missing', -5);
+          await client.publish('__keyevent@0__:del', 'end');
+          for (let i = 0; i < 100 && !events.includes('__keyevent@0__:del end'); i++) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        } finally {
+          await client.config('SET', 'notify-keyspace-events', '');
+          listener.disconnect();
+        }
+        return events;
+      };
+      const expected = await run(redis);
+      expect(expected).toEqual([
+        '__keyevent@0__:del gone',
+        '__keyevent@0__:expire later',
+        '__keyevent@0__:del end',
+      ]);
       expect(await run(embedded)).toEqual(expected);
     });
 

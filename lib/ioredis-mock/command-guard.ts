@@ -26,8 +26,10 @@ import {
   replyError,
   unknownCommand,
   UNSUPPORTED_IOREDIS_MOCK,
+  wrongArity,
   type Arg,
 } from './redis-replies';
+import { withoutBlock } from './rules/streams';
 import { scriptRules } from './script-commands';
 import { serverCommands } from './server-commands';
 import { asError } from '../util/errors';
@@ -594,7 +596,12 @@ function guardPipelines(): void {
     const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
     const entryCallback = callback === undefined ? undefined : failedAsError(callback as Method);
     if (command === 'watch' && transactions.has(this)) {
-      // Redis answers WATCH inside MULTI with an error and queues nothing: EXEC's reply has no entry for it.
+      // Redis answers WATCH inside MULTI with an error and queues nothing: EXEC's reply has no entry for it. A WATCH of
+      // no key fails its arity check first, which discards the transaction.
+      if (args.length === 0) {
+        if (!discarded.has(this)) discarded.set(this, replyError(wrongArity('watch')));
+        return undefined;
+      }
       if (typeof callback === 'function') {
         process.nextTick(callback, replyError('ERR WATCH inside MULTI is not allowed'));
       }
@@ -616,6 +623,8 @@ function guardPipelines(): void {
     // while memory is full (checked when EXEC sends them, as ioredis sends a transaction); the others fail, if they
     // do, when EXEC runs them.
     const transaction = transactions.has(this);
+    // A transaction never blocks (Redis denies blocking there): XREAD answers at once.
+    if (transaction && command === 'xread') args = withoutBlock(args);
     if (transaction && !discarded.has(this) && rule !== undefined) {
       try {
         checkArity(command, rule, args);

@@ -254,6 +254,11 @@ function expire(unit: Unit): CommandRule {
         if (flags.has('GT') && (current === undefined || when <= current)) return reply(0);
         if (flags.has('LT') && current !== undefined && when >= current) return reply(0);
       }
+      // A time already past deletes the key (Redis's `checkAlreadyExpired`), announced as `del`, not `expire`.
+      if (time.at <= Date.now()) {
+        if (reader.valueOf(keyName(args[0])) === undefined) return reply(0);
+        return { args: [args[0]], command: 'del', answer: () => 1 };
+      }
       return run([args[0], time.text]);
     },
   };

@@ -40,7 +40,8 @@ import { type Arg, REDIS_VERSION } from './redis-replies';
 
 /** A status reply (`+OK`), told apart from a bulk string. */
 export class Status {
-  constructor(readonly text: string) {}
+  /** UTF-8 text as a string, other bytes as a Buffer (a `…Buffer` method answers the bytes). */
+  constructor(readonly text: string | Buffer) {}
 }
 
 /** What a command answers a script: a reply, or the error it failed with. */
@@ -83,7 +84,7 @@ function textOrBytes(bytes: Buffer): string | Buffer {
     : Buffer.from(bytes);
 }
 
-function pushTable(L: unknown, field: string, text: string): void {
+function pushTable(L: unknown, field: string, text: string | Buffer): void {
   lua.lua_createtable(L, 0, 1);
   pushBytes(L, text);
   lua.lua_setfield(L, -2, luaString(field));
@@ -105,6 +106,17 @@ function pushReply(L: unknown, reply: unknown): void {
     });
   } else if (typeof reply === 'number') pushBytes(L, String(reply));
   else lua.lua_pushboolean(L, false);
+}
+
+/**
+ * The bytes of a status or error a script returned, as Redis replies them (`luaReplyToRedisReply`): up to the first
+ * zero byte (read as a C string), line breaks as spaces (a status or error reply is one line).
+ */
+function lineOf(bytes: Buffer): Buffer {
+  const zero = bytes.indexOf(0);
+  const line = Buffer.from(zero < 0 ? bytes : bytes.subarray(0, zero));
+  for (let i = 0; i < line.length; i++) if (line[i] === 0x0d || line[i] === 0x0a) line[i] = 0x20;
+  return line;
 }
 
 /** Lua 5.1's LUAI_MAXCSTACK, which bounds the stack a script's reply is read on. */
@@ -133,9 +145,9 @@ function replyOf(L: unknown, index: number, depth = 0): unknown {
     pushBytes(L, field);
     const fieldType = lua.lua_rawget(L, at);
     if (fieldType === lua.LUA_TSTRING) {
-      const text = bytesOfLua(L, -1).toString('utf8');
+      const bytes = lineOf(bytesOfLua(L, -1));
       lua.lua_settop(L, -2);
-      return field === 'err' ? new Error(text) : new Status(text);
+      return field === 'err' ? new Error(bytes.toString('utf8')) : new Status(textOrBytes(bytes));
     }
     lua.lua_settop(L, -2);
   }
@@ -249,9 +261,9 @@ function setRedisTable(L: unknown, current: () => ScriptCall): void {
   });
   // `{ok=…}` and `{err=…}`, or an `{err=…}` saying what is wrong with the argument (returned, not raised).
   setFunction(L, 'status_reply', (state) => {
-    if (lua.lua_gettop(state) !== 1 || !lua.lua_isstring(state, 1)) {
+    if (lua.lua_gettop(state) !== 1 || lua.lua_type(state, 1) !== lua.LUA_TSTRING) {
       pushTable(state, 'err', 'ERR wrong number or type of arguments');
-    } else pushTable(state, 'ok', bytesOfLua(state, 1).toString('utf8'));
+    } else pushTable(state, 'ok', bytesOfLua(state, 1));
     return 1;
   });
   setFunction(L, 'error_reply', (state) => {

@@ -56,6 +56,8 @@ export const INVALID_STREAM_ID = 'ERR Invalid stream ID specified as stream comm
 export const XADD_ID_TOO_SMALL =
   'ERR The ID specified in XADD is equal or smaller than the target stream top item';
 export const XADD_ID_ZERO = 'ERR The ID specified in XADD must be greater than 0-0';
+/** `XADD <ms>-*` when the last id of that millisecond has the largest sequence. */
+const ELEMENTS_TOO_LARGE = 'ERR Elements are too large to be stored';
 const STREAM_EXHAUSTED =
   'ERR The stream has exhausted the last possible ID, unable to add more items';
 const MAXLEN_AND_MINID =
@@ -240,8 +242,11 @@ const xadd: CommandRule = {
     let id: StreamId | undefined;
     if (given === undefined) id = writer.nextId(stream.lastId);
     else if (seqGiven) id = given;
-    else if (last.ms === given.ms) id = incrementId(last);
-    else id = given;
+    else if (last.ms === given.ms) {
+      // `<ms>-*` after the largest sequence of that millisecond: Redis refuses it (`streamAppendItem`).
+      if (last.seq === MAX_ID.seq) throw replyError(ELEMENTS_TOO_LARGE);
+      id = incrementId(last);
+    } else id = given;
     if (id === undefined || compareStreamIds(id, last) <= 0) {
       throw replyError(XADD_ID_TOO_SMALL);
     }
@@ -393,6 +398,25 @@ function readAfter(
   return out.length === 0 ? null : out;
 }
 
+/**
+ * XREAD's arguments without a valid `BLOCK ms` (an invalid one stays, for the rule to refuse): how it runs where Redis
+ * denies blocking (a transaction), answering at once.
+ */
+export function withoutBlock(args: readonly Arg[]): Arg[] {
+  const out = args.slice();
+  for (let i = 0; i < out.length - 1; i++) {
+    const option = optionName(out[i]);
+    if (option === 'STREAMS') break;
+    if (option === 'BLOCK') {
+      const ms = parseInteger(out[i + 1]);
+      if (ms !== undefined && ms >= 0n) out.splice(i, 2);
+      break;
+    }
+    if (option === 'COUNT') i++;
+  }
+  return out;
+}
+
 /** XREAD [COUNT n] [BLOCK ms] STREAMS key [key …] id [id …], as Redis's `xreadCommand` (without groups). */
 const xread: CommandRule = {
   arity: -4,
@@ -417,6 +441,10 @@ const xread: CommandRule = {
         streamsAt = i + 1;
         if ((args.length - streamsAt) % 2 !== 0) throw replyError(UNBALANCED);
         break;
+      } else if ((option === 'GROUP' && more >= 2) || option === 'NOACK') {
+        throw replyError(
+          `ERR The ${option} option is only supported by XREADGROUP. You called XREAD instead.`,
+        );
       } else {
         throw replyError(SYNTAX_ERROR);
       }
