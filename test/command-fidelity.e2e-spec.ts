@@ -290,6 +290,38 @@ const CASES: [Cmd, Cmd[]][] = [
   [['bitcount', 'l', 'x', 'y'], []],
   [['bitcount', 'str', '-1', '-2', 'FOO'], []],
   [['bitcount', 'str', '0'], []],
+  // collections: a count of 0 pops nothing; a `__proto__` field is a field; counts and options as Redis checks them
+  [['zpopmin', 'z', '0'], []],
+  [['zpopmax', 'z', '0'], []],
+  [['zpopmin', 'z', 'x'], []],
+  [['zpopmin', 'z', '-0'], []],
+  [['eval', "return redis.call('zpopmax', KEYS[1], 0)", '1', 'z'], []],
+  [['hset', 'k', '__proto__', 'x'], []],
+  [['hmset', 'k', '__proto__', 'x', 'a', '1'], []],
+  [['hsetnx', 'k', '__proto__', 'x'], []],
+  [['hdel', 'k', 'a'], [['hset', 'k', '__proto__', 'x', 'a', '1']]],
+  [['hget', 'k', '__proto__'], [['hset', 'k', '__proto__', 'x']]],
+  [['hincrby', 'k', 'a', '9223372036854775807'], [['hset', 'k', 'a', '-9223372036854775808']]],
+  [['hrandfield', 'h', '-9223372036854775808'], []],
+  [['hrandfield', 'h', '1', 'FOO'], []],
+  [['hrandfield', 'h', '1', 'WITHVALUES', 'x'], []],
+  [['hrandfield', 'h', '4611686018427387904', 'WITHVALUES'], []],
+  [['srandmember', 's', '-9223372036854775808'], []],
+  [['spop', 'k', '1'], [['sadd', 'k', 'only']]],
+  [['srandmember', 'k', '1'], [['sadd', 'k', 'only']]],
+  // scores as `strtod` reads them: out of range refused, hexadecimal taken; range bounds as `zslParseRange` reads them
+  [['zadd', 'k', '1e400', 'a'], []],
+  [['zadd', 'k', '1e-400', 'a'], []],
+  [['zadd', 'k', '1e-310', 'a'], []],
+  [['zadd', 'k', '0x10', 'a', '-0x1.8p1', 'b'], []],
+  [['zincrby', 'z', '1e400', 'a'], []],
+  [['zadd', 'z', 'XX', 'INCR', '0x1p3', 'a'], []],
+  [['zunion', '1', 'z', 'WEIGHTS', '1e400'], []],
+  [['zcount', 'z', '(', '+inf'], []],
+  [['zcount', 'z', '', '+inf'], []],
+  [['zrangebyscore', 'z', ' 1', '0x10'], []],
+  [['zremrangebyscore', 'z', '(1', '1e999'], []],
+  [['zcount', 'z', '(1x', '2'], []],
   // streams: `<ms>-*` after the largest sequence; options only XREADGROUP takes
   [['xadd', 'k', '5-*', 'a', '1'], [['xadd', 'k', '5-18446744073709551615', 'a', '1']]],
   [['xread', 'NOACK', 'STREAMS', 'x', '0'], []],
@@ -913,6 +945,42 @@ if (redisServerBinary !== null) {
       expect(await run(embedded)).toEqual(expected);
     });
 
+    it('checks BRPOPLPUSH in a pipeline and a transaction as Redis does', async () => {
+      const run = async (client: Redis): Promise<unknown> => {
+        await client.flushall();
+        await client.rpush('l', 'a', 'b');
+        const piped = await client
+          .pipeline()
+          .brpoplpush('l', 'd', 'x' as never)
+          .brpoplpush('l', 'd', '-1' as never)
+          .brpoplpush('l', 'd', 0)
+          .exec();
+        const transaction = await client
+          .multi()
+          .brpoplpush('l', ...([] as unknown as [string, number]))
+          .ping()
+          .exec()
+          .then(
+            () => 'ran',
+            (error: Error) => error.message,
+          );
+        return [
+          (piped ?? []).map(([error, value]) => error?.message ?? value),
+          transaction,
+          await client.lrange('l', 0, -1),
+          await client.lrange('d', 0, -1),
+        ];
+      };
+      const expected = await run(redis);
+      expect(expected).toEqual([
+        ['ERR timeout is not a float or out of range', 'ERR timeout is negative', 'b'],
+        'EXECABORT Transaction discarded because of previous errors.',
+        ['a'],
+        ['b'],
+      ]);
+      expect(await run(embedded)).toEqual(expected);
+    });
+
     it('discards a transaction holding a command with the wrong number of arguments', async () => {
       const run = async (client: Redis): Promise<unknown> => {
         await client.flushall();
@@ -996,6 +1064,31 @@ if (redisServerBinary !== null) {
     );
   });
 }
+
+describe('random draws too large to build', () => {
+  it('are refused, where they would abort the process', async () => {
+    const client = createEmbeddedClient(new Keyspace());
+    try {
+      await client.sadd('s', 'a');
+      await client.hset('h', 'f', 'v');
+      await client.zadd('z', 1, 'm');
+      const huge = '-9223372036854775807';
+      for (const draw of [
+        () => client.srandmember('s', huge),
+        () => client.hrandfield('h', huge),
+        () => client.zrandmember('z', huge),
+      ]) {
+        await expect(draw()).rejects.toThrow(
+          'ERR count is out of range: the embedded cache draws at most 67108864 elements',
+        );
+      }
+      expect(await client.srandmember('s', -3)).toEqual(['a', 'a', 'a']);
+      expect(await client.srandmember('missing', huge)).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
 
 describe('commands that used to store values no snapshot could encode', () => {
   it('are refused, and the snapshot and restore keep every key', async () => {

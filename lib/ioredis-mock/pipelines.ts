@@ -10,6 +10,7 @@
  * ioredis-mock does, so that one defined later is found too. Everything else (`exec`, `_addTransaction`, the guard's
  * own versions of them, `length`) is ioredis-mock's `Pipeline.prototype`.
  */
+import { isBlocking } from './blocking-commands';
 import IORedis from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { UNSUPPORTED_IOREDIS_MOCK } from './redis-replies';
@@ -100,6 +101,14 @@ function pipelineClass(client: PipelineHost & object, call: PipelineCall): Pipel
     const queue = template[name];
     if (typeof queue !== 'function' || name.startsWith('_') || Object.hasOwn(customNames, name))
       continue;
+    // A blocking pop ioredis-mock has (BRPOPLPUSH) goes through `call` too: its arguments checked, run once.
+    const command = name.endsWith('Buffer') ? name.slice(0, -'Buffer'.length) : name;
+    if (isBlocking(command)) {
+      methods[name] = function (this: MockPipeline, ...args: unknown[]): unknown {
+        return call(this, command !== name, command, args);
+      };
+      continue;
+    }
     methods[name] = function (this: MockPipeline, ...args: unknown[]): MockPipeline {
       return queueThrough(this, queue as Method, args);
     };

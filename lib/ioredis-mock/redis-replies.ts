@@ -77,6 +77,23 @@ export function mpopOptions<End extends string>(
 }
 
 export const INT64_MAX = (1n << 63n) - 1n;
+
+/** Redis's error for a count outside -LONG_MAX..LONG_MAX (`getRangeLongFromObjectOrReply`). */
+export const COUNT_RANGE =
+  'ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807';
+
+/**
+ * The most elements a negative count (drawn with repeats: SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) may ask for. V8
+ * cannot build a larger reply (past about 134M elements the process aborts, taking the app with it), where
+ * redis-server would try, and run out of memory.
+ */
+export const MAX_DRAWN = 2 ** 26;
+export const TOO_MANY_DRAWN = `ERR count is out of range: the embedded cache draws at most ${MAX_DRAWN} elements`;
+
+/** Refuses a negative `count` of a non-empty collection that asks for more than {@link MAX_DRAWN} elements. */
+export function checkDrawn(count: bigint, nonEmpty: boolean): void {
+  if (nonEmpty && count < -BigInt(MAX_DRAWN)) throw replyError(TOO_MANY_DRAWN);
+}
 export const INT64_MIN = -(1n << 63n);
 /** The range of seconds whose time in ms fits in 64 bits (C's integer division truncates toward zero). */
 export const INT64_MAX_SECONDS = INT64_MAX / 1000n;
@@ -161,19 +178,61 @@ export const NOT_A_FLOAT = 'ERR value is not a valid float';
 export const MIN_MAX_NOT_FLOAT = 'ERR min or max is not a float';
 export const NAN_OR_INFINITY = 'ERR increment would produce NaN or Infinity';
 
-const DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
-const INFINITE = /^([+-]?)inf(?:inity)?$/i;
+const DECIMAL = /^([+-]?)(?:([0-9]+)\.?([0-9]*)|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?/;
+const HEXADECIMAL =
+  /^([+-]?)0[xX](?:([0-9a-fA-F]+)\.?([0-9a-fA-F]*)|\.([0-9a-fA-F]+))(?:[pP]([+-]?[0-9]+))?/;
+const SPECIAL = /^([+-]?)(?:(inf(?:inity)?)|nan(?:\([0-9a-zA-Z_]*\))?)/i;
+
+/** What C's `strtod` reads at the start of `text`: the value, how many characters, and whether it set ERANGE. */
+export interface Strtod {
+  readonly value: number;
+  /** Characters read (0: no number, and the value is 0). */
+  readonly length: number;
+  /** Out of range: overflowed to ±infinity, or a non-zero number that underflowed (glibc's ERANGE). */
+  readonly range: boolean;
+}
 
 /**
- * Parses an argument as Redis's `strtod`-based float parsing does (`getDoubleFromObject`): decimal or exponent
- * notation, `inf`/`+inf`/`-inf` in any case, no spaces, not NaN. `undefined` when Redis would refuse it.
+ * C's `strtod` as glibc reads text (the parts Redis relies on): leading white space, a sign, decimal or hexadecimal
+ * (`0x1.8p3`) notation, `inf`, `infinity` and `nan` in any case. Numbers are rounded to the nearest double.
+ */
+export function strtod(text: string): Strtod {
+  const start = (/^[ \t\n\v\f\r]*/.exec(text) as RegExpExecArray)[0].length;
+  const rest = text.slice(start);
+  const special = SPECIAL.exec(rest);
+  if (special !== null) {
+    const value = special[2] === undefined ? NaN : special[1] === '-' ? -Infinity : Infinity;
+    return { value, length: start + special[0].length, range: false };
+  }
+  const hex = HEXADECIMAL.exec(rest);
+  if (hex !== null) {
+    const whole = hex[2] ?? '';
+    const fraction = hex[3] ?? hex[4] ?? '';
+    const mantissa = BigInt(`0x0${whole}${fraction}`);
+    const exponent = Number(hex[5] ?? '0') - 4 * fraction.length;
+    const magnitude = mantissa === 0n ? 0 : Number(mantissa) * 2 ** exponent;
+    const value = hex[1] === '-' ? -magnitude : magnitude;
+    const range = !Number.isFinite(value) || (magnitude === 0 && mantissa !== 0n);
+    return { value, length: start + hex[0].length, range };
+  }
+  const decimal = DECIMAL.exec(rest);
+  if (decimal === null) return { value: 0, length: 0, range: false };
+  const value = Number(decimal[0]);
+  const nonZero = /[1-9]/.test(`${decimal[2] ?? ''}${decimal[3] ?? ''}${decimal[4] ?? ''}`);
+  const range = !Number.isFinite(value) || (value === 0 && nonZero);
+  return { value, length: start + decimal[0].length, range };
+}
+
+/**
+ * Parses an argument as Redis's `getDoubleFromObject` does: all of it read by `strtod`, no leading space, not out of
+ * range (an overflow, or an underflow to 0), not NaN. `undefined` when Redis would refuse it.
  */
 export function parseFloatArg(arg: Arg): number | undefined {
   const text = argText(arg);
-  if (DECIMAL.test(text)) return Number(text);
-  const infinite = INFINITE.exec(text);
-  if (infinite !== null) return infinite[1] === '-' ? -Infinity : Infinity;
-  return undefined;
+  if (text.length === 0 || /^[ \t\n\v\f\r]/.test(text)) return undefined;
+  const read = strtod(text);
+  if (read.length !== text.length || read.range || Number.isNaN(read.value)) return undefined;
+  return read.value;
 }
 
 /** {@link parseFloatArg}, or Redis's error for an argument that is not a float. */

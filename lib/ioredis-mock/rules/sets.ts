@@ -18,6 +18,9 @@ import {
 } from '../command-rule';
 import {
   type Arg,
+  checkDrawn,
+  COUNT_RANGE,
+  INT64_MAX,
   integerArg,
   MUST_BE_POSITIVE,
   optionName,
@@ -52,13 +55,19 @@ function randomMembers(command: 'spop' | 'srandmember'): CommandRule {
         if (count === undefined || count < 0n) {
           if (command === 'spop') throw replyError(MUST_BE_POSITIVE);
         }
+        if (count !== undefined && count < -INT64_MAX) throw replyError(COUNT_RANGE);
       }
     },
-    check: (args, reader) =>
-      args.length === 2 &&
-      (parseInteger(args[1]) === 0n || reader.valueOf(keyName(args[0])) === undefined)
-        ? reply([])
-        : undefined,
+    check: (args, reader) => {
+      if (args.length !== 2) return undefined;
+      const count = parseInteger(args[1]);
+      if (count === 0n || reader.valueOf(keyName(args[0])) === undefined) return reply([]);
+      if (count !== undefined) checkDrawn(count, true);
+      return undefined;
+    },
+    // With a count the reply is an array, of one member too (ioredis-mock answers SPOP's one member alone).
+    answer: (reply, args) =>
+      args.length === 2 && !Array.isArray(reply) ? (reply === null ? [] : [reply]) : reply,
   });
 }
 

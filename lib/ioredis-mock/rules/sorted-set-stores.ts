@@ -13,6 +13,8 @@
 import { type CommandRule, keyName, memberOf, reply, typed } from '../command-rule';
 import {
   type Arg,
+  checkDrawn,
+  COUNT_RANGE,
   floatArg,
   INT64_MAX,
   integerArg,
@@ -259,9 +261,6 @@ export function rangeStored(lookup: Lookup, args: readonly Arg[]): readonly Scor
   return selectRange(set, args[2], args[3], rangeStoreQuery(args));
 }
 
-const COUNT_RANGE =
-  'ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807';
-
 /**
  * ZRANDMEMBER key [count [WITHSCORES]]: distinct members for a positive count (the whole set, in random order, when
  * it asks for more), members drawn independently for a negative one.
@@ -288,6 +287,7 @@ export function randomMembers(lookup: Lookup, args: readonly Arg[]): unknown {
     return members.length === 0 ? null : members[randomIndex(members.length)].value;
   }
   const count = integerArg(args[1]);
+  checkDrawn(count, members.length > 0);
   const drawn: Scored[] = [];
   if (count < 0n) {
     if (members.length > 0) {

@@ -26,10 +26,11 @@ import {
   argText,
   floatArg,
   integerArg,
+  parseInteger,
+  strtod,
   MIN_MAX_NOT_FLOAT,
   mpopOptions,
   optionName,
-  parseFloatArg,
   replyError,
   scoreText,
   SYNTAX_ERROR,
@@ -152,9 +153,14 @@ interface Bound {
 export function bound(arg: Arg): Bound {
   const text = argText(arg);
   const exclusive = text.startsWith('(');
-  const value = parseFloatArg(exclusive ? text.slice(1) : text);
-  if (value === undefined) throw replyError(MIN_MAX_NOT_FLOAT);
-  return { value, exclusive };
+  // Redis's `zslParseRange`: `strtod` of all of it (white space before it, an empty text as 0, out of range as
+  // ±inf or 0), not NaN.
+  const number = exclusive ? text.slice(1) : text;
+  const read = strtod(number);
+  if (read.length !== number.length || Number.isNaN(read.value)) {
+    throw replyError(MIN_MAX_NOT_FLOAT);
+  }
+  return { value: read.value, exclusive };
 }
 
 function within(score: number, min: Bound, max: Bound): boolean {
@@ -535,13 +541,19 @@ const pop = typed('zset', -2, {
   empties: firstKey,
   parse: (args) => {
     if (args.length > 2) throw replyError(SYNTAX_ERROR);
-    if (args.length === 2 && integerArg(args[1]) < 0n) {
-      throw replyError('ERR value is out of range, must be positive');
+    // Redis's `getPositiveLongFromObjectOrReply`: one error for a count that is not a whole number or is negative.
+    if (args.length === 2) {
+      const count = parseInteger(args[1]);
+      if (count === undefined || count < 0n) {
+        throw replyError('ERR value is out of range, must be positive');
+      }
     }
   },
-  // A large set: the members popped are taken from its order (ioredis-mock sorts a copy: 0.3 s at 100k members).
+  // A count of 0 pops nothing (ioredis-mock read it as no count, and popped every member). A large set: the members
+  // popped are taken from its order (ioredis-mock sorts a copy: 0.3 s at 100k members).
   check: (args, reader, command) => {
     const key = keyName(args[0]);
+    if (args.length === 2 && parseInteger(args[1]) === 0n) return reply([]);
     if (!isLarge(reader, key)) return undefined;
     const count = args.length === 2 ? Number(integerArg(args[1])) : 1;
     const taken = popped(setOf(reader, key), command === 'zpopmin', count);
