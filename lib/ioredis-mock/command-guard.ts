@@ -18,7 +18,7 @@ import { dropSubscriptions, guardSubscriptions, pubsubRules } from './pubsub-com
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
 import { clientRule, Connections } from './client-command';
 import { commandRules } from './command-rules';
-import { cheapPipelines, redisCommandNames, UNSUPPORTED } from './pipelines';
+import { cheapPipelines, redisArity, redisCommandNames, UNSUPPORTED } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
 import {
   OUT_OF_MEMORY,
@@ -606,6 +606,16 @@ function guardPipelines(): void {
         process.nextTick(callback, replyError('ERR WATCH inside MULTI is not allowed'));
       }
       return undefined;
+    }
+    if (rule === undefined && transactions.has(this) && !discarded.has(this)) {
+      // Redis checks every command's number of arguments when it is queued, a wrong one discarding the transaction.
+      const arity = redisArity(command);
+      if (
+        arity !== undefined &&
+        (arity > 0 ? args.length + 1 !== arity : args.length + 1 < -arity)
+      ) {
+        discarded.set(this, replyError(wrongArity(command)));
+      }
     }
     if (rule === undefined && !DENY_OOM.has(command)) {
       const run = name.endsWith('Buffer')

@@ -25,6 +25,26 @@ export function redisCommandNames(): ReadonlySet<string> {
   return commandNames;
 }
 
+/** Each Redis command's arity (Redis's command table, as `@ioredis/commands` ships it), once read. */
+let arities: ReadonlyMap<string, number> | undefined;
+
+/**
+ * Redis's arity of `command` (lower case): n > 0 exactly n words, n < 0 at least -n, the name counted; `undefined`
+ * for a name the table does not have.
+ */
+export function redisArity(command: string): number | undefined {
+  if (arities === undefined) {
+    // The table's data file: the package exports no function that reads it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const table = require('@ioredis/commands/built/commands.json') as Record<
+      string,
+      { arity: number }
+    >;
+    arities = new Map(Object.entries(table).map(([name, spec]) => [name, spec.arity]));
+  }
+  return arities.get(command);
+}
+
 /** Marks the methods of the Redis commands ioredis-mock lacks, which fail whatever their arguments. */
 export const UNSUPPORTED = Symbol('unsupported command');
 
