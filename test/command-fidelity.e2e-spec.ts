@@ -951,8 +951,8 @@ if (redisServerBinary !== null) {
         await client.rpush('l', 'a', 'b');
         const piped = await client
           .pipeline()
-          .brpoplpush('l', 'd', 'x' as never)
-          .brpoplpush('l', 'd', '-1' as never)
+          .brpoplpush('l', 'd', 'x')
+          .brpoplpush('l', 'd', '-1')
           .brpoplpush('l', 'd', 0)
           .exec();
         const transaction = await client
