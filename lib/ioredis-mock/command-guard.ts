@@ -13,6 +13,7 @@ import {
   type Outcome,
 } from './command-rule';
 import { addCommands } from './added-commands';
+import { settle } from './callbacks';
 import { emitBothMessageForms } from './pubsub-events';
 import { dropSubscriptions, guardSubscriptions, pubsubRules } from './pubsub-commands';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
@@ -309,16 +310,6 @@ function argumentsFor(command: string, args: readonly Arg[]): unknown[] {
 }
 
 /** A promise of `outcome`, with a node-style `callback` called too if given (as ioredis-mock's methods do). */
-function settle(promise: Promise<unknown>, callback: Method | undefined): Promise<unknown> {
-  if (callback !== undefined) {
-    promise.then(
-      (value) => process.nextTick(callback, null, value),
-      (error: unknown) => process.nextTick(callback, error),
-    );
-  }
-  return promise;
-}
-
 function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const target = client as unknown as Record<string, unknown>;
   const original = target[method];

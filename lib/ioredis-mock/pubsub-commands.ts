@@ -12,10 +12,9 @@
  */
 import type { EventEmitter } from 'node:events';
 import { GlobPattern } from '../util/glob';
+import { type Method, settle } from './callbacks';
 import { type CommandRule, keyName, reply } from './command-rule';
 import { type Arg, argText, replyError, wrongArity } from './redis-replies';
-
-type Method = (...args: unknown[]) => unknown;
 
 /** ioredis-mock's channels or patterns: an emitter, and each name's listeners by connection. */
 interface Subscriptions extends EventEmitter {
@@ -149,16 +148,6 @@ export function pubsubRules(client: object): Record<string, CommandRule> {
     },
     pubsub: { arity: -2, check: (args) => reply(pubsub(mock, args)) },
   };
-}
-
-function settle(promise: Promise<unknown>, callback: Method | undefined): Promise<unknown> {
-  if (callback !== undefined) {
-    promise.then(
-      (value) => process.nextTick(callback, null, value),
-      (error: unknown) => process.nextTick(callback, error),
-    );
-  }
-  return promise;
 }
 
 /**

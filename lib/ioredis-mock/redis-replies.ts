@@ -90,6 +90,22 @@ export const COUNT_RANGE =
 export const MAX_DRAWN = 2 ** 26;
 export const TOO_MANY_DRAWN = `ERR count is out of range: the embedded cache draws at most ${MAX_DRAWN} elements`;
 
+/**
+ * Checks `key [count [option]]` of HRANDFIELD (`WITHVALUES`) and ZRANDMEMBER (`WITHSCORES`) as Redis 7.0 does: the
+ * count within -LONG_MAX..LONG_MAX, then the option, then with it a count within half that.
+ */
+export function checkRandomCount(args: readonly Arg[], option: 'WITHVALUES' | 'WITHSCORES'): void {
+  if (args.length === 1) return;
+  const count = integerArg(args[1]);
+  if (count < -INT64_MAX) throw replyError(COUNT_RANGE);
+  if (args.length > 3 || (args.length === 3 && optionName(args[2]) !== option)) {
+    throw replyError(SYNTAX_ERROR);
+  }
+  if (args.length === 3 && (count < -(INT64_MAX / 2n) || count > INT64_MAX / 2n)) {
+    throw replyError('ERR value is out of range');
+  }
+}
+
 /** Refuses a negative `count` of a non-empty collection that asks for more than {@link MAX_DRAWN} elements. */
 export function checkDrawn(count: bigint, nonEmpty: boolean): void {
   if (nonEmpty && count < -BigInt(MAX_DRAWN)) throw replyError(TOO_MANY_DRAWN);

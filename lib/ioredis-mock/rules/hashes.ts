@@ -23,17 +23,13 @@ import {
 import {
   type Arg,
   checkDrawn,
+  checkRandomCount,
   checkSum,
-  COUNT_RANGE,
   HASH_VALUE_NOT_AN_INTEGER,
-  INT64_MAX,
   integerArg,
   ioredisInteger,
   isSafeInteger,
-  optionName,
-  replyError,
   storedInteger,
-  SYNTAX_ERROR,
 } from '../redis-replies';
 import { finiteIncrement, floatSum } from '../long-double';
 import type { KeyWriter } from '../../keyspace/keyspace';
@@ -78,17 +74,8 @@ const hincrby = typed('hash', 4, {
 function copyOfHash(hash: Hash | undefined): Hash {
   const out: Hash = {};
   if (hash === undefined) return out;
-  for (const field of Object.keys(hash)) {
-    const value = copyOut(hash[field]);
-    if (field === '__proto__') {
-      Object.defineProperty(out, field, {
-        value,
-        configurable: true,
-        enumerable: true,
-        writable: true,
-      });
-    } else out[field] = value;
-  }
+  for (const field of Object.keys(hash))
+    setField(out, field, copyOut(hash[field]) as string | Buffer);
   return out;
 }
 
@@ -273,17 +260,7 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
   }),
   /** HRANDFIELD key [count [WITHVALUES]], its arguments checked as Redis 7.0's `hrandfieldCommand` checks them. */
   hrandfield: typed('hash', -2, {
-    parse: (args) => {
-      if (args.length === 1) return;
-      const count = integerArg(args[1]);
-      if (count < -INT64_MAX) throw replyError(COUNT_RANGE);
-      if (args.length > 3 || (args.length === 3 && optionName(args[2]) !== 'WITHVALUES')) {
-        throw replyError(SYNTAX_ERROR);
-      }
-      if (args.length === 3 && (count < -(INT64_MAX / 2n) || count > INT64_MAX / 2n)) {
-        throw replyError('ERR value is out of range');
-      }
-    },
+    parse: (args) => checkRandomCount(args, 'WITHVALUES'),
     check: (args, reader) => {
       if (args.length === 1) return undefined;
       const hash = reader.valueOf(keyName(args[0]));

@@ -14,9 +14,8 @@ import { type CommandRule, keyName, memberOf, reply, typed } from '../command-ru
 import {
   type Arg,
   checkDrawn,
-  COUNT_RANGE,
+  checkRandomCount,
   floatArg,
-  INT64_MAX,
   integerArg,
   optionName,
   parseInteger,
@@ -266,17 +265,7 @@ export function rangeStored(lookup: Lookup, args: readonly Arg[]): readonly Scor
  * it asks for more), members drawn independently for a negative one.
  */
 const zrandmember = typed('zset', -2, {
-  parse: (args) => {
-    if (args.length === 1) return;
-    const count = integerArg(args[1]);
-    if (count < -INT64_MAX) throw replyError(COUNT_RANGE);
-    if (args.length > 3 || (args.length === 3 && optionName(args[2]) !== 'WITHSCORES')) {
-      throw replyError(SYNTAX_ERROR);
-    }
-    if (args.length === 3 && (count < -(INT64_MAX / 2n) || count > INT64_MAX / 2n)) {
-      throw replyError('ERR value is out of range');
-    }
-  },
+  parse: (args) => checkRandomCount(args, 'WITHSCORES'),
   check: (args, reader) => reply(randomMembers((key) => reader.valueOf(key), args)),
 });
 
