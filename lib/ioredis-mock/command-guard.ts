@@ -309,7 +309,6 @@ function argumentsFor(command: string, args: readonly Arg[]): unknown[] {
   return Object.hasOwn(transformers, command) ? [...args] : [args];
 }
 
-/** A promise of `outcome`, with a node-style `callback` called too if given (as ioredis-mock's methods do). */
 function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const target = client as unknown as Record<string, unknown>;
   const original = target[method];

@@ -10,9 +10,9 @@
  * ioredis-mock does, so that one defined later is found too. Everything else (`exec`, `_addTransaction`, the guard's
  * own versions of them, `length`) is ioredis-mock's `Pipeline.prototype`.
  */
-import { isBlocking } from './blocking-commands';
 import IORedis from 'ioredis';
 import RedisMock from 'ioredis-mock';
+import { isBlocking } from './blocking-commands';
 import { UNSUPPORTED_IOREDIS_MOCK } from './redis-replies';
 
 type Method = (...args: unknown[]) => unknown;
