@@ -333,6 +333,9 @@ const CASES: [Cmd, Cmd[]][] = [
   [['evalBuffer', "return {ok='\\255\\254'}", '0'], []],
   [['evalBuffer', "return {1, redis.status_reply('\\255')}", '0'], []],
   [['eval', 'return redis.status_reply(5)', '0'], []],
+  // a small sorted set or set of integers is answered in the order Redis keeps it (by score, by value)
+  [['zscan', 'k', '0'], [['zadd', 'k', '3', 'a', '1', 'b', '2', 'c', '1', 'a0']]],
+  [['sscan', 'k', '0'], [['sadd', 'k', '10', '-3', '2', '100']]],
   // a hash of up to 512 small fields is a listpack: HSCAN answers it whole
   [['object', 'encoding', 'k'], [manyFields]],
   [['hscan', 'k', '0'], [manyFields]],

@@ -16,7 +16,7 @@ import { GlobPattern } from '../util/glob';
 import { type CommandRule, copyOut, keyName, reply, typed } from './command-rule';
 import { encodingOf } from './object-command';
 import { typeName } from './rules/keys';
-import type { Scored } from './rules/sorted-sets';
+import { ordered, type Scored, type SortedSet } from './rules/sorted-sets';
 import {
   type Arg,
   argText,
@@ -114,6 +114,26 @@ function* elementsOf(value: unknown): Generator<Element> {
   }
 }
 
+/**
+ * The elements of a collection Redis holds compactly, in the order it holds them: a sorted set's listpack by score
+ * (then member), an intset by value; a hash's listpack in insertion order, as stored here.
+ */
+function compactOrder(value: unknown, encoding: 'listpack' | 'intset'): Iterable<Element> {
+  if (value instanceof Map) {
+    return ordered(value as SortedSet).map(({ score, value: member }): Element => [
+      member,
+      [copyOut(member), scoreText(score)],
+    ]);
+  }
+  if (encoding === 'intset') {
+    const members = [...(value as Set<string | Buffer>)];
+    const number = (member: string | Buffer): bigint => BigInt(member.toString());
+    members.sort((a, b) => (number(a) < number(b) ? -1 : number(a) > number(b) ? 1 : 0));
+    return members.map((member): Element => [member, [copyOut(member)]]);
+  }
+  return elementsOf(value);
+}
+
 function sizeOf(value: unknown): number {
   return value instanceof Set || value instanceof Map
     ? value.size
@@ -157,7 +177,7 @@ function scanCollection(
   };
   const encoding = encodingOf(key, value);
   if (encoding === 'listpack' || encoding === 'intset') {
-    for (const element of elementsOf(value)) keep(element);
+    for (const element of compactOrder(value, encoding)) keep(element);
     return ['0', out];
   }
   let part = 0;
