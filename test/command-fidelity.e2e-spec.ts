@@ -992,6 +992,12 @@ if (redisServerBinary !== null) {
       ],
       ['TIME of a key', (m: ReturnType<Redis['multi']>) => m.call('time', 'k')],
       ['LASTSAVE of a key', (m: ReturnType<Redis['multi']>) => m.call('lastsave', 'k')],
+      [
+        'OBJECT of an unknown subcommand',
+        (m: ReturnType<Redis['multi']>) => m.call('object', 'bogus'),
+      ],
+      ['SCRIPT EXISTS of nothing', (m: ReturnType<Redis['multi']>) => m.call('script', 'exists')],
+      ['CONFIG GET of nothing', (m: ReturnType<Redis['multi']>) => m.call('config', 'get')],
     ])('discards a transaction holding %s (a wrong number of arguments)', async (_name, queue) => {
       const run = async (client: Redis): Promise<unknown> => {
         await client.flushall();

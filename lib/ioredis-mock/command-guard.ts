@@ -33,6 +33,7 @@ import {
 import { withoutBlock } from './rules/streams';
 import { scriptRules } from './script-commands';
 import { serverCommands } from './server-commands';
+import { subcommandError } from './subcommands';
 import { asError } from '../util/errors';
 
 /**
@@ -606,6 +607,11 @@ function guardPipelines(): void {
       ) {
         discarded.set(this, replyError(wrongArity(command)));
       }
+    }
+    if (transactions.has(this) && !discarded.has(this)) {
+      // And a container's subcommand (OBJECT ENCODING, SCRIPT LOAD, …): known, with its number of arguments.
+      const error = subcommandError(command, args);
+      if (error !== undefined) discarded.set(this, error);
     }
     if (rule === undefined && !DENY_OOM.has(command)) {
       const run = name.endsWith('Buffer')
