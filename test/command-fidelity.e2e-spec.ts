@@ -333,6 +333,14 @@ const CASES: [Cmd, Cmd[]][] = [
   [['evalBuffer', "return {ok='\\255\\254'}", '0'], []],
   [['evalBuffer', "return {1, redis.status_reply('\\255')}", '0'], []],
   [['eval', 'return redis.status_reply(5)', '0'], []],
+  // ZRANGE's options as Redis reads them: each once, LIMIT -1 on ranks, WITHSCORES not when storing
+  [['zrange', 'z', '0', '-1', 'REV', 'REV'], []],
+  [['zrange', 'z', '0', '-1', 'BYSCORE', 'BYLEX'], []],
+  [['zrange', 'z', '0', '-1', 'LIMIT', '0', '-1'], []],
+  [['zrevrange', 'z', '0', '-1', 'LIMIT', '0', '1'], []],
+  [['zrangestore', 'dest', 'z', '0', '-1', 'REV', 'REV'], []],
+  [['zrangestore', 'dest', 'z', '0', '-1', 'WITHSCORES'], []],
+  [['zrangebyscore', 'z', '-inf', '+inf', 'REV'], []],
   // a small sorted set or set of integers is answered in the order Redis keeps it (by score, by value)
   [['zscan', 'k', '0'], [['zadd', 'k', '3', 'a', '1', 'b', '2', 'c', '1', 'a0']]],
   [['sscan', 'k', '0'], [['sadd', 'k', '10', '-3', '2', '100']]],
@@ -912,6 +920,23 @@ if (redisServerBinary !== null) {
         'EXECABORT Transaction discarded because of previous errors.',
         null,
       ]);
+      expect(await run(embedded)).toEqual(expected);
+    });
+
+    it('fails a blocking pop with a negative timeout alone at EXEC, as Redis does', async () => {
+      const run = async (client: Redis): Promise<unknown> => {
+        await client.flushall();
+        await client.zadd('z', 1, 'a');
+        const replies = await client
+          .multi()
+          .call('bzmpop', '-1', '1', 'z', 'MAX', 'COUNT', '2')
+          .call('blpop', 'l', '-1')
+          .set('after', '1')
+          .exec();
+        return (replies ?? []).map(([error, value]) => error?.message ?? value);
+      };
+      const expected = await run(redis);
+      expect(expected).toEqual(['ERR timeout is negative', 'ERR timeout is negative', 'OK']);
       expect(await run(embedded)).toEqual(expected);
     });
 

@@ -598,7 +598,13 @@ function guardPipelines(): void {
       }
       return undefined;
     }
-    if (rule === undefined && transactions.has(this) && !discarded.has(this)) {
+    // (A blocking pop comes here without its arguments, checked already: see `pipelineCall`.)
+    if (
+      rule === undefined &&
+      transactions.has(this) &&
+      !discarded.has(this) &&
+      !isBlocking(command)
+    ) {
       // Redis checks every command's number of arguments when it is queued, a wrong one discarding the transaction.
       const arity = redisArity(command);
       if (

@@ -238,7 +238,12 @@ function hasMember(value: unknown, member: unknown): boolean {
 
 /** ZRANGESTORE's query: ZRANGE's options but WITHSCORES, over the arguments after the destination. */
 export function rangeStoreQuery(args: readonly Arg[]): RangeQuery {
-  const query = rangeOptions(args.slice(1), true, { by: 'rank', rev: false, withScores: false });
+  const query = rangeOptions(
+    args.slice(1),
+    true,
+    { by: 'rank', rev: false, withScores: false },
+    true,
+  );
   if (query.withScores) throw replyError(SYNTAX_ERROR);
   return query;
 }

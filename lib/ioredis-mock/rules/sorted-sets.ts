@@ -177,23 +177,41 @@ export interface RangeQuery {
   withScores: boolean;
 }
 
-/** The options after the range of ZRANGE and its older forms (`from`: where they start). */
-export function rangeOptions(args: readonly Arg[], modern: boolean, query: RangeQuery): RangeQuery {
+/**
+ * The options after the range of ZRANGE and its older forms, as Redis's `zrangeGenericCommand` reads them: `REV`,
+ * `BYSCORE` and `BYLEX` once each, and only where the command leaves them open (`modern`: ZRANGE, ZRANGESTORE),
+ * `WITHSCORES` except when storing (`store`), `LIMIT` anywhere; then the conflicts (a LIMIT other than `-1` on a rank
+ * range, WITHSCORES with BYLEX).
+ */
+export function rangeOptions(
+  args: readonly Arg[],
+  modern: boolean,
+  query: RangeQuery,
+  store = false,
+): RangeQuery {
+  let direction = !modern;
+  let type = !modern;
   for (let i = 3; i < args.length; i++) {
     const option = optionName(args[i]);
-    if (option === 'WITHSCORES') query.withScores = true;
-    else if (option === 'BYSCORE' && modern) query.by = 'score';
-    else if (option === 'BYLEX' && modern) query.by = 'lex';
-    else if (option === 'REV' && modern) query.rev = true;
-    else if (option === 'LIMIT' && i + 2 < args.length && (modern || query.by !== 'rank')) {
+    if (option === 'WITHSCORES' && !store) query.withScores = true;
+    else if (option === 'LIMIT' && i + 2 < args.length) {
       query.limit = {
         offset: Number(integerArg(args[i + 1])),
         count: Number(integerArg(args[i + 2])),
       };
       i += 2;
+    } else if (option === 'REV' && !direction) {
+      direction = true;
+      query.rev = true;
+    } else if ((option === 'BYSCORE' || option === 'BYLEX') && !type) {
+      type = true;
+      query.by = option === 'BYSCORE' ? 'score' : 'lex';
     } else throw replyError(SYNTAX_ERROR);
   }
-  if (query.limit !== undefined && query.by === 'rank') throw replyError(LIMIT_NEEDS_RANGE);
+  if (query.limit !== undefined && query.by === 'rank') {
+    if (query.limit.count !== -1) throw replyError(LIMIT_NEEDS_RANGE);
+    query.limit = undefined; // a rank range takes no LIMIT: one of count -1 changes nothing
+  }
   if (query.withScores && query.by === 'lex') {
     throw replyError('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
   }
