@@ -333,6 +333,21 @@ const CASES: [Cmd, Cmd[]][] = [
   [['evalBuffer', "return {ok='\\255\\254'}", '0'], []],
   [['evalBuffer', "return {1, redis.status_reply('\\255')}", '0'], []],
   [['eval', 'return redis.status_reply(5)', '0'], []],
+  // ZINTER: NaN from a weight is 0 for the first input only, and never wins a MIN or MAX
+  ...(['SUM', 'MIN', 'MAX'] as const).map((aggregate): [Cmd, Cmd[]] => [
+    ['zinterstore', 'dest', '2', 'a', 'b', 'WEIGHTS', '-inf', '0', 'AGGREGATE', aggregate],
+    [
+      ['zadd', 'a', 'inf', 'i', '-inf', 'n', '1', 'o'],
+      ['zadd', 'b', '-inf', 'i', 'inf', 'n', '2', 'o'],
+    ],
+  ]),
+  [
+    ['zinter', '2', 'a', 'b', 'WEIGHTS', '0', '-inf', 'WITHSCORES'],
+    [
+      ['zadd', 'a', 'inf', 'i'],
+      ['zadd', 'b', '1', 'i'],
+    ],
+  ],
   // ZRANGE's options as Redis reads them: each once, LIMIT -1 on ranks, WITHSCORES not when storing
   [['zrange', 'z', '0', '-1', 'REV', 'REV'], []],
   [['zrange', 'z', '0', '-1', 'BYSCORE', 'BYLEX'], []],

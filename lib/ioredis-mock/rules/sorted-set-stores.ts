@@ -114,8 +114,9 @@ function membersOf(value: unknown): Iterable<Scored> {
 }
 
 function aggregated(how: Aggregate, current: number, score: number): number {
-  if (how === 'MIN') return Math.min(current, score);
-  if (how === 'MAX') return Math.max(current, score);
+  // As C compares (Redis's `zunionInterAggregate`): a NaN score never replaces the current one.
+  if (how === 'MIN') return score < current ? score : current;
+  if (how === 'MAX') return score > current ? score : current;
   const sum = current + score;
   return Number.isNaN(sum) ? 0 : sum;
 }
@@ -163,7 +164,8 @@ export function combine(lookup: Lookup, algebra: Algebra): SortedSet {
         everywhere = false;
         break;
       }
-      score = aggregated(algebra.aggregate, score, scored(other, weight));
+      // Only the first input's weighted score has NaN made 0; the others' go to the aggregate as they are.
+      score = aggregated(algebra.aggregate, score, other * weight);
     }
     if (everywhere) out.set(member.value, { score, value: member.value });
   }
