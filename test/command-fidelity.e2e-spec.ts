@@ -333,6 +333,9 @@ const CASES: [Cmd, Cmd[]][] = [
   [['evalBuffer', "return {ok='\\255\\254'}", '0'], []],
   [['evalBuffer', "return {1, redis.status_reply('\\255')}", '0'], []],
   [['eval', 'return redis.status_reply(5)', '0'], []],
+  // a container's unknown subcommand is an unknown command to a script, a wrong arity a wrong number of args
+  [['eval', "return redis.call('object', 'foo', 'k')", '0'], []],
+  [['eval', "return redis.pcall('memory', 'usage')", '0'], []],
   // ZINTER: NaN from a weight is 0 for the first input only, and never wins a MIN or MAX
   ...(['SUM', 'MIN', 'MAX'] as const).map((aggregate): [Cmd, Cmd[]] => [
     ['zinterstore', 'dest', '2', 'a', 'b', 'WEIGHTS', '-inf', '0', 'AGGREGATE', aggregate],

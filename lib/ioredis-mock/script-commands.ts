@@ -21,6 +21,7 @@ import {
   type Outcome,
   reply,
 } from './command-rule';
+import { subcommandError } from './subcommands';
 import { checkScript, ScriptEngine, sha1, shebangOf, Status } from './lua-scripts';
 import {
   type Arg,
@@ -488,6 +489,11 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     refuseInScript(name, command, args);
     // A command of `defineCommand` is the client's, not Redis's: a script does not find it (nor runs a script).
     if (defined.has(command)) throw replyError(UNKNOWN);
+    // A container's subcommand is looked up with the command: an unknown one is an unknown command to a script.
+    const subcommand = subcommandError(command, args);
+    if (subcommand !== undefined) {
+      throw replyError(subcommand.message.startsWith('ERR unknown') ? UNKNOWN : WRONG_ARGS);
+    }
     const rule = Object.hasOwn(host.rules, command) ? host.rules[command] : undefined;
     let outcome: Outcome;
     try {
