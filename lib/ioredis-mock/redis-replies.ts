@@ -194,6 +194,9 @@ export const NOT_A_FLOAT = 'ERR value is not a valid float';
 export const MIN_MAX_NOT_FLOAT = 'ERR min or max is not a float';
 export const NAN_OR_INFINITY = 'ERR increment would produce NaN or Infinity';
 
+const PLAIN_DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+/** A digit 1-9 before any exponent: text whose value is not 0. */
+const NON_ZERO_MANTISSA = /^[^eE]*[1-9]/;
 const DECIMAL = /^([+-]?)(?:([0-9]+)\.?([0-9]*)|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?/;
 const HEXADECIMAL =
   /^([+-]?)0[xX](?:([0-9a-fA-F]+)\.?([0-9a-fA-F]*)|\.([0-9a-fA-F]+))(?:[pP]([+-]?[0-9]+))?/;
@@ -245,6 +248,11 @@ export function strtod(text: string): Strtod {
  */
 export function parseFloatArg(arg: Arg): number | undefined {
   const text = argText(arg);
+  // The common case, one regular expression: plain decimal text whose double is neither infinite nor an underflow.
+  if (PLAIN_DECIMAL.test(text)) {
+    const value = Number(text);
+    if (Number.isFinite(value) && (value !== 0 || !NON_ZERO_MANTISSA.test(text))) return value;
+  }
   if (text.length === 0 || /^[ \t\n\v\f\r]/.test(text)) return undefined;
   const read = strtod(text);
   if (read.length !== text.length || read.range || Number.isNaN(read.value)) return undefined;
