@@ -11,14 +11,8 @@
  */
 import type { Keyspace } from '../keyspace/keyspace';
 import { type CommandRule, reply } from './command-rule';
-import {
-  type Arg,
-  argText,
-  parseInteger,
-  replyError,
-  SYNTAX_ERROR,
-  wrongArity,
-} from './redis-replies';
+import { type Arg, argText, parseInteger, replyError, SYNTAX_ERROR } from './redis-replies';
+import { subcommandError } from './subcommands';
 
 /** One connection of a keyspace: an embedded client or one of its duplicates. */
 export interface Connection {
@@ -81,26 +75,6 @@ export class Connections {
     return [...this.all].sort((a, b) => a.id - b.id);
   }
 }
-
-/** Subcommands and their arity (Redis 7.0's command table: `client|<sub>`). */
-const ARITY: Readonly<Record<string, number>> = {
-  caching: 3,
-  getname: 2,
-  getredir: 2,
-  help: 2,
-  id: 2,
-  info: 2,
-  kill: -3,
-  list: -2,
-  'no-evict': 3,
-  pause: -3,
-  reply: 3,
-  setname: 3,
-  tracking: -3,
-  trackinginfo: 2,
-  unblock: -3,
-  unpause: 2,
-};
 
 const HELP = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
@@ -204,13 +178,9 @@ export function clientRule(connections: Connections, self: Connection): CommandR
   return {
     arity: -2,
     check: (args) => {
+      const unknownOrArity = subcommandError('client', args);
+      if (unknownOrArity !== undefined) throw unknownOrArity;
       const sub = argText(args[0]).toLowerCase();
-      const arity = Object.hasOwn(ARITY, sub) ? ARITY[sub] : undefined;
-      if (arity === undefined) {
-        throw replyError(`ERR unknown subcommand '${argText(args[0])}'. Try CLIENT HELP.`);
-      }
-      const argc = args.length + 1;
-      if (arity > 0 ? argc !== arity : argc < -arity) throw replyError(wrongArity(`client|${sub}`));
       self.lastCommand = `client|${sub}`;
       const now = Date.now();
       switch (sub) {

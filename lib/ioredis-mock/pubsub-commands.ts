@@ -14,6 +14,7 @@ import type { EventEmitter } from 'node:events';
 import { GlobPattern } from '../util/glob';
 import { type Method, settle } from './callbacks';
 import { type CommandRule, keyName, reply } from './command-rule';
+import { subcommandError } from './subcommands';
 import { type Arg, argText, replyError, wrongArity } from './redis-replies';
 
 /** ioredis-mock's channels or patterns: an emitter, and each name's listeners by connection. */
@@ -82,28 +83,13 @@ const PUBSUB_HELP = [
   '    Prints this help.',
 ];
 
-/** Each PUBSUB subcommand's arity in Redis's command table (the subcommand counted as the first word). */
-const SUBCOMMAND_ARITY: Readonly<Record<string, number>> = {
-  channels: -2,
-  help: 2,
-  numpat: 2,
-  numsub: -2,
-  shardchannels: -2,
-  shardnumsub: -2,
-};
-
 /** PUBSUB, in Redis 7.0's order: the subcommand, its arity, then `pubsubCommand`'s own checks. */
 function pubsub(client: PubSubClient, args: readonly Arg[]): unknown {
+  const unknownOrArity = subcommandError('pubsub', args);
+  if (unknownOrArity !== undefined) throw unknownOrArity;
   const given = argText(args[0]);
   const sub = given.toLowerCase();
-  if (!Object.hasOwn(SUBCOMMAND_ARITY, sub)) {
-    throw replyError(`ERR unknown subcommand '${given.slice(0, 128)}'. Try PUBSUB HELP.`);
-  }
-  const arity = SUBCOMMAND_ARITY[sub];
   const words = args.length + 1;
-  if (arity > 0 ? words !== arity : words < -arity) {
-    throw replyError(`ERR wrong number of arguments for 'pubsub|${sub}' command`);
-  }
   const subscribers = (store: Subscriptions | undefined): [string, number][] =>
     [...(store?.instanceListeners ?? [])]
       .filter(([, listeners]) => listeners.size > 0)
