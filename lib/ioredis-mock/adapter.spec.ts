@@ -62,7 +62,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     member,
     value,
   ),
-  fc.tuple(fc.constant('xdel'), key, fc.constantFrom('5-0', '7-0', '9-3')),
+  // No XDEL: the reference's ioredis-mock copies what it stores, and an emptied stream (which Redis keeps, with its
+  // last id) comes back from it as an empty list. XDEL is held to redis-server in `test/command-fidelity.e2e-spec.ts`.
   fc.tuple(fc.constant('xlen'), key),
   fc.tuple(fc.constant('xrange'), key, fc.constant('-'), fc.constant('+')),
   fc.tuple(fc.constant('keys'), fc.constant('*')),
