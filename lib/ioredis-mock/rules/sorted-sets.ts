@@ -92,9 +92,9 @@ function insertionPoint(members: readonly Scored[], member: Scored): number {
 /**
  * Sets the scores of a large stored sorted set in place (`undefined` removes the member): ioredis-mock's writes, and
  * a new Map for each, cost the set's size (ZADD took 37 ms at 100k members, ZINCRBY 100 ms), and its order would be
- * sorted again at the next read. Its order, if made, is kept by moving each changed member (a binary search and a
- * move of the members after it). Returns false, changing nothing, when the set is not large enough (or not there):
- * the caller writes a new Map.
+ * sorted again at the next read. Its order, if made, is kept by moving each changed member (a binary search, and a
+ * move of the members between its old and new places; a new member's insertion moves those after it). Returns
+ * false, changing nothing, when the set is not large enough (or not there): the caller writes a new Map.
  */
 function changeInPlace(
   reader: KeyReader,
@@ -109,23 +109,42 @@ function changeInPlace(
   let bytes = 0;
   for (const [member, score] of changes) {
     const old = set.get(member);
-    if (old !== undefined) {
-      if (order !== undefined) order.splice(positionOf(order, old), 1);
-      bytes -= zsetMemberBytes(old);
-    }
+    if (old !== undefined) bytes -= zsetMemberBytes(old);
     if (score === undefined) {
+      if (old === undefined) continue;
+      if (order !== undefined) order.splice(positionOf(order, old), 1);
       set.delete(member);
       continue;
     }
     const scored: Scored = { score, value: member };
     set.set(member, scored);
-    if (order !== undefined) order.splice(insertionPoint(order, scored), 0, scored);
+    if (order !== undefined) {
+      if (old === undefined) order.splice(insertionPoint(order, scored), 0, scored);
+      else move(order, positionOf(order, old), scored);
+    }
     bytes += zsetMemberBytes(scored);
   }
   if (set.size === 0)
     writer.remove(key); // Redis deletes a sorted set it empties
   else writer.changedInPlace(key, bytes);
   return true;
+}
+
+/**
+ * Puts `member` in the place of the one at `from` (the same member with its old score), moving only the members
+ * between its old and new places: a leaderboard's `ZINCRBY` moves a member a few places, where a removal and an
+ * insertion each moved every member after them (100-200 µs a command at 100k members).
+ */
+function move(members: Scored[], from: number, member: Scored): void {
+  // The order still holds the old member at `from`, so the search over all of it is a search over the others.
+  const to = insertionPoint(members, member);
+  if (to > from) {
+    for (let i = from; i < to - 1; i++) members[i] = members[i + 1];
+    members[to - 1] = member;
+  } else {
+    for (let i = from; i > to; i--) members[i] = members[i - 1];
+    members[to] = member;
+  }
 }
 
 /** The position of `member` in `members` (in Redis's order), -1 if it is not there: a binary search. */
