@@ -143,6 +143,12 @@ class KeyArray {
     this.columns[this.stride * slot] = use;
   }
 
+  /** Replaces the `use` of every key here by `convert` of it. */
+  convertUses(convert: (use: number) => number): void {
+    const { columns, stride } = this;
+    for (let at = 0; at < stride * this.count; at += stride) columns[at] = convert(columns[at]);
+  }
+
   /** Removes `entry`'s key if it is here. */
   remove(entry: Entry): void {
     const slot = this.slotOf(entry);
@@ -371,9 +377,41 @@ export class Entries {
   }
 
   /**
+   * Replaces the `use` of every key held as an entry by `convert` of it (a change of eviction policy between LRU and
+   * LFU, whose `use` means another thing); restored records still bytes are left to the caller.
+   */
+  convertUses(convert: (use: number) => number): void {
+    this.persistent.convertUses(convert);
+    this.volatile.convertUses(convert);
+    const { restored } = this;
+    for (let i = 0; i < restored.builtCount; i++) {
+      const entry = restored.builtAt(restored.builtRecordAt(i));
+      if (entry) this.touch(entry, convert(entry.use));
+    }
+  }
+
+  /**
    * Whether the key of `entry`, drawn by {@link sample} from all keys or (`volatileOnly`) those with an expiry time,
    * is still among them.
    */
+  /**
+   * Whether `key`, drawn by {@link sample} as a restored record (no entry given), is still there, and under
+   * `volatileOnly` still has an expiry time: a `PERSIST` or a plain `SET` since it was drawn takes it out of what a
+   * `volatile-*` policy may evict. Builds no entry.
+   */
+  holdsDrawable(key: string, volatileOnly: boolean): boolean {
+    const own = this.addedEntry(key);
+    if (own !== undefined) return this.isDrawable(own, volatileOnly);
+    if (this.restored.size === 0) return false;
+    const r = this.restored.recordOf(key);
+    if (r < 0) return false;
+    if (!volatileOnly) return true;
+    const built = this.restored.builtAt(r);
+    return built === null
+      ? this.restored.expiresAt(r) !== undefined
+      : built !== undefined && this.isDrawable(built, true);
+  }
+
   isDrawable(entry: Entry, volatileOnly: boolean): boolean {
     if (!volatileOnly) return entry.slot !== -1;
     return entry.slot <= -2 || (entry instanceof RestoredEntry && entry.volatileSlot >= 0);

@@ -117,6 +117,92 @@ describe('eviction (maxmemory policies)', () => {
     }
   });
 
+  it('volatile-* policies do not evict a restored key drawn as bytes that lost its TTL since', async () => {
+    for (const policy of ['volatile-lru', 'volatile-lfu', 'volatile-ttl'] as const) {
+      const states = new RestoredStates();
+      addGeneration(
+        states,
+        range(40).map((i): [string, unknown] => [`r${i}`, value]),
+        { expiresAt: Date.now() + 100_000 },
+      );
+      const keyspace = new Keyspace();
+      keyspace.replaceAll(states);
+      keyspace.setPolicy(policy);
+      keyspace.memory.samples = 64; // the pool keeps 16 candidates drawn as records after the first eviction
+      const client = track({ client: createEmbeddedClient(keyspace) }).client;
+      keyspace.memory.maxBytes = keyspace.usedBytes - 1;
+      await client.set('first', value, 'EX', 1_000);
+      expect(keyspace.evictedKeys).toBe(1);
+      const left = await client.keys('r*');
+      expect(left.length).toBe(39);
+      keyspace.memory.maxBytes = 0;
+      for (const [i, key] of left.entries()) {
+        if (i % 2 === 0) await client.persist(key);
+        else await client.set(key, value);
+      }
+      await client.del('first');
+      keyspace.memory.maxBytes = 1;
+      await expect(client.set('second', value)).rejects.toThrow(OOM);
+      expect(keyspace.evictedKeys).toBe(1);
+      expect((await client.keys('r*')).length).toBe(39);
+    }
+  });
+
+  it('keeps how idle each key is across a change of policy between LRU and LFU', async () => {
+    const { client, keyspace } = track(
+      await cache('allkeys-lru', async (c) => {
+        for (const i of range(50)) await c.set(`old${i}`, value);
+      }),
+    );
+    keyspace.memory.maxBytes = 0;
+    keyspace.setPolicy('allkeys-lfu');
+    // Redis's counter is 8 bits: a key written under LRU starts from LFU's initial counter, not its access time.
+    for (const i of range(50)) {
+      expect(await client.object('FREQ', `old${i}`)).toBeLessThanOrEqual(5);
+    }
+    for (let i = 0; i < 200; i++) await client.get('old0');
+    keyspace.memory.maxBytes = keyspace.usedBytes - 1;
+    for (const i of range(20)) {
+      await client.set(`new${i}`, value);
+      await client.get('old0');
+    }
+    expect(keyspace.evictedKeys).toBeGreaterThanOrEqual(20);
+    expect(await client.exists('old0')).toBe(1); // the hot key is kept
+    keyspace.memory.maxBytes = 0;
+    keyspace.setPolicy('volatile-lru');
+    expect(Number(await client.object('IDLETIME', 'old0'))).toBeLessThan(60);
+  });
+
+  it('counts the large members of sets and sorted sets that begin with small ones, in whole bytes', async () => {
+    const keyspace = new Keyspace();
+    const client = track({ client: createEmbeddedClient(keyspace) }).client;
+    keyspace.memory.maxBytes = 2_000_000;
+    const large = 'x'.repeat(100_000);
+    for (const key of ['set', 'zset']) {
+      const add = (member: string): Promise<unknown> =>
+        key === 'set' ? client.sadd(key, member) : client.zadd(key, 1, member);
+      for (const i of range(5)) await add(`a${i}`);
+      let added = 0;
+      await expect(
+        (async () => {
+          for (const i of range(30)) {
+            await add(`${i}${large}`);
+            added++;
+          }
+        })(),
+      ).rejects.toThrow(OOM);
+      // The limit holds within the estimate's band: about 2 MB of 100 KB members, not 30 of them.
+      expect(added).toBeGreaterThanOrEqual(10);
+      expect(added).toBeLessThanOrEqual(25);
+      expect(Number.isInteger(await client.memory('USAGE', key))).toBe(true);
+      await client.del(key);
+    }
+    await client.sadd('s', 'a', 'b', 'c', 'd', 'xxxxxxxxx', 'e');
+    expect(Number.isInteger(keyspace.usedBytes)).toBe(true);
+    await client.del('s');
+    expect(keyspace.usedBytes).toBe(0);
+  });
+
   it('volatile-ttl evicts the keys that expire soonest first', async () => {
     const { client } = track(
       await cache('volatile-ttl', async (c) => {

@@ -79,6 +79,27 @@ export function initialUse(policy: MaxMemoryPolicy, now: number): number {
   return isLfu(policy) ? (minutes(now) << 8) | LFU_INIT_VAL : now;
 }
 
+/**
+ * A key's `use` under `from` as it reads under `to`, at `now`: the time of the last access (LRU) from the minute it
+ * holds (LFU), or that minute with LFU's initial counter, decayed by the minutes since.
+ */
+export function convertedUse(
+  use: number,
+  from: MaxMemoryPolicy,
+  to: MaxMemoryPolicy,
+  now: number,
+): number {
+  if (isLfu(from) === isLfu(to)) return use;
+  if (isLfu(from)) return now - idleMs(use, from, now);
+  const last = Math.min(use, now);
+  return lfuCounterAfter((minutes(last) << 8) | LFU_INIT_VAL, now);
+}
+
+/** `use` (LFU) decayed to `now`: the minute of `now` and the counter left. */
+function lfuCounterAfter(use: number, now: number): number {
+  return (minutes(now) << 8) | lfuCounter(use, now);
+}
+
 /** The `use` of a key accessed at `now` (Redis's `updateLFU`, or the access time). */
 export function touchedUse(use: number, policy: MaxMemoryPolicy, now: number): number {
   if (!isLfu(policy)) return now;
@@ -166,7 +187,11 @@ export class Evictor implements SampleVisitor {
         const key = this.keys[at];
         const entry = this.entries[at];
         this.entries[at] = undefined;
-        if (entry === undefined ? entries.has(key) : entries.isDrawable(entry, volatileOnly)) {
+        if (
+          entry === undefined
+            ? entries.holdsDrawable(key, volatileOnly)
+            : entries.isDrawable(entry, volatileOnly)
+        ) {
           this.pickedEntry = entry;
           return key;
         }

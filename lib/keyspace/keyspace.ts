@@ -16,9 +16,11 @@ import { Capture } from './capture';
 import { Entries, isExpiredAt, type SampleVisitor } from './entries';
 import { Entry } from './entry';
 import {
+  convertedUse,
   Evictor,
   idleMs,
   initialUse,
+  isLfu,
   MAXMEMORY_POLICIES,
   touchedUse,
   type MemorySettings,
@@ -392,8 +394,14 @@ export class Keyspace {
   /** Changes the memory limit's policy (a valid one: see {@link MAXMEMORY_POLICIES}). */
   setPolicy(policy: MemorySettings['policy']): void {
     if (!MAXMEMORY_POLICIES.includes(policy)) throw new Error(`unknown maxmemory policy ${policy}`);
+    const before = this.memory.policy;
     this.memory.policy = policy;
-    this.entries.restored.initialUse = initialUse(policy, Date.now());
+    if (isLfu(before) === isLfu(policy)) return; // a key's `use` means the same under both
+    // Under LRU a key's `use` is the time of its last access, under LFU its minute and counter: each key keeps how
+    // long it has been idle, and starts from LFU's initial counter (Redis's LFU_INIT_VAL, decayed by that idle time).
+    const now = Date.now();
+    this.entries.convertUses((use) => convertedUse(use, before, policy, now));
+    this.entries.restored.initialUse = initialUse(policy, now);
     this.entries.restored.resetUses();
   }
 

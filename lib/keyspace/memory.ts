@@ -111,6 +111,19 @@ function meanOf(elements: Iterator<unknown>, size: (element: unknown) => number)
   return n === 0 ? 0 : total / n;
 }
 
+/**
+ * Elements of a Set's or Map's iterator at evenly spread positions: its first ones alone could be the small ones of
+ * a set whose later members are large (and the estimate then far below what the set holds). The walk costs the
+ * collection's size, as the copy ioredis-mock makes of it at each write does.
+ */
+function* spreadIterator(elements: Iterator<unknown>, size: number): Generator<unknown> {
+  const step = Math.max(1, Math.floor(size / SAMPLED_ELEMENTS));
+  let i = 0;
+  for (let next = elements.next(); next.done !== true; next = elements.next(), i++) {
+    if (i % step === 0) yield next.value;
+  }
+}
+
 /** Elements of an array at evenly spread positions. */
 function* spread(array: readonly unknown[]): Generator<unknown> {
   const step = Math.max(1, Math.floor(array.length / SAMPLED_ELEMENTS));
@@ -140,18 +153,27 @@ export function valueBytes(value: unknown): number {
     const n = value.size;
     return (
       ZSET_BASE +
-      n * (ZSET_SLOT + meanOf(value.keys(), elementBytes) + meanOf(value.values(), scoreBytes))
+      Math.round(
+        n *
+          (ZSET_SLOT +
+            meanOf(spreadIterator(value.keys(), n), elementBytes) +
+            meanOf(spreadIterator(value.values(), n), scoreBytes)),
+      )
     );
   }
   if (value instanceof Set) {
-    return SET_BASE + value.size * (SET_SLOT + meanOf(value.values(), elementBytes));
+    const n = value.size;
+    return (
+      SET_BASE +
+      Math.round(n * (SET_SLOT + meanOf(spreadIterator(value.values(), n), elementBytes)))
+    );
   }
   if (Array.isArray(value)) {
     const n = value.length;
     if (n > 0 && Array.isArray(value[0])) {
-      return STREAM_BASE + n * meanOf(spread(value), streamEntryBytes);
+      return STREAM_BASE + Math.round(n * meanOf(spread(value), streamEntryBytes));
     }
-    return LIST_BASE + n * (LIST_SLOT + meanOf(spread(value), elementBytes));
+    return LIST_BASE + Math.round(n * (LIST_SLOT + meanOf(spread(value), elementBytes)));
   }
   if (typeof value === 'object' && value !== null) {
     const hash = value as Record<string, unknown>;
@@ -160,11 +182,13 @@ export function valueBytes(value: unknown): number {
     if (n <= SMALL_HASH_FIELDS) {
       return (
         SMALL_HASH_BASE +
-        n * (SMALL_HASH_FIELD + meanOf(spread(fields), (f) => elementBytes(hash[f as string])))
+        Math.round(
+          n * (SMALL_HASH_FIELD + meanOf(spread(fields), (f) => elementBytes(hash[f as string]))),
+        )
       );
     }
     const pair = (f: unknown): number => stringBytes(f as string) + elementBytes(hash[f as string]);
-    return HASH_BASE + n * (HASH_FIELD + meanOf(spread(fields), pair));
+    return HASH_BASE + Math.round(n * (HASH_FIELD + meanOf(spread(fields), pair)));
   }
   return 16;
 }
