@@ -101,6 +101,7 @@ export class PersistentCacheModule
     @Inject(CLIENT) private readonly client: Redis,
     @Inject(SNAPSHOT_STORE) private readonly store: SnapshotStore | null,
     @Inject(CACHE_INSTANCE) private readonly instance: CacheInstance,
+    @Inject(KEYSPACE) private readonly keyspace: Keyspace,
     private readonly container: ModulesContainer,
   ) {
     super();
@@ -112,7 +113,8 @@ export class PersistentCacheModule
     if (this.options.mode === 'redis') {
       await closeClient(this.client);
     } else {
-      this.client.disconnect();
+      // Closes the client and its duplicates, if the snapshot service has not already (it does before its snapshot).
+      this.keyspace.stopServing();
     }
     await this.store?.close();
   }

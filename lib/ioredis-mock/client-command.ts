@@ -28,6 +28,8 @@ export interface Connection {
    * as FLUSHALL does).
    */
   readonly touchWatched: (exists: (key: string) => boolean) => void;
+  /** Closes the client (when the keyspace stops serving, as a Redis server closes its clients when it shuts down). */
+  readonly disconnect: () => void;
 }
 
 let lastId = 0;
@@ -44,13 +46,20 @@ export class Connections {
 
   constructor(keyspace: Keyspace) {
     let all = connectionsOf.get(keyspace);
-    if (all === undefined) connectionsOf.set(keyspace, (all = new Set()));
+    if (all === undefined) {
+      const open = (all = new Set());
+      connectionsOf.set(keyspace, open);
+      keyspace.onStopServing(() => {
+        for (const connection of [...open]) connection.disconnect();
+      });
+    }
     this.all = all;
   }
 
   create(
     subscribed: () => boolean,
     touchWatched: (exists: (key: string) => boolean) => void,
+    disconnect: () => void,
   ): Connection {
     return {
       id: ++lastId,
@@ -60,6 +69,7 @@ export class Connections {
       lastCommand: 'NULL',
       subscribed,
       touchWatched,
+      disconnect,
     };
   }
 

@@ -22,6 +22,7 @@ import { commandRules } from './command-rules';
 import { cheapPipelines, redisArity, redisCommandNames, UNSUPPORTED } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
 import {
+  CONNECTION_CLOSED,
   OUT_OF_MEMORY,
   optionName,
   replyError,
@@ -231,6 +232,17 @@ interface Guard {
   readonly originals: Map<string, Method>;
   /** The client's own DEL, for the keys a command left holding an empty collection. */
   readonly del: Method;
+  /** Whether the client takes no commands: it disconnected, or its keyspace stopped serving. */
+  readonly closed: () => boolean;
+}
+
+/**
+ * Refuses a command sent on a closed client as ioredis does (a client that quit, or whose keyspace stopped serving
+ * when the app closed): acknowledging a write no snapshot will hold would lose it silently.
+ */
+function refuseClosed(raw: unknown[]): Promise<unknown> {
+  const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
+  return settle(Promise.reject(new Error(CONNECTION_CLOSED)), callback);
 }
 
 /** What `rule` decides for `command` (see {@link applyRule}). */
@@ -326,6 +338,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const empties = rule?.empties !== undefined;
   guard.originals.set(method, own);
   target[method] = (...raw: unknown[]): unknown => {
+    if (guard.closed()) return refuseClosed(raw);
     let run = own;
     // In subscriber mode ioredis-mock refuses the command with its own error.
     if (client.subscriberMode === true) return run(...raw);
@@ -542,6 +555,13 @@ function guardPipelines(): void {
       return exec.call(this, callback);
     }
     const done = typeof callback === 'function' ? (callback as Method) : undefined;
+    if (guards.get(this.redis as object)?.closed() === true) {
+      // As ioredis answers on a closed connection: each command fails alone, a transaction as a whole.
+      const entries = this.batch.map(() => [new Error(CONNECTION_CLOSED)]);
+      this.batch = [];
+      if (transactions.has(this)) return settle(Promise.reject(new Error(CONNECTION_CLOSED)), done);
+      return settle(Promise.resolve(entries), done);
+    }
     const refused = discarded.get(this);
     if (refused !== undefined) {
       // Nothing runs: as Redis does with a transaction one of whose commands was refused when queued.
@@ -815,6 +835,26 @@ function rejectUnsupported(client: object): void {
 }
 
 /**
+ * Makes the command methods no rule guards (`ECHO`, `WATCH`, `TIME`, …, and Buffer forms) refuse to run on a closed
+ * client too, as {@link guardMethod}'s do. The blocking commands end on their own: their non-blocking form refuses.
+ */
+function refuseWhenClosed(client: MockClient, guard: Guard): void {
+  const target = client as unknown as Record<string, unknown>;
+  for (const name of redisCommandNames()) {
+    // `multi()` makes a pipeline (its EXEC refuses), and quitting again loses nothing.
+    if (isBlocking(name) || name === 'multi' || name === 'quit') continue;
+    for (const method of [name, `${name}Buffer`]) {
+      const own = target[method];
+      if (typeof own !== 'function' || guard.originals.has(method)) continue;
+      const guarded = (...raw: unknown[]): unknown =>
+        guard.closed() ? refuseClosed(raw) : (own as Method).apply(client, raw);
+      target[method] =
+        UNSUPPORTED in own ? Object.assign(guarded, { [UNSUPPORTED]: true }) : guarded;
+    }
+  }
+}
+
+/**
  * Applies the command rules to `client`'s commands, reading its keys through `reader`. With `server`, the client is
  * the embedded one of that keyspace: its memory limit is applied (see {@link DENY_OOM}), the server commands are
  * answered from it (`server-commands.ts`), and the notification setting is shared. Its duplicates
@@ -834,6 +874,7 @@ export function guardCommands(
   const connection = connections?.create(
     () => client.subscriberMode === true,
     (exists) => touchWatched(client, exists),
+    () => (client as unknown as { disconnect(): void }).disconnect(),
   );
   // ioredis's `connectionName` option names the connection, as its CLIENT SETNAME on connect does.
   const connectionName = (client as { options?: { connectionName?: unknown } }).options
@@ -875,6 +916,7 @@ export function guardCommands(
     lookups: new CommandReader(reader, server && (() => server.events.publishesGeneric())),
     originals: new Map(),
     del: (client as unknown as { del: Method }).del,
+    closed: () => guard.lookups.closed || server?.keyspace.stopped === true,
     // Scripts run their commands through the same rules (see `script-commands.ts`).
     rules: ofOneShape({
       ...rules,
@@ -896,6 +938,7 @@ export function guardCommands(
     guardMethod(client, command, guard);
     guardMethod(client, `${command}Buffer`, guard);
   }
+  refuseWhenClosed(client, guard);
   guardSubscriptions(client);
   cheapPipelines(client, (transaction) => transactions.add(transaction), pipelineCall);
   addCall(client);
@@ -903,6 +946,8 @@ export function guardCommands(
   for (const method of ['disconnect', 'quit', 'connect'] as const) {
     const own = (client as unknown as Record<string, Method>)[method].bind(client);
     (client as unknown as Record<string, Method>)[method] = (...args: unknown[]): unknown => {
+      // A keyspace that stopped serving (its app closed) takes no connection, as a server that shut down.
+      if (method === 'connect' && server?.keyspace.stopped === true) return refuseClosed(args);
       guard.lookups.closed = method !== 'connect'; // connected again, it blocks again
       // A closed connection receives nothing more, and is no longer counted by PUBLISH and PUBSUB.
       if (method !== 'connect') dropSubscriptions(client);

@@ -13,6 +13,8 @@ export const NOT_AN_INTEGER = 'ERR value is not an integer or out of range';
 export const SYNTAX_ERROR = 'ERR syntax error';
 export const INDEX_OUT_OF_RANGE = 'ERR index out of range';
 export const NO_SUCH_KEY = 'ERR no such key';
+/** ioredis's error for a command sent on a connection that was closed (its `CONNECTION_CLOSED_ERROR_MSG`). */
+export const CONNECTION_CLOSED = 'Connection is closed.';
 export const OUT_OF_MEMORY = "OOM command not allowed when used memory > 'maxmemory'.";
 export const HASH_VALUE_NOT_AN_INTEGER = 'ERR hash value is not an integer';
 export const WOULD_OVERFLOW = 'ERR increment or decrement would overflow';

@@ -285,6 +285,8 @@ export class Keyspace {
   private readonly packArena = new ByteArena(ADOPTION_BLOCK_BYTES);
   private removed: ((key: string, why: Removal) => void) | undefined;
   private readonly evictor = new Evictor();
+  private stopListener: (() => void) | undefined;
+  private serving = true;
   /** The memory limit (Redis's `maxmemory` settings); no limit until set. */
   readonly memory: MemorySettings = { maxBytes: 0, policy: 'noeviction', samples: 5 };
 
@@ -296,6 +298,27 @@ export class Keyspace {
   /** Calls `listener` after a key expired or was evicted (for keyspace notifications). */
   onKeyRemoved(listener: (key: string, why: Removal) => void): void {
     this.removed = listener;
+  }
+
+  /**
+   * Stops serving clients, as a Redis server does when it shuts down: `listener` (set by the embedded client's
+   * connections) closes every connection, and from then on each refuses commands. Called once the app is closing,
+   * before the final snapshot, so that no write can be acknowledged after the snapshot that would have held it.
+   */
+  stopServing(): void {
+    if (!this.serving) return;
+    this.serving = false;
+    this.stopListener?.();
+  }
+
+  /** No client may send commands any longer (see {@link stopServing}). */
+  get stopped(): boolean {
+    return !this.serving;
+  }
+
+  /** Calls `listener` when the keyspace stops serving (see {@link stopServing}). */
+  onStopServing(listener: () => void): void {
+    this.stopListener = listener;
   }
 
   /** The estimated bytes the keys hold (see `memory.ts`): Redis's `used_memory`, for the keyspace alone. */

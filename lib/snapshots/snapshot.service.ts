@@ -112,6 +112,10 @@ export class SnapshotService
   private lastCopy: SnapshotCopy | undefined;
   /** The app is shutting down: what only saves memory is not begun or gone on with. */
   private closing = false;
+  /** Opening the store and restoring it, from `onModuleInit`: the final snapshot waits for it. */
+  private startup: Promise<void> | undefined;
+  /** The shutdown, once begun: a second `app.close()` waits for the first one's. */
+  private shutdown: Promise<void> | undefined;
   /** A snapshot or restore was asked for: a running adoption (see {@link adoptSnapshot}) stops for it. */
   private yieldAdoption = false;
   /** An adoption is running. */
@@ -179,7 +183,8 @@ export class SnapshotService
       scheduling.set(this.scheduler, scheduled);
     }
     try {
-      await this.openAndRestore(this.requireStore('open the snapshot store'));
+      this.startup = this.openAndRestore(this.requireStore('open the snapshot store'));
+      await this.startup;
     } catch (error) {
       // Bootstrap stops here and shutdown hooks will not run: release LMDB and the data directory now.
       await this.store?.close();
@@ -243,9 +248,17 @@ export class SnapshotService
     if (unheard.length > 0) this.log.warn(NO_SHUTDOWN_HOOKS(unheard, this.persistence.dataDir));
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): Promise<void> {
+    this.shutdown ??= this.shutDown();
+    return this.shutdown;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closing = true;
     clearTimeout(this.hooksCheck);
+    // The clients are closed first: a write acknowledged after the final snapshot's capture would be lost. The app's
+    // own shutdown hooks have run by now (Nest runs an importing module's before those of the modules it imports).
+    this.keyspace.stopServing();
     const scheduled = this.scheduler === undefined ? undefined : scheduling.get(this.scheduler);
     if (scheduled?.get(this.intervalName) === this) scheduled.delete(this.intervalName);
     if (!this.persistence.enabled) return;
@@ -253,6 +266,13 @@ export class SnapshotService
     if (this.scheduler?.doesExist('interval', this.intervalName)) {
       this.scheduler.deleteInterval(this.intervalName);
     }
+    // Closed while it started (a signal during the startup restore): the store is ready once the restore is done; a
+    // startup that failed or never ran left nothing to snapshot, and its store closed.
+    const started = await this.startup?.then(
+      () => true,
+      () => false,
+    );
+    if (started !== true) return;
     if (this.persistence.snapshotOnShutdown) {
       try {
         await this.snapshot();

@@ -1,0 +1,226 @@
+import {
+  Injectable,
+  type LoggerService,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
+import {
+  CACHE,
+  InjectCache,
+  PersistentCacheModule,
+  type PersistentCacheModuleOptions,
+  SnapshotService,
+} from '../lib';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+
+afterAll(removeTempDirs);
+
+const CLOSED = 'Connection is closed.';
+
+/** Keys of a cache restored from `dataDir` (restore on, no snapshots). */
+async function restoredKeys(dataDir: string): Promise<string[]> {
+  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+  try {
+    return (await h.redis.keys('*')).sort();
+  } finally {
+    await h.app.close();
+  }
+}
+
+/** Collects what the module logs. */
+class CapturingLogger implements LoggerService {
+  readonly errors: string[] = [];
+  log(): void {}
+  warn(): void {}
+  error(message: unknown): void {
+    this.errors.push(String(message));
+  }
+}
+
+describe('closing the app closes every connection before the final snapshot', () => {
+  it('refuses commands on the client and its duplicates afterwards, as ioredis on a closed connection', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir));
+    const duplicate = h.redis.duplicate();
+    await h.redis.set('before', '1');
+    await duplicate.set('before-duplicate', '1');
+    await h.app.close();
+
+    for (const client of [h.redis, duplicate]) {
+      expect(client.status).toBe('end');
+      await expect(client.set('after', '1')).rejects.toThrow(CLOSED);
+      await expect(client.get('before')).rejects.toThrow(CLOSED);
+      await expect(client.hset('h', 'f', 'v')).rejects.toThrow(CLOSED);
+      await expect(client.echo('x')).rejects.toThrow(CLOSED);
+      await expect(client.watch('before')).rejects.toThrow(CLOSED);
+      await expect(client.call('set', 'after', '1')).rejects.toThrow(CLOSED);
+      await expect(client.getBuffer('before')).rejects.toThrow(CLOSED);
+      await expect(client.blpop('list', 0.01)).rejects.toThrow(CLOSED);
+      await expect(client.multi().set('after', '1').get('after').exec()).rejects.toThrow(CLOSED);
+      const entries = await client.pipeline().set('after', '1').incr('n').exec();
+      expect(entries?.map(([error]) => (error as Error).message)).toEqual([CLOSED, CLOSED]);
+      const fromCallback = await new Promise<unknown>((resolve) => {
+        void client.set('after', '1', (error) => resolve(error)).catch(() => undefined);
+      });
+      expect((fromCallback as Error).message).toBe(CLOSED);
+      // Connecting again finds no server: the cache that answered is gone.
+      await expect(client.connect()).rejects.toThrow(CLOSED);
+      expect(client.status).toBe('end');
+    }
+    // A duplicate made afterwards is no way around it.
+    await expect(h.redis.duplicate().set('after', '1')).rejects.toThrow(CLOSED);
+    expect(await restoredKeys(dataDir)).toEqual(['before', 'before-duplicate']);
+  });
+
+  // Writes race the close at several points: before it begins, while the final snapshot is captured, and after it.
+  it.each([0, 1, 3, 10])(
+    'every write acknowledged while the app closes is in the final snapshot (close after %i ms of writes)',
+    async (delayMs) => {
+      const dataDir = tempDir();
+      const h = await bootWith(durable(dataDir));
+      await h.redis.mset(
+        Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, 'v'])),
+      );
+      const writers = [h.redis, h.redis.duplicate(), h.redis.duplicate()];
+      const acknowledged: string[] = [];
+      let refused = 0;
+      const write = async (client: Redis, name: string): Promise<void> => {
+        for (let i = 0; ; i++) {
+          const key = `${name}:${i}`;
+          try {
+            // A pipeline and a transaction as well as a plain command.
+            if (i % 3 === 0) await client.set(key, 'v');
+            else if (i % 3 === 1) await client.multi().set(key, 'v').exec();
+            else {
+              const [[error]] = (await client.pipeline().set(key, 'v').exec()) ?? [[null]];
+              if (error !== null) throw error;
+            }
+            acknowledged.push(key);
+          } catch (error) {
+            expect((error as Error).message).toBe(CLOSED);
+            refused++;
+            return;
+          }
+          if (i % 50 === 49) await setImmediate();
+        }
+      };
+      const writing = writers.map((client, at) => write(client, `w${at}`));
+      await sleep(delayMs);
+      await h.app.close();
+      await Promise.all(writing);
+      expect(refused).toBe(writers.length);
+      expect(acknowledged.length).toBeGreaterThan(0);
+      const restored = new Set(await restoredKeys(dataDir));
+      expect(acknowledged.filter((key) => !restored.has(key))).toEqual([]);
+      expect(restored.size).toBe(5_000 + acknowledged.length);
+    },
+  );
+
+  it("keeps what the app's own shutdown hooks write, and refuses writes once the module is down", async () => {
+    const dataDir = tempDir();
+
+    @Injectable()
+    class SessionFlusher implements OnModuleDestroy, OnApplicationShutdown {
+      constructor(@InjectCache() readonly redis: Redis) {}
+      async onModuleDestroy(): Promise<void> {
+        await this.redis.set('flushed:destroy', '1');
+      }
+      async onApplicationShutdown(): Promise<void> {
+        await this.redis.hset('flushed:shutdown', 'sessions', '3');
+      }
+    }
+
+    @Module({
+      imports: [PersistentCacheModule.forRoot(durable(dataDir))],
+      providers: [SessionFlusher],
+    })
+    class AppModule {}
+
+    const moduleRef = await Test.createTestingModule({
+      imports: [ScheduleModule.forRoot(), AppModule],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const redis = app.get<Redis>(CACHE);
+    await redis.set('a', '1');
+    await app.close();
+    await expect(redis.set('late', '1')).rejects.toThrow(CLOSED);
+    expect(await restoredKeys(dataDir)).toEqual(['a', 'flushed:destroy', 'flushed:shutdown']);
+  });
+
+  it('without persistence, closes the connections all the same', async () => {
+    const h = await bootWith({ persistence: { enabled: false } });
+    const duplicate = h.redis.duplicate();
+    await h.app.close();
+    await expect(duplicate.set('a', '1')).rejects.toThrow(CLOSED);
+    await expect(h.redis.get('a')).rejects.toThrow(CLOSED);
+  });
+});
+
+describe('closing twice, or while starting', () => {
+  async function bootLogged(
+    options: PersistentCacheModuleOptions,
+    logger: CapturingLogger,
+    init = true,
+  ) {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ScheduleModule.forRoot(), PersistentCacheModule.forRoot(options)],
+    })
+      .setLogger(logger)
+      .compile();
+    const app = moduleRef.createNestApplication({ logger });
+    const initialized = init ? app.init() : undefined;
+    await initialized;
+    return { app, moduleRef };
+  }
+
+  it('a second app.close() takes no second snapshot and reports no failure', async () => {
+    const dataDir = tempDir();
+    const logger = new CapturingLogger();
+    const { app } = await bootLogged(durable(dataDir), logger);
+    const snapshots = app.get(SnapshotService);
+    await app.get<Redis>(CACHE).set('a', '1');
+    await Promise.all([app.close(), app.close()]);
+    const final = snapshots.lastSnapshot;
+    expect(final?.keys).toBe(1);
+    await app.close();
+    expect(snapshots.lastSnapshot).toBe(final);
+    expect(snapshots.lastFailure).toBeUndefined();
+    expect(logger.errors).toEqual([]);
+    expect(await restoredKeys(dataDir)).toEqual(['a']);
+  });
+
+  it('closed during its startup restore, the final snapshot waits for the restore and holds every key', async () => {
+    const dataDir = tempDir();
+    const first = await bootWith(durable(dataDir));
+    for (let batch = 0; batch < 10; batch++) {
+      await first.redis.mset(
+        Object.fromEntries(
+          Array.from({ length: 10_000 }, (_, i) => [`k${batch}:${i}`, `value ${i}`]),
+        ),
+      );
+    }
+    await first.app.close();
+
+    const logger = new CapturingLogger();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ScheduleModule.forRoot(), PersistentCacheModule.forRoot(durable(dataDir))],
+    })
+      .setLogger(logger)
+      .compile();
+    const app = moduleRef.createNestApplication({ logger });
+    const snapshots = app.get(SnapshotService);
+    const initialized = app.init();
+    await setImmediate(); // the restore has begun (a signal would call app.close() now)
+    await app.close();
+    await initialized;
+    expect(logger.errors).toEqual([]);
+    expect(snapshots.lastFailure).toBeUndefined();
+    expect(await restoredKeys(dataDir)).toHaveLength(100_000);
+  });
+});
