@@ -48,7 +48,8 @@ function cacheDefinition(definition: DynamicModule, extras: PersistentCacheExtra
     ...(definition.providers ?? []),
     { provide: CACHE_NAME, useValue: name ?? null },
     { provide: client, useExisting: CLIENT },
-    { provide: injected, useExisting: CLIENT },
+    // Through the public token: a test's `overrideProvider(CACHE)` reaches `@InjectCache()` too.
+    { provide: injected, useExisting: client },
     { provide: snapshots, useExisting: SNAPSHOTS },
   ];
   return { ...definition, global: isGlobal, providers, exports: [client, injected, snapshots] };
