@@ -129,6 +129,11 @@ export const DUPLICATE_CACHE_NAME = (name: string): string =>
   `Two PersistentCacheModule caches are named "${name}" in this application: give each forRoot/forRootAsync a ` +
   'name of its own, or import the module once (isGlobal: true, or re-export it from one module).';
 
+export const DUPLICATE_DEFAULT_CACHE =
+  'PersistentCacheModule is set up twice in this application without a name: import PersistentCacheModule once ' +
+  '(isGlobal: true, or re-export it from one module), or give each forRoot/forRootAsync a name of its own ' +
+  '(`name`, injected with @InjectCache(name)).';
+
 export const SHARED_DATA_DIR = (dataDir: string, a: string | null, b: string | null): string =>
   `${describeCache(a)} and ${describeCache(b)} both use the data directory ${dataDir}: a data directory holds ` +
   'one cache; give each cache its own persistence.dataDir.';

@@ -3,7 +3,11 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Keyspace } from './keyspace/keyspace';
 import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
 import type { SnapshotService } from './snapshots/snapshot.service';
-import { DUPLICATE_CACHE_NAME, SHARED_DATA_DIR } from './persistent-cache.messages';
+import {
+  DUPLICATE_CACHE_NAME,
+  DUPLICATE_DEFAULT_CACHE,
+  SHARED_DATA_DIR,
+} from './persistent-cache.messages';
 
 /** One cache of an application: what the health indicator reports on, and what the registry checks. */
 export interface CacheInstance {
@@ -23,14 +27,14 @@ export interface CacheInstance {
 const registries = new WeakMap<ModulesContainer, CacheInstance[]>();
 
 /**
- * Adds `cache` to the application's caches, or throws when it clashes with one of them. Two unnamed caches are left
- * to the checks that have always caught them (the data directory's owner lock, the periodic snapshot's interval), so
- * that an app importing the module twice keeps getting the advice to import it once.
+ * Adds `cache` to the application's caches, or throws when it clashes with one of them. Two unnamed caches are the
+ * module imported twice (`forRoot` in two modules), whatever their options: two caches behind one token, each
+ * module's providers seeing one of them, and one set of unlabelled metrics for both.
  */
 export function registerCache(container: ModulesContainer, cache: CacheInstance): CacheInstance {
   const caches = registries.get(container) ?? [];
   for (const other of caches) {
-    if (cache.name === null && other.name === null) continue;
+    if (cache.name === null && other.name === null) throw new Error(DUPLICATE_DEFAULT_CACHE);
     if (cache.name !== null && other.name === cache.name) {
       throw new Error(DUPLICATE_CACHE_NAME(cache.name));
     }

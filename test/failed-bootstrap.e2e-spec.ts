@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { DUPLICATE_DEFAULT_CACHE } from '../lib/persistent-cache.messages';
 import { DATA_DIR_NOT_CREATED } from '../lib/store/store.messages';
 import { bootWith, removeTempDirs, tempDir } from './support/harness';
 import { IS_ROOT, testUser } from './support/root';
@@ -74,21 +75,19 @@ describe('PersistentCacheModule imported twice in one application', () => {
     return JSON.parse(child.stdout.trim().split('\n').pop() ?? 'null');
   };
 
-  it('with one data directory: the error says to import it once', () => {
-    const dir = tempDir();
-    expect(twice(dir, dir, 0)).toEqual({
-      error: expect.stringMatching(
-        /is in use by another PersistentCacheModule in this process \(pid \d+\); if both are in the same application, import PersistentCacheModule once \(isGlobal: true, or re-export it from one module\)/,
-      ),
-    });
-  });
-
-  it('with two data directories: the error says to import it once, not that an interval exists', () => {
-    expect(twice(tempDir(), tempDir(), '1h')).toEqual({
-      error: expect.stringMatching(
-        /PersistentCacheModule is set up twice in this application .* import PersistentCacheModule once \(isGlobal: true, or re-export it from one module\)/,
-      ),
-    });
+  // Refused as the modules are instantiated, before either opens its data directory or schedules anything.
+  it.each([
+    ['one data directory', true, 0],
+    ['two data directories', false, 0],
+    ['two data directories and periodic snapshots', false, '1h'],
+  ])('with %s: the error says to import it once, or to name each', (_, shared, interval) => {
+    const a = tempDir();
+    const b = shared ? a : tempDir();
+    expect(twice(a, b, interval)).toEqual({ error: DUPLICATE_DEFAULT_CACHE });
+    expect(DUPLICATE_DEFAULT_CACHE).toMatch(
+      /import PersistentCacheModule once \(isGlobal: true, or re-export it from one module\)/,
+    );
+    expect([readdirSync(a), readdirSync(b)]).toEqual([[], []]);
   });
 });
 

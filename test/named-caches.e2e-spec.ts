@@ -1,5 +1,7 @@
 import { type INestApplication, Injectable, Module } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import RedisMock from 'ioredis-mock';
 import { TerminusModule } from '@nestjs/terminus';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,12 +16,14 @@ import {
   METRICS,
   PersistentCacheHealthIndicator,
   PersistentCacheModule,
+  type PersistentCacheModuleOptions,
   SNAPSHOT_INTERVAL_NAME,
   SnapshotService,
 } from '../lib';
 import {
   CACHE_NAME_ACCEPTED,
   DUPLICATE_CACHE_NAME,
+  DUPLICATE_DEFAULT_CACHE,
   INVALID_OPTION,
   SHARED_DATA_DIR,
   UNKNOWN_CACHE,
@@ -216,6 +220,59 @@ describe('named caches', () => {
         'give each cache its own persistence.dataDir.',
     );
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  // With persistence, the owner lock or the interval's name caught it already; without, nothing did.
+  it.each([
+    ['persistence off', { persistence: { enabled: false } }, { persistence: { enabled: false } }],
+    [
+      'periodic snapshots off, two directories',
+      { persistence: { dataDir: '', snapshotInterval: 0 } },
+      { persistence: { dataDir: '', snapshotInterval: 0 } },
+    ],
+  ])(
+    'refuses the module imported twice without a name (%s), before either opens anything',
+    async (_, first: PersistentCacheModuleOptions, second: PersistentCacheModuleOptions) => {
+      const dirs = [tempDir(), tempDir()];
+      const withDir = (options: PersistentCacheModuleOptions, dir: string) =>
+        options.persistence?.dataDir === ''
+          ? { ...options, persistence: { ...options.persistence, dataDir: dir } }
+          : options;
+      @Module({ imports: [PersistentCacheModule.forRoot(withDir(first, dirs[0]))] })
+      class Orders {}
+      @Module({ imports: [PersistentCacheModule.forRoot(withDir(second, dirs[1]))] })
+      class Invoices {}
+      await expect(boot([Orders, Invoices])).rejects.toThrow(DUPLICATE_DEFAULT_CACHE);
+      expect(DUPLICATE_DEFAULT_CACHE).toMatch(
+        /import PersistentCacheModule once .*name of its own/,
+      );
+      for (const dir of dirs) expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+
+  it("a test's overrideProvider(CACHE) reaches @InjectCache() and the CACHE token alike", async () => {
+    const replacement = new RedisMock({ host: 'override', port: 6380 });
+    @Injectable()
+    class Reader {
+      constructor(@InjectCache() readonly redis: Redis) {}
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ScheduleModule.forRoot(),
+        PersistentCacheModule.forRoot({ persistence: { enabled: false } }),
+      ],
+      providers: [Reader],
+    })
+      .overrideProvider(CACHE)
+      .useValue(replacement)
+      .compile();
+    const app = await apps.track({ app: moduleRef.createNestApplication({ logger: false }) });
+    await app.app.init();
+    await replacement.set('from', 'the override');
+    expect(app.app.get(Reader).redis).toBe(replacement);
+    expect(app.app.get(CACHE)).toBe(replacement);
+    expect(await app.app.get(Reader).redis.get('from')).toBe('the override');
+    replacement.disconnect();
   });
 
   it('refuses a name that is not one, naming the option and what it accepts', () => {
