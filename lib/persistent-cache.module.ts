@@ -1,4 +1,4 @@
-import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { createEmbeddedClient } from './ioredis-mock/adapter';
@@ -20,7 +20,10 @@ import { redisMetricProviders, RedisMetricsService } from './persistent-cache.re
 import {
   ConfigurableModuleClass,
   PERSISTENT_CACHE_OPTIONS,
+  type PersistentCacheAsyncOptions,
+  type PersistentCacheRootOptions,
 } from './persistent-cache.module-definition';
+import { INVALID_OPTION } from './persistent-cache.messages';
 import { resolveOptions } from './persistent-cache.options';
 import { type CacheInstance, registerCache, unregisterCache } from './persistent-cache.registry';
 import { SnapshotService } from './snapshots/snapshot.service';
@@ -96,6 +99,32 @@ export class PersistentCacheModule
   extends ConfigurableModuleClass
   implements OnApplicationShutdown
 {
+  /** The cache with `options`; `forRoot()` alone is the default cache with every default. */
+  static forRoot(options: PersistentCacheRootOptions = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /** The cache with options from a factory, a class or an existing provider (`useFactory`, `useClass`, `useExisting`). */
+  static forRootAsync(options: PersistentCacheAsyncOptions): DynamicModule {
+    const given = options as Partial<PersistentCacheAsyncOptions> | undefined;
+    if (
+      typeof given !== 'object' ||
+      given === null ||
+      (given.useFactory === undefined &&
+        given.useClass === undefined &&
+        given.useExisting === undefined)
+    ) {
+      throw new Error(
+        INVALID_OPTION(
+          'forRootAsync',
+          'an object with useFactory, useClass or useExisting',
+          options,
+        ),
+      );
+    }
+    return super.forRootAsync(options);
+  }
+
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedPersistentCacheOptions,
     @Inject(CLIENT) private readonly client: Redis,

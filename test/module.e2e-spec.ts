@@ -10,6 +10,7 @@ import {
   CACHE,
   InjectCache,
   PersistentCacheModule,
+  type PersistentCacheAsyncOptions,
   PersistentCacheModuleOptions,
   PersistentCacheOptionsFactory,
   SNAPSHOT_INTERVAL_NAME,
@@ -147,6 +148,35 @@ describe('periodic snapshots', () => {
     expect(h.app.get(SchedulerRegistry).getIntervals()).toEqual([]);
     await sleep(300);
     expect(h.snapshots.lastSnapshot).toBeUndefined();
+  });
+
+  it('forRoot() with no argument is the default cache with every default (./data)', async () => {
+    const cwd = process.cwd();
+    const dir = tempDir();
+    process.chdir(dir);
+    try {
+      const h = await boot([PersistentCacheModule.forRoot()]);
+      await h.redis.set('a', '1');
+      await h.app.close();
+      expect(h.snapshots.lastSnapshot?.keys).toBe(1);
+      expect(readdirSync(join(dir, 'data'))).toContain(STORE_FILE);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('forRootAsync() without a way to make the options says what it takes', () => {
+    const expected = INVALID_OPTION(
+      'forRootAsync',
+      'an object with useFactory, useClass or useExisting',
+      undefined,
+    );
+    expect(() =>
+      PersistentCacheModule.forRootAsync(undefined as unknown as PersistentCacheAsyncOptions),
+    ).toThrow(expected);
+    expect(() => PersistentCacheModule.forRootAsync({ isGlobal: true })).toThrow(
+      'expected an object with useFactory, useClass or useExisting, got',
+    );
   });
 
   it('needs ScheduleModule.forRoot() in the host app, and says so', async () => {
