@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ClusterNode, ClusterOptions } from 'ioredis';
 import { MAXMEMORY_POLICIES } from './keyspace/eviction';
 import { parseSize, SIZE_ACCEPTED } from './util/sizes';
@@ -146,7 +146,8 @@ function resolvePersistence(value: unknown): ResolvedPersistentCacheOptions['per
   }
   return {
     enabled: booleanOption(persistence.enabled, 'persistence.enabled', defaults.enabled),
-    dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir),
+    // Normalised (`/d/`, `/d/./` and `/x/../d` are `/d`): two caches on one directory are found by its path.
+    dataDir: resolve(dataDir),
     snapshotIntervalMs,
     snapshotOnShutdown: booleanOption(
       persistence.snapshotOnShutdown,

@@ -222,6 +222,19 @@ describe('named caches', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('finds one data directory under different spellings of its path', async () => {
+    const dir = tempDir();
+    const boot2 = boot([
+      PersistentCacheModule.forRoot({ persistence: { dataDir: `${dir}/`, snapshotInterval: 0 } }),
+      PersistentCacheModule.forRoot({
+        name: 'jobs',
+        persistence: { dataDir: join(dir, 'sub', '..') + '/./', snapshotInterval: 0 },
+      }),
+    ]);
+    await expect(boot2).rejects.toThrow(SHARED_DATA_DIR(dir, null, 'jobs'));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   // With persistence, the owner lock or the interval's name caught it already; without, nothing did.
   it.each([
     ['persistence off', { persistence: { enabled: false } }, { persistence: { enabled: false } }],
