@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetSnapshot, runMain } from './support/cli';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
@@ -25,6 +25,18 @@ describe('persistent-cache CLI: import without a Redis server', () => {
     expect(replace.code).toBe(1);
     expect(replace.stderr).toContain('holds no snapshot');
   });
+
+  it('a failed import leaves a missing or empty directory as it found it, so that it can be run again', async () => {
+    const missing = join(tempDir(), 'new', 'cache');
+    const empty = tempDir();
+    for (const dir of [missing, empty]) {
+      const run = await runMain(['import', '--from', 'redis://127.0.0.1:1', dir]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('127.0.0.1:1');
+    }
+    expect(existsSync(missing)).toBe(false);
+    expect(readdirSync(empty)).toEqual([]);
+  });
 });
 
 const redisServerBinary = findRedisServer('test/cli-import.e2e-spec.ts');
@@ -48,7 +60,8 @@ if (redisServerBinary !== null) {
         await client.hset('odd-field', Buffer.from([0xff]), 'v');
         await client.set(Buffer.from([0xfe, 0x00]), 'binary key');
         const url = `${server.url}/${db}`;
-        const refused = await runMain(['import', '--from', url, join(tempDir(), 'x')]);
+        const refusedDir = join(tempDir(), 'x');
+        const refused = await runMain(['import', '--from', url, refusedDir]);
         expect(refused.code).toBe(1);
         expect(refused.stderr).toContain('2 key(s) cannot be held by the embedded cache');
         expect(refused.stderr).toContain('key "odd-field": hash field 0xff is not UTF-8 text');
@@ -67,6 +80,10 @@ if (redisServerBinary !== null) {
             'cluster_enabled:0); nothing was read or written. Leave out --cluster for a single server\n',
         );
         const dir = join(tempDir(), 'y');
+        // Refused above: the directory it would have made is not there to refuse the next run.
+        expect(existsSync(refusedDir)).toBe(false);
+        const unreachable = await runMain(['import', '--from', 'redis://127.0.0.1:1', dir]);
+        expect(unreachable.code).toBe(1);
         const skipped = await runMain(['import', '--from', url, dir, '--skip-unsupported']);
         expect(skipped.code).toBe(0);
         expect(skipped.stderr).toContain('import: wrote a snapshot of 1 key ');

@@ -12,7 +12,7 @@ import { CliError, EXIT_OK, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { parseRedisUrl } from './redis-url';
 import { openRedisTarget, type RedisTarget } from './redis-target';
-import { openTargetStore } from './store-access';
+import { directoryBefore, leaveAsFound, openTargetStore } from './store-access';
 import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
 import { counted } from '../util/counted';
@@ -47,8 +47,10 @@ export async function importSnapshot(
   io: CliIo,
 ): Promise<number> {
   const url = parseRedisUrl('--from', options.from);
+  const before = directoryBefore(dataDir);
   const store = await openTargetStore(dataDir, options.replace === true);
   let target: RedisTarget | undefined;
+  let committed = false;
   try {
     target = await openRedisTarget(url, options.cluster === true);
     const startedAt = Date.now();
@@ -100,6 +102,7 @@ export async function importSnapshot(
         io,
       );
       const manifest = await writer.commit(records, startedAt);
+      committed = true;
       await write(
         io.stderr,
         `import: wrote a snapshot of ${counted(records, 'key')} from ${target.description} into ` +
@@ -113,6 +116,7 @@ export async function importSnapshot(
   } finally {
     await target?.close();
     await store.close();
+    if (!committed) leaveAsFound(dataDir, before);
   }
 }
 

@@ -1,5 +1,5 @@
 import { messageOf } from '../util/errors';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SnapshotStore, UnreadableSnapshotError } from '../store/snapshot-store';
 import { STORE_FILE } from '../store/data-dir';
@@ -66,5 +66,28 @@ async function openStore(dir: string, claim: boolean): Promise<SnapshotStore> {
     await store.close();
     if (error instanceof UnreadableSnapshotError) throw error; // names the directory and the damage
     throw new CliError(`cannot open the snapshot store in ${dir}: ${messageOf(error)}`);
+  }
+}
+
+/** What a data directory was before an import opened its store there: see {@link leaveAsFound}. */
+export type DirectoryBefore = 'missing' | 'empty' | 'used';
+
+export function directoryBefore(dataDir: string): DirectoryBefore {
+  const dir = resolve(dataDir);
+  if (!existsSync(dir)) return 'missing';
+  return lstatSync(dir).isDirectory() && readdirSync(dir).length === 0 ? 'empty' : 'used';
+}
+
+/**
+ * Undoes what opening the store of a failed import made in a directory that was missing or empty, so that the
+ * import can simply be run again: left there, its empty store is "not empty" to the next run. A directory that held
+ * a snapshot keeps it (the import had not committed its own).
+ */
+export function leaveAsFound(dataDir: string, before: DirectoryBefore): void {
+  const dir = resolve(dataDir);
+  if (before === 'missing') rmSync(dir, { recursive: true, force: true });
+  else if (before === 'empty' && existsSync(dir)) {
+    for (const entry of readdirSync(dir))
+      rmSync(join(dir, entry), { recursive: true, force: true });
   }
 }
