@@ -27,7 +27,7 @@ import {
   DATA_DIR_NOT_CREATED,
 } from './store.messages';
 import { freeBytes } from './free-space';
-import { claimDataDir } from './owner-lock';
+import { claimDataDir, renewClaim } from './owner-lock';
 import { errnoCode, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
 import { messageOf } from '../util/errors';
 
@@ -55,27 +55,32 @@ export function lockFileOf(storePath: string): string {
   return `${storePath}-lock`;
 }
 
-/** Creates the data directory (mode 0700) if missing, and refuses one that is a symlink or not a directory. */
+/**
+ * Creates the data directory (mode 0700) if missing, and refuses one that is a symlink or not a directory. Throws
+ * a {@link StoreEnvironmentError} with the error code behind the problem (ENOTDIR for a directory that is a file).
+ */
 export function prepareDataDir(dataDir: string): void {
   if (!existsSync(dataDir)) {
     try {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     } catch (error) {
       const cause = causeOfNotCreated(dataDir, error);
-      throw new Error(DATA_DIR_NOT_CREATED(dataDir, errnoCode(cause), messageOf(cause)));
+      const code = errnoCode(cause);
+      throw new StoreEnvironmentError(DATA_DIR_NOT_CREATED(dataDir, code, messageOf(cause)), code);
     }
   }
   const stat = lstatSync(dataDir);
   if (stat.isSymbolicLink()) {
-    throw new Error(DATA_DIR_IS_SYMLINK(dataDir));
+    throw new StoreEnvironmentError(DATA_DIR_IS_SYMLINK(dataDir), 'ELOOP');
   }
   if (!stat.isDirectory()) {
-    throw new Error(DATA_DIR_NOT_A_DIRECTORY(dataDir));
+    throw new StoreEnvironmentError(DATA_DIR_NOT_A_DIRECTORY(dataDir), 'ENOTDIR');
   }
   try {
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw new Error(DATA_DIR_NOT_WRITABLE(dataDir, errnoCode(error)));
+    const code = errnoCode(error);
+    throw new StoreEnvironmentError(DATA_DIR_NOT_WRITABLE(dataDir, code), code);
   }
 }
 
@@ -99,8 +104,17 @@ function causeOfNotCreated(dataDir: string, error: unknown): unknown {
 
 /** Claims the data directory (`owner-lock.ts`), saying so when there is no room to write the claim. */
 export function claimWithRoom(dataDir: string): () => void {
+  return withRoomToClaim(dataDir, () => claimDataDir(dataDir));
+}
+
+/** Claims the data directory again if its claim went with it (`renewClaim`), saying so when there is no room. */
+export function renewClaimWithRoom(dataDir: string): void {
+  withRoomToClaim(dataDir, () => renewClaim(dataDir));
+}
+
+function withRoomToClaim<T>(dataDir: string, claim: () => T): T {
   try {
-    return claimDataDir(dataDir);
+    return claim();
   } catch (error) {
     const code = errnoCode(error);
     if (code === undefined || !NO_SPACE_CODES.has(code)) throw error;
@@ -128,6 +142,11 @@ export function kindOf(stat: Stats): string {
   return 'a regular file';
 }
 
+/** The error code opening a path of this kind to write it would give, if any: a directory's EISDIR. */
+function wrongKindCode(stat: Stats): string | undefined {
+  return stat.isDirectory() ? 'EISDIR' : undefined;
+}
+
 /**
  * Checks the store file and its lock file before LMDB or the check process opens them for writing: both must be
  * regular files this process can read and write (LMDB always writes the lock file). A missing lock file is created,
@@ -149,7 +168,10 @@ export function checkStoreFileAccess(storePath: string, access: 'read' | 'read a
     );
   }
   if (!store.isFile()) {
-    throw new StoreEnvironmentError(STORE_FILE_WRONG_KIND(storePath, kindOf(store), false));
+    throw new StoreEnvironmentError(
+      STORE_FILE_WRONG_KIND(storePath, kindOf(store), false),
+      wrongKindCode(store),
+    );
   }
   assertAccess(storePath, store, access, false);
   return store;
@@ -164,7 +186,10 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
   const existing = statIfAny(lockPath);
   if (existing !== undefined) {
     if (!existing.isFile()) {
-      throw new StoreEnvironmentError(STORE_FILE_WRONG_KIND(lockPath, kindOf(existing), true));
+      throw new StoreEnvironmentError(
+        STORE_FILE_WRONG_KIND(lockPath, kindOf(existing), true),
+        wrongKindCode(existing),
+      );
     }
     assertLockFileBacked(lockPath, existing);
     if (like !== undefined) adoptOwner(lockPath, existing, like);

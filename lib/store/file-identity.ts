@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, lstatSync, openSync, type Stats } from 'node:fs';
 import { lockFileOf } from './data-dir';
 
 /** Which file a path names: its device and inode. */
-interface FileIdentity {
+export interface FileIdentity {
   readonly dev: number;
   readonly ino: number;
 }
@@ -32,7 +32,8 @@ export function identityAt(path: string): FileIdentity | undefined {
   }
 }
 
-function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+/** Whether `a` and `b` are the same file. */
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }
 

@@ -20,7 +20,7 @@ import {
   DATA_DIR_IN_USE,
   OWNED_IN_THIS_PROCESS,
 } from './store.messages';
-import { claimDataDir, OWNER_FILE } from './owner-lock';
+import { claimDataDir, OWNER_FILE, renewClaim } from './owner-lock';
 import { takeoverMarker } from './owner-take';
 
 const dirs: string[] = [];
@@ -203,5 +203,44 @@ describe('claimDataDir', () => {
       ].sort(),
     );
     expect(existsSync(oldPartial)).toBe(false);
+  });
+});
+
+describe('renewClaim', () => {
+  it('keeps a claim still in place: the same file, never given up meanwhile', () => {
+    const dir = dataDir();
+    claim(dir);
+    const before = inodeOf(join(dir, OWNER_FILE));
+    renewClaim(dir);
+    expect(inodeOf(join(dir, OWNER_FILE))).toBe(before);
+    expect(readdirSync(dir)).toEqual([OWNER_FILE]);
+  });
+
+  it('claims a directory made again after it went with its claim; the release then gives up the new claim', () => {
+    const dir = dataDir();
+    const release = claimDataDir(dir);
+    rmSync(dir, { recursive: true });
+    // A failed attempt leaves the directory owned by this process: another claim here is still refused.
+    expect(() => renewClaim(dir)).toThrow(/ENOENT/);
+    expect(() => claim(dir)).toThrow(DATA_DIR_IN_USE(dir, OWNED_IN_THIS_PROCESS(process.pid)));
+    mkdirSync(dir);
+    renewClaim(dir);
+    expect(ownerOf(dir)).toMatchObject({ pid: process.pid, host: hostname() });
+    release();
+    expect(readdirSync(dir)).toEqual([]);
+    claim(dir); // given up: this process may claim it again
+  });
+
+  it('refuses a directory a live process claimed meanwhile, and leaves that claim alone', () => {
+    const dir = dataDir();
+    const release = claimDataDir(dir);
+    rmSync(join(dir, OWNER_FILE));
+    const live = { pid: process.ppid, host: hostname(), started: null };
+    writeOwner(dir, live);
+    expect(() => renewClaim(dir)).toThrow(
+      DATA_DIR_IN_USE(dir, `process ${process.ppid} on ${hostname()}`),
+    );
+    release();
+    expect(ownerOf(dir)).toEqual(live);
   });
 });

@@ -152,7 +152,8 @@ export function giveUp(path: string, ino: bigint, me: Owner): void {
   removeIfThere(path);
 }
 
-function sameOwner(a: Owner | undefined, b: Owner): boolean {
+/** Whether a claim's owner is `b`: the same process on the same host, started at the same time. */
+export function sameOwner(a: Owner | undefined, b: Owner): boolean {
   return a?.pid === b.pid && a.host === b.host && a.started === b.started;
 }
 

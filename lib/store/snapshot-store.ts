@@ -17,11 +17,12 @@ import {
   claimWithRoom,
   lockFileOf,
   prepareDataDir,
+  renewClaimWithRoom,
   statIfAny,
   STORE_FILE,
 } from './data-dir';
 import { compactStoreFile, removeCompactionLeftover } from './compaction';
-import { identityAt, OpenedFiles } from './file-identity';
+import { type FileIdentity, identityAt, OpenedFiles, sameFile } from './file-identity';
 import { CLOSE_TIMEOUT_MS, closeWithin, createEmptyStore } from './new-store';
 import { quarantineStore } from './quarantine';
 import { openReadOnlyView, type ReadOnlyView } from './read-only-view';
@@ -34,14 +35,22 @@ import {
   type RestoreTarget,
 } from './snapshot-reader';
 import { SnapshotWriter, type ChunkToWrite } from './snapshot-writer';
-import { explainOpenError, StoreMovedError, UnreadableSnapshotError } from './store-errors';
+import {
+  errnoCode,
+  explainOpenError,
+  StoreEnvironmentError,
+  StoreMovedError,
+  UnreadableSnapshotError,
+} from './store-errors';
 import { asError, messageOf } from '../util/errors';
 import {
+  CLAIM_NOT_GIVEN_UP,
   CORRUPT_SNAPSHOT,
   LOCK_FILE_LOST,
   STORE_CLOSED,
   STORE_NOT_OPEN,
   STORE_OPENED_TO_READ,
+  STORE_NOT_MADE_AGAIN,
   STORE_READ_ONLY,
   WRITE_IN_PROGRESS,
 } from './store.messages';
@@ -97,6 +106,12 @@ export class SnapshotStore {
   private opened: OpenedFiles | undefined;
   /** Where a store opened to read only (`claim: false`) is open (see `read-only-view.ts`). */
   private view: ReadOnlyView | undefined;
+  /**
+   * The new, empty store a {@link recreate} made at the path but did not open, a later step having failed: until one
+   * does, the store this process wrote counts as missing, and the next recreate opens this one rather than make
+   * another.
+   */
+  private made: FileIdentity | undefined;
 
   constructor(readonly dataDir: string) {}
 
@@ -182,6 +197,10 @@ export class SnapshotStore {
    * writer) is made again by reopening the store. Call it before {@link beginWrite}; a commit checks again.
    */
   async ensureInPlace(): Promise<void> {
+    if (this.made !== undefined) {
+      const found = identityAt(this.path);
+      throw new StoreMovedError(this.path, found === undefined || sameFile(found, this.made));
+    }
     if (this.opened === undefined) return;
     const state = this.opened.check();
     if (state === 'in place') return;
@@ -195,21 +214,41 @@ export class SnapshotStore {
   /**
    * After a {@link StoreMovedError} for a deleted store: makes a new, empty store at the path (the data directory
    * too, if it went with it, and the claim on it) and opens it for writing. The next snapshot is then a full one.
+   * Any step may fail (a full disk, a directory that is now a file or cannot be written, a lock file LMDB cannot
+   * use): nothing is given up before the new store is checked, so the store this process wrote stays open and the
+   * directory claimed, and the next snapshot, finding the store still missing, calls this again. Throws a
+   * {@link StoreEnvironmentError} naming the path, the error code and what failed.
    */
   async recreate(): Promise<void> {
-    this.assertWritable();
-    if (identityAt(this.path) !== undefined) throw new StoreMovedError(this.path, false);
-    await this.closeTables();
-    prepareDataDir(this.dataDir);
-    // The claim may have gone with the directory: give it up and claim again, so another process cannot share it.
-    this.release?.();
-    this.release = undefined;
-    this.release = claimWithRoom(this.dataDir);
-    await createEmptyStore(this.path);
-    this.committed = undefined;
-    this.strayChunksPossible = false;
-    this.tablesOpen = openTables(this.path, true);
-    await this.openForWriting();
+    if (this.made === undefined) this.assertWritable();
+    else this.assertOpen(false); // an earlier attempt may have closed the old store before failing
+    const found = identityAt(this.path);
+    const reuse = found !== undefined && this.made !== undefined && sameFile(found, this.made);
+    if (found !== undefined && !reuse) throw new StoreMovedError(this.path, false);
+    try {
+      prepareDataDir(this.dataDir);
+      // The claim may have gone with the directory. It is never given up meanwhile: another process could take it.
+      renewClaimWithRoom(this.dataDir);
+      if (!reuse) {
+        await createEmptyStore(this.path);
+        this.made = identityAt(this.path);
+      }
+      // As `open` does: LMDB handed a lock file it cannot use kills the process.
+      checkStoreFiles(this.path);
+      // Two LMDB environments must not share a lock file in one process: the old one goes first.
+      if (this.tablesOpen !== undefined) await this.closeTables();
+      this.committed = undefined;
+      this.strayChunksPossible = false;
+      this.tablesOpen = openTables(this.path, true);
+      await this.openForWriting();
+    } catch (error) {
+      const code = errnoCode(error);
+      throw new StoreEnvironmentError(
+        STORE_NOT_MADE_AGAIN(this.path, code, messageOf(error)),
+        code,
+      );
+    }
+    this.made = undefined;
   }
 
   /**
@@ -416,10 +455,23 @@ export class SnapshotStore {
         if (this.tablesOpen !== undefined)
           await closeWithin(this.tablesOpen.root, CLOSE_TIMEOUT_MS);
       } finally {
-        this.release?.();
+        this.giveUpClaim();
         this.view?.dispose();
       }
     })();
     return this.closing;
+  }
+
+  /**
+   * Gives up the data directory's claim. One that cannot be removed (its directory deleted, replaced by a file, or
+   * made unwritable while the app ran) does not fail the shutdown: a claim naming a process that no longer runs is
+   * taken over.
+   */
+  private giveUpClaim(): void {
+    try {
+      this.release?.();
+    } catch (error) {
+      this.logger.warn(CLAIM_NOT_GIVEN_UP(this.dataDir, messageOf(error)));
+    }
   }
 }

@@ -168,6 +168,24 @@ export const STORE_FILE_REPLACED = (path: string): string =>
   'overwrite a store it did not write, so its snapshots fail until it is restarted (it then restores the file now ' +
   'at that path) or the file is moved away (a new store is then created).';
 
+/**
+ * A new store could not be made in place of one deleted under the app (`SnapshotStore.recreate`); `code`: the error
+ * code behind `reason`, when there is one.
+ */
+export const STORE_NOT_MADE_AGAIN = (
+  path: string,
+  code: string | undefined,
+  reason: string,
+): string =>
+  `${path} could not be made (${code ?? 'no error code'}): ${reason}${/[.!?]$/.test(reason) ? '' : '.'} ` +
+  'Nothing was given up: the data directory stays claimed by this application, which still holds the whole cache in ' +
+  'memory, and the next snapshot tries again to make the store (then writes the whole cache to it).';
+
+/** The claim on a data directory could not be given up at shutdown: the next start takes it over. */
+export const CLAIM_NOT_GIVEN_UP = (dataDir: string, reason: string): string =>
+  `Could not give up the claim on data directory ${dataDir}: ${reason}. The next application to use it takes the ` +
+  'claim over, since this process will no longer run.';
+
 export const LOCK_FILE_LOST = (lockFile: string): string =>
   `The lock file ${lockFile} was deleted or replaced while the application ran; reopening the store.`;
 
