@@ -1,4 +1,5 @@
 import { MANIFEST_KEY, OPEN_OPTIONS, TABLES } from '../format/lmdb-layout';
+import { COMMIT_REASON_WAIT_MS } from './write-errors';
 
 /** What the check process opens the store file with: the host's own options and tables (see `lmdb-layout.ts`). */
 const LAYOUT = JSON.stringify({ options: OPEN_OPTIONS, tables: TABLES, manifestKey: MANIFEST_KEY });
@@ -27,11 +28,15 @@ const enter = (next) => {
   say({ stage });
 };
 
-// lmdb-js rejects a failed commit with "Commit failed" and the reason in a second promise.
+// lmdb-js rejects a failed commit with "Commit failed" and the reason in a second promise, which it never settles
+// on some failures (a write refused with EPERM): waited for as long as the host waits, no longer.
 async function reasonOf(error) {
   const commitError = error && error.commitError;
   if (commitError && typeof commitError.then === 'function') {
-    const reason = await commitError.then(() => undefined, (r) => r);
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(resolve, ${COMMIT_REASON_WAIT_MS})));
+    const reason = await Promise.race([commitError.then(() => undefined, (r) => r), late]);
+    clearTimeout(timer);
     if (reason !== undefined) return reason;
   }
   return error;

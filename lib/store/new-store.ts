@@ -4,11 +4,17 @@ import type { RootDatabase } from 'lmdb';
 import { MANIFEST_KEY, openTables } from '../format/lmdb-layout';
 import { emptyManifest, serializeManifest } from '../format/manifest';
 import { TimeoutError, withTimeout } from '../util/timeout';
-import { NO_SPACE, PATH_IN_THE_WAY, STORE_FILE_OPEN_FAILED } from './store.messages';
+import {
+  COMMIT_FAILED_NO_REASON,
+  NO_SPACE,
+  PATH_IN_THE_WAY,
+  STORE_FILE_OPEN_FAILED,
+} from './store.messages';
 import { kindOf, lockFileOf, reserveLockFile, statIfAny } from './data-dir';
 import { freeBytes, MIN_FREE_TO_CREATE_BYTES } from './free-space';
 import { errnoCode, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
 import { asError, messageOf } from '../util/errors';
+import { COMMIT_REASON_WAIT_MS, commitReason, NO_REASON_IN_TIME } from './write-errors';
 
 const CREATE_STORE = 'create a new, empty snapshot store';
 /** How long closing a store waits for LMDB (see {@link closeWithin}). */
@@ -54,15 +60,12 @@ export async function createStoreFile(
 /** Why creating a store failed: no space, another error code on a path, or what LMDB said. */
 async function explainCreateError(dataDir: string, draft: string, error: unknown): Promise<Error> {
   if (error instanceof StoreEnvironmentError) return error;
-  // lmdb-js rejects a failed commit with "Commit failed" and the reason in a second promise.
-  const commitError = (error as { commitError?: unknown } | null)?.commitError;
-  const cause =
-    typeof (commitError as PromiseLike<unknown> | undefined)?.then === 'function'
-      ? ((await Promise.resolve(commitError).then(
-          () => undefined,
-          (reason: unknown) => reason,
-        )) ?? error)
-      : error;
+  // lmdb-js rejects a failed commit with "Commit failed" and the reason in a second promise, if it gives one.
+  const reason = await commitReason(error);
+  if (reason === NO_REASON_IN_TIME) {
+    return new Error(COMMIT_FAILED_NO_REASON(COMMIT_REASON_WAIT_MS), { cause: error });
+  }
+  const cause = reason ?? error;
   const code = errnoCode(cause);
   if (code !== undefined && NO_SPACE_CODES.has(code)) {
     return new StoreEnvironmentError(NO_SPACE(dataDir, CREATE_STORE, freeBytes(dataDir)), code);

@@ -181,6 +181,15 @@ export const STORE_NOT_MADE_AGAIN = (
   'Nothing was given up: the data directory stays claimed by this application, which still holds the whole cache in ' +
   'memory, and the next snapshot tries again to make the store (then writes the whole cache to it).';
 
+/**
+ * A commit lmdb-js rejected without ever settling the promise that holds its reason, as it does for a write refused
+ * with EPERM: what is known.
+ */
+export const COMMIT_FAILED_NO_REASON = (waitedMs: number): string =>
+  `LMDB could not commit the write, and lmdb-js gave no reason within ${waitedMs} ms (LMDB may have written one to ` +
+  'stderr): check that the store file and its file system can be written (permissions, `chattr` flags such as +i ' +
+  'or +a, a read-only mount) and that the disk has room.';
+
 /** The claim on a data directory could not be given up at shutdown: the next start takes it over. */
 export const CLAIM_NOT_GIVEN_UP = (dataDir: string, reason: string): string =>
   `Could not give up the claim on data directory ${dataDir}: ${reason}. The next application to use it takes the ` +

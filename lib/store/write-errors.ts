@@ -1,4 +1,15 @@
 import { asError } from '../util/errors';
+import { TimeoutError, withTimeout } from '../util/timeout';
+import { COMMIT_FAILED_NO_REASON } from './store.messages';
+
+/**
+ * How long to wait for the reason lmdb-js gives for a failed commit (see {@link commitReason}). When it gives one, it
+ * does in the same turn of its write thread's callback as the rejection.
+ */
+export const COMMIT_REASON_WAIT_MS = 1_000;
+
+/** What {@link commitReason} returns when lmdb-js gave no reason in time. */
+export const NO_REASON_IN_TIME: unique symbol = Symbol('no reason in time');
 
 /** What a failed write's errno (lmdb-js gives numbers, Node names) most likely means for an operator. */
 const WRITE_ERROR_HINTS = new Map<number | string, string>();
@@ -17,19 +28,42 @@ for (const [codes, hint] of [
 }
 
 /**
- * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and the reason in a second
- * promise, which would otherwise go unhandled. Returns an error that says what happened.
+ * The reason lmdb-js gives for a failed commit: it rejects the write with "Commit failed (see commitError for
+ * details)" and the reason in a second promise, `commitError`, which would otherwise go unhandled. On some failures
+ * (a write refused with EPERM: an immutable store file) lmdb-js never settles that promise, and awaiting it would
+ * hang the snapshot, everything queued after it and the shutdown: it is awaited `ms` at most ({@link
+ * NO_REASON_IN_TIME} then; a later rejection is still handled). `undefined` when `error` holds no such promise, or
+ * the promise resolved.
  */
-export async function explainWriteError(error: unknown): Promise<Error> {
-  const base = asError(error);
-  const commitError = (base as { commitError?: unknown }).commitError;
-  if (!(commitError instanceof Promise)) return base;
-  const cause: unknown = await commitError.then(
+export async function commitReason(error: unknown, ms = COMMIT_REASON_WAIT_MS): Promise<unknown> {
+  const commitError = (error as { commitError?: unknown } | null)?.commitError;
+  if (typeof (commitError as PromiseLike<unknown> | undefined)?.then !== 'function')
+    return undefined;
+  const reason = Promise.resolve(commitError).then(
     () => undefined,
-    (reason: unknown) => reason,
+    (cause: unknown) => cause,
   );
-  if (cause === undefined) return base;
-  const hint = WRITE_ERROR_HINTS.get((cause as { code?: unknown }).code as number | string) ?? '';
-  const reason = cause instanceof Error ? cause.message : JSON.stringify(cause);
+  // The timer is cleared once the race is over, so it never keeps the process alive longer than `ms`; it is not
+  // unref'd, so that a shutdown waiting here is not cut short by the process exiting.
+  return withTimeout(reason, ms).catch((timeout: unknown) => {
+    if (timeout instanceof TimeoutError) return NO_REASON_IN_TIME;
+    throw timeout;
+  });
+}
+
+/** An error that says why a write failed, with lmdb-js's reason for a failed commit if it gives one in time. */
+export async function explainWriteError(
+  error: unknown,
+  waitMs = COMMIT_REASON_WAIT_MS,
+): Promise<Error> {
+  // Read from `error` itself: lmdb-js's errors may come from another realm (a test runner's), which `asError` copies.
+  const cause = await commitReason(error, waitMs);
+  if (cause === NO_REASON_IN_TIME) {
+    return new Error(COMMIT_FAILED_NO_REASON(waitMs), { cause: error });
+  }
+  if (cause === undefined) return asError(error);
+  const { code, message } = Object(cause) as { code?: unknown; message?: unknown };
+  const hint = WRITE_ERROR_HINTS.get(code as number | string) ?? '';
+  const reason = typeof message === 'string' ? message : JSON.stringify(cause);
   return new Error(`LMDB could not commit the write: ${reason}${hint}`, { cause });
 }
