@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
+import { keySlot } from './util/key-slot';
 import { INVALID_OPTION, KEYV_CLEAR_WITHOUT_NAMESPACE } from './persistent-cache.messages';
 import { parseTtl } from './persistent-cache.ttl';
 
@@ -13,7 +14,10 @@ export interface PersistentCacheKeyvStoreOptions {
    * milliseconds, or a duration such as `"10m"`. Default none: such keys never expire.
    */
   defaultTtl?: number | string;
-  /** Keys `clear()` deletes per round trip (SCAN's COUNT, and one UNLINK each). Default 500. */
+  /**
+   * Keys `clear()` deletes per round trip: SCAN's COUNT, and one UNLINK each (on a Cluster, per primary, and one
+   * UNLINK per hash slot among the keys found). Default 500.
+   */
   clearBatch?: number;
 }
 
@@ -27,8 +31,14 @@ export interface PersistentCacheKeyvStoreOptions {
  * cache-manager or Keyv) becomes the key's `PX`, so Redis (or the embedded cache) expires it on its own, and a key
  * written without one gets {@link PersistentCacheKeyvStoreOptions.defaultTtl}.
  *
+ * On a Cluster (`redis.cluster`), the keys of one `getMany`, `setMany`, `hasMany` or `deleteMany` are sent in one
+ * command per hash slot, concurrently (Redis refuses a multi-key command across slots with `CROSSSLOT`), so a
+ * `setMany` is atomic per slot only; a single Redis and the embedded cache get one MGET, MULTI or DEL for the lot.
+ *
  * `clear()` deletes the namespace's keys only (SCAN `<namespace>:*` and UNLINK), never the rest of the keyspace the
- * application shares with it; with no namespace it refuses. `disconnect()` does nothing: the client belongs to
+ * application shares with it; with no namespace it refuses. On a Cluster it walks every primary (SCAN reaches one
+ * node). With ioredis's `keyPrefix` (`redis.options` or the cluster's options) it scans `<keyPrefix><namespace>:*`,
+ * since ioredis prefixes key arguments and SCAN's pattern is none. `disconnect()` does nothing: the client belongs to
  * `PersistentCacheModule`, which closes it at shutdown.
  */
 export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreAdapter {
@@ -36,6 +46,10 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
   namespace: string | undefined;
   readonly opts: { readonly defaultTtlMs: number | undefined; readonly dialect: 'redis' };
   private readonly clearBatch: number;
+  /** The client when it is a Cluster, whose multi-key commands must keep to one hash slot. */
+  private readonly cluster: Cluster | undefined;
+  /** What the client adds to every key (ioredis's `keyPrefix`), and SCAN does not. */
+  private readonly keyPrefix: string;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -53,6 +67,8 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
       );
     }
     this.clearBatch = clearBatch;
+    this.cluster = asCluster(client);
+    this.keyPrefix = keyPrefixOf(client);
     this.opts = { defaultTtlMs, dialect: 'redis' };
   }
 
@@ -63,8 +79,14 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
 
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
     if (keys.length === 0) return [];
-    const values = await this.client.mget(keys);
-    return values.map((value) => (value ?? undefined) as StoredData<Value | undefined>);
+    const values = new Array<StoredData<Value | undefined>>(keys.length);
+    await this.bySlot(keys, async (at) => {
+      const replies = await this.client.mget(at.map((i) => keys[i]));
+      at.forEach(
+        (i, n) => (values[i] = (replies[n] ?? undefined) as StoredData<Value | undefined>),
+      );
+    });
+    return values;
   }
 
   /** `ttl`: milliseconds; 0 or none means {@link PersistentCacheKeyvStoreOptions.defaultTtl}. */
@@ -78,15 +100,20 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
     return reply === 'OK';
   }
 
+  /** On a Cluster, atomic per hash slot only: a slot's MULTI may fail while the others' are written. */
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
     if (entries.length === 0) return;
-    const multi = this.client.multi();
-    for (const { key, value, ttl } of entries) {
-      const ms = this.ttlOf(ttl);
-      if (ms === undefined) multi.set(key, serialized(value));
-      else multi.set(key, serialized(value), 'PX', ms);
-    }
-    await execOrThrow(multi.exec());
+    const keys = entries.map(({ key }) => key);
+    await this.bySlot(keys, async (at) => {
+      const multi = this.client.multi();
+      for (const i of at) {
+        const { key, value, ttl } = entries[i];
+        const ms = this.ttlOf(ttl);
+        if (ms === undefined) multi.set(key, serialized(value));
+        else multi.set(key, serialized(value), 'PX', ms);
+      }
+      await execOrThrow(multi.exec());
+    });
   }
 
   async delete(key: string): Promise<boolean> {
@@ -95,7 +122,11 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
 
   async deleteMany(keys: string[]): Promise<boolean> {
     if (keys.length === 0) return false;
-    return (await this.client.del(keys)) > 0;
+    let deleted = 0;
+    await this.bySlot(keys, async (at) => {
+      deleted += await this.client.del(at.map((i) => keys[i]));
+    });
+    return deleted > 0;
   }
 
   async has(key: string): Promise<boolean> {
@@ -104,29 +135,39 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
 
   async hasMany(keys: string[]): Promise<boolean[]> {
     if (keys.length === 0) return [];
-    const multi = this.client.multi();
-    for (const key of keys) multi.exists(key);
-    const replies = await execOrThrow(multi.exec());
-    return replies.map((reply) => reply === 1);
+    const found = new Array<boolean>(keys.length);
+    await this.bySlot(keys, async (at) => {
+      const multi = this.client.multi();
+      for (const i of at) multi.exists(keys[i]);
+      const replies = await execOrThrow(multi.exec());
+      at.forEach((i, n) => (found[i] = replies[n] === 1));
+    });
+    return found;
   }
 
   /** Deletes the keys of this store's namespace, and nothing else. */
   async clear(): Promise<void> {
     const { namespace } = this;
     if (namespace === undefined || namespace === '') throw new Error(KEYV_CLEAR_WITHOUT_NAMESPACE);
-    const match = `${escapeGlob(namespace)}:*`;
+    // ioredis prefixes key arguments only: SCAN's pattern is sent as it is, so it carries the prefix itself.
+    const match = `${escapeGlob(this.keyPrefix)}${escapeGlob(namespace)}:*`;
+    // A Cluster sends SCAN to one node: each primary holds its own slots' keys and is walked by itself.
+    const servers = this.cluster === undefined ? [this.client] : await primaries(this.cluster);
+    await Promise.all(servers.map((server) => this.clearOn(server, match)));
+  }
+
+  private async clearOn(server: Redis | Cluster, match: string): Promise<void> {
     // Each page is deleted as it comes: deleting keys during a walk moves no other key (Redis's SCAN guarantee,
     // which the embedded client keeps too), and a key SCAN returns twice is simply deleted once.
     let cursor = '0';
     do {
-      const [next, found] = await this.client.scan(
-        cursor,
-        'MATCH',
-        match,
-        'COUNT',
-        this.clearBatch,
-      );
-      if (found.length > 0) await this.client.unlink(found);
+      const [next, found] = await server.scan(cursor, 'MATCH', match, 'COUNT', this.clearBatch);
+      // SCAN returns the keys as stored, prefix included, and UNLINK (through the store's client, which routes each
+      // slot's keys to their primary) adds the prefix again.
+      const keys = found.map((key) => key.slice(this.keyPrefix.length));
+      await this.bySlot(keys, async (at) => {
+        await this.client.unlink(at.map((i) => keys[i]));
+      });
       cursor = next;
     } while (cursor !== '0');
   }
@@ -139,6 +180,49 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
     if (!Number.isFinite(ttl) || ttl < 0) return this.opts.defaultTtlMs;
     return Math.max(1, Math.ceil(ttl));
   }
+
+  /**
+   * Calls `send` with the indexes in `keys` that one multi-key command may take: all of them on a single Redis or
+   * the embedded client, and on a Cluster those of each hash slot, concurrently, since Redis refuses a command whose
+   * keys are in several slots (`CROSSSLOT`). The slot is the prefixed key's, as ioredis routes it.
+   */
+  private async bySlot(
+    keys: readonly string[],
+    send: (indexes: number[]) => Promise<void>,
+  ): Promise<void> {
+    if (keys.length === 0) return;
+    if (this.cluster === undefined) return send(keys.map((_, i) => i));
+    const slots = new Map<number, number[]>();
+    keys.forEach((key, i) => {
+      const slot = keySlot(`${this.keyPrefix}${key}`);
+      const indexes = slots.get(slot);
+      if (indexes === undefined) slots.set(slot, [i]);
+      else indexes.push(i);
+    });
+    await Promise.all([...slots.values()].map(send));
+  }
+}
+
+/** `client` if it is an ioredis `Cluster` (ioredis's own flag: an `instanceof` fails across copies of ioredis). */
+function asCluster(client: Redis | Cluster): Cluster | undefined {
+  return (client as { isCluster?: unknown }).isCluster === true ? (client as Cluster) : undefined;
+}
+
+/**
+ * The `keyPrefix` ioredis adds to the keys of `client`'s commands (a Cluster's own, or its `redisOptions`' which it
+ * takes over). The embedded client is no ioredis client (it has no `isCluster`): its commands, and its duplicates',
+ * address the keyspace unprefixed whatever `keyPrefix` a duplicate was given, so none there.
+ */
+function keyPrefixOf(client: Redis | Cluster): string {
+  if (typeof (client as { isCluster?: unknown }).isCluster !== 'boolean') return '';
+  return client.options.keyPrefix ?? '';
+}
+
+/** The primaries of `cluster`: before its first slot map it knows only the startup nodes, so it is waited for. */
+async function primaries(cluster: Cluster): Promise<Redis[]> {
+  // A command waits in the offline queue until the cluster is ready, or fails as any command would.
+  if (cluster.status !== 'ready') await cluster.ping();
+  return cluster.nodes('master');
 }
 
 /** Keyv serializes before it stores; a Keyv without a serializer hands objects over, kept as JSON. */
