@@ -210,8 +210,8 @@ function asCluster(client: Redis | Cluster): Cluster | undefined {
 
 /**
  * The `keyPrefix` ioredis adds to the keys of `client`'s commands (a Cluster's own, or its `redisOptions`' which it
- * takes over). The embedded client is no ioredis client (it has no `isCluster`): its commands, and its duplicates',
- * address the keyspace unprefixed whatever `keyPrefix` a duplicate was given, so none there.
+ * takes over). The embedded client is no ioredis client (it has no `isCluster`) and takes no `keyPrefix` (its
+ * `duplicate({ keyPrefix })` is refused), so none there.
  */
 function keyPrefixOf(client: Redis | Cluster): string {
   if (typeof (client as { isCluster?: unknown }).isCluster !== 'boolean') return '';

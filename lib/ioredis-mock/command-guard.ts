@@ -23,6 +23,7 @@ import { cheapPipelines, redisArity, redisCommandNames, UNSUPPORTED } from './pi
 import type { KeyspaceEvents } from './notifications';
 import {
   CONNECTION_CLOSED,
+  KEY_PREFIX_UNSUPPORTED,
   OUT_OF_MEMORY,
   optionName,
   replyError,
@@ -965,6 +966,11 @@ export function guardCommands(
   }
   const duplicate = client.duplicate.bind(client);
   client.duplicate = (...args: unknown[]): Redis => {
+    // ioredis-mock's duplicates share the parent's keyspace views, which take no prefix: refused, not ignored.
+    const keyPrefix = (args[0] as { keyPrefix?: unknown } | undefined)?.keyPrefix;
+    if (typeof keyPrefix === 'string' && keyPrefix !== '') {
+      throw new Error(KEY_PREFIX_UNSUPPORTED(keyPrefix));
+    }
     const copy = duplicate(...args);
     guardCommands(copy, reader, server);
     return copy;

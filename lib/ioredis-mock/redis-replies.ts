@@ -15,6 +15,11 @@ export const INDEX_OUT_OF_RANGE = 'ERR index out of range';
 export const NO_SUCH_KEY = 'ERR no such key';
 /** ioredis's error for a command sent on a connection that was closed (its `CONNECTION_CLOSED_ERROR_MSG`). */
 export const CONNECTION_CLOSED = 'Connection is closed.';
+/** A `duplicate({ keyPrefix })` of the embedded client, which would read and write its keys unprefixed. */
+export const KEY_PREFIX_UNSUPPORTED = (prefix: string): string =>
+  `The embedded cache's client does not apply ioredis's keyPrefix (duplicate({ keyPrefix: ${JSON.stringify(prefix)} })): ` +
+  'its commands would read and write the keys unprefixed, mixing what each prefix should keep apart. Put the ' +
+  'prefix in the key names, or give each keyspace a cache of its own (forRoot({ name })).';
 export const OUT_OF_MEMORY = "OOM command not allowed when used memory > 'maxmemory'.";
 export const HASH_VALUE_NOT_AN_INTEGER = 'ERR hash value is not an integer';
 export const WOULD_OVERFLOW = 'ERR increment or decrement would overflow';
