@@ -13,6 +13,7 @@ import { withTimeout } from './util/timeout';
 import { messageOf } from './util/errors';
 import {
   HEALTH_LAST_SNAPSHOT_FAILED,
+  HEALTH_CLOSED,
   HEALTH_OUT_OF_MEMORY,
   HEALTH_PROVIDER_MISSING,
   HEALTH_SNAPSHOT_TOO_OLD,
@@ -180,6 +181,7 @@ export class PersistentCacheHealthIndicator implements OnModuleInit {
     const { keyspace } = cache;
     const memory = { memoryBytes: keyspace.usedBytes, maxMemoryBytes: keyspace.memory.maxBytes };
     const state = this.snapshotHealth(cache);
+    if (keyspace.stopped) return { ...state, status: 'down', message: HEALTH_CLOSED, ...memory };
     if (state.status === 'up' && keyspace.refusingWrites) {
       const message = HEALTH_OUT_OF_MEMORY(
         memory.memoryBytes,

@@ -107,6 +107,9 @@ export const MEMORY_LIMIT = (
 export const MEMORY_UNLIMITED =
   'The embedded cache has no memory limit (memory.maxBytes 0): it can grow until the V8 heap is exhausted';
 
+export const HEALTH_CLOSED =
+  'The cache has shut down (the app is closing): its clients take no more commands.';
+
 export const HEALTH_OUT_OF_MEMORY = (used: number, max: number, policy: string): string =>
   `Writes are refused with OOM errors: the cache holds an estimated ${used} bytes, over its memory limit of ${max} ` +
   `bytes, and ${policy === 'noeviction' ? 'memory.policy is "noeviction"' : `the "${policy}" policy finds no key to evict`}`;

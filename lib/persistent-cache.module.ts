@@ -30,6 +30,19 @@ import { SnapshotService } from './snapshots/snapshot.service';
 import { SnapshotStore } from './store/snapshot-store';
 
 /**
+ * Nest runs the lifecycle hooks module by module in the order of their depth in the import graph: the deepest first
+ * at startup and last at shutdown, global modules counting as deepest of all. The cache's module takes a place deeper
+ * than any (`Infinity`), found here by its keyspace: its restore runs before any other module's `onModuleInit` (whose
+ * writes it would otherwise replace), and its final snapshot after every other module's shutdown hooks, global ones
+ * included (whose writes it would otherwise refuse, or leave out).
+ */
+function placeDeepest(container: ModulesContainer, keyspace: Keyspace): void {
+  for (const moduleRef of container.values()) {
+    if (moduleRef.providers.get(KEYSPACE)?.instance === keyspace) moduleRef.distance = Infinity;
+  }
+}
+
+/**
  * An embedded, durable, Redis-compatible cache: `PersistentCacheModule.forRoot({...})` or
  * `forRootAsync({ useFactory | useClass | useExisting, ... })`, with `isGlobal` and `name` as extras. Each `name`
  * is a cache of its own (client, keyspace, data directory, snapshot job, metrics label, health result).
@@ -89,7 +102,10 @@ import { SnapshotStore } from './store/snapshot-store';
         client: Redis,
         snapshots: SnapshotService,
         keyspace: Keyspace,
-      ): CacheInstance => registerCache(container, { name, options, client, snapshots, keyspace }),
+      ): CacheInstance => {
+        placeDeepest(container, keyspace);
+        return registerCache(container, { name, options, client, snapshots, keyspace });
+      },
       inject: [ModulesContainer, CACHE_NAME, RESOLVED_OPTIONS, CLIENT, SNAPSHOTS, KEYSPACE],
     },
   ],

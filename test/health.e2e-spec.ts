@@ -14,6 +14,7 @@ import {
 import { STORE_FILE } from '../lib/store/data-dir';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
+import { HEALTH_CLOSED } from '../lib/persistent-cache.messages';
 import { healthApps } from './support/health';
 import { durable, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
@@ -160,6 +161,21 @@ describe('health indicator: embedded mode', () => {
     expect(cache.status).toBe('down');
     expect(cache.lastSnapshotAt).toBeUndefined();
     expect(cache.message).toMatch(/^No snapshot since startup \d+ ms ago: more than /);
+  });
+
+  test('down while the app closes: its clients take no more commands', async () => {
+    const h = await start(durable(tempDir()));
+    for (let batch = 0; batch < 5; batch++) {
+      await h.redis.mset(
+        Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${batch}:${i}`, 'v'])),
+      );
+    }
+    expect((await h.indicator.isHealthy('cache')).cache.status).toBe('up');
+    const closing = apps.close(h);
+    await sleep(1); // the final snapshot is being taken
+    const { cache } = await h.indicator.isHealthy('cache');
+    expect(cache).toMatchObject({ status: 'down', message: HEALTH_CLOSED });
+    await closing;
   });
 
   test('periodic snapshots off: only a failure makes it down', async () => {

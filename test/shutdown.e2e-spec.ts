@@ -1,9 +1,11 @@
 import {
+  Global,
   Injectable,
   type LoggerService,
   Module,
   type OnApplicationShutdown,
   type OnModuleDestroy,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
@@ -151,6 +153,105 @@ describe('closing the app closes every connection before the final snapshot', ()
     await app.close();
     await expect(redis.set('late', '1')).rejects.toThrow(CLOSED);
     expect(await restoredKeys(dataDir)).toEqual(['a', 'flushed:destroy', 'flushed:shutdown']);
+  });
+
+  // Nest runs global modules' hooks last at shutdown and first at startup: the cache module places itself deeper.
+  it.each([
+    'a @Global() module that re-exports the cache',
+    'a @Global() module beside a global cache',
+  ])(
+    'keeps what %s writes in its hooks, before the restore and after the final snapshot',
+    async (shape) => {
+      const dataDir = tempDir();
+      const first = await bootWith(durable(dataDir));
+      await first.redis.set('old', '1');
+      await first.app.close();
+
+      @Injectable()
+      class Hooks implements OnModuleInit, OnApplicationShutdown {
+        constructor(@InjectCache() readonly redis: Redis) {}
+        async onModuleInit(): Promise<void> {
+          await this.redis.set('written:init', '1');
+        }
+        async onApplicationShutdown(): Promise<void> {
+          await this.redis.set('written:shutdown', '1');
+        }
+      }
+      const reexports = shape.includes('re-exports');
+      const cache = PersistentCacheModule.forRoot({ ...durable(dataDir), isGlobal: !reexports });
+      @Global()
+      @Module({
+        imports: reexports ? [cache] : [],
+        providers: [Hooks],
+        exports: reexports ? [cache] : [],
+      })
+      class Shared {}
+      const moduleRef = await Test.createTestingModule({
+        imports: reexports
+          ? [ScheduleModule.forRoot(), Shared]
+          : [ScheduleModule.forRoot(), Shared, cache],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      expect((await app.get<Redis>(CACHE).keys('*')).sort()).toEqual(['old', 'written:init']);
+      await app.close();
+      expect(await restoredKeys(dataDir)).toEqual(['old', 'written:init', 'written:shutdown']);
+    },
+  );
+
+  it('refuses a pop or a stream read blocked at close, and tells each pipeline entry why', async () => {
+    const h = await bootWith(durable(tempDir()));
+    const waiter = h.redis.duplicate();
+    const popping = waiter.blpop('jobs', 0);
+    const reading = waiter.xread('BLOCK', 0, 'STREAMS', 'events', '$');
+    await sleep(20);
+    await h.app.close();
+    await expect(popping).rejects.toThrow(CLOSED);
+    await expect(reading).rejects.toThrow(CLOSED);
+    const told: string[] = [];
+    const tell = (error: Error | null | undefined): void => {
+      told.push(error?.message ?? 'no error');
+    };
+    await h.redis.pipeline().set('a', '1', tell).getBuffer('a', tell).exec();
+    await expect(h.redis.multi().set('a', '1', tell).exec()).rejects.toThrow(CLOSED);
+    await setImmediate();
+    expect(told).toEqual([CLOSED, CLOSED, CLOSED]);
+    // Closed once: closing again emits nothing more, and QUIT is refused as ioredis refuses it.
+    let ends = 0;
+    h.redis.on('end', () => ends++);
+    h.redis.disconnect();
+    await expect(h.redis.quit()).rejects.toThrow(CLOSED);
+    expect(ends).toBe(0);
+    expect(h.redis.duplicate().status).toBe('end');
+  });
+
+  it('a write nobody awaits while the app closes does not end the process before the final snapshot', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir));
+    await h.redis.set('kept', '1');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const ticker = setInterval(() => void h.redis.incr('ticks'), 1);
+      await sleep(10);
+      await h.app.close();
+      await sleep(20);
+      clearInterval(ticker);
+      await sleep(10);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    const h2 = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    try {
+      expect(await h2.redis.get('kept')).toBe('1');
+      expect(Number(await h2.redis.get('ticks'))).toBeGreaterThan(0);
+    } finally {
+      await h2.app.close();
+    }
   });
 
   it('without persistence, closes the connections all the same', async () => {

@@ -1,6 +1,6 @@
 import { messageOf } from '../util/errors';
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SnapshotStore, UnreadableSnapshotError } from '../store/snapshot-store';
 import { STORE_FILE } from '../store/data-dir';
 import { CliError } from './io';
@@ -69,23 +69,29 @@ async function openStore(dir: string, claim: boolean): Promise<SnapshotStore> {
   }
 }
 
-/** What a data directory was before an import opened its store there: see {@link leaveAsFound}. */
-export type DirectoryBefore = 'missing' | 'empty' | 'used';
+/**
+ * What a data directory was before an import opened its store there (see {@link leaveAsFound}): missing (with the
+ * outermost of its missing ancestors, which opening it creates), empty, or in use.
+ */
+export type DirectoryBefore = { readonly missingFrom: string } | 'empty' | 'used';
 
 export function directoryBefore(dataDir: string): DirectoryBefore {
-  const dir = resolve(dataDir);
-  if (!existsSync(dir)) return 'missing';
-  return lstatSync(dir).isDirectory() && readdirSync(dir).length === 0 ? 'empty' : 'used';
+  let dir = resolve(dataDir);
+  if (existsSync(dir)) {
+    return lstatSync(dir).isDirectory() && readdirSync(dir).length === 0 ? 'empty' : 'used';
+  }
+  while (!existsSync(dirname(dir)) && dirname(dir) !== dir) dir = dirname(dir);
+  return { missingFrom: dir };
 }
 
 /**
- * Undoes what opening the store of a failed import made in a directory that was missing or empty, so that the
- * import can simply be run again: left there, its empty store is "not empty" to the next run. A directory that held
- * a snapshot keeps it (the import had not committed its own).
+ * Undoes what opening the store of a failed import made in a directory that was missing (with the parents it made)
+ * or empty, so that the import can simply be run again: left there, its empty store is "not empty" to the next run.
+ * A directory that held a snapshot keeps it (the import had not committed its own).
  */
 export function leaveAsFound(dataDir: string, before: DirectoryBefore): void {
   const dir = resolve(dataDir);
-  if (before === 'missing') rmSync(dir, { recursive: true, force: true });
+  if (typeof before === 'object') rmSync(before.missingFrom, { recursive: true, force: true });
   else if (before === 'empty' && existsSync(dir)) {
     for (const entry of readdirSync(dir))
       rmSync(join(dir, entry), { recursive: true, force: true });

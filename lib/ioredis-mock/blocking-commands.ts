@@ -14,6 +14,7 @@ import { parseLongDouble } from './long-double';
 import {
   type Arg,
   argText,
+  CONNECTION_CLOSED,
   mpopOptions,
   optionName,
   replyError,
@@ -192,11 +193,13 @@ async function block(
   if (first !== null && first !== undefined) return form.answer(first);
   for (;;) {
     const left = until - Date.now();
-    if (closed() || left <= 0) return null;
+    // A client that disconnects refuses what it was waiting for, as ioredis refuses the commands pending on it.
+    if (closed()) throw new Error(CONNECTION_CLOSED);
+    if (left <= 0) return null;
     // Referenced, as the socket of a client blocked in Redis is: a process waits for the pop, until its client
     // disconnects (closing the app disconnects the cache's client).
     await new Promise((resolve) => setTimeout(resolve, Math.min(BLOCK_POLL_MS, left)));
-    if (closed()) return null;
+    if (closed()) throw new Error(CONNECTION_CLOSED);
     for (const source of form.sources) {
       if ((await typeOf(source)) !== SOURCE_TYPE[form.command]) continue;
       const reply = await (method(...form.argsFor(source)) as Promise<unknown>);

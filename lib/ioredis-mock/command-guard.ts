@@ -243,7 +243,11 @@ interface Guard {
  */
 function refuseClosed(raw: unknown[]): Promise<unknown> {
   const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
-  return settle(Promise.reject(new Error(CONNECTION_CLOSED)), callback);
+  const refused = settle(Promise.reject(new Error(CONNECTION_CLOSED)), callback);
+  // A write nobody awaits (a timer still firing while the app closes) must not end the process with an unhandled
+  // rejection before the final snapshot is committed: whoever awaits the promise still gets the error.
+  refused.catch(() => undefined);
+  return refused;
 }
 
 /** What `rule` decides for `command` (see {@link applyRule}). */
@@ -556,12 +560,12 @@ function guardPipelines(): void {
       return exec.call(this, callback);
     }
     const done = typeof callback === 'function' ? (callback as Method) : undefined;
-    if (guards.get(this.redis as object)?.closed() === true) {
-      // As ioredis answers on a closed connection: each command fails alone, a transaction as a whole.
-      const entries = this.batch.map(() => [new Error(CONNECTION_CLOSED)]);
-      this.batch = [];
-      if (transactions.has(this)) return settle(Promise.reject(new Error(CONNECTION_CLOSED)), done);
-      return settle(Promise.resolve(entries), done);
+    if (transactions.has(this) && guards.get(this.redis as object)?.closed() === true) {
+      // As ioredis answers on a closed connection: a transaction fails as a whole, each command's callback told why
+      // (its entries refuse to run: see `_addTransaction`). A plain pipeline's entries fail alone, below.
+      const refused = exec.call(this).then(() => Promise.reject(new Error(CONNECTION_CLOSED)));
+      unwatchAll(this.redis);
+      return settle(refused, done);
     }
     const refused = discarded.get(this);
     if (refused !== undefined) {
@@ -643,10 +647,14 @@ function guardPipelines(): void {
     if (rule === undefined && !DENY_OOM.has(command)) {
       const run = name.endsWith('Buffer')
         ? (): unknown => {
+            if (guard.closed()) throw new Error(CONNECTION_CLOSED);
             const reply = emulator(...args);
             return reply instanceof Promise ? reply.then(copyBuffers) : copyBuffers(reply);
           }
-        : (): unknown => emulator(...args);
+        : (): unknown => {
+            if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+            return emulator(...args);
+          };
       return addTransaction.call(this, failAlone(run), name, [], entryCallback);
     }
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
@@ -666,6 +674,7 @@ function guardPipelines(): void {
       }
     }
     const guarded: Method = () => {
+      if (guard.closed()) throw new Error(CONNECTION_CLOSED);
       if (!transaction && DENY_OOM.has(command)) {
         if (rule !== undefined) checkArity(command, rule, args);
         admitWrite(guard);
@@ -949,6 +958,10 @@ export function guardCommands(
     (client as unknown as Record<string, Method>)[method] = (...args: unknown[]): unknown => {
       // A keyspace that stopped serving (its app closed) takes no connection, as a server that shut down.
       if (method === 'connect' && server?.keyspace.stopped === true) return refuseClosed(args);
+      // Closed already: as ioredis, nothing happens again ('end' is not emitted twice), and QUIT is refused.
+      if (method !== 'connect' && guard.lookups.closed && client.connected !== true) {
+        return method === 'quit' ? refuseClosed(args) : undefined;
+      }
       guard.lookups.closed = method !== 'connect'; // connected again, it blocks again
       // A closed connection receives nothing more, and is no longer counted by PUBLISH and PUBSUB.
       if (method !== 'connect') dropSubscriptions(client);
@@ -973,6 +986,8 @@ export function guardCommands(
     }
     const copy = duplicate(...args);
     guardCommands(copy, reader, server);
+    // Made after its keyspace stopped serving: closed from the start, as a connection to a server that is gone.
+    if (server?.keyspace.stopped === true) copy.disconnect();
     return copy;
   };
 }

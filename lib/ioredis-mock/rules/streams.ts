@@ -34,6 +34,7 @@ import {
   SYNTAX_ERROR,
   wrongArity,
   OUT_OF_MEMORY,
+  CONNECTION_CLOSED,
 } from '../redis-replies';
 import {
   asStreamValue,
@@ -471,11 +472,16 @@ const xread: CommandRule = {
     // BLOCK: look again until entries come or the time is up (0: no limit), as a client blocked in Redis would wait.
     const until = timeout === 0 ? Infinity : Date.now() + timeout;
     return reply(
-      new Promise((resolve) => {
-        // Unreferenced: a blocked read never keeps the process alive; it ends when its client disconnects.
+      new Promise((resolve, reject) => {
+        // Unreferenced: a blocked read never keeps the process alive; it ends when its client disconnects, refused
+        // as ioredis refuses the commands pending on a connection that closes.
         const poll = (): void => {
-          const now = reader.closed === true ? null : readAfter(reader, keys, ids, count);
-          if (now !== null || reader.closed === true || Date.now() >= until) resolve(now);
+          if (reader.closed === true) {
+            reject(new Error(CONNECTION_CLOSED));
+            return;
+          }
+          const now = readAfter(reader, keys, ids, count);
+          if (now !== null || Date.now() >= until) resolve(now);
           else setTimeout(poll, BLOCK_POLL_MS).unref();
         };
         setTimeout(poll, BLOCK_POLL_MS).unref();
