@@ -11,6 +11,9 @@ describe('redactUrl', () => {
     redactUrl(url);
     expect(url.password).toBe('pa55');
     expect(redactUrl('redis://h:6379')).toBe('redis://h:6379');
+    // As written, not as URL would normalise it: a message quoting a refused URL shows what was given.
+    expect(redactUrl('http://h:6379')).toBe('http://h:6379');
+    expect(redactUrl('REDIS://user@H')).toBe('REDIS://user@H');
   });
 
   it('hides the password of an unparsable URL too', () => {
