@@ -70,6 +70,34 @@ if (redisServerBinary !== null) {
       expect(keySlot('{user:1}:name')).toBe(keySlot('prefix{user:1}'));
     });
 
+    it('refuses a database other than 0 before reading or writing: a cluster has only database 0', async () => {
+      const { dataDir } = await datasetSnapshot();
+      const url = `${cluster.nodes[0].url}/3`;
+      const exported = await runMain(['export', dataDir, '--to', url, '--replace']);
+      expect(exported).toMatchObject({
+        code: 1,
+        stderr:
+          `persistent-cache: --to: ${url} names database 3, which the server refused (SELECT 3: ERR SELECT is ` +
+          'not allowed in cluster mode); nothing was read or written. The server is a node of a Redis Cluster, ' +
+          'which has only database 0: give /0 or no database\n',
+      });
+      expect(await keysPerNode(cluster.nodes)).toEqual([0, 0, 0]);
+      const target = join(tempDir(), 'imported');
+      const imported = await runMain(['import', '--from', url, target]);
+      expect(imported.code).toBe(1);
+      expect(imported.stderr).toContain(
+        `--from: ${url} names database 3, which the server refused`,
+      );
+      expect((await runMain(['inspect', target])).code).toBe(1);
+      // Database 0, named or not, is the cluster's.
+      const zero = await runMain(['export', dataDir, '--to', `${cluster.nodes[0].url}/0`]);
+      expect(zero.stderr).toBe(
+        `export: wrote 15 keys into the Redis Cluster at ${cluster.nodes[0].url}/0 (3 primaries)\n`,
+      );
+      expect((await keysPerNode(cluster.nodes)).reduce((a, b) => a + b, 0)).toBe(15);
+      await onEachServer(cluster.nodes, (c) => c.flushall());
+    });
+
     it('snapshot → export --to a node → import --from another node → restore: digests equal', async () => {
       const { dataDir, portable, strict } = await datasetSnapshot();
       const [first, second, third] = cluster.nodes;

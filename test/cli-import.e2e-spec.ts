@@ -67,18 +67,30 @@ if (redisServerBinary !== null) {
         expect(refused.stderr).toContain('2 key(s) cannot be held by the embedded cache');
         expect(refused.stderr).toContain('key "odd-field": hash field 0xff is not UTF-8 text');
         expect(refused.stderr).toContain('key 0xfe00: the name is not UTF-8 text');
-        // --cluster asks for a cluster: a single server is refused before anything is read.
+        // --cluster asks for a cluster: a single server is refused before anything is read (and database 3, which
+        // no cluster has, before connecting).
         const notCluster = await runMain([
+          'import',
+          '--from',
+          server.url,
+          join(tempDir(), 'z'),
+          '--cluster',
+        ]);
+        expect(notCluster.code).toBe(1);
+        expect(notCluster.stderr).toBe(
+          `persistent-cache: --cluster: ${server.url} is not a node of a Redis Cluster (its INFO says ` +
+            'cluster_enabled:0); nothing was read or written. Leave out --cluster for a single server\n',
+        );
+        const clusterDb = await runMain([
           'import',
           '--from',
           url,
           join(tempDir(), 'z'),
           '--cluster',
         ]);
-        expect(notCluster.code).toBe(1);
-        expect(notCluster.stderr).toBe(
-          `persistent-cache: --cluster: ${url} is not a node of a Redis Cluster (its INFO says ` +
-            'cluster_enabled:0); nothing was read or written. Leave out --cluster for a single server\n',
+        expect(clusterDb.code).toBe(2);
+        expect(clusterDb.stderr).toContain(
+          `--from: "${url}" names database 3, but --cluster asks for`,
         );
         const dir = join(tempDir(), 'y');
         // Refused above: the directory it would have made is not there to refuse the next run.

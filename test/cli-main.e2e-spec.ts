@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STORE_FILE } from '../lib/store/data-dir';
+import { REDIS_URL_ACCEPTED, REDIS_URL_FORM } from '../lib/util/redis-url';
 import { datasetSnapshot, runMain } from './support/cli';
 import { removeTempDirs, tempDir } from './support/harness';
 
@@ -64,21 +65,67 @@ describe('persistent-cache CLI: usage and errors', () => {
     const neither = await runMain(['export', dataDir]);
     expect(neither.code).toBe(2);
     expect(neither.stderr).toContain('pass exactly one of --to <redis-url> and --resp');
-    for (const [url, reason] of [
-      ['not a url', 'is not a URL'],
-      ['http://127.0.0.1:6379', 'has the scheme http'],
-      ['redis://127.0.0.1:6379/db', 'which is not a number'],
-    ]) {
-      const bad = await runMain(['export', dataDir, '--to', url]);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr).toContain(reason);
-    }
-    const badFrom = await runMain(['import', '--from', 'redis:///', tempDir()]);
-    expect(badFrom.code).toBe(2);
-    expect(badFrom.stderr).toContain('names no host');
     const missingFrom = await runMain(['import', tempDir()]);
     expect(missingFrom.code).toBe(2);
     expect(missingFrom.stderr).toContain("required option '--from <url>' not specified");
+  });
+
+  it('refuses a bad Redis URL as a usage error naming the option, the problem and the accepted form', async () => {
+    const bad = await runMain(['export', dataDir, '--to', 'redis://app:s3cret@127.0.0.1:99999/2']);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toBe(
+      'persistent-cache: --to: "redis://***@127.0.0.1:99999/2" is not a Redis URL: its port 99999 is not from ' +
+        `1 to 65535; expected ${REDIS_URL_ACCEPTED}\n`,
+    );
+    for (const [url, problem] of [
+      ['not a url', 'it does not start with redis:// or rediss://'],
+      ['http://127.0.0.1:6379', 'its scheme is "http", not redis or rediss'],
+      ['redis://127.0.0.1:6379/db', 'its database "db" is not a whole number'],
+      ['redis://127.0.0.1:6379/abc', 'its database "abc" is not a whole number'],
+      ['redis://127.0.0.1:6379/-1', 'its database "-1" is not a whole number'],
+      ['redis://127.0.0.1:6379/1.5', 'its database "1.5" is not a whole number'],
+      ['redis://127.0.0.1:0', 'its port 0 is not from 1 to 65535'],
+      ['redis://127.0.0.1:65536/0', 'its port 65536 is not from 1 to 65535'],
+      ['redis://127.0.0.1:6379?db=2', 'it has a query string ("?db=2")'],
+    ]) {
+      for (const args of [
+        ['export', dataDir, '--to', url],
+        ['import', '--from', url, join(tempDir(), 'new')],
+      ]) {
+        const run = await runMain(args);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain(`${args.includes('--to') ? '--to' : '--from'}: `);
+        expect(run.stderr).toContain(`is not a Redis URL: ${problem}`);
+        expect(run.stderr).toContain(REDIS_URL_FORM);
+      }
+    }
+    const badFrom = await runMain(['import', '--from', 'redis:///', tempDir()]);
+    expect(badFrom.code).toBe(2);
+    expect(badFrom.stderr).toContain('it names no host');
+    // A cluster has database 0 only: --cluster with another is refused before connecting.
+    const clusterDb = await runMain([
+      'export',
+      dataDir,
+      '--to',
+      'redis://127.0.0.1:1/3',
+      '--cluster',
+    ]);
+    expect(clusterDb.code).toBe(2);
+    expect(clusterDb.stderr).toBe(
+      'persistent-cache: --to: "redis://127.0.0.1:1/3" names database 3, but --cluster asks for a Redis ' +
+        'Cluster and a Redis Cluster has only database 0: give /0 or no database\n',
+    );
+    const target = join(tempDir(), 'new');
+    const importDb = await runMain([
+      'import',
+      '--from',
+      'redis://127.0.0.1:1/3',
+      target,
+      '--cluster',
+    ]);
+    expect(importDb.code).toBe(2);
+    expect(importDb.stderr).toContain('--from: "redis://127.0.0.1:1/3" names database 3');
+    expect(existsSync(target)).toBe(false);
   });
 
   it('refuses a missing data directory without creating it, and a directory without a snapshot', async () => {

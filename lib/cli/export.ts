@@ -58,7 +58,10 @@ export async function exportSnapshot(
   if ((options.to === undefined) === (options.resp !== true)) {
     throw new CliError('export: pass exactly one of --to <redis-url> and --resp', EXIT_USAGE);
   }
-  const url = options.to === undefined ? undefined : parseRedisUrl('--to', options.to);
+  const url =
+    options.to === undefined
+      ? undefined
+      : parseRedisUrl('--to', options.to, options.cluster === true);
   const { items, skipped } = await readItems(dataDir, options, io);
   if (url === undefined) {
     await writeResp(items, options.replace === true, io);

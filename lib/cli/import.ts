@@ -46,7 +46,7 @@ export async function importSnapshot(
   options: ImportOptions,
   io: CliIo,
 ): Promise<number> {
-  const url = parseRedisUrl('--from', options.from);
+  const url = parseRedisUrl('--from', options.from, options.cluster === true);
   const before = directoryBefore(dataDir);
   const store = await openTargetStore(dataDir, options.replace === true);
   let target: RedisTarget | undefined;

@@ -6,6 +6,7 @@ import { importSnapshot } from './import';
 import { inspect } from './inspect';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io';
 import { messageOf } from '../util/errors';
+import { REDIS_URL_FORM } from '../util/redis-url';
 import { verify } from './verify';
 
 const NAME = 'persistent-cache';
@@ -77,7 +78,7 @@ function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
     )
     .argument('<dataDir>', 'the data directory (persistence.dataDir)')
     .addOption(
-      new Option('--to <url>', 'write into this Redis: redis://host:port[/db]').conflicts('resp'),
+      new Option('--to <url>', `write into this Redis: ${REDIS_URL_FORM}`).conflicts('resp'),
     )
     .option(
       '--resp',
@@ -118,7 +119,7 @@ function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
     .description(
       'Read every key of a Redis database (SCAN; every type and TTL) and write it as a snapshot the module restores.',
     )
-    .requiredOption('--from <url>', 'read from this Redis: redis://host:port[/db]')
+    .requiredOption('--from <url>', `read from this Redis: ${REDIS_URL_FORM}`)
     .argument('<dataDir>', 'the data directory to write (missing or empty, unless --replace)')
     .option('--replace', 'replace the snapshot the data directory already holds')
     .option(

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { CliError } from './io';
 import { CLUSTER_SLOTS, keySlot } from '../util/key-slot';
-import { connect } from './redis-url';
+import { connect, type CliRedisUrl } from './redis-url';
 import { infoFields } from '../util/info-fields';
 import { redactUrl } from '../util/redact-url';
 
@@ -27,8 +27,12 @@ export interface RedisTarget {
  * Connects to the server of `url` and, if it is a cluster node, to every primary of its cluster. With
  * `requireCluster` (the commands' `--cluster`), a server that is not a cluster node is refused.
  */
-export async function openRedisTarget(url: URL, requireCluster = false): Promise<RedisTarget> {
-  const first = await connect(url);
+export async function openRedisTarget(
+  target: CliRedisUrl,
+  requireCluster = false,
+): Promise<RedisTarget> {
+  const { url } = target;
+  const first = await connect(target);
   const opened: Redis[] = [first];
   const close = async () => {
     await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
@@ -66,7 +70,7 @@ export async function openRedisTarget(url: URL, requireCluster = false): Promise
         nodeUrl.hostname = host;
         nodeUrl.port = String(port);
         const isFirst = nodeUrl.hostname === url.hostname && nodeUrl.port === url.port;
-        const client = isFirst ? first : await connect(nodeUrl);
+        const client = isFirst ? first : await connect({ ...target, url: nodeUrl });
         if (!isFirst) opened.push(client);
         index = primaries.push(client) - 1;
         byAddress.set(address, index);
