@@ -9,11 +9,13 @@ import {
   ENV_NEEDS_PARTNER,
   ENV_NEEDS_REDIS_MODE,
   INVALID_ENV,
+  INVALID_ENV_BECAUSE,
   INVALID_ENV_ENTRY,
   REDIS_URL_NEEDED,
   UNKNOWN_ENV,
 } from './persistent-cache.messages';
-import { parseUrl } from './util/redact-url';
+import { parseUrl, redactUrl } from './util/redact-url';
+import { checkRedisUrl, REDIS_URL_ACCEPTED } from './util/redis-url';
 import { LOG_CONTEXT } from './util/log-context';
 import { parseSize, SIZE_ACCEPTED } from './util/sizes';
 import {
@@ -105,7 +107,7 @@ function envSize(env: NodeJS.ProcessEnv, variable: string): string | undefined {
 /** What {@link PERSISTENT_CACHE_ENV}`.redisClusterNodes` accepts. */
 export const CLUSTER_NODES_ACCEPTED =
   'a comma-separated list of cluster nodes, each host:port or redis://[user:password@]host:port ' +
-  '(rediss:// for TLS)';
+  '(rediss:// for TLS; no database: a Redis Cluster has only database 0)';
 /** What {@link PERSISTENT_CACHE_ENV}`.redisSentinels` accepts. */
 export const SENTINELS_ACCEPTED = 'a comma-separated list of sentinels, each host:port';
 
@@ -194,6 +196,12 @@ function readRedis(
 ): PersistentCacheModuleOptions['redis'] {
   const V = PERSISTENT_CACHE_ENV;
   const url = envString(env, V.redisUrl);
+  const checked = url === undefined ? undefined : checkRedisUrl(url);
+  if (url !== undefined && checked !== undefined && 'problem' in checked) {
+    throw new Error(
+      INVALID_ENV_BECAUSE(V.redisUrl, REDIS_URL_ACCEPTED, redactUrl(url), checked.problem),
+    );
+  }
   const cluster = envNodes(env, V.redisClusterNodes, CLUSTER_NODES_ACCEPTED, true);
   const sentinels = envNodes(env, V.redisSentinels, SENTINELS_ACCEPTED, false);
   const name = envString(env, V.redisSentinelName);

@@ -4,6 +4,7 @@
  * error replies in `ioredis-mock/redis-replies.ts`. Tests assert against the same functions.
  */
 import { describeValue } from './util/describe-value';
+import { REDIS_URL_FORM } from './util/redis-url';
 
 /** `owner`: whose option it is (the module's, or an integration's class). */
 export const INVALID_OPTION = (
@@ -14,11 +15,27 @@ export const INVALID_OPTION = (
 ): string =>
   `Invalid ${owner} option "${option}": expected ${accepted}, got ${describeValue(got)}.`;
 
+/** As {@link INVALID_OPTION}, with what is wrong with the value (e.g. `its port 99999 is not from 1 to 65535`). */
+export const INVALID_OPTION_BECAUSE = (
+  option: string,
+  accepted: string,
+  got: unknown,
+  problem: string,
+): string => `${INVALID_OPTION(option, accepted, got).replace(/\.$/, '')}: ${problem}.`;
+
 export const UNKNOWN_OPTION = (option: string, known: readonly string[]): string =>
   `Unknown PersistentCacheModule option "${option}"; known options are: ${known.join(', ')}.`;
 
 export const INVALID_ENV = (variable: string, accepted: string, got: string): string =>
   `Invalid environment variable ${variable}: expected ${accepted}, got ${describeValue(got)}.`;
+
+/** As {@link INVALID_ENV}, with what is wrong with the value. */
+export const INVALID_ENV_BECAUSE = (
+  variable: string,
+  accepted: string,
+  got: string,
+  problem: string,
+): string => `${INVALID_ENV(variable, accepted, got).replace(/\.$/, '')}: ${problem}.`;
 
 export const UNKNOWN_ENV = (variables: readonly string[], known: readonly string[]): string =>
   `Unknown environment variable${variables.length > 1 ? 's' : ''} ${variables.join(', ')}: ignored. ` +
@@ -26,7 +43,7 @@ export const UNKNOWN_ENV = (variables: readonly string[], known: readonly string
 
 /** `where`: the variables that can each say where the Redis is, the URL's first. */
 export const REDIS_URL_NEEDED = (modeVariable: string, where: readonly string[]): string =>
-  `Invalid environment: ${modeVariable}=redis needs ${where[0]} (redis://host:port[/db])` +
+  `Invalid environment: ${modeVariable}=redis needs ${where[0]} (${REDIS_URL_FORM})` +
   `${where.length > 1 ? `, or ${where.slice(1).join(' or ')}` : ''}; none is set.`;
 
 /** `entry`: the bad one of a comma-separated list, `position` its 1-based place in it. */

@@ -12,14 +12,18 @@ import {
   ENV_NEEDS_PARTNER,
   ENV_NEEDS_REDIS_MODE,
   INVALID_ENV,
+  INVALID_ENV_BECAUSE,
   INVALID_ENV_ENTRY,
   INVALID_OPTION,
+  INVALID_OPTION_BECAUSE,
   REDIS_URL_NEEDED,
   UNKNOWN_OPTION,
 } from './persistent-cache.messages';
 import { getHeapStatistics } from 'node:v8';
 import { SIZE_ACCEPTED } from './util/sizes';
+import { DB_ACCEPTED, PORT_ACCEPTED, REDIS_URL_ACCEPTED } from './util/redis-url';
 import {
+  CLUSTER_NODE_ACCEPTED,
   DEFAULTS,
   DURATION_ACCEPTED,
   MAXMEMORY_POLICIES,
@@ -182,7 +186,12 @@ describe('resolveOptions', () => {
     ],
     [
       { mode: 'redis', redis: { url: 'localhost:6379' } },
-      INVALID_OPTION('redis.url', 'a redis:// or rediss:// URL', 'localhost:6379'),
+      INVALID_OPTION_BECAUSE(
+        'redis.url',
+        REDIS_URL_ACCEPTED,
+        'localhost:6379',
+        'it does not start with redis:// or rediss://',
+      ),
     ],
     [
       { mode: 'redis', redis: { options: 'fast' } },
@@ -449,12 +458,18 @@ describe('optionsFromEnv', () => {
       ]),
     );
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.mode]: 'redis' })).toThrow(
-      'Invalid environment: PERSISTENT_CACHE_MODE=redis needs PERSISTENT_CACHE_REDIS_URL (redis://host:port[/db]), ' +
+      'Invalid environment: PERSISTENT_CACHE_MODE=redis needs PERSISTENT_CACHE_REDIS_URL ' +
+        '(redis[s]://[[user]:password@]host[:port][/db]), ' +
         'or PERSISTENT_CACHE_REDIS_CLUSTER_NODES (host:port,host:port) or PERSISTENT_CACHE_REDIS_SENTINELS with ' +
         'PERSISTENT_CACHE_REDIS_SENTINEL_NAME; none is set.',
     );
     expect(() => optionsFromEnv({ [PERSISTENT_CACHE_ENV.redisUrl]: 'http://cache' })).toThrow(
-      INVALID_ENV(PERSISTENT_CACHE_ENV.redisUrl, 'a redis:// or rediss:// URL', 'http://cache'),
+      INVALID_ENV_BECAUSE(
+        PERSISTENT_CACHE_ENV.redisUrl,
+        REDIS_URL_ACCEPTED,
+        'http://cache',
+        'its scheme is "http", not redis or rediss',
+      ),
     );
     // Numbers are decimal: not hexadecimal, not exponents, not blank.
     for (const number of ['0x10', '1e1', '10abc']) {
@@ -536,7 +551,8 @@ describe('optionsFromEnv: a Redis Cluster or Sentinel', () => {
     }
     expect(INVALID_ENV_ENTRY(redisClusterNodes, CLUSTER_NODES_ACCEPTED, 'n2', 2, 2)).toBe(
       'Invalid environment variable PERSISTENT_CACHE_REDIS_CLUSTER_NODES: expected a comma-separated list of ' +
-        'cluster nodes, each host:port or redis://[user:password@]host:port (rediss:// for TLS); entry 2 of 2 is "n2".',
+        'cluster nodes, each host:port or redis://[user:password@]host:port (rediss:// for TLS; no database: a ' +
+        'Redis Cluster has only database 0); entry 2 of 2 is "n2".',
     );
   });
 
@@ -614,6 +630,177 @@ describe('optionsFromEnv: a Redis Cluster or Sentinel', () => {
     );
     expect(() => optionsFromEnv({ [mode]: 'redis', [redisSentinelName]: 'main' })).toThrow(
       ENV_NEEDS_PARTNER(redisSentinelName, redisSentinels, 'it names a primary the sentinels know'),
+    );
+  });
+});
+
+describe('resolveOptions: where Redis is (redis.url, redis.options, redis.cluster)', () => {
+  const redisMode = (redis: unknown) => () => resolveOptions({ mode: 'redis', redis });
+  const CLUSTER_DB = 'no database or database 0 with redis.cluster';
+
+  it.each<[string, string]>([
+    ['redis://127.0.0.1:6379/abc', `its database "abc" is not ${DB_ACCEPTED}`],
+    ['redis://127.0.0.1:6379/-1', `its database "-1" is not ${DB_ACCEPTED}`],
+    ['redis://127.0.0.1:6379/2.5', `its database "2.5" is not ${DB_ACCEPTED}`],
+    ['redis://127.0.0.1:99999', 'its port 99999 is not from 1 to 65535'],
+    ['redis://127.0.0.1:0/1', 'its port 0 is not from 1 to 65535'],
+    ['redis://127.0.0.1:port', 'its port "port" is not a number from 1 to 65535'],
+    ['http://127.0.0.1:6379', 'its scheme is "http", not redis or rediss'],
+    ['redis://:6379', 'it names no host'],
+    [
+      'redis://127.0.0.1:6379?db=2',
+      'it has a query string ("?db=2"), which is not part of the form',
+    ],
+  ])('refuses redis.url %s, naming the option, the form and the problem', (url, problem) => {
+    expect(redisMode({ url })).toThrow(
+      INVALID_OPTION_BECAUSE('redis.url', REDIS_URL_ACCEPTED, url, problem),
+    );
+  });
+
+  it('shows a refused URL without its password, and says what the form is', () => {
+    expect(redisMode({ url: 'redis://app:s3cret@cache:99999/1' })).toThrow(
+      'Invalid PersistentCacheModule option "redis.url": expected redis[s]://[[user]:password@]host[:port][/db] ' +
+        'with a port from 1 to 65535 (default 6379) and a db from 0 to 2147483647 (default 0), without a query ' +
+        'string, got "redis://***@cache:99999/1": its port 99999 is not from 1 to 65535.',
+    );
+    expect(redisMode({ url: 'redis://:s3cret@cache/x' })).toThrow('got "redis://:***@cache/x"');
+    expect(redisMode({ url: 42 })).toThrow(INVALID_OPTION('redis.url', REDIS_URL_ACCEPTED, 42));
+  });
+
+  it.each<[string, object, string, unknown]>([
+    ['a negative db', { db: -1 }, 'redis.options.db', -1],
+    ['a fractional db', { db: 1.5 }, 'redis.options.db', 1.5],
+    ['a db that is not a number', { db: 'two' }, 'redis.options.db', 'two'],
+    ['a db with trailing text', { db: '3x' }, 'redis.options.db', '3x'],
+    ['a port over 65535', { port: 70000 }, 'redis.options.port', 70000],
+    ['port 0', { port: 0 }, 'redis.options.port', 0],
+    ['a port that parseInt would cut', { port: '6379abc' }, 'redis.options.port', '6379abc'],
+    [
+      "a sentinel's port",
+      {
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 263790 },
+        ],
+        name: 'm',
+      },
+      'redis.options.sentinels[1].port',
+      263790,
+    ],
+  ])('refuses %s in redis.options', (_case, options, option, got) => {
+    const accepted = option.endsWith('.db') ? DB_ACCEPTED : PORT_ACCEPTED;
+    expect(redisMode({ url: 'redis://127.0.0.1:6379', options })).toThrow(
+      INVALID_OPTION(option, accepted, got),
+    );
+    expect(redisMode({ options })).toThrow(INVALID_OPTION(option, accepted, got));
+  });
+
+  it('takes a database and a port as numbers or digits, as ioredis does', () => {
+    for (const url of [
+      'redis://h',
+      'redis://h:6380/',
+      'redis://h:1/15',
+      'rediss://u:p@h:65535/0',
+    ]) {
+      expect(resolveOptions({ mode: 'redis', redis: { url } }).redis?.url).toBe(url);
+    }
+    const options = { db: '3', port: '6380', sentinels: [{ host: 's1' }], name: 'main' };
+    expect(resolveOptions({ mode: 'redis', redis: { options } }).redis?.options).toEqual(options);
+    expect(
+      resolveOptions({ mode: 'redis', redis: { options: { db: 0, port: 1 } } }).redis?.options,
+    ).toEqual({ db: 0, port: 1 });
+  });
+
+  it('refuses a database other than 0 wherever a cluster is given one: a cluster has only database 0', () => {
+    const nodes = [{ host: 'n1', port: 7000 }];
+    const why = (db: number) => `it names database ${db}, and a Redis Cluster has only database 0`;
+    expect(redisMode({ cluster: { nodes: ['redis://n1:7000/3'] } })).toThrow(
+      INVALID_OPTION_BECAUSE('redis.cluster.nodes[0]', CLUSTER_DB, 'redis://n1:7000/3', why(3)),
+    );
+    expect(redisMode({ cluster: { nodes: ['n1:7000', 'rediss://:pw@n2:7000/1'] } })).toThrow(
+      INVALID_OPTION_BECAUSE(
+        'redis.cluster.nodes[1]',
+        CLUSTER_DB,
+        'rediss://:***@n2:7000/1',
+        why(1),
+      ),
+    );
+    expect(redisMode({ cluster: { nodes: [{ host: 'n1', port: 7000, db: 2 }] } })).toThrow(
+      INVALID_OPTION_BECAUSE('redis.cluster.nodes[0].db', CLUSTER_DB, 2, why(2)),
+    );
+    expect(redisMode({ cluster: { nodes, options: { redisOptions: { db: 5 } } } })).toThrow(
+      INVALID_OPTION_BECAUSE('redis.cluster.options.redisOptions.db', CLUSTER_DB, 5, why(5)),
+    );
+    expect(redisMode({ url: 'redis://h:6379/4', cluster: { nodes } })).toThrow(
+      INVALID_OPTION_BECAUSE('redis.url', CLUSTER_DB, 'redis://h:6379/4', why(4)),
+    );
+    expect(redisMode({ options: { db: 6 }, cluster: { nodes } })).toThrow(
+      INVALID_OPTION_BECAUSE('redis.options.db', CLUSTER_DB, 6, why(6)),
+    );
+    // Database 0, or none, is what a cluster has.
+    const fine = [
+      'n1:7000',
+      'redis://n2:7000',
+      'redis://n3:7000/0',
+      7004,
+      { host: 'n5', port: 7005, db: 0 },
+      { port: '7006' },
+    ];
+    expect(
+      resolveOptions({
+        mode: 'redis',
+        redis: { cluster: { nodes: fine, options: { redisOptions: { db: 0 } } } },
+      }).redis?.cluster?.nodes,
+    ).toEqual(fine);
+  });
+
+  it('refuses a cluster node with a bad port or of another kind', () => {
+    const refused: [unknown, string, string, unknown][] = [
+      [70000, 'redis.cluster.nodes[0]', CLUSTER_NODE_ACCEPTED, 70000],
+      [{ host: 'n1', port: 0 }, 'redis.cluster.nodes[0].port', PORT_ACCEPTED, 0],
+      [{ host: '', port: 7000 }, 'redis.cluster.nodes[0].host', 'a host name or address', ''],
+      [true, 'redis.cluster.nodes[0]', CLUSTER_NODE_ACCEPTED, true],
+    ];
+    for (const [node, option, accepted, got] of refused) {
+      expect(redisMode({ cluster: { nodes: [node] } })).toThrow(
+        INVALID_OPTION(option, accepted, got),
+      );
+    }
+    expect(redisMode({ cluster: { nodes: ['n1:99999'] } })).toThrow(
+      INVALID_OPTION_BECAUSE(
+        'redis.cluster.nodes[0]',
+        CLUSTER_NODE_ACCEPTED,
+        'redis://n1:99999',
+        'its port 99999 is not from 1 to 65535',
+      ),
+    );
+  });
+});
+
+describe('optionsFromEnv: PERSISTENT_CACHE_REDIS_URL', () => {
+  const { mode, redisUrl } = PERSISTENT_CACHE_ENV;
+
+  it.each<[string, string]>([
+    ['redis://cache:6379/abc', `its database "abc" is not ${DB_ACCEPTED}`],
+    ['redis://cache:99999', 'its port 99999 is not from 1 to 65535'],
+    ['redis://cache:6379/-2', `its database "-2" is not ${DB_ACCEPTED}`],
+    ['cache:6379', 'it does not start with redis:// or rediss://'],
+  ])('refuses %s, naming the variable, the form and the problem', (url, problem) => {
+    for (const env of [{ [mode]: 'redis' }, {}]) {
+      expect(() => optionsFromEnv({ ...env, [redisUrl]: url })).toThrow(
+        INVALID_ENV_BECAUSE(redisUrl, REDIS_URL_ACCEPTED, url, problem),
+      );
+    }
+  });
+
+  it('hides the password of a refused URL', () => {
+    expect(() =>
+      optionsFromEnv({ [mode]: 'redis', [redisUrl]: 'redis://:pw@cache:6379/x' }),
+    ).toThrow(
+      'Invalid environment variable PERSISTENT_CACHE_REDIS_URL: expected redis[s]://[[user]:password@]host' +
+        '[:port][/db] with a port from 1 to 65535 (default 6379) and a db from 0 to 2147483647 (default 0), ' +
+        'without a query string, got "redis://:***@cache:6379/x": its database "x" is not a whole number from 0 ' +
+        'to 2147483647.',
     );
   });
 });

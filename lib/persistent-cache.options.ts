@@ -9,7 +9,23 @@ import type {
   ResolvedRedisOptions,
   RestoreErrorPolicy,
 } from './persistent-cache.interfaces';
-import { INVALID_OPTION, UNKNOWN_OPTION } from './persistent-cache.messages';
+import {
+  INVALID_OPTION,
+  INVALID_OPTION_BECAUSE,
+  UNKNOWN_OPTION,
+} from './persistent-cache.messages';
+import { redactUrl } from './util/redact-url';
+import {
+  checkRedisUrl,
+  CLUSTER_DB_ONLY,
+  DB_ACCEPTED,
+  isDbIndex,
+  isPort,
+  PORT_ACCEPTED,
+  REDIS_URL_ACCEPTED,
+  REDIS_URL_FORM,
+  type RedisUrl,
+} from './util/redis-url';
 
 /** The defaults, in one place. */
 export const DEFAULTS = {
@@ -168,16 +184,103 @@ function resolvePersistence(value: unknown): ResolvedPersistentCacheOptions['per
   };
 }
 
+/** `redis.url`, and URL entries of `redis.cluster.nodes`: checked here, once, rather than by ioredis (see `redis-url.ts`). */
+function checkUrl(value: unknown, name: string, accepted = REDIS_URL_ACCEPTED): RedisUrl {
+  if (typeof value !== 'string') throw new Error(INVALID_OPTION(name, accepted, value));
+  const checked = checkRedisUrl(value);
+  if ('problem' in checked) {
+    throw new Error(INVALID_OPTION_BECAUSE(name, accepted, redactUrl(value), checked.problem));
+  }
+  return checked.url;
+}
+
+/**
+ * A port or database of ioredis options: a number, or a string of digits (ioredis reads those with `parseInt`, which
+ * would also take `"6379abc"`). Returns the number, `undefined` when not given.
+ */
+function wholeNumber(
+  value: unknown,
+  name: string,
+  accepted: string,
+  valid: (n: number) => boolean,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !valid(n)) throw new Error(INVALID_OPTION(name, accepted, value));
+  return n;
+}
+
+/** A database given where a cluster is: a Redis Cluster has only database 0 (ioredis would drop or fail it). */
+function refuseClusterDb(db: number | undefined, name: string, got: unknown): void {
+  if (db === undefined || db === 0) return;
+  throw new Error(
+    INVALID_OPTION_BECAUSE(
+      name,
+      'no database or database 0 with redis.cluster',
+      got,
+      `it names database ${db}, and ${CLUSTER_DB_ONLY}`,
+    ),
+  );
+}
+
+/** What an entry of `redis.cluster.nodes` may be. */
+export const CLUSTER_NODE_ACCEPTED =
+  `"host:port", a URL ${REDIS_URL_FORM} without a database other than 0, a port, ` +
+  'or { host, port }';
+
+function checkClusterNode(node: unknown, name: string): void {
+  if (typeof node === 'number') {
+    wholeNumber(node, name, CLUSTER_NODE_ACCEPTED, isPort);
+  } else if (typeof node === 'string') {
+    // ioredis reads a node without a scheme as a redis:// URL.
+    const url = checkUrl(
+      /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(node) ? node : `redis://${node}`,
+      name,
+      CLUSTER_NODE_ACCEPTED,
+    );
+    refuseClusterDb(url.db, name, redactUrl(node));
+  } else if (isPlainObject(node)) {
+    if (node.host !== undefined && (typeof node.host !== 'string' || node.host === '')) {
+      throw new Error(INVALID_OPTION(`${name}.host`, 'a host name or address', node.host));
+    }
+    wholeNumber(node.port, `${name}.port`, PORT_ACCEPTED, isPort);
+    refuseClusterDb(
+      wholeNumber(node.db, `${name}.db`, DB_ACCEPTED, isDbIndex),
+      `${name}.db`,
+      node.db,
+    );
+  } else {
+    throw new Error(INVALID_OPTION(name, CLUSTER_NODE_ACCEPTED, node));
+  }
+}
+
+/** The ports and database of ioredis options (`redis.options`, `redis.cluster.options.redisOptions`). */
+function checkRedisOptions(options: Record<string, unknown>, name: string): number | undefined {
+  wholeNumber(options.port, `${name}.port`, PORT_ACCEPTED, isPort);
+  if (options.sentinels !== undefined) {
+    if (!Array.isArray(options.sentinels)) {
+      throw new Error(
+        INVALID_OPTION(`${name}.sentinels`, 'an array of { host, port }', options.sentinels),
+      );
+    }
+    options.sentinels.forEach((sentinel: unknown, i) => {
+      if (isPlainObject(sentinel)) {
+        wholeNumber(sentinel.port, `${name}.sentinels[${i}].port`, PORT_ACCEPTED, isPort);
+      }
+    });
+  }
+  return wholeNumber(options.db, `${name}.db`, DB_ACCEPTED, isDbIndex);
+}
+
 function resolveRedis(value: unknown, mode: CacheMode): ResolvedRedisOptions | undefined {
   if (value === undefined && mode === 'embedded') return undefined;
   const redis = group(value, 'redis', REDIS_KEYS);
   const { url, options, cluster } = redis;
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new Error(INVALID_OPTION('redis.url', 'a redis:// or rediss:// URL', url));
-  }
+  const parsed = url === undefined ? undefined : checkUrl(url, 'redis.url');
   if (options !== undefined && !isPlainObject(options)) {
     throw new Error(INVALID_OPTION('redis.options', 'an ioredis options object', options));
   }
+  const optionsDb = options === undefined ? undefined : checkRedisOptions(options, 'redis.options');
   let nodes: ClusterNode[] | undefined;
   let clusterOptions: ClusterOptions | undefined;
   if (cluster !== undefined) {
@@ -191,11 +294,29 @@ function resolveRedis(value: unknown, mode: CacheMode): ResolvedRedisOptions | u
         ),
       );
     }
+    c.nodes.forEach((node: unknown, i) => checkClusterNode(node, `redis.cluster.nodes[${i}]`));
     if (c.options !== undefined && !isPlainObject(c.options)) {
       throw new Error(
         INVALID_OPTION('redis.cluster.options', 'an ioredis cluster options object', c.options),
       );
     }
+    const redisOptions = c.options?.redisOptions;
+    if (redisOptions !== undefined && !isPlainObject(redisOptions)) {
+      throw new Error(
+        INVALID_OPTION(
+          'redis.cluster.options.redisOptions',
+          'an ioredis options object',
+          redisOptions,
+        ),
+      );
+    }
+    if (redisOptions !== undefined) {
+      const db = checkRedisOptions(redisOptions, 'redis.cluster.options.redisOptions');
+      refuseClusterDb(db, 'redis.cluster.options.redisOptions.db', redisOptions.db);
+    }
+    // The client is a Cluster: a database of redis.url or redis.options would be silently unused.
+    refuseClusterDb(parsed?.db, 'redis.url', redactUrl(String(url)));
+    refuseClusterDb(optionsDb, 'redis.options.db', options?.db);
     nodes = c.nodes as ClusterNode[];
     clusterOptions = c.options;
   }
@@ -205,7 +326,7 @@ function resolveRedis(value: unknown, mode: CacheMode): ResolvedRedisOptions | u
     );
   }
   return {
-    url: url,
+    url: parsed === undefined ? undefined : String(url),
     options: options ?? {},
     cluster: nodes === undefined ? undefined : { nodes, options: clusterOptions ?? {} },
   };
