@@ -80,6 +80,31 @@ describe('createRedisClient and closeClient (no server needed: the clients do no
     expect(fromOptions.status).toBe('end');
   });
 
+  test('redis.options win over what the URL gives, as documented (ioredis lets the URL win)', async () => {
+    const client = createRedisClient(
+      target({
+        url: 'rediss://app:p%40ss@cache.internal:6379/1',
+        options: { port: 7001, db: 4, lazyConnect: true },
+      }),
+    ) as Redis;
+    expect(client.options).toMatchObject({
+      host: 'cache.internal',
+      port: 7001,
+      db: 4,
+      username: 'app',
+      password: 'p@ss',
+      tls: {},
+    });
+    await closeClient(client);
+    const fromUrl = createRedisClient(
+      target({ url: 'redis://[::1]:6390/2', options: { lazyConnect: true } }),
+    ) as Redis;
+    expect(fromUrl.options).toMatchObject({ host: '::1', port: 6390, db: 2 });
+    expect(fromUrl.options.tls).toBeUndefined();
+    expect(fromUrl.options.password).toBeNull(); // ioredis's default
+    await closeClient(fromUrl);
+  });
+
   test('cluster options give a Cluster', async () => {
     const cluster = createRedisClient(
       target({

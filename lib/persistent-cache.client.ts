@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LOG_CONTEXT } from './util/log-context';
 import { parseUrl, redactUrl } from './util/redact-url';
+import { checkRedisUrl } from './util/redis-url';
 import { withTimeout } from './util/timeout';
 import { REDIS_CONNECTED, REDIS_MODE, REDIS_UNREACHABLE } from './persistent-cache.messages';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
@@ -30,7 +31,8 @@ export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster 
   if (redis.cluster !== undefined) {
     client = new Cluster(redis.cluster.nodes, redis.cluster.options);
   } else if (redis.url !== undefined) {
-    client = new Redis(redis.url, redis.options);
+    // Not `new Redis(url, options)`: ioredis lets the URL win over the options given with it.
+    client = new Redis({ ...urlOptions(redis.url), ...redis.options });
   } else {
     client = new Redis(redis.options);
   }
@@ -51,6 +53,18 @@ export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster 
     logger.error(REDIS_UNREACHABLE(target, error.message));
   });
   return client;
+}
+
+/** What a URL (checked with the options) gives: ioredis options, as ioredis reads a URL. */
+function urlOptions(text: string): RedisOptions {
+  const checked = checkRedisUrl(text);
+  if ('problem' in checked) throw new Error(`redis.url: ${checked.problem}`); // resolveOptions refused it already
+  const { url, host, port, db, tls } = checked.url;
+  const credentials =
+    url.username === '' && url.password === ''
+      ? {}
+      : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  return { host, port, db, ...credentials, ...(tls ? { tls: {} } : {}) };
 }
 
 /** The last error a client made by {@link createRedisClient} met since it was last ready, if any. */
