@@ -5,6 +5,7 @@ import {
   createRedisClient,
   describeRedisTarget,
   lastConnectionError,
+  openRedisClient,
 } from './persistent-cache.client';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
 
@@ -103,6 +104,25 @@ describe('createRedisClient and closeClient (no server needed: the clients do no
     expect(fromUrl.options.tls).toBeUndefined();
     expect(fromUrl.options.password).toBeNull(); // ioredis's default
     await closeClient(fromUrl);
+  });
+
+  test('openRedisClient does not wait for a lazy client, and starts when the server cannot be reached', async () => {
+    const lazy = await openRedisClient(
+      target({ url: 'redis://127.0.0.1:1/2', options: { lazyConnect: true } }),
+    );
+    expect(lazy.status).toBe('wait');
+    await closeClient(lazy);
+    // Nothing listens on port 1: the first attempt fails at once, and ioredis goes on trying.
+    const unreachable = await openRedisClient(
+      // A short disconnectTimeout: ioredis arms that timer when a client whose socket has closed is disconnected.
+      target({
+        url: 'redis://127.0.0.1:1/2',
+        options: { retryStrategy: () => 60_000, disconnectTimeout: 10 },
+      }),
+    );
+    expect(['reconnecting', 'connecting']).toContain(unreachable.status);
+    expect(lastConnectionError(unreachable)?.message).toContain('ECONNREFUSED');
+    await closeClient(unreachable); // its retry is cancelled (see closeClient)
   });
 
   test('cluster options give a Cluster', async () => {

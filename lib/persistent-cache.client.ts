@@ -2,16 +2,27 @@ import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { LOG_CONTEXT } from './util/log-context';
 import { parseUrl, redactUrl } from './util/redact-url';
-import { checkRedisUrl } from './util/redis-url';
+import { checkRedisUrl, selectAdvice, selectRefusal } from './util/redis-url';
 import { withTimeout } from './util/timeout';
-import { REDIS_CONNECTED, REDIS_MODE, REDIS_UNREACHABLE } from './persistent-cache.messages';
+import {
+  REDIS_CONNECTED,
+  REDIS_DB_REFUSED,
+  REDIS_MODE,
+  REDIS_UNREACHABLE,
+} from './persistent-cache.messages';
 import type { ResolvedRedisOptions } from './persistent-cache.interfaces';
 
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connection. */
 const QUIT_TIMEOUT_MS = 2_000;
 
+/** How long {@link openRedisClient} waits for the first connection to be ready or to fail. */
+const STARTUP_CHECK_MS = 10_000;
+
 /** The last connection error of each client made by {@link createRedisClient}, until it is ready again. */
 const connectionErrors = new WeakMap<Redis | Cluster, Error>();
+
+/** Clients made by {@link createRedisClient} that were closed because the server refused their database. */
+const refusedDatabases = new WeakMap<Redis, Error>();
 
 /**
  * The client of `redis` mode: an ioredis `Redis` from `redis.url` and `redis.options` (the options win over what
@@ -23,6 +34,13 @@ const connectionErrors = new WeakMap<Redis | Cluster, Error>();
  * fail at once). The first failure after a working (or not yet working) connection is logged once as an error
  * naming the server — the URL without its password — and the next success is logged too; the health indicator
  * reports the connection meanwhile.
+ *
+ * A server that refuses the database (`SELECT` answered with an error, e.g. `ERR DB index is out of range` for
+ * `/99` on a server of 16 databases) closes the client for good, with an error logged and reported by the health
+ * indicator: ioredis would go on, ready, in database 0, and the cache would read and overwrite another
+ * application's keys. ioredis sends that `SELECT` before its ready check, so its answer comes before `ready` and no
+ * command reaches database 0 (unless `enableReadyCheck: false` with `disableClientInfo: true`, where `ready` comes at
+ * once). At startup, {@link openRedisClient} turns that refusal into an error.
  */
 export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster {
   const logger = new Logger(LOG_CONTEXT);
@@ -47,11 +65,49 @@ export function createRedisClient(redis: ResolvedRedisOptions): Redis | Cluster 
   });
   // Without a listener ioredis would print every failed reconnection attempt to the console.
   client.on('error', (error: Error) => {
+    const answer = client instanceof Redis ? selectRefusal(error) : undefined;
+    if (client instanceof Redis && answer !== undefined) {
+      const db = client.options.db ?? 0;
+      const refused = new Error(REDIS_DB_REFUSED(target, db, answer, selectAdvice(answer)));
+      connectionErrors.set(client, refused);
+      refusedDatabases.set(client, refused);
+      logger.error(refused.message);
+      client.disconnect();
+      return;
+    }
     connectionErrors.set(client, error);
     if (reported) return;
     reported = true;
     logger.error(REDIS_UNREACHABLE(target, error.message));
   });
+  return client;
+}
+
+/**
+ * {@link createRedisClient}, after the first connection's outcome: a server that refuses the database fails the
+ * startup with an error naming the database and the server's answer. One that cannot be reached does not (ioredis
+ * keeps trying, as described there), nor one still connecting after {@link STARTUP_CHECK_MS}, nor a client with
+ * `lazyConnect` or a `Cluster` (whose options cannot name a database): for those the refusal closes the client
+ * when it comes.
+ */
+export async function openRedisClient(redis: ResolvedRedisOptions): Promise<Redis | Cluster> {
+  const client = createRedisClient(redis);
+  if (!(client instanceof Redis) || client.options.lazyConnect === true) return client;
+  let settle = () => {};
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  const outcomes = ['ready', 'close', 'end'] as const;
+  for (const event of outcomes) client.once(event, settle);
+  try {
+    await withTimeout(settled, STARTUP_CHECK_MS).catch(() => undefined);
+    if (client.status === 'ready' && (client.options.db ?? 0) !== 0) {
+      // Answered after the SELECT that ioredis sent as it connected, which `ready` may come before (see above).
+      await withTimeout(client.ping(), STARTUP_CHECK_MS).catch(() => undefined);
+    }
+  } finally {
+    for (const event of outcomes) client.off(event, settle);
+  }
+  const refused = refusedDatabases.get(client);
+  if (refused !== undefined) throw refused;
   return client;
 }
 

@@ -86,6 +86,16 @@ export const REDIS_UNREACHABLE = (target: string, reason: string): string =>
   `Cannot reach Redis at ${target}: ${reason}. ioredis keeps retrying; commands wait in its ` +
   'offline queue until it connects (or fail after redis.options.maxRetriesPerRequest retries).';
 
+/** `answer`: the server's reply to `SELECT db`; `advice`: what to do, after it (see `selectAdvice`). */
+export const REDIS_DB_REFUSED = (
+  target: string,
+  db: number,
+  answer: string,
+  advice: string,
+): string =>
+  `Redis at ${target} refused database ${db} (SELECT ${db} answered "${answer}"): the client is closed instead of ` +
+  `going on in database 0, which nobody named; ${advice}.`;
+
 export const TERMINUS_MISSING = (reason: string): string =>
   'PersistentCacheHealthIndicator needs the optional peer dependency @nestjs/terminus (^11): ' +
   `npm install @nestjs/terminus. (${reason})`;

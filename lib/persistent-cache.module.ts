@@ -13,7 +13,7 @@ import {
   SNAPSHOTS,
 } from './persistent-cache.constants';
 import type { ResolvedPersistentCacheOptions } from './persistent-cache.interfaces';
-import { closeClient, createRedisClient } from './persistent-cache.client';
+import { closeClient, openRedisClient } from './persistent-cache.client';
 import { ActiveExpiryService } from './persistent-cache.expiry';
 import { metricProviders, PersistentCacheMetrics } from './snapshots/snapshot.metrics';
 import { redisMetricProviders, RedisMetricsService } from './persistent-cache.redis-metrics';
@@ -49,7 +49,8 @@ function placeDeepest(container: ModulesContainer, keyspace: Keyspace): void {
  *
  * With `mode: 'redis'` the same `CACHE` token is a real ioredis client (a `Redis`, or a `Cluster` with
  * `redis.cluster`) instead: no snapshot store is opened and no snapshot job runs, since Redis keeps its own data.
- * The application starts even when that Redis cannot be reached yet (see {@link createRedisClient}).
+ * The application starts even when that Redis cannot be reached yet, but not when it refuses the database (see
+ * {@link openRedisClient}).
  *
  * The host application imports `ScheduleModule.forRoot()` (for periodic snapshots), and `PrometheusModule.register()`
  * to serve `/metrics`; this module does neither itself.
@@ -80,10 +81,13 @@ function placeDeepest(container: ModulesContainer, keyspace: Keyspace): void {
     },
     {
       provide: CLIENT,
-      useFactory: ({ mode, redis }: ResolvedPersistentCacheOptions, keyspace: Keyspace): Redis =>
+      useFactory: async (
+        { mode, redis }: ResolvedPersistentCacheOptions,
+        keyspace: Keyspace,
+      ): Promise<Redis> =>
         mode === 'redis' && redis !== undefined
           ? // A Cluster answers the same commands as a Redis; the token is typed as the one users inject.
-            (createRedisClient(redis) as Redis)
+            ((await openRedisClient(redis)) as Redis)
           : createEmbeddedClient(keyspace),
       inject: [RESOLVED_OPTIONS, KEYSPACE],
     },
