@@ -1,6 +1,4 @@
-import type { INestApplication, LoggerService } from '@nestjs/common';
-import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { Test } from '@nestjs/testing';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Redis } from 'ioredis';
 import {
   CACHE,
-  PersistentCacheModule,
   PersistentCacheModuleOptions,
   SNAPSHOT_INTERVAL_NAME,
   SnapshotService,
@@ -17,6 +14,7 @@ import { STORE_FILE } from '../lib/store/data-dir';
 import { PERSISTENCE_DISABLED } from '../lib/snapshots/snapshots.messages';
 import { allKeys, expectSameData, portableDigest } from './support/digest';
 import { bootWith, durable, type Harness, removeTempDirs, tempDir } from './support/harness';
+import { bootLogged, CapturingLogger } from './support/logs';
 import { freePort } from './support/free-port';
 import { startRedisCluster } from './support/redis-cluster';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
@@ -184,34 +182,6 @@ function scored(flat: string[]): [string, number][] {
     pairs.push([flat[i], score]);
   }
   return pairs;
-}
-
-/** Collects what the module logs (Nest's `Logger` instances write through the logger set here). */
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log(message: unknown): void {
-    this.lines.push(`LOG ${String(message)}`);
-  }
-  error(message: unknown): void {
-    this.lines.push(`ERROR ${String(message)}`);
-  }
-  warn(message: unknown): void {
-    this.lines.push(`WARN ${String(message)}`);
-  }
-}
-
-async function bootLogged(
-  options: PersistentCacheModuleOptions,
-  logger: CapturingLogger,
-): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [ScheduleModule.forRoot(), PersistentCacheModule.forRoot(options)],
-  })
-    .setLogger(logger)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger });
-  await app.init();
-  return app;
 }
 
 if (redis !== undefined) {

@@ -23,20 +23,18 @@ import { PERSISTENCE_DISABLED, SCHEDULE_MODULE_MISSING } from '../lib/snapshots/
 import { DATA_DIR_IS_SYMLINK, DATA_DIR_NOT_A_DIRECTORY } from '../lib/store/store.messages';
 import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
 import { trackApps } from './support/apps';
-import { boot, bootWith, durable, Harness, removeTempDirs, tempDir } from './support/harness';
+import {
+  boot,
+  bootWith,
+  durable,
+  Harness,
+  removeTempDirs,
+  restoredKeys,
+  tempDir,
+} from './support/harness';
 
 const apps = trackApps<Harness>();
 afterAll(removeTempDirs);
-
-/** Keys of a cache restored from `dataDir` (restore on, no snapshots). */
-async function restoredKeys(dataDir: string): Promise<string[]> {
-  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
-  try {
-    return (await h.redis.keys('*')).sort();
-  } finally {
-    await h.app.close();
-  }
-}
 
 /** Waits until `count` snapshots have been reported by `service`, collecting their reports. */
 async function collectSnapshots(

@@ -1,15 +1,14 @@
-import type { INestApplication, LoggerService } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
-import { Test } from '@nestjs/testing';
+import type { INestApplication } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { CACHE, PersistentCacheModule, type PersistentCacheModuleOptions } from '../lib';
+import { CACHE } from '../lib';
 import { lastConnectionError } from '../lib/persistent-cache.client';
 import { INVALID_OPTION_BECAUSE, REDIS_DB_REFUSED } from '../lib/persistent-cache.messages';
 import { REDIS_URL_ACCEPTED, selectAdvice } from '../lib/util/redis-url';
 import { datasetSnapshot, runMain, type DatasetSnapshot } from './support/cli';
 import { removeTempDirs, tempDir } from './support/harness';
+import { bootLogged, CapturingLogger } from './support/logs';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 
 /**
@@ -32,34 +31,6 @@ const OUT_OF_RANGE = 'ERR DB index is out of range';
 /** What the module says when the server refuses `db` of `target`. */
 const refused = (target: string, db: number) =>
   REDIS_DB_REFUSED(target, db, OUT_OF_RANGE, selectAdvice(OUT_OF_RANGE));
-
-/** Collects what the module logs. */
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log(message: unknown): void {
-    this.lines.push(`LOG ${String(message)}`);
-  }
-  error(message: unknown): void {
-    this.lines.push(`ERROR ${String(message)}`);
-  }
-  warn(message: unknown): void {
-    this.lines.push(`WARN ${String(message)}`);
-  }
-}
-
-async function bootLogged(
-  options: PersistentCacheModuleOptions,
-  logger = new CapturingLogger(),
-): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [ScheduleModule.forRoot(), PersistentCacheModule.forRoot(options)],
-  })
-    .setLogger(logger)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger });
-  await app.init();
-  return app;
-}
 
 /** Waits (up to 5 s) until `done()` holds. */
 async function waitFor(done: () => boolean | Promise<boolean>): Promise<void> {

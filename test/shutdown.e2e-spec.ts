@@ -1,7 +1,6 @@
 import {
   Global,
   Injectable,
-  type LoggerService,
   Module,
   type OnApplicationShutdown,
   type OnModuleDestroy,
@@ -11,38 +10,13 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
-import {
-  CACHE,
-  InjectCache,
-  PersistentCacheModule,
-  type PersistentCacheModuleOptions,
-  SnapshotService,
-} from '../lib';
-import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { CACHE, InjectCache, PersistentCacheModule, SnapshotService } from '../lib';
+import { bootWith, durable, removeTempDirs, restoredKeys, tempDir } from './support/harness';
+import { bootLogged, CapturingLogger } from './support/logs';
 
 afterAll(removeTempDirs);
 
 const CLOSED = 'Connection is closed.';
-
-/** Keys of a cache restored from `dataDir` (restore on, no snapshots). */
-async function restoredKeys(dataDir: string): Promise<string[]> {
-  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
-  try {
-    return (await h.redis.keys('*')).sort();
-  } finally {
-    await h.app.close();
-  }
-}
-
-/** Collects what the module logs. */
-class CapturingLogger implements LoggerService {
-  readonly errors: string[] = [];
-  log(): void {}
-  warn(): void {}
-  error(message: unknown): void {
-    this.errors.push(String(message));
-  }
-}
 
 describe('closing the app closes every connection before the final snapshot', () => {
   it('refuses commands on the client and its duplicates afterwards, as ioredis on a closed connection', async () => {
@@ -264,26 +238,10 @@ describe('closing the app closes every connection before the final snapshot', ()
 });
 
 describe('closing twice, or while starting', () => {
-  async function bootLogged(
-    options: PersistentCacheModuleOptions,
-    logger: CapturingLogger,
-    init = true,
-  ) {
-    const moduleRef = await Test.createTestingModule({
-      imports: [ScheduleModule.forRoot(), PersistentCacheModule.forRoot(options)],
-    })
-      .setLogger(logger)
-      .compile();
-    const app = moduleRef.createNestApplication({ logger });
-    const initialized = init ? app.init() : undefined;
-    await initialized;
-    return { app, moduleRef };
-  }
-
   it('a second app.close() takes no second snapshot and reports no failure', async () => {
     const dataDir = tempDir();
     const logger = new CapturingLogger();
-    const { app } = await bootLogged(durable(dataDir), logger);
+    const app = await bootLogged(durable(dataDir), logger);
     const snapshots = app.get(SnapshotService);
     await app.get<Redis>(CACHE).set('a', '1');
     await Promise.all([app.close(), app.close()]);
@@ -292,7 +250,7 @@ describe('closing twice, or while starting', () => {
     await app.close();
     expect(snapshots.lastSnapshot).toBe(final);
     expect(snapshots.lastFailure).toBeUndefined();
-    expect(logger.errors).toEqual([]);
+    expect(logger.starting('ERROR')).toEqual([]);
     expect(await restoredKeys(dataDir)).toEqual(['a']);
   });
 
@@ -320,7 +278,7 @@ describe('closing twice, or while starting', () => {
     await setImmediate(); // the restore has begun (a signal would call app.close() now)
     await app.close();
     await initialized;
-    expect(logger.errors).toEqual([]);
+    expect(logger.starting('ERROR')).toEqual([]);
     expect(snapshots.lastFailure).toBeUndefined();
     expect(await restoredKeys(dataDir)).toHaveLength(100_000);
   });

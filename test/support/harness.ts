@@ -79,3 +79,13 @@ export function durable(
 
 @Module({})
 export class EmptyModule {}
+
+/** Keys of a cache restored from `dataDir` (restore on, no snapshots), sorted. */
+export async function restoredKeys(dataDir: string): Promise<string[]> {
+  const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+  try {
+    return (await h.redis.keys('*')).sort();
+  } finally {
+    await h.app.close();
+  }
+}

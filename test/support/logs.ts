@@ -27,7 +27,7 @@ export class CapturingLogger implements LoggerService {
  */
 export async function bootLogged(
   options: PersistentCacheModuleOptions,
-  logger: CapturingLogger,
+  logger = new CapturingLogger(),
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [ScheduleModule.forRoot(), PersistentCacheModule.forRoot(options)],
