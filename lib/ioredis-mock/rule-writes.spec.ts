@@ -156,19 +156,44 @@ describe('the writes the rules do themselves', () => {
     expect(await client.getBuffer('b')).toEqual(Buffer.from([0xff, 0x00, 0x01]));
   });
 
-  it('never change a value a caller or an earlier read holds: each write stores a new object', async () => {
+  it('never change a hash or list a caller or an earlier read holds: each write stores a new object', async () => {
     await client.hset('h', 'a', '1');
     await client.rpush('l', 'a');
-    await client.zadd('z', 1, 'a');
-    const held = [keyspace.valueOf('h'), keyspace.valueOf('l'), keyspace.valueOf('z')];
+    const held = [keyspace.valueOf('h'), keyspace.valueOf('l')];
     const copies = held.map((v) => structuredClone(v));
     await client.hset('h', 'a', '2', 'b', '3');
     await client.lpush('l', 'b');
-    await client.zadd('z', 5, 'a', 6, 'b');
     expect(held).toEqual(copies);
     expect(await client.hgetall('h')).toEqual({ a: '2', b: '3' });
     expect(await client.lrange('l', 0, -1)).toEqual(['b', 'a']);
-    expect(await client.zrange('z', 0, -1, 'WITHSCORES')).toEqual(['a', '5', 'b', '6']);
+  });
+
+  it('change a sorted set in place, and an open capture still reads it as it was', async () => {
+    keyspace.replaceAll(new Map());
+    await client.zadd('z', 1, 'a', 2, 'b');
+    expect(await client.zrange('z', 0, -1)).toEqual(['a', 'b']); // its order is made, and kept from here
+    const held = keyspace.valueOf('z');
+    const capture = keyspace.beginCapture(false)!;
+    await client.zadd('z', 5, 'a', 6, 'c');
+    await client.zincrby('z', 10, 'b');
+    await client.zadd('z', 'XX', 'CH', 7, 'c');
+    expect(keyspace.valueOf('z')).toBe(held);
+    const captured = new Map<string, unknown>();
+    for (const _ of capture.read(
+      { visit: (key, state) => void captured.set(key, state.value), visitDeleted: () => undefined },
+      100,
+    ))
+      void _;
+    capture.close();
+    expect(captured.get('z')).toEqual(
+      new Map([
+        ['a', { score: 1, value: 'a' }],
+        ['b', { score: 2, value: 'b' }],
+      ]),
+    );
+    expect(await client.zrange('z', 0, -1, 'WITHSCORES')).toEqual(['a', '5', 'c', '7', 'b', '12']);
+    expect(await client.zincrby('z', 1, 'new')).toBe('1');
+    expect(await client.zrange('z', 0, 0, 'WITHSCORES')).toEqual(['new', '1']);
   });
 
   it('delete a value whose TTL has run out before SET stores a new one (counted as expired, as Redis does)', async () => {

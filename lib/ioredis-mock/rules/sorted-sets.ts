@@ -90,11 +90,12 @@ function insertionPoint(members: readonly Scored[], member: Scored): number {
 }
 
 /**
- * Sets the scores of a large stored sorted set in place (`undefined` removes the member): ioredis-mock's writes, and
- * a new Map for each, cost the set's size (ZADD took 37 ms at 100k members, ZINCRBY 100 ms), and its order would be
- * sorted again at the next read. Its order, if made, is kept by moving each changed member (a binary search, and a
- * move of the members between its old and new places; a new member's insertion moves those after it). Returns
- * false, changing nothing, when the set is not large enough (or not there): the caller writes a new Map.
+ * Sets the scores of a stored sorted set in place (`undefined` removes the member): ioredis-mock's writes, and a new
+ * Map for each, cost the set's size (ZADD took 37 ms at 100k members, ZINCRBY 100 ms; at 50 members a copy was most
+ * of a ZADD's time), and its order would be sorted again at the next read. Its order, if made, is kept by moving each
+ * changed member (a binary search, and a move of the members between its old and new places; a new member's
+ * insertion moves those after it). Returns false, changing nothing, when the set is not there: the caller writes a new
+ * Map.
  */
 function changeInPlace(
   reader: KeyReader,
@@ -102,7 +103,7 @@ function changeInPlace(
   changes: ReadonlyMap<string | Buffer, number | undefined>,
 ): boolean {
   const writer = reader.writer;
-  if (writer === undefined || writer.bytesOf(key) < IN_PLACE_FROM_BYTES) return false;
+  if (writer === undefined) return false;
   const set = writer.inPlace(key) as SortedSet | undefined;
   if (set === undefined) return false;
   const order = orders.get(set);
@@ -438,7 +439,7 @@ const zadd: CommandRule = {
       if (writer === undefined) return { args };
       return write(() => {
         const key = keyName(args[0]);
-        if (isLarge(reader, key)) {
+        if (set !== undefined) {
           const changes = new Map<string, number>();
           for (let j = 0; j < scores.length; j++) changes.set(args[2 + 2 * j] as string, scores[j]);
           let added = 0;
@@ -517,7 +518,7 @@ const zincrby = typed('zset', 4, {
     const score = current === undefined ? by : current + by;
     if (Number.isNaN(score)) throw replyError(NAN_SCORE);
     const key = keyName(args[0]);
-    if (reader.writer !== undefined && reader.writer.bytesOf(key) >= IN_PLACE_FROM_BYTES) {
+    if (reader.writer !== undefined) {
       return write(() => {
         if (!changeInPlace(reader, key, new Map([[member, score]]))) {
           const next: SortedSet = new Map(setOf(reader, args[0]));
