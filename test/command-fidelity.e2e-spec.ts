@@ -866,6 +866,74 @@ if (redisServerBinary !== null) {
       },
     );
 
+    it('counts a use of a key (LFU counter) for the commands Redis counts one for, and only those', async () => {
+      // Under allkeys-lfu a new key's counter is 5, and the first use always takes it to 6: OBJECT FREQ (which counts
+      // no use) then tells whether a command counted one.
+      const commands: readonly (readonly string[])[] = [
+        ['type', 'k'],
+        ['exists', 'k'],
+        ['ttl', 'k'],
+        ['pttl', 'k'],
+        ['expiretime', 'k'],
+        ['object', 'encoding', 'k'],
+        ['memory', 'usage', 'k'],
+        ['get', 'k'],
+        ['strlen', 'k'],
+        ['touch', 'k'],
+        ['expire', 'k', '100'],
+        ['pexpire', 'k', '100000', 'NX'],
+        ['expireat', 'k', '1'],
+        ['persist', 'k'],
+        ['copy', 'k', 'other'],
+        ['rename', 'k', 'renamed'],
+        ['renamenx', 'k', 'renamed'],
+        ['scan', '0'],
+      ];
+      const run = async (client: Redis): Promise<string[]> => {
+        await client.config('SET', 'maxmemory-policy', 'allkeys-lfu');
+        const out: string[] = [];
+        try {
+          for (const command of commands) {
+            await client.flushall();
+            await client.set('k', 'text');
+            const before = await client.object('FREQ', 'k');
+            await client.call(command[0], ...command.slice(1));
+            const key = command[0].startsWith('rename') ? 'renamed' : 'k';
+            const after =
+              (await client.exists(key)) === 1 ? await client.object('FREQ', key) : null;
+            out.push(`${command.join(' ')}: ${String(before)} -> ${String(after)}`);
+          }
+        } finally {
+          await client.config('SET', 'maxmemory-policy', 'noeviction');
+        }
+        return out;
+      };
+      const expected = await run(redis);
+      expect(expected).toContain('type k: 5 -> 5');
+      expect(expected).toContain('rename k renamed: 5 -> 6');
+      expect(await run(embedded)).toEqual(expected);
+    });
+
+    it('keeps the LFU counter of a key it renames, as Redis moves the key with its counter', async () => {
+      const run = async (client: Redis): Promise<number> => {
+        await client.config('SET', 'maxmemory-policy', 'allkeys-lfu');
+        try {
+          await client.flushall();
+          await client.set('k', 'text');
+          // Counters above 5 grow with a probability: read until it is well above a new key's.
+          while (((await client.object('FREQ', 'k')) as number) < 8) await client.get('k');
+          const before = (await client.object('FREQ', 'k')) as number;
+          await client.rename('k', 'renamed');
+          return ((await client.object('FREQ', 'renamed')) as number) - before;
+        } finally {
+          await client.config('SET', 'maxmemory-policy', 'noeviction');
+        }
+      };
+      const gained = await run(redis);
+      expect([0, 1]).toContain(gained);
+      expect([0, 1]).toContain(await run(embedded));
+    });
+
     it('answers pub/sub as Redis does: counts, PUBSUB, subscriber mode, closed subscribers', async () => {
       const run = async (client: Redis): Promise<unknown[]> => {
         const out: unknown[] = [];

@@ -259,7 +259,7 @@ function decide(guard: Guard, command: string, rule: CommandRule, args: readonly
     ran = !('reply' in outcome);
     return outcome;
   } finally {
-    guard.lookups.forget(ran);
+    guard.lookups.forget(ran || rule.noTouch === true);
   }
 }
 

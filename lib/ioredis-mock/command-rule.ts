@@ -61,6 +61,8 @@ export interface CommandRule {
    * command runs.
    */
   readonly overwrites?: (args: readonly Arg[]) => readonly Arg[];
+  /** The keys read do not count as used (LRU, LFU): Redis looks them up with `LOOKUP_NOTOUCH` (TYPE). */
+  readonly noTouch?: boolean;
 }
 
 /**
@@ -83,6 +85,7 @@ export function ofOneShape(
       empties: rule.empties,
       answer: rule.answer,
       overwrites: rule.overwrites,
+      noTouch: rule.noTouch,
     };
   }
   return out;

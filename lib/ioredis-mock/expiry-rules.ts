@@ -245,6 +245,7 @@ function expire(unit: Unit): CommandRule {
       if (flags.has('NX') && flags.size > 1) throw replyError(EXPIRE_NX_CONFLICT);
       if (flags.has('GT') && flags.has('LT')) throw replyError(EXPIRE_GT_LT_CONFLICT);
       const time = expiryTime(args[1], seconds, relative ? Date.now() : 0, false, command);
+      reader.touch(keyName(args[0])); // Redis's lookup of the key for writing counts a use
       if (flags.size > 0) {
         if (reader.valueOf(keyName(args[0])) === undefined) return reply(0);
         const current = reader.expiryOf(keyName(args[0]));
@@ -283,8 +284,9 @@ function timeToLive(ms: boolean): CommandRule {
 export const expiryRules: Readonly<Record<string, CommandRule>> = {
   ttl: timeToLive(false),
   pttl: timeToLive(true),
-  // The arity alone: ioredis-mock takes any number of arguments (a transaction with one too many would run).
-  persist: { arity: 2 },
+  // The arity: ioredis-mock takes any number of arguments (a transaction with one too many would run). Redis's lookup
+  // of the key for writing counts a use.
+  persist: { arity: 2, check: (args, reader) => reader.touch(keyName(args[0])) },
   expiretime: { arity: 2 },
   pexpiretime: { arity: 2 },
   set,

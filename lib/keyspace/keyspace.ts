@@ -114,6 +114,10 @@ export interface KeyWriter {
   expireAt(key: string, at: number): void;
   /** Removes the TTL of `key`, if it has one; an expired key is deleted, as Redis's lookup does. */
   persist(key: string): void;
+  /** The use `key` holds (its LRU time or LFU counter, see `eviction.ts`), without counting one; `undefined` if none. */
+  useOf(key: string): number | undefined;
+  /** Gives `key` the use `use` (RENAME keeps the key's object, and its use with it, in Redis). */
+  keepUse(key: string, use: number): void;
 }
 
 /** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
@@ -742,6 +746,19 @@ export class Keyspace {
       },
       expireAt: (key, at) => this.setExpiry(key, at),
       persist: (key) => this.dropExpiry(key),
+      useOf: (key) => {
+        const found = this.entries.look(key);
+        if (found === undefined) return undefined;
+        return typeof found === 'number'
+          ? this.entries.restored.useAt(found)
+          : this.entries.useOf(found);
+      },
+      keepUse: (key, use) => {
+        const found = this.entries.look(key);
+        if (found === undefined) return;
+        if (typeof found === 'number') this.entries.restored.touchRecord(found, use);
+        else this.entries.touch(found, use);
+      },
     },
     streams: {
       store: (key, stream) => this.set(key, stream),

@@ -32,8 +32,24 @@ function renameRule(nx: boolean): CommandRule {
   return {
     arity: 3,
     check: (args, reader) => {
-      if (reader.valueOf(keyName(args[0])) === undefined) throw replyError(NO_SUCH_KEY);
-      if (keyName(args[0]) === keyName(args[1])) return reply(nx ? 0 : 'OK');
+      const source = keyName(args[0]);
+      if (reader.valueOf(source) === undefined) throw replyError(NO_SUCH_KEY);
+      if (source === keyName(args[1])) return reply(nx ? 0 : 'OK');
+      // Redis moves the key's object, and its use (LRU time, LFU counter) with it; ioredis-mock stores the value
+      // anew. The source counts one use, as Redis's lookup of it does.
+      const writer = reader.writer;
+      if (writer === undefined) return;
+      reader.touch(source);
+      const use = writer.useOf(source);
+      if (use === undefined) return;
+      const destination = keyName(args[1]);
+      return {
+        args,
+        answer: (renamed) => {
+          if (renamed === 'OK' || renamed === 1) writer.keepUse(destination, use);
+          return renamed;
+        },
+      };
     },
     ...(nx ? {} : { overwrites: (args: readonly Arg[]) => [args[1]] }),
   };
@@ -90,7 +106,12 @@ export const keyRules: Readonly<Record<string, CommandRule>> = {
   },
   rename: renameRule(false),
   renamenx: renameRule(true),
-  type: { arity: 2, check: (args, reader) => reply(typeName(reader, keyName(args[0]))) },
+  // Redis's TYPE looks the key up without counting a use.
+  type: {
+    arity: 2,
+    noTouch: true,
+    check: (args, reader) => reply(typeName(reader, keyName(args[0]))),
+  },
   copy,
   /** TOUCH key [key …]: how many of the keys exist (one named twice counts twice); each counts as used (LRU, LFU). */
   touch: {
