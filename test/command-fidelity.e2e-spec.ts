@@ -610,6 +610,32 @@ const CASES: [Cmd, Cmd[]][] = [
   [['client', 'list', 'id', '0', '-1'], []],
   [['client', 'list', 'id', 'x'], []],
   [['client', 'no-evict', 'maybe'], []],
+  // Server and connection commands ioredis-mock ran whatever their arguments (FLUSHALL foo emptied the keyspace)
+  [['flushall', 'foo'], []],
+  [['flushdb', 'async', 'x'], []],
+  [['flushdb', 'Sync'], []],
+  [['ping', 'a', 'b'], []],
+  [['echo'], []],
+  [['echo', 'a', 'b'], []],
+  [['time', 'x'], []],
+  [['lastsave', 'x'], []],
+  [['save', 'x'], []],
+  [['bgsave', 'x'], []],
+  [['role'], []],
+  [['readwrite'], []],
+  [['asking', 'x'], []],
+  [['unwatch', 'k'], []],
+  // in a script, a command's own count of its arguments is its own error, not the command table's
+  ...[
+    "return redis.call('ping', 'a', 'b')",
+    "return redis.call('echo')",
+    "return redis.call('time', 'x')",
+    "return redis.call('flushall', 'foo')",
+    "return redis.call('lpop', 'l', 1, 2)",
+    "return redis.pcall('hset', 'h', 'f', 'v', 'g')",
+    "return redis.call('mset', 'a', '1', 'b')",
+    "return redis.call('xadd', 'x', '*', 'f', 'v', 'g')",
+  ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
   // SETRANGE and SETBIT: byte offsets (ioredis-mock counts UTF-16 code units), zero bytes to fill, the TTL kept
   [['setrange', 'a', '1', 'x'], [['set', 'a', '日本']]],
   [['setrange', 'a', '7', 'é'], [['set', 'a', '日本']]],
@@ -1059,6 +1085,36 @@ if (redisServerBinary !== null) {
       ]);
       expect(await run(embedded)).toEqual(expected);
     });
+
+    it.each([
+      ['HSET of a field without its value', ['hset', 'h', 'f', 'v', 'g']],
+      ['HMSET of a field without its value', ['hmset', 'h', 'f', 'v', 'g']],
+      ['MSET of a key without its value', ['mset', 'a', '1', 'b']],
+      ['MSETNX of a key without its value', ['msetnx', 'a', '1', 'b']],
+      ['PING of two messages', ['ping', 'a', 'b']],
+      ['FLUSHALL of an unknown option', ['flushall', 'foo']],
+    ] as [string, Cmd][])(
+      'runs a transaction holding %s, which fails alone when it runs',
+      async (_name, [name, ...args]) => {
+        const run = async (client: Redis): Promise<unknown> => {
+          await client.flushall();
+          const replies = await client
+            .multi()
+            .set('k', 'v')
+            .call(name, ...args)
+            .get('k')
+            .exec()
+            .then(
+              (result) => (result ?? []).map(([error, value]) => error?.message ?? value),
+              (error: Error) => error.message,
+            );
+          return [replies, await client.dbsize()];
+        };
+        const expected = await run(redis);
+        expect(expected).toEqual([['OK', expect.stringMatching(/^ERR /), 'v'], 1]);
+        expect(await run(embedded)).toEqual(expected);
+      },
+    );
 
     it.each(['pipeline', 'multi'] as const)(
       'answers the commands ioredis-mock lacks in a %s as Redis does',
