@@ -362,6 +362,33 @@ const CASES: [Cmd, Cmd[]][] = [
   // a small sorted set or set of integers is answered in the order Redis keeps it (by score, by value)
   [['zscan', 'k', '0'], [['zadd', 'k', '3', 'a', '1', 'b', '2', 'c', '1', 'a0']]],
   [['sscan', 'k', '0'], [['sadd', 'k', '10', '-3', '2', '100']]],
+  // a set of up to 512 integers is an intset: read whole, it answers by value, as the sets Redis builds for replies
+  ...(
+    [
+      ['smembers', 'k'],
+      ['sunion', 'k', 'b'],
+      ['sdiff', 'k', 'b'],
+      ['sinter', 'k', 'k'],
+      ['srandmember', 'k', '5'],
+      ['srandmember', 'k', '100'],
+      ['spop', 'k', '5'],
+      ['sort', 'k', 'BY', 'nosort'],
+      ['eval', "return redis.call('smembers', KEYS[1])", '1', 'k'],
+    ] as Cmd[]
+  ).map((cmd): [Cmd, Cmd[]] => [
+    cmd,
+    [
+      ['sadd', 'k', '10', '-3', '9223372036854775807', '2', '-9223372036854775808'],
+      ['sadd', 'b', '7', '2', '-12'],
+    ],
+  ]),
+  [
+    ['sinter', 'k', 'b'],
+    [
+      ['sadd', 'k', '10', '-3', '2'],
+      ['sadd', 'b', '2', '-3', '10', 'x', 'y'],
+    ],
+  ],
   // a hash of up to 512 small fields is a listpack: HSCAN answers it whole
   [['object', 'encoding', 'k'], [manyFields]],
   [['hscan', 'k', '0'], [manyFields]],
