@@ -362,6 +362,33 @@ const CASES: [Cmd, Cmd[]][] = [
   // a small sorted set or set of integers is answered in the order Redis keeps it (by score, by value)
   [['zscan', 'k', '0'], [['zadd', 'k', '3', 'a', '1', 'b', '2', 'c', '1', 'a0']]],
   [['sscan', 'k', '0'], [['sadd', 'k', '10', '-3', '2', '100']]],
+  // a set of up to 512 integers is an intset: read whole, it answers by value, as the sets Redis builds for replies
+  ...(
+    [
+      ['smembers', 'k'],
+      ['sunion', 'k', 'b'],
+      ['sdiff', 'k', 'b'],
+      ['sinter', 'k', 'k'],
+      ['srandmember', 'k', '5'],
+      ['srandmember', 'k', '100'],
+      ['spop', 'k', '5'],
+      ['sort', 'k', 'BY', 'nosort'],
+      ['eval', "return redis.call('smembers', KEYS[1])", '1', 'k'],
+    ] as Cmd[]
+  ).map((cmd): [Cmd, Cmd[]] => [
+    cmd,
+    [
+      ['sadd', 'k', '10', '-3', '9223372036854775807', '2', '-9223372036854775808'],
+      ['sadd', 'b', '7', '2', '-12'],
+    ],
+  ]),
+  [
+    ['sinter', 'k', 'b'],
+    [
+      ['sadd', 'k', '10', '-3', '2'],
+      ['sadd', 'b', '2', '-3', '10', 'x', 'y'],
+    ],
+  ],
   // a hash of up to 512 small fields is a listpack: HSCAN answers it whole
   [['object', 'encoding', 'k'], [manyFields]],
   [['hscan', 'k', '0'], [manyFields]],
@@ -610,6 +637,32 @@ const CASES: [Cmd, Cmd[]][] = [
   [['client', 'list', 'id', '0', '-1'], []],
   [['client', 'list', 'id', 'x'], []],
   [['client', 'no-evict', 'maybe'], []],
+  // Server and connection commands ioredis-mock ran whatever their arguments (FLUSHALL foo emptied the keyspace)
+  [['flushall', 'foo'], []],
+  [['flushdb', 'async', 'x'], []],
+  [['flushdb', 'Sync'], []],
+  [['ping', 'a', 'b'], []],
+  [['echo'], []],
+  [['echo', 'a', 'b'], []],
+  [['time', 'x'], []],
+  [['lastsave', 'x'], []],
+  [['save', 'x'], []],
+  [['bgsave', 'x'], []],
+  [['role'], []],
+  [['readwrite'], []],
+  [['asking', 'x'], []],
+  [['unwatch', 'k'], []],
+  // in a script, a command's own count of its arguments is its own error, not the command table's
+  ...[
+    "return redis.call('ping', 'a', 'b')",
+    "return redis.call('echo')",
+    "return redis.call('time', 'x')",
+    "return redis.call('flushall', 'foo')",
+    "return redis.call('lpop', 'l', 1, 2)",
+    "return redis.pcall('hset', 'h', 'f', 'v', 'g')",
+    "return redis.call('mset', 'a', '1', 'b')",
+    "return redis.call('xadd', 'x', '*', 'f', 'v', 'g')",
+  ].map((script): [Cmd, Cmd[]] => [['eval', script, '0'], []]),
   // SETRANGE and SETBIT: byte offsets (ioredis-mock counts UTF-16 code units), zero bytes to fill, the TTL kept
   [['setrange', 'a', '1', 'x'], [['set', 'a', '日本']]],
   [['setrange', 'a', '7', 'é'], [['set', 'a', '日本']]],
@@ -1127,6 +1180,36 @@ if (redisServerBinary !== null) {
       ]);
       expect(await run(embedded)).toEqual(expected);
     });
+
+    it.each([
+      ['HSET of a field without its value', ['hset', 'h', 'f', 'v', 'g']],
+      ['HMSET of a field without its value', ['hmset', 'h', 'f', 'v', 'g']],
+      ['MSET of a key without its value', ['mset', 'a', '1', 'b']],
+      ['MSETNX of a key without its value', ['msetnx', 'a', '1', 'b']],
+      ['PING of two messages', ['ping', 'a', 'b']],
+      ['FLUSHALL of an unknown option', ['flushall', 'foo']],
+    ] as [string, Cmd][])(
+      'runs a transaction holding %s, which fails alone when it runs',
+      async (_name, [name, ...args]) => {
+        const run = async (client: Redis): Promise<unknown> => {
+          await client.flushall();
+          const replies = await client
+            .multi()
+            .set('k', 'v')
+            .call(name, ...args)
+            .get('k')
+            .exec()
+            .then(
+              (result) => (result ?? []).map(([error, value]) => error?.message ?? value),
+              (error: Error) => error.message,
+            );
+          return [replies, await client.dbsize()];
+        };
+        const expected = await run(redis);
+        expect(expected).toEqual([['OK', expect.stringMatching(/^ERR /), 'v'], 1]);
+        expect(await run(embedded)).toEqual(expected);
+      },
+    );
 
     it.each(['pipeline', 'multi'] as const)(
       'answers the commands ioredis-mock lacks in a %s as Redis does',

@@ -295,6 +295,40 @@ if (redisServerBinary !== null) {
       },
     );
 
+    it("answers INFO's other sections as a Redis that has not saved, with no modules, replicas or errors", async () => {
+      const fields = (text: string): Map<string, string> =>
+        new Map(
+          text
+            .split('\r\n')
+            .filter((line) => line !== '' && !line.startsWith('#'))
+            .map((line): [string, string] => [
+              line.slice(0, line.indexOf(':')),
+              line.slice(line.indexOf(':') + 1),
+            ]),
+        );
+      // Fields whose values are the server's own: the same names, and values of the same form.
+      const form = (value: string): string =>
+        value.replace(/[0-9a-f]{40}/, '<id>').replace(/\d+/g, '<n>');
+      for (const section of ['persistence', 'replication', 'cpu', 'clients']) {
+        const expected = fields(await redis.info(section));
+        const answered = fields(await embedded.info(section));
+        expect([...answered.keys()]).toEqual([...expected.keys()]);
+        for (const [name, value] of expected)
+          expect([name, form(answered.get(name) ?? '')]).toEqual([name, form(value)]);
+      }
+      expect(await embedded.info('modules')).toBe(await redis.info('modules'));
+      expect(await embedded.info('modules')).toBe('# Modules\r\n');
+      expect(await embedded.info('errorstats')).toBe('# Errorstats\r\n');
+      const persistence = fields(await embedded.info('persistence'));
+      expect(persistence.get('rdb_saves')).toBe('0');
+      expect(
+        Math.abs(Number(persistence.get('rdb_last_save_time')) - Date.now() / 1000),
+      ).toBeLessThan(5);
+      const cpu = fields(await embedded.info('cpu'));
+      expect(Number(cpu.get('used_cpu_user'))).toBeLessThanOrEqual(process.cpuUsage().user / 1e6);
+      expect(Number(cpu.get('used_cpu_user'))).toBeGreaterThan(0);
+    });
+
     it('keeps every key when a CONFIG SET that would lower the limit is refused', async () => {
       await embedded.flushall();
       await embedded.call('config', 'set', 'maxmemory', '10mb', 'maxmemory-policy', 'allkeys-lru');

@@ -522,9 +522,9 @@ function touchWatched(client: object, exists: (key: string) => boolean): void {
  * FLUSHALL and FLUSHDB: before ioredis-mock empties the keyspace, every connection watching a key it holds will abort
  * its EXEC, as Redis's flush touches the watched keys it deletes (a flush is one change, not a deletion per key).
  */
-function flushRule(connections: Connections): CommandRule {
+function flushRule(connections: Connections, command: 'flushall' | 'flushdb'): CommandRule {
   return {
-    arity: -1,
+    ...commandRules[command],
     check: (_args, reader) => {
       for (const connection of connections.list()) {
         connection.touchWatched((key) => reader.valueOf(key) !== undefined);
@@ -899,8 +899,8 @@ export function guardCommands(
           ...pubsubRules(client),
           ...serverCommands(server.keyspace, server.events),
           client: clientRule(connections, connection),
-          flushall: flushRule(connections),
-          flushdb: flushRule(connections),
+          flushall: flushRule(connections, 'flushall'),
+          flushdb: flushRule(connections, 'flushdb'),
         };
   let everConnected = client.connected === true;
   let assignedStatus: unknown;

@@ -36,7 +36,10 @@ export type Outcome =
 export interface CommandRule {
   /** Redis's arity, the command name included: n > 0 exactly n words, n < 0 at least -n. */
   readonly arity: number;
-  /** The words must come in pairs after the first `pairsFrom` arguments (HSET's fields and values). */
+  /**
+   * The words must come in pairs after the first `pairsFrom` arguments (HSET's fields and values): checked when the
+   * command runs, as Redis's command does (not its command table).
+   */
   readonly pairsFrom?: number;
   readonly parse?: (args: readonly Arg[], command: string) => readonly Arg[] | void;
   /** The types each key may hold (`keys` says which arguments are keys; the first one by default). */
@@ -145,13 +148,13 @@ export function isEmptyCollection(value: unknown): boolean {
 /** The first argument: the key of most commands. */
 export const firstKey = (args: readonly Arg[]): readonly Arg[] => [args[0]];
 
-/** Throws Redis's error for a wrong number of arguments (which Redis finds when MULTI queues the command). */
+/**
+ * Throws Redis's error for a number of arguments its command table refuses (which Redis finds when MULTI queues the
+ * command, and a script reports as `Wrong number of args calling Redis command from script`).
+ */
 export function checkArity(command: string, rule: CommandRule, given: readonly Arg[]): void {
   const words = given.length + 1;
-  if (
-    (rule.arity > 0 ? words !== rule.arity : words < -rule.arity) ||
-    (rule.pairsFrom !== undefined && (given.length - rule.pairsFrom) % 2 !== 0)
-  ) {
+  if (rule.arity > 0 ? words !== rule.arity : words < -rule.arity) {
     throw replyError(wrongArity(command));
   }
 }
@@ -164,6 +167,10 @@ export function applyRule(
   reader: KeyReader,
 ): Outcome {
   checkArity(command, rule, given);
+  // Words not in pairs are the command's own error, when it runs (HSET k f v g in MULTI fails alone at EXEC).
+  if (rule.pairsFrom !== undefined && (given.length - rule.pairsFrom) % 2 !== 0) {
+    throw replyError(wrongArity(command));
+  }
   let args = rule.parse?.(given, command) ?? given;
   if (rule.type !== undefined) {
     if (rule.keys === undefined) expectType(reader, args[0], rule.type);

@@ -18,6 +18,7 @@ import { collectionScanRules } from './scan-command';
 import { hyperLogLogRules } from './rules/hyperloglog';
 import { lcs } from './rules/lcs';
 import { listRules } from './rules/lists';
+import { serverRules } from './rules/server';
 import { setRules } from './rules/sets';
 import { sortRules } from './rules/sort';
 import { sortedSetStoreRules } from './rules/sorted-set-stores';
@@ -39,6 +40,8 @@ export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...keyRules,
   ...sortRules,
   ...collectionScanRules,
+  // FLUSHALL, FLUSHDB, PING, ECHO, TIME and the like: their arguments
+  ...serverRules,
   // expiry: SET, SETEX, PSETEX, GETEX, the EXPIRE family, TTL, PTTL, PERSIST, EXPIRETIME, PEXPIRETIME
   ...expiryRules,
 };

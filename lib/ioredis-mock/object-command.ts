@@ -62,6 +62,26 @@ function storedInteger(value: string | Buffer): bigint | undefined {
   return bytes.length <= 20 ? parseInteger(bytes.toString('latin1')) : undefined;
 }
 
+/**
+ * `members` in the order Redis answers a set it holds as an intset (at most 512 members, each an integer): by value.
+ * Anything else comes back as it is: Redis answers a hash table's members in an order of its own, and other replies
+ * (nil, a count) are not sets. SMEMBERS, SUNION, SDIFF, SINTER, SPOP and SRANDMEMBER of the whole set answer so.
+ */
+export function inIntsetOrder(members: unknown): unknown {
+  if (!Array.isArray(members) || members.length < 2 || members.length > INTSET_ENTRIES)
+    return members;
+  const values = new Array<bigint>(members.length);
+  for (let i = 0; i < members.length; i++) {
+    const member: unknown = members[i];
+    const n =
+      typeof member === 'string' || Buffer.isBuffer(member) ? storedInteger(member) : undefined;
+    if (n === undefined) return members;
+    values[i] = n;
+  }
+  const order = values.map((_, i) => i).sort((a, b) => (values[a] < values[b] ? -1 : 1));
+  return order.map((i): unknown => members[i]);
+}
+
 const small = (item: string | Buffer): boolean => bytesOf(item).length <= LISTPACK_VALUE;
 
 /** The encoding Redis 7.0 gives `value` (OBJECT ENCODING's answer; HSCAN, SSCAN and ZSCAN page only a large one). */

@@ -14,7 +14,7 @@
 import type { Keyspace } from '../keyspace/keyspace';
 import { GlobPattern } from '../util/glob';
 import { type CommandRule, copyOut, keyName, reply, typed } from './command-rule';
-import { encodingOf } from './object-command';
+import { encodingOf, inIntsetOrder } from './object-command';
 import { typeName } from './rules/keys';
 import { ordered, type Scored, type SortedSet } from './rules/sorted-sets';
 import {
@@ -126,9 +126,7 @@ function compactOrder(value: unknown, encoding: 'listpack' | 'intset'): Iterable
     ]);
   }
   if (encoding === 'intset') {
-    const members = [...(value as Set<string | Buffer>)];
-    const number = (member: string | Buffer): bigint => BigInt(member.toString());
-    members.sort((a, b) => (number(a) < number(b) ? -1 : number(a) > number(b) ? 1 : 0));
+    const members = inIntsetOrder([...(value as Set<string | Buffer>)]) as (string | Buffer)[];
     return members.map((member): Element => [member, [copyOut(member)]]);
   }
   return elementsOf(value);

@@ -495,22 +495,23 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
       throw replyError(subcommand.message.startsWith('ERR unknown') ? UNKNOWN : WRONG_ARGS);
     }
     const rule = Object.hasOwn(host.rules, command) ? host.rules[command] : undefined;
-    let outcome: Outcome;
-    try {
-      // Redis's order (`scriptCall`): the arity, then memory, then the command.
-      if (rule !== undefined) checkArity(command, rule, args);
-      if (run?.outOfMemory === true && !run.wrote && host.deniesOom(command)) {
-        host.refusedForMemory();
-        throw replyError(OUT_OF_MEMORY);
-      }
-      if (run !== undefined && WRITE_COMMANDS.has(command)) run.wrote = true;
-      outcome = rule === undefined ? { args } : applyRule(command, rule, args, host.reader);
-    } catch (error) {
-      if (error instanceof Error && error.message === wrongArity(command)) {
+    // Redis's order (`scriptCall`): the arity, then memory, then the command. Only the arity of Redis's command table
+    // is `Wrong number of args calling Redis command from script`: a command's own count of its arguments (`LPOP k 1
+    // 2`, `PING a b`, an XADD field without its value) answers its own error, as outside a script.
+    if (rule !== undefined) {
+      try {
+        checkArity(command, rule, args);
+      } catch {
         throw replyError(WRONG_ARGS);
       }
-      throw error;
     }
+    if (run?.outOfMemory === true && !run.wrote && host.deniesOom(command)) {
+      host.refusedForMemory();
+      throw replyError(OUT_OF_MEMORY);
+    }
+    if (run !== undefined && WRITE_COMMANDS.has(command)) run.wrote = true;
+    const outcome: Outcome =
+      rule === undefined ? { args } : applyRule(command, rule, args, host.reader);
     if ('reply' in outcome) return statusOf(command, args, outcome.reply);
     if ('write' in outcome) return statusOf(command, args, outcome.write());
     outcome.before?.();

@@ -3,7 +3,9 @@
  * refuses every setting (CONFIG), or has nothing (MEMORY): what a Redis user reads to see and bound memory.
  *
  * - `INFO [section ...]`: `server` (Redis 7.0.15, this process), `clients` (the open connections), `memory`, `stats`
- *   and `keyspace` from the keyspace's real figures; the other sections as ioredis-mock gives them.
+ *   and `keyspace` from the keyspace's real figures, `cpu` the process's, `persistence`, `replication`, `modules`
+ *   and `errorstats` those of a Redis that has not saved, has no replicas, modules or error counts; `cluster` as
+ *   ioredis-mock gives it.
  * - `CONFIG GET pattern ...` / `CONFIG SET name value ...` of `maxmemory`, `maxmemory-policy`, `maxmemory-samples` and
  *   `notify-keyspace-events` (the last for expired and evicted keys, see `notifications.ts`); other parameters are
  *   unknown, with Redis's error.
@@ -87,12 +89,99 @@ function serverSection(): string {
   });
 }
 
-/** The Clients section: ioredis-mock's, with the keyspace's open connections (see `client-command.ts`). */
+/** Fields of ioredis-mock's Clients section that Redis 8 added. */
+const REDIS_8_CLIENT_FIELDS = new Set([
+  'pubsub_clients',
+  'watching_clients',
+  'total_watched_keys',
+  'total_blocking_keys',
+  'total_blocking_keys_on_nokey',
+]);
+
+/**
+ * The Clients section: ioredis-mock's, with the keyspace's open connections (see `client-command.ts`), without the
+ * fields Redis 8 added.
+ */
 function clientsSection(keyspace: Keyspace): string | undefined {
-  return MOCK_SECTIONS.get('clients')?.replace(
-    /^connected_clients:\d+$/m,
-    `connected_clients:${connectionCount(keyspace)}`,
-  );
+  return MOCK_SECTIONS.get('clients')
+    ?.replace(/^connected_clients:\d+$/m, `connected_clients:${connectionCount(keyspace)}`)
+    .split('\r\n')
+    .filter((line) => !REDIS_8_CLIENT_FIELDS.has(line.slice(0, line.indexOf(':'))))
+    .join('\r\n');
+}
+
+/**
+ * The Persistence section of a Redis that has not saved (ioredis-mock's reports the saves, times and copy-on-write
+ * sizes of the server its text was taken from). The embedded cache's snapshots are its own: see the metrics.
+ * `rdb_last_save_time` is what LASTSAVE answers.
+ */
+function persistenceSection(): string {
+  return lines('Persistence', {
+    loading: 0,
+    async_loading: 0,
+    current_cow_peak: 0,
+    current_cow_size: 0,
+    current_cow_size_age: 0,
+    current_fork_perc: '0.00',
+    current_save_keys_processed: 0,
+    current_save_keys_total: 0,
+    rdb_changes_since_last_save: 0,
+    rdb_bgsave_in_progress: 0,
+    rdb_last_save_time: Math.floor(Date.now() / 1000),
+    rdb_last_bgsave_status: 'ok',
+    rdb_last_bgsave_time_sec: -1,
+    rdb_current_bgsave_time_sec: -1,
+    rdb_saves: 0,
+    rdb_last_cow_size: 0,
+    rdb_last_load_keys_expired: 0,
+    rdb_last_load_keys_loaded: 0,
+    aof_enabled: 0,
+    aof_rewrite_in_progress: 0,
+    aof_rewrite_scheduled: 0,
+    aof_last_rewrite_time_sec: -1,
+    aof_current_rewrite_time_sec: -1,
+    aof_last_bgrewrite_status: 'ok',
+    aof_rewrites: 0,
+    aof_rewrites_consecutive_failures: 0,
+    aof_last_write_status: 'ok',
+    aof_last_cow_size: 0,
+    module_fork_in_progress: 0,
+    module_fork_last_cow_size: 0,
+  });
+}
+
+/** A replication id for the process (Redis draws one at start): INFO's `master_replid`. */
+const REPLICATION_ID = randomBytes(20).toString('hex');
+
+/** The Replication section of a primary without replicas, with the process's own replication id. */
+function replicationSection(): string {
+  return lines('Replication', {
+    role: 'master',
+    connected_slaves: 0,
+    master_failover_state: 'no-failover',
+    master_replid: REPLICATION_ID,
+    master_replid2: '0'.repeat(40),
+    master_repl_offset: 0,
+    second_repl_offset: -1,
+    repl_backlog_active: 0,
+    repl_backlog_size: 1048576,
+    repl_backlog_first_byte_offset: 0,
+    repl_backlog_histlen: 0,
+  });
+}
+
+/** The CPU section: the process's own CPU time, in seconds (ioredis-mock's are another server's figures). */
+function cpuSection(): string {
+  const { user, system } = process.cpuUsage();
+  const seconds = (micros: number): string => (micros / 1e6).toFixed(6);
+  return lines('CPU', {
+    used_cpu_sys: seconds(system),
+    used_cpu_user: seconds(user),
+    used_cpu_sys_children: seconds(0),
+    used_cpu_user_children: seconds(0),
+    used_cpu_sys_main_thread: seconds(system),
+    used_cpu_user_main_thread: seconds(user),
+  });
 }
 
 function memorySection(keyspace: Keyspace): string {
@@ -144,7 +233,14 @@ function info(keyspace: Keyspace, args: readonly Arg[]): string {
     server: serverSection,
     clients: () => clientsSection(keyspace),
     memory: () => memorySection(keyspace),
+    persistence: persistenceSection,
     stats: () => statsSection(keyspace),
+    replication: replicationSection,
+    cpu: cpuSection,
+    // No modules are loaded (ioredis-mock's lists RediSearch, RedisJSON, … of the server its text was taken from,
+    // which the embedded cache has none of), and no error counts are kept (ioredis-mock's are that server's).
+    modules: () => '# Modules',
+    errorstats: () => '# Errorstats',
     keyspace: () => keyspaceSection(keyspace),
   };
   const asked = [...new Set(args.map((arg) => argText(arg).toLowerCase()))];

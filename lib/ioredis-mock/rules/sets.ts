@@ -3,7 +3,9 @@
  *
  * ioredis-mock's set commands answer other errors than WRONGTYPE for keys of another type (`Key … does not contain
  * a set`, a TypeError) or none at all, and SPOP and SRANDMEMBER with a count answer nil for a missing key where Redis
- * answers an empty array. Members given as Buffers are made canonical (see `buffer-members.ts`).
+ * answers an empty array. Members given as Buffers are made canonical (see `buffer-members.ts`). A set of up to 512
+ * integers, which Redis holds as an intset, is answered in Redis's order, by value (ioredis-mock answers members in the
+ * order they were added).
  */
 import {
   type CommandRule,
@@ -29,6 +31,7 @@ import {
   SYNTAX_ERROR,
 } from '../redis-replies';
 import { IN_PLACE_FROM_BYTES, setMemberBytes } from '../../keyspace/memory';
+import { inIntsetOrder } from '../object-command';
 
 /** SMOVE source destination member: a missing source answers 0 before the destination is looked at. */
 const smove: CommandRule = {
@@ -61,8 +64,11 @@ function randomMembers(command: 'spop' | 'srandmember'): CommandRule {
     check: (args, reader) => {
       if (args.length !== 2) return undefined;
       const count = parseInteger(args[1]);
-      if (count === 0n || reader.valueOf(keyName(args[0])) === undefined) return reply([]);
+      const set = reader.valueOf(keyName(args[0])) as ReadonlySet<unknown> | undefined;
+      if (count === 0n || set === undefined) return reply([]);
       if (count !== undefined) checkDrawn(count, true);
+      // A count of the whole set answers it as SUNION would: an intset by value.
+      if (count !== undefined && count >= BigInt(set.size)) return { args, answer: inIntsetOrder };
       return undefined;
     },
     // With a count the reply is an array, of one member too (ioredis-mock answers SPOP's one member alone).
@@ -213,15 +219,16 @@ export const setRules: Readonly<Record<string, CommandRule>> = {
   // `restored-states.ts`).
   smembers: typed('set', 2, {
     check: (args, reader) =>
-      reply(Array.from(membersOf(reader.valueOf(keyName(args[0]))), copyOut)),
+      reply(inIntsetOrder(Array.from(membersOf(reader.valueOf(keyName(args[0]))), copyOut))),
   }),
   scard: typed('set', 2, {
     check: (args, reader) => reply(membersOf(reader.valueOf(keyName(args[0]))).size),
   }),
-  sinter: typed('set', -2, { keys: all }),
+  // The set Redis builds for the reply is an intset when it can be: answered by value then.
+  sinter: typed('set', -2, { keys: all, answer: inIntsetOrder }),
   sintercard,
-  sunion: typed('set', -2, { keys: all }),
-  sdiff: typed('set', -2, { keys: all }),
+  sunion: typed('set', -2, { keys: all, answer: inIntsetOrder }),
+  sdiff: typed('set', -2, { keys: all, answer: inIntsetOrder }),
   sdiffstore: typed('set', -3, { keys: sources, empties: firstKey, overwrites: firstKey }),
   sinterstore: typed('set', -3, { keys: sources, empties: firstKey, overwrites: firstKey }),
   sunionstore: typed('set', -3, { keys: sources, empties: firstKey, overwrites: firstKey }),

@@ -31,6 +31,7 @@ import {
   SYNTAX_ERROR,
   WRONGTYPE,
 } from '../redis-replies';
+import { inIntsetOrder } from '../object-command';
 import type { Lookup } from './sorted-set-stores';
 import { ordered, type SortedSet } from './sorted-sets';
 
@@ -202,7 +203,9 @@ interface Item {
 function elementsOf(value: unknown): (string | Buffer)[] {
   if (value === undefined) return [];
   if (holds(value, 'list')) return (value as (string | Buffer)[]).slice();
-  if (holds(value, 'set')) return [...(value as Set<string | Buffer>)];
+  // A set as Redis iterates it: an intset by value (a hash table in an order of its own).
+  if (holds(value, 'set'))
+    return inIntsetOrder([...(value as Set<string | Buffer>)]) as (string | Buffer)[];
   return ordered(value as SortedSet).map(({ value: member }) => member);
 }
 

@@ -1,0 +1,83 @@
+/**
+ * Server and connection commands (https://redis.io/docs/latest/commands/?group=server, `?group=connection`).
+ *
+ * ioredis-mock answers these without looking at their arguments: `FLUSHALL foo` emptied the keyspace where Redis
+ * refuses it with `ERR syntax error`, `PING a b` answered `a`, `ECHO` of nothing answered nil, and `TIME x`,
+ * `LASTSAVE x`, `SAVE x` answered as if the extra words were not there. Here their arguments are checked as
+ * Redis 7.0 checks them, with its errors, and nothing runs when they are refused. ROLE answers
+ * the list of replicas too (an empty one). (FLUSHALL and FLUSHDB also touch
+ * the watched keys of every connection: see `command-guard.ts`, which adds that to these rules.)
+ */
+import { type CommandRule, reply } from '../command-rule';
+import { type Arg, optionName, replyError, SYNTAX_ERROR, wrongArity } from '../redis-replies';
+
+/** FLUSHALL and FLUSHDB [ASYNC|SYNC] (Redis's `getFlushCommandFlags`): one option at most, in any case. */
+const flush: CommandRule = {
+  arity: -1,
+  parse: (args) => {
+    if (args.length === 0) return;
+    const option = optionName(args[0]);
+    if (args.length > 1 || (option !== 'ASYNC' && option !== 'SYNC')) {
+      throw replyError(SYNTAX_ERROR);
+    }
+    // ioredis-mock empties the keyspace at once whatever the option: it is given none.
+    return [];
+  },
+};
+
+/** A command that takes no argument but its name. */
+const bare: CommandRule = { arity: 1 };
+
+/** PING [message]: Redis's arity lets any number through, `pingCommand` refuses more than one. */
+const ping: CommandRule = {
+  arity: -1,
+  parse: (args: readonly Arg[]) => {
+    if (args.length > 1) throw replyError(wrongArity('ping'));
+  },
+};
+
+/** BGSAVE [SCHEDULE]. */
+const bgsave: CommandRule = {
+  arity: -1,
+  parse: (args) => {
+    if (args.length > 1 || (args.length === 1 && optionName(args[0]) !== 'SCHEDULE')) {
+      throw replyError(SYNTAX_ERROR);
+    }
+  },
+};
+
+/** AUTH [username] password: the embedded cache takes any password, as before; more words are a syntax error. */
+const auth: CommandRule = {
+  arity: -2,
+  parse: (args) => {
+    if (args.length > 2) throw replyError(SYNTAX_ERROR);
+  },
+};
+
+const CLUSTER_DISABLED = 'ERR This instance has cluster support disabled';
+
+export const serverRules: Readonly<Record<string, CommandRule>> = {
+  flushall: flush,
+  flushdb: flush,
+  ping,
+  echo: { arity: 2 },
+  time: bare,
+  lastsave: bare,
+  save: bare,
+  bgsave,
+  bgrewriteaof: bare,
+  // A primary without replicas: its replication offset, and the (empty) list of replicas ioredis-mock left out.
+  role: { arity: 1, check: () => reply(['master', 0, []]) },
+  auth,
+  unwatch: bare,
+  // ASKING, READONLY and READWRITE are cluster commands (ioredis-mock refused ASKING and READONLY, and answered
+  // READWRITE `OK`).
+  asking: bare,
+  readonly: bare,
+  readwrite: {
+    arity: 1,
+    check: () => {
+      throw replyError(CLUSTER_DISABLED);
+    },
+  },
+};
