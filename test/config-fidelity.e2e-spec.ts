@@ -295,6 +295,40 @@ if (redisServerBinary !== null) {
       },
     );
 
+    it('CONFIG RESETSTAT zeroes expired_keys and evicted_keys, as Redis does', async () => {
+      const counts = async (client: Redis): Promise<string[]> => {
+        const stats = await client.info('stats');
+        return ['expired_keys', 'evicted_keys'].map(
+          (name) => new RegExp(`^${name}:(\\d+)`, 'm').exec(stats)?.[1] ?? 'absent',
+        );
+      };
+      const outcome = async (client: Redis): Promise<string[][]> => {
+        await client.flushall();
+        await client.config('RESETSTAT');
+        await client.set('gone', 'v', 'PX', 1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await client.get('gone'); // expired, lazily if no cycle came first
+        for (let i = 0; i < 5; i++) await client.set(`k${i}`, 'v');
+        await client.config('SET', 'maxmemory-policy', 'allkeys-random', 'maxmemory', '1');
+        await client.get('k0'); // Redis evicts before a command
+        await client.config('SET', 'maxmemory', '0');
+        const before = await counts(client);
+        expect(await client.config('RESETSTAT')).toBe('OK');
+        const after = await counts(client);
+        await client.set('gone', 'v', 'PX', 1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await client.get('gone');
+        return [before, after, await counts(client)];
+      };
+      const expected = await outcome(redis);
+      expect(expected).toEqual([
+        ['1', '5'],
+        ['0', '0'],
+        ['1', '0'],
+      ]);
+      expect(await outcome(embedded)).toEqual(expected);
+    });
+
     it('keeps every key when a CONFIG SET that would lower the limit is refused', async () => {
       await embedded.flushall();
       await embedded.call('config', 'set', 'maxmemory', '10mb', 'maxmemory-policy', 'allkeys-lru');

@@ -6,7 +6,7 @@
  *   and `keyspace` from the keyspace's real figures; the other sections as ioredis-mock gives them.
  * - `CONFIG GET pattern ...` / `CONFIG SET name value ...` of `maxmemory`, `maxmemory-policy`, `maxmemory-samples` and
  *   `notify-keyspace-events` (the last for expired and evicted keys, see `notifications.ts`); other parameters are
- *   unknown, with Redis's error.
+ *   unknown, with Redis's error. `CONFIG RESETSTAT` zeroes INFO's counters.
  * - `DBSIZE`: the keys that have not expired, counted without listing them; `RANDOMKEY`, drawn without listing
  *   them; `SCAN` (see `scan-command.ts`).
  * - `MEMORY USAGE key [SAMPLES n]`: the key's estimated bytes (see `keyspace/memory.ts`); `MEMORY HELP`.
@@ -95,26 +95,59 @@ function clientsSection(keyspace: Keyspace): string | undefined {
   );
 }
 
+/** The counters INFO shows: Redis's `stat_expiredkeys`, `stat_evictedkeys`, and the commands refused for memory. */
+interface Stats {
+  readonly expired: number;
+  readonly evicted: number;
+  readonly rejected: number;
+}
+
+const counted = (keyspace: Keyspace): Stats => ({
+  expired: keyspace.expiredKeys,
+  evicted: keyspace.evictedKeys,
+  rejected: keyspace.oomRejections,
+});
+
+/**
+ * The counters of a keyspace when CONFIG RESETSTAT last ran: INFO counts from there, as Redis's `resetServerStats`
+ * zeroes its own. The keyspace's counters go on, for the metrics (a Prometheus counter never goes back).
+ */
+const statsReset = new WeakMap<Keyspace, Stats>();
+
+function stats(keyspace: Keyspace): Stats {
+  const now = counted(keyspace);
+  const reset = statsReset.get(keyspace);
+  return reset === undefined
+    ? now
+    : {
+        expired: now.expired - reset.expired,
+        evicted: now.evicted - reset.evicted,
+        rejected: now.rejected - reset.rejected,
+      };
+}
+
 function memorySection(keyspace: Keyspace): string {
   const used = keyspace.usedBytes;
-  const { maxBytes, policy } = keyspace.memory;
+  const { policy } = keyspace.memory;
+  const { expired, evicted } = stats(keyspace);
   return lines('Memory', {
     used_memory: used,
     used_memory_human: human(used),
     used_memory_dataset: used,
-    maxmemory: maxBytes,
-    maxmemory_human: human(maxBytes),
+    maxmemory: keyspace.memory.maxBytes,
+    maxmemory_human: human(keyspace.memory.maxBytes),
     maxmemory_policy: policy,
-    evicted_keys: keyspace.evictedKeys,
-    expired_keys: keyspace.expiredKeys,
+    evicted_keys: evicted,
+    expired_keys: expired,
   });
 }
 
 function statsSection(keyspace: Keyspace): string {
+  const { expired, evicted, rejected } = stats(keyspace);
   return lines('Stats', {
-    expired_keys: keyspace.expiredKeys,
-    evicted_keys: keyspace.evictedKeys,
-    rejected_oom_commands: keyspace.oomRejections,
+    expired_keys: expired,
+    evicted_keys: evicted,
+    rejected_oom_commands: rejected,
   });
 }
 
@@ -270,7 +303,10 @@ function config(keyspace: Keyspace, events: KeyspaceEvents, args: readonly Arg[]
   const params = parameters(keyspace, events);
   if (sub === 'get' && args.length >= 2) return configGet(params, args.slice(1).map(argText));
   if (sub === 'set') return configSet(params, args.slice(1).map(argText));
-  if (sub === 'resetstat' && args.length === 1) return 'OK';
+  if (sub === 'resetstat' && args.length === 1) {
+    statsReset.set(keyspace, counted(keyspace));
+    return 'OK';
+  }
   return undefined; // the rest as ioredis-mock answers it
 }
 
