@@ -295,6 +295,27 @@ if (redisServerBinary !== null) {
       },
     );
 
+    it.each([
+      '1023',
+      '1536',
+      '3gb',
+      '1099511627776',
+      '1125899906842624',
+      '9007199254740993',
+      '1152921504606846976',
+      '9223372036854775808',
+      huge,
+    ])('INFO memory writes maxmemory %s as Redis does', async (value) => {
+      const fields = async (client: Redis): Promise<string[]> => {
+        await client.config('SET', 'maxmemory', value);
+        const memory = await client.info('memory');
+        return ['maxmemory', 'maxmemory_human'].map(
+          (name) => new RegExp(`^${name}:(.*)$`, 'm').exec(memory)?.[1]?.trim() ?? 'absent',
+        );
+      };
+      expect(await fields(embedded)).toEqual(await fields(redis));
+    });
+
     it('CONFIG RESETSTAT zeroes expired_keys and evicted_keys, as Redis does', async () => {
       const counts = async (client: Redis): Promise<string[]> => {
         const stats = await client.info('stats');

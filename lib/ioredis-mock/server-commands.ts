@@ -134,8 +134,9 @@ function memorySection(keyspace: Keyspace): string {
     used_memory: used,
     used_memory_human: human(used),
     used_memory_dataset: used,
-    maxmemory: keyspace.memory.maxBytes,
-    maxmemory_human: human(keyspace.memory.maxBytes),
+    // Redis writes it as a signed `long long`: past 2^63 - 1 it reads negative.
+    maxmemory: BigInt.asIntN(64, maxmemoryOf(keyspace)).toString(),
+    maxmemory_human: human(maxmemoryOf(keyspace)),
     maxmemory_policy: policy,
     evicted_keys: evicted,
     expired_keys: expired,
@@ -160,16 +161,14 @@ function keyspaceSection(keyspace: Keyspace): string {
       });
 }
 
-/** Bytes as Redis's `bytesToHuman` writes them: `1.50M`. */
-function human(bytes: number): string {
-  const units = ['B', 'K', 'M', 'G', 'T'];
-  let value = bytes;
+/** Bytes as Redis 7.0's `bytesToHuman` writes them: `1.50M`, up to petabytes; from 1024P on, bytes again. */
+function human(bytes: number | bigint): string {
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  const exact = typeof bytes === 'bigint' ? bytes : BigInt(Math.trunc(bytes));
   let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return i === 0 ? `${bytes}B` : `${value.toFixed(2)}${units[i]}`;
+  while (i < units.length && exact >= 1024n ** BigInt(i + 1)) i++;
+  if (i === 0 || i === units.length) return `${exact}B`;
+  return `${(Number(exact) / 1024 ** i).toFixed(2)}${units[i]}`;
 }
 
 function info(keyspace: Keyspace, args: readonly Arg[]): string {
@@ -241,14 +240,18 @@ function integerValue(text: string): number | undefined {
  */
 const maxmemoryTexts = new WeakMap<Keyspace, { bytes: number; text: string }>();
 
+/** A keyspace's `maxmemory`, exactly as CONFIG SET gave it when it did. */
+function maxmemoryOf(keyspace: Keyspace): bigint {
+  const { maxBytes } = keyspace.memory;
+  const given = maxmemoryTexts.get(keyspace);
+  return given?.bytes === maxBytes ? BigInt(given.text) : BigInt(maxBytes);
+}
+
 function parameters(keyspace: Keyspace, events: KeyspaceEvents): Record<string, Parameter> {
   const { memory } = keyspace;
   return {
     maxmemory: {
-      get: () => {
-        const given = maxmemoryTexts.get(keyspace);
-        return given?.bytes === memory.maxBytes ? given.text : String(memory.maxBytes);
-      },
+      get: () => maxmemoryOf(keyspace).toString(),
       set: (text) => {
         const value = memoryValue(text);
         if (value === undefined) throw new Error('argument must be a memory value');
