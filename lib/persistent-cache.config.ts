@@ -300,6 +300,12 @@ function inTermsOfVariables(error: unknown, env: NodeJS.ProcessEnv): unknown {
 }
 
 /**
+ * The warnings about unknown variables given so far: the README's setup reads the environment twice at startup
+ * (`ConfigModule.forRoot({ load })` and `asProvider()` each call the factory), and one warning is enough.
+ */
+const warned = new Set<string>();
+
+/**
  * Reads the module's options from environment variables ({@link PERSISTENT_CACHE_ENV}); unset ones keep defaults.
  * Every value is checked here, and a bad one named by its variable; a variable of the `PERSISTENT_CACHE_` prefix that
  * is not one of them (a misspelling, say) is reported with a warning.
@@ -309,7 +315,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Persistent
   const unknown = Object.keys(env).filter(
     (name) => name.startsWith(PREFIX) && !known.includes(name) && !NOT_OPTIONS.includes(name),
   );
-  if (unknown.length > 0) new Logger(LOG_CONTEXT).warn(UNKNOWN_ENV(unknown.sort(), known));
+  const warning = unknown.length > 0 ? UNKNOWN_ENV(unknown.sort(), known) : undefined;
+  if (warning !== undefined && !warned.has(warning)) {
+    warned.add(warning);
+    new Logger(LOG_CONTEXT).warn(warning);
+  }
   const options = readEnv(env);
   try {
     resolveOptions(options);

@@ -263,6 +263,15 @@ describe('resolveOptions', () => {
   });
 
   it.each([
+    ['150%', /a share of the V8 heap limit above 0% and at most 100%/],
+    ['0%', /a share of the V8 heap limit above 0% and at most 100%/],
+    ['99999999999999999999', /at most 2\^53 - 1 bytes/],
+    ['9000000gb', /at most 2\^53 - 1 bytes/],
+  ])('says why memory.maxBytes %p is refused', (given, why) => {
+    expect(() => resolveOptions({ memory: { maxBytes: given } })).toThrow(why);
+  });
+
+  it.each([
     [0, 0],
     ['0', 0],
     [2500, 2500],

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Keyspace } from '../lib/keyspace/keyspace';
 import { KEYSPACE } from '../lib/persistent-cache.constants';
@@ -5,6 +6,7 @@ import { METRICS } from '../lib';
 import { trackApps } from './support/apps';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
 import { counterValue, metricValue } from './support/metrics';
+import { findRedisServer, startRedisServer } from './support/redis-server';
 
 afterAll(removeTempDirs);
 const apps = trackApps<Harness>();
@@ -80,5 +82,44 @@ describe('active expiry in the module', () => {
     const third = await apps.track(bootWith(durable(dataDir)));
     expect(third.app.get<Keyspace>(KEYSPACE).size).toBe(2_000);
     expect(await third.redis.get('always:1999')).toBe('v');
+  });
+
+  it('a key that had expired when it was WATCHed changes nothing when expiry removes it, as in Redis 7.0', async () => {
+    const binary = findRedisServer('active expiry suite (test/active-expiry.e2e-spec.ts)');
+    const h = await apps.track(bootWith({ persistence: { enabled: false } }));
+    const server = binary === null ? undefined : await startRedisServer(binary);
+    /** WATCH of a key whose TTL ran out but that is still held; EXEC after expiry removed it, or a write. */
+    const outcome = async (client: Redis, other: Redis): Promise<unknown[]> => {
+      const replies: unknown[] = [];
+      for (const writeAfter of [false, true]) {
+        // Redis's cycle paused: the key is still held at WATCH, as the embedded cache's is until its next cycle.
+        await client.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0').catch(() => undefined);
+        await client.set('k', 'v', 'PX', 1);
+        await sleep(5);
+        await client.watch('k');
+        await client.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1').catch(() => undefined);
+        await sleep(300); // active expiry removes it
+        if (writeAfter) await other.set('k', 'new');
+        replies.push(await client.multi().set('other', '1').exec());
+      }
+      return replies;
+    };
+    const other = h.redis.duplicate();
+    try {
+      const expected = [[[null, 'OK']], null];
+      if (server !== undefined) {
+        const [redis, redisOther] = [server.client(), server.client()];
+        try {
+          expect(await outcome(redis, redisOther)).toEqual(expected);
+        } finally {
+          redis.disconnect();
+          redisOther.disconnect();
+          await server.stop();
+        }
+      }
+      expect(await outcome(h.redis, other)).toEqual(expected);
+    } finally {
+      other.disconnect();
+    }
   });
 });

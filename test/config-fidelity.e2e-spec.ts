@@ -329,6 +329,61 @@ if (redisServerBinary !== null) {
       expect(Number(cpu.get('used_cpu_user'))).toBeGreaterThan(0);
     });
 
+    it.each([
+      '1023',
+      '1536',
+      '3gb',
+      '1099511627776',
+      '1125899906842624',
+      '9007199254740993',
+      '1152921504606846976',
+      '9223372036854775808',
+      huge,
+    ])('INFO memory writes maxmemory %s as Redis does', async (value) => {
+      const fields = async (client: Redis): Promise<string[]> => {
+        await client.config('SET', 'maxmemory', value);
+        const memory = await client.info('memory');
+        return ['maxmemory', 'maxmemory_human'].map(
+          (name) => new RegExp(`^${name}:(.*)$`, 'm').exec(memory)?.[1]?.trim() ?? 'absent',
+        );
+      };
+      expect(await fields(embedded)).toEqual(await fields(redis));
+    });
+
+    it('CONFIG RESETSTAT zeroes expired_keys and evicted_keys, as Redis does', async () => {
+      const counts = async (client: Redis): Promise<string[]> => {
+        const stats = await client.info('stats');
+        return ['expired_keys', 'evicted_keys'].map(
+          (name) => new RegExp(`^${name}:(\\d+)`, 'm').exec(stats)?.[1] ?? 'absent',
+        );
+      };
+      const outcome = async (client: Redis): Promise<string[][]> => {
+        await client.flushall();
+        await client.config('RESETSTAT');
+        await client.set('gone', 'v', 'PX', 1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await client.get('gone'); // expired, lazily if no cycle came first
+        for (let i = 0; i < 5; i++) await client.set(`k${i}`, 'v');
+        await client.config('SET', 'maxmemory-policy', 'allkeys-random', 'maxmemory', '1');
+        await client.get('k0'); // Redis evicts before a command
+        await client.config('SET', 'maxmemory', '0');
+        const before = await counts(client);
+        expect(await client.config('RESETSTAT')).toBe('OK');
+        const after = await counts(client);
+        await client.set('gone', 'v', 'PX', 1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await client.get('gone');
+        return [before, after, await counts(client)];
+      };
+      const expected = await outcome(redis);
+      expect(expected).toEqual([
+        ['1', '5'],
+        ['0', '0'],
+        ['1', '0'],
+      ]);
+      expect(await outcome(embedded)).toEqual(expected);
+    });
+
     it('keeps every key when a CONFIG SET that would lower the limit is refused', async () => {
       await embedded.flushall();
       await embedded.call('config', 'set', 'maxmemory', '10mb', 'maxmemory-policy', 'allkeys-lru');

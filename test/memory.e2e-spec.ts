@@ -155,6 +155,16 @@ describe('memory limit of the embedded cache', () => {
     await expect(h.redis.set('after', 'delete')).resolves.toBe('OK');
     await sleep(250);
     expect((await counterValue(METRICS.oomRejections)) - rejectedBefore).toBe(3);
+    const expiredBefore = await counterValue(METRICS.expiredKeys);
+    expect((await info(h, 'stats')).get('rejected_oom_commands')).toBe('3');
+    expect((await info(h, 'stats')).get('expired_keys')).toBe('1');
+    // CONFIG RESETSTAT zeroes INFO's counters, as in Redis; the metrics' counters never go back.
+    expect(await h.redis.config('RESETSTAT')).toBe('OK');
+    expect((await info(h, 'stats')).get('rejected_oom_commands')).toBe('0');
+    expect((await info(h, 'memory')).get('expired_keys')).toBe('0');
+    await sleep(250);
+    expect((await counterValue(METRICS.oomRejections)) - rejectedBefore).toBe(3);
+    expect(await counterValue(METRICS.expiredKeys)).toBe(expiredBefore);
   });
 
   it("refuses SORT, BITFIELD and PFADD over the limit as Redis's denyoom commands, even unchanged; answers their reads", async () => {

@@ -1,6 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { existsSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,9 @@ import { INVALID_OPTION, UNKNOWN_OPTION } from '../lib/persistent-cache.messages
 import { PERSISTENCE_DISABLED, SCHEDULE_MODULE_MISSING } from '../lib/snapshots/snapshots.messages';
 import { DATA_DIR_IS_SYMLINK, DATA_DIR_NOT_A_DIRECTORY } from '../lib/store/store.messages';
 import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
+import { PERSISTENT_CACHE_ENV, persistentCacheConfig } from '../lib/config';
 import { trackApps } from './support/apps';
+import { CapturingLogger } from './support/logs';
 import {
   boot,
   bootWith,
@@ -90,6 +92,39 @@ describe('forRootAsync', () => {
     OptionsFactory.dataDir = tempDir();
     await roundTrip(() => ({ imports: [OptionsModule], useExisting: OptionsFactory }));
     expect(readdirSync(OptionsFactory.dataDir)).toContain(STORE_FILE);
+  });
+
+  it("the README's setup from the environment warns once about a misspelt variable", async () => {
+    const variables = {
+      [PERSISTENT_CACHE_ENV.dataDir]: tempDir(),
+      [PERSISTENT_CACHE_ENV.snapshotInterval]: '0',
+      PERSISTENT_CACHE_MEMORY_MAX_BYTE: '1gb',
+    };
+    const saved = Object.keys(variables).map((name) => [name, process.env[name]] as const);
+    Object.assign(process.env, variables);
+    const logger = new CapturingLogger();
+    try {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          ScheduleModule.forRoot(),
+          ConfigModule.forRoot({ ignoreEnvFile: true, load: [persistentCacheConfig] }),
+          PersistentCacheModule.forRootAsync(persistentCacheConfig.asProvider()),
+        ],
+      })
+        .setLogger(logger)
+        .compile();
+      const app = moduleRef.createNestApplication({ logger });
+      await app.init();
+      await app.close();
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    expect(logger.starting('WARN Unknown environment variable')).toEqual([
+      expect.stringContaining('PERSISTENT_CACHE_MEMORY_MAX_BYTE: ignored'),
+    ]);
   });
 });
 

@@ -8,7 +8,7 @@
  *   ioredis-mock gives it.
  * - `CONFIG GET pattern ...` / `CONFIG SET name value ...` of `maxmemory`, `maxmemory-policy`, `maxmemory-samples` and
  *   `notify-keyspace-events` (the last for expired and evicted keys, see `notifications.ts`); other parameters are
- *   unknown, with Redis's error.
+ *   unknown, with Redis's error. `CONFIG RESETSTAT` zeroes INFO's counters.
  * - `DBSIZE`: the keys that have not expired, counted without listing them; `RANDOMKEY`, drawn without listing
  *   them; `SCAN` (see `scan-command.ts`).
  * - `MEMORY USAGE key [SAMPLES n]`: the key's estimated bytes (see `keyspace/memory.ts`); `MEMORY HELP`.
@@ -184,26 +184,60 @@ function cpuSection(): string {
   });
 }
 
+/** The counters INFO shows: Redis's `stat_expiredkeys`, `stat_evictedkeys`, and the commands refused for memory. */
+interface Stats {
+  readonly expired: number;
+  readonly evicted: number;
+  readonly rejected: number;
+}
+
+const counted = (keyspace: Keyspace): Stats => ({
+  expired: keyspace.expiredKeys,
+  evicted: keyspace.evictedKeys,
+  rejected: keyspace.oomRejections,
+});
+
+/**
+ * The counters of a keyspace when CONFIG RESETSTAT last ran: INFO counts from there, as Redis's `resetServerStats`
+ * zeroes its own. The keyspace's counters go on, for the metrics (a Prometheus counter never goes back).
+ */
+const statsReset = new WeakMap<Keyspace, Stats>();
+
+function stats(keyspace: Keyspace): Stats {
+  const now = counted(keyspace);
+  const reset = statsReset.get(keyspace);
+  return reset === undefined
+    ? now
+    : {
+        expired: now.expired - reset.expired,
+        evicted: now.evicted - reset.evicted,
+        rejected: now.rejected - reset.rejected,
+      };
+}
+
 function memorySection(keyspace: Keyspace): string {
   const used = keyspace.usedBytes;
-  const { maxBytes, policy } = keyspace.memory;
+  const { policy } = keyspace.memory;
+  const { expired, evicted } = stats(keyspace);
   return lines('Memory', {
     used_memory: used,
     used_memory_human: human(used),
     used_memory_dataset: used,
-    maxmemory: maxBytes,
-    maxmemory_human: human(maxBytes),
+    // Redis writes it as a signed `long long`: past 2^63 - 1 it reads negative.
+    maxmemory: BigInt.asIntN(64, maxmemoryOf(keyspace)).toString(),
+    maxmemory_human: human(maxmemoryOf(keyspace)),
     maxmemory_policy: policy,
-    evicted_keys: keyspace.evictedKeys,
-    expired_keys: keyspace.expiredKeys,
+    evicted_keys: evicted,
+    expired_keys: expired,
   });
 }
 
 function statsSection(keyspace: Keyspace): string {
+  const { expired, evicted, rejected } = stats(keyspace);
   return lines('Stats', {
-    expired_keys: keyspace.expiredKeys,
-    evicted_keys: keyspace.evictedKeys,
-    rejected_oom_commands: keyspace.oomRejections,
+    expired_keys: expired,
+    evicted_keys: evicted,
+    rejected_oom_commands: rejected,
   });
 }
 
@@ -216,16 +250,14 @@ function keyspaceSection(keyspace: Keyspace): string {
       });
 }
 
-/** Bytes as Redis's `bytesToHuman` writes them: `1.50M`. */
-function human(bytes: number): string {
-  const units = ['B', 'K', 'M', 'G', 'T'];
-  let value = bytes;
+/** Bytes as Redis 7.0's `bytesToHuman` writes them: `1.50M`, up to petabytes; from 1024P on, bytes again. */
+function human(bytes: number | bigint): string {
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  const exact = typeof bytes === 'bigint' ? bytes : BigInt(Math.trunc(bytes));
   let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return i === 0 ? `${bytes}B` : `${value.toFixed(2)}${units[i]}`;
+  while (i < units.length && exact >= 1024n ** BigInt(i + 1)) i++;
+  if (i === 0 || i === units.length) return `${exact}B`;
+  return `${(Number(exact) / 1024 ** i).toFixed(2)}${units[i]}`;
 }
 
 function info(keyspace: Keyspace, args: readonly Arg[]): string {
@@ -304,14 +336,18 @@ function integerValue(text: string): number | undefined {
  */
 const maxmemoryTexts = new WeakMap<Keyspace, { bytes: number; text: string }>();
 
+/** A keyspace's `maxmemory`, exactly as CONFIG SET gave it when it did. */
+function maxmemoryOf(keyspace: Keyspace): bigint {
+  const { maxBytes } = keyspace.memory;
+  const given = maxmemoryTexts.get(keyspace);
+  return given?.bytes === maxBytes ? BigInt(given.text) : BigInt(maxBytes);
+}
+
 function parameters(keyspace: Keyspace, events: KeyspaceEvents): Record<string, Parameter> {
   const { memory } = keyspace;
   return {
     maxmemory: {
-      get: () => {
-        const given = maxmemoryTexts.get(keyspace);
-        return given?.bytes === memory.maxBytes ? given.text : String(memory.maxBytes);
-      },
+      get: () => maxmemoryOf(keyspace).toString(),
       set: (text) => {
         const value = memoryValue(text);
         if (value === undefined) throw new Error('argument must be a memory value');
@@ -366,7 +402,10 @@ function config(keyspace: Keyspace, events: KeyspaceEvents, args: readonly Arg[]
   const params = parameters(keyspace, events);
   if (sub === 'get' && args.length >= 2) return configGet(params, args.slice(1).map(argText));
   if (sub === 'set') return configSet(params, args.slice(1).map(argText));
-  if (sub === 'resetstat' && args.length === 1) return 'OK';
+  if (sub === 'resetstat' && args.length === 1) {
+    statsReset.set(keyspace, counted(keyspace));
+    return 'OK';
+  }
   return undefined; // the rest as ioredis-mock answers it
 }
 

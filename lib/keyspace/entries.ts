@@ -541,7 +541,8 @@ export class Entries {
   /**
    * Like {@link sample}, but the keys held as entries are drawn as a run of `count` neighbours from a random position
    * (Redis's `dictGetSomeKeys`): a run lies in one or two cache lines, where `count` random positions of a large
-   * keyspace are a cache miss each. The visitor must not delete keys.
+   * keyspace are a cache miss each. The visitor must not delete keys. No more keys are drawn than there are, as
+   * `dictGetSomeKeys` caps its count (`maxmemory-samples` may be up to 2^31 - 1).
    */
   sampleRun(volatileOnly: boolean, count: number, visitor: SampleVisitor): void {
     const first = volatileOnly ? this.volatile : this.persistent;
@@ -551,7 +552,7 @@ export class Entries {
     if (own + restored === 0) return;
     const drawn = Math.floor(Math.random() * (own + restored));
     if (drawn >= own) {
-      this.sample(volatileOnly, count, visitor);
+      this.sample(volatileOnly, Math.min(count, own + restored), visitor);
       return;
     }
     const keys = drawn < first.length ? first : second;

@@ -303,6 +303,27 @@ describe('eviction (maxmemory policies)', () => {
     for (const i of range(100)) sum += keyspace.memoryUsage(`r${i}`) ?? 0;
     expect(keyspace.usedBytes).toBe(sum);
   });
+
+  it('draws no more keys than there are when maxmemory-samples is larger (CONFIG SET takes up to 2^31 - 1)', () => {
+    for (const policy of ['allkeys-lru', 'volatile-ttl'] as const) {
+      const states = new RestoredStates();
+      addGeneration(
+        states,
+        range(20).map((i): [string, unknown] => [`r${i}`, value]),
+        { expiresAt: Date.now() + 100_000 },
+      );
+      const keyspace = new Keyspace();
+      keyspace.replaceAll(states);
+      keyspace.setPolicy(policy);
+      // Redis's dictGetSomeKeys draws at most the keys there are; drawing 20 million times held the event loop.
+      keyspace.memory.samples = 20_000_000;
+      keyspace.memory.maxBytes = Math.floor(keyspace.usedBytes / 2);
+      const started = performance.now();
+      expect(keyspace.makeRoom(1_000)).toBe('ok');
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(keyspace.evictedKeys).toBeGreaterThanOrEqual(10);
+    }
+  });
 });
 
 describe("LFU counter (Redis's logarithmic counter with decay)", () => {

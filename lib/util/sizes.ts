@@ -14,7 +14,7 @@ export const UNITS: Readonly<Record<string, number>> = {
 
 export const SIZE_ACCEPTED =
   'a number of bytes (0 for no limit), a size such as "512mb" or "2gb" (units b, k, kb, m, mb, g, gb as in ' +
-  'redis.conf), or a share of the V8 heap limit such as "50%"';
+  'redis.conf; at most 2^53 - 1 bytes), or a share of the V8 heap limit above 0% and at most 100%, such as "50%"';
 
 /** V8's heap limit, which `"N%"` sizes are a share of. */
 export function heapLimit(): number {

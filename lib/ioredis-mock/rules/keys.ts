@@ -119,4 +119,15 @@ export const keyRules: Readonly<Record<string, CommandRule>> = {
     check: (args, reader) =>
       reply(args.filter((key) => reader.valueOf(keyName(key)) !== undefined).length),
   },
+  /**
+   * WATCH key [key …]: a key whose time has run out is expired first, so that its later removal is no change to the
+   * watch. Redis 7.0 notes such a key as expired when watched: neither active expiry removing it nor EXEC finding it
+   * expired aborts the transaction (`touchWatchedKey`, `isWatchedKeyExpired`); a write of it after does.
+   */
+  watch: {
+    arity: -2,
+    check: (args, reader) => {
+      for (const key of args) reader.expiryOf(keyName(key));
+    },
+  },
 };
