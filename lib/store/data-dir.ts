@@ -25,6 +25,7 @@ import {
   STORE_FILE_NO_ACCESS,
   STORE_FILE_WRONG_KIND,
   DATA_DIR_NOT_CREATED,
+  LOCK_FILE_NOT_CREATED,
 } from './store.messages';
 import { freeBytes } from './free-space';
 import { claimDataDir, renewClaim } from './owner-lock';
@@ -197,7 +198,14 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
     return;
   }
   const draft = `${lockPath}.${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(draft, 'wx', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(draft, 'wx', 0o600);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== undefined && NO_SPACE_CODES.has(code)) throw noRoomForLockFile(lockPath, code);
+    throw new StoreEnvironmentError(LOCK_FILE_NOT_CREATED(lockPath, code, messageOf(error)), code);
+  }
   try {
     const zeros = Buffer.alloc(LOCK_FILE_BYTES);
     for (let at = 0; at < zeros.length;) at += writeSync(fd, zeros, at, zeros.length - at, at);
@@ -209,16 +217,7 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
     closeSync(fd);
     unlinkSync(draft);
     const code = errnoCode(error);
-    if (code !== undefined && NO_SPACE_CODES.has(code)) {
-      throw new StoreEnvironmentError(
-        NO_SPACE(
-          dirname(lockPath),
-          `create the lock file ${lockPath}`,
-          freeBytes(dirname(lockPath)),
-        ),
-        code,
-      );
-    }
+    if (code !== undefined && NO_SPACE_CODES.has(code)) throw noRoomForLockFile(lockPath, code);
     throw error;
   }
   closeSync(fd);
@@ -231,6 +230,14 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
   } finally {
     if (existsSync(draft)) unlinkSync(draft);
   }
+}
+
+function noRoomForLockFile(lockPath: string, code: string): StoreEnvironmentError {
+  const dir = dirname(lockPath);
+  return new StoreEnvironmentError(
+    NO_SPACE(dir, `create the lock file ${lockPath}`, freeBytes(dir)),
+    code,
+  );
 }
 
 /**
