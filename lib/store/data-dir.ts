@@ -63,7 +63,7 @@ export function lockFileOf(storePath: string): string {
 export function prepareDataDir(dataDir: string): void {
   if (!existsSync(dataDir)) {
     try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      makeDirectory(dataDir);
     } catch (error) {
       const cause = causeOfNotCreated(dataDir, error);
       const code = errnoCode(cause);
@@ -82,6 +82,24 @@ export function prepareDataDir(dataDir: string): void {
   } catch (error) {
     const code = errnoCode(error);
     throw new StoreEnvironmentError(DATA_DIR_NOT_WRITABLE(dataDir, code), code);
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents, each with mode 0700. Node's recursive `mkdirSync` loops forever when
+ * `mkdir` fails with ENOENT under a parent that exists (in /proc, or a directory deleted while in use): here the
+ * error is thrown.
+ */
+export function makeDirectory(dir: string, parentMade = false): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST' && statIfAny(dir)?.isDirectory() === true) return; // made by another process
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parentMade || parent === dir) throw error;
+    makeDirectory(parent);
+    makeDirectory(dir, true); // ENOENT again, its parent there: thrown
   }
 }
 
