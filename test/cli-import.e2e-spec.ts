@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetSnapshot, runMain } from './support/cli';
-import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI, datasetSnapshot, runMain } from './support/cli';
+import { bootWith, durable, removeTempDirs, restoredKeys, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 
 /** `persistent-cache import` (`lib/cli/import.ts`): what it refuses, and keys the embedded cache cannot hold. */
@@ -37,6 +40,75 @@ describe('persistent-cache CLI: import without a Redis server', () => {
     }
     expect(readdirSync(parent)).toEqual([]); // the parent it made too
     expect(readdirSync(empty)).toEqual([]);
+  });
+});
+
+describe('persistent-cache CLI: an import stopped by a signal', () => {
+  // A server that accepts connections and answers nothing: the import waits on it when the signal comes.
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  let url: string;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    url = `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  /** Runs the compiled CLI's import into `dir`, sends it `signal` once it waits on the server, and waits for it. */
+  async function stopImport(
+    args: string[],
+    dir: string,
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number }> {
+    const connections = sockets.size;
+    const child = spawn(process.execPath, [CLI, 'import', '--from', url, ...args, dir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (code, sig) => resolve([code, sig])),
+    );
+    const deadline = Date.now() + 20_000;
+    while (sockets.size === connections && Date.now() < deadline) await sleep(5);
+    await sleep(100);
+    const sentAt = Date.now();
+    child.kill(signal);
+    const [code, sig] = await exited;
+    return { code, signal: sig, stderr, ms: Date.now() - sentAt };
+  }
+
+  it('ends as a failed import: the directory as it was, the snapshot it would replace kept, no claim left', async () => {
+    const parent = tempDir();
+    const interrupted = await stopImport([], join(parent, 'new'), 'SIGINT');
+    expect(interrupted).toMatchObject({
+      code: 130,
+      signal: null,
+      stderr: expect.stringContaining(
+        'import: stopped by SIGINT; no snapshot was written, and the data directory was left as it was',
+      ) as string,
+    });
+    expect(interrupted.ms).toBeLessThan(10_000);
+    expect(readdirSync(parent)).toEqual([]);
+    const empty = tempDir();
+    expect(await stopImport([], empty, 'SIGTERM')).toMatchObject({ code: 143, signal: null });
+    expect(readdirSync(empty)).toEqual([]);
+
+    const { dataDir } = await datasetSnapshot();
+    const before = await restoredKeys(dataDir);
+    const replacing = await stopImport(['--replace'], dataDir, 'SIGTERM');
+    expect(replacing).toMatchObject({ code: 143, signal: null });
+    expect(replacing.stderr).toContain('import: stopped by SIGTERM');
+    expect(readdirSync(dataDir).sort()).toEqual(['snapshot.mdb', 'snapshot.mdb-lock']);
+    expect(await restoredKeys(dataDir)).toEqual(before);
   });
 });
 

@@ -118,6 +118,20 @@ describe('a data directory that cannot be created', () => {
     return (JSON.parse(last) as { error?: string }).error ?? `booted: ${last}`;
   }
 
+  // Node's recursive mkdir loops forever on ENOENT under a parent that exists: the bootstrap hung, at 100% CPU.
+  (existsSync('/proc/1') ? it : it.skip)(
+    'where mkdir fails with ENOENT under a parent that exists (in /proc): a clear error, not a hang',
+    () => {
+      const dataDir = '/proc/1/persistent-cache/data';
+      expect(bootErrorAs(dataDir)).toMatch(
+        new RegExp(
+          `^Data directory ${dataDir} \\(persistence\\.dataDir\\) does not exist and cannot be created: .*` +
+            '\\((EPERM|EACCES|ENOENT)\\)',
+        ),
+      );
+    },
+  );
+
   // Root may create it anywhere: a real unprivileged user (the test user, or this one when not root) is refused.
   const user = IS_ROOT
     ? testUser()

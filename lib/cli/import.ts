@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { constants as osConstants } from 'node:os';
 import {
   bytesToMock,
   fromPortable,
@@ -13,6 +14,7 @@ import { Progress } from './progress';
 import { parseRedisUrl } from './redis-url';
 import { openRedisTarget, type RedisTarget } from './redis-target';
 import { directoryBefore, leaveAsFound, openTargetStore } from './store-access';
+import type { SnapshotStore } from '../store/snapshot-store';
 import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
 import { counted } from '../util/counted';
@@ -48,11 +50,16 @@ export async function importSnapshot(
 ): Promise<number> {
   const url = parseRedisUrl('--from', options.from, options.cluster === true);
   const before = directoryBefore(dataDir);
-  const store = await openTargetStore(dataDir, options.replace === true);
   let target: RedisTarget | undefined;
+  // Stopped (Ctrl-C, a process manager), it ends as a failed import does: the data directory as it was.
+  const interruption = new Interruption();
+  let store: SnapshotStore | undefined;
   let committed = false;
   try {
-    target = await openRedisTarget(url, options.cluster === true);
+    store = await openTargetStore(dataDir, options.replace === true);
+    interruption.check();
+    target = await openRedisTarget(url, options.cluster === true, interruption.aborted);
+    interruption.check();
     const startedAt = Date.now();
     const writer = store.beginWrite('full');
     const sizes = await Promise.all(target.primaries.map((server) => server.dbsize()));
@@ -91,6 +98,7 @@ export async function importSnapshot(
           }
           progress.tick(rawKeys.length);
           await writer.drain();
+          interruption.check();
         } while (cursor !== '0');
       }
       progress.finish();
@@ -113,11 +121,67 @@ export async function importSnapshot(
       throw error;
     }
     return EXIT_OK;
+  } catch (error) {
+    // A command cut short by the disconnection says "Connection is closed": the signal is the reason.
+    throw interruption.reason() ?? error;
   } finally {
     await target?.close();
-    await store.close();
+    await store?.close();
     if (!committed) leaveAsFound(dataDir, before);
+    interruption.dispose();
   }
+}
+
+/** The signals that stop a command run from a terminal or by a process manager. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Turns SIGINT and SIGTERM into an error at the next {@link check}, and aborts {@link aborted} (which drops the
+ * connections to Redis, so that nothing waits on a server), so that the import cleans up as a failed one does. A
+ * second signal ends the process at once.
+ */
+class Interruption {
+  private signal: NodeJS.Signals | undefined;
+  private readonly listeners = new Map<NodeJS.Signals, () => void>();
+  private readonly controller = new AbortController();
+  readonly aborted = this.controller.signal;
+
+  constructor() {
+    for (const signal of STOP_SIGNALS) {
+      const listener = (): void => {
+        if (this.signal !== undefined) process.exit(exitCodeOf(signal));
+        this.signal = signal;
+        this.controller.abort();
+      };
+      this.listeners.set(signal, listener);
+      process.on(signal, listener);
+    }
+  }
+
+  /** The error the import ends with, once a signal came. */
+  reason(): CliError | undefined {
+    const { signal } = this;
+    if (signal === undefined) return undefined;
+    return new CliError(
+      `import: stopped by ${signal}; no snapshot was written, and the data directory was left as it was`,
+      exitCodeOf(signal),
+    );
+  }
+
+  /** Throws {@link reason}, if a signal came. */
+  check(): void {
+    const reason = this.reason();
+    if (reason !== undefined) throw reason;
+  }
+
+  dispose(): void {
+    for (const [signal, listener] of this.listeners) process.off(signal, listener);
+  }
+}
+
+/** The exit code of a process ended by `signal`, as shells report it (130 for SIGINT, 143 for SIGTERM). */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + osConstants.signals[signal];
 }
 
 interface FetchedKey {

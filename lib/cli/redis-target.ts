@@ -25,16 +25,24 @@ export interface RedisTarget {
 
 /**
  * Connects to the server of `url` and, if it is a cluster node, to every primary of its cluster. With
- * `requireCluster` (the commands' `--cluster`), a server that is not a cluster node is refused.
+ * `requireCluster` (the commands' `--cluster`), a server that is not a cluster node is refused. Once `abort` is
+ * aborted, every connection is dropped, and whatever waits on one fails.
  */
 export async function openRedisTarget(
   target: CliRedisUrl,
   requireCluster = false,
+  abort?: AbortSignal,
 ): Promise<RedisTarget> {
   const { url } = target;
-  const first = await connect(target);
+  const first = await connect(target, abort);
   const opened: Redis[] = [first];
+  // Aborted (the command was stopped): every connection is dropped, and the commands waiting on one fail.
+  const disconnect = () => {
+    for (const client of opened) client.disconnect();
+  };
+  abort?.addEventListener('abort', disconnect, { once: true });
   const close = async () => {
+    abort?.removeEventListener('abort', disconnect);
     await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
   };
   try {
@@ -70,7 +78,7 @@ export async function openRedisTarget(
         nodeUrl.hostname = host;
         nodeUrl.port = String(port);
         const isFirst = nodeUrl.hostname === url.hostname && nodeUrl.port === url.port;
-        const client = isFirst ? first : await connect({ ...target, url: nodeUrl });
+        const client = isFirst ? first : await connect({ ...target, url: nodeUrl }, abort);
         if (!isFirst) opened.push(client);
         index = primaries.push(client) - 1;
         byAddress.set(address, index);

@@ -44,13 +44,15 @@ export function parseRedisUrl(option: string, text: string, cluster = false): Cl
  * refuses the URL's database fails the connection too: ioredis would go on in database 0, and an export would
  * write into (and with `--replace` overwrite keys of) a database nobody named.
  */
-export async function connect(url: CliRedisUrl): Promise<Redis> {
+export async function connect(url: CliRedisUrl, abort?: AbortSignal): Promise<Redis> {
   const client = new Redis(url.url.href, {
     lazyConnect: true,
     retryStrategy: () => null,
     maxRetriesPerRequest: 1,
     connectTimeout: 10_000,
   });
+  const drop = () => client.disconnect();
+  abort?.addEventListener('abort', drop, { once: true });
   let lastError: unknown;
   let refusal: string | undefined;
   client.on('error', (error: unknown) => {
@@ -58,6 +60,7 @@ export async function connect(url: CliRedisUrl): Promise<Redis> {
     refusal ??= selectRefusal(error);
   });
   try {
+    abort?.throwIfAborted();
     await client.connect();
     // Answered after the SELECT that ioredis sent as it connected: its refusal, if any, has been seen by now.
     await client.ping();
@@ -66,6 +69,8 @@ export async function connect(url: CliRedisUrl): Promise<Redis> {
     throw new CliError(
       `cannot connect to ${redactUrl(url.url)}: ${messageOf(lastError ?? error) || messageOf(error)}`,
     );
+  } finally {
+    abort?.removeEventListener('abort', drop);
   }
   if (refusal !== undefined) {
     client.disconnect();

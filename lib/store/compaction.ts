@@ -18,7 +18,8 @@ export function removeCompactionLeftover(path: string): void {
  * size. The compacted copy is made beside the file (by LMDB, from one read transaction of `root`, off the main
  * thread) and synced; then `close` closes `root`, and the copy is renamed over the file. The lock file goes with the
  * old file, and processes still reading it keep the old pair. A failure before the rename leaves the file as it was
- * and `root` open. The caller opens the file again afterwards.
+ * and `root` open; a failed rename (in a directory made append-only, say) leaves it as it was, and `root` closed.
+ * Once `root` is closed, the caller opens the file at `path` again, whether or not the rename was done.
  */
 export async function compactStoreFile(
   root: RootDatabase,
@@ -31,11 +32,25 @@ export async function compactStoreFile(
     await root.backup(copy, true);
     syncFile(copy);
   } catch (error) {
-    rmSync(copy, { force: true });
+    removeCopy(copy);
     throw error;
   }
   await close();
-  renameSync(copy, path);
+  try {
+    renameSync(copy, path);
+  } catch (error) {
+    removeCopy(copy);
+    throw error;
+  }
   rmSync(lockFileOf(path), { force: true });
   syncFile(dirname(path));
+}
+
+/** Removes a compacted copy not renamed into place; one that cannot be removed is removed at the next start. */
+function removeCopy(copy: string): void {
+  try {
+    rmSync(copy, { force: true });
+  } catch {
+    // Left for removeCompactionLeftover.
+  }
 }

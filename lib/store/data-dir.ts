@@ -25,6 +25,7 @@ import {
   STORE_FILE_NO_ACCESS,
   STORE_FILE_WRONG_KIND,
   DATA_DIR_NOT_CREATED,
+  LOCK_FILE_NOT_CREATED,
 } from './store.messages';
 import { freeBytes } from './free-space';
 import { claimDataDir, renewClaim } from './owner-lock';
@@ -62,7 +63,7 @@ export function lockFileOf(storePath: string): string {
 export function prepareDataDir(dataDir: string): void {
   if (!existsSync(dataDir)) {
     try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      makeDirectory(dataDir);
     } catch (error) {
       const cause = causeOfNotCreated(dataDir, error);
       const code = errnoCode(cause);
@@ -81,6 +82,24 @@ export function prepareDataDir(dataDir: string): void {
   } catch (error) {
     const code = errnoCode(error);
     throw new StoreEnvironmentError(DATA_DIR_NOT_WRITABLE(dataDir, code), code);
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents, each with mode 0700. Node's recursive `mkdirSync` loops forever when
+ * `mkdir` fails with ENOENT under a parent that exists (in /proc, or a directory deleted while in use): here the
+ * error is thrown.
+ */
+export function makeDirectory(dir: string, parentMade = false): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST' && statIfAny(dir)?.isDirectory() === true) return; // made by another process
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parentMade || parent === dir) throw error;
+    makeDirectory(parent);
+    makeDirectory(dir, true); // ENOENT again, its parent there: thrown
   }
 }
 
@@ -197,7 +216,14 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
     return;
   }
   const draft = `${lockPath}.${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(draft, 'wx', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(draft, 'wx', 0o600);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== undefined && NO_SPACE_CODES.has(code)) throw noRoomForLockFile(lockPath, code);
+    throw new StoreEnvironmentError(LOCK_FILE_NOT_CREATED(lockPath, code, messageOf(error)), code);
+  }
   try {
     const zeros = Buffer.alloc(LOCK_FILE_BYTES);
     for (let at = 0; at < zeros.length;) at += writeSync(fd, zeros, at, zeros.length - at, at);
@@ -209,16 +235,7 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
     closeSync(fd);
     unlinkSync(draft);
     const code = errnoCode(error);
-    if (code !== undefined && NO_SPACE_CODES.has(code)) {
-      throw new StoreEnvironmentError(
-        NO_SPACE(
-          dirname(lockPath),
-          `create the lock file ${lockPath}`,
-          freeBytes(dirname(lockPath)),
-        ),
-        code,
-      );
-    }
+    if (code !== undefined && NO_SPACE_CODES.has(code)) throw noRoomForLockFile(lockPath, code);
     throw error;
   }
   closeSync(fd);
@@ -231,6 +248,14 @@ export function reserveLockFile(lockPath: string, like: Stats | undefined): void
   } finally {
     if (existsSync(draft)) unlinkSync(draft);
   }
+}
+
+function noRoomForLockFile(lockPath: string, code: string): StoreEnvironmentError {
+  const dir = dirname(lockPath);
+  return new StoreEnvironmentError(
+    NO_SPACE(dir, `create the lock file ${lockPath}`, freeBytes(dir)),
+    code,
+  );
 }
 
 /**

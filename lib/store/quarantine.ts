@@ -1,7 +1,14 @@
-import { mkdirSync, renameSync, rmdirSync } from 'node:fs';
+import { renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PATH_IN_THE_WAY, QUARANTINE_FAILED } from './store.messages';
-import { kindOf, lockFileOf, QUARANTINE_DIR, statIfAny, STORE_FILE } from './data-dir';
+import {
+  kindOf,
+  lockFileOf,
+  makeDirectory,
+  QUARANTINE_DIR,
+  statIfAny,
+  STORE_FILE,
+} from './data-dir';
 import { errnoCode, StoreEnvironmentError } from './store-errors';
 import { messageOf } from '../util/errors';
 
@@ -24,7 +31,7 @@ export function quarantineStore(dataDir: string, now = new Date()): string {
     target = join(base, `${now.toISOString().replace(/[:.]/g, '-')}-${n}`);
   }
   try {
-    mkdirSync(target, { recursive: true, mode: 0o700 });
+    makeDirectory(target);
   } catch (error) {
     const code = errnoCode(error);
     throw new StoreEnvironmentError(

@@ -10,6 +10,7 @@ import {
 import type { RecordSink } from '../format/records';
 import { MANIFEST_KEY, openTables, type Tables } from '../format/lmdb-layout';
 import { LOG_CONTEXT } from '../util/log-context';
+import { RepeatedLog } from '../util/repeated-log';
 import { runAtOnce, runInSlices } from '../util/slices';
 import { checkStoreFile } from './check-file';
 import {
@@ -47,6 +48,7 @@ import {
   CLAIM_NOT_GIVEN_UP,
   CORRUPT_SNAPSHOT,
   LOCK_FILE_LOST,
+  LOCK_FILE_NOT_MADE_AGAIN,
   STORE_CLOSED,
   STORE_NOT_OPEN,
   STORE_OPENED_TO_READ,
@@ -112,6 +114,17 @@ export class SnapshotStore {
    * another.
    */
   private made: FileIdentity | undefined;
+  /**
+   * The store was closed to be opened again (its lock file lost, or a compaction), and that has not succeeded yet:
+   * the next {@link ensureInPlace} tries again, instead of every later snapshot failing on a closed store.
+   */
+  private reopening = false;
+  /** A lost lock file that cannot be made again, logged once a minute while it lasts. */
+  private readonly lockProblems = new RepeatedLog((message, count) =>
+    this.logger.warn(
+      count === 1 ? message : `${message} (${count} times since the last such line)`,
+    ),
+  );
 
   constructor(readonly dataDir: string) {}
 
@@ -196,7 +209,16 @@ export class SnapshotStore {
    * deleted or replaced (LMDB coordinates readers through it: a reader that made a new one would not see this
    * writer) is made again by reopening the store. Call it before {@link beginWrite}; a commit checks again.
    */
-  async ensureInPlace(): Promise<void> {
+  ensureInPlace(): Promise<void> {
+    return this.checkInPlace(true);
+  }
+
+  /** {@link ensureInPlace}; `report`: whether a lock file that cannot be made again is reported (once a snapshot). */
+  private async checkInPlace(report: boolean): Promise<void> {
+    if (this.reopening) {
+      await this.reopenForWriting();
+      return;
+    }
     if (this.made !== undefined) {
       const found = identityAt(this.path);
       throw new StoreMovedError(this.path, found === undefined || sameFile(found, this.made));
@@ -205,10 +227,42 @@ export class SnapshotStore {
     const state = this.opened.check();
     if (state === 'in place') return;
     if (state !== 'lock lost') throw new StoreMovedError(this.path, state === 'store missing');
-    this.logger.warn(LOCK_FILE_LOST(lockFileOf(this.path)));
-    this.opened = undefined;
-    this.writable = false;
-    await this.openForWriting();
+    const lockFile = lockFileOf(this.path);
+    try {
+      // Before the open environment is given up: LMDB handed a lock file it cannot use kills the process.
+      checkStoreFiles(this.path);
+    } catch (error) {
+      // The store file is still the one this process writes: snapshots go on through it, and each tries again.
+      const code = errnoCode(error);
+      if (report) {
+        this.lockProblems.report(LOCK_FILE_NOT_MADE_AGAIN(lockFile, code, messageOf(error)), code);
+      }
+      return;
+    }
+    this.lockProblems.flush();
+    this.logger.warn(LOCK_FILE_LOST(lockFile));
+    await this.reopenForWriting();
+  }
+
+  /**
+   * Closes LMDB's environment, if open, and opens the store file for writing again, once its files are checked (see
+   * {@link checkStoreFiles}: a failed check leaves an open environment open). A store left closed is opened by the
+   * next {@link ensureInPlace}.
+   */
+  private async reopenForWriting(): Promise<void> {
+    try {
+      checkStoreFiles(this.path);
+      if (this.tablesOpen !== undefined) await this.closeTables();
+      try {
+        this.tablesOpen = openTables(this.path, false);
+      } catch (error) {
+        throw explainOpenError(this.path, error, asError);
+      }
+    } finally {
+      this.reopening = this.tablesOpen === undefined;
+    }
+    this.writable = true;
+    this.opened = OpenedFiles.at(this.path);
   }
 
   /**
@@ -363,7 +417,7 @@ export class SnapshotStore {
   async commit(manifest: Manifest, lastChunk?: ChunkToWrite): Promise<void> {
     this.assertWritable();
     // Every chunk write has settled by now: reopening the store for a lost lock file loses nothing.
-    await this.ensureInPlace();
+    await this.checkInPlace(false);
     const { root, chunks, meta } = this.tables();
     const body = serializeManifest(manifest);
     await root.transaction(() => {
@@ -404,9 +458,12 @@ export class SnapshotStore {
     if (this.writer !== undefined) throw new Error(WRITE_IN_PROGRESS(this.dataDir));
     await this.ensureInPlace();
     const before = this.fileSize();
-    await compactStoreFile(this.tables().root, this.path, () => this.closeTables());
-    this.tablesOpen = openTables(this.path, true);
-    await this.openForWriting();
+    try {
+      await compactStoreFile(this.tables().root, this.path, () => this.closeTables());
+    } finally {
+      // Closed for the rename, whether or not it was done: the file at the path is opened again.
+      if (this.tablesOpen === undefined) await this.reopenForWriting();
+    }
     return { before, after: this.fileSize() };
   }
 

@@ -198,6 +198,53 @@ export const CLAIM_NOT_GIVEN_UP = (dataDir: string, reason: string): string =>
 export const LOCK_FILE_LOST = (lockFile: string): string =>
   `The lock file ${lockFile} was deleted or replaced while the application ran; reopening the store.`;
 
+/** A lock file lost while the app ran, that cannot be made again (see `SnapshotStore.ensureInPlace`). */
+export const LOCK_FILE_NOT_MADE_AGAIN = (
+  lockFile: string,
+  code: string | undefined,
+  reason: string,
+): string =>
+  `The lock file ${lockFile} was deleted or replaced while the application ran, and cannot be made again ` +
+  `(${code ?? 'no error code'}): ${reason}${/[.!?]$/.test(reason) ? '' : '.'} Snapshots go on into the store ` +
+  'file, which is still the one this application opened, and each tries again to make the lock file; until it ' +
+  'does, a tool reading the store beside the application may not see it writing. Remove what is in the way of the ' +
+  'lock file, or fix the cause: this application need not be stopped for it (it does not use that path until then).';
+
+/** A missing lock file this process cannot create: the directory refuses a new file. */
+export const LOCK_FILE_NOT_CREATED = (
+  lockFile: string,
+  code: string | undefined,
+  reason: string,
+  uid = process.getuid?.(),
+): string => {
+  const because = lockFileNotCreatedBecause(code, uid) ?? reason;
+  return (
+    `Cannot create the lock file ${lockFile} (${code ?? 'no error code'}): ${because}` +
+    `${/[.!?]$/.test(because) ? '' : '.'} ${NOT_DAMAGE}`
+  );
+};
+
+function lockFileNotCreatedBecause(
+  code: string | undefined,
+  uid: number | undefined,
+): string | undefined {
+  switch (code) {
+    case 'EACCES':
+      return `its directory is not writable by this process (uid ${uid ?? '?'}): fix its owner or mode.`;
+    case 'EPERM':
+      return (
+        'its directory is probably immutable or append-only (`lsattr -d` shows the flags, `chattr -i -a` ' +
+        'clears them).'
+      );
+    case 'EROFS':
+      return 'its directory is on a file system mounted read-only.';
+    case 'ENAMETOOLONG':
+      return 'the path of a file made beside it is too long: choose a shorter persistence.dataDir.';
+    default:
+      return undefined;
+  }
+}
+
 /** A store or lock file this process cannot read or write. */
 export const STORE_FILE_NO_ACCESS = (
   path: string,
