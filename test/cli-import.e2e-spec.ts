@@ -3,10 +3,17 @@ import { join } from 'node:path';
 import { datasetSnapshot, runMain } from './support/cli';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+import { canMount, fillUntil, mountTmpfs, unmountAll } from './support/tmpfs';
 
 /** `persistent-cache import` (`lib/cli/import.ts`): what it refuses, and keys the embedded cache cannot hold. */
 
-afterAll(() => removeTempDirs());
+afterAll(() => {
+  try {
+    unmountAll();
+  } finally {
+    removeTempDirs();
+  }
+});
 
 describe('persistent-cache CLI: import without a Redis server', () => {
   let dataDir: string;
@@ -38,6 +45,25 @@ describe('persistent-cache CLI: import without a Redis server', () => {
     expect(readdirSync(parent)).toEqual([]); // the parent it made too
     expect(readdirSync(empty)).toEqual([]);
   });
+
+  if (canMount()) {
+    it('an import whose store cannot be created (a full disk) removes the directories it made', async () => {
+      const mount = mountTmpfs('size=64k');
+      fillUntil(mount, 0);
+      const run = await runMain([
+        'import',
+        '--from',
+        'redis://127.0.0.1:1',
+        join(mount, 'new', 'cache'),
+      ]);
+      expect([run.code, run.stderr]).toEqual([1, expect.stringContaining('Not enough space')]);
+      expect(readdirSync(mount)).toEqual(['filler']);
+    });
+  } else {
+    console.warn(
+      'NOTICE: the full-disk case of import needs to mount a tmpfs (root): not run here.',
+    );
+  }
 });
 
 const redisServerBinary = findRedisServer('test/cli-import.e2e-spec.ts');

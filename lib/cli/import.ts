@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { resolve } from 'node:path';
 import {
   bytesToMock,
   fromPortable,
@@ -8,10 +9,11 @@ import {
   type PortableValue,
   type StreamEntry,
 } from '../ioredis-mock/mock-values';
-import { CliError, EXIT_OK, write, type CliIo } from './io';
+import { CliError, EXIT_OK, throwIfInterrupted, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { parseRedisUrl } from './redis-url';
 import { openRedisTarget, type RedisTarget } from './redis-target';
+import type { SnapshotStore } from '../store/snapshot-store';
 import { directoryBefore, leaveAsFound, openTargetStore } from './store-access';
 import { refuseOrLeaveOut } from './unsupported-keys';
 import { messageOf } from '../util/errors';
@@ -48,11 +50,19 @@ export async function importSnapshot(
 ): Promise<number> {
   const url = parseRedisUrl('--from', options.from, options.cluster === true);
   const before = directoryBefore(dataDir);
-  const store = await openTargetStore(dataDir, options.replace === true);
+  let store: SnapshotStore | undefined;
   let target: RedisTarget | undefined;
   let committed = false;
+  let read = 0;
+  const stopped = (signal: string) =>
+    `import: interrupted by ${signal} after reading ${counted(read, 'key')}; no snapshot was written, and ` +
+    `${resolve(dataDir)} is as it was`;
   try {
+    // Inside the try: a store that fails to open (a full disk, say) may have made the directory already.
+    store = await openTargetStore(dataDir, options.replace === true);
+    throwIfInterrupted(io, stopped);
     target = await openRedisTarget(url, options.cluster === true);
+    throwIfInterrupted(io, stopped);
     const startedAt = Date.now();
     const writer = store.beginWrite('full');
     const sizes = await Promise.all(target.primaries.map((server) => server.dbsize()));
@@ -91,6 +101,8 @@ export async function importSnapshot(
           }
           progress.tick(rawKeys.length);
           await writer.drain();
+          read += keys.length;
+          throwIfInterrupted(io, stopped);
         } while (cursor !== '0');
       }
       progress.finish();
@@ -101,6 +113,7 @@ export async function importSnapshot(
         `${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written`,
         io,
       );
+      throwIfInterrupted(io, stopped);
       const manifest = await writer.commit(records, startedAt);
       committed = true;
       await write(
@@ -115,7 +128,7 @@ export async function importSnapshot(
     return EXIT_OK;
   } finally {
     await target?.close();
-    await store.close();
+    await store?.close();
     if (!committed) leaveAsFound(dataDir, before);
   }
 }
