@@ -62,7 +62,7 @@ export function lockFileOf(storePath: string): string {
 export function prepareDataDir(dataDir: string): void {
   if (!existsSync(dataDir)) {
     try {
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      makeDirectories(dataDir, 0o700);
     } catch (error) {
       const cause = causeOfNotCreated(dataDir, error);
       const code = errnoCode(cause);
@@ -81,6 +81,25 @@ export function prepareDataDir(dataDir: string): void {
   } catch (error) {
     const code = errnoCode(error);
     throw new StoreEnvironmentError(DATA_DIR_NOT_WRITABLE(dataDir, code), code);
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents, one `mkdir` each, outermost first; the first that fails throws its error.
+ * Not Node's recursive `mkdirSync`: it retries forever when `mkdir` answers ENOENT in a parent that exists (procfs,
+ * sysfs), so a data directory under `/proc` hung the startup, spinning.
+ */
+function makeDirectories(dir: string, mode: number): void {
+  const missing: string[] = [];
+  for (let d = dir; statIfAny(d) === undefined && dirname(d) !== d; d = dirname(d)) {
+    missing.unshift(d);
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode });
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error; // made meanwhile: checked below as any data directory
+    }
   }
 }
 
