@@ -6,10 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, datasetSnapshot, runMain } from './support/cli';
 import { bootWith, durable, removeTempDirs, restoredKeys, tempDir } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+import { canMount, fillUntil, mountTmpfs, unmountAll } from './support/tmpfs';
 
 /** `persistent-cache import` (`lib/cli/import.ts`): what it refuses, and keys the embedded cache cannot hold. */
 
-afterAll(() => removeTempDirs());
+afterAll(() => {
+  try {
+    unmountAll();
+  } finally {
+    removeTempDirs();
+  }
+});
 
 describe('persistent-cache CLI: import without a Redis server', () => {
   let dataDir: string;
@@ -41,6 +48,25 @@ describe('persistent-cache CLI: import without a Redis server', () => {
     expect(readdirSync(parent)).toEqual([]); // the parent it made too
     expect(readdirSync(empty)).toEqual([]);
   });
+
+  if (canMount()) {
+    it('an import whose store cannot be created (a full disk) removes the directories it made', async () => {
+      const mount = mountTmpfs('size=64k');
+      fillUntil(mount, 0);
+      const run = await runMain([
+        'import',
+        '--from',
+        'redis://127.0.0.1:1',
+        join(mount, 'new', 'cache'),
+      ]);
+      expect([run.code, run.stderr]).toEqual([1, expect.stringContaining('Not enough space')]);
+      expect(readdirSync(mount)).toEqual(['filler']);
+    });
+  } else {
+    console.warn(
+      'NOTICE: the full-disk case of import needs to mount a tmpfs (root): not run here.',
+    );
+  }
 });
 
 describe('persistent-cache CLI: an import stopped by a signal', () => {
@@ -93,7 +119,8 @@ describe('persistent-cache CLI: an import stopped by a signal', () => {
       code: 130,
       signal: null,
       stderr: expect.stringContaining(
-        'import: stopped by SIGINT; no snapshot was written, and the data directory was left as it was',
+        `import: interrupted by SIGINT after reading 0 keys; no snapshot was written, and ${join(parent, 'new')} ` +
+          'is as it was',
       ) as string,
     });
     expect(interrupted.ms).toBeLessThan(10_000);
@@ -106,7 +133,7 @@ describe('persistent-cache CLI: an import stopped by a signal', () => {
     const before = await restoredKeys(dataDir);
     const replacing = await stopImport(['--replace'], dataDir, 'SIGTERM');
     expect(replacing).toMatchObject({ code: 143, signal: null });
-    expect(replacing.stderr).toContain('import: stopped by SIGTERM');
+    expect(replacing.stderr).toContain('import: interrupted by SIGTERM');
     expect(readdirSync(dataDir).sort()).toEqual(['snapshot.mdb', 'snapshot.mdb-lock']);
     expect(await restoredKeys(dataDir)).toEqual(before);
   });

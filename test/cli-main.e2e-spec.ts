@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { REDIS_URL_ACCEPTED, REDIS_URL_FORM } from '../lib/util/redis-url';
-import { datasetSnapshot, runMain } from './support/cli';
+import { datasetSnapshot, runCli, runMain } from './support/cli';
 import { removeTempDirs, tempDir } from './support/harness';
 
 /** The CLI's program (`lib/cli/main.ts`): help, usage errors, and data directories it refuses to open. */
@@ -53,6 +53,23 @@ describe('persistent-cache CLI: usage and errors', () => {
     expect(report.createdAt).toMatch(iso);
     expect(report.generations.length).toBeGreaterThan(0);
     for (const g of report.generations) expect(g.createdAt).toEqual(expect.stringMatching(iso));
+  });
+
+  it('says that its output is incomplete when stdout cannot be written (a full disk), without a stack trace', async () => {
+    const runs = await Promise.all(
+      [
+        ['export', dataDir, '--resp', '--skip-unsupported'],
+        ['inspect', dataDir],
+        ['verify', dataDir],
+      ].map((args) => runCli(args, { stdoutFile: '/dev/full' })),
+    );
+    expect(runs.map((run) => [run.code, run.stderr.split('\n').at(-2)])).toEqual(
+      runs.map(() => [
+        1,
+        'persistent-cache: cannot write to standard output: ENOSPC: no space left on device, write; ' +
+          'what was written is incomplete',
+      ]),
+    );
   });
 
   it('reports usage errors with exit code 2', async () => {

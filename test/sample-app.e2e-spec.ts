@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { METRICS } from '../lib';
 import { PERSISTENT_CACHE_ENV } from '../lib/config';
 import { STORE_FILE } from '../lib/store/data-dir';
+import { OWNER_FILE } from '../lib/store/owner-lock';
 import { INVALID_ENV } from '../lib/persistent-cache.messages';
 import { DURATION_ACCEPTED } from '../lib/persistent-cache.options';
 import { removeTempDirs, tempDir } from './support/harness';
@@ -492,6 +493,44 @@ describe('sample app: persistence disabled', () => {
     expect((await restarted.request('GET', kv('volatile'))).status).toBe(404);
     await terminate(restarted);
     expect(readdirSync(ws.cwd)).toEqual([]);
+  });
+});
+
+describe('sample app: a start that fails after the cache opened', () => {
+  it('a port in use ends it with code 1 and one line naming the address; its data directory is released', async () => {
+    const running = await start(workspace());
+    const ws = workspace();
+    const failed = await spawnSampleApp({
+      cwd: ws.cwd,
+      dataDir: ws.dataDir,
+      env: { PORT: String(running.port) },
+    });
+    const exit = await failed.waitForExit();
+    expect([exit.code, exit.signal]).toEqual([1, null]);
+    expect(exit.output).toContain(
+      `[SampleApp] listen EADDRINUSE: address already in use 127.0.0.1:${running.port}\n`,
+    );
+    expect(exit.output).not.toMatch(/^\s+at /m); // no stack trace
+    expect(exit.output).toMatch(/Snapshot \(full\) committed/); // closed as a stop closes it
+    expect(readdirSync(ws.dataDir)).not.toContain(OWNER_FILE);
+    const next = await start(ws);
+    expect(await terminate(next)).not.toContain('Took over');
+    expect(next.output()).not.toContain('Took over');
+    await terminate(running);
+  });
+
+  it("another app's data directory ends it with code 1 and one line naming the owner", async () => {
+    const ws = workspace();
+    const running = await start(ws);
+    const failed = await spawnSampleApp({ cwd: ws.cwd, dataDir: ws.dataDir });
+    const exit = await failed.waitForExit();
+    expect([exit.code, exit.signal]).toEqual([1, null]);
+    expect(exit.output).toContain(
+      `[SampleApp] Data directory ${ws.dataDir} is in use by process ${running.child.pid} on `,
+    );
+    expect(exit.output).not.toMatch(/^\s+at /m);
+    expect(running.running).toBe(true);
+    await terminate(running);
   });
 });
 

@@ -6,7 +6,15 @@ import {
   type PortableValue,
 } from '../ioredis-mock/mock-values';
 import { RestoredStates } from '../keyspace/restored-states';
-import { CliError, EXIT_OK, EXIT_USAGE, write, type CliIo } from './io';
+import {
+  CliError,
+  EXIT_OK,
+  EXIT_USAGE,
+  throwIfInterrupted,
+  write,
+  writeOut,
+  type CliIo,
+} from './io';
 import { Progress } from './progress';
 import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
 import { parseRedisUrl } from './redis-url';
@@ -109,6 +117,7 @@ async function readItems(
 ): Promise<{ items: ExportItem[]; skipped: Skipped }> {
   const store = await openExistingStore(dataDir);
   try {
+    throwIfInterrupted(io, (signal) => `export: interrupted by ${signal}; nothing was written`);
     let data;
     try {
       data = store.read(new RestoredStates(), options.now ?? Date.now());
@@ -149,24 +158,37 @@ async function readItems(
   }
 }
 
+function stoppedResp(signal: string, written: number, total: number): string {
+  return (
+    `export: interrupted by ${signal} after writing the commands of ${written} of ${total} keys to stdout: ` +
+    'the output is incomplete'
+  );
+}
+
 async function writeResp(items: ExportItem[], replace: boolean, io: CliIo): Promise<void> {
   const progress = new Progress(io, 'export', items.length);
   let buffered: Buffer[] = [];
   let bytes = 0;
+  let pending = 0; // keys whose commands are encoded
+  let written = 0; // keys whose commands are on stdout
   for (const item of items) {
     for (const command of commandsFor(item.key, item.value, item.expiresAt, replace)) {
       const encoded = encodeResp(command);
       buffered.push(encoded);
       bytes += encoded.length;
     }
+    pending++;
     if (bytes >= 64 * 1024) {
-      await write(io.stdout, Buffer.concat(buffered));
+      throwIfInterrupted(io, (signal) => stoppedResp(signal, written, items.length));
+      await writeOut(io, Buffer.concat(buffered));
+      written = pending;
       buffered = [];
       bytes = 0;
     }
     progress.tick();
   }
-  if (buffered.length > 0) await write(io.stdout, Buffer.concat(buffered));
+  throwIfInterrupted(io, (signal) => stoppedResp(signal, written, items.length));
+  if (buffered.length > 0) await writeOut(io, Buffer.concat(buffered));
   progress.finish();
 }
 
@@ -195,8 +217,17 @@ async function writeRedis(
   let commands = 0;
   let bytes = 0;
   let pendingKeys = 0;
+  let written = 0;
   const flush = async () => {
+    throwIfInterrupted(io, (signal) =>
+      written === 0
+        ? `export: interrupted by ${signal} before writing any key into ${target.description}`
+        : `export: interrupted by ${signal} after writing ${written} of ${items.length} keys into ` +
+          `${target.description}; the others were not written. Run the export again with --replace to write ` +
+          'them all (it rewrites the keys already written)',
+    );
     await Promise.all([...batches].map(([server, batch]) => send(server, batch)));
+    written += pendingKeys;
     progress.tick(pendingKeys);
     batches = new Map();
     commands = 0;

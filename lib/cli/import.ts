@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { constants as osConstants } from 'node:os';
+import { resolve } from 'node:path';
 import {
   bytesToMock,
   fromPortable,
@@ -9,7 +9,7 @@ import {
   type PortableValue,
   type StreamEntry,
 } from '../ioredis-mock/mock-values';
-import { CliError, EXIT_OK, write, type CliIo } from './io';
+import { CliError, EXIT_OK, throwIfInterrupted, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { parseRedisUrl } from './redis-url';
 import { openRedisTarget, type RedisTarget } from './redis-target';
@@ -50,16 +50,19 @@ export async function importSnapshot(
 ): Promise<number> {
   const url = parseRedisUrl('--from', options.from, options.cluster === true);
   const before = directoryBefore(dataDir);
-  let target: RedisTarget | undefined;
-  // Stopped (Ctrl-C, a process manager), it ends as a failed import does: the data directory as it was.
-  const interruption = new Interruption();
   let store: SnapshotStore | undefined;
+  let target: RedisTarget | undefined;
   let committed = false;
+  let read = 0;
+  const stopped = (signal: string) =>
+    `import: interrupted by ${signal} after reading ${counted(read, 'key')}; no snapshot was written, and ` +
+    `${resolve(dataDir)} is as it was`;
   try {
+    // Inside the try: a store that fails to open (a full disk, say) may have made the directory already.
     store = await openTargetStore(dataDir, options.replace === true);
-    interruption.check();
-    target = await openRedisTarget(url, options.cluster === true, interruption.aborted);
-    interruption.check();
+    throwIfInterrupted(io, stopped);
+    target = await openRedisTarget(url, options.cluster === true, io.interrupt);
+    throwIfInterrupted(io, stopped);
     const startedAt = Date.now();
     const writer = store.beginWrite('full');
     const sizes = await Promise.all(target.primaries.map((server) => server.dbsize()));
@@ -98,7 +101,8 @@ export async function importSnapshot(
           }
           progress.tick(rawKeys.length);
           await writer.drain();
-          interruption.check();
+          read += keys.length;
+          throwIfInterrupted(io, stopped);
         } while (cursor !== '0');
       }
       progress.finish();
@@ -109,6 +113,7 @@ export async function importSnapshot(
         `${errors.length} key(s) cannot be held by the embedded cache; no snapshot was written`,
         io,
       );
+      throwIfInterrupted(io, stopped);
       const manifest = await writer.commit(records, startedAt);
       committed = true;
       await write(
@@ -122,66 +127,14 @@ export async function importSnapshot(
     }
     return EXIT_OK;
   } catch (error) {
-    // A command cut short by the disconnection says "Connection is closed": the signal is the reason.
-    throw interruption.reason() ?? error;
+    // An interruption drops the connections: a command it cut short says "Connection is closed", not why.
+    throwIfInterrupted(io, stopped);
+    throw error;
   } finally {
     await target?.close();
     await store?.close();
     if (!committed) leaveAsFound(dataDir, before);
-    interruption.dispose();
   }
-}
-
-/** The signals that stop a command run from a terminal or by a process manager. */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-
-/**
- * Turns SIGINT and SIGTERM into an error at the next {@link check}, and aborts {@link aborted} (which drops the
- * connections to Redis, so that nothing waits on a server), so that the import cleans up as a failed one does. A
- * second signal ends the process at once.
- */
-class Interruption {
-  private signal: NodeJS.Signals | undefined;
-  private readonly listeners = new Map<NodeJS.Signals, () => void>();
-  private readonly controller = new AbortController();
-  readonly aborted = this.controller.signal;
-
-  constructor() {
-    for (const signal of STOP_SIGNALS) {
-      const listener = (): void => {
-        if (this.signal !== undefined) process.exit(exitCodeOf(signal));
-        this.signal = signal;
-        this.controller.abort();
-      };
-      this.listeners.set(signal, listener);
-      process.on(signal, listener);
-    }
-  }
-
-  /** The error the import ends with, once a signal came. */
-  reason(): CliError | undefined {
-    const { signal } = this;
-    if (signal === undefined) return undefined;
-    return new CliError(
-      `import: stopped by ${signal}; no snapshot was written, and the data directory was left as it was`,
-      exitCodeOf(signal),
-    );
-  }
-
-  /** Throws {@link reason}, if a signal came. */
-  check(): void {
-    const reason = this.reason();
-    if (reason !== undefined) throw reason;
-  }
-
-  dispose(): void {
-    for (const [signal, listener] of this.listeners) process.off(signal, listener);
-  }
-}
-
-/** The exit code of a process ended by `signal`, as shells report it (130 for SIGINT, 143 for SIGTERM). */
-function exitCodeOf(signal: NodeJS.Signals): number {
-  return 128 + osConstants.signals[signal];
 }
 
 interface FetchedKey {

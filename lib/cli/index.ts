@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { main } from './main';
+import { runAsProcess } from './main';
 
-void main(process.argv.slice(2)).then((code) => {
+void runAsProcess(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

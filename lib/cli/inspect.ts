@@ -2,7 +2,7 @@ import { kindOf, type MockValueKind } from '../ioredis-mock/mock-values';
 import type { Manifest } from '../format/manifest';
 import { RestoredStates } from '../keyspace/restored-states';
 import type { SnapshotStore } from '../store/snapshot-store';
-import { CliError, EXIT_OK, write, type CliIo } from './io';
+import { CliError, EXIT_OK, throwIfInterrupted, writeOut, type CliIo } from './io';
 import { Progress } from './progress';
 import { openExistingStore } from './store-access';
 import { messageOf } from '../util/errors';
@@ -42,8 +42,9 @@ export async function inspect(
 ): Promise<number> {
   const store = await openExistingStore(dataDir);
   try {
+    throwIfInterrupted(io, (signal) => `inspect: interrupted by ${signal}`);
     const report = readReport(store, options.now ?? Date.now(), io);
-    await write(io.stdout, options.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
+    await writeOut(io, options.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
     return EXIT_OK;
   } finally {
     await store.close();

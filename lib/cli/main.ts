@@ -4,7 +4,17 @@ import { dirname, join } from 'node:path';
 import { exportSnapshot } from './export';
 import { importSnapshot } from './import';
 import { inspect } from './inspect';
-import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io';
+import {
+  CliError,
+  CliInterrupted,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  INTERRUPT_EXIT_CODES,
+  interruptedBy,
+  type CliIo,
+  type InterruptSignal,
+} from './io';
 import { messageOf } from '../util/errors';
 import { REDIS_URL_FORM } from '../util/redis-url';
 import { verify } from './verify';
@@ -158,6 +168,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       // Help and version end with code 0; anything else commander reports is a usage error.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
+    const signal = interruptedBy(io);
+    if (signal !== undefined && !(error instanceof CliInterrupted)) {
+      // Failed while stopping, e.g. a child process the terminal's Ctrl-C ended too: the signal is the cause.
+      io.stderr.write(`${NAME}: interrupted by ${signal}: ${messageOf(error)}\n`);
+      return INTERRUPT_EXIT_CODES[signal];
+    }
     if (error instanceof CliError) {
       io.stderr.write(`${NAME}: ${error.message}\n`);
       return error.exitCode;
@@ -169,4 +185,27 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
 function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr };
+}
+
+/**
+ * Runs the CLI as the process (the `bin`): the first SIGINT (Ctrl-C), SIGTERM or SIGHUP interrupts the command,
+ * which stops at its next step, undoes what it made (an import's new store and claim, a read-only view's temporary
+ * directory) and says what it left (an export's keys already written); it then ends with 128 + the signal's number.
+ * A second signal ends the process at once, as without these handlers.
+ */
+export async function runAsProcess(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  const signals = Object.keys(INTERRUPT_EXIT_CODES) as InterruptSignal[];
+  const stopHandling = () => signals.forEach((s) => process.off(s, onSignal));
+  function onSignal(signal: NodeJS.Signals): void {
+    stopHandling(); // the next signal takes its default action: the process ends at once
+    process.stderr.write(`${NAME}: ${signal}: stopping (send it again to stop at once)\n`);
+    controller.abort(signal);
+  }
+  signals.forEach((s) => process.on(s, onSignal));
+  try {
+    return await main(argv, { ...processIo(), interrupt: controller.signal });
+  } finally {
+    stopHandling();
+  }
 }

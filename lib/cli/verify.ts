@@ -2,7 +2,7 @@ import { kindOf, MockValueError, toPortable } from '../ioredis-mock/mock-values'
 import { CodecError } from '../format/codec';
 import { RestoredStates } from '../keyspace/restored-states';
 import { UnreadableSnapshotError, type SnapshotStore } from '../store/snapshot-store';
-import { EXIT_FAILURE, EXIT_OK, write, type CliIo } from './io';
+import { EXIT_FAILURE, EXIT_OK, throwIfInterrupted, write, writeOut, type CliIo } from './io';
 import { Progress } from './progress';
 import { openExistingStore } from './store-access';
 import { KEYS_LISTED } from './unsupported-keys';
@@ -25,6 +25,10 @@ export async function verify(dataDir: string, io: CliIo): Promise<number> {
     return EXIT_FAILURE;
   }
   try {
+    throwIfInterrupted(
+      io,
+      (signal) => `verify: interrupted by ${signal}; the store was not checked`,
+    );
     let data;
     try {
       data = store.read(new RestoredStates());
@@ -64,8 +68,8 @@ export async function verify(dataDir: string, io: CliIo): Promise<number> {
     for (const warning of firstOf(warnings, KEYS_LISTED)) {
       await write(io.stderr, `verify: warning: ${warning}\n`);
     }
-    await write(
-      io.stdout,
+    await writeOut(
+      io,
       `OK ${store.dataDir}: format ${manifest.format}, ${manifest.generations.length} generation(s), ` +
         `${chunks} chunks and ${records} records checked, ${data.states.size} live keys, ` +
         `${data.expired} expired, ${manifest.bytes} bytes` +

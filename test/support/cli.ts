@@ -50,15 +50,24 @@ export interface MainRun {
   readonly raw: Buffer;
 }
 
-/** Runs the CLI in this process (for coverage), capturing its output; `tty` makes stderr look like a terminal. */
-export async function runMain(args: string[], options: { tty?: boolean } = {}): Promise<MainRun> {
+/**
+ * Runs the CLI in this process (for coverage), capturing its output; `tty` makes stderr look like a terminal,
+ * `interrupt` stands for the process's signals (abort it with a signal's name), `onStdout` sees each chunk written.
+ */
+export async function runMain(
+  args: string[],
+  options: { tty?: boolean; interrupt?: AbortSignal; onStdout?: (chunk: Buffer) => void } = {},
+): Promise<MainRun> {
   const chunks: Buffer[] = [];
   let stderr = '';
   const stdout = new PassThrough();
-  stdout.on('data', (d: Buffer) => chunks.push(d));
+  stdout.on('data', (d: Buffer) => {
+    chunks.push(d);
+    options.onStdout?.(d);
+  });
   const err = Object.assign(new PassThrough(), { isTTY: options.tty === true });
   err.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await main(args, { stdout, stderr: err });
+  const code = await main(args, { stdout, stderr: err, interrupt: options.interrupt });
   const raw = Buffer.concat(chunks);
   return { code, stdout: raw.toString(), stderr, raw };
 }
