@@ -168,19 +168,27 @@ class ExpirySample implements SampleVisitor {
   }
 }
 
-/** What {@link Keyspace.randomKey} asks of the key drawn: its expiry time, and its key if that has not passed. */
+/**
+ * What {@link Keyspace.randomKey} asks of the key drawn: its expiry time, and its key. A key whose time has passed is
+ * deleted, as Redis's `dbRandomKey` does (an expiry counted, announced, seen by WATCH), and the draw finds nothing.
+ */
 class LiveDraw implements SampleVisitor {
   readonly readsUse = false;
   readonly readsExpiry = true;
   now = 0;
   drawn: string | undefined = undefined;
+  private expired = false;
+
+  constructor(private readonly expire: (key: string) => void) {}
 
   wants(_use: number, expiresAt: number | undefined): boolean {
-    return !isExpiredAt(expiresAt, this.now);
+    this.expired = isExpiredAt(expiresAt, this.now);
+    return true;
   }
 
   visit(key: string): void {
-    this.drawn = key;
+    if (this.expired) this.expire(key);
+    else this.drawn = key;
   }
 }
 
@@ -918,14 +926,32 @@ export class Keyspace {
       if (draw.drawn !== undefined) return draw.drawn;
     }
     const live = this.liveKeys();
-    return live.length === 0 ? undefined : live[Math.floor(Math.random() * live.length)];
+    if (live.length !== 0) return live[Math.floor(Math.random() * live.length)];
+    // Every key has expired: Redis draws on, deleting each, until none is left.
+    let cursor = 0;
+    do cursor = this.scan(cursor, 1000).cursor;
+    while (cursor !== 0);
+    return undefined;
   }
 
-  private readonly liveDraw = new LiveDraw();
+  private readonly liveDraw = new LiveDraw((key) => this.expire(key));
 
-  /** One call of SCAN from `cursor`: about `count` keys, and the cursor to go on with (see `Entries.scan`). */
-  scan(cursor: number, count: number): { cursor: number; keys: string[] } {
-    return this.entries.scan(cursor, count, Date.now());
+  /**
+   * One call of SCAN from `cursor`: about `count` keys, and the cursor to go on with (see `Entries.scan`). The keys
+   * of the page whose time has passed are not returned; those `matches` (SCAN's MATCH) are deleted, as Redis's
+   * `scanGenericCommand` does (an expiry counted, announced, seen by WATCH).
+   */
+  scan(
+    cursor: number,
+    count: number,
+    matches?: (key: string) => boolean,
+  ): { cursor: number; keys: string[] } {
+    const expired: string[] = [];
+    const page = this.entries.scan(cursor, count, Date.now(), expired);
+    for (const key of expired) {
+      if (matches === undefined || matches(key)) this.expireIfDue(key);
+    }
+    return page;
   }
 
   /**

@@ -1,0 +1,96 @@
+import type { Redis } from 'ioredis';
+import { createEmbeddedClient } from '../lib/ioredis-mock/adapter';
+import { Keyspace } from '../lib/keyspace/keyspace';
+import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
+
+/**
+ * Details of Redis 7.0's answers the embedded client matches, each compared with a real redis-server: what a lazy
+ * expiry by SCAN and RANDOMKEY does.
+ */
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `expired_keys` of INFO stats. */
+async function expiredKeys(client: Redis): Promise<number> {
+  return Number(/expired_keys:(\d+)/.exec(await client.info('stats'))?.[1]);
+}
+
+const redisServerBinary = findRedisServer(
+  'fidelity details suite (test/fidelity-details.e2e-spec.ts)',
+);
+if (redisServerBinary !== null) {
+  describe('details of the embedded client, against a real redis-server', () => {
+    let server: RedisServer;
+    let redis: Redis;
+    let embedded: Redis;
+
+    beforeAll(async () => {
+      // DEBUG SET-ACTIVE-EXPIRE: only the lookups a test makes delete expired keys.
+      server = await startRedisServer(redisServerBinary, undefined, {
+        args: ['--enable-debug-command', 'yes'],
+      });
+      redis = server.client();
+      embedded = createEmbeddedClient(new Keyspace());
+    });
+    afterAll(async () => {
+      embedded.disconnect();
+      redis.disconnect();
+      await server.stop();
+    });
+
+    it('deletes the expired keys SCAN and RANDOMKEY meet: counted, announced, seen by WATCH', async () => {
+      const run = async (client: Redis): Promise<unknown> => {
+        await client.flushall();
+        // Only the lookups delete here: Redis's active expiry is paused (the embedded client's runs in an app).
+        await client.call('debug', 'set-active-expire', '0').catch(() => undefined);
+        const listener = client.duplicate();
+        const watcher = client.duplicate();
+        const events: string[] = [];
+        listener.on('message', (_channel: string, key: string) => events.push(key));
+        try {
+          await client.config('SET', 'notify-keyspace-events', 'Ex');
+          await listener.subscribe('__keyevent@0__:expired');
+          await client.set('a1', 'v', 'PX', 150);
+          await client.set('b1', 'v', 'PX', 150);
+          await client.set('live', 'v');
+          await watcher.watch('a1');
+          await sleep(250);
+          const out: unknown[] = [await expiredKeys(client)];
+          // MATCH first: an expired key it does not take stays until a later lookup.
+          out.push(await client.scan(0, 'MATCH', 'a*', 'COUNT', 100));
+          out.push(await expiredKeys(client));
+          out.push(await watcher.multi().set('x', '1').exec());
+          out.push((await client.scan(0, 'COUNT', 100))[1]);
+          out.push(await expiredKeys(client), await client.dbsize());
+          await client.set('r', 'v', 'PX', 150);
+          await client.del('live');
+          await sleep(250);
+          out.push(await client.randomkey(), await expiredKeys(client), await client.dbsize());
+          for (let i = 0; i < 100 && events.length < 3; i++) await sleep(5);
+          out.push(events.sort());
+          return out;
+        } finally {
+          await client.config('SET', 'notify-keyspace-events', '');
+          await client.call('debug', 'set-active-expire', '1').catch(() => undefined);
+          listener.disconnect();
+          watcher.disconnect();
+        }
+      };
+      const expected = await run(redis);
+      expect(expected).toEqual([
+        0,
+        ['0', []],
+        1,
+        null,
+        ['live'],
+        2,
+        1,
+        null,
+        3,
+        0,
+        ['a1', 'b1', 'r'],
+      ]);
+      expect(await run(embedded)).toEqual(expected);
+    });
+  });
+}
