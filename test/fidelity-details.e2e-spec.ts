@@ -5,7 +5,7 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
 
 /**
  * Details of Redis 7.0's answers the embedded client matches, each compared with a real redis-server: what a lazy
- * expiry by SCAN and RANDOMKEY does.
+ * expiry by SCAN and RANDOMKEY does, the uses (LFU) a write counts of a key it makes.
  */
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,6 +90,68 @@ if (redisServerBinary !== null) {
         0,
         ['a1', 'b1', 'r'],
       ]);
+      expect(await run(embedded)).toEqual(expected);
+    });
+
+    it('counts no use of a key the command makes (LFU), for every family of writes', async () => {
+      // Under allkeys-lfu a new key's counter is 5 and its first use takes it to 6: OBJECT FREQ (which counts no use)
+      // tells whether the command that made the key also counted a use of it. INCR and INCRBY are left out: Redis
+      // answers a small integer with a shared object whose counter is not the key's while maxmemory is 0.
+      const writes: string[][] = [
+        ['set', 'k', 'v'],
+        ['set', 'k', 'v', 'GET'],
+        ['setnx', 'k', 'v'],
+        ['mset', 'k', 'v'],
+        ['getset', 'k', 'v'],
+        ['append', 'k', 'x'],
+        ['decr', 'k'],
+        ['incrbyfloat', 'k', '1.5'],
+        ['setrange', 'k', '0', 'x'],
+        ['setbit', 'k', '1', '1'],
+        ['bitfield', 'k', 'SET', 'u8', '0', '1'],
+        ['pfadd', 'k', 'a'],
+        ['hset', 'k', 'f', 'v'],
+        ['hmset', 'k', 'f', 'v'],
+        ['hsetnx', 'k', 'f', 'v'],
+        ['hincrby', 'k', 'f', '1'],
+        ['hincrbyfloat', 'k', 'f', '1'],
+        ['lpush', 'k', 'x'],
+        ['rpush', 'k', 'x'],
+        ['lmove', 'src', 'k', 'LEFT', 'RIGHT'],
+        ['rpoplpush', 'src', 'k'],
+        ['sadd', 'k', 'a'],
+        ['smove', 'sset', 'k', 'a'],
+        ['sunionstore', 'k', 'sset'],
+        ['zadd', 'k', '1', 'a'],
+        ['zincrby', 'k', '1', 'a'],
+        ['zunionstore', 'k', '1', 'zs'],
+        ['zrangestore', 'k', 'zs', '0', '-1'],
+        ['xadd', 'k', '*', 'f', 'v'],
+        ['copy', 'src', 'k'],
+        ['eval', "return redis.call('sadd', KEYS[1], 'a')", '1', 'k'],
+        // made, then read by a second command of the script: that one counts a use
+        ['eval', "redis.call('sadd', KEYS[1], 'a'); return redis.call('scard', KEYS[1])", '1', 'k'],
+      ];
+      const run = async (client: Redis): Promise<string[]> => {
+        await client.config('SET', 'maxmemory-policy', 'allkeys-lfu');
+        const out: string[] = [];
+        try {
+          for (const [name, ...args] of writes) {
+            await client.flushall();
+            await client.rpush('src', 'a');
+            await client.sadd('sset', 'a');
+            await client.zadd('zs', 1, 'a');
+            await client.call(name, ...args);
+            out.push(`${name} ${args.join(' ')}: ${String(await client.object('FREQ', 'k'))}`);
+          }
+        } finally {
+          await client.config('SET', 'maxmemory-policy', 'noeviction');
+        }
+        return out;
+      };
+      const expected = await run(redis);
+      expect(expected).toContain('sadd k a: 5');
+      expect(expected[expected.length - 1]).toMatch(/: 6$/);
       expect(await run(embedded)).toEqual(expected);
     });
   });

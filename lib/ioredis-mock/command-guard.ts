@@ -349,6 +349,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     if (client.subscriberMode === true) return run(...raw);
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
     if (rule === undefined) {
+      guard.reader.beginCommand?.();
       try {
         if (writes) admitWrite(guard);
       } catch (error) {
@@ -648,11 +649,13 @@ function guardPipelines(): void {
       const run = name.endsWith('Buffer')
         ? (): unknown => {
             if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+            guard.reader.beginCommand?.();
             const reply = emulator(...args);
             return reply instanceof Promise ? reply.then(copyBuffers) : copyBuffers(reply);
           }
         : (): unknown => {
             if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+            guard.reader.beginCommand?.();
             return emulator(...args);
           };
       return addTransaction.call(this, failAlone(run), name, [], entryCallback);

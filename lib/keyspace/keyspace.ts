@@ -63,6 +63,8 @@ export interface KeyReader {
    * compute it themselves: absent for a reader of no keyspace.
    */
   readonly writer?: KeyWriter;
+  /** Begins a command: each key counts one use at most until the next (see {@link Keyspace.beginCommand}). */
+  beginCommand?(): void;
   /** Whether the client reading has disconnected: a blocked read (XREAD BLOCK) then gives up, as in Redis. */
   readonly closed?: boolean;
   /**
@@ -711,13 +713,13 @@ export class Keyspace {
       if (found === undefined) return undefined;
       return typeof found === 'number' ? this.entries.restored.expiresAt(found) : found.expiresAt;
     },
+    beginCommand: () => this.beginCommand(),
     touch: (key) => {
       const found = this.entries.look(key);
       if (found === undefined) return;
       const { policy } = this.memory;
-      if (typeof found !== 'number') {
-        this.entries.touch(found, touchedUse(this.entries.useOf(found), policy, Date.now()));
-      } else {
+      if (typeof found !== 'number') this.countUse(key, found);
+      else if (this.firstUse(key)) {
         const restored = this.entries.restored;
         restored.touchRecord(found, touchedUse(restored.useAt(found), policy, Date.now()));
       }
@@ -739,10 +741,7 @@ export class Keyspace {
       changedInPlace: (key, bytes) => {
         const entry = this.entries.get(key);
         if (entry === undefined) throw new Error(`changedInPlace: no key ${key}`);
-        this.entries.touch(
-          entry,
-          touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
-        );
+        this.countUse(key, entry);
         this.entries.resize(entry, entry.bytes + bytes);
         this.afterWrite(key, entry);
         this.written?.(key);
@@ -819,7 +818,47 @@ export class Keyspace {
     const entry = new Entry(value, expiresAt);
     entry.bytes = keyBytes(key, value, expiresAt !== undefined);
     this.entries.add(key, entry, initialUse(this.memory.policy, now));
+    // Made by the command running: its first use, as Redis's new object starts with LFU's initial counter.
+    if (this.commandOpen) this.usedInCommand.add(key);
     return entry;
+  }
+
+  /**
+   * Begins a command (the embedded client calls it before each one runs): from now until the next one, or the end of
+   * the current task, each key counts one use at most (LRU, LFU), as Redis looks a key up once per command, and a key
+   * the command makes counts none. ioredis-mock's commands read a key, then store it back, or store a new one and
+   * read it: two uses where Redis counts one, or none.
+   */
+  beginCommand(): void {
+    if (this.usedInCommand.size !== 0) this.usedInCommand.clear();
+    if (this.commandOpen) return;
+    this.commandOpen = true;
+    queueMicrotask(this.endCommand);
+  }
+
+  private readonly usedInCommand = new Set<string>();
+  private commandOpen = false;
+  private readonly endCommand = (): void => {
+    this.commandOpen = false;
+    if (this.usedInCommand.size !== 0) this.usedInCommand.clear();
+  };
+
+  /** Whether a use of `key` counts: its first in the command running (see {@link beginCommand}), or outside one. */
+  private firstUse(key: string): boolean {
+    if (!this.commandOpen) return true;
+    if (this.usedInCommand.has(key)) return false;
+    this.usedInCommand.add(key);
+    return true;
+  }
+
+  /** Counts a use of `entry` (of `key`), unless the command running counted one (see {@link beginCommand}). */
+  private countUse(key: string, entry: Entry): void {
+    if (this.firstUse(key)) {
+      this.entries.touch(
+        entry,
+        touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
+      );
+    }
   }
 
   /** The value of `entry` (of `key`): decoded if it was restored bytes, and resized then. */
@@ -847,10 +886,7 @@ export class Keyspace {
   valueOf(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    this.entries.touch(
-      entry,
-      touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
-    );
+    this.countUse(key, entry);
     return this.valueOfEntry(key, entry);
   }
 
@@ -985,10 +1021,7 @@ export class Keyspace {
     let entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = value;
-      this.entries.touch(
-        entry,
-        touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
-      );
+      this.countUse(key, entry);
       this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
     } else {
       const orphan = this.orphanExpiries.size === 0 ? undefined : this.orphanExpiries.get(key);
