@@ -5,7 +5,8 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
 
 /**
  * Details of Redis 7.0's answers the embedded client matches, each compared with a real redis-server: what a lazy
- * expiry by SCAN and RANDOMKEY does, the uses (LFU) a write counts of a key it makes.
+ * expiry by SCAN and RANDOMKEY does, the uses (LFU) a write counts of a key it makes,
+ * (P)(UN)SUBSCRIBE in pipelines and transactions.
  */
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -154,5 +155,62 @@ if (redisServerBinary !== null) {
       expect(expected[expected.length - 1]).toMatch(/: 6$/);
       expect(await run(embedded)).toEqual(expected);
     });
+
+    it.each(['multi', 'pipeline'] as const)(
+      'answers (P)(UN)SUBSCRIBE in a %s as Redis does, and subscribes',
+      async (mode) => {
+        const run = async (client: Redis): Promise<unknown> => {
+          const subscriber = client.duplicate();
+          const other = client.duplicate();
+          const messages: string[] = [];
+          subscriber.on('message', (channel: string, message: string) =>
+            messages.push(`${channel} ${message}`),
+          );
+          try {
+            const first = await subscriber[mode]()
+              .subscribe('x')
+              .unsubscribe('y')
+              .psubscribe('p*')
+              .punsubscribe('q*')
+              .exec();
+            const published = await other.publish('x', 'hello');
+            for (let i = 0; i < 100 && messages.length === 0; i++) await sleep(5);
+            const second = await other[mode]().subscribe('z').call('unsubscribe').exec();
+            return [first, published, messages, second];
+          } finally {
+            subscriber.disconnect();
+            other.disconnect();
+          }
+        };
+        const expected = await run(redis);
+        expect(expected).toEqual([
+          mode === 'multi'
+            ? [
+                [null, ['subscribe', 'x', 1]],
+                [null, ['unsubscribe', 'y', 1]],
+                [null, ['psubscribe', 'p*', 2]],
+                [null, ['punsubscribe', 'q*', 2]],
+              ]
+            : [
+                [null, 1],
+                [null, 1],
+                [null, 2],
+                [null, 2],
+              ],
+          1,
+          ['x hello'],
+          mode === 'multi'
+            ? [
+                [null, ['subscribe', 'z', 1]],
+                [null, ['unsubscribe', 'z', 0]],
+              ]
+            : [
+                [null, 1],
+                [null, 0],
+              ],
+        ]);
+        expect(await run(embedded)).toEqual(expected);
+      },
+    );
   });
 }

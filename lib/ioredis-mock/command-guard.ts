@@ -15,7 +15,13 @@ import {
 import { addCommands } from './added-commands';
 import { settle } from './callbacks';
 import { emitBothMessageForms } from './pubsub-events';
-import { dropSubscriptions, guardSubscriptions, pubsubRules } from './pubsub-commands';
+import {
+  dropSubscriptions,
+  guardSubscriptions,
+  isSubscription,
+  pubsubRules,
+  queuedSubscription,
+} from './pubsub-commands';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
 import { clientRule, Connections } from './client-command';
 import { commandRules } from './command-rules';
@@ -644,6 +650,17 @@ function guardPipelines(): void {
       // And a container's subcommand (OBJECT ENCODING, SCRIPT LOAD, …): known, with its number of arguments.
       const error = subcommandError(command, args);
       if (error !== undefined) discarded.set(this, error);
+    }
+    if (rule === undefined && isSubscription(command)) {
+      // (P)(UN)SUBSCRIBE answer as Redis does in a pipeline (the count) and a transaction (the reply's array).
+      const transaction = transactions.has(this);
+      const client = this.redis as object;
+      const text = !name.endsWith('Buffer');
+      const run = (): unknown => {
+        if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+        return queuedSubscription(client, command, emulator, args, transaction, text);
+      };
+      return addTransaction.call(this, failAlone(run), name, [], entryCallback);
     }
     if (rule === undefined && !DENY_OOM.has(command)) {
       const run = name.endsWith('Buffer')
