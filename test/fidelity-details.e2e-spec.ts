@@ -6,7 +6,7 @@ import { findRedisServer, startRedisServer, type RedisServer } from './support/r
 /**
  * Details of Redis 7.0's answers the embedded client matches, each compared with a real redis-server: what a lazy
  * expiry by SCAN and RANDOMKEY does, the uses (LFU) a write counts of a key it makes,
- * (P)(UN)SUBSCRIBE in pipelines and transactions.
+ * (P)(UN)SUBSCRIBE in pipelines and transactions, MEMORY's subcommands.
  */
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -212,5 +212,57 @@ if (redisServerBinary !== null) {
         expect(await run(embedded)).toEqual(expected);
       },
     );
+
+    it("answers MEMORY STATS, DOCTOR, PURGE, MALLOC-STATS and HELP in Redis 7.0's shape", async () => {
+      const shape = (reply: unknown): unknown =>
+        Array.isArray(reply)
+          ? (reply as unknown[]).map((item: unknown, i) => (i % 2 === 0 ? item : shape(item)))
+          : typeof reply === 'number'
+            ? 'integer'
+            : typeof reply === 'string' && /^-?\d+(\.\d+)?(e[+-]\d+)?$/.test(reply)
+              ? 'double'
+              : reply;
+      const run = async (client: Redis): Promise<unknown[]> => {
+        await client.flushall();
+        await client.hset('h', 'f', 'v');
+        await client.set('t', 'v', 'EX', 100);
+        const out: unknown[] = [shape(await client.call('memory', 'stats'))];
+        for (const args of [
+          ['doctor'],
+          ['purge'],
+          ['help'],
+          ['stats', 'x'],
+          ['doctor', 'x'],
+          ['bogus'],
+        ]) {
+          out.push(await client.call('memory', ...args).catch((error: Error) => error.message));
+        }
+        out.push(typeof (await client.call('memory', 'malloc-stats')));
+        return out;
+      };
+      const expected = await run(redis);
+      expect(expected[1]).toMatch(/^Hi Sam, this instance is empty/);
+      expect(await run(embedded)).toEqual(expected);
+      // The figures are the keyspace's: those INFO and DBSIZE give.
+      const stats = (await embedded.call('memory', 'stats')) as unknown[];
+      const field = (name: string): unknown => stats[stats.indexOf(name) + 1];
+      const used = Number(/used_memory:(\d+)/.exec(await embedded.info('memory'))?.[1]);
+      expect(field('total.allocated')).toBe(used);
+      expect(used).toBeGreaterThan(0);
+      expect(field('keys.count')).toBe(2);
+      expect(field('db.0')).toEqual([
+        'overhead.hashtable.main',
+        expect.any(Number),
+        'overhead.hashtable.expires',
+        expect.any(Number),
+        'overhead.hashtable.slot-to-keys',
+        0,
+      ]);
+      expect((field('dataset.bytes') as number) + (field('overhead.total') as number)).toBe(used);
+      expect(field('allocator.resident')).toBeGreaterThan(0);
+      expect(await embedded.call('memory', 'malloc-stats')).toBe(
+        'Stats not supported for the current allocator',
+      );
+    });
   });
 }
