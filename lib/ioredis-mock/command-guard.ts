@@ -15,7 +15,13 @@ import {
 import { addCommands } from './added-commands';
 import { settle } from './callbacks';
 import { emitBothMessageForms } from './pubsub-events';
-import { dropSubscriptions, guardSubscriptions, pubsubRules } from './pubsub-commands';
+import {
+  dropSubscriptions,
+  guardSubscriptions,
+  isSubscription,
+  pubsubRules,
+  queuedSubscription,
+} from './pubsub-commands';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
 import { clientRule, Connections } from './client-command';
 import { commandRules } from './command-rules';
@@ -349,6 +355,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     if (client.subscriberMode === true) return run(...raw);
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
     if (rule === undefined) {
+      guard.reader.beginCommand?.();
       try {
         if (writes) admitWrite(guard);
       } catch (error) {
@@ -644,15 +651,28 @@ function guardPipelines(): void {
       const error = subcommandError(command, args);
       if (error !== undefined) discarded.set(this, error);
     }
+    if (rule === undefined && isSubscription(command)) {
+      // (P)(UN)SUBSCRIBE answer as Redis does in a pipeline (the count) and a transaction (the reply's array).
+      const transaction = transactions.has(this);
+      const client = this.redis as object;
+      const text = !name.endsWith('Buffer');
+      const run = (): unknown => {
+        if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+        return queuedSubscription(client, command, emulator, args, transaction, text);
+      };
+      return addTransaction.call(this, failAlone(run), name, [], entryCallback);
+    }
     if (rule === undefined && !DENY_OOM.has(command)) {
       const run = name.endsWith('Buffer')
         ? (): unknown => {
             if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+            guard.reader.beginCommand?.();
             const reply = emulator(...args);
             return reply instanceof Promise ? reply.then(copyBuffers) : copyBuffers(reply);
           }
         : (): unknown => {
             if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+            guard.reader.beginCommand?.();
             return emulator(...args);
           };
       return addTransaction.call(this, failAlone(run), name, [], entryCallback);

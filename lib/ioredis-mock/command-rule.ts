@@ -276,6 +276,7 @@ export class CommandReader implements KeyReader {
 
   begin(): void {
     this.active = true;
+    this.reader.beginCommand?.();
   }
 
   valueOf(key: string): unknown {

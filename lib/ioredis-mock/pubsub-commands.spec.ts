@@ -75,6 +75,24 @@ describe('pub/sub of the embedded client', () => {
     );
   });
 
+  it('answers (P)UNSUBSCRIBE of everything in a transaction with the first name, or none, as Redis 7.0 does', async () => {
+    // Redis's replies on the wire (ioredis waits forever for these against a real server): an array per name
+    // unsubscribed, `[unsubscribe, nil, 0]` when there was none.
+    const subscriber = connection();
+    const none = await subscriber.multi().call('unsubscribe').call('punsubscribe').exec();
+    expect(none).toEqual([
+      [null, ['unsubscribe', null, 0]],
+      [null, ['punsubscribe', null, 0]],
+    ]);
+    await subscriber.subscribe('a', 'b');
+    await subscriber.psubscribe('p*');
+    const some = await subscriber.multi().call('unsubscribe').exec();
+    expect(some).toEqual([[null, ['unsubscribe', 'a', 2]]]);
+    const buffers = await subscriber.multi().callBuffer('punsubscribe', 'p*').exec();
+    expect(buffers).toEqual([[null, [Buffer.from('punsubscribe'), Buffer.from('p*'), 0]]]);
+    expect(await subscriber.get('k')).toBeNull(); // out of subscriber mode
+  });
+
   it('answers PUBSUB in any case, with its subcommands and errors', async () => {
     await connection().subscribe('alpha', 'beta');
     expect(((await client.call('pubsub', 'channels')) as string[]).sort()).toEqual([

@@ -120,6 +120,52 @@ function pubsub(client: PubSubClient, args: readonly Arg[]): unknown {
   }
 }
 
+/** The commands that change a connection's subscriptions (those of shard channels are not supported). */
+const SUBSCRIPTIONS = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe']);
+
+/** Whether `command` is (P)(UN)SUBSCRIBE. */
+export function isSubscription(command: string): boolean {
+  return SUBSCRIPTIONS.has(command);
+}
+
+/**
+ * Runs (P)(UN)SUBSCRIBE queued in a pipeline or a transaction of `client`, one name at a time with `emulator`
+ * (ioredis-mock's command, which counts the channels or the patterns alone), and answers as ioredis reads Redis's
+ * reply: in a pipeline the channels and patterns subscribed to after it; in a transaction the reply for its first name,
+ * `[command, name, count]` (Redis answers one such array per name, and EXEC's reply has an entry per command: the
+ * others spill into the entries after it, which no client reads as they were meant). An UNSUBSCRIBE of nothing
+ * unsubscribes from every channel, and answers `[command, null, count]` when there was none.
+ */
+export function queuedSubscription(
+  client: object,
+  command: string,
+  emulator: (...names: unknown[]) => unknown,
+  names: readonly unknown[],
+  transaction: boolean,
+  text: boolean,
+): unknown {
+  const mock = client as PubSubClient;
+  let targets = names;
+  if (names.length === 0 && command.includes('unsubscribe')) {
+    const store = command === 'unsubscribe' ? mock.channels : mock.patternChannels;
+    targets = [...(store?.instanceListeners ?? [])]
+      .filter(([, listeners]) => listeners.has(client))
+      .map(([name]) => name);
+  }
+  let first: unknown[] | undefined;
+  for (const name of targets) {
+    emulator(name);
+    first ??= [command, name, subscriptionsOf(mock)];
+  }
+  const total = subscriptionsOf(mock);
+  mock.subscriberMode = total > 0;
+  if (!transaction) return total;
+  const reply = first ?? [command, null, total];
+  return text
+    ? reply.map((part) => (Buffer.isBuffer(part) ? part.toString() : part))
+    : reply.map((part) => (typeof part === 'string' ? Buffer.from(part) : part));
+}
+
 /** The rules of PUBLISH and PUBSUB, over the subscriptions `client` shares with its duplicates. */
 export function pubsubRules(client: object): Record<string, CommandRule> {
   const mock = client as PubSubClient;

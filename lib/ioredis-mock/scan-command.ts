@@ -88,7 +88,8 @@ export function scanRule(keyspace: Keyspace): CommandRule {
     check: (args, reader) => {
       const cursor = scanCursor(args[0]);
       const { count, pattern, type } = scanOptions(args, 1, true);
-      const page = keyspace.scan(cursor, count);
+      // The page's keys whose time has passed and that MATCH takes are deleted, as Redis's lookup deletes them.
+      const page = keyspace.scan(cursor, count, pattern && ((key) => pattern.matches(key)));
       let keys = page.keys;
       if (pattern !== undefined) keys = keys.filter((key) => pattern.matches(key));
       // As Redis does, the filters apply to the page: a page may come back emptier than COUNT, or empty.

@@ -14,6 +14,7 @@ import RedisMock from 'ioredis-mock';
 import {
   applyRule,
   checkArity,
+  CommandReader,
   type CommandRule,
   isEmptyCollection,
   keyName,
@@ -477,6 +478,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
   }
   const { cache: scripts, engine } = shared;
   const raw = rawCommands(host.client);
+  const lookups = new CommandReader(host.reader);
   /** The names `defineCommand` gave this client's commands, in lower case. */
   const defined = new Set<string>();
 
@@ -510,8 +512,16 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
       throw replyError(OUT_OF_MEMORY);
     }
     if (run !== undefined && WRITE_COMMANDS.has(command)) run.wrote = true;
-    const outcome: Outcome =
-      rule === undefined ? { args } : applyRule(command, rule, args, host.reader);
+    // As outside a script: the keys a rule answers for count as used, one use per command.
+    let outcome: Outcome = { args };
+    let runs = false;
+    lookups.begin();
+    try {
+      if (rule !== undefined) outcome = applyRule(command, rule, args, lookups);
+      runs = !('reply' in outcome);
+    } finally {
+      lookups.forget(runs || rule?.noTouch === true);
+    }
     if ('reply' in outcome) return statusOf(command, args, outcome.reply);
     if ('write' in outcome) return statusOf(command, args, outcome.write());
     outcome.before?.();

@@ -11,12 +11,14 @@
  *   unknown, with Redis's error. `CONFIG RESETSTAT` zeroes INFO's counters.
  * - `DBSIZE`: the keys that have not expired, counted without listing them; `RANDOMKEY`, drawn without listing
  *   them; `SCAN` (see `scan-command.ts`).
- * - `MEMORY USAGE key [SAMPLES n]`: the key's estimated bytes (see `keyspace/memory.ts`); `MEMORY HELP`.
+ * - `MEMORY USAGE key [SAMPLES n]`: the key's estimated bytes (see `keyspace/memory.ts`); `MEMORY STATS` from the
+ *   keyspace's and the process's figures, `MEMORY DOCTOR`, `PURGE`, `MALLOC-STATS` and `HELP` as Redis 7.0 answers.
  * - `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key` and `OBJECT HELP` (see `object-command.ts`).
  */
 import { MAXMEMORY_POLICIES, type Keyspace, type MaxMemoryPolicy } from '../keyspace/keyspace';
 import { messageOf } from '../util/errors';
 import { UNITS } from '../util/sizes';
+import { KEY_OVERHEAD, VOLATILE_OVERHEAD } from '../keyspace/memory';
 import { type CommandRule, keyName, reply } from './command-rule';
 import type { KeyspaceEvents } from './notifications';
 import { objectRule } from './object-command';
@@ -492,18 +494,150 @@ function memoryCommand(keyspace: Keyspace, args: readonly Arg[]): unknown {
     }
     return keyspace.memoryUsage(keyName(args[1])) ?? null;
   }
-  if (sub === 'help') {
-    if (args.length !== 1)
-      throw replyError("ERR wrong number of arguments for 'memory|help' command");
-    return [
-      'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-      'USAGE <key> [SAMPLES <count>]',
-      '    Return memory in bytes used by <key> and its value (an estimate, see the README).',
-      'HELP',
-      '    Print this help.',
-    ];
+  const answer = MEMORY_SUBCOMMANDS[sub];
+  if (answer === undefined) {
+    throw replyError(
+      `ERR unknown subcommand '${argText(args[0]).slice(0, 128)}'. Try MEMORY HELP.`,
+    );
   }
-  throw replyError(`ERR unknown subcommand '${argText(args[0]).slice(0, 128)}'. Try MEMORY HELP.`);
+  if (args.length !== 1)
+    throw replyError(`ERR wrong number of arguments for 'memory|${sub}' command`);
+  return answer(keyspace);
+}
+
+/** MEMORY's subcommands without arguments, with Redis 7.0's replies (`memoryCommand`), from the keyspace's figures. */
+const MEMORY_SUBCOMMANDS: Readonly<Record<string, (keyspace: Keyspace) => unknown>> = {
+  help: () => [
+    'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'DOCTOR',
+    '    Return memory problems reports.',
+    'MALLOC-STATS',
+    '    Return internal statistics report from the memory allocator.',
+    'PURGE',
+    '    Attempt to purge dirty pages for reclamation by the allocator.',
+    'STATS',
+    '    Return information about the memory usage of the server.',
+    'USAGE <key> [SAMPLES <count>]',
+    '    Return memory in bytes used by <key> and its value. Nested values are',
+    '    sampled up to <count> times (default: 5, 0 means sample all).',
+    'HELP',
+    '    Prints this help.',
+  ],
+  stats: memoryStats,
+  // Redis's report for an instance using under 5 MB, and for one where it finds nothing; the other findings read
+  // allocator figures (fragmentation, peaks) a JS heap does not have.
+  doctor: (keyspace) =>
+    keyspace.usedBytes < DOCTOR_EMPTY_BYTES
+      ? "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in " +
+        'these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I ' +
+        'will be back to our programming as soon as I finished rebooting.\n'
+      : "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n",
+  // Nothing to give back: V8 returns freed pages itself. What Redis answers built without jemalloc.
+  purge: () => 'OK',
+  'malloc-stats': () => 'Stats not supported for the current allocator',
+};
+
+/** Below this `used_memory`, MEMORY DOCTOR calls an instance empty (`getMemoryDoctorReport`). */
+const DOCTOR_EMPTY_BYTES = 5 * 1024 * 1024;
+
+/** A double as Redis's `addReplyDouble` writes it (`%.17g`). */
+function replyDouble(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  if (x === 0) return '0';
+  const exponent = Math.floor(Math.log10(Math.abs(x)));
+  if (exponent < -4 || exponent >= 17) {
+    const [mantissa, power] = x.toExponential(16).split('e');
+    const digits = power.replace(/^([+-])(\d)$/, '$10$2');
+    return `${mantissa.replace(/\.?0+$/, '')}e${digits}`;
+  }
+  const text = x.toPrecision(17);
+  return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
+}
+
+/**
+ * MEMORY STATS in Redis 7.0's order (`getMemoryOverheadData`): the keys' estimated bytes stand for what Redis
+ * allocated (`used_memory`), their per-key overhead for its tables', the process's V8 heap and resident set for the
+ * allocator's figures. Redis computes the percentages and ratios in single precision: so are they here.
+ */
+function memoryStats(keyspace: Keyspace): unknown[] {
+  const total = keyspace.usedBytes;
+  const keys = keyspace.size;
+  const main = keys * KEY_OVERHEAD;
+  const expires = keyspace.volatileCount * VOLATILE_OVERHEAD;
+  const overhead = main + expires;
+  const net = Math.max(total, 1);
+  const dataset = Math.max(total - overhead, 0);
+  const { heapUsed, heapTotal, rss } = process.memoryUsage();
+  const ratio = (a: number, b: number): string => replyDouble(Math.fround(a / Math.max(b, 1)));
+  return [
+    'peak.allocated',
+    total,
+    'total.allocated',
+    total,
+    'startup.allocated',
+    0,
+    'replication.backlog',
+    0,
+    'clients.slaves',
+    0,
+    'clients.normal',
+    0,
+    'cluster.links',
+    0,
+    'aof.buffer',
+    0,
+    'lua.caches',
+    0,
+    'functions.caches',
+    0,
+    ...(keys === 0
+      ? []
+      : [
+          'db.0',
+          [
+            'overhead.hashtable.main',
+            main,
+            'overhead.hashtable.expires',
+            expires,
+            'overhead.hashtable.slot-to-keys',
+            0,
+          ],
+        ]),
+    'overhead.total',
+    overhead,
+    'keys.count',
+    keys,
+    'keys.bytes-per-key',
+    keys === 0 ? 0 : Math.floor(net / keys),
+    'dataset.bytes',
+    dataset,
+    'dataset.percentage',
+    replyDouble(Math.fround((Math.fround(dataset) * 100) / net)),
+    'peak.percentage',
+    replyDouble(total === 0 ? 100 : Math.fround((Math.fround(total) * 100) / total)),
+    'allocator.allocated',
+    heapUsed,
+    'allocator.active',
+    heapTotal,
+    'allocator.resident',
+    rss,
+    'allocator-fragmentation.ratio',
+    ratio(heapTotal, heapUsed),
+    'allocator-fragmentation.bytes',
+    heapTotal - heapUsed,
+    'allocator-rss.ratio',
+    ratio(rss, heapTotal),
+    'allocator-rss.bytes',
+    rss - heapTotal,
+    'rss-overhead.ratio',
+    '1',
+    'rss-overhead.bytes',
+    0,
+    'fragmentation',
+    ratio(rss, total),
+    'fragmentation.bytes',
+    rss - total,
+  ];
 }
 
 /** The rules of the commands answered here, over `keyspace`. */

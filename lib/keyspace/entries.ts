@@ -593,7 +593,12 @@ export class Entries {
    * in the cursor. Then the restored records by number, which they keep while they live. A key moves only from the
    * first to the second (packed, or adopted by a snapshot), so it is met later, never skipped.
    */
-  scan(cursor: number, count: number, now: number): { cursor: number; keys: string[] } {
+  scan(
+    cursor: number,
+    count: number,
+    now: number,
+    expired?: string[],
+  ): { cursor: number; keys: string[] } {
     const keys: string[] = [];
     let budget = 10 * count; // Redis's SCAN bounds its work at 10 × COUNT buckets
     let at = cursor;
@@ -616,6 +621,7 @@ export class Entries {
       for (const [key, entry] of map) {
         if (bits !== 0 && stringPart(key, bits) !== part) continue;
         if (!isExpiredAt(entry.expiresAt, now)) keys.push(key);
+        else expired?.push(key);
       }
       budget -= map.size >>> bits;
       if (++part === 1 << bits) {
@@ -631,7 +637,14 @@ export class Entries {
       if (keys.length >= count || budget <= 0) return { cursor: at, keys };
     }
     const from = at - ADDED_CURSORS - 1;
-    const next = this.restored.scanRecords(from, keys, count, Math.max(budget, count), now);
+    const next = this.restored.scanRecords(
+      from,
+      keys,
+      count,
+      Math.max(budget, count),
+      now,
+      expired,
+    );
     return { cursor: next >= this.restored.recordCount ? 0 : ADDED_CURSORS + 1 + next, keys };
   }
 

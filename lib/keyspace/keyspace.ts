@@ -63,6 +63,8 @@ export interface KeyReader {
    * compute it themselves: absent for a reader of no keyspace.
    */
   readonly writer?: KeyWriter;
+  /** Begins a command: each key counts one use at most until the next (see {@link Keyspace.beginCommand}). */
+  beginCommand?(): void;
   /** Whether the client reading has disconnected: a blocked read (XREAD BLOCK) then gives up, as in Redis. */
   readonly closed?: boolean;
   /**
@@ -168,19 +170,27 @@ class ExpirySample implements SampleVisitor {
   }
 }
 
-/** What {@link Keyspace.randomKey} asks of the key drawn: its expiry time, and its key if that has not passed. */
+/**
+ * What {@link Keyspace.randomKey} asks of the key drawn: its expiry time, and its key. A key whose time has passed is
+ * deleted, as Redis's `dbRandomKey` does (an expiry counted, announced, seen by WATCH), and the draw finds nothing.
+ */
 class LiveDraw implements SampleVisitor {
   readonly readsUse = false;
   readonly readsExpiry = true;
   now = 0;
   drawn: string | undefined = undefined;
+  private expired = false;
+
+  constructor(private readonly expire: (key: string) => void) {}
 
   wants(_use: number, expiresAt: number | undefined): boolean {
-    return !isExpiredAt(expiresAt, this.now);
+    this.expired = isExpiredAt(expiresAt, this.now);
+    return true;
   }
 
   visit(key: string): void {
-    this.drawn = key;
+    if (this.expired) this.expire(key);
+    else this.drawn = key;
   }
 }
 
@@ -703,13 +713,13 @@ export class Keyspace {
       if (found === undefined) return undefined;
       return typeof found === 'number' ? this.entries.restored.expiresAt(found) : found.expiresAt;
     },
+    beginCommand: () => this.beginCommand(),
     touch: (key) => {
       const found = this.entries.look(key);
       if (found === undefined) return;
       const { policy } = this.memory;
-      if (typeof found !== 'number') {
-        this.entries.touch(found, touchedUse(this.entries.useOf(found), policy, Date.now()));
-      } else {
+      if (typeof found !== 'number') this.countUse(key, found);
+      else if (this.firstUse(key)) {
         const restored = this.entries.restored;
         restored.touchRecord(found, touchedUse(restored.useAt(found), policy, Date.now()));
       }
@@ -731,10 +741,7 @@ export class Keyspace {
       changedInPlace: (key, bytes) => {
         const entry = this.entries.get(key);
         if (entry === undefined) throw new Error(`changedInPlace: no key ${key}`);
-        this.entries.touch(
-          entry,
-          touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
-        );
+        this.countUse(key, entry);
         this.entries.resize(entry, entry.bytes + bytes);
         this.afterWrite(key, entry);
         this.written?.(key);
@@ -811,7 +818,47 @@ export class Keyspace {
     const entry = new Entry(value, expiresAt);
     entry.bytes = keyBytes(key, value, expiresAt !== undefined);
     this.entries.add(key, entry, initialUse(this.memory.policy, now));
+    // Made by the command running: its first use, as Redis's new object starts with LFU's initial counter.
+    if (this.commandOpen) this.usedInCommand.add(key);
     return entry;
+  }
+
+  /**
+   * Begins a command (the embedded client calls it before each one runs): from now until the next one, or the end of
+   * the current task, each key counts one use at most (LRU, LFU), as Redis looks a key up once per command, and a key
+   * the command makes counts none. ioredis-mock's commands read a key, then store it back, or store a new one and
+   * read it: two uses where Redis counts one, or none.
+   */
+  beginCommand(): void {
+    if (this.usedInCommand.size !== 0) this.usedInCommand.clear();
+    if (this.commandOpen) return;
+    this.commandOpen = true;
+    queueMicrotask(this.endCommand);
+  }
+
+  private readonly usedInCommand = new Set<string>();
+  private commandOpen = false;
+  private readonly endCommand = (): void => {
+    this.commandOpen = false;
+    if (this.usedInCommand.size !== 0) this.usedInCommand.clear();
+  };
+
+  /** Whether a use of `key` counts: its first in the command running (see {@link beginCommand}), or outside one. */
+  private firstUse(key: string): boolean {
+    if (!this.commandOpen) return true;
+    if (this.usedInCommand.has(key)) return false;
+    this.usedInCommand.add(key);
+    return true;
+  }
+
+  /** Counts a use of `entry` (of `key`), unless the command running counted one (see {@link beginCommand}). */
+  private countUse(key: string, entry: Entry): void {
+    if (this.firstUse(key)) {
+      this.entries.touch(
+        entry,
+        touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
+      );
+    }
   }
 
   /** The value of `entry` (of `key`): decoded if it was restored bytes, and resized then. */
@@ -839,10 +886,7 @@ export class Keyspace {
   valueOf(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    this.entries.touch(
-      entry,
-      touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
-    );
+    this.countUse(key, entry);
     return this.valueOfEntry(key, entry);
   }
 
@@ -918,14 +962,32 @@ export class Keyspace {
       if (draw.drawn !== undefined) return draw.drawn;
     }
     const live = this.liveKeys();
-    return live.length === 0 ? undefined : live[Math.floor(Math.random() * live.length)];
+    if (live.length !== 0) return live[Math.floor(Math.random() * live.length)];
+    // Every key has expired: Redis draws on, deleting each, until none is left.
+    let cursor = 0;
+    do cursor = this.scan(cursor, 1000).cursor;
+    while (cursor !== 0);
+    return undefined;
   }
 
-  private readonly liveDraw = new LiveDraw();
+  private readonly liveDraw = new LiveDraw((key) => this.expire(key));
 
-  /** One call of SCAN from `cursor`: about `count` keys, and the cursor to go on with (see `Entries.scan`). */
-  scan(cursor: number, count: number): { cursor: number; keys: string[] } {
-    return this.entries.scan(cursor, count, Date.now());
+  /**
+   * One call of SCAN from `cursor`: about `count` keys, and the cursor to go on with (see `Entries.scan`). The keys
+   * of the page whose time has passed are not returned; those `matches` (SCAN's MATCH) are deleted, as Redis's
+   * `scanGenericCommand` does (an expiry counted, announced, seen by WATCH).
+   */
+  scan(
+    cursor: number,
+    count: number,
+    matches?: (key: string) => boolean,
+  ): { cursor: number; keys: string[] } {
+    const expired: string[] = [];
+    const page = this.entries.scan(cursor, count, Date.now(), expired);
+    for (const key of expired) {
+      if (matches === undefined || matches(key)) this.expireIfDue(key);
+    }
+    return page;
   }
 
   /**
@@ -959,10 +1021,7 @@ export class Keyspace {
     let entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = value;
-      this.entries.touch(
-        entry,
-        touchedUse(this.entries.useOf(entry), this.memory.policy, Date.now()),
-      );
+      this.countUse(key, entry);
       this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
     } else {
       const orphan = this.orphanExpiries.size === 0 ? undefined : this.orphanExpiries.get(key);

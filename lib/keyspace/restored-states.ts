@@ -471,10 +471,18 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
 
   /**
    * @internal SCAN's walk of the records from number `from`: pushes onto `keys` the live ones not expired at `now`
-   * until it has `count` of them or has looked at `budget` records; returns the record to go on from. A record keeps
-   * its number while it lives (adopted and repacked keys too), so a key that stays is found however the walk is cut.
+   * until it has `count` of them or has looked at `budget` records, and onto `expired` the keys met whose time has
+   * passed; returns the record to go on from. A record keeps its number while it lives (adopted and repacked keys
+   * too), so a key that stays is found however the walk is cut.
    */
-  scanRecords(from: number, keys: string[], count: number, budget: number, now: number): number {
+  scanRecords(
+    from: number,
+    keys: string[],
+    count: number,
+    budget: number,
+    now: number,
+    expired?: string[],
+  ): number {
     const { status, expiry } = this;
     let r = from;
     for (; r < this.count && keys.length < count && budget > 0; r++, budget--) {
@@ -484,8 +492,9 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
         const entry = this.madeEntries.get(r) as Entry;
         if (entry.expiresAt === undefined || entry.expiresAt > now) {
           keys.push(this.madeKeys.get(r) as string);
-        }
+        } else expired?.push(this.madeKeys.get(r) as string);
       } else if (!(expiry[r] <= now)) keys.push(this.keyAt(r));
+      else if (expired !== undefined) expired.push(this.keyAt(r));
     }
     return r;
   }

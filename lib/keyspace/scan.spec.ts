@@ -127,14 +127,38 @@ describe('SCAN over the keyspace', () => {
     expect(keyspace.valueOf('r:1500')).toBe('changed');
   });
 
-  it('leaves out keys whose TTL ran out before anything removed them', () => {
-    const { keyspace } = keyspaceOf(100, 100);
+  it('leaves out keys whose TTL ran out before anything removed them, and deletes them as Redis does', () => {
+    const { keyspace, states } = keyspaceOf(100, 100);
+    // Restored records whose expiry time has passed, never built.
+    addGeneration(
+      states,
+      Array.from({ length: 5 }, (_, i): [string, unknown] => [`old:${i}`, 'v']),
+      { expiresAt: Date.now() - 1 },
+    );
     const past = Date.now() - 1;
     for (let i = 0; i < 10; i++) keyspace.setExpiry(`a:${i}`, past);
     for (let i = 0; i < 10; i++) keyspace.setExpiry(`r:${i}`, past);
+    const removed: string[] = [];
+    keyspace.onKeyRemoved((key, why) => removed.push(`${why} ${key}`));
     const returned = walk(keyspace, 10).flat();
     expect(returned).toHaveLength(180);
-    expect(returned.filter((key) => /^[ar]:\d$/.test(key))).toEqual([]);
+    expect(returned.filter((key) => /^([ar]:\d|old:.*)$/.test(key))).toEqual([]);
+    // Each expired key the walk met is gone: counted, announced, no longer held.
+    expect(keyspace.expiredKeys).toBe(25);
+    expect(removed).toHaveLength(25);
+    expect(removed.every((r) => r.startsWith('expired '))).toBe(true);
+    for (const key of ['a:3', 'r:3', 'old:3']) expect(keyspace.has(key)).toBe(false);
+    expect(keyspace.size).toBe(180);
+  });
+
+  it('deletes only the expired keys its MATCH takes, as Redis filters by pattern first', () => {
+    const { keyspace } = keyspaceOf(0, 20);
+    for (let i = 0; i < 10; i++) keyspace.setExpiry(`a:${i}`, Date.now() - 1);
+    const page = keyspace.scan(0, 100, (key) => key.endsWith('1'));
+    expect(page.keys.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `a:${i + 10}`).sort());
+    expect(keyspace.has('a:1')).toBe(false);
+    expect(keyspace.has('a:2')).toBe(true); // expired, not matched: left to a later look-up
+    expect(keyspace.expiredKeys).toBe(1);
   });
 });
 
@@ -145,18 +169,24 @@ describe('RANDOMKEY over the keyspace', () => {
     for (let i = 0; i < 500; i++) keyspace.setExpiry(`a:${i}`, past);
     for (let i = 0; i < 500; i++) keyspace.setExpiry(`r:${i}`, past); // built, with an expiry time that ran out
     const drawn = new Map<string, number>();
+    let restoredRemoved = 0;
+    keyspace.onKeyRemoved((key) => (restoredRemoved += key.startsWith('r:') ? 1 : 0));
     for (let i = 0; i < 2_000; i++) {
       const key = keyspace.randomKey() as string;
       drawn.set(key, (drawn.get(key) ?? 0) + 1);
     }
     expect([...drawn.keys()].filter((key) => Number(key.slice(2)) < 500)).toEqual([]);
+    // The expired keys drawn were deleted, as Redis's `dbRandomKey` deletes them.
+    expect(keyspace.expiredKeys).toBeGreaterThan(100);
+    expect(keyspace.size).toBe(2_000 - keyspace.expiredKeys);
     const restored = [...drawn]
       .filter(([key]) => key.startsWith('r:'))
       .reduce((n, [, c]) => n + c, 0);
     expect(restored).toBeGreaterThan(600); // half the live keys are restored ones
     expect(restored).toBeLessThan(1_400);
     expect(drawn.size).toBeGreaterThan(600); // spread over the 1,000 live keys
-    expect(states.builtCount).toBe(500); // only those given an expiry time
+    // Only those given an expiry time were built, and those deleted are gone.
+    expect(states.builtCount).toBe(500 - restoredRemoved);
   });
 
   it('answers undefined for an empty keyspace, and finds the one live key among expired ones', () => {
@@ -166,6 +196,8 @@ describe('RANDOMKEY over the keyspace', () => {
     expect(keyspace.randomKey()).toBe('a:0');
     keyspace.setExpiry('a:0', Date.now() - 1);
     expect(keyspace.randomKey()).toBeUndefined();
+    expect(keyspace.size).toBe(0); // each drawn and deleted, as Redis does until none is left
+    expect(keyspace.expiredKeys).toBe(5_000);
   });
 });
 
