@@ -142,6 +142,9 @@ function copyBytes(from: Uint8Array, start: number, end: number, to: Uint8Array,
 }
 
 /** What {@link Keyspace.expireStep} asks of each key drawn: only its expiry time, and its key if that has passed. */
+/** How many keys of one command {@link Keyspace.beginCommand} remembers, to count each key's use once. */
+const USED_KEYS = 8;
+
 class ExpirySample implements SampleVisitor {
   readonly readsUse = false;
   readonly readsExpiry = true;
@@ -819,35 +822,36 @@ export class Keyspace {
     entry.bytes = keyBytes(key, value, expiresAt !== undefined);
     this.entries.add(key, entry, initialUse(this.memory.policy, now));
     // Made by the command running: its first use, as Redis's new object starts with LFU's initial counter.
-    if (this.commandOpen) this.usedInCommand.add(key);
+    if (this.commandOpen) this.firstUse(key);
     return entry;
   }
 
   /**
-   * Begins a command (the embedded client calls it before each one runs): from now until the next one, or the end of
-   * the current task, each key counts one use at most (LRU, LFU), as Redis looks a key up once per command, and a key
-   * the command makes counts none. ioredis-mock's commands read a key, then store it back, or store a new one and
-   * read it: two uses where Redis counts one, or none.
+   * Begins a command (the embedded client calls it before each one runs): from now until the next one, each key
+   * counts one use at most (LRU, LFU), as Redis looks a key up once per command, and a key the command makes counts
+   * none. ioredis-mock's commands read a key, then store it back, or store a new one and read it: two uses where
+   * Redis counts one, or none. It runs before every command, so it costs an assignment: the keys used are a short
+   * array searched in place (a command uses one to three keys; past {@link USED_KEYS} each use counts).
    */
   beginCommand(): void {
-    if (this.usedInCommand.size !== 0) this.usedInCommand.clear();
-    if (this.commandOpen) return;
     this.commandOpen = true;
-    queueMicrotask(this.endCommand);
+    this.usedCount = 0;
   }
 
-  private readonly usedInCommand = new Set<string>();
   private commandOpen = false;
-  private readonly endCommand = (): void => {
-    this.commandOpen = false;
-    if (this.usedInCommand.size !== 0) this.usedInCommand.clear();
-  };
+  private readonly usedKeys: string[] = new Array<string>(USED_KEYS).fill('');
+  private usedCount = 0;
 
-  /** Whether a use of `key` counts: its first in the command running (see {@link beginCommand}), or outside one. */
+  /** Whether a use of `key` counts: its first in the command running (see {@link beginCommand}), or before any. */
   private firstUse(key: string): boolean {
     if (!this.commandOpen) return true;
-    if (this.usedInCommand.has(key)) return false;
-    this.usedInCommand.add(key);
+    const used = this.usedKeys;
+    const count = this.usedCount;
+    for (let i = 0; i < count; i++) if (used[i] === key) return false;
+    if (count < USED_KEYS) {
+      used[count] = key;
+      this.usedCount = count + 1;
+    }
     return true;
   }
 
