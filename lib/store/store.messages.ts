@@ -160,8 +160,7 @@ export const STORE_READ_ONLY = (dataDir: string): string =>
 
 export const STORE_FILE_MISSING = (path: string): string =>
   `The snapshot store ${path} was deleted while the application ran (or its directory was removed or replaced): ` +
-  'the snapshots it held are gone. A new, empty store is created in its place; the next snapshot writes the whole ' +
-  'cache to it.';
+  'the snapshots it held are gone. A new, empty store is made in its place, and the whole cache written to it.';
 
 export const STORE_FILE_REPLACED = (path: string): string =>
   `The snapshot store ${path} was replaced by another file while the application ran; this application does not ` +
