@@ -98,8 +98,8 @@ describe('a data directory that cannot be created', () => {
     const dataDir = join(file, 'data');
     await expect(bootWith({ persistence: { dataDir, snapshotInterval: 0 } })).rejects.toThrow(
       `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: a part of its path is ` +
-        `a file, not a directory (ENOTDIR). Create it yourself, owned by the user the app runs as (uid ${process.getuid?.()}, ` +
-        'mode 0700), or point persistence.dataDir at a writable directory.',
+        'a file, not a directory (ENOTDIR). Move that file out of the way, or point persistence.dataDir at a path ' +
+        'made of directories.',
     );
   });
 

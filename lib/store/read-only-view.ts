@@ -1,4 +1,13 @@
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  type Stats,
+} from 'node:fs';
+import { messageOf } from '../util/errors';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -18,6 +27,7 @@ import {
   DATA_DIR_MISSING,
   DATA_DIR_NOT_A_DIRECTORY,
   DATA_DIR_NOT_READABLE,
+  DATA_DIR_UNREACHABLE,
   NO_STORE_FILE,
   READER_NOT_SHARED,
 } from './store.messages';
@@ -76,7 +86,19 @@ export function openReadOnlyView(dataDir: string): ReadOnlyView {
 
 /** Refuses a data directory that is missing, a symlink, not a directory, or one this process cannot list. */
 function checkReadableDataDir(dataDir: string): void {
-  const stat = statIfAny(dataDir);
+  let stat: Stats | undefined;
+  try {
+    stat = statIfAny(dataDir);
+  } catch (error) {
+    // A parent this user may not search, a loop of symbolic links, a name too long: said, with what to do.
+    const code = errnoCode(error);
+    throw new StoreEnvironmentError(
+      code === 'EACCES' || code === 'EPERM'
+        ? DATA_DIR_NOT_READABLE(dataDir, code)
+        : DATA_DIR_UNREACHABLE(dataDir, code, messageOf(error)),
+      code,
+    );
+  }
   if (stat === undefined) throw new StoreEnvironmentError(DATA_DIR_MISSING(dataDir), 'ENOENT');
   if (stat.isSymbolicLink()) throw new StoreEnvironmentError(DATA_DIR_IS_SYMLINK(dataDir));
   if (!stat.isDirectory()) throw new StoreEnvironmentError(DATA_DIR_NOT_A_DIRECTORY(dataDir));
