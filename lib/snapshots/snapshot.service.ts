@@ -194,10 +194,10 @@ export class SnapshotService
   }
 
   /**
-   * Starts the periodic snapshots once the whole application has bootstrapped: a bootstrap that fails after this
-   * module is up must not leave a timer behind that keeps the process alive. (Once it runs, the timer does keep the
-   * process alive until `app.close()`, which takes the final snapshot: a script that forgot to close its app hangs
-   * rather than exit with its last writes lost.)
+   * Starts the periodic snapshots. Their timer never keeps the process alive: an app whose bootstrap failed after
+   * this (another module's `onApplicationBootstrap`, `app.listen()` on a port in use), or a script that did not call
+   * `app.close()`, is closed with its final snapshot once the process has nothing left to do (see
+   * `persistent-cache.lifecycle.ts`), instead of hanging.
    */
   onApplicationBootstrap(): void {
     const { enabled, snapshotIntervalMs, dataDir, snapshotOnShutdown } = this.persistence;
@@ -212,6 +212,7 @@ export class SnapshotService
       throw new Error(IMPORTED_TWICE(this.intervalName));
     }
     const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
+    timer.unref();
     this.scheduler.addInterval(this.intervalName, timer);
     this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, this.intervalName));
   }
