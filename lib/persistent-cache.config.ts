@@ -16,6 +16,7 @@ import {
 } from './persistent-cache.messages';
 import { parseUrl, redactUrl } from './util/redact-url';
 import { checkRedisUrl, REDIS_URL_ACCEPTED } from './util/redis-url';
+import { ConfigError } from './util/errors';
 import { LOG_CONTEXT } from './util/log-context';
 import { parseSize, SIZE_ACCEPTED } from './util/sizes';
 import {
@@ -320,11 +321,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Persistent
     warned.add(warning);
     new Logger(LOG_CONTEXT).warn(warning);
   }
-  const options = readEnv(env);
+  let options: PersistentCacheModuleOptions;
+  try {
+    options = readEnv(env);
+  } catch (error) {
+    throw ConfigError.from(error);
+  }
   try {
     resolveOptions(options);
   } catch (error) {
-    throw inTermsOfVariables(error, env);
+    throw ConfigError.from(inTermsOfVariables(error, env));
   }
   return options;
 }

@@ -174,3 +174,13 @@ export const UNKNOWN_CACHE = (name: string, known: readonly (string | null)[]): 
 export const KEYV_CLEAR_WITHOUT_NAMESPACE =
   'PersistentCacheKeyvStore.clear() needs a Keyv namespace (new Keyv({ store, namespace: "…" })): without one it ' +
   'would have to delete every key of the cache, which the application shares with other users.';
+
+/** The process has nothing left to do, and the app holding a cache was never closed. */
+export const APP_NOT_CLOSED = (dataDir: string): string =>
+  `The application was not closed (its bootstrap failed, or app.close() was not called) and the process has ` +
+  `nothing left to do: closing the cache in ${dataDir} as app.close() would (with its final snapshot, if it ` +
+  'started), so that its data directory is given up.';
+
+/** Closing a cache whose app was never closed failed. */
+export const CLOSE_FAILED = (reason: string): string =>
+  `Could not close the cache whose application was not closed: ${reason}`;

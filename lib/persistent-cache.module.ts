@@ -1,4 +1,11 @@
-import { type DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Inject,
+  Logger,
+  Module,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { createEmbeddedClient } from './ioredis-mock/adapter';
@@ -23,11 +30,16 @@ import {
   type PersistentCacheAsyncOptions,
   type PersistentCacheRootOptions,
 } from './persistent-cache.module-definition';
-import { INVALID_OPTION } from './persistent-cache.messages';
+import { APP_NOT_CLOSED, CLOSE_FAILED, INVALID_OPTION } from './persistent-cache.messages';
+import { unwatch, watch, type WatchedCache } from './persistent-cache.lifecycle';
+import { LOG_CONTEXT } from './util/log-context';
+import { messageOf } from './util/errors';
 import { resolveOptions } from './persistent-cache.options';
 import { type CacheInstance, registerCache, unregisterCache } from './persistent-cache.registry';
 import { SnapshotService } from './snapshots/snapshot.service';
 import { SnapshotStore } from './store/snapshot-store';
+
+const logger = new Logger(LOG_CONTEXT);
 
 /**
  * Nest runs the lifecycle hooks module by module in the order of their depth in the import graph: the deepest first
@@ -117,8 +129,14 @@ function placeDeepest(container: ModulesContainer, keyspace: Keyspace): void {
 })
 export class PersistentCacheModule
   extends ConfigurableModuleClass
-  implements OnApplicationShutdown
+  implements OnModuleInit, OnApplicationShutdown
 {
+  /** This cache, as the owner of caches whose app is never closed sees it (see `persistent-cache.lifecycle.ts`). */
+  private readonly watched: WatchedCache = {
+    close: () => this.closeUnclosed(),
+    exit: () => this.exitUnclosed(),
+  };
+
   /** The cache with `options`; `forRoot()` alone is the default cache with every default. */
   static forRoot(options: PersistentCacheRootOptions = {}): DynamicModule {
     return super.forRoot(options);
@@ -152,12 +170,23 @@ export class PersistentCacheModule
     @Inject(CACHE_INSTANCE) private readonly instance: CacheInstance,
     @Inject(KEYSPACE) private readonly keyspace: Keyspace,
     private readonly container: ModulesContainer,
+    @Inject(SNAPSHOTS) private readonly snapshots: SnapshotService,
+    private readonly expiry: ActiveExpiryService,
   ) {
     super();
   }
 
+  /**
+   * Runs once the cache's providers have started (its restore done): from here until its shutdown, a process left
+   * with nothing to do, or exiting, without `app.close()` (a bootstrap that failed after this point) closes it.
+   */
+  onModuleInit(): void {
+    watch(this.watched);
+  }
+
   /** Runs after the providers' shutdown hooks (the final snapshot among them): the owner closes what it opened. */
   async onApplicationShutdown(): Promise<void> {
+    unwatch(this.watched);
     unregisterCache(this.container, this.instance);
     if (this.options.mode === 'redis') {
       await closeClient(this.client);
@@ -166,5 +195,26 @@ export class PersistentCacheModule
       this.keyspace.stopServing();
     }
     await this.store?.close();
+  }
+
+  /** The process has nothing left to do and the app was never closed: closed as `app.close()` would. */
+  private async closeUnclosed(): Promise<void> {
+    if (this.options.persistence.enabled) {
+      logger.warn(APP_NOT_CLOSED(this.options.persistence.dataDir));
+    }
+    try {
+      await this.snapshots.onApplicationShutdown(); // the final snapshot, if the startup restore succeeded
+      await this.expiry.onApplicationShutdown();
+      await this.onApplicationShutdown();
+    } catch (error) {
+      logger.error(CLOSE_FAILED(messageOf(error)));
+    }
+  }
+
+  /** The process exits and the app was never closed: the data directory is given up if no write would be lost. */
+  private exitUnclosed(): void {
+    const changed = this.keyspace.changedCount;
+    const unsaved = changed === undefined ? this.keyspace.size > 0 : changed > 0;
+    if (!unsaved) this.store?.giveUpClaimAtExit();
   }
 }

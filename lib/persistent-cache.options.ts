@@ -15,6 +15,7 @@ import {
   UNKNOWN_OPTION,
 } from './persistent-cache.messages';
 import { redactUrl } from './util/redact-url';
+import { ConfigError } from './util/errors';
 import {
   checkRedisUrl,
   CLUSTER_DB_ONLY,
@@ -369,6 +370,14 @@ function resolveMemory(value: unknown): ResolvedPersistentCacheOptions['memory']
  * what it accepts.
  */
 export function resolveOptions(options: unknown): ResolvedPersistentCacheOptions {
+  try {
+    return resolveGiven(options);
+  } catch (error) {
+    throw ConfigError.from(error);
+  }
+}
+
+function resolveGiven(options: unknown): ResolvedPersistentCacheOptions {
   const raw: unknown = options ?? {};
   if (!isPlainObject(raw)) throw new Error(INVALID_OPTION('options', 'an object', raw));
   checkKeys(raw, TOP_LEVEL, '');

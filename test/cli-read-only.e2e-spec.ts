@@ -1,23 +1,24 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   readlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { InspectReport } from '../lib/cli/inspect';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { OWNER_FILE } from '../lib/store/owner-lock';
 import { VIEW_DIR_PREFIX } from '../lib/store/read-only-view';
 import { SnapshotStore } from '../lib/store/snapshot-store';
 import { READER_NOT_SHARED, STORE_OPENED_TO_READ } from '../lib/store/store.messages';
-import { datasetSnapshot, runCli, runMain, type CliRun } from './support/cli';
+import { CLI, datasetSnapshot, runCli, runMain, type CliRun } from './support/cli';
 import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
 import { IS_ROOT, testUser } from './support/root';
 import { entries } from './support/stores';
@@ -237,4 +238,86 @@ describe('inspect, verify and export open the store read-only and create nothing
         'here; the read-only-directory case covers the same private lock file.',
     );
   }
+});
+
+describe('a read-only command killed while it reads (SIGKILL)', () => {
+  const VIEW = /^persistent-cache-read-/;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    // Large enough that an export holds its view of the store open for a while.
+    const written = tempDir();
+    const h = await bootWith(durable(written));
+    try {
+      const value = 'v'.repeat(1024);
+      await h.redis.mset(
+        Object.fromEntries(Array.from({ length: 4000 }, (_, i) => [`k${i}`, value])),
+      );
+    } finally {
+      await h.app.close();
+    }
+    // Without a lock file beside it, a command reads the store through a private view in the temp directory.
+    dataDir = copyInto(tempDir(), written, [STORE_FILE]);
+  });
+
+  /** Runs an export with its views in `tmp`, and kills it with SIGKILL once its view is open; returns the view. */
+  async function killedExport(tmp: string): Promise<string> {
+    const child = spawn(process.execPath, [CLI, 'export', dataDir, '--resp'], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, TMPDIR: tmp },
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      for (let waited = 0; waited < 15_000; waited += 5) {
+        const view = entries(tmp).find((name) => VIEW.test(name));
+        if (view !== undefined && entries(join(tmp, view)).includes(LOCK)) {
+          child.kill('SIGKILL');
+          return view;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error('the export opened no view');
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  it.each([['inspect'], ['verify'], ['export'], ['--version']])(
+    "leaves its view behind; the next command (%s) removes it, and no live process's",
+    async (command) => {
+      const tmp = tempDir();
+      const killed = await killedExport(tmp);
+      expect(entries(tmp)).toEqual([killed]); // nothing ran to remove it
+      expect(entries(join(tmp, killed))).toEqual([STORE_FILE, LOCK]);
+      // Views of live processes: this one's, and one of another host's (a temp directory shared by containers),
+      // which cannot be checked. A view named after this pid with another start time is a dead process's.
+      const live = basename(mkdtempSync(join(tmp, VIEW_DIR_PREFIX)));
+      const otherHost = basename(
+        mkdtempSync(join(tmp, `persistent-cache-read-00000000-${process.pid}-1-`)),
+      );
+      const reused = VIEW_DIR_PREFIX.replace(
+        /-(\d+)-$/,
+        (_, started: string) => `-${Number(started) + 1}-`,
+      );
+      mkdtempSync(join(tmp, reused));
+
+      const args =
+        command === '--version'
+          ? [command]
+          : command === 'export'
+            ? [command, dataDir, '--resp']
+            : [command, dataDir];
+      const next = spawnSync(process.execPath, [CLI, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: tmp },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 30_000,
+      });
+      expect(next.status).toBe(0);
+      expect(next.stderr).not.toMatch(/error|ENOENT|EACCES/i);
+      // The dead processes' views are gone, the live ones' left; the command's own was removed on close.
+      expect(entries(tmp).sort()).toEqual([live, otherHost].sort());
+    },
+  );
 });

@@ -1,9 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { createServer, type Server } from 'node:net';
+import { CACHE } from '../lib';
 import { DUPLICATE_DEFAULT_CACHE } from '../lib/persistent-cache.messages';
+import { STORE_FILE } from '../lib/store/data-dir';
 import { DATA_DIR_NOT_CREATED } from '../lib/store/store.messages';
-import { bootWith, removeTempDirs, tempDir } from './support/harness';
+import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { freePort } from './support/free-port';
+import { bootLogged, CapturingLogger } from './support/logs';
 import { IS_ROOT, testUser } from './support/root';
 import { canMount, mountTmpfs, unmountAll } from './support/tmpfs';
 
@@ -60,6 +66,62 @@ describe('a bootstrap that fails after the cache module is up', () => {
     expect(JSON.parse(child.stdout.trim())).toEqual({ error: 'a provider after the cache failed' });
     expect(Date.now() - started).toBeLessThan(15_000);
   });
+
+  // Nest runs no shutdown hook after a failed bootstrap, and gives the caller no app to close (createApplicationContext
+  // rejects without one; a context whose init() failed refuses close()). The cache's snapshot timer, LMDB environment
+  // and claim on its data directory used to stay: the process hung, or the next start took over a stale claim and
+  // said writes were lost.
+  const failures: [string, string][] = [
+    ["another provider's onModuleInit throws", 'fail'],
+    ["another provider's onApplicationBootstrap throws", 'fail-bootstrap'],
+    ['app.listen() fails (its port is taken)', 'listen'],
+  ];
+  describe.each(failures)('%s', (_, mode) => {
+    let taken: Server | undefined;
+    afterAll(() => taken?.close());
+
+    it.each([
+      ['periodic snapshots', '1s'],
+      ['no periodic snapshot', 0],
+    ])(
+      'with %s: the process exits on its own, and the next start finds the write made before it failed, unwarned',
+      async (__, snapshotInterval) => {
+        const dataDir = join(tempDir(), 'data');
+        const options = { persistence: { dataDir, snapshotInterval } };
+        const args = [BOOT, JSON.stringify(options), mode];
+        if (mode === 'listen') {
+          const port = await freePort();
+          taken = createServer();
+          await new Promise<void>((resolve) => taken?.listen(port, '127.0.0.1', resolve));
+          args.push(String(port));
+        }
+        const started = Date.now();
+        const child = spawnSync(process.execPath, args, {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        expect({ signal: child.signal, status: child.status }).toEqual({ signal: null, status: 0 });
+        const { error } = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as {
+          error?: string;
+        };
+        expect(error).toMatch(
+          mode === 'listen' ? /EADDRINUSE/ : /^a provider after the cache failed$/,
+        );
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect(readdirSync(dataDir).sort()).toEqual([STORE_FILE, `${STORE_FILE}-lock`]); // claim given up
+
+        const logger = new CapturingLogger();
+        const again = await bootLogged(durable(dataDir, { snapshotOnShutdown: false }), logger);
+        try {
+          expect(await again.get<Redis>(CACHE).get('written-before-failing')).toBe('1');
+        } finally {
+          await again.close();
+        }
+        expect(logger.lines.filter((line) => line.startsWith('WARN'))).toEqual([]);
+      },
+    );
+  });
 });
 
 describe('PersistentCacheModule imported twice in one application', () => {
@@ -98,8 +160,8 @@ describe('a data directory that cannot be created', () => {
     const dataDir = join(file, 'data');
     await expect(bootWith({ persistence: { dataDir, snapshotInterval: 0 } })).rejects.toThrow(
       `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: a part of its path is ` +
-        `a file, not a directory (ENOTDIR). Create it yourself, owned by the user the app runs as (uid ${process.getuid?.()}, ` +
-        'mode 0700), or point persistence.dataDir at a writable directory.',
+        'a file, not a directory (ENOTDIR). Move that file out of the way, or point persistence.dataDir at a path ' +
+        'made of directories.',
     );
   });
 

@@ -565,6 +565,9 @@ describe('sample app: invalid environment', () => {
       expect(exit.code).not.toBe(0);
       expect(exit.output).toContain(message);
       expect(exit.output).toContain(JSON.stringify(value));
+      // One line, not a stack trace into the library's checks.
+      expect(exit.output.split('\n').filter((line) => line.includes(message))).toHaveLength(1);
+      expect(exit.output).not.toMatch(/^\s+at /m);
       expect(exit.output).not.toContain('listening on');
       expect(existsSync(ws.dataDir)).toBe(false);
     },

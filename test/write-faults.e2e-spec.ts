@@ -222,7 +222,7 @@ describe('the store deleted or replaced under the running app', () => {
     return { app, dataDir, store: join(dataDir, STORE_FILE) };
   }
 
-  /** After the fault: snapshots failed and a new store was made; everything the app held is in it. */
+  /** After the fault: a new store was made by the next snapshot; everything the app held is in it. */
   async function expectRecreated(app: SampleAppProcess, dataDir: string): Promise<void> {
     const store = join(dataDir, STORE_FILE);
     await waitFor(
@@ -231,7 +231,6 @@ describe('the store deleted or replaced under the running app', () => {
       () => `the store made again:\n${app.output()}`,
     );
     expect(app.output()).toContain(STORE_FILE_MISSING(store));
-    expect((await app.metrics()).get(FAILURES)).toBeGreaterThanOrEqual(1);
     await put(app, 'c', '3');
     await healthBecomes(app, 200, 3);
     expect(existsSync(store)).toBe(true);
@@ -246,7 +245,7 @@ describe('the store deleted or replaced under the running app', () => {
     expect((await again.signal('SIGTERM')).code).toBe(0);
   }
 
-  it('the data directory deleted: the snapshot fails, a new store is made, and it holds the whole cache', async () => {
+  it('the data directory deleted: the next snapshot makes a new store and writes the whole cache to it', async () => {
     const { app, dataDir } = await running();
     rmSync(dataDir, { recursive: true, force: true });
     await expectRecreated(app, dataDir);

@@ -18,6 +18,7 @@ import {
 import { messageOf } from '../util/errors';
 import { REDIS_URL_FORM } from '../util/redis-url';
 import { verify } from './verify';
+import { removeDeadViews } from '../store/read-only-view';
 
 const NAME = 'persistent-cache';
 
@@ -156,6 +157,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const program = buildProgram(io, (code) => {
     result = code;
   });
+  // A read-only command killed while it read (SIGKILL) left its private view of a store in the temp directory.
+  removeDeadViews();
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true });

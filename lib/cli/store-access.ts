@@ -4,6 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { SnapshotStore, UnreadableSnapshotError } from '../store/snapshot-store';
 import { STORE_FILE } from '../store/data-dir';
 import { CliError } from './io';
+import { errnoCode } from '../store/store-errors';
+import { DATA_DIR_NOT_READABLE, DATA_DIR_UNREACHABLE } from '../store/store.messages';
 
 /**
  * Opens the snapshot store of an existing data directory. Refuses a missing directory or one without a store file
@@ -11,7 +13,7 @@ import { CliError } from './io';
  */
 export async function openExistingStore(dataDir: string): Promise<SnapshotStore> {
   const dir = resolve(dataDir);
-  if (!existsSync(dir)) throw new CliError(`data directory ${dir} does not exist`);
+  if (!reachable(dir)) throw new CliError(`data directory ${dir} does not exist`);
   checkIsDirectory(dir);
   if (!existsSync(join(dir, STORE_FILE))) {
     throw new CliError(`data directory ${dir} holds no snapshot (no ${STORE_FILE} file)`);
@@ -44,6 +46,25 @@ export async function openTargetStore(dataDir: string, replace: boolean): Promis
     }
   }
   return openStore(dir, true);
+}
+
+/**
+ * Whether something is at `dir`; a path that cannot be followed (a loop of symbolic links, a name too long, a parent
+ * this user may not search) is refused with why, instead of being taken for a missing directory.
+ */
+function reachable(dir: string): boolean {
+  try {
+    lstatSync(dir);
+    return true;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') return false;
+    throw new CliError(
+      code === 'EACCES' || code === 'EPERM'
+        ? DATA_DIR_NOT_READABLE(dir, code)
+        : DATA_DIR_UNREACHABLE(dir, code, messageOf(error)),
+    );
+  }
 }
 
 /** Refuses a data directory that is a symbolic link or not a directory. */

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { StoreMovedError } from '../store/snapshot-store';
+import { errnoCode, StoreMovedError } from '../store/store-errors';
 import { messageOf } from '../util/errors';
 import { firstOf } from '../util/first-of';
 import { LOG_CONTEXT } from '../util/log-context';
@@ -39,6 +39,10 @@ export class SnapshotLog {
     this.logger.warn(REPEATED(message, count, 'times')),
   );
   private readonly failures = new RepeatedLog((message, count) =>
+    this.logger.error(REPEATED(message, count, 'times')),
+  );
+  /** A store deleted under the app that cannot be made again: the first error, then once a minute with a count. */
+  private readonly notMadeAgain = new RepeatedLog((message, count) =>
     this.logger.error(REPEATED(message, count, 'times')),
   );
   /** Logged when the keys change, and once a minute while they stay. */
@@ -105,6 +109,21 @@ export class SnapshotLog {
     }
   }
 
+  /**
+   * A store deleted under the app could not be made again (`line` says why, `error` is the cause): the same cause
+   * (its error code) again is counted, not written, until a minute has passed.
+   */
+  notRecreated(line: string, error: unknown): void {
+    this.notMadeAgain.report(line, errnoCode(error) ?? messageOf(error));
+  }
+
+  /** A store deleted under the app (`missing` says so) was made again (`line`). */
+  recreated(missing: string, line: string): void {
+    this.notMadeAgain.flush();
+    this.logger.warn(missing);
+    this.logger.warn(line);
+  }
+
   /** A periodic snapshot was skipped: the previous one still runs. */
   skipped(intervalMs: number): void {
     this.skips.report(SNAPSHOT_SKIPPED(intervalMs));
@@ -115,6 +134,7 @@ export class SnapshotLog {
     this.commits.flush();
     this.skips.flush();
     this.failures.flush();
+    this.notMadeAgain.flush();
     this.unstorable.flush();
   }
 }

@@ -194,10 +194,10 @@ export class SnapshotService
   }
 
   /**
-   * Starts the periodic snapshots once the whole application has bootstrapped: a bootstrap that fails after this
-   * module is up must not leave a timer behind that keeps the process alive. (Once it runs, the timer does keep the
-   * process alive until `app.close()`, which takes the final snapshot: a script that forgot to close its app hangs
-   * rather than exit with its last writes lost.)
+   * Starts the periodic snapshots. Their timer never keeps the process alive: an app whose bootstrap failed after
+   * this (another module's `onApplicationBootstrap`, `app.listen()` on a port in use), or a script that did not call
+   * `app.close()`, is closed with its final snapshot once the process has nothing left to do (see
+   * `persistent-cache.lifecycle.ts`), instead of hanging.
    */
   onApplicationBootstrap(): void {
     const { enabled, snapshotIntervalMs, dataDir, snapshotOnShutdown } = this.persistence;
@@ -212,6 +212,7 @@ export class SnapshotService
       throw new Error(IMPORTED_TWICE(this.intervalName));
     }
     const timer = setInterval(() => void this.tick(), snapshotIntervalMs);
+    timer.unref();
     this.scheduler.addInterval(this.intervalName, timer);
     this.log.log(PERIODIC_SNAPSHOTS(snapshotIntervalMs, dataDir, this.intervalName));
   }
@@ -274,13 +275,8 @@ export class SnapshotService
     );
     if (started !== true) return;
     if (this.persistence.snapshotOnShutdown) {
-      try {
-        await this.snapshot();
-      } catch (error) {
-        // Logged by snapshot(). A store deleted under the app has been made again: the final snapshot goes there.
-        if (error instanceof StoreMovedError && error.missing)
-          await this.snapshot().catch(() => undefined);
-      }
+      // A store deleted under the app is made again by the snapshot itself; a failure is logged by snapshot().
+      await this.snapshot().catch(() => undefined);
     } else {
       await this.queue;
     }
@@ -343,8 +339,16 @@ export class SnapshotService
     this.yieldAdoption = false; // asked for by this snapshot, or by one already taken
     let writer: SnapshotWriter | undefined;
     let capture: Capture | undefined;
+    let recreateTried = false;
     try {
-      await store.ensureInPlace();
+      try {
+        await store.ensureInPlace();
+      } catch (error) {
+        if (!(error instanceof StoreMovedError && error.missing)) throw error;
+        // Deleted under the app: a new store is made, and this very snapshot writes the whole cache to it.
+        recreateTried = true;
+        if (!(await this.recreateStore(store, error))) throw error;
+      }
       const kind = chooseKind(store.manifest(), {
         keys: this.keyspace.size,
         changed: this.keyspace.changedCount,
@@ -404,7 +408,10 @@ export class SnapshotService
       this.lastError = { at: new Date(), message: messageOf(error) };
       this.metrics.snapshotEnded('failure');
       this.log.failed(store.dataDir, error);
-      if (error instanceof StoreMovedError && error.missing) await this.recreateStore(store);
+      // Deleted after this snapshot began (found at its commit): it is taken again, into a new store.
+      if (error instanceof StoreMovedError && error.missing && !recreateTried) {
+        if (await this.recreateStore(store, error)) return this.takeSnapshot(store, periodic);
+      }
       throw error;
     }
   }
@@ -470,14 +477,20 @@ export class SnapshotService
     }
   }
 
-  /** After the store file was deleted under the app: a new store, to which the next snapshot writes everything. */
-  private async recreateStore(store: SnapshotStore): Promise<void> {
+  /**
+   * After the store file was deleted under the app (`missing`: the error that found it gone): a new store, to which
+   * the next snapshot writes everything. A recreation that keeps failing the same way is logged at once, then once a
+   * minute with its count (see {@link SnapshotLog.notRecreated}). Returns whether the store was made.
+   */
+  private async recreateStore(store: SnapshotStore, missing: StoreMovedError): Promise<boolean> {
     try {
       await store.recreate(); // it holds no snapshot: the next one is a full one
-      this.log.warn(STORE_RECREATED(store.dataDir));
     } catch (error) {
-      this.log.error(STORE_NOT_RECREATED(store.dataDir, messageOf(error)));
+      this.log.notRecreated(STORE_NOT_RECREATED(store.dataDir, messageOf(error)), error);
+      return false;
     }
+    this.log.recreated(missing.message, STORE_RECREATED(store.dataDir));
+    return true;
   }
 
   private async restoreFrom(store: SnapshotStore): Promise<RestoreReport | undefined> {

@@ -25,8 +25,10 @@ import {
   STORE_FILE_NO_ACCESS,
   STORE_FILE_WRONG_KIND,
   DATA_DIR_NOT_CREATED,
+  DATA_DIR_PATH_TOO_LONG,
   LOCK_FILE_NOT_CREATED,
 } from './store.messages';
+import { MAX_DATA_DIR_BYTES } from './path-limits';
 import { freeBytes } from './free-space';
 import { claimDataDir, renewClaim } from './owner-lock';
 import { errnoCode, NO_SPACE_CODES, StoreEnvironmentError } from './store-errors';
@@ -61,10 +63,15 @@ export function lockFileOf(storePath: string): string {
  * a {@link StoreEnvironmentError} with the error code behind the problem (ENOTDIR for a directory that is a file).
  */
 export function prepareDataDir(dataDir: string): void {
+  checkDataDirPath(dataDir);
   if (!existsSync(dataDir)) {
     try {
       makeDirectory(dataDir);
     } catch (error) {
+      // A symbolic link to nowhere (or to itself) is in the way: it is refused as any link would be.
+      if (lstatIfAny(dataDir)?.isSymbolicLink() === true) {
+        throw new StoreEnvironmentError(DATA_DIR_IS_SYMLINK(dataDir), 'ELOOP');
+      }
       const cause = causeOfNotCreated(dataDir, error);
       const code = errnoCode(cause);
       throw new StoreEnvironmentError(DATA_DIR_NOT_CREATED(dataDir, code, messageOf(cause)), code);
@@ -82,6 +89,17 @@ export function prepareDataDir(dataDir: string): void {
   } catch (error) {
     const code = errnoCode(error);
     throw new StoreEnvironmentError(DATA_DIR_NOT_WRITABLE(dataDir, code), code);
+  }
+}
+
+/**
+ * Refuses a data directory whose path leaves no room for the paths the store makes in it (see `path-limits.ts`):
+ * the kernel would refuse one of them, at a step that depends on what is in the directory, with ENAMETOOLONG.
+ */
+export function checkDataDirPath(dataDir: string): void {
+  const bytes = Buffer.byteLength(dataDir);
+  if (bytes > MAX_DATA_DIR_BYTES) {
+    throw new StoreEnvironmentError(DATA_DIR_PATH_TOO_LONG(dataDir, bytes), 'ENAMETOOLONG');
   }
 }
 
@@ -148,6 +166,15 @@ export function statIfAny(path: string): Stats | undefined {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
+  }
+}
+
+/** The `lstat` of `path`, or `undefined` if it cannot be had (nothing there, a loop of links, a name too long…). */
+function lstatIfAny(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }
 

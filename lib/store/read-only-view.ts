@@ -1,6 +1,17 @@
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  type Stats,
+} from 'node:fs';
+import { messageOf } from '../util/errors';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import {
   assertLockFileBacked,
   checkStoreFileAccess,
@@ -11,13 +22,14 @@ import {
   STORE_FILE,
 } from './data-dir';
 import { OWNER_FILE } from './owner-lock';
-import { describeOwner, isAlive, parseOwner, type Owner } from './owner-record';
+import { describeOwner, isAlive, parseOwner, thisProcess, type Owner } from './owner-record';
 import { errnoCode, StoreEnvironmentError } from './store-errors';
 import {
   DATA_DIR_IS_SYMLINK,
   DATA_DIR_MISSING,
   DATA_DIR_NOT_A_DIRECTORY,
   DATA_DIR_NOT_READABLE,
+  DATA_DIR_UNREACHABLE,
   NO_STORE_FILE,
   READER_NOT_SHARED,
 } from './store.messages';
@@ -76,7 +88,19 @@ export function openReadOnlyView(dataDir: string): ReadOnlyView {
 
 /** Refuses a data directory that is missing, a symlink, not a directory, or one this process cannot list. */
 function checkReadableDataDir(dataDir: string): void {
-  const stat = statIfAny(dataDir);
+  let stat: Stats | undefined;
+  try {
+    stat = statIfAny(dataDir);
+  } catch (error) {
+    // A parent this user may not search, a loop of symbolic links, a name too long: said, with what to do.
+    const code = errnoCode(error);
+    throw new StoreEnvironmentError(
+      code === 'EACCES' || code === 'EPERM'
+        ? DATA_DIR_NOT_READABLE(dataDir, code)
+        : DATA_DIR_UNREACHABLE(dataDir, code, messageOf(error)),
+      code,
+    );
+  }
   if (stat === undefined) throw new StoreEnvironmentError(DATA_DIR_MISSING(dataDir), 'ENOENT');
   if (stat.isSymbolicLink()) throw new StoreEnvironmentError(DATA_DIR_IS_SYMLINK(dataDir));
   if (!stat.isDirectory()) throw new StoreEnvironmentError(DATA_DIR_NOT_A_DIRECTORY(dataDir));
@@ -117,11 +141,24 @@ function liveOwner(dataDir: string): Owner | undefined {
   return owner !== undefined && isAlive(owner) ? owner : undefined;
 }
 
-/** Prefix of the private directories of this process's read-only views, in the system's temp directory. */
-export const VIEW_DIR_PREFIX = `persistent-cache-read-${process.pid}-`;
+/** Prefix of the private directories of read-only views, in the system's temp directory. */
+const VIEW_PREFIX = 'persistent-cache-read-';
+/** A view's directory: its host (a CRC of its name), its process's pid and start time, and mkdtemp's suffix. */
+const VIEW_NAME = /^persistent-cache-read-([0-9a-f]{8})-(\d+)-(\d+)-[A-Za-z0-9]{6}$/;
+/** What versions before the host and start time were named left: the pid alone. */
+const LEGACY_VIEW_NAME = /^persistent-cache-read-(\d+)-[A-Za-z0-9]{6}$/;
+/** A view of another host (a temp directory shared between containers) is left alone this long. */
+const OTHER_HOST_VIEW_MS = 24 * 60 * 60 * 1000;
+
+const me = thisProcess();
+const HOST_TAG = crc32(me.host).toString(16).padStart(8, '0');
+
+/** Prefix of the private directories of this process's read-only views. */
+export const VIEW_DIR_PREFIX = `${VIEW_PREFIX}${HOST_TAG}-${me.pid}-${me.started ?? 0}-`;
 
 /** A private directory (mode 0700) holding a link to the store file, where LMDB makes its lock file. */
 function privateView(storePath: string): ReadOnlyView {
+  removeDeadViews();
   const dir = mkdtempSync(join(tmpdir(), VIEW_DIR_PREFIX));
   const dispose = () => rmSync(dir, { recursive: true, force: true });
   try {
@@ -133,4 +170,45 @@ function privateView(storePath: string): ReadOnlyView {
     dispose();
     throw error;
   }
+}
+
+/**
+ * Removes the private view directories that processes killed while reading (SIGKILL, a crash: nothing ran to remove
+ * them) left in the system's temp directory: those of this host whose process no longer runs (its pid gone, or given
+ * to a process started later), and those of other hosts older than a day. A live process's view is never touched;
+ * one of another user's that this user may not remove is left. Returns the names removed; never throws.
+ */
+export function removeDeadViews(dir = tmpdir(), now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(VIEW_PREFIX)) continue;
+    const path = join(dir, name);
+    try {
+      const stat = statIfAny(path);
+      if (stat === undefined || !stat.isDirectory() || !isDeadView(name, stat.mtimeMs, now))
+        continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Another user's, or gone meanwhile: left as it is.
+    }
+  }
+  return removed;
+}
+
+function isDeadView(name: string, mtimeMs: number, now: number): boolean {
+  const view = VIEW_NAME.exec(name);
+  if (view !== null) {
+    if (view[1] !== HOST_TAG) return now - mtimeMs > OTHER_HOST_VIEW_MS;
+    const started = view[3] === '0' ? null : view[3];
+    return !isAlive({ pid: Number(view[2]), host: me.host, started });
+  }
+  const legacy = LEGACY_VIEW_NAME.exec(name);
+  return legacy !== null && !isAlive({ pid: Number(legacy[1]), host: me.host, started: null });
 }

@@ -520,6 +520,14 @@ export class SnapshotStore {
   }
 
   /**
+   * As the process exits without {@link close} (nothing asynchronous can run then): gives up the data directory's
+   * claim, leaving LMDB's environment to the end of the process. The caller makes sure no write is lost.
+   */
+  giveUpClaimAtExit(): void {
+    this.giveUpClaim();
+  }
+
+  /**
    * Gives up the data directory's claim. One that cannot be removed (its directory deleted, replaced by a file, or
    * made unwritable while the app ran) does not fail the shutdown: a claim naming a process that no longer runs is
    * taken over.

@@ -1,5 +1,6 @@
 /** Messages of the snapshot store: its files, data directory and owner lock. Tests assert against the same functions. */
 import { describeValue } from '../util/describe-value';
+import { LONGEST_PATH_IN_DATA_DIR, MAX_DATA_DIR_BYTES, NAME_MAX } from './path-limits';
 
 const NOT_DAMAGE = 'This is not damage to the snapshot: nothing was moved.';
 
@@ -23,24 +24,75 @@ export const CORRUPT_SNAPSHOT = (dataDir: string, what: string): string =>
 export const DATA_DIR_IS_SYMLINK = (dataDir: string): string =>
   `Data directory ${dataDir} is a symbolic link; point persistence.dataDir at the real directory.`;
 
-/** Why a data directory cannot be created, by error code; `uid`: the user this process runs as. */
-function cannotCreateBecause(
+/** What to do about a data directory whose path cannot be created or reached, and why, by error code. */
+/** How advice names the data directory's setting: the app's option, or a command's argument. */
+const APP_SETTING = {
+  point: 'point persistence.dataDir at',
+  shorter: 'a shorter persistence.dataDir',
+};
+const CLI_ARGUMENT = { point: 'run the command on', shorter: 'a shorter path' };
+
+interface PathAdvice {
+  readonly because: string;
+  readonly fix: string;
+}
+
+/**
+ * Why a data directory cannot be created or reached, and the fix that fits that cause, by error code; `uid`: the
+ * user this process runs as. `undefined` for a code with no advice of its own.
+ */
+function dataDirAdvice(
   code: string | undefined,
   uid: number | undefined,
-): string | undefined {
+  where: { readonly point: string; readonly shorter: string } = APP_SETTING,
+): PathAdvice | undefined {
+  const ELSEWHERE = `or ${where.point}`;
+  const createIt =
+    `Create it yourself, owned by the user the app runs as (uid ${uid ?? '?'}, mode 0700), ${ELSEWHERE} a ` +
+    'writable directory.';
   switch (code) {
     case 'ENOTDIR':
     case 'EEXIST':
-      return `a part of its path is a file, not a directory (${code})`;
+      return {
+        because: `a part of its path is a file, not a directory (${code})`,
+        fix: `Move that file out of the way, ${ELSEWHERE} a path made of directories.`,
+      };
+    case 'ELOOP':
+      return {
+        because: 'its path goes through a loop of symbolic links (ELOOP)',
+        fix:
+          'Fix or remove the link that points back into the path (`ls -l` on each part of it shows the links), ' +
+          `${ELSEWHERE} a path without it.`,
+      };
+    case 'ENAMETOOLONG':
+      return {
+        because: 'its path, or a name in it, is too long (ENAMETOOLONG)',
+        fix:
+          `Choose ${where.shorter}: names of at most ${NAME_MAX} bytes, and a path of at most ` +
+          `${MAX_DATA_DIR_BYTES} bytes.`,
+      };
     case 'EACCES':
     case 'EPERM':
-      return `this process (uid ${uid ?? '?'}) may not create it in its parent directory (${code})`;
+      return {
+        because: `this process (uid ${uid ?? '?'}) may not create it in its parent directory (${code})`,
+        fix: createIt,
+      };
     case 'EROFS':
-      return 'its parent is on a read-only file system (EROFS)';
+      return {
+        because: 'its parent is on a read-only file system (EROFS)',
+        fix:
+          `${where.point.charAt(0).toUpperCase()}${where.point.slice(1)} a directory on a writable file system, or ` +
+          'mount that one read-write.',
+      };
     case 'ENOSPC':
-      return 'the file system is full (ENOSPC)';
-    case 'ENAMETOOLONG':
-      return 'its path is too long (ENAMETOOLONG)';
+    case 'EDQUOT':
+      return {
+        because:
+          code === 'ENOSPC'
+            ? 'the file system is full (ENOSPC)'
+            : `the disk quota of this process's user (uid ${uid ?? '?'}) is used up (EDQUOT)`,
+        fix: `Free some space on that file system, ${ELSEWHERE} one with room.`,
+      };
     default:
       return undefined;
   }
@@ -51,13 +103,45 @@ export const DATA_DIR_NOT_CREATED = (
   code: string | undefined,
   reason: string,
   uid = process.getuid?.(),
-): string =>
-  `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: ` +
-  `${cannotCreateBecause(code, uid) ?? reason}. ` +
-  (code === 'EROFS'
-    ? 'Point persistence.dataDir at a directory on a writable file system, or mount that one read-write.'
-    : `Create it yourself, owned by the user the app runs as (uid ${uid ?? '?'}, mode 0700), or point ` +
-      'persistence.dataDir at a writable directory.');
+): string => {
+  const advice = dataDirAdvice(code, uid);
+  return (
+    `Data directory ${dataDir} (persistence.dataDir) does not exist and cannot be created: ` +
+    (advice === undefined
+      ? `${reason}. Create it yourself, owned by the user the app runs as (uid ${uid ?? '?'}, mode 0700), or ` +
+        'point persistence.dataDir at a writable directory.'
+      : `${advice.because}. ${advice.fix}`)
+  );
+};
+
+/** A data directory a tool that only reads (the CLI) cannot reach: its path cannot be followed (a loop of links…). */
+export const DATA_DIR_UNREACHABLE = (
+  dataDir: string,
+  code: string | undefined,
+  reason: string,
+  uid = process.getuid?.(),
+): string => {
+  const advice = dataDirAdvice(code, uid, CLI_ARGUMENT);
+  return (
+    `Data directory ${dataDir} cannot be reached: ` +
+    (advice === undefined ? `${reason}.` : `${advice.because}. ${advice.fix}`)
+  );
+};
+
+/**
+ * A data directory path so long that the files the store makes in it would have paths longer than the system
+ * takes (`bytes`: its length). The middle of the path is left out of the message.
+ */
+export const DATA_DIR_PATH_TOO_LONG = (dataDir: string, bytes: number): string =>
+  `Data directory ${elided(dataDir)} (persistence.dataDir) has a path of ${bytes} bytes: too long for the files ` +
+  `the store makes in it (paths of up to ${LONGEST_PATH_IN_DATA_DIR} bytes more, where the system takes at most ` +
+  `${MAX_DATA_DIR_BYTES + 1 + LONGEST_PATH_IN_DATA_DIR}: ENAMETOOLONG). Choose a persistence.dataDir of at most ` +
+  `${MAX_DATA_DIR_BYTES} bytes.`;
+
+/** A long path as a message shows it: its beginning and its end. */
+function elided(path: string): string {
+  return path.length <= 160 ? path : `${path.slice(0, 80)}…${path.slice(-60)}`;
+}
 
 export const DATA_DIR_NOT_A_DIRECTORY = (dataDir: string): string =>
   `Data directory ${dataDir} exists but is not a directory.`;
@@ -160,8 +244,7 @@ export const STORE_READ_ONLY = (dataDir: string): string =>
 
 export const STORE_FILE_MISSING = (path: string): string =>
   `The snapshot store ${path} was deleted while the application ran (or its directory was removed or replaced): ` +
-  'the snapshots it held are gone. A new, empty store is created in its place; the next snapshot writes the whole ' +
-  'cache to it.';
+  'the snapshots it held are gone. A new, empty store is made in its place, and the whole cache written to it.';
 
 export const STORE_FILE_REPLACED = (path: string): string =>
   `The snapshot store ${path} was replaced by another file while the application ran; this application does not ` +
@@ -355,6 +438,13 @@ function fixFor(code: string, lockFile: boolean, uid: number | undefined): strin
       return 'Its file system is mounted read-only.';
     case 'ENOENT':
       return 'It disappeared while the store was being opened: is another process moving files in the data directory?';
+    case 'ELOOP':
+      return 'Its path goes through a loop of symbolic links: fix or remove the link that points back into it.';
+    case 'ENAMETOOLONG':
+      return `Its path is too long: choose a persistence.dataDir of at most ${MAX_DATA_DIR_BYTES} bytes.`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'Its file system has no room left: free some space, or point persistence.dataDir elsewhere.';
     default:
       return 'Fix its owner, mode or attributes.';
   }
