@@ -21,6 +21,7 @@ import {
   COMPACTION_FAILED,
   ADOPTION_FAILED,
   FAILED_CHUNKS_NOT_REMOVED,
+  FINAL_SNAPSHOT_FAILED,
   SNAPSHOT_ADOPTED,
   NO_SNAPSHOT_YET,
   NOT_RESTORING,
@@ -274,17 +275,38 @@ export class SnapshotService
     );
     if (started !== true) return;
     if (this.persistence.snapshotOnShutdown) {
+      let failure: unknown;
       try {
         await this.snapshot();
       } catch (error) {
         // Logged by snapshot(). A store deleted under the app has been made again: the final snapshot goes there.
+        failure = error;
         if (error instanceof StoreMovedError && error.missing)
-          await this.snapshot().catch(() => undefined);
+          failure = await this.snapshot().then(
+            () => undefined,
+            (again: unknown) => again,
+          );
       }
+      this.log.flush();
+      // The same failure as the periodic ones is only counted in the lines above: say what it costs, last.
+      if (failure !== undefined) this.finalSnapshotFailed(this.store, failure);
     } else {
       await this.queue;
+      this.log.flush();
     }
-    this.log.flush();
+  }
+
+  /** Logs that the final snapshot failed, and which writes the process therefore ends without. */
+  private finalSnapshotFailed(store: SnapshotStore | null, failure: unknown): void {
+    if (store === null) return;
+    let heldAt: Date | undefined;
+    try {
+      const createdAt = store.manifest()?.createdAt;
+      heldAt = createdAt === undefined ? undefined : new Date(createdAt);
+    } catch {
+      heldAt = undefined; // an unreadable manifest: the message says only that the writes are lost
+    }
+    this.log.error(FINAL_SNAPSHOT_FAILED(store.dataDir, heldAt, messageOf(failure)));
   }
 
   /**
