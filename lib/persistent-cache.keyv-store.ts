@@ -3,9 +3,14 @@ import type { Cluster, Redis } from 'ioredis';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { keySlot } from './util/key-slot';
 import { INVALID_OPTION, KEYV_CLEAR_WITHOUT_NAMESPACE } from './persistent-cache.messages';
+import { checkOptionKeys, requireClient } from './persistent-cache.integration-args';
 import { parseTtl } from './persistent-cache.ttl';
 
 const OWNER = 'PersistentCacheKeyvStore';
+const KNOWN_OPTIONS: readonly (keyof PersistentCacheKeyvStoreOptions)[] = [
+  'defaultTtl',
+  'clearBatch',
+];
 
 /** Options of {@link PersistentCacheKeyvStore}. */
 export interface PersistentCacheKeyvStoreOptions {
@@ -56,6 +61,8 @@ export class PersistentCacheKeyvStore extends EventEmitter implements KeyvStoreA
     options: PersistentCacheKeyvStoreOptions = {},
   ) {
     super();
+    requireClient(client, OWNER);
+    checkOptionKeys(options, KNOWN_OPTIONS, OWNER);
     const defaultTtlMs =
       options.defaultTtl === undefined
         ? undefined

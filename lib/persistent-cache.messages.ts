@@ -23,8 +23,16 @@ export const INVALID_OPTION_BECAUSE = (
   problem: string,
 ): string => `${INVALID_OPTION(option, accepted, got).replace(/\.$/, '')}: ${problem}.`;
 
-export const UNKNOWN_OPTION = (option: string, known: readonly string[]): string =>
-  `Unknown PersistentCacheModule option "${option}"; known options are: ${known.join(', ')}.`;
+export const UNKNOWN_OPTION = (
+  option: string,
+  known: readonly string[],
+  owner = 'PersistentCacheModule',
+): string => `Unknown ${owner} option "${option}"; known options are: ${known.join(', ')}.`;
+
+/** An integration (`owner`) was given something else than the cache's client: a factory that forgot `inject`. */
+export const INTEGRATION_NEEDS_CLIENT = (owner: string, got: unknown): string =>
+  `${owner} needs the cache's ioredis client, got ${describeValue(got)}: create it in a factory that injects it ` +
+  '(inject: [CACHE], useFactory: (redis: Redis) => …), or give it app.get(CACHE).';
 
 export const INVALID_ENV = (variable: string, accepted: string, got: string): string =>
   `Invalid environment variable ${variable}: expected ${accepted}, got ${describeValue(got)}.`;

@@ -1,5 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Cluster, Redis } from 'ioredis';
+import { requireClient } from './persistent-cache.integration-args';
 
 /** What {@link PersistentCacheThrottlerStorage.increment} answers: `@nestjs/throttler`'s `ThrottlerStorageRecord`. */
 export interface ThrottlerRecord {
@@ -28,7 +29,9 @@ export interface ThrottlerRecord {
  * (milliseconds); this storage adds none of its own.
  */
 export class PersistentCacheThrottlerStorage implements ThrottlerStorage {
-  constructor(private readonly client: Redis | Cluster) {}
+  constructor(private readonly client: Redis | Cluster) {
+    requireClient(client, 'PersistentCacheThrottlerStorage');
+  }
 
   async increment(
     key: string,

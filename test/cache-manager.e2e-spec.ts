@@ -17,7 +17,11 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CACHE, PersistentCacheModule, type PersistentCacheModuleOptions } from '../lib';
 import { PersistentCacheKeyvStore, type PersistentCacheKeyvStoreOptions } from '../lib/keyv';
-import { INVALID_OPTION, KEYV_CLEAR_WITHOUT_NAMESPACE } from '../lib/persistent-cache.messages';
+import {
+  INTEGRATION_NEEDS_CLIENT,
+  INVALID_OPTION,
+  KEYV_CLEAR_WITHOUT_NAMESPACE,
+} from '../lib/persistent-cache.messages';
 import { TTL_ACCEPTED } from '../lib/persistent-cache.ttl';
 import { trackApps } from './support/apps';
 import { embeddedMode, redisMode, type CacheModeUnderTest } from './support/cache-modes';
@@ -212,6 +216,25 @@ function cacheManagerTests(target: CacheModeUnderTest): void {
     }
     expect(() => new PersistentCacheKeyvStore(h.redis, { clearBatch: 0 })).toThrow(
       'Invalid PersistentCacheKeyvStore option "clearBatch": expected a whole number, at least 1, got 0.',
+    );
+    // A misspelt option would be ignored: keys written without a TTL would never expire.
+    const misspelt = { defaultTTL: '10m' } as PersistentCacheKeyvStoreOptions;
+    expect(() => new PersistentCacheKeyvStore(h.redis, misspelt)).toThrow(
+      'Unknown PersistentCacheKeyvStore option "defaultTTL"; known options are: defaultTtl, clearBatch.',
+    );
+    const notOptions = '10m' as PersistentCacheKeyvStoreOptions;
+    expect(() => new PersistentCacheKeyvStore(h.redis, notOptions)).toThrow(
+      'Invalid PersistentCacheKeyvStore option "options": expected an object, got "10m".',
+    );
+    // What a factory without inject: [CACHE] passes, and what a wrong token would give.
+    for (const notAClient of [undefined, null, {}, 'redis://127.0.0.1:6379']) {
+      expect(() => new PersistentCacheKeyvStore(notAClient as Redis)).toThrow(
+        INTEGRATION_NEEDS_CLIENT('PersistentCacheKeyvStore', notAClient),
+      );
+    }
+    expect(INTEGRATION_NEEDS_CLIENT('PersistentCacheKeyvStore', undefined)).toBe(
+      "PersistentCacheKeyvStore needs the cache's ioredis client, got undefined: create it in a factory that " +
+        'injects it (inject: [CACHE], useFactory: (redis: Redis) => …), or give it app.get(CACHE).',
     );
     const store = new PersistentCacheKeyvStore(h.redis);
     await h.keyspace.set('kept', '1');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STORE_FILE } from '../lib/store/data-dir';
@@ -36,6 +37,18 @@ describe('persistent-cache CLI: usage and errors', () => {
     };
     for (const flag of ['--version', '-V']) {
       expect(await runMain([flag])).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+
+  it("runs as built: the package's bin is executable, as npx and a shell run it", () => {
+    const { version, bin } = JSON.parse(
+      readFileSync(join(__dirname, '..', 'package.json'), 'utf8'),
+    ) as { version: string; bin: Record<string, string> };
+    for (const file of Object.values(bin)) {
+      // Run as a file, through its #! line: a bin written 0644 fails with EACCES.
+      expect(execFileSync(join(__dirname, '..', file), ['--version'], { encoding: 'utf8' })).toBe(
+        `${version}\n`,
+      );
     }
   });
 

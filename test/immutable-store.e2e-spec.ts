@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { CACHE, SnapshotService } from '../lib';
-import { SNAPSHOT_FAILED } from '../lib/snapshots/snapshots.messages';
+import { FINAL_SNAPSHOT_FAILED, SNAPSHOT_FAILED } from '../lib/snapshots/snapshots.messages';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { COMMIT_FAILED_NO_REASON } from '../lib/store/store.messages';
 import { COMMIT_REASON_WAIT_MS } from '../lib/store/write-errors';
@@ -31,9 +31,12 @@ if (canChattr()) {
       const snapshots = app.get(SnapshotService);
       const message = COMMIT_FAILED_NO_REASON(COMMIT_REASON_WAIT_MS);
       let closed = false;
+      let lastGood: Date | undefined;
       try {
         await redis.mset({ a: '1', b: '2' });
-        expect(await snapshots.snapshot()).toMatchObject({ kind: 'full', keys: 2 });
+        const good = await snapshots.snapshot();
+        expect(good).toMatchObject({ kind: 'full', keys: 2 });
+        lastGood = good.startedAt;
 
         chattr('+i', join(dataDir, STORE_FILE));
         await redis.set('c', '3');
@@ -51,10 +54,11 @@ if (canChattr()) {
         clearFlags();
         if (!closed) await withTimeout(app.close(), PATIENCE_MS).catch(() => undefined);
       }
-      // The final snapshot's failure, the same one again, was counted and written at shutdown.
+      // The final snapshot's failure, the same one again, was counted and written at shutdown, then what it cost.
       expect(logger.starting('ERROR')).toEqual([
         `ERROR ${SNAPSHOT_FAILED(dataDir, message)}`,
         `ERROR ${SNAPSHOT_FAILED(dataDir, message)}`,
+        `ERROR ${FINAL_SNAPSHOT_FAILED(dataDir, lastGood, message)}`,
       ]);
 
       const again = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));

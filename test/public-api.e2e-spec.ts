@@ -82,7 +82,8 @@ describe('the built package', () => {
   it('offers the Keyv store at nestjs-persistent-cache/keyv, which needs nothing of keyv at runtime', () => {
     const run = node(`${without('keyv')}
       const { PersistentCacheKeyvStore } = require('nestjs-persistent-cache/keyv');
-      const store = new PersistentCacheKeyvStore({}, { defaultTtl: '10m' });
+      const client = { get() {}, multi() {} };
+      const store = new PersistentCacheKeyvStore(client, { defaultTtl: '10m' });
       console.log(JSON.stringify(store.opts));`);
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ defaultTtlMs: 600_000, dialect: 'redis' });
@@ -91,7 +92,7 @@ describe('the built package', () => {
   it('offers the throttler storage at nestjs-persistent-cache/throttler, which needs @nestjs/throttler for types only', () => {
     const run = node(`${without('@nestjs/throttler')}
       const { PersistentCacheThrottlerStorage } = require('nestjs-persistent-cache/throttler');
-      console.log(typeof new PersistentCacheThrottlerStorage({}).increment);`);
+      console.log(typeof new PersistentCacheThrottlerStorage({ get() {}, multi() {} }).increment);`);
     expect(run).toMatchObject({ status: 0, stdout: 'function\n' });
   });
 

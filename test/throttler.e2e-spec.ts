@@ -4,6 +4,7 @@ import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CACHE, PersistentCacheModule, type PersistentCacheModuleOptions } from '../lib';
+import { INTEGRATION_NEEDS_CLIENT } from '../lib/persistent-cache.messages';
 import { PersistentCacheThrottlerStorage } from '../lib/throttler';
 import { trackApps } from './support/apps';
 import { bootApp, removeTempDirs, tempDir } from './support/harness';
@@ -61,6 +62,17 @@ async function statuses(url: string, count: number): Promise<number[]> {
   for (let i = 0; i < count; i++) seen.push((await getJson(`${url}/ping`)).status);
   return seen;
 }
+
+describe('PersistentCacheThrottlerStorage given something else than the client', () => {
+  it('refuses it where it is created, not with a TypeError at the first request', () => {
+    // What a factory without inject: [CACHE] passes, and what a wrong token would give.
+    for (const notAClient of [undefined, null, {}, 'redis://127.0.0.1:6379']) {
+      expect(() => new PersistentCacheThrottlerStorage(notAClient as Redis)).toThrow(
+        INTEGRATION_NEEDS_CLIENT('PersistentCacheThrottlerStorage', notAClient),
+      );
+    }
+  });
+});
 
 /** The same tests on the embedded cache and on a real Redis. */
 function throttlerTests(mode: () => PersistentCacheModuleOptions): void {

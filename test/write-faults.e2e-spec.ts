@@ -57,6 +57,7 @@ interface Health {
   readonly status: number;
   readonly message?: string;
   readonly lastSnapshotKeys?: number;
+  readonly lastSnapshotAt?: string;
 }
 
 async function health(app: SampleAppProcess): Promise<Health> {
@@ -66,6 +67,7 @@ async function health(app: SampleAppProcess): Promise<Health> {
     status,
     message: details.message as string | undefined,
     lastSnapshotKeys: details.lastSnapshotKeys as number | undefined,
+    lastSnapshotAt: details.lastSnapshotAt as string | undefined,
   };
 }
 
@@ -201,9 +203,20 @@ describe.each(faults)(
       await putMany(app, 'k', 40);
       await healthBecomes(app, 503);
 
-      // The final snapshot fails too; shutdown still completes.
+      // The final snapshot fails too; shutdown still completes, and its last line says what the stop cost: the
+      // failure itself is the periodic ones' again, only counted in their line.
+      const lastGood = new Date(String((await health(app)).lastSnapshotAt));
       const exit = await app.signal('SIGTERM');
       expect(exit).toMatchObject({ code: 0, signal: null });
+      const errors = exit.output.split('\n').filter((line) => / ERROR /.test(line));
+      expect(errors[errors.length - 1]).toMatch(
+        new RegExp(
+          escapeRegExp(
+            `The final snapshot to ${dataDir} failed, so this process ends without the writes made since the ` +
+              `last committed snapshot, of ${lastGood.toISOString()}: `,
+          ) + message.source,
+        ),
+      );
       cure(app, dataDir);
       const again = await start(dataDir);
       expect(await get(again, 'before')).toBe('fault');

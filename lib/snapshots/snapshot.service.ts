@@ -21,6 +21,7 @@ import {
   COMPACTION_FAILED,
   ADOPTION_FAILED,
   FAILED_CHUNKS_NOT_REMOVED,
+  FINAL_SNAPSHOT_FAILED,
   SNAPSHOT_ADOPTED,
   NO_SNAPSHOT_YET,
   NOT_RESTORING,
@@ -275,12 +276,33 @@ export class SnapshotService
     );
     if (started !== true) return;
     if (this.persistence.snapshotOnShutdown) {
-      // A store deleted under the app is made again by the snapshot itself; a failure is logged by snapshot().
-      await this.snapshot().catch(() => undefined);
+      let failure: unknown;
+      try {
+        // A store deleted under the app is made again by the snapshot itself.
+        await this.snapshot();
+      } catch (error) {
+        failure = error; // logged by snapshot()
+      }
+      this.log.flush();
+      // The same failure as the periodic ones is only counted in the lines above: say what it costs, last.
+      if (failure !== undefined) this.finalSnapshotFailed(this.store, failure);
     } else {
       await this.queue;
+      this.log.flush();
     }
-    this.log.flush();
+  }
+
+  /** Logs that the final snapshot failed, and which writes the process therefore ends without. */
+  private finalSnapshotFailed(store: SnapshotStore | null, failure: unknown): void {
+    if (store === null) return;
+    let heldAt: Date | undefined;
+    try {
+      const createdAt = store.manifest()?.createdAt;
+      heldAt = createdAt === undefined ? undefined : new Date(createdAt);
+    } catch {
+      heldAt = undefined; // an unreadable manifest: the message says only that the writes are lost
+    }
+    this.log.error(FINAL_SNAPSHOT_FAILED(store.dataDir, heldAt, messageOf(failure)));
   }
 
   /**

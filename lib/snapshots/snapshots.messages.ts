@@ -53,6 +53,21 @@ export const SNAPSHOTS_SUCCEED_AGAIN = (dataDir: string, failed: number): string
 export const SNAPSHOT_FAILED = (dataDir: string, reason: string): string =>
   `Snapshot to ${dataDir} failed; the previous snapshot is kept: ${reason}`;
 
+/**
+ * The final snapshot, at shutdown, failed: the process ends without the writes since the last committed snapshot,
+ * which began at `heldAt` (undefined: the store holds none that can be read).
+ */
+export const FINAL_SNAPSHOT_FAILED = (
+  dataDir: string,
+  heldAt: Date | undefined,
+  reason: string,
+): string =>
+  `The final snapshot to ${dataDir} failed, so this process ends without ` +
+  (heldAt === undefined
+    ? 'its keys (the store holds no snapshot)'
+    : `the writes made since the last committed snapshot, of ${heldAt.toISOString()}`) +
+  `: ${reason}`;
+
 /** `reason` says what became of the store file and what happens next. */
 export const STORE_MOVED_SNAPSHOT_FAILED = (dataDir: string, reason: string): string =>
   `Snapshot to ${dataDir} failed: ${reason}`;

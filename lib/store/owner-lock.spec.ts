@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -155,6 +155,33 @@ describe('claimDataDir', () => {
     make(path);
     expect(() => claim(dir)).toThrow(CLAIM_FILE_NOT_A_FILE(path, found));
     expect(readdirSync(dir)).toEqual([OWNER_FILE]);
+  });
+
+  it('takes over the claim of a process that has ended but is not reaped yet (a zombie)', async () => {
+    // `sh` starts `sleep 0` and becomes `sleep 60`, which never waits for children: the ended `sleep 0` stays a
+    // zombie, as a process killed with SIGKILL does until a slow supervisor or init reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const pid = await new Promise<number>((resolve, reject) => {
+        parent.stdout.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim())));
+        parent.once('error', reject);
+      });
+      const stat = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8');
+      for (let i = 0; i < 100 && stat().split(') ')[1]?.[0] !== 'Z'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const fields = stat().split(') ')[1].split(' ');
+      expect(fields[0]).toBe('Z');
+      const dir = dataDir();
+      writeOwner(dir, { pid, host: hostname(), started: fields[19] });
+      claim(dir);
+      expect(ownerOf(dir)).toMatchObject({ pid: process.pid });
+      expect(readdirSync(dir)).toEqual([OWNER_FILE]);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('takes over a dead claim whose taker died too, and removes the taker marker', () => {

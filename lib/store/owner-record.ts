@@ -10,14 +10,21 @@ export interface Owner {
   started: string | null;
 }
 
-function startTimeOf(pid: number): string | null {
+/** What `/proc/<pid>/stat` says of a process: its state letter and its start time, or undefined without it. */
+function procStat(pid: number): { state: string; started: string | null } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22 (starttime), counted after the command name, which is in parentheses and may hold spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    // Fields from the third on (state, then ...), after the command name, which is in parentheses and may hold
+    // spaces; field 22 (starttime) is the 20th of them.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', started: fields[19] ?? null };
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+function startTimeOf(pid: number): string | null {
+  return procStat(pid)?.started ?? null;
 }
 
 /** This process, as its claims record it. */
@@ -53,8 +60,13 @@ export function isAlive(owner: Owner): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const stat = procStat(owner.pid);
+  // A process that has ended but that its parent has not reaped yet (a zombie, `Z`; `X` while it is removed) still
+  // answers the signal, for as long as the parent takes (a supervisor, or an init, that is slow to wait for it):
+  // it holds no files and writes nothing any more, so its claim is stale.
+  if (stat?.state === 'Z' || stat?.state === 'X') return false;
   // The pid is in use: by the owner, unless the kernel has given it to another process since.
-  return owner.started === null || startTimeOf(owner.pid) === owner.started;
+  return owner.started === null || (stat?.started ?? null) === owner.started;
 }
 
 /** The owner as users read it in messages. */

@@ -1,23 +1,24 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..', '..');
 
 /**
- * Jest global setup: compiles the project with `tsconfig.build.json`, so tests that spawn processes run `dist/`,
- * the same artifact `npm start` runs and `npm pack` ships, built from the sources under test. As `npm run build`
- * does, it starts from an empty `dist/`: nothing compiled from a file since renamed or removed is left in it.
+ * Jest global setup: builds the project as `npm run build` does (`scripts/build.mjs`: `tsc -p tsconfig.build.json`
+ * into an empty `dist/`, then the package's bin made executable), so tests that spawn processes run `dist/`, the same
+ * artifact `npm start` runs and `npm pack` ships, built from the sources under test.
  */
 export default function globalSetup(): void {
-  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-  rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
   try {
-    execFileSync(tsc, ['-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(
-      `The build (tsc -p tsconfig.build.json) failed; tests that run dist/ cannot start:\n` +
+      `The build (scripts/build.mjs: tsc -p tsconfig.build.json) failed; tests that run dist/ cannot start:\n` +
         `${stdout?.toString() ?? ''}${stderr?.toString() ?? ''}`,
     );
   }
