@@ -21,6 +21,15 @@ describe('persistent-cache CLI: usage and errors', () => {
     const top = await runMain(['--help']);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Usage: persistent-cache \[options\] \[command\]/);
+    // Every exit code a command can end with, the interrupted ones too.
+    for (const code of [
+      '0 success',
+      '1 a problem',
+      '2 a usage error',
+      '130, 143 or 129 interrupted',
+    ]) {
+      expect(top.stdout.replace(/\s+/g, ' ')).toContain(code);
+    }
     for (const command of ['inspect', 'verify', 'export', 'import']) {
       const help = await runMain([command, '--help']);
       expect(help.code).toBe(0);

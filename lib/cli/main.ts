@@ -48,7 +48,8 @@ function buildProgram(io: CliIo, setResult: (code: number) => void): Command {
   const program = new Command(NAME)
     .description(
       'Inspect, verify, export and import the snapshots of nestjs-persistent-cache ' +
-        '(exit codes: 0 success, 1 a problem with the data, store or server, 2 a usage error).',
+        '(exit codes: 0 success, 1 a problem with the data, store or server, 2 a usage error, ' +
+        '130, 143 or 129 interrupted by SIGINT, SIGTERM or SIGHUP).',
     )
     .version(packageVersion(), '-V, --version', 'print the version of nestjs-persistent-cache')
     .exitOverride()
