@@ -77,8 +77,11 @@ describe('a bootstrap that fails after the cache module is up', () => {
     ['app.listen() fails (its port is taken)', 'listen'],
   ];
   describe.each(failures)('%s', (_, mode) => {
-    let taken: Server | undefined;
-    afterAll(() => taken?.close());
+    // A server holding the port, for each case of 'listen': every one closed, or jest cannot exit.
+    const taken: Server[] = [];
+    afterAll(async () => {
+      await Promise.all(taken.map((server) => new Promise((resolve) => server.close(resolve))));
+    });
 
     it.each([
       ['periodic snapshots', '1s'],
@@ -91,8 +94,9 @@ describe('a bootstrap that fails after the cache module is up', () => {
         const args = [BOOT, JSON.stringify(options), mode];
         if (mode === 'listen') {
           const port = await freePort();
-          taken = createServer();
-          await new Promise<void>((resolve) => taken?.listen(port, '127.0.0.1', resolve));
+          const server = createServer();
+          taken.push(server);
+          await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
           args.push(String(port));
         }
         const started = Date.now();
