@@ -145,6 +145,10 @@ export class Evictor implements SampleVisitor {
   private count = 0;
   private policy: MaxMemoryPolicy | undefined;
   private rankBy = Rank.Idle;
+  /** Whether the policy evicts only keys with an expiry time (`volatile-*`). */
+  private volatileOnly = false;
+  /** Whether the policy evicts a drawn key as it comes (`*-random`). */
+  private randomDraws = false;
   private now = 0;
   /** The entry of the key {@link pick} returned last, when the sample drew one (see `SampleVisitor.visit`). */
   pickedEntry: Entry | undefined = undefined;
@@ -161,21 +165,23 @@ export class Evictor implements SampleVisitor {
    */
   pick(entries: Entries, settings: MemorySettings, now: number): string | undefined {
     const { policy } = settings;
-    if (policy === 'noeviction') return undefined;
-    const volatileOnly = policy.startsWith('volatile-');
-    this.pickedEntry = undefined;
-    if (policy.endsWith('-random')) {
-      this.random.drawn = undefined;
-      entries.sample(volatileOnly, 1, this.random);
-      return this.random.drawn;
-    }
     if (policy !== this.policy) {
       this.count = 0; // ranks of another policy mean nothing under this one
       this.policy = policy;
+      this.volatileOnly = policy.startsWith('volatile-');
+      this.randomDraws = policy.endsWith('-random');
       this.rankBy =
         policy === 'volatile-ttl' ? Rank.Expiry : isLfu(policy) ? Rank.Frequency : Rank.Idle;
       this.readsExpiry = this.rankBy === Rank.Expiry;
       this.readsUse = !this.readsExpiry;
+    }
+    if (policy === 'noeviction') return undefined;
+    const { volatileOnly } = this;
+    this.pickedEntry = undefined;
+    if (this.randomDraws) {
+      this.random.drawn = undefined;
+      entries.sample(volatileOnly, 1, this.random);
+      return this.random.drawn;
     }
     this.now = now;
     for (let round = 0; round < 2; round++) {
