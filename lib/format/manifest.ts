@@ -10,12 +10,13 @@ import { crc32 } from 'node:zlib';
  * Version of the on-disk layout this library writes. 2: each value is preceded by its length, so that a restore
  * steps over values it keeps encoded (1, before it, had no lengths). 3: values may use the codec's scored-map tag
  * (sorted sets); a format-2 store is a format-3 store that does not, so both are read. 4: values may use the stream
- * tag (a stream's last id and empty streams); a format-2 or 3 store is a format-4 store that does not. CHANGELOG.md
- * lists them.
+ * tag (a stream's last id and empty streams); a format-2 or 3 store is a format-4 store that does not. 5: records may
+ * keep their key's idle time or LFU counter (see `records.ts`); an earlier store is a format-5 store whose records do
+ * not. CHANGELOG.md lists them.
  */
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 /** Format versions a restore reads; it refuses any other. */
-export const READABLE_FORMATS: readonly number[] = [2, 3, 4];
+export const READABLE_FORMATS: readonly number[] = [2, 3, 4, 5];
 
 export type GenerationKind = 'full' | 'incremental';
 

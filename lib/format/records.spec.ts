@@ -15,7 +15,15 @@ import { codecError } from '../../test/support/codec-bytes';
 
 /** A record as readRecords hands it over, with its key and value decoded. */
 type Read =
-  | { kind: 'set'; key: string; value: unknown; expiresAt: number | undefined; raw: RecordBytes }
+  | {
+      kind: 'set';
+      key: string;
+      value: unknown;
+      expiresAt: number | undefined;
+      idleMs: number;
+      counter: number;
+      raw: RecordBytes;
+    }
   | { kind: 'delete'; key: string };
 
 /** Where a record's key and value lie in its chunk. */
@@ -32,15 +40,18 @@ function readAll(
   chunk: Uint8Array,
   start = 0,
   recordsPerStep = 1000,
+  ageMs = 0,
 ): { records: Read[]; count: number; yields: number } {
   const records: Read[] = [];
   const sink: RecordSink = {
-    setRecord(c, keyStart, keyEnd, valueStart, valueEnd, expiresAt) {
+    setRecord(c, keyStart, keyEnd, valueStart, valueEnd, expiresAt, idleMs, counter) {
       records.push({
         kind: 'set',
         key: readKey(c, keyStart, keyEnd),
         value: decodeValue(c, valueStart, valueEnd),
         expiresAt,
+        idleMs,
+        counter,
         raw: { chunk: c, keyStart, keyEnd, valueStart, valueEnd },
       });
     },
@@ -48,7 +59,7 @@ function readAll(
       records.push({ kind: 'delete', key: readKey(c, keyStart, keyEnd) });
     },
   };
-  const steps = readRecords(chunk, new BufferReader(chunk, start), sink, recordsPerStep);
+  const steps = readRecords(chunk, new BufferReader(chunk, start), sink, recordsPerStep, ageMs);
   let yields = 0;
   for (let step = steps.next(); ; step = steps.next()) {
     if (step.done === true) return { records, count: step.value, yields };
@@ -176,8 +187,8 @@ describe('records', () => {
     expect(rewritten).toEqual(expected);
   });
 
-  it('rejects unknown flags with a CodecError', () => {
-    for (const flags of [4, 5, 8, 0x80]) {
+  it("rejects unknown flags with a CodecError, and a tombstone with a live key's flags", () => {
+    for (const flags of [5, 9, 13, 16, 0x80]) {
       const w = new BufferWriter();
       w.writeVarUint(flags);
       writeKey(w, 'k');
@@ -187,6 +198,67 @@ describe('records', () => {
         `unknown record flags ${flags} at offset ${at}`,
       );
     }
+  });
+
+  it("keeps a key's idle time or LFU counter when given one, and a restore adds the generation's age", () => {
+    const w = new BufferWriter();
+    writeRecord(w, 'plain', state('v'));
+    writeRecord(w, 'idle', state('v', 1_700_000_000_000), { idleMs: 2_500.7, counter: -1 });
+    writeRecord(w, 'hot', state({ f: 'x' }), { idleMs: -1, counter: 17 });
+    writeRecord(w, 'capped', state('v'), { idleMs: -1, counter: 300 });
+    writeRecord(w, 'both', state('v'), { idleMs: 0, counter: 0 });
+    const chunk = w.finish();
+    const read = (ageMs: number) =>
+      readAll(chunk, 0, 1000, ageMs).records.map((r) =>
+        r.kind === 'set' ? [r.key, r.value, r.expiresAt, r.idleMs, r.counter] : r,
+      );
+    expect(read(0)).toEqual([
+      ['plain', 'v', undefined, -1, -1],
+      ['idle', 'v', 1_700_000_000_000, 2_500, -1],
+      ['hot', { f: 'x' }, undefined, -1, 17],
+      ['capped', 'v', undefined, -1, 255],
+      ['both', 'v', undefined, 0, 0],
+    ]);
+    expect(read(1_000).map((r) => (r as unknown[])[3])).toEqual([-1, 3_500, -1, -1, 1_000]);
+    // Without a usage, a record is byte for byte what format 4 wrote.
+    const old = new BufferWriter();
+    writeRecord(old, 'plain', state('v'));
+    expect(chunk.subarray(0, old.length)).toEqual(old.finish());
+    expect(chunk[0]).toBe(0);
+  });
+
+  it('copies a restored record with a usage of its own', () => {
+    const w = new BufferWriter();
+    writeRecord(w, 'k', state('value', 9), { idleMs: 10, counter: -1 });
+    const chunk = w.finish();
+    const [raw] = readAll(chunk).records;
+    if (raw.kind !== 'set') throw new Error('expected a live record');
+    const encoded: EncodedRecord = {
+      expiresAt: raw.expiresAt,
+      copyKeyTo: (sink) => sink.writeRange(chunk, raw.raw.keyStart, raw.raw.keyEnd),
+      copyValueTo: (sink) => sink.writeRange(chunk, raw.raw.valueStart, raw.raw.valueEnd),
+    };
+    const copy = new BufferWriter();
+    writeEncodedRecord(copy, encoded, { idleMs: -1, counter: 42 });
+    writeEncodedRecord(copy, encoded);
+    expect(
+      readAll(copy.finish()).records.map((r) =>
+        r.kind === 'set' ? [r.key, r.value, r.expiresAt, r.idleMs, r.counter] : r,
+      ),
+    ).toEqual([
+      ['k', 'value', 9, -1, 42],
+      ['k', 'value', 9, -1, -1],
+    ]);
+  });
+
+  it('rejects an LFU counter over 255 with a CodecError', () => {
+    const w = new BufferWriter();
+    w.writeVarUint(8);
+    writeKey(w, 'k');
+    w.writeVarUint(256);
+    expect(codecError(() => readAll(w.finish())).message).toMatch(
+      /^LFU counter 256 over 255 at offset \d+$/,
+    );
   });
 
   it('rejects records cut short with a CodecError', () => {

@@ -1,9 +1,12 @@
 /**
  * Records: what a snapshot chunk holds after its CRC (see `chunks.ts`), one after another until the chunk ends.
  *
- *   flags    varuint   bit 0: tombstone (the key is deleted as of this generation), bit 1: has an expiry
+ *   flags    varuint   bit 0: tombstone (the key is deleted as of this generation), bit 1: has an expiry,
+ *                      bit 2: has an idle time, bit 3: has an LFU counter (bits 2 and 3 since format 5)
  *   key      string    the codec's string encoding (see `codec.ts`); keys are compared by these bytes
  *   expiry   float64   absolute expiry time in ms since the epoch (with bit 1 only)
+ *   idle     varuint   ms the key had been idle when the generation's capture began (with bit 2 only)
+ *   counter  varuint   the key's LFU counter, 0-255, when the generation's capture began (with bit 3 only)
  *   length   uint32    byte length of the value (not in tombstones)
  *   value    value     the codec's value encoding (not in tombstones)
  *
@@ -16,6 +19,23 @@ import type { BufferWriter } from './writer';
 
 const FLAG_TOMBSTONE = 1;
 const FLAG_EXPIRES = 2;
+const FLAG_IDLE = 4;
+const FLAG_COUNTER = 8;
+/** Flags a live key's record may have. */
+const VALUE_FLAGS = FLAG_EXPIRES | FLAG_IDLE | FLAG_COUNTER;
+
+/**
+ * How a key was used, as a record keeps it (Redis's RDB does the same with its IDLE and FREQ opcodes, under an LRU
+ * and an LFU `maxmemory-policy` respectively): how long the key had been idle, in ms, or its LFU counter (0-255), as
+ * of the beginning of the capture; -1 for each one not kept.
+ */
+export interface KeyUsage {
+  idleMs: number;
+  counter: number;
+}
+
+/** A usage that keeps nothing. */
+export const NO_USAGE: Readonly<KeyUsage> = Object.freeze({ idleMs: -1, counter: -1 });
 
 /** Where a state still in its encoded form copies its bytes (see {@link KeyState.copyEncodedTo}). */
 export interface EncodedSink {
@@ -43,7 +63,11 @@ export interface EncodedRecord {
   copyValueTo(sink: EncodedSink): void;
 }
 
-/** What {@link readRecords} hands each record to: where its key and value lie in the chunk, not decoded. */
+/**
+ * What {@link readRecords} hands each record to: where its key and value lie in the chunk, not decoded, and what the
+ * record kept of the key's use (`idleMs` counted up to the beginning of the chain's last generation; -1 for each one
+ * not kept, see {@link KeyUsage}).
+ */
 export interface RecordSink {
   setRecord(
     chunk: Uint8Array,
@@ -52,6 +76,8 @@ export interface RecordSink {
     valueStart: number,
     valueEnd: number,
     expiresAt: number | undefined,
+    idleMs: number,
+    counter: number,
   ): void;
   deleteRecord(chunk: Uint8Array, keyStart: number, keyEnd: number): void;
 }
@@ -66,12 +92,45 @@ export function readKey(bytes: Uint8Array, start: number, end: number): string {
   return new BufferReader(bytes, start, end).readString();
 }
 
-/** Writes a live key's record. Throws a {@link CodecError} if the value cannot be encoded (the record is then partial). */
-export function writeRecord(out: BufferWriter, key: string, state: KeyState): void {
-  const expiresAt = state.expiresAt;
-  out.writeVarUint(expiresAt === undefined ? 0 : FLAG_EXPIRES);
-  writeKey(out, key);
+/** A live key's flags: they come before its key. */
+function writeFlags(
+  out: BufferWriter,
+  expiresAt: number | undefined,
+  usage: Readonly<KeyUsage>,
+): void {
+  out.writeVarUint(
+    (expiresAt === undefined ? 0 : FLAG_EXPIRES) |
+      (usage.idleMs < 0 ? 0 : FLAG_IDLE) |
+      (usage.counter < 0 ? 0 : FLAG_COUNTER),
+  );
+}
+
+/** A live key's expiry time and usage: they come after its key. */
+function writeKeyFields(
+  out: BufferWriter,
+  expiresAt: number | undefined,
+  usage: Readonly<KeyUsage>,
+): void {
   if (expiresAt !== undefined) out.writeFloat64(expiresAt);
+  const { idleMs, counter } = usage;
+  if (idleMs >= 0) out.writeVarUint(Math.floor(idleMs));
+  if (counter >= 0) out.writeVarUint(Math.min(255, Math.floor(counter)));
+}
+
+/**
+ * Writes a live key's record, with what `usage` keeps of the key's use. Throws a {@link CodecError} if the value
+ * cannot be encoded (the record is then partial).
+ */
+export function writeRecord(
+  out: BufferWriter,
+  key: string,
+  state: KeyState,
+  usage: Readonly<KeyUsage> = NO_USAGE,
+): void {
+  const expiresAt = state.expiresAt;
+  writeFlags(out, expiresAt, usage);
+  writeKey(out, key);
+  writeKeyFields(out, expiresAt, usage);
   const lengthAt = out.length;
   out.writeUInt32(0);
   // A value restored and not read since is copied as it was stored.
@@ -79,12 +138,19 @@ export function writeRecord(out: BufferWriter, key: string, state: KeyState): vo
   out.patchUInt32(lengthAt, out.length - lengthAt - 4);
 }
 
-/** Writes a restored record as it was stored: its key's and value's bytes are copied, not encoded again. */
-export function writeEncodedRecord(out: BufferWriter, record: EncodedRecord): void {
+/**
+ * Writes a restored record as it was stored, with what `usage` keeps of the key's use: its key's and value's bytes are
+ * copied, not encoded again.
+ */
+export function writeEncodedRecord(
+  out: BufferWriter,
+  record: EncodedRecord,
+  usage: Readonly<KeyUsage> = NO_USAGE,
+): void {
   const expiresAt = record.expiresAt;
-  out.writeVarUint(expiresAt === undefined ? 0 : FLAG_EXPIRES);
+  writeFlags(out, expiresAt, usage);
   record.copyKeyTo(out);
-  if (expiresAt !== undefined) out.writeFloat64(expiresAt);
+  writeKeyFields(out, expiresAt, usage);
   const lengthAt = out.length;
   out.writeUInt32(0);
   record.copyValueTo(out);
@@ -99,19 +165,22 @@ export function writeTombstone(out: BufferWriter, key: string): void {
 
 /**
  * Hands the records from the reader's position to the end of `chunk` to `sink`, yielding every `recordsPerStep`
- * records. Returns how many there were. Throws a {@link CodecError} on bytes that are not records.
+ * records. Returns how many there were. Throws a {@link CodecError} on bytes that are not records. `ageMs` is added to
+ * each idle time kept: how long before the chain's last generation this one's capture began.
  */
 export function* readRecords(
   chunk: Uint8Array,
   reader: BufferReader,
   sink: RecordSink,
   recordsPerStep: number,
+  ageMs = 0,
 ): Generator<void, number> {
   let records = 0;
   while (!reader.done) {
     if (records % recordsPerStep === recordsPerStep - 1) yield;
     const flags = reader.readVarUint();
-    if (flags > (FLAG_TOMBSTONE | FLAG_EXPIRES)) {
+    // A tombstone has no other flag than its own (bit 1 was let pass before format 5, and is still).
+    if (flags & FLAG_TOMBSTONE ? flags > (FLAG_TOMBSTONE | FLAG_EXPIRES) : flags > VALUE_FLAGS) {
       throw new CodecError(`unknown record flags ${flags} at offset ${reader.offset}`);
     }
     const keyStart = reader.offset;
@@ -121,10 +190,14 @@ export function* readRecords(
       sink.deleteRecord(chunk, keyStart, keyEnd);
     } else {
       const expiresAt = flags & FLAG_EXPIRES ? reader.readFloat64() : undefined;
+      const idleMs = flags & FLAG_IDLE ? reader.readVarUint() + ageMs : -1;
+      const counter = flags & FLAG_COUNTER ? reader.readVarUint() : -1;
+      if (counter > 255)
+        throw new CodecError(`LFU counter ${counter} over 255 at offset ${reader.offset}`);
       const length = reader.readUInt32();
       const start = reader.offset;
       reader.skipBytes(length);
-      sink.setRecord(chunk, keyStart, keyEnd, start, start + length, expiresAt);
+      sink.setRecord(chunk, keyStart, keyEnd, start, start + length, expiresAt, idleMs, counter);
     }
     records++;
   }

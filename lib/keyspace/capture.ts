@@ -1,6 +1,7 @@
-import type { EncodedRecord, KeyState } from '../format/records';
+import { NO_USAGE, type EncodedRecord, type KeyState, type KeyUsage } from '../format/records';
 import { Entries } from './entries';
 import type { Entry } from './entry';
+import { isLfu, lfuCounter } from './eviction';
 import type { ShardedMap } from './sharded-map';
 import type { Keyspace } from './keyspace';
 
@@ -9,15 +10,18 @@ import type { Keyspace } from './keyspace';
  * sees one shape of arguments (V8 keeps such code optimized).
  */
 export interface CaptureVisitor {
-  /** A key as it was when the capture began. */
-  visit(key: string, state: KeyState): void;
+  /**
+   * A key as it was when the capture began, and what a snapshot keeps of its use (see {@link Capture.usage}); `usage`
+   * is valid during the call only.
+   */
+  visit(key: string, state: KeyState, usage: Readonly<KeyUsage>): void;
   /** A key changed since the previous capture that did not exist when this one began (incremental captures only). */
   visitDeleted(key: string): void;
   /**
    * Restored keys nobody has looked up since, as their stored bytes (full captures only): no key string or state is
    * built for them. Without this method they go to {@link visit}.
    */
-  visitRecord?(record: EncodedRecord): void;
+  visitRecord?(record: EncodedRecord, usage: Readonly<KeyUsage>): void;
 }
 
 /** Marks a key written after the capture read it: nothing to keep aside for it. */
@@ -36,6 +40,12 @@ export class Capture {
   readonly sizeAtStart: number;
   private readonly preserved = new Map<string, KeyState | null | typeof ALREADY_READ>();
   private closed = false;
+  /**
+   * What a snapshot keeps of each key's use, as Redis's RDB does: under an LRU policy how long the key had been idle
+   * when the capture began, under an LFU one its counter then, under the others nothing. Refilled for each key.
+   */
+  private readonly usage: KeyUsage = { idleMs: -1, counter: -1 };
+  private readonly keepsUsage: 'idle' | 'counter' | undefined;
 
   /** @internal use {@link Keyspace.beginCapture} */
   constructor(
@@ -50,6 +60,23 @@ export class Capture {
   ) {
     this.startedAt = Date.now();
     this.sizeAtStart = entries.size;
+    const { policy } = keyspace.memory;
+    this.keepsUsage = policy.endsWith('-lru') ? 'idle' : isLfu(policy) ? 'counter' : undefined;
+  }
+
+  /** {@link usage} for the key of `entry` (one of the keyspace's, or NaN's use: not known). */
+  private usageOfEntry(entry: Entry): Readonly<KeyUsage> {
+    return this.keepsUsage === undefined ? NO_USAGE : this.usageOf(this.entries.knownUseOf(entry));
+  }
+
+  /** {@link usage} for a key whose `use` (see `eviction.ts`) is this; NaN when it is not known. */
+  private usageOf(use: number): Readonly<KeyUsage> {
+    const kind = this.keepsUsage;
+    if (kind === undefined || Number.isNaN(use)) return NO_USAGE;
+    const { usage } = this;
+    if (kind === 'idle') usage.idleMs = Math.max(0, this.startedAt - use);
+    else usage.counter = lfuCounter(use, this.startedAt);
+    return usage;
   }
 
   /**
@@ -108,11 +135,12 @@ export class Capture {
         const key = restored.builtKeyAt(r);
         if (built.mark === id || (preserved.size !== 0 && preserved.has(key))) continue;
         built.mark = id;
-        visitor.visit(key, built);
+        visitor.visit(key, built, this.usageOfEntry(built));
       } else if (restored.markRecord(r, id)) {
         // Never looked up, so never written since the capture began (a write looks its key up first).
-        if (visitor.visitRecord !== undefined) visitor.visitRecord(restored.recordAt(r));
-        else visitor.visit(...restored.stateAt(r));
+        const usage = this.keepsUsage === undefined ? NO_USAGE : this.usageOf(restored.useAt(r));
+        if (visitor.visitRecord !== undefined) visitor.visitRecord(restored.recordAt(r), usage);
+        else visitor.visit(...restored.stateAt(r), usage);
       }
     }
   }
@@ -128,7 +156,7 @@ export class Capture {
       // is there as `null`.
       if (entry.mark === id || (preserved.size !== 0 && preserved.has(key))) continue;
       entry.mark = id;
-      visitor.visit(key, entry);
+      visitor.visit(key, entry, this.usageOfEntry(entry));
     }
   }
 
@@ -152,7 +180,7 @@ export class Capture {
         visitor.visitDeleted(key);
       } else if (entry.mark !== id) {
         entry.mark = id;
-        visitor.visit(key, entry);
+        visitor.visit(key, entry, this.usageOfEntry(entry));
       }
     }
   }
@@ -165,11 +193,12 @@ export class Capture {
       if (++n % sliceSize === 0) yield* this.pause();
       if (state === ALREADY_READ) continue;
       // A full capture skips keys created after it began; an incremental one reads only its changed keys.
+      // A state kept aside keeps no use: the key was written since, so it reads as used when restored.
       if (changedKeys === undefined) {
-        if (state !== null) visitor.visit(key, state);
+        if (state !== null) visitor.visit(key, state, NO_USAGE);
       } else if (changedKeys.has(key)) {
         if (state === null) visitor.visitDeleted(key);
-        else visitor.visit(key, state);
+        else visitor.visit(key, state, NO_USAGE);
       }
     }
   }

@@ -338,6 +338,11 @@ export class Entries {
     throw new Error('useOf: the entry is not one of these keys');
   }
 
+  /** {@link useOf}, or NaN for an entry that is not one of these keys' (any more). */
+  knownUseOf(entry: Entry): number {
+    return entry.slot !== -1 || entry instanceof RestoredEntry ? this.useOf(entry) : NaN;
+  }
+
   /**
    * Call after the expiry time of `key`'s `entry` was set or removed: a key of {@link added} moves to the keys with
    * or without one, with its `use`.

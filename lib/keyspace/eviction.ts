@@ -74,6 +74,11 @@ export function idleMs(use: number, policy: MaxMemoryPolicy, now: number): numbe
   return elapsed === 0 ? 0 : (elapsed - 1) * MINUTE_MS + (now % MINUTE_MS);
 }
 
+/** The `use` under an LFU policy of a key whose counter is `counter` at `now`. */
+export function lfuUse(counter: number, now: number): number {
+  return (minutes(now) << 8) | counter;
+}
+
 /** The `use` of a key created at `now`. */
 export function initialUse(policy: MaxMemoryPolicy, now: number): number {
   return isLfu(policy) ? (minutes(now) << 8) | LFU_INIT_VAL : now;

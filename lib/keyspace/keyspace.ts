@@ -445,9 +445,10 @@ export class Keyspace {
     // Under LRU a key's `use` is the time of its last access, under LFU its minute and counter: each key keeps how
     // long it has been idle, and starts from LFU's initial counter (Redis's LFU_INIT_VAL, decayed by that idle time).
     const now = Date.now();
-    this.entries.convertUses((use) => convertedUse(use, before, policy, now));
+    const convert = (use: number): number => convertedUse(use, before, policy, now);
+    this.entries.convertUses(convert);
     this.entries.restored.initialUse = initialUse(policy, now);
-    this.entries.restored.resetUses();
+    this.entries.restored.convertUses(convert);
   }
 
   /** Number of keys held, expired ones not yet removed included. */
@@ -680,6 +681,16 @@ export class Keyspace {
   }
 
   /**
+   * Empty states for a restore to read a snapshot into (see {@link replaceAll}): each record takes the use its
+   * snapshot kept of its key under the policy in force now, as Redis does when it loads an RDB.
+   */
+  restoreTarget(): RestoredStates {
+    const states = new RestoredStates();
+    states.keepUsesUnder(this.memory.policy, Date.now());
+    return states;
+  }
+
+  /**
    * Replaces the whole content at once (a restore). What changed is reset: the new content is, by definition,
    * what the store holds. {@link RestoredStates} are taken over as they are (the caller must not change them
    * afterwards); a map is copied.
@@ -689,7 +700,14 @@ export class Keyspace {
       throw new Error('cannot replace the keyspace while a capture is open');
     const now = Date.now();
     if (states instanceof RestoredStates) {
-      states.initialUse = initialUse(this.memory.policy, now);
+      const { policy } = this.memory;
+      states.initialUse = initialUse(policy, now);
+      const readUnderLfu = states.usesReadUnderLfu;
+      if (readUnderLfu !== undefined && readUnderLfu !== isLfu(policy)) {
+        // The policy changed while the records were read: the uses they kept read as the other kind.
+        const from = readUnderLfu ? 'allkeys-lfu' : 'allkeys-lru';
+        states.convertUses((use) => convertedUse(use, from, policy, now));
+      }
       this.entries = new Entries(states); // fresh records: no capture has dealt with them
     } else {
       this.entries = new Entries();

@@ -31,6 +31,7 @@ import {
 } from './memory';
 import { RecordCursor, type RecordColumns } from './record-cursor';
 import { runAtOnce } from '../util/slices';
+import { isLfu, lfuUse, type MaxMemoryPolicy } from './eviction';
 
 /** A record's status: live and never looked up, live with its entry built, or gone (replaced, deleted, expired). */
 const ENCODED = 0;
@@ -176,6 +177,11 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
   private readonly built = new RecordList();
   /** The `use` (see `Entry`) of keys never looked up since the restore: set by the keyspace that adopts these states. */
   initialUse = 0;
+  /**
+   * How the uses the records kept (see `KeyUsage`) become theirs as they are read (see {@link keepUsesUnder}); not at
+   * all until it is set.
+   */
+  private usesKept: { readonly lfu: boolean; readonly now: number } | undefined;
   /** Where {@link visitRandom} goes on looking when random draws miss (most records are gone). */
   private scan = 0;
 
@@ -385,6 +391,8 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     valueStart: number,
     valueEnd: number,
     expiresAt: number | undefined,
+    idleMs = -1,
+    counter = -1,
   ): void {
     if (isEncodedStreamHelper(chunk, keyStart, keyEnd, chunk, valueStart, valueEnd)) {
       // One of ioredis-mock's stream helper keys (see `streams.ts`), which snapshots written before streams were
@@ -393,7 +401,29 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       return;
     }
     const source = this.sourceIndex(chunk);
-    this.put(chunk, source, keyStart, keyEnd, source, valueStart, valueEnd, expiresAt);
+    const r = this.put(chunk, source, keyStart, keyEnd, source, valueStart, valueEnd, expiresAt);
+    const kept = this.usesKept;
+    if (kept === undefined) return;
+    // As Redis loads an RDB: an LFU policy takes the counter kept, the others the idle time (counted from now: the
+    // time the cache was down does not count).
+    if (kept.lfu) {
+      if (counter >= 0) this.uses[r] = lfuUse(counter, kept.now) + 1;
+    } else if (idleMs >= 0) {
+      this.uses[r] = kept.now - idleMs + 1;
+    }
+  }
+
+  /**
+   * Makes the records read from now on take the use their snapshot kept of their key (see `KeyUsage`), under `policy`
+   * at `now`; records that kept none take {@link initialUse}.
+   */
+  keepUsesUnder(policy: MaxMemoryPolicy, now: number): void {
+    this.usesKept = { lfu: isLfu(policy), now };
+  }
+
+  /** Whether the uses of these records were read as an LFU policy reads them (undefined: none was kept). */
+  get usesReadUnderLfu(): boolean | undefined {
+    return this.usesKept?.lfu;
   }
 
   /** Removes the key at bytes [keyStart, keyEnd) of `chunk`, if a record holds it (a tombstone). */
@@ -551,9 +581,15 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     this.uses[r] = use + 1;
   }
 
-  /** @internal forgets the uses of records read in place (they were counted under another eviction policy). */
-  resetUses(): void {
-    this.uses.fill(0);
+  /**
+   * @internal replaces the `use` of every record that has one of its own (read in place, or kept by its snapshot) by
+   * `convert` of it: they were counted under another eviction policy.
+   */
+  convertUses(convert: (use: number) => number): void {
+    const { uses } = this;
+    for (let r = 0; r < this.count; r++) {
+      if (uses[r] !== 0 && this.status[r] !== GONE) uses[r] = convert(uses[r] - 1) + 1;
+    }
   }
 
   /** The entry of record `r` (of `key`), still bytes: built, and kept from now on. */

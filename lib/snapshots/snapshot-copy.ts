@@ -1,5 +1,5 @@
 import type { Capture, CaptureVisitor } from '../keyspace/keyspace';
-import type { EncodedRecord, KeyState } from '../format/records';
+import type { EncodedRecord, KeyState, KeyUsage } from '../format/records';
 import { showKey } from '../util/show-key';
 import { runInSlices } from '../util/slices';
 import { CodecError } from '../format/codec';
@@ -55,7 +55,7 @@ export class SnapshotCopy implements CaptureVisitor {
     return { expired: this.expired, unstorable: this.unstorable };
   }
 
-  visit(key: string, state: KeyState): void {
+  visit(key: string, state: KeyState, usage: Readonly<KeyUsage>): void {
     // NaN compares false with every time: it would pass for expired and the key would vanish.
     if (Number.isNaN(state.expiresAt)) {
       this.leaveOut(key, `key ${showKey(key)}: its expiry time is not a number`);
@@ -68,7 +68,7 @@ export class SnapshotCopy implements CaptureVisitor {
       return;
     }
     try {
-      this.writer.add(key, state);
+      this.writer.add(key, state, usage);
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
       this.leaveOut(key, error.message);
@@ -85,9 +85,9 @@ export class SnapshotCopy implements CaptureVisitor {
   }
 
   /** Restored keys nobody looked up, as bytes (full snapshots only). */
-  visitRecord(record: EncodedRecord): void {
+  visitRecord(record: EncodedRecord, usage: Readonly<KeyUsage>): void {
     if (this.liveAtStart(record.expiresAt)) {
-      this.writer.addEncoded(record);
+      this.writer.addEncoded(record, usage);
     } else {
       this.expired++;
     }

@@ -42,7 +42,6 @@ import {
 import { PersistentCacheMetrics } from './snapshot.metrics';
 import { SnapshotLog } from './snapshot-log';
 import { SnapshotCopy } from './snapshot-copy';
-import { RestoredStates } from '../keyspace/restored-states';
 import {
   StoreMovedError,
   UnreadableSnapshotError,
@@ -520,7 +519,7 @@ export class SnapshotService
     this.yieldAdoption = false;
     this.pendingAdoption = undefined; // the restored keys are records already
     // Read in slices: the cache keeps serving what it held until the restored content is swapped in at once.
-    const data = await store.readInSlices(new RestoredStates(), SLICE_MS);
+    const data = await store.readInSlices(this.keyspace.restoreTarget(), SLICE_MS);
     if (data === undefined) {
       this.log.log(NO_SNAPSHOT_YET(store.dataDir));
       return undefined;

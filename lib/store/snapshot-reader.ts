@@ -84,6 +84,8 @@ export function* readChain<T extends RestoreTarget>(
 ): Generator<void, RestoredData<T>> {
   yield* target.reserve(manifest.generations.reduce((sum, g) => sum + g.records, 0));
   yield; // V8 may collect garbage for the memory it took
+  // Idle times are kept as of each generation's capture: a restore counts them up to the last one's.
+  const lastCapture = manifest.generations[manifest.generations.length - 1].createdAt;
   for (const generation of manifest.generations) {
     yield* readGeneration(
       chunks,
@@ -93,6 +95,8 @@ export function* readChain<T extends RestoreTarget>(
         new UnreadableSnapshotError(
           CORRUPT_SNAPSHOT(dataDir, `generation ${generation.gen}: ${what}`),
         ),
+      { chunks: 0 },
+      Math.max(0, lastCapture - generation.createdAt),
     );
     yield* target.indexRecords();
   }
@@ -109,7 +113,8 @@ export interface GenerationProgress {
  * The steps of a read of one committed generation's records into `target`, checked as {@link readChain} checks them;
  * `corrupt` makes the error for what is damaged. It begins at chunk `progress.chunks` and counts there the chunks read
  * whole; a read that begins past the first chunk checks each chunk's CRC and the number of chunks, not the
- * generation's record count and checksum (they need every chunk).
+ * generation's record count and checksum (they need every chunk). `ageMs` is added to the idle times the records
+ * keep (see `readRecords`).
  */
 export function* readGeneration(
   table: Database<Buffer, ChunkKey>,
@@ -117,6 +122,7 @@ export function* readGeneration(
   target: RecordSink,
   corrupt: (what: string) => Error,
   progress: GenerationProgress = { chunks: 0 },
+  ageMs = 0,
 ): Generator<void, void> {
   const first = progress.chunks;
   let chunks = first;
@@ -134,7 +140,7 @@ export function* readGeneration(
     try {
       // Keys and values stay as bytes: the target indexes them where they lie (the chunk's CRC covers them).
       const reader = new BufferReader(value, CHUNK_HEADER_BYTES);
-      records += yield* readRecords(value, reader, target, RECORDS_PER_STEP);
+      records += yield* readRecords(value, reader, target, RECORDS_PER_STEP, ageMs);
     } catch (error) {
       if (error instanceof CodecError) throw corrupt(`chunk ${chunks}: ${error.message}`);
       throw error;

@@ -7,11 +7,13 @@ import {
   type Manifest,
 } from '../format/manifest';
 import {
+  NO_USAGE,
   writeEncodedRecord,
   writeRecord,
   writeTombstone,
   type EncodedRecord,
   type KeyState,
+  type KeyUsage,
 } from '../format/records';
 import { showKey } from '../util/show-key';
 import type { SnapshotStore } from './snapshot-store';
@@ -67,11 +69,13 @@ export class SnapshotWriter {
     return this.records;
   }
 
-  /** Adds a key's state. Throws a `CodecError` if the value cannot be stored. */
-  add(key: string, state: KeyState): void {
+  /**
+   * Adds a key's state, with what `usage` keeps of its use. Throws a `CodecError` if the value cannot be stored.
+   */
+  add(key: string, state: KeyState, usage: Readonly<KeyUsage> = NO_USAGE): void {
     const mark = this.out.length;
     try {
-      writeRecord(this.out, key, state);
+      writeRecord(this.out, key, state, usage);
     } catch (error) {
       if (error instanceof CodecError) {
         error.message = `key ${showKey(key)}: ${error.message}`;
@@ -89,9 +93,12 @@ export class SnapshotWriter {
     this.recordAdded();
   }
 
-  /** Adds a restored record as it was stored: its key's and value's bytes are copied, not encoded again. */
-  addEncoded(record: EncodedRecord): void {
-    writeEncodedRecord(this.out, record);
+  /**
+   * Adds a restored record as it was stored, with what `usage` keeps of its use: its key's and value's bytes are
+   * copied, not encoded again.
+   */
+  addEncoded(record: EncodedRecord, usage: Readonly<KeyUsage> = NO_USAGE): void {
+    writeEncodedRecord(this.out, record, usage);
     this.recordAdded();
   }
 
