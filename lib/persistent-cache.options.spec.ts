@@ -66,6 +66,8 @@ describe('parseDuration', () => {
   });
 });
 
+const GROUP_ACCEPTED = 'an object (left out, for the defaults)';
+
 describe('resolveOptions', () => {
   it('applies the defaults', () => {
     expect(resolveOptions(undefined)).toEqual({
@@ -158,7 +160,16 @@ describe('resolveOptions', () => {
       { persistence: { dataDir: null } },
       INVALID_OPTION('persistence.dataDir', 'a non-empty directory path', null),
     ],
-    [{ persistence: [] }, INVALID_OPTION('persistence', 'an object', [])],
+    [{ persistence: [] }, INVALID_OPTION('persistence', GROUP_ACCEPTED, [])],
+    // a group too: `persistence: null` meant as "no persistence" must not turn the default persistence on
+    ...(['persistence', 'memory', 'health', 'redis'] as const).map((name) => [
+      { [name]: null },
+      INVALID_OPTION(name, GROUP_ACCEPTED, null),
+    ]),
+    [
+      { mode: 'redis', redis: { cluster: null } },
+      INVALID_OPTION('redis.cluster', GROUP_ACCEPTED, null),
+    ],
     ['nope', INVALID_OPTION('options', 'an object', 'nope')],
     [
       { persistance: {} },

@@ -112,9 +112,15 @@ function checkKeys(
   }
 }
 
+/**
+ * A group of options (`persistence`, `memory`, …), `{}` when it is not given. `null` is refused like any other value
+ * that is not an object: `persistence: null` meant as "no persistence" would have turned the default persistence on.
+ */
 function group(value: unknown, name: string, known: readonly string[]): Record<string, unknown> {
-  const object = value ?? {};
-  if (!isPlainObject(object)) throw new Error(INVALID_OPTION(name, 'an object', object));
+  const object = value === undefined ? {} : value;
+  if (!isPlainObject(object)) {
+    throw new Error(INVALID_OPTION(name, 'an object (left out, for the defaults)', object));
+  }
   checkKeys(object, known, `${name}.`);
   return object;
 }
