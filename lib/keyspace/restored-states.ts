@@ -409,7 +409,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     if (kept.lfu) {
       if (counter >= 0) this.uses[r] = lfuUse(counter, kept.now) + 1;
     } else if (idleMs >= 0) {
-      this.uses[r] = kept.now - idleMs + 1;
+      this.uses[r] = Math.max(0, kept.now - idleMs) + 1;
     }
   }
 
