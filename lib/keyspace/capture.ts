@@ -64,7 +64,7 @@ export class Capture {
     this.keepsUsage = policy.endsWith('-lru') ? 'idle' : isLfu(policy) ? 'counter' : undefined;
   }
 
-  /** {@link usage} for the key of `entry` (one of the keyspace's, or NaN's use: not known). */
+  /** {@link usage} for the key of `entry`; nothing when its use is not known (an entry no longer among the keys). */
   private usageOfEntry(entry: Entry): Readonly<KeyUsage> {
     return this.keepsUsage === undefined ? NO_USAGE : this.usageOf(this.entries.knownUseOf(entry));
   }
