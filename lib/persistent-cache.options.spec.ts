@@ -162,10 +162,10 @@ describe('resolveOptions', () => {
     ],
     [{ persistence: [] }, INVALID_OPTION('persistence', GROUP_ACCEPTED, [])],
     // a group too: `persistence: null` meant as "no persistence" must not turn the default persistence on
-    ...(['persistence', 'memory', 'health', 'redis'] as const).map((name) => [
-      { [name]: null },
-      INVALID_OPTION(name, GROUP_ACCEPTED, null),
-    ]),
+    [{ persistence: null }, INVALID_OPTION('persistence', GROUP_ACCEPTED, null)],
+    [{ memory: null }, INVALID_OPTION('memory', GROUP_ACCEPTED, null)],
+    [{ health: null }, INVALID_OPTION('health', GROUP_ACCEPTED, null)],
+    [{ redis: null }, INVALID_OPTION('redis', GROUP_ACCEPTED, null)],
     [
       { mode: 'redis', redis: { cluster: null } },
       INVALID_OPTION('redis.cluster', GROUP_ACCEPTED, null),
