@@ -123,6 +123,9 @@ function failedAsError(callback: Method): Method {
   };
 }
 
+/** Commands Redis refuses inside MULTI (its `no-multi` flag), of those the embedded client answers. */
+const NO_MULTI = new Set(['save']);
+
 /**
  * Redis's `denyoom` commands: those that may add memory, refused with an OOM error while memory is over the limit
  * and no key can be evicted. A script's are refused as Redis 7 refuses them (see `script-commands.ts`).
@@ -650,6 +653,15 @@ function guardPipelines(): void {
       // And a container's subcommand (OBJECT ENCODING, SCRIPT LOAD, …): known, with its number of arguments.
       const error = subcommandError(command, args);
       if (error !== undefined) discarded.set(this, error);
+    }
+    if (transactions.has(this) && !discarded.has(this) && NO_MULTI.has(command)) {
+      // Refused when queued, after its number of arguments (Redis's `no-multi` flag).
+      try {
+        if (rule !== undefined) checkArity(command, rule, args);
+        discarded.set(this, replyError('ERR Command not allowed inside a transaction'));
+      } catch (error) {
+        discarded.set(this, asError(error));
+      }
     }
     if (rule === undefined && isSubscription(command)) {
       // (P)(UN)SUBSCRIBE answer as Redis does in a pipeline (the count) and a transaction (the reply's array).

@@ -3,9 +3,9 @@
  * refuses every setting (CONFIG), or has nothing (MEMORY): what a Redis user reads to see and bound memory.
  *
  * - `INFO [section ...]`: `server` (Redis 7.0.15, this process), `clients` (the open connections), `memory`, `stats`
- *   and `keyspace` from the keyspace's real figures, `cpu` the process's, `persistence`, `replication`, `modules`
- *   and `errorstats` those of a Redis that has not saved, has no replicas, modules or error counts; `cluster` as
- *   ioredis-mock gives it.
+ *   and `keyspace` from the keyspace's real figures, `persistence` from its snapshots (see `save-commands.ts`),
+ *   `cpu` the process's, `replication`, `modules` and `errorstats` those of a Redis that has no replicas, modules or
+ *   error counts; `cluster` as ioredis-mock gives it.
  * - `CONFIG GET pattern ...` / `CONFIG SET name value ...` of `maxmemory`, `maxmemory-policy`, `maxmemory-samples` and
  *   `notify-keyspace-events` (the last for expired and evicted keys, see `notifications.ts`); other parameters are
  *   unknown, with Redis's error. `CONFIG RESETSTAT` zeroes INFO's counters.
@@ -22,6 +22,7 @@ import { KEY_OVERHEAD, VOLATILE_OVERHEAD } from '../keyspace/memory';
 import { type CommandRule, keyName, reply } from './command-rule';
 import type { KeyspaceEvents } from './notifications';
 import { objectRule } from './object-command';
+import { persistenceFields, saveCommands } from './save-commands';
 import { keysRule, scanRule } from './scan-command';
 import { connectionCount } from './client-command';
 import {
@@ -110,46 +111,6 @@ function clientsSection(keyspace: Keyspace): string | undefined {
     .split('\r\n')
     .filter((line) => !REDIS_8_CLIENT_FIELDS.has(line.slice(0, line.indexOf(':'))))
     .join('\r\n');
-}
-
-/**
- * The Persistence section of a Redis that has not saved (ioredis-mock's reports the saves, times and copy-on-write
- * sizes of the server its text was taken from). The embedded cache's snapshots are its own: see the metrics.
- * `rdb_last_save_time` is what LASTSAVE answers.
- */
-function persistenceSection(): string {
-  return lines('Persistence', {
-    loading: 0,
-    async_loading: 0,
-    current_cow_peak: 0,
-    current_cow_size: 0,
-    current_cow_size_age: 0,
-    current_fork_perc: '0.00',
-    current_save_keys_processed: 0,
-    current_save_keys_total: 0,
-    rdb_changes_since_last_save: 0,
-    rdb_bgsave_in_progress: 0,
-    rdb_last_save_time: Math.floor(Date.now() / 1000),
-    rdb_last_bgsave_status: 'ok',
-    rdb_last_bgsave_time_sec: -1,
-    rdb_current_bgsave_time_sec: -1,
-    rdb_saves: 0,
-    rdb_last_cow_size: 0,
-    rdb_last_load_keys_expired: 0,
-    rdb_last_load_keys_loaded: 0,
-    aof_enabled: 0,
-    aof_rewrite_in_progress: 0,
-    aof_rewrite_scheduled: 0,
-    aof_last_rewrite_time_sec: -1,
-    aof_current_rewrite_time_sec: -1,
-    aof_last_bgrewrite_status: 'ok',
-    aof_rewrites: 0,
-    aof_rewrites_consecutive_failures: 0,
-    aof_last_write_status: 'ok',
-    aof_last_cow_size: 0,
-    module_fork_in_progress: 0,
-    module_fork_last_cow_size: 0,
-  });
 }
 
 /** A replication id for the process (Redis draws one at start): INFO's `master_replid`. */
@@ -267,7 +228,7 @@ function info(keyspace: Keyspace, args: readonly Arg[]): string {
     server: serverSection,
     clients: () => clientsSection(keyspace),
     memory: () => memorySection(keyspace),
-    persistence: persistenceSection,
+    persistence: () => lines('Persistence', persistenceFields(keyspace)),
     stats: () => statsSection(keyspace),
     replication: replicationSection,
     cpu: cpuSection,
@@ -662,5 +623,6 @@ export function serverCommands(
     // ioredis-mock picks from the list of every key, made for each call.
     randomkey: { arity: 1, check: () => reply(keyspace.randomKey() ?? null) },
     object: objectRule(keyspace),
+    ...saveCommands(keyspace),
   };
 }

@@ -34,6 +34,7 @@ import {
 } from './memory';
 import { ByteArena } from './byte-arena';
 import { RestoredStates } from './restored-states';
+import type { KeyspaceSaver } from './saver';
 import { stringMap, type ShardedMap } from './sharded-map';
 import {
   isStreamHelper,
@@ -45,6 +46,7 @@ import {
 
 export type { CaptureVisitor } from './capture';
 export { Capture } from './capture';
+export type { KeyspaceSaver } from './saver';
 
 /**
  * What the embedded client's command rules read: stored values as ioredis-mock keeps them, read without copying
@@ -306,6 +308,10 @@ export class Keyspace {
   private serving = true;
   /** The memory limit (Redis's `maxmemory` settings); no limit until set. */
   readonly memory: MemorySettings = { maxBytes: 0, policy: 'noeviction', samples: 5 };
+  /** What SAVE and BGSAVE take a snapshot with; `undefined` while nothing makes the keyspace durable. */
+  saver: KeyspaceSaver | undefined = undefined;
+  /** When the keyspace was made (ms since the epoch): what LASTSAVE answers while nothing was saved. */
+  readonly createdAt = Date.now();
 
   /** Calls `listener` after each write or delete of a key's value (what ioredis-mock's WATCH listens to). */
   onKeyWritten(listener: (key: string) => void): void {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { performance } from 'node:perf_hooks';
-import type { Capture, Keyspace } from '../keyspace/keyspace';
+import type { Capture, Keyspace, KeyspaceSaver } from '../keyspace/keyspace';
 import {
   CACHE_NAME,
   getSnapshotIntervalName,
@@ -127,6 +127,44 @@ export class SnapshotService
   private pendingAdoption: AdoptionProgress | undefined;
   /** The periodic snapshot's name in the `SchedulerRegistry`: the cache's name is part of it. */
   private readonly intervalName: string;
+  /** When the snapshot running now began (ms since the epoch); `undefined` when none runs. */
+  private savingSince: number | undefined;
+  /** When the last snapshot was committed, or when this service was made (Redis counts its start as a save). */
+  private lastSavedAt = Date.now();
+  private lastSaveMs: number | undefined;
+  private saves = 0;
+  private loaded = { keys: 0, expired: 0 };
+  /** What SAVE, BGSAVE, LASTSAVE and INFO persistence read (see `KeyspaceSaver`), set while the store is open. */
+  private readonly saver: KeyspaceSaver = ((service: SnapshotService): KeyspaceSaver => ({
+    save: async () => {
+      service.savingSince ??= Date.now(); // from the request on: a second one is refused meanwhile, as in Redis
+      try {
+        await service.snapshot();
+      } catch (error) {
+        // Refused before it ran (the snapshot clears it once it ran): nothing is saving.
+        if (!service.busy) service.savingSince = undefined;
+        throw error;
+      }
+    },
+    get savingSince() {
+      return service.savingSince;
+    },
+    get lastSaveAt() {
+      return service.lastSavedAt;
+    },
+    get lastSaveFailed() {
+      return service.lastError !== undefined;
+    },
+    get lastSaveMs() {
+      return service.lastSaveMs;
+    },
+    get saves() {
+      return service.saves;
+    },
+    get loaded() {
+      return service.loaded;
+    },
+  }))(this);
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedPersistentCacheOptions,
@@ -185,6 +223,7 @@ export class SnapshotService
     try {
       this.startup = this.openAndRestore(this.requireStore('open the snapshot store'));
       await this.startup;
+      this.keyspace.saver = this.saver;
     } catch (error) {
       // Bootstrap stops here and shutdown hooks will not run: release LMDB and the data directory now.
       await this.store?.close();
@@ -260,6 +299,7 @@ export class SnapshotService
     // The clients are closed first: a write acknowledged after the final snapshot's capture would be lost. The app's
     // own shutdown hooks have run by now (Nest runs an importing module's before those of the modules it imports).
     this.keyspace.stopServing();
+    if (this.keyspace.saver === this.saver) this.keyspace.saver = undefined;
     const scheduled = this.scheduler === undefined ? undefined : scheduling.get(this.scheduler);
     if (scheduled?.get(this.intervalName) === this) scheduled.delete(this.intervalName);
     if (!this.persistence.enabled) return;
@@ -356,6 +396,15 @@ export class SnapshotService
 
   /** `periodic`: taken by the interval (see {@link SnapshotLog.committed}). */
   private async takeSnapshot(store: SnapshotStore, periodic = false): Promise<SnapshotReport> {
+    this.savingSince ??= Date.now();
+    try {
+      return await this.snapshotInto(store, periodic);
+    } finally {
+      this.savingSince = undefined;
+    }
+  }
+
+  private async snapshotInto(store: SnapshotStore, periodic: boolean): Promise<SnapshotReport> {
     const started = performance.now();
     this.yieldAdoption = false; // asked for by this snapshot, or by one already taken
     let writer: SnapshotWriter | undefined;
@@ -398,6 +447,9 @@ export class SnapshotService
       };
       this.lastReport = report;
       this.lastError = undefined;
+      this.lastSavedAt = Date.now();
+      this.lastSaveMs = durationMs;
+      this.saves++;
       this.metrics.snapshotSucceeded(kind, durationMs / 1000, manifest.bytes, report.keys);
       this.metrics.unstorableKeys(unstorable.length);
       this.log.committed(store.dataDir, report, periodic);
@@ -431,7 +483,7 @@ export class SnapshotService
       this.log.failed(store.dataDir, error);
       // Deleted after this snapshot began (found at its commit): it is taken again, into a new store.
       if (error instanceof StoreMovedError && error.missing && !recreateTried) {
-        if (await this.recreateStore(store, error)) return this.takeSnapshot(store, periodic);
+        if (await this.recreateStore(store, error)) return this.snapshotInto(store, periodic);
       }
       throw error;
     }
@@ -536,6 +588,7 @@ export class SnapshotService
     this.metrics.restored(durationMs / 1000, report.keys, report.expired);
     this.metrics.snapshotRestored(report.snapshotTakenAt, data.manifest.bytes, data.manifest.keys);
     this.restoredSnapshot = { at: report.snapshotTakenAt, keys: data.manifest.keys };
+    this.loaded = { keys: report.keys, expired: report.expired };
     this.log.log(RESTORED(store.dataDir, report));
     const { keyspace } = this;
     if (keyspace.overLimit) {
