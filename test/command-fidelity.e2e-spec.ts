@@ -39,6 +39,11 @@ const KEY_OF: Record<KeyType, string> = {
 /** Keys whose state is compared after each case. */
 const WATCHED = [...new Set([...FIXTURE.map((c) => c[1]), 'k', 'dest', 'nokey', 'a', 'b'])].sort();
 
+/** Resolves once `client` is connected and past its ready check. */
+async function ready(client: Redis): Promise<void> {
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+}
+
 async function send(client: Redis, [name, ...args]: Cmd): Promise<unknown> {
   const method = (client as unknown as Record<string, unknown>)[name];
   if (typeof method !== 'function') return client.call(name, ...args);
@@ -995,6 +1000,7 @@ if (redisServerBinary !== null) {
         };
         const subscriber = client.duplicate();
         const other = client.duplicate();
+        await Promise.all([ready(subscriber), ready(other)]);
         try {
           await attempt(() => subscriber.subscribe());
           await attempt(() => subscriber.subscribe('a', 'b'));
@@ -1085,6 +1091,8 @@ if (redisServerBinary !== null) {
         const listener = client.duplicate();
         const events: string[] = [];
         listener.on('message', (channel: string, key: string) => events.push(`${channel} ${key}`));
+        // ioredis's ready check fails on a connection that subscribed first, and reconnects without the subscription.
+        await ready(listener);
         try {
           await client.config('SET', 'notify-keyspace-events', 'Eg');
           await listener.subscribe('__keyevent@0__:del', '__keyevent@0__:expire');
