@@ -220,6 +220,9 @@ describe('records', () => {
       ['both', 'v', undefined, 0, 0],
     ]);
     expect(read(1_000).map((r) => (r as unknown[])[3])).toEqual([-1, 3_500, -1, -1, 1_000]);
+    // Counters lose one a minute of age: 17 after 2.5 minutes is 15, 255 after 300 minutes is 0.
+    expect(read(150_000).map((r) => (r as unknown[])[4])).toEqual([-1, -1, 15, 253, 0]);
+    expect(read(300 * 60_000).map((r) => (r as unknown[])[4])).toEqual([-1, -1, 0, 0, 0]);
     // Without a usage, a record is byte for byte what format 4 wrote.
     const old = new BufferWriter();
     writeRecord(old, 'plain', state('v'));

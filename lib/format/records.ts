@@ -21,6 +21,7 @@ const FLAG_TOMBSTONE = 1;
 const FLAG_EXPIRES = 2;
 const FLAG_IDLE = 4;
 const FLAG_COUNTER = 8;
+const MINUTE_MS = 60_000;
 /** Flags a live key's record may have. */
 const VALUE_FLAGS = FLAG_EXPIRES | FLAG_IDLE | FLAG_COUNTER;
 
@@ -165,8 +166,9 @@ export function writeTombstone(out: BufferWriter, key: string): void {
 
 /**
  * Hands the records from the reader's position to the end of `chunk` to `sink`, yielding every `recordsPerStep`
- * records. Returns how many there were. Throws a {@link CodecError} on bytes that are not records. `ageMs` is added to
- * each idle time kept: how long before the chain's last generation this one's capture began.
+ * records. Returns how many there were. Throws a {@link CodecError} on bytes that are not records. `ageMs` is how long
+ * before the chain's last generation this one's capture began: it is added to each idle time kept, and each LFU
+ * counter kept loses one for each minute of it (Redis's default `lfu-decay-time`).
  */
 export function* readRecords(
   chunk: Uint8Array,
@@ -191,9 +193,14 @@ export function* readRecords(
     } else {
       const expiresAt = flags & FLAG_EXPIRES ? reader.readFloat64() : undefined;
       const idleMs = flags & FLAG_IDLE ? reader.readVarUint() + ageMs : -1;
-      const counter = flags & FLAG_COUNTER ? reader.readVarUint() : -1;
-      if (counter > 255)
+      let counter = flags & FLAG_COUNTER ? reader.readVarUint() : -1;
+      if (counter > 255) {
         throw new CodecError(`LFU counter ${counter} over 255 at offset ${reader.offset}`);
+      }
+      // Decayed as the cache would have decayed it until the last generation: one a minute (lfu-decay-time 1).
+      if (counter > 0 && ageMs >= MINUTE_MS) {
+        counter = Math.max(0, counter - Math.floor(ageMs / MINUTE_MS));
+      }
       const length = reader.readUInt32();
       const start = reader.offset;
       reader.skipBytes(length);
