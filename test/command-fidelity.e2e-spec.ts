@@ -200,6 +200,14 @@ const manyFields: Cmd = [
   ...Array.from({ length: 200 }, (_, i) => [`f${i}`, 'v']).flat(),
 ];
 
+/** A sorted-set member longer than a listpack holds (64 bytes), and a sorted set larger than one (128 members). */
+const LONG_MEMBER = 'm'.repeat(65);
+const BIG_ZSET: Cmd = [
+  'zadd',
+  'k',
+  ...Array.from({ length: 129 }, (_, i) => [String(i + 1), `member${i}`]).flat(),
+];
+
 const CASES: [Cmd, Cmd[]][] = [
   // the destination's old TTL goes, the source's comes with it (RENAME), a RENAMENX that does nothing keeps it
   [
@@ -280,9 +288,43 @@ const CASES: [Cmd, Cmd[]][] = [
   [['pttl'], []],
   [['expiretime'], []],
   [['pexpiretime', 'ttl', 'ttl'], []],
-  // a new member incremented by -0 answers -0
+  // a new member incremented by -0 answers -0; a listpack stores -0 as 0, a skiplist (a member over 64 bytes, or
+  // more than 128 members) keeps it; a score that compares equal (0 and -0) is not written
   [['zincrby', 'k', '-0', 'm'], []],
   [['zadd', 'k', 'INCR', '-0', 'm'], []],
+  [['zincrby', 'k', '-0', 'm'], [['zadd', 'k', '-0', 'm']]],
+  [['zadd', 'k', 'INCR', '-0', 'm'], [['zadd', 'k', '-0', 'm']]],
+  [['zadd', 'k', '-0', 'm'], [['zadd', 'k', '1', LONG_MEMBER]]],
+  [['zadd', 'k', '-0', 'm', '1', LONG_MEMBER], []],
+  [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm'], []],
+  [['zadd', 'k', '0', 'm'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zincrby', 'k', '0', 'm'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zadd', 'k', 'GT', '-0', 'm'], [['zadd', 'k', '1', LONG_MEMBER, '-1', 'm']]],
+  [['zadd', 'k', 'GT', '-0', 'm'], [['zadd', 'k', '-1', 'm']]],
+  [['zadd', 'k', '-0', 'm'], [BIG_ZSET]],
+  [
+    ['zscore', 'k', 'm'],
+    [BIG_ZSET, ['zadd', 'k', '-0', 'm']],
+  ],
+  [
+    ['zpopmin', 'k'],
+    [BIG_ZSET, ['zadd', 'k', '-0', 'm']],
+  ],
+  [['zunion', '1', 'z', 'WEIGHTS', '-1', 'WITHSCORES'], [['zadd', 'z', '0', 'c']]],
+  [['zunionstore', 'dest', '1', 'z', 'WEIGHTS', '-1'], [['zadd', 'z', '0', 'c']]],
+  [['zinterstore', 'dest', '1', 'k'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zrangestore', 'dest', 'k', '0', '-1'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zrangestore', 'dest', 'k', '0', '-1', 'REV'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  // LPOS's smallest RANK: Redis's 64-bit count of the matches never reaches COUNT
+  [
+    ['lpos', 'k', 'a', 'RANK', '-9223372036854775808', 'COUNT', '1'],
+    [['rpush', 'k', 'a', 'b', 'a']],
+  ],
+  [
+    ['lpos', 'k', 'a', 'RANK', '-9223372036854775808', 'MAXLEN', '2', 'COUNT', '1'],
+    [['rpush', 'k', 'a', 'a', 'a']],
+  ],
+  [['lpos', 'k', 'a', 'RANK', '-9223372036854775808'], [['rpush', 'k', 'a', 'b', 'a']]],
   // BITCOUNT looks the key up before it reads its range
   [['bitcount', 'nokey', '0'], []],
   [['bitcount', 'nokey', '1', '2', 'FOO'], []],
