@@ -637,6 +637,11 @@ const CASES: [Cmd, Cmd[]][] = [
   [['eval', 'return 1', '3', 'a'], []],
   [['evalsha', sha1('return 7'), '0'], [['script', 'load', 'return 7']]],
   [['evalsha', '0'.repeat(40), '0'], []],
+  // EVALSHA checks the number of keys before it looks the script up
+  [['evalsha', '0'.repeat(40), 'x'], []],
+  [['evalsha', '0'.repeat(40), '2', 'a'], []],
+  [['evalsha', '0'.repeat(40), '-1'], []],
+  [['evalsha_ro', '0'.repeat(40), 'x'], []],
   // Read-only scripts: reads run, a write command fails (after its arity check).
   [['eval_ro', "return redis.call('get', KEYS[1])", '1', 'a'], [['set', 'a', 'v']]],
   [['eval_ro', "return redis.call('set', KEYS[1], 'w')", '1', 'a'], [['set', 'a', 'v']]],
@@ -960,6 +965,32 @@ if (redisServerBinary !== null) {
         expect(await run(embedded)).toEqual(expected);
       },
     );
+
+    it('caches a script EVAL runs once its number of keys is checked and it compiles, as Redis does', async () => {
+      const scripts = [
+        'return 11',
+        'return 12',
+        'return 13',
+        'return 14',
+        'return 15 +',
+        'return 16',
+      ];
+      const run = async (client: Redis): Promise<unknown[]> => {
+        await client.script('FLUSH');
+        const replies = [
+          await outcome(client, ['eval', scripts[0], 'x']),
+          await outcome(client, ['eval', scripts[1], '-1']),
+          await outcome(client, ['eval', scripts[2], '2', 'a']),
+          await outcome(client, ['eval_ro', scripts[3], 'x']),
+          await outcome(client, ['eval', scripts[4], '0']),
+          await outcome(client, ['eval', scripts[5], '0']),
+        ];
+        return [...replies, await client.script('EXISTS', ...scripts.map(sha1))];
+      };
+      const expected = await run(redis);
+      expect(expected[expected.length - 1]).toEqual([0, 0, 0, 0, 0, 1]);
+      expect(await run(embedded)).toEqual(expected);
+    });
 
     it('counts a use of a key (LFU counter) for the commands Redis counts one for, and only those', async () => {
       // Under allkeys-lfu a new key's counter is 5, and the first use always takes it to 6: OBJECT FREQ (which counts
