@@ -637,8 +637,10 @@ const CASES: [Cmd, Cmd[]][] = [
   [['eval', 'return 1', '3', 'a'], []],
   [['evalsha', sha1('return 7'), '0'], [['script', 'load', 'return 7']]],
   [['evalsha', '0'.repeat(40), '0'], []],
-  // EVALSHA checks the number of keys before it looks the script up
+  // EVALSHA checks the number of keys before it looks the script up, after the length of its SHA1
   [['evalsha', '0'.repeat(40), 'x'], []],
+  [['evalsha', '0'.repeat(39), 'x'], []],
+  [['evalsha', 'é'.repeat(20), 'x'], []],
   [['evalsha', '0'.repeat(40), '2', 'a'], []],
   [['evalsha', '0'.repeat(40), '-1'], []],
   [['evalsha_ro', '0'.repeat(40), 'x'], []],

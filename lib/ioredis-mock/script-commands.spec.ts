@@ -94,6 +94,8 @@ describe('scripts of the embedded client', () => {
       "ERR Number of keys can't be negative",
     );
     await expect(client.evalsha('0'.repeat(40), 0)).rejects.toThrow('NOSCRIPT');
+    // A SHA1 that is not 40 bytes long is refused first.
+    await expect(client.evalsha('0'.repeat(39), -1)).rejects.toThrow('NOSCRIPT');
   });
 
   it('delete a collection a command of the script emptied, as Redis does', async () => {

@@ -602,7 +602,12 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     check: (args) => {
       const script = scripts.get(argText(args[0]).toLowerCase());
       if (script === undefined) {
-        keyCount(args.slice(1)); // Redis checks the number of keys before it looks the script up
+        // Redis refuses a SHA1 that is not 40 bytes long at once, else checks the number of keys before it looks the
+        // script up (`evalShaCommand`, `evalGenericCommand`).
+        const sha = args[0];
+        if ((typeof sha === 'string' ? Buffer.byteLength(sha) : sha.length) === 40) {
+          keyCount(args.slice(1));
+        }
         throw replyError(NO_SCRIPT);
       }
       return reply(evaluate(script, args.slice(1), readOnly));
