@@ -378,6 +378,17 @@ const CASES: [Cmd, Cmd[]][] = [
   // a container's unknown subcommand is an unknown command to a script, a wrong arity a wrong number of args
   [['eval', "return redis.call('object', 'foo', 'k')", '0'], []],
   [['eval', "return redis.pcall('memory', 'usage')", '0'], []],
+  [['eval', "return redis.pcall('command', 'foo')", '0'], []],
+  // CONFIG, CLUSTER and COMMAND: an unknown subcommand named as given, a wrong number of arguments, before the rest
+  [['config', 'FOO', 'x'], []],
+  [['config', 'Get'], []],
+  [['cluster', 'FOO', 'x'], []],
+  [['cluster', 'help', 'x'], []],
+  [['cluster', 'keyslot'], []],
+  [['cluster', 'info'], []],
+  [['command', 'FOO', 'x'], []],
+  [['command', 'getkeys'], []],
+  [['command', 'count', 'x'], []],
   // ZINTER: NaN from a weight is 0 for the first input only, and never wins a MIN or MAX
   ...(['SUM', 'MIN', 'MAX'] as const).map((aggregate): [Cmd, Cmd[]] => [
     ['zinterstore', 'dest', '2', 'a', 'b', 'WEIGHTS', '-inf', '0', 'AGGREGATE', aggregate],
