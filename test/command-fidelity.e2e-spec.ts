@@ -205,6 +205,14 @@ const manyFields: Cmd = [
   ...Array.from({ length: 200 }, (_, i) => [`f${i}`, 'v']).flat(),
 ];
 
+/** A sorted-set member longer than a listpack holds (64 bytes), and a sorted set larger than one (128 members). */
+const LONG_MEMBER = 'm'.repeat(65);
+const BIG_ZSET: Cmd = [
+  'zadd',
+  'k',
+  ...Array.from({ length: 129 }, (_, i) => [String(i + 1), `member${i}`]).flat(),
+];
+
 const CASES: [Cmd, Cmd[]][] = [
   // the destination's old TTL goes, the source's comes with it (RENAME), a RENAMENX that does nothing keeps it
   [
@@ -285,9 +293,43 @@ const CASES: [Cmd, Cmd[]][] = [
   [['pttl'], []],
   [['expiretime'], []],
   [['pexpiretime', 'ttl', 'ttl'], []],
-  // a new member incremented by -0 answers -0
+  // a new member incremented by -0 answers -0; a listpack stores -0 as 0, a skiplist (a member over 64 bytes, or
+  // more than 128 members) keeps it; a score that compares equal (0 and -0) is not written
   [['zincrby', 'k', '-0', 'm'], []],
   [['zadd', 'k', 'INCR', '-0', 'm'], []],
+  [['zincrby', 'k', '-0', 'm'], [['zadd', 'k', '-0', 'm']]],
+  [['zadd', 'k', 'INCR', '-0', 'm'], [['zadd', 'k', '-0', 'm']]],
+  [['zadd', 'k', '-0', 'm'], [['zadd', 'k', '1', LONG_MEMBER]]],
+  [['zadd', 'k', '-0', 'm', '1', LONG_MEMBER], []],
+  [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm'], []],
+  [['zadd', 'k', '0', 'm'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zincrby', 'k', '0', 'm'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zadd', 'k', 'GT', '-0', 'm'], [['zadd', 'k', '1', LONG_MEMBER, '-1', 'm']]],
+  [['zadd', 'k', 'GT', '-0', 'm'], [['zadd', 'k', '-1', 'm']]],
+  [['zadd', 'k', '-0', 'm'], [BIG_ZSET]],
+  [
+    ['zscore', 'k', 'm'],
+    [BIG_ZSET, ['zadd', 'k', '-0', 'm']],
+  ],
+  [
+    ['zpopmin', 'k'],
+    [BIG_ZSET, ['zadd', 'k', '-0', 'm']],
+  ],
+  [['zunion', '1', 'z', 'WEIGHTS', '-1', 'WITHSCORES'], [['zadd', 'z', '0', 'c']]],
+  [['zunionstore', 'dest', '1', 'z', 'WEIGHTS', '-1'], [['zadd', 'z', '0', 'c']]],
+  [['zinterstore', 'dest', '1', 'k'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zrangestore', 'dest', 'k', '0', '-1'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  [['zrangestore', 'dest', 'k', '0', '-1', 'REV'], [['zadd', 'k', '1', LONG_MEMBER, '-0', 'm']]],
+  // LPOS's smallest RANK: Redis's 64-bit count of the matches never reaches COUNT
+  [
+    ['lpos', 'k', 'a', 'RANK', '-9223372036854775808', 'COUNT', '1'],
+    [['rpush', 'k', 'a', 'b', 'a']],
+  ],
+  [
+    ['lpos', 'k', 'a', 'RANK', '-9223372036854775808', 'MAXLEN', '2', 'COUNT', '1'],
+    [['rpush', 'k', 'a', 'a', 'a']],
+  ],
+  [['lpos', 'k', 'a', 'RANK', '-9223372036854775808'], [['rpush', 'k', 'a', 'b', 'a']]],
   // BITCOUNT looks the key up before it reads its range
   [['bitcount', 'nokey', '0'], []],
   [['bitcount', 'nokey', '1', '2', 'FOO'], []],
@@ -341,6 +383,17 @@ const CASES: [Cmd, Cmd[]][] = [
   // a container's unknown subcommand is an unknown command to a script, a wrong arity a wrong number of args
   [['eval', "return redis.call('object', 'foo', 'k')", '0'], []],
   [['eval', "return redis.pcall('memory', 'usage')", '0'], []],
+  [['eval', "return redis.pcall('command', 'foo')", '0'], []],
+  // CONFIG, CLUSTER and COMMAND: an unknown subcommand named as given, a wrong number of arguments, before the rest
+  [['config', 'FOO', 'x'], []],
+  [['config', 'Get'], []],
+  [['cluster', 'FOO', 'x'], []],
+  [['cluster', 'help', 'x'], []],
+  [['cluster', 'keyslot'], []],
+  [['cluster', 'info'], []],
+  [['command', 'FOO', 'x'], []],
+  [['command', 'getkeys'], []],
+  [['command', 'count', 'x'], []],
   // ZINTER: NaN from a weight is 0 for the first input only, and never wins a MIN or MAX
   ...(['SUM', 'MIN', 'MAX'] as const).map((aggregate): [Cmd, Cmd[]] => [
     ['zinterstore', 'dest', '2', 'a', 'b', 'WEIGHTS', '-inf', '0', 'AGGREGATE', aggregate],
@@ -600,6 +653,13 @@ const CASES: [Cmd, Cmd[]][] = [
   [['eval', 'return 1', '3', 'a'], []],
   [['evalsha', sha1('return 7'), '0'], [['script', 'load', 'return 7']]],
   [['evalsha', '0'.repeat(40), '0'], []],
+  // EVALSHA checks the number of keys before it looks the script up, after the length of its SHA1
+  [['evalsha', '0'.repeat(40), 'x'], []],
+  [['evalsha', '0'.repeat(39), 'x'], []],
+  [['evalsha', 'é'.repeat(20), 'x'], []],
+  [['evalsha', '0'.repeat(40), '2', 'a'], []],
+  [['evalsha', '0'.repeat(40), '-1'], []],
+  [['evalsha_ro', '0'.repeat(40), 'x'], []],
   // Read-only scripts: reads run, a write command fails (after its arity check).
   [['eval_ro', "return redis.call('get', KEYS[1])", '1', 'a'], [['set', 'a', 'v']]],
   [['eval_ro', "return redis.call('set', KEYS[1], 'w')", '1', 'a'], [['set', 'a', 'v']]],
@@ -923,6 +983,32 @@ if (redisServerBinary !== null) {
         expect(await run(embedded)).toEqual(expected);
       },
     );
+
+    it('caches a script EVAL runs once its number of keys is checked and it compiles, as Redis does', async () => {
+      const scripts = [
+        'return 11',
+        'return 12',
+        'return 13',
+        'return 14',
+        'return 15 +',
+        'return 16',
+      ];
+      const run = async (client: Redis): Promise<unknown[]> => {
+        await client.script('FLUSH');
+        const replies = [
+          await outcome(client, ['eval', scripts[0], 'x']),
+          await outcome(client, ['eval', scripts[1], '-1']),
+          await outcome(client, ['eval', scripts[2], '2', 'a']),
+          await outcome(client, ['eval_ro', scripts[3], 'x']),
+          await outcome(client, ['eval', scripts[4], '0']),
+          await outcome(client, ['eval', scripts[5], '0']),
+        ];
+        return [...replies, await client.script('EXISTS', ...scripts.map(sha1))];
+      };
+      const expected = await run(redis);
+      expect(expected[expected.length - 1]).toEqual([0, 0, 0, 0, 0, 1]);
+      expect(await run(embedded)).toEqual(expected);
+    });
 
     it('counts a use of a key (LFU counter) for the commands Redis counts one for, and only those', async () => {
       // Under allkeys-lfu a new key's counter is 5, and the first use always takes it to 6: OBJECT FREQ (which counts

@@ -29,6 +29,7 @@ import {
   lexRange,
   ordered,
   popped,
+  storedZeros,
   type SortedSet,
   withScores,
   zmpopOptions,
@@ -63,14 +64,19 @@ function duplicate(value: unknown): unknown {
   return value;
 }
 
-/** Stores a computed sorted set under `key` (an empty one deletes it), without a TTL: what Redis's stores do. */
+/**
+ * Stores a computed sorted set under `key` (an empty one deletes it), without a TTL: what Redis's stores do. Its
+ * scores of -0 are stored as Redis stores them (`converted`: the algebra's; else ZRANGESTORE's, see `storedZeros`).
+ */
 function store(
   mock: MockContext,
   key: Arg,
   members: Iterable<{ score: number; value: string | Buffer }>,
+  converted: boolean,
 ): number {
   const name = keyName(key);
   const set = storedSet(members);
+  storedZeros(set, converted);
   if (set.size === 0) {
     mock.data.delete(name);
     return 0;
@@ -94,7 +100,12 @@ function algebraRead(operation: 'union' | 'inter' | 'diff', command: string): Ad
 
 function algebraStore(operation: 'union' | 'inter' | 'diff', command: string): Added {
   return (mock, args) =>
-    store(mock, args[0], combine(lookupOf(mock), algebraOf(args, 1, operation, command)).values());
+    store(
+      mock,
+      args[0],
+      combine(lookupOf(mock), algebraOf(args, 1, operation, command)).values(),
+      true,
+    );
 }
 
 const ADDED: Readonly<Record<string, Added>> = {
@@ -119,7 +130,7 @@ const ADDED: Readonly<Record<string, Added>> = {
   zunionstore: algebraStore('union', 'zunionstore'),
   zinterstore: algebraStore('inter', 'zinterstore'),
   zdiffstore: algebraStore('diff', 'zdiffstore'),
-  zrangestore: (mock, args) => store(mock, args[0], rangeStored(lookupOf(mock), args)),
+  zrangestore: (mock, args) => store(mock, args[0], rangeStored(lookupOf(mock), args), false),
   zrandmember: (mock, args) => randomMembers(lookupOf(mock), args),
   zlexcount: (mock, [key, min, max]) => lexCount(zsetAt(mock, key), min, max),
   /** ZREMRANGEBYLEX key min max: removes the members of the range (an emptied set deletes the key). */

@@ -358,10 +358,17 @@ export class ScriptEngine {
   /**
    * Runs `script` with `keys` and `argv`, its commands run by `call`: its reply as Redis gives it (a {@link Status}
    * for a status), or throws Redis's error. A script cannot start another (Redis refuses EVAL inside a script; the
-   * commands a script may call never run one).
+   * commands a script may call never run one). `compiled` is called once the script has compiled, before it runs
+   * (EVAL caches it then, as Redis's `luaCreateFunction` does; a script that does not compile is not cached).
    */
-  run(script: Arg, keys: readonly Arg[], argv: readonly Arg[], call: ScriptCall): unknown {
-    return withRedisNumbers(() => this.runWithRedisNumbers(script, keys, argv, call));
+  run(
+    script: Arg,
+    keys: readonly Arg[],
+    argv: readonly Arg[],
+    call: ScriptCall,
+    compiled?: () => void,
+  ): unknown {
+    return withRedisNumbers(() => this.runWithRedisNumbers(script, keys, argv, call, compiled));
   }
 
   private runWithRedisNumbers(
@@ -369,6 +376,7 @@ export class ScriptEngine {
     keys: readonly Arg[],
     argv: readonly Arg[],
     call: ScriptCall,
+    compiled: (() => void) | undefined,
   ): unknown {
     if (this.call !== undefined) throw new Error('ERR a script cannot run another script');
     const L = this.state();
@@ -390,6 +398,7 @@ export class ScriptEngine {
         lua.lua_pushvalue(L, -1);
         lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, name);
       }
+      compiled?.();
       // A chunk's `_ENV` is an upvalue a script can assign (Lua 5.3): each run starts from the globals' view.
       lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
       lua.lua_setupvalue(L, -2, 1);

@@ -1,7 +1,8 @@
 import { scoreText } from './redis-replies';
 
 /**
- * Scores as redis-server 7.0 writes them (`%.17g`), each pair read back from one (ZADD, then ZSCORE).
+ * Scores as redis-server 7.0 writes them (`%.17g`), each pair read back from one (ZADD, then ZSCORE; -0 from a
+ * skiplist, or ZADD … INCR's reply: a listpack stores it as 0).
  */
 describe('scoreText', () => {
   it.each([
@@ -19,7 +20,8 @@ describe('scoreText', () => {
     [4.9e-324, '4.9406564584124654e-324'],
     [100, '100'],
     [Number('12345678901234567890'), '1.2345678901234567e+19'],
-    [-0, '0'],
+    [-0, '-0'],
+    [0, '0'],
     [Infinity, 'inf'],
     [-Infinity, '-inf'],
   ])('writes %p as %p', (score, text) => {

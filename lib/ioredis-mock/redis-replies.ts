@@ -347,10 +347,11 @@ export function formatG(x: number, precision: number): string {
 
 /**
  * A score as Redis 7.0 writes it (`addReplyDouble`: `inf`, `-inf`, else `%.17g`, so `0.1` is `0.10000000000000001`
- * and `1e20` is `1e+20`); zero is `0`, negative zero included.
+ * and `1e20` is `1e+20`, and negative zero `-0`: a sorted set stores it as 0 unless it is a skiplist, see
+ * `zeroAsWritten` in `rules/sorted-sets.ts`).
  */
 export function scoreText(score: number): string {
-  return score === 0 ? '0' : formatG(score, 17);
+  return formatG(score, 17);
 }
 
 /** The integer a stored string holds, or the error Redis answers (`error`) for a value that is not one. */

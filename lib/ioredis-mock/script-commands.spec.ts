@@ -76,6 +76,28 @@ describe('scripts of the embedded client', () => {
     }
   });
 
+  it('are cached by EVAL only once their number of keys is checked and they compile', async () => {
+    const sha = (await client.script('LOAD', 'return 1')) as string;
+    await client.script('FLUSH');
+    await expect(client.eval('return 1', 'x' as unknown as number)).rejects.toThrow(
+      'ERR value is not an integer or out of range',
+    );
+    await expect(client.eval('return 1', 2, 'a')).rejects.toThrow(
+      "ERR Number of keys can't be greater than number of args",
+    );
+    expect(await client.script('EXISTS', sha)).toEqual([0]);
+    await expect(client.eval('return 1 +', 0)).rejects.toThrow('ERR Error compiling script');
+    expect(await client.eval('return 1', 0)).toBe(1);
+    expect(await client.script('EXISTS', sha)).toEqual([1]);
+    // EVALSHA of an unknown script: the number of keys is checked first.
+    await expect(client.evalsha('0'.repeat(40), -1)).rejects.toThrow(
+      "ERR Number of keys can't be negative",
+    );
+    await expect(client.evalsha('0'.repeat(40), 0)).rejects.toThrow('NOSCRIPT');
+    // A SHA1 that is not 40 bytes long is refused first.
+    await expect(client.evalsha('0'.repeat(39), -1)).rejects.toThrow('NOSCRIPT');
+  });
+
   it('delete a collection a command of the script emptied, as Redis does', async () => {
     await client.zadd('z', 1, 'm');
     expect(await client.eval("return redis.call('zpopmin', KEYS[1])", 1, 'z')).toEqual(['m', '1']);

@@ -536,7 +536,6 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     return statusOf(command, args, value);
   };
 
-  /** Runs a cached or given script: `numkeys key … arg …` after it. */
   /** What `redis.call` runs in a read-only script: {@link call}, writes refused. */
   const readOnlyCall = (name: Arg, args: Arg[]): unknown => {
     const command = argText(name).toLowerCase();
@@ -548,7 +547,16 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     return call(name, args);
   };
 
-  const evaluate = (script: Arg, rest: readonly Arg[], readOnly = false): unknown => {
+  /**
+   * Runs `script` with `numkeys key … arg …` (`rest`), as Redis's `evalGenericCommand`: the number of keys checked
+   * first, then the script compiled (`compiled` called then: see {@link ScriptEngine.run}) and run.
+   */
+  const evaluate = (
+    script: Arg,
+    rest: readonly Arg[],
+    readOnly = false,
+    compiled?: () => void,
+  ): unknown => {
     // Evictions as before any command, and the memory state the script is judged by (see `ScriptRun`).
     const outOfMemory = host.outOfMemory();
     let shebang: ReturnType<typeof shebangOf>;
@@ -565,12 +573,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
       host.refusedForMemory();
       throw replyError(OUT_OF_MEMORY);
     }
-    const numkeys = parseInteger(rest[0]);
-    if (numkeys === undefined) throw replyError('ERR value is not an integer or out of range');
-    if (numkeys < 0n) throw replyError("ERR Number of keys can't be negative");
-    if (numkeys > BigInt(rest.length - 1)) {
-      throw replyError("ERR Number of keys can't be greater than number of args");
-    }
+    const numkeys = keyCount(rest);
     const keys = rest.slice(1, 1 + Number(numkeys));
     const argv = rest.slice(1 + Number(numkeys));
     if (flags === undefined) shebangOf(script); // a shebang Redis refuses fails as the script is compiled
@@ -582,7 +585,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     run = { outOfMemory: outOfMemory && flags?.has('allow-oom') !== true, wrote: false };
     const readsOnly = readOnly || flags?.has('no-writes') === true;
     try {
-      return plain(engine.run(script, keys, argv, readsOnly ? readOnlyCall : call));
+      return plain(engine.run(script, keys, argv, readsOnly ? readOnlyCall : call, compiled));
     } finally {
       run = outer;
     }
@@ -590,16 +593,23 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
 
   const evalRule = (readOnly: boolean): CommandRule => ({
     arity: -3,
-    check: (args) => {
-      scripts.set(sha1(args[0]), args[0]);
-      return reply(evaluate(args[0], args.slice(1), readOnly));
-    },
+    // Cached once its number of keys is checked and it compiles, not before (as Redis caches it).
+    check: (args) =>
+      reply(evaluate(args[0], args.slice(1), readOnly, () => scripts.set(sha1(args[0]), args[0]))),
   });
   const evalshaRule = (readOnly: boolean): CommandRule => ({
     arity: -3,
     check: (args) => {
       const script = scripts.get(argText(args[0]).toLowerCase());
-      if (script === undefined) throw replyError(NO_SCRIPT);
+      if (script === undefined) {
+        // Redis refuses a SHA1 that is not 40 bytes long at once, else checks the number of keys before it looks the
+        // script up (`evalShaCommand`, `evalGenericCommand`).
+        const sha = args[0];
+        if ((typeof sha === 'string' ? Buffer.byteLength(sha) : sha.length) === 40) {
+          keyCount(args.slice(1));
+        }
+        throw replyError(NO_SCRIPT);
+      }
       return reply(evaluate(script, args.slice(1), readOnly));
     },
   });
@@ -628,6 +638,20 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     }
   }
   return rules;
+}
+
+/**
+ * The number of keys of EVAL and EVALSHA (`numkeys key … arg …`), or Redis's error for one that is not an integer, is
+ * more than the arguments after it, or is negative (in that order, as `evalGenericCommand` checks it).
+ */
+function keyCount(rest: readonly Arg[]): bigint {
+  const numkeys = parseInteger(rest[0]);
+  if (numkeys === undefined) throw replyError('ERR value is not an integer or out of range');
+  if (numkeys > BigInt(rest.length - 1)) {
+    throw replyError("ERR Number of keys can't be greater than number of args");
+  }
+  if (numkeys < 0n) throw replyError("ERR Number of keys can't be negative");
+  return numkeys;
 }
 
 function scriptCommand({ cache: scripts, engine }: Scripts, args: readonly Arg[]): unknown {

@@ -25,6 +25,7 @@ import { objectRule } from './object-command';
 import { persistenceFields, saveCommands } from './save-commands';
 import { keysRule, scanRule } from './scan-command';
 import { connectionCount } from './client-command';
+import { checkSubcommand } from './subcommands';
 import {
   argText,
   NOT_AN_INTEGER,
@@ -610,6 +611,8 @@ export function serverCommands(
     info: { arity: -1, check: (args) => reply(info(keyspace, args)) },
     config: {
       arity: -2,
+      // An unknown subcommand is named as given (ioredis-mock's answer had it in lower case).
+      parse: (args) => checkSubcommand('config', args),
       check: (args) => {
         const answer = config(keyspace, events, args);
         return answer === undefined ? undefined : reply(answer);

@@ -109,6 +109,7 @@ const SCORES = [
   '0.1',
   '1e20',
   '-3.14159',
+  '-0',
 ];
 const BOUNDS = ['-inf', '+inf', 'inf', '0', '1', '(1', '2', '(2', '-1', '1.5', '10', 'x'];
 const INDEXES = ['0', '1', '-1', '2', '-2', '5', '-10', 'x'];
@@ -369,6 +370,7 @@ export class CommandGenerator {
         ...this.pick([
           ['RANK', '-1'],
           ['RANK', '2', 'COUNT', '0'],
+          ['RANK', '-9223372036854775808', 'COUNT', '1'],
           ['COUNT', '2'],
           ['maxlen', '2'],
         ]),

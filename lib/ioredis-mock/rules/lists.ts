@@ -225,7 +225,8 @@ const lpos = typed('list', -3, {
     const list = reader.valueOf(keyName(args[0])) as readonly (string | Buffer)[] | undefined;
     if (list === undefined) return reply(count === undefined ? null : []);
     const wanted = bytesOf(args[1]);
-    // Redis negates the rank in 64 bits: the smallest one stays negative, and then every match counts.
+    // Redis negates the rank in 64 bits: the smallest one stays negative, and then every match counts; and it counts
+    // the matches against COUNT in 64 bits too (`matches-rank+1`), which wraps below zero for it: no COUNT is reached.
     const fromTail = rank < 0n;
     const skip = fromTail && rank !== INT64_MIN ? -rank : rank;
     const found: number[] = [];
@@ -236,7 +237,12 @@ const lpos = typed('list', -3, {
       matches++;
       if (matches < skip) continue;
       found.push(at);
-      if (count === undefined || (count !== 0n && matches - skip + 1n >= count)) break;
+      if (
+        count === undefined ||
+        (count !== 0n && BigInt.asIntN(64, matches - skip + 1n) >= count)
+      ) {
+        break;
+      }
     }
     if (count === undefined) return reply(found.length === 0 ? null : found[0]);
     return reply(found);

@@ -10,6 +10,7 @@
  */
 import { type CommandRule, reply } from '../command-rule';
 import { type Arg, optionName, replyError, SYNTAX_ERROR, wrongArity } from '../redis-replies';
+import { checkSubcommand } from '../subcommands';
 
 /** FLUSHALL and FLUSHDB [ASYNC|SYNC] (Redis's `getFlushCommandFlags`): one option at most, in any case. */
 const flush: CommandRule = {
@@ -80,4 +81,8 @@ export const serverRules: Readonly<Record<string, CommandRule>> = {
       throw replyError(CLUSTER_DISABLED);
     },
   },
+  // An unknown subcommand, or one with the wrong number of arguments, is refused as such before CLUSTER says the
+  // server has no cluster (ioredis-mock answered that to anything), and before COMMAND answers.
+  cluster: { arity: -2, parse: (args) => checkSubcommand('cluster', args) },
+  command: { arity: -1, parse: (args) => checkSubcommand('command', args) },
 };

@@ -77,3 +77,40 @@ describe('a large sorted set changed in place', () => {
     expect(await client.zcard('z')).toBe(expected.size);
   });
 });
+
+/**
+ * Negative zero, as Redis 7.0 stores it: a listpack (at most 128 members of at most 64 bytes) stores the integer 0, a
+ * skiplist keeps -0, and a score that compares equal is not written. Replies computed from -0 show it.
+ */
+describe('a score of -0', () => {
+  let client: Redis;
+  beforeEach(() => {
+    client = createEmbeddedClient(new Keyspace());
+  });
+  afterEach(() => client.disconnect());
+  const long = 'x'.repeat(65);
+
+  it('is stored as 0 by a small sorted set, and as -0 by one with a member longer than 64 bytes', async () => {
+    await client.zadd('small', '-0', 'm');
+    expect(await client.zscore('small', 'm')).toBe('0');
+    expect(await client.zincrby('small', '-0', 'm')).toBe('0');
+    await client.zadd('large', '1', long, '-0', 'm');
+    expect(await client.zscore('large', 'm')).toBe('-0');
+    expect(await client.zincrby('large', '-0', 'm')).toBe('-0');
+    // 0 compares equal to -0: the stored -0 stays
+    expect(await client.zadd('large', '0', 'm')).toBe(0);
+    expect(await client.zrange('large', 0, 0, 'WITHSCORES')).toEqual(['m', '-0']);
+    // written before the long member converted it: a listpack's 0
+    await client.zadd('converted', '-0', 'm', '1', long);
+    expect(await client.zscore('converted', 'm')).toBe('0');
+  });
+
+  it('is stored as 0 by a store that makes a listpack, and answered as -0 when computed', async () => {
+    await client.zadd('z', '0', 'm');
+    expect(await client.zunion(1, 'z', 'WEIGHTS', '-1', 'WITHSCORES')).toEqual(['m', '-0']);
+    expect(await client.zadd('n', 'INCR', '-0', 'm')).toBe('-0');
+    expect(await client.zscore('n', 'm')).toBe('0');
+    await client.zunionstore('dest', 1, 'z', 'WEIGHTS', '-1');
+    expect(await client.zscore('dest', 'm')).toBe('0');
+  });
+});

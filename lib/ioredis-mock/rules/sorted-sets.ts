@@ -165,6 +165,74 @@ function positionOf(members: readonly Scored[], member: Scored): number {
 /** A score as ioredis-mock's `Number` reads it back exactly. */
 const mockScore = (score: number): string => String(score);
 
+/** Redis 7.0's `zset-max-listpack-entries` and `zset-max-listpack-value` (see `object-command.ts`). */
+const LISTPACK_ENTRIES = 128;
+const LISTPACK_VALUE = 64;
+
+/** Whether a member is short enough for a listpack: at most 64 bytes (3 bytes at most to a UTF-16 unit). */
+function fitsListpack(member: string | Buffer): boolean {
+  if (typeof member !== 'string') return member.length <= LISTPACK_VALUE;
+  return member.length * 3 <= LISTPACK_VALUE || Buffer.byteLength(member) <= LISTPACK_VALUE;
+}
+
+/** Whether Redis 7.0 holds `set` as a listpack, judged by what it holds now (as `OBJECT ENCODING` is). */
+function heldAsListpack(set: SortedSet): boolean {
+  if (set.size > LISTPACK_ENTRIES) return false;
+  for (const member of set.keys()) if (!fitsListpack(member)) return false;
+  return true;
+}
+
+/**
+ * Negative zero, as the sorted set Redis 7.0 writes it into stores it. A listpack stores a score that is an integer
+ * as an integer (`zzlInsertAt`, `double2ll`), so -0 is stored, and read back, as 0; a skiplist keeps the double, -0.
+ * ZADD and ZINCRBY write their members one by one (`zsetAdd`): a new key is a listpack unless its first member is
+ * longer than 64 bytes, and a listpack becomes a skiplist, for good, when a new member is longer or is the 129th.
+ * `score` is the score of `member`, written after the members `before` (in the order written; the set's own members
+ * among them are updates); `first` is the command's first member (what a new key is made for). Other scores than -0
+ * are stored as they are.
+ */
+export function zeroAsWritten(
+  score: number,
+  set: SortedSet | undefined,
+  first: string | Buffer,
+  before: Iterable<string | Buffer>,
+  member: string | Buffer,
+): number {
+  if (!Object.is(score, -0)) return score;
+  let listpack = set === undefined ? fitsListpack(first) : heldAsListpack(set);
+  let size = set?.size ?? 0;
+  let earlier = false;
+  const add = (m: string | Buffer): void => {
+    if (set?.has(m) === true) return;
+    if (listpack && (size + 1 > LISTPACK_ENTRIES || !fitsListpack(m))) listpack = false;
+    size++;
+  };
+  for (const m of before) {
+    if (m === member) earlier = true;
+    add(m);
+  }
+  if (!earlier) add(member);
+  return listpack ? 0 : score;
+}
+
+/**
+ * The scores of a sorted set a store made (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE: `converted`; ZRANGESTORE: in its
+ * order), with negative zero as Redis 7.0 stores it (see {@link zeroAsWritten}). The algebra builds a skiplist and
+ * converts it to a listpack when it has at most 128 members of at most 64 bytes; ZRANGESTORE makes a listpack for at
+ * most 128 members and adds them one by one (a longer member converts it). Changes `set` in place.
+ */
+export function storedZeros(set: SortedSet, converted: boolean): void {
+  let zeros = false;
+  for (const { score } of set.values()) if (Object.is(score, -0)) zeros = true;
+  if (!zeros) return;
+  let listpack = set.size <= LISTPACK_ENTRIES;
+  if (converted && listpack) listpack = heldAsListpack(set);
+  for (const [member, scored] of set) {
+    if (!converted && listpack && !fitsListpack(member)) listpack = false;
+    if (listpack && Object.is(scored.score, -0)) set.set(member, { score: 0, value: scored.value });
+  }
+}
+
 interface Bound {
   readonly value: number;
   readonly exclusive: boolean;
@@ -437,6 +505,7 @@ const zadd: CommandRule = {
     const writer = reader.writer;
     if (plainPairs(args, flags, scores)) {
       if (writer === undefined) return { args };
+      storeZeros(scores, set, args);
       return write(() => {
         const key = keyName(args[0]);
         if (set !== undefined) {
@@ -478,12 +547,13 @@ const zadd: CommandRule = {
           continue;
       }
       if (Number.isNaN(score)) throw replyError(NAN_SCORE);
-      incremented = incrementedText(score);
+      incremented = scoreText(score);
       if (current === undefined) added++;
       else if (current !== score) changed++;
       else continue;
-      written.set(member, score);
-      writes.push(mockScore(score), member);
+      const stored = zeroAsWritten(score, set, memberKey(args[i + 1]), written.keys(), member);
+      written.set(member, stored);
+      writes.push(mockScore(stored), member);
     }
     const answer = incr ? incremented : flags.has('CH') ? added + changed : added;
     if (writes.length === 0) return reply(answer);
@@ -499,10 +569,25 @@ const zadd: CommandRule = {
 };
 
 /**
- * The score ZINCRBY and ZADD … INCR answer: the double they computed, as `addReplyDouble` writes it (a new member
- * incremented by -0 answers `-0`, though its stored score reads `0`).
+ * ZADD's plain pairs (from the third argument on): a score of -0 as Redis stores it (see {@link zeroAsWritten}); a
+ * member whose score is 0 or -0 already keeps it for either, as Redis changes only a score that compares unequal.
  */
-const incrementedText = (score: number): string => (Object.is(score, -0) ? '-0' : scoreText(score));
+function storeZeros(scores: number[], set: SortedSet | undefined, args: readonly Arg[]): void {
+  for (let j = 0; j < scores.length; j++) {
+    if (scores[j] !== 0) continue;
+    const member = args[2 + 2 * j] as string;
+    let current = set?.get(member)?.score;
+    for (let k = 0; k < j; k++) if (args[2 + 2 * k] === member) current = scores[k];
+    if (current === 0) {
+      scores[j] = current;
+      continue;
+    }
+    if (!Object.is(scores[j], -0)) continue;
+    const before: string[] = [];
+    for (let k = 0; k < j; k++) before.push(args[2 + 2 * k] as string);
+    scores[j] = zeroAsWritten(scores[j], set, args[2], before, member);
+  }
+}
 
 /** ZINCRBY key increment member. */
 const zincrby = typed('zset', 4, {
@@ -513,22 +598,25 @@ const zincrby = typed('zset', 4, {
   check: (args, reader) => {
     const by = floatArg(args[1]);
     const member = memberKey(args[2]);
-    // A new member's score is the increment itself (-0 stays -0, as in Redis's `zsetAdd`).
-    const current = setOf(reader, args[0])?.get(member)?.score;
+    // A new member's score is the increment itself (-0, stored as Redis stores it: see `zeroAsWritten`).
+    const set = setOf(reader, args[0]);
+    const current = set?.get(member)?.score;
     const score = current === undefined ? by : current + by;
     if (Number.isNaN(score)) throw replyError(NAN_SCORE);
     const key = keyName(args[0]);
     if (reader.writer !== undefined) {
+      // A score that compares equal is not written (-0 after 0, 0 after -0), as in Redis's `zsetAdd`.
+      const stored = score === current ? current : zeroAsWritten(score, set, member, [], member);
       return write(() => {
-        if (!changeInPlace(reader, key, new Map([[member, score]]))) {
+        if (!changeInPlace(reader, key, new Map([[member, stored]]))) {
           const next: SortedSet = new Map(setOf(reader, args[0]));
-          next.set(member, { score, value: member });
+          next.set(member, { score: stored, value: member });
           reader.writer?.store(key, next);
         }
-        return incrementedText(score);
+        return scoreText(score);
       });
     }
-    return { args: [args[0], mockScore(by), member], answer: () => incrementedText(score) };
+    return { args: [args[0], mockScore(by), member], answer: () => scoreText(score) };
   },
 });
 
