@@ -33,6 +33,7 @@ import {
 } from '../redis-replies';
 import { ordered, type Scored, sortedSetRules, type SortedSet } from './sorted-sets';
 import { storedSet } from './sorted-set-stores';
+import { asin, cos, sin } from './geo-math';
 
 const STEP_MAX = 26;
 const LAT_MIN = -85.05112878;
@@ -227,13 +228,13 @@ function latDistance(lat1: number, lat2: number): number {
 export function distanceOf(lon1: number, lat1: number, lon2: number, lat2: number): number {
   const lon1r = degRad(lon1);
   const lon2r = degRad(lon2);
-  const v = Math.sin((lon2r - lon1r) / 2);
+  const v = sin((lon2r - lon1r) / 2);
   if (v === 0.0) return latDistance(lat1, lat2);
   const lat1r = degRad(lat1);
   const lat2r = degRad(lat2);
-  const u = Math.sin((lat2r - lat1r) / 2);
-  const a = u * u + Math.cos(lat1r) * Math.cos(lat2r) * v * v;
-  return 2.0 * EARTH_RADIUS_IN_METERS * Math.asin(Math.sqrt(a));
+  const u = sin((lat2r - lat1r) / 2);
+  const a = u * u + cos(lat1r) * cos(lat2r) * v * v;
+  return 2.0 * EARTH_RADIUS_IN_METERS * asin(Math.sqrt(a));
 }
 
 // ---- number formatting -----------------------------------------------------------------------------------------
@@ -505,12 +506,8 @@ function boundsOf(shape: Shape): readonly [number, number, number, number] {
   const height = shape.conversion * (shape.circle ? shape.radius : shape.height / 2);
   const width = shape.conversion * (shape.circle ? shape.radius : shape.width / 2);
   const latDelta = radDeg(height / EARTH_RADIUS_IN_METERS);
-  const lonDeltaTop = radDeg(
-    width / EARTH_RADIUS_IN_METERS / Math.cos(degRad(latitude + latDelta)),
-  );
-  const lonDeltaBottom = radDeg(
-    width / EARTH_RADIUS_IN_METERS / Math.cos(degRad(latitude - latDelta)),
-  );
+  const lonDeltaTop = radDeg(width / EARTH_RADIUS_IN_METERS / cos(degRad(latitude + latDelta)));
+  const lonDeltaBottom = radDeg(width / EARTH_RADIUS_IN_METERS / cos(degRad(latitude - latDelta)));
   const southern = latitude < 0;
   return [
     southern ? longitude - lonDeltaBottom : longitude - lonDeltaTop,
