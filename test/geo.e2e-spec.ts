@@ -651,6 +651,17 @@ describe('GEO commands of the embedded client alone', () => {
     expect(await client.exists('dest')).toBe(0);
   });
 
+  it('deletes an expired destination of an empty store without reading it, as Redis does (not an expiry)', async () => {
+    const expiredKeys = async (): Promise<string | undefined> =>
+      /expired_keys:(\d+)/.exec(await client.info('stats'))?.[1];
+    await client.set('gone', 'v', 'PX', 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await expiredKeys()).toBe('0');
+    expect(await client.georadius('Sicily', 0, 0, 1, 'km', 'STORE', 'gone')).toBe(0);
+    expect(await expiredKeys()).toBe('0');
+    expect(await client.exists('gone')).toBe(0);
+  });
+
   it('runs in pipelines, transactions and scripts', async () => {
     const piped = await client
       .pipeline()

@@ -901,9 +901,10 @@ function searchRule(command: string, arity: number): CommandRule {
       const store = result.store;
       if (store === undefined) return reply(result.answer);
       const writer = reader.writer;
-      const key = keyName(store.key);
-      if (store.members.length === 0 && reader.valueOf(key) === undefined) return reply(0);
       if (writer === undefined) return undefined;
+      const key = keyName(store.key);
+      // An empty result deletes the destination; Redis does not look it up otherwise (nor counts it as used).
+      if (store.members.length === 0 && writer.bytesOf(key) === 0) return reply(0);
       return write(() => {
         if (store.members.length === 0) writer.remove(key);
         else writer.replace(key, storedSet(store.members));
