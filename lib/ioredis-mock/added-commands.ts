@@ -2,12 +2,13 @@
  * Commands ioredis-mock 8.13.1 lacks (its client answers `Unsupported command`, its pipelines have no method for
  * them) or has in a form no rule can correct (ZINTERSTORE, ZDIFF): COPY, the sorted-set algebra and stores of
  * `rules/sorted-set-stores.ts`, ZLEXCOUNT, ZREMRANGEBYLEX, ZMPOP, ZINTERCARD, SINTERCARD, BITOP, BITPOS, TOUCH, SORT,
- * SORT_RO, LCS, BITFIELD, BITFIELD_RO, PFADD, PFCOUNT, PFMERGE, SELECT and CLIENT. They are added the way ioredis-mock adds a command
- * of `defineCommand`: as a method of the client and an entry of its `customCommands`, which every pipeline and
- * transaction of the client copies. They work on ioredis-mock's `data` and `expires`, as its own commands do, and run
- * after their rules have checked the arguments (the rules answer the reads themselves; what runs here stores). */
+ * SORT_RO, LCS, BITFIELD, BITFIELD_RO, PFADD, PFCOUNT, PFMERGE, SELECT, CLIENT and the GEO family (`rules/geo.ts`).
+ * They are added the way ioredis-mock adds a command of `defineCommand`: as a method of the client and an entry of
+ * its `customCommands`, which every pipeline and transaction of the client copies. They work on ioredis-mock's `data`
+ * and `expires`, as its own commands do, and run after their rules have checked the arguments (the rules answer the
+ * reads themselves; what runs here stores). */
 import { StreamValue } from '../keyspace/streams';
-import { bytesOf, keyName } from './command-rule';
+import { bytesOf, type KeyReader, keyName, memberOf } from './command-rule';
 import { type Arg, replyError } from './redis-replies';
 import {
   algebraOf,
@@ -18,6 +19,7 @@ import {
   rangeStored,
   storedSet,
 } from './rules/sorted-set-stores';
+import { geoaddAsZadd, geodist, geohashes, positions, search } from './rules/geo';
 import { type HllResult, pfadd, pfcount, pfmerge } from './rules/hyperloglog';
 import { lcsAnswer } from './rules/lcs';
 import { intersectionLimit, intersectionSize } from './rules/sets';
@@ -32,6 +34,7 @@ import {
   storedZeros,
   type SortedSet,
   withScores,
+  sortedSetRules,
   zmpopOptions,
   zmpopReply,
 } from './rules/sorted-sets';
@@ -190,9 +193,55 @@ const ADDED: Readonly<Record<string, Added>> = {
   pfmerge: (mock, args) => hyperLogLog(mock, pfmerge(lookupOf(mock), args)),
   sort: (mock, args) => sorted(mock, args, false),
   sort_ro: (mock, args) => sorted(mock, args, true),
+  geoadd: (mock, args) => geoadd(mock, args),
+  geopos: (mock, args) => positions(zsetAt(mock, args[0]), args.slice(1)),
+  geohash: (mock, args) => geohashes(zsetAt(mock, args[0]), args.slice(1)),
+  geodist: (mock, args) => geodist(zsetAt(mock, args[0]), args),
+  georadius: geoSearch('georadius'),
+  georadius_ro: geoSearch('georadius_ro'),
+  georadiusbymember: geoSearch('georadiusbymember'),
+  georadiusbymember_ro: geoSearch('georadiusbymember_ro'),
+  geosearch: geoSearch('geosearch'),
+  geosearchstore: geoSearch('geosearchstore'),
   /** TOUCH key [key …]: how many of the keys exist. */
   touch: (mock, args) => args.filter((key) => mock.data.get(keyName(key)) !== undefined).length,
 };
+
+/**
+ * GEOADD on ioredis-mock's `data` (its rule runs it as ZADD where the client has a keyspace): the ZADD Redis makes of
+ * it, decided by ZADD's rule, its members stored here.
+ */
+function geoadd(mock: MockContext, args: readonly Arg[]): unknown {
+  const zadd = geoaddAsZadd(args);
+  const reader: KeyReader = {
+    valueOf: (key) => mock.data.get(key),
+    expiryOf: (key) => mock.expires.get(key),
+    touch: () => undefined,
+  };
+  const outcome = sortedSetRules.zadd.check?.(zadd, reader, 'zadd') ?? { args: zadd };
+  if ('reply' in outcome) return outcome.reply;
+  if ('write' in outcome) return outcome.write();
+  const [key, ...pairs] = outcome.args;
+  const name = keyName(key);
+  const set: SortedSet = new Map(zsetAt(mock, key));
+  let added = 0;
+  for (let i = 0; i < pairs.length; i += 2) {
+    const member = memberOf(pairs[i + 1]);
+    if (!set.has(member)) added++;
+    set.set(member, { score: Number(pairs[i]), value: member });
+  }
+  mock.data.set(name, set);
+  return outcome.answer === undefined ? added : outcome.answer(added);
+}
+
+/** A GEO search on ioredis-mock's `data` (its rule has checked the source's type): a store replaces its destination. */
+function geoSearch(command: string): Added {
+  return (mock, args) => {
+    const result = search(command, args, lookupOf(mock));
+    if (result.store !== undefined) store(mock, result.store.key, result.store.members);
+    return result.answer;
+  };
+}
 
 /** A HyperLogLog command's answer, its key's new bytes stored (the TTL kept). */
 function hyperLogLog(mock: MockContext, { answer, writes }: HllResult): unknown {

@@ -12,6 +12,7 @@
 
 import type { CommandRule } from './command-rule';
 import { expiryRules } from './expiry-rules';
+import { geoRules } from './rules/geo';
 import { hashRules } from './rules/hashes';
 import { keyRules } from './rules/keys';
 import { collectionScanRules } from './scan-command';
@@ -36,6 +37,7 @@ export const commandRules: Readonly<Record<string, CommandRule>> = {
   ...setRules,
   ...sortedSetRules,
   ...sortedSetStoreRules,
+  ...geoRules,
   ...streamRules,
   ...keyRules,
   ...sortRules,
