@@ -238,7 +238,7 @@ function geoadd(mock: MockContext, args: readonly Arg[]): unknown {
 function geoSearch(command: string): Added {
   return (mock, args) => {
     const result = search(command, args, lookupOf(mock));
-    if (result.store !== undefined) store(mock, result.store.key, result.store.members);
+    if (result.store !== undefined) store(mock, result.store.key, result.store.members, true);
     return result.answer;
   };
 }
