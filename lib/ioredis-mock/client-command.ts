@@ -21,8 +21,11 @@ export interface Connection {
   readonly since: number;
   noEvict: boolean;
   lastCommand: string;
-  /** Whether the client is in subscriber mode (flag `P`, type `pubsub`). */
-  readonly subscribed: () => boolean;
+  /**
+   * The client's subscriptions to channels, patterns and shard channels (`sub`, `psub`, `ssub`); with any, it is in
+   * the pub/sub context (flag `P`, type `pubsub`).
+   */
+  readonly subscriptions: () => readonly [number, number, number];
   /**
    * Makes the client's next EXEC abort if it watches a key `exists` says is there (Redis's `touchAllWatchedKeysInDb`,
    * as FLUSHALL does).
@@ -57,7 +60,7 @@ export class Connections {
   }
 
   create(
-    subscribed: () => boolean,
+    subscriptions: () => readonly [number, number, number],
     touchWatched: (exists: (key: string) => boolean) => void,
     disconnect: () => void,
   ): Connection {
@@ -67,7 +70,7 @@ export class Connections {
       since: Date.now(),
       noEvict: false,
       lastCommand: 'NULL',
-      subscribed,
+      subscriptions,
       touchWatched,
       disconnect,
     };
@@ -137,13 +140,21 @@ const HELP = [
   '    Prints this help.',
 ];
 
+/** Whether `c` has a subscription of any kind (Redis's `CLIENT_PUBSUB`). */
+function isSubscribed(c: Connection): boolean {
+  const [sub, psub, ssub] = c.subscriptions();
+  return sub + psub + ssub > 0;
+}
+
 /** A connection's line of `CLIENT LIST` and `CLIENT INFO` (Redis 7.0's `catClientInfoString`). */
 function lineOf(c: Connection, now: number): string {
   const age = Math.floor((now - c.since) / 1000);
-  const flags = (c.subscribed() ? 'P' : '') + (c.noEvict ? 'e' : '') || 'N';
+  const [sub, psub, ssub] = c.subscriptions();
+  const flags = (isSubscribed(c) ? 'P' : '') + (c.noEvict ? 'e' : '') || 'N';
   return (
     `id=${c.id} addr=embedded:0 laddr=embedded:0 fd=-1 name=${c.name} age=${age} idle=${age} ` +
-    `flags=${flags} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+    `flags=${flags} db=0 sub=${sub} psub=${psub} ssub=${ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
+    'multi-mem=0 rbs=0 rbp=0 ' +
     `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=2`
   );
 }
@@ -163,8 +174,8 @@ function list(connections: Connections, args: readonly Arg[], now: number): stri
   let listed = connections.list();
   if (args.length === 2 && argText(args[0]).toLowerCase() === 'type') {
     const type = argText(args[1]).toLowerCase();
-    if (type === 'normal') listed = listed.filter((c) => !c.subscribed());
-    else if (type === 'pubsub') listed = listed.filter((c) => c.subscribed());
+    if (type === 'normal') listed = listed.filter((c) => !isSubscribed(c));
+    else if (type === 'pubsub') listed = listed.filter(isSubscribed);
     else if (type === 'master' || type === 'replica' || type === 'slave') listed = [];
     else throw replyError(`ERR Unknown client type '${argText(args[1])}'`);
   } else if (args.length > 1 && argText(args[0]).toLowerCase() === 'id') {

@@ -18,9 +18,17 @@ import { emitBothMessageForms } from './pubsub-events';
 import {
   dropSubscriptions,
   guardSubscriptions,
+  isSubscriber,
   isSubscription,
+  afterTransaction,
+  asSent,
+  pubsubPing,
   pubsubRules,
   queuedSubscription,
+  SUBSCRIBER_MODE,
+  subscriberRefusal,
+  subscriptionCounts,
+  transactionRefusal,
 } from './pubsub-commands';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
 import { clientRule, Connections } from './client-command';
@@ -78,6 +86,10 @@ interface PipelineInternals {
 const transactions = new WeakSet<object>();
 /** Transactions with a command refused when it was queued (Redis then refuses EXEC), and the first such error. */
 const discarded = new WeakMap<object, Error>();
+/** The commands queued in each transaction, by name with their arguments (for a refusal that lists them). */
+const queuedIn = new WeakMap<object, [string, readonly Arg[]][]>();
+/** The pipelines (not transactions) holding a (P|S)(UN)SUBSCRIBE, which change ioredis's subscriber mode. */
+const subscribing = new WeakSet<object>();
 
 export const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
 
@@ -354,9 +366,12 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   target[method] = (...raw: unknown[]): unknown => {
     if (guard.closed()) return refuseClosed(raw);
     let run = own;
-    // In subscriber mode ioredis-mock refuses the command with its own error.
-    if (client.subscriberMode === true) return run(...raw);
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
+    // A subscriber runs only the commands ioredis sends it, and Redis runs for it (see `pubsub-commands.ts`).
+    if (isSubscriber(client)) {
+      const refused = subscriberRefusal(client, command, commandArgs(raw, command));
+      if (refused !== undefined) return settle(Promise.reject(refused), callback);
+    }
     if (rule === undefined) {
       guard.reader.beginCommand?.();
       try {
@@ -546,6 +561,16 @@ function flushRule(connections: Connections, command: 'flushall' | 'flushdb'): C
 
 let pipelinesGuarded = false;
 
+/**
+ * Throws Redis's refusal of a pipeline's command sent to a connection in its pub/sub context (ioredis sent it: it was
+ * not in its own subscriber mode, or ioredis-mock's check has refused it already).
+ */
+function refuseInPubSubContext(client: object, command: string, args: readonly Arg[]): void {
+  if (!isSubscriber(client)) return;
+  const refused = subscriberRefusal(client, command, args, false);
+  if (refused !== undefined) throw refused;
+}
+
 /** Makes the pipelines of guarded clients apply the rules when they run a command. Once per process. */
 function guardPipelines(): void {
   if (pipelinesGuarded) return;
@@ -577,6 +602,15 @@ function guardPipelines(): void {
       unwatchAll(this.redis);
       return settle(refused, done);
     }
+    // A subscriber is refused MULTI and EXEC, by ioredis (in its subscriber mode) or by Redis (in its pub/sub context).
+    const context = transactions.has(this)
+      ? transactionRefusal(this.redis as object, queuedIn.get(this) ?? [])
+      : undefined;
+    if (context !== undefined) {
+      this.batch = [];
+      unwatchAll(this.redis);
+      return settle(Promise.reject(context), done);
+    }
     const refused = discarded.get(this);
     if (refused !== undefined) {
       // Nothing runs: as Redis does with a transaction one of whose commands was refused when queued.
@@ -599,9 +633,13 @@ function guardPipelines(): void {
         return settle(Promise.reject(error), done);
       }
     }
+    if (subscribing.has(this)) this.batch = asSent(this.redis as object, this.batch as Method[]);
     // ioredis-mock runs the commands now, before its promise settles.
     const ran = exec.call(this);
-    if (transactions.has(this)) unwatchAll(this.redis);
+    if (transactions.has(this)) {
+      unwatchAll(this.redis);
+      afterTransaction(this.redis as object);
+    }
     // A failed entry is `[error]`, as ioredis makes it (its `fillResult` and `wrapMultiResult`): no reply after it.
     const replies = ran.then((entries: unknown) => {
       if (!Array.isArray(entries)) return entries;
@@ -621,6 +659,11 @@ function guardPipelines(): void {
     const command = commandOf(name);
     const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
     const entryCallback = callback === undefined ? undefined : failedAsError(callback as Method);
+    if (transactions.has(this)) {
+      let queued = queuedIn.get(this);
+      if (queued === undefined) queuedIn.set(this, (queued = []));
+      queued.push([command, args]);
+    }
     if (command === 'watch' && transactions.has(this)) {
       // Redis answers WATCH inside MULTI with an error and queues nothing: EXEC's reply has no entry for it. A WATCH of
       // no key fails its arity check first, which discards the transaction.
@@ -664,29 +707,33 @@ function guardPipelines(): void {
       }
     }
     if (rule === undefined && isSubscription(command)) {
-      // (P)(UN)SUBSCRIBE answer as Redis does in a pipeline (the count) and a transaction (the reply's array).
+      // (P|S)(UN)SUBSCRIBE answer as Redis does in a pipeline (the count) and a transaction (the reply's array).
       const transaction = transactions.has(this);
+      if (!transaction) subscribing.add(this);
       const client = this.redis as object;
       const text = !name.endsWith('Buffer');
       const run = (): unknown => {
         if (guard.closed()) throw new Error(CONNECTION_CLOSED);
         return queuedSubscription(client, command, emulator, args, transaction, text);
       };
-      return addTransaction.call(this, failAlone(run), name, [], entryCallback);
+      // Under a name ioredis-mock lets a subscriber send: it does not know those of shard channels.
+      const shard = command === 'ssubscribe' || command === 'sunsubscribe';
+      const sent = shard ? name.slice(1) : name;
+      return addTransaction.call(this, failAlone(run), sent, [], entryCallback);
     }
     if (rule === undefined && !DENY_OOM.has(command)) {
-      const run = name.endsWith('Buffer')
-        ? (): unknown => {
-            if (guard.closed()) throw new Error(CONNECTION_CLOSED);
-            guard.reader.beginCommand?.();
-            const reply = emulator(...args);
-            return reply instanceof Promise ? reply.then(copyBuffers) : copyBuffers(reply);
-          }
-        : (): unknown => {
-            if (guard.closed()) throw new Error(CONNECTION_CLOSED);
-            guard.reader.beginCommand?.();
-            return emulator(...args);
-          };
+      const client = this.redis as object;
+      const transaction = transactions.has(this);
+      const text = !name.endsWith('Buffer');
+      const run = (): unknown => {
+        if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+        // In a transaction, Redis's refusal is MULTI's (see `exec`).
+        if (!transaction) refuseInPubSubContext(client, command, args);
+        guard.reader.beginCommand?.();
+        const reply = emulator(...args);
+        if (text) return reply;
+        return reply instanceof Promise ? reply.then(copyBuffers) : copyBuffers(reply);
+      };
       return addTransaction.call(this, failAlone(run), name, [], entryCallback);
     }
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
@@ -707,6 +754,8 @@ function guardPipelines(): void {
     }
     const guarded: Method = () => {
       if (guard.closed()) throw new Error(CONNECTION_CLOSED);
+      // In a transaction, Redis's refusal is MULTI's (see `exec`).
+      if (!transaction) refuseInPubSubContext(this.redis as object, command, args);
       if (!transaction && DENY_OOM.has(command)) {
         if (rule !== undefined) checkArity(command, rule, args);
         admitWrite(guard);
@@ -715,6 +764,10 @@ function guardPipelines(): void {
       if ('reply' in outcome) return replyOf(outcome.reply, text);
       if ('write' in outcome) return replyOf(outcome.write(), text);
       outcome.before?.();
+      if (command === 'ping') {
+        const pong = pubsubPing(this.redis as object, outcome.args, text);
+        if (pong !== undefined) return pong;
+      }
       const reply =
         outcome.command === undefined
           ? emulator(...outcome.args)
@@ -796,6 +849,14 @@ function addCall(client: object): void {
       const callback =
         typeof rest[rest.length - 1] === 'function' ? (rest.pop() as Method) : undefined;
       const args = callArgs(rest);
+      // ioredis refuses in its subscriber mode whatever it is not to send there, a name Redis does not know too.
+      const name = String(command).toLowerCase();
+      if (
+        (client as MockClient).subscriberMode === true &&
+        subscriberRefusal(client, name, []) !== undefined
+      ) {
+        return settle(Promise.reject(new Error(SUBSCRIBER_MODE)), callback);
+      }
       const method = calledMethod(client, command, args, buffer);
       if (typeof method !== 'function') return settle(Promise.reject(method.error), callback);
       if (callback !== undefined) args.push(callback);
@@ -888,8 +949,18 @@ function refuseWhenClosed(client: MockClient, guard: Guard): void {
     for (const method of [name, `${name}Buffer`]) {
       const own = target[method];
       if (typeof own !== 'function' || guard.originals.has(method)) continue;
-      const guarded = (...raw: unknown[]): unknown =>
-        guard.closed() ? refuseClosed(raw) : (own as Method).apply(client, raw);
+      const guarded = (...raw: unknown[]): unknown => {
+        if (guard.closed()) return refuseClosed(raw);
+        if (isSubscriber(client)) {
+          const args = raw.filter((arg) => typeof arg !== 'function');
+          const refused = subscriberRefusal(client, name, commandArgs(args, name));
+          if (refused !== undefined) {
+            const callback = raw.length > args.length ? (raw[raw.length - 1] as Method) : undefined;
+            return settle(Promise.reject(refused), callback);
+          }
+        }
+        return (own as Method).apply(client, raw);
+      };
       target[method] =
         UNSUPPORTED in own ? Object.assign(guarded, { [UNSUPPORTED]: true }) : guarded;
     }
@@ -914,7 +985,7 @@ export function guardCommands(
   const client = redis as unknown as MockClient;
   const connections = server === undefined ? undefined : new Connections(server.keyspace);
   const connection = connections?.create(
-    () => client.subscriberMode === true,
+    () => subscriptionCounts(client),
     (exists) => touchWatched(client, exists),
     () => (client as unknown as { disconnect(): void }).disconnect(),
   );
@@ -981,7 +1052,7 @@ export function guardCommands(
     guardMethod(client, `${command}Buffer`, guard);
   }
   refuseWhenClosed(client, guard);
-  guardSubscriptions(client);
+  guardSubscriptions(client, guard.closed);
   cheapPipelines(client, (transaction) => transactions.add(transaction), pipelineCall);
   addCall(client);
   // A read blocked on this client (XREAD BLOCK) gives up when it disconnects, as Redis unblocks a closed client.

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { createEmbeddedClient } from './adapter';
 import { Keyspace } from '../keyspace/keyspace';
+import { SUBSCRIBER_MODE } from './pubsub-commands';
 
 const delivered = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -84,13 +85,25 @@ describe('pub/sub of the embedded client', () => {
       [null, ['unsubscribe', null, 0]],
       [null, ['punsubscribe', null, 0]],
     ]);
-    await subscriber.subscribe('a', 'b');
-    await subscriber.psubscribe('p*');
-    const some = await subscriber.multi().call('unsubscribe').exec();
-    expect(some).toEqual([[null, ['unsubscribe', 'a', 2]]]);
-    const buffers = await subscriber.multi().callBuffer('punsubscribe', 'p*').exec();
-    expect(buffers).toEqual([[null, [Buffer.from('punsubscribe'), Buffer.from('p*'), 0]]]);
-    expect(await subscriber.get('k')).toBeNull(); // out of subscriber mode
+    const some = await subscriber
+      .multi()
+      .subscribe('a', 'b')
+      .psubscribe('p*')
+      .call('unsubscribe')
+      .callBuffer('punsubscribe', 'p*')
+      .exec();
+    expect(some).toEqual([
+      [null, ['subscribe', 'a', 1]],
+      [null, ['psubscribe', 'p*', 3]],
+      [null, ['unsubscribe', 'a', 2]],
+      [null, [Buffer.from('punsubscribe'), Buffer.from('p*'), 0]],
+    ]);
+    // ioredis took the replies `QUEUED` to the subscriptions for subscriptions: it is in its subscriber mode, and
+    // refuses a transaction there (MULTI and EXEC), until an UNSUBSCRIBE answers 0.
+    await expect(subscriber.get('k')).rejects.toThrow(SUBSCRIBER_MODE);
+    await expect(subscriber.multi().call('unsubscribe').exec()).rejects.toThrow(SUBSCRIBER_MODE);
+    expect(await subscriber.unsubscribe()).toBe(0);
+    expect(await subscriber.get('k')).toBeNull();
   });
 
   it('answers PUBSUB in any case, with its subcommands and errors', async () => {
@@ -111,4 +124,40 @@ describe('pub/sub of the embedded client', () => {
       "ERR wrong number of arguments for 'publish' command",
     );
   });
+
+  it.each(['disconnect', 'quit'] as const)(
+    'keeps shard channels apart, shared by duplicates, and ends them when a connection %ss',
+    async (close) => {
+      const subscriber = connection();
+      const nested = subscriber.duplicate();
+      others.push(nested);
+      const received: string[] = [];
+      subscriber.on('smessage', (channel: string, message: string) =>
+        received.push(`${channel} ${message}`),
+      );
+      subscriber.on('message', (channel: string) => received.push(`message on ${channel}`));
+      expect(await subscriber.ssubscribe('news', 'sport')).toBe(2);
+      expect(await subscriber.subscribe('news')).toBe(1);
+      expect(await nested.ssubscribe('news')).toBe(1);
+      expect(await client.spublish('news', 'a')).toBe(2);
+      expect(await nested.spublish('sport', 'b').catch((error: Error) => error.message)).toBe(
+        SUBSCRIBER_MODE,
+      );
+      expect(await client.call('pubsub', 'shardnumsub', 'news', 'sport')).toEqual([
+        'news',
+        2,
+        'sport',
+        1,
+      ]);
+      await delivered();
+      expect(received).toEqual(['news a']);
+      if (close === 'quit') await subscriber.quit();
+      else subscriber.disconnect();
+      expect(await client.spublish('news', 'c')).toBe(1);
+      expect(await client.spublish('sport', 'c')).toBe(0);
+      expect(await client.call('pubsub', 'shardchannels')).toEqual(['news']);
+      await delivered();
+      expect(received).toEqual(['news a']);
+    },
+  );
 });
