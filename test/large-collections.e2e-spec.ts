@@ -48,17 +48,39 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 15:
       return redis.rpush('l', `right${step}`);
     case 16:
-      return [await redis.lpop('l'), await redis.rpop('l')];
+      return [
+        await redis.lpop('l'),
+        await redis.rpop('l'),
+        await redis.lmpop(1, 'l', 'LEFT', 'COUNT', 2),
+        await redis.lmpop(2, 'missing-list', 'l', 'RIGHT'),
+        await redis.blpop('l', 1),
+        await redis.brpop('missing-list', 'l', 1),
+      ];
     case 17:
       return [await redis.lpop('l', 3), await redis.rpop('l', 2), await redis.lpop('l', 0)];
     case 18:
       return [
         await redis.lrange('l', 0, 3),
         await redis.lrange('l', -3, -1),
+        await redis.lrange('l', 5, 2),
         await redis.llen('l'),
+        await redis.lpos('l', `right${step - 3}`),
+        await redis.lpos('l', `m${i}`, 'RANK', -1),
       ];
     case 19:
-      return redis.lindex('l', step % 100);
+      // Writes ioredis-mock makes (to a copy) between those made in place, and reads of other kinds.
+      return [
+        await redis.lindex('l', step % 100),
+        await redis.lindex('l', -1 - (step % 100)),
+        await redis.lindex('l', -10 * MEMBERS),
+        await redis.lset('l', step % 50, `set${step}`),
+        await redis.linsert('l', 'BEFORE', `m${i}`, `inserted${step}`),
+        await redis.lrem('l', 1, `right${step - 4}`),
+        await redis.type('l'),
+        await redis.object('ENCODING', 'l'),
+        step % 200 === 19 ? await redis.sort('l', 'LIMIT', 0, 3, 'ALPHA') : null,
+        step % 200 === 39 ? await redis.lmove('l', 'l2', 'LEFT', 'RIGHT') : null,
+      ];
     case 6:
       return redis.zadd('z', (step % 1000) - 500, `m${i}`, step, `new${step}`);
     case 7:
@@ -165,6 +187,84 @@ describe('large sets and hashes', () => {
     await expect(h.redis.sadd('str', 'm')).rejects.toThrow('WRONGTYPE');
     await expect(h.redis.sismember('str', 'm')).rejects.toThrow('WRONGTYPE');
     await expect(h.redis.hlen('str')).rejects.toThrow('WRONGTYPE');
+  });
+
+  it('keep a large list a queue: pushed and popped at either end, copied, snapshotted, restored and emptied', async () => {
+    const dataDir = tempDir();
+    const h = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
+    const model: string[] = [];
+    for (let start = 0; start < 30_000; start += 1000) {
+      const items = Array.from({ length: 1000 }, (_, j) => `q${start + j}`);
+      await h.redis.rpush('queue', ...items);
+      model.push(...items);
+    }
+    let pushed = 0;
+    for (let step = 0; step < 6_000; step++) {
+      const items = Array.from({ length: 1 + (step % 3) }, () => `p${pushed++}`);
+      switch (step % 8) {
+        case 0:
+          expect(await h.redis.lpush('queue', ...items)).toBe(
+            model.unshift(...[...items].reverse()),
+          );
+          break;
+        case 1:
+          expect(await h.redis.rpush('queue', ...items)).toBe(model.push(...items));
+          break;
+        case 2:
+          expect(await h.redis.rpop('queue')).toBe(model.pop());
+          break;
+        case 3:
+          expect(await h.redis.lpop('queue', 2)).toEqual(model.splice(0, 2));
+          break;
+        case 4:
+          expect(await h.redis.brpop('queue', 1)).toEqual(['queue', model.pop()]);
+          break;
+        case 5:
+          expect(await h.redis.blpop('queue', 1)).toEqual(['queue', model.shift()]);
+          break;
+        case 6:
+          expect(await h.redis.lmpop(1, 'queue', 'RIGHT', 'COUNT', 3)).toEqual([
+            'queue',
+            model.splice(model.length - 3).reverse(),
+          ]);
+          break;
+        default:
+          expect(await h.redis.lindex('queue', -1 - (step % 50))).toBe(model.at(-1 - (step % 50)));
+          expect(await h.redis.lrange('queue', step % 40, (step % 40) + 4)).toEqual(
+            model.slice(step % 40, (step % 40) + 5),
+          );
+      }
+    }
+    expect(await h.redis.llen('queue')).toBe(model.length);
+    expect(await h.redis.lrange('queue', 0, -1)).toEqual(model);
+    expect(await h.redis.type('queue')).toBe('list');
+    expect(await h.redis.object('ENCODING', 'queue')).toBe('quicklist');
+    const size = keyspaceOf(h).memoryUsage('queue') as number;
+    expect(size).toBeGreaterThan(model.length * 8);
+    // Copies are lists of their own: a write to one leaves the other as it was.
+    expect(await h.redis.copy('queue', 'copied')).toBe(1);
+    expect(await h.redis.lpush('copied', 'only in the copy')).toBe(model.length + 1);
+    expect(await h.redis.rename('copied', 'renamed')).toBe('OK');
+    expect(await h.redis.lrange('renamed', 1, -1)).toEqual(model);
+    expect(await h.redis.lindex('queue', 0)).toBe(model[0]);
+
+    expect((await h.snapshots.snapshot()).kind).toBe('full');
+    await apps.close(h);
+    const restarted = await apps.track(bootWith(durable(dataDir, { snapshotOnShutdown: false })));
+    expect(await restarted.redis.lrange('queue', 0, -1)).toEqual(model);
+    expect(await restarted.redis.llen('renamed')).toBe(model.length + 1);
+    // Drained from the front in place, the list is deleted with its last element, as Redis deletes it.
+    expect(await restarted.redis.lpush('queue', 'restored, then pushed')).toBe(model.length + 1);
+    model.unshift('restored, then pushed');
+    const drained: string[] = [];
+    for (;;) {
+      const taken = await restarted.redis.lpop('queue', 997);
+      if (taken === null) break;
+      drained.push(...taken);
+    }
+    expect(drained).toEqual(model);
+    expect(await restarted.redis.exists('queue')).toBe(0);
+    expect(keyspaceOf(restarted).memoryUsage('queue')).toBeUndefined();
   });
 
   it('snapshot each collection as it was when the snapshot began, while writes change it in place', async () => {

@@ -1,5 +1,6 @@
 import { ByteWriter } from './byte-writer';
 import { encodeError, keySegment, withPath } from './codec-errors';
+import { ListDeque } from './list-deque';
 import { StreamValue } from './stream-value';
 import {
   TAG_UNDEFINED,
@@ -110,6 +111,8 @@ export class BufferWriter extends ByteWriter {
     if (Array.isArray(v)) {
       if (v instanceof StreamValue) this.stream(v, depth);
       else this.array(v as unknown[], depth);
+    } else if (v instanceof ListDeque) {
+      this.array(v.toArray(), depth); // written as the list it is: a restore gives an array
     } else if (v instanceof Map) {
       if (!this.scoredMap(v as Map<unknown, unknown>)) this.map(v as Map<unknown, unknown>, depth);
     } else if (v instanceof Set) {

@@ -8,6 +8,7 @@
  * and `expires`, as its own commands do, and run after their rules have checked the arguments (the rules answer the
  * reads themselves; what runs here stores). */
 import { StreamValue } from '../keyspace/streams';
+import { ListDeque } from '../format/list-deque';
 import { bytesOf, type KeyReader, keyName, memberOf } from './command-rule';
 import { type Arg, replyError } from './redis-replies';
 import {
@@ -63,6 +64,7 @@ function duplicate(value: unknown): unknown {
   // A stream's entries are never changed (XDEL and XTRIM store a new stream): its last id comes along.
   if (value instanceof StreamValue) return value.copy();
   if (Array.isArray(value)) return value.map((item: unknown) => duplicate(item));
+  if (value instanceof ListDeque) return value.copy();
   if (typeof value === 'object' && value !== null) return { ...value };
   return value;
 }

@@ -1,4 +1,5 @@
 import { canonicalBuffer } from '../keyspace/buffer-members';
+import { ListDeque } from '../format/list-deque';
 import { StreamValue } from '../keyspace/streams';
 import { type Arg, replyError, WRONGTYPE, wrongArity } from './redis-replies';
 
@@ -116,9 +117,10 @@ const HOLDS: Readonly<Record<KeyType, (value: unknown) => boolean>> = {
   string: (value) => typeof value === 'string' || Buffer.isBuffer(value),
   hash: isPlainObject,
   list: (value) =>
-    Array.isArray(value) &&
-    (value.length === 0 || !Array.isArray(value[0])) &&
-    !(value instanceof StreamValue),
+    value instanceof ListDeque ||
+    (Array.isArray(value) &&
+      (value.length === 0 || !Array.isArray(value[0])) &&
+      !(value instanceof StreamValue)),
   stream: (value) =>
     value instanceof StreamValue ||
     (Array.isArray(value) && value.length > 0 && Array.isArray(value[0])),
@@ -141,7 +143,7 @@ export function expectType(reader: KeyReader, key: Arg, types: readonly KeyType[
 export function isEmptyCollection(value: unknown): boolean {
   if (value instanceof StreamValue) return false;
   if (value instanceof Set || value instanceof Map) return value.size === 0;
-  if (Array.isArray(value)) return value.length === 0;
+  if (Array.isArray(value) || value instanceof ListDeque) return value.length === 0;
   return isPlainObject(value) && Object.keys(value as object).length === 0;
 }
 

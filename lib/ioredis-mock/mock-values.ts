@@ -35,6 +35,7 @@
  * IDs that do not increase, and `0-0` cannot be written to Redis and are refused with a {@link MockValueError}.
  */
 
+import { ListDeque } from '../format/list-deque';
 import {
   compareStreamIds,
   isStreamHelper,
@@ -113,6 +114,7 @@ export function kindOf(key: string, value: unknown): MockValueKind {
   if (value instanceof Set) return 'set';
   if (value instanceof Map) return 'zset';
   if (value instanceof StreamValue) return 'stream';
+  if (value instanceof ListDeque) return 'list';
   if (Array.isArray(value)) {
     return value.length > 0 && Array.isArray(value[0]) ? 'stream' : 'list';
   }
@@ -186,7 +188,7 @@ export function toPortable(key: string, value: unknown): PortableValue | undefin
       return fields.length === 0 ? undefined : { type: 'hash', fields };
     }
     case 'list': {
-      const items = value as unknown[];
+      const items = value instanceof ListDeque ? value.toArray() : (value as unknown[]);
       if (!items.every(isBytes)) throw fail('a list element is not a string or Buffer');
       return items.length === 0 ? undefined : { type: 'list', items: items };
     }

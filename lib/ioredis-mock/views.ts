@@ -4,6 +4,7 @@
  * key-prefix rule.
  */
 import type { Keyspace } from '../keyspace/keyspace';
+import { ListDeque } from '../format/list-deque';
 import { StreamValue } from '../keyspace/streams';
 import { LIST_WITH_HOLES, NOT_AN_INTEGER, replyError } from './redis-replies';
 
@@ -33,6 +34,7 @@ export interface MockExpires {
 function shallowCopy(value: unknown): unknown {
   if (value instanceof StreamValue) return value.copy(); // its last id too (RENAME reads and writes through here)
   if (Array.isArray(value)) return value.slice();
+  if (value instanceof ListDeque) return value.toArray(); // ioredis-mock's commands read lists as arrays
   if (Buffer.isBuffer(value)) return Buffer.from(value);
   if (value instanceof Set) return new Set(value);
   if (value instanceof Map) return new Map(value);

@@ -1,5 +1,6 @@
 import { CodecError, decodeValue, encodeValue } from '../format/codec';
 import type { EncodedSink, KeyState } from '../format/records';
+import { ListDeque } from '../format/list-deque';
 import { withCanonicalMembers } from './buffer-members';
 
 /**
@@ -176,6 +177,7 @@ export class RestoredEntry extends Entry {
 function copyOfCollection(value: unknown): unknown {
   if (value instanceof Set) return new Set(value);
   if (value instanceof Map) return new Map(value);
+  if (value instanceof ListDeque) return value.copy();
   if (Array.isArray(value)) return value.slice();
   if (
     typeof value === 'object' &&

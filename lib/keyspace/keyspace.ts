@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CodecError } from '../format/codec-errors';
+import { ListDeque } from '../format/list-deque';
 import { BufferWriter } from '../format/writer';
 import { readKey, writeKey, type KeyState, type RecordSink } from '../format/records';
 import { Capture } from './capture';
@@ -36,13 +37,7 @@ import { ByteArena } from './byte-arena';
 import { RestoredStates } from './restored-states';
 import type { KeyspaceSaver } from './saver';
 import { stringMap, type ShardedMap } from './sharded-map';
-import {
-  isStreamHelper,
-  nextStreamId,
-  parseStreamId,
-  type StreamId,
-  type StreamValue,
-} from './streams';
+import { isStreamHelper, nextStreamId, parseStreamId, type StreamId, StreamValue } from './streams';
 
 export type { CaptureVisitor } from './capture';
 export { Capture } from './capture';
@@ -768,6 +763,13 @@ export class Keyspace {
         // A restored value was sized by its bytes: once built, by its objects, which later changes add to.
         if (encoded)
           this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
+        if (isListArray(value)) {
+          // A list changed in place becomes a deque, which adds and takes at its front as fast as at its back (the
+          // array it is made from is not changed).
+          const deque = ListDeque.from(value);
+          entry.value = deque;
+          return deque;
+        }
         return value;
       },
       changedInPlace: (key, bytes) => {
@@ -1144,4 +1146,13 @@ export class Keyspace {
     this.changed = undefined;
     this.born = stringMap();
   }
+}
+
+/** Whether `value` is a list held as an array (a stream is an array of `[id, fields]` entries). */
+function isListArray(value: unknown): value is unknown[] {
+  return (
+    Array.isArray(value) &&
+    !(value instanceof StreamValue) &&
+    (value.length === 0 || !Array.isArray(value[0]))
+  );
 }

@@ -11,6 +11,8 @@
  * `npm run bench` prints the estimate against the measured heap and external memory for each dataset).
  */
 
+import { ListDeque, type ListLike } from '../format/list-deque';
+
 /**
  * The entry object (64 bytes), its slot in the keyspace's map and in a sampling array (with their spare capacity:
  * measured 106 to 135 bytes in all as the map's capacity doubles), and its 8-byte cell in a sampling column (its use;
@@ -125,9 +127,9 @@ function* spreadIterator(elements: Iterator<unknown>, size: number): Generator<u
 }
 
 /** Elements of an array at evenly spread positions. */
-function* spread(array: readonly unknown[]): Generator<unknown> {
+function* spread(array: ListLike<unknown>): Generator<unknown> {
   const step = Math.max(1, Math.floor(array.length / SAMPLED_ELEMENTS));
-  for (let i = 0; i < array.length; i += step) yield array[i];
+  for (let i = 0; i < array.length; i += step) yield array.at(i);
 }
 
 function streamEntryBytes(entry: unknown): number {
@@ -173,6 +175,10 @@ export function valueBytes(value: unknown): number {
     if (n > 0 && Array.isArray(value[0])) {
       return STREAM_BASE + Math.round(n * meanOf(spread(value), streamEntryBytes));
     }
+    return LIST_BASE + Math.round(n * (LIST_SLOT + meanOf(spread(value), elementBytes)));
+  }
+  if (value instanceof ListDeque) {
+    const n = value.length;
     return LIST_BASE + Math.round(n * (LIST_SLOT + meanOf(spread(value), elementBytes)));
   }
   if (typeof value === 'object' && value !== null) {

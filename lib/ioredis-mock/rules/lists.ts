@@ -37,9 +37,11 @@ import {
   wrongArity,
 } from '../redis-replies';
 import { IN_PLACE_FROM_BYTES, listElementBytes } from '../../keyspace/memory';
+import { ListDeque, type ListLike } from '../../format/list-deque';
 
-function listOf(reader: KeyReader, key: Arg): readonly unknown[] {
-  return (reader.valueOf(keyName(key)) as unknown[] | undefined) ?? [];
+/** The list `key` holds (an array, or a {@link ListDeque} once changed in place), empty for a missing key. */
+function listOf(reader: KeyReader, key: Arg): ListLike<unknown> {
+  return (reader.valueOf(keyName(key)) as ListLike<unknown> | undefined) ?? [];
 }
 
 /** LSET key index element: the key must exist, and the index fall within the list. */
@@ -50,7 +52,7 @@ const lset: CommandRule = {
     const list = reader.valueOf(keyName(args[0]));
     if (list === undefined) throw replyError(NO_SUCH_KEY);
     if (!holds(list, 'list')) throw replyError(WRONGTYPE);
-    const length = BigInt((list as unknown[]).length);
+    const length = BigInt((list as ListLike<unknown>).length);
     const index = integerArg(args[1]);
     const at = index < 0n ? length + index : index;
     if (at < 0n || at >= length) throw replyError(INDEX_OUT_OF_RANGE);
@@ -75,7 +77,8 @@ function isLarge(reader: KeyReader, key: string): boolean {
 
 /**
  * LPOP/RPOP key [count]: Redis refuses a count that is not a positive integer (or 0). A large list is popped in place
- * (ioredis-mock copies it out and back in: 8 ms a pop at 100k elements); a smaller one goes to ioredis-mock.
+ * (ioredis-mock copies it out and back in: 8 ms a pop at 100k elements), from either end in constant time (see
+ * `KeyWriter.inPlace`: it is a {@link ListDeque}); a smaller one goes to ioredis-mock.
  */
 function pop(left: boolean): CommandRule {
   return typed('list', -2, {
@@ -93,24 +96,35 @@ function pop(left: boolean): CommandRule {
       const counted = args.length === 2;
       const count = counted ? Number(parseInteger(args[1])) : 1;
       return write(() => {
-        const list = reader.writer?.inPlace(key) as unknown[] | undefined;
-        if (list === undefined) return null;
-        let taken: unknown[];
-        if (count === 1) taken = [left ? list.shift() : list.pop()];
-        else if (left) taken = list.splice(0, count);
-        else taken = list.splice(Math.max(0, list.length - count)).reverse();
-        if (taken.length > 0) {
-          let bytes = 0;
-          for (const element of taken) bytes -= listElementBytes(element);
-          if (list.length === 0)
-            reader.writer?.remove(key); // Redis deletes a list it empties
-          else reader.writer?.changedInPlace(key, bytes);
-        }
-        const out = taken.map(copyOut);
+        const out = popInPlace(reader, key, left, count);
+        if (out === undefined) return null;
         return counted ? out : out[0];
       });
     },
   });
+}
+
+/**
+ * Takes up to `count` elements from the front (`left`) or the back of the large list `key`, in place (see
+ * {@link isLarge}): first the one at that end, as Redis answers them. `undefined` when the key is gone.
+ */
+function popInPlace(
+  reader: KeyReader,
+  key: string,
+  left: boolean,
+  count: number,
+): unknown[] | undefined {
+  const list = reader.writer?.inPlace(key) as ListDeque | undefined;
+  if (list === undefined) return undefined;
+  const taken = left ? list.popFront(count) : list.popBack(count);
+  if (taken.length > 0) {
+    let bytes = 0;
+    for (const element of taken) bytes -= listElementBytes(element);
+    if (list.length === 0)
+      reader.writer?.remove(key); // Redis deletes a list it empties
+    else reader.writer?.changedInPlace(key, bytes);
+  }
+  return taken.map(copyOut);
 }
 
 /** Elements pushed onto a large list at once, in place: more go to a new list (a spread of them would overflow). */
@@ -135,13 +149,16 @@ function moveRule(arity: number, positions: boolean): CommandRule {
       : undefined,
     check: (args, reader) => {
       const source = expectType(reader, args[0], ['list']);
-      if (source === undefined || (source as unknown[]).length === 0) return reply(null);
+      if (source === undefined || (source as ListLike<unknown>).length === 0) return reply(null);
       expectType(reader, args[1], ['list']);
     },
   };
 }
 
-/** LMPOP numkeys key [key …] LEFT|RIGHT [COUNT n]: Redis type-checks keys until the first non-empty list. */
+/**
+ * LMPOP numkeys key [key …] LEFT|RIGHT [COUNT n]: Redis type-checks keys until the first non-empty list. A large one
+ * is popped in place, as LPOP and RPOP do (BLPOP and BRPOP come here too).
+ */
 const lmpop: CommandRule = {
   arity: -4,
   empties: (args) => args.slice(1, -1),
@@ -154,7 +171,14 @@ const lmpop: CommandRule = {
     if (numkeys === undefined || numkeys < 1n || Number(numkeys) > args.length - 1) return; // ioredis-mock says so
     for (const key of args.slice(1, 1 + Number(numkeys))) {
       const list = expectType(reader, key, ['list']);
-      if (list !== undefined && (list as unknown[]).length > 0) return;
+      if (list === undefined || (list as ListLike<unknown>).length === 0) continue;
+      const name = keyName(key);
+      if (!isLarge(reader, name)) return;
+      const { end, count } = mpopOptions(args, ['LEFT', 'RIGHT']);
+      return write(() => {
+        const out = popInPlace(reader, name, end === 'LEFT', count);
+        return out === undefined ? null : [copyOut(key), out];
+      });
     }
   },
 };
@@ -222,7 +246,7 @@ const lpos = typed('list', -3, {
   },
   check: (args, reader) => {
     const { rank, count, maxlen } = lposOptions(args);
-    const list = reader.valueOf(keyName(args[0])) as readonly (string | Buffer)[] | undefined;
+    const list = reader.valueOf(keyName(args[0])) as ListLike<string | Buffer> | undefined;
     if (list === undefined) return reply(count === undefined ? null : []);
     const wanted = bytesOf(args[1]);
     // Redis negates the rank in 64 bits: the smallest one stays negative, and then every match counts; and it counts
@@ -233,7 +257,7 @@ const lpos = typed('list', -3, {
     let matches = 0n;
     for (let index = 0; index < list.length && (maxlen === 0n || index < maxlen); index++) {
       const at = fromTail ? list.length - index - 1 : index;
-      if (!bytesOf(list[at]).equals(wanted)) continue;
+      if (!bytesOf(list.at(at)).equals(wanted)) continue;
       matches++;
       if (matches < skip) continue;
       found.push(at);
@@ -251,7 +275,8 @@ const lpos = typed('list', -3, {
 
 /**
  * LPUSH and RPUSH key element […] of text elements: the new list is built and stored here, once (ioredis-mock copies
- * the list out and back in); a large list is pushed onto in place (3 ms a push at 100k elements as a copy).
+ * the list out and back in); a large list is pushed onto in place (3 ms a push at 100k elements as a copy), at either
+ * end in constant time (see `KeyWriter.inPlace`: it is a {@link ListDeque}).
  */
 function push(left: boolean): CommandRule['check'] {
   return (args, reader) => {
@@ -261,21 +286,25 @@ function push(left: boolean): CommandRule['check'] {
     if (args.length - 1 <= IN_PLACE_PUSH && isLarge(reader, key)) {
       return write(() => {
         const pushed: unknown[] = args.slice(1);
-        if (left) pushed.reverse(); // LPUSH a b c leaves c b a in front
-        const list = writer.inPlace(key) as unknown[] | undefined;
+        const list = writer.inPlace(key) as ListDeque | undefined;
         if (list === undefined) {
+          if (left) pushed.reverse(); // LPUSH a b c leaves c b a in front
           writer.store(key, pushed); // the key expired meanwhile
           return pushed.length;
         }
-        if (left) list.unshift(...pushed);
-        else list.push(...pushed);
+        if (left)
+          list.pushFront(pushed); // each in front of the one before: c b a
+        else list.pushBack(pushed);
         let bytes = 0;
         for (const element of pushed) bytes += listElementBytes(element);
         writer.changedInPlace(key, bytes);
         return list.length;
       });
     }
-    const stored = reader.valueOf(key) as readonly unknown[] | undefined;
+    const held = reader.valueOf(key) as ListLike<unknown> | undefined;
+    // A list that was large once stays a deque; it is small again here, and stored as an array.
+    const stored =
+      held instanceof ListDeque ? held.toArray() : (held as readonly unknown[] | undefined);
     return write(() => {
       const pushed: unknown[] = args.slice(1);
       // LPUSH a b c leaves c b a in front.
@@ -339,7 +368,8 @@ export const listRules: Readonly<Record<string, CommandRule>> = {
       if (reader.valueOf(keyName(args[0])) === undefined) return reply(null);
       const list = listOf(reader, args[0]);
       const index = Number(integerArg(args[1]));
-      return reply(copyOut(list[index < 0 ? list.length + index : index] ?? null));
+      const at = index < 0 ? list.length + index : index;
+      return reply(copyOut((at >= 0 ? list.at(at) : undefined) ?? null));
     },
   }),
   llen: typed('list', 2, { check: (args, reader) => reply(listOf(reader, args[0]).length) }),

@@ -23,6 +23,7 @@
  * SORT is refused like any write when memory is over the limit (Redis flags it `denyoom`); SORT_RO never is.
  */
 import { type CommandRule, bytesOf, holds, keyName, reply, run, write } from '../command-rule';
+import type { ListLike } from '../../format/list-deque';
 import {
   type Arg,
   integerArg,
@@ -202,7 +203,7 @@ interface Item {
 /** The elements a sort starts from, in the stored value's own order (see {@link sortedElements}). */
 function elementsOf(value: unknown): (string | Buffer)[] {
   if (value === undefined) return [];
-  if (holds(value, 'list')) return (value as (string | Buffer)[]).slice();
+  if (holds(value, 'list')) return (value as ListLike<string | Buffer>).slice();
   // A set as Redis iterates it: an intset by value (a hash table in an order of its own).
   if (holds(value, 'set'))
     return inIntsetOrder([...(value as Set<string | Buffer>)]) as (string | Buffer)[];
