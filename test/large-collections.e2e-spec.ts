@@ -39,6 +39,19 @@ async function fillLarge(redis: Redis): Promise<void> {
   }
 }
 
+/**
+ * A TTL given to `key` (Redis answers 1), then `write`: a snapshot under way keeps aside a reference to the collection
+ * at the first, which the second then changes in place.
+ */
+async function expiring(
+  redis: Redis,
+  key: string,
+  write: () => Promise<unknown>,
+): Promise<unknown> {
+  await redis.pexpire(key, 1_000_000);
+  return write();
+}
+
 /** One write to the large set or hash, of the kind `step` picks. */
 async function change(redis: Redis, step: number): Promise<unknown> {
   const i = (step * 7919) % MEMBERS;
@@ -48,7 +61,7 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 15:
       return redis.rpush('l', `right${step}`);
     case 16:
-      return [await redis.lpop('l'), await redis.rpop('l')];
+      return expiring(redis, 'l', async () => [await redis.lpop('l'), await redis.rpop('l')]);
     case 17:
       return [await redis.lpop('l', 3), await redis.rpop('l', 2), await redis.lpop('l', 0)];
     case 18:
@@ -64,7 +77,7 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 7:
       return redis.zincrby('z', 2.5, `m${(i * 3) % MEMBERS}`);
     case 8:
-      return redis.zrem('z', `m${i}`, `absent${step}`);
+      return expiring(redis, 'z', () => redis.zrem('z', `m${i}`, `absent${step}`));
     case 9:
       return redis.zadd('z', 'GT', 'CH', step % 900, `m${(i * 7) % MEMBERS}`);
     case 10:
@@ -86,7 +99,7 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 0:
       return redis.sadd('s', `new${step}`, `m${i}`);
     case 1:
-      return redis.srem('s', `m${i}`, `absent${step}`);
+      return expiring(redis, 's', () => redis.srem('s', `m${i}`, `absent${step}`));
     case 2:
       return redis.hset('h', `f${i}`, `changed ${step}`, `g${step}`, 'added');
     case 3:
@@ -94,7 +107,7 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 4:
       return redis.sadd('s', Buffer.from([0xff, step & 0xff]));
     default:
-      return redis.hdel('h', `f${i}`);
+      return expiring(redis, 'h', () => redis.hdel('h', `f${i}`));
   }
 }
 
