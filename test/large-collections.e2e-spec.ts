@@ -39,6 +39,19 @@ async function fillLarge(redis: Redis): Promise<void> {
   }
 }
 
+/**
+ * A TTL given to `key` (Redis answers 1), then `write`: a snapshot under way keeps aside a reference to the collection
+ * at the first, which the second then changes in place.
+ */
+async function expiring(
+  redis: Redis,
+  key: string,
+  write: () => Promise<unknown>,
+): Promise<unknown> {
+  await redis.pexpire(key, 1_000_000);
+  return write();
+}
+
 /** One write to the large set or hash, of the kind `step` picks. */
 async function change(redis: Redis, step: number): Promise<unknown> {
   const i = (step * 7919) % MEMBERS;
@@ -48,14 +61,14 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 15:
       return redis.rpush('l', `right${step}`);
     case 16:
-      return [
+      return expiring(redis, 'l', async () => [
         await redis.lpop('l'),
         await redis.rpop('l'),
         await redis.lmpop(1, 'l', 'LEFT', 'COUNT', 2),
         await redis.lmpop(2, 'missing-list', 'l', 'RIGHT'),
         await redis.blpop('l', 1),
         await redis.brpop('missing-list', 'l', 1),
-      ];
+      ]);
     case 17:
       return [await redis.lpop('l', 3), await redis.rpop('l', 2), await redis.lpop('l', 0)];
     case 18:
@@ -86,7 +99,7 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 7:
       return redis.zincrby('z', 2.5, `m${(i * 3) % MEMBERS}`);
     case 8:
-      return redis.zrem('z', `m${i}`, `absent${step}`);
+      return expiring(redis, 'z', () => redis.zrem('z', `m${i}`, `absent${step}`));
     case 9:
       return redis.zadd('z', 'GT', 'CH', step % 900, `m${(i * 7) % MEMBERS}`);
     case 10:
@@ -108,7 +121,7 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 0:
       return redis.sadd('s', `new${step}`, `m${i}`);
     case 1:
-      return redis.srem('s', `m${i}`, `absent${step}`);
+      return expiring(redis, 's', () => redis.srem('s', `m${i}`, `absent${step}`));
     case 2:
       return redis.hset('h', `f${i}`, `changed ${step}`, `g${step}`, 'added');
     case 3:
@@ -116,7 +129,7 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 4:
       return redis.sadd('s', Buffer.from([0xff, step & 0xff]));
     default:
-      return redis.hdel('h', `f${i}`);
+      return expiring(redis, 'h', () => redis.hdel('h', `f${i}`));
   }
 }
 

@@ -30,15 +30,16 @@ const ALREADY_READ = Symbol('already read');
 /**
  * A point-in-time reader of the keyspace (see {@link Keyspace.beginCapture}). Everything that held at the moment it
  * began is what it reads, however the keyspace changes while it runs: before a write touches a key the capture has
- * not read yet, the key's old state is kept aside for it (the copy-on-write scheme of Dragonfly's snapshots). Stored
- * values are never mutated in place, so keeping a state aside costs a reference, not a copy.
+ * not read yet, the key's old state is kept aside for it (the copy-on-write scheme of Dragonfly's snapshots). Most
+ * writes store a new value, so keeping a state aside costs a reference, not a copy; a write that changes a large
+ * collection or string in place has it kept aside encoded first (see {@link Entry.withOwnCollection}).
  */
 export class Capture {
   /** The moment the capture began: keys that expired by then are not part of it. */
   readonly startedAt: number;
   /** Number of keys at the start, expired ones included (an upper bound for what a full capture yields). */
   readonly sizeAtStart: number;
-  private readonly preserved = new Map<string, KeyState | null | typeof ALREADY_READ>();
+  private readonly preserved = new Map<string, Entry | null | typeof ALREADY_READ>();
   private closed = false;
   /**
    * What a snapshot keeps of each key's use, as Redis's RDB does: under an LRU policy how long the key had been idle
@@ -85,7 +86,10 @@ export class Capture {
    */
   beforeWrite(key: string, inPlace = false): void {
     // Only the first write after the capture began sees the state to keep; a command may write a key twice.
-    if (this.preserved.has(key)) return;
+    if (this.preserved.has(key)) {
+      if (inPlace) this.ownValue(key);
+      return;
+    }
     const entry = this.entries.get(key);
     if (entry === undefined) {
       this.preserved.set(key, null);
@@ -101,6 +105,20 @@ export class Capture {
       key,
       inPlace ? entry.withOwnCollection() : entry.withExpiry(entry.expiresAt),
     );
+  }
+
+  /**
+   * Makes the state kept aside for `key` hold a value of its own if it holds the object stored now, which a write is
+   * about to change in place: a first write that kept only a reference (EXPIRE, say) would otherwise see its state
+   * changed by a later one (SETBIT, HSET on a large hash) before the capture reads it.
+   */
+  private ownValue(key: string): void {
+    const kept = this.preserved.get(key);
+    if (kept === null || kept === ALREADY_READ || kept === undefined || kept.encoded) return;
+    const entry = this.entries.get(key);
+    // An entry still encoded is decoded by the write into a new object: none of it is shared yet.
+    if (entry === undefined || entry.encoded || entry.value !== kept.value) return;
+    this.preserved.set(key, kept.withOwnCollection());
   }
 
   /**

@@ -100,7 +100,9 @@ export interface KeyWriter {
   /**
    * The collection `key` holds, for a rule to change in place (copying a large one for each write would cost its
    * size), `undefined` when the key holds nothing (or has expired, and is then deleted). Does what a write does first
-   * (a capture under way keeps a copy of the collection as it was). Call {@link changedInPlace} once it changed.
+   * (a capture under way keeps a copy of the collection as it was). Call {@link changedInPlace} once it changed. A
+   * growable string (see `growable-strings.ts`) is changed so too, then stored again with {@link store}: its view
+   * may be a new one.
    */
   inPlace(key: string): unknown;
   /** Ends a change {@link inPlace}: the key's size grew by `bytes` (or shrank, when negative), and it counts as written. */

@@ -10,6 +10,7 @@
  * Node 20, writing through the embedded client (`test/fixtures/accounting-child.ts` measures each type, and
  * `npm run bench` prints the estimate against the measured heap and external memory for each dataset).
  */
+import { heldBytes } from './growable-strings';
 
 import { ListDeque, type ListLike } from '../format/list-deque';
 
@@ -150,7 +151,8 @@ function scoreBytes(member: unknown): number {
 /** Bytes of a value in ioredis-mock's representation (see `ioredis-mock/mock-values.ts`). */
 export function valueBytes(value: unknown): number {
   if (typeof value === 'string') return stringBytes(value);
-  if (Buffer.isBuffer(value)) return BUFFER_OVERHEAD + value.length;
+  // A growable string's spare capacity is memory it holds too (see `growable-strings.ts`).
+  if (Buffer.isBuffer(value)) return BUFFER_OVERHEAD + heldBytes(value);
   if (value instanceof Map) {
     const n = value.size;
     return (

@@ -6,7 +6,11 @@
  * stores `NaN` for a value that is not an integer and INCRBYFLOAT for one that is not a float; Redis refuses both.
  * GET, GETRANGE, STRLEN and the writes refuse a key of another type with WRONGTYPE (MGET answers nil for one).
  * BITFIELD and BITFIELD_RO, which ioredis-mock lacks, are computed here as Redis's `bitfieldGeneric` computes them.
+ * SETBIT, SETRANGE, APPEND and BITFIELD change a string of 16 KiB or more in place, as Redis does (see
+ * `keyspace/growable-strings.ts`), where ioredis-mock stores a new copy at each write.
  */
+import { growableCopy, grown, isGrowable } from '../../keyspace/growable-strings';
+import { IN_PLACE_FROM_BYTES } from '../../keyspace/memory';
 import { keptExpiry } from '../expiry-rules';
 import { floatSum } from '../long-double';
 import {
@@ -190,16 +194,62 @@ const bitcount = typed('string', -2, {
 });
 
 /**
+ * A write of SETBIT, SETRANGE, APPEND or BITFIELD that leaves the string `length` bytes long (at least its length
+ * now), done by `change` on the stored bytes in place (see `growable-strings.ts`) when that is
+ * {@link IN_PLACE_FROM_BYTES} or more: amortized O(1) a write, where a copy costs the string's length. The first such
+ * write copies a string that is not growable yet (the app's, a restored one) into one that is, sized as Redis sizes
+ * it; the others change it, or copy it into a larger one when it outgrows its capacity. `change` answers for the
+ * command. `undefined` for a shorter string, or a reader of no keyspace: the rule then stores a new copy.
+ */
+function inPlace(
+  reader: KeyReader,
+  key: Arg,
+  length: number,
+  change: (bytes: Buffer) => unknown,
+): Outcome | undefined {
+  const writer = reader.writer;
+  if (writer === undefined || length < IN_PLACE_FROM_BYTES) return undefined;
+  const name = keyName(key);
+  return write(() => {
+    const stored = reader.valueOf(name);
+    let bytes: Buffer;
+    if (isGrowable(stored)) {
+      // A capture under way keeps the string as it was, unless its memory is left as it is (outgrown).
+      if (length <= stored.buffer.byteLength) writer.inPlace(name);
+      bytes = grown(stored, length);
+    } else bytes = growableCopy(bytesOf(stored), length, stored === undefined);
+    const answer = change(bytes);
+    // Stored again: the view may be a new one, and the key's size follows its capacity.
+    if (stored === undefined) writer.replace(name, bytes);
+    else writer.store(name, bytes);
+    return answer;
+  });
+}
+
+/** Writes `arg`'s bytes into `bytes` at `at`. */
+function writeArg(bytes: Buffer, arg: Arg, at: number): void {
+  if (typeof arg === 'string') bytes.write(arg, at, 'utf8');
+  else arg.copy(bytes, at);
+}
+
+/**
  * APPEND key value: answers the new length in bytes. Text appended to text is ioredis-mock's (a string
  * concatenation); where either is bytes (a Buffer: a value that is not UTF-8, or a long one) the bytes are joined
- * here, as ioredis-mock would join them as text, turning each byte that is not UTF-8 into U+FFFD.
+ * here, as ioredis-mock would join them as text, turning each byte that is not UTF-8 into U+FFFD. A string of
+ * {@link IN_PLACE_FROM_BYTES} or more grows in place.
  */
 const append = typed('string', 3, {
   check: (args, reader) => {
     const stored = reader.valueOf(keyName(args[0]));
     // Redis's `checkStringLength`: the result may not be longer than `proto-max-bulk-len`.
-    const length = byteLength(stored) + byteLength(args[1]);
+    const before = byteLength(stored);
+    const length = before + byteLength(args[1]);
     if (BigInt(length) > MAX_BYTES) throw replyError(TOO_LONG);
+    const appended = inPlace(reader, args[0], length, (bytes) => {
+      writeArg(bytes, args[1], before);
+      return length;
+    });
+    if (appended !== undefined) return appended;
     if (Buffer.isBuffer(stored) || Buffer.isBuffer(args[1])) {
       const bytes = Buffer.concat([bytesOf(stored), bytesOf(args[1])]);
       return storeBytes(reader, args[0], bytes, bytes.length);
@@ -230,7 +280,7 @@ function storeBytes(
 }
 
 /** The stored bytes grown with zero bytes to `length` (a copy). */
-function grown(stored: unknown, length: number): Buffer {
+function grownCopy(stored: unknown, length: number): Buffer {
   const bytes = bytesOf(stored);
   const out = Buffer.alloc(Math.max(length, bytes.length));
   bytes.copy(out);
@@ -249,10 +299,16 @@ const setrange = typed('string', 4, {
     const stored = reader.valueOf(keyName(args[0]));
     const value = bytesOf(args[2]);
     if (value.length === 0) return reply(byteLength(stored));
-    const offset = integerArg(args[1]);
-    if (offset + BigInt(value.length) > MAX_BYTES) throw replyError(TOO_LONG);
-    const bytes = grown(stored, Number(offset) + value.length);
-    value.copy(bytes, Number(offset));
+    const offset = Number(integerArg(args[1]));
+    if (BigInt(offset + value.length) > MAX_BYTES) throw replyError(TOO_LONG);
+    const length = Math.max(byteLength(stored), offset + value.length);
+    const written = inPlace(reader, args[0], length, (bytes) => {
+      value.copy(bytes, offset);
+      return length;
+    });
+    if (written !== undefined) return written;
+    const bytes = grownCopy(stored, length);
+    value.copy(bytes, offset);
     return storeBytes(reader, args[0], bytes, bytes.length);
   },
 });
@@ -268,11 +324,19 @@ const setbit = typed('string', 4, {
     const offset = bitOffset(args[1]);
     const byte = Math.floor(offset / 8);
     const mask = 1 << (7 - (offset % 8));
-    const bytes = grown(reader.valueOf(keyName(args[0])), byte + 1);
-    const old = (bytes[byte] & mask) === 0 ? 0 : 1;
-    if (argText(args[2]) === '1') bytes[byte] |= mask;
-    else bytes[byte] &= ~mask;
-    return storeBytes(reader, args[0], bytes, old);
+    const one = argText(args[2]) === '1';
+    const flip = (bytes: Buffer): number => {
+      const old = (bytes[byte] & mask) === 0 ? 0 : 1;
+      if (one) bytes[byte] |= mask;
+      else bytes[byte] &= ~mask;
+      return old;
+    };
+    const stored = reader.valueOf(keyName(args[0]));
+    const length = Math.max(byteLength(stored), byte + 1);
+    const written = inPlace(reader, args[0], length, flip);
+    if (written !== undefined) return written;
+    const bytes = grownCopy(stored, length);
+    return storeBytes(reader, args[0], bytes, flip(bytes));
   },
 });
 
@@ -438,25 +502,44 @@ function fieldWrite(op: FieldOp, old: bigint): { stores: bigint; answer: bigint 
 }
 
 /**
- * BITFIELD (`readonly`: BITFIELD_RO) key [GET type offset | SET type offset value | INCRBY type offset increment |
- * OVERFLOW WRAP|SAT|FAIL …] over the stored string (`undefined`: missing), as Redis's `bitfieldGeneric`: the
+ * What BITFIELD (`readonly`: BITFIELD_RO) key [GET type offset | SET type offset value | INCRBY type offset increment
+ * | OVERFLOW WRAP|SAT|FAIL …] does over the stored string (`undefined`: missing), as Redis's `bitfieldGeneric`: the
  * subcommands are read first, then the key's type. A write grows the string (with zero bytes) to its farthest field
- * before any subcommand runs, so it is stored even if each write fails under `OVERFLOW FAIL`. Returns the replies
- * (`null` for a write that failed) and, after a write, the string's new bytes.
+ * before any subcommand runs (`length`, in bytes: at least the string's), so it is stored even if each write fails
+ * under `OVERFLOW FAIL`.
  */
-export function bitfieldAnswer(
+function bitfieldPlan(
   stored: unknown,
   args: readonly Arg[],
   readonly: boolean,
-): { replies: (number | null)[]; bytes?: Buffer } {
+): { ops: FieldOp[]; writes: boolean; length: number } {
   const ops = fieldOps(args);
   const writes = ops.some(({ op }) => op !== 'GET');
   if (writes && readonly) throw replyError('ERR BITFIELD_RO only supports the GET subcommand');
   if (stored !== undefined && !holds(stored, 'string')) throw replyError(WRONGTYPE);
   let end = 0;
   for (const op of ops) if (op.op !== 'GET') end = Math.max(end, op.offset + op.bits);
-  const bytes = writes ? grown(stored, Math.ceil(end / 8)) : bytesOf(stored);
-  const replies = ops.map((op): number | null => {
+  return { ops, writes, length: Math.max(byteLength(stored), Math.ceil(end / 8)) };
+}
+
+/**
+ * BITFIELD (`readonly`: BITFIELD_RO) over the stored string (`undefined`: missing), as {@link bitfieldPlan} reads it.
+ * Returns the replies (`null` for a write that failed) and, after a write, the string's new bytes (a copy).
+ */
+export function bitfieldAnswer(
+  stored: unknown,
+  args: readonly Arg[],
+  readonly: boolean,
+): { replies: (number | null)[]; bytes?: Buffer } {
+  const { ops, writes, length } = bitfieldPlan(stored, args, readonly);
+  const bytes = writes ? grownCopy(stored, length) : bytesOf(stored);
+  const replies = fieldReplies(bytes, ops);
+  return writes ? { replies, bytes } : { replies };
+}
+
+/** Runs BITFIELD's subcommands over `bytes` (long enough for every write): their replies. */
+function fieldReplies(bytes: Buffer, ops: readonly FieldOp[]): (number | null)[] {
+  return ops.map((op): number | null => {
     const old = readField(bytes, op.offset, op.bits, op.signed);
     if (op.op === 'GET') return ioredisInteger(old);
     const written = fieldWrite(op, old);
@@ -464,15 +547,25 @@ export function bitfieldAnswer(
     writeField(bytes, op.offset, op.bits, written.stores);
     return ioredisInteger(written.answer);
   });
-  return writes ? { replies, bytes } : { replies };
 }
 
-/** BITFIELD and BITFIELD_RO (`readonly`): answered here; a write stores the string, its TTL kept. */
+/**
+ * BITFIELD and BITFIELD_RO (`readonly`): answered here; a write stores the string, its TTL kept (a string of
+ * {@link IN_PLACE_FROM_BYTES} or more is changed in place).
+ */
 function bitfieldRule(readonly: boolean): CommandRule {
   return {
     arity: -2,
     check: (args, reader) => {
-      const { replies, bytes } = bitfieldAnswer(reader.valueOf(keyName(args[0])), args, readonly);
+      const stored = reader.valueOf(keyName(args[0]));
+      const plan = bitfieldPlan(stored, args, readonly);
+      if (plan.writes) {
+        const written = inPlace(reader, args[0], plan.length, (bytes) =>
+          fieldReplies(bytes, plan.ops),
+        );
+        if (written !== undefined) return written;
+      }
+      const { replies, bytes } = bitfieldAnswer(stored, args, readonly);
       if (bytes !== undefined) return storeBytes(reader, args[0], bytes, replies);
       // BITFIELD is refused when memory is over the limit, as a write is (Redis flags it `denyoom`).
       return readonly ? reply(replies) : write(() => replies);
