@@ -13,12 +13,24 @@
  * - When the process exits without that (`process.exit()`, an uncaught error), nothing asynchronous can run: its data
  *   directory is given up if nothing would be lost (no write since its last snapshot or restore); otherwise the claim
  *   is left, so that the next start says that writes were lost, which is then true.
+ * - When another application of the process is about to claim its data directory while its own application never
+ *   finished its bootstrap (an app that retries `NestFactory.create` after a failed start, say), it is closed first,
+ *   as above: the new application takes over its data, final snapshot included, instead of finding the directory
+ *   claimed by its own process for good.
  */
+
+/** Why a cache whose application was never closed is closed (see {@link WatchedCache.close}). */
+export type UnclosedReason = 'idle' | 'taken-over';
 
 /** A running cache, as its owner sees it. */
 export interface WatchedCache {
-  /** Closes it as `app.close()` would. Never rejects. */
-  close(): Promise<void>;
+  /** Closes it as `app.close()` would, for `reason`. Never rejects. */
+  close(reason: UnclosedReason): Promise<void>;
+  /**
+   * The data directory it claimed (persistence on), the Nest container of its application, and whether that
+   * application finished its bootstrap.
+   */
+  readonly claim?: { readonly dataDir: string; readonly app: object; bootstrapped(): boolean };
   /** Run as the process exits, synchronously: gives up what can be given up without losing writes. */
   exit(): void;
 }
@@ -29,7 +41,7 @@ let listening = false;
 function closeAll(): void {
   for (const cache of [...watched]) {
     watched.delete(cache);
-    void cache.close();
+    void cache.close('idle');
   }
 }
 
@@ -48,6 +60,28 @@ export function watch(cache: WatchedCache): void {
   // One listener of each for every cache of the process: no MaxListenersExceededWarning with many apps.
   process.on('beforeExit', closeAll);
   process.on('exit', exitAll);
+}
+
+/**
+ * Closes the cache of this process that holds `dataDir` for an application (other than `app`, the Nest container of
+ * the one about to claim it) that never finished its bootstrap, as `app.close()` would, and resolves once it has
+ * given the directory up; resolves at once if there is none. Such an application can no longer be closed by anyone:
+ * its bootstrap failed, and `NestFactory` gave its caller no context to close.
+ */
+export async function closeAbandoned(dataDir: string, app: object): Promise<void> {
+  for (const cache of [...watched]) {
+    const claim = cache.claim;
+    if (
+      claim === undefined ||
+      claim.dataDir !== dataDir ||
+      claim.app === app ||
+      claim.bootstrapped()
+    ) {
+      continue;
+    }
+    watched.delete(cache);
+    await cache.close('taken-over');
+  }
 }
 
 /** Stops watching `cache` (its app is shutting it down). */

@@ -189,6 +189,18 @@ export const APP_NOT_CLOSED = (dataDir: string): string =>
   `nothing left to do: closing the cache in ${dataDir} as app.close() would (with its final snapshot, if it ` +
   'started), so that its data directory is given up.';
 
+/** Another application of the process claims the data directory of a cache whose application never started. */
+export const APP_ABANDONED = (dataDir: string): string =>
+  `An application of this process whose bootstrap did not finish (it failed, so nobody can close it) still holds ` +
+  `the cache in ${dataDir}: closing that cache as app.close() would (with its final snapshot, if its restore ` +
+  'finished), so that the application starting now can claim the directory.';
+
+/** The application's cache was closed during its bootstrap for another application of the process (see above). */
+export const TAKEN_OVER_WHILE_STARTING = (dataDir: string): string =>
+  `The cache in ${dataDir} was closed while this application was starting: another application of this process ` +
+  'claimed the same persistence.dataDir before this one finished its bootstrap. Give each application its own ' +
+  'persistence.dataDir, or close one before starting the other.';
+
 /** Closing a cache whose app was never closed failed. */
 export const CLOSE_FAILED = (reason: string): string =>
   `Could not close the cache whose application was not closed: ${reason}`;

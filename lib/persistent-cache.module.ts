@@ -3,6 +3,7 @@ import {
   Inject,
   Logger,
   Module,
+  OnApplicationBootstrap,
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
@@ -30,8 +31,20 @@ import {
   type PersistentCacheAsyncOptions,
   type PersistentCacheRootOptions,
 } from './persistent-cache.module-definition';
-import { APP_NOT_CLOSED, CLOSE_FAILED, INVALID_OPTION } from './persistent-cache.messages';
-import { unwatch, watch, type WatchedCache } from './persistent-cache.lifecycle';
+import {
+  APP_ABANDONED,
+  APP_NOT_CLOSED,
+  CLOSE_FAILED,
+  INVALID_OPTION,
+  TAKEN_OVER_WHILE_STARTING,
+} from './persistent-cache.messages';
+import {
+  closeAbandoned,
+  unwatch,
+  watch,
+  type UnclosedReason,
+  type WatchedCache,
+} from './persistent-cache.lifecycle';
 import { LOG_CONTEXT } from './util/log-context';
 import { messageOf } from './util/errors';
 import { resolveOptions } from './persistent-cache.options';
@@ -87,9 +100,16 @@ function placeDeepest(container: ModulesContainer, keyspace: Keyspace): void {
     },
     {
       provide: SNAPSHOT_STORE,
-      useFactory: ({ persistence }: ResolvedPersistentCacheOptions) =>
-        persistence.enabled ? new SnapshotStore(persistence.dataDir) : null,
-      inject: [RESOLVED_OPTIONS],
+      useFactory: async (
+        { persistence }: ResolvedPersistentCacheOptions,
+        container: ModulesContainer,
+      ): Promise<SnapshotStore | null> => {
+        if (!persistence.enabled) return null;
+        // An application of this process whose bootstrap failed may still hold the directory (see lifecycle).
+        await closeAbandoned(persistence.dataDir, container);
+        return new SnapshotStore(persistence.dataDir);
+      },
+      inject: [RESOLVED_OPTIONS, ModulesContainer],
     },
     {
       provide: CLIENT,
@@ -129,13 +149,14 @@ function placeDeepest(container: ModulesContainer, keyspace: Keyspace): void {
 })
 export class PersistentCacheModule
   extends ConfigurableModuleClass
-  implements OnModuleInit, OnApplicationShutdown
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
 {
   /** This cache, as the owner of caches whose app is never closed sees it (see `persistent-cache.lifecycle.ts`). */
-  private readonly watched: WatchedCache = {
-    close: () => this.closeUnclosed(),
-    exit: () => this.exitUnclosed(),
-  };
+  private readonly watched: WatchedCache;
+  /** The application finished its bootstrap. */
+  private bootstrapped = false;
+  /** Another application of the process took the data directory over while this one was starting. */
+  private takenOver = false;
 
   /** The cache with `options`; `forRoot()` alone is the default cache with every default. */
   static forRoot(options: PersistentCacheRootOptions = {}): DynamicModule {
@@ -174,6 +195,14 @@ export class PersistentCacheModule
     private readonly expiry: ActiveExpiryService,
   ) {
     super();
+    const { persistence } = options;
+    this.watched = {
+      close: (reason) => this.closeUnclosed(reason),
+      exit: () => this.exitUnclosed(),
+      claim: persistence.enabled
+        ? { dataDir: persistence.dataDir, app: container, bootstrapped: () => this.bootstrapped }
+        : undefined,
+    };
   }
 
   /**
@@ -182,6 +211,17 @@ export class PersistentCacheModule
    */
   onModuleInit(): void {
     watch(this.watched);
+  }
+
+  /**
+   * The application started: from now on its cache is closed by `app.close()`, never taken over by another
+   * application of the process (see `persistent-cache.lifecycle.ts`). One whose cache was taken over while it started
+   * fails its bootstrap here, rather than run on a closed cache.
+   */
+  onApplicationBootstrap(): void {
+    if (this.takenOver)
+      throw new Error(TAKEN_OVER_WHILE_STARTING(this.options.persistence.dataDir));
+    this.bootstrapped = true;
   }
 
   /** Runs after the providers' shutdown hooks (the final snapshot among them): the owner closes what it opened. */
@@ -197,10 +237,17 @@ export class PersistentCacheModule
     await this.store?.close();
   }
 
-  /** The process has nothing left to do and the app was never closed: closed as `app.close()` would. */
-  private async closeUnclosed(): Promise<void> {
-    if (this.options.persistence.enabled) {
-      logger.warn(APP_NOT_CLOSED(this.options.persistence.dataDir));
+  /**
+   * The app was never closed, and the process has nothing left to do (`idle`), or another application of it claims
+   * the data directory (`taken-over`): closed as `app.close()` would.
+   */
+  private async closeUnclosed(reason: UnclosedReason): Promise<void> {
+    const { enabled, dataDir } = this.options.persistence;
+    if (reason === 'taken-over') {
+      this.takenOver = true;
+      logger.warn(APP_ABANDONED(dataDir));
+    } else if (enabled) {
+      logger.warn(APP_NOT_CLOSED(dataDir));
     }
     try {
       await this.snapshots.onApplicationShutdown(); // the final snapshot, if the startup restore succeeded

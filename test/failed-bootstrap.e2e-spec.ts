@@ -1,13 +1,22 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  Inject,
+  Injectable,
+  type INestApplicationContext,
+  Module,
+  type OnModuleInit,
+  type Type,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import type { Redis } from 'ioredis';
 import { createServer, type Server } from 'node:net';
-import { CACHE } from '../lib';
+import { CACHE, PersistentCacheModule } from '../lib';
 import { DUPLICATE_DEFAULT_CACHE } from '../lib/persistent-cache.messages';
 import { STORE_FILE } from '../lib/store/data-dir';
 import { DATA_DIR_NOT_CREATED } from '../lib/store/store.messages';
-import { bootWith, durable, removeTempDirs, tempDir } from './support/harness';
+import { bootWith, durable, removeTempDirs, restoredKeys, tempDir } from './support/harness';
 import { freePort } from './support/free-port';
 import { bootLogged, CapturingLogger } from './support/logs';
 import { IS_ROOT, testUser } from './support/root';
@@ -245,4 +254,109 @@ describe('a data directory that cannot be created', () => {
       'NOTICE: the read-only-mount data-directory test needs to mount a tmpfs (root): not run here.',
     );
   }
+});
+
+describe('an application started again in the same process', () => {
+  /** A provider that writes `key` to the cache as it starts, then waits for `gate`, then fails if `fails`. */
+  function starter(key: string, gate: Promise<void>, fails: boolean, entered: () => void): Type {
+    @Injectable()
+    class Starter implements OnModuleInit {
+      constructor(@Inject(CACHE) private readonly redis: Redis) {}
+      async onModuleInit(): Promise<void> {
+        await this.redis.set(key, 'written while starting');
+        entered();
+        await gate;
+        if (fails) throw new Error('the database is not reachable yet');
+      }
+    }
+    @Module({ providers: [Starter] })
+    class StarterModule {}
+    return StarterModule;
+  }
+
+  function start(
+    dataDir: string,
+    imports: Type[],
+    logger: CapturingLogger,
+  ): Promise<INestApplicationContext> {
+    @Module({
+      imports: [
+        PersistentCacheModule.forRoot({
+          persistence: { dataDir, snapshotInterval: 0 },
+          isGlobal: true,
+        }),
+        ...imports,
+      ],
+    })
+    class AppModule {}
+    return NestFactory.createApplicationContext(AppModule, { logger, abortOnError: false });
+  }
+
+  it('after a failed bootstrap takes the data directory over, with what the failed start wrote', async () => {
+    const dataDir = tempDir();
+    const logger = new CapturingLogger();
+    const noop = (): void => undefined;
+    for (const attempt of [1, 2]) {
+      await expect(
+        start(dataDir, [starter(`attempt:${attempt}`, Promise.resolve(), true, noop)], logger),
+      ).rejects.toThrow('the database is not reachable yet');
+    }
+    const app = await start(
+      dataDir,
+      [starter('attempt:3', Promise.resolve(), false, noop)],
+      logger,
+    );
+    try {
+      const redis = app.get<Redis>(CACHE);
+      // Each abandoned start's cache was closed with its final snapshot, and the next one restored it.
+      expect(await redis.mget('attempt:1', 'attempt:2', 'attempt:3')).toEqual([
+        'written while starting',
+        'written while starting',
+        'written while starting',
+      ]);
+      expect(
+        logger.starting('WARN An application of this process whose bootstrap did not finish'),
+      ).toHaveLength(2);
+    } finally {
+      await app.close();
+    }
+    expect(await restoredKeys(dataDir)).toEqual(['attempt:1', 'attempt:2', 'attempt:3']);
+  });
+
+  it('refuses the data directory while an application that started holds it', async () => {
+    const dataDir = tempDir();
+    const logger = new CapturingLogger();
+    const first = await start(dataDir, [], logger);
+    try {
+      await expect(start(dataDir, [], logger)).rejects.toThrow(
+        `Data directory ${dataDir} is in use by another PersistentCacheModule in this process`,
+      );
+      await first.get<Redis>(CACHE).set('still', 'served');
+      expect(await first.get<Redis>(CACHE).get('still')).toBe('served');
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('of two starting at once on one data directory, fails the first, which had not finished', async () => {
+    const dataDir = tempDir();
+    const logger = new CapturingLogger();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let entered!: () => void;
+    const firstEntered = new Promise<void>((resolve) => (entered = resolve));
+    const first = start(dataDir, [starter('first', gate, false, entered)], logger);
+    first.catch(() => undefined);
+    await firstEntered; // its cache is up, its bootstrap waits
+    const second = await start(dataDir, [], logger);
+    try {
+      open();
+      await expect(first).rejects.toThrow(
+        `The cache in ${dataDir} was closed while this application was starting`,
+      );
+      expect(await second.get<Redis>(CACHE).get('first')).toBe('written while starting');
+    } finally {
+      await second.close();
+    }
+  });
 });
