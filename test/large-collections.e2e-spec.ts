@@ -70,7 +70,14 @@ async function change(redis: Redis, step: number): Promise<unknown> {
         await redis.brpop('missing-list', 'l', 1),
       ]);
     case 17:
-      return [await redis.lpop('l', 3), await redis.rpop('l', 2), await redis.lpop('l', 0)];
+      return [
+        await redis.lpop('l', 3),
+        await redis.rpop('l', 2),
+        await redis.lpop('l', 0),
+        await redis.ltrim('l', step % 2, -1 - (step % 3)),
+        await redis.ltrim('l', -10 * MEMBERS, 10 * MEMBERS),
+        await redis.lset('l', -1 - (step % 7), `set at the end ${step}`),
+      ];
     case 18:
       return [
         await redis.lrange('l', 0, 3),
@@ -254,6 +261,17 @@ describe('large sets and hashes', () => {
     expect(await h.redis.object('ENCODING', 'queue')).toBe('quicklist');
     const size = keyspaceOf(h).memoryUsage('queue') as number;
     expect(size).toBeGreaterThan(model.length * 8);
+    // A capped list, as LPUSH and LTRIM keep one: trimmed in place.
+    const capped: string[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      await h.redis.lpush('capped', `event ${i}`, `event ${i}b`);
+      capped.unshift(`event ${i}b`, `event ${i}`);
+      expect(await h.redis.ltrim('capped', 0, 1_999)).toBe('OK');
+      capped.splice(2_000);
+    }
+    expect(await h.redis.lrange('capped', 0, -1)).toEqual(capped);
+    expect(await h.redis.ltrim('capped', 5, 2)).toBe('OK'); // an empty range deletes the list
+    expect(await h.redis.exists('capped')).toBe(0);
     // Copies are lists of their own: a write to one leaves the other as it was.
     expect(await h.redis.copy('queue', 'copied')).toBe(1);
     expect(await h.redis.lpush('copied', 'only in the copy')).toBe(model.length + 1);

@@ -45,6 +45,13 @@ export class ListDeque<T = unknown> implements Iterable<T>, ListLike<T> {
     return this.ring[(this.head + i) & (this.ring.length - 1)];
   }
 
+  /** Replaces the element at `index` (0 to `length - 1`). */
+  set(index: number, element: T): void {
+    if (!(index >= 0 && index < this.size))
+      throw new RangeError(`no element ${index} in ${this.size}`);
+    this.ring[(this.head + index) & (this.ring.length - 1)] = element;
+  }
+
   /** Elements [start, end) as an array, `end` past the last by default (indexes as {@link at}'s, clamped). */
   slice(start = 0, end = this.size): T[] {
     const from = clamp(start, this.size);

@@ -11,6 +11,7 @@ import {
   allText,
   bytesOf,
   type CommandRule,
+  type Outcome,
   copyOut,
   expectType,
   firstKey,
@@ -44,20 +45,71 @@ function listOf(reader: KeyReader, key: Arg): ListLike<unknown> {
   return (reader.valueOf(keyName(key)) as ListLike<unknown> | undefined) ?? [];
 }
 
-/** LSET key index element: the key must exist, and the index fall within the list. */
+/**
+ * LSET key index element: the key must exist, and the index fall within the list. A large list is changed in place
+ * (ioredis-mock copies it out and back in).
+ */
 const lset: CommandRule = {
   arity: 4,
   membersFrom: 2,
   check: (args, reader) => {
-    const list = reader.valueOf(keyName(args[0]));
+    const key = keyName(args[0]);
+    const list = reader.valueOf(key);
     if (list === undefined) throw replyError(NO_SUCH_KEY);
     if (!holds(list, 'list')) throw replyError(WRONGTYPE);
     const length = BigInt((list as ListLike<unknown>).length);
     const index = integerArg(args[1]);
     const at = index < 0n ? length + index : index;
     if (at < 0n || at >= length) throw replyError(INDEX_OUT_OF_RANGE);
+    if (!isLarge(reader, key) || !allText(args)) return undefined;
+    const element = args[2];
+    return write(() => {
+      const stored = reader.writer?.inPlace(key) as ListDeque | undefined;
+      if (stored === undefined) throw replyError(NO_SUCH_KEY);
+      const old = stored.at(Number(at));
+      stored.set(Number(at), element);
+      reader.writer?.changedInPlace(key, listElementBytes(element) - listElementBytes(old));
+      return 'OK';
+    });
   },
 };
+
+/**
+ * LTRIM key start stop of a large list, in place: as Redis's `ltrimCommand` reads the range, the elements before it
+ * taken from the front and those after it from the back (ioredis-mock copies the list out and back in, and a capped
+ * list kept by LPUSH and LTRIM cost its whole length at each trim).
+ */
+function trimInPlace(args: readonly Arg[], reader: KeyReader): Outcome | undefined {
+  const key = keyName(args[0]);
+  const list = reader.valueOf(key) as ListLike<unknown> | undefined;
+  if (list === undefined) return reply('OK'); // ioredis-mock would store an empty list under a missing key
+  if (!isLarge(reader, key)) return undefined;
+  const length = list.length;
+  let start = Number(integerArg(args[1]));
+  let end = Number(integerArg(args[2]));
+  if (start < 0) start += length;
+  if (end < 0) end += length;
+  if (start < 0) start = 0;
+  let front: number;
+  let back: number;
+  if (start > end || start >= length) {
+    front = length; // out of range: the whole list goes
+    back = 0;
+  } else {
+    front = start;
+    back = length - Math.min(end, length - 1) - 1;
+  }
+  return write(() => {
+    const stored = reader.writer?.inPlace(key) as ListDeque | undefined;
+    if (stored === undefined) return 'OK';
+    let bytes = 0;
+    for (const element of stored.popFront(front)) bytes -= listElementBytes(element);
+    for (const element of stored.popBack(back)) bytes -= listElementBytes(element);
+    if (stored.length === 0) reader.writer?.remove(key);
+    else reader.writer?.changedInPlace(key, bytes);
+    return 'OK';
+  });
+}
 
 /** LINSERT key BEFORE|AFTER pivot element: ioredis-mock takes only upper case, and answers -1 for a missing key. */
 const linsert = typed('list', 5, {
@@ -352,8 +404,7 @@ export const listRules: Readonly<Record<string, CommandRule>> = {
       integerArg(args[1]);
       integerArg(args[2]);
     },
-    check: (args, reader) =>
-      reader.valueOf(keyName(args[0])) === undefined ? reply('OK') : undefined,
+    check: trimInPlace,
   }),
   lpop: pop(true),
   rpop: pop(false),
