@@ -1,0 +1,223 @@
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { STORE_FILE } from '../lib/store/data-dir';
+import { bootWith, copyOfStore, durable, removeTempDirs, tempDir } from './support/harness';
+import { findRedisServer, startRedisServer } from './support/redis-server';
+import { withTables } from './support/stores';
+
+/**
+ * Keys and hash field names given as bytes that are not UTF-8 stay apart and keep their bytes: `<ff>` and `<fe>` are
+ * two keys (they were both U+FFFD, one key), in every command, in the `…Buffer` replies, and through a snapshot.
+ */
+
+const bin = (...bytes: number[]): Buffer => Buffer.from(bytes);
+const FF = (): Buffer => bin(0xff);
+const FE = (): Buffer => bin(0xfe);
+const MIXED = (): Buffer => bin(0x6b, 0xff, 0x00, 0xc3, 0xa9); // k, <ff>, NUL, é
+const CUT = (): Buffer => bin(0xc3); // the first byte of é alone
+const TEXT_KEYS = ['😀 emoji', '中文键', 'clé', 'plain'];
+
+type Client = Redis & Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+async function populate(redis: Redis): Promise<void> {
+  const r = redis as Client;
+  await r.set(FF(), 'ff');
+  await r.set(FE(), 'fe');
+  await r.set(MIXED(), bin(0x01, 0xff));
+  await r.set(CUT(), 'cut');
+  for (const key of TEXT_KEYS) await r.set(key, `text ${key}`);
+  await r.hset('h', FF(), 'field ff', FE(), 'field fe', 'x', 'field x', CUT(), 'field cut');
+  await r.hset(bin(0xf9), FF(), 'in f9', FE(), 'also in f9');
+  await r.mset(bin(0xfd, 1), 'm1', bin(0xfd, 2), 'm2');
+  await r.sadd('members', FF(), FE());
+}
+
+/** Bytes as hex, whichever form a client returns them in (numbers as their text); hashes with their fields. */
+function hex(reply: unknown): unknown {
+  if (Buffer.isBuffer(reply)) return reply.toString('hex');
+  if (typeof reply === 'string' || typeof reply === 'number') {
+    return Buffer.from(String(reply)).toString('hex');
+  }
+  if (Array.isArray(reply)) return reply.map(hex);
+  if (typeof reply === 'object' && reply !== null) {
+    return Object.entries(reply as Record<string, unknown>)
+      .map(([field, value]) => [Buffer.from(field).toString('hex'), hex(value)])
+      .sort();
+  }
+  return reply;
+}
+
+const sorted = (reply: unknown): unknown => (hex(reply) as string[]).sort();
+/** A flat array of pairs as its pairs, sorted. */
+const pairs = (reply: unknown): unknown => {
+  const flat = hex(reply) as string[];
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push(`${flat[i]}=${flat[i + 1]}`);
+  return out.sort();
+};
+const scanned = (reply: unknown): unknown => sorted((reply as [string, unknown[]])[1]);
+const scannedPairs = (reply: unknown): unknown => pairs((reply as [string, unknown[]])[1]);
+
+/** Commands over binary keys and fields, each answer in a comparable form. Mutating: run once per copy of the data. */
+async function battery(redis: Redis): Promise<Record<string, unknown>> {
+  const r = redis as Client;
+  // Patterns given as bytes (ioredis's types take text).
+  const loose = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const out: Record<string, unknown> = {};
+  const ask = async (name: string, reply: Promise<unknown>, form = hex): Promise<void> => {
+    out[name] = form(await reply);
+  };
+  await ask('get ff', r.getBuffer(FF()));
+  await ask('get fe', r.getBuffer(FE()));
+  await ask('get mixed', r.getBuffer(MIXED()));
+  await ask('get cut', r.get(CUT()));
+  await ask('get text', r.get(TEXT_KEYS[0]));
+  await ask('get utf8 as bytes', r.get(Buffer.from(TEXT_KEYS[1])));
+  await ask('get U+FFFD', r.get('\ufffd'));
+  await ask('exists', r.exists(FF(), FE(), bin(0xfc), MIXED()));
+  await ask('type', r.type(FE()));
+  await ask('strlen', r.strlen(MIXED()));
+  await ask('keys', r.keysBuffer('*'), sorted);
+  await ask('keys as text', r.keys('*'), sorted);
+  await ask('keys match', loose.keysBuffer(bin(0x5b, 0xfe, 0xff, 0x5d)), sorted); // [<fe><ff>]
+  await ask('keys ?', r.keysBuffer('?'), sorted);
+  await ask('scan', r.scanBuffer('0', 'COUNT', '1000'), scanned);
+  await ask(
+    'scan match',
+    loose.scanBuffer('0', 'MATCH', bin(0x2a, 0xff, 0x2a), 'COUNT', '1000'),
+    scanned,
+  );
+  await ask('mget', r.mgetBuffer(bin(0xfd, 1), bin(0xfd, 2), bin(0xfd, 3)));
+  await ask('hget ff', r.hget('h', FF()));
+  await ask('hget fe', r.hget('h', FE()));
+  await ask('hget cut', r.hget('h', CUT()));
+  await ask('hget U+FFFD', r.hget('h', '\ufffd'));
+  await ask('hlen', r.hlen('h'));
+  await ask('hkeys', r.hkeysBuffer('h'), sorted);
+  await ask('hkeys as text', r.hkeys('h'), sorted);
+  await ask('hgetall', r.hgetallBuffer(bin(0xf9)));
+  await ask('hscan', r.hscanBuffer('h', '0'), scannedPairs);
+  await ask('hscan match', loose.hscanBuffer('h', '0', 'MATCH', bin(0xfe)), scannedPairs);
+  await ask('hmget', r.hmget('h', FF(), FE(), 'x', bin(0xfc)));
+  await ask('hexists', r.hexists('h', FE()));
+  await ask('hstrlen', r.hstrlen('h', FF()));
+  await ask('hsetnx', r.hsetnx('h', FE(), 'again'));
+  await ask('hincrby', r.hincrby('h', bin(0xfc), 5));
+  await ask('hincrbyfloat', r.hincrbyfloat('h', bin(0xfc), '0.5'));
+  await ask('hrandfield', r.hrandfieldBuffer('h', 10), sorted);
+  await ask('hdel', r.hdel('h', FE(), FE(), bin(0xfb)));
+  await ask('hkeys after hdel', r.hkeysBuffer('h'), sorted);
+  await ask('rename', r.rename(FF(), bin(0xfa)));
+  await ask('get renamed', r.getBuffer(bin(0xfa)));
+  await ask('get ff after rename', r.getBuffer(FF()));
+  await ask('del', r.del(FE(), bin(0xfd, 1)));
+  await ask('script keys', r.eval("return redis.call('KEYS', '*')", 0), sorted);
+  await ask(
+    'script hget',
+    r.evalBuffer("return redis.call('HGET', KEYS[1], ARGV[1])", 1, 'h', FF()),
+  );
+  await ask('keys at the end', r.keysBuffer('*'), sorted);
+  return out;
+}
+
+/** The records of the store in `dataDir`, its chunks one after another. */
+function chunkBytes(dataDir: string): Promise<Buffer> {
+  return withTables(join(dataDir, STORE_FILE), true, ({ chunks }) =>
+    Buffer.concat([...chunks.getRange({})].map(({ value }) => Buffer.from(value as Uint8Array))),
+  );
+}
+
+/** A key as a record holds it: a string body of its bytes (header: twice their number). */
+const body = (bytes: Buffer): Buffer => Buffer.concat([bin(bytes.length * 2), bytes]);
+
+afterAll(removeTempDirs);
+
+describe('binary keys and hash fields', () => {
+  it('stay apart and answer the same after a restore, the snapshot holding their own bytes', async () => {
+    const dataDir = tempDir();
+    const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+    let before: Record<string, unknown>;
+    let copy: string;
+    try {
+      await populate(h.redis);
+      await h.snapshots.snapshot();
+      copy = copyOfStore(dataDir);
+      before = await battery(h.redis);
+    } finally {
+      await h.app.close();
+    }
+    expect(before).toMatchObject({
+      'get ff': hex('ff'),
+      'get fe': hex('fe'),
+      'get cut': hex('cut'),
+      'get U+FFFD': null,
+      exists: hex(3),
+      'hget ff': hex('field ff'),
+      'hget fe': hex('field fe'),
+      'hget U+FFFD': null,
+      hlen: hex(4),
+      hkeys: ['78', 'c3', 'fe', 'ff'],
+      'get renamed': hex('ff'),
+      'get ff after rename': null,
+    });
+    const records = await chunkBytes(copy);
+    for (const key of [FF(), FE(), MIXED(), CUT(), ...TEXT_KEYS.map((k) => Buffer.from(k))]) {
+      expect(records.includes(body(key))).toBe(true);
+    }
+    // No key nor field was written as U+FFFD, nor as UTF-16.
+    expect(records.includes(Buffer.from('\ufffd'))).toBe(false);
+    const restored = await bootWith(durable(copy, { snapshotOnShutdown: false }));
+    try {
+      expect(await battery(restored.redis)).toEqual(before);
+    } finally {
+      await restored.app.close();
+    }
+  });
+
+  it('are watched by their bytes', async () => {
+    const h = await bootWith({ persistence: { enabled: false } });
+    const other = h.redis.duplicate();
+    try {
+      await h.redis.set(FF(), '1');
+      await h.redis.watch(FF());
+      await other.set(FE(), 'another key');
+      expect(await h.redis.multi().get(FF()).exec()).toEqual([[null, '1']]);
+      await h.redis.watch(FF());
+      await other.set(FF(), '2');
+      expect(await h.redis.multi().get(FF()).exec()).toBeNull();
+    } finally {
+      other.disconnect();
+      await h.app.close();
+    }
+  });
+
+  const redisServerBinary = findRedisServer('binary keys (test/binary-keys.e2e-spec.ts)');
+  if (redisServerBinary !== null) {
+    it('get the answers a real redis-server gives, before and after a restore', async () => {
+      const server = await startRedisServer(redisServerBinary);
+      const redis = server.client();
+      try {
+        await populate(redis);
+        const expected = await battery(redis);
+        const dataDir = tempDir();
+        const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+        try {
+          await populate(h.redis);
+          await h.snapshots.snapshot();
+          expect(await battery(h.redis)).toEqual(expected);
+        } finally {
+          await h.app.close();
+        }
+        const restored = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
+        try {
+          expect(await battery(restored.redis)).toEqual(expected);
+        } finally {
+          await restored.app.close();
+        }
+      } finally {
+        redis.disconnect();
+        await server.stop();
+      }
+    });
+  }
+});
