@@ -120,6 +120,69 @@ async function battery(redis: Redis): Promise<Record<string, unknown>> {
   return out;
 }
 
+/** Commands of every family, whose keys (and the key names in their replies) are bytes that are not UTF-8. */
+async function families(redis: Redis): Promise<Record<string, unknown>> {
+  const r = redis as Client;
+  const out: Record<string, unknown> = {};
+  const ask = async (name: string, reply: Promise<unknown>, form = hex): Promise<void> => {
+    try {
+      out[name] = form(await reply);
+    } catch (error) {
+      out[name] = `error: ${(error as Error).message}`;
+    }
+  };
+  const k = (n: number): Buffer => bin(0xf0, n, 0xff);
+  await ask('rpush', r.rpush(k(1), 'a', 'b'));
+  await ask('rpush other', r.rpush(k(2), 'c'));
+  await ask('lmpop', r.lmpopBuffer(2, k(9), k(1), 'LEFT'));
+  await ask('blpop', r.blpopBuffer(k(9), k(2), 1));
+  await ask('lmove', r.lmove(k(1), k(3), 'LEFT', 'RIGHT'));
+  await ask('lrange moved', r.lrange(k(3), 0, -1));
+  await ask('zadd', r.zadd(k(4), 1, 'one', 2, 'two'));
+  await ask('zmpop', r.zmpopBuffer(1, k(4), 'MIN'));
+  await ask('bzpopmin', r.bzpopminBuffer(k(9), k(4), 1));
+  await ask('zadd again', r.zadd(k(5), 3, 'three'));
+  await ask('zunionstore', r.zunionstore(k(6), 2, k(4), k(5)));
+  await ask('zrange stored', r.zrange(k(6), 0, -1, 'WITHSCORES'));
+  await ask('sadd', r.sadd(k(7), 'm'));
+  await ask('smove', r.smove(k(7), k(8), 'm'));
+  await ask('sinterstore', r.sinterstore(k(10), k(8)));
+  await ask('smembers stored', r.smembers(k(10)));
+  await ask('xadd', r.xadd(k(11), '1-1', 'f', 'v'));
+  await ask('xread', r.xreadBuffer('COUNT', 5, 'STREAMS', k(11), k(12), '0', '0'));
+  await ask('xlen', r.xlen(k(11)));
+  await ask('set', r.set(k(13), 'value', 'EX', 100));
+  await ask('ttl', r.ttl(k(13)));
+  await ask('expire', r.expire(k(13), 50));
+  await ask('ttl after', r.ttl(k(13)));
+  await ask('persist', r.persist(k(13)));
+  await ask('copy', r.copy(k(13), k(14)));
+  await ask('getdel copied', r.getdel(k(14)));
+  await ask('setrange', r.setrange(k(15), 2, 'xy'));
+  await ask('append', r.append(k(15), 'z'));
+  await ask('getrange', r.getrangeBuffer(k(15), 0, -1));
+  await ask('incr', r.incr(k(16)));
+  await ask('bitop', r.bitop('OR', k(17), k(15), k(16)));
+  await ask('strlen bitop', r.strlen(k(17)));
+  await ask('pfadd', r.pfadd(k(18), 'a', 'b'));
+  await ask('pfcount', r.pfcount(k(18)));
+  await ask('lcs', r.lcs(k(15), k(17)));
+  await ask('renamenx', r.renamenx(k(16), k(19)));
+  await ask('touch', r.touch(k(19), k(16), k(3)));
+  await ask('type', r.type(k(19)));
+  await ask('object encoding', r.object('ENCODING', k(19)));
+  await ask('unlink', r.unlink(k(19), k(18)));
+  await ask('hset for sort', r.hset(k(20), bin(0xee), '5'));
+  await ask('rpush for sort', r.rpush(k(21), bin(0xf0, 20, 0xff)));
+  await ask(
+    'sort by field',
+    r.sortBuffer(k(21), 'BY', Buffer.concat([bin(0x2a), Buffer.from('->'), bin(0xee)]), 'GET', '#'),
+  );
+  await ask('dbsize', r.dbsize());
+  await ask('keys', r.keysBuffer('*'), sorted);
+  return out;
+}
+
 /** The records of the store in `dataDir`, its chunks one after another. */
 function chunkBytes(dataDir: string): Promise<Buffer> {
   return withTables(join(dataDir, STORE_FILE), true, ({ chunks }) =>
@@ -199,6 +262,14 @@ describe('binary keys and hash fields', () => {
       try {
         await populate(redis);
         const expected = await battery(redis);
+        await redis.flushall();
+        const expectedFamilies = await families(redis);
+        const embedded = await bootWith({ persistence: { enabled: false } });
+        try {
+          expect(await families(embedded.redis)).toEqual(expectedFamilies);
+        } finally {
+          await embedded.app.close();
+        }
         const dataDir = tempDir();
         const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
         try {
