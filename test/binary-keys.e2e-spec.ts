@@ -178,6 +178,9 @@ async function families(redis: Redis): Promise<Record<string, unknown>> {
     'sort by field',
     r.sortBuffer(k(21), 'BY', Buffer.concat([bin(0x2a), Buffer.from('->'), bin(0xee)]), 'GET', '#'),
   );
+  // 40 bytes outside UTF-8: a field of a listpack (up to 64 bytes), not 120 bytes of U+FFFD.
+  await ask('hset long field', r.hset(k(22), Buffer.alloc(40, 0xff), 'v'));
+  await ask('object encoding hash', r.object('ENCODING', k(22)));
   await ask('dbsize', r.dbsize());
   await ask('keys', r.keysBuffer('*'), sorted);
   return out;
