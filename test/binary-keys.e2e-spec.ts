@@ -240,6 +240,43 @@ describe('binary keys and hash fields', () => {
     }
   });
 
+  it('come back as their bytes from pipelines, transactions, call() and RANDOMKEY', async () => {
+    const h = await bootWith({ persistence: { enabled: false } });
+    try {
+      const r = h.redis;
+      await r.set(FF(), 'x');
+      expect(await r.randomkeyBuffer()).toEqual(FF());
+      expect(await r.randomkey()).toBe('\ufffd');
+      await r.hset('h', FF(), '1', FE(), '2');
+      const piped = await r
+        .pipeline()
+        .hkeysBuffer('h')
+        .hrandfieldBuffer('h', 5)
+        .keysBuffer('*')
+        .exec();
+      const multi = await r.multi().hkeysBuffer('h').hscanBuffer('h', '0').scanBuffer('0').exec();
+      const values = (replies: typeof piped): unknown =>
+        (replies ?? []).map(([error, reply]) => {
+          expect(error).toBeNull();
+          return hex(reply);
+        });
+      expect(values(piped)).toEqual([
+        ['ff', 'fe'],
+        expect.arrayContaining(['ff', 'fe']),
+        expect.arrayContaining(['68', 'ff']),
+      ]);
+      expect(values(multi)).toEqual([
+        ['ff', 'fe'],
+        ['30', ['ff', '31', 'fe', '32']],
+        ['30', expect.arrayContaining(['68', 'ff'])],
+      ]);
+      expect(hex(await r.callBuffer('HKEYS', 'h'))).toEqual(['ff', 'fe']);
+      expect(await r.call('HKEYS', 'h')).toEqual(['\ufffd', '\ufffd']);
+    } finally {
+      await h.app.close();
+    }
+  });
+
   it('are watched by their bytes', async () => {
     const h = await bootWith({ persistence: { enabled: false } });
     const other = h.redis.duplicate();
