@@ -151,6 +151,8 @@ async function families(redis: Redis): Promise<Record<string, unknown>> {
   await ask('xadd', r.xadd(k(11), '1-1', 'f', 'v'));
   await ask('xread', r.xreadBuffer('COUNT', 5, 'STREAMS', k(11), k(12), '0', '0'));
   await ask('xlen', r.xlen(k(11)));
+  await ask('xadd binary field', r.xadd(k(11), '1-2', bin(0xff), 'v2', bin(0xfe), 'v3'));
+  await ask('xrange', r.xrangeBuffer(k(11), '-', '+'));
   await ask('set', r.set(k(13), 'value', 'EX', 100));
   await ask('ttl', r.ttl(k(13)));
   await ask('expire', r.expire(k(13), 50));
@@ -181,9 +183,30 @@ async function families(redis: Redis): Promise<Record<string, unknown>> {
   // 40 bytes outside UTF-8: a field of a listpack (up to 64 bytes), not 120 bytes of U+FFFD.
   await ask('hset long field', r.hset(k(22), Buffer.alloc(40, 0xff), 'v'));
   await ask('object encoding hash', r.object('ENCODING', k(22)));
+  await ask('pexpire', r.pexpire(k(15), 100_000));
   await ask('dbsize', r.dbsize());
   await ask('keys', r.keysBuffer('*'), sorted);
   return out;
+}
+
+/** Every key with its type, whether it expires, and its value read as bytes: comparable across servers. */
+async function contents(redis: Redis): Promise<string[]> {
+  const r = redis as Client;
+  const out: string[] = [];
+  for (const key of await redis.keysBuffer('*')) {
+    const type = await redis.type(key);
+    const reads: Record<string, () => Promise<unknown>> = {
+      string: () => r.getBuffer(key),
+      hash: async () => pairs((await r.hscanBuffer(key, '0', 'COUNT', '1000'))[1]),
+      list: () => r.lrangeBuffer(key, 0, -1),
+      set: async () => sorted(await r.smembersBuffer(key)),
+      zset: () => r.zrangeBuffer(key, 0, -1, 'WITHSCORES'),
+      stream: () => r.xrangeBuffer(key, '-', '+'),
+    };
+    const value = JSON.stringify(hex(await reads[type]()));
+    out.push(`${key.toString('hex')} ${type} ${(await redis.pttl(key)) > 0} ${value}`);
+  }
+  return out.sort();
 }
 
 /** The records of the store in `dataDir`, its chunks one after another. */
@@ -304,12 +327,27 @@ describe('binary keys and hash fields', () => {
         const expected = await battery(redis);
         await redis.flushall();
         const expectedFamilies = await families(redis);
-        const embedded = await bootWith({ persistence: { enabled: false } });
+        const expectedContents = await contents(redis);
+        expect(expectedContents).toHaveLength(12);
+        expect(expectedContents.filter((line) => line.includes(' true '))).toHaveLength(1);
+        const familiesDir = tempDir();
+        const embedded = await bootWith(durable(familiesDir, { snapshotOnShutdown: false }));
         try {
           expect(await families(embedded.redis)).toEqual(expectedFamilies);
+          expect(await contents(embedded.redis)).toEqual(expectedContents);
+          await embedded.snapshots.snapshot();
         } finally {
           await embedded.app.close();
         }
+        const familiesRestored = await bootWith(
+          durable(familiesDir, { snapshotOnShutdown: false }),
+        );
+        try {
+          expect(await contents(familiesRestored.redis)).toEqual(expectedContents);
+        } finally {
+          await familiesRestored.app.close();
+        }
+        await redis.flushall();
         const dataDir = tempDir();
         const h = await bootWith(durable(dataDir, { snapshotOnShutdown: false }));
         try {
