@@ -286,7 +286,9 @@ describe('restored values', () => {
       expect(await r.redis.hgetall('h')).toEqual({ f: 'v', bin: binary.toString() });
       expect(stillEncoded()).toContain('h');
       // ...a command ioredis-mock answers decodes it, and the key keeps its decoded value.
-      expect(await r.redis.hkeys('h')).toEqual(['f', 'bin']);
+      expect(await r.redis.hkeys('h')).toEqual(['f', 'bin']); // (answered by the library)
+      expect(stillEncoded()).toContain('h');
+      expect(await r.redis.hvals('h')).toEqual(['v', binary.toString()]);
       expect(stillEncoded()).not.toContain('h');
       // Enough new keys for a full snapshot, which copies the restored values nobody read.
       await r.redis.mset(

@@ -16,7 +16,7 @@ import {
   type CliIo,
 } from './io';
 import { Progress } from './progress';
-import { commandBytes, commandsFor, encodeResp, type Command } from './redis-commands';
+import { commandBytes, commandsFor, encodeResp, nameBytes, type Command } from './redis-commands';
 import { parseRedisUrl } from './redis-url';
 import { openRedisTarget, type RedisTarget } from './redis-target';
 import { openExistingStore } from './store-access';
@@ -235,7 +235,7 @@ async function writeRedis(
     pendingKeys = 0;
   };
   for (const item of items) {
-    const server = target.serverFor(item.key);
+    const server = target.serverFor(nameBytes(item.key));
     let batch = batches.get(server);
     if (batch === undefined) batches.set(server, (batch = []));
     for (const command of commandsFor(item.key, item.value, item.expiresAt, replace)) {

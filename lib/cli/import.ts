@@ -9,6 +9,8 @@ import {
   type PortableValue,
   type StreamEntry,
 } from '../ioredis-mock/mock-values';
+import { keyFromBytes } from '../format/key-bytes';
+import { nameBytes } from './redis-commands';
 import { CliError, EXIT_OK, throwIfInterrupted, write, type CliIo } from './io';
 import { Progress } from './progress';
 import { parseRedisUrl } from './redis-url';
@@ -40,8 +42,8 @@ const SCAN_COUNT = 1000;
  * naming a node of a Redis Cluster reads the whole cluster, every primary in turn (see `redis-target.ts`).
  *
  * SCAN is not a point-in-time view: import from a database nobody writes to. Keys deleted while it runs are left
- * out. Values the embedded cache cannot hold (key names or hash field names that are not UTF-8, module types) fail
- * the import unless `--skip-unsupported` is given.
+ * out. Key and hash field names that are not UTF-8 keep their bytes (see `key-bytes.ts`). Values the embedded cache
+ * cannot hold (module types, empty streams) fail the import unless `--skip-unsupported` is given.
  */
 export async function importSnapshot(
   dataDir: string,
@@ -83,11 +85,8 @@ export async function importSnapshot(
           cursor = next.toString();
           const keys: string[] = [];
           for (const raw of rawKeys) {
-            const key = bytesToMock(raw);
-            if (typeof key !== 'string') {
-              errors.push(`key 0x${raw.toString('hex')}: the name is not UTF-8 text`);
-              continue;
-            }
+            // A name that is not UTF-8 keeps its bytes (see `key-bytes.ts`), as the embedded client holds it.
+            const key = keyFromBytes(raw);
             if (seen.has(key)) continue; // SCAN may return a key more than once
             seen.add(key);
             keys.push(key);
@@ -149,7 +148,7 @@ type Reply = [Error | null, unknown];
 async function fetchKeys(client: Redis, keys: string[], errors: string[]): Promise<FetchedKey[]> {
   if (keys.length === 0) return [];
   const meta = client.pipeline();
-  for (const key of keys) meta.type(key).pttl(key);
+  for (const key of keys) meta.type(nameBytes(key)).pttl(nameBytes(key));
   const askedAt = Date.now();
   const metaReplies = checked(await meta.exec(), 'TYPE/PTTL');
   const fetch = client.pipeline();
@@ -158,24 +157,25 @@ async function fetchKeys(client: Redis, keys: string[], errors: string[]): Promi
     const type = String(metaReplies[2 * i]);
     const ttl = Number(metaReplies[2 * i + 1]);
     if (type === 'none' || ttl === -2) return; // deleted since SCAN saw it
+    const name = nameBytes(key);
     switch (type) {
       case 'string':
-        fetch.callBuffer('GET', [key]);
+        fetch.callBuffer('GET', [name]);
         break;
       case 'hash':
-        fetch.callBuffer('HGETALL', [key]);
+        fetch.callBuffer('HGETALL', [name]);
         break;
       case 'list':
-        fetch.callBuffer('LRANGE', [key, '0', '-1']);
+        fetch.callBuffer('LRANGE', [name, '0', '-1']);
         break;
       case 'set':
-        fetch.callBuffer('SMEMBERS', [key]);
+        fetch.callBuffer('SMEMBERS', [name]);
         break;
       case 'zset':
-        fetch.callBuffer('ZRANGE', [key, '0', '-1', 'WITHSCORES']);
+        fetch.callBuffer('ZRANGE', [name, '0', '-1', 'WITHSCORES']);
         break;
       case 'stream':
-        fetch.callBuffer('XRANGE', [key, '-', '+']);
+        fetch.callBuffer('XRANGE', [name, '-', '+']);
         break;
       default:
         errors.push(`key ${showKey(key)}: the Redis type ${type} has no ioredis-mock equivalent`);
@@ -222,14 +222,8 @@ function toPortableValue(key: string, type: string, reply: unknown): PortableVal
       const flat = asBuffers(reply);
       const fields: [string, Bytes][] = [];
       for (let i = 0; i < flat.length; i += 2) {
-        const field = bytesToMock(flat[i]);
-        if (typeof field !== 'string') {
-          throw new MockValueError(
-            key,
-            `hash field 0x${flat[i].toString('hex')} is not UTF-8 text (ioredis-mock keeps field names as JS strings)`,
-          );
-        }
-        fields.push([field, bytesToMock(flat[i + 1])]);
+        // A field name that is not UTF-8 keeps its bytes (see `key-bytes.ts`), as the embedded client holds it.
+        fields.push([keyFromBytes(flat[i]), bytesToMock(flat[i + 1])]);
       }
       return fields.length === 0 ? undefined : { type: 'hash', fields };
     }

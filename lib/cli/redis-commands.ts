@@ -1,7 +1,16 @@
+import { hasEscapes, keyToBytes } from '../format/key-bytes';
 import { formatScore, type Bytes, type PortableValue } from '../ioredis-mock/mock-values';
 
 /** A Redis command as its name and arguments. */
 export type Command = [name: string, ...args: Bytes[]];
+
+/**
+ * A key or hash field name as Redis is sent it: its own bytes when they are not UTF-8 (see `key-bytes.ts`), where the
+ * string's UTF-8 would be U+FFFD for each of them; a UTF-8 name as its text.
+ */
+export function nameBytes(name: string): Bytes {
+  return hasEscapes(name) ? keyToBytes(name) : name;
+}
 
 /** Elements per command for large collections, so that no single command is huge. */
 const BATCH = 1000;
@@ -18,18 +27,19 @@ export function commandsFor(
   replace: boolean,
 ): Command[] {
   const out: Command[] = [];
-  if (replace) out.push(['DEL', key]);
-  const batched = (name: string, args: Bytes[], per: number) => {
-    for (let i = 0; i < args.length; i += per) out.push([name, key, ...args.slice(i, i + per)]);
+  const name = nameBytes(key);
+  if (replace) out.push(['DEL', name]);
+  const batched = (command: string, args: Bytes[], per: number) => {
+    for (let i = 0; i < args.length; i += per) out.push([command, name, ...args.slice(i, i + per)]);
   };
   switch (value.type) {
     case 'string':
-      out.push(['SET', key, value.value]);
+      out.push(['SET', name, value.value]);
       break;
     case 'hash':
       batched(
         'HSET',
-        value.fields.flatMap(([f, v]) => [f, v]),
+        value.fields.flatMap(([f, v]) => [nameBytes(f), v]),
         2 * BATCH,
       );
       break;
@@ -47,16 +57,16 @@ export function commandsFor(
       );
       break;
     case 'stream':
-      for (const entry of value.entries) out.push(['XADD', key, entry.id, ...entry.fields]);
+      for (const entry of value.entries) out.push(['XADD', name, entry.id, ...entry.fields]);
       // The last id the stream generated: an emptied stream is made by an entry trimmed at once.
       if (value.lastId !== undefined) {
         if (value.entries.length === 0)
-          out.push(['XADD', key, 'MAXLEN', '0', value.lastId, 'f', '']);
-        else out.push(['XSETID', key, value.lastId]);
+          out.push(['XADD', name, 'MAXLEN', '0', value.lastId, 'f', '']);
+        else out.push(['XSETID', name, value.lastId]);
       }
       break;
   }
-  if (expiresAt !== undefined) out.push(['PEXPIREAT', key, String(Math.ceil(expiresAt))]);
+  if (expiresAt !== undefined) out.push(['PEXPIREAT', name, String(Math.ceil(expiresAt))]);
   return out;
 }
 

@@ -18,7 +18,7 @@ export interface RedisTarget {
   /** The servers that hold the keys: the one server, or each primary of the cluster. */
   readonly primaries: readonly Redis[];
   /** The server that holds `key`. */
-  serverFor(key: string): Redis;
+  serverFor(key: string | Buffer): Redis;
   /** Closes every connection. */
   close(): Promise<void>;
 }

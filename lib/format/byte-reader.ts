@@ -1,6 +1,7 @@
 import { isUtf8 } from 'buffer';
 import { CodecError } from './codec-errors';
 import type { FastBuffer } from './fast-buffer';
+import { keyFromBytes } from './key-bytes';
 import { MAX_VARUINT_BYTES, isSafeUint } from './tags';
 
 /** ASCII strings up to this many bytes are decoded with shortAscii() (2-3x faster than native). */
@@ -80,6 +81,14 @@ export abstract class ByteReader {
     return this.str('string');
   }
 
+  /**
+   * Reads a key or hash field name: a string body whose UTF-8 body may hold bytes that are not UTF-8, each read as
+   * its escape (see `key-bytes.ts`).
+   */
+  readName(): string {
+    return this.str('string', true);
+  }
+
   readVarUint(): number {
     return this.varUint('varuint');
   }
@@ -100,15 +109,15 @@ export abstract class ByteReader {
 
   /**
    * Steps over a string as {@link readString} would read it, with the same checks (its length, and that a UTF-8
-   * body is valid UTF-8), without building it.
+   * body is valid UTF-8), without building it; a `name` as {@link readName} would (any bytes).
    */
-  skipString(): void {
+  skipString(name = false): void {
     const at = this.pos;
     const header = this.stringHeader('string', at);
     const buf = this.buf;
     const start = this.pos;
     const end = start + stringBodyBytes(header);
-    if (header % 2 === 0) {
+    if (header % 2 === 0 && !name) {
       let bits = 0;
       for (let i = start; i < end; i++) bits |= buf[i];
       if (bits >= 0x80 && !isUtf8(buf.subarray(start, end))) {
@@ -214,7 +223,8 @@ export abstract class ByteReader {
     return header;
   }
 
-  protected str(what: string): string {
+  /** Reads a string body; a `name`'s UTF-8 body may hold bytes outside UTF-8 (see {@link readName}). */
+  protected str(what: string, name = false): string {
     const at = this.pos;
     const header = this.stringHeader(what, at);
     const buf = this.buf;
@@ -233,6 +243,10 @@ export abstract class ByteReader {
       const s = this.slice(buf, 'utf8', start, end, what, at);
       // The decoder substitutes U+FFFD for invalid sequences; only then is validation needed.
       if (s.includes('\uFFFD') && !isUtf8(buf.subarray(start, end))) {
+        if (name) {
+          this.pos = end;
+          return keyFromBytes(buf, start, end);
+        }
         throw new CodecError(`invalid UTF-8 in ${what} at offset ${at}`);
       }
       this.pos = end;

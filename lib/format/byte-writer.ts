@@ -1,5 +1,6 @@
 import { CodecError } from './codec-errors';
 import type { FastBuffer } from './fast-buffer';
+import { isWellFormed, keyFromBytes, keyToBytes } from './key-bytes';
 import { MAX_VARUINT_BYTES, isSafeUint } from './tags';
 
 /** Strings up to this many UTF-16 units are encoded with a charCodeAt loop (measured crossover). */
@@ -9,15 +10,6 @@ const EXACT_SIZE_MIN = 64 * 1024;
 /** finish() hands over the internal buffer instead of copying when it is at least this full. */
 const HANDOFF_MIN = 4096;
 const DEFAULT_CAPACITY = 64 * 1024;
-
-interface WellFormedCheck {
-  isWellFormed(): boolean;
-}
-
-/** String.prototype.isWellFormed (ES2024; present in Node >= 20, missing from the ES2023 lib). */
-function isWellFormed(s: string): boolean {
-  return (s as unknown as WellFormedCheck).isWellFormed();
-}
 
 const EMPTY = Buffer.alloc(0) as FastBuffer;
 
@@ -100,6 +92,27 @@ export abstract class ByteWriter {
     if (headerSize !== guess) buf.copyWithin(this.pos + headerSize, start, start + written);
     this.putVarUint(header);
     this.pos += written;
+  }
+
+  /**
+   * Appends a key or hash field name: as {@link writeString} does, except that a name holding bytes outside UTF-8
+   * (see `key-bytes.ts`) is written as those bytes, in a UTF-8 body (read back with `readName`).
+   */
+  writeName(s: string): void {
+    if (isWellFormed(s)) {
+      this.writeString(s);
+      return;
+    }
+    const bytes = keyToBytes(s);
+    // A string no bytes read back to (a lone surrogate other than an escape) is kept in UTF-16, as writeString does.
+    if (keyFromBytes(bytes) !== s) {
+      this.writeUtf16(s);
+      return;
+    }
+    this.ensure(MAX_VARUINT_BYTES + bytes.length);
+    this.putVarUint(bytes.length * 2);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
   }
 
   writeVarUint(n: number): void {

@@ -149,6 +149,19 @@ describe('codec round trip', () => {
     expect([...decoded.set]).toEqual(['b', 'a', 1, NaN, undefined, null]);
   });
 
+  it('writes a hash field name given as bytes outside UTF-8 as those bytes, and reads it back', () => {
+    const hash = { '\udcff': 'a', '\udcfe': Buffer.from([0xff]), é: 'c', '😀': 'd' };
+    const encoded = encodeValue(hash);
+    expect(decodeValue(encoded)).toEqual(hash);
+    expect(Object.keys(decodeValue(encoded) as object)).toEqual(['\udcff', '\udcfe', 'é', '😀']);
+    // tag, count 4, then the first name: a UTF-8 body of the one byte ff
+    expect(encoded.subarray(0, 4)).toEqual(Buffer.from('0d0402ff', 'hex'));
+    // a string value keeps refusing bytes that are not UTF-8 (it is never written so)
+    expect(codecError(() => decodeValue(Buffer.from('0802ff', 'hex'))).message).toMatch(
+      /invalid UTF-8/,
+    );
+  });
+
   it('decodes null-prototype objects as plain objects', () => {
     const o = Object.create(null) as Record<string, unknown>;
     o.x = 1;

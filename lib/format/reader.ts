@@ -153,7 +153,7 @@ export class BufferReader extends ByteReader {
         const out: Record<string, unknown> = {};
         for (let i = 0; i < n; i++) {
           const keyAt = this.pos;
-          const key = this.str('object key');
+          const key = this.str('object key', true);
           const val = this.value(depth);
           if (Object.hasOwn(out, key)) {
             throw new CodecError(`duplicate object key at offset ${keyAt}`);

@@ -12,6 +12,7 @@ import {
   type RecordSink,
 } from './records';
 import { codecError } from '../../test/support/codec-bytes';
+import { keyFromBytes, keyToBytes } from './key-bytes';
 
 /** A record as readRecords hands it over, with its key and value decoded. */
 type Read =
@@ -298,6 +299,47 @@ describe('keys', () => {
       const body = new BufferWriter();
       body.writeString(key);
       expect(bytes.subarray(2, end)).toEqual(body.finish());
+    }
+  });
+
+  it('writes a key given as bytes outside UTF-8 as those very bytes, and reads it back', () => {
+    const keys = [
+      '\udcff',
+      '\udcfe',
+      'id:\udc80\udcff😀',
+      keyFromBytes(Buffer.from('c328', 'hex')),
+    ];
+    const chunk = new BufferWriter();
+    keys.forEach((key, i) => writeRecord(chunk, key, state(String(i))));
+    writeTombstone(chunk, '\udcfe');
+    const { records } = readAll(chunk.finish());
+    expect(records.map((r) => r.key)).toEqual([...keys, '\udcfe']);
+    expect(records.map((r) => (r.kind === 'set' ? r.value : 'deleted'))).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      'deleted',
+    ]);
+    for (const key of keys) {
+      const w = new BufferWriter();
+      writeKey(w, key);
+      const bytes = keyToBytes(key);
+      // a UTF-8 body (even header: twice the length) of the key's own bytes
+      expect(w.finish()).toEqual(Buffer.concat([Buffer.of(bytes.length * 2), bytes]));
+    }
+    // a record's key compares by these bytes: <ff> and <fe> are two keys, not two U+FFFD
+    const ff = new BufferWriter();
+    writeKey(ff, '\udcff');
+    expect(ff.finish()).toEqual(Buffer.from('02ff', 'hex'));
+  });
+
+  it('writes a UTF-8 key as before: its UTF-8 bytes', () => {
+    for (const key of ['😀', '日本語のキー', 'emoji 🎉 and 中文', 'ascii']) {
+      const w = new BufferWriter();
+      writeKey(w, key);
+      const utf8 = Buffer.from(key, 'utf8');
+      expect(w.finish()).toEqual(Buffer.concat([Buffer.of(utf8.length * 2), utf8]));
     }
   });
 

@@ -85,12 +85,12 @@ export interface RecordSink {
 
 /** Writes a key as records store it (and as a look-up must encode a key to compare it with stored ones). */
 export function writeKey(out: BufferWriter, key: string): void {
-  out.writeString(key);
+  out.writeName(key);
 }
 
 /** Reads a key written by {@link writeKey} from bytes [start, end). */
 export function readKey(bytes: Uint8Array, start: number, end: number): string {
-  return new BufferReader(bytes, start, end).readString();
+  return new BufferReader(bytes, start, end).readName();
 }
 
 /** A live key's flags: they come before its key. */
@@ -186,7 +186,7 @@ export function* readRecords(
       throw new CodecError(`unknown record flags ${flags} at offset ${reader.offset}`);
     }
     const keyStart = reader.offset;
-    reader.skipString();
+    reader.skipString(true);
     const keyEnd = reader.offset;
     if (flags & FLAG_TOMBSTONE) {
       sink.deleteRecord(chunk, keyStart, keyEnd);

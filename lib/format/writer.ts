@@ -232,7 +232,7 @@ export class BufferWriter extends ByteWriter {
     try {
       for (; i < n; i++) {
         const key = keys[i];
-        this.writeString(key);
+        this.writeName(key);
         this.value(o[key], depth);
       }
     } catch (err) {

@@ -51,6 +51,7 @@ import { scriptRules } from './script-commands';
 import { serverCommands } from './server-commands';
 import { subcommandError } from './subcommands';
 import { asError } from '../util/errors';
+import { keyAsText, keyToBytes } from '../format/key-bytes';
 
 /**
  * Puts the command rules (`command-rules.ts`) in front of an ioredis-mock client's commands.
@@ -229,6 +230,29 @@ const STORED_REPLIES = new Set([
   'zrangebylex',
 ]);
 
+/**
+ * Commands whose reply names keys or hash fields from the keyspace. A name given as bytes outside UTF-8 is held as a
+ * string that keeps them (see `key-bytes.ts`): a text method answers it as ioredis decodes those bytes (U+FFFD for
+ * each byte outside UTF-8), a `…Buffer` method as those very bytes (see {@link asBuffers}).
+ */
+const NAME_REPLIES = new Set([
+  'keys',
+  'scan',
+  'randomkey',
+  'hkeys',
+  'hgetall',
+  'hscan',
+  'hrandfield',
+]);
+
+/**
+ * Commands whose `…Buffer` method runs as the text one, its reply then made bytes here: ioredis-mock's own `…Buffer`
+ * method writes a name's escaped bytes as U+FFFD.
+ */
+const RUN_AS_TEXT = new Set(['hrandfield']);
+
+const unchanged = (reply: unknown): unknown => reply;
+
 /** Whether the reply of `command` may hold stored values (see {@link STORED_REPLIES}); SET's does with its GET option. */
 function repliesStored(command: string, args: readonly Arg[]): boolean {
   return command === 'set' ? setGets(args) : STORED_REPLIES.has(command);
@@ -362,6 +386,8 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const decodesWithGet = text && command === 'set';
   const writes = DENY_OOM.has(command);
   const empties = rule?.empties !== undefined;
+  const names = text && NAME_REPLIES.has(command);
+  const asText = !text && RUN_AS_TEXT.has(command);
   guard.originals.set(method, own);
   target[method] = (...raw: unknown[]): unknown => {
     if (guard.closed()) return refuseClosed(raw);
@@ -393,22 +419,25 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
       }
       outcome = decide(guard, command, rule, args);
       if ('write' in outcome) {
-        return settle(Promise.resolve(replyOf(outcome.write(), text)), callback);
+        return settle(Promise.resolve(replyOf(outcome.write(), text, names)), callback);
       }
     } catch (error) {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
     }
-    if ('reply' in outcome) return settle(Promise.resolve(replyOf(outcome.reply, text)), callback);
+    if ('reply' in outcome) {
+      return settle(Promise.resolve(replyOf(outcome.reply, text, names)), callback);
+    }
     if (outcome.command !== undefined) run = originalOf(guard, outcome.command, text);
+    else if (asText) run = originalOf(guard, command, true);
     outcome.before?.();
     // Unchanged arguments go as the caller gave them; changed ones as `argumentsFor` says.
     let given: unknown[];
     if (outcome.args === args && run === own) given = raw;
     else given = argumentsFor(outcome.command ?? command, outcome.args);
-    const answer = outcome.answer;
+    const answer = outcome.answer ?? (asText ? unchanged : undefined);
     const decode = decodes || (decodesWithGet && setGets(outcome.args));
-    if (answer === undefined && !decode && text) {
+    if (answer === undefined && !decode && text && !names) {
       if (callback !== undefined) given.push(callback);
       const ran = run(...given);
       if (empties) dropEmptied(guard, rule, outcome.args);
@@ -417,7 +446,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     // ioredis-mock's commands change the keyspace before their promise settles: what they emptied goes now.
     const ran = run(...given) as Promise<unknown>;
     dropEmptied(guard, rule, outcome.args);
-    return settle(ran.then(answerWith(answer, text, decode)), callback);
+    return settle(ran.then(answerWith(answer, text, decode, names)), callback);
   };
 }
 
@@ -425,8 +454,8 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
  * A reply a rule answered, as a text method (`text`) or a Buffer method gives it; a blocking command's rule answers
  * a promise of it.
  */
-function replyOf(reply: unknown, text: boolean): unknown {
-  const form = text ? asText : asBuffers;
+function replyOf(reply: unknown, text: boolean, names = false): unknown {
+  const form = text ? (names ? namesAsText : asText) : asBuffers;
   return reply instanceof Promise ? reply.then(form) : form(reply);
 }
 
@@ -446,7 +475,11 @@ function answerWith(
   answer: ((reply: unknown) => unknown) | undefined,
   text: boolean,
   decode: boolean,
+  names = false,
 ): (reply: unknown) => unknown {
+  if (names && text) {
+    return answer === undefined ? namesAsText : (reply) => namesAsText(answer(reply));
+  }
   if (answer === undefined) return text ? asText : copyBuffers;
   if (!text) return (reply) => asBuffers(answer(reply));
   return decode ? (reply) => asText(answer(reply)) : answer;
@@ -454,10 +487,10 @@ function answerWith(
 
 /**
  * A reply a rule answered, as a `…Buffer` method gives it: every string in it as its UTF-8 bytes (as ioredis-mock's
- * own Buffer methods convert their replies).
+ * own Buffer methods convert their replies), a key or field name as its bytes (see `key-bytes.ts`).
  */
 export function asBuffers(reply: unknown): unknown {
-  if (typeof reply === 'string') return Buffer.from(reply, 'utf8');
+  if (typeof reply === 'string') return keyToBytes(reply);
   if (Buffer.isBuffer(reply)) return Buffer.from(reply); // never the stored Buffer itself (see `copyBuffers`)
   if (Array.isArray(reply)) return reply.map(asBuffers);
   // A hash (HGETALL's): its values as bytes, its fields as they are (ioredis's `hgetallBuffer` keys are text).
@@ -469,7 +502,7 @@ export function asBuffers(reply: unknown): unknown {
     const hash = reply as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const field of Object.keys(hash)) {
-      Object.defineProperty(out, field, {
+      Object.defineProperty(out, keyAsText(field), {
         value: asBuffers(hash[field]),
         configurable: true,
         enumerable: true,
@@ -518,6 +551,49 @@ export function copyBuffers(reply: unknown): unknown {
 /** `reply` with every Buffer in it decoded as UTF-8, as ioredis's text methods give it. */
 export function asText(reply: unknown): unknown {
   return mapBuffers(reply, (buffer) => buffer.toString('utf8'));
+}
+
+/**
+ * A reply naming keys or hash fields (see {@link NAME_REPLIES}) as a text method gives it: as {@link asText}, and each
+ * name holding bytes outside UTF-8 as ioredis decodes those bytes (U+FFFD for each), field names of a hash too.
+ */
+export function namesAsText(reply: unknown): unknown {
+  if (typeof reply === 'string') return keyAsText(reply);
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  if (Array.isArray(reply)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < reply.length; i++) {
+      const item: unknown = reply[i];
+      const changed = namesAsText(item);
+      if (changed !== item) (out ??= reply.slice())[i] = changed;
+    }
+    return out ?? reply;
+  }
+  if (
+    typeof reply !== 'object' ||
+    reply === null ||
+    Object.getPrototypeOf(reply) !== Object.prototype
+  ) {
+    return reply;
+  }
+  const hash = reply as Record<string, unknown>;
+  const fields = Object.keys(hash);
+  let same = true;
+  for (let i = 0; i < fields.length && same; i++) {
+    const field = fields[i];
+    same = keyAsText(field) === field && namesAsText(hash[field]) === hash[field];
+  }
+  if (same) return reply;
+  const out: Record<string, unknown> = {};
+  for (const field of fields) {
+    Object.defineProperty(out, keyAsText(field), {
+      value: namesAsText(hash[field]),
+      configurable: true,
+      enumerable: true,
+      writable: true,
+    });
+  }
+  return out;
 }
 
 /**
@@ -761,25 +837,32 @@ function guardPipelines(): void {
         admitWrite(guard);
       }
       const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
-      if ('reply' in outcome) return replyOf(outcome.reply, text);
-      if ('write' in outcome) return replyOf(outcome.write(), text);
+      const names = text && NAME_REPLIES.has(command);
+      if ('reply' in outcome) return replyOf(outcome.reply, text, names);
+      if ('write' in outcome) return replyOf(outcome.write(), text, names);
       outcome.before?.();
       if (command === 'ping') {
         const pong = pubsubPing(this.redis as object, outcome.args, text);
         if (pong !== undefined) return pong;
       }
+      const asText = !text && outcome.command === undefined && RUN_AS_TEXT.has(command);
       const reply =
-        outcome.command === undefined
+        outcome.command === undefined && !asText
           ? emulator(...outcome.args)
           : originalOf(
               guard,
-              outcome.command,
-              text,
-            )(...argumentsFor(outcome.command, outcome.args));
+              outcome.command ?? command,
+              text || asText,
+            )(...argumentsFor(outcome.command ?? command, outcome.args));
       dropEmptied(guard, rule, outcome.args);
       const decode = text && repliesStored(command, outcome.args);
-      if (outcome.answer === undefined && !decode && text) return reply;
-      const answer = answerWith(outcome.answer, text, decode);
+      if (outcome.answer === undefined && !decode && text && !names) return reply;
+      const answer = answerWith(
+        outcome.answer ?? (asText ? unchanged : undefined),
+        text,
+        decode,
+        names,
+      );
       return reply instanceof Promise ? reply.then(answer) : answer(reply);
     };
     return addTransaction.call(this, failAlone(guarded), name, [], entryCallback);

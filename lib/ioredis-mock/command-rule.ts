@@ -1,3 +1,4 @@
+import { keyOf } from '../format/key-bytes';
 import { canonicalBuffer } from '../keyspace/buffer-members';
 import { ListDeque } from '../format/list-deque';
 import { StreamValue } from '../keyspace/streams';
@@ -53,6 +54,12 @@ export interface CommandRule {
    */
   readonly membersFrom?: number;
   /**
+   * Hash field names: the arguments at `from`, `from + step`, … (`count` of them at most). Each is replaced with the
+   * name it gives (see `key-bytes.ts`) before anything reads it, as the stored hash holds its field names: bytes
+   * outside UTF-8 kept apart (ioredis-mock would read each as U+FFFD, and `<ff>` and `<fe>` would be one field).
+   */
+  readonly fields?: { readonly from: number; readonly step: number; readonly count?: number };
+  /**
    * The keys the command may leave holding an empty collection, which ioredis-mock keeps (an emptied sorted set, a
    * set emptied by SPOP) and Redis deletes: deleted right after the command ran.
    */
@@ -86,6 +93,7 @@ export function ofOneShape(
       keys: rule.keys,
       check: rule.check,
       membersFrom: rule.membersFrom,
+      fields: rule.fields,
       empties: rule.empties,
       answer: rule.answer,
       overwrites: rule.overwrites,
@@ -95,8 +103,26 @@ export function ofOneShape(
   return out;
 }
 
+/** The key (or hash field) an argument names: bytes outside UTF-8 kept apart (see `key-bytes.ts`). */
 export function keyName(arg: Arg): string {
-  return typeof arg === 'string' ? arg : arg.toString();
+  return keyOf(arg);
+}
+
+/** `args` with the hash field names `fields` says where to find as the names they give (see `key-bytes.ts`). */
+function fieldNames(
+  args: readonly Arg[],
+  fields: NonNullable<CommandRule['fields']>,
+): readonly Arg[] {
+  let out: Arg[] | undefined;
+  const last = fields.count === undefined ? args.length : fields.from + fields.count * fields.step;
+  for (let i = fields.from; i < args.length && i < last; i += fields.step) {
+    const arg = args[i];
+    const name = keyOf(arg);
+    if (name === arg) continue;
+    out ??= args.slice();
+    out[i] = name;
+  }
+  return out ?? args;
 }
 
 function isPlainObject(value: unknown): boolean {
@@ -173,7 +199,8 @@ export function applyRule(
   if (rule.pairsFrom !== undefined && (given.length - rule.pairsFrom) % 2 !== 0) {
     throw replyError(wrongArity(command));
   }
-  let args = rule.parse?.(given, command) ?? given;
+  const named = rule.fields === undefined ? given : fieldNames(given, rule.fields);
+  let args = rule.parse?.(named, command) ?? named;
   if (rule.type !== undefined) {
     if (rule.keys === undefined) expectType(reader, args[0], rule.type);
     else for (const key of rule.keys(args)) expectType(reader, key, rule.type);

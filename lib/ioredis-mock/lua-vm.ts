@@ -3,6 +3,7 @@
  * gives them (`lua-libraries.ts`) use it: the part of its API they call (it has no type declarations), and the
  * conversions between Lua values and ours that they share.
  */
+import { isWellFormed, keyToBytes } from '../format/key-bytes';
 import { createRequire } from 'node:module';
 import { formatG } from './redis-replies';
 
@@ -159,8 +160,14 @@ export function bytesOfLua(L: unknown, index: number): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Pushes a string as its UTF-8 bytes (a key or field name as its own bytes, see `key-bytes.ts`), or bytes. */
 export function pushBytes(L: unknown, value: string | Uint8Array): void {
-  lua.lua_pushstring(L, typeof value === 'string' ? luaString(value) : new Uint8Array(value));
+  if (typeof value !== 'string') lua.lua_pushstring(L, new Uint8Array(value));
+  else
+    lua.lua_pushstring(
+      L,
+      isWellFormed(value) ? luaString(value) : new Uint8Array(keyToBytes(value)),
+    );
 }
 
 /**

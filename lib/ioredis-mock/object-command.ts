@@ -16,6 +16,7 @@
  * - FREQ: the key's LFU counter (only under an LFU policy, else Redis's error). Keys used before the policy became
  *   LFU, and shared integers, whose counter Redis does not keep per key, answer otherwise than Redis.
  */
+import { keyByteLength } from '../format/key-bytes';
 import { isLfu, type Keyspace, lfuCounter } from '../keyspace/keyspace';
 import { bytesOf, type CommandRule, holds, keyName, reply } from './command-rule';
 import { kindOf } from './mock-values';
@@ -107,7 +108,9 @@ export function encodingOf(key: string, value: unknown): string {
   if (kind === 'list') return 'quicklist';
   if (kind === 'stream') return 'stream';
   const fields = Object.entries(value as Record<string, string | Buffer>);
-  return fields.length <= HASH_LISTPACK_ENTRIES && fields.every(([f, v]) => small(f) && small(v))
+  // A field name counts its own bytes (see `key-bytes.ts`), not the UTF-8 of its escapes.
+  return fields.length <= HASH_LISTPACK_ENTRIES &&
+    fields.every(([f, v]) => keyByteLength(f) <= LISTPACK_VALUE && small(v))
     ? 'listpack'
     : 'hashtable';
 }

@@ -26,7 +26,7 @@
 import type { EventEmitter } from 'node:events';
 import { GlobPattern } from '../util/glob';
 import { type Method, settle } from './callbacks';
-import { type CommandRule, keyName, reply } from './command-rule';
+import { type CommandRule, reply } from './command-rule';
 import { redisArity } from './pipelines';
 import { subcommandError } from './subcommands';
 import { type Arg, argText, replyError, wrongArity } from './redis-replies';
@@ -158,11 +158,11 @@ function pubsub(client: PubSubClient, args: readonly Arg[]): unknown {
       return subscribers(client.patternChannels).length;
     case 'numsub': {
       const counts = new Map(subscribers(client.channels));
-      return args.slice(1).flatMap((channel) => [channel, counts.get(keyName(channel)) ?? 0]);
+      return args.slice(1).flatMap((channel) => [channel, counts.get(argText(channel)) ?? 0]);
     }
     case 'shardnumsub': {
       const shards = shardChannels(client);
-      return args.slice(1).flatMap((channel) => [channel, shards.get(keyName(channel))?.size ?? 0]);
+      return args.slice(1).flatMap((channel) => [channel, shards.get(argText(channel))?.size ?? 0]);
     }
     default: {
       if (words > 3) {
@@ -170,7 +170,7 @@ function pubsub(client: PubSubClient, args: readonly Arg[]): unknown {
           `ERR unknown subcommand or wrong number of arguments for '${given.slice(0, 128)}'. Try PUBSUB HELP.`,
         );
       }
-      const pattern = args.length === 2 ? new GlobPattern(keyName(args[1])) : undefined;
+      const pattern = args.length === 2 ? new GlobPattern(argText(args[1])) : undefined;
       const names =
         sub === 'shardchannels'
           ? [...shardChannels(client).keys()]
@@ -336,7 +336,7 @@ export function afterTransaction(client: object): void {
  */
 export function pubsubPing(client: object, args: readonly unknown[], text: boolean): unknown {
   if (!inPubSubContext.has(client)) return undefined;
-  const reply = ['pong', args.length === 0 ? '' : keyName(args[0] as Arg)];
+  const reply = ['pong', args.length === 0 ? '' : argText(args[0] as Arg)];
   return text ? reply : reply.map((part) => Buffer.from(part));
 }
 
@@ -367,7 +367,7 @@ function runShardSubscription(
   if (command === 'ssubscribe') {
     if (own === undefined) shardsOf.set(client, (own = new Set()));
     for (const arg of names) {
-      const name = keyName(arg as Arg);
+      const name = argText(arg as Arg);
       if (!own.has(name)) {
         own.add(name);
         let subscribers = shards.get(name);
@@ -377,7 +377,7 @@ function runShardSubscription(
       replies.push([name, own.size]);
     }
   } else {
-    const targets = names.length > 0 ? names.map((arg) => keyName(arg as Arg)) : [...(own ?? [])];
+    const targets = names.length > 0 ? names.map((arg) => argText(arg as Arg)) : [...(own ?? [])];
     for (const name of targets) {
       if (own?.delete(name) === true) leaveShard(shards, name, client);
       replies.push([name, own?.size ?? 0]);
@@ -426,7 +426,7 @@ export function queuedSubscription(
     replies = [];
     for (const name of targets) {
       emulator(name);
-      replies.push([keyName(name as Arg), subscriptionsOf(mock)]);
+      replies.push([argText(name as Arg), subscriptionsOf(mock)]);
     }
     if (replies.length === 0) replies.push([null, subscriptionsOf(mock)]);
     noteContext(client);
@@ -452,7 +452,7 @@ export function queuedSubscription(
  * tick. Returns how many it reaches: SPUBLISH's reply (patterns and channels of the same name never receive it).
  */
 function shardPublish(client: object, channel: Arg, message: Arg): number {
-  const name = keyName(channel);
+  const name = argText(channel);
   const subscribers = shardChannels(client).get(name);
   if (subscribers === undefined) return 0;
   const bytes = Buffer.isBuffer(message) ? Buffer.from(message) : Buffer.from(message, 'utf8');
@@ -476,7 +476,7 @@ export function pubsubRules(client: object): Record<string, CommandRule> {
       arity: 3,
       // Counted before ioredis-mock delivers it: the connections subscribed when it was published.
       check: (args) => {
-        const count = receivers(mock, keyName(args[0]));
+        const count = receivers(mock, argText(args[0]));
         return { args, answer: () => count };
       },
     },
@@ -533,7 +533,7 @@ export function guardSubscriptions(client: object, closed: () => boolean): void 
       if (!inPubSubContext.has(client) || given > 1) return (own as Method).apply(client, raw);
       const callback =
         typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
-      const message = raw.length === 0 ? '' : keyName(raw[0] as Arg);
+      const message = raw.length === 0 ? '' : argText(raw[0] as Arg);
       const answer =
         method === 'ping' ? ['pong', message] : ['pong', message].map((s) => Buffer.from(s));
       return settle(Promise.resolve(answer), callback);

@@ -12,6 +12,7 @@
  * whole walk is returned however many others are removed meanwhile.
  */
 import type { Keyspace } from '../keyspace/keyspace';
+import { keyToBytes } from '../format/key-bytes';
 import { GlobPattern } from '../util/glob';
 import { type CommandRule, copyOut, keyName, reply, typed } from './command-rule';
 import { encodingOf, inIntsetOrder } from './object-command';
@@ -41,6 +42,11 @@ function scanCursor(arg: Arg): number {
   if (value > CURSOR_MAX) throw replyError('ERR invalid cursor');
   // A negative cursor wraps around as `strtoul`'s does: past every key, so the walk is over.
   return text.startsWith('-') && value !== 0n ? Number.MAX_SAFE_INTEGER : Number(value);
+}
+
+/** Whether `pattern` matches a key, field or member by its bytes (a name's own bytes, see `key-bytes.ts`). */
+function matchesName(pattern: GlobPattern, name: string | Buffer): boolean {
+  return pattern.matches(typeof name === 'string' ? keyToBytes(name) : name);
 }
 
 interface ScanOptions {
@@ -76,7 +82,7 @@ export function keysRule(keyspace: Keyspace): CommandRule {
     arity: 2,
     check: (args) => {
       const pattern = new GlobPattern(args[0]);
-      return reply(keyspace.liveKeys().filter((key) => pattern.matches(key)));
+      return reply(keyspace.liveKeys().filter((key) => matchesName(pattern, key)));
     },
   };
 }
@@ -89,9 +95,9 @@ export function scanRule(keyspace: Keyspace): CommandRule {
       const cursor = scanCursor(args[0]);
       const { count, pattern, type } = scanOptions(args, 1, true);
       // The page's keys whose time has passed and that MATCH takes are deleted, as Redis's lookup deletes them.
-      const page = keyspace.scan(cursor, count, pattern && ((key) => pattern.matches(key)));
+      const page = keyspace.scan(cursor, count, pattern && ((key) => matchesName(pattern, key)));
       let keys = page.keys;
-      if (pattern !== undefined) keys = keys.filter((key) => pattern.matches(key));
+      if (pattern !== undefined) keys = keys.filter((key) => matchesName(pattern, key));
       // As Redis does, the filters apply to the page: a page may come back emptier than COUNT, or empty.
       if (type !== undefined) keys = keys.filter((key) => typeName(reader, key) === type);
       return reply([String(page.cursor), keys]);
@@ -172,7 +178,7 @@ function scanCollection(
   const { count, pattern } = options;
   const out: unknown[] = [];
   const keep = ([name, items]: Element): void => {
-    if (pattern === undefined || pattern.matches(name)) out.push(...items);
+    if (pattern === undefined || matchesName(pattern, name)) out.push(...items);
   };
   const encoding = encodingOf(key, value);
   if (encoding === 'listpack' || encoding === 'intset') {

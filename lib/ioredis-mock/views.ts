@@ -3,31 +3,43 @@
  * (see `adapter.ts`), over a {@link Keyspace}: copies in and out, as ioredis-mock's own do, and ioredis-mock's
  * key-prefix rule.
  */
+import { keyOf } from '../format/key-bytes';
 import type { Keyspace } from '../keyspace/keyspace';
 import { ListDeque } from '../format/list-deque';
 import { StreamValue } from '../keyspace/streams';
 import { LIST_WITH_HOLES, NOT_AN_INTEGER, replyError } from './redis-replies';
 
+/** A key as ioredis-mock hands it over: as it was given, a Buffer too. */
+export type MockKey = string | Buffer;
+
 /** What ioredis-mock's commands call as `this.data`. */
 export interface MockData {
   clear(): void;
-  delete(key: string): void;
-  get(key: string): unknown;
-  has(key: string): boolean;
+  delete(key: MockKey): void;
+  get(key: MockKey): unknown;
+  has(key: MockKey): boolean;
   keys(): string[];
-  set(key: string, value: unknown): void;
+  set(key: MockKey, value: unknown): void;
   withKeyPrefix(prefix: string): MockData;
 }
 
 /** What ioredis-mock's commands call as `this.expires`. */
 export interface MockExpires {
   clear(): void;
-  delete(key: string): void;
-  get(key: string): number | undefined;
-  has(key: string): boolean;
-  isExpired(key: string): boolean;
-  set(key: string, timestamp: number): void;
+  delete(key: MockKey): void;
+  get(key: MockKey): number | undefined;
+  has(key: MockKey): boolean;
+  isExpired(key: MockKey): boolean;
+  set(key: MockKey, timestamp: number): void;
   withKeyPrefix(prefix: string): MockExpires;
+}
+
+/**
+ * The key ioredis-mock's command names, with the prefix: it hands over keys as it was given them, Buffers too, and
+ * a Buffer's bytes outside UTF-8 are kept apart (see `key-bytes.ts`), where a template string would read U+FFFD.
+ */
+function keyAt(prefix: string, key: MockKey): string {
+  return prefix === '' ? keyOf(key) : prefix + keyOf(key);
 }
 
 /** Copies a value the way ioredis-mock does, so that nobody outside the keyspace can mutate a stored value. */
@@ -46,20 +58,20 @@ function shallowCopy(value: unknown): unknown {
 export function dataView(keyspace: Keyspace, prefix = ''): MockData {
   return {
     clear: () => keyspace.clear(),
-    delete: (key) => keyspace.delete(`${prefix}${key}`),
+    delete: (key) => keyspace.delete(keyAt(prefix, key)),
     get: (key) => {
-      const k = `${prefix}${key}`;
+      const k = keyAt(prefix, key);
       keyspace.expireIfDue(k);
       return shallowCopy(keyspace.valueOf(k));
     },
     has: (key) => {
-      const k = `${prefix}${key}`;
+      const k = keyAt(prefix, key);
       keyspace.expireIfDue(k);
       return keyspace.has(k);
     },
     keys: () => keyspace.liveKeys(prefix),
     set: (key, value) => {
-      const k = `${prefix}${key}`;
+      const k = keyAt(prefix, key);
       // Last line of defence where no command rule applies (a command without a rule): an ioredis-mock command that
       // indexes a list past its end would store an array with holes, which no snapshot can encode.
       if (Array.isArray(value) && value.includes(undefined)) throw replyError(LIST_WITH_HOLES(k));
@@ -73,17 +85,17 @@ export function dataView(keyspace: Keyspace, prefix = ''): MockData {
 export function expiresView(keyspace: Keyspace, prefix = ''): MockExpires {
   return {
     clear: () => keyspace.clearExpiries(),
-    delete: (key) => keyspace.setExpiry(`${prefix}${key}`, undefined),
-    get: (key) => keyspace.expiryOf(`${prefix}${key}`),
-    has: (key) => keyspace.expiryOf(`${prefix}${key}`) !== undefined,
-    isExpired: (key) => keyspace.isExpired(`${prefix}${key}`),
+    delete: (key) => keyspace.setExpiry(keyAt(prefix, key), undefined),
+    get: (key) => keyspace.expiryOf(keyAt(prefix, key)),
+    has: (key) => keyspace.expiryOf(keyAt(prefix, key)) !== undefined,
+    isExpired: (key) => keyspace.isExpired(keyAt(prefix, key)),
     set: (key, timestamp) => {
       // ioredis-mock multiplies whatever TTL it is given (`EXPIRE k abc` gives NaN); the command rules refuse
       // such TTLs first, in scripts too, and this is the last line of defence. A NaN expiry would make the key
       // vanish at the next snapshot: refuse it with the error Redis gives for a TTL that is not an integer.
       const at = +timestamp;
       if (!Number.isFinite(at)) throw replyError(NOT_AN_INTEGER);
-      keyspace.setExpiry(`${prefix}${key}`, at);
+      keyspace.setExpiry(keyAt(prefix, key), at);
     },
     withKeyPrefix: (newPrefix) => expiresView(keyspace, newPrefix),
   };

@@ -37,6 +37,11 @@ import { hashFieldBytes, IN_PLACE_FROM_BYTES } from '../../keyspace/memory';
 
 const HASH_VALUE_NOT_A_FLOAT = 'ERR hash value is not a float';
 
+/** Where field names are (see {@link CommandRule.fields}): HGET's one, HSET's before each value, HDEL's all. */
+const ONE_FIELD = { from: 1, step: 1, count: 1 } as const;
+const PAIRED_FIELDS = { from: 1, step: 2 } as const;
+const ALL_FIELDS = { from: 1, step: 1 } as const;
+
 type Hash = Record<string, unknown>;
 
 /** The value of `field` in the hash under `key` (type-checked by the rule), `undefined` when it has none. */
@@ -47,6 +52,7 @@ function fieldOf(reader: KeyReader, key: Arg, field: Arg): unknown {
 }
 
 const hincrby = typed('hash', 4, {
+  fields: ONE_FIELD,
   parse: (args) => {
     integerArg(args[2]);
   },
@@ -199,9 +205,14 @@ const deleteFields: CommandRule['check'] = (args, reader) => {
 };
 
 export const hashRules: Readonly<Record<string, CommandRule>> = {
-  hset: typed('hash', -4, { pairsFrom: 1, check: setFields((added) => added) }),
-  hmset: typed('hash', -4, { pairsFrom: 1, check: setFields(() => 'OK') }),
+  hset: typed('hash', -4, {
+    pairsFrom: 1,
+    fields: PAIRED_FIELDS,
+    check: setFields((added) => added),
+  }),
+  hmset: typed('hash', -4, { pairsFrom: 1, fields: PAIRED_FIELDS, check: setFields(() => 'OK') }),
   hsetnx: typed('hash', 4, {
+    fields: ONE_FIELD,
     // A `__proto__` field is set here (ioredis-mock's assignment would lose it); the others by ioredis-mock.
     check: (args, reader) => {
       const writer = reader.writer;
@@ -220,6 +231,7 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
   }),
   hincrby,
   hincrbyfloat: typed('hash', 4, {
+    fields: ONE_FIELD,
     // Redis parses the increment before it looks the key up.
     parse: (args) => {
       finiteIncrement(args[2]);
@@ -230,18 +242,22 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
       return { args: [args[0], args[1], sum], command: 'hset', answer: () => sum };
     },
   }),
-  hdel: typed('hash', -3, { empties: firstKey, check: deleteFields }),
+  hdel: typed('hash', -3, { fields: ALL_FIELDS, empties: firstKey, check: deleteFields }),
   hget: typed('hash', 3, {
+    fields: ONE_FIELD,
     check: (args, reader) => reply(copyOut(fieldOf(reader, args[0], args[1]) ?? null)),
   }),
   hmget: typed('hash', -3, {
+    fields: ALL_FIELDS,
     check: (args, reader) =>
       reply(args.slice(1).map((field) => copyOut(fieldOf(reader, args[0], field) ?? null))),
   }),
   hexists: typed('hash', 3, {
+    fields: ONE_FIELD,
     check: (args, reader) => reply(fieldOf(reader, args[0], args[1]) === undefined ? 0 : 1),
   }),
   hstrlen: typed('hash', 3, {
+    fields: ONE_FIELD,
     check: (args, reader) => reply(byteLength(fieldOf(reader, args[0], args[1]))),
   }),
   /** HGETALL key: answered from the stored hash, one copy (ioredis-mock copies it out, then rebuilds it from pairs). */
@@ -249,7 +265,13 @@ export const hashRules: Readonly<Record<string, CommandRule>> = {
     check: (args, reader) =>
       reply(copyOfHash(reader.valueOf(keyName(args[0])) as Hash | undefined)),
   }),
-  hkeys: typed('hash', 2),
+  /** HKEYS key: the stored hash's field names (a `…Buffer` method answers their bytes, see `key-bytes.ts`). */
+  hkeys: typed('hash', 2, {
+    check: (args, reader) => {
+      const hash = reader.valueOf(keyName(args[0])) as Hash | undefined;
+      return reply(hash === undefined ? [] : Object.keys(hash));
+    },
+  }),
   hvals: typed('hash', 2),
   // Counted from the stored hash: ioredis-mock counts a copy of it (0.13 s at 100k fields).
   hlen: typed('hash', 2, {

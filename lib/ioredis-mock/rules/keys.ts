@@ -5,7 +5,7 @@
  * TYPE calls a stream a list and a Buffer string nothing. Here RENAME and RENAMENX answer `ERR no such key`, and TYPE
  * answers from the stored value. SCAN is answered from the keyspace (see `scan-command.ts`).
  */
-import { type CommandRule, keyName, type KeyReader, reply, run } from '../command-rule';
+import { allText, type CommandRule, keyName, type KeyReader, reply, run } from '../command-rule';
 import { kindOf } from '../mock-values';
 import {
   type Arg,
@@ -128,6 +128,8 @@ export const keyRules: Readonly<Record<string, CommandRule>> = {
     arity: -2,
     check: (args, reader) => {
       for (const key of args) reader.expiryOf(keyName(key));
+      // ioredis-mock finds a watched key in a Set, by the name its writes announce: a Buffer key as that name.
+      return allText(args) ? undefined : { args: args.map(keyName) };
     },
   },
 };
