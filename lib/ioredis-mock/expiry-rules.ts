@@ -156,16 +156,8 @@ const set: CommandRule = {
     }
     const o = parseStringOptions(args, 2, true);
     const writer = reader.writer;
-    if (
-      o.expiry !== undefined &&
-      !o.nx &&
-      !o.xx &&
-      !o.get &&
-      writer !== undefined &&
-      reader.genericEvents?.() !== true
-    ) {
-      // SET key value EX|PX|EXAT|PXAT time, a cache's most common write: stored here too (with notifications of
-      // generic events on, ioredis-mock's SET, which publishes `expire`).
+    if (o.expiry !== undefined && !o.nx && !o.xx && !o.get && writer !== undefined) {
+      // SET key value EX|PX|EXAT|PXAT time, a cache's most common write: stored here too.
       const at = optionAt(o.expiry, 'set');
       const value = args[1];
       return write(() => {
