@@ -202,9 +202,21 @@ function after(args: readonly Arg[], names: readonly string[], from = 1): Arg | 
   return undefined;
 }
 
-function sameBytes(a: unknown, b: unknown): boolean {
+/** A stored string's bytes (UTF-8 text or a Buffer); a missing key's are none. */
+function bytesOf(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  return Buffer.from(typeof value === 'string' ? value : '', 'utf8');
+}
+
+/** Whether two stored strings hold the same bytes, a missing key holding none (or, with `zeros`, only zeros). */
+function sameBytes(a: unknown, b: unknown, zeros = false): boolean {
   if (a === b) return true;
-  return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  const x = bytesOf(a);
+  const y = bytesOf(b);
+  if (x.equals(y)) return true;
+  if (!zeros || x.length > y.length) return false;
+  // A key made for the command is filled with zeros (BITFIELD's, before an OVERFLOW FAIL refused its change).
+  return x.equals(y.subarray(0, x.length)) && y.subarray(x.length).every((byte) => byte === 0);
 }
 
 /** SET, SETEX, PSETEX: `set`, and `expire` when it set a time. */
@@ -405,8 +417,18 @@ export const COMMAND_EVENTS: Readonly<Record<string, CommandEvents>> = {
   },
   bitfield: {
     publish: (h) => {
-      if (h.args.some((arg, i) => i > 0 && BITFIELD_WRITES.has(optionName(arg))))
-        h.wrote('$', 'setbit', h.args[0]);
+      const key = h.args[0];
+      const writes = h.args.some((arg, i) => i > 0 && BITFIELD_WRITES.has(optionName(arg)));
+      if (!writes) return;
+      h.created(key);
+      // Published when the bytes changed, or when a SET or INCRBY that ran (OVERFLOW FAIL may refuse them) made the
+      // key or made it longer.
+      const was = h.was(key);
+      const now = h.now(key);
+      const failing = h.args.some((arg, i) => i > 0 && optionName(arg) === 'FAIL');
+      const longer = now.exists && (!was.exists || now.size > was.size);
+      if (!sameBytes(was.value, now.value, true) || (longer && !failing))
+        h.emit('$', 'setbit', key);
     },
   },
   bitop: stores(
