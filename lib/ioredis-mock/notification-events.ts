@@ -15,31 +15,37 @@ import { keyName, memberOf } from './command-rule';
 import type { EventClass, KeyspaceEvents } from './notifications';
 import { type Arg, argText, optionName } from './redis-replies';
 
-/** A key's state, before or after the command ran. */
-interface KeyState {
-  readonly exists: boolean;
-  /** Elements of a collection, entries of a stream, bytes of a string. */
-  readonly size: number;
-  /** Expiry time, ms since the epoch. */
-  readonly ttl: number | undefined;
-  readonly value: unknown;
+/**
+ * A key's state, before or after the command ran. Its size is the elements of a list, set or sorted set, the entries
+ * of a stream, the bytes of a string (counted when asked: a string is never changed in place), and 0 for a hash
+ * (counting its fields would cost each write on a large hash their number: the hash entries look at their fields).
+ */
+class KeyState {
+  private counted: number | undefined;
+
+  constructor(
+    readonly exists: boolean,
+    readonly value: unknown,
+    readonly ttl: number | undefined,
+  ) {
+    // A collection changed in place is the same object after the command: its size is taken now.
+    if (Array.isArray(value) || Buffer.isBuffer(value)) this.counted = value.length;
+    else if (value instanceof Set || value instanceof Map) this.counted = value.size;
+    else if (typeof value !== 'string') this.counted = 0;
+  }
+
+  get size(): number {
+    return (this.counted ??= Buffer.byteLength(this.value as string, 'utf8'));
+  }
 }
 
-const MISSING: KeyState = { exists: false, size: 0, ttl: undefined, value: undefined };
-
-function sizeOf(value: unknown): number {
-  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
-  if (Buffer.isBuffer(value) || Array.isArray(value)) return value.length;
-  if (value instanceof Set || value instanceof Map) return value.size;
-  if (typeof value === 'object' && value !== null) return Object.keys(value).length;
-  return 0;
-}
+const MISSING = new KeyState(false, undefined, undefined);
 
 /** The state of `key` as the command looks it up: a key found expired is deleted (and announced) first. */
 function stateOf(reader: KeyReader, key: string): KeyState {
   const value = reader.valueOf(key);
   if (value === undefined) return MISSING;
-  return { exists: true, size: sizeOf(value), ttl: reader.expiryOf(key), value };
+  return new KeyState(true, value, reader.expiryOf(key));
 }
 
 /** The state of `key` once the command ran, as it left it: expired or not (a time it set may be past already). */
@@ -47,7 +53,7 @@ function stateAfter(reader: KeyReader, key: string): KeyState {
   if (reader.peek === undefined) return stateOf(reader, key);
   const found = reader.peek(key);
   if (found === undefined || found.value === undefined) return MISSING;
-  return { exists: true, size: sizeOf(found.value), ttl: found.expiresAt, value: found.value };
+  return new KeyState(true, found.value, found.expiresAt);
 }
 
 /** One command's entry: the keys whose state before it ran its events depend on, and what it publishes. */
@@ -62,7 +68,8 @@ export interface CommandEvents {
 /** What a command did, as its events need it. */
 export class Happened {
   private readonly before = new Map<string, KeyState>();
-  private readonly announced = new Set<string>();
+  /** The keys `new` was published for (most commands make none). */
+  private announced: Set<string> | undefined;
   readonly captured: unknown;
 
   constructor(
@@ -96,8 +103,9 @@ export class Happened {
   /** `new`, if the command made `key` (once per command and key). */
   created(key: Arg): void {
     const name = keyName(key);
-    if (this.announced.has(name) || this.was(name).exists || !this.now(name).exists) return;
-    this.announced.add(name);
+    if (this.announced?.has(name) === true || this.was(name).exists || !this.now(name).exists)
+      return;
+    (this.announced ??= new Set()).add(name);
     this.emit('n', 'new', name);
   }
 
@@ -344,6 +352,12 @@ function bitAt(value: unknown, offset: Arg): number {
   return (byte >> (7 - (bit % 8))) & 1;
 }
 
+/** Whether the hash `value` holds any of `fields`. */
+function hasFields(value: unknown, fields: readonly Arg[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return fields.some((field) => Object.hasOwn(value, argText(field)));
+}
+
 const BITFIELD_WRITES = new Set(['SET', 'INCRBY']);
 
 /** Commands by their lower-case name (see the file's comment). */
@@ -548,10 +562,22 @@ export const COMMAND_EVENTS: Readonly<Record<string, CommandEvents>> = {
   // hashes
   hset: writes('h', 'hset'),
   hmset: writes('h', 'hset'),
-  hsetnx: adds('h', 'hset'),
+  hsetnx: {
+    capture: (args, reader) => hasFields(reader.valueOf(keyName(args[0])), args.slice(1, 2)),
+    publish: (h) => {
+      if (!(h.captured as boolean) && h.now(h.args[0]).exists) h.wrote('h', 'hset', h.args[0]);
+    },
+  },
   hincrby: writes('h', 'hincrby'),
   hincrbyfloat: writes('h', 'hincrbyfloat'),
-  hdel: removes('h', 'hdel'),
+  hdel: {
+    capture: (args, reader) => hasFields(reader.valueOf(keyName(args[0])), args.slice(1)),
+    publish: (h) => {
+      if (!(h.captured as boolean)) return;
+      h.emit('h', 'hdel', h.args[0]);
+      if (!h.now(h.args[0]).exists) h.emit('g', 'del', h.args[0]);
+    },
+  },
   // sets
   sadd: adds('s', 'sadd'),
   srem: removes('s', 'srem'),
