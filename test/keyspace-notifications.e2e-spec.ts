@@ -574,6 +574,10 @@ const SEQUENCES: readonly Sequence[] = [
       ['zcard', 'noz'],
       ['hlen', 'nohash'],
       ['llen', 'nol'],
+      ['xadd', 'xs', '1-1', 'f', 'v'],
+      ['xread', 'COUNT', 1, 'STREAMS', 'nox', 'xs', 'nox2', 0, 0, 0],
+      ['xread', 'STREAMS', 'nox', '0', 'extra'],
+      { multi: [['xread', 'BLOCK', 10, 'STREAMS', 'nox', 0]] },
     ],
   },
   {

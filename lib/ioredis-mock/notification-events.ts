@@ -157,6 +157,14 @@ const counted =
   };
 const evenPositions: Keys = (args) => args.filter((_, i) => i % 2 === 0);
 
+/** XREAD's keys: the first half of what follows STREAMS (ids follow them). */
+const streamsKeys: Keys = (args) => {
+  const at = args.findIndex((arg) => optionName(arg) === 'STREAMS');
+  if (at < 0) return [];
+  const rest = args.slice(at + 1);
+  return rest.length % 2 === 0 ? rest.slice(0, rest.length / 2) : [];
+};
+
 /** The option words of `args` from `from` on (upper case). */
 function options(args: readonly Arg[], from = 1): Set<string> {
   const out = new Set<string>();
@@ -723,6 +731,14 @@ export const COMMAND_EVENTS: Readonly<Record<string, CommandEvents>> = {
   xrange: read(),
   xrevrange: read(),
   xlen: read(),
+  // Redis looks each stream up twice: for its id, then to read it.
+  xread: {
+    keys: streamsKeys,
+    publish: (h) => {
+      const keys = streamsKeys(h.args);
+      h.missed([...keys, ...keys]);
+    },
+  },
   sort_ro: read(),
   bitfield_ro: read(),
   hscan: read(),
