@@ -516,6 +516,52 @@ const SEQUENCES: readonly Sequence[] = [
     ],
   },
   {
+    name: 'large collections, changed in place',
+    flags: 'AKEn',
+    steps: [
+      {
+        lua:
+          "local t = {} for i = 1, 200 do t[#t + 1] = string.rep('x', 90) .. i end " +
+          "local h = {} for i = 1, 200 do h[#h + 1] = 'f' .. i; h[#h + 1] = t[i] end " +
+          'local z = {} for i = 1, 200 do z[#z + 1] = i; z[#z + 1] = t[i] end ' +
+          "redis.call('rpush', 'bl', unpack(t)); redis.call('rpush', 'bl2', unpack(t)); " +
+          "redis.call('hset', 'bh', unpack(h)); redis.call('sadd', 'bs', unpack(t)); " +
+          "redis.call('zadd', 'bz', unpack(z)); return 1",
+      },
+      ['lpush', 'bl', 'a'],
+      ['rpush', 'bl', 'b'],
+      ['lpop', 'bl'],
+      ['rpop', 'bl', 2],
+      ['lpop', 'bl', 0],
+      ['lrem', 'bl', 0, 'nothere'],
+      ['lrem', 'bl', 1, `${'x'.repeat(90)}5`],
+      ['lset', 'bl', 0, 'y'],
+      ['linsert', 'bl', 'AFTER', 'y', 'z'],
+      ['lmove', 'bl', 'bl', 'LEFT', 'RIGHT'],
+      ['lmpop', 1, 'bl', 'LEFT', 'COUNT', 3],
+      ['ltrim', 'bl', 0, 10],
+      ['ltrim', 'bl2', 1, 0],
+      ['hset', 'bh', 'f1', 'new'],
+      ['hsetnx', 'bh', 'f1', 'x'],
+      ['hsetnx', 'bh', 'g', 'x'],
+      ['hdel', 'bh', 'nothere'],
+      ['hdel', 'bh', 'f2', 'f3'],
+      ['hincrby', 'bh', 'n', 1],
+      ['sadd', 'bs', 'new'],
+      ['sadd', 'bs', 'new'],
+      ['srem', 'bs', 'new', 'nothere'],
+      ['spop', 'bs', 2],
+      ['zadd', 'bz', 1, 'new'],
+      ['zadd', 'bz', 1, 'new'],
+      ['zincrby', 'bz', 1, 'new'],
+      ['zrem', 'bz', 'new'],
+      ['zpopmin', 'bz', 2],
+      ['zremrangebyrank', 'bz', 0, 1],
+      ['zremrangebyscore', 'bz', 1000, 2000],
+      ['zremrangebyscore', 'bz', '-inf', '+inf'],
+    ],
+  },
+  {
     name: 'class filters: keyspace only, lists and generic',
     flags: 'Klg',
     steps: [

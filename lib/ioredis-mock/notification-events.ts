@@ -29,9 +29,12 @@ class KeyState {
     readonly ttl: number | undefined,
   ) {
     // A collection changed in place is the same object after the command: its size is taken now.
-    if (Array.isArray(value) || Buffer.isBuffer(value)) this.counted = value.length;
-    else if (value instanceof Set || value instanceof Map) this.counted = value.size;
-    else if (typeof value !== 'string') this.counted = 0;
+    if (value instanceof Set || value instanceof Map) this.counted = value.size;
+    else if (typeof value === 'object' && value !== null) {
+      // An array, a Buffer, a stream, or any other list form the keyspace holds that has a length.
+      const length = (value as { length?: unknown }).length;
+      this.counted = typeof length === 'number' ? length : 0;
+    } else if (typeof value !== 'string') this.counted = 0;
   }
 
   get size(): number {
