@@ -69,7 +69,8 @@ export function createEmbeddedClient(
   if (commandRules) guardCommands(client, keyspace.reader, { keyspace, events });
   const raw = rawCommands(client);
   const send = (channel: string, message: string): void => void raw('publish', [channel, message]);
-  keyspace.onKeyRemoved((key, why) => events.publish(send, key, why));
+  events.sendWith(send);
+  keyspace.onKeyRemoved((key, why) => events.removed(key, why));
   // WATCH: ioredis-mock's own data announces each write on its context's `modifiedKeyEvents`.
   const modified = (client as { context?: { modifiedKeyEvents?: unknown } }).context
     ?.modifiedKeyEvents;

@@ -280,6 +280,17 @@ interface Guard {
   readonly del: Method;
   /** Whether the client takes no commands: it disconnected, or its keyspace stopped serving. */
   readonly closed: () => boolean;
+  /** The keyspace notifications published (the embedded client's: none for a client of no keyspace). */
+  readonly events: KeyspaceEvents | undefined;
+}
+
+/**
+ * Takes the notes the keyspace notifications of `command` need before it runs, when any are published: call what it
+ * returns once the command ran (see {@link KeyspaceEvents.begin}). With none published, costs one test.
+ */
+function noting(guard: Guard, command: string, args: readonly Arg[]): (() => void) | undefined {
+  const events = guard.events;
+  return events?.active === true ? events.begin(command, args, guard.reader) : undefined;
 }
 
 /**
@@ -405,27 +416,39 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
       } catch (error) {
         return settle(Promise.reject(asError(error)), callback);
       }
-      if (!text) return settle(Promise.resolve(run(...raw)).then(copyBuffers), callback);
+      const noted = noting(guard, command, commandArgs(raw, command));
+      if (!text) {
+        const reply = run(...raw);
+        noted?.();
+        return settle(Promise.resolve(reply).then(copyBuffers), callback);
+      }
       if (callback !== undefined) raw.push(callback);
-      return run(...raw);
+      const reply = run(...raw);
+      noted?.();
+      return reply;
     }
     const args = commandArgs(raw, command);
     let outcome: Outcome;
+    let noted: (() => void) | undefined;
     try {
       // Redis refuses a command for memory after its arity, before anything it checks of its arguments or keys.
       if (writes) {
         checkArity(command, rule, args);
         admitWrite(guard);
       }
+      noted = noting(guard, command, args);
       outcome = decide(guard, command, rule, args);
       if ('write' in outcome) {
-        return settle(Promise.resolve(replyOf(outcome.write(), text, names)), callback);
+        const written = outcome.write();
+        noted?.();
+        return settle(Promise.resolve(replyOf(written, text, names)), callback);
       }
     } catch (error) {
       const reason = asError(error);
       return settle(Promise.reject(reason), callback);
     }
     if ('reply' in outcome) {
+      noted?.();
       return settle(Promise.resolve(replyOf(outcome.reply, text, names)), callback);
     }
     if (outcome.command !== undefined) run = originalOf(guard, outcome.command, text);
@@ -441,11 +464,13 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
       if (callback !== undefined) given.push(callback);
       const ran = run(...given);
       if (empties) dropEmptied(guard, rule, outcome.args);
+      noted?.();
       return ran;
     }
     // ioredis-mock's commands change the keyspace before their promise settles: what they emptied goes now.
     const ran = run(...given) as Promise<unknown>;
     dropEmptied(guard, rule, outcome.args);
+    noted?.();
     return settle(ran.then(answerWith(answer, text, decode, names)), callback);
   };
 }
@@ -836,10 +861,18 @@ function guardPipelines(): void {
         if (rule !== undefined) checkArity(command, rule, args);
         admitWrite(guard);
       }
+      const noted = noting(guard, command, args);
       const outcome: Outcome = rule === undefined ? { args } : decide(guard, command, rule, args);
       const names = text && NAME_REPLIES.has(command);
-      if ('reply' in outcome) return replyOf(outcome.reply, text, names);
-      if ('write' in outcome) return replyOf(outcome.write(), text, names);
+      if ('reply' in outcome) {
+        noted?.();
+        return replyOf(outcome.reply, text, names);
+      }
+      if ('write' in outcome) {
+        const written = outcome.write();
+        noted?.();
+        return replyOf(written, text, names);
+      }
       outcome.before?.();
       if (command === 'ping') {
         const pong = pubsubPing(this.redis as object, outcome.args, text);
@@ -855,6 +888,7 @@ function guardPipelines(): void {
               text || asText,
             )(...argumentsFor(outcome.command ?? command, outcome.args));
       dropEmptied(guard, rule, outcome.args);
+      noted?.();
       const decode = text && repliesStored(command, outcome.args);
       if (outcome.answer === undefined && !decode && text && !names) return reply;
       const answer = answerWith(
@@ -1109,8 +1143,9 @@ export function guardCommands(
   const guard: Guard = {
     keyspace: server?.keyspace,
     reader,
-    lookups: new CommandReader(reader, server && (() => server.events.publishesGeneric())),
+    lookups: new CommandReader(reader),
     originals: new Map(),
+    events: server?.events,
     del: (client as unknown as { del: Method }).del,
     closed: () => guard.lookups.closed || server?.keyspace.stopped === true,
     // Scripts run their commands through the same rules (see `script-commands.ts`).
@@ -1123,6 +1158,7 @@ export function guardCommands(
         outOfMemory: () => guard.keyspace?.outOfMemory(EVICTION_BUDGET_MS) === true,
         deniesOom: (command) => DENY_OOM.has(command),
         refusedForMemory: () => guard.keyspace?.countOomRejection(),
+        noting: (command, args) => noting(guard, command, args),
       }),
     }),
   };

@@ -287,10 +287,7 @@ export class CommandReader implements KeyReader {
   private readonly read: string[] = [];
   private count = 0;
 
-  constructor(
-    private readonly reader: KeyReader,
-    readonly genericEvents?: () => boolean,
-  ) {
+  constructor(private readonly reader: KeyReader) {
     this.streams = reader.streams;
     this.writer = reader.writer;
   }

@@ -156,16 +156,8 @@ const set: CommandRule = {
     }
     const o = parseStringOptions(args, 2, true);
     const writer = reader.writer;
-    if (
-      o.expiry !== undefined &&
-      !o.nx &&
-      !o.xx &&
-      !o.get &&
-      writer !== undefined &&
-      reader.genericEvents?.() !== true
-    ) {
-      // SET key value EX|PX|EXAT|PXAT time, a cache's most common write: stored here too (with notifications of
-      // generic events on, ioredis-mock's SET, which publishes `expire`).
+    if (o.expiry !== undefined && !o.nx && !o.xx && !o.get && writer !== undefined) {
+      // SET key value EX|PX|EXAT|PXAT time, a cache's most common write: stored here too.
       const at = optionAt(o.expiry, 'set');
       const value = args[1];
       return write(() => {
@@ -216,7 +208,11 @@ const getex: CommandRule = {
     if (value === undefined) return reply(null);
     const answer = (): unknown => value;
     if (o.expiry !== undefined) {
-      return { args: [args[0], o.expiry.unit, optionTime(o.expiry, 'getex')], answer };
+      const time = checkedOption(o.expiry, 'getex');
+      // An EXAT or PXAT time already past deletes the key (Redis 7.0's `getexCommand`): a deletion, announced as
+      // `del`, not a key that expires (counted and announced as `expired` once it is next looked up).
+      if (time.at <= Date.now()) return { args: [args[0]], command: 'del', answer };
+      return { args: [args[0], o.expiry.unit, time.text], answer };
     }
     return { args: o.persist ? [args[0], 'PERSIST'] : [args[0]], answer };
   },

@@ -51,6 +51,8 @@ export interface ScriptHost {
   readonly deniesOom: (command: string) => boolean;
   /** Counts a command refused for memory. */
   readonly refusedForMemory: () => void;
+  /** Takes the notes of a command's keyspace notifications: call what it returns once the command ran. */
+  readonly noting?: (command: string, args: readonly Arg[]) => (() => void) | undefined;
 }
 
 /**
@@ -515,6 +517,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     // As outside a script: the keys a rule answers for count as used, one use per command.
     let outcome: Outcome = { args };
     let runs = false;
+    const noted = host.noting?.(command, args);
     lookups.begin();
     try {
       if (rule !== undefined) outcome = applyRule(command, rule, args, lookups);
@@ -522,8 +525,15 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     } finally {
       lookups.forget(runs || rule?.noTouch === true);
     }
-    if ('reply' in outcome) return statusOf(command, args, outcome.reply);
-    if ('write' in outcome) return statusOf(command, args, outcome.write());
+    if ('reply' in outcome) {
+      noted?.();
+      return statusOf(command, args, outcome.reply);
+    }
+    if ('write' in outcome) {
+      const written = outcome.write();
+      noted?.();
+      return statusOf(command, args, written);
+    }
     outcome.before?.();
     const ran = raw(outcome.command ?? command, outcome.args);
     if (ran === undefined) throw replyError(UNKNOWN);
@@ -532,6 +542,7 @@ export function scriptRules(host: ScriptHost): Record<string, CommandRule> {
     for (const key of rule?.empties?.(outcome.args) ?? []) {
       if (isEmptyCollection(host.reader.valueOf(keyName(key)))) raw('del', [key]);
     }
+    noted?.();
     const value = outcome.answer === undefined ? ran.value : outcome.answer(ran.value);
     return statusOf(command, args, value);
   };

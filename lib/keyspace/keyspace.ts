@@ -65,10 +65,12 @@ export interface KeyReader {
   /** Whether the client reading has disconnected: a blocked read (XREAD BLOCK) then gives up, as in Redis. */
   readonly closed?: boolean;
   /**
-   * Whether keyspace notifications of generic events (`expire`, …) are published: a rule then leaves a write that
-   * announces one (SET … EX) to ioredis-mock, which publishes it.
+   * The stored value of `key` and its expiry time, expired or not (nothing is deleted), without counting a use: what
+   * keyspace notifications look at once a command ran.
    */
-  readonly genericEvents?: () => boolean;
+  peek?(
+    key: string,
+  ): { readonly value: unknown; readonly expiresAt: number | undefined } | undefined;
 }
 
 /**
@@ -743,6 +745,15 @@ export class Keyspace {
       return typeof found === 'number' ? this.entries.restored.expiresAt(found) : found.expiresAt;
     },
     beginCommand: () => this.beginCommand(),
+    peek: (key) => {
+      const found = this.entries.look(key);
+      if (found === undefined) return undefined;
+      const value =
+        typeof found === 'number'
+          ? this.entries.restored.readValueAt(found)
+          : this.valueOfEntry(key, found);
+      return { value, expiresAt: this.expiryOf(key) };
+    },
     touch: (key) => {
       const found = this.entries.look(key);
       if (found === undefined) return;
