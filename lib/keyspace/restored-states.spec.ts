@@ -87,6 +87,65 @@ describe('RestoredStates', () => {
     expect(states.has('key:1000')).toBe(false);
   });
 
+  it('grows its columns in steps while keys change, and the listed records keep their places', () => {
+    const states = new RestoredStates();
+    const at = Date.now() + 60_000;
+    addGeneration(
+      states,
+      Array.from({ length: 3000 }, (_, i): [string, unknown] => [`plain:${i}`, i]),
+    );
+    addGeneration(
+      states,
+      Array.from({ length: 1000 }, (_, i): [string, unknown] => [`ttl:${i}`, i]),
+      { expiresAt: at },
+    );
+    // Entries built for some keys of each kind: a built record leaves the records with an expiry time.
+    for (let i = 0; i < 300; i++) expect(states.entry(`plain:${i}`)?.value).toBe(i);
+    for (let i = 0; i < 200; i++) expect(states.entry(`ttl:${i}`)?.value).toBe(i);
+    expect([states.builtCount, states.volatileRecords]).toEqual([500, 800]);
+
+    // Keys deleted between the steps (commands run there), before, during and after the columns' copies.
+    const gone = new Set<string>();
+    const steps = states.reserveAdoptions(100_000);
+    let count = 0;
+    while (steps.next().done !== true) {
+      count++;
+      const key = count % 2 === 0 ? `ttl:${100 + 3 * count}` : `plain:${2 * count}`;
+      if (states.delete(key)) gone.add(key);
+    }
+    // The parts of eleven columns the copies write, touched first (a step each here), then twelve copies.
+    expect(count).toBeGreaterThanOrEqual(11 + 12);
+    expect(gone.size).toBe(count);
+
+    const live = (prefix: string, n: number): string[] =>
+      Array.from({ length: n }, (_, i) => `${prefix}:${i}`).filter((key) => !gone.has(key));
+    expect(states.size).toBe(4000 - gone.size);
+    // Every record with an expiry time is still drawn, and only those: the list and its places were carried over.
+    const volatileNow = states.volatileRecords;
+    expect(volatileNow).toBe(live('ttl', 1000).filter((key) => Number(key.slice(4)) >= 200).length);
+    const drawn = new Set<string>();
+    const visitor = {
+      readsUse: false,
+      readsExpiry: true,
+      wants: () => true,
+      visit: (key: string) => drawn.add(key),
+    };
+    for (let i = 0; i < 50 * volatileNow; i++) expect(states.visitRandom(true, visitor)).toBe(true);
+    expect(drawn.size).toBe(volatileNow);
+    for (const key of drawn) expect(key.startsWith('ttl:') && !gone.has(key)).toBe(true);
+    // Built entries leave through the places their list keeps; then every key reads as written, and goes.
+    for (const key of live('plain', 300)) expect(states.delete(key)).toBe(true);
+    for (const key of live('ttl', 200)) expect(states.delete(key)).toBe(true);
+    expect(states.builtCount).toBe(0);
+    const rest = [...live('plain', 3000), ...live('ttl', 1000)].filter(
+      (key) => Number(key.split(':')[1]) >= (key.startsWith('ttl') ? 200 : 300),
+    );
+    expect(rest.length).toBe(states.size);
+    for (const key of rest) expect(states.entry(key)?.value).toBe(Number(key.split(':')[1]));
+    for (const key of rest) expect(states.delete(key)).toBe(true);
+    expect([states.size, states.builtCount, states.volatileRecords]).toEqual([0, 0, 0]);
+  });
+
   it("indexes a restore's records part by part: the later record of a key wins, a look-up midway ends it", () => {
     const states = new RestoredStates();
     runAtOnce(states.reserve(40_010));

@@ -51,13 +51,21 @@ const RELEASED = new Uint8Array(0);
  */
 export const READ_IN_PLACE_BYTES = 1024;
 
-/**
- * Records {@link RestoredStates.leaveOutExpired} looks at, or the table's rebuild inserts, between two yields (a power
- * of two).
- */
+/** Records {@link RestoredStates.leaveOutExpired} and the index's passes look at between two yields (a power of two). */
 const RECORDS_PER_YIELD = 1 << 14;
+/**
+ * Records a rebuild of the table inserts between two yields (a power of two). Each insertion into a large table is a
+ * cache miss or two at a random place: 16k of them held the event loop 8 ms at a million records.
+ */
+const TABLE_INSERTS_PER_YIELD = 1 << 11;
 /** Slots of a new table zeroed between two yields (128 KiB). */
 const TABLE_ZEROED_PER_STEP = 1 << 15;
+/**
+ * Bytes of grown columns written before their copy, between two yields (256 KiB): the first write to a page of fresh
+ * memory costs a page fault, about 3.5 ms a megabyte here, and one column of a million records copied in one step
+ * (8 MB) held the event loop 26–31 ms.
+ */
+const COLUMN_TOUCHED_PER_STEP = 1 << 18;
 /**
  * Parts of the table {@link RestoredStates.indexRecords} fills one after the other (a power of two): a part of a
  * million records' table (8 MB) is 32 KB, within the CPU's cache while its records go in.
@@ -909,7 +917,7 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
     const mask = size - 1;
     let used = 0;
     for (let r = 0; r < this.count; r++) {
-      if ((r & (RECORDS_PER_YIELD - 1)) === RECORDS_PER_YIELD - 1) yield;
+      if ((r & (TABLE_INSERTS_PER_YIELD - 1)) === TABLE_INSERTS_PER_YIELD - 1) yield;
       if (this.status[r] === GONE) continue;
       let slot = this.hashes[r] & mask;
       while (table[slot] !== 0) slot = (slot + 1) & mask;
@@ -961,36 +969,63 @@ export class RestoredStates implements Iterable<[string, KeyState]>, RecordSink,
       ...Array<ColumnType<Column>>(10).fill(Uint32Array), // the key's and value's places, hashes, marks, lists
       Uint8Array, // status
     ]);
-    const grown = <T extends Column>(old: T, Type: ColumnType<T>): T => {
-      const next = block.next(Type);
-      next.set(old.subarray(0, count));
-      return next;
+    const next = {
+      expiry: block.next(Float64Array),
+      uses: block.next(Float64Array),
+      keySource: block.next(Uint32Array),
+      keyStart: block.next(Uint32Array),
+      keyEnd: block.next(Uint32Array),
+      valueSource: block.next(Uint32Array),
+      valueStart: block.next(Uint32Array),
+      valueEnd: block.next(Uint32Array),
+      hashes: block.next(Uint32Array),
+      marks: block.next(Uint32Array),
+      volatile: block.next(Uint32Array),
+      built: block.next(Uint32Array),
+      status: block.next(Uint8Array),
+    };
+    // The parts the copies below write are touched first, a slice at a time, while the old columns are still the
+    // ones in use: a copy then costs what copying memory costs, not the page faults of fresh memory. (The lists'
+    // positions are copied for their records only, see `RecordList.movePositions`.)
+    if (count !== 0) {
+      const { volatile: _volatile, built: _built, ...copied } = next;
+      for (const column of Object.values(copied)) {
+        const perStep = COLUMN_TOUCHED_PER_STEP / column.BYTES_PER_ELEMENT;
+        for (let from = 0; from < count; from += perStep) {
+          column.fill(0, from, Math.min(count, from + perStep));
+          yield;
+        }
+      }
+    }
+    const grown = <T extends Column>(old: T, column: T): T => {
+      column.set(old.subarray(0, count));
+      return column;
     };
     // A step per column; nothing reads or puts a record before the last one is made (see `reserve`).
-    this.expiry = grown(this.expiry, Float64Array);
+    this.expiry = grown(this.expiry, next.expiry);
     yield;
-    this.uses = grown(this.uses, Float64Array);
+    this.uses = grown(this.uses, next.uses);
     yield;
-    this.keySource = grown(this.keySource, Uint32Array);
+    this.keySource = grown(this.keySource, next.keySource);
     yield;
-    this.keyStart = grown(this.keyStart, Uint32Array);
+    this.keyStart = grown(this.keyStart, next.keyStart);
     yield;
-    this.keyEnd = grown(this.keyEnd, Uint32Array);
+    this.keyEnd = grown(this.keyEnd, next.keyEnd);
     yield;
-    this.valueSource = grown(this.valueSource, Uint32Array);
+    this.valueSource = grown(this.valueSource, next.valueSource);
     yield;
-    this.valueStart = grown(this.valueStart, Uint32Array);
+    this.valueStart = grown(this.valueStart, next.valueStart);
     yield;
-    this.valueEnd = grown(this.valueEnd, Uint32Array);
+    this.valueEnd = grown(this.valueEnd, next.valueEnd);
     yield;
-    this.hashes = grown(this.hashes, Uint32Array);
+    this.hashes = grown(this.hashes, next.hashes);
     yield;
-    this.marks = grown(this.marks, Uint32Array);
+    this.marks = grown(this.marks, next.marks);
     yield;
-    this.volatile.positions = grown(this.volatile.positions, Uint32Array);
-    this.built.positions = grown(this.built.positions, Uint32Array);
+    this.volatile.movePositions(next.volatile);
+    this.built.movePositions(next.built);
     yield;
-    this.status = grown(this.status, Uint8Array);
+    this.status = grown(this.status, next.status);
     this.capacity = capacity;
   }
 }
@@ -1003,7 +1038,7 @@ class RecordList {
   count = 0;
   private list = new Uint32Array(INITIAL_RECORDS);
   /** Each listed record's place in the list. */
-  positions = new Uint32Array(0);
+  positions: Uint32Array = new Uint32Array(0);
 
   /** The `i`th record, `i` from 0 to {@link count} (exclusive). */
   at(i: number): number {
@@ -1019,6 +1054,16 @@ class RecordList {
     }
     this.list[at] = r;
     this.positions[r] = at;
+  }
+
+  /**
+   * Makes `positions`, a column grown for more records, this list's: only the listed records' positions are written
+   * (the others are never read), where a copy of the whole column read and wrote pages no record of the list is on.
+   */
+  movePositions(positions: Uint32Array): void {
+    const { list } = this;
+    for (let i = 0; i < this.count; i++) positions[list[i]] = i;
+    this.positions = positions;
   }
 
   /** Removes `r`, which must be listed. */
