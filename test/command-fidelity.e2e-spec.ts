@@ -686,6 +686,28 @@ const CASES: [Cmd, Cmd[]][] = [
   [['select', '9999999999'], []],
   [['copy', 'a', 'b', 'DB', '9999999999'], [['set', 'a', 'v']]],
   [['eval', "return redis.call('select', 0)", '0'], []],
+  // MOVE and SWAPDB within database 0, and their argument errors (database 1 and up: see the one-database server
+  // below); WAIT, a primary without replicas.
+  [['move', 'a', '0'], [['set', 'a', 'v']]],
+  [['move', 'missing', '0'], []],
+  [['move', 'a', 'x'], [['set', 'a', 'v']]],
+  [['move', 'a', '00'], [['set', 'a', 'v']]],
+  [['move', 'a', '9999999999'], [['set', 'a', 'v']]],
+  [['move', 'a', '-1'], [['set', 'a', 'v']]],
+  [['move', 'a'], []],
+  [['swapdb', '0', '0'], [['set', 'a', 'v']]],
+  [['swapdb', 'x', '0'], []],
+  [['swapdb', '0', 'x'], []],
+  [['swapdb', '9999999999', '0'], []],
+  [['swapdb', '0', '-1'], []],
+  [['swapdb', '0'], []],
+  [['wait', '0', '0'], [['set', 'a', 'v']]],
+  [['wait', '-1', '100'], []],
+  [['wait', 'x', '0'], []],
+  [['wait', '0', '-1'], []],
+  [['wait', '0', '1.5'], []],
+  [['wait', '99999999999999999999', '0'], []],
+  [['eval', "return {redis.call('swapdb', 0, 0), redis.pcall('move', 'a', 0)}", '0'], []],
   // CLIENT: what does not depend on the connection's id or address.
   [
     ['client', 'getname'],
@@ -983,6 +1005,55 @@ if (redisServerBinary !== null) {
         expect(await run(embedded)).toEqual(expected);
       },
     );
+
+    it('answers MOVE, SWAPDB and WAIT as a redis-server with one database, alone, piped and in MULTI', async () => {
+      const single = await startRedisServer(redisServerBinary, undefined, {
+        args: ['--databases', '1'],
+      });
+      const oneDb = single.client();
+      const run = async (client: Redis): Promise<unknown> => {
+        await client.flushall();
+        await client.set('a', 'v');
+        const alone = await Promise.all(
+          [
+            ['move', 'a', '1'],
+            ['move', 'missing', '1'],
+            ['swapdb', '0', '1'],
+            ['swapdb', '1', '0'],
+            ['wait', '0', '0'],
+          ].map((c) => outcome(client, c as Cmd)),
+        );
+        const piped = await client.pipeline().move('a', 1).swapdb(0, 0).wait(0, 0).get('a').exec();
+        const queued = await client.multi().wait(1, 0).swapdb(0, 1).move('a', 0).get('a').exec();
+        const entries = (replies: [Error | null, unknown][] | null): unknown[] =>
+          (replies ?? []).map(([error, reply]) => error?.message ?? reply);
+        return [alone, entries(piped), entries(queued), await state(client)];
+      };
+      try {
+        const expected = await run(oneDb);
+        expect(expected).toEqual([
+          [
+            { error: 'ERR DB index is out of range' },
+            { error: 'ERR DB index is out of range' },
+            { error: 'ERR DB index is out of range' },
+            { error: 'ERR DB index is out of range' },
+            '0',
+          ],
+          ['ERR DB index is out of range', 'OK', 0, 'v'],
+          [
+            0,
+            'ERR DB index is out of range',
+            'ERR source and destination objects are the same',
+            'v',
+          ],
+          expect.anything(),
+        ]);
+        expect(await run(embedded)).toEqual(expected);
+      } finally {
+        oneDb.disconnect();
+        await single.stop();
+      }
+    });
 
     it('caches a script EVAL runs once its number of keys is checked and it compiles, as Redis does', async () => {
       const scripts = [

@@ -116,6 +116,12 @@ function algebraStore(operation: 'union' | 'inter' | 'diff', command: string): A
 const ADDED: Readonly<Record<string, Added>> = {
   /** SELECT: answered by its rule (`rules/keys.ts`); nothing to store. */
   select: () => 'OK',
+  /** WAIT, MOVE and SWAPDB: answered or refused by their rules (`rules/server.ts`, `rules/keys.ts`). */
+  wait: () => 0,
+  move: () => {
+    throw replyError('ERR source and destination objects are the same');
+  },
+  swapdb: () => 'OK',
   /** CLIENT: answered by its rule on an embedded client (`client-command.ts`), which knows the connection. */
   client: () => {
     throw replyError('ERR CLIENT is not supported by this client.');

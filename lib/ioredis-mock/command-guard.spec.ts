@@ -217,9 +217,11 @@ describe('the command rules', () => {
     expect(() => (located = client.dump('geo'))).not.toThrow();
     await expect(located).rejects.toThrow(unsupported('dump'));
     const called = await new Promise((resolve) => {
-      void send('move', 'geo', '1', (error: Error | null) => resolve(error?.message));
+      void send('xgroup', 'CREATE', 'geo', 'g', '$', (error: Error | null) =>
+        resolve(error?.message),
+      );
     });
-    expect(called).toContain(unsupported('move'));
+    expect(called).toContain(unsupported('xgroup'));
     await expect(client.call('dump', 'geo')).rejects.toThrow(unsupported('dump'));
     const replies = await client.pipeline().set('k', '1').dump('geo').get('k').exec();
     expect(

@@ -104,6 +104,15 @@ export const keyRules: Readonly<Record<string, CommandRule>> = {
       return reply('OK');
     },
   },
+  // MOVE key db (Redis's `moveCommand`): with one database, any other is out of range, and database 0 is the key's
+  // own (ioredis-mock answered `Unsupported command`). Nothing is read or written.
+  move: {
+    arity: 3,
+    check: (args) => {
+      if (int32Arg(args[1]) !== 0n) throw replyError(NO_SUCH_DB);
+      throw replyError('ERR source and destination objects are the same');
+    },
+  },
   rename: renameRule(false),
   renamenx: renameRule(true),
   // Redis's TYPE looks the key up without counting a use.

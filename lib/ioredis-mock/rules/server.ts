@@ -9,7 +9,15 @@
  * the watched keys of every connection: see `command-guard.ts`, which adds that to these rules.)
  */
 import { type CommandRule, reply } from '../command-rule';
-import { type Arg, optionName, replyError, SYNTAX_ERROR, wrongArity } from '../redis-replies';
+import {
+  type Arg,
+  integerArg,
+  optionName,
+  parseInteger,
+  replyError,
+  SYNTAX_ERROR,
+  wrongArity,
+} from '../redis-replies';
 import { checkSubcommand } from '../subcommands';
 
 /** FLUSHALL and FLUSHDB [ASYNC|SYNC] (Redis's `getFlushCommandFlags`): one option at most, in any case. */
@@ -57,6 +65,46 @@ const auth: CommandRule = {
 
 const CLUSTER_DISABLED = 'ERR This instance has cluster support disabled';
 
+/**
+ * WAIT numreplicas timeout (Redis's `waitCommand`): the number of replicas that acknowledged the client's writes,
+ * which for the embedded cache, a primary without replicas, is 0. Redis answers at once when that meets
+ * `numreplicas` (0 or less) or in a transaction, and otherwise blocks for the timeout (for ever with 0) before
+ * answering 0: here the answer comes at once, as no replica can ever acknowledge.
+ */
+const wait: CommandRule = {
+  arity: 3,
+  check: (args) => {
+    integerArg(args[0]);
+    const timeout = parseInteger(args[1]);
+    if (timeout === undefined) throw replyError('ERR timeout is not an integer or out of range');
+    if (timeout < 0n) throw replyError('ERR timeout is negative');
+    return reply(0);
+  },
+};
+
+/** A database index of SWAPDB (Redis's `getIntFromObjectOrReply` with SWAPDB's own message). */
+function swapdbIndex(arg: Arg, which: 'first' | 'second'): bigint {
+  const n = parseInteger(arg);
+  if (n === undefined || n > 2147483647n || n < -2147483648n) {
+    throw replyError(`ERR invalid ${which} DB index`);
+  }
+  return n;
+}
+
+/**
+ * SWAPDB index1 index2 (Redis's `swapdbCommand`): the embedded cache has one database, so only `SWAPDB 0 0`, which
+ * swaps nothing, is in range (ioredis-mock answered `Unsupported command`).
+ */
+const swapdb: CommandRule = {
+  arity: 3,
+  check: (args) => {
+    const first = swapdbIndex(args[0], 'first');
+    const second = swapdbIndex(args[1], 'second');
+    if (first !== 0n || second !== 0n) throw replyError('ERR DB index is out of range');
+    return reply('OK');
+  },
+};
+
 export const serverRules: Readonly<Record<string, CommandRule>> = {
   flushall: flush,
   flushdb: flush,
@@ -69,6 +117,8 @@ export const serverRules: Readonly<Record<string, CommandRule>> = {
   bgrewriteaof: bare,
   // A primary without replicas: its replication offset, and the (empty) list of replicas ioredis-mock left out.
   role: { arity: 1, check: () => reply(['master', 0, []]) },
+  wait,
+  swapdb,
   auth,
   unwatch: bare,
   // ASKING, READONLY and READWRITE are cluster commands (ioredis-mock refused ASKING and READONLY, and answered
