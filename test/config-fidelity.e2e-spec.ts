@@ -63,6 +63,13 @@ const CASES: Cmd[][] = [
   [['config', 'get', 'MaxMemory-Policy', 'maxmemory-policy']],
   [['config', 'get', 'maxmemory', 'MAXMEMORY']],
   [['config', 'get', 'nosuchparameter']],
+  // `databases` cannot be set (the first name refused decides the error; later ones are only looked up)
+  [['config', 'set', 'databases', '1'], SETTINGS],
+  [['config', 'set', 'DATABASES', '4', 'maxmemory', '1mb'], SETTINGS],
+  [['config', 'set', 'maxmemory', '1mb', 'databases', '4'], SETTINGS],
+  [['config', 'set', 'databases', '4', 'nosuchparameter', '1'], SETTINGS],
+  [['config', 'set', 'nosuchparameter', '1', 'databases', '4'], SETTINGS],
+  [['config', 'set', 'maxmemory', '1mb', 'maxmemory', '2mb', 'databases', '4'], SETTINGS],
   // MEMORY USAGE's arguments
   [['memory', 'usage', 'nokey']],
   [['memory', 'usage', 'nokey', 'samples', '5']],
@@ -131,6 +138,35 @@ if (redisServerBinary !== null) {
         expect(await outcomes(embedded, cmds)).toEqual(await outcomes(redis, cmds));
       },
     );
+
+    it('answers CONFIG GET databases as a redis-server with one database', async () => {
+      const single = await startRedisServer(redisServerBinary, undefined, {
+        args: ['--databases', '1'],
+      });
+      const oneDb = single.client();
+      const cmds: Cmd[] = [
+        ['config', 'get', 'databases'],
+        ['config', 'get', 'DATABASES'],
+        ['config', 'get', 'data*'],
+        ['config', 'get', 'databases', 'maxmemory-samples'],
+      ];
+      try {
+        const expected = await outcomes(oneDb, cmds);
+        expect(expected).toEqual([
+          [['databases', '1']],
+          [['DATABASES', '1']],
+          [['databases', '1']],
+          [
+            ['databases', '1'],
+            ['maxmemory-samples', '5'],
+          ],
+        ]);
+        expect(await outcomes(embedded, cmds)).toEqual(expected);
+      } finally {
+        oneDb.disconnect();
+        await single.stop();
+      }
+    });
 
     /** Where memory stands when a case runs: over a 1-byte limit, or 100 kB under the limit. */
     type Memory = 'full' | 'room';

@@ -262,6 +262,8 @@ function globMatches(pattern: string, name: string): boolean {
 
 interface Parameter {
   get(): string;
+  /** Refused by CONFIG SET whatever the value, as Redis's `IMMUTABLE_CONFIG` parameters are. */
+  readonly immutable?: true;
   /** Sets the value; throws the reason it is refused (Redis's text). Nothing else happens until {@link apply}. */
   set(value: string): void;
   /** What follows a new value once every parameter of the command was set (Redis's `apply` functions). */
@@ -346,6 +348,14 @@ function parameters(keyspace: Keyspace, events: KeyspaceEvents): Record<string, 
       get: () => events.flags,
       set: (value) => events.configure(value),
     },
+    // One database (SELECT n, MOVE, SWAPDB and COPY … DB n of another are out of range), fixed as Redis's is.
+    databases: {
+      get: () => '1',
+      immutable: true,
+      set: () => {
+        throw new Error("can't set immutable config");
+      },
+    },
   };
 }
 
@@ -408,7 +418,8 @@ function configSet(params: Record<string, Parameter>, args: readonly string[]): 
   if (args.length < 2) throw replyError("ERR wrong number of arguments for 'config|set' command");
   if (args.length % 2 === 1) throw replyError(SYNTAX_ERROR);
   const pairs: [Parameter, string, string][] = [];
-  let invalid: string | undefined;
+  // The first name refused (as given) and why: later names are then only checked to be known, as Redis does.
+  let invalid: { readonly name: string; readonly reason: string } | undefined;
   for (let i = 0; i < args.length; i += 2) {
     const name = args[i].toLowerCase();
     const param = Object.hasOwn(params, name) ? params[name] : undefined;
@@ -418,12 +429,16 @@ function configSet(params: Record<string, Parameter>, args: readonly string[]): 
       }
       continue;
     }
-    if (invalid === undefined && pairs.some(([p]) => p === param)) invalid = args[i];
+    if (invalid === undefined && param.immutable === true) {
+      invalid = { name: args[i], reason: "can't set immutable config" };
+    } else if (invalid === undefined && pairs.some(([p]) => p === param)) {
+      invalid = { name: args[i], reason: 'duplicate parameter' };
+    }
     pairs.push([param, name, args[i + 1]]);
   }
   if (invalid !== undefined) {
     throw replyError(
-      `ERR CONFIG SET failed (possibly related to argument '${invalid}') - duplicate parameter`,
+      `ERR CONFIG SET failed (possibly related to argument '${invalid.name}') - ${invalid.reason}`,
     );
   }
   const previous = pairs.map(([param]) => param.get());
