@@ -1055,6 +1055,65 @@ if (redisServerBinary !== null) {
       }
     });
 
+    it("answers HELLO as Redis does, with the connection's own id, and refuses RESP3", async () => {
+      const cmds: Cmd[] = [
+        ['hello'],
+        ['hello', '2'],
+        ['hello', '2', 'AUTH', 'default', 'any', 'SETNAME', 'named'],
+        ['client', 'getname'],
+        ['hello', '2', 'SETNAME', 'kept', 'FOO'],
+        ['client', 'getname'],
+        ['hello', '2', 'SETNAME', 'a b'],
+        ['hello', '2', 'AUTH', 'default'],
+        ['hello', '2', 'SETNAME'],
+        ['hello', 'x'],
+        ['hello', '1'],
+        ['hello', '4'],
+        ['eval', "return redis.pcall('hello')", '0'],
+      ];
+      const run = async (client: Redis): Promise<unknown[]> => {
+        const id = await client.client('ID');
+        const out: unknown[] = [];
+        for (const cmd of cmds) {
+          const reply = await outcome(client, cmd);
+          // The connection's id is its own: checked against CLIENT ID, then left out.
+          if (Array.isArray(reply) && reply[6] === 'id') {
+            expect(reply[7]).toBe(String(id));
+            out.push([...reply.slice(0, 7), ...reply.slice(8)]);
+          } else out.push(reply);
+        }
+        return out;
+      };
+      const expected = await run(redis);
+      await redis.client('SETNAME', ''); // as the other tests found it
+      expect(expected[0]).toEqual([
+        'server',
+        'redis',
+        'version',
+        '7.0.15',
+        'proto',
+        '2',
+        'id',
+        'mode',
+        'standalone',
+        'role',
+        'master',
+        'modules',
+        [],
+      ]);
+      expect(expected.slice(3, 6)).toEqual([
+        'named',
+        { error: "ERR Syntax error in HELLO option 'FOO'" },
+        'kept',
+      ]);
+      expect(await run(embedded)).toEqual(expected);
+      await embedded.client('SETNAME', '');
+      // Redis 7.0 switches to RESP3, which the embedded client does not speak.
+      expect(await outcome(embedded, ['hello', '3'])).toEqual({
+        error: 'NOPROTO unsupported protocol version',
+      });
+    });
+
     it('caches a script EVAL runs once its number of keys is checked and it compiles, as Redis does', async () => {
       const scripts = [
         'return 11',

@@ -126,6 +126,10 @@ const ADDED: Readonly<Record<string, Added>> = {
   client: () => {
     throw replyError('ERR CLIENT is not supported by this client.');
   },
+  /** HELLO: answered by its rule on an embedded client (`client-command.ts`), as CLIENT is. */
+  hello: () => {
+    throw replyError('ERR HELLO is not supported by this client.');
+  },
   /** COPY source destination (the rule has checked the options and decided to copy). */
   copy: (mock, [source, destination]) => {
     const [from, to] = [keyName(source), keyName(destination)];

@@ -11,7 +11,14 @@
  */
 import type { Keyspace } from '../keyspace/keyspace';
 import { type CommandRule, reply } from './command-rule';
-import { type Arg, argText, parseInteger, replyError, SYNTAX_ERROR } from './redis-replies';
+import {
+  type Arg,
+  argText,
+  parseInteger,
+  REDIS_VERSION,
+  replyError,
+  SYNTAX_ERROR,
+} from './redis-replies';
 import { subcommandError } from './subcommands';
 
 /** One connection of a keyspace: an embedded client or one of its duplicates. */
@@ -229,6 +236,53 @@ export function clientRule(connections: Connections, self: Connection): CommandR
             `ERR CLIENT ${sub.toUpperCase()} is not supported by the embedded cache.`,
           );
       }
+    },
+  };
+}
+
+/**
+ * HELLO [protover [AUTH username password] [SETNAME clientname]] for `self` (Redis 7.0's `helloCommand`; ioredis-mock
+ * has none): the connection's facts, as a flat list of names and values (RESP2's form of Redis's map). The embedded
+ * client answers in RESP2's forms only, so a `protover` of 3 is refused as 1 and 4 are, with Redis's `NOPROTO` (Redis
+ * 7.0 would switch to RESP3). `AUTH` takes any password, as `AUTH` does here; `SETNAME` names the connection as
+ * `CLIENT SETNAME` does, as soon as the option is read.
+ */
+export function helloRule(self: Connection): CommandRule {
+  return {
+    arity: -1,
+    check: (args) => {
+      if (args.length !== 0) {
+        const version = parseInteger(args[0]);
+        if (version === undefined) {
+          throw replyError('ERR Protocol version is not an integer or out of range');
+        }
+        if (version !== 2n) throw replyError('NOPROTO unsupported protocol version');
+      }
+      for (let j = 1; j < args.length; j++) {
+        const option = argText(args[j]);
+        const more = args.length - 1 - j;
+        if (option.toUpperCase() === 'AUTH' && more >= 2) j += 2;
+        // Named as the option is read: an error in a later option leaves the name set, as in Redis 7.0.
+        else if (option.toUpperCase() === 'SETNAME' && more >= 1)
+          self.name = checkedName(args[++j]);
+        else throw replyError(`ERR Syntax error in HELLO option '${option}'`);
+      }
+      return reply([
+        'server',
+        'redis',
+        'version',
+        REDIS_VERSION,
+        'proto',
+        2,
+        'id',
+        self.id,
+        'mode',
+        'standalone',
+        'role',
+        'master',
+        'modules',
+        [],
+      ]);
     },
   };
 }

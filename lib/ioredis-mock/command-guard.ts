@@ -31,7 +31,7 @@ import {
   transactionRefusal,
 } from './pubsub-commands';
 import { addBlockingCommands, blockingArityError, isBlocking, popOnce } from './blocking-commands';
-import { clientRule, Connections } from './client-command';
+import { clientRule, Connections, helloRule } from './client-command';
 import { commandRules } from './command-rules';
 import { cheapPipelines, redisArity, redisCommandNames, UNSUPPORTED } from './pipelines';
 import type { KeyspaceEvents } from './notifications';
@@ -1119,6 +1119,7 @@ export function guardCommands(
           ...pubsubRules(client),
           ...serverCommands(server.keyspace, server.events),
           client: clientRule(connections, connection),
+          hello: helloRule(connection),
           flushall: flushRule(connections, 'flushall'),
           flushdb: flushRule(connections, 'flushdb'),
         };
