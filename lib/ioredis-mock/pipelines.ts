@@ -6,9 +6,10 @@
  * and `multi()` make pipelines of a class of the client's own instead, whose built-in commands are methods of its
  * prototype, made once. Each hands its arguments to one pipeline made the ordinary way (the template: ioredis-mock's
  * own argument processing runs as always), whose queueing is redirected to the pipeline the method was called on.
- * Custom commands (`defineCommand`, and those `added-commands.ts` adds) are still copied into each pipeline, as
- * ioredis-mock does, so that one defined later is found too. Everything else (`exec`, `_addTransaction`, the guard's
- * own versions of them, `length`) is ioredis-mock's `Pipeline.prototype`.
+ * The commands `added-commands.ts` adds (custom commands to ioredis-mock) are prototype methods too; only those
+ * defined later with `defineCommand` are copied into each pipeline, as ioredis-mock copies every custom command.
+ * Everything else (`exec`, `_addTransaction`, the guard's own versions of them, `length`) is ioredis-mock's
+ * `Pipeline.prototype`.
  */
 import IORedis from 'ioredis';
 import RedisMock from 'ioredis-mock';
@@ -99,6 +100,11 @@ function pipelineClass(client: PipelineHost & object, call: PipelineCall): Pipel
     return pipeline;
   };
 
+  // The client's custom commands so far: those `added-commands.ts` and the blocking pops add. They are methods of the
+  // prototype below; only commands defined later (`defineCommand`) are copied into each pipeline.
+  const customNames = custom();
+  const added = new Set(Object.keys(customNames));
+
   class ClientPipeline extends Base {
     call(command: unknown, ...args: unknown[]): unknown {
       return call(this, false, command, args);
@@ -110,13 +116,20 @@ function pipelineClass(client: PipelineHost & object, call: PipelineCall): Pipel
 
     copyCommands(): void {
       const target = this as unknown as Record<string, unknown>;
-      for (const [name, command] of Object.entries(custom())) {
-        target[name] = this._createCommand(name, command);
+      const commands = custom();
+      for (const name in commands) {
+        if (!added.has(name)) target[name] = this._createCommand(name, commands[name]);
       }
     }
   }
   const methods = ClientPipeline.prototype as unknown as Record<string, Method>;
-  const customNames = custom();
+  for (const name of added) {
+    // The command as the client has it when the method is called (as a copy made at the pipeline's start would be,
+    // unless it was defined again since).
+    methods[name] = function (this: MockPipeline, ...args: unknown[]): unknown {
+      return this._createCommand(name, custom()[name])(...args);
+    };
+  }
   for (const name of Object.keys(template)) {
     const queue = template[name];
     if (typeof queue !== 'function' || name.startsWith('_') || Object.hasOwn(customNames, name))

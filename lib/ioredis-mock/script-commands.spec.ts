@@ -41,6 +41,41 @@ describe('scripts of the embedded client', () => {
     ]);
   });
 
+  it('run in pipelines beside the commands the embedded client adds, each pipeline with its own queue', async () => {
+    const first = client.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown>;
+    client.defineCommand('setTwice', {
+      numberOfKeys: 2,
+      lua: "redis.call('set', KEYS[1], ARGV[1]); return redis.call('set', KEYS[2], ARGV[1])",
+    });
+    const second = client.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown>;
+    // Commands ioredis-mock lacks and the embedded client adds (COPY, ZUNION, GEOADD, a blocking pop), and one defined
+    // after the first pipeline was made: only pipelines made since have it, as with ioredis-mock.
+    first.copy('text', 'copied');
+    second.setTwice('a', 'b', 'v');
+    second.zadd('z', 1, 'm');
+    first.geoadd('g', 13.361389, 38.115556, 'palermo');
+    second.zunion(1, 'z', 'WITHSCORES');
+    first.lpush('q', 'job');
+    first.blpop('q', 0);
+    second.copy('a', 'a2');
+    expect(first.setTwice).toBeUndefined();
+    const exec = (p: Record<string, unknown>): Promise<unknown> =>
+      (p as unknown as { exec(): Promise<unknown> }).exec();
+    expect(await exec(first)).toEqual([
+      [null, 1],
+      [null, 1],
+      [null, 1],
+      [null, ['q', 'job']],
+    ]);
+    expect(await exec(second)).toEqual([
+      [null, 'OK'],
+      [null, 1],
+      [null, ['m', '1']],
+      [null, 1],
+    ]);
+    expect(await client.mget('copied', 'a', 'b', 'a2')).toEqual(['abc', 'v', 'v', 'v']);
+  });
+
   it('take the number of keys first when the definition does not give it', async () => {
     client.defineCommand('echoKeys', { lua: 'return {KEYS[1], ARGV[1]}' });
     expect(await (client as Defined).echoKeys(1, 'k', 'a')).toEqual(['k', 'a']);
