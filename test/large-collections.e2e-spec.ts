@@ -9,11 +9,12 @@ import { restoredDigest } from './support/stores';
 import { whileWriting } from './support/concurrent-writes';
 
 /**
- * Large sets, hashes, sorted sets and lists are changed in place by SADD, SREM, HSET, HMSET, ZADD, ZINCRBY, ZREM,
- * ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP and RPOP (a copy for each write cost the collection's size), SISMEMBER, SMISMEMBER and HLEN read the
- * stored collection without copying it, and a sorted set's order is kept rather than sorted again at each read. From the
- * outside nothing changes but the time: the same answers, the memory estimate following the changes, and snapshots
- * that hold each collection as it was when they began, while writes change it in place.
+ * Large sets, hashes, sorted sets and lists are changed in place by SADD, SREM, HSET, HMSET, HINCRBY, HINCRBYFLOAT,
+ * HSETNX, ZADD, ZINCRBY, ZREM, ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP and RPOP (a copy for each write cost
+ * the collection's size), SISMEMBER, SMISMEMBER and HLEN read the stored collection without copying it, and a sorted
+ * set's order is kept rather than sorted again at each read. From the outside nothing changes but the time: the same
+ * answers, the memory estimate following the changes, and snapshots that hold each collection as it was when they
+ * began, while writes change it in place.
  */
 
 afterAll(removeTempDirs);
@@ -132,7 +133,13 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 2:
       return redis.hset('h', `f${i}`, `changed ${step}`, `g${step}`, 'added');
     case 3:
-      return redis.hmset('h', { [`f${i}`]: `again ${step}` });
+      return [
+        await redis.hmset('h', { [`f${i}`]: `again ${step}` }),
+        await redis.hincrby('h', `counter${step % 10}`, step - 500),
+        await redis.hincrbyfloat('h', `float${step % 5}`, '1.25'),
+        await redis.hsetnx('h', `f${i}`, 'not set'),
+        await redis.hsetnx('h', `nx${step}`, 'set'),
+      ];
     case 4:
       return redis.sadd('s', Buffer.from([0xff, step & 0xff]));
     default:
@@ -171,6 +178,25 @@ describe('large sets and hashes', () => {
     expect(await h.redis.hlen('h')).toBe(MEMBERS);
     const hashAfter = keyspace.memoryUsage('h') as number;
     expect(Math.abs(hashAfter - hashBefore)).toBeLessThan(1_000);
+    // HINCRBY, HINCRBYFLOAT and HSETNX change the stored hash itself too (ioredis-mock copied it for each).
+    const stored = keyspace.valueOf('h');
+    expect(await h.redis.hincrby('h', 'counter', 5)).toBe(5);
+    expect(await h.redis.hincrby('h', 'counter', -7)).toBe(-2);
+    expect(await h.redis.hincrbyfloat('h', 'float', '2.5')).toBe('2.5');
+    expect(await h.redis.hsetnx('h', 'f3', 'not set')).toBe(0);
+    expect(await h.redis.hsetnx('h', 'nx', 'set')).toBe(1);
+    await expect(h.redis.hincrby('h', 'f3', 1)).rejects.toThrow('ERR hash value is not an integer');
+    expect(keyspace.valueOf('h')).toBe(stored);
+    expect(await h.redis.hmget('h', 'counter', 'float', 'f3', 'nx')).toEqual([
+      '-2',
+      '2.5',
+      'v3',
+      'set',
+    ]);
+    expect(await h.redis.hlen('h')).toBe(MEMBERS + 3);
+    const grownBy = (keyspace.memoryUsage('h') as number) - hashAfter;
+    expect(grownBy).toBeGreaterThan(0);
+    expect(grownBy).toBeLessThan(500);
 
     // A change in place is a write: a transaction watching the key fails, for each kind of collection.
     for (const [key, write] of [
