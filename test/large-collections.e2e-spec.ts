@@ -10,11 +10,11 @@ import { whileWriting } from './support/concurrent-writes';
 
 /**
  * Large sets, hashes, sorted sets and lists are changed in place by SADD, SREM, HSET, HMSET, HINCRBY, HINCRBYFLOAT,
- * HSETNX, ZADD, ZINCRBY, ZREM, ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP and RPOP (a copy for each write cost
- * the collection's size), SISMEMBER, SMISMEMBER and HLEN read the stored collection without copying it, and a sorted
- * set's order is kept rather than sorted again at each read. From the outside nothing changes but the time: the same
- * answers, the memory estimate following the changes, and snapshots that hold each collection as it was when they
- * began, while writes change it in place.
+ * HSETNX, SPOP, SMOVE, ZADD, ZINCRBY, ZREM, ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP and RPOP (a copy for
+ * each write cost the collection's size), SISMEMBER, SMISMEMBER, SRANDMEMBER, HRANDFIELD and HLEN read the stored
+ * collection without copying it, and a sorted set's order is kept rather than sorted again at each read. From the
+ * outside nothing changes but the time: the same answers, the memory estimate following the changes, and snapshots
+ * that hold each collection as it was when they began, while writes change it in place.
  */
 
 afterAll(removeTempDirs);
@@ -141,7 +141,16 @@ async function change(redis: Redis, step: number): Promise<unknown> {
         await redis.hsetnx('h', `nx${step}`, 'set'),
       ];
     case 4:
-      return redis.sadd('s', Buffer.from([0xff, step & 0xff]));
+      return [
+        await redis.sadd('s', Buffer.from([0xff, step & 0xff])),
+        await redis.smove('s', 's2', `m${i}`),
+        await redis.smove('s2', 's', `m${(i * 3) % MEMBERS}`),
+        await redis.smove('s', 's', `m${(i * 5) % MEMBERS}`),
+        new Set(await redis.srandmember('s', 5)).size,
+        (await redis.srandmember('s', -7)).length,
+        ((await redis.hrandfield('h', -3)) as string[]).length,
+        ((await redis.hrandfield('h', 4, 'WITHVALUES')) as string[]).length,
+      ];
     default:
       return expiring(redis, 'h', () => redis.hdel('h', `f${i}`));
   }
@@ -197,6 +206,56 @@ describe('large sets and hashes', () => {
     const grownBy = (keyspace.memoryUsage('h') as number) - hashAfter;
     expect(grownBy).toBeGreaterThan(0);
     expect(grownBy).toBeLessThan(500);
+
+    // SPOP, SRANDMEMBER, SMOVE and HRANDFIELD draw from the stored collections without copying them.
+    const set = keyspace.valueOf('s');
+    const setBytes = keyspace.memoryUsage('s') as number;
+    const setSize = await h.redis.scard('s');
+    const drawn = await h.redis.srandmember('s', 50);
+    expect(new Set(drawn).size).toBe(50);
+    expect(await h.redis.smismember('s', ...drawn)).toEqual(drawn.map(() => 1));
+    expect(await h.redis.srandmember('s', -(MEMBERS * 2))).toHaveLength(MEMBERS * 2);
+    const one = (await h.redis.srandmember('s')) as string;
+    expect(await h.redis.sismember('s', one)).toBe(1);
+    const popped = [(await h.redis.spop('s')) as string, ...(await h.redis.spop('s', 99))];
+    expect(new Set(popped).size).toBe(100);
+    expect(await h.redis.smismember('s', ...popped)).toEqual(popped.map(() => 0));
+    expect(await h.redis.scard('s')).toBe(setSize - 100);
+    expect(keyspace.memoryUsage('s')).toBeLessThan(setBytes);
+    // Added members are drawn too; a member moved out never is.
+    expect(await h.redis.sadd('s', 'late')).toBe(1);
+    expect(await h.redis.smove('s', 'moved', popped[0])).toBe(0);
+    expect(await h.redis.smove('s', 'moved', 'late')).toBe(1);
+    expect(await h.redis.smove('s', 's', 'x1')).toBe(1);
+    expect(await h.redis.smembers('moved')).toEqual(['late']);
+    expect(await h.redis.sismember('s', (await h.redis.srandmember('s')) as string)).toBe(1);
+    expect(await h.redis.srem('s', 'x2')).toBe(1);
+    const membersDrawn = new Set(await h.redis.srandmember('s', -(MEMBERS * 5)));
+    expect(['late', 'x2', ...popped].filter((m) => membersDrawn.has(m))).toEqual([]);
+    expect(membersDrawn.size).toBeGreaterThan(MEMBERS * 0.9);
+    expect(await h.redis.sadd('s', 'x2')).toBe(1);
+    const rest = new Set(await h.redis.spopBuffer('s', MEMBERS));
+    expect(rest.size).toBe(setSize - 100);
+    const restText = new Set([...rest].map((m) => m.toString('latin1')));
+    expect(restText.has('late') || popped.some((m) => restText.has(m))).toBe(false);
+    expect(await h.redis.exists('s')).toBe(0);
+    expect(keyspace.memoryUsage('s')).toBeUndefined();
+    expect(set).toBeInstanceOf(Set);
+    expect(await h.redis.sadd('s', ...rest)).toBe(setSize - 100);
+    const hash = keyspace.valueOf('h');
+    const field = (await h.redis.hrandfield('h')) as string;
+    expect(await h.redis.hexists('h', field)).toBe(1);
+    const pairs = (await h.redis.hrandfield('h', 3, 'WITHVALUES')) as string[];
+    expect(pairs).toHaveLength(6);
+    for (let at = 0; at < 6; at += 2)
+      expect(await h.redis.hget('h', pairs[at])).toBe(pairs[at + 1]);
+    expect(await h.redis.hset('h', 'only-new', '1')).toBe(1);
+    expect(await h.redis.hdel('h', 'only-new')).toBe(1);
+    const fieldsDrawn = new Set(await h.redis.hrandfield('h', -(MEMBERS * 5)));
+    expect(fieldsDrawn.has('only-new')).toBe(false);
+    expect(fieldsDrawn.size).toBeGreaterThan(MEMBERS * 0.9);
+    expect(await h.redis.hrandfield('h', MEMBERS * 2)).toHaveLength(MEMBERS + 3);
+    expect(keyspace.valueOf('h')).toBe(hash);
 
     // A change in place is a write: a transaction watching the key fails, for each kind of collection.
     for (const [key, write] of [

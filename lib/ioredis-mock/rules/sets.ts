@@ -33,14 +33,49 @@ import {
 import { IN_PLACE_FROM_BYTES, setMemberBytes } from '../../keyspace/memory';
 import { inIntsetOrder } from '../object-command';
 
-/** SMOVE source destination member: a missing source answers 0 before the destination is looked at. */
+/**
+ * SMOVE source destination member: a missing source answers 0 before the destination is looked at. A large source
+ * (or destination) is changed in place, as SREM and SADD change it (ioredis-mock copies both sets).
+ */
 const smove: CommandRule = {
   arity: 4,
   empties: firstKey,
   membersFrom: 2,
   check: (args, reader) => {
     if (expectType(reader, args[0], ['set']) === undefined) return reply(0);
-    expectType(reader, args[1], ['set']);
+    const target = expectType(reader, args[1], ['set']) as ReadonlySet<unknown> | undefined;
+    const writer = reader.writer;
+    const [source, destination] = [keyName(args[0]), keyName(args[1])];
+    if (
+      writer === undefined ||
+      (writer.bytesOf(source) < IN_PLACE_FROM_BYTES &&
+        writer.bytesOf(destination) < IN_PLACE_FROM_BYTES)
+    ) {
+      return undefined;
+    }
+    const member = memberOf(args[2]);
+    return write(() => {
+      const from = writer.inPlace(source) as Set<unknown> | undefined;
+      if (from === undefined || !from.has(member)) return 0;
+      if (source === destination) return 1; // Redis changes nothing
+      from.delete(member);
+      memberLists.delete(from);
+      const bytes = setMemberBytes(member);
+      if (from.size === 0) writer.remove(source);
+      else writer.changedInPlace(source, -bytes);
+      if (target === undefined) writer.replace(destination, new Set([member]));
+      else if (writer.bytesOf(destination) < IN_PLACE_FROM_BYTES) {
+        writer.store(destination, new Set([...target, member]));
+      } else {
+        const to = writer.inPlace(destination) as Set<unknown>;
+        if (!to.has(member)) {
+          to.add(member);
+          memberLists.get(to)?.push(member);
+          writer.changedInPlace(destination, bytes);
+        }
+      }
+      return 1;
+    });
   },
 };
 
@@ -62,19 +97,101 @@ function randomMembers(command: 'spop' | 'srandmember'): CommandRule {
       }
     },
     check: (args, reader) => {
-      if (args.length !== 2) return undefined;
-      const count = parseInteger(args[1]);
-      const set = reader.valueOf(keyName(args[0])) as ReadonlySet<unknown> | undefined;
-      if (count === 0n || set === undefined) return reply([]);
-      if (count !== undefined) checkDrawn(count, true);
-      // A count of the whole set answers it as SUNION would: an intset by value.
-      if (count !== undefined && count >= BigInt(set.size)) return { args, answer: inIntsetOrder };
-      return undefined;
+      const key = keyName(args[0]);
+      const count = args.length === 2 ? parseInteger(args[1]) : undefined;
+      const set = reader.valueOf(key) as ReadonlySet<unknown> | undefined;
+      if (args.length === 2) {
+        if (count === 0n || set === undefined) return reply([]);
+        if (count !== undefined) checkDrawn(count, true);
+        // A count of the whole set answers it as SUNION would: an intset by value.
+        if (count !== undefined && count >= BigInt(set.size)) {
+          return { args, answer: inIntsetOrder };
+        }
+      }
+      const writer = reader.writer;
+      if (set === undefined || writer === undefined || writer.bytesOf(key) < IN_PLACE_FROM_BYTES) {
+        return undefined;
+      }
+      const many = count === undefined ? undefined : Number(count);
+      if (command === 'srandmember') return reply(drawMembers(set, many));
+      return write(() => {
+        const stored = writer.inPlace(key) as Set<unknown> | undefined;
+        if (stored === undefined) return many === undefined ? null : []; // expired meanwhile
+        const popped = popMembers(stored, many ?? 1);
+        if (stored.size === 0) writer.remove(key);
+        else
+          writer.changedInPlace(
+            key,
+            -popped.reduce<number>((sum, m) => sum + setMemberBytes(m), 0),
+          );
+        return many === undefined ? popped[0] : popped;
+      });
     },
     // With a count the reply is an array, of one member too (ioredis-mock answers SPOP's one member alone).
     answer: (reply, args) =>
       args.length === 2 && !Array.isArray(reply) ? (reply === null ? [] : [reply]) : reply,
   });
+}
+
+/**
+ * The members of each large stored set that SPOP or SRANDMEMBER drew from, as an array (a JS Set has no random
+ * access: ioredis-mock copied the set into one for every draw, 17 ms at 20k members), kept while the set is the same
+ * object: only the in-place writes here change a stored set, and they keep the array with it (SADD appends to it,
+ * SPOP takes from it, SREM drops it).
+ */
+const memberLists = new WeakMap<ReadonlySet<unknown>, unknown[]>();
+
+function memberList(set: ReadonlySet<unknown>): unknown[] {
+  let list = memberLists.get(set);
+  if (list === undefined) {
+    list = [...set];
+    memberLists.set(set, list);
+  }
+  return list;
+}
+
+function randomIndex(length: number): number {
+  return Math.floor(Math.random() * length);
+}
+
+/** SRANDMEMBER's members of `set` (not empty): one, `count` distinct ones (fewer than the set's), or -`count` drawn. */
+function drawMembers(set: ReadonlySet<unknown>, count: number | undefined): unknown {
+  const list = memberList(set);
+  if (count === undefined) return copyOut(list[randomIndex(list.length)]);
+  const drawn: unknown[] = [];
+  if (count < 0) {
+    for (let i = 0; i < -count; i++) drawn.push(copyOut(list[randomIndex(list.length)]));
+    return drawn;
+  }
+  // Distinct positions: drawn until `count` differ, or (for most of the set) the first `count` of a shuffled copy.
+  if (3 * count > list.length) {
+    const copy = [...list];
+    for (let i = 0; i < count; i++) {
+      const j = i + randomIndex(copy.length - i);
+      [copy[i], copy[j]] = [copy[j], copy[i]];
+      drawn.push(copyOut(copy[i]));
+    }
+    return drawn;
+  }
+  const positions = new Set<number>();
+  while (positions.size < count) positions.add(randomIndex(list.length));
+  for (const at of positions) drawn.push(copyOut(list[at]));
+  return drawn;
+}
+
+/** SPOP's `count` members (fewer than the set's) taken out of `set`, in place, in the order they were drawn. */
+function popMembers(set: Set<unknown>, count: number): unknown[] {
+  const list = memberList(set);
+  const popped: unknown[] = [];
+  for (let i = 0; i < count && list.length > 0; i++) {
+    const at = randomIndex(list.length);
+    const member = list[at];
+    list[at] = list[list.length - 1];
+    list.pop();
+    set.delete(member);
+    popped.push(member);
+  }
+  return popped;
 }
 
 /** A stored set (the rule's type check passed), or an empty one for a missing key. */
@@ -103,13 +220,17 @@ function changeMembers(adding: boolean): CommandRule['check'] {
       }
       let changed = 0;
       let bytes = 0;
+      const list = memberLists.get(set);
       for (const member of members) {
         if (set.has(member) === adding) continue;
-        if (adding) set.add(member);
-        else set.delete(member);
+        if (adding) {
+          set.add(member);
+          list?.push(member);
+        } else set.delete(member);
         changed++;
         bytes += (adding ? 1 : -1) * setMemberBytes(member);
       }
+      if (!adding && changed > 0) memberLists.delete(set);
       if (set.size === 0)
         writer.remove(key); // Redis deletes a set it empties
       else writer.changedInPlace(key, bytes);
