@@ -12,9 +12,10 @@ import { whileWriting } from './support/concurrent-writes';
  * Large sets, hashes, sorted sets and lists are changed in place by SADD, SREM, HSET, HMSET, HINCRBY, HINCRBYFLOAT,
  * HSETNX, SPOP, SMOVE, ZADD, ZINCRBY, ZREM, ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP and RPOP (a copy for
  * each write cost the collection's size), SISMEMBER, SMISMEMBER, SRANDMEMBER, HRANDFIELD and HLEN read the stored
- * collection without copying it, and a sorted set's order is kept rather than sorted again at each read. From the
- * outside nothing changes but the time: the same answers, the memory estimate following the changes, and snapshots
- * that hold each collection as it was when they began, while writes change it in place.
+ * collection without copying it, and a sorted set's order is kept rather than sorted again at each read (score ranges,
+ * ZCOUNT and ZRANDMEMBER read it without copying it). From the outside nothing changes but the time: the same answers,
+ * the memory estimate following the changes, and snapshots that hold each collection as it was when they began, while
+ * writes change it in place.
  */
 
 afterAll(removeTempDirs);
@@ -121,6 +122,24 @@ async function change(redis: Redis, step: number): Promise<unknown> {
         await redis.zrank('z', `m${i}`),
         await redis.zrevrank('z', `m${i}`),
         await redis.zcard('z'),
+        await redis.zcount('z', step % 900, (step % 900) + 3),
+        await redis.zcount('z', `(${step % 500}`, '+inf'),
+        await redis.zcount('z', '-inf', `(${step % 700}`),
+        await redis.zrangebyscore('z', step % 900, '+inf', 'WITHSCORES', 'LIMIT', step % 13, 4),
+        await redis.zrevrangebyscore('z', `(${(step % 900) + 2}`, step % 900, 'LIMIT', 1, 3),
+        await redis.zrange(
+          'z',
+          `(${step % 800}`,
+          (step % 800) + 1,
+          'BYSCORE',
+          'REV',
+          'LIMIT',
+          0,
+          -1,
+        ),
+        await redis.zremrangebyscore('z', `(${(step % 900) + 0.5}`, (step % 900) + 0.75),
+        new Set(await redis.zrandmember('z', 6)).size,
+        (await redis.zrandmember('z', -5, 'WITHSCORES')).length,
       ];
     case 13:
       return redis.zremrangebyscore('z', step % 900, (step % 900) + 0.5);

@@ -251,11 +251,34 @@ export function bound(arg: Arg): Bound {
   return { value: read.value, exclusive };
 }
 
-function within(score: number, min: Bound, max: Bound): boolean {
-  return (
-    (min.exclusive ? score > min.value : score >= min.value) &&
-    (max.exclusive ? score < max.value : score <= max.value)
-  );
+/** The index of the first of `sorted` (in score order) whose score is at least `min`; the length if none. */
+function firstFrom(sorted: readonly Scored[], min: Bound): number {
+  let [low, high] = [0, sorted.length];
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const score = sorted[mid].score;
+    if (min.exclusive ? score > min.value : score >= min.value) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+/** The index after the last of `sorted` (in score order) whose score is at most `max`; 0 if none. */
+function endAt(sorted: readonly Scored[], max: Bound): number {
+  let [low, high] = [0, sorted.length];
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const score = sorted[mid].score;
+    if (max.exclusive ? score < max.value : score <= max.value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** The positions [from, to) of the members of `sorted` (in score order) within `min` and `max`: binary searches. */
+function scoreSpan(sorted: readonly Scored[], min: Bound, max: Bound): [number, number] {
+  const from = firstFrom(sorted, min);
+  return [from, Math.max(from, endAt(sorted, max))];
 }
 
 export interface RangeQuery {
@@ -406,15 +429,14 @@ export function selectRange(
   const [first, last] = query.rev ? [stop, start] : [start, stop];
   if (query.by === 'lex')
     return lexRange(sorted, lexBound(first), lexBound(last), query.rev, query.limit);
-  let members: readonly Scored[] = query.rev ? sorted.slice().reverse() : sorted;
-  const [min, max] = [bound(first), bound(last)];
-  members = members.filter((m) => within(m.score, min, max));
-  if (query.limit !== undefined) {
-    const { offset, count } = query.limit;
-    if (offset < 0) return [];
-    members = members.slice(offset, count < 0 ? undefined : offset + count);
-  }
-  return members;
+  // Only the members the range and its LIMIT select are copied, found by binary searches (the set is in score order).
+  const [from, to] = scoreSpan(sorted, bound(first), bound(last));
+  const { offset, count } = query.limit ?? { offset: 0, count: -1 };
+  if (offset < 0) return [];
+  const taken = Math.max(0, Math.min(count < 0 ? Infinity : count, to - from - offset));
+  if (taken === 0) return [];
+  if (!query.rev) return sorted.slice(from + offset, from + offset + taken);
+  return sorted.slice(to - offset - taken, to - offset).reverse();
 }
 
 /** ZLEXCOUNT's answer: the members of the range, walked as Redis walks them (see {@link lexRange}). */
@@ -798,7 +820,8 @@ export const sortedSetRules: Readonly<Record<string, CommandRule>> = {
     },
     check: (args, reader) => {
       const [min, max] = [bound(args[1]), bound(args[2])];
-      return reply(ordered(setOf(reader, args[0])).filter((m) => within(m.score, min, max)).length);
+      const [from, to] = scoreSpan(ordered(setOf(reader, args[0])), min, max);
+      return reply(to - from);
     },
   }),
   zlexcount: typed('zset', 4, {
