@@ -10,12 +10,12 @@ import { whileWriting } from './support/concurrent-writes';
 
 /**
  * Large sets, hashes, sorted sets and lists are changed in place by SADD, SREM, HSET, HMSET, HINCRBY, HINCRBYFLOAT,
- * HSETNX, SPOP, SMOVE, ZADD, ZINCRBY, ZREM, ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP and RPOP (a copy for
- * each write cost the collection's size), SISMEMBER, SMISMEMBER, SRANDMEMBER, HRANDFIELD and HLEN read the stored
- * collection without copying it, and a sorted set's order is kept rather than sorted again at each read (score ranges,
- * ZCOUNT and ZRANDMEMBER read it without copying it). From the outside nothing changes but the time: the same answers,
- * the memory estimate following the changes, and snapshots that hold each collection as it was when they began, while
- * writes change it in place.
+ * HSETNX, SPOP, SMOVE, ZADD, ZINCRBY, ZREM, ZPOPMIN, ZPOPMAX, ZREMRANGEBY*, LPUSH, RPUSH, LPOP, RPOP, LMOVE and
+ * RPOPLPUSH (a copy for each write cost the collection's size), SISMEMBER, SMISMEMBER, SRANDMEMBER, HRANDFIELD and
+ * HLEN read the stored collection without copying it, and a sorted set's order is kept rather than sorted again at
+ * each read (score ranges, ZCOUNT and ZRANDMEMBER read it without copying it). From the outside nothing changes but
+ * the time: the same answers, the memory estimate following the changes, and snapshots that hold each collection as
+ * it was when they began, while writes change it in place.
  */
 
 afterAll(removeTempDirs);
@@ -79,6 +79,15 @@ async function change(redis: Redis, step: number): Promise<unknown> {
         await redis.ltrim('l', step % 2, -1 - (step % 3)),
         await redis.ltrim('l', -10 * MEMBERS, 10 * MEMBERS),
         await redis.lset('l', -1 - (step % 7), `set at the end ${step}`),
+        await redis.rpoplpush('l', 'l'),
+        await redis.lmove('l', 'l', 'LEFT', 'RIGHT'),
+        step % 2 === 0
+          ? await redis.lmove('l', 'q', 'LEFT', 'LEFT')
+          : await redis.lmove('l', 'q', 'RIGHT', 'LEFT'),
+        await redis.lmove('l', 'q', 'RIGHT', 'RIGHT'),
+        await redis.rpoplpush('q', 'l'),
+        await redis.lmove('missing-list', 'l', 'LEFT', 'LEFT'),
+        await redis.lrange('q', 0, -1),
       ];
     case 18:
       return [

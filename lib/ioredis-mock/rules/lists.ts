@@ -189,8 +189,10 @@ function listPosition(arg: Arg): 'LEFT' | 'RIGHT' {
 }
 
 /**
- * LMOVE, RPOPLPUSH, BRPOPLPUSH: a missing source answers null before the destination is looked at (ioredis-mock
- * checks the destination first, and RPOPLPUSH answers null for one of the wrong type).
+ * LMOVE, RPOPLPUSH, BRPOPLPUSH, BLMOVE: a missing source answers null before the destination is looked at
+ * (ioredis-mock checks the destination first, and RPOPLPUSH answers null for one of the wrong type). When either list
+ * is large, the element moves in place (ioredis-mock copies both lists: 260 moves a second at 20k elements, a queue
+ * kept reliable with RPOPLPUSH or a list rotated onto itself).
  */
 function moveRule(arity: number, positions: boolean): CommandRule {
   return {
@@ -202,7 +204,42 @@ function moveRule(arity: number, positions: boolean): CommandRule {
     check: (args, reader) => {
       const source = expectType(reader, args[0], ['list']);
       if (source === undefined || (source as ListLike<unknown>).length === 0) return reply(null);
-      expectType(reader, args[1], ['list']);
+      const target = expectType(reader, args[1], ['list']) as ListLike<unknown> | undefined;
+      const writer = reader.writer;
+      const [from, to] = [keyName(args[0]), keyName(args[1])];
+      if (writer === undefined || (!isLarge(reader, from) && !isLarge(reader, to))) return;
+      const [fromLeft, toLeft] = positions
+        ? [args[2] === 'LEFT', args[3] === 'LEFT']
+        : [false, true];
+      return write(() => {
+        const list = writer.inPlace(from) as ListDeque | undefined;
+        if (list === undefined) return null; // expired meanwhile
+        const [element] = fromLeft ? list.popFront(1) : list.popBack(1);
+        const bytes = listElementBytes(element);
+        if (from === to) {
+          // Onto itself: the list rotates.
+          if (toLeft) list.pushFront([element]);
+          else list.pushBack([element]);
+          writer.changedInPlace(from, 0);
+          return copyOut(element);
+        }
+        if (list.length === 0) writer.remove(from);
+        else writer.changedInPlace(from, -bytes);
+        if (target === undefined) writer.replace(to, [element]);
+        else if (!isLarge(reader, to)) {
+          const elements =
+            target instanceof ListDeque ? target.toArray() : [...(target as readonly unknown[])];
+          if (toLeft) elements.unshift(element);
+          else elements.push(element);
+          writer.store(to, elements);
+        } else {
+          const destination = writer.inPlace(to) as ListDeque;
+          if (toLeft) destination.pushFront([element]);
+          else destination.pushBack([element]);
+          writer.changedInPlace(to, bytes);
+        }
+        return copyOut(element);
+      });
     },
   };
 }
