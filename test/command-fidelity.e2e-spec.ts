@@ -214,6 +214,19 @@ const BIG_ZSET: Cmd = [
 ];
 
 const CASES: [Cmd, Cmd[]][] = [
+  // GETRANGE counts bytes: ASCII text read where it is, other text and bytes through their UTF-8
+  [['getrange', 'k', '2', '5'], [['set', 'k', 'hello world']]],
+  [['getrange', 'k', '-3', '-1'], [['set', 'k', 'hello world']]],
+  [
+    ['getrange', 'k', '4', '100'],
+    [
+      ['append', 'k', 'abc'],
+      ['append', 'k', 'de'],
+    ],
+  ],
+  [['getrange', 'k', '1', '2'], [['set', 'k', 'héllo']]],
+  [['getrange', 'k', '-5', '-2'], [['set', 'k', 'a日本語']]],
+  [['getrange', 'k', '3', '1'], [['set', 'k', 'hello']]],
   // the destination's old TTL goes, the source's comes with it (RENAME), a RENAMENX that does nothing keeps it
   [
     ['rename', 'k', 'dest'],

@@ -101,8 +101,11 @@ const getrange = typed('string', 4, {
     integerArg(args[2]);
   },
   check: (args, reader) => {
-    const bytes = bytesOf(reader.valueOf(keyName(args[0])));
-    const length = bytes.length;
+    const stored = reader.valueOf(keyName(args[0]));
+    // ASCII text (as many bytes as code units) is read where it is: its bytes made for each read cost its length.
+    const ascii = typeof stored === 'string' && Buffer.byteLength(stored, 'utf8') === stored.length;
+    const bytes = ascii ? undefined : bytesOf(stored);
+    const length = bytes === undefined ? (stored as string).length : bytes.length;
     let start = Number(integerArg(args[1]));
     let end = Number(integerArg(args[2]));
     if (start < 0 && end < 0 && start > end) return reply(EMPTY);
@@ -110,6 +113,8 @@ const getrange = typed('string', 4, {
     if (end < 0) end = Math.max(0, length + end);
     if (end >= length) end = length - 1;
     if (length === 0 || start > end) return reply(EMPTY);
+    if (bytes === undefined)
+      return reply(Buffer.from((stored as string).slice(start, end + 1), 'latin1'));
     return reply(Buffer.from(bytes.subarray(start, end + 1)));
   },
 });
