@@ -62,6 +62,11 @@ describe('GEO scores', () => {
         fc.double({ min: -180, max: 180, noNaN: true }),
         fc.double({ min: -85.05112878, max: 85.05112878, noNaN: true }),
         (lon, lat) => {
+          // A coordinate that rounds onto the eastern or northern edge (179.99999999999997 does) takes the cell past
+          // the last one, as in Redis (the corner above): its read-back is not within the grid.
+          const cells = 2 ** 26;
+          fc.pre(((lon + 180) / 360) * cells < cells);
+          fc.pre(((lat + 85.05112878) / (2 * 85.05112878)) * cells < cells);
           const [x, y] = positionOf(scoreOf(lon, lat));
           expect(Math.abs(x - lon)).toBeLessThanOrEqual(360 / 2 ** 27 + 1e-9);
           expect(Math.abs(y - lat)).toBeLessThanOrEqual(170.10225756 / 2 ** 27 + 1e-9);
