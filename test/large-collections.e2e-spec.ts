@@ -159,7 +159,13 @@ async function change(redis: Redis, step: number): Promise<unknown> {
     case 1:
       return expiring(redis, 's', () => redis.srem('s', `m${i}`, `absent${step}`));
     case 2:
-      return redis.hset('h', `f${i}`, `changed ${step}`, `g${step}`, 'added');
+      return [
+        await redis.hset('h', `f${i}`, `changed ${step}`, `g${step}`, 'added'),
+        await redis.object('ENCODING', 'h'),
+        await redis.object('ENCODING', 's'),
+        await redis.object('ENCODING', 'z'),
+        await redis.object('ENCODING', 's2'),
+      ];
     case 3:
       return [
         await redis.hmset('h', { [`f${i}`]: `again ${step}` }),

@@ -19,6 +19,7 @@
 import { keyByteLength } from '../format/key-bytes';
 import { isLfu, type Keyspace, lfuCounter } from '../keyspace/keyspace';
 import { bytesOf, type CommandRule, holds, keyName, reply } from './command-rule';
+import { fieldCount } from './hash-fields';
 import { kindOf } from './mock-values';
 import { type Arg, argText, parseInteger, replyError, wrongArity } from './redis-replies';
 
@@ -92,21 +93,21 @@ export function encodingOf(key: string, value: unknown): string {
     if (storedInteger(text) !== undefined) return 'int';
     return bytesOf(text).length <= EMBSTR_SIZE ? 'embstr' : 'raw';
   }
+  // A collection past the small encoding's count is answered by its size alone: its members are not looked at.
   if (value instanceof Set) {
+    if (value.size > INTSET_ENTRIES) return 'hashtable';
     const members = [...(value as Set<string | Buffer>)];
-    return members.length <= INTSET_ENTRIES && members.every((m) => storedInteger(m) !== undefined)
-      ? 'intset'
-      : 'hashtable';
+    return members.every((m) => storedInteger(m) !== undefined) ? 'intset' : 'hashtable';
   }
   if (value instanceof Map) {
+    if (value.size > ZSET_LISTPACK_ENTRIES) return 'skiplist';
     const members = [...(value as Map<string | Buffer, unknown>).keys()];
-    return members.length <= ZSET_LISTPACK_ENTRIES && members.every(small)
-      ? 'listpack'
-      : 'skiplist';
+    return members.every(small) ? 'listpack' : 'skiplist';
   }
   const kind = kindOf(key, value);
   if (kind === 'list') return 'quicklist';
   if (kind === 'stream') return 'stream';
+  if (fieldCount(value as Record<string, unknown>) > HASH_LISTPACK_ENTRIES) return 'hashtable';
   const fields = Object.entries(value as Record<string, string | Buffer>);
   // A field name counts its own bytes (see `key-bytes.ts`), not the UTF-8 of its escapes.
   return fields.length <= HASH_LISTPACK_ENTRIES &&
