@@ -245,6 +245,57 @@ describe('HSCAN, SSCAN and ZSCAN of the embedded client', () => {
     expect(await redis.exists('h', 's', 'z')).toBe(0); // emptied, so deleted
   });
 
+  it('finds every element in walks that overlap while the collection grows and changes', async () => {
+    const h = await restartedWith([], []);
+    const { redis } = h;
+    const fields = range(5_000, (i) => `field:${i}`);
+    await redis.hset('h', Object.fromEntries(fields.map((f) => [f, 'old'])));
+    await redis.sadd('s', ...fields);
+    await redis.zadd('z', ...fields.flatMap((f, i) => [i, f]));
+    type Page = [string, string[]];
+    const scans: [string, (cursor: string, count: number) => Promise<Page>, number][] = [
+      ['h', (c, n) => redis.hscan('h', c, 'COUNT', n), 2],
+      ['s', (c, n) => redis.sscan('s', c, 'COUNT', n), 1],
+      ['z', (c, n) => redis.zscan('z', c, 'COUNT', n), 2],
+    ];
+    for (const [key, scan, width] of scans) {
+      // Two walks, the second begun when the first is a third of the way, their calls interleaved; between calls
+      // the collection gains elements and changes values.
+      const walks = [
+        { cursor: '0', count: 10, calls: 0, seen: new Map<string, string>() },
+        { cursor: '0', count: 50, calls: 0, seen: new Map<string, string>() },
+      ];
+      let added = 0;
+      for (let step = 0; walks.some((w) => w.calls === 0 || w.cursor !== '0'); step++) {
+        for (const [at, walk] of walks.entries()) {
+          if ((walk.calls > 0 && walk.cursor === '0') || (at === 1 && step < 20)) continue;
+          const [next, items] = await scan(walk.cursor, walk.count);
+          for (let i = 0; i < items.length; i += width) walk.seen.set(items[i], items[i + 1]);
+          walk.cursor = next;
+          walk.calls++;
+        }
+        added++;
+        if (key === 'h') await redis.hset('h', `new:${added}`, 'x', `field:${step * 37}`, 'new');
+        else if (key === 's') await redis.sadd('s', `new:${added}`);
+        else await redis.zadd('z', -added, `new:${added}`, 10_000 + step, `field:${step * 37}`);
+      }
+      for (const walk of walks) {
+        expect(fields.filter((f) => !walk.seen.has(f))).toEqual([]);
+        expect(walk.calls).toBeLessThanOrEqual(64);
+      }
+      // The second walk began after the first 20 elements were added: they were there for all of it.
+      const before = range(20, (i) => `new:${i + 1}`);
+      expect(before.filter((f) => !walks[1].seen.has(f))).toEqual([]);
+      if (key === 'h') {
+        // A value comes as it is when its page is read: changed before that, the new one.
+        const [first] = walks;
+        for (const [field, value] of first.seen) {
+          if (value === 'new') expect(await redis.hget('h', field)).toBe('new');
+        }
+      }
+    }
+  });
+
   it('answers a small collection whole, cursor 0, as Redis answers a listpack or an intset', async () => {
     const h = await restartedWith([], []);
     await h.redis.hset('h', { a: '1', b: '2', c: '3' });

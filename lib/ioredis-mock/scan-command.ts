@@ -15,6 +15,7 @@ import type { Keyspace } from '../keyspace/keyspace';
 import { keyToBytes } from '../format/key-bytes';
 import { GlobPattern } from '../util/glob';
 import { type CommandRule, copyOut, keyName, reply, typed } from './command-rule';
+import { fieldCount } from './hash-fields';
 import { encodingOf, inIntsetOrder } from './object-command';
 import { typeName } from './rules/keys';
 import { ordered, type Scored, type SortedSet } from './rules/sorted-sets';
@@ -142,7 +143,7 @@ function compactOrder(value: unknown, encoding: 'listpack' | 'intset'): Iterable
 function sizeOf(value: unknown): number {
   return value instanceof Set || value instanceof Map
     ? value.size
-    : Object.keys(value as object).length;
+    : fieldCount(value as Record<string, unknown>);
 }
 
 /** Parts a large collection is walked in: at most 2^this, so that a walk takes a few dozen calls at most. */
@@ -197,17 +198,68 @@ function scanCollection(
     if (bits > MAX_COLLECTION_PART_BITS || part >= 2 ** bits) return ['0', []];
   }
   const mask = 2 ** bits - 1;
+  const parts = partsOf(value, bits, cursor === 0);
   let seen = 0;
   while (part <= mask && seen < count) {
-    for (const element of elementsOf(value)) {
-      if (bits !== 0 && (elementHash(element[0]) & mask) !== part) continue;
+    for (const handle of parts[part]) {
+      const element = elementAt(value, handle);
+      if (element === undefined) continue; // gone since the walk began
       seen++;
       keep(element);
     }
     part++;
   }
-  const next = part > mask ? 0 : 1 + part * 2 ** COLLECTION_BITS_BITS + bits;
-  return [String(next), out];
+  if (part > mask) walks.get(value as object)?.delete(bits);
+  return [String(part > mask ? 0 : 1 + part * 2 ** COLLECTION_BITS_BITS + bits), out];
+}
+
+/**
+ * The parts of the walks under way over each large collection, for each number of parts (`bits`): the elements'
+ * names (a set's members, a sorted set's Map keys, a hash's fields) by part. A walk's first call (cursor 0) makes
+ * them and its later calls read its part there (a call walked the whole collection to pick the part's elements out:
+ * 10–40 ms at 20k members), dropped once a walk reaches its end. Made at or after the beginning of every walk that
+ * reads them, they hold every element present for a whole walk, which is all SCAN promises; an element gone since
+ * is left out.
+ */
+const walks = new WeakMap<object, Map<number, unknown[][]>>();
+
+function partsOf(value: unknown, bits: number, fresh: boolean): unknown[][] {
+  const collection = value as object;
+  let byBits = walks.get(collection);
+  const kept = fresh ? undefined : byBits?.get(bits);
+  if (kept !== undefined) return kept;
+  const mask = 2 ** bits - 1;
+  const parts = Array.from({ length: mask + 1 }, (): unknown[] => []);
+  const add = (name: string | Buffer, handle: unknown): void => {
+    parts[bits === 0 ? 0 : elementHash(name) & mask].push(handle);
+  };
+  if (value instanceof Set) for (const member of value as Set<string | Buffer>) add(member, member);
+  else if (value instanceof Map) {
+    for (const [handle, { value: member }] of value as Map<string, Scored>) add(member, handle);
+  } else for (const field of Object.keys(collection)) add(field, field);
+  if (byBits === undefined) {
+    byBits = new Map();
+    walks.set(collection, byBits);
+  }
+  byBits.set(bits, parts);
+  return parts;
+}
+
+/** The element `handle` names in `value` now (see {@link partsOf}), `undefined` when it is gone. */
+function elementAt(value: unknown, handle: unknown): Element | undefined {
+  if (value instanceof Set) {
+    const member = handle as string | Buffer;
+    return value.has(member) ? [member, [copyOut(member)]] : undefined;
+  }
+  if (value instanceof Map) {
+    const scored = (value as Map<string, Scored>).get(handle as string);
+    return scored === undefined
+      ? undefined
+      : [scored.value, [copyOut(scored.value), scoreText(scored.score)]];
+  }
+  const hash = value as Record<string, unknown>;
+  const field = handle as string;
+  return Object.hasOwn(hash, field) ? [field, [field, copyOut(hash[field])]] : undefined;
 }
 
 /** HSCAN, SSCAN or ZSCAN key cursor [MATCH pattern] [COUNT count], on a key of `type`. */
