@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { Keyspace } from '../lib/keyspace/keyspace';
+import { KEYSPACE } from '../lib/persistent-cache.constants';
 import { bootWith, durable, removeTempDirs, tempDir, type Harness } from './support/harness';
 import { findRedisServer, startRedisServer, type RedisServer } from './support/redis-server';
 
@@ -55,6 +57,43 @@ describe('streams on the embedded client', () => {
     // A clock behind the last id: the next id is the last one plus one.
     expect(await cache.xadd('future', '99999999999999-5', 'f', 'v')).toBe('99999999999999-5');
     expect(await cache.xadd('future', '*', 'f', 'v')).toBe('99999999999999-6');
+  });
+
+  it('adds to a large stream in place: entries, trims, its size, and a snapshot taken meanwhile', async () => {
+    const keyspace = h.app.get<Keyspace>(KEYSPACE);
+    for (let at = 1; at <= 2000; at += 200) {
+      const p = cache.pipeline();
+      for (let i = at; i < at + 200; i++)
+        p.xadd('big', `${i}-1`, 'n', String(i), 'pad', 'x'.repeat(20));
+      await p.exec();
+    }
+    const stored = keyspace.valueOf('big');
+    const before = keyspace.memoryUsage('big') as number;
+    expect(await cache.xadd('big', '2001-1', 'n', '2001')).toBe('2001-1');
+    expect(await cache.xadd('big', '2001-*', 'n', '2001b')).toBe('2001-2');
+    await expect(cache.xadd('big', '5-5', 'n', 'old')).rejects.toThrow(
+      'ERR The ID specified in XADD is equal or smaller than the target stream top item',
+    );
+    expect(keyspace.valueOf('big')).toBe(stored);
+    expect(await cache.xlen('big')).toBe(2002);
+    expect(keyspace.memoryUsage('big')).toBeGreaterThan(before);
+    expect(await cache.xadd('big', 'MAXLEN', '1500', '2002-1', 'n', '2002')).toBe('2002-1');
+    expect(keyspace.valueOf('big')).toBe(stored);
+    expect(await cache.xlen('big')).toBe(1500);
+    expect(await cache.xrange('big', '-', '+', 'COUNT', 1)).toEqual([
+      ['504-1', ['n', '504', 'pad', 'x'.repeat(20)]],
+    ]);
+    expect(keyspace.memoryUsage('big')).toBeLessThan(before);
+    // Entries added while a snapshot is under way, then a restart: the stream comes back whole.
+    const snapshot = h.snapshots.snapshot();
+    for (let i = 3000; i < 3100; i++)
+      await cache.xadd('big', 'MAXLEN', '~', '1000', `${i}-1`, 'n', String(i));
+    await snapshot;
+    const all = await cache.xrange('big', '-', '+');
+    expect(all.at(-1)).toEqual(['3099-1', ['n', '3099']]);
+    await restart();
+    expect(await cache.xrange('big', '-', '+')).toEqual(all);
+    expect(await cache.xadd('big', '*', 'n', 'after')).toMatch(TIME_ID);
   });
 
   it('checks explicit ids and answers them in Redis form', async () => {

@@ -133,7 +133,8 @@ function* spread(array: ListLike<unknown>): Generator<unknown> {
   for (let i = 0; i < array.length; i += step) yield array.at(i);
 }
 
-function streamEntryBytes(entry: unknown): number {
+/** The estimated bytes of one stream entry (`[id, fields]`), as a stream's estimate counts each. */
+export function streamEntryBytes(entry: unknown): number {
   const [id, fields] = entry as [string, unknown[]];
   const n = fields.length;
   return (
