@@ -305,6 +305,14 @@ describe('large sets and hashes', () => {
       watcher.disconnect();
     }
     expect(await h.redis.exists('after-watch')).toBe(0);
+    // A SMOVE that moves nothing writes nothing, as in Redis: the watching transaction runs.
+    const watcher = h.redis.duplicate();
+    await watcher.watch('s');
+    expect(await h.redis.smove('s', 'elsewhere', 'not-a-member')).toBe(0);
+    expect(await h.redis.smove('s', 's', 'm5')).toBe(1);
+    expect(await watcher.multi().set('after-watch', 's').exec()).toEqual([[null, 'OK']]);
+    watcher.disconnect();
+    expect(await h.redis.exists('elsewhere')).toBe(0);
 
     // Emptied by SREM in place, the set is deleted, as Redis deletes it.
     const all = await h.redis.smembersBuffer('s');

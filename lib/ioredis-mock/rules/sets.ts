@@ -42,7 +42,8 @@ const smove: CommandRule = {
   empties: firstKey,
   membersFrom: 2,
   check: (args, reader) => {
-    if (expectType(reader, args[0], ['set']) === undefined) return reply(0);
+    const held = expectType(reader, args[0], ['set']) as ReadonlySet<unknown> | undefined;
+    if (held === undefined) return reply(0);
     const target = expectType(reader, args[1], ['set']) as ReadonlySet<unknown> | undefined;
     const writer = reader.writer;
     const [source, destination] = [keyName(args[0]), keyName(args[1])];
@@ -54,10 +55,12 @@ const smove: CommandRule = {
       return undefined;
     }
     const member = memberOf(args[2]);
+    // Nothing changes (Redis writes neither key) when the member is not there, or moves onto its own set.
+    if (!held.has(member)) return reply(0);
+    if (source === destination) return reply(1);
     return write(() => {
       const from = writer.inPlace(source) as Set<unknown> | undefined;
-      if (from === undefined || !from.has(member)) return 0;
-      if (source === destination) return 1; // Redis changes nothing
+      if (from === undefined) return 0; // expired meanwhile
       from.delete(member);
       memberLists.delete(from);
       const bytes = setMemberBytes(member);
