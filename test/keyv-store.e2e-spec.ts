@@ -111,7 +111,8 @@ async function manyKeys(
   expect(await allKeys(raw)).toEqual(KEYS.map(full).sort());
   for (const [i, key] of KEYS.entries()) {
     const pttl = await raw.pttl(full(key));
-    const [min, max] = hasOwnTtl(i) ? [59_000, 60_000] : [3_590_000, 3_600_000];
+    // Wide enough for a loaded machine: it tells the 60 s TTL from the hour, and that each was set.
+    const [min, max] = hasOwnTtl(i) ? [50_000, 60_000] : [3_550_000, 3_600_000];
     expect([key, pttl > min && pttl <= max]).toEqual([key, true]);
   }
 
