@@ -21,6 +21,7 @@ import {
   SYNTAX_ERROR,
   wrongArity,
 } from './redis-replies';
+import { asReplyErrorOf, sentName, type SentCommand } from './sent-command';
 
 /** How often a blocked pop looks at its keys again (as a blocked XREAD does). */
 const BLOCK_POLL_MS = 5;
@@ -214,9 +215,13 @@ export function addBlockingCommands(client: object, closed: () => boolean): void
   for (const command of Object.keys(BLOCKING)) {
     for (const buffer of [false, true]) {
       target[buffer ? `${command}Buffer` : command] = (...raw: unknown[]): Promise<unknown> => {
+        const name = sentName(command);
         const callback =
           typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
-        const reply = block(target, command, raw, buffer, closed);
+        // An error reply names the blocking pop, not the form it runs.
+        const reply = block(target, command, raw, buffer, closed).catch((error: unknown) =>
+          Promise.reject(asReplyErrorOf(error, { name, args: commandArgs(raw) })),
+        );
         if (callback !== undefined) {
           reply.then(
             (value) => process.nextTick(callback, null, value),
@@ -229,18 +234,23 @@ export function addBlockingCommands(client: object, closed: () => boolean): void
   }
 }
 
-/** A blocking pop run once, without waiting (in a pipeline or a transaction), through `client`'s method. */
+/**
+ * A blocking pop run once, without waiting (in a pipeline or a transaction), through `client`'s method; an error
+ * reply names the command `sent` (none in a transaction: see `sent-command.ts`), not the form it runs.
+ */
 export function popOnce(
   client: object,
   command: string,
   raw: readonly unknown[],
   buffer: boolean,
+  sent: SentCommand | undefined,
 ): Promise<unknown> {
   const form = nonBlocking(command, commandArgs(raw));
   const method = (client as Record<string, unknown>)[
     buffer ? `${form.command}Buffer` : form.command
   ] as Method;
-  return (method(...form.args) as Promise<unknown>).then((reply) =>
-    reply === null || reply === undefined ? null : form.answer(reply),
+  return (method(...form.args) as Promise<unknown>).then(
+    (reply) => (reply === null || reply === undefined ? null : form.answer(reply)),
+    (error: unknown) => Promise.reject(asReplyErrorOf(error, sent)),
   );
 }

@@ -47,6 +47,7 @@ import {
   type Arg,
 } from './redis-replies';
 import { withoutBlock } from './rules/streams';
+import { asReplyError, runCalled, sentName, type SentCommand } from './sent-command';
 import { scriptRules } from './script-commands';
 import { serverCommands } from './server-commands';
 import { subcommandError } from './subcommands';
@@ -94,6 +95,13 @@ const subscribing = new WeakSet<object>();
 
 export const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
 
+/** EXEC's refusal of a transaction one of whose commands was refused (`previousErrors`), as ioredis rejects with it. */
+function execAbort(previousErrors: unknown[]): Error {
+  return Object.assign(asReplyError(replyError(EXECABORT), { name: 'exec', args: [] }), {
+    previousErrors,
+  });
+}
+
 /** A command of a pipeline that failed: its error goes in its own entry of EXEC's reply. */
 class Failed {
   constructor(readonly error: unknown) {}
@@ -116,14 +124,18 @@ function failureOf(reply: unknown): Failed | undefined {
   return failure instanceof Failed ? failure : undefined;
 }
 
-/** A pipeline command's function that answers its failure as a value (see {@link failed}) instead of throwing it. */
-function failAlone(command: Method): Method {
+/**
+ * A pipeline command's function that answers its failure as a value (see {@link failed}) instead of throwing it: an
+ * error reply as ioredis gives it, naming the command it `sent` (see `asReplyError`).
+ */
+function failAlone(command: Method, sent?: SentCommand): Method {
+  const failure = (error: unknown): Record<string, Failed> => failed(asReplyError(error, sent));
   return () => {
     try {
       const reply = command();
-      return reply instanceof Promise ? reply.catch(failed) : reply;
+      return reply instanceof Promise ? reply.catch(failure) : reply;
     } catch (error) {
-      return failed(error);
+      return failure(error);
     }
   };
 }
@@ -339,6 +351,16 @@ function admitWrite(guard: Guard): void {
   if (guard.keyspace?.admitWrite(EVICTION_BUDGET_MS) === false) throw replyError(OUT_OF_MEMORY);
 }
 
+/** Rejects with `error` as the error reply of `name` with the arguments `raw` (see `asReplyError`). */
+function rejectAsSent(
+  error: unknown,
+  name: string,
+  raw: unknown[],
+  command: string,
+): Promise<never> {
+  return Promise.reject(asReplyError(error, { name, args: commandArgs(raw, command) }));
+}
+
 /** ioredis's argument transformers (HSET and MSET take objects), which ioredis-mock applies too. */
 const transformers: Record<string, Transform> =
   (
@@ -396,36 +418,32 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
   const decodes = text && STORED_REPLIES.has(command);
   const decodesWithGet = text && command === 'set';
   const writes = DENY_OOM.has(command);
-  const empties = rule?.empties !== undefined;
   const names = text && NAME_REPLIES.has(command);
   const asText = !text && RUN_AS_TEXT.has(command);
   guard.originals.set(method, own);
   target[method] = (...raw: unknown[]): unknown => {
+    const name = sentName(command);
     if (guard.closed()) return refuseClosed(raw);
     let run = own;
     const callback = typeof raw[raw.length - 1] === 'function' ? (raw.pop() as Method) : undefined;
+    // An error reply of ioredis-mock's, as ioredis gives it.
+    const failed = (error: unknown): Promise<never> => rejectAsSent(error, name, raw, command);
     // A subscriber runs only the commands ioredis sends it, and Redis runs for it (see `pubsub-commands.ts`).
     if (isSubscriber(client)) {
       const refused = subscriberRefusal(client, command, commandArgs(raw, command));
-      if (refused !== undefined) return settle(Promise.reject(refused), callback);
+      if (refused !== undefined) return settle(failed(refused), callback);
     }
     if (rule === undefined) {
       guard.reader.beginCommand?.();
       try {
         if (writes) admitWrite(guard);
       } catch (error) {
-        return settle(Promise.reject(asError(error)), callback);
+        return settle(failed(error), callback);
       }
       const noted = noting(guard, command, commandArgs(raw, command));
-      if (!text) {
-        const reply = run(...raw);
-        noted?.();
-        return settle(Promise.resolve(reply).then(copyBuffers), callback);
-      }
-      if (callback !== undefined) raw.push(callback);
       const reply = run(...raw);
       noted?.();
-      return reply;
+      return settle(Promise.resolve(reply).then(text ? undefined : copyBuffers, failed), callback);
     }
     const args = commandArgs(raw, command);
     let outcome: Outcome;
@@ -444,8 +462,7 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
         return settle(Promise.resolve(replyOf(written, text, names)), callback);
       }
     } catch (error) {
-      const reason = asError(error);
-      return settle(Promise.reject(reason), callback);
+      return settle(rejectAsSent(asError(error), name, args, command), callback);
     }
     if ('reply' in outcome) {
       noted?.();
@@ -460,18 +477,15 @@ function guardMethod(client: MockClient, method: string, guard: Guard): void {
     else given = argumentsFor(outcome.command ?? command, outcome.args);
     const answer = outcome.answer ?? (asText ? unchanged : undefined);
     const decode = decodes || (decodesWithGet && setGets(outcome.args));
-    if (answer === undefined && !decode && text && !names) {
-      if (callback !== undefined) given.push(callback);
-      const ran = run(...given);
-      if (empties) dropEmptied(guard, rule, outcome.args);
-      noted?.();
-      return ran;
-    }
     // ioredis-mock's commands change the keyspace before their promise settles: what they emptied goes now.
     const ran = run(...given) as Promise<unknown>;
     dropEmptied(guard, rule, outcome.args);
     noted?.();
-    return settle(ran.then(answerWith(answer, text, decode, names)), callback);
+    const answered =
+      answer === undefined && !decode && text && !names
+        ? ran.then(undefined, failed)
+        : ran.then(answerWith(answer, text, decode, names), failed);
+    return settle(answered, callback);
   };
 }
 
@@ -710,28 +724,30 @@ function guardPipelines(): void {
     if (context !== undefined) {
       this.batch = [];
       unwatchAll(this.redis);
-      return settle(Promise.reject(context), done);
+      return settle(Promise.reject(asReplyError(context, { name: 'exec', args: [] })), done);
     }
     const refused = discarded.get(this);
     if (refused !== undefined) {
       // Nothing runs: as Redis does with a transaction one of whose commands was refused when queued.
       this.batch = [];
       unwatchAll(this.redis);
-      const error = Object.assign(new Error(EXECABORT), { previousErrors: [refused] });
-      return settle(Promise.reject(error), done);
+      return settle(Promise.reject(execAbort([refused])), done);
     }
     if (transactions.has(this) && this.batch.length > 0) {
       // Redis evicts before each queued command and refuses every one (reads too) while memory stays full.
       const keyspace = guards.get(this.redis as object)?.keyspace;
       if (keyspace?.outOfMemory(EVICTION_BUDGET_MS) === true) {
-        const previousErrors = this.batch.map(() => {
+        // (A WATCH inside MULTI is answered at once, not queued: it has no entry in the batch.)
+        const queued = (queuedIn.get(this) ?? []).filter(([name]) => name !== 'watch');
+        const previousErrors = this.batch.map((_, i) => {
           keyspace.countOomRejection();
-          return replyError(OUT_OF_MEMORY);
+          const [name, args] = queued[i] ?? [];
+          const sent = name === undefined ? undefined : { name, args: args ?? [] };
+          return asReplyError(replyError(OUT_OF_MEMORY), sent);
         });
         this.batch = [];
         unwatchAll(this.redis);
-        const error = Object.assign(new Error(EXECABORT), { previousErrors });
-        return settle(Promise.reject(error), done);
+        return settle(Promise.reject(execAbort(previousErrors)), done);
       }
     }
     if (subscribing.has(this)) this.batch = asSent(this.redis as object, this.batch as Method[]);
@@ -760,6 +776,12 @@ function guardPipelines(): void {
     const command = commandOf(name);
     const rule = Object.hasOwn(guard.rules, command) ? guard.rules[command] : undefined;
     const entryCallback = callback === undefined ? undefined : failedAsError(callback as Method);
+    // An error reply names its command, as ioredis names it: those EXEC answers do not (see `failAlone`).
+    const sent: SentCommand = { name: sentName(command), args };
+    const refuse = (error: unknown): void => {
+      if (!discarded.has(this)) discarded.set(this, asReplyError(error, sent));
+    };
+    const entrySent = transactions.has(this) ? undefined : sent;
     if (transactions.has(this)) {
       let queued = queuedIn.get(this);
       if (queued === undefined) queuedIn.set(this, (queued = []));
@@ -769,11 +791,14 @@ function guardPipelines(): void {
       // Redis answers WATCH inside MULTI with an error and queues nothing: EXEC's reply has no entry for it. A WATCH of
       // no key fails its arity check first, which discards the transaction.
       if (args.length === 0) {
-        if (!discarded.has(this)) discarded.set(this, replyError(wrongArity('watch')));
+        refuse(replyError(wrongArity('watch')));
         return undefined;
       }
       if (typeof callback === 'function') {
-        process.nextTick(callback, replyError('ERR WATCH inside MULTI is not allowed'));
+        process.nextTick(
+          callback,
+          asReplyError(replyError('ERR WATCH inside MULTI is not allowed'), sent),
+        );
       }
       return undefined;
     }
@@ -790,21 +815,21 @@ function guardPipelines(): void {
         arity !== undefined &&
         (arity > 0 ? args.length + 1 !== arity : args.length + 1 < -arity)
       ) {
-        discarded.set(this, replyError(wrongArity(command)));
+        refuse(replyError(wrongArity(command)));
       }
     }
     if (transactions.has(this) && !discarded.has(this)) {
       // And a container's subcommand (OBJECT ENCODING, SCRIPT LOAD, …): known, with its number of arguments.
       const error = subcommandError(command, args);
-      if (error !== undefined) discarded.set(this, error);
+      if (error !== undefined) refuse(error);
     }
     if (transactions.has(this) && !discarded.has(this) && NO_MULTI.has(command)) {
       // Refused when queued, after its number of arguments (Redis's `no-multi` flag).
       try {
         if (rule !== undefined) checkArity(command, rule, args);
-        discarded.set(this, replyError('ERR Command not allowed inside a transaction'));
+        refuse(replyError('ERR Command not allowed inside a transaction'));
       } catch (error) {
-        discarded.set(this, asError(error));
+        refuse(error);
       }
     }
     if (rule === undefined && isSubscription(command)) {
@@ -819,8 +844,8 @@ function guardPipelines(): void {
       };
       // Under a name ioredis-mock lets a subscriber send: it does not know those of shard channels.
       const shard = command === 'ssubscribe' || command === 'sunsubscribe';
-      const sent = shard ? name.slice(1) : name;
-      return addTransaction.call(this, failAlone(run), sent, [], entryCallback);
+      const sentAs = shard ? name.slice(1) : name;
+      return addTransaction.call(this, failAlone(run, entrySent), sentAs, [], entryCallback);
     }
     if (rule === undefined && !DENY_OOM.has(command)) {
       const client = this.redis as object;
@@ -835,7 +860,7 @@ function guardPipelines(): void {
         if (text) return reply;
         return reply instanceof Promise ? reply.then(copyBuffers) : copyBuffers(reply);
       };
-      return addTransaction.call(this, failAlone(run), name, [], entryCallback);
+      return addTransaction.call(this, failAlone(run, entrySent), name, [], entryCallback);
     }
     // The command's function is called with no arguments and reads them here: a long argument list is spread once,
     // not once more than ioredis-mock does.
@@ -850,7 +875,7 @@ function guardPipelines(): void {
       try {
         checkArity(command, rule, args);
       } catch (error) {
-        discarded.set(this, asError(error));
+        refuse(error);
       }
     }
     const guarded: Method = () => {
@@ -899,7 +924,7 @@ function guardPipelines(): void {
       );
       return reply instanceof Promise ? reply.then(answer) : answer(reply);
     };
-    return addTransaction.call(this, failAlone(guarded), name, [], entryCallback);
+    return addTransaction.call(this, failAlone(guarded, entrySent), name, [], entryCallback);
   };
   pipelinesGuarded = true;
 }
@@ -975,9 +1000,12 @@ function addCall(client: object): void {
         return settle(Promise.reject(new Error(SUBSCRIBER_MODE)), callback);
       }
       const method = calledMethod(client, command, args, buffer);
-      if (typeof method !== 'function') return settle(Promise.reject(method.error), callback);
+      if (typeof method !== 'function') {
+        const sent = { name: String(command), args: commandArgs(args, name) };
+        return settle(Promise.reject(asReplyError(method.error, sent)), callback);
+      }
       if (callback !== undefined) args.push(callback);
-      return method.apply(client, args);
+      return runCalled(command, () => method.apply(client, args));
     };
   }
 }
@@ -999,25 +1027,32 @@ function pipelineCall(
   const pipelined = pipeline as PipelineInternals;
   if (isBlocking(name)) {
     // A transaction is discarded for the wrong number of arguments, as Redis refuses the command when it is queued.
+    const sent = { name: String(command), args: commandArgs(args, name) };
     const arity = blockingArityError(name, args);
     if (arity !== undefined && transactions.has(pipeline)) {
-      if (!discarded.has(pipeline)) discarded.set(pipeline, arity);
+      if (!discarded.has(pipeline)) discarded.set(pipeline, asReplyError(arity, sent));
       return pipeline;
     }
-    const once = (): Promise<unknown> => popOnce(pipelined.redis as object, name, args, buffer);
+    const entrySent = transactions.has(pipeline) ? undefined : sent;
+    const once = (): Promise<unknown> =>
+      popOnce(pipelined.redis as object, name, args, buffer, entrySent);
     pipelined._addTransaction(once, name, [], callback);
     return pipeline;
   }
   const method = calledMethod(pipeline, command, args, buffer);
   if (typeof method === 'function') {
     if (callback !== undefined) args.push(callback);
-    return method.apply(pipeline, args);
+    return runCalled(command, () => method.apply(pipeline, args));
   }
+  const error = asReplyError(method.error, {
+    name: String(command),
+    args: commandArgs(args, name),
+  });
   if (method.discards && transactions.has(pipeline)) {
-    if (!discarded.has(pipeline)) discarded.set(pipeline, method.error);
+    if (!discarded.has(pipeline)) discarded.set(pipeline, error);
   } else {
     const fail = (): never => {
-      throw method.error;
+      throw error;
     };
     // With its arguments: a command ioredis-mock lacks may have a rule that answers it (XTRIM, …), as on the client.
     const known = redisCommandNames().has(name);

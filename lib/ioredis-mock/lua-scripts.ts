@@ -36,7 +36,7 @@ import {
   withRedisNumbers,
   setFunction,
 } from './lua-vm';
-import { type Arg, REDIS_VERSION } from './redis-replies';
+import { type Arg, REDIS_VERSION, replyError } from './redis-replies';
 
 /** A status reply (`+OK`), told apart from a bulk string. */
 export class Status {
@@ -129,7 +129,7 @@ const STACK_LIMIT = 'ERR reached lua stack limit';
  * as an error where it stands.
  */
 function replyOf(L: unknown, index: number, depth = 0): unknown {
-  if (2 + depth + 4 > MAX_STACK || !lua.lua_checkstack(L, 4)) return new Error(STACK_LIMIT);
+  if (2 + depth + 4 > MAX_STACK || !lua.lua_checkstack(L, 4)) return replyError(STACK_LIMIT);
   const type = lua.lua_type(L, index);
   if (type === lua.LUA_TNUMBER) {
     // C's (long long) cast: -0.5 is 0, not -0.
@@ -147,7 +147,7 @@ function replyOf(L: unknown, index: number, depth = 0): unknown {
     if (fieldType === lua.LUA_TSTRING) {
       const bytes = lineOf(bytesOfLua(L, -1));
       lua.lua_settop(L, -2);
-      return field === 'err' ? new Error(bytes.toString('utf8')) : new Status(textOrBytes(bytes));
+      return field === 'err' ? replyError(bytes.toString('utf8')) : new Status(textOrBytes(bytes));
     }
     lua.lua_settop(L, -2);
   }
@@ -175,7 +175,7 @@ function redisCall(call: ScriptCall, raise: boolean): (L: unknown) => number {
   return (L) => {
     const count = lua.lua_gettop(L);
     let result: unknown;
-    if (count === 0) result = new Error(NO_ARGUMENT);
+    if (count === 0) result = replyError(NO_ARGUMENT);
     else {
       const args: Arg[] = [];
       for (let i = 1; i <= count; i++) {
@@ -183,7 +183,7 @@ function redisCall(call: ScriptCall, raise: boolean): (L: unknown) => number {
         if (type === lua.LUA_TNUMBER) args.push(numberArg(lua.lua_tonumber(L, i)));
         else if (type === lua.LUA_TSTRING) args.push(textOrBytes(bytesOfLua(L, i)));
         else {
-          result = new Error(BAD_ARGUMENT);
+          result = replyError(BAD_ARGUMENT);
           break;
         }
       }
@@ -347,7 +347,7 @@ export class ScriptEngine {
     lua.lua_getglobal(L, HANDLER);
     lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, HANDLER);
     setRedisTable(L, () => {
-      if (this.call === undefined) throw new Error('ERR redis.call outside a script run');
+      if (this.call === undefined) throw replyError('ERR redis.call outside a script run');
       return this.call;
     });
     protectGlobals(L);
@@ -378,7 +378,7 @@ export class ScriptEngine {
     call: ScriptCall,
     compiled: (() => void) | undefined,
   ): unknown {
-    if (this.call !== undefined) throw new Error('ERR a script cannot run another script');
+    if (this.call !== undefined) throw replyError('ERR a script cannot run another script');
     const L = this.state();
     const sha = sha1(script);
     this.call = call;
@@ -410,7 +410,7 @@ export class ScriptEngine {
         outcome = status === lua.LUA_OK ? replyOf(L, -1) : scriptError(L, sha);
       } catch (error) {
         // A reply nested deeper than JS's stack reads (Redis's own limit is about 8000 levels).
-        if (error instanceof RangeError) throw new Error(STACK_LIMIT);
+        if (error instanceof RangeError) throw replyError(STACK_LIMIT);
         throw error;
       }
       failed = false;
@@ -457,21 +457,22 @@ export function shebangOf(
     return undefined;
   const bytes = typeof script === 'string' ? Buffer.from(script, 'utf8') : script;
   const end = bytes.indexOf(0x0a);
-  if (end < 0) throw new Error('ERR Invalid script shebang');
+  if (end < 0) throw replyError('ERR Invalid script shebang');
   const parts = bytes
     .subarray(0, end)
     .toString('utf8')
     .split(/[ \t\r\v\f]+/)
     .filter(Boolean);
-  if (parts.length === 0) throw new Error('ERR Invalid engine in script shebang');
-  if (parts[0] !== '#!lua') throw new Error(`ERR Unexpected engine in script shebang: ${parts[0]}`);
+  if (parts.length === 0) throw replyError('ERR Invalid engine in script shebang');
+  if (parts[0] !== '#!lua')
+    throw replyError(`ERR Unexpected engine in script shebang: ${parts[0]}`);
   const flags = new Set<ScriptFlag>();
   for (const part of parts.slice(1)) {
-    if (!part.startsWith('flags=')) throw new Error(`ERR Unknown lua shebang option: ${part}`);
+    if (!part.startsWith('flags=')) throw replyError(`ERR Unknown lua shebang option: ${part}`);
     const given = part.slice('flags='.length);
     for (const flag of given === '' ? [] : given.split(',')) {
       if (!SCRIPT_FLAGS.includes(flag as ScriptFlag)) {
-        throw new Error(`ERR Unexpected flag in script shebang: ${flag}`);
+        throw replyError(`ERR Unexpected flag in script shebang: ${flag}`);
       }
       flags.add(flag as ScriptFlag);
     }
@@ -491,7 +492,7 @@ function load(L: unknown, script: Arg): void {
       .toString('utf8')
       .replace(/ near <eof>$/, " near '<eof>'")
       .replace(/(:\d+: )(<\w+>) expected/, "$1'$2' expected");
-    throw new Error(`ERR Error compiling script (new function): ${reason}`);
+    throw replyError(`ERR Error compiling script (new function): ${reason}`);
   }
 }
 
@@ -530,12 +531,12 @@ function scriptError(L: unknown, sha: string): Error {
     return value;
   };
   if (lua.lua_type(L, -1) !== lua.LUA_TTABLE) {
-    return new Error(`ERR Error running script, script: ${sha}`);
+    return replyError(`ERR Error running script, script: ${sha}`);
   }
   const message = lua51Wording(field('err') ?? 'ERR unknown error');
   const source = field('source');
   const line = field('line');
-  return new Error(
+  return replyError(
     source !== undefined && line !== undefined
       ? `${message} script: ${sha}, on ${source}:${line}.`
       : `${message} script: ${sha}`,

@@ -3,6 +3,7 @@
  * client corrects (see `command-rules.ts`). These texts are Redis's, not ours: tests compare them with a real
  * redis-server. The embedded client's own messages come last.
  */
+import { ReplyError as IoredisReplyError } from 'ioredis';
 import { showKey } from '../util/show-key';
 
 /** The Redis the embedded client answers like (INFO's `redis_version`, scripts' `redis.REDIS_VERSION`). */
@@ -36,9 +37,12 @@ export const invalidExpireTime = (command: string): string =>
   `ERR invalid expire time in '${command}' command`;
 export const unsupportedOption = (option: string): string => `ERR Unsupported option ${option}`;
 
-/** An error reply, thrown the way ioredis-mock throws its own (a plain `Error` with Redis's text). */
+/** ioredis's class of error replies (from `redis-errors`; ioredis declares it `any`). */
+export const ReplyError = IoredisReplyError as new (message: string) => Error;
+
+/** An error reply, as ioredis rejects with one: a `ReplyError` holding Redis's text. */
 export function replyError(text: string): Error {
-  return new Error(text);
+  return new ReplyError(text);
 }
 
 /**

@@ -895,18 +895,33 @@ export async function runStep(
     try {
       const results = await client.multi(step.commands.map((c) => [...c])).exec();
       return results?.map(([error, reply], i) =>
-        error !== null ? { error: error.message } : normaliseReply(step.commands[i][0], reply, ids),
+        error !== null ? failure(error) : normaliseReply(step.commands[i][0], reply, ids),
       );
     } catch (error) {
-      return { error: (error as Error).message };
+      return failure(error);
     }
   }
   const [command, ...args] = step.commands[0];
   try {
     return normaliseReply(command, await send(client, [command, ...args]), ids);
   } catch (error) {
-    return { error: (error as Error).message };
+    return failure(error);
   }
+}
+
+/**
+ * An error as a step's answer: its text, and what ioredis makes of it (its class, the command it names, the errors
+ * of the commands a transaction discarded), all of which a caller may look at.
+ */
+function failure(error: unknown): unknown {
+  if (!(error instanceof Error)) return { thrown: error };
+  const { command, previousErrors } = error as { command?: unknown; previousErrors?: unknown };
+  return {
+    error: error.message,
+    class: error.name,
+    command,
+    previousErrors: Array.isArray(previousErrors) ? previousErrors.map(failure) : previousErrors,
+  };
 }
 
 /** The text a step is shown as in a report. */
