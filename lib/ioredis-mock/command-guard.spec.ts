@@ -457,3 +457,51 @@ describe('SMEMBERS and SCARD, answered by their rules from the stored set', () =
     await expect(client.scard('l')).rejects.toThrow(WRONGTYPE);
   });
 });
+
+describe('call(), transforming as ioredis does under the name as spelt', () => {
+  beforeEach(async () => {
+    await client.hset('h', 'b', '1', 'a', '2');
+  });
+
+  it("answers HGETALL's flat array unless the name is `hgetall`", async () => {
+    expect(await client.call('HGETALL', 'h')).toEqual(['b', '1', 'a', '2']);
+    expect(await client.call('hgetall', 'h')).toEqual({ b: '1', a: '2' });
+    expect(await client.callBuffer('HGETALL', 'h')).toEqual(
+      ['b', '1', 'a', '2'].map((s) => Buffer.from(s)),
+    );
+    expect(await client.call('HGETALL', 'nokey')).toEqual([]);
+    const told = await new Promise((resolve) => {
+      void client.call('HgetAll', 'h', (_error: unknown, reply: unknown) => resolve(reply));
+    });
+    expect(told).toEqual(['b', '1', 'a', '2']);
+  });
+
+  it('does so in pipelines and transactions, entry by entry', async () => {
+    const piped = await client
+      .pipeline()
+      .call('HGETALL', 'h')
+      .hgetall('h')
+      .callBuffer('HGETALL', 'h')
+      .call('HGETALL', 's')
+      .exec();
+    expect(piped?.map(([error, reply]) => error?.message ?? reply)).toEqual([
+      ['b', '1', 'a', '2'],
+      { b: '1', a: '2' },
+      ['b', '1', 'a', '2'].map((s) => Buffer.from(s)),
+      WRONGTYPE,
+    ]);
+    const transaction = await client.multi().call('hgetall', 'h').call('HGETALL', 'h').exec();
+    expect(transaction).toEqual([
+      [null, { b: '1', a: '2' }],
+      [null, ['b', '1', 'a', '2']],
+    ]);
+  });
+
+  it('sends an object argument as its text unless the name is lower case', async () => {
+    await expect(send('call', 'HSET', 'h2', { f: 1 })).rejects.toThrow(wrongArity('hset'));
+    await send('call', 'MSET', 'k', { f: 1 });
+    expect(await client.get('k')).toBe('[object Object]');
+    await send('call', 'hset', 'h2', { f: 1 });
+    expect(await client.hgetall('h2')).toEqual({ f: '1' });
+  });
+});

@@ -90,6 +90,11 @@ const transactions = new WeakSet<object>();
 const discarded = new WeakMap<object, Error>();
 /** The commands queued in each transaction, by name with their arguments (for a refusal that lists them). */
 const queuedIn = new WeakMap<object, [string, readonly Arg[]][]>();
+/**
+ * The entries of each pipeline or transaction that `call('HGETALL', …)` queued, answered as Redis's flat array (see
+ * `byCall`), and whether by `callBuffer`.
+ */
+const flatReplies = new WeakMap<object, Map<number, boolean>>();
 /** The pipelines (not transactions) holding a (P|S)(UN)SUBSCRIBE, which change ioredis's subscriber mode. */
 const subscribing = new WeakSet<object>();
 
@@ -761,9 +766,12 @@ function guardPipelines(): void {
     const replies = ran.then((entries: unknown) => {
       if (!Array.isArray(entries)) return entries;
       const list = entries as ([unknown, unknown] | [unknown])[];
+      const flat = flatReplies.get(this);
       for (let i = 0; i < list.length; i++) {
         const failure = failureOf(list[i][1]);
         if (failure !== undefined) list[i] = [failure.error];
+        else if (flat?.has(i) === true)
+          list[i] = [null, flatHash(list[i][1], flat.get(i) === true)];
       }
       return list;
     });
@@ -929,6 +937,37 @@ function guardPipelines(): void {
   pipelinesGuarded = true;
 }
 
+/**
+ * ioredis transforms the arguments and the reply of a command under the names it registered the transformers for,
+ * which are lower case: HSET's, HMSET's, MSET's and MSETNX's object or Map argument becomes its fields and values, and
+ * HGETALL's flat array an object. `call` with another spelling (`call('HGETALL', key)`) sends an object argument as
+ * its text, and answers the flat array. ioredis-mock's methods transform whatever the name: these are the arguments
+ * such a `call` sends (each object but a Buffer as its text), and whether its reply is HGETALL's, to be made flat.
+ */
+function byCall(
+  command: unknown,
+  name: string,
+  args: unknown[],
+): { args: unknown[]; flatReply: boolean } {
+  if (String(command) === name) return { args, flatReply: false };
+  const sent = args.map((arg) =>
+    typeof arg === 'object' && arg !== null && !Buffer.isBuffer(arg)
+      ? (arg as { toString(): string }).toString()
+      : arg,
+  );
+  return { args: sent, flatReply: name === 'hgetall' };
+}
+
+/** HGETALL's object reply as Redis's flat array of fields and values (fields as Buffers for `callBuffer`). */
+function flatHash(reply: unknown, buffer: boolean): unknown {
+  if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return reply;
+  const flat: unknown[] = [];
+  for (const [field, value] of Object.entries(reply as Record<string, unknown>)) {
+    flat.push(buffer ? keyToBytes(field) : field, value);
+  }
+  return flat;
+}
+
 /** The commands `call` does not run: a transaction is begun and ended with `multi()` and `exec()`. */
 const NOT_BY_CALL = new Set(['multi', 'exec', 'discard']);
 
@@ -1004,8 +1043,16 @@ function addCall(client: object): void {
         const sent = { name: String(command), args: commandArgs(args, name) };
         return settle(Promise.reject(asReplyError(method.error, sent)), callback);
       }
-      if (callback !== undefined) args.push(callback);
-      return runCalled(command, () => method.apply(client, args));
+      const sent = byCall(command, name, args);
+      if (sent.flatReply) {
+        const reply = runCalled(command, () => method.apply(client, sent.args));
+        return settle(
+          Promise.resolve(reply).then((hash) => flatHash(hash, buffer)),
+          callback,
+        );
+      }
+      if (callback !== undefined) sent.args.push(callback);
+      return runCalled(command, () => method.apply(client, sent.args));
     };
   }
 }
@@ -1041,8 +1088,23 @@ function pipelineCall(
   }
   const method = calledMethod(pipeline, command, args, buffer);
   if (typeof method === 'function') {
-    if (callback !== undefined) args.push(callback);
-    return runCalled(command, () => method.apply(pipeline, args));
+    const sent = byCall(command, name, args);
+    if (callback !== undefined) {
+      const told = callback as Method;
+      sent.args.push(
+        sent.flatReply
+          ? (error: unknown, reply: unknown) => told(error, flatHash(reply, buffer))
+          : told,
+      );
+    }
+    const queued = Array.isArray(pipelined.batch) ? pipelined.batch.length : -1;
+    const queuedOn = runCalled(command, () => method.apply(pipeline, sent.args));
+    if (sent.flatReply && Array.isArray(pipelined.batch) && pipelined.batch.length > queued) {
+      let flat = flatReplies.get(pipeline);
+      if (flat === undefined) flatReplies.set(pipeline, (flat = new Map<number, boolean>()));
+      flat.set(queued, buffer);
+    }
+    return queuedOn;
   }
   const error = asReplyError(method.error, {
     name: String(command),
