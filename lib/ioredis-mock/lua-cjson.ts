@@ -303,7 +303,7 @@ for (const c of '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.
   STRTOD_CHARACTERS[c.charCodeAt(0)] = 1;
 }
 
-function strtod(text: string): { length: number; value: number } | undefined {
+export function strtod(text: string): { length: number; value: number } | undefined {
   const special = STRTOD_SPECIAL.exec(text);
   if (special !== null) {
     const [read] = special;

@@ -6,7 +6,8 @@
  *   `math.ldexp`, `math.frexp`, `table.getn`, `table.maxn`, `table.setn`, `table.foreach`, `table.foreachi`,
  *   `string.gfind`, `gcinfo`, `collectgarbage`, `coroutine.running`, `error` (a number message gets the position
  *   too), `assert` (a string message), `table.insert` (past the end too), `math.floor` and `math.ceil` (doubles),
- *   `string.format` and `string.rep` (`lua-format.ts`), and `tostring` (numbers with `%.14g`: `5`, `1e+20`, `inf`,
+ *   `string.format` and `string.rep` (`lua-format.ts`), `tonumber` (C's `strtod`: `inf` and `nan` too, and `strtoul`
+ *   in another base), and `tostring` (numbers with `%.14g`: `5`, `1e+20`, `inf`,
  *   where fengari writes `5.0`, `100000000000000000000`, `Infinity`; `__tostring` answering what it answers); the
  *   numbers themselves are Lua 5.1's while a script runs (`withRedisNumbers` in `lua-vm.ts`);
  * - Redis's own: `pcall` (an `{err=…}` error comes back as its text), `math.random` and `math.randomseed` on
@@ -32,6 +33,7 @@ import {
   setFunction,
   typeName,
 } from './lua-vm';
+import { strtod } from './lua-cjson';
 import { stringFormat, stringRep } from './lua-format';
 
 /** Aliases and removals, run once on a new state. */
@@ -295,6 +297,74 @@ function tostring(L: unknown): number {
   return 1;
 }
 
+/** C's `isspace` in the C locale. */
+const C_SPACES = /^[ \t\n\v\f\r]*/;
+
+/** A Lua string argument as C reads it: up to its first NUL byte, one character a byte. */
+function cText(L: unknown, arg: number): string {
+  return checkBytes(L, arg).toString('latin1').split('\0', 1)[0];
+}
+
+/**
+ * C's `strtoul` of `text` in `base` (2 to 36): the value (an unsigned long: a minus sign wraps it, too large is
+ * ULONG_MAX) and the characters read, none if no digit was read.
+ */
+function strtoul(text: string, base: number): { value: number; length: number } {
+  let at = C_SPACES.exec(text)?.[0].length ?? 0;
+  const negative = text[at] === '-';
+  if (negative || text[at] === '+') at++;
+  if (base === 16 && /^0[xX][0-9a-fA-F]/.test(text.slice(at))) at += 2;
+  const start = at;
+  let n = 0n;
+  for (; at < text.length; at++) {
+    const digit = parseInt(text[at], 36);
+    if (Number.isNaN(digit) || digit >= base) break;
+    n = n * BigInt(base) + BigInt(digit);
+  }
+  if (at === start) return { value: 0, length: 0 };
+  const max = 2n ** 64n - 1n;
+  if (n > max) n = max;
+  else if (negative) n = (2n ** 64n - n) % 2n ** 64n;
+  return { value: Number(n), length: at };
+}
+
+/**
+ * Lua 5.1's `luaB_tonumber`. In base 10: a number as it is, a string read as `luaO_str2d` reads it (C's `strtod` after
+ * any blanks, then blanks only: `inf`, `infinity` and `nan` too, which Lua 5.3 refuses), anything else nil. In
+ * another base (2 to 36): a string (or a number's text) read with C's `strtoul`, then blanks only.
+ */
+function tonumber(L: unknown): number {
+  const base = optionalInt(L, 2, 10);
+  if (base !== 10) {
+    const text = cText(L, 1);
+    if (base < 2 || base > 36) argumentError(L, 2, 'base out of range');
+    const read = strtoul(text, base);
+    if (read.length > 0 && /^[ \t\n\v\f\r]*$/.test(text.slice(read.length))) {
+      pushNumber(L, read.value);
+      return 1;
+    }
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  checkAny(L, 1);
+  const type = lua.lua_type(L, 1);
+  if (type === lua.LUA_TNUMBER) {
+    lua.lua_pushvalue(L, 1);
+    return 1;
+  }
+  if (type === lua.LUA_TSTRING) {
+    const text = cText(L, 1);
+    const start = C_SPACES.exec(text)?.[0].length ?? 0;
+    const read = strtod(text.slice(start));
+    if (read !== undefined && /^[ \t\n\v\f\r]*$/.test(text.slice(start + read.length))) {
+      pushNumber(L, read.value);
+      return 1;
+    }
+  }
+  lua.lua_pushnil(L);
+  return 1;
+}
+
 function setBaseFunctions(L: unknown): void {
   const global = (name: string, fn: (s: unknown) => number): void => {
     lua.lua_pushjsfunction(L, fn);
@@ -305,6 +375,7 @@ function setBaseFunctions(L: unknown): void {
     lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, ORIGINAL(name));
   }
   global('tostring', tostring);
+  global('tonumber', tonumber);
   global('unpack', (s) => {
     checkType(s, 1, lua.LUA_TTABLE, 'table');
     const from = optionalInt(s, 2, 1);

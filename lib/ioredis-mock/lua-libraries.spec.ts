@@ -664,6 +664,43 @@ describe("Lua 5.1's numbers", () => {
     expect(await run('return string.len(10 / 2)')).toBe(1);
     expect(await run("return ('10' + 1) .. ',' .. ('3' * '4')")).toBe('11,12');
   });
+
+  it("are read by tonumber as Lua 5.1 reads them (C's strtod and strtoul), inf and nan too", async () => {
+    // A reply of 2^64 - 1 is C's cast to long long: LLONG_MIN, which ioredis's parser reads as this.
+    const LLONG_MIN = -9223372036854778000;
+    // Each argument's number with %.17g, 'nan' or 'nil' (the values redis-server 7.0 answers).
+    const read = (...args: string[]): Promise<unknown> =>
+      run(
+        'local out = {} for i, a in ipairs(ARGV) do local n = tonumber(a) ' +
+          "out[i] = n == nil and 'nil' or n ~= n and 'nan' or string.format('%.17g', n) end return out",
+        ...args,
+      );
+    expect(
+      await read('inf', '-Infinity', '+inf', 'nan', 'NaN(12)', '1e500', 'infx', 'in', 'nan x'),
+    ).toEqual(['inf', '-inf', 'inf', 'nan', 'nan', 'inf', 'nil', 'nil', 'nil']);
+    expect(
+      await read(' 5 ', '\t7\n', '0x10', ' 0x1p4 ', '-0x1.8p1', '.5', '5.', '+3', '-0'),
+    ).toEqual(['5', '7', '16', '16', '-3', '0.5', '5', '3', '-0']);
+    expect(await read('', ' ', '0x', '1e', '12abc', '1 2', '1_000', '\u0661')).toEqual(
+      Array(8).fill('nil'),
+    );
+    expect(
+      await run(
+        "return {tonumber('ff', 16), tonumber(' 11 ', 2), tonumber('0x1f', 16), tonumber('+z', 36), " +
+          "tostring(tonumber('8', 8)), tonumber('-1', 16), tonumber('ffffffffffffffffffff', 16), " +
+          "tostring(tonumber({})), type(tonumber('5')), tostring(tonumber('inf', 10))}",
+      ),
+    ).toEqual([255, 3, 31, 35, 'nil', LLONG_MIN, LLONG_MIN, 'nil', 'number', 'inf']);
+    expect(await failure('return tonumber()')).toBe(
+      "ERR user_script:1: bad argument #1 to 'tonumber' (value expected)",
+    );
+    expect(await failure("return tonumber('10', 37)")).toBe(
+      "ERR user_script:1: bad argument #2 to 'tonumber' (base out of range)",
+    );
+    expect(await failure('return tonumber({}, 16)')).toBe(
+      "ERR user_script:1: bad argument #1 to 'tonumber' (string expected, got table)",
+    );
+  });
 });
 
 describe("Lua 5.1's string.format", () => {
