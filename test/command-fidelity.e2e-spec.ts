@@ -845,6 +845,95 @@ const CASES: [Cmd, Cmd[]][] = [
   [['object', 'encoding', 'a'], [['set', 'a', 'x'.repeat(45)]]],
   [['object', 'encoding', 'a'], [['hset', 'a', 'f', 'x'.repeat(65)]]],
   [['object', 'encoding', 'a'], [['zadd', 'a', '1', 'x'.repeat(65)]]],
+  // A string keeps the encoding the command that stored it gives it: `raw` after APPEND to a string, SETRANGE, SETBIT,
+  // BITFIELD, BITOP, PFADD and PFMERGE, `embstr` after INCRBYFLOAT; a write of a value makes it anew (an equal one
+  // too); RENAME, COPY and EXPIRE keep it
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', 'hello'],
+      ['append', 'a', 'x'],
+    ],
+  ],
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', '12'],
+      ['append', 'a', '3'],
+    ],
+  ],
+  [['object', 'encoding', 'a'], [['append', 'a', '123']]],
+  [['object', 'encoding', 'a'], [['setrange', 'a', '0', 'ab']]],
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', 'hi'],
+      ['setbit', 'a', '1', '1'],
+    ],
+  ],
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', '5'],
+      ['incrbyfloat', 'a', '1'],
+    ],
+  ],
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', 'hi'],
+      ['bitfield', 'a', 'SET', 'u8', '0', '1'],
+    ],
+  ],
+  [['object', 'encoding', 'a'], [['pfadd', 'a', 'x']]],
+  [
+    ['object', 'encoding', 'b'],
+    [
+      ['pfadd', 'a', 'x'],
+      ['pfmerge', 'b', 'a'],
+    ],
+  ],
+  [['object', 'encoding', 'a'], [['bitop', 'OR', 'a', 'str', 'num']]],
+  [
+    ['object', 'encoding', 'b'],
+    [
+      ['set', 'a', 'hi'],
+      ['append', 'a', 'x'],
+      ['rename', 'a', 'b'],
+    ],
+  ],
+  [
+    ['object', 'encoding', 'b'],
+    [
+      ['set', 'a', 'hi'],
+      ['append', 'a', 'x'],
+      ['copy', 'a', 'b'],
+    ],
+  ],
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', 'hi'],
+      ['append', 'a', 'x'],
+      ['set', 'a', 'hix'],
+    ],
+  ],
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', 'hi'],
+      ['append', 'a', 'x'],
+      ['expire', 'a', '99'],
+    ],
+  ],
+  [
+    ['object', 'encoding', 'a'],
+    [
+      ['set', 'a', '1'],
+      ['append', 'a', '2'],
+      ['incr', 'a'],
+    ],
+  ],
   [['object', 'refcount', 'num'], []],
   [['object', 'refcount', 'str'], []],
   [['object', 'freq', 'str'], []],

@@ -505,3 +505,30 @@ describe('call(), transforming as ioredis does under the name as spelt', () => {
     expect(await client.hgetall('h2')).toEqual({ f: '1' });
   });
 });
+
+describe('OBJECT ENCODING of a string', () => {
+  it('keeps the encoding the command that stored it gives it, until a write of a value', async () => {
+    const encoding = (key: string): Promise<unknown> => client.object('ENCODING', key);
+    await client.set('a', '12');
+    await client.append('a', '3');
+    expect(await encoding('a')).toBe('raw'); // Redis appends in place: `int` by its value
+    await client.set('f', '5');
+    await client.incrbyfloat('f', 1);
+    expect(await encoding('f')).toBe('embstr'); // INCRBYFLOAT's new string: `int` by its value
+    await client.rename('a', 'b');
+    await client.copy('b', 'c');
+    await client.expire('c', 100);
+    expect([await encoding('b'), await encoding('c')]).toEqual(['raw', 'raw']);
+    await client.set('b', '123');
+    expect(await encoding('b')).toBe('int'); // a write of a value, equal or not, makes it anew
+    await client.append('new', 'x');
+    expect(await encoding('new')).toBe('embstr'); // APPEND that makes the key stores it as SET does
+    await client.multi().setrange('t', 0, 'ab').setbit('u', 1, 1).exec();
+    await client.eval("redis.call('pfadd', KEYS[1], 'x')", 1, 'h');
+    expect([await encoding('t'), await encoding('u'), await encoding('h')]).toEqual([
+      'raw',
+      'raw',
+      'raw',
+    ]);
+  });
+});

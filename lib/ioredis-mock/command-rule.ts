@@ -4,7 +4,7 @@ import { ListDeque } from '../format/list-deque';
 import { StreamValue } from '../keyspace/streams';
 import { type Arg, replyError, WRONGTYPE, wrongArity } from './redis-replies';
 
-import type { KeyReader } from '../keyspace/keyspace';
+import type { KeyReader, StringEncoding } from '../keyspace/keyspace';
 
 export type { KeyReader } from '../keyspace/keyspace';
 
@@ -273,6 +273,30 @@ export function allText(args: readonly Arg[], from = 0): args is readonly string
 
 /** A write the rule does itself (see {@link Outcome}). */
 export const write = (does: () => unknown): Outcome => ({ write: does });
+
+/**
+ * `outcome`, a command that stores a string under `key`, after which the string has `encoding` (see
+ * `KeyWriter.markEncoding`): recorded once the command ran, if it did. An outcome that answers alone stores nothing;
+ * one that writes itself stores a string long enough to be `raw` by its length (see `inPlace` in `strings.ts`).
+ */
+export function encodedAs(
+  outcome: Outcome,
+  reader: KeyReader,
+  key: Arg,
+  encoding: StringEncoding,
+): Outcome {
+  const writer = reader.writer;
+  if (writer === undefined || !('args' in outcome)) return outcome;
+  const { answer } = outcome;
+  const name = keyName(key);
+  return {
+    ...outcome,
+    answer: (reply) => {
+      writer.markEncoding(name, encoding);
+      return answer === undefined ? reply : answer(reply);
+    },
+  };
+}
 
 /**
  * The reader a command's rule reads through. Each key is looked up once per command, though a rule reads it twice

@@ -8,8 +8,9 @@
  *   integer text of at most 20 characters within 64 bits, `embstr` up to 44 bytes, else `raw`; lists `quicklist`;
  *   sets `intset` (all members integers, at most 512), else `hashtable`; hashes `listpack` (at most 512 fields,
  *   fields and values of at most 64 bytes), else `hashtable`; sorted sets `listpack` (at most 128 members of at most
- *   64 bytes), else `skiplist`; streams `stream`. Redis keeps an encoding it grew out of when the value shrinks
- *   again, and makes a string `raw` once APPEND or SETRANGE changed it: those histories are not known here.
+ *   64 bytes), else `skiplist`; streams `stream`. Redis keeps an encoding it grew out of when a collection shrinks
+ *   again: that history is not known here. A string's is, as long as its entry lasts: it keeps the encoding the
+ *   command that stored it gives it (`raw` after APPEND, SETRANGE, SETBIT, …: see `KeyWriter.markEncoding`).
  * - REFCOUNT: 2147483647 for the integers 0 to 9999 Redis shares, else 1 (Redis does not share them when they are
  *   stored under a memory limit with an LRU or LFU policy).
  * - IDLETIME: seconds since the key's last use (an LFU policy keeps no such time: Redis's error);
@@ -54,7 +55,8 @@ const HASH_LISTPACK_ENTRIES = 512;
 const ZSET_LISTPACK_ENTRIES = 128;
 const LISTPACK_VALUE = 64;
 const INTSET_ENTRIES = 512;
-const EMBSTR_SIZE = 44;
+/** The longest string Redis keeps in one allocation with its object (`embstr`), bytes. */
+export const EMBSTR_SIZE = 44;
 const SHARED_INTEGERS = 10000;
 const SHARED_REFCOUNT = 2147483647;
 
@@ -138,7 +140,11 @@ function object(keyspace: Keyspace, args: readonly Arg[]): unknown {
   const lfu = isLfu(keyspace.memory.policy);
   switch (sub) {
     case 'encoding':
-      return encodingOf(key, found.value);
+      // A string keeps the encoding the command that stored it gave it (`raw` after APPEND, …).
+      return (
+        (holds(found.value, 'string') ? keyspace.reader.writer?.markedEncoding(key) : undefined) ??
+        encodingOf(key, found.value)
+      );
     case 'refcount':
       return refcount(found.value);
     case 'idletime':

@@ -121,7 +121,18 @@ export interface KeyWriter {
   useOf(key: string): number | undefined;
   /** Gives `key` the use `use` (RENAME keeps the key's object, and its use with it, in Redis). */
   keepUse(key: string, use: number): void;
+  /**
+   * Records that the string `key` holds now has `encoding`, the one Redis gives the string the command that stored it
+   * makes, where its value alone would say another (`raw` after APPEND to a string, SETRANGE, SETBIT, BITFIELD,
+   * BITOP, PFADD, PFMERGE; `embstr` after INCRBYFLOAT): see `object-command.ts`. It holds until the value changes.
+   */
+  markEncoding(key: string, encoding: StringEncoding): void;
+  /** The encoding {@link markEncoding} recorded for `key`, if it still holds the value it was recorded for. */
+  markedEncoding(key: string): StringEncoding | undefined;
 }
+
+/** An encoding of a string that is not the one its value implies (see {@link KeyWriter.markEncoding}). */
+export type StringEncoding = 'raw' | 'embstr';
 
 /** How long a write may spend evicting keys before it runs (Redis's default eviction tenacity allows ~500 µs). */
 const EVICTION_BUDGET_MS = 0.5;
@@ -300,6 +311,17 @@ export class Keyspace {
    */
   private recordWriter: object | undefined;
   private packScratch = new BufferWriter(256);
+  /**
+   * The encodings recorded for written strings (see {@link KeyWriter.markEncoding}), by entry, with the value each was
+   * recorded for: a later write of another value ends it, and the mark goes with its entry (a key packed into a
+   * record, or restored, answers by its value again, as a string Redis loads from its RDB file does).
+   */
+  private readonly encodings = new WeakMap<
+    Entry,
+    { readonly value: unknown; readonly encoding: StringEncoding }
+  >();
+  /** Whether {@link encodings} was ever given a mark: until then a write has none to end. */
+  private encodingsMarked = false;
   private readonly packArena = new ByteArena(ADOPTION_BLOCK_BYTES);
   private removed: ((key: string, why: Removal) => void) | undefined;
   private readonly evictor = new Evictor();
@@ -813,6 +835,21 @@ export class Keyspace {
         if (typeof found === 'number') this.entries.restored.touchRecord(found, use);
         else this.entries.touch(found, use);
       },
+      markEncoding: (key, encoding) => {
+        const entry = this.entries.get(key);
+        if (entry !== undefined && !entry.encoded) {
+          this.encodings.set(entry, { value: entry.value, encoding });
+          this.encodingsMarked = true;
+        }
+      },
+      markedEncoding: (key) => {
+        const found = this.entries.look(key);
+        if (typeof found !== 'object') return undefined;
+        const mark = this.encodings.get(found);
+        return mark !== undefined && !found.encoded && mark.value === found.value
+          ? mark.encoding
+          : undefined;
+      },
     },
     streams: {
       store: (key, stream) => this.set(key, stream),
@@ -1069,6 +1106,8 @@ export class Keyspace {
     let entry = this.entries.get(key);
     if (entry !== undefined) {
       entry.value = value;
+      // A new value has the encoding its own command gives it (an equal string is a new one).
+      if (this.encodingsMarked) this.encodings.delete(entry);
       this.countUse(key, entry);
       this.entries.resize(entry, keyBytes(key, value, entry.expiresAt !== undefined));
     } else {

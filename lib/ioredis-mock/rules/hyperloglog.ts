@@ -8,7 +8,7 @@
  * Redis does. Errors: `WRONGTYPE Key is not a valid HyperLogLog string value.` for a string that is not one, and
  * `INVALIDOBJ Corrupted HLL object detected` for a sparse one that does not add up.
  */
-import { bytesOf, type CommandRule, holds, keyName, write } from '../command-rule';
+import { bytesOf, type CommandRule, encodedAs, holds, keyName, write } from '../command-rule';
 import { type Arg, replyError, WRONGTYPE } from '../redis-replies';
 import { keptExpiry } from '../expiry-rules';
 
@@ -471,7 +471,13 @@ function hllRule(arity: number, command: Command, denyOom: boolean): CommandRule
       if (writes === undefined) return denyOom ? write(() => answer) : { reply: answer };
       // Kept as bytes: a sketch is binary (no look for UTF-8 text in 12 KB at each write).
       const expiry = keptExpiry(reader, writes.key);
-      return { args: [writes.key, writes.bytes, ...expiry], command: 'set', answer: () => answer };
+      // Redis's sketches are `raw` strings, however short.
+      return encodedAs(
+        { args: [writes.key, writes.bytes, ...expiry], command: 'set', answer: () => answer },
+        reader,
+        writes.key,
+        'raw',
+      );
     },
   };
 }

@@ -5,7 +5,15 @@
  * TYPE calls a stream a list and a Buffer string nothing. Here RENAME and RENAMENX answer `ERR no such key`, and TYPE
  * answers from the stored value. SCAN is answered from the keyspace (see `scan-command.ts`).
  */
-import { allText, type CommandRule, keyName, type KeyReader, reply, run } from '../command-rule';
+import {
+  allText,
+  type CommandRule,
+  encodedAs,
+  keyName,
+  type KeyReader,
+  reply,
+  run,
+} from '../command-rule';
 import { kindOf } from '../mock-values';
 import {
   type Arg,
@@ -41,12 +49,16 @@ function renameRule(nx: boolean): CommandRule {
       if (writer === undefined) return;
       reader.touch(source);
       const use = writer.useOf(source);
-      if (use === undefined) return;
+      const encoding = writer.markedEncoding(source);
+      if (use === undefined && encoding === undefined) return;
       const destination = keyName(args[1]);
       return {
         args,
         answer: (renamed) => {
-          if (renamed === 'OK' || renamed === 1) writer.keepUse(destination, use);
+          if (renamed === 'OK' || renamed === 1) {
+            if (use !== undefined) writer.keepUse(destination, use);
+            if (encoding !== undefined) writer.markEncoding(destination, encoding);
+          }
           return renamed;
         },
       };
@@ -86,7 +98,10 @@ const copy: CommandRule = {
     }
     if (reader.valueOf(keyName(args[0])) === undefined) return reply(0);
     if (!replace && reader.valueOf(keyName(args[1])) !== undefined) return reply(0);
-    return run([args[0], args[1]]);
+    // The copy of a string keeps its encoding, as Redis's `dupStringObject` does.
+    const encoding = reader.writer?.markedEncoding(keyName(args[0]));
+    const copied = run([args[0], args[1]]);
+    return encoding === undefined ? copied : encodedAs(copied, reader, args[1], encoding);
   },
 };
 

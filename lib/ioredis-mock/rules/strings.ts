@@ -13,11 +13,13 @@ import { growableCopy, grown, isGrowable } from '../../keyspace/growable-strings
 import { IN_PLACE_FROM_BYTES } from '../../keyspace/memory';
 import { keptExpiry } from '../expiry-rules';
 import { floatSum } from '../long-double';
+import { EMBSTR_SIZE } from '../object-command';
 import {
   byteLength,
   bytesOf,
   type CommandRule,
   copyOut,
+  encodedAs,
   holds,
   keyName,
   type KeyReader,
@@ -255,11 +257,13 @@ const append = typed('string', 3, {
       return length;
     });
     if (appended !== undefined) return appended;
+    let outcome: Outcome;
     if (Buffer.isBuffer(stored) || Buffer.isBuffer(args[1])) {
       const bytes = Buffer.concat([bytesOf(stored), bytesOf(args[1])]);
-      return storeBytes(reader, args[0], bytes, bytes.length);
-    }
-    return { args, answer: () => length };
+      outcome = storeBytes(reader, args[0], bytes, bytes.length);
+    } else outcome = { args, answer: () => length };
+    // Redis appends to a string in place (`raw`), and makes a new key as SET does.
+    return stored === undefined ? outcome : encodedAs(outcome, reader, args[0], 'raw');
   },
 });
 
@@ -314,7 +318,7 @@ const setrange = typed('string', 4, {
     if (written !== undefined) return written;
     const bytes = grownCopy(stored, length);
     value.copy(bytes, offset);
-    return storeBytes(reader, args[0], bytes, bytes.length);
+    return encodedAs(storeBytes(reader, args[0], bytes, bytes.length), reader, args[0], 'raw');
   },
 });
 
@@ -341,7 +345,7 @@ const setbit = typed('string', 4, {
     const written = inPlace(reader, args[0], length, flip);
     if (written !== undefined) return written;
     const bytes = grownCopy(stored, length);
-    return storeBytes(reader, args[0], bytes, flip(bytes));
+    return encodedAs(storeBytes(reader, args[0], bytes, flip(bytes)), reader, args[0], 'raw');
   },
 });
 
@@ -571,7 +575,8 @@ function bitfieldRule(readonly: boolean): CommandRule {
         if (written !== undefined) return written;
       }
       const { replies, bytes } = bitfieldAnswer(stored, args, readonly);
-      if (bytes !== undefined) return storeBytes(reader, args[0], bytes, replies);
+      if (bytes !== undefined)
+        return encodedAs(storeBytes(reader, args[0], bytes, replies), reader, args[0], 'raw');
       // BITFIELD is refused when memory is over the limit, as a write is (Redis flags it `denyoom`).
       return readonly ? reply(replies) : write(() => replies);
     },
@@ -625,7 +630,7 @@ const bitop: CommandRule = {
     const inputs = args.slice(2).map((key) => bytesOf(reader.valueOf(keyName(key))));
     const out = bitopBytes(bitopOperation(args), inputs);
     if (out.length === 0) return { args: [args[1]], command: 'del', answer: () => 0 };
-    return storeBytes(reader, args[1], out, out.length, false);
+    return encodedAs(storeBytes(reader, args[1], out, out.length, false), reader, args[1], 'raw');
   },
 };
 
@@ -707,11 +712,13 @@ export const stringRules: Readonly<Record<string, CommandRule>> = {
     // ioredis-mock adds in doubles: the long double sum Redis computes is stored with SET, the TTL kept.
     check: (args, reader) => {
       const sum = floatSum(reader.valueOf(keyName(args[0])), args[1], NOT_A_FLOAT);
-      return {
+      const outcome: Outcome = {
         args: [args[0], sum, ...keptExpiry(reader, args[0])],
         command: 'set',
         answer: () => sum,
       };
+      // Redis makes a new string of the sum's text: `embstr` up to 44 bytes, an integer's text too.
+      return sum.length <= EMBSTR_SIZE ? encodedAs(outcome, reader, args[0], 'embstr') : outcome;
     },
   }),
   getset: typed('string', 3),
